@@ -1,0 +1,34 @@
+# Two commands for a new user (see README): `make run` and `make test`. Both set everything up themselves.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOME_DIR ?= $(CURDIR)/demo-home
+
+.PHONY: setup run demo test lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Set up, create a workspace on the embedded default (SQLite + local vault), scan demo media, write a report.
+run: setup
+	$(BIN)/idolguard demo --home $(HOME_DIR)
+
+demo: run
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+# Set up and run the whole test suite (PostgreSQL too when IDOLGUARD_TEST_PG is set).
+test: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) $(HOME_DIR) .pytest_cache

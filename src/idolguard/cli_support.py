@@ -1,0 +1,66 @@
+"""Helpers shared by CLI commands: opening the workspace, JSON lines, progress bars that stay off pipes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from idolguard.errors import IdolGuardError
+from idolguard.workspace import Workspace
+
+console = Console(stderr=True)
+
+
+def home_option() -> Any:
+    return typer.Option(None, "--home", envvar="IDOLGUARD_HOME", help="Workspace folder (default ~/.idolguard).")
+
+
+def open_workspace(home: Path | None) -> Workspace:
+    try:
+        return Workspace.open(home)
+    except IdolGuardError as exc:
+        fail(str(exc))
+        raise  # unreachable
+
+
+def fail(message: str, code: int = 2) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def interactive(json_mode: bool) -> bool:
+    return not json_mode and sys.stdout.isatty() and sys.stderr.isatty()
+
+
+@contextmanager
+def progress_bar(enabled: bool, description: str, total: float | None, *, as_bytes: bool = False) -> Iterator[Any]:
+    """A Rich bar on a terminal; a no-op advance function otherwise (pipes and --json stay clean)."""
+    if not enabled:
+        yield lambda *_args, **_kwargs: None
+        return
+    columns: list[Any] = [TextColumn("{task.description}"), BarColumn()]
+    columns.append(DownloadColumn() if as_bytes else MofNCompleteColumn())
+    columns.append(TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda amount=1: progress.advance(task, amount)

@@ -1,0 +1,1 @@
+"""Database: SQLAlchemy 2 models and Alembic migrations. SQLite is the embedded default, PostgreSQL the server."""

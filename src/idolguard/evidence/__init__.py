@@ -1,0 +1,1 @@
+"""Evidence preservation: content-addressed vault, signed hash-chained custody ledger, verification."""

@@ -1,0 +1,44 @@
+"""Canonical JSON for signed records.
+
+Signatures are over bytes, so every writer and verifier must produce the same bytes for the same record:
+keys sorted, no insignificant whitespace, UTF-8, no floats (their text form differs between languages).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def _check(value: Any, path: str = "$") -> None:
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+        return
+    if isinstance(value, float):
+        raise TypeError(f"floats are not allowed in canonical JSON (at {path}); store them as strings")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"non-string key at {path}")
+            _check(item, f"{path}.{key}")
+        return
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _check(item, f"{path}[{index}]")
+        return
+    raise TypeError(f"unsupported type {type(value).__name__} at {path}")
+
+
+def canonical_bytes(value: Any) -> bytes:
+    _check(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def ledger_safe(value: Any) -> Any:
+    """Convert floats (e.g. scores) to their shortest repr string so they can enter a signed record."""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict):
+        return {str(k): ledger_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [ledger_safe(v) for v in value]
+    return value

@@ -1,0 +1,245 @@
+"""Content-addressed, write-once evidence vault.
+
+Objects live at ``objects/ab/cd/<sha256>`` where the name is the SHA-256 of the original bytes. A write goes
+to a temp file in the same filesystem, is fsynced, and only then renamed into place, so a crash never leaves
+a half object under a real name. An existing object is never overwritten: the vault can only grow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from idolguard.errors import IntegrityError, RejectedInput
+from idolguard.evidence import crypto
+
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PutResult:
+    sha256: str
+    md5: str
+    size: int
+    created: bool  # False when the object was already in the vault (a duplicate)
+
+
+class SourceChanged(RejectedInput):
+    """The file changed while it was being read, so no consistent copy exists."""
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Vault:
+    def __init__(self, root: Path, key: bytes | None = None) -> None:
+        self.root = root
+        self.objects = root / "objects"
+        self.tmp = root / "tmp"
+        self.key = key
+        self.objects.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def encrypted(self) -> bool:
+        return self.key is not None
+
+    def path_for(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
+        return self.objects / sha256[:2] / sha256[2:4] / sha256
+
+    def has(self, sha256: str) -> bool:
+        return self.path_for(sha256).exists()
+
+    def put_file(self, path: Path, max_bytes: int | None = None) -> PutResult:
+        """Copy a file in, refusing it if it changes while being read (size/mtime/inode before and after)."""
+        before = os.stat(path)
+        if max_bytes is not None and before.st_size > max_bytes:
+            raise RejectedInput(f"file is {before.st_size} bytes, over the limit of {max_bytes}")
+        with open(path, "rb") as handle:
+            result = self.put_stream(handle, max_bytes=max_bytes)
+            after = os.fstat(handle.fileno())
+        same = (before.st_size, before.st_mtime_ns, before.st_ino) == (
+            after.st_size,
+            after.st_mtime_ns,
+            after.st_ino,
+        )
+        if not same or result.size != after.st_size:
+            if result.created:
+                # The object itself is a faithful copy of *some* bytes, but not of a stable file: remove it.
+                self._discard_new(result.sha256)
+            raise SourceChanged("file changed while it was being read; nothing was stored (retry when stable)")
+        return result
+
+    def put_bytes(self, data: bytes) -> PutResult:
+        return self.put_stream(_BytesReader(data))
+
+    def put_stream(self, handle: BinaryIO, max_bytes: int | None = None) -> PutResult:
+        sha = hashlib.sha256()
+        md5 = hashlib.md5(usedforsecurity=False)
+        size = 0
+
+        def chunks() -> Iterator[bytes]:
+            nonlocal size
+            while True:
+                chunk = handle.read(CHUNK)
+                if not chunk:
+                    return
+                size += len(chunk)
+                if max_bytes is not None and size > max_bytes:
+                    raise RejectedInput(f"stream exceeds the limit of {max_bytes} bytes; nothing was stored")
+                sha.update(chunk)
+                md5.update(chunk)
+                yield chunk
+
+        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=f"in-{os.getpid()}-")
+        tmp_path = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                if self.key is not None:
+                    crypto.encrypt_stream(self.key, chunks(), out)
+                else:
+                    for chunk in chunks():
+                        out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            digest = sha.hexdigest()
+            final = self.path_for(digest)
+            if final.exists():
+                tmp_path.unlink()
+                return PutResult(digest, md5.hexdigest(), size, created=False)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(tmp_path, 0o444)
+            try:
+                # link() fails if the name exists, so two concurrent writers can never replace each other.
+                os.link(tmp_path, final)
+                created = True
+            except FileExistsError:
+                created = False
+            tmp_path.unlink()
+            if created:
+                _fsync_dir(final.parent)
+            return PutResult(digest, md5.hexdigest(), size, created=created)
+        except BaseException:
+            tmp_path.unlink(missing_ok=True)
+            raise
+
+    def _discard_new(self, sha256: str) -> None:
+        self.path_for(sha256).unlink(missing_ok=True)
+
+    def read_chunks(self, sha256: str) -> Iterator[bytes]:
+        path = self.path_for(sha256)
+        if not path.exists():
+            raise IntegrityError(f"vault object {sha256} is missing")
+        with open(path, "rb") as handle:
+            if crypto.is_encrypted_file(path):
+                if self.key is None:
+                    raise IntegrityError(f"vault object {sha256} is encrypted but no vault key is configured")
+                yield from crypto.decrypt_stream(self.key, handle, sha256)
+            else:
+                while chunk := handle.read(CHUNK):
+                    yield chunk
+
+    def read_bytes(self, sha256: str) -> bytes:
+        return b"".join(self.read_chunks(sha256))
+
+    def check(self, sha256: str) -> str | None:
+        """Re-hash one object; return a problem description or None when it is intact."""
+        sha = hashlib.sha256()
+        try:
+            for chunk in self.read_chunks(sha256):
+                sha.update(chunk)
+        except IntegrityError as exc:
+            return str(exc)
+        except OSError as exc:
+            return f"vault object {sha256} unreadable: {exc}"
+        if sha.hexdigest() != sha256:
+            return f"vault object {sha256} content hashes to {sha.hexdigest()}"
+        return None
+
+    def iter_objects(self) -> Iterator[str]:
+        for path in self.objects.glob("*/*/*"):
+            if path.is_file():
+                yield path.name
+
+    @contextmanager
+    def materialize(self, sha256: str) -> Iterator[Path]:
+        """A readable plaintext path for decoders: the object itself, or a private temp copy if encrypted."""
+        path = self.path_for(sha256)
+        if self.key is None or not crypto.is_encrypted_file(path):
+            if not path.exists():
+                raise IntegrityError(f"vault object {sha256} is missing")
+            yield path
+            return
+        fd, name = tempfile.mkstemp(dir=self.tmp, prefix=f"view-{os.getpid()}-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in self.read_chunks(sha256):
+                    out.write(chunk)
+            yield Path(name)
+        finally:
+            Path(name).unlink(missing_ok=True)
+
+    def export(self, sha256: str, dest: Path) -> None:
+        with open(dest, "xb") as out:
+            for chunk in self.read_chunks(sha256):
+                out.write(chunk)
+
+    def clean_tmp(self) -> int:
+        """Remove temp files of processes that are gone (killed mid-write); they never became objects.
+
+        Temp names carry the writer's PID, so a concurrent scan's files in progress are left alone.
+        """
+        removed = 0
+        for path in self.tmp.iterdir():
+            parts = path.name.split("-")
+            try:
+                pid = int(parts[1])
+            except (IndexError, ValueError):
+                continue
+            if pid == os.getpid() or _alive(pid):
+                continue
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                pass
+        return removed
+
+
+class _BytesReader:
+    def __init__(self, data: bytes) -> None:
+        self._data = memoryview(data)
+        self._pos = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            size = len(self._data) - self._pos
+        chunk = self._data[self._pos : self._pos + size]
+        self._pos += len(chunk)
+        return bytes(chunk)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

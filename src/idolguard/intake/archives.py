@@ -1,0 +1,94 @@
+"""Reading .zip submissions without trusting them.
+
+Members are streamed straight into the vault, never extracted onto the filesystem, so a hostile name cannot
+write anywhere; names with ``..``, absolute paths, drive letters and symbolic-link members are still refused
+and reported, because an archive built that way is itself a finding. Zip bombs are stopped by an entry-count
+limit, a per-entry compression-ratio limit, a total-size limit, and by counting real decompressed bytes (the
+sizes in the directory can lie).
+"""
+
+from __future__ import annotations
+
+import stat
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from idolguard.config import Limits
+from idolguard.errors import RejectedInput
+
+
+@dataclass
+class Member:
+    name: str
+    info: zipfile.ZipInfo | None
+    problem: str | None = None
+
+
+def unsafe_name_reason(name: str) -> str | None:
+    if not name:
+        return "empty member name"
+    normal = name.replace("\\", "/")
+    if normal.startswith("/") or (len(normal) > 1 and normal[1] == ":"):
+        return "absolute path in archive member name"
+    if ".." in PurePosixPath(normal).parts:
+        return "path traversal ('..') in archive member name"
+    if "\x00" in name:
+        return "NUL byte in archive member name"
+    return None
+
+
+def list_members(archive: zipfile.ZipFile, limits: Limits) -> Iterator[Member]:
+    infos = archive.infolist()
+    if len(infos) > limits.zip_max_entries:
+        raise RejectedInput(f"archive has {len(infos)} entries, over the limit of {limits.zip_max_entries}")
+    declared_total = 0
+    for info in infos:
+        if info.is_dir():
+            continue
+        name = info.filename
+        reason = unsafe_name_reason(name)
+        mode = info.external_attr >> 16
+        if reason is None and stat.S_ISLNK(mode):
+            reason = "symbolic link member: not followed"
+        if reason is None and info.flag_bits & 0x1:
+            reason = "encrypted member: cannot be read without its password"
+        if reason is None and info.file_size == 0:
+            reason = "empty file (0 bytes): nothing to preserve"
+        if reason is None and info.file_size > limits.max_file_bytes:
+            reason = f"member declares {info.file_size} bytes, over the per-file limit"
+        if reason is None and info.file_size > 1_000_000:
+            ratio = info.file_size / max(1, info.compress_size)
+            if ratio > limits.zip_max_ratio:
+                reason = f"compression ratio {ratio:.0f}:1 over the limit of {limits.zip_max_ratio}:1 (zip bomb?)"
+        if reason is None:
+            declared_total += info.file_size
+            if declared_total > limits.zip_max_total_bytes:
+                reason = "archive expands beyond the total-size limit (zip bomb?)"
+        yield Member(name, info, reason)
+
+
+class CappedReader:
+    """Wraps a member stream and stops at the declared size, whatever the compressed data says."""
+
+    def __init__(self, raw: IO[bytes], cap: int, label: str) -> None:
+        self._raw = raw
+        self._cap = cap
+        self._seen = 0
+        self._label = label
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._raw.read(size if size > 0 else 1 << 20)
+        self._seen += len(chunk)
+        if self._seen > self._cap:
+            raise RejectedInput(f"{self._label}: decompresses beyond its declared size (zip bomb?)")
+        return chunk
+
+
+def open_archive(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise RejectedInput(f"corrupt or unreadable zip archive: {exc}") from exc

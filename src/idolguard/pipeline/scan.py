@@ -1,0 +1,102 @@
+"""``scan``: ingest, bring every item up to date with all available stages, and build one result per file.
+
+The result object is the public interface other tools consume (``scan --json``): base fields are fixed here,
+and each stage contributes the top-level fields it declares in ``produces``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from idolguard.db.models import Item, StageResult
+from idolguard.intake.ingest import Ingestor, IngestResult, SightingInfo
+from idolguard.pipeline.registry import all_stages
+from idolguard.pipeline.runner import analyze, select_stages
+from idolguard.workspace import Workspace
+
+BASE_FIELDS = ("sha256", "md5", "path", "size", "media_type", "mime", "width", "height", "duration_s")
+
+
+def item_object(ws: Workspace, sha256: str, *, path: str | None = None, duplicate: bool = False) -> dict[str, Any]:
+    """The scan object for one stored item, from the newest stored result of each current stage version."""
+    current = {s.name: s for s in select_stages()}
+    with ws.sessions() as session:
+        item = session.get(Item, sha256)
+        rows = session.execute(select(StageResult).where(StageResult.item_sha256 == sha256)).scalars().all()
+    if item is None:
+        raise KeyError(sha256)
+    obj: dict[str, Any] = {
+        "sha256": item.sha256,
+        "md5": item.md5,
+        "path": path if path is not None else item.original_name,
+        "size": item.size,
+        "media_type": item.media_type,
+        "mime": item.mime,
+        "width": item.width,
+        "height": item.height,
+        "duration_s": item.duration_s,
+        "duplicate": duplicate,
+        "stages": {},
+        "error": None,
+        "stage_errors": {},
+    }
+    for row in rows:
+        stage = current.get(row.stage)
+        if stage is None or stage.version != row.version:
+            continue
+        obj["stages"][row.stage] = row.version
+        if row.status == "ok":
+            for name in stage.produces:
+                if name in row.output:
+                    obj[name] = row.output[name]
+        else:
+            obj["stage_errors"][row.stage] = row.error
+    order = [s.name for s in all_stages()]
+    obj["stages"] = dict(sorted(obj["stages"].items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
+    if obj["stage_errors"]:
+        first = next(name for name in obj["stages"] if name in obj["stage_errors"])
+        obj["error"] = f"{first}: {obj['stage_errors'][first]}"
+    return obj
+
+
+def failed_object(result: IngestResult) -> dict[str, Any]:
+    obj: dict[str, Any] = {name: None for name in BASE_FIELDS}
+    obj.update(
+        {
+            "path": result.path,
+            "sha256": result.sha256,
+            "duplicate": False,
+            "stages": {},
+            "error": result.error,
+        }
+    )
+    obj["stage_errors"] = {}
+    return obj
+
+
+def scan_paths(
+    ws: Workspace,
+    paths: list[Path],
+    info: SightingInfo | None = None,
+    *,
+    stage_names: list[str] | None = None,
+    workers: int = 1,
+    on_ingested: Callable[[int], None] | None = None,
+    on_analyzed: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    ingestor = Ingestor(ws, info, on_progress=on_ingested)
+    ingested = list(ingestor.ingest(paths))
+    stored = [r for r in ingested if r.sha256 and not r.error]
+    unique = list(dict.fromkeys(r.sha256 for r in stored if r.sha256))
+    analyze(ws, unique, stage_names=stage_names, workers=workers, on_done=on_analyzed)
+    objects: list[dict[str, Any]] = []
+    for result in ingested:
+        if result.sha256 and not result.error:
+            objects.append(item_object(ws, result.sha256, path=result.path, duplicate=result.duplicate))
+        else:
+            objects.append(failed_object(result))
+    return objects

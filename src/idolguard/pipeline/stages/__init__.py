@@ -1,0 +1,1 @@
+"""Built-in stages that belong to no specific area."""

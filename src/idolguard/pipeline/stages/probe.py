@@ -1,0 +1,27 @@
+"""The first stage of every item: what the media is, its size and duration, and its embedded metadata."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from idolguard.media.probe import probe
+from idolguard.pipeline.stage import Stage, StageContext
+
+
+class ProbeStage(Stage):
+    name = "probe"
+    version = "1"
+    produces = ("width", "height", "duration_s", "media_meta")
+    media_types: ClassVar[frozenset[str]] = frozenset({"image", "video", "other"})
+    description = "decode headers and metadata (EXIF, container tags) with size/pixel/duration limits"
+
+    def run(self, ctx: StageContext) -> dict[str, Any]:
+        result = probe(ctx.path, ctx.limits)
+        return {
+            "media_type": result.media_type,
+            "mime": result.mime,
+            "width": result.width,
+            "height": result.height,
+            "duration_s": round(result.duration_s, 3) if result.duration_s is not None else None,
+            "media_meta": result.meta,
+        }

@@ -1,0 +1,117 @@
+"""Self-contained HTML evidence report: one section per item, hashes first, no external resources.
+
+Images (derived thumbnails, face crops, heat maps, charts) are embedded as data URIs so the file stays
+complete when e-mailed or archived. Areas add per-item blocks by registering a section renderer.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import select
+
+from idolguard import __version__
+from idolguard.db.models import DerivedObject, Sighting
+from idolguard.workspace import Workspace
+
+# name -> function(workspace, scan object) -> HTML fragment (already escaped) or "" ; areas register here.
+SECTION_RENDERERS: dict[str, Callable[[Workspace, dict[str, Any]], str]] = {}
+
+IMAGE_MIMES = {"image/png", "image/jpeg", "image/webp", "image/gif", "image/svg+xml"}
+MAX_EMBED_BYTES = 2_000_000
+
+
+def register_section(name: str) -> Callable[[Callable[[Workspace, dict[str, Any]], str]], Any]:
+    def decorator(
+        func: Callable[[Workspace, dict[str, Any]], str],
+    ) -> Callable[[Workspace, dict[str, Any]], str]:
+        SECTION_RENDERERS[name] = func
+        return func
+
+    return decorator
+
+
+def data_uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _environment() -> Environment:
+    return Environment(loader=PackageLoader("idolguard.report"), autoescape=select_autoescape(["html", "j2"]))
+
+
+def _item_context(ws: Workspace, obj: dict[str, Any]) -> dict[str, Any]:
+    sha = obj.get("sha256")
+    sightings: list[Sighting] = []
+    derived: list[dict[str, Any]] = []
+    if sha and not (obj.get("error") and obj.get("size") is None):
+        with ws.sessions() as session:
+            sightings = list(
+                session.execute(select(Sighting).where(Sighting.item_sha256 == sha).order_by(Sighting.id)).scalars()
+            )
+            rows = session.execute(select(DerivedObject).where(DerivedObject.parent_sha256 == sha)).scalars().all()
+        for row in rows[:48]:
+            entry: dict[str, Any] = {"sha256": row.sha256, "kind": row.kind, "stage": row.stage, "src": None}
+            if row.mime in IMAGE_MIMES:
+                try:
+                    data = ws.vault.read_bytes(row.sha256)
+                    if len(data) <= MAX_EMBED_BYTES:
+                        entry["src"] = data_uri(data, row.mime)
+                except Exception:  # noqa: BLE001 - a broken derived file is shown as missing, not fatal
+                    entry["src"] = None
+            derived.append(entry)
+    extra = []
+    for name, render in SECTION_RENDERERS.items():
+        fragment = render(ws, obj)
+        if fragment:
+            extra.append({"name": name, "html": fragment})
+    meta = {k: v for k, v in obj.items() if k not in {"stages", "stage_errors", "media_meta", "error"}}
+    return {
+        "obj": obj,
+        "meta_json": json.dumps(obj.get("media_meta") or {}, indent=2, ensure_ascii=False, default=str),
+        "fields_json": json.dumps(meta, indent=2, ensure_ascii=False, default=str),
+        "sightings": sightings,
+        "derived": derived,
+        "sections": extra,
+    }
+
+
+def render_report(ws: Workspace, objects: list[dict[str, Any]], title: str = "IdolGuard evidence report") -> str:
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        title=title,
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        version=__version__,
+        workspace=str(ws.home),
+        actor=ws.actor,
+        key_id=ws.signing_key.key_id,
+        items=[_item_context(ws, obj) for obj in objects],
+        escape=html.escape,
+    )
+
+
+def write_report(ws: Workspace, objects: list[dict[str, Any]], dest: Path) -> str:
+    """Write the report and record its hash as an export event; returns the report's SHA-256."""
+    text = render_report(ws, objects)
+    data = text.encode("utf-8")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    with ws.write() as (_session, ledger):
+        ledger.append(
+            "export",
+            details={
+                "kind": "html_report",
+                "path": str(dest),
+                "report_sha256": digest,
+                "items": [o["sha256"] for o in objects if o.get("sha256")],
+            },
+        )
+    return digest
