@@ -30,7 +30,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Modules exposing ``register(app)``; each area adds its line. Missing optional parts do not break the CLI.
+# Command groups shared by several areas (e.g. ``idolguard eval faces`` and ``idolguard eval detector``).
+GROUPS: dict[str, typer.Typer] = {
+    "eval": typer.Typer(help="Measure accuracy on labelled data.", no_args_is_help=True),
+    "train": typer.Typer(help="Train models (needs the train extra: pip install -e '.[train]').", no_args_is_help=True),
+    "calibrate": typer.Typer(help="Recalibrate scores on your own labelled cases.", no_args_is_help=True),
+}
+for _name, _group in GROUPS.items():
+    app.add_typer(_group, name=_name)
+
+# Modules exposing ``register(app, groups)``; each area adds its line. A module that fails to import (an
+# optional dependency missing) only loses its own commands.
 COMMAND_MODULES: tuple[str, ...] = ()
 
 
@@ -374,7 +384,7 @@ def _register_plugins() -> None:
         except ImportError as exc:  # an optional area not installed: its commands are simply absent
             console.print(f"[dim]commands from {name} unavailable: {exc}[/]")
             continue
-        module.register(app)
+        module.register(app, GROUPS)
 
 
 _register_plugins()

@@ -44,18 +44,17 @@ def item_object(ws: Workspace, sha256: str, *, path: str | None = None, duplicat
         "error": None,
         "stage_errors": {},
     }
+    order = [s.name for s in all_stages()]
+    rows = sorted(rows, key=lambda r: order.index(r.stage) if r.stage in order else len(order))
     for row in rows:
         stage = current.get(row.stage)
         if stage is None or stage.version != row.version:
             continue
         obj["stages"][row.stage] = row.version
         if row.status == "ok":
-            for name in stage.produces:
-                if name in row.output:
-                    obj[name] = row.output[name]
+            stage.contribute(obj, row.output)
         else:
             obj["stage_errors"][row.stage] = row.error
-    order = [s.name for s in all_stages()]
     obj["stages"] = dict(sorted(obj["stages"].items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
     if obj["stage_errors"]:
         first = next(name for name in obj["stages"] if name in obj["stage_errors"])

@@ -71,3 +71,13 @@ class Stage(ABC):
     @abstractmethod
     def run(self, ctx: StageContext) -> dict[str, Any]:
         """Analyse one item. Raise ``MediaError`` for a per-item problem with a user-facing message."""
+
+    def contribute(self, obj: dict[str, Any], output: dict[str, Any]) -> None:
+        """Add this stage's stored output to a ``scan --json`` object (called in dependency order).
+
+        The default copies the ``produces`` fields; override to annotate fields of earlier stages, e.g. to
+        attach per-face scores to the ``faces`` list made by the faces stage.
+        """
+        for name in self.produces:
+            if name in output:
+                obj[name] = output[name]
