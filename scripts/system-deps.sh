@@ -2,3 +2,22 @@
 # System packages some features need (installed only when missing; needs root or sudo).
 # Each area appends what it needs; keep every step idempotent and quiet when already satisfied.
 set -euo pipefail
+
+# --- capture: headless Chromium (driven by Playwright through executable_path; Playwright never downloads one)
+# and openssl (RFC 3161 token verification in tests and by counsel).
+_capture_missing=()
+[ -x /usr/bin/chromium ] || _capture_missing+=(chromium)
+command -v openssl >/dev/null 2>&1 || _capture_missing+=(openssl)
+if [ "${#_capture_missing[@]}" -gt 0 ]; then
+    _sudo=""
+    [ "$(id -u)" -eq 0 ] || _sudo="sudo"
+    if command -v apt-get >/dev/null 2>&1; then
+        export DEBIAN_FRONTEND=noninteractive
+        if ! $_sudo apt-get install -y -qq --no-install-recommends "${_capture_missing[@]}" >/dev/null 2>&1; then
+            $_sudo apt-get update -qq >/dev/null
+            $_sudo apt-get install -y -qq --no-install-recommends "${_capture_missing[@]}" >/dev/null
+        fi
+    else
+        echo "capture: please install ${_capture_missing[*]} (no apt-get here); screenshots/PDF will be unavailable" >&2
+    fi
+fi
