@@ -39,8 +39,8 @@ def init_workspace(home: Path | None = None, *, encrypt: bool = False, key_file:
         config_path.write_text(text, encoding="utf-8")
     keys.create_key(home / "keys")
     config = load_config(home)
-    for sub in (config.vault_dir, config.reports_dir):
-        sub.mkdir(parents=True, exist_ok=True)
+    config.reports_dir.mkdir(parents=True, exist_ok=True)
+    Vault(config.vault_dir)  # lays out objects/ and tmp/
     engine = make_engine(config.db_url)
     try:
         upgrade(engine)

@@ -1,0 +1,98 @@
+"""Stage plug-ins: outputs stored per (item, stage, version), reused on re-runs, redone when a version changes."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from idolguard.db.models import DerivedObject, StageResult
+from idolguard.pipeline import registry
+from idolguard.pipeline.registry import order_stages
+from tests.conftest import jpeg_bytes
+
+EXTRA = (
+    "tests.core.counting_stage:CountingStage",
+    "tests.core.counting_stage:DependentStage",
+    "tests.core.counting_stage:BrokenStage",
+)
+
+
+@pytest.fixture
+def counting(monkeypatch, tmp_path):
+    counter = tmp_path / "runs.txt"
+    counter.write_text("")
+    monkeypatch.setenv("IDOLGUARD_TEST_COUNTER", str(counter))
+    monkeypatch.setattr(registry, "BUILTIN", registry.BUILTIN + EXTRA)
+    registry.all_stages.cache_clear()
+    yield counter
+    monkeypatch.delenv("IDOLGUARD_TEST_COUNTING_VERSION", raising=False)
+    import tests.core.counting_stage as module
+
+    importlib.reload(module)  # class attributes were read from the environment at import
+    registry.all_stages.cache_clear()
+
+
+def _runs(counter: Path) -> list[str]:
+    return counter.read_text().split()
+
+
+def test_rescan_reuses_unchanged_stage_versions(cli, tmp_path, counting, workspace, monkeypatch):
+    (tmp_path / "a.jpg").write_bytes(jpeg_bytes(1, size=(40, 30)))
+    first = cli.json_lines("scan", tmp_path / "a.jpg", "--json")[0]
+    assert first["pixel_count"] == 1200 and first["doubled"] == 2400
+    assert first["stages"] == {"probe": "1", "counting": "1", "dependent": "1", "broken": "1"}
+    assert first["stage_errors"]["broken"].startswith("internal error in stage broken")
+    assert sorted(_runs(counting)) == ["broken", "counting", "dependent"]
+
+    second = cli.json_lines("scan", tmp_path / "a.jpg", "--json")[0]
+    assert second["pixel_count"] == 1200 and second["duplicate"]
+    # ok outputs were reused; only the failed stage was retried
+    assert sorted(_runs(counting)) == ["broken", "broken", "counting", "dependent"]
+
+    # A new version of "counting" re-runs it and what depends on it is fed the new output.
+    monkeypatch.setenv("IDOLGUARD_TEST_COUNTING_VERSION", "2")
+    import tests.core.counting_stage as module
+
+    importlib.reload(module)
+    registry.all_stages.cache_clear()
+    third = cli.json_lines("scan", tmp_path / "a.jpg", "--json")[0]
+    assert third["stages"]["counting"] == "2"
+    assert _runs(counting).count("counting") == 2
+    with workspace.sessions() as session:
+        versions = (
+            session.execute(
+                select(StageResult.version).where(StageResult.stage == "counting").order_by(StageResult.version)
+            )
+            .scalars()
+            .all()
+        )
+        derived = session.execute(select(DerivedObject)).scalars().all()
+    assert versions == ["1", "2"], "old outputs are kept, not overwritten"
+    assert len(derived) == 1 and workspace.vault.read_bytes(derived[0].sha256).startswith(b"derived-")
+    analysis = [json.loads(x) for x in (workspace.home / "ledger.jsonl").read_text().splitlines()]
+    stage_events = [e["details"]["stage"] for e in analysis if e["action"] == "analysis"]
+    assert stage_events.count("counting") == 2 and stage_events.count("probe") == 1
+
+
+def test_parallel_workers_give_the_same_results(cli, tmp_path, counting):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for index in range(6):
+        (folder / f"{index}.jpg").write_bytes(jpeg_bytes(index, size=(30 + index, 20)))
+    objects = cli.json_lines("scan", folder, "--json", "--workers", "2")
+    assert sorted(o["pixel_count"] for o in objects) == sorted((30 + i) * 20 for i in range(6))
+
+
+def test_dependency_order_and_cycles():
+    class Stub:
+        def __init__(self, name, needs=()):
+            self.name, self.needs = name, needs
+
+    ordered = order_stages([Stub("c", ("b",)), Stub("b", ("a",)), Stub("a")])
+    assert [s.name for s in ordered] == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="cycle"):
+        order_stages([Stub("x", ("y",)), Stub("y", ("x",))])
