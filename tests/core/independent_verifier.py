@@ -9,14 +9,14 @@ import hashlib
 import json
 import sys
 
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
 BODY = ("v", "seq", "ts", "actor", "action", "item", "details", "prev", "key_id")
 
 
 def main(ledger_path: str, key_path: str) -> int:
-    key = load_pem_public_key(open(key_path, "rb").read())
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    with open(key_path, "rb") as handle:
+        key = load_pem_public_key(handle.read())
 
     key_id = hashlib.sha256(key.public_bytes(Encoding.Raw, PublicFormat.Raw)).hexdigest()
     prev = "0" * 64

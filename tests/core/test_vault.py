@@ -83,7 +83,7 @@ def test_file_changing_while_read_is_refused(tmp_path: Path):
         """Appends to the source after the first chunk is read, like a download still in progress."""
 
         def __init__(self) -> None:
-            self.handle = open(source, "rb")
+            self.handle = open(source, "rb")  # noqa: SIM115 - closed with the test
             self.done = False
 
         def read(self, size: int = -1) -> bytes:
