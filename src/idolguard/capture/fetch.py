@@ -1,0 +1,495 @@
+"""An HTTP(S) client for hostile servers: SSRF-checked, byte- and time-bounded, recording every exchange.
+
+Why not ``urllib``/``requests``: they resolve the host name again at connect time (DNS rebinding), follow
+redirects without asking the SSRF guard, decode gzip without a size cap and have no wall-clock deadline.
+Here each hop is checked by ``NetPolicy``, the socket connects to the IP that was checked (Host header and
+TLS SNI still carry the name), a watchdog closes the socket when the per-URL deadline passes (slow-loris),
+bodies are read in bounded chunks and decompression is capped (gzip bombs).
+
+Each request/response is handed to observers as an ``Exchange`` with the body exactly as received (after
+transfer-decoding, before content-decoding), which is what the WARC writer stores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import socket
+import ssl
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from idolguard.capture.errors import CaptureError, CaptureRefused, LimitExceeded
+from idolguard.capture.netpolicy import NetPolicy, Target
+
+CHUNK = 64 * 1024
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+DECODABLE = {"gzip", "x-gzip", "deflate", "identity", ""}
+
+
+@dataclass
+class Exchange:
+    """One request and its response as seen on the wire."""
+
+    url: str
+    method: str
+    request_headers: list[tuple[str, str]]
+    request_body: bytes | None
+    started_at: datetime
+    status: int | None = None
+    reason: str = ""
+    http_version: str = "HTTP/1.1"
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""  # as received: transfer-decoded, still content-encoded
+    truncated: bool = False
+    server_ip: str | None = None
+    server_port: int | None = None
+    tls: dict[str, Any] | None = None
+    elapsed_ms: int = 0
+    error: str | None = None
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.response_headers:
+            if key.lower() == lowered:
+                return value
+        return None
+
+    @property
+    def content_type(self) -> str:
+        return (self.header("content-type") or "").split(";")[0].strip().lower()
+
+    @property
+    def location(self) -> str | None:
+        if self.status in REDIRECT_STATUSES and self.header("location"):
+            return urljoin(self.url, self.header("location") or "")
+        return None
+
+    def summary(self) -> dict[str, Any]:
+        """The hop as recorded in the capture record's redirect chain."""
+        return {
+            "url": self.url,
+            "status": self.status,
+            "location": self.location,
+            "server_ip": self.server_ip,
+            "error": self.error,
+        }
+
+
+@dataclass
+class FetchResult:
+    """A GET with its redirect chain; ``error`` says why it stopped early (data before it is kept)."""
+
+    requested_url: str
+    exchanges: list[Exchange] = field(default_factory=list)
+    error: str | None = None
+    refused: bool = False
+
+    @property
+    def final(self) -> Exchange | None:
+        return self.exchanges[-1] if self.exchanges else None
+
+    @property
+    def final_url(self) -> str:
+        return self.final.url if self.final else self.requested_url
+
+
+class Budget:
+    """What one URL's capture may still spend: bytes across all fetches and a wall-clock deadline."""
+
+    def __init__(self, max_total_bytes: int, timeout_s: float) -> None:
+        self.max_total_bytes = max_total_bytes
+        self.used_bytes = 0
+        self.timeout_s = timeout_s
+        self.deadline = time.monotonic() + timeout_s
+
+    def remaining_s(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def check_time(self, what: str) -> None:
+        if self.remaining_s() <= 0:
+            raise LimitExceeded(f"time limit of {self.timeout_s:g} s per URL reached during {what}")
+
+    def remaining_bytes(self) -> int:
+        return max(0, self.max_total_bytes - self.used_bytes)
+
+    def take(self, n: int) -> None:
+        self.used_bytes += n
+        if self.used_bytes > self.max_total_bytes:
+            raise LimitExceeded(f"total download limit of {self.max_total_bytes} bytes per URL reached")
+
+
+class _Connection(http.client.HTTPConnection):
+    """Connects to a pre-checked IP while keeping the host name for the Host header."""
+
+    def __init__(self, target: Target, ip: str, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self.ip = ip
+        # http.client drops ``self.sock`` once a response owns the connection; the watchdog needs the socket.
+        self.raw_socket: socket.socket | None = None
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.ip, self.port), self.timeout)
+        self.raw_socket = self.sock
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _TLSConnection(_Connection):
+    """TLS to a pre-checked IP with SNI/verification against the host name; records the peer chain."""
+
+    def __init__(self, target: Target, ip: str, timeout: float, context: ssl.SSLContext) -> None:
+        super().__init__(target, ip, timeout)
+        self.context = context
+
+    def connect(self) -> None:
+        super().connect()
+        # An IP literal is matched against IP SANs (and no SNI is sent); a name against DNS SANs.
+        self.sock = self.context.wrap_socket(self.sock, server_hostname=self.host.strip("[]"))
+
+
+def _verifying_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def _untrusting_context() -> ssl.SSLContext:
+    """Used only after verification failed, so the page can still be preserved and marked untrusted."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def tls_info(sock: ssl.SSLSocket, trusted: bool, verify_error: str | None, sni: str) -> dict[str, Any]:
+    """Protocol, cipher and the peer certificate chain (PEM + SHA-256/SHA-1 fingerprints)."""
+    from cryptography import x509
+
+    ders: list[bytes] = []
+    try:
+        chain = sock._sslobj.get_unverified_chain() or []  # type: ignore[union-attr]
+        ders = [cert.public_bytes(ssl._ssl.ENCODING_DER) for cert in chain]  # type: ignore[attr-defined]
+    except (AttributeError, ssl.SSLError):
+        leaf = sock.getpeercert(binary_form=True)
+        ders = [leaf] if leaf else []
+    certs = []
+    for der in ders:
+        entry: dict[str, Any] = {
+            "sha256": hashlib.sha256(der).hexdigest(),
+            "sha1": hashlib.sha1(der, usedforsecurity=False).hexdigest(),
+            "pem": ssl.DER_cert_to_PEM_cert(der),
+        }
+        try:
+            cert = x509.load_der_x509_certificate(der)
+            entry.update(
+                subject=cert.subject.rfc4514_string(),
+                issuer=cert.issuer.rfc4514_string(),
+                serial=format(cert.serial_number, "x"),
+                not_before=cert.not_valid_before_utc.isoformat(),
+                not_after=cert.not_valid_after_utc.isoformat(),
+            )
+        except ValueError as exc:
+            entry["parse_error"] = str(exc)
+        certs.append(entry)
+    cipher = sock.cipher()
+    return {
+        "version": sock.version(),
+        "cipher": cipher[0] if cipher else None,
+        "sni": sni,
+        "trusted": trusted,
+        "verify_error": verify_error,
+        "chain": certs,
+    }
+
+
+class SafeFetcher:
+    """Makes SSRF-checked, bounded HTTP(S) requests and reports each exchange to observers."""
+
+    def __init__(
+        self,
+        policy: NetPolicy,
+        budget: Budget,
+        *,
+        max_redirects: int = 10,
+        connect_timeout_s: float = 10.0,
+        read_timeout_s: float = 20.0,
+        user_agent: str = "IdolGuard",
+    ) -> None:
+        self.policy = policy
+        self.budget = budget
+        self.max_redirects = max_redirects
+        self.connect_timeout_s = connect_timeout_s
+        self.read_timeout_s = read_timeout_s
+        self.user_agent = user_agent
+        self.observers: list[Callable[[Exchange], None]] = []
+        self._untrusted_hosts: dict[tuple[str, int], str] = {}
+
+    # -- one hop ---------------------------------------------------------------------------------------
+    def request(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        max_bytes: int,
+    ) -> Exchange:
+        """One request, no redirects. Raises before a response exists; afterwards errors go in ``.error``."""
+        target = self.policy.check_url(url)
+        self.budget.check_time(f"request to {url}")
+        request_headers = self._headers(target, headers, body)
+        exchange = Exchange(url, method, request_headers, body, datetime.now(UTC))
+        started = time.monotonic()
+        conn, response = self._open(target, method, request_headers, body, exchange)
+        try:
+            self._read_body(conn, response, exchange, max_bytes)
+        finally:
+            exchange.elapsed_ms = int((time.monotonic() - started) * 1000)
+            conn.close()
+        for observer in self.observers:
+            observer(exchange)
+        return exchange
+
+    def _headers(self, target: Target, extra: dict[str, str] | None, body: bytes | None) -> list[tuple[str, str]]:
+        host = target.host if ":" not in target.host else f"[{target.host}]"
+        default_port = 443 if target.scheme == "https" else 80
+        headers = {
+            "Host": host if target.port == default_port else f"{host}:{target.port}",
+            "User-Agent": self.user_agent,
+            "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/*,video/*,*/*;q=0.8",
+            "Accept-Encoding": "gzip, deflate",
+            "Accept-Language": "en;q=0.9,ko;q=0.8",
+            "Connection": "close",
+        }
+        for key, value in (extra or {}).items():
+            canonical = next((k for k in headers if k.lower() == key.lower()), key)
+            if canonical.lower() in ("host", "connection", "accept-encoding", "content-length"):
+                continue
+            headers[canonical] = value
+        if body is not None:
+            headers["Content-Length"] = str(len(body))
+        return list(headers.items())
+
+    def _open(
+        self,
+        target: Target,
+        method: str,
+        headers: list[tuple[str, str]],
+        body: bytes | None,
+        exchange: Exchange,
+    ) -> tuple[_Connection, http.client.HTTPResponse]:
+        last_error: Exception | None = None
+        for ip in target.ips:
+            timeout = max(0.1, min(self.connect_timeout_s, self.budget.remaining_s()))
+            for trusted in (True, False):
+                if trusted and (target.host, target.port) in self._untrusted_hosts:
+                    continue
+                conn = self._connection(target, ip, timeout, trusted)
+                watchdog = _Watchdog(conn, self.budget.remaining_s())
+                try:
+                    conn.connect()
+                    if isinstance(conn.sock, ssl.SSLSocket):
+                        exchange.tls = tls_info(
+                            conn.sock, trusted, self._untrusted_hosts.get((target.host, target.port)), target.host
+                        )
+                    conn.sock.settimeout(self.read_timeout_s)
+                    conn.putrequest(method, _request_target(target.url), skip_host=True, skip_accept_encoding=True)
+                    for key, value in headers:
+                        conn.putheader(key, value)
+                    conn.endheaders(body)
+                    response = conn.getresponse()
+                except ssl.SSLCertVerificationError as exc:
+                    watchdog.cancel()
+                    conn.close()
+                    self._untrusted_hosts[(target.host, target.port)] = exc.verify_message or str(exc)
+                    last_error = exc
+                    continue  # retry without verification; the exchange is recorded as untrusted
+                except (OSError, http.client.HTTPException) as exc:
+                    watchdog.cancel()
+                    conn.close()
+                    last_error = exc
+                    if watchdog.fired:
+                        raise LimitExceeded(
+                            f"time limit of {self.budget.timeout_s:g} s per URL reached waiting for {target.url}"
+                        ) from exc
+                    break  # try the next address
+                exchange.server_ip, exchange.server_port = ip, target.port
+                exchange.status, exchange.reason = response.status, response.reason
+                exchange.http_version = "HTTP/1.0" if response.version == 10 else "HTTP/1.1"
+                exchange.response_headers = [(k, v) for k, v in response.getheaders()]
+                conn._idolguard_watchdog = watchdog  # type: ignore[attr-defined]
+                return conn, response
+        raise CaptureError(f"cannot fetch {target.url}: {_describe(last_error)}")
+
+    def _connection(self, target: Target, ip: str, timeout: float, trusted: bool) -> _Connection:
+        if target.scheme == "https":
+            context = _verifying_context() if trusted else _untrusting_context()
+            return _TLSConnection(target, ip, timeout, context)
+        return _Connection(target, ip, timeout)
+
+    def _read_body(
+        self, conn: _Connection, response: http.client.HTTPResponse, exchange: Exchange, max_bytes: int
+    ) -> None:
+        watchdog: _Watchdog = conn._idolguard_watchdog  # type: ignore[attr-defined]
+        declared = response.getheader("content-length")
+        parts: list[bytes] = []
+        size = 0
+        try:
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                exchange.truncated = True
+                exchange.error = f"response declares {declared} bytes, over the per-file limit of {max_bytes}"
+                return
+            while True:
+                cap = min(max_bytes, size + self.budget.remaining_bytes())
+                chunk = response.read(min(CHUNK, cap - size + 1))
+                if not chunk:
+                    break
+                if size + len(chunk) > cap:
+                    keep = cap - size
+                    parts.append(chunk[:keep])
+                    size += keep
+                    self.budget.used_bytes += keep
+                    exchange.truncated = True
+                    if cap == max_bytes:
+                        exchange.error = (
+                            f"response exceeds the per-file limit of {max_bytes} bytes (kept the first part)"
+                        )
+                    else:
+                        exchange.error = f"total download limit of {self.budget.max_total_bytes} bytes per URL reached"
+                    break
+                size += len(chunk)
+                parts.append(chunk)
+                self.budget.used_bytes += len(chunk)
+            if watchdog.fired:  # a read-until-close body ends silently when the watchdog shuts the socket
+                exchange.truncated = True
+                exchange.error = f"time limit of {self.budget.timeout_s:g} s per URL reached while reading the body"
+        except LimitExceeded as exc:
+            exchange.truncated = True
+            exchange.error = str(exc)
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            exchange.truncated = True
+            if watchdog.fired:
+                exchange.error = f"time limit of {self.budget.timeout_s:g} s per URL reached while reading the body"
+            else:
+                exchange.error = f"connection failed while reading the body: {_describe(exc)}"
+        finally:
+            watchdog.cancel()
+            exchange.body = b"".join(parts)
+
+    # -- with redirects ----------------------------------------------------------------------------------
+    def get(self, url: str, *, max_bytes: int, headers: dict[str, str] | None = None) -> FetchResult:
+        """GET following redirects (each hop SSRF-checked); never raises for capture errors."""
+        result = FetchResult(url)
+        seen: set[str] = set()
+        current = url
+        for _hop in range(self.max_redirects + 1):
+            seen.add(current)
+            try:
+                exchange = self.request(current, headers=headers, max_bytes=max_bytes)
+            except CaptureRefused as exc:
+                result.error = str(exc) if current == url else f"redirect refused: {exc}"
+                result.refused = True
+                return result
+            except CaptureError as exc:
+                result.error = str(exc)
+                return result
+            result.exchanges.append(exchange)
+            if exchange.error:
+                result.error = exchange.error
+                return result
+            nxt = exchange.location
+            if nxt is None:
+                return result
+            if nxt in seen:
+                result.error = f"redirect loop: {exchange.url} redirects back to {nxt}"
+                return result
+            current = nxt
+        result.error = f"too many redirects (limit {self.max_redirects})"
+        return result
+
+
+class _Watchdog:
+    """Shuts a socket down when the per-URL deadline passes, unblocking a read stuck on a slow server."""
+
+    def __init__(self, conn: _Connection, seconds: float) -> None:
+        self.conn = conn
+        self.fired = False
+        self._timer = threading.Timer(max(0.0, seconds), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        sock = self.conn.raw_socket
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _request_target(url: str) -> str:
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    return f"{path}?{parts.query}" if parts.query else path
+
+
+def _describe(exc: Exception | None) -> str:
+    if exc is None:
+        return "no address could be reached"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error: {exc.reason or exc}"
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return "timed out"
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return text
+
+
+def decode_body(exchange: Exchange, max_bytes: int) -> bytes:
+    """The content-decoded body, refusing to inflate beyond ``max_bytes`` (gzip/deflate bombs)."""
+    encoding = (exchange.header("content-encoding") or "").strip().lower()
+    if encoding not in DECODABLE:
+        raise CaptureError(f"unsupported content-encoding {encoding!r} for {exchange.url}")
+    if encoding in ("", "identity"):
+        return exchange.body
+    wbits = zlib.MAX_WBITS | 32 if encoding != "deflate" else zlib.MAX_WBITS
+    try:
+        return _inflate(exchange.body, wbits, max_bytes)
+    except zlib.error:
+        if encoding == "deflate":  # some servers send raw deflate without the zlib header
+            try:
+                return _inflate(exchange.body, -zlib.MAX_WBITS, max_bytes)
+            except zlib.error as exc:
+                raise CaptureError(f"corrupt deflate body from {exchange.url}: {exc}") from exc
+        raise CaptureError(f"corrupt {encoding} body from {exchange.url}") from None
+
+
+def _inflate(data: bytes, wbits: int, max_bytes: int) -> bytes:
+    inflater = zlib.decompressobj(wbits)
+    out: list[bytes] = []
+    size = 0
+    pending = data
+    while pending:
+        chunk = inflater.decompress(pending, CHUNK)
+        size += len(chunk)
+        if size > max_bytes:
+            raise LimitExceeded(f"decompressed body exceeds {max_bytes} bytes (compression bomb?)")
+        out.append(chunk)
+        pending = inflater.unconsumed_tail
+        if not chunk and not pending:
+            break
+    tail = inflater.flush(CHUNK)
+    size += len(tail)
+    if size > max_bytes:
+        raise LimitExceeded(f"decompressed body exceeds {max_bytes} bytes (compression bomb?)")
+    out.append(tail)
+    return b"".join(out)
