@@ -13,7 +13,12 @@ from importlib.metadata import entry_points
 
 from idolguard.pipeline.stage import Stage
 
-BUILTIN: tuple[str, ...] = ("idolguard.pipeline.stages.probe:ProbeStage",)
+BUILTIN: tuple[str, ...] = (
+    "idolguard.pipeline.stages.probe:ProbeStage",
+    "idolguard.faces.stage:FacesStage",
+    "idolguard.signals.stage:SignalsStage",
+    "idolguard.signals.stage:MatchStage",
+)
 
 
 def _load(spec: str) -> type[Stage]:

@@ -1,0 +1,201 @@
+"""``eval faces`` (pair verification) and ``eval gallery`` (open-set identification) on labelled CSVs.
+
+Figures at the *shipped* calibration are the honest ones; figures at thresholds chosen on the same data
+(best accuracy, threshold for a target FAR) are labelled ``oracle`` and are what a calibration run would pick.
+Photos where no face is found count as errors (a verification that cannot be made is not a success).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from idolguard.errors import IdolGuardError
+from idolguard.faces.evaluation import best_accuracy_threshold, embed_photos, read_csv, tar_at_far
+from idolguard.gallery.matching import MATCH, POSSIBLE, GalleryIndex, MatchParams
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "same", "y")
+
+
+def cross_validated_accuracy(scores: np.ndarray, labels: np.ndarray, folds: int = 10) -> float:
+    """LFW protocol: pick the threshold on 9 folds, count accuracy on the held-out one."""
+    order = np.arange(len(scores))
+    correct = 0
+    for fold in range(folds):
+        test = order % folds == fold
+        _, threshold = best_accuracy_threshold(scores[~test], labels[~test])
+        correct += int(((scores[test] >= threshold) == labels[test].astype(bool)).sum())
+    return correct / len(scores)
+
+
+def run_eval_faces(
+    pairs_csv: Path, root: Path, threshold: float | None = None, on_done: Callable[[int], None] | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    rows = read_csv(pairs_csv, ("a", "b", "same"))
+    if not rows:
+        raise IdolGuardError(f"{pairs_csv} has no pairs")
+    params = MatchParams.shipped()
+    threshold = params.verify_threshold if threshold is None else threshold
+    embeddings = embed_photos([p for r in rows for p in (r["a"], r["b"])], root, on_done=on_done)
+    out: list[dict[str, Any]] = []
+    scores, labels, failed = [], [], 0
+    for row in rows:
+        a, b, same = embeddings[row["a"]], embeddings[row["b"]], _truthy(row["same"])
+        similarity = None
+        if a.embedding is not None and b.embedding is not None:
+            similarity = float(a.embedding @ b.embedding)
+            scores.append(similarity)
+            labels.append(same)
+        else:
+            failed += 1
+        decision = "no_face" if similarity is None else ("same" if similarity >= threshold else "different")
+        out.append(
+            {
+                "a": row["a"],
+                "b": row["b"],
+                "same": same,
+                "similarity": None if similarity is None else round(similarity, 4),
+                "decision": decision,
+                "error": (a.error or b.error) if similarity is None else None,
+            }
+        )
+    s, y = np.array(scores), np.array(labels, dtype=bool)
+    correct = sum(1 for r in out if r["decision"] != "no_face" and (r["decision"] == "same") == r["same"])
+    genuine, impostor = s[y], s[~y]
+    tar3, t3 = tar_at_far(genuine, impostor, 1e-3)
+    tar2, t2 = tar_at_far(genuine, impostor, 1e-2)
+    best_acc, best_t = best_accuracy_threshold(s, y) if len(s) else (float("nan"), float("nan"))
+    summary = {
+        "summary": True,
+        "pairs": len(rows),
+        "genuine_pairs": int(sum(_truthy(r["same"]) for r in rows)),
+        "impostor_pairs": int(sum(not _truthy(r["same"]) for r in rows)),
+        "pairs_without_face": failed,
+        "threshold": threshold,
+        "accuracy": correct / len(rows),
+        "accuracy_10fold_cv": cross_validated_accuracy(s, y) if len(s) >= 20 else None,
+        "tar_at_far_1e-3": tar3,
+        "threshold_at_far_1e-3": t3,
+        "tar_at_far_1e-2": tar2,
+        "oracle_best_accuracy": best_acc,
+        "oracle_best_threshold": best_t,
+        "note": "accuracy counts pairs without a detected face as errors; oracle_* pick the threshold on this set; "
+        f"TAR at FAR=1e-3 with {len(impostor)} impostor pairs is a coarse estimate",
+    }
+    return out, summary
+
+
+def _labelled(csv_path: Path) -> list[tuple[str, str]]:
+    return [(r["path"], r["identity"].strip()) for r in read_csv(csv_path, ("path", "identity"))]
+
+
+def run_eval_gallery(
+    gallery_csv: Path,
+    probes_csv: Path,
+    root: Path,
+    cohort_csv: Path | None = None,
+    norm: str | None = None,
+    on_done: Callable[[int], None] | None = None,
+    params: MatchParams | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    gallery = _labelled(gallery_csv)
+    probes = _labelled(probes_csv)
+    cohort_paths = [r["path"] for r in read_csv(cohort_csv, ("path",))] if cohort_csv else []
+    if not gallery or not probes:
+        raise IdolGuardError("gallery and probes must both list at least one photo")
+    embeddings = embed_photos([p for p, _ in gallery + probes] + cohort_paths, root, on_done=on_done)
+    params = params or MatchParams.shipped()
+    if norm:
+        if norm not in ("none", "snorm"):
+            raise IdolGuardError("--norm must be none or snorm")
+        params = MatchParams(**{**params.as_dict(), "norm": norm})
+    names = sorted({identity for path, identity in gallery if embeddings[path].embedding is not None})
+    position = {n: i for i, n in enumerate(names)}
+    refs = [(embeddings[p].embedding, position[i]) for p, i in gallery if embeddings[p].embedding is not None]
+    rejected_refs = sum(1 for p, _ in gallery if embeddings[p].embedding is None)
+    cohort = [embeddings[p].embedding for p in cohort_paths if embeddings[p].embedding is not None]
+    index = GalleryIndex(
+        names,
+        np.stack([v for v, _ in refs]),
+        np.array([a for _, a in refs]),
+        np.stack(cohort) if cohort else None,
+        params=params,
+    )
+    enrolled = set(names)
+    usable = [(p, i) for p, i in probes if embeddings[p].embedding is not None]
+    matches = dict(
+        zip(
+            [p for p, _ in usable],
+            index.match(
+                np.stack([embeddings[p].embedding for p, _ in usable]), [embeddings[p].quality for p, _ in usable]
+            )
+            if usable
+            else [],
+            strict=True,
+        )
+    )
+    rows: list[dict[str, Any]] = []
+    for path, identity in probes:
+        match = matches.get(path)
+        rows.append(
+            {
+                "path": path,
+                "identity": identity,
+                "enrolled": identity in enrolled,
+                **(match.as_dict() if match else {"artist": None, "decision": "no_face"}),
+                "error": embeddings[path].error,
+            }
+        )
+    summary = gallery_summary(rows, len(names), len(refs), rejected_refs, len(cohort), index)
+    return rows, summary
+
+
+def gallery_summary(
+    rows: list[dict[str, Any]], artists: int, refs: int, rejected_refs: int, cohort: int, index: GalleryIndex
+) -> dict[str, Any]:
+    genuine = [r for r in rows if r["enrolled"]]
+    impostor = [r for r in rows if not r["enrolled"]]
+
+    def rate(items: list[dict[str, Any]], test: Callable[[dict[str, Any]], bool]) -> float | None:
+        return sum(1 for r in items if test(r)) / len(items) if items else None
+
+    def correct(r: dict[str, Any]) -> bool:
+        return r["decision"] == MATCH and r["artist"] == r["identity"]
+
+    summary: dict[str, Any] = {
+        "summary": True,
+        "artists": artists,
+        "references": refs,
+        "references_without_face": rejected_refs,
+        "cohort_faces": cohort,
+        "normalisation": "snorm" if index.normalising else "none",
+        "genuine_probes": len(genuine),
+        "impostor_probes": len(impostor),
+        "probes_without_face": sum(1 for r in rows if r["decision"] == "no_face"),
+        "rank1_identification_rate": rate(genuine, correct),
+        "closed_set_rank1": rate(genuine, lambda r: r["artist"] == r["identity"]),
+        "wrong_artist_matches": sum(1 for r in genuine if r["decision"] == MATCH and r["artist"] != r["identity"]),
+        "false_accept_rate": rate(impostor, lambda r: r["decision"] == MATCH),
+        "possible_rate_genuine": rate(genuine, lambda r: r["decision"] == POSSIBLE),
+        "possible_rate_impostor": rate(impostor, lambda r: r["decision"] == POSSIBLE),
+        "match_threshold": index.params.match_threshold,
+        "min_margin": index.params.min_margin,
+    }
+    # Oracle: the threshold this very set would need for FAR <= 1% and <= 0.1%, and rank-1 there.
+    imp_scores = np.sort(np.array([r["score"] for r in impostor if r.get("score") is not None]))[::-1]
+    for far in (0.01, 0.001):
+        allowed = int(np.floor(far * len(impostor)))
+        threshold = float(imp_scores[allowed]) + 1e-6 if allowed < len(imp_scores) else -np.inf
+        hits = [
+            r
+            for r in genuine
+            if r.get("score") is not None and r["score"] >= threshold and r["artist"] == r["identity"]
+        ]
+        summary[f"oracle_threshold_far_{far:g}"] = threshold
+        summary[f"oracle_rank1_at_far_{far:g}"] = len(hits) / len(genuine) if genuine else None
+    return summary

@@ -1,0 +1,301 @@
+"""The ``faces`` stage: every face of an image (or face track of a video) with its identity decision.
+
+Output (stored per item, read by later stages through ``ctx.inputs["faces"]``):
+
+- ``faces``: one entry per face (image) or per face track (video, summarising the track's best frame):
+  ``index, bbox [x,y,w,h], landmarks [[x,y]x5], det_score, quality, quality_detail, track_id, artist,
+  similarity, margin, score, decision, runner_up, crop_sha256, frame_t``;
+- ``face_tracks`` (video): ``[{track_id, frames: [{t, bbox, landmarks, det_score}]}]``;
+- ``embeddings``: the identity vectors (base64 float32, same order as ``faces``), so the decision can be
+  re-made when the gallery changes without decoding the media again;
+- ``faces_total``, ``capped``, ``notes``, ``video`` (sampling statistics), ``gallery_revision``, models.
+
+Matching is done at run time against the workspace gallery, and again in ``contribute`` whenever the
+gallery changed since (new artists enrolled after a file was scanned still get found by the next ``scan``).
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from idolguard.config import Limits
+from idolguard.errors import MediaError
+from idolguard.faces.analysis import FaceAnalyzer, FaceRecord, crop_png
+from idolguard.faces.detector import MAX_FACES
+from idolguard.faces.models import ModelUnavailable
+from idolguard.faces.tracking import Tracker
+from idolguard.gallery.matching import NO_GALLERY, GalleryIndex, Match
+from idolguard.pipeline.stage import Stage, StageContext
+
+DEFAULT_EVERY_S = 1.0
+DEFAULT_MAX_FRAMES = 300
+VIDEO_MAX_SIDE = 1280
+MAX_ANIMATION_FRAMES = 32
+
+
+def encode_vector(vector: np.ndarray | None) -> str | None:
+    if vector is None:
+        return None
+    return base64.b64encode(np.asarray(vector, "<f4").tobytes()).decode("ascii")
+
+
+def decode_vector(text: str | None) -> np.ndarray | None:
+    if not text:
+        return None
+    return np.frombuffer(base64.b64decode(text), "<f4").astype(np.float32)
+
+
+def _settings(ctx_settings: dict[str, Any]) -> dict[str, Any]:
+    section = ctx_settings.get("faces", {}) if isinstance(ctx_settings, dict) else {}
+    return section if isinstance(section, dict) else {}
+
+
+def current_index(settings: dict[str, Any] | None, embedder: str) -> GalleryIndex | None:
+    """The workspace gallery, or None when no workspace can be found (e.g. a bare library call)."""
+    from idolguard.faces.workspace_link import workspace_for
+    from idolguard.gallery.store import cached_index
+
+    ws = workspace_for(settings)
+    if ws is None:
+        return None
+    return cached_index(ws, embedder)
+
+
+def face_entry(index: int, face: FaceRecord, match: Match, crop_sha256: str | None, t: float | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"index": index, **face.detection.as_dict()}
+    entry["quality"] = round(face.quality.score, 3)
+    entry["quality_detail"] = face.quality.as_dict()
+    entry["track_id"] = None
+    entry.update(match.as_dict())
+    entry["crop_sha256"] = crop_sha256
+    entry["frame_t"] = t
+    return entry
+
+
+class FacesStage(Stage):
+    name = "faces"
+    version = "1"
+    needs = ("probe",)
+    produces = ("faces",)
+    media_types: ClassVar[frozenset[str]] = frozenset({"image", "video"})
+    description = "detect faces (YuNet), align, embed (SFace), track in video, match against the artist gallery"
+
+    def __init__(self) -> None:
+        self._analyzer: FaceAnalyzer | None = None
+
+    def unavailable_reason(self) -> str | None:
+        try:
+            from idolguard.faces.models import SFACE, YUNET, model_path
+
+            model_path(YUNET)
+            model_path(SFACE)
+        except ModelUnavailable as exc:
+            return str(exc)
+        except ImportError as exc:
+            return f"missing dependency: {exc}"
+        return None
+
+    @property
+    def analyzer(self) -> FaceAnalyzer:
+        if self._analyzer is None:
+            self._analyzer = FaceAnalyzer()
+        return self._analyzer
+
+    # --- running ---------------------------------------------------------------------------------------------
+    def run(self, ctx: StageContext) -> dict[str, Any]:
+        options = _settings(ctx.settings)
+        output = self._run_video(ctx, options) if ctx.media_type == "video" else self._run_image(ctx, options)
+        output["detector"] = self.analyzer.detector.name  # type: ignore[union-attr]
+        output["embedder"] = self.analyzer.embedder.name  # type: ignore[union-attr]
+        self._match_output(output, ctx.settings)
+        return output
+
+    def _crop(self, ctx: StageContext, face: FaceRecord, meta: dict[str, Any]) -> str:
+        png = crop_png(face.aligned)
+        if ctx.persist:
+            return ctx.add_derived(png, "face_crop", "image/png", meta)
+        import hashlib
+
+        return hashlib.sha256(png).hexdigest()
+
+    def _run_image(self, ctx: StageContext, options: dict[str, Any]) -> dict[str, Any]:
+        from idolguard.media.image import iter_image_frames, load_rgb
+
+        frames = list(iter_image_frames(ctx.path, ctx.limits, MAX_ANIMATION_FRAMES)) if self._animated(ctx) else []
+        if len(frames) > 1:
+            return self._run_frames(ctx, [(i, float(i), frame, False) for i, frame in enumerate(frames)], {})
+        image = frames[0] if frames else load_rgb(ctx.path, ctx.limits)
+        found = self.analyzer.analyze(image)
+        faces, vectors = [], []
+        for i, face in enumerate(found.faces):
+            crop = self._crop(ctx, face, {"index": i, "bbox": face.detection.as_dict()["bbox"]})
+            faces.append(face_entry(i, face, NO_GALLERY, crop, None))
+            vectors.append(encode_vector(face.embedding))
+        return {
+            "faces": faces,
+            "embeddings": vectors,
+            "faces_total": found.total_detected,
+            "capped": found.capped,
+            "notes": found.notes,
+            "max_faces": MAX_FACES,
+        }
+
+    @staticmethod
+    def _animated(ctx: StageContext) -> bool:
+        mime = (ctx.item.get("mime") or "").lower()
+        return mime in ("image/gif", "image/webp", "image/apng", "image/png")
+
+    def _run_video(self, ctx: StageContext, options: dict[str, Any]) -> dict[str, Any]:
+        from idolguard.media.frames import VideoReader
+
+        reader = VideoReader(ctx.path, ctx.limits)
+        sampled = reader.sample(
+            every_s=float(options.get("every_s", DEFAULT_EVERY_S)),
+            scene_cuts=bool(options.get("scene_cuts", True)),
+            max_frames=int(options.get("max_frames", DEFAULT_MAX_FRAMES)),
+            max_side=int(options.get("max_side", VIDEO_MAX_SIDE)),
+        )
+        frames = ((f.index, f.t, f.image, f.scene_cut) for f in sampled)
+        output = self._run_frames(ctx, frames, {})
+        output["video"] = reader.stats.as_dict()
+        output["notes"] = list(output["notes"]) + list(reader.stats.notes)
+        if reader.stats.stopped_early:
+            output["notes"].append(f"sampling stopped early: {reader.stats.stopped_early}")
+        return output
+
+    def _run_frames(self, ctx: StageContext, frames: Any, extra: dict[str, Any]) -> dict[str, Any]:
+        tracker = Tracker()
+        notes: list[str] = []
+        total = 0
+        sampled = 0
+        for index, t, image, cut in frames:
+            sampled += 1
+            found = self.analyzer.analyze(image)
+            total += found.total_detected
+            if found.capped:
+                notes.append(f"t={t:.2f}s: " + "; ".join(found.notes))
+            tracker.update(t, index, found.faces, cut)
+        faces, vectors, tracks = [], [], []
+        for track in tracker.tracks:
+            best = track.best()
+            crop = self._crop(ctx, best.face, {"track_id": track.track_id, "t": best.t})
+            entry = face_entry(len(faces), best.face, NO_GALLERY, crop, best.t)
+            entry["track_id"] = track.track_id
+            entry["frames"] = len(track.observations)
+            faces.append(entry)
+            vectors.append(encode_vector(track.embedding()))
+            tracks.append(
+                {
+                    "track_id": track.track_id,
+                    "frames": [
+                        {"t": o.t, "frame_index": o.frame_index, **o.face.detection.as_dict()}
+                        for o in track.observations
+                    ],
+                }
+            )
+        return {
+            "faces": faces,
+            "face_tracks": tracks,
+            "embeddings": vectors,
+            "faces_total": total,
+            "sampled_frames": sampled,
+            "capped": bool(notes),
+            "notes": notes,
+            "max_faces": MAX_FACES,
+            **extra,
+        }
+
+    # --- matching --------------------------------------------------------------------------------------------
+    def contribute(self, obj: dict[str, Any], output: dict[str, Any]) -> None:
+        contribute_faces(obj, output)
+
+    def _match_output(self, output: dict[str, Any], settings: dict[str, Any] | None) -> None:
+        index = current_index(settings, output.get("embedder", ""))
+        apply_matches(output, index)
+
+
+def apply_matches(output: dict[str, Any], index: GalleryIndex | None) -> None:
+    """Fill the identity fields of every face from its stored embedding (in place)."""
+    faces = output.get("faces") or []
+    vectors = [decode_vector(v) for v in output.get("embeddings") or []]
+    output["gallery_revision"] = index.revision if index is not None else None
+    if index is not None:
+        output["match_params"] = {k: v for k, v in index.params.as_dict().items() if k != "source"}
+    usable = [i for i, v in enumerate(vectors) if v is not None and i < len(faces)]
+    matches: dict[int, Match] = {}
+    if index is not None and usable:
+        found = index.match(np.stack([vectors[i] for i in usable]), [faces[i]["quality"] for i in usable])
+        matches = dict(zip(usable, found, strict=True))
+    for i, face in enumerate(faces):
+        face.update(matches.get(i, NO_GALLERY).as_dict())
+
+
+PUBLIC_FIELDS = (
+    "index",
+    "bbox",
+    "landmarks",
+    "det_score",
+    "quality",
+    "track_id",
+    "artist",
+    "similarity",
+    "margin",
+    "decision",
+    "crop_sha256",
+    "frame_t",
+)
+
+
+def contribute_faces(obj: dict[str, Any], output: dict[str, Any], settings: dict[str, Any] | None = None) -> None:
+    output = {**output, "faces": [dict(f) for f in output.get("faces") or []]}
+    try:
+        index = current_index(settings, output.get("embedder", ""))
+    except Exception:  # noqa: BLE001 - a gallery that cannot be read must not hide the stored result
+        index = None
+    if index is not None and index.revision != output.get("gallery_revision"):
+        apply_matches(output, index)
+    obj["faces"] = [
+        {**{k: f.get(k) for k in PUBLIC_FIELDS}, "score": f.get("score"), "runner_up": f.get("runner_up")}
+        for f in output["faces"]
+    ]
+    if "face_tracks" in output:
+        obj["face_tracks"] = output["face_tracks"]
+    if output.get("notes"):
+        obj["faces_notes"] = output["notes"]
+
+
+def analyse_path(
+    path: Path,
+    media_type: str,
+    limits: Limits | None = None,
+    settings: dict[str, Any] | None = None,
+    mime: str | None = None,
+) -> dict[str, Any]:
+    """Run the stage on a file outside any workspace (``identify``): no derived files, nothing stored."""
+    ctx = StageContext(
+        sha256="",
+        path=path,
+        media_type=media_type,
+        item={"mime": mime},
+        inputs={},
+        limits=limits or Limits(),
+        settings=settings or {},
+        persist=False,
+    )
+    if media_type not in ("image", "video"):
+        raise MediaError(f"not an image or video ({mime or 'unknown type'})")
+    return _stage().run(ctx)
+
+
+_STAGE: FacesStage | None = None
+
+
+def _stage() -> FacesStage:
+    global _STAGE
+    if _STAGE is None:
+        _STAGE = FacesStage()
+    return _STAGE

@@ -1,0 +1,191 @@
+"""Open-set matching of face embeddings against the gallery, with calibrated decisions.
+
+Per artist the score is the mean of the two best reference similarities (one lucky reference is not enough;
+with a single reference it is that reference). The best artist is reported with its cosine similarity and the
+margin to the runner-up artist, and a decision:
+
+- ``match``: score >= the artist's match threshold *and* margin >= ``min_margin`` *and* quality good enough;
+- ``possible``: score >= the possible threshold (a human should look);
+- ``no_match``: otherwise, including when the gallery is empty. The face is still reported.
+
+Optionally (``norm = "snorm"``) the score is symmetrically normalised against a cohort of faces that are not
+the candidate artist (the gallery's cohort faces plus the other artists' references): each side's top-k
+cohort similarities give a mean and spread, and the score becomes the average of the two z-scores. Whether
+that helps is a measured question; see docs/BENCHMARKS.md for the numbers behind the shipped defaults.
+
+Everything is vectorised over references, so 1,000 artists x 20 references is one 20,000 x 128 product.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+MATCH = "match"
+POSSIBLE = "possible"
+NO_MATCH = "no_match"
+
+
+@dataclass(frozen=True)
+class MatchParams:
+    """Decision parameters; the shipped values come from ``calibration.json`` (a recorded calibration run)."""
+
+    verify_threshold: float = 0.45  # one-to-one photo comparison (``eval faces``)
+    match_threshold: float = 0.50
+    possible_threshold: float = 0.40
+    min_margin: float = 0.0
+    min_quality: float = 0.15  # below this a face can be at most ``possible``
+    norm: str = "none"  # "none" | "snorm"
+    cohort_top_k: int = 100
+    min_cohort: int = 50  # with fewer cohort faces normalisation is unreliable: fall back to raw scores
+    source: dict[str, Any] = field(default_factory=dict)  # provenance of the calibration
+
+    @classmethod
+    def shipped(cls) -> MatchParams:
+        text = resources.files("idolguard.gallery").joinpath("calibration.json").read_text(encoding="utf-8")
+        data = json.loads(text)
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Match:
+    artist: str | None
+    similarity: float | None  # aggregated cosine similarity to the best artist
+    margin: float | None  # best minus runner-up aggregated similarity (None with one artist)
+    score: float | None  # the value compared with the thresholds (normalised when norm is on)
+    decision: str
+    runner_up: str | None = None
+    threshold: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(float(v), 4)
+
+        return {
+            "artist": self.artist,
+            "similarity": r(self.similarity),
+            "margin": r(self.margin),
+            "score": r(self.score),
+            "decision": self.decision,
+            "runner_up": self.runner_up,
+            "threshold": r(self.threshold),
+        }
+
+
+NO_GALLERY = Match(None, None, None, None, NO_MATCH)
+
+
+class GalleryIndex:
+    """In-memory gallery: a reference matrix grouped by artist, optional cohort, per-artist thresholds."""
+
+    def __init__(
+        self,
+        names: list[str],
+        references: np.ndarray,
+        reference_artist: np.ndarray,
+        cohort: np.ndarray | None = None,
+        thresholds: dict[str, float] | None = None,
+        params: MatchParams | None = None,
+        revision: str = "",
+    ) -> None:
+        self.names = list(names)
+        self.params = params or MatchParams()
+        self.revision = revision
+        order = np.argsort(reference_artist, kind="stable")
+        self.refs = np.ascontiguousarray(np.asarray(references, dtype=np.float32)[order]).reshape(-1, 128)
+        self.ref_artist = np.asarray(reference_artist, dtype=np.int64)[order]
+        self.cohort = (
+            np.zeros((0, self.refs.shape[1]), np.float32) if cohort is None else np.asarray(cohort, np.float32)
+        )
+        counts = np.bincount(self.ref_artist, minlength=len(self.names))
+        self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        self.counts = counts
+        width = max(1, int(counts.max()) if len(counts) else 1)
+        offsets = np.arange(width)
+        self._pad_mask = offsets[None, :] < counts[:, None]  # (A, K): which slots hold a real reference
+        self._pad_index = np.where(self._pad_mask, self.starts[:, None] + offsets[None, :], 0)
+        base = self.params.match_threshold
+        self.thresholds = np.array([(thresholds or {}).get(n, np.nan) for n in self.names], dtype=np.float64)
+        self.thresholds = np.where(np.isnan(self.thresholds), base, self.thresholds)
+        self._artist_stats: dict[int, tuple[float, float]] = {}
+
+    @property
+    def empty(self) -> bool:
+        return len(self.names) == 0 or len(self.refs) == 0
+
+    @property
+    def normalising(self) -> bool:
+        cohort_size = len(self.cohort) + len(self.refs)
+        return self.params.norm == "snorm" and cohort_size >= self.params.min_cohort
+
+    def artist_scores(self, probes: np.ndarray) -> np.ndarray:
+        """(N, A) aggregated similarity of each probe to each artist: mean of the two best references."""
+        sims = np.asarray(probes, np.float32) @ self.refs.T  # (N, R)
+        padded = np.where(self._pad_mask, sims[:, self._pad_index], -np.inf)  # (N, A, K)
+        if padded.shape[2] == 1:
+            return padded[:, :, 0]
+        top2 = -np.partition(-padded, 1, axis=2)[:, :, :2]
+        return np.where(np.isfinite(top2[:, :, 1]), top2.mean(axis=2), top2[:, :, 0])
+
+    def match(self, probes: np.ndarray, qualities: list[float] | None = None) -> list[Match]:
+        probes = np.asarray(probes, np.float32).reshape(-1, self.refs.shape[1] if len(self.refs) else 128)
+        if self.empty or len(probes) == 0:
+            return [NO_GALLERY for _ in range(len(probes))]
+        scores = self.artist_scores(probes)
+        results = []
+        for i, row in enumerate(scores):
+            order = np.argsort(-row)
+            best = int(order[0])
+            similarity = float(row[best])
+            runner = int(order[1]) if len(order) > 1 else None
+            margin = similarity - float(row[runner]) if runner is not None else None
+            score = self._normalise(probes[i], best, similarity) if self.normalising else similarity
+            quality = qualities[i] if qualities is not None else 1.0
+            threshold = float(self.thresholds[best])
+            decision = NO_MATCH
+            if score >= threshold and (margin is None or margin >= self.params.min_margin):
+                decision = MATCH if quality >= self.params.min_quality else POSSIBLE
+            elif score >= self.params.possible_threshold + (threshold - self.params.match_threshold):
+                decision = POSSIBLE
+            results.append(
+                Match(
+                    self.names[best],
+                    similarity,
+                    margin,
+                    score,
+                    decision,
+                    self.names[runner] if runner is not None else None,
+                    threshold,
+                )
+            )
+        return results
+
+    # --- cohort normalisation -------------------------------------------------------------------------------
+    def _top_stats(self, values: np.ndarray) -> tuple[float, float]:
+        k = min(self.params.cohort_top_k, len(values))
+        if k == 0:
+            return 0.0, 1.0
+        top = np.partition(values, len(values) - k)[len(values) - k :]
+        return float(top.mean()), float(top.std()) + 1e-6
+
+    def _others(self, artist: int) -> np.ndarray:
+        start, count = self.starts[artist], self.counts[artist]
+        return np.concatenate([self.cohort, self.refs[:start], self.refs[start + count :]])
+
+    def _normalise(self, probe: np.ndarray, artist: int, raw: float) -> float:
+        others = self._others(artist)
+        mu_p, sd_p = self._top_stats(others @ probe)
+        if artist not in self._artist_stats:
+            start, count = self.starts[artist], self.counts[artist]
+            own = self.refs[start : start + count]
+            self._artist_stats[artist] = self._top_stats((own @ others.T).max(axis=0))
+        mu_a, sd_a = self._artist_stats[artist]
+        return 0.5 * ((raw - mu_p) / sd_p + (raw - mu_a) / sd_a)
