@@ -33,7 +33,8 @@ def test_log_shows_custody_for_one_item_by_prefix(cli, tmp_path):
     (tmp_path / "a.jpg").write_bytes(jpeg_bytes(1))
     obj = cli.json_lines("scan", tmp_path / "a.jpg", "--json", "--note", "first look")[0]
     events = cli.json_lines("log", obj["sha256"][:10], "--json")
-    assert [e["action"] for e in events] == ["ingest", "analysis"]
+    assert events[0]["action"] == "ingest" and {e["action"] for e in events[1:]} == {"analysis"}
+    assert "probe" in [e["details"]["stage"] for e in events[1:]]
     assert events[0]["details"]["note"] == "first look" and events[0]["actor"] == "tester@idolguard"
     assert all(e["item"] == obj["sha256"] for e in events)
     assert cli("log", "deadbeefdead", ok=False).exit_code == 2

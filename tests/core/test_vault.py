@@ -96,13 +96,17 @@ def test_file_changing_while_read_is_refused(tmp_path: Path):
 
     original_put = vault.put_stream
 
-    def put_stream(handle, max_bytes=None):  # type: ignore[no-untyped-def]
-        return original_put(Appending(), max_bytes=max_bytes)
+    def put_stream(handle, max_bytes=None, **kwargs):  # type: ignore[no-untyped-def]
+        return original_put(Appending(), max_bytes=max_bytes, **kwargs)
 
     vault.put_stream = put_stream  # type: ignore[method-assign]
     with pytest.raises(SourceChanged):
         vault.put_file(source)
+    with pytest.raises(SourceChanged):
+        vault.put_file(source, defer=True)
+    vault.sync_pending()
     assert list(vault.iter_objects()) == [], "nothing is stored from an unstable file"
+    assert not any(vault.tmp.iterdir())
 
 
 def test_clean_tmp_only_removes_files_of_dead_writers(tmp_path: Path):

@@ -1,8 +1,13 @@
 """Content-addressed, write-once evidence vault.
 
 Objects live at ``objects/ab/cd/<sha256>`` where the name is the SHA-256 of the original bytes. A write goes
-to a temp file in the same filesystem, is fsynced, and only then renamed into place, so a crash never leaves
-a half object under a real name. An existing object is never overwritten: the vault can only grow.
+to a temp file in the same filesystem, is made durable, and only then linked under its real name, so a crash
+never leaves a half object under a real name. An existing object is never overwritten: the vault only grows.
+
+Batch writers (ingest) pass ``defer=True``: temp files are written without a per-file fsync, and
+``sync_pending()`` makes the whole batch durable with one ``syncfs``, links the names, and syncs again before
+the caller commits the database rows that reference them. Same guarantees, one flush per batch instead of
+two per file (which capped small-file ingest at ~100 files/s).
 """
 
 from __future__ import annotations
@@ -45,6 +50,32 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _syncfs(path: Path) -> None:
+    """Flush every dirty page of the filesystem holding ``path`` (Linux syncfs; else a global sync)."""
+    libc = _libc()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if libc is None or libc.syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+_LIBC: list[object] = []
+
+
+def _libc():  # type: ignore[no-untyped-def]
+    if not _LIBC:
+        try:
+            import ctypes
+
+            lib = ctypes.CDLL(None, use_errno=True)
+            _LIBC.append(lib if hasattr(lib, "syncfs") else None)
+        except OSError:
+            _LIBC.append(None)
+    return _LIBC[0]
+
+
 class Vault:
     def __init__(self, root: Path, key: bytes | None = None) -> None:
         self.root = root
@@ -53,6 +84,7 @@ class Vault:
         self.key = key
         self.objects.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
+        self._pending: dict[str, Path] = {}  # digest -> durable-pending temp file (defer=True writes)
 
     @property
     def encrypted(self) -> bool:
@@ -66,13 +98,13 @@ class Vault:
     def has(self, sha256: str) -> bool:
         return self.path_for(sha256).exists()
 
-    def put_file(self, path: Path, max_bytes: int | None = None) -> PutResult:
+    def put_file(self, path: Path, max_bytes: int | None = None, *, defer: bool = False) -> PutResult:
         """Copy a file in, refusing it if it changes while being read (size/mtime/inode before and after)."""
         before = os.stat(path)
         if max_bytes is not None and before.st_size > max_bytes:
             raise RejectedInput(f"file is {before.st_size} bytes, over the limit of {max_bytes}")
         with open(path, "rb") as handle:
-            result = self.put_stream(handle, max_bytes=max_bytes)
+            result = self.put_stream(handle, max_bytes=max_bytes, defer=defer)
             after = os.fstat(handle.fileno())
         same = (before.st_size, before.st_mtime_ns, before.st_ino) == (
             after.st_size,
@@ -86,10 +118,10 @@ class Vault:
             raise SourceChanged("file changed while it was being read; nothing was stored (retry when stable)")
         return result
 
-    def put_bytes(self, data: bytes) -> PutResult:
-        return self.put_stream(_BytesReader(data))
+    def put_bytes(self, data: bytes, *, defer: bool = False) -> PutResult:
+        return self.put_stream(_BytesReader(data), defer=defer)
 
-    def put_stream(self, handle: BinaryIO, max_bytes: int | None = None) -> PutResult:
+    def put_stream(self, handle: BinaryIO, max_bytes: int | None = None, *, defer: bool = False) -> PutResult:
         sha = hashlib.sha256()
         md5 = hashlib.md5(usedforsecurity=False)
         size = 0
@@ -117,12 +149,17 @@ class Vault:
                     for chunk in chunks():
                         out.write(chunk)
                 out.flush()
-                os.fsync(out.fileno())
+                if not defer:
+                    os.fsync(out.fileno())
             digest = sha.hexdigest()
             final = self.path_for(digest)
-            if final.exists():
+            if final.exists() or digest in self._pending:
                 tmp_path.unlink()
                 return PutResult(digest, md5.hexdigest(), size, created=False)
+            if defer:
+                os.chmod(tmp_path, 0o444)
+                self._pending[digest] = tmp_path
+                return PutResult(digest, md5.hexdigest(), size, created=True)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(tmp_path, 0o444)
             try:
@@ -140,7 +177,27 @@ class Vault:
             raise
 
     def _discard_new(self, sha256: str) -> None:
-        self.path_for(sha256).unlink(missing_ok=True)
+        pending = self._pending.pop(sha256, None)
+        if pending is not None:
+            pending.unlink(missing_ok=True)
+        else:
+            self.path_for(sha256).unlink(missing_ok=True)
+
+    def sync_pending(self) -> None:
+        """Make deferred writes durable and give them their names; call before committing rows about them."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        _syncfs(self.tmp)  # contents durable before any name points at them
+        for digest, tmp_path in pending.items():
+            final = self.path_for(digest)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(tmp_path, final)
+            except FileExistsError:
+                pass  # a concurrent writer stored the same content first
+            tmp_path.unlink()
+        _syncfs(self.objects)  # names durable before the database says they exist
 
     def read_chunks(self, sha256: str) -> Iterator[bytes]:
         path = self.path_for(sha256)

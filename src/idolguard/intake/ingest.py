@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from idolguard.db.models import Item, Sighting
 from idolguard.errors import IdolGuardError, RejectedInput
 from idolguard.evidence.vault import PutResult
@@ -110,7 +112,7 @@ class Ingestor:
             if size == 0:
                 raise RejectedInput("empty file (0 bytes): nothing to preserve")
             sniffed = sniff_file(found.path)
-            put = self.ws.vault.put_file(found.path, max_bytes=self.limits.max_file_bytes)
+            put = self.ws.vault.put_file(found.path, max_bytes=self.limits.max_file_bytes, defer=True)
             mtime = datetime.fromtimestamp(found.path.stat().st_mtime, UTC)
         except IdolGuardError as exc:
             yield IngestResult(path=label, error=str(exc))
@@ -204,13 +206,21 @@ class Ingestor:
         if not self._pending:
             return
         batch, self._pending = self._pending, []
+        self.ws.vault.sync_pending()  # objects durable and named before rows point at them
+        info = self.info
         with self.ws.write() as (session, ledger):
+            shas = list(dict.fromkeys(p.put.sha256 for p in batch))
+            known = {
+                item.sha256: item
+                for chunk in range(0, len(shas), 500)
+                for item in session.execute(select(Item).where(Item.sha256.in_(shas[chunk : chunk + 500]))).scalars()
+            }
+            sightings: list[tuple[_Pending, Sighting, bool]] = []
             for pending in batch:
                 put = pending.put
-                item = session.get(Item, put.sha256)
-                duplicate = item is not None
-                if item is None:
-                    item = Item(
+                duplicate = put.sha256 in known
+                if not duplicate:
+                    known[put.sha256] = Item(
                         sha256=put.sha256,
                         md5=put.md5,
                         size=put.size,
@@ -220,8 +230,7 @@ class Ingestor:
                         original_name=Path(pending.source_path).name,
                         encrypted=self.ws.vault.encrypted,
                     )
-                    session.add(item)
-                    session.flush()
+                    session.add(known[put.sha256])
                 extra: dict[str, Any] = {}
                 if pending.raw_name_hex:
                     extra["source_path_bytes_hex"] = pending.raw_name_hex
@@ -229,18 +238,21 @@ class Ingestor:
                     item_sha256=put.sha256,
                     actor=self.ws.actor,
                     source_path=pending.source_path,
-                    source_url=self.info.source_url,
-                    platform=self.info.platform,
-                    account=self.info.account,
-                    seen_at=self.info.seen_at,
-                    note=self.info.note,
+                    source_url=info.source_url,
+                    platform=info.platform,
+                    account=info.account,
+                    seen_at=info.seen_at,
+                    note=info.note,
                     file_mtime=pending.file_mtime,
                     archive_sha256=pending.archive_sha256,
                     archive_member=pending.archive_member,
                     extra=extra,
                 )
-                session.add(sighting)
-                session.flush()
+                sightings.append((pending, sighting, duplicate))
+            session.add_all([sighting for _, sighting, _ in sightings])
+            session.flush()  # one batched INSERT per table; gives sighting ids for the custody events
+            for pending, sighting, duplicate in sightings:
+                put = pending.put
                 ledger.append(
                     "sighting" if duplicate else "ingest",
                     item=put.sha256,
@@ -249,17 +261,18 @@ class Ingestor:
                         "md5": put.md5,
                         "mime": pending.mime,
                         "source_path": pending.source_path,
-                        "source_url": self.info.source_url,
-                        "platform": self.info.platform,
-                        "account": self.info.account,
-                        "seen_at": self.info.seen_at.isoformat() if self.info.seen_at else None,
-                        "note": self.info.note,
+                        "source_url": info.source_url,
+                        "platform": info.platform,
+                        "account": info.account,
+                        "seen_at": info.seen_at.isoformat() if info.seen_at else None,
+                        "note": info.note,
                         "archive_sha256": pending.archive_sha256,
                         "archive_member": pending.archive_member,
                         "sighting_id": sighting.id,
                         "encrypted_at_rest": self.ws.vault.encrypted,
                     },
                 )
+                item = known[put.sha256]
                 pending.result.duplicate = duplicate
                 pending.result.media_type = item.media_type
                 pending.result.mime = item.mime

@@ -193,11 +193,23 @@ def analyze(
                     ws.config.raw,
                 )
             )
+        batch: list[tuple[str, list[StageOutcome]]] = []
+        batch_started = time.monotonic()
         for job, outcomes in _run_jobs(jobs, workers):
-            persist_outcomes(ws, job.sha256, outcomes)
+            if not batch:
+                batch_started = time.monotonic()
+            batch.append((job.sha256, outcomes))
             results[job.sha256].extend(outcomes)
+            if len(batch) >= PERSIST_BATCH or time.monotonic() - batch_started > PERSIST_SECONDS:
+                persist_batch(ws, batch)
+                for sha, _ in batch:
+                    if on_done:
+                        on_done(sha)
+                batch = []
+        persist_batch(ws, batch)
+        for sha, _ in batch:
             if on_done:
-                on_done(job.sha256)
+                on_done(sha)
     return results
 
 
@@ -210,73 +222,100 @@ def _run_jobs(jobs: list[Job], workers: int) -> Iterator[tuple[Job, list[StageOu
         yield from zip(jobs, pool.map(compute_item, jobs, chunksize=1), strict=True)
 
 
-def persist_outcomes(ws: Workspace, sha256: str, outcomes: list[StageOutcome]) -> None:
-    """Store derived files, stage results and one custody event per stage run, atomically per item."""
-    derived_refs: list[tuple[StageOutcome, DerivedFile, str]] = []
+PERSIST_BATCH = 100
+PERSIST_SECONDS = 2.0
+
+
+def persist_batch(ws: Workspace, batch: list[tuple[str, list[StageOutcome]]]) -> None:
+    """Store derived files, stage results and one custody event per stage run; one transaction per batch."""
+    if not batch:
+        return
+    refs = {sha: _store_derived(ws, outcomes) for sha, outcomes in batch}
+    ws.vault.sync_pending()
+    with ws.write() as (session, ledger):
+        for sha, outcomes in batch:
+            _record(session, ledger, sha, outcomes, refs[sha])
+
+
+def _store_derived(ws: Workspace, outcomes: list[StageOutcome]) -> list[tuple[StageOutcome, DerivedFile, str]]:
+    refs: list[tuple[StageOutcome, DerivedFile, str]] = []
     for outcome in outcomes:
         for derived in outcome.derived:
-            put = ws.vault.put_bytes(derived.data)
-            derived_refs.append((outcome, derived, put.sha256))
-    with ws.write() as (session, ledger):
-        item = session.get(Item, sha256)
-        for outcome in outcomes:
-            existing = session.execute(
-                select(StageResult).where(
-                    StageResult.item_sha256 == sha256,
-                    StageResult.stage == outcome.stage,
-                    StageResult.version == outcome.version,
-                )
-            ).scalar_one_or_none()
-            if existing is not None and existing.status == "ok":
-                continue  # a concurrent scan stored it first; keep the first result
-            if existing is not None:
-                session.delete(existing)
-                session.flush()
+            put = ws.vault.put_bytes(derived.data, defer=True)
+            refs.append((outcome, derived, put.sha256))
+    return refs
+
+
+def _record(
+    session: Any,
+    ledger: Any,
+    sha256: str,
+    outcomes: list[StageOutcome],
+    derived_refs: list[tuple[StageOutcome, DerivedFile, str]],
+) -> None:
+    item = session.get(Item, sha256)
+    for outcome in outcomes:
+        existing = session.execute(
+            select(StageResult).where(
+                StageResult.item_sha256 == sha256,
+                StageResult.stage == outcome.stage,
+                StageResult.version == outcome.version,
+            )
+        ).scalar_one_or_none()
+        if existing is not None and existing.status == "ok":
+            continue  # a concurrent scan stored it first; keep the first result
+        if existing is not None:
+            session.delete(existing)
+            session.flush()
+        session.add(
+            StageResult(
+                item_sha256=sha256,
+                stage=outcome.stage,
+                version=outcome.version,
+                status=outcome.status,
+                output=outcome.output,
+                error=outcome.error,
+                duration_ms=outcome.duration_ms,
+            )
+        )
+        if outcome.stage == "probe" and item is not None:
+            _apply_probe(item, outcome)
+        ledger.append(
+            "analysis",
+            item=sha256,
+            details={
+                "stage": outcome.stage,
+                "version": outcome.version,
+                "status": outcome.status,
+                "error": outcome.error,
+                "output_sha256": output_digest(outcome.output),
+                "derived": [d.sha256 for d in outcome.derived],
+            },
+        )
+    seen: set[tuple[str, str]] = set()
+    for outcome, derived, stored_sha in derived_refs:
+        if (stored_sha, derived.kind) in seen:
+            continue
+        seen.add((stored_sha, derived.kind))
+        exists = session.execute(
+            select(DerivedObject.id).where(
+                DerivedObject.sha256 == stored_sha,
+                DerivedObject.parent_sha256 == sha256,
+                DerivedObject.kind == derived.kind,
+            )
+        ).first()
+        if exists is None:
             session.add(
-                StageResult(
-                    item_sha256=sha256,
+                DerivedObject(
+                    sha256=stored_sha,
+                    parent_sha256=sha256,
+                    kind=derived.kind,
                     stage=outcome.stage,
-                    version=outcome.version,
-                    status=outcome.status,
-                    output=outcome.output,
-                    error=outcome.error,
-                    duration_ms=outcome.duration_ms,
+                    stage_version=outcome.version,
+                    mime=derived.mime,
+                    meta=derived.meta,
                 )
             )
-            if outcome.stage == "probe" and item is not None:
-                _apply_probe(item, outcome)
-            ledger.append(
-                "analysis",
-                item=sha256,
-                details={
-                    "stage": outcome.stage,
-                    "version": outcome.version,
-                    "status": outcome.status,
-                    "error": outcome.error,
-                    "output_sha256": output_digest(outcome.output),
-                    "derived": [d.sha256 for d in outcome.derived],
-                },
-            )
-        for outcome, derived, stored_sha in derived_refs:
-            exists = session.execute(
-                select(DerivedObject.id).where(
-                    DerivedObject.sha256 == stored_sha,
-                    DerivedObject.parent_sha256 == sha256,
-                    DerivedObject.kind == derived.kind,
-                )
-            ).first()
-            if exists is None:
-                session.add(
-                    DerivedObject(
-                        sha256=stored_sha,
-                        parent_sha256=sha256,
-                        kind=derived.kind,
-                        stage=outcome.stage,
-                        stage_version=outcome.version,
-                        mime=derived.mime,
-                        meta=derived.meta,
-                    )
-                )
 
 
 def _apply_probe(item: Item, outcome: StageOutcome) -> None:
