@@ -1,0 +1,89 @@
+"""Detector, aligner, embedder and quality on real pixels (the astronaut) and on faceless generated shapes."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from idolguard.faces.align import TEMPLATE_112, align_face, align_matrix
+from idolguard.faces.analysis import FaceAnalyzer
+from idolguard.faces.detector import FaceDetector, detect_padded, get_detector
+from idolguard.faces.embedder import get_embedder
+from idolguard.faces.models import YUNET, ModelFile, ModelUnavailable, model_path
+from idolguard.faces.quality import frontalness
+from tests.conftest import jpeg_bytes
+from tests.faces.helpers import astronaut_array
+
+
+def test_astronaut_has_one_face_with_plausible_landmarks():
+    detector = get_detector()
+    assert isinstance(detector, FaceDetector)
+    faces = detector.detect(astronaut_array())
+    assert len(faces) == 1
+    face = faces[0]
+    x, y, w, h = face.bbox
+    assert 0.8 < face.score <= 1.0 and 60 < w < 140 and 80 < h < 160
+    lm = face.landmarks
+    assert lm.shape == (5, 2)
+    assert lm[0, 0] < lm[1, 0], "subject's right eye is on the image left"
+    assert lm[:2, 1].max() < lm[2, 1] < lm[3:, 1].min(), "eyes above nose above mouth"
+    assert ((lm[:, 0] > x) & (lm[:, 0] < x + w) & (lm[:, 1] > y) & (lm[:, 1] < y + h)).all()
+
+
+def test_generated_shapes_have_no_face():
+    image = np.asarray(Image.open(io.BytesIO(jpeg_bytes(4, (640, 480)))).convert("RGB"))
+    assert get_detector().detect(image) == []
+    assert FaceAnalyzer().analyze(image).faces == []
+
+
+def test_alignment_puts_landmarks_on_the_template():
+    face = get_detector().detect(astronaut_array())[0]
+    matrix = align_matrix(face.landmarks)
+    mapped = np.hstack([face.landmarks, np.ones((5, 1))]) @ matrix.T
+    assert np.abs(mapped - TEMPLATE_112).max() < 4.0
+    crop = align_face(astronaut_array(), face.landmarks, size=224)
+    assert crop.shape == (224, 224, 3) and crop.dtype == np.uint8
+
+
+def test_embedding_is_stable_under_recompression_and_rescaling():
+    analyzer = FaceAnalyzer()
+    original = analyzer.analyze(astronaut_array()).faces[0].embedding
+    small = Image.fromarray(astronaut_array()).resize((300, 300))
+    buffer = io.BytesIO()
+    small.save(buffer, "JPEG", quality=40)
+    degraded = np.asarray(Image.open(buffer).convert("RGB"))
+    other = analyzer.analyze(degraded).faces[0].embedding
+    assert abs(float(np.linalg.norm(original)) - 1.0) < 1e-4
+    assert float(original @ other) > 0.8
+    flipped = analyzer.analyze(np.ascontiguousarray(astronaut_array()[:, ::-1])).faces[0].embedding
+    assert float(original @ flipped) > 0.6
+    assert get_embedder().dim == len(original) == 128
+
+
+def test_tight_crop_is_found_with_padding_retry():
+    tight = astronaut_array()[70:170, 180:265]  # forehead to chin, no context
+    padded = detect_padded(get_detector(), tight)
+    assert len(padded) == 1
+    x, y, w, h = padded[0].bbox
+    assert -30 < x < 40 and -40 < y < 40, "coordinates are mapped back to the unpadded crop"
+    assert len(FaceAnalyzer().analyze(tight).faces) == 1
+
+
+def test_quality_prefers_large_sharp_frontal_faces():
+    analyzer = FaceAnalyzer()
+    sharp = analyzer.analyze(astronaut_array()).faces[0].quality
+    blurred_img = np.asarray(Image.fromarray(astronaut_array()).resize((128, 128)).resize((512, 512)))
+    blurred = analyzer.analyze(blurred_img).faces[0].quality
+    assert sharp.score > blurred.score and sharp.sharpness > blurred.sharpness
+    frontal = np.array([[30, 40], [70, 40], [50, 60], [35, 80], [65, 80]], float)
+    profile = np.array([[30, 40], [50, 40], [58, 60], [35, 80], [52, 80]], float)
+    assert frontalness(frontal) > 0.9 > 0.5 > frontalness(profile)
+
+
+def test_model_with_wrong_digest_is_refused():
+    bad = ModelFile("yunet-tampered", YUNET.filename, "0" * 64, YUNET.licence)
+    with pytest.raises(ModelUnavailable, match="refusing"):
+        model_path(bad)
