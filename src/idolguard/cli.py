@@ -41,9 +41,7 @@ for _name, _group in GROUPS.items():
 
 # Modules exposing ``register(app, groups)``; each area adds its line. A module that fails to import (an
 # optional dependency missing) only loses its own commands.
-COMMAND_MODULES: tuple[str, ...] = (
-    "idolguard.faces.cli",
-)
+COMMAND_MODULES: tuple[str, ...] = ("idolguard.faces.cli",)
 
 
 def _version(value: bool) -> None:
@@ -153,7 +151,23 @@ def _findings(obj: dict[str, Any]) -> str:
     return "; ".join(bits)
 
 
+def _short_path(path: str | None, width: int = 48) -> str:
+    text = str(path or "-")
+    try:
+        relative = os.path.relpath(text)
+        if not relative.startswith(".."):
+            text = relative
+    except ValueError:
+        pass
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
 def print_table(objects: list[dict[str, Any]]) -> None:
+    import sys
+
+    from rich.console import Console
+
+    out = Console() if sys.stdout.isatty() else Console(width=160)
     table = Table(title="IdolGuard scan", show_lines=False)
     for column in ("file", "sha256", "type", "size", "dims", "status", "findings"):
         table.add_column(column, overflow="fold")
@@ -166,7 +180,7 @@ def print_table(objects: list[dict[str, Any]]) -> None:
         status = "[red]" + obj["error"] + "[/]" if obj.get("error") else ("dup" if obj.get("duplicate") else "ok")
         size = obj.get("size")
         table.add_row(
-            str(obj.get("path")),
+            _short_path(obj.get("path")),
             (obj.get("sha256") or "-")[:12],
             obj.get("media_type") or "-",
             f"{size:,}" if isinstance(size, int) else "-",
@@ -174,9 +188,7 @@ def print_table(objects: list[dict[str, Any]]) -> None:
             status,
             _findings(obj),
         )
-    from rich.console import Console
-
-    Console().print(table)
+    out.print(table)
 
 
 @app.command()

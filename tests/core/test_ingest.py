@@ -143,7 +143,9 @@ def test_zip_members_are_items_and_unsafe_members_are_refused(cli, tmp_path, wor
     assert not (tmp_path.parent / "escape.jpg").exists()
     with workspace.sessions() as session:
         member = session.execute(select(Sighting).where(Sighting.archive_member == "ok/a.jpg")).scalar_one()
-    assert member.archive_sha256 == next(o["sha256"] for o in objects if "!" not in o["path"])
+    archive_obj = next(o for o in objects if "!" not in o["path"])
+    assert member.archive_sha256 == archive_obj["sha256"]
+    assert archive_obj["error"] is None and archive_obj["media_meta"] == {"container": "zip"}
 
 
 def test_zip_bombs_are_stopped(cli, tmp_path, workspace):

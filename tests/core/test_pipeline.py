@@ -45,7 +45,7 @@ def test_rescan_reuses_unchanged_stage_versions(cli, tmp_path, counting, workspa
     first = cli.json_lines("scan", tmp_path / "a.jpg", "--json")[0]
     assert first["pixel_count"] == 1200 and first["doubled"] == 2400
     ours = {k: v for k, v in first["stages"].items() if k in {"probe", "counting", "dependent", "broken"}}
-    assert ours == {"probe": "1", "counting": "1", "dependent": "1", "broken": "1"}
+    assert ours == {"probe": "2", "counting": "1", "dependent": "1", "broken": "1"}
     assert first["stage_errors"]["broken"].startswith("internal error in stage broken")
     assert sorted(_runs(counting)) == ["broken", "counting", "dependent"]
     events = [json.loads(x) for x in (workspace.home / "ledger.jsonl").read_text().splitlines()]

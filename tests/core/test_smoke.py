@@ -10,7 +10,7 @@ def test_scan_json_has_the_interface_fields(cli, media_dir):
     image = by_name["a.jpg"]
     assert image["media_type"] == "image" and (image["width"], image["height"]) == (320, 240)
     assert len(image["sha256"]) == 64 and image["error"] is None
-    assert image["stages"]["probe"] == "1"
+    assert image["stages"]["probe"] == "2"
     clip = by_name["clip.mp4"]
     assert clip["media_type"] == "video" and 0.8 < clip["duration_s"] < 1.3
     assert cli("verify").exit_code == 0

@@ -173,4 +173,7 @@ def probe(path: Path, limits: Limits) -> Probe:
         return probe_image(path, limits)
     if sniffed.media_type == "video":
         return probe_video(path, limits)
+    if sniffed.mime == "application/zip":
+        # Archives are preserved as received; their members were ingested as items of their own.
+        return Probe("other", sniffed.mime, meta={"container": "zip"})
     raise MediaError(f"unsupported media type ({sniffed.mime}); the file is preserved but not analysed")

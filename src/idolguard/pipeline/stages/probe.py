@@ -10,7 +10,7 @@ from idolguard.pipeline.stage import Stage, StageContext
 
 class ProbeStage(Stage):
     name = "probe"
-    version = "1"
+    version = "2"  # 2: zip archives are described, not reported as unsupported
     produces = ("width", "height", "duration_s", "media_meta")
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "video", "other"})
     description = "decode headers and metadata (EXIF, container tags) with size/pixel/duration limits"
