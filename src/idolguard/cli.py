@@ -41,7 +41,10 @@ for _name, _group in GROUPS.items():
 
 # Modules exposing ``register(app, groups)``; each area adds its line. A module that fails to import (an
 # optional dependency missing) only loses its own commands.
-COMMAND_MODULES: tuple[str, ...] = ("idolguard.faces.cli",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "idolguard.faces.cli",
+    "idolguard.signals.cli",
+)
 
 
 def _version(value: bool) -> None:

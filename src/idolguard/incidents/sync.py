@@ -1,0 +1,133 @@
+"""Fold stored match results into entry hit counters and incidents.
+
+The ``match`` stage runs inside the analysis pipeline, which must not write outside its own results, so the
+bookkeeping that follows a match (counting it on the entry, grouping the item into an incident) happens here,
+incrementally: ``signal_state['incidents_synced']`` remembers the last stage-result row consumed. Commands
+that show counters or incidents call ``sync`` first, so what they print is always current.
+
+Grouping: an incident is one banked piece of content and everything found to be a copy of it. An item that
+matches entry E joins the incident of E (created on first match, seeded with E's source item, the confirmed
+original); an item matching entries of two incidents merges them (the younger points to the older).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from idolguard.db.models import Item, StageResult
+from idolguard.incidents.models import Incident, IncidentMember
+from idolguard.signals.models import BankEntry, EntryHit, SignalState
+from idolguard.workspace import Workspace
+
+WATERMARK = "incidents_synced"
+
+
+def _root(session: Any, incident_id: int) -> int:
+    seen = set()
+    while True:
+        incident = session.get(Incident, incident_id)
+        if incident is None or incident.merged_into is None or incident_id in seen:
+            return incident_id
+        seen.add(incident_id)
+        incident_id = incident.merged_into
+
+
+def _incident_of_item(session: Any, sha: str) -> int | None:
+    member = session.get(IncidentMember, sha)
+    return _root(session, member.incident_id) if member else None
+
+
+def sync(ws: Workspace) -> int:
+    """Consume new match results; returns how many items were processed."""
+    processed = 0
+    with ws.write() as (session, ledger):
+        state = session.get(SignalState, WATERMARK)
+        if state is None:
+            state = SignalState(name=WATERMARK, value=0)
+            session.add(state)
+            session.flush()
+        rows = session.execute(
+            select(StageResult)
+            .where(StageResult.stage == "match", StageResult.status == "ok", StageResult.id > state.value)
+            .order_by(StageResult.id)
+        ).scalars()
+        last = state.value
+        for row in rows:
+            last = max(last, row.id)
+            matches = [m for m in (row.output or {}).get("matches", []) if m.get("bank_kind") != "negative"]
+            if matches:
+                processed += 1
+                _record(session, ledger, row.item_sha256, matches, row.created_at)
+        state.value = last
+    return processed
+
+
+def _record(session: Any, ledger: Any, sha: str, matches: list[dict[str, Any]], when: Any) -> None:
+    entries: list[BankEntry] = []
+    for match in matches:
+        entry = session.get(BankEntry, match["entry"])
+        if entry is None:
+            continue  # removed since the scan
+        entries.append(entry)
+        if session.get(EntryHit, (entry.id, sha)) is None:
+            session.add(
+                EntryHit(
+                    entry_id=entry.id,
+                    item_sha256=sha,
+                    signal=match.get("signal", match.get("signal_type", "")),
+                    distance=int(match.get("distance") or 0),
+                    transform=match.get("transform"),
+                    first_matched_at=when,
+                )
+            )
+            entry.match_count = (entry.match_count or 0) + 1
+            entry.last_matched_at = when
+    if not entries:
+        return
+    session.flush()
+    # Incidents touched: the item's own, and those of every matched entry's source item or earlier hits.
+    candidates: set[int] = set()
+    own = _incident_of_item(session, sha)
+    if own:
+        candidates.add(own)
+    related_items = {e.source_item for e in entries if e.source_item}
+    hit_items = session.execute(
+        select(EntryHit.item_sha256).where(EntryHit.entry_id.in_([e.id for e in entries]))
+    ).scalars()
+    related_items.update(hit_items)
+    for other in related_items:
+        found = _incident_of_item(session, other)
+        if found:
+            candidates.add(found)
+    if candidates:
+        target = min(candidates)
+        for other in sorted(candidates - {target}):
+            session.get(Incident, other).merged_into = target
+            ledger.append("incident.merge", details={"incident": other, "into": target})
+    else:
+        incident = Incident(title=f"copies of bank entry {entries[0].id}", state="open")
+        session.add(incident)
+        session.flush()
+        target = incident.id
+        ledger.append("incident.create", details={"incident": target, "entry": entries[0].id})
+    best = min(matches, key=lambda m: m.get("distance") or 0)
+    reason = f"matched bank entry {best['entry']} ({best.get('signal')}, distance {best.get('distance')})"
+    for member_sha, why in [(sha, reason)] + [
+        (e.source_item, f"source item of bank entry {e.id}") for e in entries if e.source_item
+    ]:
+        if session.get(Item, member_sha) is None:
+            continue
+        member = session.get(IncidentMember, member_sha)
+        if member is None:
+            session.add(IncidentMember(item_sha256=member_sha, incident_id=target, reason=why))
+            session.flush()
+            ledger.append("incident.add", item=member_sha, details={"incident": target, "reason": why})
+        elif _root(session, member.incident_id) != target:
+            member.incident_id = target
+
+
+def incident_count(ws: Workspace) -> int:
+    with ws.sessions() as session:
+        return int(session.execute(select(func.count(Incident.id)).where(Incident.merged_into.is_(None))).scalar_one())

@@ -1,0 +1,223 @@
+"""Bank operations: every change is one transaction with its custody event, then applied to the saved index.
+
+Entries are deduplicated per bank on (signal type, value): adding a hash twice keeps the first provenance and
+reports the duplicate. Removing deletes the entry (and its index rows); disabling keeps it for the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+
+from idolguard.db.base import utcnow
+from idolguard.errors import IdolGuardError
+from idolguard.signals.models import BANK_KINDS, Bank, BankEntry
+from idolguard.signals.store import INDEXED, IndexStore, bump_revision, current_revision
+from idolguard.workspace import Workspace
+
+
+@dataclass
+class NewEntry:
+    signal_type: str
+    value: str
+    quality: int | None = None
+    frames: list[Any] | None = None
+    source_kind: str = "manual"
+    source_item: str | None = None
+    source_ref: str | None = None
+    note: str | None = None
+
+
+@dataclass
+class AddReport:
+    added: list[int] = field(default_factory=list)
+    duplicates: int = 0
+
+
+def invalidate_matches(session: Any) -> None:
+    """Drop stored ``match`` stage results: they described the banks before this change, and the next scan
+    recomputes them (hashes are not recomputed; the ``signals`` results stay)."""
+    from idolguard.db.models import StageResult
+
+    session.execute(delete(StageResult).where(StageResult.stage == "match"))
+
+
+def get_bank(session: Any, name: str) -> Bank:
+    bank = session.execute(select(Bank).where(Bank.name == name)).scalar_one_or_none()
+    if bank is None:
+        raise IdolGuardError(f"no bank named {name!r} (see `idolguard bank list`)")
+    return bank
+
+
+def create_bank(ws: Workspace, name: str, kind: str, threshold: int = 31, description: str | None = None) -> Bank:
+    if kind not in BANK_KINDS:
+        raise IdolGuardError(f"bank kind must be one of {', '.join(BANK_KINDS)}")
+    if not 0 <= threshold <= 64:
+        raise IdolGuardError("PDQ threshold must be between 0 and 64 bits (default 31)")
+    if not name or len(name) > 128 or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise IdolGuardError("bank names use letters, digits, '-', '_' and '.' (at most 128 characters)")
+    with ws.write() as (session, ledger):
+        if session.execute(select(Bank).where(Bank.name == name)).scalar_one_or_none():
+            raise IdolGuardError(f"bank {name!r} already exists")
+        bank = Bank(name=name, kind=kind, pdq_threshold=threshold, description=description, created_by=ws.actor)
+        session.add(bank)
+        session.flush()
+        bump_revision(session)
+        ledger.append("bank.create", details={"bank": name, "kind": kind, "pdq_threshold": threshold})
+    return bank
+
+
+def _insert_statement(session: Any, rows: list[dict[str, Any]]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING for the bank's unique (bank, type, value): duplicates are skipped by
+    the database, so a million-line import needs no in-memory set of what the bank already holds."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(BankEntry).values(rows).on_conflict_do_nothing(index_elements=["bank_id", "signal_type", "value"])
+
+
+def add_entries(
+    ws: Workspace, bank_name: str, entries: Iterable[NewEntry], *, event_details: dict[str, Any]
+) -> AddReport:
+    """Add entries in one transaction (all or nothing) with one custody event, then update the index.
+
+    Streams: entries are inserted in batches as they come, so the caller may pass a generator over a file.
+    """
+    report = AddReport()
+    total = 0
+    with ws.write() as (session, ledger):
+        bank = get_bank(session, bank_name)
+        old_revision = current_revision(session)
+        before = session.execute(select(func.max(BankEntry.id))).scalar_one() or 0
+        batch: list[dict[str, Any]] = []
+
+        def flush() -> None:
+            if batch:
+                session.execute(_insert_statement(session, batch))
+                batch.clear()
+
+        now = utcnow()
+        for new in entries:
+            total += 1
+            batch.append(
+                {
+                    "bank_id": bank.id,
+                    "signal_type": new.signal_type,
+                    "value": new.value,
+                    "quality": new.quality,
+                    "frames": new.frames,
+                    "source_kind": new.source_kind,
+                    "source_item": new.source_item,
+                    "source_ref": new.source_ref,
+                    "added_at": now,
+                    "added_by": ws.actor,
+                    "enabled": True,
+                    "match_count": 0,
+                    "note": new.note,
+                }
+            )
+            if len(batch) >= 1000:
+                flush()
+        flush()
+        report.added = list(
+            session.execute(
+                select(BankEntry.id).where(BankEntry.bank_id == bank.id, BankEntry.id > before).order_by(BankEntry.id)
+            ).scalars()
+        )
+        report.duplicates = total - len(report.added)
+        new_revision = bump_revision(session)
+        invalidate_matches(session)
+        ledger.append(
+            "bank.add",
+            item=event_details.pop("item", None),
+            details={"bank": bank_name, "added": len(report.added), "duplicates": report.duplicates, **event_details},
+        )
+    store = IndexStore(ws)
+    for kind in INDEXED:
+        with ws.sessions() as session:
+            rows = session.execute(
+                select(BankEntry)
+                .where(BankEntry.bank_id == bank.id, BankEntry.id > before, BankEntry.signal_type == kind)
+                .execution_options(yield_per=10_000)
+            ).scalars()
+            store.apply(kind, old_revision, new_revision, rows, [])
+    return report
+
+
+def remove(ws: Workspace, bank_name: str, entry_id: int | None, *, reason: str | None = None) -> int:
+    """Delete one entry, or the whole bank with its entries; returns how many entries went."""
+    with ws.write() as (session, ledger):
+        bank = get_bank(session, bank_name)
+        old_revision = current_revision(session)
+        query = select(BankEntry.id, BankEntry.signal_type).where(BankEntry.bank_id == bank.id)
+        if entry_id is not None:
+            query = query.where(BankEntry.id == entry_id)
+        doomed = list(session.execute(query).tuples())
+        if entry_id is not None and not doomed:
+            raise IdolGuardError(f"bank {bank_name!r} has no entry {entry_id}")
+        ids = [i for i, _ in doomed]
+        for start in range(0, len(ids), 900):
+            session.execute(delete(BankEntry).where(BankEntry.id.in_(ids[start : start + 900])))
+        if entry_id is None:
+            session.delete(bank)
+        new_revision = bump_revision(session)
+        invalidate_matches(session)
+        ledger.append(
+            "bank.remove",
+            details={"bank": bank_name, "entry": entry_id, "entries_removed": len(ids), "reason": reason},
+        )
+    store = IndexStore(ws)
+    for kind in INDEXED:
+        store.apply(kind, old_revision, new_revision, [], [i for i, t in doomed if t == kind])
+    return len(ids)
+
+
+def set_enabled(ws: Workspace, bank_name: str, entry_id: int | None, enabled: bool) -> None:
+    with ws.write() as (session, ledger):
+        bank = get_bank(session, bank_name)
+        if entry_id is None:
+            bank.enabled = enabled
+        else:
+            result = session.execute(
+                update(BankEntry).where(BankEntry.bank_id == bank.id, BankEntry.id == entry_id).values(enabled=enabled)
+            )
+            if result.rowcount == 0:
+                raise IdolGuardError(f"bank {bank_name!r} has no entry {entry_id}")
+        invalidate_matches(session)
+        ledger.append("bank.enable" if enabled else "bank.disable", details={"bank": bank_name, "entry": entry_id})
+
+
+def list_banks(ws: Workspace) -> list[dict[str, Any]]:
+    from sqlalchemy import func
+
+    with ws.sessions() as session:
+        banks = session.execute(select(Bank).order_by(Bank.name)).scalars().all()
+        counts = dict(
+            session.execute(select(BankEntry.bank_id, func.count(BankEntry.id)).group_by(BankEntry.bank_id))
+            .tuples()
+            .all()
+        )
+        matched = dict(
+            session.execute(select(BankEntry.bank_id, func.sum(BankEntry.match_count)).group_by(BankEntry.bank_id))
+            .tuples()
+            .all()
+        )
+    return [
+        {
+            "name": b.name,
+            "kind": b.kind,
+            "enabled": b.enabled,
+            "pdq_threshold": b.pdq_threshold,
+            "vpdq_frame_threshold": b.vpdq_frame_threshold,
+            "vpdq_match_percent": b.vpdq_match_percent,
+            "entries": int(counts.get(b.id, 0)),
+            "matches": int(matched.get(b.id) or 0),
+            "created_at": b.created_at.isoformat(),
+            "created_by": b.created_by,
+        }
+        for b in banks
+    ]

@@ -1,0 +1,67 @@
+"""Pipeline stages: ``signals`` (hashes; pure) and ``match`` (bank lookup).
+
+``signals`` needs nothing but the file, so its output is reused until its version changes. ``match`` reads
+the banks, so its stored output describes the banks at analysis time; every bank change clears stored match
+results (``banks`` module) so the next ``scan`` matches again against the current banks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from idolguard.errors import IdolGuardError
+from idolguard.pipeline.stage import Stage, StageContext
+from idolguard.signals.compute import all_signals
+
+SIGNALS_VERSION = "1"
+MATCH_VERSION = "1"
+
+
+class SignalsStage(Stage):
+    name: ClassVar[str] = "signals"
+    version: ClassVar[str] = SIGNALS_VERSION
+    needs: ClassVar[tuple[str, ...]] = ("probe",)
+    produces: ClassVar[tuple[str, ...]] = ("md5", "pdq", "pdq_quality", "pdq_note", "vpdq")
+    description: ClassVar[str] = "SHA-256, MD5, PDQ + quality (images), vPDQ (videos)"
+
+    def run(self, ctx: StageContext) -> dict[str, Any]:
+        return all_signals(ctx.path, ctx.media_type, ctx.limits)
+
+    def contribute(self, obj: dict[str, Any], output: dict[str, Any]) -> None:
+        super().contribute(obj, output)
+        if output.get("extra_pdq"):
+            obj["pdq_extra"] = [{k: e[k] for k in ("signal", "pdq", "quality")} for e in output["extra_pdq"]]
+
+
+def workspace_home(ctx: StageContext) -> Path:
+    """The workspace this item belongs to: stated in the settings, else the folder holding the vault copy.
+
+    Vault objects and the vault's temporary plaintext copies both live under ``HOME/vault``, so walking up
+    from the materialised path finds ``config.toml``.
+    """
+    explicit = ctx.settings.get("workspace_home") or ctx.settings.get("home")
+    if explicit:
+        return Path(explicit)
+    for parent in Path(ctx.path).resolve().parents:
+        if (parent / "config.toml").is_file() and (parent / "vault").is_dir():
+            return parent
+    raise IdolGuardError("cannot tell which workspace this item belongs to; matching skipped")
+
+
+class MatchStage(Stage):
+    name: ClassVar[str] = "match"
+    version: ClassVar[str] = MATCH_VERSION
+    needs: ClassVar[tuple[str, ...]] = ("signals",)
+    produces: ClassVar[tuple[str, ...]] = ("matches",)
+    description: ClassVar[str] = "match hashes against the enabled banks (exact, PDQ + dihedral, vPDQ)"
+
+    def run(self, ctx: StageContext) -> dict[str, Any]:
+        from idolguard.signals.matcher import match_signals
+        from idolguard.workspace import Workspace
+
+        ws = Workspace.open(workspace_home(ctx))
+        try:
+            return {"matches": match_signals(ws, ctx.inputs["signals"])}
+        finally:
+            ws.close()

@@ -1,0 +1,167 @@
+"""The persisted Hamming indexes of a workspace, kept in step with the bank tables.
+
+Each signal kind with a Hamming index (``pdq`` hashes, ``vpdq`` frame hashes) has a folder under
+``HOME/index/``. Its manifest records the bank ``revision`` it reflects; every bank change bumps the revision in
+the same transaction as the change. After committing, the writer applies the change to the saved index
+incrementally (delta + tombstones) and stamps the new revision. Any reader that finds the folder missing,
+unreadable or at another revision (a crash between commit and save, a restored database, another process's
+change) rebuilds it from the database, so the index can be wrong only until the next open.
+
+Disabled entries and banks stay in the index and are filtered when hits are resolved against the database
+(which matching does anyway for bank names and thresholds), so enabling/disabling never touches the index.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from idolguard.signals.index import HammingIndex
+from idolguard.signals.models import BankEntry, SignalState
+from idolguard.signals.pdq import MIN_MATCH_QUALITY
+from idolguard.workspace import Workspace
+
+REVISION = "revision"
+FRAME_BITS = 20  # vPDQ index ids are (entry id << 20) | position of the frame in the entry
+INDEXED = ("pdq", "vpdq")
+
+
+def bump_revision(session: Session) -> int:
+    """Increment the bank revision inside the caller's transaction; returns the new value."""
+    state = session.get(SignalState, REVISION)
+    if state is None:
+        state = SignalState(name=REVISION, value=0)
+        session.add(state)
+        session.flush()
+    session.execute(update(SignalState).where(SignalState.name == REVISION).values(value=SignalState.value + 1))
+    session.flush()
+    session.refresh(state)
+    return int(state.value)
+
+
+def current_revision(session: Session) -> int:
+    state = session.get(SignalState, REVISION)
+    return int(state.value) if state else 0
+
+
+def index_rows(entry: BankEntry) -> tuple[list[int], list[str]]:
+    """The (index id, hash) rows an entry contributes; low-quality hashes are stored but never indexed."""
+    if entry.signal_type == "pdq":
+        if (entry.quality if entry.quality is not None else 100) >= MIN_MATCH_QUALITY:
+            return [entry.id], [entry.value]
+        return [], []
+    if entry.signal_type == "vpdq":
+        ids, hashes = [], []
+        seen: set[str] = set()
+        for position, frame in enumerate(entry.frames or []):
+            hex_value, quality = frame[1], int(frame[2])
+            if quality >= MIN_MATCH_QUALITY and hex_value not in seen and position < (1 << FRAME_BITS):
+                seen.add(hex_value)
+                ids.append((entry.id << FRAME_BITS) | position)
+                hashes.append(hex_value)
+        return ids, hashes
+    return [], []
+
+
+class IndexStore:
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.root = ws.home / "index"
+        self._loaded: dict[str, tuple[HammingIndex, int]] = {}
+
+    def folder(self, kind: str) -> Path:
+        return self.root / kind
+
+    def get(self, kind: str) -> HammingIndex:
+        """The index for ``kind`` at the database's current revision (loaded, or rebuilt if stale)."""
+        with self.ws.sessions() as session:
+            revision = current_revision(session)
+        cached = self._loaded.get(kind)
+        if cached and cached[1] == revision:
+            return cached[0]
+        try:
+            index, manifest = HammingIndex.load(self.folder(kind))
+            if manifest.get("revision") != revision or manifest.get("database") != self._database_id():
+                raise ValueError("stale")
+        except ValueError:
+            index = self.rebuild(kind, revision)
+        self._loaded[kind] = (index, revision)
+        return index
+
+    def rebuild(self, kind: str, revision: int | None = None) -> HammingIndex:
+        ids: list[int] = []
+        hashes: list[str] = []
+        with self.ws.sessions() as session:
+            if revision is None:
+                revision = current_revision(session)
+            rows = session.execute(
+                select(BankEntry).where(BankEntry.signal_type == kind).execution_options(yield_per=10_000)
+            ).scalars()
+            for entry in rows:
+                entry_ids, entry_hashes = index_rows(entry)
+                ids.extend(entry_ids)
+                hashes.extend(entry_hashes)
+        index = HammingIndex.build(np.array(ids, dtype=np.int64), hashes)
+        self._save(index, kind, revision, full=True)
+        self._loaded[kind] = (index, revision)
+        return index
+
+    def apply(
+        self, kind: str, old_revision: int, new_revision: int, added: Iterable[BankEntry], removed: Iterable[int]
+    ) -> None:
+        """Apply one committed change incrementally, or rebuild if the saved index was not at ``old_revision``."""
+        try:
+            index, manifest = HammingIndex.load(self.folder(kind))
+            if manifest.get("revision") != old_revision or manifest.get("database") != self._database_id():
+                raise ValueError("stale")
+        except ValueError:
+            self.rebuild(kind, new_revision)
+            return
+        add_ids: list[int] = []
+        add_hashes: list[str] = []
+        for entry in added:
+            entry_ids, entry_hashes = index_rows(entry)
+            add_ids.extend(entry_ids)
+            add_hashes.extend(entry_hashes)
+        index.add(add_ids, add_hashes)
+        removed_ids = list(removed)
+        if kind == "vpdq" and removed_ids:
+            frame_ids = np.concatenate([np.asarray(index.ids), index._delta()[0]])
+            owners = frame_ids >> FRAME_BITS
+            index.remove(frame_ids[np.isin(owners, np.array(removed_ids, dtype=np.int64))])
+        else:
+            index.remove(removed_ids)
+        if index.needs_compaction():
+            index.compact()
+            self._save(index, kind, new_revision, full=True)
+        else:
+            index.save_delta(self.folder(kind), {"revision": new_revision})
+        self._loaded[kind] = (index, new_revision)
+
+    def _save(self, index: HammingIndex, kind: str, revision: int, *, full: bool) -> None:
+        index.save(self.folder(kind), {"revision": revision, "database": self._database_id(), "kind": kind})
+
+    def _database_id(self) -> str:
+        """Which database the index was built from (a workspace may be pointed at another one)."""
+        url = self.ws.engine.url
+        return url.set(password=None).render_as_string(hide_password=True) if url.password else str(url)
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        out = {}
+        for kind in INDEXED:
+            index = self.get(kind)
+            out[kind] = {"indexed": len(index), "delta": index.delta_size, "tombstones": len(index.dead)}
+        return out
+
+
+def entry_count(session: Session) -> int:
+    return int(session.execute(select(func.count(BankEntry.id))).scalar_one())
+
+
+def index_home_env() -> str | None:
+    return os.environ.get("IDOLGUARD_HOME")

@@ -1,0 +1,63 @@
+"""Benign test media for signals: the public-domain astronaut photo and edits of it, generated shapes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from tests.conftest import astronaut
+
+
+def photo(size: tuple[int, int] = (640, 480)) -> Image.Image:
+    return astronaut().resize(size, Image.Resampling.BICUBIC)
+
+
+def other_photo(size: tuple[int, int] = (640, 480)) -> Image.Image:
+    """A different natural picture (scikit-image's public-domain coffee photo)."""
+    from skimage import data
+
+    return Image.fromarray(np.asarray(data.coffee())).resize(size, Image.Resampling.BICUBIC)
+
+
+def save_jpeg(img: Image.Image, path: Path, quality: int = 90) -> Path:
+    img.convert("RGB").save(path, "JPEG", quality=quality)
+    return path
+
+
+def jpeg(img: Image.Image, quality: int = 90) -> bytes:
+    buffer = io.BytesIO()
+    img.convert("RGB").save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def flat_image(path: Path) -> Path:
+    Image.new("RGB", (200, 200), (128, 128, 128)).save(path, "PNG")
+    return path
+
+
+def write_video(
+    path: Path, img: Image.Image, seconds: float, fps: int = 10, size: tuple[int, int] = (320, 240), start: float = 0.0
+) -> Path:
+    """A slow pan across ``img``: natural texture so vPDQ frames have quality, different content over time."""
+    import av
+
+    base = np.asarray(img.convert("RGB").resize((size[0] * 2, size[1] * 2)))
+    total = int(seconds * fps)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for i in range(total):
+            t = start + i / fps
+            x = int((t * 12) % size[0])
+            y = int((t * 7) % size[1])
+            frame = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(base[y : y + size[1], x : x + size[0]]), format="rgb24"
+            )
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
