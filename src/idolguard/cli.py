@@ -12,6 +12,7 @@ from rich.table import Table
 
 from idolguard import __version__
 from idolguard.cli_support import (
+    ScanProgress,
     console,
     emit_json,
     fail,
@@ -44,6 +45,8 @@ for _name, _group in GROUPS.items():
 COMMAND_MODULES: tuple[str, ...] = (
     "idolguard.faces.cli",
     "idolguard.signals.cli",
+    "idolguard.capture.commands",
+    "idolguard.detect.cli",
 )
 
 
@@ -215,8 +218,16 @@ def scan(
     info = _sighting_info(source_url, platform, account, seen_at, note)
     show = interactive(json_out)
     total_files, total_bytes = _count(paths) if show else (0, 0)
-    with progress_bar(show, "ingest", total_bytes, as_bytes=True) as advance_bytes:
-        objects = scan_paths(ws, paths, info, workers=workers, on_ingested=advance_bytes)
+    with ScanProgress(show, total_bytes, total_files) as progress:
+        objects = scan_paths(
+            ws,
+            paths,
+            info,
+            workers=workers,
+            on_ingested=progress.ingested,
+            on_analysis_start=progress.analysis_started,
+            on_analyzed=progress.analysed,
+        )
     if json_out:
         for obj in objects:
             emit_json(obj)
@@ -351,7 +362,7 @@ def stages() -> None:
             ", ".join(stage.produces),
             "[green]available[/]" if reason is None else f"[yellow]{reason}[/]",
         )
-    for spec, problem in import_problems().items():
+    for spec, problem in {**import_problems(), **COMMAND_PROBLEMS}.items():
         table.add_row(spec, "-", "", "", f"[red]cannot import: {problem}[/]")
     from rich.console import Console
 
@@ -394,12 +405,15 @@ def demo(
     )
 
 
+COMMAND_PROBLEMS: dict[str, str] = {}
+
+
 def _register_plugins() -> None:
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
-        except ImportError as exc:  # an optional area not installed: its commands are simply absent
-            console.print(f"[dim]commands from {name} unavailable: {exc}[/]")
+        except ImportError as exc:  # an optional area not installed: its commands are absent (see `stages`)
+            COMMAND_PROBLEMS[name] = str(exc)
             continue
         module.register(app, GROUPS)
 

@@ -52,6 +52,54 @@ def interactive(json_mode: bool) -> bool:
     return not json_mode and sys.stdout.isatty() and sys.stderr.isatty()
 
 
+class ScanProgress:
+    """Two bars on a terminal (bytes ingested, items analysed); silent when piped or with --json."""
+
+    def __init__(self, enabled: bool, total_bytes: int, total_files: int) -> None:
+        self.enabled = enabled
+        self._progress: Progress | None = None
+        if enabled:
+            self._progress = Progress(
+                TextColumn("{task.description:<8}"),
+                BarColumn(),
+                DownloadColumn(),
+                TextColumn("{task.fields[files]}"),
+                TimeRemainingColumn(),
+                console=console,
+            )
+            self._ingest = self._progress.add_task("ingest", total=total_bytes or None, files="")
+            self._analyze = self._progress.add_task("analyse", total=None, files="", visible=False)
+            self._files_total = total_files
+            self._files_done = 0
+            self._analysed = 0
+
+    def __enter__(self) -> ScanProgress:
+        if self._progress:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress:
+            self._progress.stop()
+
+    def ingested(self, size: int) -> None:
+        if self._progress:
+            self._files_done += 1
+            self._progress.update(self._ingest, advance=size, files=f"{self._files_done}/{self._files_total} files")
+
+    def analysis_started(self, total_items: int) -> None:
+        if self._progress:
+            self._analyze_total = total_items
+            self._progress.update(self._analyze, total=total_items, visible=True, files=f"0/{total_items} items")
+
+    def analysed(self, _sha256: str) -> None:
+        if self._progress:
+            self._analysed += 1
+            self._progress.update(
+                self._analyze, completed=self._analysed, files=f"{self._analysed}/{self._analyze_total} items"
+            )
+
+
 @contextmanager
 def progress_bar(enabled: bool, description: str, total: float | None, *, as_bytes: bool = False) -> Iterator[Any]:
     """A Rich bar on a terminal; a no-op advance function otherwise (pipes and --json stay clean)."""

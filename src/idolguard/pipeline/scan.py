@@ -86,11 +86,14 @@ def scan_paths(
     workers: int = 1,
     on_ingested: Callable[[int], None] | None = None,
     on_analyzed: Callable[[str], None] | None = None,
+    on_analysis_start: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
     ingestor = Ingestor(ws, info, on_progress=on_ingested)
     ingested = list(ingestor.ingest(paths))
     stored = [r for r in ingested if r.sha256 and not r.error]
     unique = list(dict.fromkeys(r.sha256 for r in stored if r.sha256))
+    if on_analysis_start:
+        on_analysis_start(len(unique))
     analyze(ws, unique, stage_names=stage_names, workers=workers, on_done=on_analyzed)
     objects: list[dict[str, Any]] = []
     for result in ingested:
