@@ -11,7 +11,7 @@ import numpy as np
 
 from idolguard.faces.align import align_face
 from idolguard.faces.detector import MAX_FACES, DetectedFace, FaceDetector, detect_padded, get_detector
-from idolguard.faces.embedder import FaceEmbedder, get_embedder
+from idolguard.faces.embedder import FaceEmbedder, get_embedder, normalise
 from idolguard.faces.quality import Quality, estimate_quality
 
 SMALL_IMAGE_SIDE = 400  # images up to this size are retried with padding when no face is found
@@ -49,7 +49,8 @@ class FaceAnalyzer:
         self.detector = self.detector or get_detector()
         self.embedder = self.embedder or get_embedder()
 
-    def analyze(self, image_rgb: np.ndarray, *, embed: bool = True) -> ImageFaces:
+    def analyze(self, image_rgb: np.ndarray, *, embed: bool = True, reference: bool = False) -> ImageFaces:
+        """All faces of one picture. ``reference=True`` embeds like an enrolment (see ``reference_embeddings``)."""
         assert self.detector is not None and self.embedder is not None
         detections = self.detector.detect(image_rgb)
         padded = False
@@ -67,10 +68,23 @@ class FaceAnalyzer:
             aligned = align_face(image_rgb, det.landmarks)
             records.append(FaceRecord(det, aligned, estimate_quality(det.bbox, det.landmarks, aligned)))
         if embed and records:
-            vectors = self.embedder.embed([r.aligned for r in records])
+            crops = [r.aligned for r in records]
+            vectors = reference_embeddings(self.embedder, crops) if reference else self.embedder.embed(crops)
             for record, vector in zip(records, vectors, strict=True):
                 record.embedding = vector
         return ImageFaces(records, total, capped, padded, notes)
+
+
+def reference_embeddings(embedder: FaceEmbedder, crops: list[np.ndarray]) -> np.ndarray:
+    """Embeddings of reference faces: the mean of the crop's and its mirror image's embeddings.
+
+    Measured on eastasian-dev pairs (docs/BENCHMARKS.md), mirroring the *reference* side only gives the same
+    gain as mirroring both sides, so enrolment (offline, done once) pays the doubled cost and scanning does not.
+    """
+    mirrored = [np.ascontiguousarray(c[:, ::-1]) for c in crops]
+    both = embedder.embed(list(crops) + mirrored)
+    summed = both[: len(crops)] + both[len(crops) :]
+    return normalise(summed)
 
 
 def primary_face(faces: list[FaceRecord], shape: tuple[int, ...]) -> FaceRecord | None:

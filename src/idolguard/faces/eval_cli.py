@@ -41,11 +41,13 @@ def run_eval_faces(
         raise IdolGuardError(f"{pairs_csv} has no pairs")
     params = MatchParams.shipped()
     threshold = params.verify_threshold if threshold is None else threshold
-    embeddings = embed_photos([p for r in rows for p in (r["a"], r["b"])], root, on_done=on_done)
+    # Column a plays the enrolled reference (embedded as at enrolment), column b the scanned probe.
+    references = embed_photos([r["a"] for r in rows], root, on_done=on_done, reference=True)
+    probes = embed_photos([r["b"] for r in rows], root, on_done=on_done)
     out: list[dict[str, Any]] = []
     scores, labels, failed = [], [], 0
     for row in rows:
-        a, b, same = embeddings[row["a"]], embeddings[row["b"]], _truthy(row["same"])
+        a, b, same = references[row["a"]], probes[row["b"]], _truthy(row["same"])
         similarity = None
         if a.embedding is not None and b.embedding is not None:
             similarity = float(a.embedding @ b.embedding)
@@ -108,16 +110,17 @@ def run_eval_gallery(
     cohort_paths = [r["path"] for r in read_csv(cohort_csv, ("path",))] if cohort_csv else []
     if not gallery or not probes:
         raise IdolGuardError("gallery and probes must both list at least one photo")
-    embeddings = embed_photos([p for p, _ in gallery + probes] + cohort_paths, root, on_done=on_done)
+    refs_embedded = embed_photos([p for p, _ in gallery], root, on_done=on_done, reference=True)
+    embeddings = embed_photos([p for p, _ in probes] + cohort_paths, root, on_done=on_done)
     params = params or MatchParams.shipped()
     if norm:
         if norm not in ("none", "snorm"):
             raise IdolGuardError("--norm must be none or snorm")
         params = MatchParams(**{**params.as_dict(), "norm": norm})
-    names = sorted({identity for path, identity in gallery if embeddings[path].embedding is not None})
+    names = sorted({identity for path, identity in gallery if refs_embedded[path].embedding is not None})
     position = {n: i for i, n in enumerate(names)}
-    refs = [(embeddings[p].embedding, position[i]) for p, i in gallery if embeddings[p].embedding is not None]
-    rejected_refs = sum(1 for p, _ in gallery if embeddings[p].embedding is None)
+    refs = [(refs_embedded[p].embedding, position[i]) for p, i in gallery if refs_embedded[p].embedding is not None]
+    rejected_refs = sum(1 for p, _ in gallery if refs_embedded[p].embedding is None)
     cohort = [embeddings[p].embedding for p in cohort_paths if embeddings[p].embedding is not None]
     index = GalleryIndex(
         names,

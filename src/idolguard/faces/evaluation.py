@@ -43,14 +43,16 @@ def embed_photos(
     root: Path,
     analyzer: FaceAnalyzer | None = None,
     on_done: Callable[[int], None] | None = None,
+    *,
+    reference: bool = False,
 ) -> dict[str, PhotoEmbedding]:
-    """Primary-face embedding of each distinct photo (relative to ``root``)."""
+    """Primary-face embedding of each distinct photo (relative to ``root``); ``reference`` as at enrolment."""
     analyzer = analyzer or FaceAnalyzer()
     results: dict[str, PhotoEmbedding] = {}
     for rel in dict.fromkeys(paths):
         try:
             image = load_rgb(root / rel)
-            found = analyzer.analyze(image)
+            found = analyzer.analyze(image, reference=reference)
             face = primary_face(found.faces, image.shape)
             if face is None:
                 results[rel] = PhotoEmbedding(rel, None, None, "no face found")

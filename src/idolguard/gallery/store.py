@@ -87,7 +87,7 @@ def _reference_from_photo(path: Path, analyzer: FaceAnalyzer, ws: Workspace) -> 
     except MediaError as exc:
         outcome.reason = str(exc)
         return outcome, None
-    found = analyzer.analyze(image)
+    found = analyzer.analyze(image, reference=True)
     if not found.faces:
         outcome.reason = "no face found"
         return outcome, None
