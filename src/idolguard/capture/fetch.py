@@ -239,14 +239,19 @@ class SafeFetcher:
         headers: dict[str, str] | None = None,
         body: bytes | None = None,
         max_bytes: int,
+        timeout_s: float | None = None,
     ) -> Exchange:
-        """One request, no redirects. Raises before a response exists; afterwards errors go in ``.error``."""
+        """One request, no redirects. Raises before a response exists; afterwards errors go in ``.error``.
+
+        ``timeout_s`` caps this request below the per-URL deadline (the browser gives each asset its share).
+        """
         target = self.policy.check_url(url)
         self.budget.check_time(f"request to {url}")
         request_headers = self._headers(target, headers, body)
         exchange = Exchange(url, method, request_headers, body, datetime.now(UTC))
         started = time.monotonic()
-        conn, response = self._open(target, method, request_headers, body, exchange)
+        limit_s = min(self.budget.remaining_s(), timeout_s if timeout_s is not None else float("inf"))
+        conn, response = self._open(target, method, request_headers, body, exchange, limit_s)
         try:
             self._read_body(conn, response, exchange, max_bytes)
         finally:
@@ -283,22 +288,24 @@ class SafeFetcher:
         headers: list[tuple[str, str]],
         body: bytes | None,
         exchange: Exchange,
+        limit_s: float,
     ) -> tuple[_Connection, http.client.HTTPResponse]:
         last_error: Exception | None = None
+        deadline = time.monotonic() + limit_s
         for ip in target.ips:
-            timeout = max(0.1, min(self.connect_timeout_s, self.budget.remaining_s()))
+            timeout = max(0.1, min(self.connect_timeout_s, deadline - time.monotonic()))
             for trusted in (True, False):
                 if trusted and (target.host, target.port) in self._untrusted_hosts:
                     continue
                 conn = self._connection(target, ip, timeout, trusted)
-                watchdog = _Watchdog(conn, self.budget.remaining_s())
+                watchdog = _Watchdog(conn, deadline - time.monotonic(), limit_s)
                 try:
                     conn.connect()
                     if isinstance(conn.sock, ssl.SSLSocket):
                         exchange.tls = tls_info(
                             conn.sock, trusted, self._untrusted_hosts.get((target.host, target.port)), target.host
                         )
-                    conn.sock.settimeout(self.read_timeout_s)
+                    conn.sock.settimeout(min(self.read_timeout_s, max(0.1, limit_s)))
                     conn.putrequest(method, _request_target(target.url), skip_host=True, skip_accept_encoding=True)
                     for key, value in headers:
                         conn.putheader(key, value)
@@ -316,7 +323,7 @@ class SafeFetcher:
                     last_error = exc
                     if watchdog.fired:
                         raise LimitExceeded(
-                            f"time limit of {self.budget.timeout_s:g} s per URL reached waiting for {target.url}"
+                            f"time limit of {watchdog.limit_s:.1f} s reached waiting for {target.url}"
                         ) from exc
                     break  # try the next address
                 exchange.server_ip, exchange.server_port = ip, target.port
@@ -368,14 +375,14 @@ class SafeFetcher:
                 self.budget.used_bytes += len(chunk)
             if watchdog.fired:  # a read-until-close body ends silently when the watchdog shuts the socket
                 exchange.truncated = True
-                exchange.error = f"time limit of {self.budget.timeout_s:g} s per URL reached while reading the body"
+                exchange.error = f"time limit of {watchdog.limit_s:.1f} s reached while reading the body"
         except LimitExceeded as exc:
             exchange.truncated = True
             exchange.error = str(exc)
         except (OSError, http.client.HTTPException, ValueError) as exc:
             exchange.truncated = True
             if watchdog.fired:
-                exchange.error = f"time limit of {self.budget.timeout_s:g} s per URL reached while reading the body"
+                exchange.error = f"time limit of {watchdog.limit_s:.1f} s reached while reading the body"
             else:
                 exchange.error = f"connection failed while reading the body: {_describe(exc)}"
         finally:
@@ -417,8 +424,9 @@ class SafeFetcher:
 class _Watchdog:
     """Shuts a socket down when the per-URL deadline passes, unblocking a read stuck on a slow server."""
 
-    def __init__(self, conn: _Connection, seconds: float) -> None:
+    def __init__(self, conn: _Connection, seconds: float, limit_s: float) -> None:
         self.conn = conn
+        self.limit_s = limit_s
         self.fired = False
         self._timer = threading.Timer(max(0.0, seconds), self._fire)
         self._timer.daemon = True
