@@ -62,7 +62,6 @@ class ScanProgress:
             self._progress = Progress(
                 TextColumn("{task.description:<8}"),
                 BarColumn(),
-                DownloadColumn(),
                 TextColumn("{task.fields[files]}"),
                 TimeRemainingColumn(),
                 console=console,
@@ -71,6 +70,8 @@ class ScanProgress:
             self._analyze = self._progress.add_task("analyse", total=None, files="", visible=False)
             self._files_total = total_files
             self._files_done = 0
+            self._bytes_done = 0
+            self._bytes_total = total_bytes
             self._analysed = 0
 
     def __enter__(self) -> ScanProgress:
@@ -85,7 +86,12 @@ class ScanProgress:
     def ingested(self, size: int) -> None:
         if self._progress:
             self._files_done += 1
-            self._progress.update(self._ingest, advance=size, files=f"{self._files_done}/{self._files_total} files")
+            self._bytes_done += size
+            text = (
+                f"{self._files_done}/{self._files_total} files, "
+                f"{self._bytes_done / 1e6:.1f}/{self._bytes_total / 1e6:.1f} MB"
+            )
+            self._progress.update(self._ingest, advance=size, files=text)
 
     def analysis_started(self, total_items: int) -> None:
         if self._progress:
