@@ -97,7 +97,11 @@ def probe_image(path: Path, limits: Limits) -> Probe:
                 orientation = meta["exif"].get("Orientation")
                 if orientation in (5, 6, 7, 8):
                     meta["display_size"] = [height, width]
-                img.load()  # full decode: catches truncated/corrupt data now rather than in every stage
+                if img.format == "JPEG":
+                    # Decoding at 1/8 scale still walks all entropy-coded data, so truncation and corruption are
+                    # caught, at a fraction of a full decode's cost.
+                    img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))
+                img.load()  # decode now: report truncated/corrupt data here rather than in every stage
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise MediaError(f"image exceeds the decompression-bomb limit: {exc}; preserved, not decoded") from exc
     except UnidentifiedImageError as exc:
