@@ -44,18 +44,18 @@ def write_video(
     """A slow pan across ``img``: natural texture so vPDQ frames have quality, different content over time."""
     import av
 
-    base = np.asarray(img.convert("RGB").resize((size[0] * 2, size[1] * 2)))
+    canvas = (320, 240)  # content is rendered at one size, then scaled: a smaller copy shows the same picture
+    base = np.asarray(img.convert("RGB").resize((canvas[0] * 2, canvas[1] * 2)))
     total = int(seconds * fps)
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
         for i in range(total):
             t = start + i / fps
-            x = int((t * 12) % size[0])
-            y = int((t * 7) % size[1])
-            frame = av.VideoFrame.from_ndarray(
-                np.ascontiguousarray(base[y : y + size[1], x : x + size[0]]), format="rgb24"
-            )
+            x = int((t * 12) % canvas[0])
+            y = int((t * 7) % canvas[1])
+            view = Image.fromarray(np.ascontiguousarray(base[y : y + canvas[1], x : x + canvas[0]])).resize(size)
+            frame = av.VideoFrame.from_ndarray(np.asarray(view), format="rgb24")
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():

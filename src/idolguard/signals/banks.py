@@ -70,14 +70,15 @@ def create_bank(ws: Workspace, name: str, kind: str, threshold: int = 31, descri
     return bank
 
 
-def _insert_statement(session: Any, rows: list[dict[str, Any]]) -> Any:
+def _insert_statement(session: Any) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING for the bank's unique (bank, type, value): duplicates are skipped by
     the database, so a million-line import needs no in-memory set of what the bank already holds."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert(BankEntry).values(rows).on_conflict_do_nothing(index_elements=["bank_id", "signal_type", "value"])
+    table = BankEntry.__table__
+    return insert(table).on_conflict_do_nothing(index_elements=["bank_id", "signal_type", "value"])
 
 
 def add_entries(
@@ -94,10 +95,12 @@ def add_entries(
         old_revision = current_revision(session)
         before = session.execute(select(func.max(BankEntry.id))).scalar_one() or 0
         batch: list[dict[str, Any]] = []
+        connection = session.connection()
+        statement = _insert_statement(session)
 
         def flush() -> None:
             if batch:
-                session.execute(_insert_statement(session, batch))
+                connection.execute(statement, batch)  # executemany: compiled once, batched by the driver
                 batch.clear()
 
         now = utcnow()
