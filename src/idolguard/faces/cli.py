@@ -100,6 +100,23 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         else:
             console.print(f"removed {name} ({removed} reference(s))", highlight=False)
 
+    @artists.command("threshold")
+    def artists_threshold(
+        name: str = typer.Argument(...),
+        value: float = typer.Argument(None, help="Score needed for a match with this artist; omit to reset."),
+        reason: str = typer.Option(None, "--reason", help="Why (recorded in the ledger)."),
+        home: Path = home_option(),
+    ) -> None:
+        """Set a per-artist match threshold (e.g. stricter for an artist with many look-alikes)."""
+        from idolguard.gallery.store import set_threshold
+
+        try:
+            set_threshold(open_workspace(home), name, value, reason)
+        except IdolGuardError as exc:
+            fail(str(exc))
+            return
+        console.print(f"{name}: threshold {'reset to the calibrated default' if value is None else value}")
+
     @artists.command("cohort")
     def artists_cohort(
         photos: Path = typer.Option(..., "--photos", help="Photos of people who are NOT protected artists."),
@@ -188,6 +205,35 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             fail(str(exc))
             return
         _print_eval(rows, summary, json_out)
+
+    @groups["calibrate"].command("faces")
+    def calibrate_faces(
+        gallery: Path = typer.Option(..., "--gallery", help="CSV path,identity of reference photos."),
+        probes: Path = typer.Option(
+            ..., "--probes", help="CSV path,identity; identities not in the gallery are impostors."
+        ),
+        root: Path = typer.Option(..., "--root", help="Folder the CSV paths are relative to."),
+        cohort: Path = typer.Option(None, "--cohort", help="CSV with a path column: non-enrolled faces."),
+        norm: str = typer.Option(None, help="Score normalisation to calibrate: none or snorm."),
+        target_far: float = typer.Option(0.01, help="False-accept rate allowed for 'match' on these impostors."),
+        possible_far: float = typer.Option(0.05, help="False-accept rate allowed for 'possible'."),
+        json_out: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Choose match/possible thresholds on your own labelled photos; prints a [faces.matching] config block."""
+        from idolguard.faces.eval_cli import calibrate_thresholds
+
+        try:
+            result = calibrate_thresholds(gallery, probes, root, cohort, norm, target_far, possible_far)
+        except IdolGuardError as exc:
+            fail(str(exc))
+            return
+        if json_out:
+            emit_json(result)
+            return
+        for key, value in result.items():
+            if key != "toml":
+                console.print(f"{key:>28}: {value}", highlight=False)
+        typer.echo(result["toml"])
 
 
 def _print_eval(rows: list[dict[str, Any]], summary: dict[str, Any], json_out: bool) -> None:

@@ -202,3 +202,55 @@ def gallery_summary(
         summary[f"oracle_threshold_far_{far:g}"] = threshold
         summary[f"oracle_rank1_at_far_{far:g}"] = len(hits) / len(genuine) if genuine else None
     return summary
+
+
+def threshold_for_far(impostor_scores: list[float], impostors: int, far: float) -> float:
+    """Smallest threshold that lets at most ``far`` of all impostor probes through (no-face probes count too)."""
+    ordered = np.sort(np.array(impostor_scores, dtype=np.float64))[::-1]
+    allowed = int(np.floor(far * impostors))
+    return float(ordered[allowed]) + 1e-6 if allowed < len(ordered) else float("-inf")
+
+
+def calibrate_thresholds(
+    gallery_csv: Path,
+    probes_csv: Path,
+    root: Path,
+    cohort_csv: Path | None,
+    norm: str | None,
+    target_far: float,
+    possible_far: float,
+) -> dict[str, Any]:
+    """Thresholds that hold ``target_far`` on the given impostors, and what rank-1 that gives on the genuine."""
+    base = MatchParams.shipped()
+    wide_open = MatchParams(
+        **{**base.as_dict(), "match_threshold": -1e9, "possible_threshold": -1e9, "min_margin": 0.0}
+    )
+    rows, summary = run_eval_gallery(gallery_csv, probes_csv, root, cohort_csv, norm, params=wide_open)
+    genuine = [r for r in rows if r["enrolled"]]
+    impostor = [r for r in rows if not r["enrolled"]]
+    if not genuine or not impostor:
+        raise IdolGuardError("calibration needs genuine probes (enrolled identities) and impostor probes (others)")
+    scores = [r["score"] for r in impostor if r.get("score") is not None]
+    match_t = threshold_for_far(scores, len(impostor), target_far)
+    possible_t = min(match_t, threshold_for_far(scores, len(impostor), possible_far))
+    hits = sum(
+        1 for r in genuine if r.get("score") is not None and r["score"] >= match_t and r["artist"] == r["identity"]
+    )
+    resolved_norm = summary["normalisation"]
+    toml = (
+        "[faces.matching]\n"
+        f"match_threshold = {match_t:.4f}\n"
+        f"possible_threshold = {possible_t:.4f}\n"
+        f'norm = "{resolved_norm}"\n'
+    )
+    return {
+        "genuine_probes": len(genuine),
+        "impostor_probes": len(impostor),
+        "normalisation": resolved_norm,
+        "target_far": target_far,
+        "match_threshold": match_t,
+        "possible_threshold": possible_t,
+        "rank1_at_match_threshold": hits / len(genuine),
+        "note": f"{len(impostor)} impostor probes: a FAR of {target_far:g} is {target_far * len(impostor):.1f} faces",
+        "toml": toml,
+    }

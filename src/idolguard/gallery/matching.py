@@ -51,6 +51,17 @@ class MatchParams:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
+    @classmethod
+    def for_settings(cls, settings: dict[str, Any] | None) -> MatchParams:
+        """Shipped calibration, overridden by ``[faces.matching]`` in the workspace config (a local calibration)."""
+        shipped = cls.shipped()
+        faces = (settings or {}).get("faces", {})
+        local = faces.get("matching", {}) if isinstance(faces, dict) else {}
+        if not isinstance(local, dict) or not local:
+            return shipped
+        known = {k: v for k, v in local.items() if k in cls.__dataclass_fields__ and k != "source"}
+        return cls(**{**shipped.as_dict(), **known, "source": {"workspace_config": sorted(known)}})
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -200,6 +200,21 @@ def enrol_artist(
     return EnrolResult(name, created, outcomes)
 
 
+def set_threshold(ws: Workspace, name: str, threshold: float | None, reason: str | None = None) -> None:
+    """Give one artist a stricter (or looser) match threshold than the calibrated global one; None resets it."""
+    with ws.write() as (session, ledger):
+        artist = session.execute(select(Artist).where(Artist.name == name)).scalar_one_or_none()
+        if artist is None:
+            raise GalleryError(f"no artist named {name!r}")
+        previous = artist.threshold
+        artist.threshold = threshold
+        ledger.append(
+            "threshold",
+            item=None,
+            details={"artist": name, "previous": previous, "threshold": threshold, "reason": reason},
+        )
+
+
 def remove_artist(ws: Workspace, name: str, reason: str | None = None) -> int:
     """Delete an artist and its reference vectors (vault copies stay: the vault only grows). Returns refs removed."""
     with ws.write() as (session, ledger):
@@ -313,12 +328,13 @@ def add_cohort(ws: Workspace, photos: list[Path], analyzer: FaceAnalyzer | None 
 
 
 def gallery_revision(ws: Workspace) -> str:
-    """A cheap fingerprint of everything matching depends on; changes whenever the gallery does."""
+    """A cheap fingerprint of everything matching depends on (gallery rows, thresholds, decision parameters)."""
     with ws.sessions() as session:
         refs = session.execute(select(func.count(ArtistReference.id), func.max(ArtistReference.id))).one()
         cohort = session.execute(select(func.count(CohortFace.id), func.max(CohortFace.id))).one()
         artists = session.execute(select(Artist.id, Artist.name, Artist.threshold).order_by(Artist.id)).all()
-    text = repr((tuple(refs), tuple(cohort), [tuple(a) for a in artists]))
+    params = MatchParams.for_settings(ws.config.raw).as_dict()
+    text = repr((tuple(refs), tuple(cohort), [tuple(a) for a in artists], sorted(params.items(), key=str)))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -340,7 +356,8 @@ def load_index(ws: Workspace, embedder: str, params: MatchParams | None = None) 
     owners = np.array([remap[o] for o in owners.tolist()], dtype=np.int64)
     thresholds = {a.name: a.threshold for a in artists if a.threshold is not None}
     cohort_vectors = np.array([np.frombuffer(e, "<f4") for e in cohort], dtype=np.float32).reshape(-1, 128)
-    return GalleryIndex(names, vectors, owners, cohort_vectors, thresholds, params or MatchParams.shipped(), revision)
+    params = params or MatchParams.for_settings(ws.config.raw)
+    return GalleryIndex(names, vectors, owners, cohort_vectors, thresholds, params, revision)
 
 
 _CACHE: dict[tuple[str, str], GalleryIndex] = {}
