@@ -1,0 +1,249 @@
+"""Score the faces found by the ``faces`` stage: re-crop them from the original, run the detector, aggregate.
+
+Two steps, kept apart on purpose:
+
+1. ``measure`` (slow: decodes media, runs the model) records raw logits per face and per video frame.
+2. ``finalize`` (instant) turns logits into calibrated probabilities, track scores, the item score and the
+   verdict. Stored results keep the logits, so a new calibration (``idolguard calibrate detector``) applies
+   to items scanned earlier without decoding them again.
+
+Rules (stated in every output under ``manipulation.rules``):
+
+- A face whose box is shorter than ``MIN_FACE_PX`` pixels is not judged ("insufficient resolution"): the
+  blending traces the model looks for do not survive at that size, so any score would be a guess.
+- Video and animations: each face track's score is the mean of its ``TOP_K`` highest frame probabilities
+  (a swap can fail on a few frames; one odd frame alone should not flag a whole track).
+- The item score is the maximum over faces/tracks (one manipulated face makes the file manipulated).
+- Verdict: ``likely_manipulated`` at score >= ``likely``, ``uncertain`` in [``uncertain``, ``likely``),
+  ``no_evidence`` below; no face -> ``no_evidence`` with the reason; faces seen but none judgeable ->
+  ``uncertain`` (we could not look, so we do not say there is no evidence).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from idolguard.config import Limits
+from idolguard.detect.calibration import Calibration
+from idolguard.detect.crops import crop_face, face_size_px
+from idolguard.detect.detector import OnnxDetector
+
+MIN_FACE_PX = 48
+TOP_K = 3
+LIKELY = 0.8
+UNCERTAIN = 0.5
+MAX_HEATMAPS = 20
+
+AGGREGATION = (
+    f"faces shorter than {MIN_FACE_PX}px are not judged; a track scores the mean of its top-{TOP_K} frame "
+    "probabilities; the item scores the maximum over faces/tracks"
+)
+
+
+@dataclass
+class Observation:
+    face: int  # index into the faces stage's ``faces`` list
+    t: float | None
+    frame_index: int | None
+    bbox: list[float]
+
+
+def thresholds(settings: dict[str, Any] | None) -> dict[str, float]:
+    section = (settings or {}).get("detect") if isinstance(settings, dict) else None
+    section = section if isinstance(section, dict) else {}
+    likely = float(section.get("likely_threshold", LIKELY))
+    uncertain = float(section.get("uncertain_threshold", UNCERTAIN))
+    if not 0.0 <= uncertain <= likely <= 1.0:
+        likely, uncertain = LIKELY, UNCERTAIN
+    return {"likely": likely, "uncertain": uncertain}
+
+
+def valid_box(bbox: Any) -> bool:
+    """A usable face box: four finite numbers with positive width and height (detectors can emit garbage on
+    degenerate inputs such as a 3000x12 strip)."""
+    try:
+        values = [float(v) for v in bbox[:4]]
+    except (TypeError, ValueError, IndexError):
+        return False
+    return len(values) == 4 and all(np.isfinite(values)) and values[2] > 0 and values[3] > 0
+
+
+def observations(faces_output: dict[str, Any]) -> list[Observation]:
+    """Every (face, frame) pair to score: one per image face, one per frame of each video/animation track."""
+    faces = faces_output.get("faces") or []
+    tracks = faces_output.get("face_tracks")
+    out: list[Observation] = []
+    if tracks is None:
+        for i, face in enumerate(faces):
+            if face.get("bbox") and valid_box(face["bbox"]):
+                out.append(Observation(i, face.get("frame_t"), None, list(face["bbox"])))
+        return out
+    by_track = {face.get("track_id"): i for i, face in enumerate(faces)}
+    for track in tracks:
+        index = by_track.get(track.get("track_id"))
+        if index is None:
+            continue
+        for frame in track.get("frames") or []:
+            if frame.get("bbox") and valid_box(frame["bbox"]):
+                out.append(Observation(index, frame.get("t"), frame.get("frame_index"), list(frame["bbox"])))
+    return out
+
+
+def _frames(
+    path: Path, media_type: str, mime: str | None, limits: Limits, settings: dict[str, Any] | None, wanted: set[int]
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Decode the frames the faces stage sampled, with the same parameters, so its boxes line up."""
+    if media_type == "video":
+        from idolguard.faces import stage as faces_stage
+        from idolguard.media.frames import VideoReader
+
+        options = (settings or {}).get("faces", {}) if isinstance(settings, dict) else {}
+        options = options if isinstance(options, dict) else {}
+        reader = VideoReader(path, limits)
+        sampled = reader.sample(
+            every_s=float(options.get("every_s", faces_stage.DEFAULT_EVERY_S)),
+            scene_cuts=bool(options.get("scene_cuts", True)),
+            max_frames=int(options.get("max_frames", faces_stage.DEFAULT_MAX_FRAMES)),
+            max_side=int(options.get("max_side", faces_stage.VIDEO_MAX_SIDE)),
+        )
+        remaining = set(wanted)
+        for frame in sampled:
+            if frame.index in remaining:
+                remaining.discard(frame.index)
+                yield frame.index, frame.image
+            if not remaining:
+                return
+        return
+    from idolguard.faces.stage import MAX_ANIMATION_FRAMES
+    from idolguard.media.image import iter_image_frames
+
+    for i, image in enumerate(iter_image_frames(path, limits, MAX_ANIMATION_FRAMES)):
+        if i in wanted:
+            yield i, image
+
+
+def measure(
+    path: Path,
+    media_type: str,
+    faces_output: dict[str, Any],
+    detector: OnnxDetector,
+    limits: Limits | None = None,
+    settings: dict[str, Any] | None = None,
+    mime: str | None = None,
+) -> dict[str, Any]:
+    """Raw logits per face (and per frame); no calibration, no verdict. Heat maps are returned separately."""
+    from idolguard.media.image import load_rgb
+
+    limits = limits or Limits()
+    faces = faces_output.get("faces") or []
+    obs = observations(faces_output)
+    with_obs = {ob.face for ob in obs}
+    crops: list[np.ndarray] = []
+    judged: list[Observation] = []
+    small: dict[int, float] = {}
+    size = detector.input_size
+
+    def take(ob: Observation, image: np.ndarray) -> None:
+        px = face_size_px(ob.bbox)
+        if px < MIN_FACE_PX:
+            small[ob.face] = max(small.get(ob.face, 0.0), px)
+            return
+        crops.append(crop_face(image, ob.bbox, size, detector.crop_scale))
+        judged.append(ob)
+
+    if "face_tracks" in faces_output:
+        by_frame: dict[int, list[Observation]] = {}
+        for ob in obs:
+            key = ob.frame_index if ob.frame_index is not None else int(ob.t or 0)
+            by_frame.setdefault(key, []).append(ob)
+        for index, image in _frames(path, media_type, mime, limits, settings, set(by_frame)):
+            for ob in by_frame.get(index, []):
+                take(ob, image)
+    elif obs:
+        image = load_rgb(path, limits)
+        for ob in obs:
+            take(ob, image)
+    logits, cams = detector.raw(crops)
+    per_face: list[dict[str, Any]] = []
+    for i, face in enumerate(faces):
+        frames = [(ob.t, float(lg)) for ob, lg in zip(judged, logits, strict=True) if ob.face == i]
+        entry: dict[str, Any] = {"index": face.get("index", i), "track_id": face.get("track_id")}
+        if frames:
+            entry["status"] = "scored"
+            entry["frame_logits"] = [[t, round(lg, 5)] for t, lg in frames]
+        elif i in small:
+            entry["status"] = "insufficient_resolution"
+            entry["reason"] = f"insufficient resolution: face is {small[i]:.0f}px, below {MIN_FACE_PX}px"
+        elif i in with_obs:
+            entry["status"] = "not_scored"
+            entry["reason"] = "face frames could not be decoded again"
+        else:
+            entry["status"] = "invalid_box"
+            entry["reason"] = "the face detector returned an unusable box; ignored"
+        per_face.append(entry)
+    best_crop: dict[int, tuple[float, np.ndarray, np.ndarray]] = {}
+    for ob, lg, crop, cam in zip(judged, logits, crops, cams, strict=True):
+        if ob.face not in best_crop or lg > best_crop[ob.face][0]:
+            best_crop[ob.face] = (float(lg), crop, cam)
+    return {"faces": per_face, "faces_seen": len(with_obs), "_best": best_crop}
+
+
+def finalize(measured: dict[str, Any], calibration: Calibration, limits: dict[str, float]) -> dict[str, Any]:
+    """Calibrated per-face scores, the item score and the verdict, from stored logits (pure, fast)."""
+    faces = []
+    scores: list[float] = []
+    for face in measured.get("faces") or []:
+        face = dict(face)
+        logits = [lg for _t, lg in face.get("frame_logits") or []]
+        if logits:
+            probs = np.sort(calibration.apply(np.asarray(logits)))[::-1]
+            score = float(np.mean(probs[:TOP_K]))
+            face["manipulation_score"] = round(score, 4)
+            face["frames_scored"] = len(logits)
+            scores.append(score)
+        else:
+            face["manipulation_score"] = None
+        faces.append(face)
+    seen = int(measured.get("faces_seen") or 0)
+    if seen == 0:
+        score, verdict, reason = None, "no_evidence", "no face found"
+    elif not scores:
+        score, verdict = None, "uncertain"
+        reasons = sorted({f.get("reason", "") for f in faces if f.get("reason")})
+        reason = "no face could be judged: " + "; ".join(reasons)
+    else:
+        score = round(max(scores), 4)
+        if score >= limits["likely"]:
+            verdict, reason = "likely_manipulated", f"face score {score:.2f} >= {limits['likely']:.2f}"
+        elif score >= limits["uncertain"]:
+            verdict, reason = (
+                "uncertain",
+                f"face score {score:.2f} in [{limits['uncertain']:.2f}, {limits['likely']:.2f})",
+            )
+        else:
+            verdict, reason = "no_evidence", f"all face scores below {limits['uncertain']:.2f}"
+    return {"faces": faces, "manipulation_score": score, "verdict": verdict, "verdict_reason": reason}
+
+
+def heatmap_png(crop: np.ndarray, cam: np.ndarray) -> bytes:
+    """The face crop with the class-activation map overlaid (red = pushed towards "manipulated")."""
+    import cv2
+    from PIL import Image
+
+    size = crop.shape[0]
+    cam = np.asarray(cam, dtype=np.float32)
+    span = float(cam.max() - cam.min()) or 1.0
+    norm = (cam - cam.min()) / span
+    up = cv2.resize(norm, (size, size), interpolation=cv2.INTER_CUBIC)
+    colour = cv2.applyColorMap(np.clip(up * 255, 0, 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
+    blended = (crop.astype(np.float32) * 0.55 + colour.astype(np.float32) * 0.45).astype(np.uint8)
+    side_by_side = np.concatenate([crop, blended], axis=1)
+    buf = io.BytesIO()
+    Image.fromarray(side_by_side).save(buf, format="PNG", optimize=True)
+    return buf.getvalue()

@@ -1,0 +1,150 @@
+"""The ``manipulation`` stage: is a face in this file swapped or blended in? Plus Content Credentials.
+
+Output (stored per item):
+
+- ``manipulation_score`` (0..1 or None), ``verdict`` (``likely_manipulated`` / ``uncertain`` /
+  ``no_evidence``), ``verdict_reason``;
+- ``manipulation``: model name/version, calibration id, thresholds, the aggregation rule, and per face
+  ``{index, track_id, status, reason, frame_logits [[t, logit]], manipulation_score, frames_scored,
+  heatmap_sha256}``;
+- ``content_credentials``: the C2PA summary (``present``, ``signature_valid``, ``ai_generated``, ...).
+
+A valid C2PA manifest that declares generative AI makes the verdict ``likely_manipulated`` whatever the
+pixel detector says (the generator itself says so); a missing manifest changes nothing.
+
+``contribute`` puts the score, verdict and per-face ``manipulation_score`` / ``manipulation_status`` /
+``heatmap_sha256`` onto the ``faces`` entries of ``scan --json`` objects, re-scoring from the stored logits
+when the workspace calibration changed since the item was analysed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from idolguard.config import Limits
+from idolguard.detect import report_section  # noqa: F401 - registers the HTML report block
+from idolguard.detect.content_credentials import read_content_credentials
+from idolguard.detect.detector import DetectorUnavailable, OnnxDetector, default_detector
+from idolguard.detect.recalibration import active_calibration
+from idolguard.detect.scoring import AGGREGATION, MAX_HEATMAPS, finalize, heatmap_png, measure, thresholds
+from idolguard.pipeline.stage import Stage, StageContext
+
+
+def score_file(
+    path: Path,
+    media_type: str,
+    faces_output: dict[str, Any],
+    *,
+    detector: OnnxDetector | None = None,
+    limits: Limits | None = None,
+    settings: dict[str, Any] | None = None,
+    mime: str | None = None,
+    heatmaps: bool = False,
+) -> tuple[dict[str, Any], list[tuple[int, bytes]]]:
+    """Score one file whose faces are known; returns (stage output, [(face index, heat-map PNG)])."""
+    detector = detector or default_detector()
+    measured = measure(path, media_type, faces_output, detector, limits, settings, mime)
+    best = measured.pop("_best")
+    calibration, cal_id = active_calibration(detector, settings)
+    limits_ = thresholds(settings)
+    credentials = read_content_credentials(path, mime)
+    output: dict[str, Any] = {
+        "manipulation": {
+            "model": detector.model_id,
+            "calibration": cal_id,
+            "thresholds": limits_,
+            "rules": AGGREGATION,
+            "faces_seen": measured["faces_seen"],
+            "faces": measured["faces"],
+        },
+        "content_credentials": credentials,
+    }
+    apply_scores(output, calibration, cal_id, limits_)
+    pngs: list[tuple[int, bytes]] = []
+    if heatmaps:
+        ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:MAX_HEATMAPS]
+        pngs = [(face, heatmap_png(crop, cam)) for face, (_logit, crop, cam) in ranked]
+    return output, pngs
+
+
+def apply_scores(output: dict[str, Any], calibration: Any, cal_id: str, limits_: dict[str, float]) -> None:
+    """(Re)compute the calibrated scores and the verdict of a stage output in place."""
+    info = output["manipulation"]
+    result = finalize({"faces": info["faces"], "faces_seen": info["faces_seen"]}, calibration, limits_)
+    info["faces"] = result["faces"]
+    info["calibration"] = cal_id
+    info["thresholds"] = limits_
+    verdict, reason = result["verdict"], result["verdict_reason"]
+    credentials = output.get("content_credentials") or {}
+    if credentials.get("ai_generated") and credentials.get("signature_valid"):
+        verdict = "likely_manipulated"
+        reason = "Content Credentials (valid signature) declare generative AI; " + reason
+    output["manipulation_score"] = result["manipulation_score"]
+    output["verdict"] = verdict
+    output["verdict_reason"] = reason
+
+
+class ManipulationStage(Stage):
+    name = "manipulation"
+    version = "1"
+    needs = ("faces",)
+    produces = ("manipulation_score", "verdict", "verdict_reason", "manipulation", "content_credentials")
+    media_types: ClassVar[frozenset[str]] = frozenset({"image", "video"})
+    description = "face-swap detector (self-blended-image EfficientNet-Lite0, ONNX) + C2PA Content Credentials"
+
+    def unavailable_reason(self) -> str | None:
+        try:
+            default_detector()
+        except DetectorUnavailable as exc:
+            return str(exc)
+        except ImportError as exc:
+            return f"missing dependency: {exc}"
+        return None
+
+    def run(self, ctx: StageContext) -> dict[str, Any]:
+        output, pngs = score_file(
+            ctx.path,
+            ctx.media_type,
+            ctx.inputs.get("faces") or {},
+            limits=ctx.limits,
+            settings=ctx.settings,
+            mime=ctx.item.get("mime"),
+            heatmaps=ctx.persist,
+        )
+        faces = output["manipulation"]["faces"]
+        for index, png in pngs:
+            sha = ctx.add_derived(png, "heatmap", "image/png", {"face": index, "stage": self.name})
+            faces[index]["heatmap_sha256"] = sha
+        return output
+
+    def contribute(self, obj: dict[str, Any], output: dict[str, Any]) -> None:
+        output = _rescored(output)
+        for name in self.produces:
+            if name in output:
+                obj[name] = output[name]
+        per_face = (output.get("manipulation") or {}).get("faces") or []
+        for face_obj, scored in zip(obj.get("faces") or [], per_face, strict=False):
+            face_obj["manipulation_score"] = scored.get("manipulation_score")
+            face_obj["manipulation_status"] = scored.get("status")
+            if scored.get("heatmap_sha256"):
+                face_obj["heatmap_sha256"] = scored["heatmap_sha256"]
+
+
+def _rescored(output: dict[str, Any]) -> dict[str, Any]:
+    """The stored output, re-scored if the active calibration is not the one it was scored with."""
+    info = output.get("manipulation")
+    if not isinstance(info, dict):
+        return output
+    try:
+        detector = default_detector()
+        calibration, cal_id = active_calibration(detector, None)
+    except DetectorUnavailable:
+        return output
+    if cal_id == info.get("calibration") or info.get("model") != detector.model_id:
+        return output
+    import copy
+
+    fresh = copy.deepcopy(output)
+    apply_scores(fresh, calibration, cal_id, info.get("thresholds") or thresholds(None))
+    return fresh

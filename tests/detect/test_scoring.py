@@ -1,0 +1,85 @@
+"""The aggregation and verdict rules, on stored logits (no model needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from idolguard.detect.calibration import Calibration
+from idolguard.detect.scoring import TOP_K, finalize, observations
+
+IDENTITY = Calibration("identity")
+LIMITS = {"likely": 0.8, "uncertain": 0.5}
+
+
+def logit(p: float) -> float:
+    return float(np.log(p / (1 - p)))
+
+
+def face(*probs: float, **extra: object) -> dict:
+    return {"status": "scored", "frame_logits": [[float(i), logit(p)] for i, p in enumerate(probs)], **extra}
+
+
+def test_track_score_is_the_mean_of_its_top_frames() -> None:
+    probs = [0.1, 0.95, 0.2, 0.9, 0.85, 0.3]
+    out = finalize({"faces": [face(*probs)], "faces_seen": 1}, IDENTITY, LIMITS)
+    expected = float(np.mean(sorted(probs, reverse=True)[:TOP_K]))
+    assert abs(out["faces"][0]["manipulation_score"] - expected) < 1e-3
+    assert out["faces"][0]["frames_scored"] == len(probs)
+    assert out["verdict"] == "likely_manipulated"
+
+
+def test_one_odd_frame_does_not_flag_a_track() -> None:
+    out = finalize({"faces": [face(0.99, 0.1, 0.1, 0.05)], "faces_seen": 1}, IDENTITY, LIMITS)
+    assert out["manipulation_score"] < 0.5 and out["verdict"] == "no_evidence"
+
+
+def test_item_score_is_the_max_over_faces_and_bands_are_explicit() -> None:
+    faces = [face(0.2), face(0.65), face(0.1)]
+    out = finalize({"faces": faces, "faces_seen": 3}, IDENTITY, LIMITS)
+    assert abs(out["manipulation_score"] - 0.65) < 1e-3
+    assert out["verdict"] == "uncertain" and "[0.50, 0.80)" in out["verdict_reason"]
+    low = finalize({"faces": [face(0.49)], "faces_seen": 1}, IDENTITY, LIMITS)
+    assert low["verdict"] == "no_evidence"
+
+
+def test_no_face_and_unjudgeable_faces() -> None:
+    none = finalize({"faces": [], "faces_seen": 0}, IDENTITY, LIMITS)
+    assert none == {
+        "faces": [],
+        "manipulation_score": None,
+        "verdict": "no_evidence",
+        "verdict_reason": "no face found",
+    }
+    small = {"status": "insufficient_resolution", "reason": "insufficient resolution: face is 20px, below 48px"}
+    out = finalize({"faces": [small], "faces_seen": 1}, IDENTITY, LIMITS)
+    assert out["manipulation_score"] is None and out["verdict"] == "uncertain"
+    assert "insufficient resolution" in out["verdict_reason"]
+
+
+def test_calibration_changes_scores_but_not_order() -> None:
+    faces = [face(0.3), face(0.6)]
+    steep = Calibration("platt", a=3.0, b=0.0)
+    a = finalize({"faces": faces, "faces_seen": 2}, IDENTITY, LIMITS)
+    b = finalize({"faces": faces, "faces_seen": 2}, steep, LIMITS)
+    assert a["faces"][1]["manipulation_score"] < b["faces"][1]["manipulation_score"]
+    assert b["faces"][0]["manipulation_score"] < b["faces"][1]["manipulation_score"]
+
+
+def test_observations_follow_tracks_to_their_faces() -> None:
+    faces_output = {
+        "faces": [{"index": 0, "track_id": 5, "bbox": [1, 2, 3, 4]}, {"index": 1, "track_id": 9, "bbox": [5, 6, 7, 8]}],
+        "face_tracks": [
+            {"track_id": 9, "frames": [{"t": 0.0, "frame_index": 0, "bbox": [5, 6, 7, 8]}]},
+            {
+                "track_id": 5,
+                "frames": [
+                    {"t": 1.0, "frame_index": 10, "bbox": [1, 2, 3, 4]},
+                    {"t": 2.0, "frame_index": 20, "bbox": [1, 2, 3, 4]},
+                ],
+            },
+        ],
+    }
+    obs = observations(faces_output)
+    assert [(o.face, o.frame_index) for o in obs] == [(1, 0), (0, 10), (0, 20)]
+    still = observations({"faces": [{"bbox": [0, 0, 10, 10], "frame_t": None}]})
+    assert len(still) == 1 and still[0].frame_index is None

@@ -1,0 +1,72 @@
+"""A tiny end-to-end training run (only where torch is installed): pool -> SBI -> train -> ONNX -> runtime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import astronaut
+
+
+@pytest.fixture
+def pool(tmp_path: Path) -> Path:
+    """Six benign 'real' faces: crops, flips and rescales of the public-domain astronaut portrait."""
+    from PIL import ImageOps
+
+    root = tmp_path / "pool" / "nested"
+    root.mkdir(parents=True)
+    img = astronaut()
+    boxes = [(100, 0, 360, 260), (120, 10, 340, 230), (80, 0, 400, 320), (110, 5, 350, 245)]
+    for i, box in enumerate(boxes):
+        crop = img.crop(box)
+        crop.save(root / f"a{i}.jpg", quality=85)
+        ImageOps.mirror(crop).resize((200, 200)).save(root / f"b{i}.png")
+    (root / "notes.txt").write_text("not an image")
+    return tmp_path / "pool"
+
+
+def test_samples_are_reproducible(pool: Path, tmp_path: Path) -> None:
+    from idolguard.detect.training.pool import cached_pool
+    from idolguard.detect.training.trainer import iter_pairs
+
+    faces = cached_pool(pool, tmp_path / "work")
+    assert len(faces) >= 6  # a face below the minimum size may be skipped
+    first = list(iter_pairs(pool, faces[:2], 64, 1, seed=3, stream=0))
+    again = list(iter_pairs(pool, faces[:2], 64, 1, seed=3, stream=0))
+    other = list(iter_pairs(pool, faces[:2], 64, 1, seed=4, stream=0))
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(first, again, strict=True))
+    assert not all(np.array_equal(a[1], b[1]) for a, b in zip(first, other, strict=True))
+
+
+def test_tiny_training_run_exports_a_working_detector(pool: Path, tmp_path: Path) -> None:
+    pytest.importorskip("torch", reason="training needs the optional torch extra")
+    pytest.importorskip("efficientnet_lite_pytorch", reason="training needs the optional backbone packages")
+    from idolguard.detect.crops import crop_face
+    from idolguard.detect.detector import OnnxDetector
+    from idolguard.detect.training.trainer import TrainConfig, train
+
+    out = tmp_path / "model" / "tiny.onnx"
+    cfg = TrainConfig(
+        real_dir=pool,
+        out=out,
+        work_dir=tmp_path / "work",
+        size=64,
+        variants=1,
+        epochs=1,
+        batch=4,
+        holdout=0.25,
+        threads=1,
+        version="test",
+    )
+    card = train(cfg, log=lambda _msg: None)
+    assert out.is_file() and out.with_suffix(".json").is_file()
+    n = card["training"]["faces"]
+    assert card["training"]["holdout_faces"] == round(n * 0.25)
+    assert card["training"]["train_samples"] == 2 * (n - round(n * 0.25))  # one real + one blend per face
+    assert card["calibration"]["method"] == "platt" and card["version"] == "test"
+    detector = OnnxDetector(out)
+    crop = crop_face(np.asarray(astronaut()), (178.0, 62.4, 90.8, 114.0), 64, detector.crop_scale)
+    (pred,) = detector.predict([crop])
+    assert 0.0 <= pred.probability <= 1.0 and pred.heatmap is not None
