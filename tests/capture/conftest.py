@@ -29,3 +29,27 @@ def allow_local(monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture
 def tmp_dir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def local_tsa(site: Site, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A local RFC 3161 TSA answering POST {site.base}/tsa."""
+    from tests.capture.local_tsa import LocalTSA
+
+    tsa = LocalTSA(tmp_path_factory.mktemp("tsa"))
+    site.tsa = tsa.respond
+    return tsa
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[object]:
+    """One headless Chromium per test module (launching is the slow part); skipped when not installed."""
+    from idolguard.capture.browser import BrowserPool
+    from idolguard.capture.settings import CHROMIUM_PATH
+
+    browser_pool = BrowserPool(CHROMIUM_PATH)
+    reason = browser_pool.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    yield browser_pool
+    browser_pool.close()

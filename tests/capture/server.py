@@ -110,6 +110,7 @@ class Site:
     media: dict[str, bytes] = field(default_factory=dict)
     hits: list[str] = field(default_factory=list)
     deleted: set[str] = field(default_factory=set)
+    overrides: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # path -> (status, body)
     tsa: Callable[[bytes], bytes] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -157,6 +158,10 @@ def _handler(site: Site, internal: bool = False) -> type[BaseHTTPRequestHandler]
                 return
             if path in site.deleted:
                 self._send(404, DELETED_PAGE.encode())
+                return
+            if path in site.overrides:
+                status, body = site.overrides[path]
+                self._send(status, body)
                 return
             if path.startswith("/post/"):
                 caption = "Look at this (benign test post) #idol"

@@ -11,6 +11,8 @@ from idolguard.cli_support import console, emit_json, home_option, open_workspac
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
+    import idolguard.capture.report  # noqa: F401 - registers the capture block of the HTML report
+
     app.command("capture")(capture)
     app.command("recheck")(recheck)
 
@@ -23,6 +25,7 @@ def capture(
     media: bool = typer.Option(True, "--media/--no-media", help="Download the page's images and videos."),
     analyze_media: bool = typer.Option(True, "--analyze/--no-analyze", help="Run scan analysis on media."),
     timeout: float = typer.Option(None, "--timeout", help="Seconds per URL (default: config, 120)."),
+    report: Path = typer.Option(None, "--report", help="Write an HTML report of the captures and their media."),
     home: Path = home_option(),
 ) -> None:
     """Preserve web pages as evidence: page, media, screenshot, PDF, WACZ, manifest, trusted timestamp.
@@ -52,8 +55,24 @@ def capture(
             console.print(f"  web archive: {outcome.wacz_path}", highlight=False)
         for error in outcome.errors:
             console.print(f"  [red]{error}[/]", highlight=False, soft_wrap=True)
+    if report is not None:
+        _write_report(ws, outcomes, report)
     if any(o.state in ("error", "refused") for o in outcomes):
         raise typer.Exit(1)
+
+
+def _write_report(ws: Any, outcomes: list[Any], dest: Path) -> None:
+    """One report section per capture manifest, followed by the media items it yielded."""
+    from idolguard.pipeline.scan import item_object
+    from idolguard.report.html import write_report
+
+    objects = []
+    for outcome in outcomes:
+        shas = [outcome.manifest_sha256] + [m.sha256 for m in outcome.media]
+        for sha in dict.fromkeys(s for s in shas if s):
+            objects.append(item_object(ws, sha))
+    digest = write_report(ws, objects, dest)
+    console.print(f"report: {dest.resolve()} (sha256 {digest[:16]}…)", highlight=False)
 
 
 def recheck(

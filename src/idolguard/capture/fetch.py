@@ -240,10 +240,13 @@ class SafeFetcher:
         body: bytes | None = None,
         max_bytes: int,
         timeout_s: float | None = None,
+        keep_partial: bool = False,
     ) -> Exchange:
         """One request, no redirects. Raises before a response exists; afterwards errors go in ``.error``.
 
         ``timeout_s`` caps this request below the per-URL deadline (the browser gives each asset its share).
+        ``keep_partial`` reads the first ``max_bytes`` of a body declared larger (a page) instead of skipping
+        it at once (a media file too large to be useful).
         """
         target = self.policy.check_url(url)
         self.budget.check_time(f"request to {url}")
@@ -253,7 +256,7 @@ class SafeFetcher:
         limit_s = min(self.budget.remaining_s(), timeout_s if timeout_s is not None else float("inf"))
         conn, response = self._open(target, method, request_headers, body, exchange, limit_s)
         try:
-            self._read_body(conn, response, exchange, max_bytes)
+            self._read_body(conn, response, exchange, max_bytes, keep_partial)
         finally:
             exchange.elapsed_ms = int((time.monotonic() - started) * 1000)
             conn.close()
@@ -341,14 +344,19 @@ class SafeFetcher:
         return _Connection(target, ip, timeout)
 
     def _read_body(
-        self, conn: _Connection, response: http.client.HTTPResponse, exchange: Exchange, max_bytes: int
+        self,
+        conn: _Connection,
+        response: http.client.HTTPResponse,
+        exchange: Exchange,
+        max_bytes: int,
+        keep_partial: bool,
     ) -> None:
         watchdog: _Watchdog = conn._idolguard_watchdog  # type: ignore[attr-defined]
         declared = response.getheader("content-length")
         parts: list[bytes] = []
         size = 0
         try:
-            if declared and declared.isdigit() and int(declared) > max_bytes:
+            if not keep_partial and declared and declared.isdigit() and int(declared) > max_bytes:
                 exchange.truncated = True
                 exchange.error = f"response declares {declared} bytes, over the per-file limit of {max_bytes}"
                 return
@@ -390,7 +398,9 @@ class SafeFetcher:
             exchange.body = b"".join(parts)
 
     # -- with redirects ----------------------------------------------------------------------------------
-    def get(self, url: str, *, max_bytes: int, headers: dict[str, str] | None = None) -> FetchResult:
+    def get(
+        self, url: str, *, max_bytes: int, headers: dict[str, str] | None = None, keep_partial: bool = False
+    ) -> FetchResult:
         """GET following redirects (each hop SSRF-checked); never raises for capture errors."""
         result = FetchResult(url)
         seen: set[str] = set()
@@ -398,7 +408,7 @@ class SafeFetcher:
         for _hop in range(self.max_redirects + 1):
             seen.add(current)
             try:
-                exchange = self.request(current, headers=headers, max_bytes=max_bytes)
+                exchange = self.request(current, headers=headers, max_bytes=max_bytes, keep_partial=keep_partial)
             except CaptureRefused as exc:
                 result.error = str(exc) if current == url else f"redirect refused: {exc}"
                 result.refused = True

@@ -182,7 +182,7 @@ class CaptureJob:
             recorder = archive.WarcRecorder(tmp / f"capture-{self.out.capture_id}.warc.gz")
             self.fetcher.observers.append(recorder)
             try:
-                result = self.fetcher.get(self.url, max_bytes=self.settings.max_html_bytes)
+                result = self.fetcher.get(self.url, max_bytes=self.settings.max_html_bytes, keep_partial=True)
                 self._record_fetch(result)
                 if self.final is not None:
                     self._media(self._links(), tmp)
@@ -303,7 +303,9 @@ class CaptureJob:
             try:
                 exchange = self._get_cached(link.url, self.settings.max_file_bytes)
                 if exchange.truncated or exchange.error:
-                    raise CaptureError(exchange.error or "download incomplete")
+                    message = exchange.error or "download incomplete"
+                    limit = any(k in message for k in ("limit", "timed out"))
+                    raise LimitExceeded(message) if limit else CaptureError(message)
                 if exchange.status != 200:
                     raise CaptureError(f"HTTP {exchange.status}")
                 data = decode_body(exchange, self.settings.max_file_bytes)

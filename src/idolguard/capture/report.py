@@ -1,0 +1,136 @@
+"""The capture block of the HTML evidence report: screenshot, where/when/how it was captured, hashes, TSA.
+
+Shown for a capture's manifest item (in full) and for every media item that came from a capture (so a
+reader of an image's section sees the post it was taken from). Everything is escaped; the screenshot is a
+downscaled thumbnail embedded as a data URI so the report stays one self-contained file.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from typing import Any
+
+from sqlalchemy import select
+
+from idolguard.capture.models import Capture, CaptureCheck, CaptureMedia
+from idolguard.report.html import data_uri, register_section
+from idolguard.workspace import Workspace
+
+THUMB_WIDTH = 480
+THUMB_MAX_HEIGHT = 1400
+
+
+def _thumbnail(ws: Workspace, sha: str | None) -> str | None:
+    if not sha:
+        return None
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(ws.vault.read_bytes(sha))) as image:
+            image = image.convert("RGB")
+            scale = THUMB_WIDTH / max(1, image.width)
+            size = (THUMB_WIDTH, max(1, int(image.height * scale)))
+            thumb = image.resize(size).crop((0, 0, THUMB_WIDTH, min(size[1], THUMB_MAX_HEIGHT)))
+            buffer = io.BytesIO()
+            thumb.save(buffer, "JPEG", quality=80)
+        return data_uri(buffer.getvalue(), "image/jpeg")
+    except Exception:  # noqa: BLE001 - a missing/broken screenshot is shown as absent, not fatal
+        return None
+
+
+def _row(name: str, value: Any, code: bool = False) -> str:
+    if value in (None, "", [], {}):
+        return ""
+    text = html.escape(str(value))
+    return f"<tr><th>{html.escape(name)}</th><td>{f'<code>{text}</code>' if code else text}</td></tr>"
+
+
+def render_capture(ws: Workspace, capture: Capture, checks: list[CaptureCheck], full: bool) -> str:
+    parts = [f"<h3>Web capture #{capture.id} ({html.escape(capture.state)})</h3>"]
+    thumb = _thumbnail(ws, capture.screenshot_sha256)
+    if thumb:
+        parts.append(
+            f'<div class="thumbs"><figure><img src="{thumb}" alt="screenshot of the captured page">'
+            f"<figcaption>screenshot as rendered at capture time</figcaption></figure></div>"
+        )
+    rows = [
+        _row("Requested URL", capture.requested_url, code=True),
+        _row("Final URL", capture.final_url, code=True),
+        _row("Captured at (UTC)", capture.captured_at.isoformat() if capture.captured_at else None),
+        _row("Captured by", capture.actor),
+        _row("HTTP status", capture.http_status),
+        _row("Server IP", capture.server_ip),
+        _row("Page title", capture.page_title),
+    ]
+    for key in ("platform", "author_handle", "author_name", "post_time", "caption"):
+        rows.append(_row(key.replace("_", " ").capitalize(), (capture.context or {}).get(key)))
+    if capture.tls:
+        chain = capture.tls.get("chain") or [{}]
+        trust = "trusted" if capture.tls.get("trusted") else f"NOT trusted ({capture.tls.get('verify_error')})"
+        rows.append(_row("TLS", f"{capture.tls.get('version')}, certificate {trust}"))
+        rows.append(_row("TLS leaf certificate SHA-256", chain[0].get("sha256"), code=True))
+        rows.append(_row("TLS leaf subject", chain[0].get("subject")))
+    if capture.note:
+        rows.append(_row("Note", capture.note))
+    parts.append("<table>" + "".join(rows) + "</table>")
+    if full and capture.redirect_chain and len(capture.redirect_chain) > 1:
+        hops = "".join(
+            f"<li><code>{html.escape(str(h.get('url')))}</code> → {html.escape(str(h.get('status')))}</li>"
+            for h in capture.redirect_chain
+        )
+        parts.append(f"<p>Redirect chain:</p><ol>{hops}</ol>")
+    hashes = [_row("Capture manifest", capture.manifest_sha256, code=True)]
+    for kind, artifact in sorted((capture.artifacts or {}).items()):
+        hashes.append(_row(f"{kind} ({artifact.get('size'):,} bytes)", artifact.get("sha256"), code=True))
+    parts.append("<p>SHA-256 of every preserved file:</p><table>" + "".join(hashes) + "</table>")
+    if capture.timestamps:
+        stamps = []
+        for stamp in capture.timestamps:
+            status = (
+                f'<span class="ok">granted</span> at {html.escape(str(stamp.get("gen_time")))} '
+                f"(serial {html.escape(str(stamp.get('serial')))}, token <code>"
+                f"{html.escape(str(stamp.get('token_sha256'))[:16])}…</code>)"
+                if stamp.get("ok")
+                else f'<span class="error">failed: {html.escape(str(stamp.get("error")))}</span>'
+            )
+            stamps.append(f"<tr><th>{html.escape(str(stamp.get('tsa_url')))}</th><td>{status}</td></tr>")
+        parts.append("<p>RFC 3161 timestamps of the manifest:</p><table>" + "".join(stamps) + "</table>")
+    else:
+        parts.append('<p class="note">No RFC 3161 timestamp (no TSA configured in capture.tsa_urls).</p>')
+    if checks:
+        items = "".join(
+            f"<li>{c.checked_at.strftime('%Y-%m-%d %H:%M:%S')} UTC: <b>{html.escape(c.state)}</b>"
+            f"{' (HTTP ' + str(c.http_status) + ')' if c.http_status else ''}</li>"
+            for c in checks[-10:]
+        )
+        parts.append(f"<p>Liveness checks (newest last):</p><ul>{items}</ul>")
+    if capture.errors:
+        errors = "".join(f"<li>{html.escape(str(e))}</li>" for e in capture.errors[:20])
+        parts.append(f'<p>Problems recorded during capture:</p><ul class="error">{errors}</ul>')
+    return "\n".join(parts)
+
+
+@register_section("capture")
+def capture_section(ws: Workspace, obj: dict[str, Any]) -> str:
+    sha = obj.get("sha256")
+    if not sha:
+        return ""
+    with ws.sessions() as session:
+        captures = list(session.execute(select(Capture).where(Capture.manifest_sha256 == sha)).scalars())
+        full = bool(captures)
+        if not captures:
+            ids = session.execute(select(CaptureMedia.capture_id).where(CaptureMedia.item_sha256 == sha)).scalars()
+            wanted = sorted(set(ids))[:5]
+            if not wanted:
+                return ""
+            captures = list(session.execute(select(Capture).where(Capture.id.in_(wanted))).scalars())
+        checks = {
+            c.id: list(
+                session.execute(
+                    select(CaptureCheck).where(CaptureCheck.capture_id == c.id).order_by(CaptureCheck.id)
+                ).scalars()
+            )
+            for c in captures
+        }
+    return "\n".join(render_capture(ws, c, checks[c.id], full) for c in captures)
