@@ -47,6 +47,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "idolguard.signals.cli",
     "idolguard.capture.commands",
     "idolguard.detect.cli",
+    "idolguard.incidents.cli",
 )
 
 

@@ -1,0 +1,77 @@
+"""HTML report sections: the hash matches of an item, and the incident it belongs to with its spread chart."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from idolguard.report.html import data_uri, register_section
+from idolguard.workspace import Workspace
+
+
+@register_section("matches")
+def matches_section(ws: Workspace, obj: dict[str, Any]) -> str:
+    parts: list[str] = []
+    if obj.get("pdq") or obj.get("vpdq"):
+        rows = []
+        if obj.get("pdq"):
+            quality = obj.get("pdq_quality")
+            note = f" <em>{html.escape(obj['pdq_note'])}</em>" if obj.get("pdq_note") else ""
+            rows.append(f"<tr><th>PDQ</th><td><code>{obj['pdq']}</code> (quality {quality}){note}</td></tr>")
+        if obj.get("vpdq"):
+            v = obj["vpdq"]
+            rows.append(
+                f"<tr><th>vPDQ</th><td>{v.get('frames_hashed')} frames hashed, {v.get('usable_frames')} usable; "
+                f"digest <code>{html.escape(str(v.get('digest')))}</code></td></tr>"
+            )
+        parts.append("<h3>Perceptual hashes</h3><table>" + "".join(rows) + "</table>")
+    matches = obj.get("matches") or []
+    if matches:
+        rows = []
+        for m in matches:
+            detail = ""
+            if m.get("query_ranges"):
+                detail = f"query {m['query_ranges']} ↔ bank {m.get('bank_ranges')}"
+            rows.append(
+                "<tr>"
+                + "".join(
+                    f"<td>{html.escape(str(v))}</td>"
+                    for v in (m["bank"], m.get("bank_kind"), m["entry"], m.get("signal"), m["distance"], m["transform"])
+                )
+                + f"<td>{html.escape(detail)}</td></tr>"
+            )
+        header = "".join(
+            f'<th style="width:auto">{h}</th>'
+            for h in ("bank", "kind", "entry", "signal", "distance", "transform", "ranges")
+        )
+        parts.append("<h3>Hash-bank matches</h3><table><tr>" + header + "</tr>" + "".join(rows) + "</table>")
+    incident = _incident_block(ws, obj)
+    if incident:
+        parts.append(incident)
+    return "\n".join(parts)
+
+
+def _incident_block(ws: Workspace, obj: dict[str, Any]) -> str:
+    sha = obj.get("sha256")
+    if not sha or not obj.get("matches"):
+        return ""
+    from idolguard.incidents.sync import sync
+    from idolguard.incidents.views import incident_detail, incident_of_item, spread_chart_svg
+
+    sync(ws)
+    incident_id = incident_of_item(ws, sha)
+    if incident_id is None:
+        return ""
+    detail = incident_detail(ws, incident_id)
+    svg = spread_chart_svg(detail)
+    accounts = ", ".join(
+        html.escape(f"{a['platform']}:{a['account']} ({a['sightings']})") for a in detail["accounts"][:20]
+    )
+    return (
+        f"<h3>Incident {detail['id']} ({html.escape(detail['state'])})</h3>"
+        f"<p>{len(detail['items'])} item(s), {len(detail['sightings'])} sighting(s) on "
+        f"{html.escape(', '.join(detail['platforms']) or '—')}; first seen {detail['first_seen']}, "
+        f"last seen {detail['last_seen']}.</p>"
+        + (f"<p>Accounts: {accounts}</p>" if accounts else "")
+        + f'<img alt="spread chart" style="max-width:100%" src="{data_uri(svg.encode("utf-8"), "image/svg+xml")}">'
+    )

@@ -1,0 +1,177 @@
+"""Read-side of incidents: members, sightings, timeline, accounts, and the spread chart.
+
+Sightings are read live from the core table, so the timeline always reflects every submission of every copy.
+A sighting's time is when it was seen (``seen_at``, as given at intake) or, if unknown, when it was recorded.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from idolguard.db.models import Item, Sighting
+from idolguard.errors import IdolGuardError
+from idolguard.incidents.models import Incident, IncidentMember
+from idolguard.signals.models import BankEntry, EntryHit
+from idolguard.workspace import Workspace
+
+
+def _when(sighting: Sighting) -> datetime:
+    return sighting.seen_at or sighting.recorded_at
+
+
+def _member_ids(session: Any, incident_id: int) -> list[int]:
+    """The incident and every incident merged into it (members keep their original incident id)."""
+    ids = {incident_id}
+    frontier = [incident_id]
+    while frontier:
+        current = frontier.pop()
+        merged = session.execute(select(Incident.id).where(Incident.merged_into == current)).scalars().all()
+        for other in merged:
+            if other not in ids:
+                ids.add(other)
+                frontier.append(other)
+    return sorted(ids)
+
+
+def incident_detail(ws: Workspace, incident_id: int) -> dict[str, Any]:
+    with ws.sessions() as session:
+        incident = session.get(Incident, incident_id)
+        if incident is None:
+            raise IdolGuardError(f"no incident {incident_id}")
+        if incident.merged_into is not None:
+            raise IdolGuardError(f"incident {incident_id} was merged into incident {incident.merged_into}")
+        ids = _member_ids(session, incident_id)
+        members = (
+            session.execute(
+                select(IncidentMember, Item)
+                .join(Item, Item.sha256 == IncidentMember.item_sha256)
+                .where(IncidentMember.incident_id.in_(ids))
+                .order_by(IncidentMember.added_at)
+            )
+            .tuples()
+            .all()
+        )
+        shas = [m.item_sha256 for m, _ in members]
+        sightings = (
+            session.execute(select(Sighting).where(Sighting.item_sha256.in_(shas)).order_by(Sighting.id))
+            .scalars()
+            .all()
+            if shas
+            else []
+        )
+        entries = sorted(
+            set(session.execute(select(EntryHit.entry_id).where(EntryHit.item_sha256.in_(shas))).scalars().all())
+        )
+        banked = session.execute(select(BankEntry.id).where(BankEntry.source_item.in_(shas))).scalars().all()
+    rows = [
+        {
+            "id": s.id,
+            "item": s.item_sha256,
+            "source_url": s.source_url,
+            "platform": s.platform,
+            "account": s.account,
+            "seen_at": s.seen_at.isoformat() if s.seen_at else None,
+            "recorded_at": s.recorded_at.isoformat(),
+            "when": _when(s).isoformat(),
+        }
+        for s in sorted(sightings, key=_when)
+    ]
+    accounts = Counter((s.platform or "unknown", s.account) for s in sightings if s.account)
+    platforms: dict[str, dict[str, Any]] = {}
+    for s in sightings:
+        name = s.platform or "unknown"
+        entry = platforms.setdefault(name, {"sightings": 0, "first_seen": _when(s), "last_seen": _when(s)})
+        entry["sightings"] += 1
+        entry["first_seen"] = min(entry["first_seen"], _when(s))
+        entry["last_seen"] = max(entry["last_seen"], _when(s))
+    times = [_when(s) for s in sightings]
+    return {
+        "id": incident.id,
+        "title": incident.title,
+        "state": incident.state,
+        "created_at": incident.created_at.isoformat(),
+        "merged": [i for i in ids if i != incident_id],
+        "items": [
+            {
+                "sha256": m.item_sha256,
+                "media_type": item.media_type,
+                "reason": m.reason,
+                "added_at": m.added_at.isoformat(),
+            }
+            for m, item in members
+        ],
+        "bank_entries": sorted(set(entries) | set(banked)),
+        "first_seen": min(times).isoformat() if times else None,
+        "last_seen": max(times).isoformat() if times else None,
+        "sightings": rows,
+        "platforms": {
+            k: {**v, "first_seen": v["first_seen"].isoformat(), "last_seen": v["last_seen"].isoformat()}
+            for k, v in sorted(platforms.items())
+        },
+        "accounts": [{"platform": p, "account": a, "sightings": n} for (p, a), n in accounts.most_common()],
+    }
+
+
+def list_incidents(ws: Workspace) -> list[dict[str, Any]]:
+    with ws.sessions() as session:
+        ids = (
+            session.execute(select(Incident.id).where(Incident.merged_into.is_(None)).order_by(Incident.id))
+            .scalars()
+            .all()
+        )
+    out = []
+    for incident_id in ids:
+        detail = incident_detail(ws, incident_id)
+        out.append(
+            {
+                "id": detail["id"],
+                "title": detail["title"],
+                "state": detail["state"],
+                "items": len(detail["items"]),
+                "sightings": len(detail["sightings"]),
+                "platforms": sorted(detail["platforms"]),
+                "accounts": len(detail["accounts"]),
+                "first_seen": detail["first_seen"],
+                "last_seen": detail["last_seen"],
+            }
+        )
+    return out
+
+
+def incident_of_item(ws: Workspace, sha256: str) -> int | None:
+    from idolguard.incidents.sync import _incident_of_item
+
+    with ws.sessions() as session:
+        return _incident_of_item(session, sha256)
+
+
+def spread_chart_svg(detail: dict[str, Any]) -> str:
+    """Cumulative sightings over time, one line per platform (SVG via matplotlib's Agg-free SVG backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    series: dict[str, list[datetime]] = defaultdict(list)
+    for row in detail["sightings"]:
+        series[row["platform"] or "unknown"].append(datetime.fromisoformat(row["when"]))
+    figure = Figure(figsize=(7, 3), dpi=100)
+    axes = figure.add_subplot()
+    for platform, times in sorted(series.items()):
+        times.sort()
+        axes.step(times, range(1, len(times) + 1), where="post", marker="o", label=f"{platform} ({len(times)})")
+    axes.set_ylabel("cumulative sightings")
+    axes.set_title(f"Spread of incident {detail['id']}")
+    axes.grid(alpha=0.3)
+    if series:
+        axes.legend(loc="upper left", fontsize=8)
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
