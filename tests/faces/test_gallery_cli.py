@@ -131,3 +131,31 @@ def test_unusual_image_modes_still_show_the_face(cli, tmp_path):
     for name in ("cmyk.jpg", "alpha.png", "sixteen.png", "anim.gif"):
         assert results[name]["error"] is None, name
         assert len(results[name]["faces"]) == 1, name
+
+
+def test_explicit_home_without_environment_still_finds_the_gallery(cli, home, tmp_path, monkeypatch):
+    monkeypatch.delenv("IDOLGUARD_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "elsewhere"))  # no default workspace to fall back on
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    save(astronaut(), refs / "a.jpg")
+    cli("artists", "add", "Eileen", "--photos", refs, "--home", home)
+    probe = tmp_path / "probe.jpg"
+    save(astronaut().resize((400, 400)), probe)
+    obj = cli.json_lines("scan", probe, "--json", "--home", home)[0]
+    assert obj["faces"][0]["artist"] == "Eileen" and obj["faces"][0]["decision"] == "match"
+
+
+def test_calibrate_and_per_artist_threshold(cli, tmp_path, workspace):
+    _enrol_astronaut(cli, tmp_path)
+    probe = tmp_path / "probe.jpg"
+    save(astronaut().resize((350, 350)), probe)
+    assert cli.json_lines("identify", probe, "--json")[0]["faces"][0]["decision"] == "match"
+    cli("artists", "threshold", "Eileen Collins", "1.01", "--reason", "test: nothing can reach it")
+    strict = cli.json_lines("identify", probe, "--json")[0]["faces"][0]
+    assert strict["artist"] == "Eileen Collins" and strict["decision"] != "match"
+    cli("artists", "threshold", "Eileen Collins")
+    assert cli.json_lines("identify", probe, "--json")[0]["faces"][0]["decision"] == "match"
+    with workspace.sessions() as session:
+        events = session.execute(select(LedgerEntry).where(LedgerEntry.action == "threshold")).scalars().all()
+    assert [json.loads(e.line)["details"]["threshold"] for e in events] == ["1.01", None]

@@ -84,3 +84,18 @@ def test_eval_faces_and_gallery_report_per_item_and_summary(cli, tmp_path):
     bad = _write(tmp_path / "bad.csv", ("x", "y"), [("a", "b")])
     result = cli("eval", "faces", "--pairs", bad, "--root", root, ok=False)
     assert result.exit_code == 2 and "missing column" in result.output
+
+
+def test_calibrate_faces_puts_the_threshold_above_the_impostors(cli, tmp_path):
+    root = tmp_path / "data"
+    root.mkdir()
+    save(astronaut(), root / "ref.jpg")
+    save(astronaut().resize((320, 320)), root / "probe.jpg", quality=70)
+    save(astronaut().rotate(8), root / "lookalike.jpg")  # labelled as someone else: an impostor for this test
+    gallery = _write(tmp_path / "g.csv", ("path", "identity"), [("ref.jpg", "eileen")])
+    probes = _write(tmp_path / "p.csv", ("path", "identity"), [("probe.jpg", "eileen"), ("lookalike.jpg", "other")])
+    result = cli.json_lines("calibrate", "faces", "--gallery", gallery, "--probes", probes, "--root", root, "--json")[0]
+    rows = cli.json_lines("eval", "gallery", "--gallery", gallery, "--probes", probes, "--root", root, "--json")
+    impostor_score = next(r["score"] for r in rows if r.get("identity") == "other")
+    assert result["match_threshold"] > impostor_score
+    assert result["impostor_probes"] == 1 and "[faces.matching]" in result["toml"]

@@ -54,12 +54,12 @@ def _settings(ctx_settings: dict[str, Any]) -> dict[str, Any]:
     return section if isinstance(section, dict) else {}
 
 
-def current_index(settings: dict[str, Any] | None, embedder: str) -> GalleryIndex | None:
+def current_index(settings: dict[str, Any] | None, embedder: str, item_path: Path | None = None) -> GalleryIndex | None:
     """The workspace gallery, or None when no workspace can be found (e.g. a bare library call)."""
     from idolguard.faces.workspace_link import workspace_for
     from idolguard.gallery.store import cached_index
 
-    ws = workspace_for(settings)
+    ws = workspace_for(settings, item_path)
     if ws is None:
         return None
     return cached_index(ws, embedder)
@@ -111,7 +111,7 @@ class FacesStage(Stage):
         output = self._run_video(ctx, options) if ctx.media_type == "video" else self._run_image(ctx, options)
         output["detector"] = self.analyzer.detector.name  # type: ignore[union-attr]
         output["embedder"] = self.analyzer.embedder.name  # type: ignore[union-attr]
-        self._match_output(output, ctx.settings)
+        apply_matches(output, current_index(ctx.settings, output["embedder"], ctx.path))
         return output
 
     def _crop(self, ctx: StageContext, face: FaceRecord, meta: dict[str, Any]) -> str:
@@ -212,10 +212,6 @@ class FacesStage(Stage):
     # --- matching --------------------------------------------------------------------------------------------
     def contribute(self, obj: dict[str, Any], output: dict[str, Any]) -> None:
         contribute_faces(obj, output)
-
-    def _match_output(self, output: dict[str, Any], settings: dict[str, Any] | None) -> None:
-        index = current_index(settings, output.get("embedder", ""))
-        apply_matches(output, index)
 
 
 def apply_matches(output: dict[str, Any], index: GalleryIndex | None) -> None:
