@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,10 +135,22 @@ def item_record(item: Item) -> dict[str, Any]:
     }
 
 
-def stored_results(ws: Workspace, sha256: str) -> dict[tuple[str, str], StageResult]:
+def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def load_state(ws: Workspace, shas: list[str]) -> tuple[dict[str, Item], dict[str, dict[tuple[str, str], StageResult]]]:
+    """Items and their stored stage results, fetched in bulk (two queries per 500 items)."""
+    items: dict[str, Item] = {}
+    stored: dict[str, dict[tuple[str, str], StageResult]] = {}
     with ws.sessions() as session:
-        rows = session.execute(select(StageResult).where(StageResult.item_sha256 == sha256)).scalars()
-        return {(r.stage, r.version): r for r in rows}
+        for chunk in _chunks(shas):
+            for item in session.execute(select(Item).where(Item.sha256.in_(chunk))).scalars():
+                items[item.sha256] = item
+            for row in session.execute(select(StageResult).where(StageResult.item_sha256.in_(chunk))).scalars():
+                stored.setdefault(row.item_sha256, {})[(row.stage, row.version)] = row
+    return items, stored
 
 
 def analyze(
@@ -153,73 +166,86 @@ def analyze(
     stages = select_stages(stage_names)
     results: dict[str, list[StageOutcome]] = {}
     jobs: list[Job] = []
-    with ExitStack() as stack:
-        for sha in shas:
-            with ws.sessions() as session:
-                item = session.get(Item, sha)
-            if item is None:
-                continue
-            stored = stored_results(ws, sha)
-            cached: dict[str, dict[str, Any]] = {}
-            reused: list[StageOutcome] = []
-            to_run: list[str] = []
-            for stage in stages:
-                row = stored.get((stage.name, stage.version))
-                if row is not None and (row.status == "ok" or not retry_errors or stage.name == "probe"):
-                    reused.append(
-                        StageOutcome(row.stage, row.version, row.status, row.output, row.error, 0, reused=True)
-                    )
-                    if row.status == "ok":
-                        cached[stage.name] = row.output
-                    elif stage.name == "probe":
-                        break
-                else:
-                    to_run.append(stage.name)
-            results[sha] = reused
-            if not to_run:
-                if on_done:
-                    on_done(sha)
-                continue
-            path = stack.enter_context(ws.vault.materialize(sha))
-            jobs.append(
-                Job(
-                    sha,
-                    str(path),
-                    item.media_type,
-                    item_record(item),
-                    cached,
-                    to_run,
-                    ws.config.limits,
-                    ws.config.raw,
-                )
-            )
-        batch: list[tuple[str, list[StageOutcome]]] = []
-        batch_started = time.monotonic()
-        for job, outcomes in _run_jobs(jobs, workers):
-            if not batch:
-                batch_started = time.monotonic()
-            batch.append((job.sha256, outcomes))
-            results[job.sha256].extend(outcomes)
-            if len(batch) >= PERSIST_BATCH or time.monotonic() - batch_started > PERSIST_SECONDS:
-                persist_batch(ws, batch)
-                for sha, _ in batch:
-                    if on_done:
-                        on_done(sha)
-                batch = []
+    unique = list(dict.fromkeys(shas))
+    items, stored_all = load_state(ws, unique)
+    for sha in unique:
+        item = items.get(sha)
+        if item is None:
+            continue
+        stored = stored_all.get(sha, {})
+        cached: dict[str, dict[str, Any]] = {}
+        reused: list[StageOutcome] = []
+        to_run: list[str] = []
+        for stage in stages:
+            row = stored.get((stage.name, stage.version))
+            if row is not None and (row.status == "ok" or not retry_errors or stage.name == "probe"):
+                reused.append(StageOutcome(row.stage, row.version, row.status, row.output, row.error, 0, reused=True))
+                if row.status == "ok":
+                    cached[stage.name] = row.output
+                elif stage.name == "probe":
+                    break
+            else:
+                to_run.append(stage.name)
+        results[sha] = reused
+        if not to_run:
+            if on_done:
+                on_done(sha)
+            continue
+        jobs.append(Job(sha, "", item.media_type, item_record(item), cached, to_run, ws.config.limits, ws.config.raw))
+    batch: list[tuple[str, list[StageOutcome]]] = []
+    batch_started = time.monotonic()
+
+    def flush() -> None:
         persist_batch(ws, batch)
         for sha, _ in batch:
             if on_done:
                 on_done(sha)
+        batch.clear()
+
+    for job, outcomes in _run_jobs(ws, jobs, workers):
+        if not batch:
+            batch_started = time.monotonic()
+        batch.append((job.sha256, outcomes))
+        results[job.sha256].extend(outcomes)
+        if len(batch) >= PERSIST_BATCH or time.monotonic() - batch_started > PERSIST_SECONDS:
+            flush()
+    flush()
     return results
 
 
-def _run_jobs(jobs: list[Job], workers: int) -> Iterator[tuple[Job, list[StageOutcome]]]:
+def _run_jobs(ws: Workspace, jobs: list[Job], workers: int) -> Iterator[tuple[Job, list[StageOutcome]]]:
+    """Compute jobs in order. Originals are materialised only while their job runs (an encrypted vault
+    decrypts to a private temp file), with at most ``2 x workers`` in flight, so disk use stays bounded."""
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
-            yield job, compute_item(job)
+            with ws.vault.materialize(job.sha256) as path:
+                job.path = str(path)
+                yield job, compute_item(job)
         return
+    window = 2 * workers
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from zip(jobs, pool.map(compute_item, jobs, chunksize=1), strict=True)
+        pending: deque[tuple[Job, Future[list[StageOutcome]], ExitStack]] = deque()
+        queue = iter(jobs)
+        try:
+            while True:
+                while len(pending) < window:
+                    job = next(queue, None)
+                    if job is None:
+                        break
+                    holder = ExitStack()
+                    job.path = str(holder.enter_context(ws.vault.materialize(job.sha256)))
+                    pending.append((job, pool.submit(compute_item, job), holder))
+                if not pending:
+                    return
+                job, future, holder = pending.popleft()
+                try:
+                    outcomes = future.result()
+                finally:
+                    holder.close()
+                yield job, outcomes
+        finally:
+            for _job, _future, holder in pending:
+                holder.close()
 
 
 PERSIST_BATCH = 100
@@ -227,14 +253,33 @@ PERSIST_SECONDS = 2.0
 
 
 def persist_batch(ws: Workspace, batch: list[tuple[str, list[StageOutcome]]]) -> None:
-    """Store derived files, stage results and one custody event per stage run; one transaction per batch."""
+    """Store derived files, stage results and one custody event per stage run; one transaction per batch.
+
+    Existing rows are read in bulk under the ledger lock, so a concurrent scan that stored the same stage
+    output first wins and nothing is written twice.
+    """
     if not batch:
         return
     refs = {sha: _store_derived(ws, outcomes) for sha, outcomes in batch}
     ws.vault.sync_pending()
+    shas = list(dict.fromkeys(sha for sha, _ in batch))
     with ws.write() as (session, ledger):
-        for sha, outcomes in batch:
-            _record(session, ledger, sha, outcomes, refs[sha])
+        items: dict[str, Item] = {}
+        existing: dict[tuple[str, str, str], StageResult] = {}
+        derived_known: set[tuple[str, str, str]] = set()
+        for chunk in _chunks(shas):
+            items.update((i.sha256, i) for i in session.execute(select(Item).where(Item.sha256.in_(chunk))).scalars())
+            for row in session.execute(select(StageResult).where(StageResult.item_sha256.in_(chunk))).scalars():
+                existing[(row.item_sha256, row.stage, row.version)] = row
+            rows = session.execute(
+                select(DerivedObject.sha256, DerivedObject.parent_sha256, DerivedObject.kind).where(
+                    DerivedObject.parent_sha256.in_(chunk)
+                )
+            )
+            derived_known.update((r.sha256, r.parent_sha256, r.kind) for r in rows)
+        with session.no_autoflush:
+            for sha, outcomes in batch:
+                _record(session, ledger, sha, outcomes, refs[sha], items.get(sha), existing, derived_known)
 
 
 def _store_derived(ws: Workspace, outcomes: list[StageOutcome]) -> list[tuple[StageOutcome, DerivedFile, str]]:
@@ -252,32 +297,29 @@ def _record(
     sha256: str,
     outcomes: list[StageOutcome],
     derived_refs: list[tuple[StageOutcome, DerivedFile, str]],
+    item: Item | None,
+    existing: dict[tuple[str, str, str], StageResult],
+    derived_known: set[tuple[str, str, str]],
 ) -> None:
-    item = session.get(Item, sha256)
     for outcome in outcomes:
-        existing = session.execute(
-            select(StageResult).where(
-                StageResult.item_sha256 == sha256,
-                StageResult.stage == outcome.stage,
-                StageResult.version == outcome.version,
-            )
-        ).scalar_one_or_none()
-        if existing is not None and existing.status == "ok":
+        key = (sha256, outcome.stage, outcome.version)
+        previous = existing.get(key)
+        if previous is not None and previous.status == "ok":
             continue  # a concurrent scan stored it first; keep the first result
-        if existing is not None:
-            session.delete(existing)
+        if previous is not None:
+            session.delete(previous)
             session.flush()
-        session.add(
-            StageResult(
-                item_sha256=sha256,
-                stage=outcome.stage,
-                version=outcome.version,
-                status=outcome.status,
-                output=outcome.output,
-                error=outcome.error,
-                duration_ms=outcome.duration_ms,
-            )
+        row = StageResult(
+            item_sha256=sha256,
+            stage=outcome.stage,
+            version=outcome.version,
+            status=outcome.status,
+            output=outcome.output,
+            error=outcome.error,
+            duration_ms=outcome.duration_ms,
         )
+        session.add(row)
+        existing[key] = row
         if outcome.stage == "probe" and item is not None:
             _apply_probe(item, outcome)
         ledger.append(
@@ -292,30 +334,22 @@ def _record(
                 "derived": [d.sha256 for d in outcome.derived],
             },
         )
-    seen: set[tuple[str, str]] = set()
     for outcome, derived, stored_sha in derived_refs:
-        if (stored_sha, derived.kind) in seen:
+        key = (stored_sha, sha256, derived.kind)
+        if key in derived_known:
             continue
-        seen.add((stored_sha, derived.kind))
-        exists = session.execute(
-            select(DerivedObject.id).where(
-                DerivedObject.sha256 == stored_sha,
-                DerivedObject.parent_sha256 == sha256,
-                DerivedObject.kind == derived.kind,
+        derived_known.add(key)
+        session.add(
+            DerivedObject(
+                sha256=stored_sha,
+                parent_sha256=sha256,
+                kind=derived.kind,
+                stage=outcome.stage,
+                stage_version=outcome.version,
+                mime=derived.mime,
+                meta=derived.meta,
             )
-        ).first()
-        if exists is None:
-            session.add(
-                DerivedObject(
-                    sha256=stored_sha,
-                    parent_sha256=sha256,
-                    kind=derived.kind,
-                    stage=outcome.stage,
-                    stage_version=outcome.version,
-                    mime=derived.mime,
-                    meta=derived.meta,
-                )
-            )
+        )
 
 
 def _apply_probe(item: Item, outcome: StageOutcome) -> None:
