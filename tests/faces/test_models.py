@@ -14,6 +14,7 @@ from idolguard.faces.detector import FaceDetector, detect_padded, get_detector
 from idolguard.faces.embedder import get_embedder
 from idolguard.faces.models import YUNET, ModelFile, ModelUnavailable, model_path
 from idolguard.faces.quality import frontalness
+from idolguard.gallery.matching import MatchParams
 from tests.conftest import jpeg_bytes
 from tests.faces.helpers import astronaut_array
 
@@ -87,3 +88,24 @@ def test_model_with_wrong_digest_is_refused():
     bad = ModelFile("yunet-tampered", YUNET.filename, "0" * 64, YUNET.licence)
     with pytest.raises(ModelUnavailable, match="refusing"):
         model_path(bad)
+
+
+def test_crowd_is_capped_and_says_so():
+    tile = np.asarray(Image.fromarray(astronaut_array()).crop((120, 20, 340, 240)).resize((160, 160)))
+    grid = np.vstack([np.hstack([tile] * 3)] * 2)  # six faces
+    found = FaceAnalyzer(max_faces=4).analyze(grid)
+    assert found.total_detected == 6 and len(found.faces) == 4 and found.capped
+    assert "6 faces detected" in found.notes[0]
+    scores = [f.detection.score for f in found.faces]
+    assert scores == sorted(scores, reverse=True), "the most confident faces are kept"
+
+
+def test_tiny_face_is_reported_with_low_quality():
+    small = np.asarray(Image.fromarray(astronaut_array()).resize((96, 96)))
+    canvas = np.full((480, 640, 3), 128, dtype=np.uint8)
+    canvas[200:296, 300:396] = small
+    faces = FaceAnalyzer().analyze(canvas).faces
+    assert len(faces) == 1, "a ~16 px face is still found and reported"
+    quality = faces[0].quality
+    assert quality.face_px < 24 and quality.size == 0.0
+    assert quality.score < MatchParams().min_quality, "too small to ever be a confident match"

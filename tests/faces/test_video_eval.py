@@ -99,3 +99,21 @@ def test_calibrate_faces_puts_the_threshold_above_the_impostors(cli, tmp_path):
     impostor_score = next(r["score"] for r in rows if r.get("identity") == "other")
     assert result["match_threshold"] > impostor_score
     assert result["impostor_probes"] == 1 and "[faces.matching]" in result["toml"]
+
+
+def test_audio_only_file_is_a_clear_per_file_error(cli, tmp_path):
+    import av
+    import numpy as np
+
+    path = tmp_path / "voice.m4a"
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("aac", rate=16000)
+        samples = (np.sin(np.arange(16000) / 10) * 3000).astype(np.int16)[None, :]
+        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+        frame.sample_rate = 16000
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    result = cli.json_lines("identify", path, "--json")[0]
+    assert result["error"] and result["faces"] == []
