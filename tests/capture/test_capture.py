@@ -61,7 +61,9 @@ def test_cli_capture_of_a_post(cli, home: Path, site: Site, allow_local: str, lo
                 )
                 assert session.get(Item, media["sha256"]) is not None
                 sighting = session.execute(
-                    select(Sighting).where(Sighting.item_sha256 == media["sha256"], Sighting.source_url == media["url"])
+                    select(Sighting).where(
+                        Sighting.item_sha256 == media["sha256"], Sighting.source_url == out["final_url"]
+                    )
                 ).scalar_one()
                 assert sighting.account == "@idol_fan" and "reported by fan" in (sighting.note or "")
                 stages = (

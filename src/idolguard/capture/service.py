@@ -344,23 +344,28 @@ class CaptureJob:
         return result.final
 
     def _ingest_media(self, stored: list[tuple[MediaOutcome, Path]]) -> None:
+        """Ingest all media in one batch; the sighting's source is the post (each file's own URL is linked
+        in ``capture_media`` and its custody event)."""
         context = self.out.context
+        info = SightingInfo(
+            source_url=self.out.final_url or self.url,
+            platform=context.get("platform"),
+            account=context.get("author_handle"),
+            seen_at=self.out.captured_at,
+            note=f"capture #{self.out.capture_id} of {self.url}" + (f" ({self.note})" if self.note else ""),
+        )
+        by_name = {path.name: media for media, path in stored}  # names are unique: index-prefixed
         shas: list[str] = []
-        for media, path in stored:
-            info = SightingInfo(
-                source_url=media.url,
-                platform=context.get("platform"),
-                account=context.get("author_handle"),
-                seen_at=self.out.captured_at,
-                note=f"capture #{self.out.capture_id} of {self.url}" + (f" ({self.note})" if self.note else ""),
-            )
-            for result in Ingestor(self.ws, info).ingest([path]):
-                if result.error or not result.sha256:
-                    media.error = result.error or "not stored"
-                    continue
-                media.sha256, media.size = result.sha256, result.size
-                media.media_type, media.mime = result.media_type, result.mime
-                shas.append(result.sha256)
+        for result in Ingestor(self.ws, info).ingest([path for _media, path in stored]):
+            media = by_name.get(Path(result.path).name)
+            if media is None:
+                continue
+            if result.error or not result.sha256:
+                media.error = result.error or "not stored"
+                continue
+            media.sha256, media.size = result.sha256, result.size
+            media.media_type, media.mime = result.media_type, result.mime
+            shas.append(result.sha256)
         with self.ws.write() as (session, ledger):
             for media in self.out.media:
                 session.add(
@@ -477,21 +482,21 @@ class CaptureJob:
         warc_path = recorder.path
         self._store_artifact("warc", warc_path.read_bytes(), "application/warc")
         self.out.warc_sha256 = self.artifacts["warc"]["sha256"]
-        wacz = tmp / f"capture-{self.out.capture_id}.wacz"
-        try:
-            archive.build_wacz(
-                warc_path,
-                wacz,
-                url=self.page_exchange.url,
-                title=self.out.title,
-                captured_at=self.page_exchange.started_at,
-            )
-            data = wacz.read_bytes()
-            self._store_artifact("wacz", data, "application/wacz")
-            self.out.wacz_sha256 = self.artifacts["wacz"]["sha256"]
-            self.out.wacz_path = self._export_wacz(wacz)
-        except CaptureError as exc:
-            self.out.errors.append(str(exc))
+        if self.settings.wacz and self.page_exchange is not None:
+            wacz = tmp / f"capture-{self.out.capture_id}.wacz"
+            try:
+                archive.build_wacz(
+                    warc_path,
+                    wacz,
+                    url=self.page_exchange.url,
+                    title=self.out.title,
+                    captured_at=self.page_exchange.started_at,
+                )
+                self._store_artifact("wacz", wacz.read_bytes(), "application/wacz")
+                self.out.wacz_sha256 = self.artifacts["wacz"]["sha256"]
+                self.out.wacz_path = self._export_wacz(wacz)
+            except CaptureError as exc:
+                self.out.errors.append(str(exc))
         with self.ws.write() as (_session, ledger):
             ledger.append(
                 "capture_archive",

@@ -40,6 +40,7 @@ class CaptureSettings:
     recheck_hours: float = 24.0
     user_agent: str = DEFAULT_USER_AGENT
     browser: bool = True
+    wacz: bool = True  # package the WARC as WACZ (the WARC itself is always kept)
     media: bool = True
     ytdlp: bool = True
     chromium_path: str = CHROMIUM_PATH
