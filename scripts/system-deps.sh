@@ -10,14 +10,17 @@ _capture_missing=()
 command -v openssl >/dev/null 2>&1 || _capture_missing+=(openssl)
 if [ "${#_capture_missing[@]}" -gt 0 ]; then
     _sudo=""
-    [ "$(id -u)" -eq 0 ] || _sudo="sudo"
-    if command -v apt-get >/dev/null 2>&1; then
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1; then _sudo="sudo"; else _sudo="none"; fi
+    fi
+    if [ "$_sudo" != "none" ] && command -v apt-get >/dev/null 2>&1; then
         export DEBIAN_FRONTEND=noninteractive
         if ! $_sudo apt-get install -y -qq --no-install-recommends "${_capture_missing[@]}" >/dev/null 2>&1; then
-            $_sudo apt-get update -qq >/dev/null
-            $_sudo apt-get install -y -qq --no-install-recommends "${_capture_missing[@]}" >/dev/null
+            $_sudo apt-get update -qq >/dev/null 2>&1 || true
+            $_sudo apt-get install -y -qq --no-install-recommends "${_capture_missing[@]}" >/dev/null 2>&1 \
+                || echo "capture: could not install ${_capture_missing[*]}; screenshots/PDF will be unavailable" >&2
         fi
     else
-        echo "capture: please install ${_capture_missing[*]} (no apt-get here); screenshots/PDF will be unavailable" >&2
+        echo "capture: please install ${_capture_missing[*]} (needs apt-get and root); screenshots/PDF unavailable" >&2
     fi
 fi
