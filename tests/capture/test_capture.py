@@ -35,6 +35,11 @@ def set_tsa(home: Path, url: str) -> None:
 
 
 def test_cli_capture_of_a_post(cli, home: Path, site: Site, allow_local: str, local_tsa) -> None:  # type: ignore[no-untyped-def]
+    from idolguard.capture.browser import BrowserPool
+    from idolguard.capture.settings import CHROMIUM_PATH
+
+    if reason := BrowserPool(CHROMIUM_PATH).unavailable_reason():
+        pytest.skip(reason)
     set_tsa(home, f"{site.base}/tsa")
     url = f"{site.base}/r/1"  # redirects twice to /post/1
     [out] = cli.json_lines("capture", url, "--json", "--note", "reported by fan")
@@ -211,6 +216,18 @@ def test_hostile_page_cannot_reach_internal_network(workspace: Workspace, site: 
     for path in ("/img.png", "/fetch", "/frame"):
         assert f"{site.internal}{path}" in blocked
     assert all("refused" in b["reason"] or "WebSocket" in b["reason"] for b in out.blocked_requests)
+    assert any(b["url"].startswith(site.internal.replace("http", "ws")) for b in out.blocked_requests)
+    assert out.browser["popups_closed"] >= 1 and out.browser["downloads_refused"] >= 1
+
+
+def test_slow_loris_page_hits_the_per_url_time_limit(workspace: Workspace, site: Site, allow_local: str) -> None:
+    started = time.monotonic()
+    settings = settings_for(workspace, browser=False, timeout_s=1.5)
+    [out] = capture_urls(workspace, [f"{site.base}/slow"], settings, analyze_media=False)
+    assert time.monotonic() - started < 10
+    assert out.status == 200 and out.state == "partial"
+    assert any("time limit" in e for e in out.errors)
+    assert workspace.vault.read_bytes(out.page_sha256).startswith(b"<p>.")  # type: ignore[arg-type]
 
 
 def test_page_that_never_finishes_loading_is_still_rendered(

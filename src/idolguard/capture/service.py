@@ -89,6 +89,7 @@ class CaptureOutcome:
     media: list[MediaOutcome] = field(default_factory=list)
     timestamps: list[dict[str, Any]] = field(default_factory=list)
     blocked_requests: list[dict[str, str]] = field(default_factory=list)
+    browser: dict[str, Any] = field(default_factory=dict)  # requests, popups closed, downloads refused
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -118,6 +119,7 @@ class CaptureOutcome:
             "media": [m.public() for m in self.media],
             "timestamps": self.timestamps,
             "blocked_requests": len(self.blocked_requests),
+            "browser": self.browser,
             "error": self.error,
             "errors": self.errors,
         }
@@ -451,6 +453,13 @@ class CaptureJob:
             self.out.errors.append(f"browser: {exc}")
             return
         self.out.blocked_requests = rendered.blocked
+        self.out.browser = {
+            "version": self.pool.version,
+            "requests": rendered.requests,
+            "blocked": len(rendered.blocked),
+            "popups_closed": rendered.popups_closed,
+            "downloads_refused": rendered.downloads_refused,
+        }
         self.out.errors.extend(f"browser: {e}" for e in rendered.errors)
         target = self.out.final_url or self.url
         if rendered.screenshot:
@@ -550,6 +559,7 @@ class CaptureJob:
             "artifacts": self.artifacts,
             "media": [m.public() for m in out.media],
             "blocked_requests": out.blocked_requests,
+            "browser": out.browser,
             "errors": out.errors,
             "limits": self.settings.recorded(),
         }
