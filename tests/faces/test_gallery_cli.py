@@ -159,3 +159,13 @@ def test_calibrate_and_per_artist_threshold(cli, tmp_path, workspace):
     with workspace.sessions() as session:
         events = session.execute(select(LedgerEntry).where(LedgerEntry.action == "threshold")).scalars().all()
     assert [json.loads(e.line)["details"]["threshold"] for e in events] == ["1.01", None]
+
+
+def test_html_report_shows_face_crop_and_identity(cli, tmp_path):
+    _enrol_astronaut(cli, tmp_path)
+    probe = tmp_path / "probe.jpg"
+    save(astronaut().resize((400, 400)), probe)
+    report = tmp_path / "report.html"
+    cli("scan", probe, "--report", report)
+    text = report.read_text(encoding="utf-8")
+    assert "Eileen Collins" in text and "MATCH" in text and 'alt="face crop"' in text
