@@ -236,6 +236,11 @@ def _handler(site: Site, internal: bool = False) -> type[BaseHTTPRequestHandler]
                 self._send(200, HOSTILE_PAGE.format(internal=site.internal, internal_ws=internal_ws).encode())
             elif path == "/download.bin":
                 self._send(200, b"\0" * 1000, "application/octet-stream", Content_Disposition="attachment")
+            elif path == "/busy":
+                # Script that never yields: the renderer's main thread is stuck for good.
+                self._send(
+                    200, b"<html><head><title>busy</title></head><body>x<script>while(true){}</script></body></html>"
+                )
             elif path == "/never":
                 # The page loads but a subresource never finishes (the load event never fires).
                 self._send(200, b"<html><head><title>never</title></head><body>x<img src='/stall'></body></html>")

@@ -300,3 +300,26 @@ def test_unreachable_tsa_is_recorded_not_fatal(workspace: Workspace, site: Site,
     assert out.manifest_sha256 is not None and out.status == 200
     assert [t["ok"] for t in out.timestamps] == [False, False]
     assert "refused" in out.timestamps[1]["error"]
+
+
+def test_script_that_never_yields_cannot_hang_the_capture(
+    workspace: Workspace,
+    site: Site,
+    allow_local: str,
+    pool,  # type: ignore[no-untyped-def]
+) -> None:
+    started = time.monotonic()
+    settings = settings_for(workspace, browser_timeout_s=3.0, media=False)
+    [out] = capture_urls(workspace, [f"{site.base}/busy"], settings, pool=pool, analyze_media=False)
+    assert time.monotonic() - started < 25
+    assert out.status == 200 and out.page_sha256 is not None and out.manifest_sha256 is not None
+    assert any("did not finish loading" in e for e in out.errors)
+
+
+def test_per_file_limit_skips_only_the_large_file(workspace: Workspace, site: Site, allow_local: str) -> None:
+    settings = settings_for(workspace, browser=False, max_file_bytes=5000)
+    [out] = capture_urls(workspace, [f"{site.base}/post/per-file"], settings, analyze_media=False)
+    by_name = {m.url.rsplit("/", 1)[1]: m for m in out.media}
+    assert by_name["clip.mp4"].sha256 is not None  # 3 KB: kept
+    assert by_name["photo.jpg"].sha256 is None and "per-file limit of 5000" in (by_name["photo.jpg"].error or "")
+    assert any("per-file limit of 5000" in e for e in out.errors)
