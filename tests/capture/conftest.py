@@ -41,9 +41,9 @@ def local_tsa(site: Site, tmp_path_factory: pytest.TempPathFactory):  # type: ig
     return tsa
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def pool() -> Iterator[object]:
-    """One headless Chromium per test module (launching is the slow part); skipped when not installed."""
+    """One headless Chromium for the whole session (launching is the slow part); skipped when not installed."""
     from idolguard.capture.browser import BrowserPool
     from idolguard.capture.settings import CHROMIUM_PATH
 

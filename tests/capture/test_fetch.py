@@ -232,3 +232,35 @@ def test_self_signed_https_is_captured_as_untrusted(site: Site) -> None:
     assert tls["chain"] and tls["chain"][0]["pem"].startswith("-----BEGIN CERTIFICATE-----")
     assert len(tls["chain"][0]["sha256"]) == 64
     assert "idolguard-test-self-signed" in tls["chain"][0]["subject"]
+
+
+def test_international_names_and_paths(site: Site) -> None:
+    """IDN hosts are resolved and sent as punycode; non-ASCII paths are percent-encoded, not a crash."""
+    port = int(site.base.rsplit(":", 1)[1])
+    asked = []
+
+    def resolver(host: str, p: int) -> list[str]:
+        asked.append(host)
+        return ["127.0.0.1"]
+
+    exchange = fetcher(resolver=resolver).request(f"http://아이돌.example:{port}/post/한글?q=팬", max_bytes=1 << 20)
+    punycode = "아이돌.example".encode("idna").decode("ascii")
+    assert asked == [punycode] and punycode.startswith("xn--")
+    assert exchange.status == 200
+    assert ("Host", f"{punycode}:{port}") in exchange.request_headers
+    assert site.hits[-1] == "/post/%ED%95%9C%EA%B8%80?q=%ED%8C%AC"
+
+
+def test_browser_cannot_connect_outside_interception(site: Site, pool) -> None:  # type: ignore[no-untyped-def]
+    """The second wall: with no route handler at all, Chromium still reaches nothing (dead proxy, no DNS)."""
+    before = site.count("internal:")
+    context = pool.browser().new_context()
+    try:
+        page = context.new_page()
+        for url in (f"{site.internal}/direct", f"{site.base}/post/direct", "http://localhost:1/"):
+            with pytest.raises(Exception, match="ERR_"):
+                page.goto(url, timeout=10_000)
+    finally:
+        context.close()
+    assert site.count("internal:") == before
+    assert site.count("/post/direct") == 0

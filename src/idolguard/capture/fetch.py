@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from idolguard.capture.errors import CaptureError, CaptureRefused, LimitExceeded
 from idolguard.capture.netpolicy import NetPolicy, Target
@@ -456,9 +456,11 @@ class _Watchdog:
 
 
 def _request_target(url: str) -> str:
+    """Path and query as sent on the request line; non-ASCII characters are percent-encoded (UTF-8)."""
     parts = urlsplit(url)
-    path = parts.path or "/"
-    return f"{path}?{parts.query}" if parts.query else path
+    safe = "/%:@!$&'()*+,;=-._~?"
+    path = quote(parts.path or "/", safe=safe)
+    return f"{path}?{quote(parts.query, safe=safe)}" if parts.query else path
 
 
 def _describe(exc: Exception | None) -> str:

@@ -125,7 +125,7 @@ class NetPolicy:
     def check_url(self, url: str) -> Target:
         """Parse, vet and resolve ``url``; raise ``CaptureRefused`` with a clear reason if it is off limits."""
         parts = _split(url)
-        host = (parts.hostname or "").lower().rstrip(".")
+        host = _ascii_host((parts.hostname or "").lower().rstrip("."), url)
         port = _port(parts)
         if host in self.allowed_hosts:
             ips = self._resolve(host, port)
@@ -167,6 +167,16 @@ def _split(url: str) -> SplitResult:
     if parts.username is not None or parts.password is not None:
         raise CaptureRefused(f"refused {url!r}: URLs with embedded credentials are not captured")
     return parts
+
+
+def _ascii_host(host: str, url: str) -> str:
+    """Internationalised names in their IDNA (punycode) form, as DNS, the Host header and SNI need them."""
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise CaptureRefused(f"refused {url!r}: invalid international host name ({exc})") from exc
 
 
 def _port(parts: SplitResult) -> int:
