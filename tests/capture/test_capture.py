@@ -323,3 +323,41 @@ def test_per_file_limit_skips_only_the_large_file(workspace: Workspace, site: Si
     assert by_name["clip.mp4"].sha256 is not None  # 3 KB: kept
     assert by_name["photo.jpg"].sha256 is None and "per-file limit of 5000" in (by_name["photo.jpg"].error or "")
     assert any("per-file limit of 5000" in e for e in out.errors)
+
+
+def test_direct_media_larger_than_the_page_cap_is_fetched_whole(
+    workspace: Workspace, site: Site, allow_local: str
+) -> None:
+    settings = settings_for(workspace, browser=False, max_html_bytes=1000)
+    [out] = capture_urls(workspace, [f"{site.base}/media/photo.jpg"], settings, analyze_media=False)
+    import hashlib
+
+    assert out.media[0].sha256 == hashlib.sha256(site.media["/media/photo.jpg"]).hexdigest()
+
+
+def test_a_crashing_step_fails_one_url_not_the_batch(
+    workspace: Workspace, site: Site, allow_local: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: an unexpected exception in one capture is recorded and the next URL still runs."""
+    from idolguard.capture import archive
+
+    real = archive.build_wacz
+    calls = []
+
+    def crash_once(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("disk on fire")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(archive, "build_wacz", crash_once)
+    first, second = capture_urls(
+        workspace,
+        [f"{site.base}/post/crash-1", f"{site.base}/post/crash-2"],
+        settings_for(workspace, browser=False),
+        analyze_media=False,
+    )
+    assert first.state == "error" and "internal error" in (first.error or "") and "disk on fire" in first.error
+    assert second.state == "ok" and second.wacz_sha256 is not None
+    with workspace.sessions() as session:
+        assert session.get(Capture, first.capture_id).state == "error"  # type: ignore[union-attr]

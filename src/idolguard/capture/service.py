@@ -174,6 +174,17 @@ class CaptureJob:
     def run(self) -> CaptureOutcome:
         self._start()
         try:
+            return self._run()
+        except Exception as exc:  # noqa: BLE001 - one broken capture must not lose the others or its record
+            self.out.errors.append(f"internal error during capture: {exc!r}")
+            try:
+                self._finish("error")
+            except Exception:  # noqa: BLE001 - the database itself failed; the outcome still reports it
+                self.out.state = "error"
+            return self.out
+
+    def _run(self) -> CaptureOutcome:
+        try:
             self.policy.check_url(self.url)
         except CaptureRefused as exc:
             self.out.errors.append(str(exc))
@@ -334,8 +345,8 @@ class CaptureJob:
 
     def _get_cached(self, url: str, max_bytes: int) -> Exchange:
         cached = self.cache.get(url)
-        if cached is not None and cached.location is None:
-            return cached
+        if cached is not None and cached.location is None and not cached.truncated:
+            return cached  # e.g. a direct media URL fetched as "the page" (a truncated page is fetched again)
         result = self.fetcher.get(url, max_bytes=max_bytes)
         if result.final is None:
             if result.refused:
