@@ -169,7 +169,8 @@ class Ledger:
 
     def _sync_mirror(self, session: Session) -> None:
         """Bring the JSONL mirror level with the database after a crash between commit and mirror write."""
-        db_count = session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
+        newest = session.execute(select(func.max(LedgerEntry.seq))).scalar_one()  # primary-key lookup, not a scan
+        db_count = 0 if newest is None else newest + 1
         mirror_count, torn = self._mirror_state()
         if mirror_count < 0:
             return
