@@ -361,3 +361,28 @@ def test_a_crashing_step_fails_one_url_not_the_batch(
     assert second.state == "ok" and second.wacz_sha256 is not None
     with workspace.sessions() as session:
         assert session.get(Capture, first.capture_id).state == "error"  # type: ignore[union-attr]
+
+
+def test_encrypted_vault_keeps_capture_artifacts_encrypted(
+    tmp_path: Path, site: Site, allow_local: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With encryption at rest no plaintext WACZ copy is left outside the vault; everything reads back."""
+    import os
+
+    from idolguard.evidence import crypto
+    from idolguard.workspace import init_workspace
+
+    monkeypatch.setenv("IDOLGUARD_VAULT_KEY", os.urandom(32).hex())
+    monkeypatch.delenv("IDOLGUARD_DB_URL", raising=False)
+    home = tmp_path / "enc"
+    init_workspace(home, encrypt=True)
+    ws = Workspace.open(home)
+    try:
+        [out] = capture_urls(ws, [f"{site.base}/post/encrypted"], settings_for(ws, browser=False), analyze_media=False)
+        assert out.state == "ok" and out.wacz_sha256 is not None and out.wacz_path is None
+        assert not (home / "captures").exists()
+        for sha in (out.wacz_sha256, out.manifest_sha256, out.page_sha256):
+            assert crypto.is_encrypted_file(ws.vault.path_for(sha))  # type: ignore[arg-type]
+        assert json.loads(ws.vault.read_bytes(out.manifest_sha256))["capture_id"] == out.capture_id  # type: ignore[arg-type]
+    finally:
+        ws.close()
