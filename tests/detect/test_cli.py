@@ -163,3 +163,13 @@ def test_html_report_shows_the_verdict_and_heat_map(cli, tmp_path: Path) -> None
     text = report.read_text()
     assert "section-manipulation" in text and "alt='heat map'" in text
     assert "No C2PA Content Credentials" in text
+
+
+def test_valid_ai_credentials_make_the_verdict(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from .c2pa_signing import write_ai_signed_jpeg
+
+    signed = write_ai_signed_jpeg(tmp_path / "generated.jpg")
+    (row,) = cli.json_lines("detect", str(signed), "--json")
+    assert row["content_credentials"]["ai_generated"] is True
+    assert row["verdict"] == "likely_manipulated" and "Content Credentials" in row["verdict_reason"]
+    assert row["faces"] == [] and row["manipulation_score"] is None  # no face: the pixel detector had nothing

@@ -82,3 +82,19 @@ def test_files_without_credentials(tmp_path: Path) -> None:
     junk.write_bytes(b"\xff\xd8\xff\xe0 definitely not a jpeg")
     result = read_content_credentials(junk)  # must not raise
     assert result["present"] in (False, True) and "ai_generated" not in result or result["ai_generated"] is False
+
+
+def test_signed_ai_image_end_to_end(tmp_path: Path) -> None:
+    from .c2pa_signing import write_ai_signed_jpeg
+
+    signed = write_ai_signed_jpeg(tmp_path / "generated.jpg")
+    summary = read_content_credentials(signed)
+    assert summary["present"] and summary["ai_generated"] and summary["signature_valid"]
+    assert summary["claim_generator"] == "test-generator" and summary["trusted_signer"] is False
+    # Change pixels after signing: the manifest is still there but no longer matches the content.
+    data = bytearray(signed.read_bytes())
+    data[-40:-10] = bytes(30)
+    tampered = tmp_path / "tampered.jpg"
+    tampered.write_bytes(bytes(data))
+    after = read_content_credentials(tampered)
+    assert after["present"] and after["signature_valid"] is False

@@ -48,6 +48,7 @@ class TrainConfig:
     size: int = 128
     variants: int = 2
     epochs: int = 2
+    stop_after: int | None = None  # stop after this many epochs (the LR schedule still spans ``epochs``)
     batch: int = 64
     lr: float = 1e-3
     weight_decay: float = 1e-4
@@ -215,7 +216,7 @@ def train(cfg: TrainConfig, log: Log = print) -> dict[str, Any]:
     history: list[dict[str, float]] = []
     t2 = time.perf_counter()
     step = 0
-    for epoch in range(cfg.epochs):
+    for epoch in range(min(cfg.epochs, cfg.stop_after or cfg.epochs)):
         model.train()
         order = torch.randperm(len(x_train), generator=gen)
         running = 0.0
@@ -304,6 +305,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--real", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--work-dir", type=Path, default=TrainConfig.work_dir)
+    parser.add_argument("--stop-after", type=int, default=None)
     for name in ("size", "variants", "epochs", "batch", "frozen_blocks", "seed", "threads", "limit"):
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(TrainConfig, name))
     parser.add_argument("--lr", type=float, default=TrainConfig.lr)
@@ -316,6 +318,7 @@ def main(argv: list[str] | None = None) -> None:
         size=args.size,
         variants=args.variants,
         epochs=args.epochs,
+        stop_after=args.stop_after,
         batch=args.batch,
         frozen_blocks=args.frozen_blocks,
         seed=args.seed,
