@@ -236,6 +236,12 @@ def _handler(site: Site, internal: bool = False) -> type[BaseHTTPRequestHandler]
                 self._send(200, HOSTILE_PAGE.format(internal=site.internal, internal_ws=internal_ws).encode())
             elif path == "/download.bin":
                 self._send(200, b"\0" * 1000, "application/octet-stream", Content_Disposition="attachment")
+            elif path == "/many-headers":
+                self.send_response(200)
+                for n in range(300):
+                    self.send_header(f"X-Filler-{n}", "x")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
             elif path == "/busy":
                 # Script that never yields: the renderer's main thread is stuck for good.
                 self._send(

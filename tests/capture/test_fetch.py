@@ -264,3 +264,10 @@ def test_browser_cannot_connect_outside_interception(site: Site, pool) -> None: 
         context.close()
     assert site.count("internal:") == before
     assert site.count("/post/direct") == 0
+
+
+def test_header_flood_is_a_clear_error(site: Site) -> None:
+    from idolguard.capture.errors import CaptureError
+
+    with pytest.raises(CaptureError, match="more than 100 headers"):
+        fetcher().request(f"{site.base}/many-headers", max_bytes=1 << 20)
