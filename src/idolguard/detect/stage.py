@@ -85,9 +85,25 @@ def apply_scores(output: dict[str, Any], calibration: Any, cal_id: str, limits_:
     output["verdict_reason"] = reason
 
 
+def _stage_version() -> str:
+    """Stage code version plus the model's, so a retrained or swapped model re-analyses stored items."""
+    from idolguard.detect.detector import default_model_path, load_card
+
+    try:
+        card = load_card(default_model_path())
+    except DetectorUnavailable:
+        return "1"
+    version = f"1+{card.get('name', 'model')}-{card.get('version', '0')}"
+    if len(version) > 32:  # the stage_results column holds 32 characters
+        import hashlib
+
+        version = "1+" + hashlib.sha256(version.encode()).hexdigest()[:16]
+    return version
+
+
 class ManipulationStage(Stage):
     name = "manipulation"
-    version = "1"
+    version = _stage_version()
     needs = ("faces",)
     produces = ("manipulation_score", "verdict", "verdict_reason", "manipulation", "content_credentials")
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "video"})
