@@ -12,8 +12,9 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -98,27 +99,36 @@ def check_entry(
     return None, claimed
 
 
-def _walk(
-    records: Iterable[tuple[str, dict[str, Any] | None, str | None]],
-    keys: dict[str, Ed25519PublicKey],
-    where: str,
-    report: VerifyReport,
-) -> list[str]:
-    """Walk a chain; after a broken link, continue from the claimed hash so later damage is also named."""
-    expected_seq, expected_prev = 0, GENESIS
-    hashes: list[str] = []
-    for ref, record, parse_error in records:
+class ChainWalker:
+    """Checks one copy of the chain entry by entry; after a break it continues from the claimed hash, so
+    later damage is named too. Streaming: memory stays flat however long the ledger is."""
+
+    def __init__(self, keys: dict[str, Ed25519PublicKey], where: str, report: VerifyReport) -> None:
+        self.keys, self.where, self.report = keys, where, report
+        self.expected_seq, self.expected_prev = 0, GENESIS
+        self.count = 0
+        self.head: tuple[int, str] | None = None
+
+    def feed(self, ref: str, record: dict[str, Any] | None, parse_error: str | None = None) -> None:
+        self.count += 1
         if record is None:
-            report.problems.append(Problem(where, ref, parse_error or "unreadable entry"))
-            expected_seq += 1
-            continue
-        problem, claimed = check_entry(record, expected_seq, expected_prev, keys)
+            self.report.problems.append(Problem(self.where, ref, parse_error or "unreadable entry"))
+            self.expected_seq += 1
+            return
+        problem, claimed = check_entry(record, self.expected_seq, self.expected_prev, self.keys)
         if problem:
-            report.problems.append(Problem(where, ref, problem))
-        hashes.append(str(claimed))
-        expected_seq = (record.get("seq") if isinstance(record.get("seq"), int) else expected_seq) + 1
-        expected_prev = str(claimed)
-    return hashes
+            self.report.problems.append(Problem(self.where, ref, problem))
+        seq = record.get("seq") if isinstance(record.get("seq"), int) else self.expected_seq
+        self.expected_seq, self.expected_prev = seq + 1, str(claimed)
+        self.head = (seq, str(claimed))
+
+
+def _parse(text: str) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return None, "not JSON"
+    return (record, None) if isinstance(record, dict) else (None, "not a JSON object")
 
 
 def verify_workspace(ws: Any, *, objects: bool = True, progress: Callable[[int], None] | None = None) -> VerifyReport:
@@ -126,70 +136,63 @@ def verify_workspace(ws: Any, *, objects: bool = True, progress: Callable[[int],
     keys = load_public_keys(ws.config.keys_dir)
     if not keys:
         report.problems.append(Problem("ledger-db", "keys", "no public key found in the workspace keys folder"))
+    db_walker = ChainWalker(keys, "ledger-db", report)
+    mirror_walker = ChainWalker(keys, "ledger-jsonl", report)
+    ingested: set[str] = set()
+    db_count = mirror_count = 0
 
     with ws.sessions() as session:
-        entries = session.execute(select(LedgerEntry).order_by(LedgerEntry.seq)).scalars().all()
         items = session.execute(select(Item.sha256)).scalars().all()
         derived = session.execute(select(DerivedObject.sha256)).scalars().all()
-
-    db_records = []
-    db_lines: list[str] = []
-    for entry in entries:
-        try:
-            record = json.loads(entry.line)
-        except ValueError:
-            db_records.append((f"seq {entry.seq}", None, "stored line is not JSON"))
-            db_lines.append(entry.line)
-            continue
-        # The row's columns must say what the signed line says.
-        if (record.get("seq"), record.get("hash"), record.get("action"), record.get("item")) != (
-            entry.seq,
-            entry.entry_hash,
-            entry.action,
-            entry.item_sha256,
-        ):
-            report.problems.append(Problem("ledger-db", f"seq {entry.seq}", "row columns differ from signed line"))
-        db_records.append((f"seq {entry.seq}", record, None))
-        db_lines.append(entry.line)
-    _walk(db_records, keys, "ledger-db", report)
-    report.entries_checked = len(entries)
-    if entries:
-        report.head_seq, report.head_hash = entries[-1].seq, entries[-1].entry_hash
-
-    mirror_records = []
-    mirror_lines: list[str] = []
-    for number, raw in iter_jsonl(ws.config.ledger_path):
-        text = raw.decode("utf-8", "replace")
-        mirror_lines.append(text)
-        try:
-            mirror_records.append((f"line {number}", json.loads(text), None))
-        except ValueError:
-            mirror_records.append((f"line {number}", None, "line is not JSON"))
-    _walk(mirror_records, keys, "ledger-jsonl", report)
-    report.mirror_lines_checked = len(mirror_lines)
-
-    for index, (db_line, mirror_line) in enumerate(zip(db_lines, mirror_lines, strict=False)):
-        if db_line != mirror_line:
-            report.problems.append(Problem("cross", f"seq {index}", "database entry and JSONL mirror line differ"))
-    if len(mirror_lines) > len(db_lines):
+        rows = session.execute(select(LedgerEntry).order_by(LedgerEntry.seq).execution_options(yield_per=2000))
+        mirror = iter_jsonl(ws.config.ledger_path)
+        for entry, mirrored in zip_longest(rows.scalars(), mirror):
+            db_line: str | None = None
+            if entry is not None:
+                db_count += 1
+                db_line = entry.line
+                record, error = _parse(entry.line)
+                # The row's columns must say what the signed line says.
+                if record is not None and (
+                    record.get("seq"),
+                    record.get("hash"),
+                    record.get("action"),
+                    record.get("item"),
+                ) != (entry.seq, entry.entry_hash, entry.action, entry.item_sha256):
+                    report.problems.append(
+                        Problem("ledger-db", f"seq {entry.seq}", "row columns differ from signed line")
+                    )
+                db_walker.feed(f"seq {entry.seq}", record, error and f"stored line is {error}")
+                if entry.action == "ingest" and entry.item_sha256:
+                    ingested.add(entry.item_sha256)
+            if mirrored is not None:
+                mirror_count += 1
+                number, raw = mirrored
+                text = raw.decode("utf-8", "replace")
+                record, error = _parse(text)
+                mirror_walker.feed(f"line {number}", record, error and f"line is {error}")
+                if db_line is not None and db_line != text:
+                    report.problems.append(
+                        Problem("cross", f"seq {number - 1}", "database entry and JSONL mirror line differ")
+                    )
+    report.entries_checked = db_count
+    report.mirror_lines_checked = mirror_count
+    if db_walker.head:
+        report.head_seq, report.head_hash = db_walker.head
+    if mirror_count > db_count:
         report.problems.append(
-            Problem(
-                "cross",
-                "mirror",
-                f"mirror has {len(mirror_lines) - len(db_lines)} entries the database lacks",
-            )
+            Problem("cross", "mirror", f"mirror has {mirror_count - db_count} entries the database lacks")
         )
-    elif len(mirror_lines) < len(db_lines):
+    elif mirror_count < db_count:
         report.warnings.append(
             Problem(
                 "cross",
                 "mirror",
-                f"mirror is {len(db_lines) - len(mirror_lines)} signed entries behind the database "
+                f"mirror is {db_count - mirror_count} signed entries behind the database "
                 "(interrupted write); the next write appends them",
             )
         )
 
-    ingested = {e.item_sha256 for e in entries if e.action == "ingest" and e.item_sha256}
     for sha in items:
         if sha not in ingested:
             report.problems.append(Problem("cross", sha, "item has no ingest event in the ledger"))
@@ -225,15 +228,11 @@ def _looks_like_digest(name: str) -> bool:
 def verify_jsonl_only(path: Path, keys_dir: Path) -> VerifyReport:
     """Walk a ledger mirror without any database (e.g. a copy handed to counsel with the public key)."""
     report = VerifyReport()
-    keys = load_public_keys(keys_dir)
-    records = []
+    walker = ChainWalker(load_public_keys(keys_dir), "ledger-jsonl", report)
     for number, raw in iter_jsonl(path):
-        try:
-            records.append((f"line {number}", json.loads(raw), None))
-        except ValueError:
-            records.append((f"line {number}", None, "line is not JSON"))
-    hashes = _walk(records, keys, "ledger-jsonl", report)
-    report.mirror_lines_checked = len(records)
-    if hashes:
-        report.head_seq, report.head_hash = len(records) - 1, hashes[-1]
+        record, error = _parse(raw.decode("utf-8", "replace"))
+        walker.feed(f"line {number}", record, error and f"line is {error}")
+    report.mirror_lines_checked = walker.count
+    if walker.head:
+        report.head_seq, report.head_hash = walker.head
     return report
