@@ -117,6 +117,27 @@ def test_cli_capture_of_a_post(cli, home: Path, site: Site, allow_local: str, lo
         assert wacz.is_file() and __import__("hashlib").sha256(wacz.read_bytes()).hexdigest() == out["wacz_sha256"]
         result = wacz_validate(wacz)
         assert result.returncode == 0 and "Validation succeeded" in result.stdout, result.stdout + result.stderr
+        # ...and holds every exchange, the renderings and the capture context.
+        import zipfile
+
+        from warcio.archiveiterator import ArchiveIterator
+
+        with zipfile.ZipFile(wacz) as bundle:
+            [warc_name] = [n for n in bundle.namelist() if n.endswith(".warc.gz")]
+            records = list(
+                (r.rec_type, r.rec_headers.get_header("WARC-Target-URI"))
+                for r in ArchiveIterator(bundle.open(warc_name))
+            )
+        targets = {uri for kind, uri in records if kind == "response"}
+        assert {
+            f"{site.base}/r/1",
+            f"{site.base}/r/2",
+            f"{site.base}/post/1",
+            f"{site.base}/static/site.css",
+        } <= targets
+        assert {f"{site.base}/media/{name}" for name in ("photo.jpg", "extra.png", "clip.mp4")} <= targets
+        assert ("resource", f"urn:screenshot:{site.base}/post/1") in records
+        assert ("metadata", f"urn:idolguard:capture:{out['capture_id']}") in records
 
         # RFC 3161: the stored token verifies against the TSA's CA with openssl.
         [stamp] = out["timestamps"]

@@ -200,6 +200,7 @@ class CaptureJob:
                 if self.final is not None:
                     self._media(self._links(), tmp)
                     self._render(recorder)
+                recorder.add_metadata(f"urn:idolguard:capture:{self.out.capture_id}", self._context_record())
             finally:
                 recorder.close()
             if not result.exchanges:  # nothing answered: nothing to archive
@@ -280,6 +281,23 @@ class CaptureJob:
                     "tls_leaf_sha256": (final.tls or {}).get("chain", [{}])[0].get("sha256") if final.tls else None,
                 },
             )
+
+    def _context_record(self) -> dict[str, Any]:
+        """What the archive alone should tell a replay user about this visit (the manifest has the rest)."""
+        return {
+            "capture_id": self.out.capture_id,
+            "requested_url": self.url,
+            "final_url": self.out.final_url,
+            "captured_at": self.out.captured_at.isoformat(),
+            "actor": self.ws.actor,
+            "redirect_chain": self.out.redirect_chain,
+            "page": {"title": self.out.title, "context": self.out.context},
+            "media": [m.public() for m in self.out.media],
+            "browser": self.out.browser,
+            "blocked_requests": self.out.blocked_requests,
+            "errors": self.out.errors,
+            "tool": f"IdolGuard {__version__}",
+        }
 
     def _links(self) -> list[MediaLink]:
         assert self.page is not None
