@@ -407,3 +407,9 @@ def test_encrypted_vault_keeps_capture_artifacts_encrypted(
         assert json.loads(ws.vault.read_bytes(out.manifest_sha256))["capture_id"] == out.capture_id  # type: ignore[arg-type]
     finally:
         ws.close()
+
+
+def test_error_status_page_is_preserved_and_flagged(workspace: Workspace, site: Site, allow_local: str) -> None:
+    [out] = capture_urls(workspace, [f"{site.base}/gone"], settings_for(workspace, browser=False), analyze_media=False)
+    assert out.status == 410 and out.state == "partial" and out.error == "the page answered HTTP 410 Gone"
+    assert out.page_sha256 is not None and out.manifest_sha256 is not None

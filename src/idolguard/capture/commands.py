@@ -30,8 +30,7 @@ def capture(
 ) -> None:
     """Preserve web pages as evidence: page, media, screenshot, PDF, WACZ, manifest, trusted timestamp.
 
-    Exit status 1 when any URL was refused or could not be captured at all (partial captures exit 0 and
-    carry their errors).
+    Exits 1 when a URL was refused or nothing could be captured; partial captures exit 0 with their errors.
     """
     from idolguard.capture.service import capture_urls
     from idolguard.capture.settings import CaptureSettings

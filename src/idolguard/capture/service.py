@@ -248,6 +248,8 @@ class CaptureJob:
         self.final = final
         out = self.out
         out.final_url, out.status, out.server_ip, out.tls = final.url, final.status, final.server_ip, final.tls
+        if final.status >= 400:  # still preserved: a "gone" page at capture time is evidence too
+            out.errors.append(f"the page answered HTTP {final.status} {final.reason}".rstrip())
         if final.tls is not None and not final.tls.get("trusted"):
             out.errors.append(f"TLS certificate not trusted: {final.tls.get('verify_error')} (captured anyway)")
         try:
