@@ -141,7 +141,7 @@ def test_cli_capture_of_a_post(cli, home: Path, site: Site, allow_local: str, lo
 
         # RFC 3161: the stored token verifies against the TSA's CA with openssl.
         [stamp] = out["timestamps"]
-        assert stamp["ok"] and stamp["error"] is None and stamp["gen_time"]
+        assert stamp["ok"] and stamp["error"] is None and stamp["gen_time"] and stamp["signature_valid"]
         token = home / "token.tst"
         token.write_bytes(ws.vault.read_bytes(stamp["token_sha256"]))
         data = home / "manifest.json"

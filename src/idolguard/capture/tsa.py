@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from asn1crypto import algos, core, tsp
+from asn1crypto import algos, cms, core, parser, tsp
 
 from idolguard.capture.errors import CaptureError
 from idolguard.capture.fetch import SafeFetcher, decode_body
@@ -31,6 +31,9 @@ class TimestampResult:
     serial: str | None = None
     policy: str | None = None
     tsa_name: str | None = None
+    signature_valid: bool | None = None  # signed by the certificate inside the token (chain trust: openssl)
+    signer_subject: str | None = None
+    signer_sha256: str | None = None
     error: str | None = None
 
     def record(self, token_sha256: str | None) -> dict[str, Any]:
@@ -42,6 +45,9 @@ class TimestampResult:
             "serial": self.serial,
             "policy": self.policy,
             "tsa_name": self.tsa_name,
+            "signature_valid": self.signature_valid,
+            "signer_subject": self.signer_subject,
+            "signer_sha256": self.signer_sha256,
             "error": self.error,
         }
 
@@ -71,13 +77,21 @@ def parse_reply(reply: bytes, data: bytes, nonce: int) -> tuple[bytes, tsp.TSTIn
     to trust; here we make sure the token is about our manifest and not a replay.
     """
     try:
-        response = tsp.TimeStampResp.load(reply)
-        status = response["status"]["status"].native
+        # The status is read on its own first: a refusal has no token, which TimeStampResp cannot parse.
+        _cls, _method, _tag, _header, contents, _trailer = parser.parse(reply, strict=True)
+        _cls, _method, _tag, header, status_contents, _trailer = parser.parse(contents)
+        status_info = tsp.PKIStatusInfo.load(header + status_contents)
+        status = status_info["status"].native
     except (ValueError, TypeError, KeyError) as exc:
-        raise CaptureError(f"not an RFC 3161 reply: {exc}") from exc
+        raise CaptureError(f"not an RFC 3161 reply: {str(exc).splitlines()[0]}") from exc
     if status not in ("granted", "granted_with_mods"):
-        text = response["status"]["status_string"].native
-        raise CaptureError(f"TSA refused the request: {status} {text or ''}".strip())
+        text = " ".join(status_info["status_string"].native or []) if status_info["status_string"] else ""
+        raise CaptureError(f"TSA refused the request: {status} {text}".strip())
+    try:
+        response = tsp.TimeStampResp.load(reply)
+        response["time_stamp_token"].native  # noqa: B018 - parse now so a broken token fails here
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CaptureError(f"TSA reply has no readable token: {str(exc).splitlines()[0]}") from exc
     token = response["time_stamp_token"]
     if token.native is None or token["content_type"].native != "signed_data":
         raise CaptureError("TSA reply has no signed timestamp token")
@@ -93,6 +107,57 @@ def parse_reply(reply: bytes, data: bytes, nonce: int) -> tuple[bytes, tsp.TSTIn
     if info["nonce"].native != nonce:
         raise CaptureError("TSA token nonce does not match the request (replayed reply?)")
     return token.dump(), info
+
+
+def check_signature(token_der: bytes) -> tuple[bool, str | None, str | None]:
+    """Is the token signed, over its own TSTInfo, by the certificate it carries? (valid, subject, cert SHA-256)
+
+    This catches corrupted or doctored tokens at capture time; whether that certificate belongs to a TSA
+    the court trusts is a chain question for ``openssl ts -verify -CAfile``.
+    """
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+    subject: str | None = None
+    fingerprint: str | None = None
+    try:
+        signed = cms.ContentInfo.load(token_der)["content"]
+        signer = signed["signer_infos"][0]
+        serial = signer["sid"].chosen["serial_number"].native
+        certs = [c.chosen for c in signed["certificates"] or [] if c.name == "certificate"]
+        cert_der = next((c.dump() for c in certs if c.serial_number == serial), None)
+        if cert_der is None:
+            return False, None, None
+        cert = x509.load_der_x509_certificate(cert_der)
+        subject, fingerprint = cert.subject.rfc4514_string(), hashlib.sha256(cert_der).hexdigest()
+        digest_name = signer["digest_algorithm"]["algorithm"].native
+        algorithm = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}.get(digest_name)
+        if algorithm is None:
+            return False, subject, fingerprint
+        content = signed["encap_content_info"]["content"].contents
+        attrs = {a["type"].native: a["values"][0].native for a in signer["signed_attrs"]}
+        expected = hashlib.new(digest_name, content).digest()
+        if attrs.get("message_digest") != expected or attrs.get("content_type") != "tst_info":
+            return False, subject, fingerprint
+        signed_bytes = signer["signed_attrs"].untag().dump()
+        key = cert.public_key()
+        signature = signer["signature"].native
+        if isinstance(key, rsa.RSAPublicKey):
+            if signer["signature_algorithm"].signature_algo == "rsassa_pss":
+                key.verify(
+                    signature, signed_bytes, padding.PSS(padding.MGF1(algorithm), algorithm.digest_size), algorithm
+                )
+            else:
+                key.verify(signature, signed_bytes, padding.PKCS1v15(), algorithm)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, signed_bytes, ec.ECDSA(algorithm))
+        else:
+            return False, subject, fingerprint
+        return True, subject, fingerprint
+    except (InvalidSignature, ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return False, subject, fingerprint
 
 
 def timestamp(fetcher: SafeFetcher, tsa_url: str, data: bytes, timeout_s: float = 30.0) -> TimestampResult:
@@ -120,9 +185,15 @@ def timestamp(fetcher: SafeFetcher, tsa_url: str, data: bytes, timeout_s: float 
             tsa_name = info["tsa"].chosen.human_friendly
         except (AttributeError, ValueError):
             tsa_name = str(info["tsa"].native)
+    valid, subject, fingerprint = check_signature(token)
+    if not valid:
+        return TimestampResult(tsa_url, ok=False, token=token, error="TSA token signature does not verify")
     return TimestampResult(
         tsa_url,
         ok=True,
+        signature_valid=True,
+        signer_subject=subject,
+        signer_sha256=fingerprint,
         token=token,
         gen_time=info["gen_time"].native.isoformat(),
         serial=format(info["serial_number"].native, "x"),
