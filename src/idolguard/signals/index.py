@@ -1,12 +1,16 @@
-"""An exact Hamming-radius index for 256-bit hashes: multi-index hashing over sixteen 16-bit chunks.
+"""An exact Hamming-radius index for 256-bit hashes: multi-index hashing with a size-adapted chunk layout.
 
 Why this design: matching must find *every* bank entry within the threshold (a missed re-upload is a missed
-takedown), so approximate graphs are out. By the pigeonhole principle, two hashes at distance <= 31 agree to
-within 1 bit on at least one of their sixteen 16-bit chunks (16 chunks x 2 bits > 31). For each chunk we keep
-the rows sorted by chunk value (CSR: ``perm`` + ``offsets``), so a query probes 16 x 17 buckets directly
-(no hash sets, no per-query allocation storm as in faiss' multi-hash index) and verifies the candidates with
-a vectorised popcount. At 10M random hashes that is ~40k candidates per query; memory is 32 B (hash) +
-8 B (id) + 64 B (sixteen int32 permutations) per entry.
+takedown), so approximate graphs are out. The 256 bits are cut into ``m`` contiguous chunks; by the
+pigeonhole principle two hashes within distance ``t`` agree to within ``t // m`` bits on at least one chunk.
+For each chunk the rows are kept sorted by chunk value (CSR: ``perm`` + ``offsets``), so a query probes every
+value within that radius directly (no hash sets, no per-query allocation storm as in faiss' multi-hash index)
+and verifies the candidates with a vectorised popcount.
+
+The chunk width follows the index size (about log2(N) bits, at least 11 chunks): buckets then hold about one row
+each, so the candidate count stays in the low thousands at 10M (16-bit chunks would give ~40k candidates and
+~20 ms per query there; measured in ``bench/index_scale.py``). At 10M: 11 chunks of 23-24 bits, radius 2,
+~3,000 probes and ~3,000 candidates. Memory: 32 B (hash) + 8 B (id) + 4*m B (permutations) per entry plus 4 B per chunk value.
 
 Updates stay incremental: new entries go to a small ``delta`` scanned by brute force, removed entries are
 tombstoned by id, and ``compact()`` folds both into a fresh base when the delta grows. Everything persists as
@@ -23,19 +27,41 @@ from typing import Any
 
 import numpy as np
 
-CHUNKS = 16
-CHUNK_VALUES = 1 << 16
+HASH_BITS = 256
 HASH_BYTES = 32
-FORMAT = "idolguard-mih16-v1"
+MIN_CHUNKS = 11  # radius 2 at threshold 31; at most 23.3 bits per chunk
+FORMAT = "idolguard-mih-v2"
 
 
-def _masks(radius: int) -> np.ndarray:
-    """All 16-bit masks with at most ``radius`` bits set (the probe offsets within one chunk)."""
+def _masks(width: int, radius: int) -> np.ndarray:
+    """All ``width``-bit masks with at most ``radius`` bits set (the probe offsets within one chunk)."""
     masks = [0]
     for r in range(1, radius + 1):
-        for bits in combinations(range(16), r):
+        for bits in combinations(range(width), r):
             masks.append(sum(1 << b for b in bits))
-    return np.array(masks, dtype=np.uint16)
+    return np.array(masks, dtype=np.int64)
+
+
+def layout_for(count: int) -> list[tuple[int, int]]:
+    """Chunk boundaries [(start bit, end bit), ...]: about log2(count) bits per chunk, at least 11 chunks."""
+    width = max(8.0, float(np.log2(max(count, 2))))
+    chunks = max(MIN_CHUNKS, round(HASH_BITS / width))
+    edges = np.linspace(0, HASH_BITS, chunks + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def chunk_values(hashes: np.ndarray, start: int, end: int) -> np.ndarray:
+    """Integer value of bits [start, end) of each hash (bit 0 = most significant bit of byte 0)."""
+    words = hashes.view(">u8").reshape(-1, 4).astype(np.uint64)
+    width = end - start
+    first, last = start // 64, (end - 1) // 64
+    if first == last:
+        shift = 64 - (end - 64 * first)
+        value = words[:, first] >> np.uint64(shift)
+    else:
+        low_bits = end - 64 * last  # bits taken from the second word
+        value = (words[:, first] << np.uint64(low_bits)) | (words[:, last] >> np.uint64(64 - low_bits))
+    return (value & np.uint64((1 << width) - 1)).astype(np.int64)
 
 
 def as_hash_array(hashes: Any) -> np.ndarray:
@@ -58,8 +84,10 @@ class HammingIndex:
     def __init__(self) -> None:
         self.hashes = np.zeros((0, HASH_BYTES), np.uint8)
         self.ids = np.zeros(0, np.int64)
-        self.perm = np.zeros((CHUNKS, 0), np.int32)
-        self.offsets = np.zeros((CHUNKS, CHUNK_VALUES + 1), np.int64)
+        self.layout: list[tuple[int, int]] = layout_for(0)
+        self.perm = np.zeros(0, np.int32)  # per chunk, row numbers sorted by chunk value, concatenated
+        self.offsets = np.zeros(0, np.int64)  # per chunk, CSR offsets (2**width + 1), concatenated
+        self.offset_starts = np.zeros(len(self.layout), np.int64)
         self.delta_hashes: list[np.ndarray] = []
         self.delta_ids: list[np.ndarray] = []
         self.dead: set[int] = set()
@@ -77,14 +105,23 @@ class HammingIndex:
         count = len(ids)
         if count >= 2**31:
             raise ValueError("index holds at most 2^31 hashes")
-        chunks = hashes.view(np.uint16).reshape(count, CHUNKS)
-        perm = np.empty((CHUNKS, count), np.int32)
-        offsets = np.zeros((CHUNKS, CHUNK_VALUES + 1), np.int64)
-        for j in range(CHUNKS):
-            column = np.ascontiguousarray(chunks[:, j])
-            perm[j] = np.argsort(column, kind="stable").astype(np.int32)
-            np.cumsum(np.bincount(column, minlength=CHUNK_VALUES), out=offsets[j, 1:])
-        self.hashes, self.ids, self.perm, self.offsets = hashes, ids, perm, offsets
+        layout = layout_for(count)
+        perm = np.empty(len(layout) * count, np.int32)
+        offsets_parts = []
+        block = 1 << 20
+        for j, (start, end) in enumerate(layout):
+            column = np.concatenate(
+                [chunk_values(hashes[i : i + block], start, end) for i in range(0, count, block)]
+            ) if count else np.zeros(0, np.int64)
+            perm[j * count : (j + 1) * count] = np.argsort(column, kind="stable")
+            offsets = np.zeros((1 << (end - start)) + 1, np.int32 if count < 2**31 else np.int64)
+            np.cumsum(np.bincount(column, minlength=1 << (end - start)), out=offsets[1:])
+            offsets_parts.append(offsets)
+            del column
+        self.layout = layout
+        self.offset_starts = np.cumsum([0] + [len(o) for o in offsets_parts[:-1]]).astype(np.int64)
+        self.offsets = np.concatenate(offsets_parts)
+        self.hashes, self.ids, self.perm = hashes, ids, perm
 
     def add(self, ids: Any, hashes: Any) -> None:
         """Add entries without rebuilding (they are searched by brute force until ``compact``)."""
@@ -161,28 +198,31 @@ class HammingIndex:
         return sorted((Hit(i, d) for i, d in best.items()), key=lambda h: (h.distance, h.entry_id))
 
     def _candidates(self, q: np.ndarray, threshold: int) -> np.ndarray:
-        radius = max(0, threshold // CHUNKS)
-        masks = self._mask_cache.get(radius)
-        if masks is None:
-            masks = self._mask_cache[radius] = _masks(radius)
-        values = q.view(np.uint16)
-        probes = (values[:, None] ^ masks[None, :]).astype(np.int64)  # (16, m)
-        offsets = np.asarray(self.offsets)
-        rows_idx = np.arange(CHUNKS)[:, None]
-        starts = offsets[rows_idx, probes].ravel()
-        ends = offsets[rows_idx, probes + 1].ravel()
-        lengths = ends - starts
-        total = int(lengths.sum())
-        if total == 0:
-            return np.zeros(0, np.int64)
+        radius = max(0, threshold // len(self.layout))
         count = len(self.ids)
-        flat_starts = starts + np.repeat(np.arange(CHUNKS, dtype=np.int64) * count, masks.size)
+        offsets = np.asarray(self.offsets)
+        starts_all, ends_all, bases = [], [], []
+        for j, (start, end) in enumerate(self.layout):
+            key = (end - start, radius)
+            masks = self._mask_cache.get(key)
+            if masks is None:
+                masks = self._mask_cache[key] = _masks(*key)
+            value = int(chunk_values(q[None, :], start, end)[0])
+            probes = (value ^ masks) + self.offset_starts[j]
+            starts_all.append(offsets[probes])
+            ends_all.append(offsets[probes + 1])
+            bases.append(np.full(len(masks), j * count, np.int64))
+        starts = np.concatenate(starts_all).astype(np.int64)
+        lengths = np.concatenate(ends_all).astype(np.int64) - starts
         keep = lengths > 0
-        flat_starts, lengths = flat_starts[keep], lengths[keep]
+        if not keep.any():
+            return np.zeros(0, np.int64)
+        flat_starts = (starts + np.concatenate(bases))[keep]
+        lengths = lengths[keep]
+        total = int(lengths.sum())
         shifts = np.repeat(flat_starts - (np.cumsum(lengths) - lengths), lengths)
         positions = shifts + np.arange(total, dtype=np.int64)
-        perm = np.asarray(self.perm).reshape(-1)
-        return np.unique(perm[positions])
+        return np.asarray(self.perm)[positions]  # may repeat a row; hits are deduplicated by the caller
 
     # -- persistence -----------------------------------------------------------------------------------------
     def save(self, folder: Path, meta: dict[str, Any]) -> None:
@@ -195,6 +235,7 @@ class HammingIndex:
             ("ids", np.asarray(self.ids)),
             ("perm", np.asarray(self.perm)),
             ("offsets", np.asarray(self.offsets)),
+            ("offset_starts", np.asarray(self.offset_starts)),
             ("delta_ids", delta_ids),
             ("delta_hashes", delta_hashes),
             ("dead", np.array(sorted(self.dead), dtype=np.int64)),
@@ -202,7 +243,7 @@ class HammingIndex:
             tmp = folder / f"{name}.tmp.npy"
             np.save(tmp, array)
             tmp.replace(folder / f"{name}.npy")
-        manifest = {"format": FORMAT, "base": len(self.ids), **meta}
+        manifest = {"format": FORMAT, "base": len(self.ids), "layout": self.layout, **meta}
         tmp = folder / "manifest.tmp.json"
         tmp.write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
         tmp.replace(folder / "manifest.json")
@@ -237,7 +278,9 @@ class HammingIndex:
             index.hashes = np.load(folder / "hashes.npy", mmap_mode="r")
             index.ids = np.load(folder / "ids.npy", mmap_mode="r")
             index.perm = np.load(folder / "perm.npy", mmap_mode="r")
-            index.offsets = np.load(folder / "offsets.npy")
+            index.offsets = np.load(folder / "offsets.npy", mmap_mode="r")
+            index.offset_starts = np.load(folder / "offset_starts.npy")
+            index.layout = [(int(a), int(b)) for a, b in manifest["layout"]]
             delta_ids = np.load(folder / "delta_ids.npy")
             delta_hashes = np.load(folder / "delta_hashes.npy")
             if len(delta_ids):
@@ -245,6 +288,6 @@ class HammingIndex:
             index.dead = {int(i) for i in np.load(folder / "dead.npy")}
         except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
             raise ValueError(f"index at {folder} unusable: {exc}") from exc
-        if len(index.ids) != manifest.get("base") or index.perm.shape != (CHUNKS, len(index.ids)):
+        if len(index.ids) != manifest.get("base") or index.perm.shape != (len(index.layout) * len(index.ids),):
             raise ValueError(f"index at {folder} is inconsistent with its manifest")
         return index, manifest
