@@ -279,8 +279,8 @@ def main() -> None:
             rows.append((name, kept_plain / n, kept_full / n, false_plain, false_full))
             print(
                 f"{name:<14} plain {100 * kept_plain / n:5.1f}%  full {100 * kept_full / n:5.1f}%  "
-                f"false matches plain {false_plain} full {false_full}  (near-miss {near}, face candidates {candidates}, "
-                f"verified {verified}; {time.time() - t0:.0f} s)",
+                f"false matches plain {false_plain} full {false_full}  (near-miss {near}, "
+                f"face candidates {candidates}, verified {verified}; {time.time() - t0:.0f} s)",
                 flush=True,
             )
         same_plain = same_full = same_face_candidates = other_full = 0

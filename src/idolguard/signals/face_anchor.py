@@ -2,9 +2,10 @@
 
 Re-posts crop, rotate, caption and screenshot the picture, which moves every pixel of a whole-image hash,
 but the face is what the deepfake is about and what every copy keeps. Aligning the region on the eyes undoes
-rotation and scale, so the same face in two copies gives the same crop. The five landmarks are fitted to a
-zoomed-out template, so hair and background make two *different* photos of one person hash apart; ``bench/signals_robustness.py`` measures that same-person false-match rate. Because that risk is real,
-the matcher only trusts a face-anchored candidate after geometric verification (``verify.py``).
+rotation and scale, so the same face in two copies gives nearly the same crop. The five landmarks are fitted
+to a zoomed-out template, so hair and background make two *different* photos of one person hash apart;
+``bench/signals_robustness.py`` measures that same-person false-match rate. Because that risk is real, the
+matcher only trusts a face-anchored candidate after geometric verification (``verify.py``).
 """
 
 from __future__ import annotations

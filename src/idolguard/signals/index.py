@@ -10,7 +10,8 @@ and verifies the candidates with a vectorised popcount.
 The chunk width follows the index size (about log2(N) bits, at least 11 chunks): buckets then hold about one row
 each, so the candidate count stays in the low thousands at 10M (16-bit chunks would give ~40k candidates and
 ~20 ms per query there; measured in ``bench/index_scale.py``). At 10M: 11 chunks of 23-24 bits, radius 2,
-~3,000 probes and ~3,000 candidates. Memory: 32 B (hash) + 8 B (id) + 4*m B (permutations) per entry plus 4 B per chunk value.
+~3,000 probes and ~3,000 candidates. Memory: 32 B (hash) + 8 B (id) + 4*m B (permutations) per entry, plus
+4 B per possible chunk value.
 
 Updates stay incremental: new entries go to a small ``delta`` scanned by brute force, removed entries are
 tombstoned by id, and ``compact()`` folds both into a fresh base when the delta grows. Everything persists as
