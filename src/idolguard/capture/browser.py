@@ -172,7 +172,12 @@ def render(
                 result.blocked.append({"url": target, "reason": f"more than {max_requests} browser requests"})
                 route.abort("blockedbyclient")
                 return
-            seconds = min(max(0.5, deadline - time.monotonic()), timeout_s)
+            left = deadline - time.monotonic()
+            if left <= 0:  # past the browser's time: answer at once so the page settles and can be shot
+                result.blocked.append({"url": target, "reason": f"browser time limit of {timeout_s:g} s reached"})
+                route.abort("timedout")
+                return
+            seconds = min(max(0.5, left), timeout_s)
             try:
                 status, headers, body = fetch(
                     request.method, target, dict(request.headers), request.post_data_buffer, seconds
