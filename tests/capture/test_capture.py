@@ -413,3 +413,11 @@ def test_error_status_page_is_preserved_and_flagged(workspace: Workspace, site: 
     [out] = capture_urls(workspace, [f"{site.base}/gone"], settings_for(workspace, browser=False), analyze_media=False)
     assert out.status == 410 and out.state == "partial" and out.error == "the page answered HTTP 410 Gone"
     assert out.page_sha256 is not None and out.manifest_sha256 is not None
+
+
+def test_browser_is_restarted_after_it_died(workspace: Workspace, site: Site, allow_local: str, pool) -> None:  # type: ignore[no-untyped-def]
+    pool.browser().close()  # to Playwright, a crashed Chromium looks the same: disconnected
+    [out] = capture_urls(
+        workspace, [f"{site.base}/post/restart"], settings_for(workspace, media=False), pool=pool, analyze_media=False
+    )
+    assert out.screenshot_sha256 is not None and out.state == "ok"

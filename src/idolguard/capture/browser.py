@@ -88,6 +88,8 @@ class BrowserPool:
         return self._browser.version if self._browser is not None else None
 
     def browser(self) -> Any:
+        if self._browser is not None and not self._browser.is_connected():
+            self.close()  # Chromium died (crash, OOM kill): start a fresh one for the next URL
         if self._browser is not None:
             return self._browser
         reason = self.unavailable_reason()
