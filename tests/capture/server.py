@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import io
+import json
 import ssl
 import threading
 import time
@@ -242,6 +243,21 @@ def _handler(site: Site, internal: bool = False) -> type[BaseHTTPRequestHandler]
                     self.send_header(f"X-Filler-{n}", "x")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+            elif path.startswith("/api/chirper/"):
+                # A platform API in the style yt-dlp extractors read: where the video file is and who posted it.
+                post = path.rsplit("/", 1)[1]
+                video = f"{site.internal}/private.mp4" if post == "666" else f"{site.base}/media/clip.mp4"
+                body = json.dumps(
+                    {
+                        "id": post,
+                        "title": "Chirp video",
+                        "author": "@idol_fan",
+                        "ts": 1763626500,
+                        "video": video,
+                        "needs_referer": True,
+                    }
+                )
+                self._send(200, body.encode(), "application/json")
             elif path == "/busy":
                 # Script that never yields: the renderer's main thread is stuck for good.
                 self._send(

@@ -173,3 +173,73 @@ def test_ytdlp_network_goes_through_the_ssrf_guard(site: Site) -> None:
     assert isinstance(refused.value.__cause__, CaptureRefused) or "refused" in str(refused.value)
     assert site.count("internal:") == before
     assert [e.url.rsplit("/", 2)[-2:] for e in seen[:3]] == [["r", "1"], ["r", "2"], ["post", "1"]]
+
+
+def _chirper_extractor(base: str) -> type:
+    """A yt-dlp extractor for the fixture platform, registered the way an agency would add one."""
+    import re
+
+    from yt_dlp.extractor.common import InfoExtractor
+
+    class ChirperIE(InfoExtractor):
+        _VALID_URL = re.escape(base) + r"/chirper/(?P<id>\d+)"
+        IE_NAME = "chirper"
+
+        def _real_extract(self, url: str) -> dict:  # type: ignore[type-arg]
+            post_id = self._match_id(url)
+            data = self._download_json(f"{base}/api/chirper/{post_id}", post_id)
+            return {
+                "id": post_id,
+                "title": data["title"],
+                "uploader_id": data["author"],
+                "timestamp": data["ts"],
+                "description": "chirp caption",
+                "formats": [
+                    {
+                        "url": data["video"],
+                        "ext": "mp4",
+                        "vcodec": "h264",
+                        "acodec": "aac",
+                        "protocol": "http",
+                        "format_id": "progressive",
+                        "http_headers": {"Referer": url},
+                    },
+                    {
+                        "url": f"{base}/stream/{post_id}.m3u8",
+                        "ext": "mp4",
+                        "protocol": "m3u8_native",
+                        "format_id": "hls",
+                        "vcodec": "h264",
+                        "acodec": "aac",
+                    },
+                ],
+            }
+
+    return ChirperIE
+
+
+def test_ytdlp_extractor_media_are_captured_through_the_guard(
+    workspace: Workspace, site: Site, allow_local: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    from idolguard.capture import ytdlp
+
+    monkeypatch.setattr(ytdlp, "EXTRA_EXTRACTORS", [_chirper_extractor(site.base)])
+    assert ytdlp.extractor_for(f"{site.base}/chirper/42") == "Chirper"
+    settings = CaptureSettings.from_workspace(workspace, browser=False)
+
+    [out] = capture_urls(workspace, [f"{site.base}/chirper/42"], settings, analyze_media=False)
+    assert out.status == 404  # the post page itself is not served: the media came from the API via yt-dlp
+    [video] = [m for m in out.media if m.via == "yt-dlp"]
+    assert video.sha256 == hashlib.sha256(site.media["/media/clip.mp4"]).hexdigest()
+    assert video.media_type == "video"
+    assert out.context["author_handle"] == "@idol_fan" and out.context["post_time"].startswith("2025-11-20")
+    assert out.context["platform"] == "chirper"
+
+    # An API answer pointing into the internal network is refused when the file is fetched.
+    before = site.count("internal:")
+    [bad] = capture_urls(workspace, [f"{site.base}/chirper/666"], settings, analyze_media=False)
+    [refused] = [m for m in bad.media if m.via == "yt-dlp"]
+    assert refused.sha256 is None and "refused" in (refused.error or "")
+    assert site.count("internal:") == before

@@ -37,6 +37,7 @@ class MediaLink:
     url: str
     via: str  # og:image, og:video, img, video, source, json-ld ...
     kind: str  # image|video|unknown
+    headers: dict[str, str] = field(default_factory=dict)  # request headers the host expects (from yt-dlp)
 
 
 @dataclass

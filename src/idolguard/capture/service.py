@@ -334,7 +334,7 @@ class CaptureJob:
             media = MediaOutcome(link.url, link.via)
             self.out.media.append(media)
             try:
-                exchange = self._get_cached(link.url, self.settings.max_file_bytes)
+                exchange = self._get_cached(link.url, self.settings.max_file_bytes, link.headers)
                 if exchange.truncated or exchange.error:
                     message = exchange.error or "download incomplete"
                     limit = any(k in message for k in ("limit", "timed out"))
@@ -363,11 +363,11 @@ class CaptureJob:
             stored.append((media, path))
         self._ingest_media(stored)
 
-    def _get_cached(self, url: str, max_bytes: int) -> Exchange:
+    def _get_cached(self, url: str, max_bytes: int, headers: dict[str, str] | None = None) -> Exchange:
         cached = self.cache.get(url)
         if cached is not None and cached.location is None and not cached.truncated:
             return cached  # e.g. a direct media URL fetched as "the page" (a truncated page is fetched again)
-        result = self.fetcher.get(url, max_bytes=max_bytes)
+        result = self.fetcher.get(url, max_bytes=max_bytes, headers=headers or None)
         if result.final is None:
             if result.refused:
                 raise CaptureRefused(result.error or "refused")

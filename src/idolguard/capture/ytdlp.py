@@ -33,11 +33,25 @@ class Found:
     context: dict[str, Any] = field(default_factory=dict)
 
 
+# Extractors an agency adds for platforms yt-dlp lacks (``register_extractor``); tried before the built-ins.
+EXTRA_EXTRACTORS: list[type] = []
+
+
+def register_extractor(extractor: type) -> None:
+    """Add a yt-dlp ``InfoExtractor`` subclass; its HTTP goes through the same SSRF-checked fetcher."""
+    if extractor not in EXTRA_EXTRACTORS:
+        EXTRA_EXTRACTORS.append(extractor)
+
+
 @cache
-def _extractors() -> tuple[Any, ...]:
+def _builtin_extractors() -> tuple[Any, ...]:
     from yt_dlp.extractor import gen_extractor_classes
 
     return tuple(ie for ie in gen_extractor_classes() if ie.ie_key() != "Generic")
+
+
+def _extractors() -> tuple[Any, ...]:
+    return (*EXTRA_EXTRACTORS, *_builtin_extractors())
 
 
 def extractor_for(url: str) -> str | None:
@@ -114,7 +128,7 @@ def safe_youtube_dl(fetcher: SafeFetcher, settings: CaptureSettings | None = Non
             return super().build_request_director([handler], None)
 
     _ACTIVE.set(fetcher)
-    params = {
+    params: dict[str, Any] = {
         "quiet": True,
         "no_warnings": True,
         "noprogress": True,
@@ -128,7 +142,10 @@ def safe_youtube_dl(fetcher: SafeFetcher, settings: CaptureSettings | None = Non
         "cachedir": False,
         "logger": _QuietLogger(),
     }
-    return SafeYoutubeDL(params)
+    ydl = SafeYoutubeDL(params)
+    for extractor in EXTRA_EXTRACTORS:
+        ydl.add_info_extractor(extractor())
+    return ydl
 
 
 class _QuietLogger:
@@ -168,7 +185,8 @@ def extract(url: str, fetcher: SafeFetcher, settings: CaptureSettings) -> Found:
     for entry in list(entries)[:20]:
         if not entry:
             continue
-        chosen = entry.get("requested_downloads") or [entry]
+        # The selected format's fields are merged into the entry; a merged selection lists its parts.
+        chosen = [entry] if entry.get("url") else (entry.get("requested_formats") or [])
         for fmt in chosen:
             media_url = fmt.get("url")
             protocol = str(fmt.get("protocol") or "")
@@ -177,7 +195,8 @@ def extract(url: str, fetcher: SafeFetcher, settings: CaptureSettings) -> Found:
             if not protocol.startswith("http"):
                 raise CaptureError(f"only a {protocol} stream is offered; it is not downloaded (needs ffmpeg)")
             kind = "video" if fmt.get("vcodec") not in (None, "none") else "image"
-            found.media.append(MediaLink(media_url, "yt-dlp", kind))
+            headers = {str(k): str(v) for k, v in (fmt.get("http_headers") or {}).items()}
+            found.media.append(MediaLink(media_url, "yt-dlp", kind, headers))
     timestamp = info.get("timestamp")
     found.context = {
         "platform": str(info.get("extractor_key") or "").lower() or None,
