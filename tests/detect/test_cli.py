@@ -173,3 +173,18 @@ def test_valid_ai_credentials_make_the_verdict(cli, tmp_path: Path) -> None:  # 
     assert row["content_credentials"]["ai_generated"] is True
     assert row["verdict"] == "likely_manipulated" and "Content Credentials" in row["verdict_reason"]
     assert row["faces"] == [] and row["manipulation_score"] is None  # no face: the pixel detector had nothing
+
+
+def test_animated_gif_is_scored_per_track(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    from tests.conftest import astronaut
+
+    first = astronaut().crop((100, 0, 400, 300)).resize((200, 200))
+    second = astronaut().crop((110, 5, 410, 305)).resize((200, 200))  # moved a little (GIF merges duplicates)
+    blank = Image.new("RGB", (200, 200), (40, 40, 40))
+    gif = tmp_path / "anim.gif"
+    first.save(gif, save_all=True, append_images=[second, blank], duration=200, loop=0)
+    (row,) = cli.json_lines("detect", str(gif), "--json")
+    assert row["error"] is None and len(row["faces"]) == 1
+    assert row["faces"][0]["track_id"] is not None and row["faces"][0]["frames_scored"] == 2

@@ -70,3 +70,8 @@ def test_tiny_training_run_exports_a_working_detector(pool: Path, tmp_path: Path
     crop = crop_face(np.asarray(astronaut()), (178.0, 62.4, 90.8, 114.0), 64, detector.crop_scale)
     (pred,) = detector.predict([crop])
     assert 0.0 <= pred.probability <= 1.0 and pred.heatmap is not None
+    # Same command, same seed: the same model (the documented training command is reproducible).
+    again = tmp_path / "model" / "again.onnx"
+    train(TrainConfig(**{**cfg.__dict__, "out": again}), log=lambda _msg: None)
+    (pred_again,) = OnnxDetector(again).predict([crop])
+    assert abs(pred_again.logit - pred.logit) < 1e-5
