@@ -271,3 +271,19 @@ def test_header_flood_is_a_clear_error(site: Site) -> None:
 
     with pytest.raises(CaptureError, match="more than 100 headers"):
         fetcher().request(f"{site.base}/many-headers", max_bytes=1 << 20)
+
+
+def test_slow_dns_is_cut_off() -> None:
+    from idolguard.capture.netpolicy import with_timeout
+
+    def stuck(host: str, port: int) -> list[str]:
+        time.sleep(3)
+        return ["93.184.216.34"]
+
+    started = time.monotonic()
+    with pytest.raises(CaptureRefused, match="DNS lookup of 'slow.example' took longer than 0.3 s"):
+        NetPolicy([], resolver=with_timeout(stuck, 0.3)).check_url("https://slow.example/")
+    assert time.monotonic() - started < 2
+    assert NetPolicy([], resolver=with_timeout(lambda h, p: ["8.8.8.8"], 1)).check_url("http://x.example/").ips == [
+        "8.8.8.8"
+    ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urlsplit
@@ -34,13 +35,42 @@ _EXTRA_FORBIDDEN = [
 ]
 
 
-def system_resolver(host: str, port: int) -> list[str]:
-    """All addresses the system resolver gives for ``host`` (IPv4 and IPv6), deduplicated, in order."""
+DNS_TIMEOUT_S = 10.0
+
+
+def _getaddrinfo(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise CaptureRefused(f"cannot resolve host {host!r}: {exc}") from exc
     return list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
+
+
+def with_timeout(resolver: Resolver, seconds: float) -> Resolver:
+    """``getaddrinfo`` has no timeout of its own: a hostile or broken DNS server must not stall a capture."""
+
+    def resolve(host: str, port: int) -> list[str]:
+        outcome: dict[str, object] = {}
+
+        def work() -> None:
+            try:
+                outcome["ips"] = resolver(host, port)
+            except Exception as exc:  # noqa: BLE001 - handed back to the caller's thread
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=work, name=f"resolve-{host}", daemon=True)
+        thread.start()
+        thread.join(seconds)
+        if thread.is_alive():
+            raise CaptureRefused(f"DNS lookup of {host!r} took longer than {seconds:g} s")
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        return outcome["ips"]  # type: ignore[return-value]
+
+    return resolve
+
+
+system_resolver: Resolver = with_timeout(_getaddrinfo, DNS_TIMEOUT_S)
 
 
 def _embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
