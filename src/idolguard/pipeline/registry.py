@@ -18,6 +18,7 @@ BUILTIN: tuple[str, ...] = (
     "idolguard.faces.stage:FacesStage",
     "idolguard.signals.stage:SignalsStage",
     "idolguard.signals.stage:MatchStage",
+    "idolguard.signals.stage:FaceMatchStage",
     "idolguard.detect.stage:ManipulationStage",
 )
 

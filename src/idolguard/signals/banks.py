@@ -42,7 +42,7 @@ def invalidate_matches(session: Any) -> None:
     recomputes them (hashes are not recomputed; the ``signals`` results stay)."""
     from idolguard.db.models import StageResult
 
-    session.execute(delete(StageResult).where(StageResult.stage == "match"))
+    session.execute(delete(StageResult).where(StageResult.stage.in_(("match", "face_match"))))
 
 
 def get_bank(session: Any, name: str) -> Bank:

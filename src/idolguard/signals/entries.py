@@ -15,14 +15,23 @@ def entries_for_item(ws: Workspace, sha256: str, case: str | None = None) -> tup
     if item is None:
         raise IdolGuardError(f"no item {sha256}")
     notes: list[str] = []
+    face_hashes: list[dict] = []
     with ws.vault.materialize(sha256) as path:
         signals = all_signals(path, item.media_type, ws.config.limits, exact=True)
+        if item.media_type == "image":
+            from idolguard.signals.face_match import item_face_hashes
+
+            # Faces hashed at nine landmark perturbations, so a re-detection on a copy lands close to one.
+            face_hashes, _luma = item_face_hashes(path, ws.config.limits, jitter=True)
     common = {"source_kind": "item", "source_item": sha256, "source_ref": case}
     entries = [NewEntry("sha256", signals["sha256"], **common), NewEntry("md5", signals["md5"], **common)]
     if signals.get("pdq"):
         entries.append(NewEntry("pdq", signals["pdq"], quality=signals["pdq_quality"], **common))
         if not signals["pdq_usable"]:
             notes.append(LOW_QUALITY_NOTE)
+    for face in face_hashes:
+        for value in dict.fromkeys([face["pdq"], *face["jitter"]]):
+            entries.append(NewEntry("pdq_face", value, quality=face["quality"], note=f"face {face['face']}", **common))
     if signals.get("vpdq_frames"):
         entries.append(NewEntry("vpdq", signals["vpdq"]["digest"], frames=signals["vpdq_frames"], **common))
         if signals["vpdq"].get("note"):

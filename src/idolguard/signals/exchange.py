@@ -335,6 +335,9 @@ def write_export(ws: Workspace, bank: str, fmt: str, out: TextIO) -> dict[str, i
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["signal_type", "signal", "quality"])
         for entry in _entries(ws, bank):
+            if entry.signal_type == "pdq_face":  # only meaningful next to our own originals: never leaves
+                count("skipped_pdq_face")
+                continue
             if entry.signal_type == "vpdq":
                 features = [vpdq.VpdqFeature.from_list(f) for f in entry.frames or []]
                 writer.writerow(["vpdq", vpdq.to_threatexchange(features), ""])

@@ -111,9 +111,11 @@ class HammingIndex:
         offsets_parts = []
         block = 1 << 20
         for j, (start, end) in enumerate(layout):
-            column = np.concatenate(
-                [chunk_values(hashes[i : i + block], start, end) for i in range(0, count, block)]
-            ) if count else np.zeros(0, np.int64)
+            column = (
+                np.concatenate([chunk_values(hashes[i : i + block], start, end) for i in range(0, count, block)])
+                if count
+                else np.zeros(0, np.int64)
+            )
             perm[j * count : (j + 1) * count] = np.argsort(column, kind="stable")
             offsets = np.zeros((1 << (end - start)) + 1, np.int32 if count < 2**31 else np.int64)
             np.cumsum(np.bincount(column, minlength=1 << (end - start)), out=offsets[1:])
@@ -176,7 +178,9 @@ class HammingIndex:
         found_ids: list[np.ndarray] = []
         found_dist: list[np.ndarray] = []
         if len(self.ids):
-            rows = self._candidates(q, threshold)
+            rows = self._candidates(q, threshold) if self._probes(threshold) * 8 < len(self.ids) else None
+            if rows is None:  # a wide radius probes more buckets than there are rows: scan everything
+                rows = np.arange(len(self.ids), dtype=np.int64)
             if len(rows):
                 hashes = np.asarray(self.hashes)
                 dist = np.bitwise_count(hashes[rows].view(np.uint64) ^ q64).sum(axis=1, dtype=np.int32)
@@ -197,6 +201,12 @@ class HammingIndex:
                 if entry_id not in best or distance < best[entry_id]:
                     best[entry_id] = distance
         return sorted((Hit(i, d) for i, d in best.items()), key=lambda h: (h.distance, h.entry_id))
+
+    def _probes(self, threshold: int) -> int:
+        from math import comb
+
+        radius = max(0, threshold // len(self.layout))
+        return sum(sum(comb(end - start, k) for k in range(radius + 1)) for start, end in self.layout)
 
     def _candidates(self, q: np.ndarray, threshold: int) -> np.ndarray:
         radius = max(0, threshold // len(self.layout))

@@ -144,7 +144,7 @@ def resolve(ws: Workspace, candidates: list[Candidate]) -> list[dict[str, Any]]:
         entry, bank = pair
         if not (entry.enabled and bank.enabled):
             continue
-        limit = bank.pdq_threshold if candidate.signal.startswith("pdq") else None
+        limit = bank.pdq_threshold if candidate.signal in ("pdq", "pdq_trimmed", "pdq_embedded") else None
         if limit is not None and candidate.distance > limit:
             continue
         if any(m["entry"] == entry.id for m in matches):  # one match per entry: the closest signal
@@ -167,3 +167,17 @@ def resolve(ws: Workspace, candidates: list[Candidate]) -> list[dict[str, Any]]:
         veto = min(negatives)
         matches = [m for m in matches if m["bank_kind"] == "negative" or m["distance"] < veto]
     return matches
+
+
+def merge_face_matches(matches: list[dict[str, Any]], face_matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add verified face-anchored matches to the cheap-signal matches. A picture that matched official media
+    (a ``negative`` bank) keeps no face-anchored abuse match: the face of an official photo is the artist's
+    real face, and only the whole-picture evidence can tell a copy of the official photo from abuse."""
+    known = {m["entry"] for m in matches}
+    vetoed = any(m["bank_kind"] == "negative" for m in matches + face_matches)
+    merged = list(matches)
+    for match in face_matches:
+        if match["entry"] in known or (vetoed and match["bank_kind"] != "negative"):
+            continue
+        merged.append(match)
+    return merged

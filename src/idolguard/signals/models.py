@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from idolguard.db.base import Base, JSONType, UTCDateTime, utcnow
 
 BANK_KINDS = ("known_abuse", "negative", "partner")
-SIGNAL_TYPES = ("pdq", "md5", "sha256", "vpdq")
+SIGNAL_TYPES = ("pdq", "md5", "sha256", "vpdq", "pdq_face")  # pdq_face: face-anchored PDQ (see face_anchor)
 
 
 class Bank(Base):

@@ -70,3 +70,42 @@ class MatchStage(Stage):
             return {"matches": match_signals(ws, ctx.inputs["signals"])}
         finally:
             ws.close()
+
+
+class FaceMatchStage(Stage):
+    """Face-anchored PDQ of each detected face, matched against banked faces and geometrically verified.
+
+    Separate from ``match`` so that plain matching never waits for (or depends on) face detection.
+    """
+
+    name: ClassVar[str] = "face_match"
+    version: ClassVar[str] = "1"
+    needs: ClassVar[tuple[str, ...]] = ("faces", "signals", "match")
+    produces: ClassVar[tuple[str, ...]] = ("pdq_faces",)
+    media_types: ClassVar[frozenset[str]] = frozenset({"image"})
+    description: ClassVar[str] = "face-anchored PDQ + ORB/RANSAC verification (survives crops, rotation, screenshots)"
+
+    def run(self, ctx: StageContext) -> dict[str, Any]:
+        from idolguard.signals.face_match import item_face_hashes, match_faces
+        from idolguard.workspace import Workspace
+
+        faces = [f for f in ctx.inputs["faces"].get("faces") or [] if f.get("landmarks")]
+        hashes, luma = item_face_hashes(ctx.path, ctx.limits, faces)
+        output: dict[str, Any] = {
+            "pdq_faces": [{k: h[k] for k in ("face", "pdq", "quality")} for h in hashes],
+            "face_matches": [],
+        }
+        if hashes:
+            ws = Workspace.open(workspace_home(ctx))
+            try:
+                already = {m["source_item"] for m in ctx.inputs["match"].get("matches", []) if m.get("source_item")}
+                output["face_matches"] = match_faces(ws, hashes, luma, already=already)
+            finally:
+                ws.close()
+        return output
+
+    def contribute(self, obj: dict[str, Any], output: dict[str, Any]) -> None:
+        from idolguard.signals.matcher import merge_face_matches
+
+        super().contribute(obj, output)
+        obj["matches"] = merge_face_matches(obj.get("matches") or [], output.get("face_matches", []))

@@ -13,12 +13,11 @@ Disabled entries and banks stay in the index and are filtered when hits are reso
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from idolguard.signals.index import HammingIndex
@@ -28,7 +27,7 @@ from idolguard.workspace import Workspace
 
 REVISION = "revision"
 FRAME_BITS = 20  # vPDQ index ids are (entry id << 20) | position of the frame in the entry
-INDEXED = ("pdq", "vpdq")
+INDEXED = ("pdq", "vpdq", "pdq_face")
 
 
 def bump_revision(session: Session) -> int:
@@ -51,7 +50,7 @@ def current_revision(session: Session) -> int:
 
 def index_rows(entry: BankEntry) -> tuple[list[int], list[str]]:
     """The (index id, hash) rows an entry contributes; low-quality hashes are stored but never indexed."""
-    if entry.signal_type == "pdq":
+    if entry.signal_type in ("pdq", "pdq_face"):
         if (entry.quality if entry.quality is not None else 100) >= MIN_MATCH_QUALITY:
             return [entry.id], [entry.value]
         return [], []
@@ -157,11 +156,3 @@ class IndexStore:
             index = self.get(kind)
             out[kind] = {"indexed": len(index), "delta": index.delta_size, "tombstones": len(index.dead)}
         return out
-
-
-def entry_count(session: Session) -> int:
-    return int(session.execute(select(func.count(BankEntry.id))).scalar_one())
-
-
-def index_home_env() -> str | None:
-    return os.environ.get("IDOLGUARD_HOME")
