@@ -243,7 +243,7 @@ def test_hostile_page_cannot_reach_internal_network(workspace: Workspace, site: 
 
 def test_slow_loris_page_hits_the_per_url_time_limit(workspace: Workspace, site: Site, allow_local: str) -> None:
     started = time.monotonic()
-    settings = settings_for(workspace, browser=False, timeout_s=1.5)
+    settings = settings_for(workspace, browser=False, timeout_s=2.0)
     [out] = capture_urls(workspace, [f"{site.base}/slow"], settings, analyze_media=False)
     assert time.monotonic() - started < 10
     assert out.status == 200 and out.state == "partial"
