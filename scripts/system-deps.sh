@@ -8,6 +8,10 @@ set -euo pipefail
 _capture_missing=()
 [ -x /usr/bin/chromium ] || _capture_missing+=(chromium)
 command -v openssl >/dev/null 2>&1 || _capture_missing+=(openssl)
+# Fonts so screenshots of Korean/Japanese/Chinese captions are legible evidence, not tofu boxes.
+[ -d /usr/share/fonts/opentype/noto ] && ls /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1 \
+    || _capture_missing+=(fonts-noto-cjk)
+[ -d /usr/share/fonts/truetype/dejavu ] || _capture_missing+=(fonts-dejavu-core)
 if [ "${#_capture_missing[@]}" -gt 0 ]; then
     _sudo=""
     if [ "$(id -u)" -ne 0 ]; then
