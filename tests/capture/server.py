@@ -165,7 +165,7 @@ def _handler(site: Site, internal: bool = False) -> type[BaseHTTPRequestHandler]
                 self._send(status, body)
                 return
             if path.startswith("/post/"):
-                caption = "Look at this (benign test post) #idol"
+                caption = "Look at this (benign test post) #idol #아이돌"
                 body = POST_TEMPLATE.format(title="Post by @idol_fan", caption=caption)
                 self._send(200, body.encode())
             elif path == "/static/site.css":

@@ -49,7 +49,7 @@ def test_cli_capture_of_a_post(cli, home: Path, site: Site, allow_local: str, lo
     assert out["captured_at"].endswith("+00:00")
     assert out["context"]["author_handle"] == "@idol_fan"
     assert out["context"]["post_time"] == "2026-11-20T08:15:00Z"
-    assert "benign test post" in out["context"]["caption"]
+    assert "benign test post" in out["context"]["caption"] and "#아이돌" in out["context"]["caption"]
     assert out["title"] == "Post by @idol_fan"
 
     ws = Workspace.open(home)
