@@ -116,7 +116,9 @@ def run_eval_gallery(
     if norm:
         if norm not in ("none", "snorm"):
             raise IdolGuardError("--norm must be none or snorm")
-        params = MatchParams(**{**params.as_dict(), "norm": norm})
+        if norm != params.norm:
+            # The calibrated thresholds are on the other scale: only the oracle_* figures are meaningful.
+            params = MatchParams(**{**params.as_dict(), "norm": norm, "source": {"uncalibrated_norm": norm}})
     names = sorted({identity for path, identity in gallery if refs_embedded[path].embedding is not None})
     position = {n: i for i, n in enumerate(names)}
     refs = [(refs_embedded[p].embedding, position[i]) for p, i in gallery if refs_embedded[p].embedding is not None]
@@ -187,6 +189,7 @@ def gallery_summary(
         "possible_rate_genuine": rate(genuine, lambda r: r["decision"] == POSSIBLE),
         "possible_rate_impostor": rate(impostor, lambda r: r["decision"] == POSSIBLE),
         "match_threshold": index.params.match_threshold,
+        "thresholds_calibrated": "uncalibrated_norm" not in index.params.source,
         "min_margin": index.params.min_margin,
     }
     # Oracle: the threshold this very set would need for FAR <= 1% and <= 0.1%, and rank-1 there.
