@@ -99,3 +99,20 @@ def test_dependency_order_and_cycles():
     assert [s.name for s in ordered] == ["a", "b", "c"]
     with pytest.raises(ValueError, match="cycle"):
         order_stages([Stub("x", ("y",)), Stub("y", ("x",))])
+
+
+def test_outputs_are_made_strict_json():
+    import numpy as np
+
+    from idolguard.pipeline.runner import json_safe
+
+    cleaned = json_safe(
+        {
+            "bbox": [float("-inf"), np.float32(1.5), np.int64(3)],
+            "score": float("nan"),
+            "arr": np.arange(3),
+            "nested": ({"x": np.inf},),
+        }
+    )
+    assert cleaned == {"bbox": [None, 1.5, 3], "score": None, "arr": [0, 1, 2], "nested": [{"x": None}]}
+    assert json.dumps(cleaned, allow_nan=False)

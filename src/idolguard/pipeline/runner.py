@@ -7,6 +7,7 @@ the vault, the database and the ledger, so custody stays serialised and a killed
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 import traceback
 from collections import deque
@@ -105,6 +106,9 @@ def compute_item(job: Job) -> list[StageOutcome]:
             output, status, error = {}, "error", f"internal error in stage {name}: {exc!r}"
             output = {"traceback": traceback.format_exc(limit=6)}
         elapsed = int((time.perf_counter() - started) * 1000)
+        output = json_safe(output)
+        for derived in ctx.derived:
+            derived.meta = json_safe(derived.meta)
         outcomes.append(StageOutcome(name, stage.version, status, output, error, elapsed, ctx.derived))
         if status == "ok":
             outputs[name] = output
@@ -116,6 +120,20 @@ def compute_item(job: Job) -> list[StageOutcome]:
             if name == "probe":
                 break  # nothing else can read media the probe could not read
     return outcomes
+
+
+def json_safe(value: Any) -> Any:
+    """Stage outputs as strict JSON: numpy scalars/arrays become Python values and non-finite floats become
+    null, because PostgreSQL's JSONB (rightly) refuses NaN and Infinity and a report must not print them."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return json_safe(value.tolist())  # numpy arrays and scalars
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def output_digest(output: dict[str, Any]) -> str:
