@@ -81,8 +81,10 @@ def run(folder: Path, repeats: int, label: str, probe: bool) -> dict[str, float]
     row = {"files": len(files), "MB": total_mb, "baseline_s": base, "ingest_s": ours}
     print(f"\n{label}: {len(files)} files, {total_mb:.1f} MB, median of {repeats}")
     print(f"  sha256sum + cp baseline : {base:8.3f} s  {len(files) / base:9.1f} files/s  {total_mb / base:8.1f} MB/s")
-    print(f"  idolguard ingest        : {ours:8.3f} s  {len(files) / ours:9.1f} files/s  {total_mb / ours:8.1f} MB/s"
-          f"  = {base / ours:.2f}x baseline throughput")
+    print(
+        f"  idolguard ingest        : {ours:8.3f} s  {len(files) / ours:9.1f} files/s  {total_mb / ours:8.1f} MB/s"
+        f"  = {base / ours:.2f}x baseline throughput"
+    )
     if probe:
         probed = statistics.median(ingest(folder, with_probe=True) for _ in range(repeats))
         print(f"  ingest + probe stage    : {probed:8.3f} s  {len(files) / probed:9.1f} files/s")
