@@ -287,3 +287,8 @@ def test_slow_dns_is_cut_off() -> None:
     assert NetPolicy([], resolver=with_timeout(lambda h, p: ["8.8.8.8"], 1)).check_url("http://x.example/").ips == [
         "8.8.8.8"
     ]
+
+
+def test_header_injection_is_refused(site: Site) -> None:
+    with pytest.raises(CaptureRefused, match="invalid request"):
+        fetcher().request(f"{site.base}/post/1", headers={"Referer": "x\r\nX-Evil: 1"}, max_bytes=1 << 20)

@@ -320,6 +320,10 @@ class SafeFetcher:
                     self._untrusted_hosts[(target.host, target.port)] = exc.verify_message or str(exc)
                     last_error = exc
                     continue  # retry without verification; the exchange is recorded as untrusted
+                except ValueError as exc:  # e.g. a header value with a line break: never sent
+                    watchdog.cancel()
+                    conn.close()
+                    raise CaptureRefused(f"refused {target.url}: invalid request ({exc})") from exc
                 except (OSError, http.client.HTTPException) as exc:
                     watchdog.cancel()
                     conn.close()
