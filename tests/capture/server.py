@@ -201,7 +201,7 @@ def _handler(site: Site, internal: bool = False) -> type[BaseHTTPRequestHandler]
                 self.send_header("Content-Type", "text/html")
                 self.end_headers()
                 try:
-                    for _ in range(400):
+                    for _ in range(1200):  # drips for a minute unless the client gives up
                         self.wfile.write(b"<p>.")
                         self.wfile.flush()
                         time.sleep(0.05)

@@ -243,11 +243,11 @@ def test_hostile_page_cannot_reach_internal_network(workspace: Workspace, site: 
 
 def test_slow_loris_page_hits_the_per_url_time_limit(workspace: Workspace, site: Site, allow_local: str) -> None:
     started = time.monotonic()
-    settings = settings_for(workspace, browser=False, timeout_s=2.0)
+    settings = settings_for(workspace, browser=False, timeout_s=4.0)
     [out] = capture_urls(workspace, [f"{site.base}/slow"], settings, analyze_media=False)
-    assert time.monotonic() - started < 10
-    assert out.status == 200 and out.state == "partial"
-    assert any("time limit" in e for e in out.errors)
+    assert time.monotonic() - started < 30  # the server would drip for a minute
+    assert out.status == 200 and out.state == "partial", out.errors
+    assert any("time limit" in e for e in out.errors), out.errors
     assert workspace.vault.read_bytes(out.page_sha256).startswith(b"<p>.")  # type: ignore[arg-type]
 
 

@@ -183,8 +183,8 @@ def test_redirect_loop_and_long_chains_stop(site: Site) -> None:
 
 def test_slow_loris_body_hits_the_deadline(site: Site) -> None:
     started = time.monotonic()
-    exchange = fetcher(timeout_s=2.0).request(f"{site.base}/slow", max_bytes=1 << 20)
-    assert time.monotonic() - started < 8  # the server would drip for 20 s
+    exchange = fetcher(timeout_s=3.0).request(f"{site.base}/slow", max_bytes=1 << 20)
+    assert time.monotonic() - started < 15  # the server would drip for a minute
     assert exchange.truncated and "time limit" in (exchange.error or "")
     assert exchange.body.startswith(b"<p>.")  # what arrived before the limit is kept
 
