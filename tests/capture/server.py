@@ -208,7 +208,7 @@ def _handler(site: Site, internal: bool = False) -> type[BaseHTTPRequestHandler]
                 except OSError:
                     pass
             elif path == "/stall":
-                time.sleep(30)
+                time.sleep(120)
             elif path == "/bomb":
                 raw = io.BytesIO()
                 with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9) as gz:

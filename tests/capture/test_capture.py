@@ -265,7 +265,7 @@ def test_page_that_never_finishes_loading_is_still_rendered(
         pool=pool,
         analyze_media=False,
     )
-    assert time.monotonic() - started < 20
+    assert time.monotonic() - started < 60  # the stalled image would hold the load event for two minutes
     assert out.screenshot_sha256 is not None and out.status == 200
     assert out.state == "partial" and out.errors
 
@@ -332,7 +332,7 @@ def test_script_that_never_yields_cannot_hang_the_capture(
     started = time.monotonic()
     settings = settings_for(workspace, browser_timeout_s=3.0, media=False)
     [out] = capture_urls(workspace, [f"{site.base}/busy"], settings, pool=pool, analyze_media=False)
-    assert time.monotonic() - started < 25
+    assert time.monotonic() - started < 45  # a stuck renderer would otherwise hold the capture forever
     assert out.status == 200 and out.page_sha256 is not None and out.manifest_sha256 is not None
     assert any("did not finish loading" in e for e in out.errors)
 
