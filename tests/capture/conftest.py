@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -24,11 +23,6 @@ def allow_local(monkeypatch: pytest.MonkeyPatch) -> str:
     """Allow exactly 127.0.0.1 (the fixture site); the 'internal' server on 127.0.0.2 stays forbidden."""
     monkeypatch.setenv("IDOLGUARD_CAPTURE_ALLOW", "127.0.0.1/32")
     return "127.0.0.1/32"
-
-
-@pytest.fixture
-def tmp_dir(tmp_path: Path) -> Path:
-    return tmp_path
 
 
 @pytest.fixture(scope="session")

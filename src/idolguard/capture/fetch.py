@@ -119,11 +119,6 @@ class Budget:
     def remaining_bytes(self) -> int:
         return max(0, self.max_total_bytes - self.used_bytes)
 
-    def take(self, n: int) -> None:
-        self.used_bytes += n
-        if self.used_bytes > self.max_total_bytes:
-            raise LimitExceeded(f"total download limit of {self.max_total_bytes} bytes per URL reached")
-
 
 class _Connection(http.client.HTTPConnection):
     """Connects to a pre-checked IP while keeping the host name for the Host header."""
@@ -250,6 +245,8 @@ class SafeFetcher:
         """
         target = self.policy.check_url(url)
         self.budget.check_time(f"request to {url}")
+        if self.budget.remaining_bytes() <= 0:
+            raise LimitExceeded(f"total download limit of {self.budget.max_total_bytes} bytes per URL reached")
         request_headers = self._headers(target, headers, body)
         exchange = Exchange(url, method, request_headers, body, datetime.now(UTC))
         started = time.monotonic()
