@@ -272,6 +272,10 @@ def main() -> None:
                 kept_full += i in full
                 false_plain += len(plain - {i})
                 false_full += len(full - {i})
+                for other in sorted(full - {i}):
+                    print(
+                        f"  FALSE MATCH {name}: {path.parent.name}/{path.name} -> {originals[other].name}", flush=True
+                    )
                 candidates += counters["face_candidates"]
                 verified += counters["verified"]
                 near += counters["near_miss"]
@@ -290,6 +294,8 @@ def main() -> None:
             plain, full, counters = match(bank, out)
             same_plain += index in plain
             same_full += index in full
+            if index in full:
+                print(f"  SAME-PERSON MATCH: {path.name} -> {originals[index].name}", flush=True)
             other_full += len(full - {index})
             same_face_candidates += counters["face_candidates"] > 0
         count = min(len(second), args.same_person)
