@@ -258,6 +258,12 @@ def _handler(site: Site, internal: bool = False) -> type[BaseHTTPRequestHandler]
                     }
                 )
                 self._send(200, body.encode(), "application/json")
+            elif path == "/bigpost":
+                body = (
+                    '<html><head><title>big</title><meta property="og:video" content="/media/big.mp4"></head>'
+                    '<body><video src="/media/big.mp4" preload="auto"></video></body></html>'
+                )
+                self._send(200, body.encode())
             elif path == "/busy":
                 # Script that never yields: the renderer's main thread is stuck for good.
                 self._send(
@@ -285,6 +291,8 @@ def serve(tmp: Path) -> tuple[Site, list[ThreadingHTTPServer]]:
         "/media/extra.png": png_bytes(12, (160, 120)),
         "/media/clip.mp4": make_clip(),
     }
+    # Over the fetcher's in-memory threshold: exercises spooling to disk (still sniffs as MP4).
+    site.media["/media/big.mp4"] = site.media["/media/clip.mp4"] + b"\0" * (5 * 1024 * 1024)
     http_server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
     https_server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
     cert_pem, key_pem = self_signed()

@@ -421,3 +421,31 @@ def test_browser_is_restarted_after_it_died(workspace: Workspace, site: Site, al
         workspace, [f"{site.base}/post/restart"], settings_for(workspace, media=False), pool=pool, analyze_media=False
     )
     assert out.screenshot_sha256 is not None and out.state == "ok"
+
+
+def test_large_media_are_streamed_through_disk(workspace: Workspace, site: Site, allow_local: str, pool) -> None:  # type: ignore[no-untyped-def]
+    """A body over the in-memory threshold is spooled to a file, hashed, archived and served to Chromium."""
+    import hashlib
+    import zipfile
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    from idolguard.capture.fetch import SPOOL_BYTES
+    from idolguard.capture.service import CaptureJob
+
+    big = site.media["/media/big.mp4"]
+    assert len(big) > SPOOL_BYTES
+    job = CaptureJob(workspace, f"{site.base}/bigpost", settings_for(workspace), pool, None, analyze_media=False)
+    out = job.run()
+    assert job.cache[f"{site.base}/media/big.mp4"].body_file is not None  # it never sat in memory
+    [video] = out.media
+    assert video.sha256 == hashlib.sha256(big).hexdigest() and video.media_type == "video"
+    assert out.screenshot_sha256 is not None and not [e for e in out.errors if "big.mp4" in e]
+    with zipfile.ZipFile(out.wacz_path) as bundle:  # type: ignore[arg-type]
+        [warc_name] = [n for n in bundle.namelist() if n.endswith(".warc.gz")]
+        sizes = [
+            len(r.content_stream().read())
+            for r in ArchiveIterator(bundle.open(warc_name))
+            if r.rec_type == "response" and r.rec_headers.get_header("WARC-Target-URI").endswith("/big.mp4")
+        ]
+    assert sizes == [len(big)]  # archived once, whole

@@ -65,11 +65,12 @@ class WarcRecorder:
         if exchange.truncated:
             reason = "time" if "time limit" in (exchange.error or "") else "length"
             warc_headers["WARC-Truncated"] = reason
+        payload = exchange.open_body()
         response = self.writer.create_warc_record(
             exchange.url,
             "response",
-            payload=io.BytesIO(exchange.body),
-            length=len(exchange.body),
+            payload=payload,
+            length=exchange.body_size,
             http_headers=http_headers,
             warc_headers_dict=warc_headers,
         )
@@ -93,7 +94,10 @@ class WarcRecorder:
             warc_headers_dict={"WARC-Date": date},
         )
         request.rec_headers.add_header("WARC-Concurrent-To", response.rec_headers.get_header("WARC-Record-ID"))
-        self.writer.write_record(response)
+        try:
+            self.writer.write_record(response)
+        finally:
+            payload.close()
         self.writer.write_record(request)
         self.records += 2
 

@@ -16,12 +16,13 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from idolguard.capture.errors import CaptureError, CaptureRefused
 
-# (status, headers, body) for the browser, or an exception from the fetcher.
-BrowserFetch = Callable[[str, str, dict[str, str], bytes | None, float], tuple[int, dict[str, str], bytes]]
+# (status, headers, body or a file holding it) for the browser, or an exception from the fetcher.
+BrowserFetch = Callable[[str, str, dict[str, str], bytes | None, float], tuple[int, dict[str, str], bytes | Path]]
 
 QUIET_FLAGS = [
     "--disable-background-networking",
@@ -192,7 +193,10 @@ def render(
                 result.errors.append(f"{target}: {exc}")
                 route.abort("failed")
                 return
-            route.fulfill(status=status, headers=headers, body=body)
+            if isinstance(body, Path):
+                route.fulfill(status=status, headers=headers, path=str(body))
+            else:
+                route.fulfill(status=status, headers=headers, body=body)
 
         def on_websocket(ws: Any) -> None:
             result.blocked.append({"url": ws.url, "reason": "WebSockets are not captured"})

@@ -14,21 +14,26 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import io
+import os
 import socket
 import ssl
+import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 from urllib.parse import quote, urljoin, urlsplit
 
 from idolguard.capture.errors import CaptureError, CaptureRefused, LimitExceeded
 from idolguard.capture.netpolicy import NetPolicy, Target
 
 CHUNK = 64 * 1024
+SPOOL_BYTES = 4 * 1024 * 1024
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 DECODABLE = {"gzip", "x-gzip", "deflate", "identity", ""}
 
@@ -46,13 +51,21 @@ class Exchange:
     reason: str = ""
     http_version: str = "HTTP/1.1"
     response_headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""  # as received: transfer-decoded, still content-encoded
+    body: bytes = b""  # as received: transfer-decoded, still content-encoded (empty when spooled to disk)
+    body_file: Path | None = None  # large bodies live here instead (the capture's temp folder)
+    body_size: int = 0
     truncated: bool = False
     server_ip: str | None = None
     server_port: int | None = None
     tls: dict[str, Any] | None = None
     elapsed_ms: int = 0
     error: str | None = None
+
+    def open_body(self) -> BinaryIO:
+        """The body as received, from memory or from its spool file."""
+        if self.body_file is not None:
+            return open(self.body_file, "rb")  # noqa: SIM115 - the caller closes it
+        return io.BytesIO(self.body)
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()
@@ -224,6 +237,8 @@ class SafeFetcher:
         self.user_agent = user_agent
         self.observers: list[Callable[[Exchange], None]] = []
         self._untrusted_hosts: dict[tuple[str, int], str] = {}
+        # Where bodies over SPOOL_BYTES go instead of memory (None: keep in memory, bounded by max_bytes).
+        self.spool_dir: Path | None = None
 
     # -- one hop ---------------------------------------------------------------------------------------
     def request(
@@ -354,7 +369,7 @@ class SafeFetcher:
     ) -> None:
         watchdog: _Watchdog = conn._idolguard_watchdog  # type: ignore[attr-defined]
         declared = response.getheader("content-length")
-        parts: list[bytes] = []
+        sink = _Sink(self.spool_dir)
         size = 0
         try:
             if not keep_partial and declared and declared.isdigit() and int(declared) > max_bytes:
@@ -368,7 +383,7 @@ class SafeFetcher:
                     break
                 if size + len(chunk) > cap:
                     keep = cap - size
-                    parts.append(chunk[:keep])
+                    sink.write(chunk[:keep])
                     size += keep
                     self.budget.used_bytes += keep
                     exchange.truncated = True
@@ -380,7 +395,7 @@ class SafeFetcher:
                         exchange.error = f"total download limit of {self.budget.max_total_bytes} bytes per URL reached"
                     break
                 size += len(chunk)
-                parts.append(chunk)
+                sink.write(chunk)
                 self.budget.used_bytes += len(chunk)
             if watchdog.fired:  # a read-until-close body ends silently when the watchdog shuts the socket
                 exchange.truncated = True
@@ -396,7 +411,7 @@ class SafeFetcher:
                 exchange.error = f"connection failed while reading the body: {_describe(exc)}"
         finally:
             watchdog.cancel()
-            exchange.body = b"".join(parts)
+            exchange.body, exchange.body_file, exchange.body_size = sink.finish()
 
     # -- with redirects ----------------------------------------------------------------------------------
     def get(
@@ -476,41 +491,91 @@ def _describe(exc: Exception | None) -> str:
 
 
 def decode_body(exchange: Exchange, max_bytes: int) -> bytes:
-    """The content-decoded body, refusing to inflate beyond ``max_bytes`` (gzip/deflate bombs)."""
+    """The content-decoded body in memory, refusing to inflate beyond ``max_bytes`` (gzip/deflate bombs)."""
+    return b"".join(decoded_chunks(exchange, max_bytes))
+
+
+def decode_to_file(exchange: Exchange, max_bytes: int, dest: Path) -> int:
+    """Stream the content-decoded body into ``dest`` (large media never sit in memory); returns its size."""
+    size = 0
+    with open(dest, "wb") as out:
+        for chunk in decoded_chunks(exchange, max_bytes):
+            out.write(chunk)
+            size += len(chunk)
+    return size
+
+
+def decoded_chunks(exchange: Exchange, max_bytes: int) -> Iterator[bytes]:
+    """The content-decoded body in chunks; identity bodies pass through, gzip/deflate inflate with a cap."""
     encoding = (exchange.header("content-encoding") or "").strip().lower()
     if encoding not in DECODABLE:
         raise CaptureError(f"unsupported content-encoding {encoding!r} for {exchange.url}")
-    if encoding in ("", "identity"):
-        return exchange.body
-    wbits = zlib.MAX_WBITS | 32 if encoding != "deflate" else zlib.MAX_WBITS
-    try:
-        return _inflate(exchange.body, wbits, max_bytes)
-    except zlib.error:
-        if encoding == "deflate":  # some servers send raw deflate without the zlib header
-            try:
-                return _inflate(exchange.body, -zlib.MAX_WBITS, max_bytes)
-            except zlib.error as exc:
-                raise CaptureError(f"corrupt deflate body from {exchange.url}: {exc}") from exc
-        raise CaptureError(f"corrupt {encoding} body from {exchange.url}") from None
+    with exchange.open_body() as raw:
+        if encoding in ("", "identity"):
+            while chunk := raw.read(CHUNK):
+                yield chunk
+            return
+        head = raw.read(2)
+        raw.seek(0)
+        if encoding == "deflate":
+            # RFC 9110 says zlib-wrapped; some servers send raw deflate: the zlib header tells them apart.
+            zlib_wrapped = len(head) == 2 and head[0] & 0x0F == 8 and (head[0] * 256 + head[1]) % 31 == 0
+            wbits = zlib.MAX_WBITS if zlib_wrapped else -zlib.MAX_WBITS
+        else:
+            wbits = zlib.MAX_WBITS | 32
+        try:
+            yield from _inflate(raw, wbits, max_bytes)
+        except zlib.error as exc:
+            raise CaptureError(f"corrupt {encoding} body from {exchange.url}: {exc}") from exc
 
 
-def _inflate(data: bytes, wbits: int, max_bytes: int) -> bytes:
+def _inflate(raw: BinaryIO, wbits: int, max_bytes: int) -> Iterator[bytes]:
     inflater = zlib.decompressobj(wbits)
-    out: list[bytes] = []
     size = 0
-    pending = data
-    while pending:
-        chunk = inflater.decompress(pending, CHUNK)
+
+    def counted(chunk: bytes) -> bytes:
+        nonlocal size
         size += len(chunk)
         if size > max_bytes:
             raise LimitExceeded(f"decompressed body exceeds {max_bytes} bytes (compression bomb?)")
-        out.append(chunk)
-        pending = inflater.unconsumed_tail
-        if not chunk and not pending:
-            break
-    tail = inflater.flush(CHUNK)
-    size += len(tail)
-    if size > max_bytes:
-        raise LimitExceeded(f"decompressed body exceeds {max_bytes} bytes (compression bomb?)")
-    out.append(tail)
-    return b"".join(out)
+        return chunk
+
+    while data := raw.read(CHUNK):
+        pending = data
+        while pending:
+            chunk = inflater.decompress(pending, CHUNK)
+            yield counted(chunk)
+            pending = inflater.unconsumed_tail
+            if inflater.eof:
+                return
+    yield counted(inflater.flush())
+
+
+class _Sink:
+    """Collects a body in memory, moving it to a temp file once it passes ``SPOOL_BYTES``."""
+
+    def __init__(self, spool_dir: Path | None) -> None:
+        self.spool_dir = spool_dir
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.file: BinaryIO | None = None
+        self.path: Path | None = None
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.file is not None:
+            self.file.write(chunk)
+            return
+        self.parts.append(chunk)
+        if self.spool_dir is not None and self.size > SPOOL_BYTES:
+            handle, name = tempfile.mkstemp(dir=self.spool_dir, prefix="body-")
+            self.file = os.fdopen(handle, "wb")
+            self.path = Path(name)
+            self.file.write(b"".join(self.parts))
+            self.parts = []
+
+    def finish(self) -> tuple[bytes, Path | None, int]:
+        if self.file is not None:
+            self.file.close()
+            return b"", self.path, self.size
+        return b"".join(self.parts), None, self.size

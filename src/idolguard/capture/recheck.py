@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from idolguard.capture.errors import CaptureError
 from idolguard.capture.extract import decode_html
-from idolguard.capture.fetch import Budget, Exchange, SafeFetcher, decode_body
+from idolguard.capture.fetch import Budget, Exchange, SafeFetcher, decode_body, decoded_chunks
 from idolguard.capture.models import Capture, CaptureCheck, CaptureMedia
 from idolguard.capture.netpolicy import NetPolicy
 from idolguard.capture.settings import CaptureSettings
@@ -176,7 +176,10 @@ def check_one(capture: Capture, media: list[CaptureMedia], settings: CaptureSett
             entry.update(state="error", error=exchange)
         else:
             try:
-                digest = hashlib.sha256(decode_body(exchange, settings.max_file_bytes)).hexdigest()
+                hasher = hashlib.sha256()
+                for chunk in decoded_chunks(exchange, settings.max_file_bytes):
+                    hasher.update(chunk)
+                digest = hasher.hexdigest()
             except CaptureError as exc:
                 entry.update(state="error", error=str(exc))
             else:

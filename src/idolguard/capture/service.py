@@ -10,6 +10,7 @@ A failing step adds an error and the capture goes on; whatever was preserved bef
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from idolguard.capture import archive, tsa
 from idolguard.capture.browser import BrowserPool, render
 from idolguard.capture.errors import CaptureError, CaptureRefused, LimitExceeded
 from idolguard.capture.extract import MediaLink, PageInfo, decode_html, parse_page, platform_for
-from idolguard.capture.fetch import Budget, Exchange, FetchResult, SafeFetcher, decode_body
+from idolguard.capture.fetch import Budget, Exchange, FetchResult, SafeFetcher, decode_body, decode_to_file
 from idolguard.capture.models import Capture, CaptureMedia
 from idolguard.capture.netpolicy import NetPolicy
 from idolguard.capture.settings import CaptureSettings
@@ -192,6 +193,8 @@ class CaptureJob:
             return self.out
         with tempfile.TemporaryDirectory(prefix="idolguard-capture-") as tmp_name:
             tmp = Path(tmp_name)
+            self.fetcher.spool_dir = tmp / "spool"
+            self.fetcher.spool_dir.mkdir()
             recorder = archive.WarcRecorder(tmp / f"capture-{self.out.capture_id}.warc.gz")
             self.fetcher.observers.append(recorder)
             try:
@@ -256,7 +259,8 @@ class CaptureJob:
             body = decode_body(final, self.settings.max_html_bytes)
         except CaptureError as exc:
             out.errors.append(f"page body: {exc}")
-            body = final.body
+            with final.open_body() as raw:  # keep the bytes as served (bounded by the page cap)
+                body = raw.read()
         self._store_artifact("page", body, final.content_type or "application/octet-stream")
         out.page_sha256 = self.artifacts["page"]["sha256"]
         sniffed = sniff_bytes(body[:512])
@@ -341,7 +345,8 @@ class CaptureJob:
                     raise LimitExceeded(message) if limit else CaptureError(message)
                 if exchange.status != 200:
                     raise CaptureError(f"HTTP {exchange.status}")
-                data = decode_body(exchange, self.settings.max_file_bytes)
+                path = folder / f"{index:03d}-download"
+                decode_to_file(exchange, self.settings.max_file_bytes, path)  # streamed: never all in memory
             except LimitExceeded as exc:
                 media.error = str(exc)
                 if "total download limit" in str(exc) or "time limit" in str(exc):
@@ -354,13 +359,14 @@ class CaptureJob:
             except CaptureError as exc:
                 media.error = str(exc)
                 continue
-            sniffed = sniff_bytes(data[:512])
+            with open(path, "rb") as handle:
+                sniffed = sniff_bytes(handle.read(512))
             if sniffed.media_type not in ("image", "video"):
                 media.error = f"not an image or video ({exchange.content_type or sniffed.mime})"
+                path.unlink()
                 continue
-            path = folder / f"{index:03d}-{_file_name(link.url, sniffed.mime)}"
-            path.write_bytes(data)
-            stored.append((media, path))
+            named = path.rename(folder / f"{index:03d}-{_file_name(link.url, sniffed.mime)}")
+            stored.append((media, named))
         self._ingest_media(stored)
 
     def _get_cached(self, url: str, max_bytes: int, headers: dict[str, str] | None = None) -> Exchange:
@@ -424,7 +430,7 @@ class CaptureJob:
 
     def _browser_fetch(
         self, method: str, url: str, headers: dict[str, str], body: bytes | None, seconds: float
-    ) -> tuple[int, dict[str, str], bytes]:
+    ) -> tuple[int, dict[str, str], bytes | Path]:
         """Answer a browser request from the cache or the fetcher, following redirects here.
 
         Chromium does not accept a fulfilled redirect, so each hop is fetched (and SSRF-checked) by us and
@@ -453,7 +459,14 @@ class CaptureJob:
             current = nxt
             if exchange.status in (301, 302, 303) and method != "HEAD":
                 method, body = "GET", None
-        content = decode_body(exchange, self.settings.max_file_bytes)
+        content: bytes | Path
+        if exchange.body_file is not None and self.fetcher.spool_dir is not None:
+            handle, name = tempfile.mkstemp(dir=self.fetcher.spool_dir, prefix="browser-")
+            os.close(handle)
+            content = Path(name)
+            decode_to_file(exchange, self.settings.max_file_bytes, content)  # a large video: from disk
+        else:
+            content = decode_body(exchange, self.settings.max_file_bytes)
         merged: dict[str, str] = {}
         for key, value in exchange.response_headers:
             lowered = key.lower()
