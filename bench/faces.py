@@ -112,13 +112,26 @@ def main() -> None:
                 for frame in container.decode(video=0):
                     frame.to_ndarray(format="rgb24")
 
+        from idolguard.faces.stage import (
+            DEFAULT_EVERY_S,
+            DEFAULT_MAX_FRAMES,
+            VIDEO_DETECT_SIDE,
+            VIDEO_MAX_SIDE,
+            FacesStage,
+        )
+
+        video_analyzer = FacesStage().video_analyzer(VIDEO_DETECT_SIDE)
+
         def faces_video() -> None:
             from idolguard.faces.tracking import Tracker
 
             reader = VideoReader(video)
             tracker = Tracker()
-            for frame in reader.sample(every_s=1.0, scene_cuts=True, max_frames=300, max_side=1280):
-                tracker.update(frame.t, frame.index, analyzer.analyze(frame.image).faces, frame.scene_cut)
+            sampled = reader.sample(
+                every_s=DEFAULT_EVERY_S, scene_cuts=True, max_frames=DEFAULT_MAX_FRAMES, max_side=VIDEO_MAX_SIDE
+            )
+            for frame in sampled:
+                tracker.update(frame.t, frame.index, video_analyzer.analyze(frame.image).faces, frame.scene_cut)
 
         raw = timed(decode_all, max(1, args.repeats // 2))
         stage = timed(faces_video, max(1, args.repeats // 2))

@@ -34,6 +34,9 @@ from idolguard.pipeline.stage import Stage, StageContext
 DEFAULT_EVERY_S = 1.0
 DEFAULT_MAX_FRAMES = 300
 VIDEO_MAX_SIDE = 1280
+# Video frames are searched for faces at this long side (crops still come from the full frame): detection
+# cost grows with pixels and dominates the video path; a face of ~40 px in 720p is still ~20 px here.
+VIDEO_DETECT_SIDE = 640
 MAX_ANIMATION_FRAMES = 32
 
 
@@ -78,7 +81,7 @@ def face_entry(index: int, face: FaceRecord, match: Match, crop_sha256: str | No
 
 class FacesStage(Stage):
     name = "faces"
-    version = "1"
+    version = "2"
     needs = ("probe",)
     produces = ("faces",)
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "video"})
@@ -86,6 +89,7 @@ class FacesStage(Stage):
 
     def __init__(self) -> None:
         self._analyzer: FaceAnalyzer | None = None
+        self._video_analyzers: dict[int, FaceAnalyzer] = {}
 
     def unavailable_reason(self) -> str | None:
         try:
@@ -113,6 +117,15 @@ class FacesStage(Stage):
         output["embedder"] = self.analyzer.embedder.name  # type: ignore[union-attr]
         apply_matches(output, current_index(ctx.settings, output["embedder"], ctx.path))
         return output
+
+    def video_analyzer(self, detect_side: int) -> FaceAnalyzer:
+        if detect_side not in self._video_analyzers:
+            from idolguard.faces.detector import YuNetDetector
+
+            self._video_analyzers[detect_side] = FaceAnalyzer(
+                detector=YuNetDetector(max_side=detect_side), embedder=self.analyzer.embedder
+            )
+        return self._video_analyzers[detect_side]
 
     def _crop(self, ctx: StageContext, face: FaceRecord, meta: dict[str, Any]) -> str:
         png = crop_png(face.aligned)
@@ -160,21 +173,25 @@ class FacesStage(Stage):
             max_side=int(options.get("max_side", VIDEO_MAX_SIDE)),
         )
         frames = ((f.index, f.t, f.image, f.scene_cut) for f in sampled)
-        output = self._run_frames(ctx, frames, {})
+        analyzer = self.video_analyzer(int(options.get("video_detect_side", VIDEO_DETECT_SIDE)))
+        output = self._run_frames(ctx, frames, {}, analyzer)
         output["video"] = reader.stats.as_dict()
         output["notes"] = list(output["notes"]) + list(reader.stats.notes)
         if reader.stats.stopped_early:
             output["notes"].append(f"sampling stopped early: {reader.stats.stopped_early}")
         return output
 
-    def _run_frames(self, ctx: StageContext, frames: Any, extra: dict[str, Any]) -> dict[str, Any]:
+    def _run_frames(
+        self, ctx: StageContext, frames: Any, extra: dict[str, Any], analyzer: FaceAnalyzer | None = None
+    ) -> dict[str, Any]:
+        analyzer = analyzer or self.analyzer
         tracker = Tracker()
         notes: list[str] = []
         total = 0
         sampled = 0
         for index, t, image, cut in frames:
             sampled += 1
-            found = self.analyzer.analyze(image)
+            found = analyzer.analyze(image)
             total += found.total_detected
             if found.capped:
                 notes.append(f"t={t:.2f}s: " + "; ".join(found.notes))
