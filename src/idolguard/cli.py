@@ -341,6 +341,8 @@ def export(
         ws.vault.export(sha256, out)
     except (IdolGuardError, ValueError) as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror or exc}")
     with ws.write() as (_session, ledger):
         ledger.append("export", item=sha256, details={"kind": "original", "path": str(out), "reason": reason})
     console.print(f"exported {sha256[:16]}… to {out}")

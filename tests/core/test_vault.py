@@ -70,8 +70,48 @@ def test_encrypted_tamper_truncation_and_wrong_key_are_detected(tmp_path: Path):
     assert "fails authentication" in vault.check(sha)
     path.write_bytes(original)
     assert "fails authentication" in Vault(tmp_path / "v", key=os.urandom(32)).check(sha)
-    with pytest.raises(IntegrityError):
-        Vault(tmp_path / "v").read_bytes(sha)  # encrypted object, no key configured
+    assert "no vault key is configured" in Vault(tmp_path / "v").check(sha)  # encrypted object, no key
+
+
+def test_plaintext_starting_with_the_encryption_magic_stays_readable(tmp_path: Path):
+    """Submitted content cannot poison the vault by starting with the encrypted-object header."""
+    data = b"IGV1 this is a plaintext note, not an encrypted object" * 10
+    for key in (None, os.urandom(32)):
+        vault = Vault(tmp_path / f"v{key is None}", key=key)
+        sha = hashlib.sha256(data).hexdigest()
+        path = vault.path_for(sha)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)  # as stored by an unencrypted vault (or before encryption was turned on)
+        assert vault.read_bytes(sha) == data and vault.check(sha) is None
+        with vault.materialize(sha) as plain:
+            assert plain.read_bytes() == data
+
+
+def test_export_rehashes_and_leaves_nothing_on_mismatch(tmp_path: Path):
+    vault = Vault(tmp_path / "v")
+    sha = vault.put_bytes(os.urandom(3000)).sha256
+    good = tmp_path / "good.bin"
+    vault.export(sha, good)
+    assert hashlib.sha256(good.read_bytes()).hexdigest() == sha
+    with pytest.raises(FileExistsError):
+        vault.export(sha, good)
+    path = vault.path_for(sha)
+    path.chmod(0o644)
+    path.write_bytes(b"tampered" + path.read_bytes()[8:])
+    bad = tmp_path / "bad.bin"
+    with pytest.raises(IntegrityError, match="no longer matches"):
+        vault.export(sha, bad)
+    assert not bad.exists() and not list(tmp_path.glob(".bad.bin.part-*"))
+
+
+def test_encrypted_analysis_copies_stay_off_the_vault_disk(tmp_path: Path):
+    vault = Vault(tmp_path / "v", key=os.urandom(32))
+    sha = vault.put_bytes(b"secret original" * 100).sha256
+    with vault.materialize(sha) as plain:
+        if Path("/dev/shm").is_dir():
+            assert str(plain).startswith("/dev/shm/")
+        assert oct(plain.stat().st_mode & 0o777) == "0o600"
+    assert not plain.exists()
 
 
 def test_file_changing_while_read_is_refused(tmp_path: Path):

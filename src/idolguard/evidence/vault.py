@@ -99,24 +99,44 @@ class Vault:
         return self.path_for(sha256).exists()
 
     def put_file(self, path: Path, max_bytes: int | None = None, *, defer: bool = False) -> PutResult:
-        """Copy a file in, refusing it if it changes while being read (size/mtime/inode before and after)."""
+        """Copy a file in, refusing it if it changes while being read (size/mtime/inode before and after).
+
+        The copy is staged under a temp name and only named after the stability check, so a refused file
+        never needs a named object removed (another process may already rely on that name).
+        """
         before = os.stat(path)
         if max_bytes is not None and before.st_size > max_bytes:
             raise RejectedInput(f"file is {before.st_size} bytes, over the limit of {max_bytes}")
+        already_pending = set(self._pending)
         with open(path, "rb") as handle:
-            result = self.put_stream(handle, max_bytes=max_bytes, defer=defer)
+            result = self.put_stream(handle, max_bytes=max_bytes, defer=True)
             after = os.fstat(handle.fileno())
         same = (before.st_size, before.st_mtime_ns, before.st_ino) == (
             after.st_size,
             after.st_mtime_ns,
             after.st_ino,
         )
+        staged_here = result.sha256 in self._pending and result.sha256 not in already_pending
         if not same or result.size != after.st_size:
-            if result.created:
-                # The object itself is a faithful copy of *some* bytes, but not of a stable file: remove it.
-                self._discard_new(result.sha256)
+            if staged_here:
+                self._pending.pop(result.sha256).unlink(missing_ok=True)
             raise SourceChanged("file changed while it was being read; nothing was stored (retry when stable)")
+        if not defer and staged_here:
+            self._commit_one(result.sha256)
         return result
+
+    def _commit_one(self, sha256: str) -> None:
+        tmp_path = self._pending.pop(sha256)
+        with open(tmp_path, "rb") as handle:
+            os.fsync(handle.fileno())
+        final = self.path_for(sha256)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(tmp_path, final)
+        except FileExistsError:
+            pass
+        tmp_path.unlink()
+        _fsync_dir(final.parent)
 
     def put_bytes(self, data: bytes, *, defer: bool = False) -> PutResult:
         return self.put_stream(_BytesReader(data), defer=defer)
@@ -176,13 +196,6 @@ class Vault:
             tmp_path.unlink(missing_ok=True)
             raise
 
-    def _discard_new(self, sha256: str) -> None:
-        pending = self._pending.pop(sha256, None)
-        if pending is not None:
-            pending.unlink(missing_ok=True)
-        else:
-            self.path_for(sha256).unlink(missing_ok=True)
-
     def sync_pending(self) -> None:
         """Make deferred writes durable and give them their names; call before committing rows about them."""
         if not self._pending:
@@ -200,17 +213,26 @@ class Vault:
         _syncfs(self.objects)  # names durable before the database says they exist
 
     def read_chunks(self, sha256: str) -> Iterator[bytes]:
+        """The original bytes. An object is read as encrypted only if it authenticates with the vault key;
+        a plaintext original that merely starts with the format's magic bytes is still read as plaintext
+        (its raw bytes hash to its name), so submitted content cannot make the vault unreadable."""
         path = self.path_for(sha256)
         if not path.exists():
             raise IntegrityError(f"vault object {sha256} is missing")
+        if self.key is None or not crypto.is_encrypted_file(path):
+            yield from _raw_chunks(path)
+            return
         with open(path, "rb") as handle:
-            if crypto.is_encrypted_file(path):
-                if self.key is None:
-                    raise IntegrityError(f"vault object {sha256} is encrypted but no vault key is configured")
-                yield from crypto.decrypt_stream(self.key, handle, sha256)
-            else:
-                while chunk := handle.read(CHUNK):
-                    yield chunk
+            segments = crypto.decrypt_stream(self.key, handle, sha256)
+            try:
+                first = next(segments)
+            except IntegrityError:
+                if _raw_sha256(path) == sha256:
+                    yield from _raw_chunks(path)  # a plaintext original that starts with "IGV1"
+                    return
+                raise
+            yield first
+            yield from segments
 
     def read_bytes(self, sha256: str) -> bytes:
         return b"".join(self.read_chunks(sha256))
@@ -226,8 +248,17 @@ class Vault:
         except OSError as exc:
             return f"vault object {sha256} unreadable: {exc}"
         if sha.hexdigest() != sha256:
+            if self.key is None and crypto.is_encrypted_file(self.path_for(sha256)):
+                return f"vault object {sha256} looks encrypted but no vault key is configured (or it was altered)"
             return f"vault object {sha256} content hashes to {sha.hexdigest()}"
         return None
+
+    def read_verified(self, sha256: str) -> bytes:
+        """The whole object, refused unless it still hashes to its name (for reports and small exports)."""
+        data = self.read_bytes(sha256)
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise IntegrityError(f"vault object {sha256} no longer matches its hash; run `idolguard verify`")
+        return data
 
     def iter_objects(self) -> Iterator[str]:
         for path in self.objects.glob("*/*/*"):
@@ -236,14 +267,17 @@ class Vault:
 
     @contextmanager
     def materialize(self, sha256: str) -> Iterator[Path]:
-        """A readable plaintext path for decoders: the object itself, or a private temp copy if encrypted."""
+        """A readable plaintext path for decoders: the object itself, or, in an encrypted vault, a private
+        decrypted copy in memory-backed storage (``/dev/shm``) when the system has it, so plaintext does not
+        reach persistent disk; it is removed when the block ends (or by ``clean_tmp`` after a crash)."""
         path = self.path_for(sha256)
+        if not path.exists():
+            raise IntegrityError(f"vault object {sha256} is missing")
         if self.key is None or not crypto.is_encrypted_file(path):
-            if not path.exists():
-                raise IntegrityError(f"vault object {sha256} is missing")
             yield path
             return
-        fd, name = tempfile.mkstemp(dir=self.tmp, prefix=f"view-{os.getpid()}-")
+        fd, name = tempfile.mkstemp(dir=self.plain_tmp, prefix=f"view-{os.getpid()}-")
+        os.fchmod(fd, 0o600)
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk in self.read_chunks(sha256):
@@ -252,10 +286,33 @@ class Vault:
         finally:
             Path(name).unlink(missing_ok=True)
 
+    @property
+    def plain_tmp(self) -> Path:
+        shm = Path("/dev/shm")
+        if shm.is_dir() and os.access(shm, os.W_OK):
+            private = shm / f"idolguard-{os.getuid()}-{hashlib.sha256(str(self.root).encode()).hexdigest()[:12]}"
+            private.mkdir(mode=0o700, exist_ok=True)
+            return private
+        return self.tmp
+
     def export(self, sha256: str, dest: Path) -> None:
-        with open(dest, "xb") as out:
-            for chunk in self.read_chunks(sha256):
-                out.write(chunk)
+        """Write the original to ``dest`` (which must not exist), re-hashing as it goes; on any mismatch or
+        error nothing is left at ``dest``."""
+        fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.part-")
+        tmp_path = Path(name)
+        try:
+            digest = hashlib.sha256()
+            with os.fdopen(fd, "wb") as out:
+                for chunk in self.read_chunks(sha256):
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            if digest.hexdigest() != sha256:
+                raise IntegrityError(f"vault object {sha256} no longer matches its hash; nothing exported")
+            os.link(tmp_path, dest)  # fails if dest appeared meanwhile: never overwrite
+        finally:
+            tmp_path.unlink(missing_ok=True)
 
     def clean_tmp(self) -> int:
         """Remove temp files of processes that are gone (killed mid-write); they never became objects.
@@ -263,7 +320,8 @@ class Vault:
         Temp names carry the writer's PID, so a concurrent scan's files in progress are left alone.
         """
         removed = 0
-        for path in self.tmp.iterdir():
+        folders = {self.tmp, self.plain_tmp}
+        for path in [p for folder in folders for p in folder.iterdir()]:
             parts = path.name.split("-")
             try:
                 pid = int(parts[1])
@@ -300,3 +358,16 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _raw_chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+
+
+def _raw_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    for chunk in _raw_chunks(path):
+        digest.update(chunk)
+    return digest.hexdigest()

@@ -186,6 +186,8 @@ def analyze(
     jobs: list[Job] = []
     unique = list(dict.fromkeys(shas))
     items, stored_all = load_state(ws, unique)
+    # Stages that consult workspace data (gallery, banks) find it here, also in worker processes.
+    settings = {**ws.config.raw, "workspace_home": str(ws.home)}
     for sha in unique:
         item = items.get(sha)
         if item is None:
@@ -209,7 +211,7 @@ def analyze(
             if on_done:
                 on_done(sha)
             continue
-        jobs.append(Job(sha, "", item.media_type, item_record(item), cached, to_run, ws.config.limits, ws.config.raw))
+        jobs.append(Job(sha, "", item.media_type, item_record(item), cached, to_run, ws.config.limits, settings))
     batch: list[tuple[str, list[StageOutcome]]] = []
     batch_started = time.monotonic()
 

@@ -42,7 +42,8 @@ class StageContext:
     item: dict[str, Any]  # the item record as scan prints it (width, height, duration_s, mime, ...)
     inputs: dict[str, dict[str, Any]]  # outputs of the stages named in ``needs``
     limits: Limits
-    settings: dict[str, Any] = field(default_factory=dict)  # the workspace config, read-only
+    # The workspace config, read-only, plus "workspace_home" (absent in no-side-effect commands).
+    settings: dict[str, Any] = field(default_factory=dict)
     derived: list[DerivedFile] = field(default_factory=list)
     persist: bool = True  # False in no-side-effect commands: skip making derived files if costly
 

@@ -61,7 +61,7 @@ def _item_context(ws: Workspace, obj: dict[str, Any]) -> dict[str, Any]:
             entry: dict[str, Any] = {"sha256": row.sha256, "kind": row.kind, "stage": row.stage, "src": None}
             if row.mime in IMAGE_MIMES:
                 try:
-                    data = ws.vault.read_bytes(row.sha256)
+                    data = ws.vault.read_verified(row.sha256)
                     if len(data) <= MAX_EMBED_BYTES:
                         entry["src"] = data_uri(data, row.mime)
                 except Exception:  # noqa: BLE001 - a broken derived file is shown as missing, not fatal
