@@ -77,3 +77,17 @@ def test_bits_to_hex_is_msb_first() -> None:
     bits[0] = 1
     assert pdq.bits_to_hex(bits) == "80" + "0" * 62
     assert pdqhash is not None
+
+
+def test_verification_accepts_copies_and_rejects_other_pictures() -> None:
+    from idolguard.signals import verify
+    from tests.signals.helpers import other_photo
+
+    base = np.asarray(photo().convert("L"))
+    edited = photo().crop((30, 20, 600, 460)).rotate(4, expand=True)
+    mirrored = photo().transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    ok = verify.verify(np.asarray(edited.convert("L")), base)
+    assert ok.verified and ok.correlation is not None and ok.correlation >= verify.MIN_CORRELATION
+    flipped = verify.verify(np.asarray(mirrored.convert("L")), base)
+    assert flipped.verified and flipped.mirrored
+    assert not verify.verify(np.asarray(other_photo().convert("L")), base).verified

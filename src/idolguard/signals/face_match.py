@@ -103,7 +103,8 @@ def match_faces(
                 "rotation_deg": result.rotation_deg,
             }
         }
-        candidates.append(Candidate(entry_id, best[entry_id], "none", "pdq_face", extra))
+        transform = "flip_horizontal" if result.mirrored else "none"
+        candidates.append(Candidate(entry_id, best[entry_id], transform, "pdq_face", extra))
     matches = resolve(ws, candidates)
     for match in matches:
         match["threshold"] = face_anchor.FACE_THRESHOLD

@@ -42,6 +42,7 @@ class Verification:
     rotation_deg: float | None = None
     correlation: float | None = None
     overlap: float | None = None
+    mirrored: bool = False
 
 
 def features(luma: np.ndarray) -> Features:
@@ -117,12 +118,25 @@ def _correlation(query: np.ndarray, bank: np.ndarray, model: np.ndarray) -> tupl
     return float(np.median(cells)), overlap
 
 
-def verify(query: np.ndarray | Features, bank: np.ndarray | Features) -> Verification:
-    """Is ``query`` a (possibly edited) copy of ``bank``? Luma images or precomputed ``features``."""
-    import cv2
+def verify(query: np.ndarray | Features, bank: np.ndarray | Features, *, mirror: bool = True) -> Verification:
+    """Is ``query`` a (possibly edited, possibly mirrored) copy of ``bank``? Luma images or ``features``.
 
+    ORB descriptors are not mirror-invariant, so a failed check is retried on the mirrored query.
+    """
     fa = query if isinstance(query, Features) else features(query)
     fb = bank if isinstance(bank, Features) else features(bank)
+    result = _verify(fa, fb)
+    if not result.verified and mirror:
+        mirrored = _verify(features(np.ascontiguousarray(fa.image[:, ::-1])), fb)
+        if mirrored.verified or mirrored.inliers > result.inliers:
+            mirrored.mirrored = True
+            return mirrored
+    return result
+
+
+def _verify(fa: Features, fb: Features) -> Verification:
+    import cv2
+
     if fa.descriptors is None or fb.descriptors is None or len(fa.descriptors) < 8 or len(fb.descriptors) < 8:
         return Verification(False, 0, 0)
     pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(fa.descriptors, fb.descriptors, k=2)
