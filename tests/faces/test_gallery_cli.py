@@ -169,3 +169,16 @@ def test_html_report_shows_face_crop_and_identity(cli, tmp_path):
     cli("scan", probe, "--report", report)
     text = report.read_text(encoding="utf-8")
     assert "Eileen Collins" in text and "MATCH" in text and 'alt="face crop"' in text
+
+
+def test_cohort_faces_are_recorded_and_deduplicated(cli, tmp_path, workspace):
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    save(astronaut(), folder / "stranger.jpg")
+    (folder / "shapes.jpg").write_bytes(jpeg_bytes(8))
+    first = cli.json_lines("artists", "cohort", "--photos", folder, "--json")[0]
+    again = cli.json_lines("artists", "cohort", "--photos", folder, "--json")[0]
+    assert first == {"added": 1, "skipped": 1} and again == {"added": 0, "skipped": 2}
+    with workspace.sessions() as session:
+        events = session.execute(select(LedgerEntry).where(LedgerEntry.action == "cohort")).scalars().all()
+    assert len(events) == 2
