@@ -140,7 +140,10 @@ class FacesStage(Stage):
 
         frames = list(iter_image_frames(ctx.path, ctx.limits, MAX_ANIMATION_FRAMES)) if self._animated(ctx) else []
         if len(frames) > 1:
-            return self._run_frames(ctx, [(i, float(i), frame, False) for i, frame in enumerate(frames)], {})
+            # Animated GIF/WebP: the frames become face tracks like a video's; ``frame_t`` is the frame number.
+            output = self._run_frames(ctx, [(i, float(i), frame, False) for i, frame in enumerate(frames)])
+            output["frame_t_unit"] = "frame"
+            return output
         image = frames[0] if frames else load_rgb(ctx.path, ctx.limits)
         found = self.analyzer.analyze(image)
         faces, vectors = [], []
@@ -174,16 +177,14 @@ class FacesStage(Stage):
         )
         frames = ((f.index, f.t, f.image, f.scene_cut) for f in sampled)
         analyzer = self.video_analyzer(int(options.get("video_detect_side", VIDEO_DETECT_SIDE)))
-        output = self._run_frames(ctx, frames, {}, analyzer)
+        output = self._run_frames(ctx, frames, analyzer)
         output["video"] = reader.stats.as_dict()
         output["notes"] = list(output["notes"]) + list(reader.stats.notes)
         if reader.stats.stopped_early:
             output["notes"].append(f"sampling stopped early: {reader.stats.stopped_early}")
         return output
 
-    def _run_frames(
-        self, ctx: StageContext, frames: Any, extra: dict[str, Any], analyzer: FaceAnalyzer | None = None
-    ) -> dict[str, Any]:
+    def _run_frames(self, ctx: StageContext, frames: Any, analyzer: FaceAnalyzer | None = None) -> dict[str, Any]:
         analyzer = analyzer or self.analyzer
         tracker = Tracker()
         notes: list[str] = []
@@ -223,7 +224,6 @@ class FacesStage(Stage):
             "capped": bool(notes),
             "notes": notes,
             "max_faces": MAX_FACES,
-            **extra,
         }
 
     # --- matching --------------------------------------------------------------------------------------------
