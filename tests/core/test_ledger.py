@@ -177,3 +177,48 @@ def test_mirror_behind_or_torn_is_repaired_by_the_next_write(cli, media_dir, hom
     assert repaired[: len(lines)] == lines
     assert json.loads(repaired[-1])["details"]["text"] == "after crash"
     assert _problems(home) == []
+
+
+def test_database_rows_edited_directly_are_detected(cli, tmp_path, home, workspace):
+    """Rows that reports and `scan --json` show must match their signed events (found by the review)."""
+    from idolguard.db.models import Item, Sighting, StageResult
+    from tests.conftest import jpeg_bytes
+
+    (tmp_path / "a.jpg").write_bytes(jpeg_bytes(1))
+    obj = cli.json_lines(
+        "scan", tmp_path / "a.jpg", "--json", "--source-url", "https://x.example/real/1", "--account", "real"
+    )[0]
+    assert _problems(home) == []
+    with workspace.sessions() as session:
+        session.execute(update(Sighting).values(source_url="https://x.example/framed/9", account="framed"))
+        session.execute(update(Item).values(width=9999))
+        session.commit()
+    problems = _problems(home)
+    assert any("sighting" in p and "differs" in p for p in problems), problems
+    assert any(obj["sha256"] in p and "dimensions" in p for p in problems), problems
+    with workspace.sessions() as session:
+        row = session.execute(select(StageResult).where(StageResult.stage == "probe")).scalar_one()
+        row.output = {**row.output, "width": 9999}
+        session.commit()
+    problems = _problems(home)
+    assert any("probe@" in p and "signed output hash" in p for p in problems), problems
+
+
+def test_duplicate_keys_in_a_mirror_line_are_detected(cli, media_dir, home):
+    _scanned(cli, media_dir)
+    lines = _lines(home)
+    # Same parsed content for Python (last key wins) but a first-wins parser would read "framed".
+    lines[1] = lines[1].replace('"action":', '"action":"framed","action":', 1)
+    _write_lines(home, lines)
+    problems = _problems(home)
+    assert any("ledger-jsonl line 2" in p and "canonical" in p for p in problems), problems
+
+
+def test_content_that_starts_like_an_encrypted_object_verifies(cli, tmp_path, home):
+    note = tmp_path / "note.bin"
+    note.write_bytes(b"IGV1 plain note")
+    sha = cli.json_lines("ingest", note, "--json")[0]["sha256"]
+    assert _problems(home) == []
+    out = tmp_path / "out.bin"
+    cli("export", sha, "--out", out, "--reason", "check")
+    assert out.read_bytes() == b"IGV1 plain note"

@@ -91,7 +91,7 @@ def check_entry(
         return "link to previous entry broken (entry removed, inserted or reordered)", claimed
     key = keys.get(record["key_id"])
     if key is None:
-        return f"signed by unknown key {record['key_id'][:16]}…", claimed
+        return f"signed by unknown key {str(record['key_id'])[:16]}…", claimed
     try:
         key.verify(base64.b64decode(record["sig"], validate=True), raw)
     except (InvalidSignature, binascii.Error, ValueError):
@@ -109,18 +109,30 @@ class ChainWalker:
         self.count = 0
         self.head: tuple[int, str] | None = None
 
-    def feed(self, ref: str, record: dict[str, Any] | None, parse_error: str | None = None) -> None:
+    def feed(
+        self, ref: str, record: dict[str, Any] | None, parse_error: str | None = None, raw: str | None = None
+    ) -> None:
         self.count += 1
         if record is None:
             self.report.problems.append(Problem(self.where, ref, parse_error or "unreadable entry"))
             self.expected_seq += 1
             return
         problem, claimed = check_entry(record, self.expected_seq, self.expected_prev, self.keys)
+        if problem is None and raw is not None and not _is_canonical(record, raw):
+            # e.g. duplicate keys: a parser that keeps the first value would read another entry than ours
+            problem = "line is not in canonical form (duplicate or reordered members, extra whitespace)"
         if problem:
             self.report.problems.append(Problem(self.where, ref, problem))
         seq = record.get("seq") if isinstance(record.get("seq"), int) else self.expected_seq
         self.expected_seq, self.expected_prev = seq + 1, str(claimed)
         self.head = (seq, str(claimed))
+
+
+def _is_canonical(record: dict[str, Any], raw: str) -> bool:
+    try:
+        return canonical_bytes(record) == raw.encode("utf-8")
+    except TypeError:
+        return False
 
 
 def _parse(text: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -131,6 +143,83 @@ def _parse(text: str) -> tuple[dict[str, Any] | None, str | None]:
     return (record, None) if isinstance(record, dict) else (None, "not a JSON object")
 
 
+@dataclass
+class SignedFacts:
+    """What the signed ledger says about rows that people read (kept small: a few fields per row)."""
+
+    ingests: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # item -> (size, md5)
+    sightings: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # sighting id -> recorded fields
+    analyses: dict[tuple[str, str, str], tuple[Any, Any]] = field(default_factory=dict)  # -> (status, digest)
+
+    def add(self, record: dict[str, Any]) -> None:
+        details = record.get("details") if isinstance(record.get("details"), dict) else {}
+        item, action = record.get("item"), record.get("action")
+        if action == "ingest" and item:
+            self.ingests.setdefault(item, (details.get("size"), details.get("md5")))
+        if action in ("ingest", "sighting") and isinstance(details.get("sighting_id"), int):
+            self.sightings[details["sighting_id"]] = _sighting_fields(item, details)
+        if action == "analysis" and item:
+            key = (item, str(details.get("stage")), str(details.get("version")))
+            self.analyses[key] = (details.get("status"), details.get("output_sha256"))
+
+
+SIGHTING_FIELDS = (
+    "source_path",
+    "source_url",
+    "platform",
+    "account",
+    "seen_at",
+    "note",
+    "archive_sha256",
+    "archive_member",
+)
+
+
+def _sighting_fields(item: Any, values: dict[str, Any]) -> tuple[Any, ...]:
+    return (item, *(values.get(name) for name in SIGHTING_FIELDS))
+
+
+def check_rows(ws: Any, facts: SignedFacts, report: VerifyReport) -> None:
+    """Items, sightings and stage results must say what their signed custody events say: an edit made
+    directly in the database (a changed source URL, a changed score) is tampering like any other."""
+    from idolguard.db.models import Sighting, StageResult
+    from idolguard.pipeline.runner import output_digest
+
+    with ws.sessions() as session:
+        for item in session.execute(select(Item).execution_options(yield_per=2000)).scalars():
+            signed = facts.ingests.get(item.sha256)
+            if signed is None:
+                report.problems.append(Problem("cross", item.sha256, "item has no ingest event in the ledger"))
+            elif signed != (item.size, item.md5):
+                report.problems.append(Problem("db", item.sha256, "item size/MD5 differ from its ingest event"))
+        for sighting in session.execute(select(Sighting).execution_options(yield_per=2000)).scalars():
+            values = {name: getattr(sighting, name) for name in SIGHTING_FIELDS}
+            values["seen_at"] = sighting.seen_at.isoformat() if sighting.seen_at else None
+            signed_sighting = facts.sightings.get(sighting.id)
+            if signed_sighting is None:
+                report.problems.append(Problem("db", f"sighting {sighting.id}", "sighting has no custody event"))
+            elif signed_sighting != _sighting_fields(sighting.item_sha256, values):
+                report.problems.append(
+                    Problem("db", f"sighting {sighting.id}", "sighting differs from what its custody event recorded")
+                )
+        probe_outputs: dict[str, dict[str, Any]] = {}
+        for row in session.execute(select(StageResult).execution_options(yield_per=2000)).scalars():
+            signed_result = facts.analyses.get((row.item_sha256, row.stage, row.version))
+            ref = f"{row.stage}@{row.version} of {row.item_sha256[:16]}…"
+            if signed_result is None:
+                report.problems.append(Problem("db", ref, "stage result has no analysis event"))
+            elif signed_result != (row.status, output_digest(row.output)):
+                report.problems.append(Problem("db", ref, "stage result differs from its signed output hash"))
+            elif row.stage == "probe" and row.status == "ok":
+                probe_outputs[row.item_sha256] = row.output
+        for sha, output in probe_outputs.items():
+            item = session.get(Item, sha)
+            shown = (item.media_type, item.mime, item.width, item.height, item.duration_s) if item else None
+            expected = tuple(output.get(k) for k in ("media_type", "mime", "width", "height", "duration_s"))
+            if item is not None and shown != expected:
+                report.problems.append(Problem("db", sha, "item dimensions/type differ from its signed probe output"))
+
+
 def verify_workspace(ws: Any, *, objects: bool = True, progress: Callable[[int], None] | None = None) -> VerifyReport:
     report = VerifyReport()
     keys = load_public_keys(ws.config.keys_dir)
@@ -138,7 +227,7 @@ def verify_workspace(ws: Any, *, objects: bool = True, progress: Callable[[int],
         report.problems.append(Problem("ledger-db", "keys", "no public key found in the workspace keys folder"))
     db_walker = ChainWalker(keys, "ledger-db", report)
     mirror_walker = ChainWalker(keys, "ledger-jsonl", report)
-    ingested: set[str] = set()
+    facts = SignedFacts()
     db_count = mirror_count = 0
 
     with ws.sessions() as session:
@@ -162,15 +251,15 @@ def verify_workspace(ws: Any, *, objects: bool = True, progress: Callable[[int],
                     report.problems.append(
                         Problem("ledger-db", f"seq {entry.seq}", "row columns differ from signed line")
                     )
-                db_walker.feed(f"seq {entry.seq}", record, error and f"stored line is {error}")
-                if entry.action == "ingest" and entry.item_sha256:
-                    ingested.add(entry.item_sha256)
+                db_walker.feed(f"seq {entry.seq}", record, error and f"stored line is {error}", entry.line)
+                if record is not None:
+                    facts.add(record)
             if mirrored is not None:
                 mirror_count += 1
                 number, raw = mirrored
                 text = raw.decode("utf-8", "replace")
                 record, error = _parse(text)
-                mirror_walker.feed(f"line {number}", record, error and f"line is {error}")
+                mirror_walker.feed(f"line {number}", record, error and f"line is {error}", text)
                 if db_line is not None and db_line != text:
                     report.problems.append(
                         Problem("cross", f"seq {number - 1}", "database entry and JSONL mirror line differ")
@@ -193,10 +282,7 @@ def verify_workspace(ws: Any, *, objects: bool = True, progress: Callable[[int],
             )
         )
 
-    for sha in items:
-        if sha not in ingested:
-            report.problems.append(Problem("cross", sha, "item has no ingest event in the ledger"))
-
+    check_rows(ws, facts, report)
     if objects:
         known = set(items) | set(derived)
         vault = ws.vault
@@ -230,8 +316,9 @@ def verify_jsonl_only(path: Path, keys_dir: Path) -> VerifyReport:
     report = VerifyReport()
     walker = ChainWalker(load_public_keys(keys_dir), "ledger-jsonl", report)
     for number, raw in iter_jsonl(path):
-        record, error = _parse(raw.decode("utf-8", "replace"))
-        walker.feed(f"line {number}", record, error and f"line is {error}")
+        text = raw.decode("utf-8", "replace")
+        record, error = _parse(text)
+        walker.feed(f"line {number}", record, error and f"line is {error}", text)
     report.mirror_lines_checked = walker.count
     if walker.head:
         report.head_seq, report.head_hash = walker.head
