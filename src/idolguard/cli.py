@@ -243,13 +243,22 @@ def scan(
 def verify(
     json_out: bool = typer.Option(False, "--json"),
     skip_objects: bool = typer.Option(False, "--skip-objects", help="Check only the ledger (fast)."),
+    expect_head: str = typer.Option(
+        None, "--expect-head", help="SEQ:HASH of a head recorded earlier (e.g. in a report); it must still be there."
+    ),
     home: Path = home_option(),
 ) -> None:
     """Re-hash every vault object and walk the whole custody ledger. Exit 0 only if all checks pass."""
     from idolguard.evidence.verify import verify_workspace
 
+    expected: tuple[int, str] | None = None
+    if expect_head:
+        seq_text, _, hash_text = expect_head.partition(":")
+        if not seq_text.isdigit() or len(hash_text) != 64:
+            fail("--expect-head takes SEQ:HASH, e.g. 41:3f2a… (64 hex characters)")
+        expected = (int(seq_text), hash_text.lower())
     ws = open_workspace(home)
-    report = verify_workspace(ws, objects=not skip_objects)
+    report = verify_workspace(ws, objects=not skip_objects, expect_head=expected)
     # Record that a verification happened (after checking, so the check never includes its own entry).
     with ws.write() as (_session, ledger):
         ledger.append(

@@ -24,6 +24,10 @@ def main(ledger_path: str, key_path: str) -> int:
     with open(ledger_path, "rb") as handle:
         for number, line in enumerate(handle, start=1):
             record = json.loads(line)
+            canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            if canonical.encode("utf-8") + b"\n" != line:
+                print(f"line {number}: not canonical")
+                return 1
             body = {name: record[name] for name in BODY}
             raw = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
             if hashlib.sha256(raw).hexdigest() != record["hash"]:

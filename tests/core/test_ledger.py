@@ -222,3 +222,28 @@ def test_content_that_starts_like_an_encrypted_object_verifies(cli, tmp_path, ho
     out = tmp_path / "out.bin"
     cli("export", sha, "--out", out, "--reason", "check")
     assert out.read_bytes() == b"IGV1 plain note"
+
+
+def test_database_rolled_back_after_mirror_write_is_restored_not_forked(cli, media_dir, home, workspace):
+    """A power cut can undo the database's last commit after the mirror line was fsynced."""
+    _scanned(cli, media_dir)
+    lines = _lines(home)
+    with workspace.sessions() as session:
+        session.execute(delete(LedgerEntry).where(LedgerEntry.seq >= len(lines) - 2))
+        session.commit()
+    with workspace.write() as (_session, ledger):
+        ledger.append("note", details={"text": "after power cut"})
+    after = _lines(home)
+    assert after[: len(lines)] == lines and len(after) == len(lines) + 1
+    assert json.loads(after[-1])["seq"] == len(lines)
+    assert _problems(home) == []
+
+
+def test_verify_expect_head(cli, media_dir, home):
+    _scanned(cli, media_dir)
+    head = json.loads(_lines(home)[-1])
+    assert cli("verify", "--expect-head", f"{head['seq']}:{head['hash']}").exit_code == 0
+    wrong = cli("verify", "--expect-head", f"{head['seq']}:{'0' * 64}", ok=False)
+    assert wrong.exit_code == 1 and "expected head" in wrong.output
+    missing = cli("verify", "--expect-head", f"{head['seq'] + 500}:{head['hash']}", ok=False)
+    assert missing.exit_code == 1

@@ -176,12 +176,54 @@ class Ledger:
             return
         if torn:
             self._drop_torn_tail()
-        if mirror_count >= db_count:
+        if mirror_count > db_count:
+            self._restore_from_mirror(session, db_count)
+            return
+        if mirror_count == db_count:
             return
         missing = session.execute(
             select(LedgerEntry.line).where(LedgerEntry.seq >= mirror_count).order_by(LedgerEntry.seq)
         ).scalars()
         self._append_lines(list(missing))
+
+    def _restore_from_mirror(self, session: Session, db_count: int) -> None:
+        """The database lost committed entries the mirror still has (e.g. a power cut rolled back its last
+        transaction): put the signed lines back, each checked for chain, hash and our signature first, so the
+        next entry continues the one chain instead of forking it. Nothing is re-signed or invented."""
+        from idolguard.evidence.keys import key_id
+        from idolguard.evidence.verify import check_entry
+
+        assert self.key is not None
+        keys = {key_id(self.key.public): self.key.public}
+        head = session.execute(
+            select(LedgerEntry.entry_hash).where(LedgerEntry.seq == db_count - 1)
+        ).scalar_one_or_none()
+        expected_prev = head or GENESIS
+        for number, raw in iter_jsonl(self.jsonl_path):
+            if number <= db_count:
+                continue
+            line = raw.decode("utf-8")
+            record = json.loads(line)
+            problem, claimed = check_entry(record, number - 1, expected_prev, keys)
+            if problem or canonical_bytes(record) != raw:
+                return  # not provably ours: leave it for `verify` to report, never adopt it
+            session.add(
+                LedgerEntry(
+                    seq=record["seq"],
+                    entry_hash=claimed,
+                    prev_hash=record["prev"],
+                    ts=record["ts"],
+                    actor=record["actor"],
+                    action=record["action"],
+                    item_sha256=record["item"],
+                    details=record["details"],
+                    key_id=record["key_id"],
+                    signature=record["sig"],
+                    line=line,
+                )
+            )
+            expected_prev = str(claimed)
+        session.flush()
 
     def _mirror_state(self) -> tuple[int, bool]:
         """(entries in the mirror, whether it ends in a torn line), read from the tail only."""
@@ -210,9 +252,19 @@ class Ledger:
             return -1, torn  # unreadable mirror: verification reports it; never rewrite it here
 
     def _drop_torn_tail(self) -> None:
+        """Cut a half-written final line (from a killed writer), reading only the file's tail."""
         with open(self.jsonl_path, "r+b") as handle:
-            data = handle.read()
-            cut = data.rfind(b"\n") + 1
+            size = handle.seek(0, os.SEEK_END)
+            window = 1 << 16
+            while True:
+                start = max(0, size - window)
+                handle.seek(start)
+                tail = handle.read(size - start)
+                newline = tail.rfind(b"\n")
+                if newline >= 0 or start == 0:
+                    cut = start + newline + 1 if newline >= 0 else 0
+                    break
+                window *= 4
             handle.truncate(cut)
             handle.flush()
             os.fsync(handle.fileno())

@@ -220,7 +220,15 @@ def check_rows(ws: Any, facts: SignedFacts, report: VerifyReport) -> None:
                 report.problems.append(Problem("db", sha, "item dimensions/type differ from its signed probe output"))
 
 
-def verify_workspace(ws: Any, *, objects: bool = True, progress: Callable[[int], None] | None = None) -> VerifyReport:
+def verify_workspace(
+    ws: Any,
+    *,
+    objects: bool = True,
+    progress: Callable[[int], None] | None = None,
+    expect_head: tuple[int, str] | None = None,
+) -> VerifyReport:
+    """Check everything; ``expect_head`` (seq, hash) is a head recorded earlier outside the workspace, which
+    the chain must still contain: the one tampering a chain cannot show by itself is removal of its tail."""
     report = VerifyReport()
     keys = load_public_keys(ws.config.keys_dir)
     if not keys:
@@ -228,6 +236,7 @@ def verify_workspace(ws: Any, *, objects: bool = True, progress: Callable[[int],
     db_walker = ChainWalker(keys, "ledger-db", report)
     mirror_walker = ChainWalker(keys, "ledger-jsonl", report)
     facts = SignedFacts()
+    head_found = False
     db_count = mirror_count = 0
 
     with ws.sessions() as session:
@@ -252,6 +261,8 @@ def verify_workspace(ws: Any, *, objects: bool = True, progress: Callable[[int],
                         Problem("ledger-db", f"seq {entry.seq}", "row columns differ from signed line")
                     )
                 db_walker.feed(f"seq {entry.seq}", record, error and f"stored line is {error}", entry.line)
+                if expect_head and entry.seq == expect_head[0]:
+                    head_found = entry.entry_hash == expect_head[1]
                 if record is not None:
                     facts.add(record)
             if mirrored is not None:
@@ -283,6 +294,15 @@ def verify_workspace(ws: Any, *, objects: bool = True, progress: Callable[[int],
         )
 
     check_rows(ws, facts, report)
+    if expect_head and not head_found:
+        report.problems.append(
+            Problem(
+                "ledger-db",
+                f"seq {expect_head[0]}",
+                f"expected head {expect_head[0]}:{expect_head[1][:16]}… is not in the ledger "
+                "(entries removed or replaced since it was recorded)",
+            )
+        )
     if objects:
         known = set(items) | set(derived)
         vault = ws.vault

@@ -84,8 +84,15 @@ def _item_context(ws: Workspace, obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_report(ws: Workspace, objects: list[dict[str, Any]], title: str = "IdolGuard evidence report") -> str:
+    from idolguard.db.models import LedgerEntry
+
+    with ws.sessions() as session:
+        head = session.execute(
+            select(LedgerEntry.seq, LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)
+        ).first()
     template = _environment().get_template("report.html.j2")
     return template.render(
+        head=f"{head.seq}:{head.entry_hash}" if head else None,
         title=title,
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         version=__version__,
