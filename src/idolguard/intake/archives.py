@@ -40,10 +40,21 @@ def unsafe_name_reason(name: str) -> str | None:
     return None
 
 
-def list_members(archive: zipfile.ZipFile, limits: Limits) -> Iterator[Member]:
+RATIO_FLOOR = 64 * 1024  # smaller members may compress well legitimately (text, tiny images)
+
+
+def list_members(archive: zipfile.ZipFile, limits: Limits, archive_size: int | None = None) -> Iterator[Member]:
     infos = archive.infolist()
     if len(infos) > limits.zip_max_entries:
         raise RejectedInput(f"archive has {len(infos)} entries, over the limit of {limits.zip_max_entries}")
+    if archive_size:
+        # Many members each just under a per-member check still add up: bound the archive as a whole too.
+        declared = sum(info.file_size for info in infos if not info.is_dir())
+        if declared > RATIO_FLOOR and declared / archive_size > limits.zip_max_ratio:
+            raise RejectedInput(
+                f"archive declares {declared} bytes from {archive_size} "
+                f"({declared / archive_size:.0f}:1, over the limit of {limits.zip_max_ratio}:1; zip bomb?)"
+            )
     declared_total = 0
     for info in infos:
         if info.is_dir():
@@ -59,7 +70,7 @@ def list_members(archive: zipfile.ZipFile, limits: Limits) -> Iterator[Member]:
             reason = "empty file (0 bytes): nothing to preserve"
         if reason is None and info.file_size > limits.max_file_bytes:
             reason = f"member declares {info.file_size} bytes, over the per-file limit"
-        if reason is None and info.file_size > 1_000_000:
+        if reason is None and info.file_size > RATIO_FLOOR:
             ratio = info.file_size / max(1, info.compress_size)
             if ratio > limits.zip_max_ratio:
                 reason = f"compression ratio {ratio:.0f}:1 over the limit of {limits.zip_max_ratio}:1 (zip bomb?)"

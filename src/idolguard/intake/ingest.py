@@ -137,10 +137,16 @@ class Ingestor:
         )
         if sniffed.mime == "application/zip":
             yield from self.flush()  # the archive item must exist before its members reference it
-            yield from self._archive(found.path, put.sha256, label)
+            yield from self._archive(put.sha256, label)
         yield from self._maybe_flush()
 
-    def _archive(self, path: Path, archive_sha: str, label: str) -> Iterator[IngestResult]:
+    def _archive(self, archive_sha: str, label: str) -> Iterator[IngestResult]:
+        """Read members from the vault copy of the archive, not the submitted path: the file there could
+        be swapped after it was stored, and members must come from the archive their sightings name."""
+        with self.ws.vault.materialize(archive_sha) as stored:
+            yield from self._archive_members(stored, archive_sha, label)
+
+    def _archive_members(self, path: Path, archive_sha: str, label: str) -> Iterator[IngestResult]:
         try:
             archive = archives.open_archive(path)
         except IdolGuardError as exc:
@@ -148,7 +154,7 @@ class Ingestor:
             return
         with archive:
             try:
-                members = list(archives.list_members(archive, self.limits))
+                members = list(archives.list_members(archive, self.limits, path.stat().st_size))
             except IdolGuardError as exc:
                 yield IngestResult(path=label, sha256=archive_sha, error=str(exc))
                 return

@@ -73,6 +73,7 @@ def failed_object(result: IngestResult) -> dict[str, Any]:
             "error": result.error,
         }
     )
+    obj["media_type"] = result.media_type or "other"  # the interface promises image|video|other
     obj["stage_errors"] = {}
     return obj
 
