@@ -54,6 +54,23 @@ def workspace_home(ctx: StageContext) -> Path:
     raise IdolGuardError("cannot tell which workspace this item belongs to; matching skipped")
 
 
+_OPEN: dict[Path, tuple[Any, Any]] = {}
+
+
+def workspace_and_store(ctx: StageContext) -> tuple[Any, Any]:
+    """One open workspace and index store per workspace per process: opening checks the schema and loading
+    an index maps files, neither of which should be paid per item. The store re-checks the bank revision on
+    every query, so a cached one never serves a stale index."""
+    from idolguard.signals.store import IndexStore
+    from idolguard.workspace import Workspace
+
+    home = workspace_home(ctx)
+    if home not in _OPEN:
+        ws = Workspace.open(home)
+        _OPEN[home] = (ws, IndexStore(ws))
+    return _OPEN[home]
+
+
 class MatchStage(Stage):
     name: ClassVar[str] = "match"
     version: ClassVar[str] = MATCH_VERSION
@@ -63,13 +80,9 @@ class MatchStage(Stage):
 
     def run(self, ctx: StageContext) -> dict[str, Any]:
         from idolguard.signals.matcher import match_signals
-        from idolguard.workspace import Workspace
 
-        ws = Workspace.open(workspace_home(ctx))
-        try:
-            return {"matches": match_signals(ws, ctx.inputs["signals"])}
-        finally:
-            ws.close()
+        ws, store = workspace_and_store(ctx)
+        return {"matches": match_signals(ws, ctx.inputs["signals"], store)}
 
 
 class FaceMatchStage(Stage):
@@ -87,7 +100,6 @@ class FaceMatchStage(Stage):
 
     def run(self, ctx: StageContext) -> dict[str, Any]:
         from idolguard.signals.face_match import item_face_hashes, match_faces
-        from idolguard.workspace import Workspace
 
         faces = [f for f in ctx.inputs["faces"].get("faces") or [] if f.get("landmarks")]
         hashes, luma = item_face_hashes(ctx.path, ctx.limits, faces)
@@ -96,12 +108,9 @@ class FaceMatchStage(Stage):
             "face_matches": [],
         }
         if hashes:
-            ws = Workspace.open(workspace_home(ctx))
-            try:
-                already = {m["source_item"] for m in ctx.inputs["match"].get("matches", []) if m.get("source_item")}
-                output["face_matches"] = match_faces(ws, hashes, luma, already=already)
-            finally:
-                ws.close()
+            ws, store = workspace_and_store(ctx)
+            already = {m["source_item"] for m in ctx.inputs["match"].get("matches", []) if m.get("source_item")}
+            output["face_matches"] = match_faces(ws, hashes, luma, store, already=already)
         return output
 
     def contribute(self, obj: dict[str, Any], output: dict[str, Any]) -> None:
