@@ -88,7 +88,9 @@ class Workspace:
 
     @cached_property
     def vault(self) -> Vault:
-        return Vault(self.config.vault_dir, key=self.vault_key)
+        vault = Vault(self.config.vault_dir, key=self.vault_key)
+        vault.clean_tmp()  # leftovers of killed processes (incl. decrypted analysis copies) go at once
+        return vault
 
     @cached_property
     def signing_key(self) -> keys.SigningKey:

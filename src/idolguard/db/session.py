@@ -7,13 +7,16 @@ database silently.
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,17 +53,44 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
 
 def upgrade(engine: Engine) -> None:
-    """Apply every pending migration on every branch (areas add their own branches off the core)."""
+    """Apply every pending migration on every branch (areas add their own branches off the core).
+
+    Serialised across processes (a lock file beside a SQLite database, an advisory lock on PostgreSQL) and
+    re-checked under the lock, so two commands opening a new or older workspace at once do not both migrate.
+    """
     cfg = alembic_config(engine)
-    script = ScriptDirectory.from_config(cfg)
-    heads = set(script.get_heads())
-    with engine.connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
-    if current == heads:
+    heads = set(ScriptDirectory.from_config(cfg).get_heads())
+    if _current_heads(engine) == heads:
         return
-    with engine.begin() as conn:
+    with _migration_lock(engine), engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+        if set(MigrationContext.configure(conn).get_current_heads()) == heads:
+            return
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "heads")
+
+
+MIGRATION_LOCK_ID = 0x1D01_0DB0
+
+
+def _current_heads(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate.lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

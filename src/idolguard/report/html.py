@@ -10,6 +10,7 @@ import base64
 import hashlib
 import html
 import json
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,7 +110,9 @@ def write_report(ws: Workspace, objects: list[dict[str, Any]], dest: Path) -> st
     text = render_report(ws, objects)
     data = text.encode("utf-8")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_bytes(data)
+    partial = dest.with_name(f".{dest.name}.part-{os.getpid()}")
+    partial.write_bytes(data)
+    os.replace(partial, dest)  # readers see the old report or the new one, never half of one
     digest = hashlib.sha256(data).hexdigest()
     with ws.write() as (_session, ledger):
         ledger.append(
