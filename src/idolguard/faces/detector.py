@@ -96,6 +96,8 @@ class YuNetDetector:
             return []
         faces: list[DetectedFace] = []
         for row in rows:
+            if not np.all(np.isfinite(row[:15])) or row[2] <= 0 or row[3] <= 0:
+                continue  # YuNet can emit degenerate rows (seen: -inf boxes on tiny images); never pass them on
             x, y, w, h = (float(v) / scale for v in row[:4])
             landmarks = (row[4:14].reshape(5, 2) / scale).astype(np.float32)
             faces.append(DetectedFace((x, y, w, h), landmarks, float(row[14])))
