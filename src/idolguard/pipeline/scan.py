@@ -10,25 +10,42 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
-from idolguard.db.models import Item, StageResult
+from idolguard.db.models import Item
 from idolguard.intake.ingest import Ingestor, IngestResult, SightingInfo
 from idolguard.pipeline.registry import all_stages
-from idolguard.pipeline.runner import analyze, select_stages
+from idolguard.pipeline.runner import analyze, load_state, select_stages
 from idolguard.workspace import Workspace
 
 BASE_FIELDS = ("sha256", "md5", "path", "size", "media_type", "mime", "width", "height", "duration_s")
 
 
 def item_object(ws: Workspace, sha256: str, *, path: str | None = None, duplicate: bool = False) -> dict[str, Any]:
-    """The scan object for one stored item, from the newest stored result of each current stage version."""
+    """The scan object for one stored item, from the stored result of each current stage version."""
+    return item_objects(ws, [(sha256, path, duplicate)])[0]
+
+
+def item_objects(ws: Workspace, wanted: list[tuple[str, str | None, bool]]) -> list[dict[str, Any]]:
+    """Scan objects for many items ((sha256, path shown, duplicate) each) with two queries per 500 items."""
     current = {s.name: s for s in select_stages()}
-    with ws.sessions() as session:
-        item = session.get(Item, sha256)
-        rows = session.execute(select(StageResult).where(StageResult.item_sha256 == sha256)).scalars().all()
-    if item is None:
-        raise KeyError(sha256)
+    order = {name: index for index, name in enumerate(s.name for s in all_stages())}
+    items, stored = load_state(ws, list(dict.fromkeys(sha for sha, _, _ in wanted)))
+    objects = []
+    for sha256, path, duplicate in wanted:
+        item = items.get(sha256)
+        if item is None:
+            raise KeyError(sha256)
+        objects.append(_build(item, stored.get(sha256, {}).values(), current, order, path, duplicate))
+    return objects
+
+
+def _build(
+    item: Item,
+    rows: Any,
+    current: dict[str, Any],
+    order: dict[str, int],
+    path: str | None,
+    duplicate: bool,
+) -> dict[str, Any]:
     obj: dict[str, Any] = {
         "sha256": item.sha256,
         "md5": item.md5,
@@ -44,9 +61,7 @@ def item_object(ws: Workspace, sha256: str, *, path: str | None = None, duplicat
         "error": None,
         "stage_errors": {},
     }
-    order = [s.name for s in all_stages()]
-    rows = sorted(rows, key=lambda r: order.index(r.stage) if r.stage in order else len(order))
-    for row in rows:
+    for row in sorted(rows, key=lambda r: order.get(r.stage, len(order))):
         stage = current.get(row.stage)
         if stage is None or stage.version != row.version:
             continue
@@ -55,7 +70,6 @@ def item_object(ws: Workspace, sha256: str, *, path: str | None = None, duplicat
             stage.contribute(obj, row.output)
         else:
             obj["stage_errors"][row.stage] = row.error
-    obj["stages"] = dict(sorted(obj["stages"].items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
     if obj["stage_errors"]:
         first = next(name for name in obj["stages"] if name in obj["stage_errors"])
         obj["error"] = f"{first}: {obj['stage_errors'][first]}"
@@ -96,10 +110,6 @@ def scan_paths(
     if on_analysis_start:
         on_analysis_start(len(unique))
     analyze(ws, unique, stage_names=stage_names, workers=workers, on_done=on_analyzed)
-    objects: list[dict[str, Any]] = []
-    for result in ingested:
-        if result.sha256 and not result.error:
-            objects.append(item_object(ws, result.sha256, path=result.path, duplicate=result.duplicate))
-        else:
-            objects.append(failed_object(result))
-    return objects
+    good = [r for r in ingested if r.sha256 and not r.error]
+    built = iter(item_objects(ws, [(r.sha256, r.path, r.duplicate) for r in good if r.sha256]))
+    return [next(built) if r.sha256 and not r.error else failed_object(r) for r in ingested]
