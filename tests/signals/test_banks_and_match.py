@@ -153,3 +153,13 @@ def test_face_anchored_match_survives_crop_and_rotation(cli, tmp_path: Path) -> 
     assert by_name["other.jpg"]["matches"] == []
     scanned = cli.json_lines("scan", query, "--json")[0]
     assert any(m["signal"] == "pdq_face" for m in scanned["matches"]) and scanned["pdq_faces"]
+
+
+def test_rescan_after_bank_change_matches_against_current_banks(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    copy = save_jpeg(photo().resize((400, 300)), tmp_path / "copy.jpg", quality=70)
+    assert cli.json_lines("scan", copy, "--json")[0]["matches"] == []  # nothing banked yet
+    _bank_with_photo(cli, tmp_path)
+    rescanned = cli.json_lines("scan", copy, "--json")[0]
+    assert rescanned["duplicate"] and [m["bank"] for m in rescanned["matches"]] == ["abuse"]
+    cli("bank", "disable", "abuse")
+    assert cli.json_lines("scan", copy, "--json")[0]["matches"] == []
