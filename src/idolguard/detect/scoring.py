@@ -231,16 +231,19 @@ def finalize(measured: dict[str, Any], calibration: Calibration, limits: dict[st
     return {"faces": faces, "manipulation_score": score, "verdict": verdict, "verdict_reason": reason}
 
 
-def heatmap_png(crop: np.ndarray, cam: np.ndarray) -> bytes:
-    """The face crop with the class-activation map overlaid (red = pushed towards "manipulated")."""
+def heatmap_png(crop: np.ndarray, cam: np.ndarray, calibration: Calibration) -> bytes:
+    """The face crop beside the class-activation map overlaid on it.
+
+    Each CAM cell is a local logit (their mean is the face's logit), so it is passed through the same
+    calibration and drawn on a fixed 0..1 scale: blue = looks real, red = looks manipulated. A fixed scale
+    (not per-image min-max) keeps a real face blue instead of painting its least-real corner red.
+    """
     import cv2
     from PIL import Image
 
     size = crop.shape[0]
-    cam = np.asarray(cam, dtype=np.float32)
-    span = float(cam.max() - cam.min()) or 1.0
-    norm = (cam - cam.min()) / span
-    up = cv2.resize(norm, (size, size), interpolation=cv2.INTER_CUBIC)
+    probs = calibration.apply(np.asarray(cam, dtype=np.float64)).astype(np.float32)
+    up = cv2.resize(probs, (size, size), interpolation=cv2.INTER_CUBIC)
     colour = cv2.applyColorMap(np.clip(up * 255, 0, 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
     blended = (crop.astype(np.float32) * 0.55 + colour.astype(np.float32) * 0.45).astype(np.uint8)
     side_by_side = np.concatenate([crop, blended], axis=1)

@@ -64,7 +64,7 @@ def score_file(
     pngs: list[tuple[int, bytes]] = []
     if heatmaps:
         ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:MAX_HEATMAPS]
-        pngs = [(face, heatmap_png(crop, cam)) for face, (_logit, crop, cam) in ranked]
+        pngs = [(face, heatmap_png(crop, cam, calibration)) for face, (_logit, crop, cam) in ranked]
     return output, pngs
 
 
