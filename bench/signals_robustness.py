@@ -37,6 +37,7 @@ from idolguard.signals.pdq import hash_file
 LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw-dev" / "images"
 THRESHOLD = 31
 FACE_THRESHOLD = face_anchor.FACE_THRESHOLD
+QUERY_JITTER = False  # --query-jitter: hash query faces at the nine landmark perturbations too
 NEAR_MISS = 56  # plain/crop PDQ candidates between 32 and 56 bits are accepted only after ORB verification
 
 
@@ -201,9 +202,9 @@ def match(bank: Bank, path: Path) -> tuple[set[int], set[int], dict[str, int]]:
     counters["near_miss"] = len(candidates - full)
     rgb = np.asarray(Image.open(path).convert("RGB"))
     if bank.face_words is not None:
-        for face in faces_of(bank.detector, rgb):
-            for key in ("pdq", "pdq_flip"):
-                found = {int(bank.face_owner[i]) for i in brute(bank.face_words, face[key], FACE_THRESHOLD)}
+        for face in faces_of(bank.detector, rgb, jitter=QUERY_JITTER):
+            for value in [face["pdq"], face["pdq_flip"], *face["jitter"]]:
+                found = {int(bank.face_owner[i]) for i in brute(bank.face_words, value, FACE_THRESHOLD)}
                 counters["face_candidates"] += len(found - full - candidates)
                 candidates |= found
     candidates -= full
@@ -237,7 +238,10 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--edits", nargs="*", default=list(EDITS))
     parser.add_argument("--same-person", type=int, default=1000)
+    parser.add_argument("--query-jitter", action="store_true")
     args = parser.parse_args()
+    global QUERY_JITTER
+    QUERY_JITTER = args.query_jitter
     from idolguard.faces.detector import get_detector
 
     started = time.time()
