@@ -236,10 +236,12 @@ def match(
                     out["vpdq"] = signals["vpdq"]
                 out["matches"] = match_signals(ws, signals, store)
                 if media_type == "image":
-                    from idolguard.signals.face_match import item_face_hashes, match_faces
+                    from idolguard.signals.face_match import item_face_hashes, match_faces, query_jitter
                     from idolguard.signals.matcher import merge_face_matches
 
-                    face_hashes, luma = item_face_hashes(found.path, ws.config.limits)
+                    face_hashes, luma = item_face_hashes(
+                        found.path, ws.config.limits, jitter=query_jitter(ws.config.raw)
+                    )
                     already = {m["source_item"] for m in out["matches"] if m.get("source_item")}
                     found_faces = match_faces(ws, face_hashes, luma, store, already=already)
                     out["matches"] = merge_face_matches(out["matches"], found_faces)

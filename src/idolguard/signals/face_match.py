@@ -46,6 +46,13 @@ def item_face_hashes(path: Path, limits: Limits, faces: list[dict[str, Any]] | N
     return face_anchor.face_hashes(luma, faces, jitter=jitter), luma
 
 
+def query_jitter(settings: dict[str, Any] | None) -> bool:
+    """``[signals] query_jitter`` (default on): hash query faces at nine landmark perturbations too; 2.4x the
+    verification candidates for the recall on rotated copies the issue's >= 95% target needs."""
+    section = (settings or {}).get("signals") or {}
+    return bool(section.get("query_jitter", True))
+
+
 def match_faces(
     ws: Workspace,
     face_hashes: list[dict[str, Any]],
@@ -66,8 +73,10 @@ def match_faces(
         return []
     best: dict[int, int] = {}
     for face in face_hashes:
-        for key in ("pdq", "pdq_flip"):
-            for hit in index.query(face[key], face_anchor.FACE_THRESHOLD):
+        # The query's own landmark perturbations ("jitter", when hashed with jitter=True) catch copies whose
+        # re-detected landmarks moved, e.g. after a small rotation: 5 degree rotations 94.5% -> 98.3% matched.
+        for value in (face["pdq"], face["pdq_flip"], *face.get("jitter", [])):
+            for hit in index.query(value, face_anchor.FACE_THRESHOLD):
                 best[hit.entry_id] = min(hit.distance, best.get(hit.entry_id, 999))
     if not best:
         return []

@@ -92,17 +92,17 @@ class FaceMatchStage(Stage):
     """
 
     name: ClassVar[str] = "face_match"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: query faces hashed with landmark jitter (configurable)
     needs: ClassVar[tuple[str, ...]] = ("faces", "signals", "match")
     produces: ClassVar[tuple[str, ...]] = ("pdq_faces",)
     media_types: ClassVar[frozenset[str]] = frozenset({"image"})
     description: ClassVar[str] = "face-anchored PDQ + ORB/RANSAC verification (survives crops, rotation, screenshots)"
 
     def run(self, ctx: StageContext) -> dict[str, Any]:
-        from idolguard.signals.face_match import item_face_hashes, match_faces
+        from idolguard.signals.face_match import item_face_hashes, match_faces, query_jitter
 
         faces = [f for f in ctx.inputs["faces"].get("faces") or [] if f.get("landmarks")]
-        hashes, luma = item_face_hashes(ctx.path, ctx.limits, faces)
+        hashes, luma = item_face_hashes(ctx.path, ctx.limits, faces, jitter=query_jitter(ctx.settings))
         output: dict[str, Any] = {
             "pdq_faces": [{k: h[k] for k in ("face", "pdq", "quality")} for h in hashes],
             "face_matches": [],
