@@ -10,6 +10,7 @@ raise ``MediaError`` before work starts, or stop sampling with a note once reach
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,10 +50,68 @@ class VideoStats:
         return dict(self.__dict__)
 
 
-def _rotate(image: np.ndarray, rotation: int) -> np.ndarray:
+def rotate(image: np.ndarray, rotation: int) -> np.ndarray:
+    """Apply a frame's display rotation (FFmpeg: counter-clockwise degrees; np.rot90 k>0 is counter-clockwise)."""
     turns = (rotation // 90) % 4
-    # FFmpeg's display rotation is counter-clockwise in degrees; np.rot90 with k>0 turns counter-clockwise.
     return np.ascontiguousarray(np.rot90(image, k=turns)) if turns else image
+
+
+@contextmanager
+def open_video(path: Path, limits: Limits, stats: VideoStats) -> Iterator[tuple[Any, Any]]:
+    """(container, first video stream), with the safety limits checked and ``stats`` filled in; one place for
+    every decoder of the project (frame sampling, vPDQ) to open videos the same way."""
+    import av
+
+    try:
+        container = av.open(str(path), metadata_errors="replace")
+    except (av.error.FFmpegError, OSError, ValueError) as exc:  # type: ignore[attr-defined]
+        raise MediaError(f"corrupt or unreadable video: {exc}") from exc
+    with container:
+        if not container.streams.video:
+            raise MediaError("container has no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        width, height = stream.codec_context.width, stream.codec_context.height
+        stats.width, stats.height = width or None, height or None
+        duration = None
+        if stream.duration and stream.time_base:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration:
+            duration = container.duration / 1_000_000
+        stats.duration_s = duration
+        stats.fps = float(stream.average_rate) if stream.average_rate else None
+        if width and height and width * height > limits.max_video_pixels_per_frame:
+            raise MediaError(f"video frames are {width}x{height}, over the per-frame pixel limit")
+        if duration is not None and duration > limits.max_video_seconds:
+            raise MediaError(f"video lasts {duration:.0f} s, over the limit of {limits.max_video_seconds} s")
+        yield container, stream
+
+
+def decoded_frames(container: Any, stream: Any, stats: VideoStats) -> Iterator[Any]:
+    """Every decodable frame; packets that fail to demux or decode are skipped and counted in ``stats``."""
+    import av
+
+    errors = (av.error.FFmpegError, ValueError)  # type: ignore[attr-defined]
+    packets = container.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            return
+        except errors:
+            stats.corrupt_packets += 1
+            if stats.corrupt_packets > 1000:
+                stats.stopped_early = "too many corrupt packets"
+                return
+            continue
+        try:
+            frames = packet.decode()  # the final flush packet (size 0) drains the decoder
+        except errors:
+            stats.corrupt_packets += 1
+            continue
+        for frame in frames:
+            stats.decoded_frames += 1
+            yield frame
 
 
 class VideoReader:
@@ -72,92 +131,40 @@ class VideoReader:
         max_side: int | None = None,
         keyframes_only: bool = False,
     ) -> Iterator[Frame]:
-        import av
-
-        try:
-            container = av.open(str(self.path), metadata_errors="replace")
-        except (av.error.FFmpegError, OSError, ValueError) as exc:  # type: ignore[attr-defined]
-            raise MediaError(f"corrupt or unreadable video: {exc}") from exc
-        with container:
-            if not container.streams.video:
-                raise MediaError("container has no video stream")
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+        with open_video(self.path, self.limits, self.stats) as (container, stream):
             if keyframes_only:
                 stream.codec_context.skip_frame = "NONKEY"
-            self._check_limits(container, stream)
             time_base = float(stream.time_base) if stream.time_base else None
             fps = self.stats.fps or 25.0
             next_t = 0.0
             previous_thumb: np.ndarray | None = None
-            index = -1
-            for packet in self._packets(container, stream):
-                try:
-                    decoded = packet.decode()
-                except (av.error.FFmpegError, ValueError):  # type: ignore[attr-defined]
-                    self.stats.corrupt_packets += 1
+            for index, frame in enumerate(decoded_frames(container, stream, self.stats)):
+                if frame.pts is not None and time_base:
+                    t = frame.pts * time_base - (float(stream.start_time or 0) * time_base)
+                else:
+                    t = index / fps
+                cut = False
+                if scene_cuts:
+                    thumb = frame.reformat(width=SCENE_THUMB[0], height=SCENE_THUMB[1], format="gray")
+                    small = thumb.to_ndarray().astype(np.int16)
+                    if previous_thumb is not None:
+                        cut = float(np.abs(small - previous_thumb).mean()) > SCENE_THRESHOLD
+                    previous_thumb = small
+                due = t + 1e-6 >= next_t
+                if not (due or cut or keyframes_only):
                     continue
-                for frame in decoded:
-                    index += 1
-                    self.stats.decoded_frames += 1
-                    if frame.pts is not None and time_base:
-                        t = frame.pts * time_base - (float(stream.start_time or 0) * time_base)
-                    else:
-                        t = index / fps
-                    cut = False
-                    if scene_cuts:
-                        thumb = frame.reformat(width=SCENE_THUMB[0], height=SCENE_THUMB[1], format="gray")
-                        small = thumb.to_ndarray().astype(np.int16)
-                        if previous_thumb is not None:
-                            cut = float(np.abs(small - previous_thumb).mean()) > SCENE_THRESHOLD
-                        previous_thumb = small
-                    due = t + 1e-6 >= next_t
-                    if not (due or cut or keyframes_only):
-                        continue
-                    if due:
-                        next_t = (int(t / every_s) + 1) * every_s if every_s > 0 else t
-                    image = self._to_rgb(frame, max_side)
-                    self.stats.sampled_frames += 1
-                    yield Frame(index, round(max(t, 0.0), 4), image, cut, bool(frame.key_frame))
-                    if self.stats.sampled_frames >= max_frames:
-                        self.stats.stopped_early = f"reached the limit of {max_frames} sampled frames"
-                        return
+                if due:
+                    next_t = (int(t / every_s) + 1) * every_s if every_s > 0 else t
+                image = self._to_rgb(frame, max_side)
+                self.stats.sampled_frames += 1
+                yield Frame(index, round(max(t, 0.0), 4), image, cut, bool(frame.key_frame))
+                if self.stats.sampled_frames >= max_frames:
+                    self.stats.stopped_early = f"reached the limit of {max_frames} sampled frames"
+                    return
         if self.stats.corrupt_packets:
             self.stats.notes.append(f"{self.stats.corrupt_packets} undecodable packet(s) skipped")
         if self.stats.decoded_frames == 0:
             raise MediaError("no decodable video frames")
-
-    def _packets(self, container: Any, stream: Any) -> Iterator[Any]:
-        import av
-
-        iterator = container.demux(stream)
-        while True:
-            try:
-                packet = next(iterator)
-            except StopIteration:
-                return
-            except (av.error.FFmpegError, ValueError):  # type: ignore[attr-defined]
-                self.stats.corrupt_packets += 1
-                if self.stats.corrupt_packets > 1000:
-                    self.stats.stopped_early = "too many corrupt packets"
-                    return
-                continue
-            yield packet  # the final flush packet (size 0) drains the decoder
-
-    def _check_limits(self, container: Any, stream: Any) -> None:
-        width, height = stream.codec_context.width, stream.codec_context.height
-        self.stats.width, self.stats.height = width or None, height or None
-        duration = None
-        if stream.duration and stream.time_base:
-            duration = float(stream.duration * stream.time_base)
-        elif container.duration:
-            duration = container.duration / 1_000_000
-        self.stats.duration_s = duration
-        self.stats.fps = float(stream.average_rate) if stream.average_rate else None
-        if width and height and width * height > self.limits.max_video_pixels_per_frame:
-            raise MediaError(f"video frames are {width}x{height}, over the per-frame pixel limit")
-        if duration is not None and duration > self.limits.max_video_seconds:
-            raise MediaError(f"video lasts {duration:.0f} s, over the limit of {self.limits.max_video_seconds} s")
 
     def _to_rgb(self, frame: Any, max_side: int | None) -> np.ndarray:
         rotation = int(getattr(frame, "rotation", 0) or 0) % 360
@@ -169,7 +176,7 @@ class VideoReader:
             image = frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
         else:
             image = frame.to_ndarray(format="rgb24")
-        return _rotate(image, rotation)
+        return rotate(image, rotation)
 
 
 def sample_frames(

@@ -28,6 +28,7 @@ import numpy as np
 
 from idolguard.config import Limits
 from idolguard.errors import MediaError
+from idolguard.media.frames import VideoStats, decoded_frames, open_video, rotate
 from idolguard.signals.index import as_hash_array
 from idolguard.signals.pdq import MIN_MATCH_QUALITY, PDQ_HEX_LEN, hash_array
 
@@ -78,65 +79,21 @@ def _reduce(luma: np.ndarray) -> np.ndarray:
     return cv2.resize(luma, (luma.shape[1] // 2, luma.shape[0] // 2), interpolation=cv2.INTER_AREA)
 
 
-def _rotate(image: np.ndarray, rotation: int) -> np.ndarray:
-    turns = (rotation // 90) % 4
-    return np.ascontiguousarray(np.rot90(image, k=turns)) if turns else image
-
-
 def iter_features(
     path: Path, limits: Limits | None = None, seconds_per_hash: float = SECONDS_PER_HASH
 ) -> Iterator[VpdqFeature]:
     """Decode ``path`` and yield one vPDQ feature per ``seconds_per_hash`` (Meta's frame-count rule)."""
-    import av
-
-    limits = limits or Limits()
-    try:
-        container = av.open(str(path), metadata_errors="replace")
-    except (av.error.FFmpegError, OSError, ValueError) as exc:  # type: ignore[attr-defined]
-        raise MediaError(f"corrupt or unreadable video: {exc}") from exc
-    with container:
-        if not container.streams.video:
-            raise MediaError("container has no video stream")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        width, height = stream.codec_context.width, stream.codec_context.height
-        if width and height and width * height > limits.max_video_pixels_per_frame:
-            raise MediaError(f"video frames are {width}x{height}, over the per-frame pixel limit")
-        duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
-        if duration is None and container.duration:
-            duration = container.duration / 1_000_000
-        if duration is not None and duration > limits.max_video_seconds:
-            raise MediaError(f"video lasts {duration:.0f} s, over the limit of {limits.max_video_seconds} s")
-        fps = float(stream.average_rate) if stream.average_rate else 25.0
+    stats = VideoStats()
+    with open_video(path, limits or Limits(), stats) as (container, stream):
+        fps = stats.fps or 25.0
         interval = max(1, round(fps * seconds_per_hash))
-        index = 0
-        decoded_any = False
-        corrupt = 0
-        packets = container.demux(stream)
-        while True:
-            try:
-                packet = next(packets)
-            except StopIteration:
-                break
-            except (av.error.FFmpegError, ValueError):  # type: ignore[attr-defined]
-                corrupt += 1
-                if corrupt > 1000:
-                    break
-                continue
-            try:
-                frames = packet.decode()
-            except (av.error.FFmpegError, ValueError):  # type: ignore[attr-defined]
-                corrupt += 1
-                continue
-            for frame in frames:
-                decoded_any = True
-                if index % interval == 0:
-                    luma = _rotate(_reduce(_luma(frame)), int(getattr(frame, "rotation", 0) or 0) % 360)
-                    pdq = hash_array(luma)
-                    yield VpdqFeature(index, pdq.hex, pdq.quality, index / fps)
-                index += 1
-        if not decoded_any:
-            raise MediaError("no decodable video frames")
+        for index, frame in enumerate(decoded_frames(container, stream, stats)):
+            if index % interval == 0:
+                luma = rotate(_reduce(_luma(frame)), int(getattr(frame, "rotation", 0) or 0) % 360)
+                pdq = hash_array(luma)
+                yield VpdqFeature(index, pdq.hex, pdq.quality, index / fps)
+    if stats.decoded_frames == 0:
+        raise MediaError("no decodable video frames")
 
 
 def hash_video(
