@@ -18,7 +18,8 @@ from idolguard.config import Limits
 from idolguard.errors import MediaError
 
 
-def _open_checked(path: Path, limits: Limits) -> Image.Image:
+def open_image(path: Path, limits: Limits) -> Image.Image:
+    """Open (not decode) an image, refusing decompression bombs and images over the pixel limit."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -59,7 +60,7 @@ def to_rgb(img: Image.Image) -> np.ndarray:
 def load_rgb(path: Path, limits: Limits | None = None) -> np.ndarray:
     """The displayed image as RGB (first frame of animations). Raises MediaError with a clear reason."""
     limits = limits or Limits()
-    img = _open_checked(path, limits)
+    img = open_image(path, limits)
     try:
         with img:
             img.seek(0)
@@ -74,7 +75,7 @@ def load_rgb(path: Path, limits: Limits | None = None) -> np.ndarray:
 def iter_image_frames(path: Path, limits: Limits | None = None, max_frames: int = 64) -> Iterator[np.ndarray]:
     """Frames of an animated GIF/WebP/APNG (a still image yields one), evenly spread up to ``max_frames``."""
     limits = limits or Limits()
-    img = _open_checked(path, limits)
+    img = open_image(path, limits)
     try:
         with img:
             total = getattr(img, "n_frames", 1)

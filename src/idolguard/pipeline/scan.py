@@ -13,7 +13,7 @@ from typing import Any
 from idolguard.db.models import Item
 from idolguard.intake.ingest import Ingestor, IngestResult, SightingInfo
 from idolguard.pipeline.registry import all_stages
-from idolguard.pipeline.runner import analyze, load_state, select_stages
+from idolguard.pipeline.runner import analyze, item_record, load_state, select_stages
 from idolguard.workspace import Workspace
 
 BASE_FIELDS = ("sha256", "md5", "path", "size", "media_type", "mime", "width", "height", "duration_s")
@@ -47,15 +47,8 @@ def _build(
     duplicate: bool,
 ) -> dict[str, Any]:
     obj: dict[str, Any] = {
-        "sha256": item.sha256,
-        "md5": item.md5,
         "path": path if path is not None else item.original_name,
-        "size": item.size,
-        "media_type": item.media_type,
-        "mime": item.mime,
-        "width": item.width,
-        "height": item.height,
-        "duration_s": item.duration_s,
+        **item_record(item),
         "duplicate": duplicate,
         "stages": {},
         "error": None,

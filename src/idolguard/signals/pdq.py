@@ -13,16 +13,16 @@ Hex strings follow ThreatExchange: bit 0 of pdqhash's vector is the most signifi
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pdqhash
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from idolguard.config import Limits
 from idolguard.errors import MediaError
+from idolguard.media.image import open_image
 
 PDQ_BITS = 256
 PDQ_HEX_LEN = 64
@@ -96,25 +96,10 @@ _ORIENTATION = {
 }
 
 
-def _open(path: Path, limits: Limits) -> Image.Image:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(path)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise MediaError(f"image exceeds the decompression-bomb limit: {exc}") from exc
-    except (UnidentifiedImageError, OSError) as exc:
-        raise MediaError(f"not a decodable image: {exc}") from exc
-    if img.size[0] * img.size[1] > limits.max_image_pixels:
-        img.close()
-        raise MediaError(f"image is {img.size[0]}x{img.size[1]}, over the pixel limit of {limits.max_image_pixels}")
-    return img
-
-
 def fast_luma(path: Path, limits: Limits | None = None) -> np.ndarray:
     """Upright luma at reduced scale: DCT-scaled for JPEG, box-reduced for other formats."""
     limits = limits or Limits()
-    img = _open(path, limits)
+    img = open_image(path, limits)
     try:
         with img:
             width, height = img.size
