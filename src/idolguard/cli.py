@@ -128,7 +128,7 @@ def ingest(
     ws = open_workspace(home)
     info = _sighting_info(source_url, platform, account, seen_at, note)
     show = interactive(json_out)
-    total_files, total_bytes = _count(paths) if show else (0, 0)
+    _files, total_bytes = _count(paths) if show else (0, 0)
     results = []
     with progress_bar(show, "ingest", total_bytes, as_bytes=True) as advance:
         for result in Ingestor(ws, info, on_progress=advance).ingest(paths):

@@ -93,5 +93,11 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+def in_chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    """Split values for ``IN (...)`` queries: SQLite caps bound parameters, and huge IN lists plan badly."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)

@@ -13,6 +13,7 @@ two per file (which capped small-file ingest at ~100 files/s).
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tempfile
 from collections.abc import Iterator
@@ -139,7 +140,7 @@ class Vault:
         _fsync_dir(final.parent)
 
     def put_bytes(self, data: bytes, *, defer: bool = False) -> PutResult:
-        return self.put_stream(_BytesReader(data), defer=defer)
+        return self.put_stream(io.BytesIO(data), defer=defer)
 
     def put_stream(self, handle: BinaryIO, max_bytes: int | None = None, *, defer: bool = False) -> PutResult:
         sha = hashlib.sha256()
@@ -335,19 +336,6 @@ class Vault:
             except OSError:
                 pass
         return removed
-
-
-class _BytesReader:
-    def __init__(self, data: bytes) -> None:
-        self._data = memoryview(data)
-        self._pos = 0
-
-    def read(self, size: int = -1) -> bytes:
-        if size < 0:
-            size = len(self._data) - self._pos
-        chunk = self._data[self._pos : self._pos + size]
-        self._pos += len(chunk)
-        return bytes(chunk)
 
 
 def _alive(pid: int) -> bool:

@@ -185,8 +185,10 @@ def check_rows(ws: Any, facts: SignedFacts, report: VerifyReport) -> None:
     from idolguard.db.models import Sighting, StageResult
     from idolguard.pipeline.runner import output_digest
 
+    shown: dict[str, tuple[Any, ...]] = {}  # item -> columns a probe decided, to compare below
     with ws.sessions() as session:
         for item in session.execute(select(Item).execution_options(yield_per=2000)).scalars():
+            shown[item.sha256] = (item.media_type, item.mime, item.width, item.height, item.duration_s)
             signed = facts.ingests.get(item.sha256)
             if signed is None:
                 report.problems.append(Problem("cross", item.sha256, "item has no ingest event in the ledger"))
@@ -213,10 +215,8 @@ def check_rows(ws: Any, facts: SignedFacts, report: VerifyReport) -> None:
             elif row.stage == "probe" and row.status == "ok":
                 probe_outputs[row.item_sha256] = row.output
         for sha, output in probe_outputs.items():
-            item = session.get(Item, sha)
-            shown = (item.media_type, item.mime, item.width, item.height, item.duration_s) if item else None
             expected = tuple(output.get(k) for k in ("media_type", "mime", "width", "height", "duration_s"))
-            if item is not None and shown != expected:
+            if sha in shown and shown[sha] != expected:
                 report.problems.append(Problem("db", sha, "item dimensions/type differ from its signed probe output"))
 
 

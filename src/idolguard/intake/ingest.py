@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from idolguard.db.models import Item, Sighting
+from idolguard.db.session import in_chunks
 from idolguard.errors import IdolGuardError, RejectedInput
 from idolguard.evidence.vault import PutResult
 from idolguard.intake import archives
@@ -94,7 +95,6 @@ class Ingestor:
         self.on_progress = on_progress
         self._pending: list[_Pending] = []
         self._batch_started = time.monotonic()
-        ws.vault.clean_tmp()
 
     def ingest(self, paths: list[Path]) -> Iterator[IngestResult]:
         for found in walk(paths):
@@ -218,8 +218,8 @@ class Ingestor:
             shas = list(dict.fromkeys(p.put.sha256 for p in batch))
             known = {
                 item.sha256: item
-                for chunk in range(0, len(shas), 500)
-                for item in session.execute(select(Item).where(Item.sha256.in_(shas[chunk : chunk + 500]))).scalars()
+                for chunk in in_chunks(shas)
+                for item in session.execute(select(Item).where(Item.sha256.in_(chunk))).scalars()
             }
             sightings: list[tuple[_Pending, Sighting, bool]] = []
             for pending in batch:

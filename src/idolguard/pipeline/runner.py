@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from idolguard.config import Limits
 from idolguard.db.models import DerivedObject, Item, StageResult
+from idolguard.db.session import in_chunks
 from idolguard.errors import IdolGuardError
 from idolguard.evidence.canonical import canonical_bytes, ledger_safe
 from idolguard.pipeline.registry import all_stages
@@ -153,17 +154,12 @@ def item_record(item: Item) -> dict[str, Any]:
     }
 
 
-def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def load_state(ws: Workspace, shas: list[str]) -> tuple[dict[str, Item], dict[str, dict[tuple[str, str], StageResult]]]:
     """Items and their stored stage results, fetched in bulk (two queries per 500 items)."""
     items: dict[str, Item] = {}
     stored: dict[str, dict[tuple[str, str], StageResult]] = {}
     with ws.sessions() as session:
-        for chunk in _chunks(shas):
+        for chunk in in_chunks(shas):
             for item in session.execute(select(Item).where(Item.sha256.in_(chunk))).scalars():
                 items[item.sha256] = item
             for row in session.execute(select(StageResult).where(StageResult.item_sha256.in_(chunk))).scalars():
@@ -287,7 +283,7 @@ def persist_batch(ws: Workspace, batch: list[tuple[str, list[StageOutcome]]]) ->
         items: dict[str, Item] = {}
         existing: dict[tuple[str, str, str], StageResult] = {}
         derived_known: set[tuple[str, str, str]] = set()
-        for chunk in _chunks(shas):
+        for chunk in in_chunks(shas):
             items.update((i.sha256, i) for i in session.execute(select(Item).where(Item.sha256.in_(chunk))).scalars())
             for row in session.execute(select(StageResult).where(StageResult.item_sha256.in_(chunk))).scalars():
                 existing[(row.item_sha256, row.stage, row.version)] = row
