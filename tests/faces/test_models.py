@@ -109,3 +109,19 @@ def test_tiny_face_is_reported_with_low_quality():
     quality = faces[0].quality
     assert quality.face_px < 24 and quality.size == 0.0
     assert quality.score < MatchParams().min_quality, "too small to ever be a confident match"
+
+
+def test_extreme_strips_never_yield_garbage_faces() -> None:
+    """A 3000x12 strip scales to 8 px tall, where YuNet used to return random rows after seeing other sizes."""
+    import numpy as np
+
+    from idolguard.faces.detector import get_detector
+    from tests.conftest import astronaut
+
+    detector = get_detector()
+    photo = np.asarray(astronaut())
+    for shape in [(12, 3000), (3000, 12), (8, 40), (20, 20)]:
+        image = np.full((*shape, 3), (200, 30, 30), np.uint8)
+        for _ in range(5):
+            assert len(detector.detect(photo)) == 1  # the net has just run on another input size
+            assert detector.detect(image) == [], shape

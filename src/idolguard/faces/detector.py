@@ -46,6 +46,9 @@ class FaceDetector(Protocol):
         ...
 
 
+MIN_INPUT_SIDE = 64
+
+
 class YuNetDetector:
     """YuNet via ``cv2.FaceDetectorYN``; one OpenCV net per thread because the net keeps per-call state."""
 
@@ -89,6 +92,13 @@ class YuNetDetector:
             image = self._cv2.resize(
                 image, (max(8, round(width * scale)), max(8, round(height * scale))), interpolation=self._cv2.INTER_AREA
             )
+        # On inputs with a short side under ~48 px (e.g. a 3000x12 strip scaled to 1280x8), OpenCV's YuNet
+        # returns garbage rows (plausible boxes, score 1.0) once the net has run on other sizes: measured 40/40
+        # runs at 32 px, 0/40 at 48 px and above. Pad the short side to 64 at the bottom/right, which leaves
+        # coordinates unchanged.
+        pad_y, pad_x = max(0, MIN_INPUT_SIDE - image.shape[0]), max(0, MIN_INPUT_SIDE - image.shape[1])
+        if pad_x or pad_y:
+            image = self._cv2.copyMakeBorder(image, 0, pad_y, 0, pad_x, self._cv2.BORDER_REPLICATE)
         bgr = np.ascontiguousarray(image[:, :, ::-1])
         net = self._net(bgr.shape[1], bgr.shape[0])
         _, rows = net.detect(bgr)
@@ -97,8 +107,10 @@ class YuNetDetector:
         faces: list[DetectedFace] = []
         for row in rows:
             if not np.all(np.isfinite(row[:15])) or row[2] <= 0 or row[3] <= 0:
-                continue  # YuNet can emit degenerate rows (seen: -inf boxes on tiny images); never pass them on
+                continue  # degenerate rows (non-finite or empty boxes) are never passed on
             x, y, w, h = (float(v) / scale for v in row[:4])
+            if x >= width or y >= height or x + w <= 0 or y + h <= 0:
+                continue  # a box that does not overlap the picture is not a face in it
             landmarks = (row[4:14].reshape(5, 2) / scale).astype(np.float32)
             faces.append(DetectedFace((x, y, w, h), landmarks, float(row[14])))
         faces.sort(key=lambda f: -f.score)

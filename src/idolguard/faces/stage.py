@@ -81,7 +81,7 @@ def face_entry(index: int, face: FaceRecord, match: Match, crop_sha256: str | No
 
 class FacesStage(Stage):
     name = "faces"
-    version = "2"
+    version = "3"  # 3: inputs under 64 px are padded (YuNet returned garbage faces on thin strips)
     needs = ("probe",)
     produces = ("faces",)
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "video"})
