@@ -86,18 +86,20 @@ def apply_scores(output: dict[str, Any], calibration: Any, cal_id: str, limits_:
 
 
 def _stage_version() -> str:
-    """Stage code version plus the model's, so a retrained or swapped model re-analyses stored items."""
+    """Stage code version plus the model's, so a retrained or swapped model re-analyses stored items.
+
+    Code version 2: re-run after faces v3 changed which faces are found in very small/thin pictures."""
     from idolguard.detect.detector import default_model_path, load_card
 
     try:
         card = load_card(default_model_path())
     except DetectorUnavailable:
-        return "1"
-    version = f"1+{card.get('name', 'model')}-{card.get('version', '0')}"
+        return "2"
+    version = f"2+{card.get('name', 'model')}-{card.get('version', '0')}"
     if len(version) > 32:  # the stage_results column holds 32 characters
         import hashlib
 
-        version = "1+" + hashlib.sha256(version.encode()).hexdigest()[:16]
+        version = "2+" + hashlib.sha256(version.encode()).hexdigest()[:16]
     return version
 
 

@@ -92,7 +92,7 @@ class FaceMatchStage(Stage):
     """
 
     name: ClassVar[str] = "face_match"
-    version: ClassVar[str] = "2"  # 2: query faces hashed with landmark jitter (configurable)
+    version: ClassVar[str] = "3"  # 2: query faces hashed with landmark jitter; 3: re-run after faces v3
     needs: ClassVar[tuple[str, ...]] = ("faces", "signals", "match")
     produces: ClassVar[tuple[str, ...]] = ("pdq_faces",)
     media_types: ClassVar[frozenset[str]] = frozenset({"image"})
