@@ -75,3 +75,41 @@ def test_tiny_training_run_exports_a_working_detector(pool: Path, tmp_path: Path
     train(TrainConfig(**{**cfg.__dict__, "out": again}), log=lambda _msg: None)
     (pred_again,) = OnnxDetector(again).predict([crop])
     assert abs(pred_again.logit - pred.logit) < 1e-5
+
+
+def test_limit_takes_faces_spread_over_the_pool_and_device_is_resolved(pool: Path, tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch", reason="training needs the optional torch extra")
+    pytest.importorskip("efficientnet_lite_pytorch", reason="training needs the optional backbone packages")
+    from idolguard.detect.training.trainer import TrainConfig, resolve_device, train
+
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            resolve_device("cuda")
+    cfg = TrainConfig(
+        real_dir=pool,
+        out=tmp_path / "limited.onnx",
+        work_dir=tmp_path / "work",
+        size=64,
+        variants=1,
+        epochs=1,
+        batch=4,
+        holdout=0.25,
+        threads=1,
+        limit=4,
+        device="cpu",
+    )
+    card = train(cfg, log=lambda _msg: None)
+    assert card["training"]["faces"] == 4
+    assert card["training"]["config"]["device"] == "cpu"
+
+
+def test_spread_subset_covers_every_source_folder(pool: Path, tmp_path: Path) -> None:
+    from idolguard.detect.training.pool import cached_pool
+    from idolguard.detect.training.trainer import spread_subset
+
+    faces = cached_pool(pool, tmp_path / "work")
+    names = [Path(f.path).name[0] for f in spread_subset(faces, 4)]
+    assert len(names) == 4 and "a" in names and "b" in names  # the first four alone are all "a"
+    assert spread_subset(faces, None) == faces and spread_subset(faces, 10_000) == faces

@@ -202,6 +202,8 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         threads: int = typer.Option(2, help="CPU threads for torch."),
         version: str = typer.Option("", help="Model version for the card (default: today's date)."),
         work_dir: Path = typer.Option(Path(".idolguard/detect-train"), help="Cache folder (landmarks)."),
+        device: str = typer.Option("auto", help="auto (CUDA when torch sees one), cpu, cuda or cuda:N."),
+        limit: int = typer.Option(0, help="Use only N pool faces, spread evenly (quick trials; 0 = all)."),
     ) -> None:
         """Train the self-blended-image detector on real faces and export it to ONNX (needs torch)."""
         try:
@@ -220,6 +222,8 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             seed=seed,
             threads=threads,
             version=version,
+            device=device,
+            limit=limit or None,
         )
         try:
             card = train(cfg, log=lambda msg: console.print(msg, highlight=False))

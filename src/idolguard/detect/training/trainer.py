@@ -56,7 +56,8 @@ class TrainConfig:
     holdout: float = 0.12
     seed: int = 0
     threads: int = 2
-    limit: int | None = None  # use only the first N pool faces (tests, quick trials)
+    device: str = "auto"  # auto = CUDA when torch sees one, else CPU
+    limit: int | None = None  # use only N pool faces, spread evenly (tests, quick trials, ablations)
     name: str = "sbi-effnetlite0"
     version: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -90,8 +91,28 @@ def iter_pairs(root: Path, faces: list[PoolFace], size: int, variants: int, seed
             yield make_pair(image, face, size, rng)
 
 
-def cache_features(model, root: Path, faces: list[PoolFace], cfg: TrainConfig, stream: int, log: Log):
-    """Run the frozen front once per sample; returns (fp16 features, float labels)."""
+def spread_subset(faces: list[PoolFace], limit: int | None) -> list[PoolFace]:
+    """``limit`` faces evenly spread over the (sorted) pool, so a quick trial or an ablation sees every
+    source folder in proportion instead of only the first one."""
+    if not limit or limit >= len(faces):
+        return faces
+    return [faces[i] for i in np.linspace(0, len(faces) - 1, limit).round().astype(int)]
+
+
+def resolve_device(name: str):
+    """``auto`` takes an accelerator when torch sees one: the same recipe then runs in minutes, not hours."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda asked for, but torch sees no CUDA device")
+    return device
+
+
+def cache_features(model, root: Path, faces: list[PoolFace], cfg: TrainConfig, stream: int, log: Log, device=None):
+    """Run the frozen front once per sample; returns (fp16 features on the CPU, float labels)."""
     import torch
 
     feats: list[torch.Tensor] = []
@@ -100,9 +121,9 @@ def cache_features(model, root: Path, faces: list[PoolFace], cfg: TrainConfig, s
     started = time.perf_counter()
 
     def flush() -> None:
-        x = torch.from_numpy(np.stack(batch))
+        x = torch.from_numpy(np.stack(batch)).to(device or "cpu")
         with torch.no_grad():
-            feats.append(model.front(model.normalize(x)).half())
+            feats.append(model.front(model.normalize(x)).half().cpu())
         batch.clear()
 
     pairs = iter_pairs(root, faces, cfg.size, cfg.variants if stream == 0 else 1, cfg.seed, stream)
@@ -118,15 +139,15 @@ def cache_features(model, root: Path, faces: list[PoolFace], cfg: TrainConfig, s
     return torch.cat(feats), torch.tensor(labels)
 
 
-def tail_logits(model, feats, batch: int = 256):
+def tail_logits(model, feats, batch: int = 256, device=None):
     import torch
 
     model.eval()
     out = []
     with torch.no_grad():
         for start in range(0, len(feats), batch):
-            logit, _ = model.head(model.tail_maps(feats[start : start + batch].float()))
-            out.append(logit)
+            logit, _ = model.head(model.tail_maps(feats[start : start + batch].to(device or "cpu").float()))
+            out.append(logit.cpu())
     return torch.cat(out).numpy()
 
 
@@ -142,6 +163,8 @@ def export_onnx(model, path: Path, size: int) -> None:
 
     model.eval()
     path.parent.mkdir(parents=True, exist_ok=True)
+    device = next(model.parameters()).device
+    model.cpu()  # the ONNX graph is traced on the CPU whatever trained it; moved back below
     dummy = torch.zeros(1, size, size, 3)
     torch.onnx.export(
         model,
@@ -153,6 +176,7 @@ def export_onnx(model, path: Path, size: int) -> None:
         opset_version=17,
         dynamo=False,
     )
+    model.to(device)
 
 
 def hardware() -> dict[str, Any]:
@@ -171,7 +195,7 @@ def hardware() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
-        "accelerator": "cuda" if torch.cuda.is_available() else None,
+        "accelerator": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "python": platform.python_version(),
     }
 
@@ -188,19 +212,20 @@ def train(cfg: TrainConfig, log: Log = print) -> dict[str, Any]:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     faces = cached_pool(cfg.real_dir, cfg.work_dir)
-    if cfg.limit:
-        faces = faces[: cfg.limit]
+    faces = spread_subset(faces, cfg.limit)
     if len(faces) < 4:
         raise ValueError(f"need at least 4 detectable faces in {cfg.real_dir}, found {len(faces)}")
     train_faces, hold_faces = split_holdout(faces, cfg.holdout, cfg.seed)
     timings["landmarks_s"] = time.perf_counter() - t0
     log(f"pool: {len(faces)} faces ({len(train_faces)} train, {len(hold_faces)} held out)")
 
-    model = SbiNet(cfg.size, cfg.frozen_blocks)
+    device = resolve_device(cfg.device)
+    log(f"device: {device}")
+    model = SbiNet(cfg.size, cfg.frozen_blocks).to(device)
     model.eval()
     t1 = time.perf_counter()
-    x_train, y_train = cache_features(model, cfg.real_dir, train_faces, cfg, stream=0, log=log)
-    x_hold, y_hold = cache_features(model, cfg.real_dir, hold_faces, cfg, stream=1, log=log)
+    x_train, y_train = cache_features(model, cfg.real_dir, train_faces, cfg, stream=0, log=log, device=device)
+    x_hold, y_hold = cache_features(model, cfg.real_dir, hold_faces, cfg, stream=1, log=log, device=device)
     timings["features_s"] = time.perf_counter() - t1
     log(f"cached {len(x_train)} train / {len(x_hold)} held-out samples, shape {tuple(x_train.shape[1:])}")
 
@@ -222,8 +247,8 @@ def train(cfg: TrainConfig, log: Log = print) -> dict[str, Any]:
         running = 0.0
         for start in range(0, len(order), cfg.batch):
             idx = order[start : start + cfg.batch]
-            logit, _ = model.head(model.tail_maps(x_train[idx].float()))
-            loss = loss_fn(logit, y_train[idx])
+            logit, _ = model.head(model.tail_maps(x_train[idx].to(device).float()))
+            loss = loss_fn(logit, y_train[idx].to(device))
             optim.zero_grad()
             loss.backward()
             optim.step()
@@ -233,7 +258,7 @@ def train(cfg: TrainConfig, log: Log = print) -> dict[str, Any]:
             if step % 50 == 0:
                 log(f"epoch {epoch + 1} step {step}/{total} loss {running / 50:.4f} {time.perf_counter() - t2:.0f}s")
                 running = 0.0
-        hold_logits = tail_logits(model, x_hold)
+        hold_logits = tail_logits(model, x_hold, device=device)
         auc = float(roc_auc_score(y_hold.numpy(), hold_logits))
         history.append({"epoch": epoch + 1, "holdout_auc": auc, "elapsed_s": time.perf_counter() - t2})
         log(f"epoch {epoch + 1}: held-out SBI AUC {auc:.4f}")
@@ -310,6 +335,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(TrainConfig, name))
     parser.add_argument("--lr", type=float, default=TrainConfig.lr)
     parser.add_argument("--version", default="")
+    parser.add_argument("--device", default=TrainConfig.device, help="auto, cpu, cuda or cuda:N")
     args = parser.parse_args(argv)
     cfg = TrainConfig(
         real_dir=args.real,
@@ -326,6 +352,7 @@ def main(argv: list[str] | None = None) -> None:
         limit=args.limit,
         lr=args.lr,
         version=args.version,
+        device=args.device,
     )
     train(cfg, log=lambda msg: print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True))
 
