@@ -9,7 +9,10 @@ row per configuration: training time, held-out AUC, DFDC AUC clean / JPEG q50 / 
         --labels ../shared/data/deepfake-dev/dfdc-faces/labels.csv --root ../shared/data/deepfake-dev/dfdc-faces \
         --limit 3000 --configs 128:5:1 224:5:1 128:3:1 128:5:3
 
-A configuration is SIZE:FROZEN_BLOCKS:EPOCHS. Needs the train extra (torch) and the shared data; the DFDC
+A configuration is SIZE:FROZEN_BLOCKS:EPOCHS[:VARIANTS] (variants: self-blends per face, default 2). The
+cost of caching features (fixed blends reused every epoch) is measured by comparing 128:5:3 (2 blends per
+face, seen 3 times) with 128:5:1:6 (6 fresh blends, each seen once: the same number of steps as blending on
+the fly for 3 epochs). Needs the train extra (torch) and the shared data; the DFDC
 set is only scored, never trained on. Results go to ``--out`` (one JSON file per configuration) so an
 interrupted run resumes where it stopped.
 """
@@ -26,9 +29,9 @@ from pathlib import Path
 
 
 def run_config(args: argparse.Namespace, spec: str) -> dict:
-    size, frozen, epochs = (int(x) for x in spec.split(":"))
-    tag = f"s{size}-f{frozen}-e{epochs}-n{args.limit or 'all'}"
-    result_file = args.out / f"{tag}.json"
+    size, frozen, epochs, variants = ([int(x) for x in spec.split(":")] + [2])[:4]
+    tag = f"s{size}-f{frozen}-e{epochs}-n{args.limit or 'all'}" + (f"-v{variants}" if variants != 2 else "")
+    result_file = args.out / f"{tag}-result.json"  # the model card is {tag}.json
     if result_file.exists():
         return json.loads(result_file.read_text())
     model = args.out / f"{tag}.onnx"
@@ -36,7 +39,7 @@ def run_config(args: argparse.Namespace, spec: str) -> dict:
     train_cmd = [
         sys.executable, "-m", "idolguard.detect.training.trainer",
         "--real", str(args.real), "--out", str(model), "--work-dir", str(args.work_dir),
-        "--size", str(size), "--frozen-blocks", str(frozen), "--epochs", str(epochs),
+        "--size", str(size), "--frozen-blocks", str(frozen), "--epochs", str(epochs), "--variants", str(variants),
         "--seed", str(args.seed), "--threads", str(args.threads), "--version", f"ablation-{tag}",
     ]  # fmt: skip
     if args.limit:
@@ -49,6 +52,7 @@ def run_config(args: argparse.Namespace, spec: str) -> dict:
         "size": size,
         "frozen_blocks": frozen,
         "epochs": epochs,
+        "variants": variants,
         "pool_limit": args.limit,
         "train_s": round(train_s),
         "card_timings": card.get("training", {}).get("timings_s"),
