@@ -193,9 +193,9 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     def train_detector(
         real: Path = typer.Option(..., "--real", help="Folder of real face images (searched recursively)."),
         out: Path = typer.Option(Path("detector.onnx"), "--out", help="ONNX file to write (card: same name .json)."),
-        epochs: int = typer.Option(2, help="Passes over the cached training samples."),
+        epochs: int = typer.Option(1, help="Passes over the cached training samples (fresh blends beat more passes)."),
         stop_after: int = typer.Option(0, help="Stop after this many epochs (0 = all); the schedule spans --epochs."),
-        variants: int = typer.Option(2, help="Self-blended variants per real face."),
+        variants: int = typer.Option(6, help="Self-blended variants per real face (6 for the shipped model)."),
         size: int = typer.Option(128, help="Input size in pixels."),
         frozen_blocks: int = typer.Option(5, help="EfficientNet blocks kept frozen (their outputs are cached)."),
         seed: int = typer.Option(0),

@@ -46,8 +46,8 @@ class TrainConfig:
     out: Path
     work_dir: Path = Path(".idolguard/detect-train")
     size: int = 128
-    variants: int = 2
-    epochs: int = 2
+    variants: int = 6
+    epochs: int = 1
     stop_after: int | None = None  # stop after this many epochs (the LR schedule still spans ``epochs``)
     batch: int = 64
     lr: float = 1e-3
