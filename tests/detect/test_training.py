@@ -84,6 +84,8 @@ def test_limit_takes_faces_spread_over_the_pool_and_device_is_resolved(pool: Pat
 
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert resolve_device("cpu").type == "cpu"
+    with pytest.raises(ValueError, match="unknown --device"):
+        resolve_device("gpu0")
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA device"):
             resolve_device("cuda")
