@@ -27,6 +27,16 @@ def pool(tmp_path: Path) -> Path:
     return tmp_path / "pool"
 
 
+def tiny_config(pool: Path, tmp_path: Path, **overrides: object):  # type: ignore[no-untyped-def]
+    """The smallest training run that still exercises every step: 64 px, one blend per face, batches of 4."""
+    from idolguard.detect.training.trainer import TrainConfig
+
+    settings: dict[str, object] = dict(
+        real_dir=pool, work_dir=tmp_path / "work", size=64, variants=1, epochs=1, batch=4, holdout=0.25, threads=1
+    )
+    return TrainConfig(**{**settings, **overrides})  # type: ignore[arg-type]
+
+
 def test_samples_are_reproducible(pool: Path, tmp_path: Path) -> None:
     from idolguard.detect.training.pool import cached_pool
     from idolguard.detect.training.trainer import iter_pairs
@@ -45,21 +55,10 @@ def test_tiny_training_run_exports_a_working_detector(pool: Path, tmp_path: Path
     pytest.importorskip("efficientnet_lite_pytorch", reason="training needs the optional backbone packages")
     from idolguard.detect.crops import crop_face
     from idolguard.detect.detector import OnnxDetector
-    from idolguard.detect.training.trainer import TrainConfig, train
+    from idolguard.detect.training.trainer import train
 
     out = tmp_path / "model" / "tiny.onnx"
-    cfg = TrainConfig(
-        real_dir=pool,
-        out=out,
-        work_dir=tmp_path / "work",
-        size=64,
-        variants=1,
-        epochs=1,
-        batch=4,
-        holdout=0.25,
-        threads=1,
-        version="test",
-    )
+    cfg = tiny_config(pool, tmp_path, out=out, version="test")
     card = train(cfg, log=lambda _msg: None)
     assert out.is_file() and out.with_suffix(".json").is_file()
     n = card["training"]["faces"]
@@ -72,7 +71,7 @@ def test_tiny_training_run_exports_a_working_detector(pool: Path, tmp_path: Path
     assert 0.0 <= pred.probability <= 1.0 and pred.heatmap is not None
     # Same command, same seed: the same model (the documented training command is reproducible).
     again = tmp_path / "model" / "again.onnx"
-    train(TrainConfig(**{**cfg.__dict__, "out": again}), log=lambda _msg: None)
+    train(tiny_config(pool, tmp_path, out=again, version="test"), log=lambda _msg: None)
     (pred_again,) = OnnxDetector(again).predict([crop])
     assert abs(pred_again.logit - pred.logit) < 1e-5
 
@@ -80,7 +79,7 @@ def test_tiny_training_run_exports_a_working_detector(pool: Path, tmp_path: Path
 def test_limit_takes_faces_spread_over_the_pool_and_device_is_resolved(pool: Path, tmp_path: Path) -> None:
     torch = pytest.importorskip("torch", reason="training needs the optional torch extra")
     pytest.importorskip("efficientnet_lite_pytorch", reason="training needs the optional backbone packages")
-    from idolguard.detect.training.trainer import TrainConfig, resolve_device, train
+    from idolguard.detect.training.trainer import resolve_device, train
 
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert resolve_device("cpu").type == "cpu"
@@ -89,19 +88,7 @@ def test_limit_takes_faces_spread_over_the_pool_and_device_is_resolved(pool: Pat
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA device"):
             resolve_device("cuda")
-    cfg = TrainConfig(
-        real_dir=pool,
-        out=tmp_path / "limited.onnx",
-        work_dir=tmp_path / "work",
-        size=64,
-        variants=1,
-        epochs=1,
-        batch=4,
-        holdout=0.25,
-        threads=1,
-        limit=4,
-        device="cpu",
-    )
+    cfg = tiny_config(pool, tmp_path, out=tmp_path / "limited.onnx", limit=4, device="cpu")
     card = train(cfg, log=lambda _msg: None)
     assert card["training"]["faces"] == 4
     assert card["training"]["config"]["device"] == "cpu"
