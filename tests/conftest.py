@@ -4,6 +4,7 @@ an in-process CLI runner, and benign generated media."""
 from __future__ import annotations
 
 import io
+import re
 import os
 import uuid
 from collections.abc import Iterator
@@ -71,6 +72,11 @@ def home(tmp_path: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch) ->
     else:
         monkeypatch.delenv("IDOLGUARD_DB_URL", raising=False)
     init_workspace(path)
+    # Tests never reach the public timestamping services init configures; tests that need a TSA start the
+    # local one (tests/capture/local_tsa.py) and put its URL here.
+    config = path / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(re.sub(r"(?m)^tsa_urls = \[.*\]$", "tsa_urls = []", text), encoding="utf-8")
     return path
 
 

@@ -21,7 +21,10 @@ from idolguard.cli_support import (
     open_workspace,
     progress_bar,
 )
+from idolguard.config import default_home
+from idolguard.display import safe_markup
 from idolguard.errors import IdolGuardError
+from idolguard.evidence.actions import Action
 
 app = typer.Typer(
     name="idolguard",
@@ -69,15 +72,52 @@ def init(
     home: Path = home_option(),
     encrypt: bool = typer.Option(False, help="Encrypt evidence at rest (AES-256-GCM)."),
     key_file: str = typer.Option("", help="File holding the 64-hex-char vault key (else IDOLGUARD_VAULT_KEY)."),
+    signing_key_file: str = typer.Option(
+        "",
+        "--signing-key-file",
+        help="Create the private signing key here, outside the workspace (recommended: whoever can write the "
+        "workspace then cannot re-sign history). Encrypted when IDOLGUARD_SIGNING_KEY_PASSPHRASE is set.",
+    ),
 ) -> None:
     """Create a workspace: config, database, vault and the instance signing key."""
+    from idolguard.evidence.keys import ENV_KEY_FILE, ENV_PASSPHRASE, PRIVATE_NAME
+    from idolguard.exit_codes import ExitCode
     from idolguard.workspace import init_workspace
 
     try:
-        config = init_workspace(home, encrypt=encrypt, key_file=key_file)
+        config = init_workspace(home, encrypt=encrypt, key_file=key_file, signing_key_file=signing_key_file)
     except IdolGuardError as exc:
-        fail(str(exc))
-    console.print(f"workspace ready at [bold]{config.home}[/] (database: {_safe_url(config.db_url)})")
+        fail(str(exc), ExitCode.WORKSPACE)
+    console.print(
+        f"workspace ready at [bold]{safe_markup(config.home)}[/] (database: {safe_markup(_safe_url(config.db_url))})"
+    )
+    inside = config.keys_dir / PRIVATE_NAME
+    if not signing_key_file and not os.environ.get(ENV_KEY_FILE) and inside.exists():
+        console.print(
+            f"[yellow]note:[/] the private signing key is inside the workspace ({safe_markup(inside)}). Anyone who "
+            "can write the workspace can then re-sign its history. Keep it elsewhere: move it and set "
+            f"{ENV_KEY_FILE} (or [keys] signing_key_file), or create workspaces with --signing-key-file PATH; "
+            f"set {ENV_PASSPHRASE} to encrypt it.",
+            highlight=False,
+        )
+    tsa = config.section("capture").get("tsa_urls") or []
+    if not tsa:
+        console.print(
+            "[yellow]note:[/] no RFC 3161 timestamping service configured ([capture] tsa_urls): captures and "
+            "the ledger head will not be timestamped.",
+            highlight=False,
+        )
+
+
+def _finish_writes(ws: Any) -> None:
+    """End of a command that wrote custody events: anchor the ledger head with the configured TSAs when due,
+    and say so plainly when it could not be timestamped."""
+    from idolguard.capture.anchor import anchor_if_due
+
+    outcome = anchor_if_due(ws)
+    if outcome is not None and outcome.message:
+        style = "[yellow]warn[/]" if not outcome.ok else "anchored:"
+        console.print(f"{style} {safe_markup(outcome.message)}", highlight=False)
 
 
 def _safe_url(url: str) -> str:
@@ -129,20 +169,40 @@ def ingest(
     info = _sighting_info(source_url, platform, account, seen_at, note)
     show = interactive(json_out)
     _files, total_bytes = _count(paths) if show else (0, 0)
+    from idolguard.errors import StorageFull
+    from idolguard.exit_codes import ExitCode
+
     results = []
+    stopped: str | None = None
     with progress_bar(show, "ingest", total_bytes, as_bytes=True) as advance:
-        for result in Ingestor(ws, info, on_progress=advance).ingest(paths):
-            results.append(result)
-    analyze(ws, list(dict.fromkeys(r.sha256 for r in results if r.sha256 and not r.error)), stage_names=["probe"])
+        try:
+            for result in Ingestor(ws, info, on_progress=advance).ingest(paths):
+                results.append(result)
+        except StorageFull as exc:
+            stopped = str(exc)
+    if stopped is None:
+        analyze(ws, list(dict.fromkeys(r.sha256 for r in results if r.sha256 and not r.error)), stage_names=["probe"])
     for result in results:
         if json_out:
             emit_json(result.__dict__)
         else:
-            status = f"[red]{result.error}[/]" if result.error else ("duplicate" if result.duplicate else "stored")
-            console.print(f"{(result.sha256 or '-')[:16]}  {status}  {result.path}", highlight=False)
+            status = (
+                f"[red]{safe_markup(result.error)}[/]"
+                if result.error
+                else ("duplicate" if result.duplicate else "stored")
+            )
+            console.print(f"{(result.sha256 or '-')[:16]}  {status}  {safe_markup(result.path)}", highlight=False)
+    stored = sum(1 for r in results if r.sha256 and not r.error)
+    errors = sum(1 for r in results if r.error)
     if not json_out:
-        stored = sum(1 for r in results if r.sha256 and not r.error)
-        console.print(f"{stored} stored, {sum(1 for r in results if r.error)} errors")
+        console.print(f"{stored} stored, {errors} errors")
+    _finish_writes(ws)
+    if stopped:
+        console.print(f"[bold red]error:[/] {safe_markup(stopped)}", highlight=False)
+    if stopped or errors or not results:
+        if not results:
+            console.print("[bold red]error:[/] no input file found", highlight=False)
+        raise typer.Exit(ExitCode.ITEMS_FAILED)
 
 
 def _findings(obj: dict[str, Any]) -> str:
@@ -184,16 +244,20 @@ def print_table(objects: list[dict[str, Any]]) -> None:
             dims = f"{obj['width']}x{obj['height']}"
         if obj.get("duration_s"):
             dims += f" {obj['duration_s']:.1f}s"
-        status = "[red]" + obj["error"] + "[/]" if obj.get("error") else ("dup" if obj.get("duplicate") else "ok")
+        status = (
+            "[red]" + safe_markup(obj["error"]) + "[/]"
+            if obj.get("error")
+            else ("dup" if obj.get("duplicate") else "ok")
+        )
         size = obj.get("size")
         table.add_row(
-            _short_path(obj.get("path")),
+            safe_markup(_short_path(obj.get("path"))),
             (obj.get("sha256") or "-")[:12],
             obj.get("media_type") or "-",
             f"{size:,}" if isinstance(size, int) else "-",
             dims,
             status,
-            _findings(obj),
+            safe_markup(_findings(obj)),
         )
     out.print(table)
 
@@ -212,7 +276,8 @@ def scan(
     home: Path = home_option(),
 ) -> None:
     """Ingest and run every available analysis stage; one row (or JSON object) per file."""
-    from idolguard.pipeline.scan import scan_paths
+    from idolguard.exit_codes import ExitCode
+    from idolguard.pipeline.scan import scan_paths_checked
     from idolguard.report.html import write_report
 
     ws = open_workspace(home)
@@ -220,7 +285,7 @@ def scan(
     show = interactive(json_out)
     total_files, total_bytes = _count(paths) if show else (0, 0)
     with ScanProgress(show, total_bytes, total_files) as progress:
-        objects = scan_paths(
+        outcome = scan_paths_checked(
             ws,
             paths,
             info,
@@ -229,14 +294,26 @@ def scan(
             on_analysis_start=progress.analysis_started,
             on_analyzed=progress.analysed,
         )
+    objects = outcome.objects
     if json_out:
         for obj in objects:
             emit_json(obj)
     else:
         print_table(objects)
-    if report is not None:
+    if report is not None and outcome.stopped is None:
         digest = write_report(ws, objects, report)
-        console.print(f"report: {report.resolve()} (sha256 {digest[:16]}…)", highlight=False)
+        console.print(f"report: {safe_markup(report.resolve())} (sha256 {digest[:16]}…)", highlight=False)
+    if outcome.stopped is None:
+        _finish_writes(ws)
+    else:
+        console.print(f"[bold red]error:[/] {safe_markup(outcome.stopped)}", highlight=False)
+    # Inputs that could not be preserved make the run a partial failure (exit 1); an analysis stage that
+    # failed on a preserved item is a result of its own, shown per item, and does not.
+    failed = sum(1 for obj in objects if obj.get("error") and not obj.get("stages"))
+    if outcome.stopped or failed or not objects:
+        if not objects:
+            console.print("[bold red]error:[/] no input file found", highlight=False)
+        raise typer.Exit(ExitCode.ITEMS_FAILED)
 
 
 @app.command()
@@ -257,37 +334,85 @@ def verify(
         if not seq_text.isdigit() or len(hash_text) != 64:
             fail("--expect-head takes SEQ:HASH, e.g. 41:3f2a… (64 hex characters)")
         expected = (int(seq_text), hash_text.lower())
-    ws = open_workspace(home)
+    from idolguard.exit_codes import ExitCode
+    from idolguard.workspace import is_writable
+
+    home_path = (home or default_home()).expanduser()
+    read_only = not is_writable(home_path)
+    ws = open_workspace(home, read_only=read_only)
     report = verify_workspace(ws, objects=not skip_objects, expect_head=expected)
-    # Record that a verification happened (after checking, so the check never includes its own entry).
-    with ws.write() as (_session, ledger):
-        ledger.append(
-            "verify",
-            details={
-                "ok": report.ok,
-                "objects_checked": report.objects_checked,
-                "entries_checked": report.entries_checked,
-                "problems": len(report.problems),
-                "head_seq": report.head_seq,
-                "head_hash": report.head_hash,
-            },
-        )
+    recorded = False
+    if not read_only:
+        # Record that a verification happened (after checking, so the check never includes its own entry).
+        try:
+            with ws.write() as (_session, ledger):
+                ledger.append(
+                    Action.EVIDENCE_VERIFY,
+                    details={
+                        "ok": report.ok,
+                        "objects_checked": report.objects_checked,
+                        "entries_checked": report.entries_checked,
+                        "problems": len(report.problems),
+                        "head_seq": report.head_seq,
+                        "head_hash": report.head_hash,
+                    },
+                )
+            recorded = True
+        except Exception as exc:  # noqa: BLE001 - the check's result matters more than recording it
+            console.print(
+                f"[yellow]warn[/] the verify event could not be recorded: {safe_markup(exc)}", highlight=False
+            )
     if json_out:
-        emit_json(report.as_dict())
+        emit_json({**report.as_dict(), "read_only": read_only, "verify_event_recorded": recorded})
     else:
         for problem in report.problems:
-            console.print(f"[red]BAD[/] {problem.where} {problem.ref}: {problem.message}", highlight=False)
+            console.print(
+                f"[red]BAD[/] {problem.where} {safe_markup(problem.ref)}: {safe_markup(problem.message)}",
+                highlight=False,
+            )
         for warning in report.warnings:
-            console.print(f"[yellow]warn[/] {warning.where} {warning.ref}: {warning.message}", highlight=False)
-        verdict = "[green]OK[/]" if report.ok else f"[red]FAILED ({len(report.problems)} problems)[/]"
+            console.print(
+                f"[yellow]warn[/] {warning.where} {safe_markup(warning.ref)}: {safe_markup(warning.message)}",
+                highlight=False,
+            )
+        _print_verify_summary(report, read_only=read_only, recorded=recorded)
+    ws.close()
+    if not report.ok:
+        raise typer.Exit(ExitCode.INTEGRITY)
+
+
+def _print_verify_summary(report: Any, *, read_only: bool, recorded: bool) -> None:
+    for key_range in report.key_ranges:
         console.print(
-            f"{verdict}: {report.objects_checked} objects re-hashed, {report.entries_checked} ledger entries and "
-            f"{report.mirror_lines_checked} mirror lines checked; head seq {report.head_seq} "
-            f"hash {report.head_hash}",
+            f"key {key_range.key_id[:16]}… signed entries {key_range.first_seq}–{key_range.last_seq}", highlight=False
+        )
+    if report.last_anchor:
+        anchor = report.last_anchor
+        console.print(
+            f"last anchor: entry {anchor['seq']} timestamped {anchor['gen_time']} by {anchor['tokens']} TSA(s); "
+            f"{report.unanchored_entries} newer entr{'y' if report.unanchored_entries == 1 else 'ies'} are covered "
+            "only by --expect-head",
             highlight=False,
         )
-    if not report.ok:
-        raise typer.Exit(1)
+    elif report.head_seq is not None:
+        console.print(
+            "[yellow]warn[/] no RFC 3161 anchor: removal of the newest entries or re-signing with the instance key "
+            "can only be detected with --expect-head",
+            highlight=False,
+        )
+    for capture in report.unstamped:
+        console.print(f"[yellow]warn[/] {safe_markup(capture)} has no RFC 3161 timestamp", highlight=False)
+    verdict = "[green]OK[/]" if report.ok else f"[red]FAILED ({len(report.problems)} problems)[/]"
+    console.print(
+        f"{verdict}: {report.objects_checked} objects re-hashed, {report.entries_checked} ledger entries, "
+        f"{report.mirror_lines_checked} mirror lines and {report.rows_checked} rows checked; head seq "
+        f"{report.head_seq} hash {report.head_hash}",
+        highlight=False,
+    )
+    if read_only:
+        console.print("read-only copy: nothing was written (the verify event was not recorded)", highlight=False)
+    elif not recorded:
+        console.print("the verify event was not recorded", highlight=False)
 
 
 @app.command()
@@ -302,7 +427,7 @@ def log(
 
     from idolguard.db.models import Item, LedgerEntry
 
-    ws = open_workspace(home)
+    ws = open_workspace(home, read_only=True)
     with ws.sessions() as session:
         query = select(LedgerEntry).order_by(LedgerEntry.seq)
         if sha256:
@@ -317,6 +442,7 @@ def log(
         entries = session.execute(query).scalars().all()
     if sha256 and not entries:
         fail(f"no custody events for {sha256}")
+    ws.close()
     if limit:
         entries = entries[-limit:]
     import json as _json
@@ -328,8 +454,10 @@ def log(
         else:
             details = ", ".join(f"{k}={v}" for k, v in record["details"].items() if v not in (None, "", [], {}))
             item = (record["item"] or "-")[:16]
+            actor, action = safe_markup(f"{record['actor']:<20}"), safe_markup(f"{record['action']:<9}")
             console.print(
-                f"#{record['seq']:<6} {record['ts']}  {record['actor']:<20} {record['action']:<9} {item}  {details}",
+                f"#{record['seq']:<6} {safe_markup(record['ts'])}  {actor} {action} {safe_markup(item)}  "
+                f"{safe_markup(details)}",
                 highlight=False,
                 soft_wrap=True,
             )
@@ -353,7 +481,10 @@ def export(
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror or exc}")
     with ws.write() as (_session, ledger):
-        ledger.append("export", item=sha256, details={"kind": "original", "path": str(out), "reason": reason})
+        ledger.append(
+            Action.EVIDENCE_EXPORT, item=sha256, details={"kind": "original", "path": str(out), "reason": reason}
+        )
+    _finish_writes(ws)
     console.print(f"exported {sha256[:16]}… to {out}")
 
 

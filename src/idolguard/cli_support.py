@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,11 +29,13 @@ def home_option() -> Any:
     return typer.Option(None, "--home", envvar="IDOLGUARD_HOME", help="Workspace folder (default ~/.idolguard).")
 
 
-def open_workspace(home: Path | None) -> Workspace:
+def open_workspace(home: Path | None, *, read_only: bool = False) -> Workspace:
+    from idolguard.exit_codes import ExitCode
+
     try:
-        return Workspace.open(home)
+        return Workspace.open(home, read_only=read_only)
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(str(exc), ExitCode.WORKSPACE)
         raise  # unreachable
 
 
@@ -44,7 +45,9 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+    from idolguard.display import json_line
+
+    sys.stdout.write(json_line(obj) + "\n")
     sys.stdout.flush()
 
 

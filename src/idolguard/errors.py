@@ -19,3 +19,7 @@ class MediaError(IdolGuardError):
 
 class IntegrityError(IdolGuardError):
     """Stored evidence does not match what was recorded."""
+
+
+class StorageFull(IdolGuardError):
+    """The disk (or quota) holding the workspace is full: the run stops; what was committed stays valid."""

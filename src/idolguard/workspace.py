@@ -1,22 +1,39 @@
 """An open workspace: config, database, vault, ledger and signing key, created by ``init``.
 
 Commands open one ``Workspace`` and do all their work through it, so every write goes through the same
-lock + ledger path and nothing bypasses custody.
+lock + ledger path and nothing bypasses custody. ``Workspace.open(home, read_only=True)`` is for checking
+a copy (counsel, police, experts verify copies, often on read-only media): no migration, no temp cleanup,
+no ledger writes, and a SQLite database that cannot be opened in place read-only is read from a private
+temporary copy, so the original is never touched.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from idolguard.config import CONFIG_NAME, DEFAULT_CONFIG, ENV_VAULT_KEY, Config, default_home, load_config
+from idolguard.config import (
+    CONFIG_NAME,
+    DEFAULT_CONFIG,
+    ENV_DB_URL,
+    ENV_VAULT_KEY,
+    SQLITE_IN_WORKSPACE,
+    Config,
+    default_home,
+    load_config,
+    public_url,
+)
 from idolguard.db.session import make_engine, session_factory, upgrade
 from idolguard.errors import WorkspaceError
 from idolguard.evidence import keys
@@ -25,41 +42,100 @@ from idolguard.evidence.ledger import Ledger, LedgerWriter
 from idolguard.evidence.vault import Vault
 
 
-def init_workspace(home: Path | None = None, *, encrypt: bool = False, key_file: str = "") -> Config:
-    """Create (or complete) a workspace; safe to run again on an existing one."""
+def _toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def init_workspace(
+    home: Path | None = None,
+    *,
+    encrypt: bool = False,
+    key_file: str = "",
+    signing_key_file: str = "",
+) -> Config:
+    """Create (or complete) a workspace; safe to run again on an existing one. Every failure to create it
+    (a file in the way, a read-only place, a full disk) is a ``WorkspaceError`` naming the cause."""
     home = (home or default_home()).expanduser().resolve()
+    try:
+        return _init(home, encrypt=encrypt, key_file=key_file, signing_key_file=signing_key_file)
+    except OSError as exc:
+        where = exc.filename or home
+        raise WorkspaceError(f"cannot create the workspace at {home}: {exc.strerror or exc} ({where})") from exc
+
+
+def _init(home: Path, *, encrypt: bool, key_file: str, signing_key_file: str) -> Config:
+    if home.exists() and not home.is_dir():
+        raise WorkspaceError(f"cannot create the workspace at {home}: it is a file, not a folder")
     home.mkdir(parents=True, exist_ok=True)
+    if not os.access(home, os.W_OK | os.X_OK):
+        raise WorkspaceError(f"cannot create the workspace at {home}: the folder is not writable")
     config_path = home / CONFIG_NAME
     if not config_path.exists():
-        text = DEFAULT_CONFIG
+        text_ = DEFAULT_CONFIG
         if encrypt:
-            text = text.replace("encrypt = false", "encrypt = true")
+            text_ = text_.replace("encrypt = false", "encrypt = true")
         if key_file:
-            text = text.replace('key_file = ""', f"key_file = {str(Path(key_file).resolve())!r}".replace("'", '"'))
-        config_path.write_text(text, encoding="utf-8")
-    keys.create_key(home / "keys")
+            text_ = text_.replace('key_file = ""', f"key_file = {_toml_string(str(Path(key_file).resolve()))}")
+        if signing_key_file:
+            path = str(Path(signing_key_file).expanduser().resolve())
+            text_ = text_.replace('signing_key_file = ""', f"signing_key_file = {_toml_string(path)}")
+        env_url = os.environ.get(ENV_DB_URL)
+        location = public_url(env_url) if env_url else SQLITE_IN_WORKSPACE
+        text_ += (
+            "\n[database]\n# Where this workspace's database is (no password). Commands refuse to open another one;\n"
+            f"# IDOLGUARD_DB_URL supplies the credentials.\nlocation = {_toml_string(location)}\n"
+        )
+        tmp = config_path.with_name(f".{CONFIG_NAME}.tmp")
+        tmp.write_text(text_, encoding="utf-8")
+        os.replace(tmp, config_path)
     config = load_config(home)
+    keys.create_key(config.keys_dir, _private_key_path(config))
     config.reports_dir.mkdir(parents=True, exist_ok=True)
     Vault(config.vault_dir)  # lays out objects/ and tmp/
     engine = make_engine(config.db_url)
     try:
         upgrade(engine)
+    except OSError:
+        raise
+    except Exception as exc:
+        raise WorkspaceError(f"cannot create the database {public_url(config.db_url)}: {exc}") from exc
     finally:
         engine.dispose()
     if encrypt:
         # Fail now, not at the first ingest, if the key cannot be found.
         load_vault_key(config.section("vault").get("key_file"), os.environ.get(ENV_VAULT_KEY))
+    ws = Workspace(config)
+    try:
+        ws.ensure_genesis()
+    finally:
+        ws.close()
     return config
+
+
+def _private_key_path(config: Config) -> Path:
+    return keys.private_key_path(config.keys_dir, config.section("keys").get("signing_key_file") or None)
+
+
+def is_writable(home: Path) -> bool:
+    """Can this process write the workspace (folder, database file, ledger mirror)?"""
+    paths = [home, home / "idolguard.db", home / "ledger.jsonl"]
+    return all(os.access(p, os.W_OK) for p in paths if p.exists())
 
 
 @dataclass
 class Workspace:
     config: Config
+    read_only: bool = False
+    _scratch: list[Path] = field(default_factory=list, repr=False)
 
     @classmethod
-    def open(cls, home: Path | None = None) -> Workspace:
-        workspace = cls(load_config(home))
-        workspace.engine  # noqa: B018  (connect + migrate eagerly so errors surface at open)
+    def open(cls, home: Path | None = None, *, read_only: bool = False) -> Workspace:
+        workspace = cls(load_config(home), read_only=read_only)
+        try:
+            workspace.engine  # noqa: B018  (connect + migrate eagerly so errors surface at open)
+        except BaseException:
+            workspace.close()
+            raise
         return workspace
 
     @property
@@ -68,12 +144,47 @@ class Workspace:
 
     @cached_property
     def engine(self) -> Engine:
-        engine = make_engine(self.config.db_url)
+        url = self.config.db_url
+        if self.read_only:
+            return self._read_only_engine(url)
+        engine = make_engine(url)
         try:
             upgrade(engine)
         except Exception as exc:
-            raise WorkspaceError(f"cannot open database {engine.url.render_as_string()}: {exc}") from exc
+            engine.dispose()
+            raise WorkspaceError(f"cannot open database {public_url(url)}: {_first_line(exc)}") from exc
         return engine
+
+    def _read_only_engine(self, url: str) -> Engine:
+        parsed = make_url(url)
+        if parsed.get_backend_name() != "sqlite":
+            engine = make_engine(url)
+            try:
+                with engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+            except Exception as exc:
+                engine.dispose()
+                raise WorkspaceError(f"cannot open database {public_url(url)}: {_first_line(exc)}") from exc
+            return engine
+        database = Path(parsed.database or "")
+        if not database.is_file():
+            raise WorkspaceError(f"no database at {database}")
+        try:
+            return _sqlite_read_only(database)
+        except sqlite3.Error:
+            pass
+        # A WAL database on read-only media cannot be opened in place (SQLite needs its -shm file):
+        # read a private copy of the database and its WAL instead. The original is never written.
+        scratch = Path(tempfile.mkdtemp(prefix="idolguard-ro-"))
+        self._scratch.append(scratch)
+        for suffix in ("", "-wal"):
+            source = Path(f"{database}{suffix}")
+            if source.exists():
+                shutil.copyfile(source, scratch / f"idolguard.db{suffix}")
+        try:
+            return _sqlite_engine(f"file:{(scratch / 'idolguard.db').resolve()}")  # a private copy: plain mode
+        except sqlite3.Error as exc:
+            raise WorkspaceError(f"cannot read the database {database}: {exc}") from exc
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
@@ -88,17 +199,26 @@ class Workspace:
 
     @cached_property
     def vault(self) -> Vault:
+        if self.read_only:
+            return Vault(self.config.vault_dir, key=self.vault_key, create=False)
         vault = Vault(self.config.vault_dir, key=self.vault_key)
         vault.clean_tmp()  # leftovers of killed processes (incl. decrypted analysis copies) go at once
         return vault
 
     @cached_property
     def signing_key(self) -> keys.SigningKey:
-        return keys.load_key(self.config.keys_dir)
+        if self.read_only:
+            raise WorkspaceError("this workspace was opened read-only: nothing can be signed")
+        return keys.load_key(self.config.keys_dir, _private_key_path(self.config))
+
+    @property
+    def public_key_id(self) -> str | None:
+        """The key id of the workspace's public key (no private key needed: for reports and read-only use)."""
+        return keys.public_key_id(self.config.keys_dir)
 
     @cached_property
     def ledger(self) -> Ledger:
-        return Ledger(self.config.ledger_path, self.home / "ledger.lock", self.signing_key)
+        return Ledger(self.config.ledger_path, self.home / "ledger.lock", None if self.read_only else self.signing_key)
 
     @property
     def actor(self) -> str:
@@ -107,9 +227,38 @@ class Workspace:
     @contextmanager
     def write(self) -> Iterator[tuple[Session, LedgerWriter]]:
         """One atomic unit of work: rows and their custody events commit together or not at all."""
+        if self.read_only:
+            raise WorkspaceError("this workspace was opened read-only: nothing can be recorded")
         with self.sessions() as session, self.ledger.transaction(session, self.actor) as writer:
             yield session, writer
+
+    def ensure_genesis(self) -> None:
+        """Start the ledger with its genesis entry (pinning the signing key) if it has no entry yet."""
+        with self.sessions() as session:
+            self.ledger.ensure_genesis(session, self.actor)
 
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
+        for scratch in self._scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+        self._scratch.clear()
+
+
+def _sqlite_read_only(database: Path) -> Engine:
+    """A SQLite engine that cannot write: opened with ``mode=ro`` (and no pragmas that write)."""
+    return _sqlite_engine(f"file:{database.resolve()}?mode=ro")
+
+
+def _sqlite_engine(uri: str) -> Engine:
+    probe = sqlite3.connect(uri, uri=True)
+    try:
+        probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    finally:
+        probe.close()
+    return create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False))
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -68,7 +68,7 @@ def test_recheck_states_over_a_posts_life(cli, workspace: Workspace, site: Site,
             .scalars()
             .all()
         )
-        events = session.execute(select(LedgerEntry).where(LedgerEntry.action == "recheck")).scalars().all()
+        events = session.execute(select(LedgerEntry).where(LedgerEntry.action == "capture.recheck")).scalars().all()
     assert states == ["live", "changed", "removed", "removed", "blocked"]
     assert [e.details["state"] for e in events] == states
     # The original capture is untouched: its media still point at the first bytes.

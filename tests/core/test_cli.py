@@ -25,7 +25,7 @@ def test_init_creates_a_private_signing_key_and_is_idempotent(home, cli):
 def test_missing_workspace_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("IDOLGUARD_HOME", str(tmp_path / "nowhere"))
     result = CliRunner().invoke(app, ["scan", str(tmp_path)])
-    assert result.exit_code == 2
+    assert result.exit_code == 4  # workspace/config error (exit_codes.ExitCode.WORKSPACE)
     assert "idolguard init" in result.output
 
 
@@ -33,7 +33,7 @@ def test_log_shows_custody_for_one_item_by_prefix(cli, tmp_path):
     (tmp_path / "a.jpg").write_bytes(jpeg_bytes(1))
     obj = cli.json_lines("scan", tmp_path / "a.jpg", "--json", "--note", "first look")[0]
     events = cli.json_lines("log", obj["sha256"][:10], "--json")
-    assert events[0]["action"] == "ingest" and {e["action"] for e in events[1:]} == {"analysis"}
+    assert events[0]["action"] == "intake.ingest" and {e["action"] for e in events[1:]} == {"pipeline.analyse"}
     assert "probe" in [e["details"]["stage"] for e in events[1:]]
     assert events[0]["details"]["note"] == "first look" and events[0]["actor"] == "tester@idolguard"
     assert all(e["item"] == obj["sha256"] for e in events)
@@ -48,7 +48,7 @@ def test_export_writes_original_and_records_why(cli, tmp_path):
     cli("export", sha, "--out", out, "--reason", "police request 2026-77")
     assert out.read_bytes() == data
     last = cli.json_lines("log", sha, "--json")[-1]
-    assert last["action"] == "export" and last["details"]["reason"] == "police request 2026-77"
+    assert last["action"] == "evidence.export" and last["details"]["reason"] == "police request 2026-77"
     assert cli("export", sha, "--out", out, "--reason", "again", ok=False).exit_code == 2
 
 
@@ -60,7 +60,7 @@ def test_html_report_is_self_contained_and_lists_every_item(cli, media_dir, tmp_
         assert obj["sha256"] in text
     assert not re.search(r"""(src|href)=["']https?://""", text), "no external resources"
     last = json.loads((home / "ledger.jsonl").read_text().splitlines()[-1])
-    assert last["action"] == "export" and last["details"]["kind"] == "html_report"
+    assert last["action"] == "report.export" and last["details"]["kind"] == "html_report"
 
 
 def test_encrypted_workspace_end_to_end(tmp_path, monkeypatch):
@@ -71,7 +71,7 @@ def test_encrypted_workspace_end_to_end(tmp_path, monkeypatch):
     runner = CliRunner()
     monkeypatch.delenv("IDOLGUARD_VAULT_KEY", raising=False)
     refused = runner.invoke(app, ["init", "--encrypt"])
-    assert refused.exit_code == 2 and "IDOLGUARD_VAULT_KEY" in refused.output
+    assert refused.exit_code == 4 and "IDOLGUARD_VAULT_KEY" in refused.output
     monkeypatch.setenv("IDOLGUARD_VAULT_KEY", key)
     assert runner.invoke(app, ["init", "--encrypt"]).exit_code == 0
     assert key not in (home / "config.toml").read_text()
@@ -84,7 +84,7 @@ def test_encrypted_workspace_end_to_end(tmp_path, monkeypatch):
     assert data[:64] not in stored and data[-64:] not in stored
     assert runner.invoke(app, ["verify"]).exit_code == 0
     monkeypatch.setenv("IDOLGUARD_VAULT_KEY", os.urandom(32).hex())
-    assert runner.invoke(app, ["verify"]).exit_code == 1, "a wrong key cannot read the evidence"
+    assert runner.invoke(app, ["verify"]).exit_code == 3, "a wrong key cannot read the evidence"
 
 
 def test_stages_command_lists_probe(cli):

@@ -78,7 +78,7 @@ def test_two_scans_of_the_same_folder_at_once(home, tmp_path):
     with ws.sessions() as session:
         assert session.execute(select(func.count()).select_from(Item)).scalar_one() == 60
         ingests = session.execute(
-            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.action == "ingest")
+            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.action == "intake.ingest")
         ).scalar_one()
     assert ingests == 60, "each item is ingested once; the other scan records sightings"
     report = verify_workspace(ws)

@@ -48,7 +48,7 @@ def test_clean_workspace_verifies_and_cli_exit_codes(cli, media_dir, home):
     report = json.loads(result.stdout)
     assert report["ok"] and report["objects_checked"] == len({o["sha256"] for o in objects})
     # verify itself is a custody event (appended after the check)
-    assert json.loads(_lines(home)[-1])["action"] == "verify"
+    assert json.loads(_lines(home)[-1])["action"] == "evidence.verify"
 
 
 def test_independent_verifier_accepts_our_ledger(cli, media_dir, home):
@@ -83,7 +83,7 @@ def test_flipped_byte_and_deleted_object_are_named(cli, media_dir, home):
     problems = _problems(home)
     assert any(victim in p and "hashes to" in p for p in problems), problems
     assert any(gone in p and "missing" in p for p in problems), problems
-    assert cli("verify", ok=False).exit_code == 1
+    assert cli("verify", ok=False).exit_code == 3
 
 
 def test_edited_jsonl_entry_is_detected(cli, media_dir, home):
@@ -171,7 +171,7 @@ def test_mirror_behind_or_torn_is_repaired_by_the_next_write(cli, media_dir, hom
     report = verify_workspace(ws)
     assert report.ok and any("behind" in w.message for w in report.warnings)
     with ws.write() as (_session, ledger):
-        ledger.append("note", details={"text": "after crash"})
+        ledger.append("evidence.verify", details={"text": "after crash"})
     ws.close()
     repaired = _lines(home)
     assert repaired[: len(lines)] == lines
@@ -232,7 +232,7 @@ def test_database_rolled_back_after_mirror_write_is_restored_not_forked(cli, med
         session.execute(delete(LedgerEntry).where(LedgerEntry.seq >= len(lines) - 2))
         session.commit()
     with workspace.write() as (_session, ledger):
-        ledger.append("note", details={"text": "after power cut"})
+        ledger.append("evidence.verify", details={"text": "after power cut"})
     after = _lines(home)
     assert after[: len(lines)] == lines and len(after) == len(lines) + 1
     assert json.loads(after[-1])["seq"] == len(lines)
@@ -244,6 +244,6 @@ def test_verify_expect_head(cli, media_dir, home):
     head = json.loads(_lines(home)[-1])
     assert cli("verify", "--expect-head", f"{head['seq']}:{head['hash']}").exit_code == 0
     wrong = cli("verify", "--expect-head", f"{head['seq']}:{'0' * 64}", ok=False)
-    assert wrong.exit_code == 1 and "expected head" in wrong.output
+    assert wrong.exit_code == 3 and "expected head" in wrong.output
     missing = cli("verify", "--expect-head", f"{head['seq'] + 500}:{head['hash']}", ok=False)
-    assert missing.exit_code == 1
+    assert missing.exit_code == 3

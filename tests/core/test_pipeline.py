@@ -49,7 +49,7 @@ def test_rescan_reuses_unchanged_stage_versions(cli, tmp_path, counting, workspa
     assert first["stage_errors"]["broken"].startswith("internal error in stage broken")
     assert sorted(_runs(counting)) == ["broken", "counting", "dependent"]
     events = [json.loads(x) for x in (workspace.home / "ledger.jsonl").read_text().splitlines()]
-    probe_events = [e for e in events if e["action"] == "analysis" and e["details"]["stage"] == "probe"]
+    probe_events = [e for e in events if e["action"] == "pipeline.analyse" and e["details"]["stage"] == "probe"]
 
     second = cli.json_lines("scan", tmp_path / "a.jpg", "--json")[0]
     assert second["pixel_count"] == 1200 and second["duplicate"]
@@ -77,7 +77,7 @@ def test_rescan_reuses_unchanged_stage_versions(cli, tmp_path, counting, workspa
     assert versions == ["1", "2"], "old outputs are kept, not overwritten"
     assert len(derived) == 1 and workspace.vault.read_bytes(derived[0].sha256).startswith(b"derived-")
     analysis = [json.loads(x) for x in (workspace.home / "ledger.jsonl").read_text().splitlines()]
-    stage_events = [e["details"]["stage"] for e in analysis if e["action"] == "analysis"]
+    stage_events = [e["details"]["stage"] for e in analysis if e["action"] == "pipeline.analyse"]
     assert stage_events.count("counting") == 2 and stage_events.count("probe") == len(probe_events) == 1
 
 

@@ -151,7 +151,7 @@ def test_calibrate_detector_changes_later_scores(cli, home: Path, tmp_path: Path
     try:
         with ws.sessions() as session:
             actions = session.execute(select(LedgerEntry.line)).scalars().all()
-        assert any('"calibrate"' in line and fitted["sha256"] in line for line in actions)
+        assert any('"detect.calibrate"' in line and fitted["sha256"] in line for line in actions)
     finally:
         ws.close()
 

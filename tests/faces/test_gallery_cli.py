@@ -37,7 +37,7 @@ def test_enrolment_accepts_good_references_and_explains_rejections(cli, tmp_path
     assert workspace.vault.has(by_name["portrait.jpg"]["photo_sha256"])
     assert workspace.vault.has(by_name["portrait.jpg"]["crop_sha256"])
     with workspace.sessions() as session:
-        event = session.execute(select(LedgerEntry).where(LedgerEntry.action == "enrol")).scalar_one()
+        event = session.execute(select(LedgerEntry).where(LedgerEntry.action == "gallery.enrol")).scalar_one()
     details = json.loads(event.line)["details"]
     assert details["consent_ref"] == "MANDATE-7" and len(details["accepted"]) == 2 and len(details["rejected"]) == 3
     assert event.actor == "tester@idolguard"
@@ -110,7 +110,7 @@ def test_remove_artist_is_recorded_and_stops_matching(cli, tmp_path, workspace):
     save(astronaut(), probe)
     assert cli.json_lines("identify", probe, "--json")[0]["faces"][0]["artist"] is None
     with workspace.sessions() as session:
-        event = session.execute(select(LedgerEntry).where(LedgerEntry.action == "unenrol")).scalar_one()
+        event = session.execute(select(LedgerEntry).where(LedgerEntry.action == "gallery.unenrol")).scalar_one()
     assert json.loads(event.line)["details"]["reason"] == "mandate ended"
     assert cli("artists", "remove", "Eileen Collins", ok=False).exit_code == 2
 
@@ -157,7 +157,7 @@ def test_calibrate_and_per_artist_threshold(cli, tmp_path, workspace):
     cli("artists", "threshold", "Eileen Collins")
     assert cli.json_lines("identify", probe, "--json")[0]["faces"][0]["decision"] == "match"
     with workspace.sessions() as session:
-        events = session.execute(select(LedgerEntry).where(LedgerEntry.action == "threshold")).scalars().all()
+        events = session.execute(select(LedgerEntry).where(LedgerEntry.action == "gallery.set_threshold")).scalars().all()
     assert [json.loads(e.line)["details"]["threshold"] for e in events] == ["1.01", None]
 
 
@@ -180,5 +180,5 @@ def test_cohort_faces_are_recorded_and_deduplicated(cli, tmp_path, workspace):
     again = cli.json_lines("artists", "cohort", "--photos", folder, "--json")[0]
     assert first == {"added": 1, "skipped": 1} and again == {"added": 0, "skipped": 2}
     with workspace.sessions() as session:
-        events = session.execute(select(LedgerEntry).where(LedgerEntry.action == "cohort")).scalars().all()
+        events = session.execute(select(LedgerEntry).where(LedgerEntry.action == "gallery.add_cohort")).scalars().all()
     assert len(events) == 2

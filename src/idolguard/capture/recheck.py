@@ -22,6 +22,7 @@ from idolguard.capture.models import Capture, CaptureCheck, CaptureMedia
 from idolguard.capture.netpolicy import NetPolicy
 from idolguard.capture.settings import CaptureSettings
 from idolguard.db.base import utcnow
+from idolguard.evidence.actions import Action
 from idolguard.workspace import Workspace
 
 STATES = ("live", "removed", "blocked", "changed", "error")
@@ -217,7 +218,7 @@ def _record(ws: Workspace, capture: Capture, result: CheckResult) -> None:
         session.flush()
         result.check_id = row.id
         ledger.append(
-            "recheck",
+            Action.CAPTURE_RECHECK,
             item=capture.manifest_sha256,
             details={
                 "capture_id": capture.id,

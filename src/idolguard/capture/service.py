@@ -32,6 +32,7 @@ from idolguard.capture.netpolicy import NetPolicy
 from idolguard.capture.settings import CaptureSettings
 from idolguard.db.base import utcnow
 from idolguard.db.models import DerivedObject
+from idolguard.evidence.actions import Action
 from idolguard.intake.ingest import Ingestor, SightingInfo
 from idolguard.media.sniff import sniff_bytes
 from idolguard.workspace import Workspace
@@ -233,7 +234,7 @@ class CaptureJob:
             session.flush()
             self.out.capture_id = row.id
             ledger.append(
-                "capture_start",
+                Action.CAPTURE_START,
                 details={"capture_id": row.id, "url": self.url, "note": self.note, "tool": f"IdolGuard {__version__}"},
             )
 
@@ -273,7 +274,7 @@ class CaptureJob:
         out.context = {k: v for k, v in self.page.context.items() if v}
         with self.ws.write() as (_session, ledger):
             ledger.append(
-                "capture_fetch",
+                Action.CAPTURE_FETCH,
                 item=out.page_sha256,
                 details={
                     "capture_id": out.capture_id,
@@ -419,7 +420,7 @@ class CaptureJob:
                 )
                 if media.sha256:
                     ledger.append(
-                        "capture_media",
+                        Action.CAPTURE_MEDIA,
                         item=media.sha256,
                         details={"capture_id": self.out.capture_id, "url": media.url, "via": media.via},
                     )
@@ -516,7 +517,7 @@ class CaptureJob:
             recorder.add_resource(f"urn:pdf:{target}", rendered.pdf, "application/pdf")
         with self.ws.write() as (_session, ledger):
             ledger.append(
-                "capture_render",
+                Action.CAPTURE_RENDER,
                 item=self.out.screenshot_sha256,
                 details={
                     "capture_id": self.out.capture_id,
@@ -552,7 +553,7 @@ class CaptureJob:
                 self.out.errors.append(str(exc))
         with self.ws.write() as (_session, ledger):
             ledger.append(
-                "capture_archive",
+                Action.CAPTURE_ARCHIVE,
                 item=self.out.wacz_sha256 or self.out.warc_sha256,
                 details={
                     "capture_id": self.out.capture_id,
@@ -626,7 +627,7 @@ class CaptureJob:
             for kind, artifact in self.artifacts.items():
                 self._derived(session, artifact["sha256"], f"capture_{kind}", artifact["mime"])
             ledger.append(
-                "capture_manifest",
+                Action.CAPTURE_MANIFEST,
                 item=out.manifest_sha256,
                 details={
                     "capture_id": out.capture_id,
@@ -679,7 +680,7 @@ class CaptureJob:
                 if token_sha:
                     self._derived(session, token_sha, "capture_tsa_token", "application/timestamp-token")
                 ledger.append(
-                    "capture_timestamp",
+                    Action.CAPTURE_TIMESTAMP,
                     item=self.out.manifest_sha256,
                     details={"capture_id": self.out.capture_id, **record},
                 )
@@ -712,7 +713,7 @@ class CaptureJob:
             row.errors = out.errors
             row.error = out.error
             ledger.append(
-                "capture_done",
+                Action.CAPTURE_FINISH,
                 item=out.manifest_sha256,
                 details={
                     "capture_id": out.capture_id,

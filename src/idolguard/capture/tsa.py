@@ -14,10 +14,11 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from asn1crypto import algos, cms, core, parser, tsp
+from asn1crypto import algos, core, parser, tsp
 
 from idolguard.capture.errors import CaptureError
 from idolguard.capture.fetch import SafeFetcher, decode_body
+from idolguard.evidence.tsa_token import check_signature
 
 MAX_REPLY_BYTES = 1024 * 1024
 
@@ -107,57 +108,6 @@ def parse_reply(reply: bytes, data: bytes, nonce: int) -> tuple[bytes, tsp.TSTIn
     if info["nonce"].native != nonce:
         raise CaptureError("TSA token nonce does not match the request (replayed reply?)")
     return token.dump(), info
-
-
-def check_signature(token_der: bytes) -> tuple[bool, str | None, str | None]:
-    """Is the token signed, over its own TSTInfo, by the certificate it carries? (valid, subject, cert SHA-256)
-
-    This catches corrupted or doctored tokens at capture time; whether that certificate belongs to a TSA
-    the court trusts is a chain question for ``openssl ts -verify -CAfile``.
-    """
-    from cryptography import x509
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-
-    subject: str | None = None
-    fingerprint: str | None = None
-    try:
-        signed = cms.ContentInfo.load(token_der)["content"]
-        signer = signed["signer_infos"][0]
-        serial = signer["sid"].chosen["serial_number"].native
-        certs = [c.chosen for c in signed["certificates"] or [] if c.name == "certificate"]
-        cert_der = next((c.dump() for c in certs if c.serial_number == serial), None)
-        if cert_der is None:
-            return False, None, None
-        cert = x509.load_der_x509_certificate(cert_der)
-        subject, fingerprint = cert.subject.rfc4514_string(), hashlib.sha256(cert_der).hexdigest()
-        digest_name = signer["digest_algorithm"]["algorithm"].native
-        algorithm = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}.get(digest_name)
-        if algorithm is None:
-            return False, subject, fingerprint
-        content = signed["encap_content_info"]["content"].contents
-        attrs = {a["type"].native: a["values"][0].native for a in signer["signed_attrs"]}
-        expected = hashlib.new(digest_name, content).digest()
-        if attrs.get("message_digest") != expected or attrs.get("content_type") != "tst_info":
-            return False, subject, fingerprint
-        signed_bytes = signer["signed_attrs"].untag().dump()
-        key = cert.public_key()
-        signature = signer["signature"].native
-        if isinstance(key, rsa.RSAPublicKey):
-            if signer["signature_algorithm"].signature_algo == "rsassa_pss":
-                key.verify(
-                    signature, signed_bytes, padding.PSS(padding.MGF1(algorithm), algorithm.digest_size), algorithm
-                )
-            else:
-                key.verify(signature, signed_bytes, padding.PKCS1v15(), algorithm)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, signed_bytes, ec.ECDSA(algorithm))
-        else:
-            return False, subject, fingerprint
-        return True, subject, fingerprint
-    except (InvalidSignature, ValueError, TypeError, KeyError, IndexError, AttributeError):
-        return False, subject, fingerprint
 
 
 def timestamp(fetcher: SafeFetcher, tsa_url: str, data: bytes, timeout_s: float = 30.0) -> TimestampResult:

@@ -12,6 +12,7 @@ import typer
 
 from idolguard.cli_support import console, emit_json, fail, home_option, interactive, open_workspace, progress_bar
 from idolguard.errors import IdolGuardError
+from idolguard.evidence.actions import Action
 
 
 def _settings_for(home: Path | None) -> dict[str, Any]:
@@ -274,7 +275,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         with ws.write() as (_session, ledger):
             sha = ws.vault.put_bytes(data).sha256
             ledger.append(
-                "calibrate",
+                Action.DETECT_CALIBRATE,
                 item=sha,
                 details={
                     "what": "detector",

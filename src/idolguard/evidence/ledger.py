@@ -30,6 +30,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from idolguard.db.models import LedgerEntry
+from idolguard.evidence.actions import Action, writable
 from idolguard.evidence.canonical import canonical_bytes, ledger_safe
 from idolguard.evidence.keys import SigningKey
 
@@ -78,12 +79,15 @@ class LedgerWriter:
     prev_hash: str
     written: list[LedgerEntry] = field(default_factory=list)
 
-    def append(self, action: str, item: str | None = None, details: dict[str, Any] | None = None) -> LedgerEntry:
+    def append(
+        self, action: Action | str, item: str | None = None, details: dict[str, Any] | None = None
+    ) -> LedgerEntry:
+        action = writable(action)  # the closed, documented set only (evidence/actions.py)
         body = entry_body(
             seq=self.next_seq,
             ts=utc_timestamp(),
             actor=self.actor,
-            action=action,
+            action=str(action),
             item=item,
             details=ledger_safe(details or {}),
             prev=self.prev_hash,
@@ -99,7 +103,7 @@ class LedgerWriter:
             prev_hash=self.prev_hash,
             ts=body["ts"],
             actor=self.actor,
-            action=action,
+            action=str(action),
             item_sha256=item,
             details=body["details"],
             key_id=self.key.key_id,
@@ -111,6 +115,15 @@ class LedgerWriter:
         self.next_seq += 1
         self.prev_hash = digest
         return entry
+
+
+def append_genesis(writer: LedgerWriter) -> None:
+    """Entry 0 of a new ledger pins the instance key: its fingerprint and raw public bytes are signed into
+    the chain itself, so a key file swapped in ``keys/`` later cannot take over (see verify.ChainWalker)."""
+    writer.append(
+        Action.LEDGER_GENESIS,
+        details={"key_id": writer.key.key_id, "public_key": writer.key.public_hex, "format": FORMAT_VERSION},
+    )
 
 
 class Ledger:
@@ -148,6 +161,8 @@ class Ledger:
                 next_seq=(head.seq + 1) if head else 0,
                 prev_hash=head.entry_hash if head else GENESIS,
             )
+            if head is None:
+                append_genesis(writer)
             try:
                 yield writer
                 session.commit()
@@ -155,6 +170,14 @@ class Ledger:
                 session.rollback()
                 raise
             self._append_lines([entry.line for entry in writer.written])
+
+    def ensure_genesis(self, session: Session, actor: str) -> None:
+        """Write the genesis entry now if the ledger is empty (``init`` calls this, so the key is pinned
+        before any evidence arrives); a no-op otherwise."""
+        if session.execute(select(LedgerEntry.seq).limit(1)).first() is not None:
+            return
+        with self.transaction(session, actor):
+            pass  # transaction() writes the genesis entry into an empty chain
 
     def _append_lines(self, lines: list[str]) -> None:
         if not lines:

@@ -78,13 +78,14 @@ def _libc():  # type: ignore[no-untyped-def]
 
 
 class Vault:
-    def __init__(self, root: Path, key: bytes | None = None) -> None:
+    def __init__(self, root: Path, key: bytes | None = None, *, create: bool = True) -> None:
         self.root = root
         self.objects = root / "objects"
         self.tmp = root / "tmp"
         self.key = key
-        self.objects.mkdir(parents=True, exist_ok=True)
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        if create:  # a read-only copy is only read (verify, log): nothing is laid out there
+            self.objects.mkdir(parents=True, exist_ok=True)
+            self.tmp.mkdir(parents=True, exist_ok=True)
         self._pending: dict[str, Path] = {}  # digest -> durable-pending temp file (defer=True writes)
 
     @property

@@ -1,9 +1,20 @@
-"""Independent re-checking of everything stored: vault objects, the ledger in the database and its mirror.
+"""Independent re-checking of everything stored: vault objects, the ledger in the database and its mirror,
+and every database row that people read.
 
-The checks assume nothing the database says is true: each vault object is re-hashed, every ledger entry's
-hash, chain link, sequence number and signature is recomputed, the JSONL mirror is walked on its own, and the
-two copies are compared line by line. Cross-checks tie the stores together: every item and derived object
-must have its vault object and an ingest/analysis event, and every vault object must be known.
+The checks assume nothing the database says is true:
+
+* each ledger entry's hash, chain link, sequence number and signature is recomputed in both copies (database
+  and JSONL mirror), which are compared line by line; the signing key must be the one pinned by the
+  genesis entry or one handed over by a rotation entry signed with the key before it;
+* **consistency**: every row of the evidence tables must say what its signed custody event says, field by
+  field (an edit made directly in the database is tampering like any other);
+* **completeness**: everything a signed event promises must still exist: the item of every ingest, every
+  sighting, every stage result of every analysis, every derived file, every vault object. Deleting rows and
+  files while the ledger still records them is reported, not silently accepted;
+* corrupt rows (a non-hex hash, unparseable JSON or dates) are reported as findings; ``verify`` never stops
+  with a traceback on what it was asked to check.
+
+RFC 3161 anchors of earlier heads (``anchors.py``) are checked by ``anchors.check_anchors``, called from here.
 """
 
 from __future__ import annotations
@@ -12,27 +23,30 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import zip_longest
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
-from idolguard.db.models import DerivedObject, Item, LedgerEntry
+from idolguard.evidence.actions import INVALIDATES_MATCHES, MATCH_STAGES, Action, parse_action
 from idolguard.evidence.canonical import canonical_bytes
-from idolguard.evidence.keys import load_public_keys
+from idolguard.evidence.keys import key_id_of_raw, load_public_keys, public_key_from_raw, public_key_id
 from idolguard.evidence.ledger import GENESIS, iter_jsonl
 
 BODY_FIELDS = ("v", "seq", "ts", "actor", "action", "item", "details", "prev", "key_id")
+# Recorded times written by code older than exact-time recording may lag their event by the batch time.
+LEGACY_TIME_TOLERANCE_S = 120.0
 
 
 @dataclass
 class Problem:
-    where: str  # "vault", "ledger-db", "ledger-jsonl", "cross"
+    where: str  # "vault", "ledger-db", "ledger-jsonl", "cross", "db", "keys", "anchor"
     ref: str  # object hash or ledger seq/line
     message: str
 
@@ -41,12 +55,27 @@ class Problem:
 
 
 @dataclass
+class KeyRange:
+    key_id: str
+    first_seq: int
+    last_seq: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key_id": self.key_id, "first_seq": self.first_seq, "last_seq": self.last_seq}
+
+
+@dataclass
 class VerifyReport:
     objects_checked: int = 0
     entries_checked: int = 0
     mirror_lines_checked: int = 0
+    rows_checked: int = 0
     head_seq: int | None = None
     head_hash: str | None = None
+    key_ranges: list[KeyRange] = field(default_factory=list)
+    last_anchor: dict[str, Any] | None = None  # newest head proven by a valid RFC 3161 token
+    unanchored_entries: int | None = None  # entries after the last anchor: only --expect-head covers them
+    unstamped: list[str] = field(default_factory=list)  # captures with no valid TSA token
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
 
@@ -60,7 +89,12 @@ class VerifyReport:
             "objects_checked": self.objects_checked,
             "ledger_entries_checked": self.entries_checked,
             "mirror_lines_checked": self.mirror_lines_checked,
+            "rows_checked": self.rows_checked,
             "head": {"seq": self.head_seq, "hash": self.head_hash},
+            "keys": [r.as_dict() for r in self.key_ranges],
+            "last_anchor": self.last_anchor,
+            "unanchored_entries": self.unanchored_entries,
+            "captures_without_timestamp": self.unstamped,
             "problems": [p.as_dict() for p in self.problems],
             "warnings": [p.as_dict() for p in self.warnings],
         }
@@ -72,14 +106,14 @@ def check_entry(
     """Check one parsed ledger record; returns (problem or None, the record's hash as claimed)."""
     missing = [name for name in (*BODY_FIELDS, "hash", "sig") if name not in record]
     if missing:
-        return f"missing fields {missing}", record.get("hash")
+        return f"missing fields {missing}", _text_or_none(record.get("hash"))
     body = {name: record[name] for name in BODY_FIELDS}
     try:
         raw = canonical_bytes(body)
     except TypeError as exc:
-        return f"not canonical: {exc}", record.get("hash")
+        return f"not canonical: {exc}", _text_or_none(record.get("hash"))
     digest = hashlib.sha256(raw).hexdigest()
-    claimed = record["hash"]
+    claimed = _text_or_none(record["hash"])
     if digest != claimed:
         return f"content does not match its hash (edited?): computed {digest[:16]}…", claimed
     if record["seq"] != expected_seq:
@@ -89,25 +123,37 @@ def check_entry(
         )
     if record["prev"] != expected_prev:
         return "link to previous entry broken (entry removed, inserted or reordered)", claimed
-    key = keys.get(record["key_id"])
+    key = keys.get(record["key_id"]) if isinstance(record["key_id"], str) else None
     if key is None:
         return f"signed by unknown key {str(record['key_id'])[:16]}…", claimed
     try:
-        key.verify(base64.b64decode(record["sig"], validate=True), raw)
+        key.verify(base64.b64decode(str(record["sig"]), validate=True), raw)
     except (InvalidSignature, binascii.Error, ValueError):
         return "signature invalid (forged or altered)", claimed
     return None, claimed
 
 
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 class ChainWalker:
     """Checks one copy of the chain entry by entry; after a break it continues from the claimed hash, so
-    later damage is named too. Streaming: memory stays flat however long the ledger is."""
+    later damage is named too. Streaming: memory stays flat however long the ledger is.
+
+    Key policy: the first entry pins the instance key (a ``ledger.genesis`` entry names it and carries its
+    public bytes; a ledger older than that pins the key of its first entry). Every later entry must be signed
+    by the key in force; only a ``ledger.rotate_key`` entry signed by that key hands over to a new one. A key
+    file dropped into ``keys/`` therefore cannot legitimise entries it signed."""
 
     def __init__(self, keys: dict[str, Ed25519PublicKey], where: str, report: VerifyReport) -> None:
-        self.keys, self.where, self.report = keys, where, report
+        self.keys, self.where, self.report = dict(keys), where, report
         self.expected_seq, self.expected_prev = 0, GENESIS
         self.count = 0
         self.head: tuple[int, str] | None = None
+        self.current_key: str | None = None
+        self.ranges: list[KeyRange] = []
+        self.hashes: dict[int, str] = {}  # seq -> hash, for anchor checks (64 bytes per entry)
 
     def feed(
         self, ref: str, record: dict[str, Any] | None, parse_error: str | None = None, raw: str | None = None
@@ -117,15 +163,54 @@ class ChainWalker:
             self.report.problems.append(Problem(self.where, ref, parse_error or "unreadable entry"))
             self.expected_seq += 1
             return
+        self._learn_genesis(record)
         problem, claimed = check_entry(record, self.expected_seq, self.expected_prev, self.keys)
         if problem is None and raw is not None and not _is_canonical(record, raw):
             # e.g. duplicate keys: a parser that keeps the first value would read another entry than ours
             problem = "line is not in canonical form (duplicate or reordered members, extra whitespace)"
+        if problem is None:
+            problem = self._key_policy(record)
         if problem:
             self.report.problems.append(Problem(self.where, ref, problem))
         seq = record.get("seq") if isinstance(record.get("seq"), int) else self.expected_seq
         self.expected_seq, self.expected_prev = seq + 1, str(claimed)
         self.head = (seq, str(claimed))
+        self.hashes[seq] = str(claimed)
+
+    def _learn_genesis(self, record: dict[str, Any]) -> None:
+        if self.current_key is not None or record.get("seq") != 0:
+            return
+        details = record.get("details") if isinstance(record.get("details"), dict) else {}
+        if parse_action(record.get("action")) is Action.LEDGER_GENESIS:
+            raw_hex = details.get("public_key")
+            key = public_key_from_raw(raw_hex)
+            if key is not None and key_id_of_raw(raw_hex) == details.get("key_id"):
+                self.keys.setdefault(str(details["key_id"]), key)
+            self.current_key = str(details.get("key_id"))
+        else:
+            self.current_key = str(record.get("key_id"))  # a ledger from before key pinning
+
+    def _key_policy(self, record: dict[str, Any]) -> str | None:
+        signer = str(record["key_id"])
+        seq = int(record["seq"])
+        if self.ranges and self.ranges[-1].key_id == signer:
+            self.ranges[-1].last_seq = seq
+        else:
+            self.ranges.append(KeyRange(signer, seq, seq))
+        if signer != self.current_key:
+            return (
+                f"signed by key {signer[:16]}… while key {str(self.current_key)[:16]}… was in force, with no "
+                "rotation entry signed by it (history re-signed or a foreign key added?)"
+            )
+        if parse_action(record.get("action")) is Action.LEDGER_ROTATE_KEY:
+            details = record["details"] if isinstance(record["details"], dict) else {}
+            new_id, raw_hex = details.get("new_key_id"), details.get("new_public_key")
+            key = public_key_from_raw(raw_hex)
+            if key is None or key_id_of_raw(raw_hex) != new_id:
+                return "key rotation entry does not carry a valid new public key"
+            self.keys[str(new_id)] = key
+            self.current_key = str(new_id)
+        return None
 
 
 def _is_canonical(record: dict[str, Any], raw: str) -> bool:
@@ -135,7 +220,9 @@ def _is_canonical(record: dict[str, Any], raw: str) -> bool:
         return False
 
 
-def _parse(text: str) -> tuple[dict[str, Any] | None, str | None]:
+def _parse(text: Any) -> tuple[dict[str, Any] | None, str | None]:
+    if not isinstance(text, str):
+        return None, "missing"
     try:
         record = json.loads(text)
     except ValueError:
@@ -143,24 +230,15 @@ def _parse(text: str) -> tuple[dict[str, Any] | None, str | None]:
     return (record, None) if isinstance(record, dict) else (None, "not a JSON object")
 
 
-@dataclass
-class SignedFacts:
-    """What the signed ledger says about rows that people read (kept small: a few fields per row)."""
+def _ts(text: Any) -> datetime | None:
+    try:
+        return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
-    ingests: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # item -> (size, md5)
-    sightings: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # sighting id -> recorded fields
-    analyses: dict[tuple[str, str, str], tuple[Any, Any]] = field(default_factory=dict)  # -> (status, digest)
 
-    def add(self, record: dict[str, Any]) -> None:
-        details = record.get("details") if isinstance(record.get("details"), dict) else {}
-        item, action = record.get("item"), record.get("action")
-        if action == "ingest" and item:
-            self.ingests.setdefault(item, (details.get("size"), details.get("md5")))
-        if action in ("ingest", "sighting") and isinstance(details.get("sighting_id"), int):
-            self.sightings[details["sighting_id"]] = _sighting_fields(item, details)
-        if action == "analysis" and item:
-            key = (item, str(details.get("stage")), str(details.get("version")))
-            self.analyses[key] = (details.get("status"), details.get("output_sha256"))
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if isinstance(moment, datetime) else None
 
 
 SIGHTING_FIELDS = (
@@ -175,49 +253,321 @@ SIGHTING_FIELDS = (
 )
 
 
-def _sighting_fields(item: Any, values: dict[str, Any]) -> tuple[Any, ...]:
-    return (item, *(values.get(name) for name in SIGHTING_FIELDS))
+@dataclass
+class IngestFact:
+    seq: int
+    size: Any
+    md5: Any
+    mime: Any
+    encrypted: Any
+    source_path: Any
+    ts: datetime | None
+    exact_times: bool  # written by code that records row times equal to the event time
 
 
-def check_rows(ws: Any, facts: SignedFacts, report: VerifyReport) -> None:
-    """Items, sightings and stage results must say what their signed custody events say: an edit made
-    directly in the database (a changed source URL, a changed score) is tampering like any other."""
-    from idolguard.db.models import Sighting, StageResult
-    from idolguard.pipeline.runner import output_digest
+@dataclass
+class SightingFact:
+    seq: int
+    item: Any
+    fields: tuple[Any, ...]
+    actor: Any
+    ts: datetime | None
+    file_mtime: Any
+    exact_times: bool
 
-    shown: dict[str, tuple[Any, ...]] = {}  # item -> columns a probe decided, to compare below
+
+@dataclass
+class AnalysisFact:
+    seq: int
+    status: Any
+    digest: Any
+    error: Any
+    derived: tuple[str, ...]
+    kinds: tuple[Any, ...] | None  # kinds of the derived files (None: written before kinds were signed)
+
+
+@dataclass
+class SignedFacts:
+    """What the signed ledger says about rows that people read."""
+
+    ingests: dict[str, IngestFact] = field(default_factory=dict)  # item -> first ingest
+    sightings: dict[int, SightingFact] = field(default_factory=dict)  # sighting id -> recorded fields
+    analyses: dict[tuple[str, str, str], AnalysisFact] = field(default_factory=dict)
+    gallery_objects: dict[str, int] = field(default_factory=dict)  # photo/crop hash -> seq of the enrol
+    mentioned: set[str] = field(default_factory=set)  # every digest a signed event names
+    anchor_tokens: dict[int, list[str]] = field(default_factory=dict)  # anchor seq -> its tokens' SHA-256
+    capture_digests: set[str] = field(default_factory=set)  # every digest a signed capture.* event names
+
+    def add(self, record: dict[str, Any]) -> None:
+        details = record.get("details") if isinstance(record.get("details"), dict) else {}
+        item, action, seq = record.get("item"), parse_action(record.get("action")), record.get("seq")
+        seq = seq if isinstance(seq, int) else -1
+        if isinstance(item, str):
+            self.mentioned.add(item)
+        _collect_digests(details, self.mentioned)
+        exact = "file_mtime" in details
+        if action is not None and action.value.startswith("capture."):
+            if isinstance(item, str):
+                self.capture_digests.add(item)
+            _collect_digests(details, self.capture_digests)
+        if action is Action.INTAKE_INGEST and isinstance(item, str) and item not in self.ingests:
+            self.ingests[item] = IngestFact(
+                seq,
+                details.get("size"),
+                details.get("md5"),
+                details.get("mime"),
+                details.get("encrypted_at_rest"),
+                details.get("source_path"),
+                _ts(record.get("ts")),
+                exact,
+            )
+        if action in (Action.INTAKE_INGEST, Action.INTAKE_SIGHTING) and isinstance(details.get("sighting_id"), int):
+            self.sightings[details["sighting_id"]] = SightingFact(
+                seq,
+                item,
+                tuple(details.get(name) for name in SIGHTING_FIELDS),
+                record.get("actor"),
+                _ts(record.get("ts")),
+                details.get("file_mtime"),
+                exact,
+            )
+        if action is Action.PIPELINE_ANALYSE and isinstance(item, str):
+            key = (item, str(details.get("stage")), str(details.get("version")))
+            derived = details.get("derived") if isinstance(details.get("derived"), list) else []
+            kinds = details.get("derived_kinds") if isinstance(details.get("derived_kinds"), list) else None
+            self.analyses[key] = AnalysisFact(
+                seq,
+                details.get("status"),
+                details.get("output_sha256"),
+                details.get("error"),
+                tuple(str(d) for d in derived),
+                tuple(kinds) if kinds is not None else None,
+            )
+        if action in INVALIDATES_MATCHES:
+            for key in [k for k in self.analyses if k[1] in MATCH_STAGES]:
+                del self.analyses[key]
+        if action is Action.LEDGER_ANCHOR and isinstance(details.get("previous_anchor"), dict):
+            previous = details["previous_anchor"]
+            if isinstance(previous.get("seq"), int) and isinstance(previous.get("tokens"), list):
+                self.anchor_tokens[previous["seq"]] = [str(t) for t in previous["tokens"]]
+        if action is Action.GALLERY_ENROL:
+            for accepted in details.get("accepted") or []:
+                if isinstance(accepted, dict):
+                    for name in ("photo", "crop"):
+                        if _looks_like_digest(accepted.get(name)):
+                            self.gallery_objects[str(accepted[name])] = seq
+
+
+def _collect_digests(value: Any, into: set[str]) -> None:
+    if isinstance(value, str):
+        if _looks_like_digest(value):
+            into.add(value)
+    elif isinstance(value, dict):
+        for inner in value.values():
+            _collect_digests(inner, into)
+    elif isinstance(value, list):
+        for inner in value:
+            _collect_digests(inner, into)
+
+
+def _rows(session: Any, model: Any, report: VerifyReport, key: Any) -> Iterator[Any]:
+    """Every row of ``model``, in chunks; a row the database cannot even load (corrupt JSON, a date that is
+    not a date) is reported and skipped instead of ending the verification."""
+    table = model.__tablename__
+    try:
+        ids = session.execute(select(key).order_by(key)).scalars().all()
+    except Exception as exc:  # noqa: BLE001 - any failure here is a finding about the database
+        report.problems.append(Problem("db", table, f"table cannot be read: {_first_line(exc)}"))
+        return
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        try:
+            rows = session.execute(select(model).where(key.in_(chunk)).order_by(key)).scalars().all()
+        except Exception:  # noqa: BLE001 - find the bad row(s) one by one
+            session.rollback()
+            rows = []
+            for ident in chunk:
+                try:
+                    row = session.execute(select(model).where(key == ident)).scalar_one()
+                    session.expunge(row)  # loaded and detached: a later rollback cannot expire it
+                    rows.append(row)
+                except Exception as exc:  # noqa: BLE001
+                    session.rollback()
+                    report.problems.append(Problem("db", f"{table} {ident}", f"row is corrupt: {_first_line(exc)}"))
+        session.expunge_all()
+        yield from rows
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+
+
+def _near(moment: Any, signed: datetime | None, exact: bool) -> bool:
+    if not isinstance(moment, datetime) or signed is None:
+        return moment is None and signed is None
+    delta = abs((moment - signed).total_seconds())
+    return delta < 0.000_002 if exact else delta <= LEGACY_TIME_TOLERANCE_S
+
+
+def check_rows(ws: Any, facts: SignedFacts, report: VerifyReport) -> dict[str, str]:
+    """Rows against signed events, both ways. Returns {vault object -> what needs it} for the vault pass."""
+    from idolguard.db.models import DerivedObject, Item, Sighting, StageResult
+    from idolguard.evidence.digest import output_digest
+
+    needed: dict[str, str] = {}
+    item_rows: dict[str, tuple[Any, ...]] = {}
     with ws.sessions() as session:
-        for item in session.execute(select(Item).execution_options(yield_per=2000)).scalars():
-            shown[item.sha256] = (item.media_type, item.mime, item.width, item.height, item.duration_s)
-            signed = facts.ingests.get(item.sha256)
+        for item in _rows(session, Item, report, Item.sha256):
+            report.rows_checked += 1
+            sha = item.sha256
+            if not _looks_like_digest(sha):
+                report.problems.append(Problem("db", repr(sha)[:80], "item hash is not a SHA-256 hex digest"))
+                continue
+            item_rows[sha] = (item.media_type, item.mime, item.width, item.height, item.duration_s, item.media_meta)
+            signed = facts.ingests.get(sha)
             if signed is None:
-                report.problems.append(Problem("cross", item.sha256, "item has no ingest event in the ledger"))
-            elif signed != (item.size, item.md5):
-                report.problems.append(Problem("db", item.sha256, "item size/MD5 differ from its ingest event"))
-        for sighting in session.execute(select(Sighting).execution_options(yield_per=2000)).scalars():
-            values = {name: getattr(sighting, name) for name in SIGHTING_FIELDS}
-            values["seen_at"] = sighting.seen_at.isoformat() if sighting.seen_at else None
-            signed_sighting = facts.sightings.get(sighting.id)
-            if signed_sighting is None:
-                report.problems.append(Problem("db", f"sighting {sighting.id}", "sighting has no custody event"))
-            elif signed_sighting != _sighting_fields(sighting.item_sha256, values):
+                report.problems.append(Problem("cross", sha, "item has no ingest event in the ledger"))
+                continue
+            needed[sha] = "item"
+            differs = []
+            if (signed.size, signed.md5) != (item.size, item.md5):
+                differs.append("size/MD5")
+            if signed.encrypted is not None and bool(signed.encrypted) != bool(item.encrypted):
+                differs.append("encrypted flag")
+            if isinstance(signed.source_path, str) and item.original_name != PurePosixPath(signed.source_path).name:
+                differs.append("original name")
+            if not _near(item.first_seen_at, signed.ts, signed.exact_times):
+                differs.append("first-seen time")
+            if differs:
+                report.problems.append(Problem("db", sha, f"item differs from its signed ingest event: {', '.join(differs)}"))
+        for sha, signed in facts.ingests.items():
+            if sha not in item_rows:
                 report.problems.append(
-                    Problem("db", f"sighting {sighting.id}", "sighting differs from what its custody event recorded")
+                    Problem(
+                        "cross",
+                        sha,
+                        f"ledger entry {signed.seq} records this item's ingest but the item row is gone (deleted?)",
+                    )
                 )
+                needed.setdefault(sha, "ingested item")
+
+        seen_sightings: set[int] = set()
+        for sighting in _rows(session, Sighting, report, Sighting.id):
+            report.rows_checked += 1
+            seen_sightings.add(sighting.id)
+            values = {name: getattr(sighting, name) for name in SIGHTING_FIELDS}
+            values["seen_at"] = _iso(sighting.seen_at)
+            fact = facts.sightings.get(sighting.id)
+            ref = f"sighting {sighting.id}"
+            if fact is None:
+                report.problems.append(Problem("db", ref, "sighting has no custody event"))
+                continue
+            differs = []
+            if fact.item != sighting.item_sha256 or fact.fields != tuple(values[name] for name in SIGHTING_FIELDS):
+                differs.append("source/context")
+            if fact.actor != sighting.actor:
+                differs.append("actor")
+            if not _near(sighting.recorded_at, fact.ts, fact.exact_times):
+                differs.append("recorded time")
+            if fact.exact_times and fact.file_mtime != _iso(sighting.file_mtime):
+                differs.append("file modification time")
+            if differs:
+                report.problems.append(
+                    Problem("db", ref, f"sighting differs from what its custody event recorded: {', '.join(differs)}")
+                )
+        for sighting_id, fact in facts.sightings.items():
+            if sighting_id not in seen_sightings:
+                report.problems.append(
+                    Problem(
+                        "cross",
+                        f"sighting {sighting_id}",
+                        f"ledger entry {fact.seq} records this sighting but its row is gone (deleted?)",
+                    )
+                )
+
+        seen_results: set[tuple[str, str, str]] = set()
         probe_outputs: dict[str, dict[str, Any]] = {}
-        for row in session.execute(select(StageResult).execution_options(yield_per=2000)).scalars():
-            signed_result = facts.analyses.get((row.item_sha256, row.stage, row.version))
-            ref = f"{row.stage}@{row.version} of {row.item_sha256[:16]}…"
+        for row in _rows(session, StageResult, report, StageResult.id):
+            report.rows_checked += 1
+            key = (row.item_sha256, row.stage, row.version)
+            seen_results.add(key)
+            signed_result = facts.analyses.get(key)
+            ref = f"{row.stage}@{row.version} of {str(row.item_sha256)[:16]}…"
             if signed_result is None:
                 report.problems.append(Problem("db", ref, "stage result has no analysis event"))
-            elif signed_result != (row.status, output_digest(row.output)):
+                continue
+            try:
+                digest = output_digest(row.output)
+            except (TypeError, ValueError) as exc:
+                report.problems.append(Problem("db", ref, f"stored output is not valid JSON data: {exc}"))
+                continue
+            if (signed_result.status, signed_result.digest) != (row.status, digest):
                 report.problems.append(Problem("db", ref, "stage result differs from its signed output hash"))
-            elif row.stage == "probe" and row.status == "ok":
+            elif signed_result.error != row.error:
+                report.problems.append(Problem("db", ref, "stage error text differs from its analysis event"))
+            elif row.stage == "probe" and row.status == "ok" and isinstance(row.output, dict):
                 probe_outputs[row.item_sha256] = row.output
+        for key, fact in facts.analyses.items():
+            if key not in seen_results and key[0] in facts.ingests:
+                report.problems.append(
+                    Problem(
+                        "cross",
+                        f"{key[1]}@{key[2]} of {key[0][:16]}…",
+                        f"ledger entry {fact.seq} records this analysis but its stage result is gone (deleted?)",
+                    )
+                )
         for sha, output in probe_outputs.items():
             expected = tuple(output.get(k) for k in ("media_type", "mime", "width", "height", "duration_s"))
-            if sha in shown and shown[sha] != expected:
-                report.problems.append(Problem("db", sha, "item dimensions/type differ from its signed probe output"))
+            expected += (output.get("media_meta") or {},)
+            if sha in item_rows and item_rows[sha] != expected:
+                report.problems.append(
+                    Problem("db", sha, "item type/dimensions/metadata differ from its signed probe output")
+                )
+
+        signed_derived: dict[tuple[str, str], set[tuple[str, str, Any]]] = {}
+        for (item_sha, stage, version), fact in facts.analyses.items():
+            for index, derived_sha in enumerate(fact.derived):
+                kind = fact.kinds[index] if fact.kinds is not None and index < len(fact.kinds) else None
+                signed_derived.setdefault((derived_sha, item_sha), set()).add((stage, version, kind))
+        seen_derived: set[tuple[str, str]] = set()
+        for row in _rows(session, DerivedObject, report, DerivedObject.id):
+            report.rows_checked += 1
+            pair = (row.sha256, row.parent_sha256)
+            seen_derived.add(pair)
+            ref = f"derived {str(row.sha256)[:16]}… of {str(row.parent_sha256)[:16]}…"
+            if row.stage == "capture":
+                # Capture artifacts hang off the capture manifest (an item whose bytes list every artifact
+                # hash); each artifact is also named by the signed capture event that made it.
+                if row.sha256 not in facts.capture_digests:
+                    report.problems.append(Problem("db", ref, "capture artifact is not named by any capture event"))
+                elif _looks_like_digest(row.sha256):
+                    needed[row.sha256] = "capture artifact"
+                continue
+            claims = signed_derived.get(pair)
+            if claims is None:
+                report.problems.append(Problem("db", ref, "derived object is not named by any analysis event"))
+                continue
+            if _looks_like_digest(row.sha256):
+                needed[row.sha256] = "derived object"
+            matching = [c for c in claims if (c[0], c[1]) == (row.stage, row.stage_version)]
+            if not matching:
+                report.problems.append(Problem("db", ref, "derived object's stage differs from its analysis event"))
+            elif all(kind is not None and kind != row.kind for _s, _v, kind in matching):
+                report.problems.append(Problem("db", ref, "derived object's kind differs from its analysis event"))
+        for pair in signed_derived:
+            if pair not in seen_derived and pair[1] in facts.ingests:
+                report.problems.append(
+                    Problem(
+                        "cross",
+                        f"derived {pair[0][:16]}… of {pair[1][:16]}…",
+                        "an analysis event records this derived file but its row is gone (deleted?)",
+                    )
+                )
+                needed.setdefault(pair[0], "derived object")
+    for sha in facts.gallery_objects:
+        needed.setdefault(sha, "gallery reference")
+    return needed
 
 
 def verify_workspace(
@@ -228,39 +578,46 @@ def verify_workspace(
     expect_head: tuple[int, str] | None = None,
 ) -> VerifyReport:
     """Check everything; ``expect_head`` (seq, hash) is a head recorded earlier outside the workspace, which
-    the chain must still contain: the one tampering a chain cannot show by itself is removal of its tail."""
+    the chain must still contain (RFC 3161 anchors cover the same ground up to the last anchor)."""
     report = VerifyReport()
+    try:
+        _verify(ws, report, objects=objects, progress=progress, expect_head=expect_head)
+    except Exception as exc:  # noqa: BLE001 - a verifier reports; it does not crash on what it checks
+        report.problems.append(Problem("verify", "internal", f"verification could not finish: {_first_line(exc)}"))
+    return report
+
+
+def _verify(
+    ws: Any,
+    report: VerifyReport,
+    *,
+    objects: bool,
+    progress: Callable[[int], None] | None,
+    expect_head: tuple[int, str] | None,
+) -> None:
     keys = load_public_keys(ws.config.keys_dir)
-    if not keys:
-        report.problems.append(Problem("ledger-db", "keys", "no public key found in the workspace keys folder"))
     db_walker = ChainWalker(keys, "ledger-db", report)
     mirror_walker = ChainWalker(keys, "ledger-jsonl", report)
     facts = SignedFacts()
     head_found = False
     db_count = mirror_count = 0
 
+    from idolguard.db.models import LedgerEntry
+
     with ws.sessions() as session:
-        items = session.execute(select(Item.sha256)).scalars().all()
-        derived = session.execute(select(DerivedObject.sha256)).scalars().all()
-        rows = session.execute(select(LedgerEntry).order_by(LedgerEntry.seq).execution_options(yield_per=2000))
+        rows = _rows(session, LedgerEntry, report, LedgerEntry.seq)
         mirror = iter_jsonl(ws.config.ledger_path)
-        for entry, mirrored in zip_longest(rows.scalars(), mirror):
+        for entry, mirrored in zip_longest(rows, mirror):
             db_line: str | None = None
             if entry is not None:
                 db_count += 1
-                db_line = entry.line
+                db_line = entry.line if isinstance(entry.line, str) else None
                 record, error = _parse(entry.line)
-                # The row's columns must say what the signed line says.
-                if record is not None and (
-                    record.get("seq"),
-                    record.get("hash"),
-                    record.get("action"),
-                    record.get("item"),
-                ) != (entry.seq, entry.entry_hash, entry.action, entry.item_sha256):
+                if record is not None and _columns(entry) != _signed_columns(record):
                     report.problems.append(
                         Problem("ledger-db", f"seq {entry.seq}", "row columns differ from signed line")
                     )
-                db_walker.feed(f"seq {entry.seq}", record, error and f"stored line is {error}", entry.line)
+                db_walker.feed(f"seq {entry.seq}", record, error and f"stored line is {error}", db_line)
                 if expect_head and entry.seq == expect_head[0]:
                     head_found = entry.entry_hash == expect_head[1]
                 if record is not None:
@@ -277,8 +634,11 @@ def verify_workspace(
                     )
     report.entries_checked = db_count
     report.mirror_lines_checked = mirror_count
+    report.key_ranges = db_walker.ranges
     if db_walker.head:
         report.head_seq, report.head_hash = db_walker.head
+    if db_count == 0 and mirror_count == 0:
+        report.warnings.append(Problem("ledger-db", "ledger", "the ledger is empty: nothing has been recorded yet"))
     if mirror_count > db_count:
         report.problems.append(
             Problem("cross", "mirror", f"mirror has {mirror_count - db_count} entries the database lacks")
@@ -292,8 +652,21 @@ def verify_workspace(
                 "(interrupted write); the next write appends them",
             )
         )
+    own_key = public_key_id(ws.config.keys_dir)
+    if own_key and db_walker.current_key and own_key != db_walker.current_key:
+        report.problems.append(
+            Problem(
+                "keys",
+                own_key[:16],
+                f"the workspace's public key is not the key the ledger has in force ({db_walker.current_key[:16]}…)",
+            )
+        )
 
-    check_rows(ws, facts, report)
+    needed = check_rows(ws, facts, report)
+    from idolguard.evidence.anchors import check_anchors
+
+    check_anchors(ws, db_walker.hashes, report, facts.anchor_tokens)
+    _check_capture_stamps(ws, report)
     if expect_head and not head_found:
         report.problems.append(
             Problem(
@@ -304,31 +677,97 @@ def verify_workspace(
             )
         )
     if objects:
-        known = set(items) | set(derived)
-        vault = ws.vault
-        for sha in sorted(known):
-            if not vault.has(sha):
-                report.problems.append(Problem("vault", sha, "object missing from the vault (deleted?)"))
-                continue
+        _check_vault(ws, needed, facts, report, progress)
+
+
+def _columns(entry: Any) -> tuple[Any, ...]:
+    return (
+        entry.seq,
+        entry.entry_hash,
+        entry.prev_hash,
+        entry.ts,
+        entry.actor,
+        entry.action,
+        entry.item_sha256,
+        entry.details,
+        entry.key_id,
+        entry.signature,
+    )
+
+
+def _signed_columns(record: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(
+        record.get(name)
+        for name in ("seq", "hash", "prev", "ts", "actor", "action", "item", "details", "key_id", "sig")
+    )
+
+
+def _check_capture_stamps(ws: Any, report: VerifyReport) -> None:
+    """Captures whose manifest has no RFC 3161 token: their time rests on our own clock only."""
+    try:
+        from idolguard.capture.models import Capture  # the capture area is optional
+        from idolguard.db.models import DerivedObject
+    except ImportError:
+        return
+    try:
+        with ws.sessions() as session:
+            manifests = session.execute(select(Capture.id, Capture.manifest_sha256)).all()
+            stamped = set(
+                session.execute(
+                    select(DerivedObject.parent_sha256).where(DerivedObject.kind == "capture_tsa_token")
+                ).scalars()
+            )
+    except Exception as exc:  # noqa: BLE001
+        report.problems.append(Problem("db", "captures", f"table cannot be read: {_first_line(exc)}"))
+        return
+    for capture_id, manifest in manifests:
+        if manifest and manifest not in stamped:
+            report.unstamped.append(f"capture {capture_id} (manifest {str(manifest)[:16]}…)")
+
+
+def _check_vault(
+    ws: Any,
+    needed: dict[str, str],
+    facts: SignedFacts,
+    report: VerifyReport,
+    progress: Callable[[int], None] | None,
+) -> None:
+    vault = ws.vault
+    for sha in sorted(needed):
+        try:
+            present = vault.has(sha)
+        except ValueError:
+            report.problems.append(Problem("vault", repr(sha)[:80], "recorded object name is not a SHA-256 digest"))
+            continue
+        if not present:
+            report.problems.append(Problem("vault", sha, f"{needed[sha]} missing from the vault (deleted?)"))
+            continue
+        try:
             problem = vault.check(sha)
-            report.objects_checked += 1
-            if progress:
-                progress(1)
-            if problem:
-                report.problems.append(Problem("vault", sha, problem))
-        for sha in vault.iter_objects():
-            if sha not in known:
-                if _looks_like_digest(sha):
-                    report.warnings.append(
-                        Problem("vault", sha, "object not referenced by the database (interrupted ingest?)")
-                    )
-                else:
-                    report.problems.append(Problem("vault", sha, "foreign file in the vault objects folder"))
-    return report
+        except Exception as exc:  # noqa: BLE001 - an unreadable object is a finding
+            problem = f"cannot be read: {_first_line(exc)}"
+        report.objects_checked += 1
+        if progress:
+            progress(1)
+        if problem:
+            report.problems.append(Problem("vault", sha, problem))
+    for sha in vault.iter_objects():
+        if sha in needed:
+            continue
+        if not _looks_like_digest(sha):
+            report.problems.append(Problem("vault", sha, "foreign file in the vault objects folder"))
+            continue
+        problem = vault.check(sha)
+        if problem:
+            report.problems.append(Problem("vault", sha, problem))
+        elif sha not in facts.mentioned:
+            report.warnings.append(
+                Problem("vault", sha, "object not referenced by any custody event (interrupted ingest?)")
+            )
 
 
-def _looks_like_digest(name: str) -> bool:
-    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+def _looks_like_digest(name: Any) -> bool:
+    return isinstance(name, str) and len(name) == 64 and all(c in "0123456789abcdef" for c in name)
 
 
 def verify_jsonl_only(path: Path, keys_dir: Path) -> VerifyReport:
@@ -340,6 +779,7 @@ def verify_jsonl_only(path: Path, keys_dir: Path) -> VerifyReport:
         record, error = _parse(text)
         walker.feed(f"line {number}", record, error and f"line is {error}", text)
     report.mirror_lines_checked = walker.count
+    report.key_ranges = walker.ranges
     if walker.head:
         report.head_seq, report.head_hash = walker.head
     return report

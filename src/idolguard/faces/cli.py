@@ -7,8 +7,17 @@ from typing import Any
 
 import typer
 
+from idolguard.display import safe_markup
 from idolguard.cli_support import console, emit_json, fail, home_option, interactive, open_workspace, progress_bar
 from idolguard.errors import IdolGuardError
+
+
+def _named_only_when_matched(face: dict[str, Any]) -> dict[str, Any]:
+    """A ``no_match`` face names no artist: the closest enrolled artist is reported under its own field
+    (``closest_artist``), never as ``artist``, so no reader takes a rejected candidate for an identification."""
+    if face.get("decision") != "no_match" or not face.get("artist"):
+        return face
+    return {**face, "artist": None, "closest_artist": face["artist"]}
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
@@ -150,17 +159,22 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
 
         ws = open_workspace(home)
         for result in identify_paths(ws, paths):
+            result["faces"] = [_named_only_when_matched(face) for face in result.get("faces") or []]
             if json_out:
                 emit_json(result)
                 continue
             if result["error"]:
-                console.print(f"[red]{result['error']}[/]  {result['path']}", highlight=False)
+                console.print(f"[red]{safe_markup(result['error'])}[/]  {safe_markup(result['path'])}", highlight=False)
                 continue
             described = [
-                f"{f['artist']} ({f['decision']}, {f['similarity']:.2f})" if f["artist"] else "unknown"
+                f"{safe_markup(f['artist'])} ({f['decision']}, {f['similarity']:.2f})"
+                if f["artist"]
+                else f"unknown ({f['decision']}" + (f", {f['similarity']:.2f})" if f.get("similarity") is not None else ")")
                 for f in result["faces"]
             ]
-            console.print(f"{result['path']}: {len(result['faces'])} face(s) {'; '.join(described)}", highlight=False)
+            console.print(
+                f"{safe_markup(result['path'])}: {len(result['faces'])} face(s) {'; '.join(described)}", highlight=False
+            )
 
     eval_group = groups["eval"]
 

@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy import delete, func, select
 
 from idolguard.errors import IdolGuardError, MediaError
+from idolguard.evidence.actions import Action
 from idolguard.faces.analysis import FaceAnalyzer, crop_png
 from idolguard.gallery.matching import GalleryIndex, MatchParams
 from idolguard.gallery.models import Artist, ArtistReference, CohortFace
@@ -149,8 +150,16 @@ def enrol_artist(
             artist = Artist(name=name, consent_ref=consent_ref, enrolled_by=ws.actor)
             session.add(artist)
             session.flush()
-        elif consent_ref:
-            artist.consent_ref = consent_ref
+        elif consent_ref and consent_ref not in (artist.consent_ref or "").split("; "):
+            # A consent reference is evidence of the mandate: never replaced silently. A second one is kept
+            # beside the first (both shown) and the change is a custody event of its own.
+            previous = artist.consent_ref
+            artist.consent_ref = f"{previous}; {consent_ref}" if previous else consent_ref
+            ledger.append(
+                Action.GALLERY_SET_CONSENT,
+                item=None,
+                details={"artist": name, "previous": previous, "consent_ref": artist.consent_ref, "added": consent_ref},
+            )
         existing = set(
             session.execute(
                 select(ArtistReference.photo_sha256).where(
@@ -178,7 +187,7 @@ def enrol_artist(
                 )
             )
         ledger.append(
-            "enrol",
+            Action.GALLERY_ENROL,
             item=None,
             details={
                 "artist": name,
@@ -209,7 +218,7 @@ def set_threshold(ws: Workspace, name: str, threshold: float | None, reason: str
         previous = artist.threshold
         artist.threshold = threshold
         ledger.append(
-            "threshold",
+            Action.GALLERY_SET_THRESHOLD,
             item=None,
             details={"artist": name, "previous": previous, "threshold": threshold, "reason": reason},
         )
@@ -228,7 +237,9 @@ def remove_artist(ws: Workspace, name: str, reason: str | None = None) -> int:
         )
         session.execute(delete(ArtistReference).where(ArtistReference.artist_id == artist.id))
         session.delete(artist)
-        ledger.append("unenrol", item=None, details={"artist": name, "references": list(refs), "reason": reason})
+        ledger.append(
+            Action.GALLERY_UNENROL, item=None, details={"artist": name, "references": list(refs), "reason": reason}
+        )
     return len(refs)
 
 
@@ -323,7 +334,9 @@ def add_cohort(ws: Workspace, photos: list[Path], analyzer: FaceAnalyzer | None 
                 )
             )
             added += 1
-        ledger.append("cohort", item=None, details={"added": added, "skipped": skipped, "embedder": embedder})
+        ledger.append(
+            Action.GALLERY_ADD_COHORT, item=None, details={"added": added, "skipped": skipped, "embedder": embedder}
+        )
     return {"added": added, "skipped": skipped}
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from idolguard.db.models import Item, StageResult
+from idolguard.evidence.actions import Action
 from idolguard.incidents.models import Incident, IncidentMember
 from idolguard.signals.models import BankEntry, EntryHit, SignalState
 from idolguard.workspace import Workspace
@@ -50,18 +51,41 @@ def sync(ws: Workspace) -> int:
             session.flush()
         rows = session.execute(
             select(StageResult)
-            .where(StageResult.stage == "match", StageResult.status == "ok", StageResult.id > state.value)
+            .where(
+                StageResult.stage.in_(("match", "face_match")),
+                StageResult.status == "ok",
+                StageResult.id > state.value,
+            )
             .order_by(StageResult.id)
         ).scalars()
         last = state.value
-        for row in rows:
+        for row in list(rows):
             last = max(last, row.id)
-            matches = [m for m in (row.output or {}).get("matches", []) if m.get("bank_kind") != "negative"]
+            matches = [m for m in _matches_of(session, row) if m.get("bank_kind") != "negative"]
             if matches:
                 processed += 1
                 _record(session, ledger, row.item_sha256, matches, row.created_at)
         state.value = last
     return processed
+
+
+def _matches_of(session: Any, row: StageResult) -> list[dict[str, Any]]:
+    """The bank matches a stored result stands for. ``face_match`` (face-anchored re-uploads) counts like
+    ``match``, with the same veto: an item that matched official media (a negative bank) keeps no
+    face-anchored abuse match (``merge_face_matches``)."""
+    output = row.output or {}
+    if row.stage == "match":
+        return list(output.get("matches", []))
+    from idolguard.signals.matcher import merge_face_matches
+
+    whole = session.execute(
+        select(StageResult.output).where(
+            StageResult.item_sha256 == row.item_sha256, StageResult.stage == "match", StageResult.status == "ok"
+        )
+    ).scalars()
+    plain = [m for output_ in whole for m in (output_ or {}).get("matches", [])]
+    known = {m["entry"] for m in plain}
+    return [m for m in merge_face_matches(plain, output.get("face_matches", [])) if m["entry"] not in known]
 
 
 def _record(session: Any, ledger: Any, sha: str, matches: list[dict[str, Any]], when: Any) -> None:
@@ -105,13 +129,13 @@ def _record(session: Any, ledger: Any, sha: str, matches: list[dict[str, Any]], 
         target = min(candidates)
         for other in sorted(candidates - {target}):
             session.get(Incident, other).merged_into = target
-            ledger.append("incident.merge", details={"incident": other, "into": target})
+            ledger.append(Action.INCIDENT_MERGE, details={"incident": other, "into": target})
     else:
         incident = Incident(title=f"copies of bank entry {entries[0].id}", state="open")
         session.add(incident)
         session.flush()
         target = incident.id
-        ledger.append("incident.create", details={"incident": target, "entry": entries[0].id})
+        ledger.append(Action.INCIDENT_CREATE, details={"incident": target, "entry": entries[0].id})
     best = min(matches, key=lambda m: m.get("distance") or 0)
     reason = f"matched bank entry {best['entry']} ({best.get('signal')}, distance {best.get('distance')})"
     for member_sha, why in [(sha, reason)] + [
@@ -123,7 +147,7 @@ def _record(session: Any, ledger: Any, sha: str, matches: list[dict[str, Any]], 
         if member is None:
             session.add(IncidentMember(item_sha256=member_sha, incident_id=target, reason=why))
             session.flush()
-            ledger.append("incident.add", item=member_sha, details={"incident": target, "reason": why})
+            ledger.append(Action.INCIDENT_ADD, item=member_sha, details={"incident": target, "reason": why})
         elif _root(session, member.incident_id) != target:
             member.incident_id = target
 

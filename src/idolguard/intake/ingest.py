@@ -8,6 +8,7 @@ run adopts (the bytes are content-addressed, so nothing is duplicated or lost).
 
 from __future__ import annotations
 
+import errno
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -20,10 +21,12 @@ from sqlalchemy import select
 
 from idolguard.db.models import Item, Sighting
 from idolguard.db.session import in_chunks
-from idolguard.errors import IdolGuardError, RejectedInput
+from idolguard.errors import IdolGuardError, RejectedInput, StorageFull
+from idolguard.evidence.actions import Action
 from idolguard.evidence.vault import PutResult
 from idolguard.intake import archives
 from idolguard.intake.paths import Found, display_name, raw_name_hex, walk
+from idolguard.intake.trailing import Trailing, find_trailing
 from idolguard.media.sniff import sniff_bytes, sniff_file
 from idolguard.workspace import Workspace
 
@@ -80,6 +83,36 @@ class _Pending:
     archive_sha256: str | None = None
     archive_member: str | None = None
     raw_name_hex: str | None = None
+    trailing: Trailing | None = None
+
+
+def _storage_full(exc: BaseException) -> bool:
+    """ENOSPC/EDQUOT from the vault, or the database saying the disk is full."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    return "database or disk is full" in text or "no space left on device" in text
+
+
+def _sighting_key(
+    sha: str, actor: str, source_path: str | None, info: SightingInfo, mtime: datetime | None, archive: Any
+) -> tuple[Any, ...]:
+    return (
+        sha,
+        actor,
+        source_path,
+        info.source_url,
+        info.platform,
+        info.account,
+        _utc(info.seen_at),
+        info.note,
+        _utc(mtime),
+        *archive,
+    )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(UTC) if moment is not None else None
 
 
 class Ingestor:
@@ -95,6 +128,7 @@ class Ingestor:
         self.on_progress = on_progress
         self._pending: list[_Pending] = []
         self._batch_started = time.monotonic()
+        self.archive_bytes_written = 0  # across every archive of this run (limits.scan_max_total_bytes)
 
     def ingest(self, paths: list[Path]) -> Iterator[IngestResult]:
         for found in walk(paths):
@@ -118,12 +152,19 @@ class Ingestor:
             yield IngestResult(path=label, error=str(exc))
             return
         except OSError as exc:
+            if _storage_full(exc):
+                raise StorageFull(
+                    f"the workspace's disk is full ({exc.strerror or exc}) while storing {label}"
+                ) from exc
             yield IngestResult(path=label, error=f"cannot read file: {exc.strerror or exc}")
             return
         finally:
             if self.on_progress:
                 self.on_progress(size)
         result = IngestResult(path=label, sha256=put.sha256, md5=put.md5, size=put.size)
+        trailing = find_trailing(found.path, sniffed.mime)
+        if trailing is not None:
+            result.extra["findings"] = [trailing.as_dict()]
         self._queue(
             _Pending(
                 result,
@@ -133,9 +174,12 @@ class Ingestor:
                 label,
                 mtime,
                 raw_name_hex=raw_name_hex(found.path),
+                trailing=trailing,
             )
         )
-        if sniffed.mime == "application/zip":
+        if sniffed.mime == "application/zip" or (trailing is not None and trailing.looks_like == "zip"):
+            # A polyglot's appended archive is read the same way: its members become items of their own,
+            # each with a sighting naming the file they were hidden in.
             yield from self.flush()  # the archive item must exist before its members reference it
             yield from self._archive(put.sha256, label)
         yield from self._maybe_flush()
@@ -158,10 +202,15 @@ class Ingestor:
             except IdolGuardError as exc:
                 yield IngestResult(path=label, sha256=archive_sha, error=str(exc))
                 return
+            written = 0
             for member in members:
                 member_label = f"{label}!{member.name}"
                 if member.problem or member.info is None:
                     yield IngestResult(path=member_label, archive=archive_sha, error=member.problem)
+                    continue
+                over = self._output_limit(written, member.info.file_size)
+                if over:
+                    yield IngestResult(path=member_label, archive=archive_sha, error=over)
                     continue
                 try:
                     with archive.open(member.info) as raw:
@@ -173,9 +222,13 @@ class Ingestor:
                             max_bytes=min(member.info.file_size, self.limits.max_file_bytes),
                         )
                 except (IdolGuardError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+                    if _storage_full(exc):
+                        raise StorageFull(f"the workspace's disk is full while storing {member_label}: {exc}") from exc
                     text = str(exc) if isinstance(exc, IdolGuardError) else f"corrupt archive member: {exc}"
                     yield IngestResult(path=member_label, archive=archive_sha, error=text)
                     continue
+                written += put.size
+                self.archive_bytes_written += put.size
                 mtime = None
                 try:
                     mtime = datetime(*member.info.date_time, tzinfo=UTC)
@@ -198,6 +251,21 @@ class Ingestor:
                 )
                 yield from self._maybe_flush()
 
+    def _output_limit(self, written: int, next_size: int) -> str | None:
+        """Real bytes written from archives, per archive and per run: a zip under the ratio limit can still
+        expand to many gigabytes, and many such zips in one scan add up."""
+        if written + next_size > self.limits.zip_max_total_bytes:
+            return (
+                f"not extracted: the archive's members would exceed {self.limits.zip_max_total_bytes} bytes "
+                "written ([limits] zip_max_total_bytes)"
+            )
+        if self.archive_bytes_written + next_size > self.limits.scan_max_total_bytes:
+            return (
+                f"not extracted: archives in this run would exceed {self.limits.scan_max_total_bytes} bytes "
+                "written ([limits] scan_max_total_bytes)"
+            )
+        return None
+
     def _queue(self, pending: _Pending) -> None:
         if not self._pending:
             self._batch_started = time.monotonic()
@@ -212,8 +280,19 @@ class Ingestor:
         if not self._pending:
             return
         batch, self._pending = self._pending, []
+        try:
+            yield from self._commit(batch)
+        except Exception as exc:
+            if _storage_full(exc):
+                raise StorageFull(
+                    f"the workspace's disk is full; the last {len(batch)} file(s) were not recorded ({exc})"
+                ) from exc
+            raise
+
+    def _commit(self, batch: list[_Pending]) -> Iterator[IngestResult]:
         self.ws.vault.sync_pending()  # objects durable and named before rows point at them
         info = self.info
+        actor = self.ws.actor
         with self.ws.write() as (session, ledger):
             shas = list(dict.fromkeys(p.put.sha256 for p in batch))
             known = {
@@ -221,10 +300,28 @@ class Ingestor:
                 for chunk in in_chunks(shas)
                 for item in session.execute(select(Item).where(Item.sha256.in_(chunk))).scalars()
             }
+            recorded = self._recorded_sightings(session, [s for s in shas if s in known])
             sightings: list[tuple[_Pending, Sighting, bool]] = []
             for pending in batch:
                 put = pending.put
                 duplicate = put.sha256 in known
+                key = _sighting_key(
+                    put.sha256,
+                    actor,
+                    pending.source_path,
+                    info,
+                    pending.file_mtime,
+                    (pending.archive_sha256, pending.archive_member),
+                )
+                if duplicate and key in recorded:
+                    # The same file, from the same place, with the same context, by the same person: a re-scan,
+                    # not a new sighting (re-scans would otherwise inflate every spread count).
+                    pending.result.duplicate = True
+                    pending.result.sighting_id = recorded[key]
+                    pending.result.extra["already_recorded"] = True
+                    item = known[put.sha256]
+                    pending.result.media_type, pending.result.mime = item.media_type, item.mime
+                    continue
                 if not duplicate:
                     known[put.sha256] = Item(
                         sha256=put.sha256,
@@ -242,7 +339,7 @@ class Ingestor:
                     extra["source_path_bytes_hex"] = pending.raw_name_hex
                 sighting = Sighting(
                     item_sha256=put.sha256,
-                    actor=self.ws.actor,
+                    actor=actor,
                     source_path=pending.source_path,
                     source_url=info.source_url,
                     platform=info.platform,
@@ -255,12 +352,13 @@ class Ingestor:
                     extra=extra,
                 )
                 sightings.append((pending, sighting, duplicate))
+                recorded[key] = -1  # a second copy in this same batch is the same sighting
             session.add_all([sighting for _, sighting, _ in sightings])
             session.flush()  # one batched INSERT per table; gives sighting ids for the custody events
             for pending, sighting, duplicate in sightings:
                 put = pending.put
-                ledger.append(
-                    "sighting" if duplicate else "ingest",
+                entry = ledger.append(
+                    Action.INTAKE_SIGHTING if duplicate else Action.INTAKE_INGEST,
                     item=put.sha256,
                     details={
                         "size": put.size,
@@ -276,15 +374,45 @@ class Ingestor:
                         "archive_member": pending.archive_member,
                         "sighting_id": sighting.id,
                         "encrypted_at_rest": self.ws.vault.encrypted,
+                        "file_mtime": pending.file_mtime.isoformat() if pending.file_mtime else None,
+                        "source_path_bytes_hex": pending.raw_name_hex,
                     },
                 )
+                # Row times are the signed event's time exactly, so verify can compare them field by field.
+                signed_at = datetime.strptime(entry.ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+                sighting.recorded_at = signed_at
                 item = known[put.sha256]
+                if not duplicate:
+                    item.first_seen_at = signed_at
+                if pending.trailing is not None:
+                    ledger.append(
+                        Action.INTAKE_FINDING,
+                        item=put.sha256,
+                        details={**pending.trailing.as_dict(), "sighting_id": sighting.id},
+                    )
                 pending.result.duplicate = duplicate
                 pending.result.media_type = item.media_type
                 pending.result.mime = item.mime
                 pending.result.sighting_id = sighting.id
         for pending in batch:
             yield pending.result
+
+    def _recorded_sightings(self, session: Any, shas: list[str]) -> dict[tuple[Any, ...], int]:
+        """Sightings already recorded for these items, keyed by everything a sighting says."""
+        found: dict[tuple[Any, ...], int] = {}
+        for chunk in in_chunks(shas):
+            for row in session.execute(select(Sighting).where(Sighting.item_sha256.in_(chunk))).scalars():
+                info = SightingInfo(row.source_url, row.platform, row.account, row.seen_at, row.note)
+                key = _sighting_key(
+                    row.item_sha256,
+                    row.actor,
+                    row.source_path,
+                    info,
+                    row.file_mtime,
+                    (row.archive_sha256, row.archive_member),
+                )
+                found.setdefault(key, row.id)
+        return found
 
 
 class _Prepend:

@@ -20,12 +20,15 @@ from idolguard.errors import MediaError
 
 def open_image(path: Path, limits: Limits) -> Image.Image:
     """Open (not decode) an image, refusing decompression bombs and images over the pixel limit."""
+    # Pillow's own bomb check uses its module-wide MAX_IMAGE_PIXELS (89,478,485 by default), which would
+    # silently override the configured limit: make Pillow's threshold the configured one.
+    Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(path)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise MediaError(f"image exceeds the decompression-bomb limit: {exc}") from exc
+        raise MediaError(f"image is over the pixel limit of {limits.max_image_pixels} (decompression bomb?): {exc}") from exc
     except UnidentifiedImageError as exc:
         raise MediaError(f"not a decodable image: {exc}") from exc
     except OSError as exc:

@@ -71,9 +71,10 @@ def _exif(img: Image.Image) -> dict[str, Any]:
 
 def probe_image(path: Path, limits: Limits) -> Probe:
     sniffed = sniff_file(path)
+    Image.MAX_IMAGE_PIXELS = limits.max_image_pixels  # the configured limit, not Pillow's default (89.5 MP)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own check below names the limit
             with Image.open(path) as img:
                 width, height = img.size
                 if width * height > limits.max_image_pixels:

@@ -6,7 +6,6 @@ the vault, the database and the ledger, so custody stays serialised and a killed
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 import traceback
@@ -24,7 +23,8 @@ from idolguard.config import Limits
 from idolguard.db.models import DerivedObject, Item, StageResult
 from idolguard.db.session import in_chunks
 from idolguard.errors import IdolGuardError
-from idolguard.evidence.canonical import canonical_bytes, ledger_safe
+from idolguard.evidence.actions import Action
+from idolguard.evidence.digest import output_digest
 from idolguard.pipeline.registry import all_stages
 from idolguard.pipeline.stage import DerivedFile, Stage, StageContext
 from idolguard.workspace import Workspace
@@ -135,10 +135,6 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-def output_digest(output: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_bytes(ledger_safe(output))).hexdigest()
 
 
 def item_record(item: Item) -> dict[str, Any]:
@@ -339,7 +335,7 @@ def _record(
         if outcome.stage == "probe" and item is not None:
             _apply_probe(item, outcome)
         ledger.append(
-            "analysis",
+            Action.PIPELINE_ANALYSE,
             item=sha256,
             details={
                 "stage": outcome.stage,
@@ -348,6 +344,7 @@ def _record(
                 "error": outcome.error,
                 "output_sha256": output_digest(outcome.output),
                 "derived": [d.sha256 for d in outcome.derived],
+                "derived_kinds": [d.kind for d in outcome.derived],
             },
         )
     for outcome, derived, stored_sha in derived_refs:

@@ -7,10 +7,12 @@ and each stage contributes the top-level fields it declares in ``produces``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from idolguard.db.models import Item
+from idolguard.errors import StorageFull
 from idolguard.intake.ingest import Ingestor, IngestResult, SightingInfo
 from idolguard.pipeline.registry import all_stages
 from idolguard.pipeline.runner import analyze, item_record, load_state, select_stages
@@ -96,13 +98,72 @@ def scan_paths(
     on_analyzed: Callable[[str], None] | None = None,
     on_analysis_start: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
+    return scan_paths_checked(
+        ws,
+        paths,
+        info,
+        stage_names=stage_names,
+        workers=workers,
+        on_ingested=on_ingested,
+        on_analyzed=on_analyzed,
+        on_analysis_start=on_analysis_start,
+    ).objects
+
+
+@dataclass
+class ScanOutcome:
+    objects: list[dict[str, Any]]
+    stopped: str | None = None  # why the run stopped early (disk full); the objects are what was committed
+
+
+def scan_paths_checked(
+    ws: Workspace,
+    paths: list[Path],
+    info: SightingInfo | None = None,
+    *,
+    stage_names: list[str] | None = None,
+    workers: int = 1,
+    on_ingested: Callable[[int], None] | None = None,
+    on_analyzed: Callable[[str], None] | None = None,
+    on_analysis_start: Callable[[int], None] | None = None,
+) -> ScanOutcome:
+    """Like ``scan_paths``, but a full disk stops the run cleanly: every item committed before it is still
+    returned (and analysed as far as possible), and ``stopped`` names the cause."""
     ingestor = Ingestor(ws, info, on_progress=on_ingested)
-    ingested = list(ingestor.ingest(paths))
+    ingested: list[IngestResult] = []
+    stopped: str | None = None
+    try:
+        for result in ingestor.ingest(paths):
+            ingested.append(result)
+    except StorageFull as exc:
+        stopped = str(exc)
     stored = [r for r in ingested if r.sha256 and not r.error]
     unique = list(dict.fromkeys(r.sha256 for r in stored if r.sha256))
     if on_analysis_start:
         on_analysis_start(len(unique))
-    analyze(ws, unique, stage_names=stage_names, workers=workers, on_done=on_analyzed)
+    if stopped is None:
+        try:
+            analyze(ws, unique, stage_names=stage_names, workers=workers, on_done=on_analyzed)
+        except Exception as exc:
+            if not _disk_full(exc):
+                raise
+            stopped = f"the workspace's disk is full during analysis ({exc}); analysis results not stored"
     good = [r for r in ingested if r.sha256 and not r.error]
     built = iter(item_objects(ws, [(r.sha256, r.path, r.duplicate) for r in good if r.sha256]))
-    return [next(built) if r.sha256 and not r.error else failed_object(r) for r in ingested]
+    objects = []
+    for r in ingested:
+        obj = next(built) if r.sha256 and not r.error else failed_object(r)
+        obj["findings"] = list(r.extra.get("findings", []))
+        obj["already_recorded"] = bool(r.extra.get("already_recorded"))
+        objects.append(obj)
+    return ScanOutcome(objects, stopped)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    from idolguard.intake.ingest import _storage_full
+
+    return (
+        isinstance(exc, StorageFull)
+        or _storage_full(exc)
+        or (exc.__cause__ is not None and _storage_full(exc.__cause__))
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import json
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -17,10 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from sqlalchemy import select
 
 from idolguard import __version__
 from idolguard.db.models import DerivedObject, Sighting
+from idolguard.display import json_line, safe_layout, safe_text
+from idolguard.evidence.actions import Action
 from idolguard.workspace import Workspace
 
 # name -> function(workspace, scan object) -> HTML fragment (already escaped) or "" ; areas register here.
@@ -44,8 +46,24 @@ def data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
+def _visible(value: Any) -> Any:
+    """Every value the template prints: untrusted text (names, URLs, notes) shows control characters, bidi
+    overrides and newlines as visible escapes; fragments already built as HTML (Markup) pass unchanged."""
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    return safe_text(value)
+
+
 def _environment() -> Environment:
-    return Environment(loader=PackageLoader("idolguard.report"), autoescape=select_autoescape(["html", "j2"]))
+    return Environment(
+        loader=PackageLoader("idolguard.report"),
+        autoescape=select_autoescape(["html", "j2"]),
+        finalize=_visible,
+    )
+
+
+def _json_block(value: Any) -> Markup:
+    return Markup(html.escape(json_line(value, indent=2), quote=False))
 
 
 def _item_context(ws: Workspace, obj: dict[str, Any]) -> dict[str, Any]:
@@ -72,12 +90,12 @@ def _item_context(ws: Workspace, obj: dict[str, Any]) -> dict[str, Any]:
     for name, render in SECTION_RENDERERS.items():
         fragment = render(ws, obj)
         if fragment:
-            extra.append({"name": name, "html": fragment})
+            extra.append({"name": name, "html": Markup(safe_layout(fragment))})
     meta = {k: v for k, v in obj.items() if k not in {"stages", "stage_errors", "media_meta", "error"}}
     return {
         "obj": obj,
-        "meta_json": json.dumps(obj.get("media_meta") or {}, indent=2, ensure_ascii=False, default=str),
-        "fields_json": json.dumps(meta, indent=2, ensure_ascii=False, default=str),
+        "meta_json": _json_block(obj.get("media_meta") or {}),
+        "fields_json": _json_block(meta),
         "sightings": sightings,
         "derived": derived,
         "sections": extra,
@@ -116,7 +134,7 @@ def write_report(ws: Workspace, objects: list[dict[str, Any]], dest: Path) -> st
     digest = hashlib.sha256(data).hexdigest()
     with ws.write() as (_session, ledger):
         ledger.append(
-            "export",
+            Action.REPORT_EXPORT,
             details={
                 "kind": "html_report",
                 "path": str(dest),

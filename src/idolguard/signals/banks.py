@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select, update
 
 from idolguard.db.base import utcnow
 from idolguard.errors import IdolGuardError
+from idolguard.evidence.actions import Action
 from idolguard.signals.models import BANK_KINDS, Bank, BankEntry
 from idolguard.signals.store import INDEXED, IndexStore, bump_revision, current_revision
 from idolguard.workspace import Workspace
@@ -66,7 +67,7 @@ def create_bank(ws: Workspace, name: str, kind: str, threshold: int = 31, descri
         session.add(bank)
         session.flush()
         bump_revision(session)
-        ledger.append("bank.create", details={"bank": name, "kind": kind, "pdq_threshold": threshold})
+        ledger.append(Action.BANK_CREATE, details={"bank": name, "kind": kind, "pdq_threshold": threshold})
     return bank
 
 
@@ -135,7 +136,7 @@ def add_entries(
         new_revision = bump_revision(session)
         invalidate_matches(session)
         ledger.append(
-            "bank.add",
+            Action.BANK_ADD,
             item=event_details.pop("item", None),
             details={"bank": bank_name, "added": len(report.added), "duplicates": report.duplicates, **event_details},
         )
@@ -170,7 +171,7 @@ def remove(ws: Workspace, bank_name: str, entry_id: int | None, *, reason: str |
         new_revision = bump_revision(session)
         invalidate_matches(session)
         ledger.append(
-            "bank.remove",
+            Action.BANK_REMOVE,
             details={"bank": bank_name, "entry": entry_id, "entries_removed": len(ids), "reason": reason},
         )
     store = IndexStore(ws)
@@ -191,7 +192,9 @@ def set_enabled(ws: Workspace, bank_name: str, entry_id: int | None, enabled: bo
             if result.rowcount == 0:
                 raise IdolGuardError(f"bank {bank_name!r} has no entry {entry_id}")
         invalidate_matches(session)
-        ledger.append("bank.enable" if enabled else "bank.disable", details={"bank": bank_name, "entry": entry_id})
+        ledger.append(
+            Action.BANK_ENABLE if enabled else Action.BANK_DISABLE, details={"bank": bank_name, "entry": entry_id}
+        )
 
 
 def list_banks(ws: Workspace) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 from sqlalchemy import select
 
 from idolguard.errors import IdolGuardError
+from idolguard.evidence.actions import Action
 from idolguard.signals import vpdq
 from idolguard.signals.banks import NewEntry, add_entries, get_bank
 from idolguard.signals.models import BankEntry
@@ -369,7 +370,7 @@ def export_bank(ws: Workspace, bank: str, fmt: str, dest: Path, reason: str | No
     digest = handle.sha256.hexdigest()
     with ws.write() as (_session, ledger):
         ledger.append(
-            "hashes.export",
+            Action.HASHES_EXPORT,
             details={"bank": bank, "format": fmt, "counts": counts, "export_sha256": digest, "reason": reason},
         )
     return {"path": str(dest), "format": fmt, "sha256": digest, "counts": counts}

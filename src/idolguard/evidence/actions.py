@@ -1,0 +1,106 @@
+"""The closed set of custody actions: every ledger entry names one of these, in ``area.verb`` style.
+
+A ledger that anyone may fill with free-form action names cannot be read by counsel or checked by ``verify``:
+the verifier reasons about what each event means (an ``intake.ingest`` promises an item, a
+``pipeline.analyse`` promises a stage result). So writers may only append the actions listed here, each is
+documented in docs/EVIDENCE.md (a test fails when one is not), and the names written before this list
+existed stay readable through :data:`LEGACY_NAMES` (the ledger is append-only; old entries are never
+rewritten).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    # ledger and keys
+    LEDGER_GENESIS = "ledger.genesis"  # first entry of a new ledger: pins the signing key's fingerprint
+    LEDGER_ROTATE_KEY = "ledger.rotate_key"  # signed by the old key: names the next key (and its public bytes)
+    LEDGER_ANCHOR = "ledger.anchor"  # RFC 3161 tokens were obtained for an earlier head
+    # evidence: intake and custody
+    INTAKE_INGEST = "intake.ingest"  # a new item stored, with its first sighting
+    INTAKE_SIGHTING = "intake.sighting"  # a known item submitted again from another place or context
+    INTAKE_FINDING = "intake.finding"  # something suspicious about an item (e.g. data after the image end)
+    PIPELINE_ANALYSE = "pipeline.analyse"  # one stage version ran on one item (output hash, derived files)
+    EVIDENCE_EXPORT = "evidence.export"  # original bytes written out, with the reason
+    EVIDENCE_VERIFY = "evidence.verify"  # a verification ran and what it found
+    REPORT_EXPORT = "report.export"  # an HTML report written, with its hash
+    # gallery (reference faces of protected artists)
+    GALLERY_ENROL = "gallery.enrol"
+    GALLERY_UNENROL = "gallery.unenrol"
+    GALLERY_SET_THRESHOLD = "gallery.set_threshold"
+    GALLERY_ADD_COHORT = "gallery.add_cohort"
+    GALLERY_SET_CONSENT = "gallery.set_consent"
+    # detector
+    DETECT_CALIBRATE = "detect.calibrate"
+    # web capture
+    CAPTURE_START = "capture.start"
+    CAPTURE_FETCH = "capture.fetch"
+    CAPTURE_MEDIA = "capture.media"
+    CAPTURE_RENDER = "capture.render"
+    CAPTURE_ARCHIVE = "capture.archive"
+    CAPTURE_MANIFEST = "capture.manifest"
+    CAPTURE_TIMESTAMP = "capture.timestamp"
+    CAPTURE_FINISH = "capture.finish"
+    CAPTURE_RECHECK = "capture.recheck"
+    # hash banks and exchange
+    BANK_CREATE = "bank.create"
+    BANK_ADD = "bank.add"
+    BANK_REMOVE = "bank.remove"
+    BANK_ENABLE = "bank.enable"
+    BANK_DISABLE = "bank.disable"
+    HASHES_EXPORT = "hashes.export"
+    # incidents
+    INCIDENT_CREATE = "incident.create"
+    INCIDENT_ADD = "incident.add"
+    INCIDENT_MERGE = "incident.merge"
+
+
+# Names written before the closed set existed -> what they mean now. ``verify`` and ``log`` read both.
+LEGACY_NAMES: dict[str, Action] = {
+    "ingest": Action.INTAKE_INGEST,
+    "sighting": Action.INTAKE_SIGHTING,
+    "analysis": Action.PIPELINE_ANALYSE,
+    "export": Action.EVIDENCE_EXPORT,  # also carried html reports (details.kind = "html_report")
+    "verify": Action.EVIDENCE_VERIFY,
+    "enrol": Action.GALLERY_ENROL,
+    "unenrol": Action.GALLERY_UNENROL,
+    "threshold": Action.GALLERY_SET_THRESHOLD,
+    "cohort": Action.GALLERY_ADD_COHORT,
+    "calibrate": Action.DETECT_CALIBRATE,
+    "capture_start": Action.CAPTURE_START,
+    "capture_fetch": Action.CAPTURE_FETCH,
+    "capture_media": Action.CAPTURE_MEDIA,
+    "capture_render": Action.CAPTURE_RENDER,
+    "capture_archive": Action.CAPTURE_ARCHIVE,
+    "capture_manifest": Action.CAPTURE_MANIFEST,
+    "capture_timestamp": Action.CAPTURE_TIMESTAMP,
+    "capture_done": Action.CAPTURE_FINISH,
+    "recheck": Action.CAPTURE_RECHECK,
+}
+
+# Bank changes drop stored match results (the next scan recomputes them), inside the same signed transaction.
+INVALIDATES_MATCHES = frozenset({Action.BANK_ADD, Action.BANK_REMOVE, Action.BANK_ENABLE, Action.BANK_DISABLE})
+MATCH_STAGES = ("match", "face_match")
+
+
+def parse_action(name: object) -> Action | None:
+    """The action a stored name means (current or legacy spelling); None for a name outside the set."""
+    if not isinstance(name, str):
+        return None
+    try:
+        return Action(name)
+    except ValueError:
+        return LEGACY_NAMES.get(name)
+
+
+def writable(action: Action | str) -> Action:
+    """Writers may append only current names from the closed set (never legacy or invented ones)."""
+    try:
+        return Action(action)
+    except ValueError:
+        raise ValueError(
+            f"custody action {action!r} is not in idolguard.evidence.actions.Action (add it there and document it "
+            "in docs/EVIDENCE.md)"
+        ) from None
