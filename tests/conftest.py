@@ -4,8 +4,8 @@ an in-process CLI runner, and benign generated media."""
 from __future__ import annotations
 
 import io
-import re
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path

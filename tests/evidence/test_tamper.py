@@ -201,7 +201,7 @@ def test_ledger_row_action_column_edited(copy_of: Path) -> None:
 
 
 def test_ledger_row_details_column_edited(copy_of: Path) -> None:
-    sql(copy_of, "UPDATE ledger_entries SET details = '{\"note\": \"forged\"}' WHERE seq = 2")
+    sql(copy_of, 'UPDATE ledger_entries SET details = \'{"note": "forged"}\' WHERE seq = 2')
     assert_found(copy_of, "ledger-db seq 2: row columns differ from signed line")
 
 
@@ -383,7 +383,7 @@ def test_item_mime_edited(copy_of: Path) -> None:
 
 def test_item_embedded_metadata_edited(copy_of: Path) -> None:
     sha = one(copy_of, "SELECT sha256 FROM items WHERE mime = 'image/jpeg' LIMIT 1")
-    sql(copy_of, "UPDATE items SET media_meta = '{\"exif\": {\"Make\": \"Forged\"}}' WHERE sha256 = ?", (sha,))
+    sql(copy_of, 'UPDATE items SET media_meta = \'{"exif": {"Make": "Forged"}}\' WHERE sha256 = ?', (sha,))
     assert_found(copy_of, "type/dimensions/metadata differ")
 
 

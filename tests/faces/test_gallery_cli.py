@@ -157,7 +157,9 @@ def test_calibrate_and_per_artist_threshold(cli, tmp_path, workspace):
     cli("artists", "threshold", "Eileen Collins")
     assert cli.json_lines("identify", probe, "--json")[0]["faces"][0]["decision"] == "match"
     with workspace.sessions() as session:
-        events = session.execute(select(LedgerEntry).where(LedgerEntry.action == "gallery.set_threshold")).scalars().all()
+        events = (
+            session.execute(select(LedgerEntry).where(LedgerEntry.action == "gallery.set_threshold")).scalars().all()
+        )
     assert [json.loads(e.line)["details"]["threshold"] for e in events] == ["1.01", None]
 
 

@@ -440,7 +440,9 @@ def check_rows(ws: Any, facts: SignedFacts, report: VerifyReport) -> dict[str, s
             if not _near(item.first_seen_at, signed.ts, signed.exact_times):
                 differs.append("first-seen time")
             if differs:
-                report.problems.append(Problem("db", sha, f"item differs from its signed ingest event: {', '.join(differs)}"))
+                report.problems.append(
+                    Problem("db", sha, f"item differs from its signed ingest event: {', '.join(differs)}")
+                )
         for sha, signed in facts.ingests.items():
             if sha not in item_rows:
                 report.problems.append(

@@ -7,8 +7,8 @@ from typing import Any
 
 import typer
 
-from idolguard.display import safe_markup
 from idolguard.cli_support import console, emit_json, fail, home_option, interactive, open_workspace, progress_bar
+from idolguard.display import safe_markup
 from idolguard.errors import IdolGuardError
 
 
@@ -169,7 +169,8 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             described = [
                 f"{safe_markup(f['artist'])} ({f['decision']}, {f['similarity']:.2f})"
                 if f["artist"]
-                else f"unknown ({f['decision']}" + (f", {f['similarity']:.2f})" if f.get("similarity") is not None else ")")
+                else f"unknown ({f['decision']}"
+                + (f", {f['similarity']:.2f})" if f.get("similarity") is not None else ")")
                 for f in result["faces"]
             ]
             console.print(

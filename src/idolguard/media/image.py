@@ -28,7 +28,9 @@ def open_image(path: Path, limits: Limits) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(path)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise MediaError(f"image is over the pixel limit of {limits.max_image_pixels} (decompression bomb?): {exc}") from exc
+        raise MediaError(
+            f"image is over the pixel limit of {limits.max_image_pixels} (decompression bomb?): {exc}"
+        ) from exc
     except UnidentifiedImageError as exc:
         raise MediaError(f"not a decodable image: {exc}") from exc
     except OSError as exc:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from idolguard import __version__
-from idolguard.db.models import DerivedObject, Sighting
+from idolguard.db.models import DerivedObject
 from idolguard.display import json_line, safe_layout, safe_text
 from idolguard.evidence.actions import Action
 from idolguard.workspace import Workspace
@@ -68,13 +70,11 @@ def _json_block(value: Any) -> Markup:
 
 def _item_context(ws: Workspace, obj: dict[str, Any]) -> dict[str, Any]:
     sha = obj.get("sha256")
-    sightings: list[Sighting] = []
+    sightings: list[SignedSighting] = []
     derived: list[dict[str, Any]] = []
     if sha and not (obj.get("error") and obj.get("size") is None):
+        sightings = signed_sightings(ws, sha)
         with ws.sessions() as session:
-            sightings = list(
-                session.execute(select(Sighting).where(Sighting.item_sha256 == sha).order_by(Sighting.id)).scalars()
-            )
             rows = session.execute(select(DerivedObject).where(DerivedObject.parent_sha256 == sha)).scalars().all()
         for row in rows[:48]:
             entry: dict[str, Any] = {"sha256": row.sha256, "kind": row.kind, "stage": row.stage, "src": None}
@@ -102,6 +102,96 @@ def _item_context(ws: Workspace, obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass
+class SignedSighting:
+    """A sighting as its signed custody entry records it (not as a database row says): what the report shows
+    is exactly what the ledger signature covers, and an entry whose signature fails is marked, not shown as
+    fact."""
+
+    id: Any
+    seq: int
+    recorded_at: str
+    actor: str
+    source_path: str | None
+    source_url: str | None
+    platform: str | None
+    account: str | None
+    seen_at: str | None
+    note: str | None
+    file_mtime: str | None
+    archive_sha256: str | None
+    archive_member: str | None
+    verified: bool
+
+
+def signed_sightings(ws: Workspace, sha: str) -> list[SignedSighting]:
+    from idolguard.db.models import LedgerEntry
+    from idolguard.evidence.actions import Action, parse_action
+    from idolguard.evidence.keys import load_public_keys
+
+    keys = load_public_keys(ws.config.keys_dir)
+    out: list[SignedSighting] = []
+    with ws.sessions() as session:
+        entries = session.execute(
+            select(LedgerEntry.seq, LedgerEntry.line).where(LedgerEntry.item_sha256 == sha).order_by(LedgerEntry.seq)
+        ).all()
+    for seq, line in entries:
+        try:
+            record = json.loads(line)
+        except (TypeError, ValueError):
+            continue
+        if parse_action(record.get("action")) not in (Action.INTAKE_INGEST, Action.INTAKE_SIGHTING):
+            continue
+        details = record.get("details") if isinstance(record.get("details"), dict) else {}
+        out.append(
+            SignedSighting(
+                details.get("sighting_id"),
+                seq,
+                str(record.get("ts", "")).replace("T", " ")[:19],
+                str(record.get("actor", "")),
+                details.get("source_path"),
+                details.get("source_url"),
+                details.get("platform"),
+                details.get("account"),
+                details.get("seen_at"),
+                details.get("note"),
+                details.get("file_mtime"),
+                details.get("archive_sha256"),
+                details.get("archive_member"),
+                _signature_ok(record, keys),
+            )
+        )
+    return out
+
+
+def _signature_ok(record: dict[str, Any], keys: dict[str, Any]) -> bool:
+    from idolguard.evidence.canonical import canonical_bytes
+    from idolguard.evidence.verify import BODY_FIELDS
+
+    try:
+        raw = canonical_bytes({name: record[name] for name in BODY_FIELDS})
+        key = keys.get(record["key_id"])
+        if key is None or hashlib.sha256(raw).hexdigest() != record["hash"]:
+            return False
+        key.verify(base64.b64decode(record["sig"], validate=True), raw)
+    except Exception:  # noqa: BLE001 - any failure means "not verified"
+        return False
+    return True
+
+
+def _last_anchor(ws: Workspace) -> dict[str, Any] | None:
+    from idolguard.evidence.anchors import load_anchors
+    from idolguard.evidence.tsa_token import read_token
+
+    anchors, _strays = load_anchors(ws.home)
+    for anchor in reversed(anchors):
+        times = [read_token(token).gen_time for _path, token in anchor.tokens]
+        times = [t for t in times if t]
+        if times:
+            return {"seq": anchor.seq, "hash": anchor.entry_hash, "gen_time": min(times)}
+    return None
+
+
 def render_report(ws: Workspace, objects: list[dict[str, Any]], title: str = "IdolGuard evidence report") -> str:
     from idolguard.db.models import LedgerEntry
 
@@ -117,7 +207,8 @@ def render_report(ws: Workspace, objects: list[dict[str, Any]], title: str = "Id
         version=__version__,
         workspace=str(ws.home),
         actor=ws.actor,
-        key_id=ws.signing_key.key_id,
+        key_id=ws.public_key_id,
+        anchor=_last_anchor(ws),
         items=[_item_context(ws, obj) for obj in objects],
         escape=html.escape,
     )
