@@ -21,7 +21,6 @@ def _named_only_when_matched(face: dict[str, Any]) -> dict[str, Any]:
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    import idolguard.faces.report  # noqa: F401  (registers the faces block of the HTML report)
 
     artists = typer.Typer(help="The protected-artist gallery (reference faces).", no_args_is_help=True)
     app.add_typer(artists, name="artists")
