@@ -154,7 +154,7 @@ def ingest(
     from idolguard.intake.ingest import Ingestor
     from idolguard.pipeline.runner import analyze
 
-    ws = open_workspace(home)
+    ws = open_workspace(home, signs=True)
     info = _sighting_info(source_url, platform, account, seen_at, note)
     show = interactive(json_out)
     _files, total_bytes = _count(paths) if show else (0, 0)
@@ -269,7 +269,7 @@ def scan(
     from idolguard.pipeline.scan import scan_paths_checked
     from idolguard.report.html import write_report
 
-    ws = open_workspace(home)
+    ws = open_workspace(home, signs=True)
     info = _sighting_info(source_url, platform, account, seen_at, note)
     show = interactive(json_out)
     total_files, total_bytes = _count(paths) if show else (0, 0)
@@ -460,7 +460,7 @@ def export(
     home: Path = home_option(),
 ) -> None:
     """Write the original bytes of a stored object to a file, recording who exported it and why."""
-    ws = open_workspace(home)
+    ws = open_workspace(home, signs=True)
     if out.exists():
         fail(f"{out} exists; refusing to overwrite")
     try:
@@ -499,6 +499,37 @@ def stages() -> None:
     from rich.console import Console
 
     Console().print(table)
+
+
+key_app = typer.Typer(help="The instance signing key.", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+
+
+@key_app.command("rotate")
+def key_rotate(
+    reason: str = typer.Option(..., "--reason", help="Why the key changes (recorded in the ledger)."),
+    new_key_file: Path = typer.Option(
+        None, "--new-key-file", help="Where to create the new private key (default: where the current one is)."
+    ),
+    home: Path = home_option(),
+) -> None:
+    """Replace the signing key: the current key signs a ledger.rotate_key entry naming the new one."""
+    from idolguard.exit_codes import ExitCode
+    from idolguard.workspace import rotate_signing_key
+
+    ws = open_workspace(home, signs=True)
+    try:
+        new = rotate_signing_key(ws, new_key_file, reason)
+    except IdolGuardError as exc:
+        fail(str(exc), ExitCode.WORKSPACE)
+        return
+    _finish_writes(ws)
+    console.print(f"signing key rotated: new key id {new.key_id}", highlight=False)
+    if new_key_file:
+        console.print(
+            f"set IDOLGUARD_SIGNING_KEY_FILE={safe_markup(new_key_file)} (or [keys] signing_key_file) from now on",
+            highlight=False,
+        )
 
 
 @app.command("vault-key")

@@ -29,11 +29,17 @@ def home_option() -> Any:
     return typer.Option(None, "--home", envvar="IDOLGUARD_HOME", help="Workspace folder (default ~/.idolguard).")
 
 
-def open_workspace(home: Path | None, *, read_only: bool = False) -> Workspace:
+def open_workspace(home: Path | None, *, read_only: bool = False, signs: bool = False) -> Workspace:
+    """Open the workspace or exit 4 with the reason. ``signs``: the command will record custody events, so
+    the signing key (possibly outside the workspace, possibly passphrase-protected) is loaded now, before
+    any work, instead of failing halfway through."""
     from idolguard.exit_codes import ExitCode
 
     try:
-        return Workspace.open(home, read_only=read_only)
+        ws = Workspace.open(home, read_only=read_only)
+        if signs:
+            ws.signing_key  # noqa: B018
+        return ws
     except IdolGuardError as exc:
         fail(str(exc), ExitCode.WORKSPACE)
         raise  # unreachable

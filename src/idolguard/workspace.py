@@ -262,3 +262,46 @@ def _sqlite_engine(uri: str) -> Engine:
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+def rotate_signing_key(ws: Workspace, new_key_file: Path | None, reason: str) -> keys.SigningKey:
+    """Hand custody over to a new signing key: a ``ledger.rotate_key`` entry signed by the current key names
+    the new one (with its public bytes), then the new key becomes the workspace key. The old private key is
+    not kept by IdolGuard (its public half stays in ``keys/`` under its key id, for verifiers).
+
+    The new private key is written first (as ``<path>.new``) and only moved into place after the rotation
+    entry is committed, so a crash leaves either the old key in force or both files for the user to finish."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from idolguard.evidence.actions import Action
+
+    old = ws.signing_key
+    target = Path(new_key_file).expanduser().resolve() if new_key_file else _private_key_path(ws.config)
+    staged = target.with_name(target.name + ".new")
+    if staged.exists():
+        raise WorkspaceError(f"{staged} exists (an unfinished rotation?): move it away first")
+    private = Ed25519PrivateKey.generate()
+    keys.write_private_key(private, staged)
+    new = keys.SigningKey(private, keys.key_id(private.public_key()))
+    with ws.write() as (_session, ledger):
+        ledger.append(
+            Action.LEDGER_ROTATE_KEY,
+            details={
+                "old_key_id": old.key_id,
+                "new_key_id": new.key_id,
+                "new_public_key": new.public_hex,
+                "reason": reason,
+            },
+        )
+    retired = ws.config.keys_dir / f"retired-{old.key_id[:16]}.pub.pem"
+    if not retired.exists():
+        from cryptography.hazmat.primitives import serialization
+
+        retired.write_bytes(
+            old.public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        )
+    os.replace(staged, target)
+    keys.write_public_key(new.public, ws.config.keys_dir)
+    ws.__dict__["signing_key"] = new
+    ws.__dict__.pop("ledger", None)
+    return new

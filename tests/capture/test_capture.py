@@ -189,7 +189,7 @@ def test_cli_capture_of_a_post(cli, home: Path, site: Site, allow_local: str, lo
 
     # Custody: the capture shows in `log`, and `verify` re-hashes every artifact without warnings.
     log = cli("log", out["manifest_sha256"][:16])
-    assert "capture_done" in log.output and "capture_timestamp" in log.output
+    assert "capture.finish" in log.output and "capture.timestamp" in log.output
     verified = cli.json_lines("verify", "--json")[0]
     assert verified["ok"] and not verified.get("warnings"), verified
 

@@ -153,6 +153,7 @@ class Ingestor:
             return
         except OSError as exc:
             if _storage_full(exc):
+                yield from self.flush()  # what was queued before may still fit: commit it, lose nothing
                 raise StorageFull(
                     f"the workspace's disk is full ({exc.strerror or exc}) while storing {label}"
                 ) from exc
@@ -223,6 +224,7 @@ class Ingestor:
                         )
                 except (IdolGuardError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
                     if _storage_full(exc):
+                        yield from self.flush()
                         raise StorageFull(f"the workspace's disk is full while storing {member_label}: {exc}") from exc
                     text = str(exc) if isinstance(exc, IdolGuardError) else f"corrupt archive member: {exc}"
                     yield IngestResult(path=member_label, archive=archive_sha, error=text)
