@@ -389,6 +389,12 @@ def _print_verify_summary(report: Any, *, read_only: bool, recorded: bool) -> No
             "can only be detected with --expect-head",
             highlight=False,
         )
+    if report.items_after_last_anchor:
+        console.print(
+            f"[yellow]warn[/] {report.items_after_last_anchor} item(s) were ingested after the last anchor and "
+            "have no trusted timestamp yet",
+            highlight=False,
+        )
     for capture in report.unstamped:
         console.print(f"[yellow]warn[/] {safe_markup(capture)} has no RFC 3161 timestamp", highlight=False)
     verdict = "[green]OK[/]" if report.ok else f"[red]FAILED ({len(report.problems)} problems)[/]"

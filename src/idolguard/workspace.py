@@ -13,7 +13,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -127,6 +127,11 @@ class Workspace:
     config: Config
     read_only: bool = False
     _scratch: list[Path] = field(default_factory=list, repr=False)
+    # Called (with this workspace) every ``[ledger] anchor_every`` entries written; the CLI sets it to the
+    # RFC 3161 anchoring in capture/anchor.py (the workspace itself does no network I/O).
+    anchor_hook: Callable[[Workspace], object] | None = field(default=None, repr=False)
+    _written_since_anchor: int = field(default=0, repr=False)
+    _anchoring: bool = field(default=False, repr=False)
 
     @classmethod
     def open(cls, home: Path | None = None, *, read_only: bool = False) -> Workspace:
@@ -231,6 +236,21 @@ class Workspace:
             raise WorkspaceError("this workspace was opened read-only: nothing can be recorded")
         with self.sessions() as session, self.ledger.transaction(session, self.actor) as writer:
             yield session, writer
+        self._written_since_anchor += len(writer.written)
+        every = self._anchor_every()
+        if self.anchor_hook is not None and every > 0 and self._written_since_anchor >= every and not self._anchoring:
+            self._written_since_anchor = 0
+            self._anchoring = True
+            try:
+                self.anchor_hook(self)  # a long command anchors every N entries, not only at its end
+            finally:
+                self._anchoring = False
+
+    def _anchor_every(self) -> int:
+        try:
+            return int(self.config.section("ledger").get("anchor_every", 1000))
+        except (TypeError, ValueError):
+            return 1000
 
     def ensure_genesis(self) -> None:
         """Start the ledger with its genesis entry (pinning the signing key) if it has no entry yet."""

@@ -181,3 +181,19 @@ def test_key_id_helper_matches_genesis(tmp_path: Path, monkeypatch: pytest.Monke
         assert key_id(ws.signing_key.public) == first["key_id"] == ws.public_key_id
     finally:
         ws.close()
+
+
+def test_long_runs_anchor_every_n_entries(cli, home: Path, tmp_path: Path, tsa_server: TsaServer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("IDOLGUARD_CAPTURE_ALLOW", "127.0.0.1/32")
+    use_tsa(home, tsa_server.url)
+    config = home / "config.toml"
+    config.write_text(config.read_text().replace("anchor_every = 1000", "anchor_every = 5"))
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(12):
+        (folder / f"{i}.jpg").write_bytes(jpeg_bytes(100 + i))
+    out = cli("ingest", folder).output
+    assert out.count("timestamped by 1 of 1 TSA") >= 2  # during the run, and at its end
+    assert len(list((home / "anchors").glob("*.head"))) >= 2
+    report = _verify(home)
+    assert report.ok and report.unanchored_entries == 0 and report.items_after_last_anchor == 0

@@ -76,6 +76,7 @@ class VerifyReport:
     last_anchor: dict[str, Any] | None = None  # newest head proven by a valid RFC 3161 token
     unanchored_entries: int | None = None  # entries after the last anchor: only --expect-head covers them
     unstamped: list[str] = field(default_factory=list)  # captures with no valid TSA token
+    items_after_last_anchor: int = 0  # items ingested after the newest anchor: no trusted time yet
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
 
@@ -95,6 +96,7 @@ class VerifyReport:
             "last_anchor": self.last_anchor,
             "unanchored_entries": self.unanchored_entries,
             "captures_without_timestamp": self.unstamped,
+            "items_after_last_anchor": self.items_after_last_anchor,
             "problems": [p.as_dict() for p in self.problems],
             "warnings": [p.as_dict() for p in self.warnings],
         }
@@ -668,6 +670,8 @@ def _verify(
     from idolguard.evidence.anchors import check_anchors
 
     check_anchors(ws, db_walker.hashes, report, facts.anchor_tokens)
+    anchored_to = report.last_anchor["seq"] if report.last_anchor else -1
+    report.items_after_last_anchor = sum(1 for fact in facts.ingests.values() if fact.seq > anchored_to)
     _check_capture_stamps(ws, report)
     if expect_head and not head_found:
         report.problems.append(
