@@ -98,15 +98,22 @@ def init(
         )
 
 
+def _open_to_sign(home: Path | None) -> Any:
+    """Open the workspace for a command that records custody events: the signing key is loaded up front,
+    and long runs anchor the ledger head every ``[ledger] anchor_every`` entries."""
+    from idolguard.capture.anchor import anchor_now, announce
+
+    ws = open_workspace(home, signs=True)
+    ws.anchor_hook = lambda w: announce(anchor_now(w))
+    return ws
+
+
 def _finish_writes(ws: Any) -> None:
     """End of a command that wrote custody events: anchor the ledger head with the configured TSAs when due,
     and say so plainly when it could not be timestamped."""
-    from idolguard.capture.anchor import anchor_if_due
+    from idolguard.capture.anchor import anchor_if_due, announce
 
-    outcome = anchor_if_due(ws)
-    if outcome is not None and outcome.message:
-        style = "[yellow]warn[/]" if not outcome.ok else "anchored:"
-        console.print(f"{style} {safe_markup(outcome.message)}", highlight=False)
+    announce(anchor_if_due(ws))
 
 
 def _safe_url(url: str) -> str:
@@ -154,7 +161,7 @@ def ingest(
     from idolguard.intake.ingest import Ingestor
     from idolguard.pipeline.runner import analyze
 
-    ws = open_workspace(home, signs=True)
+    ws = _open_to_sign(home)
     info = _sighting_info(source_url, platform, account, seen_at, note)
     show = interactive(json_out)
     _files, total_bytes = _count(paths) if show else (0, 0)
@@ -269,7 +276,7 @@ def scan(
     from idolguard.pipeline.scan import scan_paths_checked
     from idolguard.report.html import write_report
 
-    ws = open_workspace(home, signs=True)
+    ws = _open_to_sign(home)
     info = _sighting_info(source_url, platform, account, seen_at, note)
     show = interactive(json_out)
     total_files, total_bytes = _count(paths) if show else (0, 0)
@@ -466,7 +473,7 @@ def export(
     home: Path = home_option(),
 ) -> None:
     """Write the original bytes of a stored object to a file, recording who exported it and why."""
-    ws = open_workspace(home, signs=True)
+    ws = _open_to_sign(home)
     if out.exists():
         fail(f"{out} exists; refusing to overwrite")
     try:
@@ -523,7 +530,7 @@ def key_rotate(
     from idolguard.exit_codes import ExitCode
     from idolguard.workspace import rotate_signing_key
 
-    ws = open_workspace(home, signs=True)
+    ws = _open_to_sign(home)
     try:
         new = rotate_signing_key(ws, new_key_file, reason)
     except IdolGuardError as exc:

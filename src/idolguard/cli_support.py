@@ -39,22 +39,10 @@ def open_workspace(home: Path | None, *, read_only: bool = False, signs: bool = 
         ws = Workspace.open(home, read_only=read_only)
         if signs:
             ws.signing_key  # noqa: B018
-            ws.anchor_hook = _anchor_during_command
         return ws
     except IdolGuardError as exc:
         fail(str(exc), ExitCode.WORKSPACE)
         raise  # unreachable
-
-
-def _anchor_during_command(ws: Workspace) -> None:
-    from idolguard.capture.anchor import anchor_now
-    from idolguard.display import safe_markup
-
-    outcome = anchor_now(ws)
-    if outcome.message:
-        console.print(
-            f"{'anchored:' if outcome.ok else '[yellow]warn[/]'} {safe_markup(outcome.message)}", highlight=False
-        )
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -10,6 +10,7 @@ temporary copy, so the original is never touched.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -25,11 +26,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idolguard.config import (
     CONFIG_NAME,
-    DEFAULT_CONFIG,
     ENV_DB_URL,
     ENV_VAULT_KEY,
     SQLITE_IN_WORKSPACE,
     Config,
+    default_config,
     default_home,
     load_config,
     public_url,
@@ -71,20 +72,18 @@ def _init(home: Path, *, encrypt: bool, key_file: str, signing_key_file: str) ->
         raise WorkspaceError(f"cannot create the workspace at {home}: the folder is not writable")
     config_path = home / CONFIG_NAME
     if not config_path.exists():
-        text_ = DEFAULT_CONFIG
+        text_ = default_config()
         if encrypt:
-            text_ = text_.replace("encrypt = false", "encrypt = true")
+            text_ = re.sub(r"(?m)^encrypt = false$", "encrypt = true", text_)
         if key_file:
-            text_ = text_.replace('key_file = ""', f"key_file = {_toml_string(str(Path(key_file).resolve()))}")
+            value = _toml_string(str(Path(key_file).resolve()))
+            text_ = re.sub(r'(?m)^key_file = ""$', lambda _m: f"key_file = {value}", text_)
         if signing_key_file:
-            path = str(Path(signing_key_file).expanduser().resolve())
-            text_ = text_.replace('signing_key_file = ""', f"signing_key_file = {_toml_string(path)}")
+            value = _toml_string(str(Path(signing_key_file).expanduser().resolve()))
+            text_ = re.sub(r'(?m)^signing_key_file = ""$', lambda _m: f"signing_key_file = {value}", text_)
         env_url = os.environ.get(ENV_DB_URL)
-        location = public_url(env_url) if env_url else SQLITE_IN_WORKSPACE
-        text_ += (
-            "\n[database]\n# Where this workspace's database is (no password). Commands refuse to open another one;\n"
-            f"# IDOLGUARD_DB_URL supplies the credentials.\nlocation = {_toml_string(location)}\n"
-        )
+        location = _toml_string(public_url(env_url) if env_url else SQLITE_IN_WORKSPACE)
+        text_ = re.sub(r'(?m)^location = ""$', lambda _m: f"location = {location}", text_)
         tmp = config_path.with_name(f".{CONFIG_NAME}.tmp")
         tmp.write_text(text_, encoding="utf-8")
         os.replace(tmp, config_path)

@@ -1,4 +1,5 @@
-"""Anchoring the custody ledger's head with RFC 3161 timestamps (the network side of ``evidence/anchors.py``).
+"""Anchoring the custody ledger's head with RFC 3161 timestamps (the network side of ``evidence/anchors.py``,
+here because it uses the capture area's SSRF-checked RFC 3161 client).
 
 Called at the end of every command that wrote custody events, and whenever ``[ledger] anchor_every`` entries
 have accumulated. It appends a ``ledger.anchor`` entry (naming the tokens the previous anchor obtained), then
@@ -126,3 +127,14 @@ def _previous_anchor(ws: Any) -> dict[str, Any] | None:
         return None
     newest = anchors[-1]
     return {"seq": newest.seq, "tokens": [hashlib.sha256(token).hexdigest() for _path, token in newest.tokens]}
+
+
+def announce(outcome: AnchorOutcome | None) -> None:
+    """Say on stderr what anchoring did: quietly when it worked, as a warning when it could not."""
+    if outcome is None or not outcome.message:
+        return
+    from idolguard.cli_support import console
+    from idolguard.display import safe_markup
+
+    style = "anchored:" if outcome.ok else "[yellow]warn[/]"
+    console.print(f"{style} {safe_markup(outcome.message)}", highlight=False)
