@@ -25,12 +25,24 @@ from idolguard.display import safe_markup
 from idolguard.errors import IdolGuardError
 from idolguard.evidence.actions import Action
 
+
+def _after_command(*_args: Any, **_kwargs: Any) -> None:
+    """After any command that recorded custody events (artists, banks, captures, incidents... included),
+    anchor the ledger head with the configured TSAs, or say that it could not be timestamped."""
+    from idolguard.cli_support import opened_workspaces
+
+    for ws in opened_workspaces():
+        if not ws.read_only and ws.wrote:
+            _finish_writes(ws)
+
+
 app = typer.Typer(
     name="idolguard",
     help="Find, identify, score, preserve and act on deepfakes of protected artists.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    result_callback=_after_command,
 )
 
 # Command groups shared by several areas (e.g. ``idolguard eval faces`` and ``idolguard eval detector``).

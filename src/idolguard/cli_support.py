@@ -29,6 +29,17 @@ def home_option() -> Any:
     return typer.Option(None, "--home", envvar="IDOLGUARD_HOME", help="Workspace folder (default ~/.idolguard).")
 
 
+_OPENED: list[Workspace] = []
+
+
+def opened_workspaces() -> list[Workspace]:
+    """Workspaces opened by the command now ending (taken: the list is emptied), for the CLI's after-command
+    step (anchoring the ledger head when the command wrote)."""
+    taken = list(_OPENED)
+    _OPENED.clear()
+    return taken
+
+
 def open_workspace(home: Path | None, *, read_only: bool = False, signs: bool = False) -> Workspace:
     """Open the workspace or exit 4 with the reason. ``signs``: the command will record custody events, so
     the signing key (possibly outside the workspace, possibly passphrase-protected) is loaded now, before
@@ -39,6 +50,7 @@ def open_workspace(home: Path | None, *, read_only: bool = False, signs: bool = 
         ws = Workspace.open(home, read_only=read_only)
         if signs:
             ws.signing_key  # noqa: B018
+        _OPENED.append(ws)
         return ws
     except IdolGuardError as exc:
         fail(str(exc), ExitCode.WORKSPACE)

@@ -129,6 +129,7 @@ class Workspace:
     # Called (with this workspace) every ``[ledger] anchor_every`` entries written; the CLI sets it to the
     # RFC 3161 anchoring in capture/anchor.py (the workspace itself does no network I/O).
     anchor_hook: Callable[[Workspace], object] | None = field(default=None, repr=False)
+    wrote: bool = field(default=False, repr=False)  # custody events were recorded through this workspace
     _written_since_anchor: int = field(default=0, repr=False)
     _anchoring: bool = field(default=False, repr=False)
 
@@ -235,6 +236,7 @@ class Workspace:
             raise WorkspaceError("this workspace was opened read-only: nothing can be recorded")
         with self.sessions() as session, self.ledger.transaction(session, self.actor) as writer:
             yield session, writer
+        self.wrote = self.wrote or bool(writer.written)
         self._written_since_anchor += len(writer.written)
         every = self._anchor_every()
         if self.anchor_hook is not None and every > 0 and self._written_since_anchor >= every and not self._anchoring:

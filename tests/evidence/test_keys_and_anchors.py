@@ -197,3 +197,15 @@ def test_long_runs_anchor_every_n_entries(cli, home: Path, tmp_path: Path, tsa_s
     assert len(list((home / "anchors").glob("*.head"))) >= 2
     report = _verify(home)
     assert report.ok and report.unanchored_entries == 0 and report.items_after_last_anchor == 0
+
+
+def test_any_command_that_wrote_is_anchored_at_its_end(
+    cli, home: Path, tmp_path: Path, tsa_server: TsaServer, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Not only scan/ingest: a bank change (another area's command) is anchored when it ends too."""
+    monkeypatch.setenv("IDOLGUARD_CAPTURE_ALLOW", "127.0.0.1/32")
+    use_tsa(home, tsa_server.url)
+    out = cli("bank", "create", "abuse", "--kind", "known_abuse").output
+    assert "timestamped by 1 of 1 TSA" in out
+    assert _verify(home).unanchored_entries == 0
+    assert "timestamped" not in cli("bank", "list").output  # wrote nothing: nothing to anchor
