@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 
 import pytest
@@ -21,7 +22,9 @@ def test_every_area_declares_its_settings_and_init_writes_them_all(home):
         assert f"[{section}]" in text
     assert "# Sample one video frame every N seconds." in text  # help becomes a comment
     assert validate(tomllib.loads(text), text) == []
-    assert text == default_config_text()
+    # init fills in what only it knows (the database location) and the test fixture empties the TSA list
+    filled = re.compile(r"(?m)^(location|tsa_urls) = .*$")
+    assert filled.sub("", text) == filled.sub("", default_config_text())
 
 
 def _write(home, text):
