@@ -174,7 +174,8 @@ class ChainWalker:
             problem = self._key_policy(record)
         if problem:
             self.report.problems.append(Problem(self.where, ref, problem))
-        seq = record.get("seq") if isinstance(record.get("seq"), int) else self.expected_seq
+        recorded_seq = record.get("seq")
+        seq = recorded_seq if isinstance(recorded_seq, int) else self.expected_seq
         self.expected_seq, self.expected_prev = seq + 1, str(claimed)
         self.head = (seq, str(claimed))
         self.hashes[seq] = str(claimed)
@@ -182,7 +183,7 @@ class ChainWalker:
     def _learn_genesis(self, record: dict[str, Any]) -> None:
         if self.current_key is not None or record.get("seq") != 0:
             return
-        details = record.get("details") if isinstance(record.get("details"), dict) else {}
+        details = _details(record)
         if parse_action(record.get("action")) is Action.LEDGER_GENESIS:
             raw_hex = details.get("public_key")
             key = public_key_from_raw(raw_hex)
@@ -205,7 +206,7 @@ class ChainWalker:
                 "rotation entry signed by it (history re-signed or a foreign key added?)"
             )
         if parse_action(record.get("action")) is Action.LEDGER_ROTATE_KEY:
-            details = record["details"] if isinstance(record["details"], dict) else {}
+            details = _details(record)
             new_id, raw_hex = details.get("new_key_id"), details.get("new_public_key")
             key = public_key_from_raw(raw_hex)
             if key is None or key_id_of_raw(raw_hex) != new_id:
@@ -213,6 +214,11 @@ class ChainWalker:
             self.keys[str(new_id)] = key
             self.current_key = str(new_id)
         return None
+
+
+def _details(record: dict[str, Any]) -> dict[str, Any]:
+    value = record.get("details")
+    return value if isinstance(value, dict) else {}
 
 
 def _is_canonical(record: dict[str, Any], raw: str) -> bool:
@@ -301,7 +307,7 @@ class SignedFacts:
     capture_digests: set[str] = field(default_factory=set)  # every digest a signed capture.* event names
 
     def add(self, record: dict[str, Any]) -> None:
-        details = record.get("details") if isinstance(record.get("details"), dict) else {}
+        details = _details(record)
         item, action, seq = record.get("item"), parse_action(record.get("action")), record.get("seq")
         seq = seq if isinstance(seq, int) else -1
         if isinstance(item, str):
@@ -335,8 +341,9 @@ class SignedFacts:
             )
         if action is Action.PIPELINE_ANALYSE and isinstance(item, str):
             key = (item, str(details.get("stage")), str(details.get("version")))
-            derived = details.get("derived") if isinstance(details.get("derived"), list) else []
-            kinds = details.get("derived_kinds") if isinstance(details.get("derived_kinds"), list) else None
+            raw_derived, raw_kinds = details.get("derived"), details.get("derived_kinds")
+            derived: list[Any] = raw_derived if isinstance(raw_derived, list) else []
+            kinds: list[Any] | None = raw_kinds if isinstance(raw_kinds, list) else None
             self.analyses[key] = AnalysisFact(
                 seq,
                 details.get("status"),
@@ -512,13 +519,13 @@ def check_rows(ws: Any, facts: SignedFacts, report: VerifyReport) -> dict[str, s
                 report.problems.append(Problem("db", ref, "stage error text differs from its analysis event"))
             elif row.stage == "probe" and row.status == "ok" and isinstance(row.output, dict):
                 probe_outputs[row.item_sha256] = row.output
-        for key, fact in facts.analyses.items():
+        for key, analysis in facts.analyses.items():
             if key not in seen_results and key[0] in facts.ingests:
                 report.problems.append(
                     Problem(
                         "cross",
                         f"{key[1]}@{key[2]} of {key[0][:16]}…",
-                        f"ledger entry {fact.seq} records this analysis but its stage result is gone (deleted?)",
+                        f"ledger entry {analysis.seq} records this analysis but its stage result is gone (deleted?)",
                     )
                 )
         for sha, output in probe_outputs.items():
@@ -530,9 +537,10 @@ def check_rows(ws: Any, facts: SignedFacts, report: VerifyReport) -> dict[str, s
                 )
 
         signed_derived: dict[tuple[str, str], set[tuple[str, str, Any]]] = {}
-        for (item_sha, stage, version), fact in facts.analyses.items():
-            for index, derived_sha in enumerate(fact.derived):
-                kind = fact.kinds[index] if fact.kinds is not None and index < len(fact.kinds) else None
+        for (item_sha, stage, version), analysis in facts.analyses.items():
+            for index, derived_sha in enumerate(analysis.derived):
+                kinds = analysis.kinds
+                kind = kinds[index] if kinds is not None and index < len(kinds) else None
                 signed_derived.setdefault((derived_sha, item_sha), set()).add((stage, version, kind))
         seen_derived: set[tuple[str, str]] = set()
         for row in _rows(session, DerivedObject, report, DerivedObject.id):
