@@ -33,7 +33,12 @@ def _after_command(*_args: Any, **_kwargs: Any) -> None:
 
     for ws in opened_workspaces():
         if not ws.read_only and ws.wrote:
-            _finish_writes(ws)
+            try:
+                _finish_writes(ws)
+            except Exception as exc:  # noqa: BLE001 - the command's work is done and committed; say so
+                console.print(
+                    f"[yellow]warn[/] the ledger head could not be anchored: {safe_markup(exc)}", highlight=False
+                )
 
 
 app = typer.Typer(
@@ -66,6 +71,9 @@ def _main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
     """IdolGuard command line."""
+    from idolguard.cli_support import opened_workspaces
+
+    opened_workspaces()  # start clean: a command that exited early leaves nothing for this one
 
 
 @app.command()
