@@ -42,6 +42,9 @@ def _public_faces(faces_output: dict[str, Any], scored: list[dict[str, Any]]) ->
                 "status": score.get("status"),
                 "reason": score.get("reason"),
                 "frames_scored": score.get("frames_scored"),
+                "false_positive_rate": score.get("false_positive_rate"),
+                "synthetic_score": score.get("synthetic_score"),
+                "synthetic_false_positive_rate": score.get("synthetic_false_positive_rate"),
             }
         )
     return out
@@ -71,6 +74,12 @@ def detect_one(path: Path, settings: dict[str, Any]) -> dict[str, Any]:
         )
         result.update(
             manipulation_score=output["manipulation_score"],
+            false_positive_rate=output.get("false_positive_rate"),
+            false_positive_reference=output["manipulation"].get("false_positive_reference"),
+            thresholds=output["manipulation"]["thresholds"],
+            families=output["manipulation"].get("families"),
+            deciding_family=output["manipulation"].get("deciding_family"),
+            synthetic_model=output["manipulation"].get("synthetic_model"),
             verdict=output["verdict"],
             verdict_reason=output["verdict_reason"],
             faces=_public_faces(faces, output["manipulation"]["faces"]),
@@ -91,6 +100,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         home: Path = home_option(),
     ) -> None:
         """Score files for face manipulation without ingesting them (no side effects)."""
+        from idolguard.detect.false_positives import describe
         from idolguard.intake.paths import walk
 
         settings = _settings_for(home)
@@ -119,6 +129,8 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
                     f"  [dim]{result.get('verdict_reason', '')}[/]",
                     highlight=False,
                 )
+                if isinstance(score, float):
+                    console.print(f"{'':<26}[dim]{describe(result.get('false_positive_rate'))}[/]", highlight=False)
         if failed:
             raise typer.Exit(1)
 
@@ -128,7 +140,9 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         root: Path = typer.Option(..., "--root", help="Folder the CSV paths are relative to."),
         json_out: bool = typer.Option(False, "--json", help="Per-file JSON lines, then a summary object."),
         plot: Path = typer.Option(Path("detector-roc.png"), "--plot", help="Where to write the ROC curve PNG."),
-        degrade: str = typer.Option("none", help="Degrade images first: none, jpeg50 or half (robustness)."),
+        degrade: str = typer.Option(
+            "none", help="Degrade images first: none, jpeg50, half, quarter, webp50 or h264crf35."
+        ),
         limit: int = typer.Option(0, help="Score only the first N rows (0 = all)."),
         home: Path = home_option(),
     ) -> None:
@@ -166,7 +180,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
                             "error": s.error,
                         }
                     )
-        threshold = thresholds(settings)["uncertain"]
+        threshold = thresholds(settings, detector.card)["uncertain"]
         summary = summarize(scores, threshold)
         summary.update(
             model=detector.model_id,
@@ -204,6 +218,10 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         work_dir: Path = typer.Option(Path(".idolguard/detect-train"), help="Cache folder (landmarks)."),
         device: str = typer.Option("auto", help="auto (CUDA when torch sees one), cpu, cuda or cuda:N."),
         limit: int = typer.Option(0, help="Use only N pool faces, spread evenly (quick trials; 0 = all)."),
+        domain: Path = typer.Option(
+            None, help="../shared/data: train and calibrate on real idol-style photos too (held-out split kept apart)."
+        ),
+        degradations: str = typer.Option("platform", help="platform (JPEG/WebP/H.264/H.265, 0.25x) or v1."),
     ) -> None:
         """Train the self-blended-image detector on real faces and export it to ONNX (needs torch)."""
         try:
@@ -224,6 +242,8 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             version=version,
             device=device,
             limit=limit or None,
+            domain_dir=domain,
+            degradations=degradations,
         )
         try:
             card = train(cfg, log=lambda msg: console.print(msg, highlight=False))
