@@ -73,3 +73,50 @@ def test_the_more_severe_family_decides_and_both_are_explained() -> None:
     # Without the synthetic model (or its logits) the face-swap family alone decides, as before.
     alone = finalize({"faces": [face], "faces_seen": 1}, IDENTITY, LIMITS)
     assert set(alone["families"]) == {"face_swap"}
+
+
+def test_tiny_synthetic_training_run_writes_a_usable_card(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Benign stand-ins (astronaut variants; 'generated' = smoothed copies): exercises every step only."""
+    from PIL import ImageFilter, ImageOps
+
+    from idolguard.detect.domain import split_of
+    from idolguard.detect.synthetic import SyntheticModel
+    from idolguard.detect.training.synthetic_train import train_synthetic
+
+    data = tmp_path / "data"
+    idol, synth = data / "idol-style-real" / "images", data / "synthetic-dev" / "gen"
+    idol.mkdir(parents=True)
+    synth.mkdir(parents=True)
+    base = astronaut().crop((100, 0, 400, 300))
+    names, seen = [], {"train": 0, "calibration": 0, "test": 0}
+    i = 0
+    while min(seen.values()) < 2:  # enough photos in every split of the real idol-style set
+        name = f"images/r{i}.jpg"
+        split = split_of("idol-style-real:" + name)
+        if seen[split] < 3:
+            seen[split] += 1
+            names.append(name)
+            img = base.rotate((i % 5) - 2).resize((256, 256))
+            (ImageOps.mirror(img) if i % 2 else img).save(data / "idol-style-real" / name, quality=70 + i % 20)
+        i += 1
+    (data / "idol-style-real" / "manifest.csv").write_text(
+        "path,label,kind\n" + "".join(f"{n},real,x\n" for n in names)
+    )
+    rows = []
+    for g in range(2):
+        for k in range(3):
+            path = f"gen/g{g}_{k}.png"
+            base.rotate(k - 1).resize((256, 256)).filter(ImageFilter.GaussianBlur(1.5 + g)).save(
+                data / "synthetic-dev" / path
+            )
+            rows.append(f"{path},fake,stylegan2:g{g}\n")
+    (data / "synthetic-dev" / "manifest.csv").write_text("path,label,generator\n" + "".join(rows))
+    out = tmp_path / "synthetic.json"
+    card = train_synthetic(data, out, tmp_path / "work", pool_faces=0, log=lambda _m: None)
+    assert set(card["metrics"]["leave_one_generator_out_auc_vs_real_training_photos"]) == {
+        "stylegan2:g0",
+        "stylegan2:g1",
+    }
+    assert card["real_idol_reference"]["n"] >= 2 and card["operating_points"]["likely"] >= 0.8
+    model = SyntheticModel.from_dict(__import__("json").loads(out.read_text()))
+    assert model.logits([_crop()]).shape == (1,)

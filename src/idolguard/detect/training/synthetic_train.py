@@ -37,8 +37,10 @@ from idolguard.detect.training.pool import cached_files, list_images
 from idolguard.detect.training.trainer import read_rgb, spread_subset
 
 
-def _crops(files: list[Path], work_dir: Path, seed: int, normalise: bool = True) -> tuple[list[np.ndarray], list[str]]:
-    faces = cached_files(files, work_dir)
+def _crops(
+    files: list[Path], work_dir: Path, seed: int, normalise: bool = True, min_face: int = 48
+) -> tuple[list[np.ndarray], list[str]]:
+    faces = cached_files(files, work_dir, min_face)
     crops, paths = [], []
     for face in faces:
         image = read_rgb(Path(face.path))
@@ -67,7 +69,7 @@ def _logits(params: tuple[np.ndarray, np.ndarray, np.ndarray, float], x: np.ndar
     return ((x - mean) / scale) @ coef + intercept
 
 
-def train_synthetic(data: Path, out: Path, work_dir: Path, seed: int = 0, pool_faces: int = 600, log=print) -> dict:
+def train_synthetic(data: Path, out: Path, work_dir: Path, seed: int = 0, pool_faces: int = 1200, log=print) -> dict:
     from sklearn.metrics import roc_auc_score
 
     started = time.perf_counter()
@@ -83,7 +85,7 @@ def train_synthetic(data: Path, out: Path, work_dir: Path, seed: int = 0, pool_f
     pool_files = spread_subset(list_images(pool_root), pool_faces) if pool_root.is_dir() else []  # type: ignore[arg-type]
     group_of = {str(p.path.resolve()): p.group for p in real_train}
     domain_crops, domain_paths = _crops([p.path for p in real_train], work_dir, seed)  # cache shared with training
-    pool_crops, pool_paths = _crops(list(pool_files), work_dir, seed)
+    pool_crops, pool_paths = _crops(list(pool_files), work_dir, seed, min_face=64)  # as `train --pool-files`
     real_crops, real_paths = domain_crops + pool_crops, domain_paths + pool_paths
     real_group = [group_of.get(p, p) for p in real_paths]
     log(f"{len(fake_crops)} generated faces ({len(set(fake_gen))} generators), {len(real_crops)} real faces")
@@ -191,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--work-dir", type=Path, default=Path(".idolguard/detect-train"))
-    parser.add_argument("--pool-faces", type=int, default=600)
+    parser.add_argument("--pool-faces", type=int, default=1200)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     train_synthetic(args.data, args.out, args.work_dir, args.seed, args.pool_faces)
