@@ -6,7 +6,7 @@ import html
 from typing import Any
 
 from idolguard.detect.scoring import verdict_name
-from idolguard.report.html import data_uri, register_section
+from idolguard.report.html import data_uri
 from idolguard.workspace import Workspace
 
 FAMILY_KO = {"face_swap": "얼굴 합성(페이스 스왑)", "synthetic_image": "생성 이미지"}
@@ -32,7 +32,6 @@ def fpr_sentence(rate: Any) -> str:
     )
 
 
-@register_section("manipulation")
 def render(ws: Workspace, obj: dict[str, Any]) -> str:
     info = obj.get("manipulation")
     if not isinstance(info, dict):
