@@ -29,6 +29,14 @@ def main() -> None:
     print("| split | photos | n scored | likely_manipulated (95% CI) | uncertain (95% CI) |")
     print("|---|---|---|---|---|")
     for key, row in metrics.items():
+        if key.startswith("product_verdicts:"):
+            cells = [
+                f"{name} {row[name]['rate'] * 100:.1f}% ({row[name]['ci95'][0] * 100:.1f}-"
+                f"{row[name]['ci95'][1] * 100:.1f})"
+                for name in ("likely_manipulated", "uncertain")
+            ]
+            print(f"product verdicts (all families), {key.split(':', 1)[1]}, n={row['n']}: " + "; ".join(cells))
+            continue
         if ":" not in key or not row["n"]:
             continue
         split, kind = key.split(":")

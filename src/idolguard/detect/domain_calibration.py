@@ -28,16 +28,17 @@ from idolguard.detect.domain import IDOL_KINDS, DomainPhoto, domain_photos
 from idolguard.detect.false_positives import operating_points, wilson
 
 
-def photo_logits(
+def photo_scores(
     photos: list[DomainPhoto], detector: OnnxDetector, progress: Callable[[int], None] | None = None
-) -> list[float | None]:
-    """Item logit per photo (None: no judgeable face), through the same path as ``eval detector``."""
+) -> list[tuple[float | None, str | None]]:
+    """(face-swap item logit, product verdict) per photo (logit None: no judgeable face), through the same
+    path as ``eval detector``; the verdict is the fused one (all detector families, current card)."""
     from idolguard.detect.evaluation import LabelledFile, score_labelled
 
     files = [LabelledFile(p.path, str(p.path), 0, {}) for p in photos]
-    out: list[float | None] = []
+    out: list[tuple[float | None, str | None]] = []
     for i, s in enumerate(score_labelled(files, detector)):
-        out.append(s.logit)
+        out.append((s.logit, s.verdict))
         if progress and i % 100 == 0:
             progress(i)
     return out
@@ -64,8 +65,8 @@ def fit_domain(model_path: Path, data_root: Path, log: Callable[[str], None] = p
         raise FileNotFoundError(f"no real idol-style photos under {data_root}")
     wanted = [p for p in photos if p.split in ("calibration", "test")]
     log(f"scoring {len(wanted)} calibration/test photos of {len(photos)} domain photos")
-    logits = photo_logits(wanted, detector, lambda i: log(f"  {i}/{len(wanted)}"))
-    scored = [(p, lg) for p, lg in zip(wanted, logits, strict=True) if lg is not None]
+    results = photo_scores(wanted, detector, lambda i: log(f"  {i}/{len(wanted)}"))
+    scored = [(p, lg) for p, (lg, _v) in zip(wanted, results, strict=True) if lg is not None]
     cal = np.array([lg for p, lg in scored if p.split == "calibration"])
     points = operating_points(cal, detector.calibration)
     test_idol = sorted(round(float(lg), 4) for p, lg in scored if p.split == "test" and p.kind in IDOL_KINDS)
@@ -75,7 +76,20 @@ def fit_domain(model_path: Path, data_root: Path, log: Callable[[str], None] = p
             kinds = IDOL_KINDS if kind == "idol" else (kind,)
             chosen = [lg for p, lg in scored if p.split == split and p.kind in kinds]
             metrics[f"{split}:{kind}"] = verdict_rates(chosen, detector.calibration, points)
-    card = json.loads(card_path(model_path).read_text(encoding="utf-8"))
+    # The product's own verdicts (every family fused, with the operating points in the card when scoring ran):
+    # rerun after new operating points are written, these are the published all-family rates.
+    for split in ("calibration", "test"):
+        verdicts = [v for p, (_lg, v) in zip(wanted, results, strict=True) if p.split == split and p.kind in IDOL_KINDS]
+        n = len(verdicts)
+        metrics[f"product_verdicts:{split}:idol"] = {
+            name: {
+                "k": verdicts.count(name),
+                "rate": round(verdicts.count(name) / n, 4) if n else None,
+                "ci95": [round(v, 4) for v in wilson(verdicts.count(name), n)],
+            }
+            for name in ("likely_manipulated", "uncertain", "not_detected")
+        } | {"n": n}
+        card = json.loads(card_path(model_path).read_text(encoding="utf-8"))
     card["operating_points"] = {
         **points,
         "chosen_on": (

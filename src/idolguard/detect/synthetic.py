@@ -9,9 +9,10 @@ spectrum (periodic peaks, a too-smooth or too-flat tail) and the camera noise th
 The detector here is deliberately small and transparent: 60 hand-made statistics of the face crop
 (azimuthal log power spectrum, energy at the up-sampling frequencies, noise-residual moments and the
 correlation of residuals across colour channels) and a logistic regression on them, stored as plain
-numbers in a JSON card (no ONNX, no torch; microseconds per face). Training images are normalised first
-(resized to the crop size and re-encoded with random JPEG quality on *both* sides), so file format and size,
-which differ between the development sets, cannot be what it learns.
+numbers in a JSON card (no ONNX, no torch; about a millisecond per face). Every input is brought to one
+canonical form (128 px, one JPEG q85 pass) at training and at run time, and training images get a random
+JPEG re-encode before that on *both* sides, so file format and size, which differ between the development
+sets (generated faces are PNG, real ones JPEG), cannot be what it learns.
 
 Limits, stated in the card and the model card: the only generated training data is ``synthetic-dev`` (231
 StyleGAN2 faces, one generator family in six flavours); diffusion "nudify" output is not represented, and
@@ -47,8 +48,8 @@ def _radial_profile(power: np.ndarray, bins: int) -> np.ndarray:
 
 
 def features(crop: np.ndarray) -> np.ndarray:
-    """The statistics of one RGB face crop (any size; resized to ``SIZE``). float64 vector."""
-    img = crop if crop.shape[:2] == (SIZE, SIZE) else cv2.resize(crop, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+    """The statistics of one RGB face crop (any size; brought to ``canonical`` form first). float64 vector."""
+    img = canonical(crop)
     rgb = img.astype(np.float64)
     gray = rgb @ np.array([0.299, 0.587, 0.114])
     window = np.outer(np.hanning(SIZE), np.hanning(SIZE))
@@ -85,14 +86,26 @@ def features(crop: np.ndarray) -> np.ndarray:
     return np.concatenate([profile, np.array(peaks), np.array(stats), rprofile]).astype(np.float64)
 
 
+CANONICAL_JPEG = 85
+
+
+def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
+    ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]) if ok else img
+
+
+def canonical(crop: np.ndarray) -> np.ndarray:
+    """Every input, at training and at run time: ``SIZE`` px and one JPEG q85 pass. A lossless PNG and a
+    JPEG of the same picture then look alike to the statistics, so compression history is not the cue
+    (the generated development faces are PNG, the real ones JPEG)."""
+    img = crop if crop.shape[:2] == (SIZE, SIZE) else cv2.resize(crop, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+    return _jpeg(img, CANONICAL_JPEG)
+
+
 def normalise_for_training(image_rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Same size and a random JPEG re-encode for every training image, real or generated."""
+    """A random JPEG re-encode (q60-95) on every training image, real or generated, before ``canonical``."""
     img = cv2.resize(image_rgb, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
-    if rng.random() < 0.8:
-        ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(60, 96))])
-        if ok:
-            img = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
-    return np.ascontiguousarray(img)
+    return _jpeg(img, int(rng.integers(60, 96)))
 
 
 @dataclass

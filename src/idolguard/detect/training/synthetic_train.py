@@ -96,9 +96,11 @@ def train_synthetic(data: Path, out: Path, work_dir: Path, seed: int = 0, pool_f
     real_fold = np.array([int(hashlib.sha256(g.encode()).hexdigest(), 16) % len(generators) for g in real_group])
     oof_fake = np.zeros(len(x_fake))
     oof_real = np.zeros(len(x_real))
+    fold_params = []
     for k, gen in enumerate(generators):  # leave one generator (and one fold of real people) out
         tr_f, tr_r = fake_gen_arr != gen, real_fold != k
         params = _fit(np.concatenate([x_real[tr_r], x_fake[tr_f]]), np.r_[np.zeros(tr_r.sum()), np.ones(tr_f.sum())])
+        fold_params.append(params)
         oof_fake[~tr_f] = _logits(params, x_fake[~tr_f])
         oof_real[~tr_r] = _logits(params, x_real[~tr_r])
     cv_auc = {
@@ -145,6 +147,25 @@ def train_synthetic(data: Path, out: Path, work_dir: Path, seed: int = 0, pool_f
         )
         for gen in generators
     }
+    # Robustness: unseen-generator fakes (raw crops, each scored by the fold model that never saw its
+    # generator) and held-out real idol photos, both degraded the same way.
+    from idolguard.detect.degradations import apply
+
+    raw_fakes, _ = _crops([synth_root / r["path"] for r in rows], work_dir, seed, normalise=False)
+    test_crops, test_paths = _crops([p.path for p in select(photos, "test")], work_dir, seed, normalise=False)
+    test_kind = {str(p.path.resolve()): p.kind for p in select(photos, "test")}
+    test_idol_crops = [c for c, p in zip(test_crops, test_paths, strict=True) if test_kind[p] in IDOL_KINDS]
+    robustness = {}
+    for condition in ("none", "jpeg50", "half", "webp50"):
+        fake_logits = np.zeros(len(raw_fakes))
+        for k, gen in enumerate(generators):
+            idx = np.flatnonzero(fake_gen_arr == gen)
+            x = np.stack([features(apply(raw_fakes[i], condition)) for i in idx])
+            fake_logits[idx] = _logits(fold_params[k], x)
+        real_logits = _logits(params, np.stack([features(apply(c, condition)) for c in test_idol_crops]))
+        both = np.r_[np.zeros(len(real_logits)), np.ones(len(fake_logits))]
+        robustness[condition] = round(float(roc_auc_score(both, np.r_[real_logits, fake_logits])), 4)
+    log(f"robustness (held-out real idol vs unseen-generator fakes): {robustness}")
     probs = np.round(calibration.apply(test_logits[idol_test]), 4)
     n = int(idol_test.sum())
     k_likely = int((probs >= points["likely"]).sum())
@@ -174,6 +195,7 @@ def train_synthetic(data: Path, out: Path, work_dir: Path, seed: int = 0, pool_f
         "metrics": {
             "leave_one_generator_out_auc_vs_real_training_photos": cv_auc,
             "auc_heldout_real_idol_vs_unseen_generator": heldout_auc,
+            "auc_by_degradation_heldout_real_idol_vs_unseen_generator": robustness,
             "heldout_real_idol": {
                 "n": n,
                 "likely_manipulated": [k_likely, [round(v, 4) for v in wilson(k_likely, n)]],
