@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from idolguard.detect.attribution import OfficialCollection
+from idolguard.source_attribution import OfficialCollection
 from idolguard.detect.degradations import jpeg, rescale
 from idolguard.detect.false_positives import wilson
 from idolguard.detect.sbi import blend_mask

@@ -109,6 +109,9 @@ def test_old_verdict_name_is_read_as_not_detected_and_thresholds_come_from_the_c
     assert thresholds(None, card) == {"likely": 0.97, "uncertain": 0.9}
     assert thresholds(None, None) == {"likely": 0.8, "uncertain": 0.5}
     override = {"detect": {"likely_threshold": 0.7, "uncertain_threshold": 0.6}}
-    assert thresholds(override, card) == {"likely": 0.7, "uncertain": 0.6}
+    assert thresholds(override, card) == {"likely": 0.97, "uncertain": 0.9}  # the model's points by default
+    assert thresholds(override, None) == {"likely": 0.7, "uncertain": 0.6}
+    off = {"detect": {"likely_threshold": 0.7, "uncertain_threshold": 0.6, "model_operating_points": False}}
+    assert thresholds(off, card) == {"likely": 0.7, "uncertain": 0.6}
     bad = {"operating_points": {"likely": 0.3, "uncertain": 0.9}}  # inconsistent card: generic thresholds
     assert thresholds(None, bad) == {"likely": 0.8, "uncertain": 0.5}

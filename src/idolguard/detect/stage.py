@@ -27,7 +27,7 @@ from idolguard.config import Limits
 from idolguard.detect.content_credentials import read_content_credentials
 from idolguard.detect.detector import DetectorUnavailable, OnnxDetector, default_detector
 from idolguard.detect.false_positives import RealReference
-from idolguard.detect.recalibration import active_calibration
+from idolguard.detect.recalibration import WorkspaceCalibration, active_calibration
 from idolguard.detect.scoring import (
     AGGREGATION,
     MAX_HEATMAPS,
@@ -38,6 +38,7 @@ from idolguard.detect.scoring import (
     verdict_name,
 )
 from idolguard.detect.synthetic import SyntheticModel, default_synthetic
+from idolguard.pipeline.resources import Resources
 from idolguard.pipeline.stage import Stage, StageContext
 
 
@@ -51,13 +52,15 @@ def score_file(
     settings: dict[str, Any] | None = None,
     mime: str | None = None,
     heatmaps: bool = False,
+    calibration: WorkspaceCalibration | None = None,
 ) -> tuple[dict[str, Any], list[tuple[int, bytes]]]:
     """Score one file whose faces are known; returns (stage output, [(face index, heat-map PNG)])."""
     detector = detector or default_detector()
     synthetic = synthetic_family(settings)
     measured = measure(path, media_type, faces_output, detector, limits, settings, mime, synthetic)
     best = measured.pop("_best")
-    calibration, cal_id = active_calibration(detector, settings)
+    workspace_calibration = calibration
+    calibration, cal_id = active_calibration(detector, workspace_calibration)
     limits_ = operating_thresholds(detector, cal_id, settings)
     credentials = read_content_credentials(path, mime)
     output: dict[str, Any] = {
@@ -81,17 +84,14 @@ def score_file(
 
 
 def synthetic_family(settings: dict[str, Any] | None) -> SyntheticModel | None:
-    """The synthetic-image family unless ``[detect] synthetic = false``; None when its model is absent."""
-    section = (settings or {}).get("detect") if isinstance(settings, dict) else None
-    if isinstance(section, dict) and section.get("synthetic") is False:
-        return None
+    """The synthetic-image family; None when its model file is absent (the face-swap family still runs)."""
     return default_synthetic()
 
 
 def operating_thresholds(detector: OnnxDetector, cal_id: str, settings: dict[str, Any] | None) -> dict[str, float]:
     """The model's operating points (chosen on real idol photos under the model's own calibration) apply
     while that calibration is active; a workspace calibration gives probabilities of its own, so there the
-    ``[detect]`` settings or the generic thresholds apply."""
+    ``[detect]`` thresholds apply."""
     card = detector.card if cal_id.startswith("model:") else None
     return thresholds(settings, card)
 
@@ -119,9 +119,9 @@ def apply_scores(
         reason = "Content Credentials (valid signature) declare generative AI; " + reason
     output["manipulation_score"] = result["manipulation_score"]
     output["false_positive_rate"] = result.get("false_positive_rate")
+    info["false_positive_reference"] = reference.data if reference is not None else None
     info["families"] = result.get("families")
     info["deciding_family"] = result.get("deciding_family")
-    info["false_positive_reference"] = reference.data if reference is not None else None
     output["verdict"] = verdict
     output["verdict_reason"] = reason
 
@@ -129,7 +129,7 @@ def apply_scores(
 def _stage_version() -> str:
     """Stage code version plus the model's, so a retrained or swapped model re-analyses stored items.
 
-    Code version 2: re-run after faces v3 changed which faces are found in very small/thin pictures.
+    A new ``faces`` version re-runs this stage by itself (the runner records upstream versions).
     Code version 3: synthetic-image family, operating points and false-positive rates on idol photos."""
     from idolguard.detect.detector import default_model_path, load_card
 
@@ -165,6 +165,8 @@ class ManipulationStage(Stage):
         "face-swap detector (self-blended-image EfficientNet-Lite0, ONNX) + synthetic-image detector "
         "(spectral/noise-residual statistics) + C2PA Content Credentials"
     )
+    may_use = ("detector_calibration",)
+    refresh_uses = ("detector_calibration",)  # re-score stored logits when the calibration changed
 
     def unavailable_reason(self) -> str | None:
         try:
@@ -184,6 +186,7 @@ class ManipulationStage(Stage):
             settings=ctx.settings,
             mime=ctx.item.get("mime"),
             heatmaps=ctx.persist,
+            calibration=ctx.resources.get("detector_calibration"),
         )
         faces = output["manipulation"]["faces"]
         for index, png in pngs:
@@ -191,8 +194,8 @@ class ManipulationStage(Stage):
             faces[index]["heatmap_sha256"] = sha
         return output
 
-    def contribute(self, obj: dict[str, Any], output: dict[str, Any]) -> None:
-        output = _rescored(output)
+    def contribute(self, obj: dict[str, Any], output: dict[str, Any], resources: Resources | None = None) -> None:
+        output = _rescored(output, (resources or Resources()).get("detector_calibration"))
         for name in self.produces:
             if name in output:
                 obj[name] = output[name]
@@ -206,14 +209,14 @@ class ManipulationStage(Stage):
                 face_obj["heatmap_sha256"] = scored["heatmap_sha256"]
 
 
-def _rescored(output: dict[str, Any]) -> dict[str, Any]:
+def _rescored(output: dict[str, Any], workspace: WorkspaceCalibration | None) -> dict[str, Any]:
     """The stored output, re-scored if the active calibration is not the one it was scored with."""
     info = output.get("manipulation")
     if not isinstance(info, dict):
         return output
     try:
         detector = default_detector()
-        calibration, cal_id = active_calibration(detector, None)
+        calibration, cal_id = active_calibration(detector, workspace)
     except DetectorUnavailable:
         return output
     if cal_id == info.get("calibration") or info.get("model") != detector.model_id:
