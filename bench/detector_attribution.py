@@ -24,12 +24,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from idolguard.source_attribution import OfficialCollection
 from idolguard.detect.degradations import jpeg, rescale
 from idolguard.detect.false_positives import wilson
 from idolguard.detect.sbi import blend_mask
 from idolguard.faces.align import similarity_transform
 from idolguard.signals.face_match import luma_of
+from idolguard.source_attribution import OfficialCollection
 
 
 def faces_of(rgb: np.ndarray) -> list[dict]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import ImageFilter
 
-from idolguard.source_attribution import OfficialCollection, inner_face
 from idolguard.detect.degradations import jpeg, rescale
 from idolguard.signals.face_match import detect_faces, luma_of
+from idolguard.source_attribution import OfficialCollection, inner_face
 from tests.conftest import astronaut
 
 
