@@ -233,6 +233,8 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             None, help="../shared/data: train and calibrate on real idol-style photos too (held-out split kept apart)."
         ),
         degradations: str = typer.Option("platform", help="platform (JPEG/WebP/H.264/H.265, 0.25x) or v1."),
+        init_from: Path = typer.Option(None, help="Fine-tune this exported ONNX model instead of ImageNet weights."),
+        pool_files: int = typer.Option(0, help="Find faces in only N pool files, spread evenly (0 = all)."),
     ) -> None:
         """Train the self-blended-image detector on real faces and export it to ONNX (needs torch)."""
         try:
@@ -254,6 +256,8 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             device=device,
             limit=limit or None,
             domain_dir=domain,
+            init_from=init_from,
+            pool_files=pool_files or None,
             degradations=degradations,
         )
         try:
