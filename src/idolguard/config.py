@@ -19,6 +19,8 @@ ENV_HOME = "IDOLGUARD_HOME"
 ENV_DB_URL = "IDOLGUARD_DB_URL"
 ENV_VAULT_KEY = "IDOLGUARD_VAULT_KEY"
 ENV_ACTOR = "IDOLGUARD_ACTOR"
+ENV_TIMEZONE = "IDOLGUARD_TIMEZONE"
+DEFAULT_TIMEZONE = "Asia/Seoul"
 CONFIG_NAME = "config.toml"
 
 DEFAULT_CONFIG = """\
@@ -26,6 +28,11 @@ DEFAULT_CONFIG = """\
 [workspace]
 # Who is recorded as the actor of custody events when IDOLGUARD_ACTOR is unset ("" = user@host).
 actor = ""
+
+[display]
+# Time zone in which tables and messages show times (IANA name; IDOLGUARD_TIMEZONE overrides it).
+# Stored times and JSON output are always ISO 8601 with their offset.
+timezone = "Asia/Seoul"
 
 [vault]
 # Encrypt evidence at rest with AES-256-GCM. The key is read from IDOLGUARD_VAULT_KEY (64 hex chars)
@@ -126,6 +133,21 @@ class Config:
         except Exception:  # no passwd entry in some containers
             user = "unknown"
         return f"{user}@{socket.gethostname()}"
+
+
+def display_timezone(config: Config | None = None) -> Any:
+    """The ``ZoneInfo`` times are shown in: IDOLGUARD_TIMEZONE, else ``[display] timezone``, else Asia/Seoul.
+    An unknown name is a workspace error naming the setting, not a silent fallback to UTC."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = os.environ.get(ENV_TIMEZONE) or (config.section("display").get("timezone") if config else None)
+    name = str(name or DEFAULT_TIMEZONE)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise WorkspaceError(
+            f"unknown time zone {name!r} ([display] timezone or {ENV_TIMEZONE}; e.g. Asia/Seoul, UTC)"
+        ) from exc
 
 
 def load_config(home: Path | None = None) -> Config:

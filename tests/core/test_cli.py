@@ -25,7 +25,7 @@ def test_init_creates_a_private_signing_key_and_is_idempotent(home, cli):
 def test_missing_workspace_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("IDOLGUARD_HOME", str(tmp_path / "nowhere"))
     result = CliRunner().invoke(app, ["scan", str(tmp_path)])
-    assert result.exit_code == 2
+    assert result.exit_code == 4  # workspace error (exit_codes.WORKSPACE)
     assert "idolguard init" in result.output
 
 
@@ -71,7 +71,7 @@ def test_encrypted_workspace_end_to_end(tmp_path, monkeypatch):
     runner = CliRunner()
     monkeypatch.delenv("IDOLGUARD_VAULT_KEY", raising=False)
     refused = runner.invoke(app, ["init", "--encrypt"])
-    assert refused.exit_code == 2 and "IDOLGUARD_VAULT_KEY" in refused.output
+    assert refused.exit_code == 4 and "IDOLGUARD_VAULT_KEY" in refused.output
     monkeypatch.setenv("IDOLGUARD_VAULT_KEY", key)
     assert runner.invoke(app, ["init", "--encrypt"]).exit_code == 0
     assert key not in (home / "config.toml").read_text()

@@ -325,7 +325,12 @@ def write_export(ws: Workspace, bank: str, fmt: str, out: TextIO) -> dict[str, i
             else:
                 count(f"skipped_{entry.signal_type}")
                 continue
-            record = {"signalType": kind, "hashValue": entry.value, "hashStatus": "Active", "caseNumbers": {}}
+            record = {
+                "signalType": kind,
+                "hashValue": entry.value,
+                "hashStatus": "Active",
+                "caseNumbers": stopncii_case_numbers(entry),
+            }
             out.write(("" if first else ",") + "\n" + json.dumps(record))
             first = False
             count(entry.signal_type)
@@ -347,6 +352,15 @@ def write_export(ws: Workspace, bank: str, fmt: str, out: TextIO) -> dict[str, i
     else:
         raise IdolGuardError(f"format must be one of {', '.join(FORMATS)}")
     return counts
+
+
+def stopncii_case_numbers(entry: BankEntry) -> dict[str, str]:
+    """StopNCII's ``caseNumbers`` map for an entry: the case reference given at ``bank add --case`` (so a
+    platform acting on the hash can quote the agency's case), keyed by issuer. Imported entries carry the
+    partner's list, not a case of ours: empty."""
+    if entry.source_kind == "import" or not entry.source_ref:
+        return {}
+    return {"idolguard": entry.source_ref}
 
 
 class _HashingWriter:
