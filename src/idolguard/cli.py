@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -72,16 +71,6 @@ GROUPS: dict[str, typer.Typer] = {
 }
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name, rich_help_panel=PANEL_MODELS)
-
-# Modules exposing ``register(app, groups)``; each area adds its line. A module that fails to import (an
-# optional dependency missing) only loses its own commands.
-COMMAND_MODULES: tuple[str, ...] = (
-    "idolguard.faces.cli",
-    "idolguard.signals.cli",
-    "idolguard.capture.commands",
-    "idolguard.detect.cli",
-    "idolguard.incidents.cli",
-)
 
 
 def _version(value: bool) -> None:
@@ -273,7 +262,6 @@ def scan(
 
     Exits 1 when any input failed (its error is in its row).
     """
-    from idolguard.cli_support import load_report_sections
     from idolguard.pipeline.scan import scan_paths
     from idolguard.report.html import write_report
 
@@ -297,7 +285,6 @@ def scan(
     else:
         scan_table(objects)
     if report is not None:
-        load_report_sections()
         digest = write_report(ws, objects, report)
         console.print(f"report: {safe(report.resolve())} (sha256 {digest[:16]}…)")
     exit_for(sum(1 for obj in objects if obj.get("error")) or (not objects))
@@ -450,7 +437,7 @@ def stages(
                 "results": None if results is None else results.get(stage.name, 0),
             }
         )
-    for spec, problem in {**import_problems(), **COMMAND_PROBLEMS}.items():
+    for spec, problem in import_problems().items():
         rows.append(
             {"stage": spec, "version": None, "needs": [], "produces": [], "available": False, "reason": problem}
         )
@@ -534,20 +521,21 @@ def _demo_scan(paths: list[Path], media_dir: Path, config: Any) -> None:
     )
 
 
-COMMAND_PROBLEMS: dict[str, str] = {}
+def _register_area_commands() -> None:
+    """Add every area's commands (declared in its ``Area``); an area whose command module cannot be imported
+    (an optional dependency missing) only loses its own commands, listed by ``idolguard stages``."""
+    from idolguard.registry import command_registrars
+
+    for area_name, commands in command_registrars():
+        if isinstance(commands, typer.Typer):
+            if not commands.info.name:
+                raise TypeError(f"area {area_name}: a Typer app given as commands needs a name")
+            app.add_typer(commands)
+        else:
+            commands(app, GROUPS)
 
 
-def _register_plugins() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError as exc:  # an optional area not installed: its commands are absent (see `stages`)
-            COMMAND_PROBLEMS[name] = str(exc)
-            continue
-        module.register(app, GROUPS)
-
-
-_register_plugins()
+_register_area_commands()
 
 
 def main() -> None:

@@ -175,18 +175,6 @@ def enum_values(enum: type[Enum]) -> str:
     return ", ".join(str(member.value) for member in enum)
 
 
-def load_report_sections() -> None:
-    """Import the modules whose report sections register themselves, right before a report is written
-    (not when the CLI starts: ``--help`` must stay fast). Area manifests will replace this list."""
-    import importlib
-
-    for name in ("idolguard.faces.report", "idolguard.capture.report"):
-        try:
-            importlib.import_module(name)
-        except ImportError:  # an optional area not installed: its section is absent
-            pass
-
-
 # -- hashes given on the command line ---------------------------------------------------------------------------
 MIN_PREFIX = 8
 

@@ -103,11 +103,9 @@ def capture(
 
 def _write_report(ws: Any, outcomes: list[Any], dest: Path) -> None:
     """One report section per capture manifest, followed by the media items it yielded."""
-    from idolguard.cli_support import load_report_sections
     from idolguard.pipeline.scan import item_object
     from idolguard.report.html import write_report
 
-    load_report_sections()
     objects = []
     for outcome in outcomes:
         shas = [outcome.manifest_sha256] + [m.sha256 for m in outcome.media]
