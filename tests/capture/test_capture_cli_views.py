@@ -13,16 +13,24 @@ from tests.capture.server import Site
 from tests.capture.test_capture import set_tsa
 
 
-def test_list_and_show_give_paths_of_every_preserved_file(
-    cli, home: Path, site: Site, allow_local: str, local_tsa
-) -> None:  # type: ignore[no-untyped-def]
-    from idolguard.capture.browser import BrowserPool
-    from idolguard.capture.settings import CHROMIUM_PATH
+def test_list_and_show_give_paths_of_every_preserved_file(  # type: ignore[no-untyped-def]
+    cli, home: Path, site: Site, allow_local: str, local_tsa, pool
+) -> None:
+    # The capture itself runs through the session's shared browser (one sync Playwright per thread); what
+    # is tested here is what `capture list` and `capture show` make of it.
+    from idolguard.capture.service import capture_urls
+    from idolguard.capture.settings import CaptureSettings
+    from idolguard.workspace import Workspace
 
-    if reason := BrowserPool(CHROMIUM_PATH).unavailable_reason():
-        pytest.skip(reason)
     set_tsa(home, f"{site.base}/tsa")
-    [captured] = cli.json_lines("capture", f"{site.base}/post/1", "--json", "--no-analyze", "--note", "fan report")
+    ws = Workspace.open(home)
+    try:
+        settings = CaptureSettings.from_workspace(ws)
+        [outcome] = capture_urls(ws, [f"{site.base}/post/1"], settings, pool=pool, analyze_media=False)
+    finally:
+        ws.close()
+    captured = outcome.public()
+    assert captured["state"] == "ok", captured["errors"]
     listed = cli.json_lines("capture", "list", "--json")
     assert [c["id"] for c in listed] == [captured["capture_id"]]
     assert listed[0]["state"] == "ok" and listed[0]["timestamps_ok"] == 1 and listed[0]["media"] >= 1
