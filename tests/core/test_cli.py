@@ -84,7 +84,7 @@ def test_encrypted_workspace_end_to_end(tmp_path, monkeypatch):
     assert data[:64] not in stored and data[-64:] not in stored
     assert runner.invoke(app, ["verify"]).exit_code == 0
     monkeypatch.setenv("IDOLGUARD_VAULT_KEY", os.urandom(32).hex())
-    assert runner.invoke(app, ["verify"]).exit_code == 1, "a wrong key cannot read the evidence"
+    assert runner.invoke(app, ["verify"]).exit_code == 3, "a wrong key cannot read the evidence"
 
 
 def test_stages_command_lists_probe(cli):
