@@ -68,7 +68,7 @@ def test_rescan_reuses_unchanged_stage_versions(cli, tmp_path, counting, workspa
     # ... and "dependent" (same version) re-runs by itself: its stored result recorded counting v1 as input.
     assert _runs(counting).count("dependent") == 2
     assert third["doubled"] == 2400 and third["stages"]["dependent"] == "1"
-    fourth = cli.json_lines("scan", tmp_path / "a.jpg", "--json")[0]
+    fourth = cli.json_lines("scan", tmp_path / "a.jpg", "--json", ok=False)[0]
     assert _runs(counting).count("dependent") == 2 and fourth["doubled"] == 2400, "now current: reused"
     with workspace.sessions() as session:
         versions = (
