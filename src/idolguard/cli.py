@@ -3,27 +3,57 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
+from typer.core import TyperGroup
 
 from idolguard import __version__
 from idolguard.cli_support import (
+    PANEL_INTAKE,
+    PANEL_MODELS,
+    PANEL_WORKSPACE,
     ScanProgress,
     console,
     emit_json,
+    exit_for,
     fail,
     home_option,
     interactive,
+    json_option,
+    new_app,
     open_workspace,
+    out,
+    plain_help,
+    print_table,
     progress_bar,
+    resolve_hash,
+    safe,
+    shown_time,
 )
-from idolguard.config import default_home
-from idolguard.display import safe_markup
-from idolguard.errors import IdolGuardError
+from idolguard.errors import IdolGuardError, WorkspaceError
 from idolguard.evidence.actions import Action
+from idolguard.exit_codes import ExitCode
+
+
+class _Root(TyperGroup):
+    """The root group: an ``IdolGuardError`` that escapes a command becomes ``error: ...`` and an exit code
+    from the table (4 for workspace/configuration problems, 1 otherwise), never a traceback; help texts are
+    shown as written (no Rich markup)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        plain_help(self)
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WorkspaceError as exc:
+            fail(str(exc), ExitCode.WORKSPACE)
+        except IdolGuardError as exc:
+            fail(str(exc), ExitCode.ITEMS_FAILED)
 
 
 def _after_command(*_args: Any, **_kwargs: Any) -> None:
@@ -36,15 +66,13 @@ def _after_command(*_args: Any, **_kwargs: Any) -> None:
             try:
                 _finish_writes(ws)
             except Exception as exc:  # noqa: BLE001 - the command's work is done and committed; say so
-                console.print(
-                    f"[yellow]warn[/] the ledger head could not be anchored: {safe_markup(exc)}", highlight=False
-                )
+                console.print(f"[yellow]warn[/] the ledger head could not be anchored: {safe(exc)}")
 
 
-app = typer.Typer(
+app = new_app(
+    "Find, identify, score, preserve and act on deepfakes of protected artists.",
     name="idolguard",
-    help="Find, identify, score, preserve and act on deepfakes of protected artists.",
-    no_args_is_help=True,
+    cls=_Root,
     add_completion=False,
     pretty_exceptions_enable=False,
     result_callback=_after_command,
@@ -52,12 +80,12 @@ app = typer.Typer(
 
 # Command groups shared by several areas (e.g. ``idolguard eval faces`` and ``idolguard eval detector``).
 GROUPS: dict[str, typer.Typer] = {
-    "eval": typer.Typer(help="Measure accuracy on labelled data.", no_args_is_help=True),
-    "train": typer.Typer(help="Train models (needs the train extra: pip install -e '.[train]').", no_args_is_help=True),
-    "calibrate": typer.Typer(help="Recalibrate scores on your own labelled cases.", no_args_is_help=True),
+    "eval": new_app("Measure accuracy on labelled data."),
+    "train": new_app("Train models (needs the train extra: pip install -e '.[train]')."),
+    "calibrate": new_app("Recalibrate scores on your own labelled cases."),
 }
 for _name, _group in GROUPS.items():
-    app.add_typer(_group, name=_name)
+    app.add_typer(_group, name=_name, rich_help_panel=PANEL_MODELS)
 
 
 def _version(value: bool) -> None:
@@ -76,7 +104,7 @@ def _main(
     opened_workspaces()  # start clean: a command that exited early leaves nothing for this one
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_WORKSPACE)
 def init(
     home: Path = home_option(),
     encrypt: bool = typer.Option(False, help="Encrypt evidence at rest (AES-256-GCM)."),
@@ -88,33 +116,30 @@ def init(
         "workspace then cannot re-sign history). Encrypted when IDOLGUARD_SIGNING_KEY_PASSPHRASE is set.",
     ),
 ) -> None:
-    """Create a workspace: config, database, vault and the instance signing key."""
+    """Create a workspace: config, database, vault, the instance signing key and the ledger's genesis entry."""
     from idolguard.evidence.keys import ENV_KEY_FILE, ENV_PASSPHRASE, PRIVATE_NAME
-    from idolguard.exit_codes import ExitCode
     from idolguard.workspace import init_workspace
 
     try:
         config = init_workspace(home, encrypt=encrypt, key_file=key_file, signing_key_file=signing_key_file)
     except IdolGuardError as exc:
         fail(str(exc), ExitCode.WORKSPACE)
-    console.print(
-        f"workspace ready at [bold]{safe_markup(config.home)}[/] (database: {safe_markup(_safe_url(config.db_url))})"
-    )
+    out().print(f"workspace ready at [bold]{safe(config.home)}[/] (database: {safe(_safe_url(config.db_url))})")
     inside = config.keys_dir / PRIVATE_NAME
     if not signing_key_file and not os.environ.get(ENV_KEY_FILE) and inside.exists():
         console.print(
-            f"[yellow]note:[/] the private signing key is inside the workspace ({safe_markup(inside)}). Anyone who "
-            "can write the workspace can then re-sign its history. Keep it elsewhere: move it and set "
-            f"{ENV_KEY_FILE} (or [keys] signing_key_file), or create workspaces with --signing-key-file PATH; "
-            f"set {ENV_PASSPHRASE} to encrypt it.",
-            highlight=False,
+            f"[yellow]note:[/] the private signing key is inside the workspace ({safe(inside)}). Anyone who can "
+            "write the workspace can then re-sign its history. Keep it elsewhere: move it and set "
+            f"{ENV_KEY_FILE} (or \\[keys] signing_key_file), or create workspaces with --signing-key-file PATH; "
+            f"set {ENV_PASSPHRASE} to encrypt it."
         )
-    tsa = config.section("capture").get("tsa_urls") or []
-    if not tsa:
+    from idolguard.capture.settings import CaptureSettings
+    from idolguard.settings import load
+
+    if not load(CaptureSettings, config.raw).tsa_urls:
         console.print(
-            "[yellow]note:[/] no RFC 3161 timestamping service configured ([capture] tsa_urls): captures and "
-            "the ledger head will not be timestamped.",
-            highlight=False,
+            "[yellow]note:[/] no RFC 3161 timestamping service configured (\\[capture] tsa_urls): captures and the "
+            "ledger head will not be timestamped."
         )
 
 
@@ -153,6 +178,32 @@ def _sighting_info(
         fail(str(exc))
 
 
+# The sighting options of ``ingest`` and ``scan``: one definition, so both show the same help.
+def source_url_option() -> Any:
+    return typer.Option(None, "--source-url", help="Where the media was found (URL of the post or page).")
+
+
+def platform_option() -> Any:
+    return typer.Option(None, "--platform", help="Platform name (e.g. x, telegram).")
+
+
+def account_option() -> Any:
+    return typer.Option(None, "--account", help="Posting account handle.")
+
+
+def seen_at_option() -> Any:
+    return typer.Option(
+        None,
+        "--seen-at",
+        help="When it was seen: ISO 8601 with a time zone, which is required (e.g. 2026-11-01T21:30:00+09:00 "
+        "or 2026-11-01T12:30:00Z).",
+    )
+
+
+def note_option() -> Any:
+    return typer.Option(None, "--note", help="Free-text note recorded with the sighting.")
+
+
 def _count(paths: list[Path]) -> tuple[int, int]:
     from idolguard.intake.paths import walk
 
@@ -166,18 +217,19 @@ def _count(paths: list[Path]) -> tuple[int, int]:
     return files, size
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_INTAKE)
 def ingest(
     paths: list[Path] = typer.Argument(..., help="Files, folders (recursive) and .zip archives."),
-    source_url: str = typer.Option(None, "--source-url", help="Where the media was found."),
-    platform: str = typer.Option(None, help="Platform name (e.g. x, telegram)."),
-    account: str = typer.Option(None, help="Posting account handle."),
-    seen_at: str = typer.Option(None, "--seen-at", help="When it was seen, ISO 8601 with timezone."),
-    note: str = typer.Option(None, help="Free-text note recorded with the sighting."),
-    json_out: bool = typer.Option(False, "--json", help="One JSON object per file."),
+    source_url: str = source_url_option(),
+    platform: str = platform_option(),
+    account: str = account_option(),
+    seen_at: str = seen_at_option(),
+    note: str = note_option(),
+    json_out: bool = json_option("One JSON object per file."),
     home: Path = home_option(),
 ) -> None:
-    """Preserve files as evidence items (no analysis beyond probing)."""
+    """Preserve files as evidence items (no analysis beyond probing). Exits 1 when any input failed."""
+    from idolguard.errors import StorageFull
     from idolguard.intake.ingest import Ingestor
     from idolguard.pipeline.runner import analyze
 
@@ -185,9 +237,6 @@ def ingest(
     info = _sighting_info(source_url, platform, account, seen_at, note)
     show = interactive(json_out)
     _files, total_bytes = _count(paths) if show else (0, 0)
-    from idolguard.errors import StorageFull
-    from idolguard.exit_codes import ExitCode
-
     results = []
     stopped: str | None = None
     with progress_bar(show, "ingest", total_bytes, as_bytes=True) as advance:
@@ -203,22 +252,19 @@ def ingest(
             emit_json(result.__dict__)
         else:
             status = (
-                f"[red]{safe_markup(result.error)}[/]"
-                if result.error
-                else ("duplicate" if result.duplicate else "stored")
+                f"[red]{safe(result.error)}[/]" if result.error else ("duplicate" if result.duplicate else "stored")
             )
-            console.print(f"{(result.sha256 or '-')[:16]}  {status}  {safe_markup(result.path)}", highlight=False)
-    stored = sum(1 for r in results if r.sha256 and not r.error)
+            out().print(f"{(result.sha256 or '-')[:16]}  {status}  {safe(result.path)}")
     errors = sum(1 for r in results if r.error)
     if not json_out:
+        stored = sum(1 for r in results if r.sha256 and not r.error)
         console.print(f"{stored} stored, {errors} errors")
     _finish_writes(ws)
     if stopped:
-        console.print(f"[bold red]error:[/] {safe_markup(stopped)}", highlight=False)
-    if stopped or errors or not results:
-        if not results:
-            console.print("[bold red]error:[/] no input file found", highlight=False)
-        raise typer.Exit(ExitCode.ITEMS_FAILED)
+        console.print(f"[bold red]error:[/] {safe(stopped)}")
+    if not results:
+        console.print("[bold red]error:[/] no input file found")
+    exit_for(errors or bool(stopped) or (not results))
 
 
 def _findings(obj: dict[str, Any]) -> str:
@@ -245,54 +291,47 @@ def _short_path(path: str | None, width: int = 48) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
-def print_table(objects: list[dict[str, Any]]) -> None:
-    import sys
-
-    from rich.console import Console
-
-    out = Console() if sys.stdout.isatty() else Console(width=160)
-    table = Table(title="IdolGuard scan", show_lines=False)
-    for column in ("file", "sha256", "type", "size", "dims", "status", "findings"):
-        table.add_column(column, overflow="fold")
+def scan_table(objects: list[dict[str, Any]]) -> None:
+    rows = []
     for obj in objects:
         dims = ""
         if obj.get("width"):
             dims = f"{obj['width']}x{obj['height']}"
         if obj.get("duration_s"):
             dims += f" {obj['duration_s']:.1f}s"
-        status = (
-            "[red]" + safe_markup(obj["error"]) + "[/]"
-            if obj.get("error")
-            else ("dup" if obj.get("duplicate") else "ok")
-        )
+        status = obj["error"] if obj.get("error") else ("dup" if obj.get("duplicate") else "ok")
         size = obj.get("size")
-        table.add_row(
-            safe_markup(_short_path(obj.get("path"))),
-            (obj.get("sha256") or "-")[:12],
-            obj.get("media_type") or "-",
-            f"{size:,}" if isinstance(size, int) else "-",
-            dims,
-            status,
-            safe_markup(_findings(obj)),
+        rows.append(
+            (
+                _short_path(obj.get("path")) if sys.stdout.isatty() else obj.get("path"),
+                (obj.get("sha256") or "-")[:12],
+                obj.get("media_type"),
+                f"{size:,}" if isinstance(size, int) else None,
+                dims,
+                status,
+                _findings(obj),
+            )
         )
-    out.print(table)
+    print_table("IdolGuard scan", ("file", "sha256", "type", "size", "dims", "status", "findings"), rows)
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_INTAKE)
 def scan(
     paths: list[Path] = typer.Argument(..., help="Files, folders (recursive) and .zip archives."),
-    json_out: bool = typer.Option(False, "--json", help="One JSON object per file per line."),
+    json_out: bool = json_option("One JSON object per file per line."),
     report: Path = typer.Option(None, "--report", help="Write a self-contained HTML report here."),
-    source_url: str = typer.Option(None, "--source-url"),
-    platform: str = typer.Option(None),
-    account: str = typer.Option(None),
-    seen_at: str = typer.Option(None, "--seen-at"),
-    note: str = typer.Option(None),
+    source_url: str = source_url_option(),
+    platform: str = platform_option(),
+    account: str = account_option(),
+    seen_at: str = seen_at_option(),
+    note: str = note_option(),
     workers: int = typer.Option(1, min=1, help="Worker processes for analysis."),
     home: Path = home_option(),
 ) -> None:
-    """Ingest and run every available analysis stage; one row (or JSON object) per file."""
-    from idolguard.exit_codes import ExitCode
+    """Ingest and run every available analysis stage; one row (or JSON object) per file.
+
+    Exits 1 when any input failed (its error is in its row).
+    """
     from idolguard.pipeline.scan import scan_paths_checked
     from idolguard.report.html import write_report
 
@@ -315,33 +354,29 @@ def scan(
         for obj in objects:
             emit_json(obj)
     else:
-        print_table(objects)
+        scan_table(objects)
     if report is not None and outcome.stopped is None:
         digest = write_report(ws, objects, report)
-        console.print(f"report: {safe_markup(report.resolve())} (sha256 {digest[:16]}…)", highlight=False)
+        console.print(f"report: {safe(report.resolve())} (sha256 {digest[:16]}…)")
     if outcome.stopped is None:
         _finish_writes(ws)
     else:
-        console.print(f"[bold red]error:[/] {safe_markup(outcome.stopped)}", highlight=False)
-    # Inputs that could not be preserved make the run a partial failure (exit 1); an analysis stage that
-    # failed on a preserved item is a result of its own, shown per item, and does not.
-    failed = sum(1 for obj in objects if obj.get("error") and not obj.get("stages"))
-    if outcome.stopped or failed or not objects:
-        if not objects:
-            console.print("[bold red]error:[/] no input file found", highlight=False)
-        raise typer.Exit(ExitCode.ITEMS_FAILED)
+        console.print(f"[bold red]error:[/] {safe(outcome.stopped)}")
+    if not objects:
+        console.print("[bold red]error:[/] no input file found")
+    exit_for(sum(1 for obj in objects if obj.get("error")) or bool(outcome.stopped) or (not objects))
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_WORKSPACE)
 def verify(
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = json_option("The report as one JSON object."),
     skip_objects: bool = typer.Option(False, "--skip-objects", help="Check only the ledger (fast)."),
     expect_head: str = typer.Option(
         None, "--expect-head", help="SEQ:HASH of a head recorded earlier (e.g. in a report); it must still be there."
     ),
     home: Path = home_option(),
 ) -> None:
-    """Re-hash every vault object and walk the whole custody ledger. Exit 0 only if all checks pass."""
+    """Re-hash every vault object and walk the whole custody ledger. Exit 0 only if all checks pass, 3 if not."""
     from idolguard.evidence.verify import verify_workspace
 
     expected: tuple[int, str] | None = None
@@ -350,11 +385,10 @@ def verify(
         if not seq_text.isdigit() or len(hash_text) != 64:
             fail("--expect-head takes SEQ:HASH, e.g. 41:3f2a… (64 hex characters)")
         expected = (int(seq_text), hash_text.lower())
-    from idolguard.exit_codes import ExitCode
+    from idolguard.config import default_home
     from idolguard.workspace import is_writable
 
-    home_path = (home or default_home()).expanduser()
-    read_only = not is_writable(home_path)
+    read_only = not is_writable((home or default_home()).expanduser())
     ws = open_workspace(home, read_only=read_only)
     report = verify_workspace(ws, objects=not skip_objects, expect_head=expected)
     recorded = False
@@ -375,119 +409,105 @@ def verify(
                 )
             recorded = True
         except Exception as exc:  # noqa: BLE001 - the check's result matters more than recording it
-            console.print(
-                f"[yellow]warn[/] the verify event could not be recorded: {safe_markup(exc)}", highlight=False
-            )
+            console.print(f"[yellow]warn[/] the verify event could not be recorded: {safe(exc)}")
     if json_out:
         emit_json({**report.as_dict(), "read_only": read_only, "verify_event_recorded": recorded})
     else:
         for problem in report.problems:
-            console.print(
-                f"[red]BAD[/] {problem.where} {safe_markup(problem.ref)}: {safe_markup(problem.message)}",
-                highlight=False,
-            )
+            out().print(f"[red]BAD[/] {safe(problem.where)} {safe(problem.ref)}: {safe(problem.message)}")
         for warning in report.warnings:
-            console.print(
-                f"[yellow]warn[/] {warning.where} {safe_markup(warning.ref)}: {safe_markup(warning.message)}",
-                highlight=False,
-            )
+            out().print(f"[yellow]warn[/] {safe(warning.where)} {safe(warning.ref)}: {safe(warning.message)}")
         _print_verify_summary(report, read_only=read_only, recorded=recorded)
     ws.close()
     if not report.ok:
-        raise typer.Exit(ExitCode.INTEGRITY)
+        raise typer.Exit(int(ExitCode.INTEGRITY))
 
 
 def _print_verify_summary(report: Any, *, read_only: bool, recorded: bool) -> None:
     for key_range in report.key_ranges:
-        console.print(
-            f"key {key_range.key_id[:16]}… signed entries {key_range.first_seq}–{key_range.last_seq}", highlight=False
-        )
+        out().print(f"key {key_range.key_id[:16]}… signed entries {key_range.first_seq}–{key_range.last_seq}")
     if report.last_anchor:
         anchor = report.last_anchor
-        console.print(
-            f"last anchor: entry {anchor['seq']} timestamped {anchor['gen_time']} by {anchor['tokens']} TSA(s); "
-            f"{report.unanchored_entries} newer entr{'y' if report.unanchored_entries == 1 else 'ies'} are covered "
-            "only by --expect-head",
-            highlight=False,
+        newer = report.unanchored_entries
+        out().print(
+            f"last anchor: entry {anchor['seq']} timestamped {safe(anchor['gen_time'])} by {anchor['tokens']} "
+            f"TSA(s); {newer} newer entr{'y is' if newer == 1 else 'ies are'} covered only by --expect-head"
         )
     elif report.head_seq is not None:
-        console.print(
+        out().print(
             "[yellow]warn[/] no RFC 3161 anchor: removal of the newest entries or re-signing with the instance key "
-            "can only be detected with --expect-head",
-            highlight=False,
+            "can only be detected with --expect-head"
         )
     if report.items_after_last_anchor:
-        console.print(
+        out().print(
             f"[yellow]warn[/] {report.items_after_last_anchor} item(s) were ingested after the last anchor and "
-            "have no trusted timestamp yet",
-            highlight=False,
+            "have no trusted timestamp yet"
         )
     for capture in report.unstamped:
-        console.print(f"[yellow]warn[/] {safe_markup(capture)} has no RFC 3161 timestamp", highlight=False)
+        out().print(f"[yellow]warn[/] {safe(capture)} has no RFC 3161 timestamp")
     verdict = "[green]OK[/]" if report.ok else f"[red]FAILED ({len(report.problems)} problems)[/]"
-    console.print(
+    out().print(
         f"{verdict}: {report.objects_checked} objects re-hashed, {report.entries_checked} ledger entries, "
         f"{report.mirror_lines_checked} mirror lines and {report.rows_checked} rows checked; head seq "
-        f"{report.head_seq} hash {report.head_hash}",
-        highlight=False,
+        f"{report.head_seq} hash {report.head_hash}"
     )
     if read_only:
-        console.print("read-only copy: nothing was written (the verify event was not recorded)", highlight=False)
+        out().print("read-only copy: nothing was written (the verify event was not recorded)")
     elif not recorded:
-        console.print("the verify event was not recorded", highlight=False)
+        out().print("the verify event was not recorded")
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_WORKSPACE)
 def log(
     sha256: str = typer.Argument(None, help="Item hash (full or a unique prefix of at least 8 characters)."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = json_option("One JSON object per custody event (ISO 8601 UTC times)."),
     limit: int = typer.Option(0, help="Show only the last N events (0 = all)."),
     home: Path = home_option(),
 ) -> None:
     """The custody events (who, what, when, why) for one item or for the whole workspace."""
     from sqlalchemy import select
 
-    from idolguard.db.models import Item, LedgerEntry
+    from idolguard.db.models import LedgerEntry
 
-    ws = open_workspace(home, read_only=True)
+    ws = open_workspace(home, read_only=True)  # reading only: works on a read-only copy, writes nothing
+    full = resolve_hash(ws, sha256, derived=True) if sha256 else None
     with ws.sessions() as session:
         query = select(LedgerEntry).order_by(LedgerEntry.seq)
-        if sha256:
-            sha256 = sha256.lower()
-            if len(sha256) < 8:
-                fail("give at least 8 characters of the hash")
-            matches = session.execute(select(Item.sha256).where(Item.sha256.startswith(sha256))).scalars().all()
-            if len(matches) > 1:
-                fail(f"prefix {sha256} is ambiguous ({len(matches)} items)")
-            full = matches[0] if matches else sha256
+        if full:
             query = query.where(LedgerEntry.item_sha256 == full)
         entries = session.execute(query).scalars().all()
-    if sha256 and not entries:
-        fail(f"no custody events for {sha256}")
-    ws.close()
+    if full and not entries:
+        fail(f"no custody events for {full}")
     if limit:
         entries = entries[-limit:]
     import json as _json
 
-    for entry in entries:
-        record = _json.loads(entry.line)
-        if json_out:
+    records = [_json.loads(entry.line) for entry in entries]
+    if json_out:
+        for record in records:
             emit_json(record)
-        else:
-            details = ", ".join(f"{k}={v}" for k, v in record["details"].items() if v not in (None, "", [], {}))
-            item = (record["item"] or "-")[:16]
-            actor, action = safe_markup(f"{record['actor']:<20}"), safe_markup(f"{record['action']:<9}")
-            console.print(
-                f"#{record['seq']:<6} {safe_markup(record['ts'])}  {actor} {action} {safe_markup(item)}  "
-                f"{safe_markup(details)}",
-                highlight=False,
-                soft_wrap=True,
+        return
+    rows = []
+    for record in records:
+        details = ", ".join(f"{k}={v}" for k, v in record["details"].items() if v not in (None, "", [], {}))
+        rows.append(
+            (
+                record["seq"],
+                shown_time(record["ts"], ws),
+                record["actor"],
+                record["action"],
+                (record["item"] or "-")[:16],
+                details,
             )
+        )
+    print_table(None, ("seq", "time", "actor", "action", "item", "details"), rows)
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_WORKSPACE)
 def export(
-    sha256: str = typer.Argument(..., help="Item or derived-object hash."),
+    sha256: str = typer.Argument(
+        ..., help="Item or derived-object hash (or a unique prefix of at least 8 characters)."
+    ),
     out: Path = typer.Option(..., "--out", help="Destination file (must not exist)."),
     reason: str = typer.Option(..., "--reason", help="Why it is exported (recorded in the ledger)."),
     home: Path = home_option(),
@@ -496,46 +516,23 @@ def export(
     ws = _open_to_sign(home)
     if out.exists():
         fail(f"{out} exists; refusing to overwrite")
+    sha256 = resolve_hash(ws, sha256, derived=True)
     try:
         ws.vault.export(sha256, out)
     except (IdolGuardError, ValueError) as exc:
-        fail(str(exc))
+        fail(str(exc), ExitCode.ITEMS_FAILED)
     except OSError as exc:
-        fail(f"cannot write {out}: {exc.strerror or exc}")
+        fail(f"cannot write {out}: {exc.strerror or exc}", ExitCode.ITEMS_FAILED)
     with ws.write() as (_session, ledger):
         ledger.append(
             Action.EVIDENCE_EXPORT, item=sha256, details={"kind": "original", "path": str(out), "reason": reason}
         )
     _finish_writes(ws)
-    console.print(f"exported {sha256[:16]}… to {out}")
+    console.print(f"exported {sha256[:16]}… to {safe(out)}")
 
 
-@app.command()
-def stages() -> None:
-    """List analysis stages with their versions and whether they can run here."""
-    from idolguard.pipeline.registry import all_stages, import_problems
-
-    table = Table(title="analysis stages")
-    for column in ("stage", "version", "needs", "produces", "status"):
-        table.add_column(column)
-    for stage in all_stages():
-        reason = stage.unavailable_reason()
-        table.add_row(
-            stage.name,
-            stage.version,
-            ", ".join(stage.needs),
-            ", ".join(stage.produces),
-            "[green]available[/]" if reason is None else f"[yellow]{reason}[/]",
-        )
-    for spec, problem in import_problems().items():
-        table.add_row(spec, "-", "", "", f"[red]cannot import: {problem}[/]")
-    from rich.console import Console
-
-    Console().print(table)
-
-
-key_app = typer.Typer(help="The instance signing key.", no_args_is_help=True)
-app.add_typer(key_app, name="key")
+key_app = new_app("The instance signing key.")
+app.add_typer(key_app, name="key", rich_help_panel=PANEL_WORKSPACE)
 
 
 @key_app.command("rotate")
@@ -547,7 +544,6 @@ def key_rotate(
     home: Path = home_option(),
 ) -> None:
     """Replace the signing key: the current key signs a ledger.rotate_key entry naming the new one."""
-    from idolguard.exit_codes import ExitCode
     from idolguard.workspace import rotate_signing_key
 
     ws = _open_to_sign(home)
@@ -555,23 +551,92 @@ def key_rotate(
         new = rotate_signing_key(ws, new_key_file, reason)
     except IdolGuardError as exc:
         fail(str(exc), ExitCode.WORKSPACE)
-        return
     _finish_writes(ws)
-    console.print(f"signing key rotated: new key id {new.key_id}", highlight=False)
+    out().print(f"signing key rotated: new key id {new.key_id}")
     if new_key_file:
         console.print(
-            f"set IDOLGUARD_SIGNING_KEY_FILE={safe_markup(new_key_file)} (or [keys] signing_key_file) from now on",
-            highlight=False,
+            f"set IDOLGUARD_SIGNING_KEY_FILE={safe(new_key_file)} (or the config's signing_key_file) from now on"
         )
 
 
-@app.command("vault-key")
+@app.command(rich_help_panel=PANEL_INTAKE)
+def stages(
+    json_out: bool = json_option("One JSON object per stage."),
+    home: Path = typer.Option(
+        None,
+        "--home",
+        envvar="IDOLGUARD_HOME",
+        help="Workspace whose stored results are counted per stage (optional; default ~/.idolguard if it exists).",
+    ),
+) -> None:
+    """List analysis stages with their versions, whether they can run here and, in a workspace, how many
+    items have a stored result of each."""
+    from idolguard.config import default_home
+    from idolguard.pipeline.registry import all_stages, import_problems
+
+    results: dict[str, int] | None = None
+    where = (home or default_home()).expanduser()
+    if home is not None or (where / "config.toml").is_file():
+        results = _results_per_stage(open_workspace(home))
+    rows = []
+    for stage in all_stages():
+        reason = stage.unavailable_reason()
+        rows.append(
+            {
+                "stage": stage.name,
+                "version": stage.version,
+                "needs": list(stage.needs),
+                "produces": list(stage.produces),
+                "available": reason is None,
+                "reason": reason,
+                "results": None if results is None else results.get(stage.name, 0),
+            }
+        )
+    for spec, problem in import_problems().items():
+        rows.append(
+            {"stage": spec, "version": None, "needs": [], "produces": [], "available": False, "reason": problem}
+        )
+    if json_out:
+        for row in rows:
+            emit_json(row)
+        return
+    columns = ["stage", "version", "needs", "produces", "status"] + (["results"] if results is not None else [])
+    print_table(
+        "analysis stages",
+        columns,
+        [
+            (
+                r["stage"],
+                r["version"],
+                ", ".join(r["needs"]),
+                ", ".join(r["produces"]),
+                "available" if r["available"] else r["reason"],
+            )
+            + ((r.get("results"),) if results is not None else ())
+            for r in rows
+        ],
+    )
+
+
+def _results_per_stage(ws: Any) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from idolguard.db.models import StageResult
+
+    with ws.sessions() as session:
+        query = select(StageResult.stage, func.count(func.distinct(StageResult.item_sha256))).group_by(
+            StageResult.stage
+        )
+        return {stage: int(count) for stage, count in session.execute(query).tuples()}
+
+
+@app.command("vault-key", rich_help_panel=PANEL_WORKSPACE)
 def vault_key() -> None:
     """Print a new random 256-bit vault key (hex). Store it outside the workspace; never commit it."""
     typer.echo(os.urandom(32).hex())
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_WORKSPACE)
 def demo(
     home: Path = home_option(),
     out: Path = typer.Option(None, help="Where to write the generated demo media (default HOME/demo-media)."),
@@ -583,10 +648,20 @@ def demo(
     try:
         config = init_workspace(home)
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(str(exc), ExitCode.WORKSPACE)
     media_dir = out or (config.home / "demo-media")
     paths = make_demo_media(media_dir)
-    console.print(f"demo media: {len(paths)} files in {media_dir}")
+    console.print(f"demo media: {len(paths)} files in {safe(media_dir)}")
+    try:
+        _demo_scan(paths, media_dir, config)
+    except typer.Exit as exc:
+        # The demo media include a deliberately truncated file, to show how a per-item error looks: that
+        # expected failure is not a failed demo.
+        if exc.exit_code != ExitCode.ITEMS_FAILED:
+            raise
+
+
+def _demo_scan(paths: list[Path], media_dir: Path, config: Any) -> None:
     scan(
         paths=[media_dir],
         json_out=False,
@@ -619,11 +694,7 @@ _register_area_commands()
 
 
 def main() -> None:
-    try:
-        app()
-    except IdolGuardError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise SystemExit(2) from exc
+    app()
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ def test_init_creates_a_private_signing_key_and_is_idempotent(home, cli):
 def test_missing_workspace_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("IDOLGUARD_HOME", str(tmp_path / "nowhere"))
     result = CliRunner().invoke(app, ["scan", str(tmp_path)])
-    assert result.exit_code == 4  # workspace/config error (exit_codes.ExitCode.WORKSPACE)
+    assert result.exit_code == 4  # workspace error (exit_codes.WORKSPACE)
     assert "idolguard init" in result.output
 
 

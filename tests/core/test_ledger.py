@@ -83,7 +83,7 @@ def test_flipped_byte_and_deleted_object_are_named(cli, media_dir, home):
     problems = _problems(home)
     assert any(victim in p and "hashes to" in p for p in problems), problems
     assert any(gone in p and "missing" in p for p in problems), problems
-    assert cli("verify", ok=False).exit_code == 3
+    assert cli("verify", ok=False).exit_code == 3  # integrity failure
 
 
 def test_edited_jsonl_entry_is_detected(cli, media_dir, home):

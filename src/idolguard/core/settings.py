@@ -1,4 +1,4 @@
-"""Core settings: ``[workspace]`` and ``[vault]`` (``[limits]`` is ``config.Limits``)."""
+"""Core settings: ``[workspace]``, ``[display]`` and ``[vault]`` (``[limits]`` is ``config.Limits``)."""
 
 from __future__ import annotations
 
@@ -70,5 +70,19 @@ class DatabaseSettings:
         metadata={
             "help": "Written by init, without password; IDOLGUARD_DB_URL supplies the credentials and must name "
             'the same database ("" = not recorded: a workspace from before this check).'
+        },
+    )
+
+
+@dataclass
+class DisplaySettings:
+    """Times in tables and messages use this zone; stored times and JSON output stay ISO 8601 with offset."""
+
+    section: ClassVar[str] = "display"
+    timezone: str = field(
+        default="Asia/Seoul",
+        metadata={
+            "help": "IANA time zone for times shown in tables (e.g. Asia/Seoul, UTC).",
+            "env": "IDOLGUARD_TIMEZONE",
         },
     )
