@@ -408,6 +408,7 @@ def verify(
                     },
                 )
             recorded = True
+            ws.wrote = False  # the verify event alone is not anchored (it would add an anchor entry per check)
         except Exception as exc:  # noqa: BLE001 - the check's result matters more than recording it
             console.print(f"[yellow]warn[/] the verify event could not be recorded: {safe(exc)}")
     if json_out:

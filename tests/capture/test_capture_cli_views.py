@@ -53,8 +53,10 @@ def test_list_and_show_give_paths_of_every_preserved_file(  # type: ignore[no-un
     assert any(name.endswith(".png") for name in written) and any(name.endswith(".tsr") for name in written)
     by_sha = {f["sha256"] for f in shown["files"]} | {m["item_sha256"] for m in shown["media"] if m["item_sha256"]}
     assert {hashlib.sha256(p.read_bytes()).hexdigest() for p in written.values()} == by_sha
-    event = json.loads((home / "ledger.jsonl").read_text().splitlines()[-1])
-    assert event["action"] == "export" and event["details"]["capture_id"] == captured["capture_id"]
+    # the newest event other than the ledger anchor the command ends with (a TSA is configured here)
+    events = [json.loads(line) for line in (home / "ledger.jsonl").read_text().splitlines()]
+    event = [e for e in events if e["action"] != "ledger.anchor"][-1]
+    assert event["action"] == "evidence.export" and event["details"]["capture_id"] == captured["capture_id"]
     assert event["details"]["reason"] == "counsel"
     again = cli("capture", "show", captured["capture_id"], "--export", dest, ok=False)
     assert again.exit_code == ExitCode.USAGE and "exists" in again.stderr

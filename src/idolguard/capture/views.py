@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from idolguard.capture.models import Capture, CaptureMedia
 from idolguard.errors import IdolGuardError
+from idolguard.evidence.actions import Action
 from idolguard.workspace import Workspace
 
 EXTENSIONS = {
@@ -136,7 +137,7 @@ def export_capture(ws: Workspace, detail: dict[str, Any], dest: Path, reason: st
         written.append(str(dest / name))
     with ws.write() as (_session, ledger):
         ledger.append(
-            "export",
+            Action.EVIDENCE_EXPORT,
             item=detail["files"][0]["sha256"] if detail["files"] else None,
             details={
                 "kind": "capture_files",

@@ -55,6 +55,7 @@ class Action(StrEnum):
     INCIDENT_CREATE = "incident.create"
     INCIDENT_ADD = "incident.add"
     INCIDENT_MERGE = "incident.merge"
+    INCIDENT_STATUS = "incident.status"
 
 
 # Names written before the closed set existed -> what they mean now. ``verify`` and ``log`` read both.

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from idolguard.db.models import Item, Sighting, StageResult
 from idolguard.errors import IdolGuardError
+from idolguard.evidence.actions import Action
 from idolguard.incidents.models import Incident, IncidentMember
 from idolguard.signals.models import BankEntry, EntryHit
 from idolguard.workspace import Workspace
@@ -227,6 +228,6 @@ def set_state(ws: Workspace, incident_id: int, state: str, reason: str | None = 
         if old != state:
             incident.state = state
             ledger.append(
-                "incident.status", details={"incident": incident_id, "from": old, "to": state, "reason": reason}
+                Action.INCIDENT_STATUS, details={"incident": incident_id, "from": old, "to": state, "reason": reason}
             )
     return old
