@@ -7,4 +7,5 @@ from idolguard.capture import models as capture_models  # noqa: F401
 from idolguard.db import models  # noqa: F401
 from idolguard.gallery import models as gallery_models  # noqa: F401
 from idolguard.incidents import models as incidents_models  # noqa: F401
+from idolguard.monitor import models as monitor_models  # noqa: F401
 from idolguard.signals import models as signals_models  # noqa: F401
