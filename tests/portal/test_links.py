@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from idolguard.intake.links import LinkError, canonical_link
+from idolguard.capture.links import LinkError, canonical_link
 from idolguard.portal import challenge
 
 

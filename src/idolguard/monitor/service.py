@@ -19,11 +19,11 @@ from sqlalchemy import or_, select
 from idolguard.capture.browser import BrowserPool
 from idolguard.capture.errors import CaptureError
 from idolguard.capture.fetch import Budget, SafeFetcher, decode_body
+from idolguard.capture.links import LinkError, canonical_link
 from idolguard.capture.netpolicy import NetPolicy
 from idolguard.capture.settings import CaptureSettings
 from idolguard.db.base import utcnow
 from idolguard.errors import IdolGuardError
-from idolguard.intake.links import LinkError, canonical_link
 from idolguard.monitor.models import WatchedSource, WatchSeen
 from idolguard.monitor.sources import KINDS, Entry, Listing, list_source
 from idolguard.workspace import Workspace

@@ -7,4 +7,5 @@ AREA = Area(
     description="public link-report portal in four languages; reports become capture jobs and triage entries",
     commands=("idolguard.portal.commands:register",),
     models=("idolguard.portal.models",),
+    settings=("idolguard.portal.settings:PortalSettings",),
 )

@@ -25,8 +25,8 @@ from typing import Any
 
 from sqlalchemy import Boolean, bindparam, select, text
 
+from idolguard.capture.links import Link, LinkError, canonical_link
 from idolguard.db.base import JSONType, UTCDateTime, utcnow
-from idolguard.intake.links import Link, LinkError, canonical_link
 from idolguard.portal import ratelimit
 from idolguard.portal.models import PortalReport, PortalReporter, PortalReportLink
 from idolguard.portal.settings import CATEGORIES, LANGUAGES, PortalSettings

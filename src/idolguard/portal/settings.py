@@ -9,54 +9,53 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from idolguard.workspace import Workspace
+if TYPE_CHECKING:
+    from idolguard.workspace import Workspace
 
 ENV_REDIS = "IDOLGUARD_PORTAL_REDIS"
 CATEGORIES = ("ai_deepfake", "harassment", "impersonation", "leak", "other")
 LANGUAGES = ("ko", "en", "ja", "zh")
 
 
+def _h(default: Any, text: str, env: str | None = None) -> Any:
+    meta = {"help": text, **({"env": env} if env else {})}
+    if isinstance(default, list):
+        return field(default_factory=list, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
 @dataclass
 class PortalSettings:
-    artists: list[str] = field(default_factory=list)
-    public_url: str = ""  # e.g. https://report.example-agency.com (status links are built on it)
-    pow_bits: int = 18  # leading zero bits of SHA-256 a challenge solution needs (~260k hashes on average)
-    challenge_ttl_s: int = 600
-    max_urls: int = 20
-    max_note_chars: int = 2000
-    max_body_bytes: int = 64 * 1024
-    per_ip_per_minute: int = 6
-    per_ip_per_hour: int = 30
-    global_per_second: int = 400
-    challenges_per_ip_per_minute: int = 30
-    trusted_proxies: list[str] = field(default_factory=list)  # CIDRs whose X-Forwarded-For is believed
-    redis_url: str = ""  # redis://127.0.0.1:6379/0 to keep rate limits in Redis instead of the database
-    batch_ms: float = 4.0  # group commit: how long the writer waits to gather concurrent reports
-    worker_lease_s: int = 900
+    """The public link-report portal: who may be named, limits, proof of work, proxies, rate-limit store."""
+
+    section: ClassVar[str] = "portal"
+    artists: list[str] = _h([], "The public list of artists reporters may choose (the agency decides).")
+    public_url: str = _h("", "Public base URL of the portal; status links are built on it (never on Host).")
+    pow_bits: int = _h(18, "Proof-of-work difficulty: leading zero bits of SHA-256 a solution needs.")
+    challenge_ttl_s: int = _h(600, "How long a challenge may be solved and used (s).")
+    max_urls: int = _h(20, "Links per report.")
+    max_note_chars: int = _h(2000, "Characters in the optional note.")
+    max_body_bytes: int = _h(64 * 1024, "Size of one report request.")
+    per_ip_per_minute: int = _h(6, "Reports per client address per minute.")
+    per_ip_per_hour: int = _h(30, "Reports per client address per hour.")
+    global_per_second: int = _h(400, "Reports per second from everyone together.")
+    challenges_per_ip_per_minute: int = _h(30, "Challenges per client address per minute.")
+    trusted_proxies: list[str] = _h([], "CIDRs of reverse proxies whose X-Forwarded-For is believed.")
+    redis_url: str = _h(
+        "", "Keep rate limits in Redis (e.g. redis://127.0.0.1:6379/0) instead of the database.", ENV_REDIS
+    )
+    batch_ms: float = _h(4.0, "Group commit: how long the writer gathers concurrent reports (ms).")
+    worker_lease_s: int = _h(900, "A running job not finished within this is taken again by another worker (s).")
 
     @classmethod
     def from_workspace(cls, ws: Workspace, **overrides: Any) -> PortalSettings:
-        section = dict(ws.config.section("portal"))
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name not in section:
-                continue
-            value = section[f.name]
-            if f.name in ("artists", "trusted_proxies"):
-                values[f.name] = [str(v) for v in (value or [])]
-            elif f.type in ("int", int):
-                values[f.name] = int(value)
-            elif f.type in ("float", float):
-                values[f.name] = float(value)
-            else:
-                values[f.name] = str(value)
-        settings = cls(**values)
-        if os.environ.get(ENV_REDIS):
-            settings.redis_url = os.environ[ENV_REDIS]
+        from idolguard.settings import load
+
+        settings = load(cls, ws.config.raw)
         for key, value in overrides.items():
             if value is not None:
                 setattr(settings, key, value)
