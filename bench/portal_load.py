@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -225,11 +226,16 @@ def main() -> None:
     subprocess.run(
         [sys.executable, "-m", "idolguard.cli", "init", "--home", str(home)], check=True, capture_output=True
     )
-    with open(home / "config.toml", "a", encoding="utf-8") as config:
-        config.write(
-            f'\n[portal]\nartists = ["{ARTIST}"]\npow_bits = 8\ntrusted_proxies = ["127.0.0.1/32"]\n'
-            "challenges_per_ip_per_minute = 1000000\nglobal_per_second = 400\n"
-        )
+    config = home / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    for key, value in {
+        "artists": f'["{ARTIST}"]',
+        "pow_bits": "8",
+        "trusted_proxies": '["127.0.0.1/32"]',
+        "challenges_per_ip_per_minute": "1000000",
+    }.items():
+        text = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", text, count=1)
+    config.write_text(text, encoding="utf-8")
     base = f"http://127.0.0.1:{args.port}"
     proc = start_portal(home, args.port)
     try:
