@@ -224,7 +224,8 @@ def test_header_injection_and_markup_in_the_note(portal_server: PortalServer, wo
         # An untrusted peer cannot choose its address with X-Forwarded-For.
         assert portal_server.portal.trusted == []
         page = client.get(ok.json()["status_url"].replace(portal_server.base, ""))
-        assert "<script>alert" not in page.text and "onerror=alert" not in page.text
+        assert "<script>alert" not in page.text and "<img src=x onerror" not in page.text
+        assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in page.text
     with workspace.sessions() as session:
         notes = set(session.scalars(select(PortalReport.note)))
     assert "<script>alert('x')</script><img src=x onerror=alert(1)>" in notes  # stored exactly as sent

@@ -56,6 +56,8 @@ def test_report_receipt_and_status_in_korean_and_english(browser, home: Path, wo
         assert receipt_ko.startswith("R-")
         assert page.inner_text("#status").startswith("접수됨")
         assert "다운로드" in page.content()  # the warning is repeated on the receipt
+        assert page.inner_text("#note") == "<b>found</b> in an open chat"  # shown as text, not markup
+        assert page.locator("#note b").count() == 0
         status_link = page.get_attribute("#status-link", "href")
         page.screenshot(path=str(tmp_path / "portal-receipt-ko.png"), full_page=True)
 

@@ -238,7 +238,8 @@ def decide(ws: Workspace, link_id: int, decision: str) -> PortalLink:
 
 
 def report_status(ws: Workspace, token_sha256: str) -> dict[str, Any] | None:
-    """What a reporter may see: receipt, submission time, one status. Nothing about content or other reports."""
+    """What a reporter may see: receipt, submission time, their own note, one status. Nothing about content,
+    analysts' findings or other reports."""
     with ws.sessions() as session:
         report = session.scalars(select(PortalReport).where(PortalReport.status_token_sha256 == token_sha256)).first()
         if report is None:
@@ -255,6 +256,8 @@ def report_status(ws: Workspace, token_sha256: str) -> dict[str, Any] | None:
             "created_at": report.created_at,
             "status": combined_status(states),
             "lang": report.lang,
+            "note": report.note,
+            "links": len(states),
         }
 
 
