@@ -38,6 +38,7 @@ def submit(page, server: PortalServer, lang: str, urls: list[str], artist: str) 
     page.click("#send")
 
 
+@pytest.mark.slow
 def test_report_receipt_and_status_in_korean_and_english(browser, home: Path, workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from idolguard.portal.jobs import decide, triage_rows
 
