@@ -2,24 +2,46 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 
-from idolguard.cli_support import console, emit_json, fail, home_option, open_workspace
+from idolguard.cli_support import (
+    PANEL_INTAKE,
+    console,
+    emit_json,
+    fail,
+    home_option,
+    new_app,
+    open_workspace,
+    out,
+    safe,
+)
 from idolguard.exit_codes import ExitCode
 
-watch_app = typer.Typer(help="Watch pages, feeds, channels and accounts; capture what is new.", no_args_is_help=True)
+
+class Kind(StrEnum):
+    page = "page"
+    feed = "feed"
+    channel = "channel"
+    telegram = "telegram"
+    account = "account"
+
+
+watch_app = new_app("Watch pages, feeds, channels and accounts on a schedule; capture what is new.")
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    app.add_typer(watch_app, name="watch")
+    app.add_typer(watch_app, name="watch", rich_help_panel=PANEL_INTAKE)
 
 
 @watch_app.command("add")
 def add(
     url: str = typer.Argument(..., help="The page, feed, channel or account URL to watch."),
-    kind: str = typer.Option("page", "--kind", help="page | feed | channel | telegram | account"),
+    kind: Kind = typer.Option(
+        Kind.page, "--kind", help="What the URL is (channel: yt-dlp playlists, t.me/s/ previews)."
+    ),
     every: str = typer.Option("6h", "--every", help="How often to check (e.g. 30m, 6h, 1d)."),
     artist: str = typer.Option(None, "--artist", help="The artist this source concerns (recorded with finds)."),
     json_out: bool = typer.Option(False, "--json", help="Print the new source as JSON."),
@@ -30,14 +52,14 @@ def add(
 
     ws = open_workspace(home)
     try:
-        row = add_source(ws, url, kind, every, artist)
+        row = add_source(ws, url, kind.value, every, artist)
     except WatchError as exc:
         fail(str(exc), ExitCode.USAGE)
         return
     if json_out:
         emit_json(source_record(row))
     else:
-        console.print(f"watching #{row.id} {row.url} ({row.kind}, every {every})", highlight=False)
+        out().print(f"watching #{row.id} {safe(row.url)} ({row.kind}, every {every})", highlight=False)
 
 
 @watch_app.command("list")
@@ -57,9 +79,9 @@ def list_cmd(
     for row in rows:
         status = "deleted by source" if row.source_status == "gone" else row.source_status
         last = row.last_run_at.strftime("%Y-%m-%d %H:%M UTC") if row.last_run_at else "never run"
-        console.print(
-            f"#{row.id} {row.kind} every {format_every(row.every_s)} [{row.state}] {status}: {row.url} "
-            f"(last run {last}, {row.items_found} found)" + (f" - {row.last_error}" if row.last_error else ""),
+        out().print(
+            f"#{row.id} {row.kind} every {format_every(row.every_s)} ({row.state}) {status}: {safe(row.url)} "
+            f"(last run {last}, {row.items_found} found)" + (f" - {safe(row.last_error)}" if row.last_error else ""),
             highlight=False,
             soft_wrap=True,
         )
@@ -76,7 +98,7 @@ def _set_state(source_id: int, state: str, home: Path | None) -> None:
     except WatchError as exc:
         fail(str(exc), ExitCode.ITEMS_FAILED)
         return
-    console.print(f"#{row.id} {row.url}: {state}", highlight=False)
+    out().print(f"#{row.id} {safe(row.url)}: {state}", highlight=False)
 
 
 @watch_app.command("pause")
@@ -121,14 +143,14 @@ def run(
             continue
         colour = {"ok": "green", "gone": "yellow"}.get(outcome.status, "red")
         status = "deleted by source" if outcome.status == "gone" else outcome.status
-        console.print(
-            f"#{outcome.source_id} [{colour}]{status}[/] {outcome.url}: {outcome.new} new, "
+        out().print(
+            f"#{outcome.source_id} [{colour}]{status}[/] {safe(outcome.url)}: {outcome.new} new, "
             f"{outcome.skipped_url + outcome.skipped_content} seen, {outcome.deferred} deferred",
             highlight=False,
             soft_wrap=True,
         )
         for error in outcome.errors[:5]:
-            console.print(f"  [red]{error}[/]", highlight=False, soft_wrap=True)
+            console.print(f"  [red]{safe(error)}[/]", highlight=False, soft_wrap=True)
     if not json_out:
         console.print(f"{len(outcomes)} source(s) run")
     if any(o.status == "error" for o in outcomes):

@@ -7,18 +7,35 @@ proxy and list the proxy in ``[portal] trusted_proxies``). The team app's ``serv
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 
-from idolguard.cli_support import console, emit_json, fail, home_option, open_workspace
+from idolguard.cli_support import (
+    PANEL_INTAKE,
+    console,
+    emit_json,
+    fail,
+    home_option,
+    new_app,
+    open_workspace,
+    out,
+    safe,
+)
 from idolguard.exit_codes import ExitCode
 
-portal_app = typer.Typer(help="The public link-report portal and its intake queue.", no_args_is_help=True)
+
+class Outcome(StrEnum):
+    action_taken = "action_taken"
+    not_actionable = "not_actionable"
+
+
+portal_app = new_app("The public link-report portal (separate app), its capture jobs and its queue.")
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    app.add_typer(portal_app, name="portal")
+    app.add_typer(portal_app, name="portal", rich_help_panel=PANEL_INTAKE)
 
 
 @portal_app.command("serve")
@@ -83,9 +100,9 @@ def queue(
             emit_json(row)
         else:
             cats = ", ".join(f"{k} x{v}" for k, v in row["categories"].items())
-            console.print(
-                f"#{row['link_id']} [{row['state']}] {row['report_count']} report(s) ({cats}) "
-                f"priority {row['priority']}: {row['url']}",
+            out().print(
+                f"#{row['link_id']} ({row['state']}) {row['report_count']} report(s) ({safe(cats)}) "
+                f"priority {row['priority']}: {safe(row['url'])}",
                 highlight=False,
                 soft_wrap=True,
             )
@@ -94,7 +111,7 @@ def queue(
 @portal_app.command("decide")
 def decide(
     link_id: int = typer.Argument(..., help="Link id (from portal queue)."),
-    outcome: str = typer.Argument(..., help="action_taken | not_actionable"),
+    outcome: Outcome = typer.Argument(..., help="What the analysts decided."),
     home: Path = home_option(),
 ) -> None:
     """Record the outcome of a reported link; its reporters' status pages and trust scores follow."""
@@ -103,8 +120,8 @@ def decide(
 
     ws = open_workspace(home)
     try:
-        link = record(ws, link_id, outcome)
+        link = record(ws, link_id, outcome.value)
     except PortalError as exc:
         fail(str(exc), ExitCode.USAGE if "must be one of" in str(exc) else ExitCode.ITEMS_FAILED)
         return
-    console.print(f"#{link.id} {link.url}: {outcome}", highlight=False)
+    out().print(f"#{link.id} {safe(link.url)}: {outcome.value}", highlight=False)
