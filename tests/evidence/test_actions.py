@@ -21,8 +21,11 @@ def _documented() -> tuple[set[str], set[str]]:
         if not line.startswith("| `"):
             continue
         cells = [cell.strip() for cell in line.strip("|").split("|")]
-        current.update(re.findall(r"`([a-z_.]+)`", cells[0]))
         older.update(re.findall(r"`([a-z_.]+)`", cells[-1]))
+    for line in text.splitlines():  # the main table and the areas' own tables ("Monitoring custody events"...)
+        if line.startswith("| `"):
+            first = line.strip("|").split("|")[0]
+            current.update(name for name in re.findall(r"`([a-z_]+\.[a-z_]+)`", first))
     return current, older
 
 

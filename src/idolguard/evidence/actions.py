@@ -56,6 +56,20 @@ class Action(StrEnum):
     INCIDENT_ADD = "incident.add"
     INCIDENT_MERGE = "incident.merge"
     INCIDENT_STATUS = "incident.status"
+    # monitoring of watched sources (docs/EVIDENCE.md, "Monitoring custody events")
+    MONITOR_ADD = "monitor.add"
+    MONITOR_PAUSE = "monitor.pause"
+    MONITOR_RESUME = "monitor.resume"
+    MONITOR_REMOVE = "monitor.remove"
+    MONITOR_RUN = "monitor.run"
+    MONITOR_FOUND = "monitor.found"
+    MONITOR_GONE = "monitor.gone"
+    MONITOR_BACK = "monitor.back"
+    # the public report portal (docs/EVIDENCE.md, "Portal custody events")
+    PORTAL_REPORT = "portal.report"
+    PORTAL_LINK_CAPTURED = "portal.link_captured"
+    PORTAL_LINK_KNOWN = "portal.link_known"
+    PORTAL_DECIDE = "portal.decide"
 
 
 # Names written before the closed set existed -> what they mean now. ``verify`` and ``log`` read both.

@@ -24,6 +24,7 @@ from idolguard.capture.netpolicy import NetPolicy
 from idolguard.capture.settings import CaptureSettings
 from idolguard.db.base import utcnow
 from idolguard.errors import IdolGuardError
+from idolguard.evidence.actions import Action
 from idolguard.monitor.models import WatchedSource, WatchSeen
 from idolguard.monitor.sources import KINDS, Entry, Listing, list_source
 from idolguard.workspace import Workspace
@@ -112,7 +113,7 @@ def add_source(ws: Workspace, url: str, kind: str, every: str, artist: str | Non
         session.add(row)
         session.flush()
         ledger.append(
-            "monitor.add",
+            Action.MONITOR_ADD,
             details={
                 "source_id": row.id,
                 "url": row.url,
@@ -139,7 +140,7 @@ def list_sources(ws: Workspace, include_removed: bool = False) -> list[WatchedSo
 
 def set_state(ws: Workspace, source_id: int, state: str) -> WatchedSource:
     """Pause, resume or remove a source (removal keeps its rows and history: custody never loses records)."""
-    action = {"paused": "monitor.pause", "active": "monitor.resume", "removed": "monitor.remove"}[state]
+    action = {"paused": Action.MONITOR_PAUSE, "active": Action.MONITOR_RESUME, "removed": Action.MONITOR_REMOVE}[state]
     with ws.write() as (session, ledger):
         row = session.get(WatchedSource, source_id)
         if row is None or row.state == "removed":
@@ -324,7 +325,7 @@ def _handle_entry(
         out.errors.append(f"capture of {entry.url}: {capture.error}")
     with ws.write() as (_session, ledger):
         ledger.append(
-            "monitor.found",
+            Action.MONITOR_FOUND,
             item=shas[0] if shas else capture.manifest_sha256,
             details={
                 "source_id": source_id,
@@ -422,17 +423,17 @@ def _record_run(
         if out.status == "gone" and was != "gone":
             row.gone_since = started
             ledger.append(
-                "monitor.gone",
+                Action.MONITOR_GONE,
                 details={"source_id": source_id, "url": row.url, "http_status": listing.http_status},
             )
         elif out.status != "gone" and was == "gone":
             row.gone_since = None
             ledger.append(
-                "monitor.back",
+                Action.MONITOR_BACK,
                 details={"source_id": source_id, "url": row.url, "http_status": listing.http_status},
             )
         ledger.append(
-            "monitor.run",
+            Action.MONITOR_RUN,
             details={
                 "source_id": source_id,
                 "url": row.url,

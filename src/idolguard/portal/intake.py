@@ -27,6 +27,7 @@ from sqlalchemy import Boolean, bindparam, select, text
 
 from idolguard.capture.links import Link, LinkError, canonical_link
 from idolguard.db.base import JSONType, UTCDateTime, utcnow
+from idolguard.evidence.actions import Action
 from idolguard.portal import ratelimit
 from idolguard.portal.models import PortalReport, PortalReporter, PortalReportLink
 from idolguard.portal.settings import CATEGORIES, LANGUAGES, PortalSettings
@@ -242,7 +243,7 @@ class ReportWriter:
                 else:
                     used.add(sub.nonce)
                     accepted, details = self._store_one(session, sub, seen)
-                    ledger.append("portal.report", details=details)
+                    ledger.append(Action.PORTAL_REPORT, details=details)
                     results.append(accepted)
         return results
 

@@ -23,6 +23,7 @@ from idolguard.capture.models import Capture, CaptureMedia
 from idolguard.db.base import utcnow
 from idolguard.db.models import Sighting
 from idolguard.errors import IdolGuardError
+from idolguard.evidence.actions import Action
 from idolguard.portal.models import PortalJob, PortalLink, PortalReport, PortalReporter, PortalReportLink
 from idolguard.workspace import Workspace
 
@@ -160,7 +161,7 @@ def _capture_link(ws: Workspace, link_id: int, capture_settings: Any, pool: Any,
                 row.known_as, row.item_sha256 = f"sighting:{sighting[0]}", [sighting[1]]
             row.state, row.status = "known", "under_review"
             ledger.append(
-                "portal.link_known",
+                Action.PORTAL_LINK_KNOWN,
                 item=(row.item_sha256 or [None])[0],
                 details={"link_id": link_id, "url": url, "known_as": row.known_as},
             )
@@ -179,7 +180,7 @@ def _capture_link(ws: Workspace, link_id: int, capture_settings: Any, pool: Any,
         else:  # refused (SSRF policy) or unreachable: analysts still see the report, marked failed
             row.state, row.status, row.error = "failed", "under_review", outcome.error
         ledger.append(
-            "portal.link_captured",
+            Action.PORTAL_LINK_CAPTURED,
             item=shas[0] if shas else outcome.manifest_sha256,
             details={
                 "link_id": link_id,
@@ -222,7 +223,7 @@ def decide(ws: Workspace, link_id: int, decision: str) -> PortalLink:
             else:
                 reporter.dismissed += 1
         ledger.append(
-            "portal.decide",
+            Action.PORTAL_DECIDE,
             item=(link.item_sha256 or [None])[0],
             details={
                 "link_id": link_id,
