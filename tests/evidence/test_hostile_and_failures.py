@@ -243,19 +243,19 @@ def test_verify_and_log_on_a_read_only_copy(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_disk_full_during_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A 3 MB disk: the first files fit, the rest do not. Committed items are reported as JSON, the cause is
+    """An 8 MB disk: the first files fit, the rest do not. Committed items are reported as JSON, the cause is
     named, the exit code says partial failure, and the workspace still verifies."""
     monkeypatch.delenv("IDOLGUARD_DB_URL", raising=False)
     monkeypatch.setenv("IDOLGUARD_ACTOR", "tester@idolguard")
     disk = tmp_path / "disk"
-    with mounted("tmpfs", disk, "size=3m"):
+    with mounted("tmpfs", disk, "size=8m"):
         home = disk / "ws"
         init_workspace(home)
         media = tmp_path / "media"
         media.mkdir()
         (media / "0-small.jpg").write_bytes(jpeg_bytes(1))
-        for i in range(4):
-            (media / f"{i + 1}-big.bin").write_bytes(os.urandom(900_000))
+        for i in range(10):
+            (media / f"{i + 1:02d}-big.bin").write_bytes(os.urandom(900_000))
         result = invoke("scan", media, "--json", "--home", home)
         assert result.exit_code == 1, result.output
         assert "disk is full" in result.output and "Traceback" not in result.output

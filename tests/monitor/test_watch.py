@@ -68,7 +68,7 @@ def test_page_with_pagination_captures_links_and_media_then_skips_what_it_has_se
     actions = [a for a, _ in ledger_actions(workspace)]
     assert actions.count("monitor.run") == 3
     assert actions.count("monitor.found") == 6
-    assert "monitor.add" in actions and actions.count("capture_done") == 6
+    assert "monitor.add" in actions and actions.count("capture.finish") == 6
 
 
 def test_rss_and_atom_feeds_with_next_pages(cli: Cli, fsite: FixtureSite) -> None:

@@ -64,7 +64,7 @@ def test_reported_link_is_captured_scanned_triaged_and_decided(
             trust = {r.confirmed for r in session.scalars(select(PortalReporter))}
             actions = set(session.scalars(select(LedgerEntry.action)))
         assert trust == {1}
-        assert {"portal.report", "portal.link_captured", "portal.decide", "capture_done"} <= actions
+        assert {"portal.report", "portal.link_captured", "portal.decide", "capture.finish"} <= actions
     finally:
         server.stop()
 
