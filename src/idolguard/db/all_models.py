@@ -8,3 +8,4 @@ from idolguard.db import models  # noqa: F401
 from idolguard.gallery import models as gallery_models  # noqa: F401
 from idolguard.incidents import models as incidents_models  # noqa: F401
 from idolguard.signals import models as signals_models  # noqa: F401
+from idolguard.web import models as web_models  # noqa: F401
