@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, Path, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -99,8 +99,11 @@ class JobOut(BaseModel):
     results: list[dict[str, Any]]
 
 
+HttpUrlText = Annotated[str, Field(pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s]+$", max_length=2000)]
+
+
 class CaptureIn(BaseModel):
-    urls: list[str] = Field(min_length=1, max_length=100)
+    urls: list[HttpUrlText] = Field(min_length=1, max_length=100)
     note: str = Field("", max_length=2000)
 
 
@@ -332,9 +335,6 @@ def create_api(ws: Workspace) -> FastAPI:
     @api.post("/captures", response_model=JobOut, status_code=202, responses=ERRORS)
     def capture(body: CaptureIn, who: Principal = Depends(allowed("upload"))) -> JobOut:
         urls = [u.strip() for u in body.urls]
-        bad = [u for u in urls if not u.lower().startswith(("http://", "https://")) or len(u) > 2000]
-        if bad:
-            raise ApiError(422, "invalid", "urls: only http(s) URLs up to 2000 characters")
         job_id = jobs.submit(ws, "capture", who.name, {"urls": urls, "note": body.note}, len(urls))
         return _get_job(who, job_id)
 

@@ -170,8 +170,8 @@ def need_csrf(permission: str) -> Callable[..., Any]:
     return check
 
 
-def render(ctx: PageContext, name: str, status: int = 200, **values: Any) -> HTMLResponse:
-    template = TEMPLATES.get_template(name)
+def render(ctx: PageContext, template_name: str, /, status: int = 200, **values: Any) -> HTMLResponse:
+    template = TEMPLATES.get_template(template_name)
     tz = ctx.principal.timezone if ctx.principal else "Asia/Seoul"
     html = template.render(
         ctx=ctx,

@@ -112,7 +112,7 @@ def job_page(request: Request, job_id: int, ctx: PageContext = Depends(need("upl
     return render(ctx, "job.html.j2", job=_own_job(request, ctx, job_id))
 
 
-@router.get("/jobs/{job_id}.json")
+@router.get("/jobs/{job_id}/progress.json")
 def job_json(request: Request, job_id: int, ctx: PageContext = Depends(need("upload"))) -> Response:
     job = _own_job(request, ctx, job_id)
     return JSONResponse(

@@ -126,7 +126,7 @@ async def enrol(request: Request, ctx: PageContext = Depends(need_csrf("artists"
             )
         except IdolGuardError as exc:
             return render(ctx, "error.html.j2", status=400, code=400, message=str(exc))
-    return render(ctx, "enrolled.html.j2", name=name, result=result.as_dict())
+    return render(ctx, "enrolled.html.j2", artist_name=name, result=result.as_dict())
 
 
 @router.post("/artists/{name}/threshold")
