@@ -33,7 +33,9 @@ def seed(ws: Workspace, folder: Path, artist: str = "Eileen") -> Seed:
     portrait.save(folder / "official.png")
     portrait.resize((400, 400)).save(folder / "suspect.jpg", quality=85)
     shapes_image(1, (320, 240)).save(folder / "shapes.jpg", quality=90)
-    enrol_artist(ws, artist, [folder / "official.png"], "consent-2026-01")
+    from idolguard.faces.analysis import FaceAnalyzer
+
+    enrol_artist(ws, artist, [folder / "official.png"], "consent-2026-01", analyzer=FaceAnalyzer())
     objects = scan_paths(ws, [folder / "suspect.jpg", folder / "shapes.jpg"])
     by_name = {Path(o["path"]).name: o["sha256"] for o in objects}
     sync_reviews(ws, list(by_name.values()))

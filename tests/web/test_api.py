@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from schemathesis.specs.openapi.checks import ignored_auth
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import ignored_auth
 
 from idolguard.web import accounts
 
@@ -53,14 +53,34 @@ def test_items_pagination_scope_and_decisions(client, app_ws, seeded):
     assert second["items"][0]["sha256"] == seeded.shapes and second["next_offset"] is None
     detail = client.get(f"/api/v1/items/{seeded.suspect}", headers=bearer(token)).json()
     assert detail["analysis"]["faces"][0]["artist"] == "Eileen" and "path" not in detail["analysis"]
-    ok = client.post(f"/api/v1/items/{seeded.suspect}/decision", json={"status": "in_review", "version": 1}, headers=bearer(token))
+    ok = client.post(
+        f"/api/v1/items/{seeded.suspect}/decision", json={"status": "in_review", "version": 1}, headers=bearer(token)
+    )
     assert ok.status_code == 200 and ok.json()["version"] == 2
-    stale = client.post(f"/api/v1/items/{seeded.suspect}/decision", json={"status": "authentic", "version": 1}, headers=bearer(token))
+    stale = client.post(
+        f"/api/v1/items/{seeded.suspect}/decision", json={"status": "authentic", "version": 1}, headers=bearer(token)
+    )
     is_error(stale, 409, "conflict")
     reader = token_for(app_ws, "rita", "analyst", scope="read")
-    is_error(client.post(f"/api/v1/items/{seeded.suspect}/decision", json={"status": "authentic", "version": 2}, headers=bearer(reader)), 403, "forbidden")
+    is_error(
+        client.post(
+            f"/api/v1/items/{seeded.suspect}/decision",
+            json={"status": "authentic", "version": 2},
+            headers=bearer(reader),
+        ),
+        403,
+        "forbidden",
+    )
     viewer = token_for(app_ws, "vic", "viewer", ["Eileen"])
-    is_error(client.post(f"/api/v1/items/{seeded.suspect}/decision", json={"status": "authentic", "version": 2}, headers=bearer(viewer)), 403, "forbidden")
+    is_error(
+        client.post(
+            f"/api/v1/items/{seeded.suspect}/decision",
+            json={"status": "authentic", "version": 2},
+            headers=bearer(viewer),
+        ),
+        403,
+        "forbidden",
+    )
     outsider = token_for(app_ws, "oli", "counsel", ["Someone Else"])
     is_error(client.get(f"/api/v1/items/{seeded.suspect}", headers=bearer(outsider)), 404, "not_found")
     assert client.get("/api/v1/items", headers=bearer(outsider)).json()["items"] == []
@@ -69,7 +89,9 @@ def test_items_pagination_scope_and_decisions(client, app_ws, seeded):
 
 def test_openapi_is_published(client):
     spec = client.get("/api/v1/openapi.json").json()
-    assert spec["openapi"].startswith("3.") and "/items" in spec["paths"] and "/items/{sha256}/decision" in spec["paths"]
+    assert (
+        spec["openapi"].startswith("3.") and "/items" in spec["paths"] and "/items/{sha256}/decision" in spec["paths"]
+    )
 
 
 def test_api_conforms_to_its_schema(app, app_ws, tmp_path):  # type: ignore[no-untyped-def]

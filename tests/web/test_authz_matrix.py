@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +84,13 @@ PAGES = [
     Route("GET", "/admin/verify", "admin"),
     Route("POST", "/admin/verify", "admin"),
 ]
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/login/totp"), ("POST", "/login/totp"), ("GET", "/lang/{code}")}
+PUBLIC = {
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("GET", "/login/totp"),
+    ("POST", "/login/totp"),
+    ("GET", "/lang/{code}"),
+}
 API = [
     Route("GET", "/me", None, api=True),
     Route("GET", "/items", "read", api=True),
@@ -136,7 +141,11 @@ def world(app, app_ws, tmp_path):  # type: ignore[no-untyped-def]
     everyone = Principal(0, "x", "admin", ())
     incident_id = min(visible_incident_ids(app_ws, everyone))
     with app_ws.sessions() as session:
-        heat = session.scalar(select(DerivedObject.sha256).where(DerivedObject.parent_sha256 == s.suspect, DerivedObject.kind == "heatmap"))
+        heat = session.scalar(
+            select(DerivedObject.sha256).where(
+                DerivedObject.parent_sha256 == s.suspect, DerivedObject.kind == "heatmap"
+            )
+        )
         from idolguard.gallery.models import ArtistReference
 
         crop = session.scalar(select(ArtistReference.crop_sha256))
@@ -164,7 +173,7 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
         make_user(ws, victim, "viewer")
         values["name"] = victim
     if "{grant_id}" in path:
-        from idolguard.web.accounts import principal_of, get_user
+        from idolguard.web.accounts import get_user, principal_of
 
         with ws.sessions() as session:
             who = principal_of(get_user(session, name or "admin0"))
@@ -212,9 +221,13 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
             files = [("files", ("m.jpg", jpeg(5), "image/jpeg"))]
             return client.post("/api/v1" + path, files=files, headers=headers).status_code
         if route.path == "/captures":
-            return client.post("/api/v1" + path, json={"urls": ["http://example.invalid/x"]}, headers=headers).status_code
+            return client.post(
+                "/api/v1" + path, json={"urls": ["http://example.invalid/x"]}, headers=headers
+            ).status_code
         if route.method == "POST":
-            return client.post("/api/v1" + path, json={"status": "in_review", "version": version}, headers=headers).status_code
+            return client.post(
+                "/api/v1" + path, json={"status": "in_review", "version": version}, headers=headers
+            ).status_code
         return client.get("/api/v1" + path, headers=headers).status_code
     if route.method == "GET":
         return client.get(path).status_code
@@ -281,5 +294,6 @@ def test_authorisation_matrix(app, app_ws, world, new_client):
             status = call(clients[name], route, world, name, tokens[name])
             want = expected(route, role, scope == "in")
             if classify(status) != want:
-                failures.append(f"{name:16} {route.method:4} {'/api/v1' if route.api else ''}{route.path}: got {status}, want {want}")
+                where = ("/api/v1" if route.api else "") + route.path
+                failures.append(f"{name:16} {route.method:4} {where}: got {status}, want {want}")
     assert not failures, "\n".join(failures)

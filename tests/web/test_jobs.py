@@ -153,7 +153,7 @@ def test_oversized_upload_is_refused_and_leaves_nothing(client, app_ws):
 
 def test_xss_through_a_file_name_is_escaped(client, app_ws, worker):
     sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG))
-    name = '<img src=x onerror=alert(1)>.jpg'
+    name = "<img src=x onerror=alert(1)>.jpg"
     job_id = int(upload(client, [(name, jpeg(10))]).headers["location"].rsplit("/", 1)[1])
     wait_done(client, job_id)
     page = client.get(f"/jobs/{job_id}")

@@ -155,6 +155,10 @@ def serve(
     if created:
         console.print("[bold]First administrator created. This login is shown only once:[/]")
         print_login(created)
+    else:
+        console.print(
+            "accounts exist (the first login was shown once); another admin: idolguard users add NAME --role admin"
+        )
     synced = sync_missing(ws)
     if synced:
         console.print(f"triage queue: {synced} items added")

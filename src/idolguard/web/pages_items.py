@@ -144,6 +144,7 @@ def _item(
         grant=grant,
         notice=notice,
         reveals_today=reveal.reveals_today(ws, ctx.user.user_id, ctx.user.timezone),
+        reveal_window=reveal.reveal_seconds(ws),
         references=_references(ws, triage.item_artists(ws, row.item_sha256), ctx),
     )
 

@@ -101,6 +101,7 @@ def artists(request: Request, ctx: PageContext = Depends(need("read"))) -> Respo
 async def enrol(request: Request, ctx: PageContext = Depends(need_csrf("artists"))) -> Response:
     from starlette.concurrency import run_in_threadpool
 
+    from idolguard.faces.analysis import FaceAnalyzer
     from idolguard.gallery.store import enrol_artist
     from idolguard.web.uploads import TooLarge, store
 
@@ -123,6 +124,7 @@ async def enrol(request: Request, ctx: PageContext = Depends(need_csrf("artists"
                 name,
                 photos,
                 str(form.get("consent_ref") or "") or None,
+                FaceAnalyzer(),
             )
         except IdolGuardError as exc:
             return render(ctx, "error.html.j2", status=400, code=400, message=str(exc))

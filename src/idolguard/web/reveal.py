@@ -18,6 +18,10 @@ REVEAL_SECONDS = 60
 REASONS = ("identity_check", "manipulation_check", "legal_review", "takedown_preparation")
 
 
+def reveal_seconds(ws: Workspace) -> int:
+    return int(ws.config.section("web").get("reveal_seconds") or REVEAL_SECONDS)
+
+
 def day_start(tz: str) -> datetime:
     try:
         zone = ZoneInfo(tz)
@@ -48,7 +52,7 @@ def grant(ws: Workspace, who: Principal, item: str, reason: str, *, action: str 
             item_sha256=item,
             reason=reason[:500],
             created_at=now,
-            expires_at=now + timedelta(seconds=REVEAL_SECONDS),
+            expires_at=now + timedelta(seconds=reveal_seconds(ws)),
             ledger_seq=entry.seq,
         )
         session.add(row)
