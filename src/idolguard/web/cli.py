@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from idolguard.cli_support import console, emit_json, fail, home_option, open_workspace
 from idolguard.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from idolguard.web.accounts import NewUser
 
 users_app = typer.Typer(help="Web app accounts (one-time password + TOTP, roles, artist scopes).", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens (shown once, stored hashed).", no_args_is_help=True)
@@ -23,13 +27,17 @@ def _admin_actor() -> str:
         return "cli"
 
 
-def print_login(created: object, json_out: bool = False) -> None:
+def print_login(created: NewUser, json_out: bool = False) -> None:
+    """The one-time login, printed once (unwrapped, so the TOTP URI can be copied whole)."""
     if json_out:
-        emit_json({"user": created.user, "password": created.password, "totp_uri": created.totp_uri})  # type: ignore[attr-defined]
+        emit_json({"user": created.user, "password": created.password, "totp_uri": created.totp_uri})
         return
-    console.print(f"user: [bold]{created.user}[/]", highlight=False)  # type: ignore[attr-defined]
-    console.print(f"one-time password (change at first sign-in): [bold]{created.password}[/]", highlight=False)  # type: ignore[attr-defined]
-    console.print(f"TOTP setup URI (add it to an authenticator app): {created.totp_uri}", highlight=False)  # type: ignore[attr-defined]
+    for line in (
+        f"user: {created.user}",
+        f"one-time password (change at first sign-in): {created.password}",
+        f"TOTP setup URI (add it to an authenticator app): {created.totp_uri}",
+    ):
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 @users_app.command("add")
