@@ -107,7 +107,9 @@ def test_api_conforms_to_its_schema(app, app_ws, tmp_path):  # type: ignore[no-u
             continue
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True
+        )
         def check(case) -> None:  # type: ignore[no-untyped-def]
             # ``ignored_auth`` re-sends the call without credentials; our explicit header defeats it, and
             # test_unauthenticated_and_invalid_tokens_get_401 covers that ground directly.

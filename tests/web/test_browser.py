@@ -60,15 +60,31 @@ def server(app_ws, tmp_path) -> Iterator[tuple[str, object]]:  # type: ignore[no
     worker.stop()
 
 
-@pytest.fixture
-def browser():  # type: ignore[no-untyped-def]
+def in_browser(scenario) -> None:  # type: ignore[no-untyped-def]
+    """Run ``scenario(browser)`` on a thread of its own: Playwright's sync API refuses a thread where an
+    asyncio loop is running (another test's leftover would otherwise break this one)."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        args = ["--no-sandbox"] if os.geteuid() == 0 else []
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-        yield b
-        b.close()
+    failure: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            with sync_playwright() as p:
+                args = ["--no-sandbox"] if os.geteuid() == 0 else []
+                b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+                try:
+                    scenario(b)
+                finally:
+                    b.close()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join(timeout=600)
+    assert not thread.is_alive(), "browser scenario did not finish"
+    if failure:
+        raise failure[0]
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -99,7 +115,15 @@ def sign_in(browser, base: str, login, lang: str = "en"):  # type: ignore[no-unt
     return page
 
 
-def test_analyst_uploads_triages_and_reveals(server, browser, app_ws, tmp_path):
+def test_analyst_uploads_triages_and_reveals(server, app_ws, tmp_path):
+    in_browser(lambda browser: analyst_scenario(server, browser, app_ws, tmp_path))
+
+
+def test_viewer_scope_and_korean(server, app_ws):
+    in_browser(lambda browser: viewer_scenario(server, browser, app_ws))
+
+
+def analyst_scenario(server, browser, app_ws, tmp_path) -> None:  # type: ignore[no-untyped-def]
     base, world = server
     if ARTIFACTS.exists():
         shutil.rmtree(ARTIFACTS)
@@ -147,7 +171,7 @@ def test_analyst_uploads_triages_and_reveals(server, browser, app_ws, tmp_path):
     assert not page.console_errors  # type: ignore[attr-defined]  (CSP violations would show here)
 
 
-def test_viewer_scope_and_korean(server, browser, app_ws):
+def viewer_scenario(server, browser, app_ws) -> None:  # type: ignore[no-untyped-def]
     base, world = server
     viewer = make_user(app_ws, "vic", "viewer", [world.artist], password=STRONG)
     page = sign_in(browser, base, viewer, lang="ko")

@@ -99,7 +99,7 @@ class JobOut(BaseModel):
     results: list[dict[str, Any]]
 
 
-HttpUrlText = Annotated[str, Field(pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s]+$", max_length=2000)]
+HttpUrlText = Annotated[str, Field(pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[!-~]+$", max_length=2000)]
 
 
 class CaptureIn(BaseModel):

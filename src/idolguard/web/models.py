@@ -71,7 +71,10 @@ class Review(Base):
 
     __tablename__ = "web_reviews"
     __table_args__ = (
-        Index("ix_web_reviews_queue", "status", "risk"),
+        # The queue is read in risk order and filtered while walking it (open items are most of the table).
+        Index("ix_web_reviews_rank", "risk", "item_sha256"),
+        # Scoped queues start from the artist index; this covers their status filter and risk sort.
+        Index("ix_web_reviews_scope", "item_sha256", "status", "risk"),
         Index("ix_web_reviews_artist_risk", "artist", "risk"),
     )
 

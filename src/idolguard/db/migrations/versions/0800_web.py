@@ -90,7 +90,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["item_sha256"], ["items.sha256"], name=op.f("fk_web_reviews_item_sha256_items")),
         sa.PrimaryKeyConstraint("item_sha256", name=op.f("pk_web_reviews")),
     )
-    op.create_index("ix_web_reviews_queue", "web_reviews", ["status", "risk"])
+    op.create_index("ix_web_reviews_rank", "web_reviews", ["risk", "item_sha256"])
+    op.create_index("ix_web_reviews_scope", "web_reviews", ["item_sha256", "status", "risk"])
     op.create_index("ix_web_reviews_artist_risk", "web_reviews", ["artist", "risk"])
     op.create_index(op.f("ix_web_reviews_first_seen_at"), "web_reviews", ["first_seen_at"])
     op.create_table(
