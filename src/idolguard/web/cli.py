@@ -196,8 +196,11 @@ def worker_command(
     huey.create_consumer(workers=workers, worker_type="thread", periodic=False).run()
 
 
+PANEL_WEB = "Team web app"
+
+
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    app.add_typer(users_app, name="users")
-    app.add_typer(tokens_app, name="tokens")
-    app.command("serve")(serve)
-    app.command("worker")(worker_command)
+    app.add_typer(users_app, name="users", rich_help_panel=PANEL_WEB)
+    app.add_typer(tokens_app, name="tokens", rich_help_panel=PANEL_WEB)
+    app.command("serve", rich_help_panel=PANEL_WEB)(serve)
+    app.command("worker", rich_help_panel=PANEL_WEB)(worker_command)
