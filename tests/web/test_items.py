@@ -160,3 +160,21 @@ def test_comments_and_names_are_escaped(client, app_ws, seeded):
     assert payload not in page.text and "&lt;script&gt;alert(" in page.text
     assert ledger(app_ws, "web.comment")[0].details["text"] == payload  # stored as typed, shown escaped
     assert "script-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_captions_accounts_and_artist_names_are_escaped(client, app_ws, tmp_path):
+    """Hostile text from intake (caption, account) and an artist name with markup: shown as text."""
+    from idolguard.intake.ingest import Ingestor, SightingInfo
+
+    artist = '<b onmouseover="alert(1)">Eve</b>'
+    world = seed(app_ws, tmp_path / "media", artist=artist)
+    caption = "<script>document.title='pwned'</script>"
+    info = SightingInfo(platform="x", account="<i>@acct</i>", note=caption)
+    list(Ingestor(app_ws, info).ingest([world.folder / "suspect.jpg"]))
+    sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG))
+    triage_page = client.get("/triage").text
+    assert artist not in triage_page and "&lt;b onmouseover=&#34;alert(1)&#34;&gt;Eve&lt;/b&gt;" in triage_page
+    item_page = client.get(f"/items/{world.suspect}").text
+    assert caption not in item_page and "&lt;script&gt;document.title=" in item_page
+    assert "<i>@acct</i>" not in item_page and "&lt;i&gt;@acct&lt;/i&gt;" in item_page
+    assert "<title>" in item_page and "pwned" not in item_page.split("</title>")[0]  # no media/text in titles

@@ -158,3 +158,30 @@ def test_xss_through_a_file_name_is_escaped(client, app_ws, worker):
     wait_done(client, job_id)
     page = client.get(f"/jobs/{job_id}")
     assert name not in page.text and "&lt;img src=x onerror=alert(1)&gt;.jpg" in page.text
+
+
+def redis_up() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping())
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(not redis_up(), reason="needs Redis on 127.0.0.1:6379")
+def test_jobs_through_redis_survive_a_worker_that_was_not_running(client, app_ws, monkeypatch):
+    """The server option: Redis holds the queue; a job queued while no worker runs is done when one starts."""
+    monkeypatch.setenv("IDOLGUARD_QUEUE", "redis://127.0.0.1:6379/0")
+    huey = jobs.huey_for(app_ws)
+    assert type(huey).__name__ == "RedisHuey"
+    sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG))
+    job_id = int(upload(client, [("r.jpg", jpeg(21))]).headers["location"].rsplit("/", 1)[1])
+    assert len(huey) >= 1  # waiting in Redis
+    background = jobs.InProcessWorker(app_ws)
+    background.start()
+    try:
+        assert wait_done(client, job_id)["state"] == "done"
+    finally:
+        background.stop()
+        huey.flush()

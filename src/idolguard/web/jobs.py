@@ -13,6 +13,7 @@ analysis results are reused, so an interrupted job completes once.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import threading
@@ -64,11 +65,13 @@ def huey_for(ws: Workspace) -> Huey:
     with _LOCK:
         if key in _HUEYS:
             return _HUEYS[key]
+        # One queue name per workspace, so workspaces sharing a Redis server never take each other's jobs.
+        name = "idolguard-" + hashlib.sha256(str(ws.home).encode("utf-8")).hexdigest()[:16]
         if url.startswith("redis://"):
-            huey: Huey = RedisHuey("idolguard", url=url)
+            huey: Huey = RedisHuey(name, url=url)
         else:
             (ws.home / "jobs").mkdir(parents=True, exist_ok=True)
-            huey = SqliteHuey("idolguard", filename=str(ws.home / "jobs" / "queue.db"))
+            huey = SqliteHuey(name, filename=str(ws.home / "jobs" / "queue.db"))
         _TASKS[key] = huey.task(retries=3, retry_delay=2, name="idolguard.job")(_task)
         _HUEYS[key] = huey
         return huey
