@@ -9,6 +9,7 @@ temporary copy, so the original is never touched.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
@@ -136,6 +137,7 @@ class Workspace:
     wrote: bool = field(default=False, repr=False)  # custody events were recorded through this workspace
     _written_since_anchor: int = field(default=0, repr=False)
     _anchoring: bool = field(default=False, repr=False)
+    actor_override: str | None = None  # set by ``acting_as`` (the web app records its signed-in user)
 
     @classmethod
     def open(cls, home: Path | None = None, *, read_only: bool = False) -> Workspace:
@@ -231,7 +233,16 @@ class Workspace:
 
     @property
     def actor(self) -> str:
-        return self.config.actor
+        return self.actor_override or self.config.actor
+
+    def acting_as(self, actor: str) -> Workspace:
+        """The same open workspace (engine, vault, key shared) recording custody events under ``actor``."""
+        # Build the shared parts first, so the clone never makes its own (a second Vault would clean tmp/
+        # under an ingest running in another thread).
+        self.engine, self.sessions, self.vault, self.ledger  # noqa: B018
+        clone = copy.copy(self)
+        clone.actor_override = actor
+        return clone
 
     @contextmanager
     def write(self) -> Iterator[tuple[Session, LedgerWriter]]:
