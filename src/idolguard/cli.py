@@ -48,6 +48,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "idolguard.capture.commands",
     "idolguard.detect.cli",
     "idolguard.incidents.cli",
+    "idolguard.cases.cli",
 )
 
 

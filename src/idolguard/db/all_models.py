@@ -4,6 +4,7 @@ Each area adds one import line here when it adds tables.
 """
 
 from idolguard.capture import models as capture_models  # noqa: F401
+from idolguard.cases import models as cases_models  # noqa: F401
 from idolguard.db import models  # noqa: F401
 from idolguard.gallery import models as gallery_models  # noqa: F401
 from idolguard.incidents import models as incidents_models  # noqa: F401

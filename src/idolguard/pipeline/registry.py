@@ -20,6 +20,7 @@ BUILTIN: tuple[str, ...] = (
     "idolguard.signals.stage:MatchStage",
     "idolguard.signals.stage:FaceMatchStage",
     "idolguard.detect.stage:ManipulationStage",
+    "idolguard.cases.provenance_stage:ProvenanceStage",
 )
 
 

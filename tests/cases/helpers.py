@@ -1,0 +1,32 @@
+"""Benign case fixtures: generated images ingested with sightings on made-up platforms and accounts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import jpeg_bytes
+
+
+def ingest_images(
+    cli, folder: Path, count: int, *, platform: str = "x", account: str = "@a", start: int = 0
+) -> list[str]:  # type: ignore[no-untyped-def]
+    folder.mkdir(parents=True, exist_ok=True)
+    shas = []
+    for i in range(start, start + count):
+        path = folder / f"img{i}.jpg"
+        path.write_bytes(jpeg_bytes(i))
+        rows = cli.json_lines(
+            "ingest",
+            path,
+            "--json",
+            "--platform",
+            platform,
+            "--account",
+            account,
+            "--seen-at",
+            f"2026-11-0{1 + i % 9}T10:00:00Z",
+            "--source-url",
+            f"https://{platform}.example/p/{i}",
+        )
+        shas.append(rows[0]["sha256"])
+    return shas
