@@ -34,7 +34,9 @@ def png_with_text(path: Path, chunks: dict[str, str]) -> Path:
     return path
 
 
-def jpeg_with_exif(path: Path, *, software: str, make: str = "", model: str = "", thumbnail_of: Image.Image | None = None) -> Path:
+def jpeg_with_exif(
+    path: Path, *, software: str, make: str = "", model: str = "", thumbnail_of: Image.Image | None = None
+) -> Path:
     image = shapes_image(5, (320, 240))
     exif = Image.Exif()
     exif[0x0131] = software
@@ -73,7 +75,11 @@ def _with_thumbnail(jpeg: bytes, picture: Image.Image) -> bytes:
     ifd1_size = 2 + 2 * 12 + 4
     software_offset = ifd1_offset + ifd1_size
     thumb_offset = software_offset + len(software)
-    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 0x0131, 2, len(software), software_offset) + struct.pack("<I", ifd1_offset)
+    ifd0 = (
+        struct.pack("<H", 1)
+        + struct.pack("<HHII", 0x0131, 2, len(software), software_offset)
+        + struct.pack("<I", ifd1_offset)
+    )
     ifd1 = (
         struct.pack("<H", 2)
         + struct.pack("<HHII", 0x0201, 4, 1, thumb_offset)
@@ -102,7 +108,11 @@ def test_stable_diffusion_and_comfyui_png_chunks(tmp_path: Path) -> None:
     sd = png_with_text(tmp_path / "00012-1234567890.png", {"parameters": SD_PARAMETERS})
     leads, thumb = provenance.image_leads(sd)
     found = _kinds(leads)["generator_parameters"]
-    assert found["seed"] == "1234567890" and found["model"] == "v1-5-pruned-emaonly" and found["model_hash"] == "6ce0161689"
+    assert (
+        found["seed"] == "1234567890"
+        and found["model"] == "v1-5-pruned-emaonly"
+        and found["model_hash"] == "6ce0161689"
+    )
     assert found["trust"] == "medium" and found["has_prompt"] is True and thumb is None
     comfy = png_with_text(tmp_path / "ComfyUI_00001_.png", {"prompt": COMFY_PROMPT, "workflow": "{}"})
     leads, _ = provenance.image_leads(comfy)

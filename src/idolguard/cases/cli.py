@@ -230,6 +230,67 @@ def cases_destroy(
         console.print(f"  kept {kept['sha256'][:16]}: {kept['reason']}", highlight=False)
 
 
+@cases_app.command("report")
+def cases_report(
+    case: str = typer.Argument(...),
+    out: Path = typer.Option(..., "--out", help="File to write (.pdf or .html)."),
+    lang: str = typer.Option("both", "--lang", help="ko, en or both (Korean first)."),
+    fmt: str = typer.Option("pdf", "--format", help="pdf or html."),
+    json_out: bool = typer.Option(False, "--json"),
+    home: Path = home_option(),
+) -> None:
+    """Write the court-ready case report; its SHA-256 is recorded in the custody ledger."""
+    from idolguard.cases.report import write_report
+
+    result = _run(write_report, open_workspace(home), case, out, lang=lang, fmt=fmt)
+    if json_out:
+        emit_json(result)
+    else:
+        console.print(f"{result['path']}  sha256 {result['sha256']}", highlight=False)
+
+
+@cases_app.command("package")
+def cases_package(
+    case: str = typer.Argument(...),
+    out: Path = typer.Option(..., "--out", help="The .zip to write (never overwritten)."),
+    hashes_only: bool = typer.Option(False, "--hashes-only", help="Leave originals out; hashes and custody only."),
+    report: Path = typer.Option(None, "--report", help="A report file (from cases report) to include."),
+    encrypt_to: str = typer.Option(
+        None, "--encrypt-to", help="age recipient (age1…), SSH public key, or a file holding one."
+    ),
+    passphrase_file: Path = typer.Option(
+        None, "--passphrase-file", help="Encrypt with the passphrase in this file (never stored)."
+    ),
+    max_bytes: int = typer.Option(
+        None, "--max-bytes", help="Refuse packages larger than this (default [cases] max_package_bytes)."
+    ),
+    json_out: bool = typer.Option(False, "--json"),
+    home: Path = home_option(),
+) -> None:
+    """Write the offline-verifiable evidence package (manifest, signed custody events, verifier)."""
+    from idolguard.cases.package import build_package
+
+    result = _run(
+        build_package,
+        open_workspace(home),
+        case,
+        out,
+        hashes_only=hashes_only,
+        report=report,
+        max_bytes=max_bytes,
+        encrypt_to=encrypt_to,
+        passphrase_file=passphrase_file,
+    )
+    if json_out:
+        emit_json(result.as_dict())
+    else:
+        console.print(
+            f"{result.path}: {result.files} files, {result.bytes:,} bytes, {result.destroyed} destroyed items "
+            f"(hash only); sha256 {result.sha256}",
+            highlight=False,
+        )
+
+
 @accounts_app.command("add")
 def accounts_add(
     platform: str = typer.Argument(...),

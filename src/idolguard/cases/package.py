@@ -413,13 +413,11 @@ def _file_chunks(path: Path):  # type: ignore[no-untyped-def]
 
 
 def _write_ledger(ws: Workspace, zf: zipfile.ZipFile, seqs: list[int], head_seq: int) -> None:
+    """The chain links are streamed (they can be many); the case's own events are collected on the way."""
     wanted = set(seqs)
     first = min(wanted)
-    with (
-        ws.sessions() as session,
-        zf.open(_info("ledger/events.jsonl"), "w") as events,
-        zf.open(_info("ledger/chain.jsonl"), "w", force_zip64=True) as chain,
-    ):
+    events: list[bytes] = []
+    with ws.sessions() as session, zf.open(_info("ledger/chain.jsonl"), "w", force_zip64=True) as chain:
         rows = session.execute(
             select(LedgerEntry.seq, LedgerEntry.prev_hash, LedgerEntry.entry_hash, LedgerEntry.line)
             .where(LedgerEntry.seq >= first, LedgerEntry.seq <= head_seq)
@@ -430,11 +428,12 @@ def _write_ledger(ws: Workspace, zf: zipfile.ZipFile, seqs: list[int], head_seq:
         for seq, prev, digest, line in rows.tuples():
             buffer.append(canonical_bytes({"seq": seq, "prev": prev, "hash": digest}) + b"\n")
             if seq in wanted:
-                events.write(line.encode("utf-8") + b"\n")
+                events.append(line.encode("utf-8") + b"\n")
             if len(buffer) >= 5000:
                 chain.write(b"".join(buffer))
                 buffer.clear()
         chain.write(b"".join(buffer))
+    zf.writestr(_info("ledger/events.jsonl"), b"".join(events))
 
 
 def _encryption(encrypt_to: str | None, passphrase_file: Path | None) -> tuple[str, Any] | None:

@@ -195,8 +195,9 @@ def verify(path: Path, out=print) -> bool:
         if manifest.get("key_id") and manifest.get("key_id") != key_id:
             bad("public_key.pem", "is not the key named in the manifest")
         signature = (read("manifest.sig") or b"").decode("ascii", "replace").strip()
-        if not signature_ok(key, signature, manifest_bytes):
-            bad("manifest.json", "signature (manifest.sig) does not verify: manifest or signature altered")
+        manifest_signed = signature_ok(key, signature, manifest_bytes)
+    else:
+        manifest_signed = None
 
     listed: dict[str, dict] = {}
     for entry in manifest.get("files", []):
@@ -268,7 +269,13 @@ def verify(path: Path, out=print) -> bool:
     if head_event is None or head_event.get("action") != "case.package":
         bad("ledger/chain.jsonl", "the chain does not end at this package's signed case.package event")
     elif head_event["details"].get("manifest_sha256") != manifest_sha:
-        bad("manifest.json", "SHA-256 differs from the one recorded in the signed case.package event")
+        bad("manifest.json", "SHA-256 differs from the one recorded in the signed case.package event (altered)")
+    elif manifest_signed is False:
+        bad("manifest.sig", "signature of manifest.json does not verify (signature altered)")
+    if manifest_signed is False and (
+        head_event is None or head_event["details"].get("manifest_sha256") != manifest_sha
+    ):
+        bad("manifest.json", "signature (manifest.sig) does not verify")
 
     for stamp in manifest.get("timestamps", []):
         token_name, data_name = stamp.get("token"), stamp.get("data")
