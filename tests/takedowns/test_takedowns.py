@@ -31,9 +31,9 @@ class Inbox:
 
 @pytest.fixture
 def smtp(home: Path):  # type: ignore[no-untyped-def]
-    from aiosmtpd.controller import Controller
-
     import socket
+
+    from aiosmtpd.controller import Controller
 
     with socket.socket() as probe:  # a free loopback port (the controller checks readiness by connecting)
         probe.bind(("127.0.0.1", 0))
