@@ -25,11 +25,12 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         home: Path = home_option(),
     ) -> None:
         """Enrol an artist (or add references): one clear, single-face photo per file; several are better."""
+        from idolguard.faces.analysis import FaceAnalyzer
         from idolguard.gallery.store import enrol_artist, photo_files
 
         ws = open_workspace(home)
         try:
-            result = enrol_artist(ws, name, photo_files(photos), consent_ref)
+            result = enrol_artist(ws, name, photo_files(photos), consent_ref, analyzer=FaceAnalyzer())
         except IdolGuardError as exc:
             fail(str(exc))
             return
@@ -125,11 +126,12 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         home: Path = home_option(),
     ) -> None:
         """Add non-artist faces used to normalise match scores (only used when the calibration enables it)."""
+        from idolguard.faces.analysis import FaceAnalyzer
         from idolguard.gallery.store import add_cohort, photo_files
 
         ws = open_workspace(home)
         try:
-            counts = add_cohort(ws, photo_files(photos))
+            counts = add_cohort(ws, photo_files(photos), analyzer=FaceAnalyzer())
         except IdolGuardError as exc:
             fail(str(exc))
             return
