@@ -30,3 +30,16 @@ def ingest_images(
         )
         shas.append(rows[0]["sha256"])
     return shas
+
+
+def set_config_table(home: Path, table: str, body: str) -> None:
+    """Replace one ``[table]`` of the workspace config (``init`` writes every table with its defaults)."""
+    path = home / "config.toml"
+    out, skipping = [], False
+    for line in path.read_text().splitlines():
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            skipping = stripped == f"[{table}]"
+        if not skipping:
+            out.append(line)
+    path.write_text("\n".join(out) + f"\n\n[{table}]\n{body}\n")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cases.helpers import ingest_images
+from tests.cases.helpers import ingest_images, set_config_table
 
 
 class Inbox:
@@ -41,11 +41,16 @@ def smtp(home: Path):  # type: ignore[no-untyped-def]
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    config = home / "config.toml"
-    config.write_text(
-        config.read_text() + f'\n[takedowns]\nreporter_name = "Agency Legal"\nreporter_email = "legal@agency.test"\n'
-        f'authority = "Exclusive management contract and power of attorney, ref. POA-2026-01"\n\n'
-        f'[takedowns.smtp]\nhost = "127.0.0.1"\nport = {port}\nsender = "legal@agency.test"\n'
+    set_config_table(
+        home,
+        "takedowns",
+        'reporter_name = "Agency Legal"\nreporter_email = "legal@agency.test"\n'
+        'authority = "Exclusive management contract and power of attorney, ref. POA-2026-01"',
+    )
+    set_config_table(
+        home,
+        "takedowns.smtp",
+        f'host = "127.0.0.1"\nport = {port}\nsender = "legal@agency.test"\nstarttls = false',
     )
     yield inbox
     controller.stop()

@@ -9,4 +9,5 @@ AREA = Area(
     commands=("idolguard.cases.cli:register",),
     report_sections=(ReportSection("provenance", "idolguard.cases.report_section:provenance_section", order=35),),
     models=("idolguard.cases.models",),
+    settings=("idolguard.cases.settings:CasesSettings",),
 )

@@ -35,7 +35,6 @@ from idolguard.db.session import in_chunks
 from idolguard.workspace import Workspace
 
 FORMATS = ("html", "pdf")
-MAX_PREVIEWS = 24
 CUSTODY_ROWS = 40
 PREVIEW_PX = 140
 
@@ -96,6 +95,13 @@ def _model_card() -> dict[str, Any]:
     return {"name": card.get("name"), "version": card.get("version"), "metrics": metrics or "see the model card"}
 
 
+def _preview_limit(ws: Workspace) -> int:
+    from idolguard.cases.settings import CasesSettings
+    from idolguard.settings import load
+
+    return max(0, load(CasesSettings, ws.config.raw).report_previews)
+
+
 def _evidence_rows(
     ws: Workspace, detail: dict[str, Any], sightings_by_item: dict[str, list[Sighting]]
 ) -> list[dict[str, Any]]:
@@ -110,7 +116,7 @@ def _evidence_rows(
             if s["url"] and s["url"] in (capture["url"], capture["final_url"]):
                 media_capture.setdefault(s["item"], capture)
     rows = []
-    previews = 0
+    previews, limit = 0, _preview_limit(ws)
     for number, item in enumerate(detail["items"], start=1):
         sha = item["sha256"]
         sightings = sightings_by_item.get(sha, [])
@@ -119,7 +125,7 @@ def _evidence_rows(
         capture = capture_of.get(sha) or media_capture.get(sha)
         check = "destroyed" if item["destroyed"] else ("match" if ws.vault.check(sha) is None else "mismatch")
         preview = None
-        if not item["destroyed"] and item["media_type"] == "image" and previews < MAX_PREVIEWS:
+        if not item["destroyed"] and item["media_type"] == "image" and previews < limit:
             preview = blurred_preview(ws, sha)
             previews += preview is not None
         rows.append(
@@ -227,7 +233,7 @@ def build_context(ws: Workspace, key: str, lang: str) -> dict[str, Any]:
         "html_lang": "ko" if lang in ("ko", "both") else "en",
         "d": detail,
         "evidence": _evidence_rows(ws, detail, sightings_by_item),
-        "max_previews": MAX_PREVIEWS,
+        "max_previews": _preview_limit(ws),
         "identity": identity,
         "manipulation": manipulation,
         "leads": leads,

@@ -7,4 +7,8 @@ AREA = Area(
     description="takedown notices with legal bases, SMTP sending, deadlines, escalation, stats, Lumen export",
     commands=("idolguard.takedowns.cli:register",),
     models=("idolguard.takedowns.models",),
+    settings=(
+        "idolguard.takedowns.settings:TakedownSettings",
+        "idolguard.takedowns.settings:SmtpSettings",
+    ),
 )

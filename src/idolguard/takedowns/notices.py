@@ -68,8 +68,13 @@ class DraftOptions:
 
 
 def _settings(ws: Workspace) -> dict[str, Any]:
-    section = ws.config.section("takedowns")
-    return section if isinstance(section, dict) else {}
+    """``[takedowns]`` with ``smtp`` = ``[takedowns.smtp]``, validated and with defaults."""
+    from dataclasses import asdict
+
+    from idolguard.settings import load
+    from idolguard.takedowns.settings import SmtpSettings, TakedownSettings
+
+    return {**asdict(load(TakedownSettings, ws.config.raw)), "smtp": asdict(load(SmtpSettings, ws.config.raw))}
 
 
 def draft(ws: Workspace, options: DraftOptions, *, parent: Notice | None = None) -> int:
