@@ -129,7 +129,8 @@ def test_draft_send_mark_over_real_smtp(cli, home: Path, smtp: Inbox, case) -> N
 
     cli("takedowns", "mark", notice, "acknowledged", "--ref", "TICKET-77")
     cli("takedowns", "mark", notice, "removed")
-    stats = cli.json_lines("takedowns", "stats", "--json")[0]
+    stats = cli.json_lines("takedowns", "stats", "--json", "--chart", home / "stats.png")[0]
+    assert (home / "stats.png").read_bytes().startswith(b"\x89PNG")
     assert stats["by_recipient"]["web_host"]["removed"] == 1 and stats["by_recipient"]["web_host"]["acceptance"] == 1.0
     lumen = json.loads(cli("takedowns", "export", "--format", "lumen").stdout)
     assert lumen["notices"][0]["works"][0]["infringing_urls"][0]["url"].startswith("https://web.example/p/")

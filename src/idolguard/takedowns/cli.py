@@ -168,11 +168,17 @@ def sync_cmd(home: Path = home_option()) -> None:
 
 
 @takedowns_app.command("stats")
-def stats_cmd(json_out: bool = typer.Option(False, "--json"), home: Path = home_option()) -> None:
+def stats_cmd(
+    json_out: bool = typer.Option(False, "--json"),
+    chart: Path = typer.Option(None, "--chart", help="Also write a PNG chart (sent / removed / acceptance)."),
+    home: Path = home_option(),
+) -> None:
     """Time to removal, success rate and acceptance per recipient and per legal basis."""
-    from idolguard.takedowns.notices import stats
+    from idolguard.takedowns.notices import stats, stats_chart_png
 
     data = _run(stats, open_workspace(home))
+    if chart is not None:
+        chart.write_bytes(stats_chart_png(data))
     if json_out:
         emit_json(data)
         return

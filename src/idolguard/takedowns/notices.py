@@ -578,6 +578,46 @@ def stats(ws: Workspace) -> dict[str, Any]:
     return {"by_recipient": group("recipient"), "by_basis": group("basis"), "notices": len(rows)}
 
 
+def stats_chart_png(data: dict[str, Any]) -> bytes:
+    """Per recipient: notices sent, removed, and the acceptance share (the trusted-flagger precision)."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    rows = sorted(data["by_recipient"].items())
+    names = [name for name, _ in rows] or ["(none)"]
+    figure = Figure(figsize=(7, 0.8 + 0.35 * len(names)), dpi=110)
+    axes = figure.add_subplot()
+    positions = range(len(names))
+    axes.barh([p + 0.2 for p in positions], [g["sent"] for _, g in rows] or [0], height=0.4, label="sent")
+    axes.barh(
+        [p - 0.2 for p in positions],
+        [g["removed"] + g["partially_removed"] for _, g in rows] or [0],
+        height=0.4,
+        label="removed",
+    )
+    for p, (_, g) in zip(positions, rows, strict=False):
+        if g["acceptance"] is not None:
+            axes.annotate(
+                f"{g['acceptance']:.0%} accepted",
+                (g["sent"], p),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=7,
+            )
+    axes.set_yticks(list(positions), names)
+    axes.legend(fontsize=7, loc="lower right")
+    axes.grid(axis="x", alpha=0.3)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
 def export_lumen(ws: Workspace) -> list[dict[str, Any]]:
     """Sent notices in the shape of a Lumen database submission (sender, principal, recipient, works, action)."""
     recipients = load_recipients(ws.home)
