@@ -189,8 +189,13 @@ def test_required_elements_bad_input_and_header_injection(cli, home: Path, smtp:
     web_form = cli("takedowns", "send", form, ok=False)
     assert web_form.exit_code == 2 and "takedowns mark" in _flat(web_form.output)
     cli("takedowns", "mark", form, "sent", "--ref", "X-123")
+    each = cli(
+        "takedowns", "draft", "--case", number, "--recipient", "naver", "--basis", "plain_letter", "--each", "--again"
+    )
+    per_url = [cli.json_lines("takedowns", "show", i, "--json")[0]["urls"] for i in each.stdout.split()]
+    assert sorted(per_url) == [["https://web.example/p/0"], ["https://web.example/p/1"]]
     kr = (
-        cli("takedowns", "draft", "--case", number, "--recipient", "naver", "--basis", "kr_tba_22_5")
+        cli("takedowns", "draft", "--case", number, "--recipient", "naver", "--basis", "kr_tba_22_5", "--again")
         .stdout.strip()
         .splitlines()[-1]
     )

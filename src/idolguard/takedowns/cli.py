@@ -55,6 +55,7 @@ def draft_cmd(
         False, "--perjury-statement", help="Include the accuracy statement under penalty of perjury (DMCA)."
     ),
     again: bool = typer.Option(False, "--again", help="Draft even if a notice to this recipient already covers a URL."),
+    each: bool = typer.Option(False, "--each", help="One notice per reported URL instead of one for all."),
     home: Path = home_option(),
 ) -> None:
     """Draft a notice from a case (the content is described, never attached)."""
@@ -76,14 +77,16 @@ def draft_cmd(
         work,
         perjury,
         again,
+        each,
     )
-    notice_id = _run(draft, ws, options)
-    missing = show(ws, notice_id)["missing"]
-    console.print(
-        f"notice {notice_id} drafted" + (f"; missing before it can be sent: {', '.join(missing)}" if missing else ""),
-        highlight=False,
-    )
-    typer.echo(str(notice_id))
+    for notice_id in _run(draft, ws, options):
+        missing = show(ws, notice_id)["missing"]
+        console.print(
+            f"notice {notice_id} drafted"
+            + (f"; missing before it can be sent: {', '.join(missing)}" if missing else ""),
+            highlight=False,
+        )
+        typer.echo(str(notice_id))
 
 
 @takedowns_app.command("show")

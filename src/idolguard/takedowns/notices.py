@@ -65,6 +65,7 @@ class DraftOptions:
     copyrighted_work: str = ""
     perjury: bool = False
     again: bool = False
+    each: bool = False
 
 
 def _settings(ws: Workspace) -> dict[str, Any]:
@@ -77,7 +78,8 @@ def _settings(ws: Workspace) -> dict[str, Any]:
     return {**asdict(load(TakedownSettings, ws.config.raw)), "smtp": asdict(load(SmtpSettings, ws.config.raw))}
 
 
-def draft(ws: Workspace, options: DraftOptions, *, parent: Notice | None = None) -> int:
+def draft(ws: Workspace, options: DraftOptions, *, parent: Notice | None = None) -> list[int]:
+    """Draft one notice (or, with ``each``, one per reported URL); returns the new notice ids."""
     recipients = load_recipients(ws.home)
     try:
         recipient = get_recipient(recipients, options.recipient)
@@ -110,86 +112,105 @@ def draft(ws: Workspace, options: DraftOptions, *, parent: Notice | None = None)
         no_url = [s["id"] for s in sightings if not s["url"]]
         if no_url:
             raise TakedownError(f"sighting(s) {no_url} have no URL; a notice needs the exact location")
-    urls = list(dict.fromkeys(s["url"] for s in sightings if s["url"]))
-    if not urls:
+    with_url = [s for s in sightings if s["url"]]
+    if not with_url:
         raise TakedownError(f"{detail['number']} has no sighting with a URL to report")
-    items = sorted({s["item"] for s in sightings})
-    captures = [
-        f"capture {c['id']} of {c['url']} at {c['captured_at'][:19]}Z"
-        + "".join(f"; RFC 3161 {t.get('gen_time')}" for t in c["timestamps"] if t.get("ok"))
-        for c in detail["captures"]
-        if c["url"] in urls or c["final_url"] in urls
-    ]
+    if options.each:  # one notice per reported URL (its first sighting), drafted in one transaction
+        firsts: dict[str, dict[str, Any]] = {}
+        for s in with_url:
+            firsts.setdefault(s["url"], s)
+        groups = [[s] for s in firsts.values()]
+    else:
+        groups = [sightings]
+    authority = _clean_line("--authority", options.authority or str(settings.get("authority", "")))
+    captures_by_url: dict[str, list[str]] = {}
+    for c in detail["captures"]:
+        text = f"capture {c['id']} of {c['url']} at {c['captured_at'][:19]}Z" + "".join(
+            f"; RFC 3161 {t.get('gen_time')}" for t in c["timestamps"] if t.get("ok")
+        )
+        for url in {c["url"], c["final_url"]} - {None}:
+            captures_by_url.setdefault(url, []).append(text)
     description = (
         f"Sexually explicit synthetic (deepfake) image or video depicting {detail['artist']} without consent."
         if lang == "en"
         else f"{detail['artist']}의 얼굴을 동의 없이 합성한 성적 허위영상물(딥페이크)."
     )
-    fields = NoticeFields(
-        urls=urls,
-        description=description,
-        artist=detail["artist"],
-        reporter_name=reporter_name,
-        reporter_email=reporter_email,
-        authority=_clean_line("--authority", options.authority or str(settings.get("authority", ""))),
-        hashes=items,
-        captures=captures,
-        accuracy_under_perjury=options.perjury,
-        signature=options.signature.strip(),
-        copyrighted_work=options.copyrighted_work.strip(),
-        substantiation=options.substantiation.strip()
-        or (
-            "The material is a non-consensual sexual deepfake of the person named; it is illegal under Korean law "
-            "(Art. 14-2, Act on Special Cases Concerning the Punishment of Sexual Crimes) and violates the "
-            "platform's rules on non-consensual intimate imagery."
-        ),
+    substantiation = options.substantiation.strip() or (
+        "The material is a non-consensual sexual deepfake of the person named; it is illegal under Korean law "
+        "(Art. 14-2, Act on Special Cases Concerning the Punishment of Sexual Crimes) and violates the "
+        "platform's rules on non-consensual intimate imagery."
     )
+    ids: list[int] = []
     with ws.write() as (session, writer):
         case = get_case(session, options.case)
+        covered: dict[str, int] = {}
         if not options.again and parent is None:
-            for existing in session.execute(
-                select(Notice).where(Notice.recipient == recipient.key, Notice.status != "rejected")
-            ).scalars():
-                overlap = sorted(set(existing.urls) & set(urls))
-                if overlap:
-                    raise TakedownError(
-                        f"notice {existing.id} to {recipient.key} already covers {overlap[0]} "
-                        f"({existing.status}); use --again to send another"
-                    )
-        subject, body = render_text(recipient, basis.key, fields, lang, detail["number"], parent)
-        notice = Notice(
-            case_id=case.id,
-            recipient=recipient.key,
-            basis=basis.key,
-            lang=lang,
-            status="draft",
-            to_address=to or None,
-            urls=urls,
-            sightings=[s["id"] for s in sightings],
-            fields=fields.as_dict(),
-            subject=subject,
-            body=body,
-            created_by=ws.actor,
-            parent_id=parent.id if parent else None,
-            attempt=(parent.attempt + 1) if parent else 1,
-        )
-        session.add(notice)
-        session.flush()
-        writer.append(
-            "takedown.draft",
-            None,
-            {
-                "case": case.number,
-                "notice": notice.id,
-                "recipient": recipient.key,
-                "basis": basis.key,
-                "urls": urls,
-                "items": items,
-                "parent": notice.parent_id,
-                "missing": basis.missing(fields),
-            },
-        )
-        return notice.id
+            for existing_id, existing_urls in session.execute(
+                select(Notice.id, Notice.urls).where(Notice.recipient == recipient.key, Notice.status != "rejected")
+            ).tuples():
+                for url in existing_urls or []:
+                    covered.setdefault(url, existing_id)
+        for group in groups:
+            urls = list(dict.fromkeys(s["url"] for s in group if s["url"]))
+            overlap = [u for u in urls if u in covered]
+            if overlap:
+                raise TakedownError(
+                    f"notice {covered[overlap[0]]} to {recipient.key} already covers {overlap[0]}; "
+                    "use --again to send another"
+                )
+            items = sorted({s["item"] for s in group})
+            fields = NoticeFields(
+                urls=urls,
+                description=description,
+                artist=detail["artist"],
+                reporter_name=reporter_name,
+                reporter_email=reporter_email,
+                authority=authority,
+                hashes=items,
+                captures=[text for url in urls for text in captures_by_url.get(url, [])],
+                accuracy_under_perjury=options.perjury,
+                signature=options.signature.strip(),
+                copyrighted_work=options.copyrighted_work.strip(),
+                substantiation=substantiation,
+            )
+            subject, body = render_text(recipient, basis.key, fields, lang, detail["number"], parent)
+            notice = Notice(
+                case_id=case.id,
+                recipient=recipient.key,
+                basis=basis.key,
+                lang=lang,
+                status="draft",
+                to_address=to or None,
+                urls=urls,
+                sightings=[s["id"] for s in group],
+                fields=fields.as_dict(),
+                subject=subject,
+                body=body,
+                created_by=ws.actor,
+                parent_id=parent.id if parent else None,
+                attempt=(parent.attempt + 1) if parent else 1,
+            )
+            session.add(notice)
+            session.flush()
+            writer.append(
+                "takedown.draft",
+                None,
+                {
+                    "case": case.number,
+                    "notice": notice.id,
+                    "recipient": recipient.key,
+                    "basis": basis.key,
+                    "urls": urls,
+                    "items": items,
+                    "parent": notice.parent_id,
+                    "missing": basis.missing(fields),
+                },
+            )
+            ids.append(notice.id)
+            if not options.again:
+                for url in urls:
+                    covered[url] = notice.id
+    return ids
 
 
 def render_text(
@@ -537,8 +558,8 @@ def escalate(ws: Workspace, notice_id: int) -> int:
                 **common,
             ),
             parent=n,
-        )  # type: ignore[arg-type]
-    return draft(ws, DraftOptions(recipient="kcsc", basis="kr_tba_22_5", lang="ko", **common), parent=n)  # type: ignore[arg-type]
+        )[0]  # type: ignore[arg-type]
+    return draft(ws, DraftOptions(recipient="kcsc", basis="kr_tba_22_5", lang="ko", **common), parent=n)[0]  # type: ignore[arg-type]
 
 
 def stats(ws: Workspace) -> dict[str, Any]:
