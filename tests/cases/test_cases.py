@@ -94,6 +94,13 @@ def test_status_transitions_and_hold(cli, tmp_path: Path) -> None:  # type: igno
     assert cli("cases", "hold", number, "--on", "--reason", "again", ok=False).exit_code == 2
     rows = cli.json_lines("cases", "list", "--json")
     assert rows[0]["legal_hold"] is True and rows[0]["status"] == "open"
+    cli("cases", "hold", number, "--off", "--reason", "released")
+    cli("cases", "retention", number, "0")
+    assert cli.json_lines("cases", "list", "--retention-due", "--json") == []  # open: not due
+    cli("cases", "close", number)
+    assert [r["number"] for r in cli.json_lines("cases", "list", "--retention-due", "--json")] == [number]
+    cli("cases", "retention", number, "30")
+    assert cli.json_lines("cases", "list", "--retention-due", "--json") == []
 
 
 def test_accounts_aliases_and_suggestions(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -179,3 +179,18 @@ def test_provenance_stage_through_scan(cli, tmp_path: Path) -> None:  # type: ig
     cli("cases", "add", number, obj["sha256"])
     detail = cli.json_lines("cases", "show", number, "--json")[0]
     assert detail["items"][0]["sha256"] == obj["sha256"]
+
+
+def test_c2pa_manifest_is_a_lead(tmp_path: Path) -> None:
+    from idolguard.cases.provenance_stage import _c2pa_leads
+    from idolguard.pipeline.stage import StageContext
+    from tests.detect.c2pa_signing import write_ai_signed_jpeg
+
+    path = write_ai_signed_jpeg(tmp_path / "signed.jpg")
+    ctx = StageContext(
+        sha256="0" * 64, path=path, media_type="image", item={"mime": "image/jpeg"}, inputs={}, limits=None
+    )  # type: ignore[arg-type]
+    [lead] = _c2pa_leads(ctx)
+    assert lead["kind"] == "c2pa" and lead["ai_generated"] is True
+    assert lead["trust"] == "high" and lead["signer"] == "IdolGuard tests"  # a valid signature
+    assert lead["meaning"] == "Content Credentials declare the file AI-generated"

@@ -66,11 +66,17 @@ def cases_add(
 
 
 @cases_app.command("list")
-def cases_list(json_out: bool = typer.Option(False, "--json"), home: Path = home_option()) -> None:
+def cases_list(
+    json_out: bool = typer.Option(False, "--json"),
+    retention_due: bool = typer.Option(False, "--retention-due", help="Only closed cases past their retention."),
+    home: Path = home_option(),
+) -> None:
     """List cases."""
     from idolguard.cases.views import list_cases
 
     rows = list_cases(open_workspace(home))
+    if retention_due:
+        rows = [r for r in rows if r["retention_due"]]
     if json_out:
         for row in rows:
             emit_json(row)

@@ -310,6 +310,17 @@ def list_cases(ws: Workspace) -> list[dict[str, Any]]:
                     "links": len(links),
                     "opened_at": case.opened_at.isoformat(),
                     "destroyed": case.destroyed_at is not None,
+                    "retention_days": case.retention_days,
+                    "retention_due": _retention_due(case),
                 }
             )
         return out
+
+
+def _retention_due(case: Case) -> bool:
+    """Closed, past its retention period, not under hold and not yet destroyed: time to decide on destruction."""
+    from datetime import UTC, datetime, timedelta
+
+    if case.destroyed_at is not None or case.legal_hold or case.closed_at is None or case.retention_days is None:
+        return False
+    return datetime.now(UTC) >= case.closed_at + timedelta(days=case.retention_days)
