@@ -29,18 +29,16 @@ lint: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-# Set up and run everything CI runs: lint, the import-layer contract, strict types on the typed areas, and the
-# whole test suite (PostgreSQL too when IDOLGUARD_TEST_PG is set).
+# Set up and run everything CI runs: lint and the whole test suite (PostgreSQL too when IDOLGUARD_TEST_PG is
+# set), which includes the import-layer contract (lint-imports) and strict mypy on the typed areas
+# (tests/pipeline/test_layers_and_types.py).
 test: setup
 	$(BIN)/ruff check src tests bench
-	$(BIN)/lint-imports
-	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 # The local loop: everything except tests marked `slow` (end-to-end video, training, browser captures).
 test-fast: setup
 	$(BIN)/ruff check src tests bench
-	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -x -m "not slow"
 
 clean:

@@ -30,3 +30,19 @@ def test_match_finds_a_banked_copy(cli, tmp_path):
     [row] = cli.json_lines("match", copy, "--json")
     assert row["matches"] and row["matches"][0]["bank"] == "confirmed"
     json.dumps(row)
+
+
+def test_worker_processes_match_against_the_same_banks(cli, tmp_path):
+    """The ``banks`` resource pickles as a workspace handle and is reopened in each worker: a scan with a
+    process pool finds the same matches as one in-process (on SQLite and on PostgreSQL)."""
+    original = save_jpeg(photo(), tmp_path / "original.jpg", quality=95)
+    cli("bank", "create", "confirmed", "--kind", "known_abuse")
+    cli("bank", "add", "confirmed", original)
+    folder = tmp_path / "copies"
+    folder.mkdir()
+    for i, (size, quality) in enumerate([((600, 450), 70), ((500, 375), 60), ((640, 480), 50), ((320, 240), 80)]):
+        save_jpeg(photo().resize(size), folder / f"copy{i}.jpg", quality=quality)
+    pooled = cli.json_lines("scan", folder, "--json", "--workers", "2")
+    assert len(pooled) == 4
+    assert all(any(m["bank"] == "confirmed" for m in o["matches"]) for o in pooled), pooled
+    assert all(o["error"] is None for o in pooled)
