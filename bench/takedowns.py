@@ -141,10 +141,8 @@ def main() -> None:
                         sent_at=now,
                     )
                 )
-                capture = Capture(requested_url=url, final_url=url, state="ok", actor="bench")
-                session.add(capture)
-                session.flush()
-                session.add(CaptureCheck(capture_id=capture.id, state="removed" if i % 2 else "live"))
+                session.add(Capture(id=i + 1, requested_url=url, final_url=url, state="ok", actor="bench"))
+                session.add(CaptureCheck(capture_id=i + 1, state="removed" if i % 2 else "live"))
             session.commit()
 
         def reset_status() -> None:

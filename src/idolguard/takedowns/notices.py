@@ -445,8 +445,10 @@ def sync_from_rechecks(ws: Workspace) -> dict[str, int]:
     with ws.sessions() as session:
         notices = list(
             session.execute(
-                select(Notice).where(Notice.status.in_(("sent", "acknowledged", "no_response", "partially_removed")))
-            ).scalars()
+                select(Notice.id, Notice.urls, Notice.status).where(
+                    Notice.status.in_(("sent", "acknowledged", "no_response", "partially_removed"))
+                )
+            ).tuples()
         )
         latest: dict[str, tuple[datetime, str]] = {}
         rows = session.execute(
@@ -459,20 +461,29 @@ def sync_from_rechecks(ws: Workspace) -> dict[str, int]:
                 if url not in latest or checked_at > latest[url][0]:
                     latest[url] = (checked_at, state)
     changes: list[tuple[int, str, str]] = []
-    for notice in notices:
-        gone = [u for u in notice.urls if latest.get(u, (None, ""))[1] in ("removed", "blocked")]
-        new = "removed" if gone and len(gone) == len(notice.urls) else ("partially_removed" if gone else None)
-        if new and new != notice.status:
-            changes.append((notice.id, notice.status, new))
+    for notice_id, urls, status in notices:
+        gone = [u for u in urls if latest.get(u, (None, ""))[1] in ("removed", "blocked")]
+        new = "removed" if gone and len(gone) == len(urls) else ("partially_removed" if gone else None)
+        if new and new != status:
+            changes.append((notice_id, status, new))
     if changes:
+        from sqlalchemy import update
+
+        from idolguard.db.session import in_chunks
+
+        now = datetime.now(UTC)
         with ws.write() as (session, writer):
-            for notice_id, _previous, new in changes:
-                row = _notice(session, notice_id)
-                row.status = new
-                if new == "removed":
-                    row.closed_at = datetime.now(UTC)
+            for new in ("removed", "partially_removed"):
+                ids = [str(n) for n, _p, status in changes if status == new]
+                for chunk in in_chunks(ids):
+                    values: dict[str, Any] = {"status": new}
+                    if new == "removed":
+                        values["closed_at"] = now
+                    session.execute(update(Notice).where(Notice.id.in_([int(i) for i in chunk])).values(**values))
             writer.append(
-                "takedown.sync", None, {"changes": [{"notice": n, "previous": p, "status": s} for n, p, s in changes]}
+                "takedown.sync",
+                None,
+                {"changes": [{"notice": n, "previous": p, "status": st} for n, p, st in changes]},
             )
     return {"checked": len(notices), "changed": len(changes)}
 
