@@ -242,6 +242,21 @@ def test_deadlines_escalation_and_removal_from_recheck(cli, home: Path, smtp: In
     statuses = {r["id"]: r["status"] for r in cli.json_lines("takedowns", "list", "--json")}
     assert statuses[notice] == "removed" and statuses[second] == "removed"
 
+    # The same content posted again elsewhere: the next sync drafts a follow-up chained to the removed notice.
+    from tests.conftest import jpeg_bytes
+
+    again = home.parent / "again.jpg"
+    again.write_bytes(jpeg_bytes(0))  # the same bytes as the case's first item: a re-upload
+    cli("ingest", again, "--platform", "web", "--source-url", "https://mirror.example/re/1")
+    cli("takedowns", "sync")
+    rows = cli.json_lines("takedowns", "list", "--json")
+    followups = [
+        r for r in rows if r["parent"] in (notice, second) and r["recipient"] == "x" and r["status"] == "draft"
+    ]
+    assert [r["urls"] for r in followups] == [["https://mirror.example/re/1"]]
+    cli("takedowns", "sync")  # nothing new: no second follow-up
+    assert len(cli.json_lines("takedowns", "list", "--json")) == len(rows)
+
 
 def test_workspace_override_of_recipients(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
     folder = home / "takedowns"

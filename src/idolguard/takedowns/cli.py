@@ -167,7 +167,11 @@ def sync_cmd(home: Path = home_option()) -> None:
     from idolguard.takedowns.notices import sync_from_rechecks
 
     result = _run(sync_from_rechecks, open_workspace(home))
-    console.print(f"{result['checked']} notices checked, {result['changed']} updated", highlight=False)
+    console.print(
+        f"{result['checked']} notices checked, {result['changed']} updated, "
+        f"{result['followups']} follow-up drafts for re-uploads",
+        highlight=False,
+    )
 
 
 @takedowns_app.command("stats")

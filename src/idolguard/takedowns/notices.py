@@ -485,7 +485,61 @@ def sync_from_rechecks(ws: Workspace) -> dict[str, int]:
                 None,
                 {"changes": [{"notice": n, "previous": p, "status": st} for n, p, st in changes]},
             )
-    return {"checked": len(notices), "changed": len(changes)}
+    followups = reopen_on_reupload(ws)
+    return {"checked": len(notices), "changed": len(changes), "followups": len(followups)}
+
+
+def reopen_on_reupload(ws: Workspace) -> list[int]:
+    """A removed notice's content came back: a new sighting (recorded after the removal) of any item of the
+    case with a URL no notice to that recipient covers yet gets a follow-up draft chained to the notice."""
+    from idolguard.cases.models import Case
+
+    with ws.sessions() as session:
+        removed = list(
+            session.execute(select(Notice).where(Notice.status == "removed", Notice.closed_at.is_not(None))).scalars()
+        )
+        covered: dict[str, set[str]] = {}
+        for recipient, urls in session.execute(select(Notice.recipient, Notice.urls)).tuples():
+            covered.setdefault(recipient, set()).update(urls or [])
+        plans: list[tuple[Notice, str, list[int]]] = []
+        details: dict[int, dict[str, Any]] = {}
+        for notice in removed:
+            if notice.case_id not in details:
+                case = session.get(Case, notice.case_id)
+                details[notice.case_id] = detail_in_session(session, case) if case else {"sightings": []}
+            detail = details[notice.case_id]
+            fresh = [
+                s
+                for s in detail["sightings"]
+                if s["url"]
+                and s["url"] not in covered.get(notice.recipient, set())
+                and datetime.fromisoformat(s["recorded_at"]) > notice.closed_at  # type: ignore[operator]
+            ]
+            if fresh:
+                covered.setdefault(notice.recipient, set()).update(s["url"] for s in fresh)
+                plans.append((notice, detail.get("number", ""), [s["id"] for s in fresh]))
+        for notice, _number, _ids in plans:
+            session.expunge(notice)
+    created: list[int] = []
+    for notice, number, sighting_ids in plans:
+        fields = notice.fields
+        options = DraftOptions(
+            case=number,
+            recipient=notice.recipient,
+            basis=notice.basis,
+            lang=notice.lang,
+            sightings=tuple(sighting_ids),
+            to=notice.to_address,
+            reporter_name=fields["reporter_name"],
+            reporter_email=fields["reporter_email"],
+            authority=fields.get("authority", ""),
+            substantiation=fields.get("substantiation", ""),
+            signature=fields.get("signature", ""),
+            copyrighted_work=fields.get("copyrighted_work", ""),
+            perjury=bool(fields.get("accuracy_under_perjury")),
+        )
+        created.extend(draft(ws, options, parent=notice))
+    return created
 
 
 def list_notices(ws: Workspace, *, overdue: bool = False, case: str | None = None) -> list[dict[str, Any]]:
