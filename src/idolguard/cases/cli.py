@@ -5,9 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from idolguard.cli_support import console, emit_json, fail, home_option, open_workspace
+from idolguard.cli_support import (
+    PANEL_CASEWORK,
+    emit_json,
+    fail,
+    home_option,
+    open_workspace,
+    out,
+    print_table,
+    safe,
+)
 from idolguard.errors import IdolGuardError
 from idolguard.exit_codes import ExitCode
 
@@ -15,6 +23,11 @@ cases_app = typer.Typer(help="Cases: turn incidents and evidence into a matter c
 accounts_app = typer.Typer(
     help="Posting accounts: who shared the content, aliases across platforms.", no_args_is_help=True
 )
+
+
+def _say(text: str) -> None:
+    """One result line on stdout; data in it (titles, handles, URLs, notes) cannot style or rewrite the terminal."""
+    out().print(safe(text))
 
 
 def _run(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -62,7 +75,7 @@ def cases_add(
             continue
         state = "linked" if row["added"] else "already in this case"
         also = f" (also in {', '.join(row['also_in'])})" if row["also_in"] else ""
-        console.print(f"{row['kind']} {row['ref']}: {state}{also}", highlight=False)
+        _say(f"{row['kind']} {row['ref']}: {state}{also}")
 
 
 @cases_app.command("list")
@@ -81,15 +94,21 @@ def cases_list(
         for row in rows:
             emit_json(row)
         return
-    table = Table(title="cases")
-    for column in ("number", "status", "hold", "artist", "items", "title"):
-        table.add_column(column)
-    for r in rows:
-        status = "destroyed" if r["destroyed"] else r["status"]
-        table.add_row(r["number"], status, "yes" if r["legal_hold"] else "", r["artist"], str(r["items"]), r["title"])
-    from rich.console import Console
-
-    Console().print(table)
+    print_table(
+        "cases",
+        ("number", "status", "hold", "artist", "items", "title"),
+        [
+            (
+                r["number"],
+                "destroyed" if r["destroyed"] else r["status"],
+                "yes" if r["legal_hold"] else "",
+                r["artist"],
+                r["items"],
+                r["title"],
+            )
+            for r in rows
+        ],
+    )
 
 
 @cases_app.command("show")
@@ -103,27 +122,23 @@ def cases_show(
     if json_out:
         emit_json(detail)
         return
-    hold = " [bold red]LEGAL HOLD[/]" if detail["legal_hold"] else ""
-    console.print(f"[bold]{detail['number']}[/] {detail['title']} ({detail['status']}){hold}", highlight=False)
-    console.print(f"artist: {detail['artist']}; opened {detail['opened_at']} by {detail['opened_by']}", highlight=False)
+    hold = " LEGAL HOLD" if detail["legal_hold"] else ""
+    _say(f"{detail['number']} {detail['title']} ({detail['status']}){hold}")
+    _say(f"artist: {detail['artist']}; opened {detail['opened_at']} by {detail['opened_by']}")
     for a in detail["assignees"]:
-        console.print(f"  {a['role']}: {a['person']}", highlight=False)
+        _say(f"  {a['role']}: {a['person']}")
     for f in detail["filings"]:
-        console.print(f"  filed ({f['kind']}) {f['reference']} on {f['filed_on']}", highlight=False)
-    console.print(
-        f"{len(detail['items'])} items, {len(detail['sightings'])} sightings, {len(detail['captures'])} captures"
-    )
+        _say(f"  filed ({f['kind']}) {f['reference']} on {f['filed_on']}")
+    _say(f"{len(detail['items'])} items, {len(detail['sightings'])} sightings, {len(detail['captures'])} captures")
     for item in detail["items"]:
         gone = " [destroyed]" if item["destroyed"] else ""
-        console.print(
-            f"  {item['sha256'][:16]}  {item['media_type'] or '-'}  {', '.join(item['why'])}{gone}", highlight=False
-        )
+        _say(f"  {item['sha256'][:16]}  {item['media_type'] or '-'}  {', '.join(item['why'])}{gone}")
     for o in detail["origin_candidates"]:
         first = o["by_platform_time"]
         where = f"{first['platform']} {first['account']} {first['seen_at']}" if first else "no dated sighting"
-        console.print(f"  incident {o['incident']} earliest by platform time: {where} ({o['caveat']})", highlight=False)
+        _say(f"  incident {o['incident']} earliest by platform time: {where} ({o['caveat']})")
     for n in detail["notes"]:
-        console.print(f"  note {n['at']} {n['author']}: {n['text']}", highlight=False)
+        _say(f"  note {n['at']} {n['author']}: {n['text']}")
 
 
 @cases_app.command("status")
@@ -142,7 +157,7 @@ def cases_status(
     result = _run(
         set_status, open_workspace(home), case, status, filing_kind=kind, reference=ref, filed_on=filed_on, body=body
     )
-    console.print(f"{result['case']}: {result['previous']} -> {result['status']}", highlight=False)
+    _say(f"{result['case']}: {result['previous']} -> {result['status']}")
 
 
 @cases_app.command("note")
@@ -151,7 +166,7 @@ def cases_note(case: str = typer.Argument(...), text: str = typer.Argument(...),
     from idolguard.cases.service import add_note
 
     note_id = _run(add_note, open_workspace(home), case, text)
-    console.print(f"note {note_id} recorded", highlight=False)
+    _say(f"note {note_id} recorded")
 
 
 @cases_app.command("assign")
@@ -166,7 +181,7 @@ def cases_assign(
     from idolguard.cases.service import assign
 
     _run(assign, open_workspace(home), case, person, role, remove=remove)
-    console.print(f"{person} {'removed from' if remove else 'assigned to'} {case} as {role}", highlight=False)
+    _say(f"{person} {'removed from' if remove else 'assigned to'} {case} as {role}")
 
 
 @cases_app.command("hold")
@@ -180,7 +195,7 @@ def cases_hold(
     from idolguard.cases.service import set_hold
 
     _run(set_hold, open_workspace(home), case, on, reason)
-    console.print(f"{case}: legal hold {'on' if on else 'off'}", highlight=False)
+    _say(f"{case}: legal hold {'on' if on else 'off'}")
 
 
 @cases_app.command("retention")
@@ -193,7 +208,7 @@ def cases_retention(
     from idolguard.cases.service import set_retention
 
     _run(set_retention, open_workspace(home), case, days)
-    console.print(f"{case}: retention {days} days after closing", highlight=False)
+    _say(f"{case}: retention {days} days after closing")
 
 
 @cases_app.command("close")
@@ -202,7 +217,7 @@ def cases_close(case: str = typer.Argument(...), home: Path = home_option()) -> 
     from idolguard.cases.service import set_status
 
     result = _run(set_status, open_workspace(home), case, "closed")
-    console.print(f"{result['case']}: closed", highlight=False)
+    _say(f"{result['case']}: closed")
 
 
 @cases_app.command("destroy")
@@ -221,19 +236,17 @@ def cases_destroy(
         emit_json(result.as_dict())
         return
     if not result.executed:
-        console.print(
+        _say(
             f"{result.case}: destruction approved by {result.approvals[0]}; waiting for a second, different "
-            "manager or admin to run the same command",
-            highlight=False,
+            "manager or admin to run the same command"
         )
         return
-    console.print(
+    _say(
         f"{result.case}: {len(result.destroyed)} objects erased by decision (ledger seq {result.decision_seq}), "
-        f"approved by {', '.join(result.approvals)}",
-        highlight=False,
+        f"approved by {', '.join(result.approvals)}"
     )
     for kept in result.kept:
-        console.print(f"  kept {kept['sha256'][:16]}: {kept['reason']}", highlight=False)
+        _say(f"  kept {kept['sha256'][:16]}: {kept['reason']}")
 
 
 @cases_app.command("report")
@@ -252,7 +265,7 @@ def cases_report(
     if json_out:
         emit_json(result)
     else:
-        console.print(f"{result['path']}  sha256 {result['sha256']}", highlight=False)
+        _say(f"{result['path']}  sha256 {result['sha256']}")
 
 
 @cases_app.command("package")
@@ -290,10 +303,9 @@ def cases_package(
     if json_out:
         emit_json(result.as_dict())
     else:
-        console.print(
+        _say(
             f"{result.path}: {result.files} files, {result.bytes:,} bytes, {result.destroyed} destroyed items "
-            f"(hash only); sha256 {result.sha256}",
-            highlight=False,
+            f"(hash only); sha256 {result.sha256}"
         )
 
 
@@ -326,10 +338,9 @@ def accounts_list(json_out: bool = typer.Option(False, "--json"), home: Path = h
             emit_json(row)
         return
     for r in rows:
-        console.print(
+        _say(
             f"{r['id']:>4}  {r['platform']}/{r['handle']}  items {len(r['items'])}  "
-            f"first {r['first_seen'] or '-'}  last {r['last_seen'] or '-'}  aliases {len(r['aliases'])}",
-            highlight=False,
+            f"first {r['first_seen'] or '-'}  last {r['last_seen'] or '-'}  aliases {len(r['aliases'])}"
         )
 
 
@@ -339,7 +350,7 @@ def accounts_sync(home: Path = home_option()) -> None:
     from idolguard.cases.accounts import record_from_sightings
 
     count = _run(record_from_sightings, open_workspace(home))
-    console.print(f"{count} accounts recorded", highlight=False)
+    _say(f"{count} accounts recorded")
 
 
 @accounts_app.command("alias")
@@ -353,7 +364,7 @@ def accounts_alias(
     from idolguard.cases.accounts import link_alias
 
     _run(link_alias, open_workspace(home), first, second, reason)
-    console.print("linked", highlight=False)
+    _say("linked")
 
 
 @accounts_app.command("suggest")
@@ -371,9 +382,9 @@ def accounts_suggest(
             emit_json(row)
         return
     for r in rows:
-        console.print(f"{' ~ '.join(r['accounts'])}: {r['why']}", highlight=False)
+        _say(f"{' ~ '.join(r['accounts'])}: {r['why']}")
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    app.add_typer(cases_app, name="cases")
-    app.add_typer(accounts_app, name="accounts")
+    app.add_typer(cases_app, name="cases", rich_help_panel=PANEL_CASEWORK)
+    app.add_typer(accounts_app, name="accounts", rich_help_panel=PANEL_CASEWORK)

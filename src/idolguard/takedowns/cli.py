@@ -7,11 +7,16 @@ from pathlib import Path
 
 import typer
 
-from idolguard.cli_support import console, emit_json, fail, home_option, open_workspace
+from idolguard.cli_support import PANEL_CASEWORK, console, emit_json, fail, home_option, open_workspace, out, safe
 from idolguard.errors import IdolGuardError
 from idolguard.exit_codes import ExitCode
 
 takedowns_app = typer.Typer(help="Takedown notices: draft, send, track to removal.", no_args_is_help=True)
+
+
+def _say(text: str) -> None:
+    """One result line on stdout; data in it (titles, handles, URLs, notes) cannot style or rewrite the terminal."""
+    out().print(safe(text))
 
 
 def _run(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -32,7 +37,7 @@ def recipients_cmd(json_out: bool = typer.Option(False, "--json"), home: Path = 
             emit_json(r.__dict__)
         else:
             doubt = f"  [uncertain: {'; '.join(r.uncertain)}]" if r.uncertain else ""
-            console.print(f"{r.key:<14} {r.channel:<9} {r.response_hours:>4} h  {r.name_en}{doubt}", highlight=False)
+            _say(f"{r.key:<14} {r.channel:<9} {r.response_hours:>4} h  {r.name_en}{doubt}")
 
 
 @takedowns_app.command("draft")
@@ -81,10 +86,9 @@ def draft_cmd(
     )
     for notice_id in _run(draft, ws, options):
         missing = show(ws, notice_id)["missing"]
-        console.print(
+        console.print(  # a note for people on stderr; stdout carries only the new notice ids
             f"notice {notice_id} drafted"
-            + (f"; missing before it can be sent: {', '.join(missing)}" if missing else ""),
-            highlight=False,
+            + (f"; missing before it can be sent: {', '.join(missing)}" if missing else "")
         )
         typer.echo(str(notice_id))
 
@@ -109,10 +113,7 @@ def send_cmd(notice: int = typer.Argument(...), home: Path = home_option()) -> N
     from idolguard.takedowns.notices import send
 
     result = _run(send, open_workspace(home), notice)
-    console.print(
-        f"notice {notice} sent; message {result['message_sha256'][:16]}… stored; due {result['due_at']}",
-        highlight=False,
-    )
+    _say(f"notice {notice} sent; message {result['message_sha256'][:16]}… stored; due {result['due_at']}")
 
 
 @takedowns_app.command("mark")
@@ -127,7 +128,7 @@ def mark_cmd(
     from idolguard.takedowns.notices import mark
 
     result = _run(mark, open_workspace(home), notice, status, ref, note)
-    console.print(f"notice {notice}: {result['previous']} -> {result['status']}", highlight=False)
+    _say(f"notice {notice}: {result['previous']} -> {result['status']}")
 
 
 @takedowns_app.command("list")
@@ -145,10 +146,9 @@ def list_cmd(
             emit_json(row)
         else:
             late = " OVERDUE" if row["overdue"] else ""
-            console.print(
+            _say(
                 f"{row['id']:>5} {row['recipient']:<14} {row['basis']:<14} {row['status']:<18} "
-                f"due {row['due_at'] or '-'}{late}",
-                highlight=False,
+                f"due {row['due_at'] or '-'}{late}"
             )
 
 
@@ -167,10 +167,9 @@ def sync_cmd(home: Path = home_option()) -> None:
     from idolguard.takedowns.notices import sync_from_rechecks
 
     result = _run(sync_from_rechecks, open_workspace(home))
-    console.print(
+    _say(
         f"{result['checked']} notices checked, {result['changed']} updated, "
-        f"{result['followups']} follow-up drafts for re-uploads",
-        highlight=False,
+        f"{result['followups']} follow-up drafts for re-uploads"
     )
 
 
@@ -191,10 +190,9 @@ def stats_cmd(
         return
     for key, rows in (("recipient", data["by_recipient"]), ("basis", data["by_basis"])):
         for name, g in rows.items():
-            console.print(
+            _say(
                 f"{key} {name}: sent {g['sent']}, removed {g['removed']}, acceptance {g['acceptance']}, "
-                f"median hours to removal {g['median_hours_to_removal']}",
-                highlight=False,
+                f"median hours to removal {g['median_hours_to_removal']}"
             )
 
 
@@ -217,4 +215,4 @@ def export_cmd(
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    app.add_typer(takedowns_app, name="takedowns")
+    app.add_typer(takedowns_app, name="takedowns", rich_help_panel=PANEL_CASEWORK)
