@@ -166,3 +166,17 @@ def test_destroy_needs_two_different_approvers(cli, home: Path, tmp_path: Path, 
     detail = cli.json_lines("cases", "show", number, "--json")[0]
     assert {i["sha256"]: i["destroyed"] for i in detail["items"]} == {shas[0]: True, shas[1]: True, keep[0]: False}
     assert "already destroyed" in " ".join(cli("cases", "destroy", number, "--reason", "x", ok=False).output.split())
+
+    # verify names the erased objects as destroyed by the signed decision, not as missing (tampering) ...
+    verify = cli("verify", "--json", ok=False)
+    assert verify.exit_code == 0, verify.output
+    report = json.loads(verify.stdout.strip().splitlines()[-1])
+    destroyed = {d["sha256"]: d for d in report["destroyed"]}
+    assert set(shas) <= set(destroyed) and keep[0] not in destroyed
+    assert destroyed[shas[0]]["approved_by"] == ["alice", "bob"] and destroyed[shas[0]]["case"] == number
+    text = cli("verify").stdout
+    assert f"destroyed by decision: {len(destroyed)} objects of {number}" in " ".join(text.split())
+    # ... while deleting an object that no decision covers is still tampering.
+    ws.vault.path_for(keep[0]).unlink()
+    failed = cli("verify", "--json", ok=False)
+    assert failed.exit_code == 3 and keep[0] in failed.stdout
