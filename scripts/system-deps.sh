@@ -48,8 +48,9 @@ fi
 
 # --- cases: PDF reports (WeasyPrint needs Pango; the Noto CJK fonts above give real Korean glyphs).
 _cases_missing=()
-ldconfig -p 2>/dev/null | grep -q "libpango-1.0.so.0" || _cases_missing+=(libpango-1.0-0)
-ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0" || _cases_missing+=(libpangoft2-1.0-0)
+_libs="$(ldconfig -p 2>/dev/null || true)"  # read once: `ldconfig | grep -q` trips pipefail on SIGPIPE
+case "$_libs" in *"libpango-1.0.so.0"*) ;; *) _cases_missing+=(libpango-1.0-0) ;; esac
+case "$_libs" in *"libpangoft2-1.0.so.0"*) ;; *) _cases_missing+=(libpangoft2-1.0-0) ;; esac
 if [ "${#_cases_missing[@]}" -gt 0 ]; then
     _sudo=""
     if [ "$(id -u)" -ne 0 ]; then
