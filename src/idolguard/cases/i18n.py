@@ -30,6 +30,10 @@ class Translator:
         text = catalog(lang or self.langs[0])[key]
         return text.format(**values) if values else text
 
+    def inline(self, key: str, **values: object) -> Markup:
+        """A short label on one line: ``한국어 / English`` in ``both``, for the dense per-item blocks."""
+        return Markup(" / ").join(escape(self.plain(key, lang, **values)) for lang in self.langs)
+
     def __call__(self, key: str, **values: object) -> Markup:
         """The text in the report's language(s), HTML-escaped; in ``both`` Korean then English."""
         parts = [

@@ -227,12 +227,19 @@ def build_context(ws: Workspace, key: str, lang: str) -> dict[str, Any]:
         "platforms": impact.platforms_chart_png(record),
     }
     report = verify_workspace(ws, objects=False)
+    evidence = _evidence_rows(ws, detail, sightings_by_item)
     return {
         "t": t,
         "lang": lang,
         "html_lang": "ko" if lang in ("ko", "both") else "en",
         "d": detail,
-        "evidence": _evidence_rows(ws, detail, sightings_by_item),
+        "evidence": evidence,
+        "hash_counts": {
+            "total": len(evidence),
+            "match": sum(1 for r in evidence if r["check"] == "match"),
+            "mismatch": sum(1 for r in evidence if r["check"] == "mismatch"),
+            "destroyed": sum(1 for r in evidence if r["check"] == "destroyed"),
+        },
         "max_previews": _preview_limit(ws),
         "identity": identity,
         "manipulation": manipulation,
