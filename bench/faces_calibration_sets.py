@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import random
 import sys
 from pathlib import Path
 
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from faces_protocol import ALIASES  # noqa: E402
 
 
-def rows_for(data: Path) -> list[tuple[str, str, str]]:
+def rows_for(data: Path, idol_sample: int = 0, seed: int = 0) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     ea = data / "eastasian-dev"
     if (ea / "manifest.csv").exists():
@@ -42,9 +43,10 @@ def rows_for(data: Path) -> list[tuple[str, str, str]]:
     idol = data / "idol-style-real"
     if (idol / "manifest.csv").exists():
         with open(idol / "manifest.csv", newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                if row.get("label") == "real":
-                    rows.append((str((idol / row["path"]).resolve()), "", "idol-style-real"))
+            actors = [r for r in csv.DictReader(handle) if r.get("label") == "real"]
+        if idol_sample and idol_sample < len(actors):
+            actors = random.Random(seed).sample(actors, idol_sample)
+        rows += [(str((idol / r["path"]).resolve()), "", "idol-style-real") for r in actors]
     return rows
 
 
@@ -52,8 +54,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--idol-sample", type=int, default=0, help="use this many idol-style-real photos (seeded)")
     args = parser.parse_args()
-    rows = rows_for(args.data)
+    rows = rows_for(args.data, args.idol_sample)
     if not rows:
         raise SystemExit(f"no East Asian sets found under {args.data}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
