@@ -216,7 +216,8 @@ def match(bank: Bank, path: Path) -> tuple[set[int], set[int], dict[str, int]]:
     rgb = np.asarray(Image.open(path).convert("RGB"))
     if bank.face_words is not None:
         for face in faces_of(bank.detector, rgb, jitter=QUERY_JITTER):
-            for value in [face["pdq"], face["pdq_flip"], *face["jitter"], *face.get("tight", [])]:
+            tight = [*face.get("tight", []), *face.get("tight_flip", [])]
+            for value in [face["pdq"], face["pdq_flip"], *face["jitter"], *tight]:
                 found = {int(bank.face_owner[i]) for i in brute(bank.face_words, value, FACE_THRESHOLD)}
                 counters["face_candidates"] += len(found - full - candidates)
                 candidates |= found

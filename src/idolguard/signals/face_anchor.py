@@ -112,7 +112,7 @@ def face_hashes(
     ``tight`` the tight anchor's hash (and its flip, for queries) at the same perturbations.
 
     Banking stores ``pdq``, ``jitter`` and ``tight`` as ``pdq_face`` entries; matching queries with all of
-    them plus the flips.
+    them plus the flips (``pdq_flip``, ``tight_flip``).
     """
     out = []
     wide = face_crops(luma, faces, scale, jitter=jitter)
@@ -123,12 +123,13 @@ def face_hashes(
             continue
         extra = [hash_array_dihedral(crop)[0][0] for crop in crops[1:]]
         close_hashes: list[str] = []
+        close_flip: list[str] = []
         for k, crop in enumerate(tight_crops):
             tight_variants, tight_quality = hash_array_dihedral(crop)
             if tight_quality >= FACE_QUALITY_MIN:
                 close_hashes.append(tight_variants[0])
                 if k == 0:
-                    close_hashes.append(tight_variants[5])  # the mirrored face, as ``pdq_flip``
+                    close_flip.append(tight_variants[5])  # the mirrored face, as ``pdq_flip`` (queries only)
         out.append(
             {
                 "face": index,
@@ -137,6 +138,7 @@ def face_hashes(
                 "quality": quality,
                 "jitter": extra,
                 "tight": close_hashes,
+                "tight_flip": close_flip,
             }
         )
     return out
