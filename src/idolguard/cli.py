@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 from typing import Any
@@ -39,16 +38,6 @@ GROUPS: dict[str, typer.Typer] = {
 }
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)
-
-# Modules exposing ``register(app, groups)``; each area adds its line. A module that fails to import (an
-# optional dependency missing) only loses its own commands.
-COMMAND_MODULES: tuple[str, ...] = (
-    "idolguard.faces.cli",
-    "idolguard.signals.cli",
-    "idolguard.capture.commands",
-    "idolguard.detect.cli",
-    "idolguard.incidents.cli",
-)
 
 
 def _version(value: bool) -> None:
@@ -374,7 +363,7 @@ def stages() -> None:
             ", ".join(stage.produces),
             "[green]available[/]" if reason is None else f"[yellow]{reason}[/]",
         )
-    for spec, problem in {**import_problems(), **COMMAND_PROBLEMS}.items():
+    for spec, problem in import_problems().items():
         table.add_row(spec, "-", "", "", f"[red]cannot import: {problem}[/]")
     from rich.console import Console
 
@@ -417,20 +406,21 @@ def demo(
     )
 
 
-COMMAND_PROBLEMS: dict[str, str] = {}
+def _register_area_commands() -> None:
+    """Add every area's commands (declared in its ``Area``); an area whose command module cannot be imported
+    (an optional dependency missing) only loses its own commands, listed by ``idolguard stages``."""
+    from idolguard.registry import command_registrars
+
+    for area_name, commands in command_registrars():
+        if isinstance(commands, typer.Typer):
+            if not commands.info.name:
+                raise TypeError(f"area {area_name}: a Typer app given as commands needs a name")
+            app.add_typer(commands)
+        else:
+            commands(app, GROUPS)
 
 
-def _register_plugins() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError as exc:  # an optional area not installed: its commands are absent (see `stages`)
-            COMMAND_PROBLEMS[name] = str(exc)
-            continue
-        module.register(app, GROUPS)
-
-
-_register_plugins()
+_register_area_commands()
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
+from idolguard.area import Area
 from idolguard.pipeline.stage import Stage, StageContext
 
 
@@ -51,3 +52,6 @@ class BrokenStage(Stage):
     def run(self, ctx: StageContext) -> dict[str, Any]:
         _bump(self.name)
         raise RuntimeError("boom")
+
+
+AREA = Area(name="counting", description="test stages", stages=(CountingStage, DependentStage, BrokenStage))

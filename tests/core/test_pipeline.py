@@ -9,31 +9,31 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from idolguard import registry
 from idolguard.db.models import DerivedObject, StageResult
-from idolguard.pipeline import registry
 from idolguard.pipeline.registry import order_stages
 from tests.conftest import jpeg_bytes
-
-EXTRA = (
-    "tests.core.counting_stage:CountingStage",
-    "tests.core.counting_stage:DependentStage",
-    "tests.core.counting_stage:BrokenStage",
-)
+from tests.plugins import install_plugin, uninstall_plugins
 
 
 @pytest.fixture
 def counting(monkeypatch, tmp_path):
+    """The counting stages installed as a third-party area through the ``idolguard.areas`` entry point."""
     counter = tmp_path / "runs.txt"
     counter.write_text("")
     monkeypatch.setenv("IDOLGUARD_TEST_COUNTER", str(counter))
-    monkeypatch.setattr(registry, "BUILTIN", registry.BUILTIN + EXTRA)
-    registry.all_stages.cache_clear()
+    install_plugin(
+        tmp_path / "site",
+        monkeypatch,
+        "counting-area",
+        {"idolguard.areas": {"counting": "tests.core.counting_stage:AREA"}},
+    )
     yield counter
     monkeypatch.delenv("IDOLGUARD_TEST_COUNTING_VERSION", raising=False)
     import tests.core.counting_stage as module
 
     importlib.reload(module)  # class attributes were read from the environment at import
-    registry.all_stages.cache_clear()
+    uninstall_plugins()
 
 
 def _runs(counter: Path) -> list[str]:
@@ -61,7 +61,7 @@ def test_rescan_reuses_unchanged_stage_versions(cli, tmp_path, counting, workspa
     import tests.core.counting_stage as module
 
     importlib.reload(module)
-    registry.all_stages.cache_clear()
+    registry.reset()
     third = cli.json_lines("scan", tmp_path / "a.jpg", "--json")[0]
     assert third["stages"]["counting"] == "2"
     assert _runs(counting).count("counting") == 2

@@ -11,7 +11,6 @@ from idolguard.cli_support import console, emit_json, home_option, open_workspac
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    import idolguard.capture.report  # noqa: F401 - registers the capture block of the HTML report
 
     app.command("capture")(capture)
     app.command("recheck")(recheck)

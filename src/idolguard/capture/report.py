@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from idolguard.capture.models import Capture, CaptureCheck, CaptureMedia
-from idolguard.report.html import data_uri, register_section
+from idolguard.report.html import data_uri
 from idolguard.workspace import Workspace
 
 THUMB_WIDTH = 480
@@ -111,7 +111,6 @@ def render_capture(ws: Workspace, capture: Capture, checks: list[CaptureCheck], 
     return "\n".join(parts)
 
 
-@register_section("capture")
 def capture_section(ws: Workspace, obj: dict[str, Any]) -> str:
     sha = obj.get("sha256")
     if not sha:

@@ -1,10 +1,8 @@
-"""Import every model module so the shared metadata is complete (Alembic env, create_all, tests).
+"""Import every area's model modules so the shared metadata is complete (Alembic env, create_all, tests).
 
-Each area adds one import line here when it adds tables.
+Areas declare their model modules in their ``Area`` (``models=``); nothing is listed here.
 """
 
-from idolguard.capture import models as capture_models  # noqa: F401
-from idolguard.db import models  # noqa: F401
-from idolguard.gallery import models as gallery_models  # noqa: F401
-from idolguard.incidents import models as incidents_models  # noqa: F401
-from idolguard.signals import models as signals_models  # noqa: F401
+from idolguard.registry import import_models
+
+MODEL_MODULES = import_models()

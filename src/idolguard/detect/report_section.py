@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from idolguard.report.html import data_uri, register_section
+from idolguard.report.html import data_uri
 from idolguard.workspace import Workspace
 
 
@@ -13,7 +13,6 @@ def _fmt(score: Any) -> str:
     return f"{score:.2f}" if isinstance(score, (int, float)) else "–"
 
 
-@register_section("manipulation")
 def render(ws: Workspace, obj: dict[str, Any]) -> str:
     info = obj.get("manipulation")
     if not isinstance(info, dict):

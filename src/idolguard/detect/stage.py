@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from idolguard.config import Limits
-from idolguard.detect import report_section  # noqa: F401 - registers the HTML report block
 from idolguard.detect.content_credentials import read_content_credentials
 from idolguard.detect.detector import DetectorUnavailable, OnnxDetector, default_detector
 from idolguard.detect.recalibration import active_calibration

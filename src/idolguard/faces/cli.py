@@ -25,7 +25,6 @@ def _alias_arg(value: str) -> tuple[str, str | None]:
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    import idolguard.faces.report  # noqa: F401  (registers the faces block of the HTML report)
 
     artists = typer.Typer(help="The protected-artist gallery (reference faces).", no_args_is_help=True)
     app.add_typer(artists, name="artists")

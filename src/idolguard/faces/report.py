@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from idolguard.report.html import data_uri, register_section
+from idolguard.report.html import data_uri
 from idolguard.workspace import Workspace
 
 DECISION_LABEL = {"match": "MATCH", "possible": "possible - needs review", "no_match": "no match"}
@@ -16,7 +16,6 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else html.escape(str(value))
 
 
-@register_section("Faces")
 def faces_section(ws: Workspace, obj: dict[str, Any]) -> str:
     faces = obj.get("faces")
     if faces is None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from idolguard.report.html import data_uri, register_section
+from idolguard.report.html import data_uri
 from idolguard.workspace import Workspace
 
 
-@register_section("matches")
 def matches_section(ws: Workspace, obj: dict[str, Any]) -> str:
     parts: list[str] = []
     if obj.get("pdq") or obj.get("vpdq"):

@@ -1,58 +1,35 @@
 """Which stages exist, in dependency order.
 
-Built-in stages are listed by import path so that a stage whose optional dependency or model is missing is
-reported as unavailable instead of breaking every command; third-party packages can add stages through the
-``idolguard.stages`` entry-point group.
+Stages come from the areas (``idolguard.registry``: built-in ``<area>/area.py`` declarations and the
+``idolguard.areas`` entry points; the deprecated ``idolguard.stages`` group still works). A stage whose module
+cannot be imported (optional dependency missing) is reported by ``import_problems()`` instead of breaking
+every command.
 """
 
 from __future__ import annotations
 
-import importlib
 from functools import cache
-from importlib.metadata import entry_points
 
+from idolguard import registry
 from idolguard.pipeline.stage import Stage
-
-BUILTIN: tuple[str, ...] = (
-    "idolguard.pipeline.stages.probe:ProbeStage",
-    "idolguard.faces.stage:FacesStage",
-    "idolguard.signals.stage:SignalsStage",
-    "idolguard.signals.stage:MatchStage",
-    "idolguard.signals.stage:FaceMatchStage",
-    "idolguard.detect.stage:ManipulationStage",
-)
-
-
-def _load(spec: str) -> type[Stage]:
-    module_name, _, attr = spec.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
 
 
 @cache
 def all_stages() -> tuple[Stage, ...]:
     """Instantiate every known stage once per process (models load lazily inside the stages)."""
-    classes: list[type[Stage]] = []
-    problems: dict[str, str] = {}
-    for spec in BUILTIN:
-        try:
-            classes.append(_load(spec))
-        except ImportError as exc:
-            problems[spec] = str(exc)
-    for ep in entry_points(group="idolguard.stages"):
-        try:
-            classes.append(ep.load())
-        except ImportError as exc:
-            problems[ep.value] = str(exc)
-    _IMPORT_PROBLEMS.update(problems)
+    classes = registry.stage_classes()
+    for cls in classes:
+        if not (isinstance(cls, type) and issubclass(cls, Stage)):
+            raise TypeError(f"{cls!r} is declared as a stage but is not a Stage subclass")
     return tuple(order_stages([cls() for cls in classes]))
 
 
-_IMPORT_PROBLEMS: dict[str, str] = {}
+registry.on_reset(all_stages.cache_clear)
 
 
 def import_problems() -> dict[str, str]:
     all_stages()
-    return dict(_IMPORT_PROBLEMS)
+    return registry.problems()
 
 
 def order_stages(stages: list[Stage]) -> list[Stage]:

@@ -1,7 +1,8 @@
 """Self-contained HTML evidence report: one section per item, hashes first, no external resources.
 
 Images (derived thumbnails, face crops, heat maps, charts) are embedded as data URIs so the file stays
-complete when e-mailed or archived. Areas add per-item blocks by registering a section renderer.
+complete when e-mailed or archived. Areas add per-item blocks by declaring ``report_sections`` in their
+``Area`` (``idolguard.registry.report_sections()``), so a report written without the CLI has every section.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import hashlib
 import html
 import json
 import os
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,23 +21,11 @@ from sqlalchemy import select
 
 from idolguard import __version__
 from idolguard.db.models import DerivedObject, Sighting
+from idolguard.registry import report_sections
 from idolguard.workspace import Workspace
-
-# name -> function(workspace, scan object) -> HTML fragment (already escaped) or "" ; areas register here.
-SECTION_RENDERERS: dict[str, Callable[[Workspace, dict[str, Any]], str]] = {}
 
 IMAGE_MIMES = {"image/png", "image/jpeg", "image/webp", "image/gif", "image/svg+xml"}
 MAX_EMBED_BYTES = 2_000_000
-
-
-def register_section(name: str) -> Callable[[Callable[[Workspace, dict[str, Any]], str]], Any]:
-    def decorator(
-        func: Callable[[Workspace, dict[str, Any]], str],
-    ) -> Callable[[Workspace, dict[str, Any]], str]:
-        SECTION_RENDERERS[name] = func
-        return func
-
-    return decorator
 
 
 def data_uri(data: bytes, mime: str) -> str:
@@ -69,7 +57,7 @@ def _item_context(ws: Workspace, obj: dict[str, Any]) -> dict[str, Any]:
                     entry["src"] = None
             derived.append(entry)
     extra = []
-    for name, render in SECTION_RENDERERS.items():
+    for name, render in report_sections():
         fragment = render(ws, obj)
         if fragment:
             extra.append({"name": name, "html": fragment})

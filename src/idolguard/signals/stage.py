@@ -14,11 +14,6 @@ from idolguard.errors import IdolGuardError
 from idolguard.pipeline.stage import Stage, StageContext
 from idolguard.signals.compute import all_signals
 
-try:  # the report sections register themselves on import; a report-less install still hashes and matches
-    import idolguard.incidents.report  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
-
 SIGNALS_VERSION = "1"
 MATCH_VERSION = "1"
 

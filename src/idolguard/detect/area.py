@@ -1,0 +1,11 @@
+"""The detect area: the face-manipulation detector, its calibration, and Content Credentials."""
+
+from idolguard.area import Area, ReportSection
+
+AREA = Area(
+    name="detect",
+    description="self-blended-image face-swap detector (ONNX) + C2PA Content Credentials",
+    stages=("idolguard.detect.stage:ManipulationStage",),
+    commands=("idolguard.detect.cli:register",),
+    report_sections=(ReportSection("manipulation", "idolguard.detect.report_section:render", order=20),),
+)

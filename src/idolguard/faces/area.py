@@ -1,0 +1,11 @@
+"""The faces area: face detection, alignment, embeddings and identity matching, and the ``artists`` commands."""
+
+from idolguard.area import Area, ReportSection
+
+AREA = Area(
+    name="faces",
+    description="YuNet detection, SFace embeddings, video face tracks, identity against the artist gallery",
+    stages=("idolguard.faces.stage:FacesStage",),
+    commands=("idolguard.faces.cli:register",),
+    report_sections=(ReportSection("Faces", "idolguard.faces.report:faces_section", order=10),),
+)

@@ -1,0 +1,15 @@
+"""The signals area: hashes (SHA-256, MD5, PDQ, vPDQ), banks, the match index, hash-list exchange."""
+
+from idolguard.area import Area
+
+AREA = Area(
+    name="signals",
+    description="hashes, banks, exact Hamming index, re-upload matching, hash-list exchange",
+    stages=(
+        "idolguard.signals.stage:SignalsStage",
+        "idolguard.signals.stage:MatchStage",
+        "idolguard.signals.stage:FaceMatchStage",
+    ),
+    commands=("idolguard.signals.cli:register",),
+    models=("idolguard.signals.models",),
+)
