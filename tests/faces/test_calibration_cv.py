@@ -102,3 +102,43 @@ def test_low_quality_faces_need_a_higher_score(quality: float, expected: str) ->
     )
     index = GalleryIndex(["a"], a[None, :], np.array([0]), params=params)
     assert index.match(probe[None, :], [quality])[0].decision == expected
+
+
+def test_calibrate_faces_data_writes_a_record_with_intervals(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The CLI path end to end, with embeddings served from the cache (synthetic vectors, keyed by photo hash)."""
+    import csv
+    import hashlib
+    import json
+
+    from idolguard.faces.labelled import _save_cache
+
+    faces = synthetic(seed=5)
+    entries = {}
+    rows = []
+    for k, (identity, source) in enumerate(zip(faces.identity, faces.source, strict=True)):
+        photo = tmp_path / "photos" / f"{k}.jpg"
+        photo.parent.mkdir(exist_ok=True)
+        photo.write_bytes(f"photo {k}".encode())
+        entries[hashlib.sha256(photo.read_bytes()).hexdigest()] = (faces.probe[k], faces.reference[k], 0.9)
+        rows.append((f"photos/{k}.jpg", identity, source))
+    (tmp_path / "photos" / "noface.jpg").write_bytes(b"no face here")
+    entries[hashlib.sha256(b"no face here").hexdigest()] = (np.zeros(128), np.zeros(128), -1.0)
+    rows.append(("photos/noface.jpg", "", "crowd"))
+    _save_cache(tmp_path / "emb.npz", entries)
+    data = tmp_path / "sets.csv"
+    with open(data, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([("path", "identity", "source"), *rows])
+    out = tmp_path / "record.json"
+    args = ("calibrate", "faces", "--data", data, "--cache", tmp_path / "emb.npz", "--draws", "2", "--out", out)
+    record = cli.json_lines(*args, "--target-far-upper", "0.05", "--json")[0]
+    assert json.loads(out.read_text(encoding="utf-8")) == record
+    expected = record["expected"]
+    assert expected["rank1_match_95ci"][0] <= expected["rank1_match"] <= expected["rank1_match_95ci"][1]
+    assert expected["false_accept_rate_95ci"][1] >= expected["false_accept_rate"]
+    assert "possible_share_genuine" in expected and set(expected["per_source"]) >= {"alpha", "strangers"}
+    assert record["source"]["photos_without_face"] == 1
+    assert record["possible_threshold"] <= record["match_threshold"]
+    text = cli(*args, "--target-far-upper", "0.05")
+    assert "[faces.matching]" in text.output and "false accepts" in text.output
+    bad = cli("calibrate", "faces", "--data", data, "--cache", tmp_path / "emb.npz", "--fold", "nope", ok=False)
+    assert bad.exit_code == 2 and "unknown source" in bad.output

@@ -15,6 +15,7 @@ import numpy as np
 
 from idolguard.errors import IdolGuardError
 from idolguard.faces.evaluation import best_accuracy_threshold, embed_photos, read_csv, tar_at_far
+from idolguard.gallery.calibration import wilson
 from idolguard.gallery.matching import MATCH, POSSIBLE, GalleryIndex, MatchParams
 
 
@@ -189,9 +190,23 @@ def gallery_summary(
         "possible_rate_genuine": rate(genuine, lambda r: r["decision"] == POSSIBLE),
         "possible_rate_impostor": rate(impostor, lambda r: r["decision"] == POSSIBLE),
         "match_threshold": index.params.match_threshold,
+        "gallery_aware_thresholds": index.impostor_tail is not None,
+        "artist_thresholds_min_max": [round(float(index.thresholds.min()), 4), round(float(index.thresholds.max()), 4)]
+        if len(index.thresholds)
+        else None,
         "thresholds_calibrated": "uncalibrated_norm" not in index.params.source,
         "min_margin": index.params.min_margin,
     }
+    # 95% Wilson intervals: these are single-split figures; a handful of probes moves them a lot.
+    for key, items, test in (
+        ("rank1_identification_rate", genuine, correct),
+        ("false_accept_rate", impostor, lambda r: r["decision"] == MATCH),
+        ("possible_rate_genuine", genuine, lambda r: r["decision"] == POSSIBLE),
+        ("possible_rate_impostor", impostor, lambda r: r["decision"] == POSSIBLE),
+    ):
+        if items:
+            low, high = wilson(sum(1 for r in items if test(r)), len(items))
+            summary[f"{key}_95ci"] = [round(low, 4), round(high, 4)]
     # Oracle: the threshold this very set would need for FAR <= 1% and <= 0.1%, and rank-1 there.
     imp_scores = np.sort(np.array([r["score"] for r in impostor if r.get("score") is not None]))[::-1]
     for far in (0.01, 0.001):
