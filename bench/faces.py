@@ -112,15 +112,11 @@ def main() -> None:
                 for frame in container.decode(video=0):
                     frame.to_ndarray(format="rgb24")
 
-        from idolguard.faces.stage import (
-            DEFAULT_EVERY_S,
-            DEFAULT_MAX_FRAMES,
-            VIDEO_DETECT_SIDE,
-            VIDEO_MAX_SIDE,
-            FacesStage,
-        )
+        from idolguard.faces.settings import FacesSettings
+        from idolguard.faces.stage import FacesStage
 
-        video_analyzer = FacesStage().video_analyzer(VIDEO_DETECT_SIDE)
+        sampling = FacesSettings()  # the defaults a scan uses
+        video_analyzer = FacesStage().video_analyzer(sampling.video_detect_side)
 
         def faces_video() -> None:
             from idolguard.faces.tracking import Tracker
@@ -128,7 +124,10 @@ def main() -> None:
             reader = VideoReader(video)
             tracker = Tracker()
             sampled = reader.sample(
-                every_s=DEFAULT_EVERY_S, scene_cuts=True, max_frames=DEFAULT_MAX_FRAMES, max_side=VIDEO_MAX_SIDE
+                every_s=sampling.every_s,
+                scene_cuts=sampling.scene_cuts,
+                max_frames=sampling.max_frames,
+                max_side=sampling.max_side,
             )
             for frame in sampled:
                 tracker.update(frame.t, frame.index, video_analyzer.analyze(frame.image).faces, frame.scene_cut)

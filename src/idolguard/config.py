@@ -2,7 +2,8 @@
 
 A workspace is one folder holding everything an instance needs: ``config.toml``, the SQLite database (unless
 ``IDOLGUARD_DB_URL`` points elsewhere), the vault, the custody-ledger mirror and the instance signing key.
-Settings are read from TOML so that counsel can see what an analysis ran with.
+Settings are read from TOML so that counsel can see what an analysis ran with; every table is a typed
+settings class an area declares (``idolguard.settings``), and the file is validated against them on load.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from idolguard.errors import WorkspaceError
 
@@ -21,32 +22,12 @@ ENV_VAULT_KEY = "IDOLGUARD_VAULT_KEY"
 ENV_ACTOR = "IDOLGUARD_ACTOR"
 CONFIG_NAME = "config.toml"
 
-DEFAULT_CONFIG = """\
-# IdolGuard workspace configuration.
-[workspace]
-# Who is recorded as the actor of custody events when IDOLGUARD_ACTOR is unset ("" = user@host).
-actor = ""
 
-[vault]
-# Encrypt evidence at rest with AES-256-GCM. The key is read from IDOLGUARD_VAULT_KEY (64 hex chars)
-# or from key_file; it is never stored in this file or in the database.
-encrypt = false
-key_file = ""
+def default_config() -> str:
+    """The ``config.toml`` that ``init`` writes: every declared section and key, at its default, with help."""
+    from idolguard.settings import default_config_text
 
-[limits]
-max_file_bytes = 4_294_967_296        # 4 GiB per file
-max_image_pixels = 178_956_970        # Pillow's own decompression-bomb threshold x2
-max_video_seconds = 14_400            # 4 h
-max_video_pixels_per_frame = 33_177_600  # 8K
-zip_max_entries = 10_000
-zip_max_total_bytes = 17_179_869_184  # 16 GiB uncompressed per archive
-zip_max_ratio = 200                   # uncompressed/compressed per entry
-
-[capture]
-# Hostnames, IPs or CIDRs that capture may reach even though they are private/loopback (tests only).
-allow = []
-tsa_urls = []
-"""
+    return default_config_text()
 
 
 def default_home() -> Path:
@@ -56,17 +37,22 @@ def default_home() -> Path:
     return Path("~/.idolguard").expanduser()
 
 
+def _limit(default: int, text: str) -> Any:
+    return field(default=default, metadata={"help": text})
+
+
 @dataclass
 class Limits:
     """Safety limits applied before and during decoding; exceeding one is a per-item error, never a crash."""
 
-    max_file_bytes: int = 4 * 1024**3
-    max_image_pixels: int = 178_956_970
-    max_video_seconds: int = 4 * 3600
-    max_video_pixels_per_frame: int = 7680 * 4320
-    zip_max_entries: int = 10_000
-    zip_max_total_bytes: int = 16 * 1024**3
-    zip_max_ratio: int = 200
+    section: ClassVar[str] = "limits"
+    max_file_bytes: int = _limit(4 * 1024**3, "Largest file accepted (4 GiB).")
+    max_image_pixels: int = _limit(178_956_970, "Largest image (pixels): Pillow's decompression-bomb threshold x2.")
+    max_video_seconds: int = _limit(4 * 3600, "Longest video (s).")
+    max_video_pixels_per_frame: int = _limit(7680 * 4320, "Largest video frame (pixels, 8K).")
+    zip_max_entries: int = _limit(10_000, "Most members of one zip archive.")
+    zip_max_total_bytes: int = _limit(16 * 1024**3, "Largest uncompressed total of one archive (16 GiB).")
+    zip_max_ratio: int = _limit(200, "Largest uncompressed/compressed ratio of one zip member.")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Limits:
@@ -135,7 +121,11 @@ def load_config(home: Path | None = None) -> Config:
     if not path.is_file():
         raise WorkspaceError(f"no IdolGuard workspace at {home} (run `idolguard init --home {home}` first)")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise WorkspaceError(f"cannot read {path}: {exc}") from exc
+    from idolguard.settings import check_file
+
+    check_file(path, raw, text)  # unknown keys and wrong types are errors naming the key and line
     return Config(home=home, raw=raw)

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from idolguard.config import CONFIG_NAME, DEFAULT_CONFIG, ENV_VAULT_KEY, Config, default_home, load_config
+from idolguard.config import CONFIG_NAME, ENV_VAULT_KEY, Config, default_config, default_home, load_config
 from idolguard.db.session import make_engine, session_factory, upgrade
 from idolguard.errors import WorkspaceError
 from idolguard.evidence import keys
@@ -31,7 +31,7 @@ def init_workspace(home: Path | None = None, *, encrypt: bool = False, key_file:
     home.mkdir(parents=True, exist_ok=True)
     config_path = home / CONFIG_NAME
     if not config_path.exists():
-        text = DEFAULT_CONFIG
+        text = default_config()
         if encrypt:
             text = text.replace("encrypt = false", "encrypt = true")
         if key_file:

@@ -82,7 +82,7 @@ def test_recheck_due_only_picks_stale_captures(
     cli("recheck", str(capture_id))
     assert cli.json_lines("recheck", "--due", "--json") == []  # checked moments ago
     config = home / "config.toml"
-    config.write_text(config.read_text().replace("tsa_urls = []", "tsa_urls = []\nrecheck_hours = 0"))
+    config.write_text(config.read_text().replace("recheck_hours = 24.0", "recheck_hours = 0"))
     assert [r["capture_id"] for r in cli.json_lines("recheck", "--due", "--json")] == [capture_id]
 
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-from idolguard.area import Area
+from idolguard.area import Area, ResourceProvider
 from idolguard.pipeline.stage import Stage, StageContext
 
 
@@ -35,12 +35,19 @@ class DependentStage(Stage):
     name = "dependent"
     version = "1"
     needs = ("counting",)
-    produces = ("doubled",)
+    produces = ("doubled", "home_seen")
     media_types: ClassVar[frozenset[str]] = frozenset({"image"})
+    uses = ("counting_home",)
 
     def run(self, ctx: StageContext) -> dict[str, Any]:
         _bump(self.name)
-        return {"doubled": ctx.inputs["counting"]["pixel_count"] * 2}
+        home = ctx.resources.need("counting_home", self.name)
+        return {"doubled": ctx.inputs["counting"]["pixel_count"] * 2, "home_seen": home, "pid": os.getpid()}
+
+
+def load_home(ws: Any) -> str:
+    """A resource: the runner loads it from the workspace in the parent and hands it to every worker."""
+    return str(ws.home)
 
 
 class BrokenStage(Stage):
@@ -54,4 +61,9 @@ class BrokenStage(Stage):
         raise RuntimeError("boom")
 
 
-AREA = Area(name="counting", description="test stages", stages=(CountingStage, DependentStage, BrokenStage))
+AREA = Area(
+    name="counting",
+    description="test stages",
+    stages=(CountingStage, DependentStage, BrokenStage),
+    resources=(ResourceProvider("counting_home", load_home),),
+)

@@ -65,6 +65,11 @@ def test_rescan_reuses_unchanged_stage_versions(cli, tmp_path, counting, workspa
     third = cli.json_lines("scan", tmp_path / "a.jpg", "--json")[0]
     assert third["stages"]["counting"] == "2"
     assert _runs(counting).count("counting") == 2
+    # ... and "dependent" (same version) re-runs by itself: its stored result recorded counting v1 as input.
+    assert _runs(counting).count("dependent") == 2
+    assert third["doubled"] == 2400 and third["stages"]["dependent"] == "1"
+    fourth = cli.json_lines("scan", tmp_path / "a.jpg", "--json")[0]
+    assert _runs(counting).count("dependent") == 2 and fourth["doubled"] == 2400, "now current: reused"
     with workspace.sessions() as session:
         versions = (
             session.execute(
@@ -88,6 +93,18 @@ def test_parallel_workers_give_the_same_results(cli, tmp_path, counting):
         (folder / f"{index}.jpg").write_bytes(jpeg_bytes(index, size=(30 + index, 20)))
     objects = cli.json_lines("scan", folder, "--json", "--workers", "2")
     assert sorted(o["pixel_count"] for o in objects) == sorted((30 + i) * 20 for i in range(6))
+    # The resource reached the worker processes exactly as it reaches an in-process stage.
+    assert {o["home_seen"] for o in objects} == {str(cli.home.resolve())}
+
+
+def test_a_stage_that_needs_a_resource_and_gets_none_fails_loudly(tmp_path, counting):
+    from idolguard.pipeline.runner import analyze_files
+
+    (tmp_path / "a.jpg").write_bytes(jpeg_bytes(2, size=(10, 10)))
+    [result] = analyze_files(None, [tmp_path / "a.jpg"], ["dependent"])
+    assert result.outputs["counting"]["pixel_count"] == 100
+    assert "dependent" not in result.outputs
+    assert "needs the workspace's 'counting_home'" in result.errors["dependent"]
 
 
 def test_dependency_order_and_cycles():

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from idolguard.faces.labelled import LabelledFaces
-from idolguard.gallery.calibration import Settings, cross_validate, default_folds, source_groups, wilson
+from idolguard.gallery.calibration import LabelledFaces, Settings, cross_validate, default_folds, source_groups, wilson
 from idolguard.gallery.matching import MATCH, NO_MATCH, GalleryIndex, MatchParams
 
 

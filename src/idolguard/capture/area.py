@@ -8,4 +8,5 @@ AREA = Area(
     commands=("idolguard.capture.commands:register",),
     report_sections=(ReportSection("capture", "idolguard.capture.report:capture_section", order=40),),
     models=("idolguard.capture.models",),
+    settings=("idolguard.capture.settings:CaptureSettings",),
 )

@@ -6,11 +6,11 @@ can raise them in ``config.toml`` (the values used are recorded in each capture 
 
 from __future__ import annotations
 
-import os
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from idolguard.workspace import Workspace
+if TYPE_CHECKING:
+    from idolguard.workspace import Workspace
 
 ENV_ALLOW = "IDOLGUARD_CAPTURE_ALLOW"
 ENV_TSA = "IDOLGUARD_CAPTURE_TSA"
@@ -20,53 +20,46 @@ DEFAULT_USER_AGENT = (
 )
 
 
+def _h(default: Any, text: str, env: str | None = None) -> Any:
+    meta = {"help": text, **({"env": env} if env else {})}
+    if isinstance(default, list):
+        return field(default_factory=list, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
 @dataclass
 class CaptureSettings:
-    """Limits and switches for one capture run; ``allow`` and ``tsa_urls`` come from config + environment."""
+    """Evidence-grade URL capture: what may be reached, limits per URL, switches (recorded in every manifest)."""
 
-    allow: list[str] = field(default_factory=list)
-    tsa_urls: list[str] = field(default_factory=list)
-    max_redirects: int = 10
-    max_total_bytes: int = 512 * 1024**2  # everything fetched for one URL (page, assets, media)
-    max_file_bytes: int = 256 * 1024**2  # one media file / one response
-    max_html_bytes: int = 8 * 1024**2  # the page itself; larger pages are kept truncated
-    max_media: int = 40
-    max_browser_requests: int = 400
-    timeout_s: float = 120.0  # wall time per URL, all steps together
-    connect_timeout_s: float = 10.0
-    read_timeout_s: float = 20.0  # longest silence while reading (slow-loris)
-    browser_timeout_s: float = 30.0  # page load + screenshot + PDF
-    screenshot_max_height: int = 16_000
-    recheck_hours: float = 24.0
-    user_agent: str = DEFAULT_USER_AGENT
-    browser: bool = True
-    wacz: bool = True  # package the WARC as WACZ (the WARC itself is always kept)
-    media: bool = True
-    ytdlp: bool = True
-    chromium_path: str = CHROMIUM_PATH
+    section: ClassVar[str] = "capture"
+    allow: list[str] = _h(
+        [], "Hostnames, IPs or CIDRs capture may reach although private/loopback (tests only).", ENV_ALLOW
+    )
+    tsa_urls: list[str] = _h([], "RFC 3161 timestamp authorities to stamp each capture manifest.", ENV_TSA)
+    max_redirects: int = _h(10, "Redirects followed per URL.")
+    max_total_bytes: int = _h(512 * 1024**2, "Everything fetched for one URL (page, assets, media).")
+    max_file_bytes: int = _h(256 * 1024**2, "One media file / one response (never above [limits] max_file_bytes).")
+    max_html_bytes: int = _h(8 * 1024**2, "The page itself; larger pages are kept truncated.")
+    max_media: int = _h(40, "Media files kept per page.")
+    max_browser_requests: int = _h(400, "Requests the browser may make while rendering.")
+    timeout_s: float = _h(120.0, "Wall time per URL, all steps together (s).")
+    connect_timeout_s: float = _h(10.0, "Connect timeout (s).")
+    read_timeout_s: float = _h(20.0, "Longest silence while reading (slow-loris) (s).")
+    browser_timeout_s: float = _h(30.0, "Page load + screenshot + PDF (s).")
+    screenshot_max_height: int = _h(16_000, "Full-page screenshots are cut at this height (px).")
+    recheck_hours: float = _h(24.0, "`recheck --due` picks captures not checked for this long.")
+    user_agent: str = _h(DEFAULT_USER_AGENT, "User-Agent of every request.")
+    browser: bool = _h(True, "Render a screenshot and PDF with Chromium.")
+    wacz: bool = _h(True, "Package the WARC as WACZ (the WARC itself is always kept).")
+    media: bool = _h(True, "Download the images and videos of the page.")
+    ytdlp: bool = _h(True, "Use yt-dlp for URLs a dedicated extractor claims.")
+    chromium_path: str = _h(CHROMIUM_PATH, "The Chromium binary (Debian package).")
 
     @classmethod
     def from_workspace(cls, ws: Workspace, **overrides: Any) -> CaptureSettings:
-        section = dict(ws.config.section("capture"))
-        known = {f.name: f for f in fields(cls)}
-        values: dict[str, Any] = {}
-        for key, value in section.items():
-            if key not in known:
-                continue
-            default = known[key].default
-            if isinstance(default, bool):
-                values[key] = bool(value)
-            elif isinstance(default, int):
-                values[key] = int(value)
-            elif isinstance(default, float):
-                values[key] = float(value)
-            elif key in ("allow", "tsa_urls"):
-                values[key] = [str(v) for v in (value or [])]
-            else:
-                values[key] = value
-        settings = cls(**values)
-        settings.allow = settings.allow + split_env(os.environ.get(ENV_ALLOW))
-        settings.tsa_urls = settings.tsa_urls + split_env(os.environ.get(ENV_TSA))
+        from idolguard.settings import load
+
+        settings = load(cls, ws.config.raw)  # validated when the workspace opened; environment lists added
         settings.max_file_bytes = min(settings.max_file_bytes, ws.config.limits.max_file_bytes)
         for key, value in overrides.items():
             if value is not None:

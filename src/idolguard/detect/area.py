@@ -1,6 +1,6 @@
 """The detect area: the face-manipulation detector, its calibration, and Content Credentials."""
 
-from idolguard.area import Area, ReportSection
+from idolguard.area import Area, ReportSection, ResourceProvider
 
 AREA = Area(
     name="detect",
@@ -8,4 +8,6 @@ AREA = Area(
     stages=("idolguard.detect.stage:ManipulationStage",),
     commands=("idolguard.detect.cli:register",),
     report_sections=(ReportSection("manipulation", "idolguard.detect.report_section:render", order=20),),
+    settings=("idolguard.detect.settings:DetectSettings",),
+    resources=(ResourceProvider("detector_calibration", "idolguard.detect.recalibration:load_workspace_calibration"),),
 )

@@ -14,19 +14,29 @@ from idolguard.cli_support import console, emit_json, fail, home_option, interac
 from idolguard.errors import IdolGuardError
 
 
-def _settings_for(home: Path | None) -> dict[str, Any]:
-    """Workspace settings when a workspace exists (its calibration and thresholds apply); else none."""
-    from idolguard.detect.recalibration import workspace_home
+def _workspace_for(home: Path | None) -> Any:
+    """The workspace when one exists at ``--home`` (or the default home): its calibration and thresholds
+    apply. ``detect`` and ``eval detector`` also work without any workspace (the model's calibration)."""
+    from idolguard.config import CONFIG_NAME, default_home
+    from idolguard.workspace import Workspace
 
-    found = workspace_home({"workspace_home": str(home)} if home else None)
-    if found is None:
-        return {}
-    from idolguard.config import load_config
-
+    found = (home or default_home()).expanduser()
+    if not (found / CONFIG_NAME).is_file():
+        return None
     try:
-        return {**load_config(found).raw, "workspace_home": str(found)}
+        return Workspace.open(found)
     except IdolGuardError:
-        return {}
+        return None
+
+
+def _settings_for(ws: Any) -> dict[str, Any]:
+    return dict(ws.config.raw) if ws is not None else {}
+
+
+def _calibration_for(ws: Any) -> Any:
+    from idolguard.detect.recalibration import load_workspace_calibration
+
+    return load_workspace_calibration(ws) if ws is not None else None
 
 
 def _public_faces(faces_output: dict[str, Any], scored: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -47,28 +57,38 @@ def _public_faces(faces_output: dict[str, Any], scored: list[dict[str, Any]]) ->
     return out
 
 
-def detect_one(path: Path, settings: dict[str, Any]) -> dict[str, Any]:
-    """Score one file without a workspace write: faces stage + detector, nothing stored."""
-    from idolguard.config import Limits
+def detect_paths(ws: Any, paths: list[Path]) -> Any:
+    """Score files where they lie: the ``faces`` and ``manipulation`` stages through the runner with
+    ``persist=False`` (nothing stored); the runner hands them the workspace's calibration, if any."""
     from idolguard.detect.detector import default_detector
-    from idolguard.detect.faces_input import faces_for_scoring
-    from idolguard.detect.stage import score_file
-    from idolguard.media.sniff import sniff_file
+    from idolguard.pipeline.runner import analyze_files
 
-    result: dict[str, Any] = {"path": str(path), "manipulation_score": None, "verdict": None, "faces": []}
+    model: str | None = None
+    unavailable: str | None = None
     try:
-        detector = default_detector()
-        result["model"] = detector.model_id
-        if not path.is_file():
-            raise IdolGuardError("file not found")
-        sniffed = sniff_file(path)
-        if sniffed.media_type not in ("image", "video"):
-            raise IdolGuardError(f"not an image or video ({sniffed.mime})")
-        limits = Limits.from_dict(settings.get("limits", {})) if settings else Limits()
-        faces = faces_for_scoring(path, sniffed.media_type, sniffed.mime, limits, settings)
-        output, _ = score_file(
-            path, sniffed.media_type, faces, detector=detector, limits=limits, settings=settings, mime=sniffed.mime
-        )
+        model = default_detector().model_id
+    except IdolGuardError as exc:
+        unavailable = str(exc)
+    for analysed in analyze_files(ws, paths, ["manipulation"]):
+        result: dict[str, Any] = {
+            "path": str(analysed.path),
+            "manipulation_score": None,
+            "verdict": None,
+            "faces": [],
+        }
+        if model is not None:
+            result["model"] = model
+        output = analysed.outputs.get("manipulation")
+        error = unavailable or analysed.error
+        if error is None and analysed.media_type not in ("image", "video"):
+            error = f"not an image or video ({analysed.mime})"
+        if error is None and output is None:
+            error = analysed.errors.get("manipulation") or next(iter(analysed.errors.values()), "not scored")
+        if error is not None or output is None:
+            result["error"] = error
+            yield result
+            continue
+        faces = analysed.outputs.get("faces") or {}
         result.update(
             manipulation_score=output["manipulation_score"],
             verdict=output["verdict"],
@@ -78,9 +98,7 @@ def detect_one(path: Path, settings: dict[str, Any]) -> dict[str, Any]:
             content_credentials=output["content_credentials"],
             error=None,
         )
-    except IdolGuardError as exc:
-        result["error"] = str(exc)
-    return result
+        yield result
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
@@ -91,21 +109,8 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         home: Path = home_option(),
     ) -> None:
         """Score files for face manipulation without ingesting them (no side effects)."""
-        from idolguard.intake.paths import walk
-
-        settings = _settings_for(home)
         failed = False
-        for found in walk(paths):
-            if found.problem:
-                result = {
-                    "path": str(found.path),
-                    "manipulation_score": None,
-                    "verdict": None,
-                    "faces": [],
-                    "error": found.problem,
-                }
-            else:
-                result = detect_one(found.path, settings)
+        for result in detect_paths(_workspace_for(home), paths):
             failed = failed or bool(result.get("error"))
             if json_out:
                 emit_json(result)
@@ -140,7 +145,9 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         from idolguard.detect.recalibration import active_calibration
         from idolguard.detect.scoring import thresholds
 
-        settings = _settings_for(home)
+        ws = _workspace_for(home)
+        settings = _settings_for(ws)
+        workspace_calibration = _calibration_for(ws)
         try:
             files = read_labels(labels, root)
             detector = default_detector()
@@ -151,7 +158,9 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         started = time.perf_counter()
         scores = []
         with progress_bar(interactive(json_out), "scoring", len(files)) as advance:
-            for s in score_labelled(files, detector, settings=settings, degrade=degrade):
+            for s in score_labelled(
+                files, detector, settings=settings, degrade=degrade, calibration=workspace_calibration
+            ):
                 scores.append(s)
                 advance()
                 if json_out:
@@ -170,7 +179,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         summary = summarize(scores, threshold)
         summary.update(
             model=detector.model_id,
-            calibration=active_calibration(detector, settings)[1],
+            calibration=active_calibration(detector, workspace_calibration)[1],
             degrade=degrade,
             seconds=round(time.perf_counter() - started, 1),
         )
@@ -248,14 +257,22 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         from idolguard.detect.recalibration import CALIBRATION_FILE, calibration_id
 
         ws = open_workspace(home)
-        settings = {**ws.config.raw, "workspace_home": str(ws.config.home)}
+        settings = dict(ws.config.raw)
         try:
             files = read_labels(labels, root)
             detector = default_detector()
         except IdolGuardError as exc:
             fail(str(exc))
         with progress_bar(interactive(json_out), "scoring", len(files)) as advance:
-            scores = [s for s in score_labelled(files, detector, settings=settings, on_done=lambda _s: advance())]
+            scores = list(
+                score_labelled(
+                    files,
+                    detector,
+                    settings=settings,
+                    on_done=lambda _s: advance(),
+                    calibration=_calibration_for(ws),
+                )
+            )
         usable = [s for s in scores if s.logit is not None]
         try:
             calibration = fit_calibration(

@@ -91,6 +91,7 @@ def score_labelled(
     settings: dict[str, Any] | None = None,
     degrade: str = "none",
     on_done: Callable[[FileScore], None] | None = None,
+    calibration: Any = None,
 ) -> Iterator[FileScore]:
     """Score each file; a broken file yields an error row and the run goes on."""
     from idolguard.detect.faces_input import faces_for_scoring
@@ -121,6 +122,7 @@ def score_labelled(
                     limits=limits,
                     settings=settings,
                     mime=sniffed.mime,
+                    calibration=calibration,
                 )
                 logits = [lg for f in output["manipulation"]["faces"] for _t, lg in f.get("frame_logits") or []]
                 result = FileScore(

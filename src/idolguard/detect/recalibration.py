@@ -1,49 +1,55 @@
 """Where a workspace keeps its own detector calibration, and which calibration is active.
 
 ``idolguard calibrate detector`` fits a calibration on the agency's labelled cases and writes it to
-``HOME/detect/calibration.json`` (and stores a copy in the vault with a custody event). Stages find the
-workspace like the faces stage does (``settings["workspace_home"]``, else ``IDOLGUARD_HOME``, else the
-default home). Stored stage outputs keep raw logits and the id of the calibration they used, so
-``contribute`` can re-score old items when the calibration changed.
+``HOME/detect/calibration.json`` (and stores a copy in the vault with a custody event). The runner loads it
+as the ``detector_calibration`` resource (``load_workspace_calibration``) and hands it to the
+``manipulation`` stage; nothing here looks for a workspace. Stored stage outputs keep raw logits and the id
+of the calibration they used, so ``contribute`` can re-score old items when the calibration changed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from idolguard.config import CONFIG_NAME, default_home
 from idolguard.detect.calibration import Calibration
 from idolguard.detect.detector import OnnxDetector
 
 CALIBRATION_FILE = Path("detect") / "calibration.json"
 
 
-def workspace_home(settings: dict[str, Any] | None) -> Path | None:
-    value = (settings or {}).get("workspace_home") if isinstance(settings, dict) else None
-    value = value or os.environ.get("IDOLGUARD_HOME")
-    home = Path(value).expanduser() if value else default_home()
-    return home if (home / CONFIG_NAME).is_file() else None
+@dataclass(frozen=True)
+class WorkspaceCalibration:
+    """The ``detector_calibration`` resource: the workspace's own calibration file, parsed (or ``None``)."""
+
+    data: dict[str, Any] | None = None
+
+
+def load_workspace_calibration(ws: Any) -> WorkspaceCalibration:
+    path = Path(ws.home) / CALIBRATION_FILE
+    if not path.is_file():
+        return WorkspaceCalibration(None)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return WorkspaceCalibration(None)  # an unreadable file must not stop scoring: the model's applies
+    return WorkspaceCalibration(data if isinstance(data, dict) else None)
 
 
 def calibration_id(calibration: Calibration) -> str:
     return hashlib.sha256(json.dumps(calibration.as_dict(), sort_keys=True).encode()).hexdigest()[:12]
 
 
-def active_calibration(detector: OnnxDetector, settings: dict[str, Any] | None) -> tuple[Calibration, str]:
+def active_calibration(detector: OnnxDetector, workspace: WorkspaceCalibration | None) -> tuple[Calibration, str]:
     """The workspace's own calibration for this model if it has a usable one, else the model's."""
-    home = workspace_home(settings)
-    if home is not None:
-        path = home / CALIBRATION_FILE
-        if path.is_file():
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                if data.get("model") == detector.model_id:
-                    calibration = Calibration.from_dict(data["calibration"])
-                    return calibration, "workspace:" + calibration_id(calibration)
-            except (OSError, ValueError, KeyError, TypeError):
-                pass  # an unreadable file must not stop scoring; the model's own calibration applies
+    data = workspace.data if workspace is not None else None
+    if data is not None and data.get("model") == detector.model_id:
+        try:
+            calibration = Calibration.from_dict(data["calibration"])
+            return calibration, "workspace:" + calibration_id(calibration)
+        except (ValueError, KeyError, TypeError):
+            pass  # an unusable file must not stop scoring; the model's own calibration applies
     return detector.calibration, "model:" + calibration_id(detector.calibration)

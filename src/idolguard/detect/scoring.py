@@ -55,10 +55,11 @@ class Observation:
 
 
 def thresholds(settings: dict[str, Any] | None) -> dict[str, float]:
-    section = (settings or {}).get("detect") if isinstance(settings, dict) else None
-    section = section if isinstance(section, dict) else {}
-    likely = float(section.get("likely_threshold", LIKELY))
-    uncertain = float(section.get("uncertain_threshold", UNCERTAIN))
+    from idolguard.detect.settings import DetectSettings
+    from idolguard.settings import load as load_settings
+
+    configured = load_settings(DetectSettings, settings if isinstance(settings, dict) else None)
+    likely, uncertain = configured.likely_threshold, configured.uncertain_threshold
     if not 0.0 <= uncertain <= likely <= 1.0:
         likely, uncertain = LIKELY, UNCERTAIN
     return {"likely": likely, "uncertain": uncertain}
@@ -96,24 +97,25 @@ def observations(faces_output: dict[str, Any]) -> list[Observation]:
 
 
 def _frames(
-    path: Path, media_type: str, mime: str | None, limits: Limits, settings: dict[str, Any] | None, wanted: set[int]
+    path: Path,
+    media_type: str,
+    mime: str | None,
+    limits: Limits,
+    settings: dict[str, Any] | None,
+    wanted: set[int],
+    sampling: dict[str, Any] | None = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Decode the frames the faces stage sampled, with the same parameters, so its boxes line up."""
     if media_type == "video":
-        from idolguard.faces import stage as faces_stage
-        from idolguard.media.frames import VideoReader
+        from idolguard.faces.settings import FacesSettings
+        from idolguard.faces.stage import sample_video
+        from idolguard.settings import load as load_settings
 
-        options = (settings or {}).get("faces", {}) if isinstance(settings, dict) else {}
-        options = options if isinstance(options, dict) else {}
-        reader = VideoReader(path, limits)
-        sampled = reader.sample(
-            every_s=float(options.get("every_s", faces_stage.DEFAULT_EVERY_S)),
-            scene_cuts=bool(options.get("scene_cuts", True)),
-            max_frames=int(options.get("max_frames", faces_stage.DEFAULT_MAX_FRAMES)),
-            max_side=int(options.get("max_side", faces_stage.VIDEO_MAX_SIDE)),
-        )
+        # The faces stage records the sampling it used; outputs stored before it did fall back to the config.
+        recorded = sampling if isinstance(sampling, dict) else None
+        options = FacesSettings(**recorded) if recorded else load_settings(FacesSettings, settings)
         remaining = set(wanted)
-        for frame in sampled:
+        for frame in sample_video(path, limits, options).frames:
             if frame.index in remaining:
                 remaining.discard(frame.index)
                 yield frame.index, frame.image
@@ -162,7 +164,8 @@ def measure(
         for ob in obs:
             key = ob.frame_index if ob.frame_index is not None else int(ob.t or 0)
             by_frame.setdefault(key, []).append(ob)
-        for index, image in _frames(path, media_type, mime, limits, settings, set(by_frame)):
+        sampling = faces_output.get("sampling")
+        for index, image in _frames(path, media_type, mime, limits, settings, set(by_frame), sampling):
             for ob in by_frame.get(index, []):
                 take(ob, image)
     elif obs:

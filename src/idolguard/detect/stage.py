@@ -25,8 +25,9 @@ from typing import Any, ClassVar
 from idolguard.config import Limits
 from idolguard.detect.content_credentials import read_content_credentials
 from idolguard.detect.detector import DetectorUnavailable, OnnxDetector, default_detector
-from idolguard.detect.recalibration import active_calibration
+from idolguard.detect.recalibration import WorkspaceCalibration, active_calibration
 from idolguard.detect.scoring import AGGREGATION, MAX_HEATMAPS, finalize, heatmap_png, measure, thresholds
+from idolguard.pipeline.resources import Resources
 from idolguard.pipeline.stage import Stage, StageContext
 
 
@@ -40,12 +41,14 @@ def score_file(
     settings: dict[str, Any] | None = None,
     mime: str | None = None,
     heatmaps: bool = False,
+    calibration: WorkspaceCalibration | None = None,
 ) -> tuple[dict[str, Any], list[tuple[int, bytes]]]:
     """Score one file whose faces are known; returns (stage output, [(face index, heat-map PNG)])."""
     detector = detector or default_detector()
     measured = measure(path, media_type, faces_output, detector, limits, settings, mime)
     best = measured.pop("_best")
-    calibration, cal_id = active_calibration(detector, settings)
+    workspace_calibration = calibration
+    calibration, cal_id = active_calibration(detector, workspace_calibration)
     limits_ = thresholds(settings)
     credentials = read_content_credentials(path, mime)
     output: dict[str, Any] = {
@@ -87,7 +90,7 @@ def apply_scores(output: dict[str, Any], calibration: Any, cal_id: str, limits_:
 def _stage_version() -> str:
     """Stage code version plus the model's, so a retrained or swapped model re-analyses stored items.
 
-    Code version 2: re-run after faces v3 changed which faces are found in very small/thin pictures."""
+    A new ``faces`` version re-runs this stage by itself (the runner records upstream versions)."""
     from idolguard.detect.detector import default_model_path, load_card
 
     try:
@@ -109,6 +112,8 @@ class ManipulationStage(Stage):
     produces = ("manipulation_score", "verdict", "verdict_reason", "manipulation", "content_credentials")
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "video"})
     description = "face-swap detector (self-blended-image EfficientNet-Lite0, ONNX) + C2PA Content Credentials"
+    may_use = ("detector_calibration",)
+    refresh_uses = ("detector_calibration",)  # re-score stored logits when the calibration changed
 
     def unavailable_reason(self) -> str | None:
         try:
@@ -128,6 +133,7 @@ class ManipulationStage(Stage):
             settings=ctx.settings,
             mime=ctx.item.get("mime"),
             heatmaps=ctx.persist,
+            calibration=ctx.resources.get("detector_calibration"),
         )
         faces = output["manipulation"]["faces"]
         for index, png in pngs:
@@ -135,8 +141,8 @@ class ManipulationStage(Stage):
             faces[index]["heatmap_sha256"] = sha
         return output
 
-    def contribute(self, obj: dict[str, Any], output: dict[str, Any]) -> None:
-        output = _rescored(output)
+    def contribute(self, obj: dict[str, Any], output: dict[str, Any], resources: Resources | None = None) -> None:
+        output = _rescored(output, (resources or Resources()).get("detector_calibration"))
         for name in self.produces:
             if name in output:
                 obj[name] = output[name]
@@ -148,14 +154,14 @@ class ManipulationStage(Stage):
                 face_obj["heatmap_sha256"] = scored["heatmap_sha256"]
 
 
-def _rescored(output: dict[str, Any]) -> dict[str, Any]:
+def _rescored(output: dict[str, Any], workspace: WorkspaceCalibration | None) -> dict[str, Any]:
     """The stored output, re-scored if the active calibration is not the one it was scored with."""
     info = output.get("manipulation")
     if not isinstance(info, dict):
         return output
     try:
         detector = default_detector()
-        calibration, cal_id = active_calibration(detector, None)
+        calibration, cal_id = active_calibration(detector, workspace)
     except DetectorUnavailable:
         return output
     if cal_id == info.get("calibration") or info.get("model") != detector.model_id:

@@ -42,3 +42,11 @@ def ledger_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [ledger_safe(v) for v in value]
     return value
+
+
+def output_digest(output: Any) -> str:
+    """SHA-256 of a stage output as the ledger records it (``analysis`` events): the verifier recomputes it
+    from the stored result, so it lives here, with the canonical bytes, not in the pipeline."""
+    import hashlib
+
+    return hashlib.sha256(canonical_bytes(ledger_safe(output))).hexdigest()

@@ -183,7 +183,7 @@ def check_rows(ws: Any, facts: SignedFacts, report: VerifyReport) -> None:
     """Items, sightings and stage results must say what their signed custody events say: an edit made
     directly in the database (a changed source URL, a changed score) is tampering like any other."""
     from idolguard.db.models import Sighting, StageResult
-    from idolguard.pipeline.runner import output_digest
+    from idolguard.evidence.canonical import output_digest
 
     shown: dict[str, tuple[Any, ...]] = {}  # item -> columns a probe decided, to compare below
     with ws.sessions() as session:

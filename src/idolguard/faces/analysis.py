@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -109,8 +108,6 @@ def primary_face(faces: list[FaceRecord], shape: tuple[int, ...]) -> FaceRecord 
 
 def crop_png(aligned_rgb: np.ndarray) -> bytes:
     """PNG bytes of an aligned crop: lossless and deterministic, so its hash identifies the crop."""
-    from PIL import Image
+    from idolguard.media.image import png_bytes
 
-    buffer = io.BytesIO()
-    Image.fromarray(aligned_rgb).save(buffer, "PNG", optimize=False)
-    return buffer.getvalue()
+    return png_bytes(aligned_rgb)

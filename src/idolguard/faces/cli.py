@@ -47,12 +47,19 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         or too alike (and says which photos would help), and when a photo's face looks more like another
         enrolled artist than this one.
         """
+        from idolguard.faces.analysis import FaceAnalyzer
         from idolguard.gallery.store import enrol_artist, photo_files
 
         ws = open_workspace(home)
         try:
             result = enrol_artist(
-                ws, name, photo_files(photos), consent_ref, aliases=[_alias_arg(a) for a in alias], group=group
+                ws,
+                name,
+                photo_files(photos),
+                consent_ref,
+                analyzer=FaceAnalyzer(),
+                aliases=[_alias_arg(a) for a in alias],
+                group=group,
             )
         except IdolGuardError as exc:
             fail(str(exc))
@@ -243,11 +250,12 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         home: Path = home_option(),
     ) -> None:
         """Add non-artist faces used to normalise match scores (only used when the calibration enables it)."""
+        from idolguard.faces.analysis import FaceAnalyzer
         from idolguard.gallery.store import add_cohort, photo_files
 
         ws = open_workspace(home)
         try:
-            counts = add_cohort(ws, photo_files(photos))
+            counts = add_cohort(ws, photo_files(photos), analyzer=FaceAnalyzer())
         except IdolGuardError as exc:
             fail(str(exc))
             return

@@ -15,40 +15,12 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from idolguard.errors import IdolGuardError, MediaError
-
-
-@dataclass
-class LabelledFaces:
-    """Embedded labelled photos (only those where a face was found); arrays are row-aligned."""
-
-    paths: list[str]
-    identity: np.ndarray  # str, "" for never-enrolled faces
-    source: np.ndarray  # str
-    probe: np.ndarray  # (N, 128) plain embeddings
-    reference: np.ndarray  # (N, 128) mirrored-mean embeddings
-    quality: np.ndarray  # (N,)
-    missing: list[tuple[str, str, str]]  # (path, source, reason) of photos without a usable face
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def subset(self, mask: np.ndarray) -> LabelledFaces:
-        idx = np.flatnonzero(mask)
-        return LabelledFaces(
-            [self.paths[i] for i in idx],
-            self.identity[idx],
-            self.source[idx],
-            self.probe[idx],
-            self.reference[idx],
-            self.quality[idx],
-            [],
-        )
+from idolguard.gallery.calibration import LabelledFaces
 
 
 def read_labelled_csv(path: Path) -> list[tuple[Path, str, str]]:

@@ -10,13 +10,15 @@ Output (stored per item, read by later stages through ``ctx.inputs["faces"]``):
   re-made when the gallery changes without decoding the media again;
 - ``faces_total``, ``capped``, ``notes``, ``video`` (sampling statistics), ``gallery_revision``, models.
 
-Matching is done at run time against the workspace gallery, and again in ``contribute`` whenever the
-gallery changed since (new artists enrolled after a file was scanned still get found by the next ``scan``).
+Matching is done at run time against the workspace gallery (the ``gallery`` resource the runner passes in),
+and again in ``contribute`` whenever the gallery changed since (new artists enrolled after a file was scanned
+still get found by the next ``scan``). Without a workspace there is no gallery and every face is unmatched.
 """
 
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,17 +29,37 @@ from idolguard.errors import MediaError
 from idolguard.faces.analysis import FaceAnalyzer, FaceRecord, crop_png
 from idolguard.faces.detector import MAX_FACES
 from idolguard.faces.models import ModelUnavailable
+from idolguard.faces.settings import FacesSettings
 from idolguard.faces.tracking import Tracker
 from idolguard.gallery.matching import NO_GALLERY, GalleryIndex, Match
+from idolguard.pipeline.resources import Resources
 from idolguard.pipeline.stage import Stage, StageContext
+from idolguard.settings import load as load_settings
 
-DEFAULT_EVERY_S = 1.0
-DEFAULT_MAX_FRAMES = 300
-VIDEO_MAX_SIDE = 1280
-# Video frames are searched for faces at this long side (crops still come from the full frame): detection
-# cost grows with pixels and dominates the video path; a face of ~40 px in 720p is still ~20 px here.
-VIDEO_DETECT_SIDE = 640
+# Video sampling and the detection size are ``[faces]`` settings (``faces/settings.py``). Video frames are
+# searched for faces at ``video_detect_side`` (crops still come from the full frame): detection cost grows
+# with pixels and dominates the video path; a face of ~40 px in 720p is still ~20 px at 640.
 MAX_ANIMATION_FRAMES = 32
+
+
+@dataclass
+class SampledVideo:
+    reader: Any
+    frames: Any
+
+
+def sample_video(path: Path, limits: Limits, options: FacesSettings) -> SampledVideo:
+    """The frames the faces stage analyses (``manipulation`` calls it with the recorded ``sampling``)."""
+    from idolguard.media.frames import VideoReader
+
+    reader = VideoReader(path, limits)
+    frames = reader.sample(
+        every_s=options.every_s,
+        scene_cuts=options.scene_cuts,
+        max_frames=options.max_frames,
+        max_side=options.max_side,
+    )
+    return SampledVideo(reader, frames)
 
 
 def encode_vector(vector: np.ndarray | None) -> str | None:
@@ -52,20 +74,8 @@ def decode_vector(text: str | None) -> np.ndarray | None:
     return np.frombuffer(base64.b64decode(text), "<f4").astype(np.float32)
 
 
-def _settings(ctx_settings: dict[str, Any]) -> dict[str, Any]:
-    section = ctx_settings.get("faces", {}) if isinstance(ctx_settings, dict) else {}
-    return section if isinstance(section, dict) else {}
-
-
-def current_index(settings: dict[str, Any] | None, embedder: str, item_path: Path | None = None) -> GalleryIndex | None:
-    """The workspace gallery, or None when no workspace can be found (e.g. a bare library call)."""
-    from idolguard.faces.workspace_link import workspace_for
-    from idolguard.gallery.store import cached_index
-
-    ws = workspace_for(settings, item_path)
-    if ws is None:
-        return None
-    return cached_index(ws, embedder)
+def _settings(ctx_settings: dict[str, Any]) -> FacesSettings:
+    return load_settings(FacesSettings, ctx_settings)
 
 
 def face_entry(index: int, face: FaceRecord, match: Match, crop_sha256: str | None, t: float | None) -> dict[str, Any]:
@@ -86,6 +96,8 @@ class FacesStage(Stage):
     produces = ("faces",)
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "video"})
     description = "detect faces (YuNet), align, embed (SFace), track in video, match against the artist gallery"
+    may_use = ("gallery",)
+    refresh_uses = ("gallery",)  # re-match stored embeddings when the gallery changed
 
     def __init__(self) -> None:
         self._analyzer: FaceAnalyzer | None = None
@@ -115,7 +127,7 @@ class FacesStage(Stage):
         output = self._run_video(ctx, options) if ctx.media_type == "video" else self._run_image(ctx, options)
         output["detector"] = self.analyzer.detector.name  # type: ignore[union-attr]
         output["embedder"] = self.analyzer.embedder.name  # type: ignore[union-attr]
-        apply_matches(output, current_index(ctx.settings, output["embedder"], ctx.path))
+        apply_matches(output, ctx.resources.get("gallery"))
         return output
 
     def video_analyzer(self, detect_side: int) -> FaceAnalyzer:
@@ -135,7 +147,7 @@ class FacesStage(Stage):
 
         return hashlib.sha256(png).hexdigest()
 
-    def _run_image(self, ctx: StageContext, options: dict[str, Any]) -> dict[str, Any]:
+    def _run_image(self, ctx: StageContext, options: FacesSettings) -> dict[str, Any]:
         from idolguard.media.image import iter_image_frames, load_rgb
 
         frames = list(iter_image_frames(ctx.path, ctx.limits, MAX_ANIMATION_FRAMES)) if self._animated(ctx) else []
@@ -165,19 +177,14 @@ class FacesStage(Stage):
         mime = (ctx.item.get("mime") or "").lower()
         return mime in ("image/gif", "image/webp", "image/apng", "image/png")
 
-    def _run_video(self, ctx: StageContext, options: dict[str, Any]) -> dict[str, Any]:
-        from idolguard.media.frames import VideoReader
-
-        reader = VideoReader(ctx.path, ctx.limits)
-        sampled = reader.sample(
-            every_s=float(options.get("every_s", DEFAULT_EVERY_S)),
-            scene_cuts=bool(options.get("scene_cuts", True)),
-            max_frames=int(options.get("max_frames", DEFAULT_MAX_FRAMES)),
-            max_side=int(options.get("max_side", VIDEO_MAX_SIDE)),
-        )
-        frames = ((f.index, f.t, f.image, f.scene_cut) for f in sampled)
-        analyzer = self.video_analyzer(int(options.get("video_detect_side", VIDEO_DETECT_SIDE)))
+    def _run_video(self, ctx: StageContext, options: FacesSettings) -> dict[str, Any]:
+        sampled = sample_video(ctx.path, ctx.limits, options)
+        reader = sampled.reader
+        frames = ((f.index, f.t, f.image, f.scene_cut) for f in sampled.frames)
+        analyzer = self.video_analyzer(options.video_detect_side)
         output = self._run_frames(ctx, frames, analyzer)
+        # The parameters used, so later stages (``manipulation``) decode exactly these frames again.
+        output["sampling"] = options.sampling()
         output["video"] = reader.stats.as_dict()
         output["notes"] = list(output["notes"]) + list(reader.stats.notes)
         if reader.stats.stopped_early:
@@ -227,8 +234,8 @@ class FacesStage(Stage):
         }
 
     # --- matching --------------------------------------------------------------------------------------------
-    def contribute(self, obj: dict[str, Any], output: dict[str, Any]) -> None:
-        contribute_faces(obj, output)
+    def contribute(self, obj: dict[str, Any], output: dict[str, Any], resources: Resources | None = None) -> None:
+        contribute_faces(obj, output, (resources or Resources()).get("gallery"))
 
 
 def apply_matches(output: dict[str, Any], index: GalleryIndex | None) -> None:
@@ -263,12 +270,8 @@ PUBLIC_FIELDS = (
 )
 
 
-def contribute_faces(obj: dict[str, Any], output: dict[str, Any], settings: dict[str, Any] | None = None) -> None:
+def contribute_faces(obj: dict[str, Any], output: dict[str, Any], index: GalleryIndex | None = None) -> None:
     output = {**output, "faces": [dict(f) for f in output.get("faces") or []]}
-    try:
-        index = current_index(settings, output.get("embedder", ""))
-    except Exception:  # noqa: BLE001 - a gallery that cannot be read must not hide the stored result
-        index = None
     if index is not None and index.revision != output.get("gallery_revision"):
         apply_matches(output, index)
     obj["faces"] = [
@@ -287,8 +290,10 @@ def analyse_path(
     limits: Limits | None = None,
     settings: dict[str, Any] | None = None,
     mime: str | None = None,
+    resources: Resources | None = None,
 ) -> dict[str, Any]:
-    """Run the stage on a file outside any workspace (``identify``): no derived files, nothing stored."""
+    """Run the stage on one file outside the runner (``eval``/``calibrate detector`` on labelled files): no
+    derived files, nothing stored; faces are matched only if ``resources`` holds a gallery."""
     ctx = StageContext(
         sha256="",
         path=path,
@@ -298,6 +303,7 @@ def analyse_path(
         limits=limits or Limits(),
         settings=settings or {},
         persist=False,
+        resources=resources or Resources(),
     )
     if media_type not in ("image", "video"):
         raise MediaError(f"not an image or video ({mime or 'unknown type'})")

@@ -31,8 +31,35 @@ from typing import Any
 
 import numpy as np
 
-from idolguard.faces.labelled import LabelledFaces
 from idolguard.gallery.matching import GalleryIndex, MatchParams
+
+
+@dataclass
+class LabelledFaces:
+    """Embedded labelled photos (only those where a face was found); arrays are row-aligned."""
+
+    paths: list[str]
+    identity: np.ndarray  # str, "" for never-enrolled faces
+    source: np.ndarray  # str
+    probe: np.ndarray  # (N, 128) plain embeddings
+    reference: np.ndarray  # (N, 128) mirrored-mean embeddings
+    quality: np.ndarray  # (N,)
+    missing: list[tuple[str, str, str]]  # (path, source, reason) of photos without a usable face
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def subset(self, mask: np.ndarray) -> LabelledFaces:
+        idx = np.flatnonzero(mask)
+        return LabelledFaces(
+            [self.paths[i] for i in idx],
+            self.identity[idx],
+            self.source[idx],
+            self.probe[idx],
+            self.reference[idx],
+            self.quality[idx],
+            [],
+        )
 
 
 def wilson(successes: float, trials: float, z: float = 1.959964) -> tuple[float, float]:

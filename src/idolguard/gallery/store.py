@@ -11,20 +11,22 @@ import hashlib
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import delete, func, select
 
 from idolguard.errors import IdolGuardError, MediaError
-from idolguard.faces.analysis import FaceAnalyzer, crop_png
 from idolguard.gallery.advice import Advice, advise
 from idolguard.gallery.matching import GalleryIndex, MatchParams
 from idolguard.gallery.messages import say
 from idolguard.gallery.models import Artist, ArtistAlias, ArtistReference, CohortFace
 from idolguard.gallery.names import ALIAS_KINDS, fold, guess_kind, suggestions
-from idolguard.media.image import load_rgb
+from idolguard.media.image import load_rgb, png_bytes
 from idolguard.workspace import Workspace
+
+if TYPE_CHECKING:  # the gallery never imports the faces area: callers hand it their analyzer
+    from idolguard.faces.analysis import FaceAnalyzer
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic"}
 MIN_REFERENCE_QUALITY = 0.25  # a reference this poor would make every later match on this artist unreliable
@@ -188,7 +190,8 @@ def enrol_artist(
         raise GalleryError("artist name is empty")
     if not photos:
         raise GalleryError("no photos given (supported: " + ", ".join(sorted(IMAGE_SUFFIXES)) + ")")
-    analyzer = analyzer or FaceAnalyzer()
+    if analyzer is None:
+        raise TypeError("pass the faces area's FaceAnalyzer (the gallery does not import the faces area)")
     outcomes: list[ReferenceOutcome] = []
     usable: list[tuple[ReferenceOutcome, bytes, Any]] = []
     for path in photos:
@@ -201,7 +204,7 @@ def enrol_artist(
         raise GalleryError(f"no usable reference photo for {name!r} ({reasons})")
     crops: list[tuple[ReferenceOutcome, bytes, Any, bytes]] = []
     for outcome, data, face in usable:
-        png = crop_png(face.aligned)
+        png = png_bytes(face.aligned)
         outcome.crop_sha256 = hashlib.sha256(png).hexdigest()
         crops.append((outcome, data, face, png))
         ws.vault.put_bytes(data)
@@ -534,7 +537,8 @@ def show_artist(ws: Workspace, name: str) -> dict[str, Any]:
 
 def add_cohort(ws: Workspace, photos: list[Path], analyzer: FaceAnalyzer | None = None) -> dict[str, int]:
     """Add faces of people who are *not* protected artists (for score normalisation); every face is used."""
-    analyzer = analyzer or FaceAnalyzer()
+    if analyzer is None:
+        raise TypeError("pass the faces area's FaceAnalyzer (the gallery does not import the faces area)")
     added = skipped = 0
     rows = []
     for path in photos:

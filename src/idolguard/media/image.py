@@ -88,3 +88,12 @@ def iter_image_frames(path: Path, limits: Limits | None = None, max_frames: int 
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise MediaError(f"corrupt or truncated image: {exc}") from exc
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    """Lossless, deterministic PNG bytes of an RGB array (same pixels -> same bytes -> same hash)."""
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "PNG", optimize=False)
+    return buffer.getvalue()

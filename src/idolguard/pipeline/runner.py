@@ -2,11 +2,19 @@
 
 Computation (``compute_item``) is a pure function so it can run in a worker process; the parent alone writes
 the vault, the database and the ledger, so custody stays serialised and a killed worker loses nothing stored.
+The parent also loads the workspace resources the stages declare (``pipeline.resources``) and hands the same
+picklable values to in-process and worker computations.
+
+Every output records the versions of the upstream outputs it was computed from (``_inputs``: per need, its
+version and, recursively, its own inputs). A stored output is reused only while that record still matches
+what is current, so a new version of ``faces`` re-runs ``manipulation`` and ``face_match`` by itself.
+
+``analyze`` brings stored items up to date (``scan``); ``analyze_files`` runs the same stages on files
+where they lie with ``persist=False`` (``identify``, ``detect``, ``match``: nothing stored, nothing logged).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 import traceback
@@ -24,10 +32,13 @@ from idolguard.config import Limits
 from idolguard.db.models import DerivedObject, Item, StageResult
 from idolguard.db.session import in_chunks
 from idolguard.errors import IdolGuardError
-from idolguard.evidence.canonical import canonical_bytes, ledger_safe
+from idolguard.evidence.canonical import output_digest
 from idolguard.pipeline.registry import all_stages
+from idolguard.pipeline.resources import Resources, load_resources
 from idolguard.pipeline.stage import DerivedFile, Stage, StageContext
 from idolguard.workspace import Workspace
+
+INPUTS_KEY = "_inputs"  # reserved output key: what the output was computed from (written by the runner)
 
 
 @dataclass
@@ -53,6 +64,7 @@ class Job:
     limits: Limits
     settings: dict[str, Any]
     persist: bool = True
+    resources: Resources = field(default_factory=Resources)
 
 
 def select_stages(names: Iterable[str] | None = None) -> list[Stage]:
@@ -60,7 +72,7 @@ def select_stages(names: Iterable[str] | None = None) -> list[Stage]:
     stages = [s for s in all_stages() if s.unavailable_reason() is None]
     if names is None:
         return stages
-    wanted = set(names) | {"probe"}
+    wanted = set(names) | {s.name for s in stages if s.always}
     by_name = {s.name: s for s in stages}
     frontier = list(wanted)
     while frontier:
@@ -71,6 +83,26 @@ def select_stages(names: Iterable[str] | None = None) -> list[Stage]:
                     wanted.add(need)
                     frontier.append(need)
     return [s for s in stages if s.name in wanted]
+
+
+def resource_names(stages: Iterable[Stage]) -> set[str]:
+    """Every resource the given stages require or can use."""
+    return {name for stage in stages for name in (*stage.uses, *stage.may_use)}
+
+
+def inputs_of(output: dict[str, Any] | None) -> dict[str, Any]:
+    """What a stored output was computed from (``{}`` for outputs stored before this was recorded)."""
+    value = (output or {}).get(INPUTS_KEY)
+    return value if isinstance(value, dict) else {}
+
+
+def upstream_record(stage: Stage, by_name: dict[str, Stage], outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The ``_inputs`` record of ``stage`` given the outputs of its needs: their versions, recursively."""
+    return {
+        need: {"version": by_name[need].version, "inputs": inputs_of(outputs.get(need))}
+        for need in stage.needs
+        if need in by_name
+    }
 
 
 def compute_item(job: Job) -> list[StageOutcome]:
@@ -94,6 +126,7 @@ def compute_item(job: Job) -> list[StageOutcome]:
             limits=job.limits,
             settings=job.settings,
             persist=job.persist,
+            resources=Resources({k: v for k, v in job.resources.items() if k in (*stage.uses, *stage.may_use)}),
         )
         if not stage.applies_to(ctx):
             continue
@@ -108,18 +141,19 @@ def compute_item(job: Job) -> list[StageOutcome]:
             output = {"traceback": traceback.format_exc(limit=6)}
         elapsed = int((time.perf_counter() - started) * 1000)
         output = json_safe(output)
+        output[INPUTS_KEY] = upstream_record(stage, by_name, outputs)
         for derived in ctx.derived:
             derived.meta = json_safe(derived.meta)
         outcomes.append(StageOutcome(name, stage.version, status, output, error, elapsed, ctx.derived))
         if status == "ok":
             outputs[name] = output
-            if name == "probe":
-                media_type = output.get("media_type", media_type)
-                item.update({k: output.get(k) for k in ("media_type", "mime", "width", "height", "duration_s")})
+            fields = stage.item_fields(output)
+            media_type = fields.get("media_type") or media_type
+            item.update(fields)
         else:
             failed.add(name)
-            if name == "probe":
-                break  # nothing else can read media the probe could not read
+            if stage.gates_item:
+                break
     return outcomes
 
 
@@ -137,8 +171,36 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def output_digest(output: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_bytes(ledger_safe(output))).hexdigest()
+def plan_item(
+    stages: list[Stage], stored: dict[tuple[str, str], StageResult], retry_errors: bool = True
+) -> tuple[list[StageOutcome], dict[str, dict[str, Any]], list[str]]:
+    """Which stored outputs of one item are current (reused) and which stages must run.
+
+    A stored row is current when its stage version is, it is ``ok`` (or its error is final), and it was
+    computed from the outputs that are current now: none of its needs runs again and its recorded
+    ``_inputs`` equal what its needs' current outputs record (rows stored before inputs were recorded are
+    taken as current)."""
+    by_name = {s.name: s for s in stages}
+    reused: list[StageOutcome] = []
+    cached: dict[str, dict[str, Any]] = {}
+    to_run: list[str] = []
+    for stage in stages:
+        row = stored.get((stage.name, stage.version))
+        current = row is not None and (row.status == "ok" or not retry_errors or stage.gates_item)
+        if current and row is not None:
+            if any(need in to_run for need in stage.needs):
+                current = False
+            elif INPUTS_KEY in (row.output or {}):
+                current = inputs_of(row.output) == upstream_record(stage, by_name, cached)
+        if current and row is not None:
+            reused.append(StageOutcome(row.stage, row.version, row.status, row.output, row.error, 0, reused=True))
+            if row.status == "ok":
+                cached[stage.name] = row.output
+            elif stage.gates_item:
+                break
+        else:
+            to_run.append(stage.name)
+    return reused, cached, to_run
 
 
 def item_record(item: Item) -> dict[str, Any]:
@@ -182,32 +244,24 @@ def analyze(
     jobs: list[Job] = []
     unique = list(dict.fromkeys(shas))
     items, stored_all = load_state(ws, unique)
-    # Stages that consult workspace data (gallery, banks) find it here, also in worker processes.
-    settings = {**ws.config.raw, "workspace_home": str(ws.home)}
+    settings = dict(ws.config.raw)
     for sha in unique:
         item = items.get(sha)
         if item is None:
             continue
-        stored = stored_all.get(sha, {})
-        cached: dict[str, dict[str, Any]] = {}
-        reused: list[StageOutcome] = []
-        to_run: list[str] = []
-        for stage in stages:
-            row = stored.get((stage.name, stage.version))
-            if row is not None and (row.status == "ok" or not retry_errors or stage.name == "probe"):
-                reused.append(StageOutcome(row.stage, row.version, row.status, row.output, row.error, 0, reused=True))
-                if row.status == "ok":
-                    cached[stage.name] = row.output
-                elif stage.name == "probe":
-                    break
-            else:
-                to_run.append(stage.name)
+        reused, cached, to_run = plan_item(stages, stored_all.get(sha, {}), retry_errors)
         results[sha] = reused
         if not to_run:
             if on_done:
                 on_done(sha)
             continue
         jobs.append(Job(sha, "", item.media_type, item_record(item), cached, to_run, ws.config.limits, settings))
+    if jobs:
+        # Loaded once, here, for every job (workers get the same picklable values).
+        running = {name for job in jobs for name in job.to_run}
+        resources = load_resources(ws, resource_names(s for s in stages if s.name in running))
+        for job in jobs:
+            job.resources = resources
     batch: list[tuple[str, list[StageOutcome]]] = []
     batch_started = time.monotonic()
 
@@ -317,12 +371,15 @@ def _record(
     existing: dict[tuple[str, str, str], StageResult],
     derived_known: set[tuple[str, str, str]],
 ) -> None:
+    stages = {s.name: s for s in all_stages()}
     for outcome in outcomes:
         key = (sha256, outcome.stage, outcome.version)
         previous = existing.get(key)
-        if previous is not None and previous.status == "ok":
+        if previous is not None and previous.status == "ok" and inputs_of(previous.output) == inputs_of(outcome.output):
             continue  # a concurrent scan stored it first; keep the first result
         if previous is not None:
+            # An error being retried, or an output of this version computed from older upstream outputs: the
+            # row is replaced; the earlier result stays in the ledger (its analysis event and output hash).
             session.delete(previous)
             session.flush()
         row = StageResult(
@@ -336,8 +393,10 @@ def _record(
         )
         session.add(row)
         existing[key] = row
-        if outcome.stage == "probe" and item is not None:
-            _apply_probe(item, outcome)
+        if item is not None and outcome.status == "ok":
+            stage = stages.get(outcome.stage)
+            for name, value in (stage.item_fields(outcome.output) if stage else {}).items():
+                setattr(item, name, value)
         ledger.append(
             "analysis",
             item=sha256,
@@ -347,6 +406,7 @@ def _record(
                 "status": outcome.status,
                 "error": outcome.error,
                 "output_sha256": output_digest(outcome.output),
+                "inputs": {need: rec["version"] for need, rec in inputs_of(outcome.output).items()},
                 "derived": [d.sha256 for d in outcome.derived],
             },
         )
@@ -368,13 +428,75 @@ def _record(
         )
 
 
-def _apply_probe(item: Item, outcome: StageOutcome) -> None:
-    if outcome.status != "ok":
-        return
-    out = outcome.output
-    item.media_type = out.get("media_type") or item.media_type
-    item.mime = out.get("mime") or item.mime
-    item.width = out.get("width")
-    item.height = out.get("height")
-    item.duration_s = out.get("duration_s")
-    item.media_meta = out.get("media_meta") or {}
+@dataclass
+class FileAnalysis:
+    """The stages' outputs for one file analysed where it lies (nothing stored)."""
+
+    path: Path
+    media_type: str | None = None
+    mime: str | None = None
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # stage -> message
+    error: str | None = None  # the file could not be read at all (walk, sniff or probe)
+
+
+def analyze_files(
+    ws: Workspace | None,
+    paths: list[Path],
+    stage_names: Iterable[str],
+    *,
+    settings: dict[str, Any] | None = None,
+    limits: Limits | None = None,
+) -> Iterator[FileAnalysis]:
+    """Run the named stages (and what they need) on files where they lie, with ``persist=False``: the
+    no-side-effect commands' path. Resources come from ``ws`` exactly as in ``analyze``; without a
+    workspace there are none, and a stage that requires one reports ``MissingResource`` per file."""
+    from idolguard.intake.paths import walk
+    from idolguard.media.sniff import sniff_file
+
+    stages = select_stages(stage_names)
+    resources = load_resources(ws, resource_names(stages))
+    if settings is None:
+        settings = dict(ws.config.raw) if ws is not None else {}
+    if limits is None:
+        limits = ws.config.limits if ws is not None else Limits.from_dict(settings.get("limits", {}))
+    for found in walk(paths):
+        result = FileAnalysis(path=found.path, error=found.problem)
+        if found.problem:
+            yield result
+            continue
+        try:
+            sniffed = sniff_file(found.path)
+        except OSError as exc:
+            result.error = f"cannot read file: {exc.strerror or exc}"
+            yield result
+            continue
+        except IdolGuardError as exc:
+            result.error = str(exc)
+            yield result
+            continue
+        result.media_type, result.mime = sniffed.media_type, sniffed.mime
+        record = {"sha256": None, "media_type": sniffed.media_type, "mime": sniffed.mime}
+        job = Job(
+            "",
+            str(found.path),
+            sniffed.media_type,
+            record,
+            {},
+            [s.name for s in stages],
+            limits,
+            settings,
+            persist=False,
+            resources=resources,
+        )
+        for outcome in compute_item(job):
+            if outcome.status == "ok":
+                result.outputs[outcome.stage] = outcome.output
+                media = outcome.output.get("media_type") if outcome.stage == "probe" else None
+                result.media_type = media or result.media_type
+            else:
+                result.errors[outcome.stage] = outcome.error or "failed"
+                gate = next((s for s in stages if s.name == outcome.stage and s.gates_item), None)
+                if gate is not None:
+                    result.error = outcome.error
+        yield result

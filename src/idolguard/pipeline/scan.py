@@ -13,7 +13,16 @@ from typing import Any
 from idolguard.db.models import Item
 from idolguard.intake.ingest import Ingestor, IngestResult, SightingInfo
 from idolguard.pipeline.registry import all_stages
-from idolguard.pipeline.runner import analyze, item_record, load_state, select_stages
+from idolguard.pipeline.resources import Resources, load_resources
+from idolguard.pipeline.runner import (
+    INPUTS_KEY,
+    analyze,
+    inputs_of,
+    item_record,
+    load_state,
+    select_stages,
+    upstream_record,
+)
 from idolguard.workspace import Workspace
 
 BASE_FIELDS = ("sha256", "md5", "path", "size", "media_type", "mime", "width", "height", "duration_s")
@@ -29,12 +38,13 @@ def item_objects(ws: Workspace, wanted: list[tuple[str, str | None, bool]]) -> l
     current = {s.name: s for s in select_stages()}
     order = {name: index for index, name in enumerate(s.name for s in all_stages())}
     items, stored = load_state(ws, list(dict.fromkeys(sha for sha, _, _ in wanted)))
+    resources = load_resources(ws, {name for s in current.values() for name in s.refresh_uses})
     objects = []
     for sha256, path, duplicate in wanted:
         item = items.get(sha256)
         if item is None:
             raise KeyError(sha256)
-        objects.append(_build(item, stored.get(sha256, {}).values(), current, order, path, duplicate))
+        objects.append(_build(item, stored.get(sha256, {}).values(), current, order, path, duplicate, resources))
     return objects
 
 
@@ -45,6 +55,7 @@ def _build(
     order: dict[str, int],
     path: str | None,
     duplicate: bool,
+    resources: Resources,
 ) -> dict[str, Any]:
     obj: dict[str, Any] = {
         "path": path if path is not None else item.original_name,
@@ -54,13 +65,20 @@ def _build(
         "error": None,
         "stage_errors": {},
     }
+    shown: dict[str, dict[str, Any]] = {}
     for row in sorted(rows, key=lambda r: order.get(r.stage, len(order))):
         stage = current.get(row.stage)
         if stage is None or stage.version != row.version:
             continue
+        if INPUTS_KEY in (row.output or {}) and inputs_of(row.output) != upstream_record(stage, current, shown):
+            continue  # computed from upstream outputs that are no longer current
         obj["stages"][row.stage] = row.version
         if row.status == "ok":
-            stage.contribute(obj, row.output)
+            shown[row.stage] = row.output
+            if stage.refresh_uses:
+                stage.contribute(obj, row.output, Resources({k: resources.get(k) for k in stage.refresh_uses}))
+            else:
+                stage.contribute(obj, row.output)
         else:
             obj["stage_errors"][row.stage] = row.error
     if obj["stage_errors"]:

@@ -8,7 +8,14 @@ parameters change what the stage would output.
 ``run`` must be a pure function of its context: it reads the original through ``ctx.path`` (never modifies
 it), may add derived files (crops, frames, heat maps) with ``ctx.add_derived``, and returns its output. The
 runner does all storage and custody logging, so a stage works the same in a worker process and in the
-no-side-effect commands (``identify``, ``detect``, ``match``).
+no-side-effect commands (``identify``, ``detect``, ``match``), which call the runner with ``persist=False``.
+
+Workspace reference data (the gallery, the banks, the detector calibration) reaches a stage only through
+``ctx.resources``, loaded by the runner: a stage lists what it requires in ``uses`` (missing -> the stage
+fails with ``MissingResource``) and what it can do without in ``may_use``. A stage never opens a workspace.
+
+The runner records, with every output, the versions of the upstream outputs it was computed from
+(``_inputs``), so a new version of an upstream stage re-runs everything downstream of it by itself.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from idolguard.config import Limits
+from idolguard.pipeline.resources import Resources
 
 
 @dataclass
@@ -42,10 +50,11 @@ class StageContext:
     item: dict[str, Any]  # the item record as scan prints it (width, height, duration_s, mime, ...)
     inputs: dict[str, dict[str, Any]]  # outputs of the stages named in ``needs``
     limits: Limits
-    # The workspace config, read-only, plus "workspace_home" (absent in no-side-effect commands).
+    # The workspace config (config.toml), read-only. Never used to locate a workspace: see ``resources``.
     settings: dict[str, Any] = field(default_factory=dict)
     derived: list[DerivedFile] = field(default_factory=list)
     persist: bool = True  # False in no-side-effect commands: skip making derived files if costly
+    resources: Resources = field(default_factory=Resources)  # read-only workspace data, from the runner
 
     def add_derived(self, data: bytes, kind: str, mime: str, meta: dict[str, Any] | None = None) -> str:
         """Queue a derived file; returns its SHA-256 so the output can reference it."""
@@ -61,6 +70,18 @@ class Stage(ABC):
     produces: ClassVar[tuple[str, ...]] = ()
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "video"})
     description: ClassVar[str] = ""
+    uses: ClassVar[tuple[str, ...]] = ()  # resources this stage cannot run without
+    may_use: ClassVar[tuple[str, ...]] = ()  # resources it uses when the runner has a workspace
+    refresh_uses: ClassVar[tuple[str, ...]] = ()  # resources ``contribute`` reads to refresh a stored output
+    # A failure of a gating stage (the probe: media that cannot be read) stops the item's other stages and
+    # is final: re-running cannot fix the file, so it is not retried.
+    gates_item: ClassVar[bool] = False
+    always: ClassVar[bool] = False  # selected even when only other stages are asked for
+
+    def item_fields(self, output: dict[str, Any]) -> dict[str, Any]:
+        """Fields of the item record this stage's output establishes (the probe: type, size, duration). The
+        runner gives them to later stages (``ctx.item``, ``ctx.media_type``) and stores them on the item."""
+        return {}
 
     def unavailable_reason(self) -> str | None:
         """Why this stage cannot run on this installation (missing model or optional package), or None."""
@@ -73,11 +94,13 @@ class Stage(ABC):
     def run(self, ctx: StageContext) -> dict[str, Any]:
         """Analyse one item. Raise ``MediaError`` for a per-item problem with a user-facing message."""
 
-    def contribute(self, obj: dict[str, Any], output: dict[str, Any]) -> None:
+    def contribute(self, obj: dict[str, Any], output: dict[str, Any], resources: Resources | None = None) -> None:
         """Add this stage's stored output to a ``scan --json`` object (called in dependency order).
 
         The default copies the ``produces`` fields; override to annotate fields of earlier stages, e.g. to
-        attach per-face scores to the ``faces`` list made by the faces stage.
+        attach per-face scores to the ``faces`` list made by the faces stage. ``resources`` holds the
+        stage's ``uses``/``may_use`` resources, so a stored result can be refreshed against current
+        workspace data (a re-match against a changed gallery) without running the stage again.
         """
         for name in self.produces:
             if name in output:

@@ -1,6 +1,6 @@
 """The signals area: hashes (SHA-256, MD5, PDQ, vPDQ), banks, the match index, hash-list exchange."""
 
-from idolguard.area import Area
+from idolguard.area import Area, ResourceProvider
 
 AREA = Area(
     name="signals",
@@ -12,4 +12,6 @@ AREA = Area(
     ),
     commands=("idolguard.signals.cli:register",),
     models=("idolguard.signals.models",),
+    settings=("idolguard.signals.settings:SignalsSettings",),
+    resources=(ResourceProvider("banks", "idolguard.signals.store:load_banks"),),
 )

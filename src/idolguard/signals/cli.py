@@ -211,44 +211,34 @@ def match(
     home: Path = home_option(),
 ) -> None:
     """Hash files and match them against the enabled banks, without ingesting anything."""
-    from idolguard.intake.paths import display_name, walk
-    from idolguard.media.sniff import sniff_file
-    from idolguard.signals.compute import all_signals
-    from idolguard.signals.matcher import match_signals
-    from idolguard.signals.store import IndexStore
+    from idolguard.intake.paths import display_name
+    from idolguard.pipeline.runner import analyze_files
+    from idolguard.signals.matcher import merge_face_matches
 
     ws = open_workspace(home)
-    store = IndexStore(ws)
+    settings = dict(ws.config.raw)
+    if exact:
+        settings["signals"] = {**(settings.get("signals") or {}), "exact_pdq": True}
     any_match = False
-    for found in walk(paths):
-        out: dict[str, Any] = {"path": display_name(found.path), "sha256": None, "md5": None, "pdq": None}
-        out.update({"pdq_quality": None, "matches": [], "error": found.problem})
-        if not found.problem:
-            try:
-                media_type = sniff_file(found.path).media_type
-                if media_type not in ("image", "video"):
-                    raise IdolGuardError(f"not an image or video ({media_type})")
-                signals = all_signals(found.path, media_type, ws.config.limits, exact=exact)
+    for analysed in analyze_files(ws, paths, ["match", "face_match"], settings=settings):
+        out: dict[str, Any] = {"path": display_name(analysed.path), "sha256": None, "md5": None, "pdq": None}
+        out.update({"pdq_quality": None, "matches": [], "error": analysed.error})
+        if not out["error"]:
+            signals = analysed.outputs.get("signals")
+            if analysed.media_type not in ("image", "video"):
+                out["error"] = f"not an image or video ({analysed.media_type})"
+            elif signals is None or "match" not in analysed.outputs:
+                out["error"] = analysed.errors.get("signals") or analysed.errors.get("match") or "not hashed"
+            else:
                 out.update({k: signals.get(k) for k in ("sha256", "md5", "pdq", "pdq_quality")})
                 if signals.get("pdq_note"):
                     out["pdq_note"] = signals["pdq_note"]
                 if "vpdq" in signals:
                     out["vpdq"] = signals["vpdq"]
-                out["matches"] = match_signals(ws, signals, store)
-                if media_type == "image":
-                    from idolguard.signals.face_match import item_face_hashes, match_faces, query_jitter
-                    from idolguard.signals.matcher import merge_face_matches
-
-                    face_hashes, luma = item_face_hashes(
-                        found.path, ws.config.limits, jitter=query_jitter(ws.config.raw)
-                    )
-                    already = {m["source_item"] for m in out["matches"] if m.get("source_item")}
-                    found_faces = match_faces(ws, face_hashes, luma, store, already=already)
-                    out["matches"] = merge_face_matches(out["matches"], found_faces)
-            except IdolGuardError as exc:
-                out["error"] = str(exc)
-            except OSError as exc:
-                out["error"] = f"cannot read file: {exc.strerror or exc}"
+                out["matches"] = analysed.outputs["match"]["matches"]
+                face = analysed.outputs.get("face_match")
+                if face is not None:
+                    out["matches"] = merge_face_matches(out["matches"], face.get("face_matches", []))
         any_match = any_match or bool(out["matches"])
         if json_out:
             emit_json(out)

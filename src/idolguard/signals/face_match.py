@@ -49,8 +49,10 @@ def item_face_hashes(path: Path, limits: Limits, faces: list[dict[str, Any]] | N
 def query_jitter(settings: dict[str, Any] | None) -> bool:
     """``[signals] query_jitter`` (default on): hash query faces at nine landmark perturbations too; 2.4x the
     verification candidates for the recall on rotated copies the issue's >= 95% target needs."""
-    section = (settings or {}).get("signals") or {}
-    return bool(section.get("query_jitter", True))
+    from idolguard.settings import load as load_settings
+    from idolguard.signals.settings import SignalsSettings
+
+    return load_settings(SignalsSettings, settings).query_jitter
 
 
 def match_faces(

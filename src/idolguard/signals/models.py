@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from idolguard.db.base import Base, JSONType, UTCDateTime, utcnow
 
 BANK_KINDS = ("known_abuse", "negative", "partner")
-SIGNAL_TYPES = ("pdq", "md5", "sha256", "vpdq", "pdq_face")  # pdq_face: face-anchored PDQ (see face_anchor)
+# Signal types (``signal_bank_entries.signal_type``) are classes in ``signals/types/``, one file each.
 
 
 class Bank(Base):

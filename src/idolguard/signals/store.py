@@ -16,11 +16,13 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from idolguard.signals import types
 from idolguard.signals.index import HammingIndex
 from idolguard.signals.models import BankEntry, SignalState
 from idolguard.signals.pdq import MIN_MATCH_QUALITY
@@ -28,7 +30,7 @@ from idolguard.workspace import Workspace
 
 REVISION = "revision"
 FRAME_BITS = 20  # vPDQ index ids are (entry id << 20) | position of the frame in the entry
-INDEXED = ("pdq", "vpdq", "pdq_face")
+INDEXED = types.indexed_kinds()  # one Hamming index per indexed signal type (pdq, pdq_face, vpdq)
 
 
 def bump_revision(session: Session) -> int:
@@ -51,21 +53,10 @@ def current_revision(session: Session) -> int:
 
 def index_rows(entry: BankEntry) -> tuple[list[int], list[str]]:
     """The (index id, hash) rows an entry contributes; low-quality hashes are stored but never indexed."""
-    if entry.signal_type in ("pdq", "pdq_face"):
-        if (entry.quality if entry.quality is not None else 100) >= MIN_MATCH_QUALITY:
-            return [entry.id], [entry.value]
+    signal_type = types.all_types().get(entry.signal_type)
+    if signal_type is None:
         return [], []
-    if entry.signal_type == "vpdq":
-        ids, hashes = [], []
-        seen: set[str] = set()
-        for position, frame in enumerate(entry.frames or []):
-            hex_value, quality = frame[1], int(frame[2])
-            if quality >= MIN_MATCH_QUALITY and hex_value not in seen and position < (1 << FRAME_BITS):
-                seen.add(hex_value)
-                ids.append((entry.id << FRAME_BITS) | position)
-                hashes.append(hex_value)
-        return ids, hashes
-    return [], []
+    return signal_type.index_rows(entry, MIN_MATCH_QUALITY)
 
 
 class IndexStore:
@@ -157,3 +148,39 @@ class IndexStore:
             index = self.get(kind)
             out[kind] = {"indexed": len(index), "delta": index.delta_size, "tombstones": len(index.dead)}
         return out
+
+
+class BankReader:
+    """The ``banks`` resource: read access to one workspace's banks and their indexes, for the ``match`` and
+    ``face_match`` stages.
+
+    The runner makes it in the parent (``load_banks``), which brings every on-disk index up to the current
+    bank revision first, so stages only read. It pickles as a ``WorkspaceHandle`` (home + database URL):
+    a process-pool worker reopens the same workspace once and maps the same index files.
+    """
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self._store: IndexStore | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"handle": self.handle, "_store": None}
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.handle.open()
+
+    @property
+    def store(self) -> IndexStore:
+        if self._store is None:
+            self._store = IndexStore(self.workspace)
+        return self._store
+
+
+def load_banks(ws: Workspace) -> BankReader:
+    from idolguard.pipeline.resources import WorkspaceHandle
+
+    reader = BankReader(WorkspaceHandle.of(ws))
+    for kind in INDEXED:
+        reader.store.get(kind)  # rebuild a stale index here, in the parent, never inside a stage
+    return reader

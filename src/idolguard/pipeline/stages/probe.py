@@ -14,6 +14,14 @@ class ProbeStage(Stage):
     produces = ("width", "height", "duration_s", "media_meta")
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "video", "other"})
     description = "decode headers and metadata (EXIF, container tags) with size/pixel/duration limits"
+    gates_item = True  # nothing else can read media the probe could not read
+    always = True
+
+    def item_fields(self, output: dict[str, Any]) -> dict[str, Any]:
+        fields = {k: output[k] for k in ("media_type", "mime") if output.get(k)}
+        fields.update({k: output.get(k) for k in ("width", "height", "duration_s")})
+        fields["media_meta"] = output.get("media_meta") or {}
+        return fields
 
     def run(self, ctx: StageContext) -> dict[str, Any]:
         result = probe(ctx.path, ctx.limits)

@@ -1,0 +1,1 @@
+"""Manipulation detection: the face-swap detector, its calibration, Content Credentials (see ARCHITECTURE)."""
