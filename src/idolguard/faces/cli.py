@@ -346,6 +346,9 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             [], "--fold", help="Sources checked together (comma-separated); repeat per fold. Default: automatic."
         ),
         draws: int = typer.Option(5, "--draws", help="Random galleries simulated per side of each fold."),
+        by_identity: int = typer.Option(
+            0, "--by-identity", help="K identity-disjoint folds with sources mixed, instead of source-disjoint folds."
+        ),
         target_far_upper: float = typer.Option(
             0.01, "--target-far-upper", help="Upper 95% bound allowed for the false-accept rate of 'match'."
         ),
@@ -404,7 +407,9 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         show = interactive(json_out)
         try:
             with progress_bar(show, "embedding", None) as advance:
-                record = calibrate_cross_validated(data, cache, fold or None, settings, on_done=advance)
+                record = calibrate_cross_validated(
+                    data, cache, fold or None, settings, on_done=advance, by_identity=by_identity
+                )
         except IdolGuardError as exc:
             fail(str(exc))
             return

@@ -280,6 +280,7 @@ def calibrate_cross_validated(
     folds: list[str] | None,
     settings: Any,
     on_done: Callable[[int], None] | None = None,
+    by_identity: int = 0,
 ) -> dict[str, Any]:
     """``calibrate faces --data``: identity- and source-disjoint cross-validation, then the final fit.
 
@@ -301,9 +302,9 @@ def calibrate_cross_validated(
         raise IdolGuardError(
             f"--fold names unknown source(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})"
         )
-    if len(fold_sets) < 2:
+    if len(fold_sets) < 2 and not by_identity:
         raise IdolGuardError("cross-validation needs at least two folds (two sources or groups of sources)")
-    report = cross_validate(faces, settings, fold_sets)
+    report = cross_validate(faces, settings, fold_sets, by_identity)
     chosen = report["chosen_variant"]
     shipped = MatchParams.shipped()
     rule = report["final_rule"]
@@ -326,8 +327,12 @@ def calibrate_cross_validated(
         "cohort_top_k": shipped.cohort_top_k,
         "min_cohort": shipped.min_cohort,
         "expected": {
-            "how": "held out: identity- and source-disjoint folds; 95% Wilson intervals with the per-gallery count "
-            "as sample size",
+            "how": (
+                f"held out: {by_identity} identity-disjoint folds, sources mixed"
+                if by_identity
+                else "held out: identity- and source-disjoint folds"
+            )
+            + "; 95% Wilson intervals with the per-gallery count as sample size",
             "variant": chosen,
             **expected["held_out"],
             "per_source": expected["per_source"],
@@ -338,6 +343,7 @@ def calibrate_cross_validated(
             "data": str(data_csv),
             "photos_with_face": sources,
             "photos_without_face": len(faces.missing),
+            "cross_validation": report["mode"],
             "folds": [{"checked": f["checked_sources"], "fitted_on": f["fitted_on"]} for f in report["folds"]],
             "settings": {
                 "references_per_artist": settings.refs,
