@@ -8,7 +8,7 @@ HOME_DIR ?= $(CURDIR)/demo-home
 # so the test suite really trains a tiny detector. Elsewhere: `make test EXTRAS=test` (the training test skips).
 EXTRAS ?= test,train
 
-.PHONY: setup run demo test lint bench clean
+.PHONY: setup run demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/system-deps.sh
 	bash scripts/system-deps.sh
@@ -29,10 +29,17 @@ lint: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-# Set up and run the whole test suite (PostgreSQL too when IDOLGUARD_TEST_PG is set).
+# Set up and run everything CI runs: lint and the whole test suite (PostgreSQL too when IDOLGUARD_TEST_PG is
+# set), which includes the import-layer contract (lint-imports) and strict mypy on the typed areas
+# (tests/pipeline/test_layers_and_types.py).
 test: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest -q
+
+# The local loop: everything except tests marked `slow` (end-to-end video, training, browser captures).
+test-fast: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/python -m pytest -q -x -m "not slow"
 
 clean:
 	rm -rf $(VENV) $(HOME_DIR) .pytest_cache

@@ -19,6 +19,8 @@ from idolguard.db.models import DerivedObject, Item, LedgerEntry, Sighting, Stag
 from idolguard.workspace import Workspace
 from tests.capture.server import Site
 
+pytestmark = pytest.mark.slow  # browser / subprocess / training: `make test-fast` skips these
+
 
 def settings_for(ws: Workspace, **overrides: object) -> CaptureSettings:
     return CaptureSettings.from_workspace(ws, **overrides)

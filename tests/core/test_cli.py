@@ -7,6 +7,7 @@ import os
 import re
 import stat
 
+import pytest
 from typer.testing import CliRunner
 
 from idolguard.cli import app
@@ -88,9 +89,21 @@ def test_encrypted_workspace_end_to_end(tmp_path, monkeypatch):
 
 
 def test_stages_command_lists_probe(cli):
-    assert "probe" in cli("stages").output
+    """Fails if ProbeStage cannot be imported: the row must be the stage itself, available, with its version
+    (an import failure would be listed as a ``cannot import`` row that also contains the word "probe")."""
+    import re
+
+    from idolguard.pipeline.registry import all_stages, import_problems
+    from idolguard.pipeline.stages.probe import ProbeStage
+
+    assert any(isinstance(stage, ProbeStage) for stage in all_stages())
+    assert not any("probe" in spec for spec in import_problems())
+    output = cli("stages").output
+    assert re.search(r"probe\s*│\s*2\s*│.*available", output), output
+    assert "cannot import" not in output
 
 
+@pytest.mark.slow
 def test_demo_runs_and_writes_a_report(tmp_path, monkeypatch):
     monkeypatch.delenv("IDOLGUARD_DB_URL", raising=False)
     home = tmp_path / "demo"

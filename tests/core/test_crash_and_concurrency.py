@@ -10,12 +10,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from idolguard.db.models import Item, LedgerEntry
 from idolguard.evidence.verify import verify_workspace
 from idolguard.workspace import Workspace
 from tests.conftest import jpeg_bytes
+
+pytestmark = pytest.mark.slow  # browser / subprocess / training: `make test-fast` skips these
 
 
 def _cli_process(home: Path, *args: str) -> subprocess.Popen:

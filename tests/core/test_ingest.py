@@ -86,6 +86,7 @@ def _bad_inputs(folder: Path) -> None:
     (folder / "fine.png").write_bytes(png_bytes(4))
 
 
+@pytest.mark.slow
 def test_bad_files_get_clear_errors_and_good_ones_still_work(cli, tmp_path, workspace):
     _bad_inputs(tmp_path / "bad")
     objects = _by_name(cli.json_lines("scan", tmp_path / "bad", "--json"))

@@ -15,6 +15,7 @@ def _data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return logits, labels
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["platt", "isotonic"])
 def test_fit_is_monotone_and_calibrated(method: str) -> None:
     logits, labels = _data()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from idolguard.db.models import DerivedObject, Item, LedgerEntry
@@ -104,6 +105,7 @@ def _labels(tmp_path: Path) -> tuple[Path, Path]:
     return csv, root
 
 
+@pytest.mark.slow
 def test_eval_detector_outputs_auc_plot_and_per_file_rows(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     csv, root = _labels(tmp_path)
     plot = tmp_path / "roc.png"

@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import astronaut
 
+pytestmark = pytest.mark.slow  # browser / subprocess / training: `make test-fast` skips these
+
 
 @pytest.fixture
 def pool(tmp_path: Path) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -161,6 +162,7 @@ def test_calibrate_and_per_artist_threshold(cli, tmp_path, workspace):
     assert [json.loads(e.line)["details"]["threshold"] for e in events] == ["1.01", None]
 
 
+@pytest.mark.slow
 def test_html_report_shows_face_crop_and_identity(cli, tmp_path):
     _enrol_astronaut(cli, tmp_path)
     probe = tmp_path / "probe.jpg"

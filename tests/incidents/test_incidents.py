@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from tests.signals.helpers import other_photo, photo, save_jpeg
 
 
+@pytest.mark.slow
 def test_copies_grouped_into_incident_with_timeline_and_chart(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     original = save_jpeg(photo(), tmp_path / "original.jpg", quality=95)
     cli("bank", "create", "abuse", "--kind", "known_abuse")

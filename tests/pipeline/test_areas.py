@@ -60,7 +60,8 @@ def test_builtin_areas_declare_everything_they_contribute():
     stage_names = {s.name for s in all_stages()}
     assert {"probe", "signals", "match"} <= stage_names
     sections = [name for name, _render in registry.report_sections()]
-    assert sections == ["Faces", "manipulation", "matches", "capture"]
+    ours = ["Faces", "manipulation", "matches", "capture"]
+    assert [name for name in sections if name in ours] == ours, "in their declared order"
     models = registry.import_models()
     assert "idolguard.db.models" in models and "idolguard.capture.models" in models
 
@@ -131,7 +132,8 @@ def test_a_report_written_without_the_cli_has_every_section(workspace, tmp_path)
         """
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["Faces,manipulation,matches,capture", "False", "False"]
+    assert {"Faces", "manipulation", "matches", "capture"} <= set(out[0].split(","))
+    assert out[1:] == ["False", "False"], "the CLI modules were not imported"
 
 
 def _imports_with_side_effects(path: Path) -> list[str]:

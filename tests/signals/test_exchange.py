@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.signals.helpers import photo, save_jpeg
 
 GOOD = "2d6f1af3a856c529e79ca3d2526fa834d4196c81c6dd04de0a26f855fc99b724"
@@ -109,6 +111,7 @@ def test_malformed_stopncii_and_csv(cli, tmp_path: Path) -> None:  # type: ignor
     assert [r["line"] for r in summary["rejections"]] == [3, 4]
 
 
+@pytest.mark.slow
 def test_streaming_import_of_many_hashes(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import random
 

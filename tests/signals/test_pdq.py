@@ -76,7 +76,11 @@ def test_bits_to_hex_is_msb_first() -> None:
     bits = np.zeros(256, dtype=np.uint8)
     bits[0] = 1
     assert pdq.bits_to_hex(bits) == "80" + "0" * 62
-    assert pdqhash is not None
+    # Every bit position, on the bits pdqhash really returns: the hex is the 256-bit number read MSB first.
+    real_bits, _quality = pdqhash.compute(np.ascontiguousarray(np.asarray(photo((400, 300)))))
+    as_number = int("".join(str(int(b)) for b in real_bits), 2)
+    assert pdq.bits_to_hex(real_bits) == format(as_number, "064x")
+    assert 64 < int(np.sum(real_bits)) < 192, "a real photo's hash is not degenerate"
 
 
 def test_verification_accepts_copies_and_rejects_other_pictures() -> None:

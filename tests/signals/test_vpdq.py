@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from idolguard.signals import vpdq
 from tests.signals.helpers import other_photo, photo, write_video
 
@@ -29,6 +31,7 @@ def test_luma_plane_hash_is_close_to_rgb_reference(tmp_path: Path) -> None:
     assert hamming_hex(features[0].hex, hash_array(np.ascontiguousarray(first)).hex) <= 10
 
 
+@pytest.mark.slow
 def test_trimmed_reencoded_clip_matches_with_time_ranges(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     full = write_video(tmp_path / "full.mp4", photo(), seconds=12, fps=10, size=(320, 240))
     trimmed = write_video(tmp_path / "trim.mp4", photo(), seconds=5, fps=10, size=(240, 180), start=4.0)

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from idolguard.errors import IntegrityError, RejectedInput
 from idolguard.evidence import crypto
@@ -65,7 +65,7 @@ def _syncfs(path: Path) -> None:
 _LIBC: list[object] = []
 
 
-def _libc():  # type: ignore[no-untyped-def]
+def _libc() -> Any:
     if not _LIBC:
         try:
             import ctypes

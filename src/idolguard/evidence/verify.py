@@ -123,7 +123,8 @@ class ChainWalker:
             problem = "line is not in canonical form (duplicate or reordered members, extra whitespace)"
         if problem:
             self.report.problems.append(Problem(self.where, ref, problem))
-        seq = record.get("seq") if isinstance(record.get("seq"), int) else self.expected_seq
+        recorded_seq = record.get("seq")
+        seq = recorded_seq if isinstance(recorded_seq, int) else self.expected_seq
         self.expected_seq, self.expected_prev = seq + 1, str(claimed)
         self.head = (seq, str(claimed))
 
@@ -152,7 +153,8 @@ class SignedFacts:
     analyses: dict[tuple[str, str, str], tuple[Any, Any]] = field(default_factory=dict)  # -> (status, digest)
 
     def add(self, record: dict[str, Any]) -> None:
-        details = record.get("details") if isinstance(record.get("details"), dict) else {}
+        recorded = record.get("details")
+        details: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
         item, action = record.get("item"), record.get("action")
         if action == "ingest" and item:
             self.ingests.setdefault(item, (details.get("size"), details.get("md5")))

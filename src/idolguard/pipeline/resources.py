@@ -10,10 +10,10 @@ worker. A stage that needs a resource and gets none fails loudly (``MissingResou
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from idolguard.errors import IdolGuardError
@@ -81,15 +81,12 @@ class WorkspaceHandle:
         with _OPEN_LOCK:
             ws = _OPEN.get(key)
             if ws is None:
-                previous = os.environ.get("IDOLGUARD_DB_URL")
-                os.environ["IDOLGUARD_DB_URL"] = self.db_url  # the worker reads the parent's database
-                try:
-                    ws = Workspace.open(self.home)
-                finally:
-                    if previous is None:
-                        os.environ.pop("IDOLGUARD_DB_URL", None)
-                    else:
-                        os.environ["IDOLGUARD_DB_URL"] = previous
+                ws = Workspace.open(Path(self.home))
+                if ws.config.db_url != self.db_url:  # e.g. a worker started without IDOLGUARD_DB_URL
+                    raise MissingResource(
+                        f"this worker opens {self.home} on another database than the runner's; "
+                        "give workers the same IDOLGUARD_DB_URL"
+                    )
                 _OPEN[key] = ws
         self._ws = ws
         return ws

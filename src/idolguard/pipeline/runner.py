@@ -131,8 +131,9 @@ def compute_item(job: Job) -> list[StageOutcome]:
         if not stage.applies_to(ctx):
             continue
         started = time.perf_counter()
+        output: dict[str, Any]
         try:
-            output = stage.run(ctx)
+            output = dict(stage.run(ctx))
             status, error = "ok", None
         except IdolGuardError as exc:
             output, status, error = {}, "error", str(exc)
@@ -299,12 +300,12 @@ def _run_jobs(ws: Workspace, jobs: list[Job], workers: int) -> Iterator[tuple[Jo
         try:
             while True:
                 while len(pending) < window:
-                    job = next(queue, None)
-                    if job is None:
+                    upcoming = next(queue, None)
+                    if upcoming is None:
                         break
                     holder = ExitStack()
-                    job.path = str(holder.enter_context(ws.vault.materialize(job.sha256)))
-                    pending.append((job, pool.submit(compute_item, job), holder))
+                    upcoming.path = str(holder.enter_context(ws.vault.materialize(upcoming.sha256)))
+                    pending.append((upcoming, pool.submit(compute_item, upcoming), holder))
                 if not pending:
                     return
                 job, future, holder = pending.popleft()

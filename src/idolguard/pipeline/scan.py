@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from idolguard.db.models import Item
 from idolguard.intake.ingest import Ingestor, IngestResult, SightingInfo
+from idolguard.pipeline.outputs import ScanObject
 from idolguard.pipeline.registry import all_stages
 from idolguard.pipeline.resources import Resources, load_resources
 from idolguard.pipeline.runner import (
@@ -28,12 +29,12 @@ from idolguard.workspace import Workspace
 BASE_FIELDS = ("sha256", "md5", "path", "size", "media_type", "mime", "width", "height", "duration_s")
 
 
-def item_object(ws: Workspace, sha256: str, *, path: str | None = None, duplicate: bool = False) -> dict[str, Any]:
+def item_object(ws: Workspace, sha256: str, *, path: str | None = None, duplicate: bool = False) -> ScanObject:
     """The scan object for one stored item, from the stored result of each current stage version."""
     return item_objects(ws, [(sha256, path, duplicate)])[0]
 
 
-def item_objects(ws: Workspace, wanted: list[tuple[str, str | None, bool]]) -> list[dict[str, Any]]:
+def item_objects(ws: Workspace, wanted: list[tuple[str, str | None, bool]]) -> list[ScanObject]:
     """Scan objects for many items ((sha256, path shown, duplicate) each) with two queries per 500 items."""
     current = {s.name: s for s in select_stages()}
     order = {name: index for index, name in enumerate(s.name for s in all_stages())}
@@ -56,7 +57,7 @@ def _build(
     path: str | None,
     duplicate: bool,
     resources: Resources,
-) -> dict[str, Any]:
+) -> ScanObject:
     obj: dict[str, Any] = {
         "path": path if path is not None else item.original_name,
         **item_record(item),
@@ -84,10 +85,10 @@ def _build(
     if obj["stage_errors"]:
         first = next(name for name in obj["stages"] if name in obj["stage_errors"])
         obj["error"] = f"{first}: {obj['stage_errors'][first]}"
-    return obj
+    return cast(ScanObject, obj)  # stages add their own fields: built as a plain dict, typed at the boundary
 
 
-def failed_object(result: IngestResult) -> dict[str, Any]:
+def failed_object(result: IngestResult) -> ScanObject:
     obj: dict[str, Any] = {name: None for name in BASE_FIELDS}
     obj.update(
         {
@@ -100,7 +101,7 @@ def failed_object(result: IngestResult) -> dict[str, Any]:
     )
     obj["media_type"] = result.media_type or "other"  # the interface promises image|video|other
     obj["stage_errors"] = {}
-    return obj
+    return cast(ScanObject, obj)
 
 
 def scan_paths(
@@ -113,7 +114,7 @@ def scan_paths(
     on_ingested: Callable[[int], None] | None = None,
     on_analyzed: Callable[[str], None] | None = None,
     on_analysis_start: Callable[[int], None] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ScanObject]:
     ingestor = Ingestor(ws, info, on_progress=on_ingested)
     ingested = list(ingestor.ingest(paths))
     stored = [r for r in ingested if r.sha256 and not r.error]

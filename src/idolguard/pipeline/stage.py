@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -91,8 +92,9 @@ class Stage(ABC):
         return ctx.media_type in self.media_types
 
     @abstractmethod
-    def run(self, ctx: StageContext) -> dict[str, Any]:
-        """Analyse one item. Raise ``MediaError`` for a per-item problem with a user-facing message."""
+    def run(self, ctx: StageContext) -> Mapping[str, Any]:
+        """Analyse one item and return its output, a JSON object (areas type theirs as TypedDicts, e.g.
+        ``ProbeOutput``). Raise ``MediaError`` for a per-item problem with a user-facing message."""
 
     def contribute(self, obj: dict[str, Any], output: dict[str, Any], resources: Resources | None = None) -> None:
         """Add this stage's stored output to a ``scan --json`` object (called in dependency order).

@@ -46,7 +46,7 @@ def invalidate_matches(session: Any) -> None:
 
 
 def get_bank(session: Any, name: str) -> Bank:
-    bank = session.execute(select(Bank).where(Bank.name == name)).scalar_one_or_none()
+    bank: Bank | None = session.execute(select(Bank).where(Bank.name == name)).scalar_one_or_none()
     if bank is None:
         raise IdolGuardError(f"no bank named {name!r} (see `idolguard bank list`)")
     return bank
@@ -73,12 +73,12 @@ def create_bank(ws: Workspace, name: str, kind: str, threshold: int = 31, descri
 def _insert_statement(session: Any) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING for the bank's unique (bank, type, value): duplicates are skipped by
     the database, so a million-line import needs no in-memory set of what the bank already holds."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table: Any = BankEntry.__table__
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    table = BankEntry.__table__
-    return insert(table).on_conflict_do_nothing(index_elements=["bank_id", "signal_type", "value"])
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=["bank_id", "signal_type", "value"])
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=["bank_id", "signal_type", "value"])
 
 
 def add_entries(
@@ -185,7 +185,7 @@ def set_enabled(ws: Workspace, bank_name: str, entry_id: int | None, enabled: bo
         if entry_id is None:
             bank.enabled = enabled
         else:
-            result = session.execute(
+            result: Any = session.execute(
                 update(BankEntry).where(BankEntry.bank_id == bank.id, BankEntry.id == entry_id).values(enabled=enabled)
             )
             if result.rowcount == 0:

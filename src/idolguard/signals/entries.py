@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from idolguard.db.models import Item
 from idolguard.errors import IdolGuardError
 from idolguard.signals.banks import NewEntry
@@ -15,7 +17,7 @@ def entries_for_item(ws: Workspace, sha256: str, case: str | None = None) -> tup
     if item is None:
         raise IdolGuardError(f"no item {sha256}")
     notes: list[str] = []
-    face_hashes: list[dict] = []
+    face_hashes: list[dict[str, Any]] = []
     with ws.vault.materialize(sha256) as path:
         signals = all_signals(path, item.media_type, ws.config.limits, exact=True)
         if item.media_type == "image":
@@ -23,7 +25,7 @@ def entries_for_item(ws: Workspace, sha256: str, case: str | None = None) -> tup
 
             # Faces hashed at nine landmark perturbations, so a re-detection on a copy lands close to one.
             face_hashes, _luma = item_face_hashes(path, ws.config.limits, jitter=True)
-    common = {"source_kind": "item", "source_item": sha256, "source_ref": case}
+    common: dict[str, Any] = {"source_kind": "item", "source_item": sha256, "source_ref": case}
     entries = [NewEntry("sha256", signals["sha256"], **common), NewEntry("md5", signals["md5"], **common)]
     if signals.get("pdq"):
         entries.append(NewEntry("pdq", signals["pdq"], quality=signals["pdq_quality"], **common))

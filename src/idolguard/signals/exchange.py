@@ -44,7 +44,7 @@ class ImportReport:
     valid: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     rejected_count: int = 0
-    added: int = 0
+    added: list[int] = field(default_factory=list)  # ids of the entries added
     duplicates: int = 0
     imported: bool = False
 

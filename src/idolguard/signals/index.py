@@ -93,7 +93,7 @@ class HammingIndex:
         self.delta_ids: list[np.ndarray] = []
         self.dead: set[int] = set()
         self._delta_cache: tuple[np.ndarray, np.ndarray] | None = None
-        self._mask_cache: dict[int, np.ndarray] = {}
+        self._mask_cache: dict[tuple[int, int], np.ndarray] = {}
 
     # -- construction ----------------------------------------------------------------------------------------
     @classmethod

@@ -8,11 +8,37 @@ so their stored output describes the banks at analysis time; every bank change c
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict, cast
 
 from idolguard.pipeline.resources import Resources
 from idolguard.pipeline.stage import Stage, StageContext
 from idolguard.signals.compute import all_signals
+
+
+class SignalsOutput(TypedDict, total=False):
+    """What ``signals`` stores (``all_signals``): digests always, PDQ for images, vPDQ for videos."""
+
+    sha256: str
+    md5: str
+    pdq: str | None
+    pdq_quality: int | None
+    pdq_usable: bool
+    pdq_note: str | None
+    pdq_decode: str
+    extra_pdq: list[dict[str, Any]]
+    vpdq: dict[str, Any]
+    vpdq_frames: list[list[Any]]
+
+
+class MatchOutput(TypedDict):
+    matches: list[dict[str, Any]]
+
+
+class FaceMatchOutput(TypedDict):
+    pdq_faces: list[dict[str, Any]]
+    face_matches: list[dict[str, Any]]
+    query_jitter: bool
+
 
 SIGNALS_VERSION = "1"
 MATCH_VERSION = "1"
@@ -25,13 +51,13 @@ class SignalsStage(Stage):
     produces: ClassVar[tuple[str, ...]] = ("md5", "pdq", "pdq_quality", "pdq_note", "vpdq")
     description: ClassVar[str] = "SHA-256, MD5, PDQ + quality (images), vPDQ (videos)"
 
-    def run(self, ctx: StageContext) -> dict[str, Any]:
+    def run(self, ctx: StageContext) -> SignalsOutput:
         # ``[signals] exact_pdq`` (``match --exact`` for one run): hash images with the reference decode.
         exact = bool((ctx.settings.get("signals") or {}).get("exact_pdq", False))
         output = all_signals(ctx.path, ctx.media_type, ctx.limits, exact=exact)
         if ctx.media_type == "image":
             output["pdq_decode"] = "reference" if exact else "fast"  # recorded: it changes the PDQ
-        return output
+        return cast(SignalsOutput, output)
 
     def contribute(self, obj: dict[str, Any], output: dict[str, Any], resources: Resources | None = None) -> None:
         super().contribute(obj, output)
@@ -47,7 +73,7 @@ class MatchStage(Stage):
     description: ClassVar[str] = "match hashes against the enabled banks (exact, PDQ + dihedral, vPDQ)"
     uses: ClassVar[tuple[str, ...]] = ("banks",)
 
-    def run(self, ctx: StageContext) -> dict[str, Any]:
+    def run(self, ctx: StageContext) -> MatchOutput:
         from idolguard.signals.matcher import match_signals
 
         banks = ctx.resources.need("banks", self.name)
@@ -68,13 +94,13 @@ class FaceMatchStage(Stage):
     description: ClassVar[str] = "face-anchored PDQ + ORB/RANSAC verification (survives crops, rotation, screenshots)"
     uses: ClassVar[tuple[str, ...]] = ("banks",)
 
-    def run(self, ctx: StageContext) -> dict[str, Any]:
+    def run(self, ctx: StageContext) -> FaceMatchOutput:
         from idolguard.signals.face_match import item_face_hashes, match_faces, query_jitter
 
         faces = [f for f in ctx.inputs["faces"].get("faces") or [] if f.get("landmarks")]
         jitter = query_jitter(ctx.settings)
         hashes, luma = item_face_hashes(ctx.path, ctx.limits, faces, jitter=jitter)
-        output: dict[str, Any] = {
+        output: FaceMatchOutput = {
             "pdq_faces": [{k: h[k] for k in ("face", "pdq", "quality")} for h in hashes],
             "face_matches": [],
             "query_jitter": jitter,  # the setting used (it changes which banked faces are found)

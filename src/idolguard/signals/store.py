@@ -168,7 +168,8 @@ class BankReader:
 
     @property
     def workspace(self) -> Workspace:
-        return self.handle.open()
+        ws: Workspace = self.handle.open()
+        return ws
 
     @property
     def store(self) -> IndexStore:

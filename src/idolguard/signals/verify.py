@@ -54,7 +54,7 @@ def features(luma: np.ndarray) -> Features:
         size = (max(1, int(width * factor)), max(1, int(height * factor)))
         luma = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
     luma = np.ascontiguousarray(luma)
-    orb = cv2.ORB_create(nfeatures=FEATURES, fastThreshold=10)
+    orb = cv2.ORB_create(nfeatures=FEATURES, fastThreshold=10)  # type: ignore[attr-defined]
     keypoints, descriptors = orb.detectAndCompute(luma, None)
     points = np.array([kp.pt for kp in keypoints], dtype=np.float32).reshape(-1, 2)
     return Features(points, descriptors, luma)

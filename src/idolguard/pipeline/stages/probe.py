@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from idolguard.media.probe import probe
+from idolguard.pipeline.outputs import ProbeOutput
 from idolguard.pipeline.stage import Stage, StageContext
 
 
@@ -23,7 +24,7 @@ class ProbeStage(Stage):
         fields["media_meta"] = output.get("media_meta") or {}
         return fields
 
-    def run(self, ctx: StageContext) -> dict[str, Any]:
+    def run(self, ctx: StageContext) -> ProbeOutput:
         result = probe(ctx.path, ctx.limits)
         return {
             "media_type": result.media_type,

@@ -1,0 +1,55 @@
+"""Typed shapes at area boundaries: the ``scan --json`` object and the core stage outputs.
+
+Stage outputs travel as JSON objects (stored in ``stage_results``, pickled to workers); these TypedDicts say
+what the fields are so code that reads another area's output is checked (``mypy`` in ``make test``). Areas
+declare their own output types next to their stage (``signals/stage.py``); docs/SCAN_JSON.md is the
+user-facing description of the same fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+
+class ProbeOutput(TypedDict):
+    media_type: str
+    mime: str
+    width: int | None
+    height: int | None
+    duration_s: float | None
+    media_meta: dict[str, Any]
+
+
+class ScanObject(TypedDict, total=False):
+    """One ``scan --json`` line. The base fields are always present; stages add theirs (see SCAN_JSON.md)."""
+
+    path: str | None
+    sha256: str | None
+    md5: str | None
+    size: int | None
+    media_type: str
+    mime: str | None
+    width: int | None
+    height: int | None
+    duration_s: float | None
+    duplicate: bool
+    stages: dict[str, str]
+    error: str | None
+    stage_errors: dict[str, str]
+    # added by stages (probe, faces, signals, match, face_match, manipulation, ...)
+    media_meta: dict[str, Any]
+    faces: list[dict[str, Any]]
+    face_tracks: list[dict[str, Any]]
+    faces_notes: list[str]
+    pdq: str | None
+    pdq_quality: int | None
+    pdq_note: str | None
+    pdq_extra: list[dict[str, Any]]
+    vpdq: dict[str, Any]
+    matches: list[dict[str, Any]]
+    pdq_faces: list[dict[str, Any]]
+    manipulation_score: float | None
+    verdict: str | None
+    verdict_reason: str
+    manipulation: dict[str, Any]
+    content_credentials: dict[str, Any]
