@@ -1,30 +1,47 @@
 #!/usr/bin/env bash
 # System packages some features need (installed only when missing; needs root or sudo).
 # Each area appends what it needs; keep every step idempotent and quiet when already satisfied.
+# A failed install prints the package manager's own error (never a guess), and a success prints nothing.
 set -euo pipefail
+
+# Tests point this at a scratch folder to exercise both outcomes without touching the real system.
+_root="${IDOLGUARD_SYSTEM_ROOT:-}"
 
 # --- capture: headless Chromium (driven by Playwright through executable_path; Playwright never downloads one)
 # and openssl (RFC 3161 token verification in tests and by counsel).
-_capture_missing=()
-[ -x /usr/bin/chromium ] || _capture_missing+=(chromium)
-command -v openssl >/dev/null 2>&1 || _capture_missing+=(openssl)
-# Fonts so screenshots of Korean/Japanese/Chinese captions are legible evidence, not tofu boxes.
-[ -d /usr/share/fonts/opentype/noto ] && ls /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1 \
-    || _capture_missing+=(fonts-noto-cjk)
-[ -d /usr/share/fonts/truetype/dejavu ] || _capture_missing+=(fonts-dejavu-core)
-if [ "${#_capture_missing[@]}" -gt 0 ]; then
+_capture_missing() {
+    local missing=()
+    [ -x "$_root/usr/bin/chromium" ] || missing+=(chromium)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+    # Fonts so screenshots of Korean/Japanese/Chinese captions are legible evidence, not tofu boxes.
+    ls "$_root"/usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
+    [ -d "$_root/usr/share/fonts/truetype/dejavu" ] || missing+=(fonts-dejavu-core)
+    echo "${missing[@]}"
+}
+
+read -r -a _missing <<<"$(_capture_missing)"
+if [ "${#_missing[@]}" -gt 0 ]; then
     _sudo=""
     if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1; then _sudo="sudo"; else _sudo="none"; fi
+        if command -v sudo >/dev/null 2>&1; then _sudo="sudo -n"; else _sudo="none"; fi
     fi
     if [ "$_sudo" != "none" ] && command -v apt-get >/dev/null 2>&1; then
         export DEBIAN_FRONTEND=noninteractive
-        if ! $_sudo apt-get install -y -qq --no-install-recommends "${_capture_missing[@]}" >/dev/null 2>&1; then
-            $_sudo apt-get update -qq >/dev/null 2>&1 || true
-            $_sudo apt-get install -y -qq --no-install-recommends "${_capture_missing[@]}" >/dev/null 2>&1 \
-                || echo "capture: could not install ${_capture_missing[*]}; screenshots/PDF will be unavailable" >&2
+        _log="$(mktemp)"
+        # Try from the current package lists first; refresh them once if that fails.
+        if ! $_sudo apt-get install -y -qq --no-install-recommends "${_missing[@]}" >"$_log" 2>&1; then
+            $_sudo apt-get update -qq >>"$_log" 2>&1 || true
+            $_sudo apt-get install -y -qq --no-install-recommends "${_missing[@]}" >>"$_log" 2>&1 || true
         fi
+        # Judge by what is installed now, not by exit codes (apt-get can fail on an unrelated package or a
+        # post-install hook after installing what we need).
+        read -r -a _still <<<"$(_capture_missing)"
+        if [ "${#_still[@]}" -gt 0 ]; then
+            echo "capture: could not install ${_still[*]}; screenshots/PDF will be unavailable. apt-get said:" >&2
+            grep -E '^(E|W):|rror|denied' "$_log" | tail -n 15 >&2 || tail -n 15 "$_log" >&2
+        fi
+        rm -f "$_log"
     else
-        echo "capture: please install ${_capture_missing[*]} (needs apt-get and root); screenshots/PDF unavailable" >&2
+        echo "capture: please install ${_missing[*]} (needs apt-get and root); screenshots/PDF unavailable" >&2
     fi
 fi

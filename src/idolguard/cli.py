@@ -3,41 +3,74 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
+from typer.core import TyperGroup
 
 from idolguard import __version__
 from idolguard.cli_support import (
+    PANEL_INTAKE,
+    PANEL_MODELS,
+    PANEL_WORKSPACE,
     ScanProgress,
     console,
     emit_json,
+    exit_for,
     fail,
     home_option,
     interactive,
+    json_option,
+    new_app,
     open_workspace,
+    out,
+    plain_help,
+    print_table,
     progress_bar,
+    resolve_hash,
+    safe,
+    shown_time,
 )
-from idolguard.errors import IdolGuardError
+from idolguard.errors import IdolGuardError, WorkspaceError
+from idolguard.exit_codes import ExitCode
 
-app = typer.Typer(
+
+class _Root(TyperGroup):
+    """The root group: an ``IdolGuardError`` that escapes a command becomes ``error: ...`` and an exit code
+    from the table (4 for workspace/configuration problems, 1 otherwise), never a traceback; help texts are
+    shown as written (no Rich markup)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        plain_help(self)
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WorkspaceError as exc:
+            fail(str(exc), ExitCode.WORKSPACE)
+        except IdolGuardError as exc:
+            fail(str(exc), ExitCode.ITEMS_FAILED)
+
+
+app = new_app(
+    "Find, identify, score, preserve and act on deepfakes of protected artists.",
     name="idolguard",
-    help="Find, identify, score, preserve and act on deepfakes of protected artists.",
-    no_args_is_help=True,
+    cls=_Root,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
 # Command groups shared by several areas (e.g. ``idolguard eval faces`` and ``idolguard eval detector``).
 GROUPS: dict[str, typer.Typer] = {
-    "eval": typer.Typer(help="Measure accuracy on labelled data.", no_args_is_help=True),
-    "train": typer.Typer(help="Train models (needs the train extra: pip install -e '.[train]').", no_args_is_help=True),
-    "calibrate": typer.Typer(help="Recalibrate scores on your own labelled cases.", no_args_is_help=True),
+    "eval": new_app("Measure accuracy on labelled data."),
+    "train": new_app("Train models (needs the train extra: pip install -e '.[train]')."),
+    "calibrate": new_app("Recalibrate scores on your own labelled cases."),
 }
 for _name, _group in GROUPS.items():
-    app.add_typer(_group, name=_name)
+    app.add_typer(_group, name=_name, rich_help_panel=PANEL_MODELS)
 
 
 def _version(value: bool) -> None:
@@ -53,7 +86,7 @@ def _main(
     """IdolGuard command line."""
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_WORKSPACE)
 def init(
     home: Path = home_option(),
     encrypt: bool = typer.Option(False, help="Encrypt evidence at rest (AES-256-GCM)."),
@@ -65,8 +98,8 @@ def init(
     try:
         config = init_workspace(home, encrypt=encrypt, key_file=key_file)
     except IdolGuardError as exc:
-        fail(str(exc))
-    console.print(f"workspace ready at [bold]{config.home}[/] (database: {_safe_url(config.db_url)})")
+        fail(str(exc), ExitCode.WORKSPACE)
+    out().print(f"workspace ready at [bold]{safe(config.home)}[/] (database: {safe(_safe_url(config.db_url))})")
 
 
 def _safe_url(url: str) -> str:
@@ -86,6 +119,32 @@ def _sighting_info(
         fail(str(exc))
 
 
+# The sighting options of ``ingest`` and ``scan``: one definition, so both show the same help.
+def source_url_option() -> Any:
+    return typer.Option(None, "--source-url", help="Where the media was found (URL of the post or page).")
+
+
+def platform_option() -> Any:
+    return typer.Option(None, "--platform", help="Platform name (e.g. x, telegram).")
+
+
+def account_option() -> Any:
+    return typer.Option(None, "--account", help="Posting account handle.")
+
+
+def seen_at_option() -> Any:
+    return typer.Option(
+        None,
+        "--seen-at",
+        help="When it was seen: ISO 8601 with a time zone, which is required (e.g. 2026-11-01T21:30:00+09:00 "
+        "or 2026-11-01T12:30:00Z).",
+    )
+
+
+def note_option() -> Any:
+    return typer.Option(None, "--note", help="Free-text note recorded with the sighting.")
+
+
 def _count(paths: list[Path]) -> tuple[int, int]:
     from idolguard.intake.paths import walk
 
@@ -99,18 +158,18 @@ def _count(paths: list[Path]) -> tuple[int, int]:
     return files, size
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_INTAKE)
 def ingest(
     paths: list[Path] = typer.Argument(..., help="Files, folders (recursive) and .zip archives."),
-    source_url: str = typer.Option(None, "--source-url", help="Where the media was found."),
-    platform: str = typer.Option(None, help="Platform name (e.g. x, telegram)."),
-    account: str = typer.Option(None, help="Posting account handle."),
-    seen_at: str = typer.Option(None, "--seen-at", help="When it was seen, ISO 8601 with timezone."),
-    note: str = typer.Option(None, help="Free-text note recorded with the sighting."),
-    json_out: bool = typer.Option(False, "--json", help="One JSON object per file."),
+    source_url: str = source_url_option(),
+    platform: str = platform_option(),
+    account: str = account_option(),
+    seen_at: str = seen_at_option(),
+    note: str = note_option(),
+    json_out: bool = json_option("One JSON object per file."),
     home: Path = home_option(),
 ) -> None:
-    """Preserve files as evidence items (no analysis beyond probing)."""
+    """Preserve files as evidence items (no analysis beyond probing). Exits 1 when any input failed."""
     from idolguard.intake.ingest import Ingestor
     from idolguard.pipeline.runner import analyze
 
@@ -127,11 +186,15 @@ def ingest(
         if json_out:
             emit_json(result.__dict__)
         else:
-            status = f"[red]{result.error}[/]" if result.error else ("duplicate" if result.duplicate else "stored")
-            console.print(f"{(result.sha256 or '-')[:16]}  {status}  {result.path}", highlight=False)
+            status = (
+                f"[red]{safe(result.error)}[/]" if result.error else ("duplicate" if result.duplicate else "stored")
+            )
+            out().print(f"{(result.sha256 or '-')[:16]}  {status}  {safe(result.path)}")
+    errors = sum(1 for r in results if r.error)
     if not json_out:
         stored = sum(1 for r in results if r.sha256 and not r.error)
-        console.print(f"{stored} stored, {sum(1 for r in results if r.error)} errors")
+        console.print(f"{stored} stored, {errors} errors")
+    exit_for(errors or (not results))
 
 
 def _findings(obj: dict[str, Any]) -> str:
@@ -158,49 +221,47 @@ def _short_path(path: str | None, width: int = 48) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
-def print_table(objects: list[dict[str, Any]]) -> None:
-    import sys
-
-    from rich.console import Console
-
-    out = Console() if sys.stdout.isatty() else Console(width=160)
-    table = Table(title="IdolGuard scan", show_lines=False)
-    for column in ("file", "sha256", "type", "size", "dims", "status", "findings"):
-        table.add_column(column, overflow="fold")
+def scan_table(objects: list[dict[str, Any]]) -> None:
+    rows = []
     for obj in objects:
         dims = ""
         if obj.get("width"):
             dims = f"{obj['width']}x{obj['height']}"
         if obj.get("duration_s"):
             dims += f" {obj['duration_s']:.1f}s"
-        status = "[red]" + obj["error"] + "[/]" if obj.get("error") else ("dup" if obj.get("duplicate") else "ok")
+        status = obj["error"] if obj.get("error") else ("dup" if obj.get("duplicate") else "ok")
         size = obj.get("size")
-        table.add_row(
-            _short_path(obj.get("path")),
-            (obj.get("sha256") or "-")[:12],
-            obj.get("media_type") or "-",
-            f"{size:,}" if isinstance(size, int) else "-",
-            dims,
-            status,
-            _findings(obj),
+        rows.append(
+            (
+                _short_path(obj.get("path")) if sys.stdout.isatty() else obj.get("path"),
+                (obj.get("sha256") or "-")[:12],
+                obj.get("media_type"),
+                f"{size:,}" if isinstance(size, int) else None,
+                dims,
+                status,
+                _findings(obj),
+            )
         )
-    out.print(table)
+    print_table("IdolGuard scan", ("file", "sha256", "type", "size", "dims", "status", "findings"), rows)
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_INTAKE)
 def scan(
     paths: list[Path] = typer.Argument(..., help="Files, folders (recursive) and .zip archives."),
-    json_out: bool = typer.Option(False, "--json", help="One JSON object per file per line."),
+    json_out: bool = json_option("One JSON object per file per line."),
     report: Path = typer.Option(None, "--report", help="Write a self-contained HTML report here."),
-    source_url: str = typer.Option(None, "--source-url"),
-    platform: str = typer.Option(None),
-    account: str = typer.Option(None),
-    seen_at: str = typer.Option(None, "--seen-at"),
-    note: str = typer.Option(None),
+    source_url: str = source_url_option(),
+    platform: str = platform_option(),
+    account: str = account_option(),
+    seen_at: str = seen_at_option(),
+    note: str = note_option(),
     workers: int = typer.Option(1, min=1, help="Worker processes for analysis."),
     home: Path = home_option(),
 ) -> None:
-    """Ingest and run every available analysis stage; one row (or JSON object) per file."""
+    """Ingest and run every available analysis stage; one row (or JSON object) per file.
+
+    Exits 1 when any input failed (its error is in its row).
+    """
     from idolguard.pipeline.scan import scan_paths
     from idolguard.report.html import write_report
 
@@ -222,22 +283,23 @@ def scan(
         for obj in objects:
             emit_json(obj)
     else:
-        print_table(objects)
+        scan_table(objects)
     if report is not None:
         digest = write_report(ws, objects, report)
-        console.print(f"report: {report.resolve()} (sha256 {digest[:16]}…)", highlight=False)
+        console.print(f"report: {safe(report.resolve())} (sha256 {digest[:16]}…)")
+    exit_for(sum(1 for obj in objects if obj.get("error")) or (not objects))
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_WORKSPACE)
 def verify(
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = json_option("The report as one JSON object."),
     skip_objects: bool = typer.Option(False, "--skip-objects", help="Check only the ledger (fast)."),
     expect_head: str = typer.Option(
         None, "--expect-head", help="SEQ:HASH of a head recorded earlier (e.g. in a report); it must still be there."
     ),
     home: Path = home_option(),
 ) -> None:
-    """Re-hash every vault object and walk the whole custody ledger. Exit 0 only if all checks pass."""
+    """Re-hash every vault object and walk the whole custody ledger. Exit 0 only if all checks pass, 3 if not."""
     from idolguard.evidence.verify import verify_workspace
 
     expected: tuple[int, str] | None = None
@@ -265,47 +327,40 @@ def verify(
         emit_json(report.as_dict())
     else:
         for problem in report.problems:
-            console.print(f"[red]BAD[/] {problem.where} {problem.ref}: {problem.message}", highlight=False)
+            out().print(f"[red]BAD[/] {safe(problem.where)} {safe(problem.ref)}: {safe(problem.message)}")
         for warning in report.warnings:
-            console.print(f"[yellow]warn[/] {warning.where} {warning.ref}: {warning.message}", highlight=False)
+            out().print(f"[yellow]warn[/] {safe(warning.where)} {safe(warning.ref)}: {safe(warning.message)}")
         verdict = "[green]OK[/]" if report.ok else f"[red]FAILED ({len(report.problems)} problems)[/]"
-        console.print(
+        out().print(
             f"{verdict}: {report.objects_checked} objects re-hashed, {report.entries_checked} ledger entries and "
             f"{report.mirror_lines_checked} mirror lines checked; head seq {report.head_seq} "
-            f"hash {report.head_hash}",
-            highlight=False,
+            f"hash {report.head_hash}"
         )
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(int(ExitCode.INTEGRITY))
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_WORKSPACE)
 def log(
     sha256: str = typer.Argument(None, help="Item hash (full or a unique prefix of at least 8 characters)."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = json_option("One JSON object per custody event (ISO 8601 UTC times)."),
     limit: int = typer.Option(0, help="Show only the last N events (0 = all)."),
     home: Path = home_option(),
 ) -> None:
     """The custody events (who, what, when, why) for one item or for the whole workspace."""
     from sqlalchemy import select
 
-    from idolguard.db.models import Item, LedgerEntry
+    from idolguard.db.models import LedgerEntry
 
     ws = open_workspace(home)
+    full = resolve_hash(ws, sha256, derived=True) if sha256 else None
     with ws.sessions() as session:
         query = select(LedgerEntry).order_by(LedgerEntry.seq)
-        if sha256:
-            sha256 = sha256.lower()
-            if len(sha256) < 8:
-                fail("give at least 8 characters of the hash")
-            matches = session.execute(select(Item.sha256).where(Item.sha256.startswith(sha256))).scalars().all()
-            if len(matches) > 1:
-                fail(f"prefix {sha256} is ambiguous ({len(matches)} items)")
-            full = matches[0] if matches else sha256
+        if full:
             query = query.where(LedgerEntry.item_sha256 == full)
         entries = session.execute(query).scalars().all()
-    if sha256 and not entries:
-        fail(f"no custody events for {sha256}")
+    if full and not entries:
+        fail(f"no custody events for {full}")
     if limit:
         entries = entries[-limit:]
     import json as _json
@@ -317,16 +372,18 @@ def log(
         else:
             details = ", ".join(f"{k}={v}" for k, v in record["details"].items() if v not in (None, "", [], {}))
             item = (record["item"] or "-")[:16]
-            console.print(
-                f"#{record['seq']:<6} {record['ts']}  {record['actor']:<20} {record['action']:<9} {item}  {details}",
-                highlight=False,
-                soft_wrap=True,
+            when = shown_time(record["ts"], ws)
+            out().print(
+                f"#{record['seq']:<6} {when}  {safe(record['actor']):<20} {safe(record['action']):<9} {item}  "
+                f"{safe(details)}"
             )
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_WORKSPACE)
 def export(
-    sha256: str = typer.Argument(..., help="Item or derived-object hash."),
+    sha256: str = typer.Argument(
+        ..., help="Item or derived-object hash (or a unique prefix of at least 8 characters)."
+    ),
     out: Path = typer.Option(..., "--out", help="Destination file (must not exist)."),
     reason: str = typer.Option(..., "--reason", help="Why it is exported (recorded in the ledger)."),
     home: Path = home_option(),
@@ -335,48 +392,96 @@ def export(
     ws = open_workspace(home)
     if out.exists():
         fail(f"{out} exists; refusing to overwrite")
+    sha256 = resolve_hash(ws, sha256, derived=True)
     try:
         ws.vault.export(sha256, out)
     except (IdolGuardError, ValueError) as exc:
-        fail(str(exc))
+        fail(str(exc), ExitCode.ITEMS_FAILED)
     except OSError as exc:
-        fail(f"cannot write {out}: {exc.strerror or exc}")
+        fail(f"cannot write {out}: {exc.strerror or exc}", ExitCode.ITEMS_FAILED)
     with ws.write() as (_session, ledger):
         ledger.append("export", item=sha256, details={"kind": "original", "path": str(out), "reason": reason})
-    console.print(f"exported {sha256[:16]}… to {out}")
+    console.print(f"exported {sha256[:16]}… to {safe(out)}")
 
 
-@app.command()
-def stages() -> None:
-    """List analysis stages with their versions and whether they can run here."""
+@app.command(rich_help_panel=PANEL_INTAKE)
+def stages(
+    json_out: bool = json_option("One JSON object per stage."),
+    home: Path = typer.Option(
+        None,
+        "--home",
+        envvar="IDOLGUARD_HOME",
+        help="Workspace whose stored results are counted per stage (optional; default ~/.idolguard if it exists).",
+    ),
+) -> None:
+    """List analysis stages with their versions, whether they can run here and, in a workspace, how many
+    items have a stored result of each."""
+    from idolguard.config import default_home
     from idolguard.pipeline.registry import all_stages, import_problems
 
-    table = Table(title="analysis stages")
-    for column in ("stage", "version", "needs", "produces", "status"):
-        table.add_column(column)
+    results: dict[str, int] | None = None
+    where = (home or default_home()).expanduser()
+    if home is not None or (where / "config.toml").is_file():
+        results = _results_per_stage(open_workspace(home))
+    rows = []
     for stage in all_stages():
         reason = stage.unavailable_reason()
-        table.add_row(
-            stage.name,
-            stage.version,
-            ", ".join(stage.needs),
-            ", ".join(stage.produces),
-            "[green]available[/]" if reason is None else f"[yellow]{reason}[/]",
+        rows.append(
+            {
+                "stage": stage.name,
+                "version": stage.version,
+                "needs": list(stage.needs),
+                "produces": list(stage.produces),
+                "available": reason is None,
+                "reason": reason,
+                "results": None if results is None else results.get(stage.name, 0),
+            }
         )
     for spec, problem in import_problems().items():
-        table.add_row(spec, "-", "", "", f"[red]cannot import: {problem}[/]")
-    from rich.console import Console
+        rows.append(
+            {"stage": spec, "version": None, "needs": [], "produces": [], "available": False, "reason": problem}
+        )
+    if json_out:
+        for row in rows:
+            emit_json(row)
+        return
+    columns = ["stage", "version", "needs", "produces", "status"] + (["results"] if results is not None else [])
+    print_table(
+        "analysis stages",
+        columns,
+        [
+            (
+                r["stage"],
+                r["version"],
+                ", ".join(r["needs"]),
+                ", ".join(r["produces"]),
+                "available" if r["available"] else r["reason"],
+            )
+            + ((r.get("results"),) if results is not None else ())
+            for r in rows
+        ],
+    )
 
-    Console().print(table)
+
+def _results_per_stage(ws: Any) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from idolguard.db.models import StageResult
+
+    with ws.sessions() as session:
+        query = select(StageResult.stage, func.count(func.distinct(StageResult.item_sha256))).group_by(
+            StageResult.stage
+        )
+        return {stage: int(count) for stage, count in session.execute(query).tuples()}
 
 
-@app.command("vault-key")
+@app.command("vault-key", rich_help_panel=PANEL_WORKSPACE)
 def vault_key() -> None:
     """Print a new random 256-bit vault key (hex). Store it outside the workspace; never commit it."""
     typer.echo(os.urandom(32).hex())
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_WORKSPACE)
 def demo(
     home: Path = home_option(),
     out: Path = typer.Option(None, help="Where to write the generated demo media (default HOME/demo-media)."),
@@ -388,10 +493,20 @@ def demo(
     try:
         config = init_workspace(home)
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(str(exc), ExitCode.WORKSPACE)
     media_dir = out or (config.home / "demo-media")
     paths = make_demo_media(media_dir)
-    console.print(f"demo media: {len(paths)} files in {media_dir}")
+    console.print(f"demo media: {len(paths)} files in {safe(media_dir)}")
+    try:
+        _demo_scan(paths, media_dir, config)
+    except typer.Exit as exc:
+        # The demo media include a deliberately truncated file, to show how a per-item error looks: that
+        # expected failure is not a failed demo.
+        if exc.exit_code != ExitCode.ITEMS_FAILED:
+            raise
+
+
+def _demo_scan(paths: list[Path], media_dir: Path, config: Any) -> None:
     scan(
         paths=[media_dir],
         json_out=False,
@@ -424,11 +539,7 @@ _register_area_commands()
 
 
 def main() -> None:
-    try:
-        app()
-    except IdolGuardError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise SystemExit(2) from exc
+    app()
 
 
 if __name__ == "__main__":

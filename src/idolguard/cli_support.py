@@ -1,46 +1,153 @@
-"""Helpers shared by CLI commands: opening the workspace, JSON lines, progress bars that stay off pipes."""
+"""Helpers shared by CLI commands: the output conventions every command follows.
+
+* Results go to stdout (``out()`` for tables and lines, ``emit_json`` for ``--json``: one object per line);
+  diagnostics, progress and summaries meant for a person go to stderr (``console``).
+* Piped output is never wrapped: paths and hashes stay on one line whatever the terminal width.
+* Every exit goes through ``fail`` with a code from ``idolguard.exit_codes`` (see README).
+* Nothing heavy is imported here: ``idolguard --help`` must not load the database layer.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
+from rich.console import Console, ConsoleDimensions
+from rich.markup import escape
 
 from idolguard.errors import IdolGuardError
-from idolguard.workspace import Workspace
+from idolguard.exit_codes import ExitCode
 
-console = Console(stderr=True)
+if TYPE_CHECKING:
+    from idolguard.workspace import Workspace
+
+# Wide enough that no path, hash or URL is ever folded when stdout/stderr is a file or a pipe.
+PIPE_WIDTH = 4096
+
+# Help panels of ``idolguard --help``: every command names one of these.
+PANEL_WORKSPACE = "Workspace and evidence"
+PANEL_INTAKE = "Intake and analysis"
+PANEL_CASEWORK = "Artists, banks and incidents"
+PANEL_MODELS = "Models and measurement"
+
+
+class _Console(Console):
+    """A Rich console whose width follows whether its stream is a terminal *now* (CliRunner swaps streams)."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        super().__init__(stderr=stderr, highlight=False, soft_wrap=False)
+
+    @property  # type: ignore[override]
+    def size(self) -> ConsoleDimensions:
+        if self.is_terminal:
+            return Console.size.fget(self)  # type: ignore[attr-defined,no-any-return]
+        return ConsoleDimensions(PIPE_WIDTH, 25)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+console = _Console(stderr=True)  # diagnostics, progress, summaries for people
+_stdout = _Console(stderr=False)  # results
+
+
+def out() -> Console:
+    """The stdout console for results (tables, one line per result)."""
+    return _stdout
+
+
+def safe(text: object) -> str:
+    """A value from data (file name, URL, note) made safe for Rich output: markup is escaped and control
+    characters are shown as escapes, so a hostile name can neither style nor rewrite the terminal."""
+    value = "" if text is None else str(text)
+    try:
+        from idolguard.display import terminal_safe  # the integrity area's helper, once it is on main
+    except ImportError:
+        value = "".join(
+            ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii") for ch in value
+        )
+    else:
+        value = terminal_safe(value)
+    return escape(value)
+
+
+def new_app(help_text: str, **kwargs: Any) -> typer.Typer:
+    """Every command group is built the same way: help when called without a subcommand; its help text is
+    plain text (see ``plain_help``)."""
+    return typer.Typer(help=help_text, no_args_is_help=True, **kwargs)
+
+
+def _reflow(text: str) -> str:
+    """Join the lines of each paragraph (docstrings wrap at 120 columns; help is wrapped to the terminal)."""
+    paragraphs = text.strip().split("\n\n")
+    return "\n\n".join(
+        p if p.startswith("\b") else " ".join(line.strip() for line in p.splitlines()) for p in paragraphs
+    )
+
+
+def _flag_without_metavar(param: Any) -> Any:
+    if getattr(param, "is_flag", False):
+        param.metavar = ""  # a flag takes no value: no "<bool>" after it
+    return param
+
+
+def plain_help(command: Any) -> None:
+    """Make every help text under ``command`` plain: Typer reads help as Rich markup, so ``pip install
+    '.[train]'`` or a ``[faces.matching]`` block would lose its brackets. Escaping them once, on the built
+    command tree, keeps the Rich layout (panels) and shows the text as written. Flags lose the ``<bool>``
+    metavar Typer gives them."""
+    if getattr(command, "_idolguard_plain", False):
+        return
+    command._idolguard_plain = True
+    for attr in ("help", "short_help", "epilog"):
+        value = getattr(command, attr, None)
+        if isinstance(value, str):
+            setattr(command, attr, escape(_reflow(value)))
+    for param in getattr(command, "params", []):
+        if isinstance(getattr(param, "help", None), str):
+            param.help = escape(param.help)
+        _flag_without_metavar(param)
+    original = command.get_help_option
+    command.get_help_option = lambda ctx: _flag_without_metavar(original(ctx))
+    for sub in (getattr(command, "commands", None) or {}).values():
+        plain_help(sub)
 
 
 def home_option() -> Any:
     return typer.Option(None, "--home", envvar="IDOLGUARD_HOME", help="Workspace folder (default ~/.idolguard).")
 
 
+def json_option(what: str = "One JSON object per line instead of a table.") -> Any:
+    return typer.Option(False, "--json", help=what)
+
+
 def open_workspace(home: Path | None) -> Workspace:
+    from idolguard.workspace import Workspace
+
     try:
         return Workspace.open(home)
     except IdolGuardError as exc:
-        fail(str(exc))
-        raise  # unreachable
+        fail(str(exc), ExitCode.WORKSPACE)
 
 
-def fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
+def fail(message: str, code: int = ExitCode.USAGE) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code`` (default 2: the arguments were wrong)."""
+    console.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(int(code))
+
+
+def exit_for(failures: int) -> None:
+    """Exit 1 when some inputs failed (their errors are in the output); return normally otherwise."""
+    if failures:
+        raise typer.Exit(int(ExitCode.ITEMS_FAILED))
 
 
 def emit_json(obj: Any) -> None:
@@ -48,17 +155,85 @@ def emit_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
+def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """A readable table of results on stdout (values escaped; ``None`` shown as ``-``)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("-" if value is None or value == "" else safe(value) for value in row))
+    out().print(table)
+
+
 def interactive(json_mode: bool) -> bool:
     return not json_mode and sys.stdout.isatty() and sys.stderr.isatty()
 
 
+def enum_values(enum: type[Enum]) -> str:
+    return ", ".join(str(member.value) for member in enum)
+
+
+# -- hashes given on the command line ---------------------------------------------------------------------------
+MIN_PREFIX = 8
+
+
+def resolve_hash(ws: Workspace, prefix: str, *, derived: bool = False) -> str:
+    """The full SHA-256 of the item (or, with ``derived``, also vault-stored derived object) a user means.
+
+    Any unique prefix of at least 8 hex characters works, like the 12 shown in tables. An ambiguous or unknown
+    prefix is a usage error naming the candidates, never a guess.
+    """
+    from sqlalchemy import select
+
+    from idolguard.db.models import DerivedObject, Item
+
+    text = prefix.strip().lower()
+    if len(text) < MIN_PREFIX or len(text) > 64 or any(c not in "0123456789abcdef" for c in text):
+        fail(f"{prefix!r} is not a SHA-256 or a prefix of at least {MIN_PREFIX} hex characters")
+    found: set[str] = set()
+    with ws.sessions() as session:
+        found.update(session.execute(select(Item.sha256).where(Item.sha256.startswith(text)).limit(6)).scalars())
+        if derived:
+            query = select(DerivedObject.sha256).where(DerivedObject.sha256.startswith(text)).limit(6)
+            found.update(session.execute(query).scalars())
+    if not found:
+        what = "item or stored object" if derived else "item"
+        fail(f"no {what} whose SHA-256 starts with {text} (see `idolguard log` or a scan's output)")
+    if len(found) > 1:
+        shown = ", ".join(sorted(s[:16] for s in found)[:5])
+        fail(f"{text} is ambiguous: {len(found)} hashes start with it ({shown}…); give more characters")
+    return found.pop()
+
+
+# -- times ---------------------------------------------------------------------------------------------------------
+def shown_time(value: str | datetime | None, ws: Workspace | None = None) -> str:
+    """A stored UTC time as a person reads it: in the workspace's display time zone (default Asia/Seoul).
+    JSON output keeps the ISO 8601 values; only tables and lines use this."""
+    if value in (None, ""):
+        return "-"
+    from idolguard.config import display_timezone
+
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        from datetime import UTC
+
+        moment = moment.replace(tzinfo=UTC)
+    zone = display_timezone(ws.config if ws is not None else None)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+# -- progress ---------------------------------------------------------------------------------------------------
 class ScanProgress:
     """Two bars on a terminal (bytes ingested, items analysed); silent when piped or with --json."""
 
     def __init__(self, enabled: bool, total_bytes: int, total_files: int) -> None:
         self.enabled = enabled
-        self._progress: Progress | None = None
+        self._progress: Any = None
         if enabled:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
             self._progress = Progress(
                 TextColumn("{task.description:<8}"),
                 BarColumn(),
@@ -112,6 +287,8 @@ def progress_bar(enabled: bool, description: str, total: float | None, *, as_byt
     if not enabled:
         yield lambda *_args, **_kwargs: None
         return
+    from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     columns: list[Any] = [TextColumn("{task.description}"), BarColumn()]
     columns.append(DownloadColumn() if as_bytes else MofNCompleteColumn())
     columns.append(TimeRemainingColumn())

@@ -20,6 +20,8 @@ ENV_HOME = "IDOLGUARD_HOME"
 ENV_DB_URL = "IDOLGUARD_DB_URL"
 ENV_VAULT_KEY = "IDOLGUARD_VAULT_KEY"
 ENV_ACTOR = "IDOLGUARD_ACTOR"
+ENV_TIMEZONE = "IDOLGUARD_TIMEZONE"
+DEFAULT_TIMEZONE = "Asia/Seoul"
 CONFIG_NAME = "config.toml"
 
 
@@ -112,6 +114,21 @@ class Config:
         except Exception:  # no passwd entry in some containers
             user = "unknown"
         return f"{user}@{socket.gethostname()}"
+
+
+def display_timezone(config: Config | None = None) -> Any:
+    """The ``ZoneInfo`` times are shown in: IDOLGUARD_TIMEZONE, else ``[display] timezone``, else Asia/Seoul.
+    An unknown name is a workspace error naming the setting, not a silent fallback to UTC."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = os.environ.get(ENV_TIMEZONE) or (config.section("display").get("timezone") if config else None)
+    name = str(name or DEFAULT_TIMEZONE)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise WorkspaceError(
+            f"unknown time zone {name!r} ([display] timezone or {ENV_TIMEZONE}; e.g. Asia/Seoul, UTC)"
+        ) from exc
 
 
 def load_config(home: Path | None = None) -> Config:

@@ -46,6 +46,10 @@ def init_workspace(home: Path | None = None, *, encrypt: bool = False, key_file:
         upgrade(engine)
     finally:
         engine.dispose()
+    # The ledger mirror exists from the start (empty until the first custody event), as README promises, so
+    # whoever copies or backs up a fresh workspace sees every part of it.
+    if not config.ledger_path.exists():
+        os.close(os.open(config.ledger_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
     if encrypt:
         # Fail now, not at the first ingest, if the key cannot be found.
         load_vault_key(config.section("vault").get("key_file"), os.environ.get(ENV_VAULT_KEY))

@@ -204,7 +204,7 @@ def test_cli_refuses_local_address_without_allowlist(cli, site: Site, monkeypatc
     assert "refused" in result.output and "loopback" in result.output and "IDOLGUARD_CAPTURE_ALLOW" in result.output
     assert site.count("/post/refused") == before
     ftp = cli("capture", "ftp://example.com/x", "--no-screenshot", "--json", ok=False)
-    assert ftp.exit_code == 1 and "only http and https" in ftp.output
+    assert ftp.exit_code == 2 and "only http and https" in ftp.output  # refused before any record
 
 
 def test_allowlist_from_workspace_config(cli, home: Path, site: Site, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]

@@ -26,7 +26,7 @@ def test_init_creates_a_private_signing_key_and_is_idempotent(home, cli):
 def test_missing_workspace_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("IDOLGUARD_HOME", str(tmp_path / "nowhere"))
     result = CliRunner().invoke(app, ["scan", str(tmp_path)])
-    assert result.exit_code == 2
+    assert result.exit_code == 4  # workspace error (exit_codes.WORKSPACE)
     assert "idolguard init" in result.output
 
 
@@ -72,7 +72,7 @@ def test_encrypted_workspace_end_to_end(tmp_path, monkeypatch):
     runner = CliRunner()
     monkeypatch.delenv("IDOLGUARD_VAULT_KEY", raising=False)
     refused = runner.invoke(app, ["init", "--encrypt"])
-    assert refused.exit_code == 2 and "IDOLGUARD_VAULT_KEY" in refused.output
+    assert refused.exit_code == 4 and "IDOLGUARD_VAULT_KEY" in refused.output
     monkeypatch.setenv("IDOLGUARD_VAULT_KEY", key)
     assert runner.invoke(app, ["init", "--encrypt"]).exit_code == 0
     assert key not in (home / "config.toml").read_text()
@@ -85,7 +85,7 @@ def test_encrypted_workspace_end_to_end(tmp_path, monkeypatch):
     assert data[:64] not in stored and data[-64:] not in stored
     assert runner.invoke(app, ["verify"]).exit_code == 0
     monkeypatch.setenv("IDOLGUARD_VAULT_KEY", os.urandom(32).hex())
-    assert runner.invoke(app, ["verify"]).exit_code == 1, "a wrong key cannot read the evidence"
+    assert runner.invoke(app, ["verify"]).exit_code == 3, "a wrong key cannot read the evidence"
 
 
 def test_stages_command_lists_probe(cli):

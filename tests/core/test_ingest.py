@@ -89,7 +89,7 @@ def _bad_inputs(folder: Path) -> None:
 @pytest.mark.slow
 def test_bad_files_get_clear_errors_and_good_ones_still_work(cli, tmp_path, workspace):
     _bad_inputs(tmp_path / "bad")
-    objects = _by_name(cli.json_lines("scan", tmp_path / "bad", "--json"))
+    objects = _by_name(cli.json_lines("scan", tmp_path / "bad", "--json", ok=False))
     assert "empty file" in objects["empty.jpg"]["error"] and objects["empty.jpg"]["sha256"] is None
     assert "truncated" in objects["truncated.jpg"]["error"]
     assert objects["garbage.png"]["error"]
@@ -135,7 +135,7 @@ def test_zip_members_are_items_and_unsafe_members_are_refused(cli, tmp_path, wor
         {"ok/a.jpg": jpeg_bytes(1), "../../escape.jpg": jpeg_bytes(2), "/abs/path.jpg": jpeg_bytes(3)},
         symlink="link.jpg",
     )
-    objects = cli.json_lines("scan", archive, "--json")
+    objects = cli.json_lines("scan", archive, "--json", ok=False)
     by_member = {o["path"].rsplit("!", 1)[-1]: o for o in objects if "!" in o["path"]}
     assert by_member["ok/a.jpg"]["error"] is None and by_member["ok/a.jpg"]["media_type"] == "image"
     assert "traversal" in by_member["../../escape.jpg"]["error"]
@@ -152,7 +152,7 @@ def test_zip_members_are_items_and_unsafe_members_are_refused(cli, tmp_path, wor
 def test_zip_bombs_are_stopped(cli, tmp_path, workspace):
     ratio_bomb = tmp_path / "ratio.zip"
     _zip(ratio_bomb, {"zeros.bin": b"\x00" * (50 * 1024 * 1024)})
-    objects = cli.json_lines("scan", ratio_bomb, "--json")
+    objects = cli.json_lines("scan", ratio_bomb, "--json", ok=False)
     assert any("zip bomb" in (o["error"] or "") for o in objects)
     assert not any("!" in o["path"] and o["sha256"] for o in objects), "no member is stored"
     # too many entries
@@ -161,7 +161,7 @@ def test_zip_bombs_are_stopped(cli, tmp_path, workspace):
     (workspace.home / "config.toml").write_text(
         (workspace.home / "config.toml").read_text().replace("zip_max_entries = 10_000", "zip_max_entries = 10")
     )
-    objects = cli.json_lines("scan", many, "--json")
+    objects = cli.json_lines("scan", many, "--json", ok=False)
     assert any("entries, over the limit" in (o["error"] or "") for o in objects)
 
 
@@ -169,7 +169,7 @@ def test_many_small_members_cannot_add_up_to_a_bomb(cli, tmp_path, workspace):
     """Each member is under the per-member check, the archive as a whole expands ~1000:1 (found in review)."""
     archive = tmp_path / "spread.zip"
     _zip(archive, {f"m{i}.bin": bytes([i]) + b"\x00" * (1024 * 1024 - 1) for i in range(60)})
-    objects = cli.json_lines("scan", archive, "--json")
+    objects = cli.json_lines("scan", archive, "--json", ok=False)
     assert any("zip bomb" in (o["error"] or "") for o in objects)
     assert len(list(workspace.vault.iter_objects())) == 1, "only the archive itself is kept"
 
@@ -181,7 +181,7 @@ def test_total_size_limit_stops_extraction(cli, tmp_path, workspace):
     config.write_text(
         config.read_text().replace("zip_max_total_bytes = 17_179_869_184", "zip_max_total_bytes = 500_000")
     )
-    objects = cli.json_lines("scan", archive, "--json")
+    objects = cli.json_lines("scan", archive, "--json", ok=False)
     members = {o["path"].rsplit("!", 1)[1]: o for o in objects if "!" in o["path"]}
     assert {name for name, m in members.items() if m["sha256"]} == {"r0.bin", "r1.bin"}
     for name in ("r2.bin", "r3.bin"):
@@ -198,7 +198,7 @@ def test_zip_whose_directory_lies_about_sizes_is_capped(cli, tmp_path, workspace
     size_le = len(payload).to_bytes(4, "little")
     raw = raw.replace(size_le, (10).to_bytes(4, "little"))
     archive.write_bytes(bytes(raw))
-    objects = cli.json_lines("scan", archive, "--json")
+    objects = cli.json_lines("scan", archive, "--json", ok=False)
     member = next(o for o in objects if "!" in o["path"])
     assert member["error"] and member["sha256"] is None
     assert all(len(workspace.vault.read_bytes(o["sha256"])) != len(payload) for o in objects if o["sha256"])
@@ -207,7 +207,7 @@ def test_zip_whose_directory_lies_about_sizes_is_capped(cli, tmp_path, workspace
 def test_corrupt_zip_keeps_the_archive_and_reports(cli, tmp_path, workspace):
     archive = tmp_path / "broken.zip"
     archive.write_bytes(b"PK\x03\x04" + os.urandom(500))
-    objects = cli.json_lines("scan", archive, "--json")
+    objects = cli.json_lines("scan", archive, "--json", ok=False)
     assert any("zip" in (o["error"] or "") for o in objects)
     stored = [o for o in objects if o["sha256"]]
     assert workspace.vault.read_bytes(stored[0]["sha256"]).startswith(b"PK\x03\x04")
@@ -219,7 +219,7 @@ def test_symlink_inside_folder_is_not_followed(cli, tmp_path):
     secret = tmp_path / "outside.jpg"
     secret.write_bytes(jpeg_bytes(5))
     (folder / "link.jpg").symlink_to(secret)
-    objects = cli.json_lines("scan", folder, "--json")
+    objects = cli.json_lines("scan", folder, "--json", ok=False)
     assert "not followed" in objects[0]["error"]
 
 

@@ -83,7 +83,7 @@ def test_flipped_byte_and_deleted_object_are_named(cli, media_dir, home):
     problems = _problems(home)
     assert any(victim in p and "hashes to" in p for p in problems), problems
     assert any(gone in p and "missing" in p for p in problems), problems
-    assert cli("verify", ok=False).exit_code == 1
+    assert cli("verify", ok=False).exit_code == 3  # integrity failure
 
 
 def test_edited_jsonl_entry_is_detected(cli, media_dir, home):
@@ -244,6 +244,6 @@ def test_verify_expect_head(cli, media_dir, home):
     head = json.loads(_lines(home)[-1])
     assert cli("verify", "--expect-head", f"{head['seq']}:{head['hash']}").exit_code == 0
     wrong = cli("verify", "--expect-head", f"{head['seq']}:{'0' * 64}", ok=False)
-    assert wrong.exit_code == 1 and "expected head" in wrong.output
+    assert wrong.exit_code == 3 and "expected head" in wrong.output
     missing = cli("verify", "--expect-head", f"{head['seq'] + 500}:{head['hash']}", ok=False)
-    assert missing.exit_code == 1
+    assert missing.exit_code == 3

@@ -42,7 +42,7 @@ def _runs(counter: Path) -> list[str]:
 
 def test_rescan_reuses_unchanged_stage_versions(cli, tmp_path, counting, workspace, monkeypatch):
     (tmp_path / "a.jpg").write_bytes(jpeg_bytes(1, size=(40, 30)))
-    first = cli.json_lines("scan", tmp_path / "a.jpg", "--json")[0]
+    first = cli.json_lines("scan", tmp_path / "a.jpg", "--json", ok=False)[0]  # exit 1: stage "broken" failed
     assert first["pixel_count"] == 1200 and first["doubled"] == 2400
     ours = {k: v for k, v in first["stages"].items() if k in {"probe", "counting", "dependent", "broken"}}
     assert ours == {"probe": "2", "counting": "1", "dependent": "1", "broken": "1"}
@@ -51,7 +51,7 @@ def test_rescan_reuses_unchanged_stage_versions(cli, tmp_path, counting, workspa
     events = [json.loads(x) for x in (workspace.home / "ledger.jsonl").read_text().splitlines()]
     probe_events = [e for e in events if e["action"] == "analysis" and e["details"]["stage"] == "probe"]
 
-    second = cli.json_lines("scan", tmp_path / "a.jpg", "--json")[0]
+    second = cli.json_lines("scan", tmp_path / "a.jpg", "--json", ok=False)[0]
     assert second["pixel_count"] == 1200 and second["duplicate"]
     # ok outputs were reused; only the failed stage was retried
     assert sorted(_runs(counting)) == ["broken", "broken", "counting", "dependent"]
@@ -62,13 +62,13 @@ def test_rescan_reuses_unchanged_stage_versions(cli, tmp_path, counting, workspa
 
     importlib.reload(module)
     registry.reset()
-    third = cli.json_lines("scan", tmp_path / "a.jpg", "--json")[0]
+    third = cli.json_lines("scan", tmp_path / "a.jpg", "--json", ok=False)[0]
     assert third["stages"]["counting"] == "2"
     assert _runs(counting).count("counting") == 2
     # ... and "dependent" (same version) re-runs by itself: its stored result recorded counting v1 as input.
     assert _runs(counting).count("dependent") == 2
     assert third["doubled"] == 2400 and third["stages"]["dependent"] == "1"
-    fourth = cli.json_lines("scan", tmp_path / "a.jpg", "--json")[0]
+    fourth = cli.json_lines("scan", tmp_path / "a.jpg", "--json", ok=False)[0]
     assert _runs(counting).count("dependent") == 2 and fourth["doubled"] == 2400, "now current: reused"
     with workspace.sessions() as session:
         versions = (
@@ -91,7 +91,7 @@ def test_parallel_workers_give_the_same_results(cli, tmp_path, counting):
     folder.mkdir()
     for index in range(6):
         (folder / f"{index}.jpg").write_bytes(jpeg_bytes(index, size=(30 + index, 20)))
-    objects = cli.json_lines("scan", folder, "--json", "--workers", "2")
+    objects = cli.json_lines("scan", folder, "--json", "--workers", "2", ok=False)  # stage "broken" fails
     assert sorted(o["pixel_count"] for o in objects) == sorted((30 + i) * 20 for i in range(6))
     # The resource reached the worker processes exactly as it reaches an in-process stage.
     assert {o["home_seen"] for o in objects} == {str(cli.home.resolve())}

@@ -93,7 +93,8 @@ def test_identify_has_no_side_effects(cli, tmp_path, workspace):
     objects_before = set(workspace.vault.iter_objects())
     with workspace.sessions() as session:
         entries_before = session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
-    results = cli.json_lines("identify", probe, missing, "--json")
+    results = cli.json_lines("identify", probe, missing, "--json", ok=False)
+    assert cli("identify", missing, ok=False).exit_code == 1  # a failed input is exit 1 (exit_codes)
     assert results[0]["error"] is None and results[0]["faces"][0]["artist"] == "Eileen Collins"
     assert results[0]["faces"][0]["decision"] in ("match", "possible")
     assert results[1]["error"] and results[1]["faces"] == []

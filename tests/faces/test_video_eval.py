@@ -118,5 +118,5 @@ def test_audio_only_file_is_a_clear_per_file_error(cli, tmp_path):
             container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
-    result = cli.json_lines("identify", path, "--json")[0]
+    result = cli.json_lines("identify", path, "--json", ok=False)[0]
     assert result["error"] and result["faces"] == []

@@ -35,7 +35,7 @@ def test_copies_grouped_into_incident_with_timeline_and_chart(cli, tmp_path: Pat
     assert len(incidents) == 1
     incident = incidents[0]
     assert incident["items"] == 3  # the banked original and two copies
-    assert incident["platforms"] == ["telegram", "unknown", "x"]  # "unknown": the bank-add submission
+    assert incident["platforms"] == ["telegram", "x"]  # adding the original to a bank is not a sighting
     chart = tmp_path / "spread.svg"
     detail = cli.json_lines("incidents", "show", str(incident["id"]), "--json", "--chart", chart)[0]
     accounts = {a["account"] for a in detail["accounts"]}

@@ -76,9 +76,9 @@ def test_disable_enable_remove(cli, tmp_path: Path) -> None:  # type: ignore[no-
     assert entry not in matched_entries()  # other entries of the same item (face-anchored) may still match
     cli("bank", "enable", "abuse", str(entry))
     assert entry in matched_entries()
-    cli("bank", "remove", "abuse", str(entry))
+    cli("bank", "remove", "abuse", str(entry), "--reason", "test", "--yes")
     assert entry not in matched_entries()
-    cli("bank", "remove", "abuse")
+    cli("bank", "remove", "abuse", "--reason", "test", "--yes")
     assert cli.json_lines("bank", "list", "--json") == []
 
 
@@ -126,8 +126,10 @@ def test_bad_file_gives_per_item_error(cli, tmp_path: Path) -> None:  # type: ig
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0garbage")
     good = save_jpeg(photo(), tmp_path / "good.jpg")
-    results = {Path(r["path"]).name: r for r in cli.json_lines("match", bad, good, "--json")}
+    results = {Path(r["path"]).name: r for r in cli.json_lines("match", bad, good, "--json", ok=False)}
     assert results["bad.jpg"]["error"] and results["good.jpg"]["error"] is None
+    assert cli("match", bad, good, ok=False).exit_code == 1  # some inputs failed
+    assert cli("match", good).exit_code == 0
 
 
 def test_face_anchored_match_survives_crop_and_rotation(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

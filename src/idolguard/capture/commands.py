@@ -1,4 +1,4 @@
-"""``idolguard capture`` and ``idolguard recheck``."""
+"""``idolguard capture [url] URL...``, ``capture list``, ``capture show ID`` and ``idolguard recheck``."""
 
 from __future__ import annotations
 
@@ -6,19 +6,50 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
-from idolguard.cli_support import console, emit_json, home_option, open_workspace
+from idolguard.cli_support import (
+    PANEL_INTAKE,
+    console,
+    emit_json,
+    exit_for,
+    fail,
+    home_option,
+    json_option,
+    new_app,
+    open_workspace,
+    out,
+    print_table,
+    safe,
+    shown_time,
+)
+from idolguard.errors import IdolGuardError
+
+
+class _UrlByDefault(TyperGroup):
+    """``idolguard capture URL...`` keeps working next to ``capture list`` and ``capture show``: anything that
+    is not a subcommand name is the URL list of ``capture url``."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["url", *args]
+        return super().parse_args(ctx, args)
+
+
+capture_app = new_app(
+    "Preserve web pages as evidence (capture URL...), and list or show what was captured.", cls=_UrlByDefault
+)
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
+    app.add_typer(capture_app, name="capture", rich_help_panel=PANEL_INTAKE)
+    app.command("recheck", rich_help_panel=PANEL_INTAKE)(recheck)
 
-    app.command("capture")(capture)
-    app.command("recheck")(recheck)
 
-
+@capture_app.command("url")
 def capture(
     urls: list[str] = typer.Argument(..., help="Post or page URLs (http/https) to preserve."),
-    json_out: bool = typer.Option(False, "--json", help="One JSON object per URL."),
+    json_out: bool = json_option("One JSON object per URL."),
     note: str = typer.Option(None, "--note", help="Why it is captured (recorded with the capture)."),
     screenshot: bool = typer.Option(True, "--screenshot/--no-screenshot", help="Render screenshot + PDF."),
     media: bool = typer.Option(True, "--media/--no-media", help="Download the page's images and videos."),
@@ -29,11 +60,23 @@ def capture(
 ) -> None:
     """Preserve web pages as evidence: page, media, screenshot, PDF, WACZ, manifest, trusted timestamp.
 
-    Exits 1 when a URL was refused or nothing could be captured; partial captures exit 0 with their errors.
+    The default subcommand: `idolguard capture URL` is `idolguard capture url URL`. A malformed URL is refused
+    before anything is recorded (exit 2). Exits 1 when a URL was refused or nothing could be captured;
+    partial captures exit 0 with their errors.
     """
+    from idolguard.capture.errors import CaptureRefused
+    from idolguard.capture.netpolicy import check_url_syntax
     from idolguard.capture.service import capture_urls
     from idolguard.capture.settings import CaptureSettings
 
+    bad = []
+    for url in urls:
+        try:
+            check_url_syntax(url)
+        except CaptureRefused as exc:
+            bad.append(str(exc))
+    if bad:
+        fail("; ".join(bad) + " (nothing was captured or recorded)")
     ws = open_workspace(home)
     settings = CaptureSettings.from_workspace(ws, browser=screenshot, media=media, timeout_s=timeout)
     outcomes = capture_urls(ws, urls, settings, note=note, analyze_media=analyze_media)
@@ -42,21 +85,20 @@ def capture(
             emit_json(outcome.public())
             continue
         colour = {"ok": "green", "partial": "yellow"}.get(outcome.state, "red")
-        console.print(
-            f"[{colour}]{outcome.state}[/] #{outcome.capture_id} {outcome.url} -> {outcome.final_url or '-'} "
-            f"(HTTP {outcome.status or '-'}), {len([m for m in outcome.media if m.sha256])} media, "
-            f"manifest {(outcome.manifest_sha256 or '-')[:16]}",
-            highlight=False,
-            soft_wrap=True,
+        out().print(
+            f"[{colour}]{outcome.state}[/] #{outcome.capture_id} {safe(outcome.url)} -> "
+            f"{safe(outcome.final_url or '-')} (HTTP {outcome.status or '-'}), "
+            f"{len([m for m in outcome.media if m.sha256])} media, manifest {(outcome.manifest_sha256 or '-')[:16]}"
         )
         if outcome.wacz_path:
-            console.print(f"  web archive: {outcome.wacz_path}", highlight=False)
+            out().print(f"  web archive: {safe(outcome.wacz_path)}")
         for error in outcome.errors:
-            console.print(f"  [red]{error}[/]", highlight=False, soft_wrap=True)
+            out().print(f"  [red]{safe(error)}[/]")
+    if not json_out and outcomes:
+        console.print(f"details and file paths: idolguard capture show {outcomes[-1].capture_id}")
     if report is not None:
         _write_report(ws, outcomes, report)
-    if any(o.state in ("error", "refused") for o in outcomes):
-        raise typer.Exit(1)
+    exit_for(sum(1 for o in outcomes if o.state in ("error", "refused")))
 
 
 def _write_report(ws: Any, outcomes: list[Any], dest: Path) -> None:
@@ -70,13 +112,94 @@ def _write_report(ws: Any, outcomes: list[Any], dest: Path) -> None:
         for sha in dict.fromkeys(s for s in shas if s):
             objects.append(item_object(ws, sha))
     digest = write_report(ws, objects, dest)
-    console.print(f"report: {dest.resolve()} (sha256 {digest[:16]}…)", highlight=False)
+    console.print(f"report: {safe(dest.resolve())} (sha256 {digest[:16]}…)")
+
+
+@capture_app.command("list")
+def capture_list(
+    limit: int = typer.Option(0, "--limit", help="Only the N most recent captures (0 = all)."),
+    json_out: bool = json_option("One JSON object per capture (ISO 8601 UTC times)."),
+    home: Path = home_option(),
+) -> None:
+    """Captures made in this workspace, newest first: id, state, URL, when, media count."""
+    from idolguard.capture.views import list_captures
+
+    ws = open_workspace(home)
+    rows = list_captures(ws, limit=limit or None)
+    if json_out:
+        for row in rows:
+            emit_json(row)
+        return
+    print_table(
+        "captures",
+        ("id", "state", "captured", "HTTP", "media", "timestamps", "url"),
+        [
+            (
+                r["id"],
+                r["state"],
+                shown_time(r["captured_at"], ws),
+                r["http_status"],
+                r["media"],
+                f"{r['timestamps_ok']}/{r['timestamps']}",
+                r["requested_url"],
+            )
+            for r in rows
+        ],
+    )
+
+
+@capture_app.command("show")
+def capture_show(
+    capture_id: int = typer.Argument(..., help="Capture id (see `capture list`)."),
+    export: Path = typer.Option(
+        None,
+        "--export",
+        help="Also copy the screenshot, PDF, page, WARC/WACZ, manifest, TSA tokens and media into this new "
+        "folder (recorded in the custody ledger).",
+    ),
+    reason: str = typer.Option(None, "--reason", help="Why the files are exported (recorded with --export)."),
+    json_out: bool = json_option("The capture as one JSON object."),
+    home: Path = home_option(),
+) -> None:
+    """One capture: what was asked and what answered, and where each preserved file is (screenshot, PDF,
+    WACZ, manifest, RFC 3161 tokens, media items)."""
+    from idolguard.capture.views import capture_detail, export_capture
+
+    ws = open_workspace(home)
+    try:
+        detail = capture_detail(ws, capture_id)
+    except IdolGuardError as exc:
+        fail(str(exc))
+    if export is not None:
+        try:
+            detail["exported"] = export_capture(ws, detail, export, reason)
+        except IdolGuardError as exc:
+            fail(str(exc))
+    if json_out:
+        emit_json(detail)
+        return
+    line = out()
+    line.print(f"[bold]capture {detail['id']}[/] ({detail['state']}) {safe(detail['requested_url'])}")
+    line.print(f"  final URL   {safe(detail['final_url'] or '-')} (HTTP {detail['http_status'] or '-'})")
+    line.print(f"  captured    {shown_time(detail['captured_at'], ws)} by {safe(detail['actor'])}")
+    if detail["note"]:
+        line.print(f"  note        {safe(detail['note'])}")
+    for art in detail["files"]:
+        where = art["path"] or "(encrypted in the vault: use --export)"
+        line.print(f"  {art['kind']:<11} {art['sha256'][:16]}  {safe(where)}")
+    for m in detail["media"]:
+        status = m["item_sha256"][:16] if m["item_sha256"] else f"[red]{safe(m['error'])}[/]"
+        line.print(f"  media       {status}  {safe(m['url'])}")
+    for error in detail["errors"]:
+        line.print(f"  [red]{safe(error)}[/]")
+    for path in detail.get("exported") or []:
+        console.print(f"exported {safe(path)}")
 
 
 def recheck(
     capture_ids: list[int] = typer.Argument(None, help="Capture ids to re-check (default: all)."),
     due: bool = typer.Option(False, "--due", help="Only captures not checked within capture.recheck_hours."),
-    json_out: bool = typer.Option(False, "--json", help="One JSON object per capture."),
+    json_out: bool = json_option("One JSON object per capture."),
     home: Path = home_option(),
 ) -> None:
     """Re-request captured URLs and record whether each post is live, removed, blocked or changed."""
@@ -92,11 +215,10 @@ def recheck(
             emit_json(record)
         else:
             colour = {"live": "green", "changed": "yellow"}.get(result.state, "red")
-            console.print(
-                f"#{result.capture_id} [{colour}]{result.state}[/] HTTP {result.http_status or '-'} {result.url}"
-                + (f"  ({result.error})" if result.error else ""),
-                highlight=False,
-                soft_wrap=True,
+            out().print(
+                f"#{result.capture_id} [{colour}]{result.state}[/] HTTP {result.http_status or '-'} {safe(result.url)}"
+                + (f"  ({safe(result.error)})" if result.error else "")
             )
     if not json_out:
         console.print(f"{len(results)} capture(s) checked")
+    exit_for(sum(1 for r in results if r.state == "error"))

@@ -182,6 +182,12 @@ class NetPolicy:
         return ips
 
 
+def check_url_syntax(url: str) -> None:
+    """Refuse a URL that could never be captured (malformed, not http/https, no host, credentials) without
+    resolving anything, so the CLI can refuse it before any capture record is written."""
+    _split(url)
+
+
 def _split(url: str) -> SplitResult:
     if any(ch in url for ch in "\r\n\t\x00 "):
         raise CaptureRefused(f"refused {url!r}: whitespace or control characters in the URL")

@@ -12,6 +12,7 @@ AREA = Area(
     models=("idolguard.db.models",),
     settings=(
         "idolguard.core.settings:WorkspaceSettings",
+        "idolguard.core.settings:DisplaySettings",
         "idolguard.core.settings:VaultSettings",
         "idolguard.config:Limits",
     ),

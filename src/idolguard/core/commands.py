@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from idolguard.cli_support import fail, home_option
+from idolguard.cli_support import PANEL_WORKSPACE, fail, home_option
 from idolguard.exit_codes import ExitCode
 
 config_app = typer.Typer(help="The workspace configuration (config.toml).", no_args_is_help=True)
@@ -57,4 +57,4 @@ def _shown(value: Any) -> str:
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    app.add_typer(config_app, name="config")
+    app.add_typer(config_app, name="config", rich_help_panel=PANEL_WORKSPACE)

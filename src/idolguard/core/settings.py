@@ -1,4 +1,4 @@
-"""Core settings: ``[workspace]`` and ``[vault]`` (``[limits]`` is ``config.Limits``)."""
+"""Core settings: ``[workspace]``, ``[display]`` and ``[vault]`` (``[limits]`` is ``config.Limits``)."""
 
 from __future__ import annotations
 
@@ -26,4 +26,18 @@ class VaultSettings:
     key_file: str = field(
         default="",
         metadata={"help": "File holding the 64-hex-char key (else the IDOLGUARD_VAULT_KEY environment variable)."},
+    )
+
+
+@dataclass
+class DisplaySettings:
+    """Times in tables and messages use this zone; stored times and JSON output stay ISO 8601 with offset."""
+
+    section: ClassVar[str] = "display"
+    timezone: str = field(
+        default="Asia/Seoul",
+        metadata={
+            "help": "IANA time zone for times shown in tables (e.g. Asia/Seoul, UTC).",
+            "env": "IDOLGUARD_TIMEZONE",
+        },
     )

@@ -5,13 +5,42 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from idolguard.cli_support import console, emit_json, fail, home_option, interactive, open_workspace, progress_bar
+from idolguard.cli_support import (
+    PANEL_INTAKE,
+    console,
+    emit_json,
+    exit_for,
+    fail,
+    home_option,
+    interactive,
+    json_option,
+    open_workspace,
+    out,
+    progress_bar,
+    safe,
+)
 from idolguard.errors import IdolGuardError
+
+
+class Degrade(StrEnum):
+    """How ``eval detector`` degrades images first (robustness checks)."""
+
+    none = "none"
+    jpeg50 = "jpeg50"
+    half = "half"
+
+
+class CalibrationMethod(StrEnum):
+    """Score calibration fitted by ``calibrate detector``."""
+
+    platt = "platt"
+    isotonic = "isotonic"
 
 
 def _workspace_for(home: Path | None) -> Any:
@@ -101,219 +130,224 @@ def detect_paths(ws: Any, paths: list[Path]) -> Any:
         yield result
 
 
-def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    @app.command()
-    def detect(
-        paths: list[Path] = typer.Argument(..., help="Image or video files, or folders (recursive)."),
-        json_out: bool = typer.Option(False, "--json", help="One JSON object per file."),
-        home: Path = home_option(),
-    ) -> None:
-        """Score files for face manipulation without ingesting them (no side effects)."""
-        failed = False
-        for result in detect_paths(_workspace_for(home), paths):
-            failed = failed or bool(result.get("error"))
+def detect(
+    paths: list[Path] = typer.Argument(..., help="Image or video files, or folders (recursive)."),
+    json_out: bool = json_option("One JSON object per file."),
+    home: Path = home_option(),
+) -> None:
+    """Score files for face manipulation without ingesting them (no side effects). Exits 1 when any file
+    could not be scored."""
+    failed = 0
+    for result in detect_paths(_workspace_for(home), paths):
+        failed += bool(result.get("error"))
+        if json_out:
+            emit_json(result)
+        elif result.get("error"):
+            out().print(f"[red]{safe(result['error'])}[/]  {safe(result['path'])}")
+        else:
+            score = result["manipulation_score"]
+            shown = f"{score:.3f}" if isinstance(score, float) else "-"
+            out().print(
+                f"{result['verdict']:<18} {shown:>6}  {len(result['faces'])} face(s)  {safe(result['path'])}"
+                f"  [dim]{safe(result.get('verdict_reason', ''))}[/]"
+            )
+    exit_for(failed)
+
+
+def eval_detector(
+    labels: Path = typer.Option(..., "--labels", help="CSV with columns path,label (real/fake)."),
+    root: Path = typer.Option(..., "--root", help="Folder the CSV paths are relative to."),
+    json_out: bool = typer.Option(False, "--json", help="Per-file JSON lines, then a summary object."),
+    plot: Path = typer.Option(Path("detector-roc.png"), "--plot", help="Where to write the ROC curve PNG."),
+    degrade: Degrade = typer.Option(
+        Degrade.none, help="Degrade images first (robustness): JPEG quality 50 or half size."
+    ),
+    limit: int = typer.Option(0, help="Score only the first N rows (0 = all)."),
+    home: Path = home_option(),
+) -> None:
+    """ROC AUC and accuracy of the manipulation detector on labelled files."""
+    import time
+
+    from idolguard.detect.detector import default_detector
+    from idolguard.detect.evaluation import read_labels, roc_plot, score_labelled, summarize
+    from idolguard.detect.recalibration import active_calibration
+    from idolguard.detect.scoring import thresholds
+
+    ws = _workspace_for(home)
+    settings = _settings_for(ws)
+    workspace_calibration = _calibration_for(ws)
+    try:
+        files = read_labels(labels, root)
+        detector = default_detector()
+    except IdolGuardError as exc:
+        fail(str(exc))
+    if limit:
+        files = files[:limit]
+    started = time.perf_counter()
+    scores = []
+    with progress_bar(interactive(json_out), "scoring", len(files)) as advance:
+        for s in score_labelled(
+            files, detector, settings=settings, degrade=degrade.value, calibration=workspace_calibration
+        ):
+            scores.append(s)
+            advance()
             if json_out:
-                emit_json(result)
-            elif result.get("error"):
-                console.print(f"[red]{result['error']}[/]  {result['path']}", highlight=False)
-            else:
-                score = result["manipulation_score"]
-                shown = f"{score:.3f}" if isinstance(score, float) else "-"
-                console.print(
-                    f"{result['verdict']:<18} {shown:>6}  {len(result['faces'])} face(s)  {result['path']}"
-                    f"  [dim]{result.get('verdict_reason', '')}[/]",
-                    highlight=False,
+                emit_json(
+                    {
+                        "path": s.rel,
+                        "label": "fake" if s.label else "real",
+                        "manipulation_score": s.score,
+                        "logit": s.logit,
+                        "verdict": s.verdict,
+                        "faces": s.faces,
+                        "error": s.error,
+                    }
                 )
-        if failed:
-            raise typer.Exit(1)
-
-    @groups["eval"].command("detector")
-    def eval_detector(
-        labels: Path = typer.Option(..., "--labels", help="CSV with columns path,label (real/fake)."),
-        root: Path = typer.Option(..., "--root", help="Folder the CSV paths are relative to."),
-        json_out: bool = typer.Option(False, "--json", help="Per-file JSON lines, then a summary object."),
-        plot: Path = typer.Option(Path("detector-roc.png"), "--plot", help="Where to write the ROC curve PNG."),
-        degrade: str = typer.Option("none", help="Degrade images first: none, jpeg50 or half (robustness)."),
-        limit: int = typer.Option(0, help="Score only the first N rows (0 = all)."),
-        home: Path = home_option(),
-    ) -> None:
-        """ROC AUC and accuracy of the manipulation detector on labelled files."""
-        import time
-
-        from idolguard.detect.detector import default_detector
-        from idolguard.detect.evaluation import read_labels, roc_plot, score_labelled, summarize
-        from idolguard.detect.recalibration import active_calibration
-        from idolguard.detect.scoring import thresholds
-
-        ws = _workspace_for(home)
-        settings = _settings_for(ws)
-        workspace_calibration = _calibration_for(ws)
-        try:
-            files = read_labels(labels, root)
-            detector = default_detector()
-        except IdolGuardError as exc:
-            fail(str(exc))
-        if limit:
-            files = files[:limit]
-        started = time.perf_counter()
-        scores = []
-        with progress_bar(interactive(json_out), "scoring", len(files)) as advance:
-            for s in score_labelled(
-                files, detector, settings=settings, degrade=degrade, calibration=workspace_calibration
-            ):
-                scores.append(s)
-                advance()
-                if json_out:
-                    emit_json(
-                        {
-                            "path": s.rel,
-                            "label": "fake" if s.label else "real",
-                            "manipulation_score": s.score,
-                            "logit": s.logit,
-                            "verdict": s.verdict,
-                            "faces": s.faces,
-                            "error": s.error,
-                        }
-                    )
-        threshold = thresholds(settings)["uncertain"]
-        summary = summarize(scores, threshold)
-        summary.update(
-            model=detector.model_id,
-            calibration=active_calibration(detector, workspace_calibration)[1],
-            degrade=degrade,
-            seconds=round(time.perf_counter() - started, 1),
+    threshold = thresholds(settings)["uncertain"]
+    summary = summarize(scores, threshold)
+    summary.update(
+        model=detector.model_id,
+        calibration=active_calibration(detector, workspace_calibration)[1],
+        degrade=degrade.value,
+        seconds=round(time.perf_counter() - started, 1),
+    )
+    try:
+        roc_plot(scores, plot, f"{detector.name} {detector.version} on {labels.name} ({degrade.value})")
+        summary["plot"] = str(plot)
+    except IdolGuardError as exc:
+        summary["plot_error"] = str(exc)
+    if json_out:
+        emit_json({"summary": summary})
+    else:
+        auc = summary.get("roc_auc")
+        out().print(
+            f"ROC AUC {auc if auc is not None else '-'}  accuracy@{threshold:.2f} {summary.get('accuracy', '-')}  "
+            f"(scored {summary['scored']}/{summary['files']}, {summary['errors']} errors; plot {safe(plot)})"
         )
-        try:
-            roc_plot(scores, plot, f"{detector.name} {detector.version} on {labels.name} ({degrade})")
-            summary["plot"] = str(plot)
-        except IdolGuardError as exc:
-            summary["plot_error"] = str(exc)
-        if json_out:
-            emit_json({"summary": summary})
-        else:
-            auc = summary.get("roc_auc")
-            console.print(
-                f"ROC AUC {auc if auc is not None else '-'}  accuracy@{threshold:.2f} {summary.get('accuracy', '-')}  "
-                f"(scored {summary['scored']}/{summary['files']}, {summary['errors']} errors; plot {plot})",
-                highlight=False,
-            )
 
-    @groups["train"].command("detector")
-    def train_detector(
-        real: Path = typer.Option(..., "--real", help="Folder of real face images (searched recursively)."),
-        out: Path = typer.Option(Path("detector.onnx"), "--out", help="ONNX file to write (card: same name .json)."),
-        epochs: int = typer.Option(1, help="Passes over the cached training samples (fresh blends beat more passes)."),
-        stop_after: int = typer.Option(0, help="Stop after this many epochs (0 = all); the schedule spans --epochs."),
-        variants: int = typer.Option(6, help="Self-blended variants per real face (6 for the shipped model)."),
-        size: int = typer.Option(128, help="Input size in pixels."),
-        frozen_blocks: int = typer.Option(5, help="EfficientNet blocks kept frozen (their outputs are cached)."),
-        seed: int = typer.Option(0),
-        threads: int = typer.Option(2, help="CPU threads for torch."),
-        version: str = typer.Option("", help="Model version for the card (default: today's date)."),
-        work_dir: Path = typer.Option(Path(".idolguard/detect-train"), help="Cache folder (landmarks)."),
-        device: str = typer.Option("auto", help="auto (CUDA when torch sees one), cpu, cuda or cuda:N."),
-        limit: int = typer.Option(0, help="Use only N pool faces, spread evenly (quick trials; 0 = all)."),
-    ) -> None:
-        """Train the self-blended-image detector on real faces and export it to ONNX (needs torch)."""
-        try:
-            from idolguard.detect.training.trainer import TrainConfig, train
-        except ImportError as exc:
-            fail(f"training needs the train extra (pip install -e '.[train]'): {exc}")
-        cfg = TrainConfig(
-            real_dir=real,
-            out=out,
-            work_dir=work_dir,
-            size=size,
-            variants=variants,
-            epochs=epochs,
-            frozen_blocks=frozen_blocks,
-            stop_after=stop_after or None,
-            seed=seed,
-            threads=threads,
-            version=version,
-            device=device,
-            limit=limit or None,
+
+def train_detector(
+    real: Path = typer.Option(..., "--real", help="Folder of real face images (searched recursively)."),
+    out: Path = typer.Option(Path("detector.onnx"), "--out", help="ONNX file to write (card: same name .json)."),
+    epochs: int = typer.Option(1, help="Passes over the cached training samples (fresh blends beat more passes)."),
+    stop_after: int = typer.Option(0, help="Stop after this many epochs (0 = all); the schedule spans --epochs."),
+    variants: int = typer.Option(6, help="Self-blended variants per real face (6 for the shipped model)."),
+    size: int = typer.Option(128, help="Input size in pixels."),
+    frozen_blocks: int = typer.Option(5, help="EfficientNet blocks kept frozen (their outputs are cached)."),
+    seed: int = typer.Option(0),
+    threads: int = typer.Option(2, help="CPU threads for torch."),
+    version: str = typer.Option("", help="Model version for the card (default: today's date)."),
+    work_dir: Path = typer.Option(Path(".idolguard/detect-train"), help="Cache folder (landmarks)."),
+    device: str = typer.Option("auto", help="auto (CUDA when torch sees one), cpu, cuda or cuda:N."),
+    limit: int = typer.Option(0, help="Use only N pool faces, spread evenly (quick trials; 0 = all)."),
+) -> None:
+    """Train the self-blended-image detector on real faces and export it to ONNX (needs torch)."""
+    try:
+        from idolguard.detect.training.trainer import TrainConfig, train
+    except ImportError as exc:
+        fail(f"training needs the train extra (pip install -e '.[train]'): {exc}")
+    cfg = TrainConfig(
+        real_dir=real,
+        out=out,
+        work_dir=work_dir,
+        size=size,
+        variants=variants,
+        epochs=epochs,
+        frozen_blocks=frozen_blocks,
+        stop_after=stop_after or None,
+        seed=seed,
+        threads=threads,
+        version=version,
+        device=device,
+        limit=limit or None,
+    )
+    try:
+        card = train(cfg, log=lambda msg: console.print(safe(msg)))
+    except (ImportError, ValueError, FileNotFoundError) as exc:
+        fail(str(exc))
+    emit_json({"out": str(out), "card": str(out.with_suffix(".json")), "metrics": card["metrics"]})
+
+
+def calibrate_detector(
+    labels: Path = typer.Option(..., "--labels", help="CSV with columns path,label (real/fake)."),
+    root: Path = typer.Option(..., "--root", help="Folder the CSV paths are relative to."),
+    method: CalibrationMethod = typer.Option(
+        CalibrationMethod.platt, help="platt (robust on few cases) or isotonic (needs hundreds)."
+    ),
+    json_out: bool = typer.Option(False, "--json"),
+    home: Path = home_option(),
+) -> None:
+    """Fit the detector's calibration on your own labelled cases; used by later scans of this workspace."""
+    import numpy as np
+
+    from idolguard.detect.calibration import fit_calibration
+    from idolguard.detect.detector import default_detector
+    from idolguard.detect.evaluation import read_labels, score_labelled
+    from idolguard.detect.recalibration import CALIBRATION_FILE, calibration_id
+
+    ws = open_workspace(home)
+    settings = dict(ws.config.raw)
+    try:
+        files = read_labels(labels, root)
+        detector = default_detector()
+    except IdolGuardError as exc:
+        fail(str(exc))
+    with progress_bar(interactive(json_out), "scoring", len(files)) as advance:
+        scores = list(
+            score_labelled(
+                files,
+                detector,
+                settings=settings,
+                on_done=lambda _s: advance(),
+                calibration=_calibration_for(ws),
+            )
         )
-        try:
-            card = train(cfg, log=lambda msg: console.print(msg, highlight=False))
-        except (ImportError, ValueError, FileNotFoundError) as exc:
-            fail(str(exc))
-        emit_json({"out": str(out), "card": str(out.with_suffix(".json")), "metrics": card["metrics"]})
+    usable = [s for s in scores if s.logit is not None]
+    try:
+        calibration = fit_calibration(
+            np.array([s.logit for s in usable]),
+            np.array([s.label for s in usable]),
+            method.value,
+            labels_csv=labels.name,
+            created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        )
+    except ValueError as exc:
+        fail(f"cannot calibrate: {exc} ({len(usable)} of {len(scores)} files had a scorable face)")
+    record = {"model": detector.model_id, "calibration": calibration.as_dict()}
+    data = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
+    dest = ws.config.home / CALIBRATION_FILE
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with ws.write() as (_session, ledger):
+        sha = ws.vault.put_bytes(data).sha256
+        ledger.append(
+            "calibrate",
+            item=sha,
+            details={
+                "what": "detector",
+                "model": f"{detector.name} {detector.version}",
+                "method": method.value,
+                "files": len(scores),
+                "used": len(usable),
+                "labels": str(labels),
+            },
+        )
+    dest.write_bytes(data)
+    summary = {
+        "calibration": calibration.as_dict(),
+        "id": "workspace:" + calibration_id(calibration),
+        "files": len(scores),
+        "used": len(usable),
+        "path": str(dest),
+        "sha256": sha,
+    }
+    if json_out:
+        emit_json(summary)
+    else:
+        out().print(f"calibration {summary['id']} fitted on {len(usable)} files; written to {safe(dest)}")
 
-    @groups["calibrate"].command("detector")
-    def calibrate_detector(
-        labels: Path = typer.Option(..., "--labels", help="CSV with columns path,label (real/fake)."),
-        root: Path = typer.Option(..., "--root", help="Folder the CSV paths are relative to."),
-        method: str = typer.Option("platt", help="platt (robust on few cases) or isotonic (needs hundreds)."),
-        json_out: bool = typer.Option(False, "--json"),
-        home: Path = home_option(),
-    ) -> None:
-        """Fit the detector's calibration on your own labelled cases; used by later scans of this workspace."""
-        import numpy as np
 
-        from idolguard.detect.calibration import fit_calibration
-        from idolguard.detect.detector import default_detector
-        from idolguard.detect.evaluation import read_labels, score_labelled
-        from idolguard.detect.recalibration import CALIBRATION_FILE, calibration_id
-
-        ws = open_workspace(home)
-        settings = dict(ws.config.raw)
-        try:
-            files = read_labels(labels, root)
-            detector = default_detector()
-        except IdolGuardError as exc:
-            fail(str(exc))
-        with progress_bar(interactive(json_out), "scoring", len(files)) as advance:
-            scores = list(
-                score_labelled(
-                    files,
-                    detector,
-                    settings=settings,
-                    on_done=lambda _s: advance(),
-                    calibration=_calibration_for(ws),
-                )
-            )
-        usable = [s for s in scores if s.logit is not None]
-        try:
-            calibration = fit_calibration(
-                np.array([s.logit for s in usable]),
-                np.array([s.label for s in usable]),
-                method,
-                labels_csv=labels.name,
-                created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            )
-        except ValueError as exc:
-            fail(f"cannot calibrate: {exc} ({len(usable)} of {len(scores)} files had a scorable face)")
-        record = {"model": detector.model_id, "calibration": calibration.as_dict()}
-        data = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
-        dest = ws.config.home / CALIBRATION_FILE
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with ws.write() as (_session, ledger):
-            sha = ws.vault.put_bytes(data).sha256
-            ledger.append(
-                "calibrate",
-                item=sha,
-                details={
-                    "what": "detector",
-                    "model": f"{detector.name} {detector.version}",
-                    "method": method,
-                    "files": len(scores),
-                    "used": len(usable),
-                    "labels": str(labels),
-                },
-            )
-        dest.write_bytes(data)
-        summary = {
-            "calibration": calibration.as_dict(),
-            "id": "workspace:" + calibration_id(calibration),
-            "files": len(scores),
-            "used": len(usable),
-            "path": str(dest),
-            "sha256": sha,
-        }
-        if json_out:
-            emit_json(summary)
-        else:
-            console.print(
-                f"calibration {summary['id']} fitted on {len(usable)} files; written to {dest}", highlight=False
-            )
+def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
+    app.command("detect", rich_help_panel=PANEL_INTAKE)(detect)
+    groups["eval"].command("detector")(eval_detector)
+    groups["train"].command("detector")(train_detector)
+    groups["calibrate"].command("detector")(calibrate_detector)

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 
-from idolguard.cli_support import console, emit_json, fail, home_option, interactive, open_workspace, progress_bar
+from idolguard.cli_support import (
+    PANEL_CASEWORK,
+    PANEL_INTAKE,
+    console,
+    emit_json,
+    exit_for,
+    fail,
+    home_option,
+    interactive,
+    json_option,
+    new_app,
+    open_workspace,
+    out,
+    print_table,
+    progress_bar,
+    safe,
+)
 from idolguard.errors import IdolGuardError
 
-err_console = Console(stderr=True)
+
+class Variant(StrEnum):
+    """Decision rule to calibrate and ship (see ``gallery/calibration.py``)."""
+
+    global_ = "global"
+    gallery = "gallery"
+    gallery_quality = "gallery+quality"
 
 
 def _alias_arg(value: str) -> tuple[str, str | None]:
@@ -24,403 +46,415 @@ def _alias_arg(value: str) -> tuple[str, str | None]:
     return value, None
 
 
-def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
+def _warn(lines: list[str]) -> None:
+    for line in lines:
+        console.print(f"[yellow]warning:[/] {safe(line)}")
 
-    artists = typer.Typer(help="The protected-artist gallery (reference faces).", no_args_is_help=True)
-    app.add_typer(artists, name="artists")
 
-    @artists.command("add")
-    def artists_add(
-        name: str = typer.Argument(..., help="Artist name as it should appear in reports."),
-        photos: Path = typer.Option(..., "--photos", help="Folder (recursive) or file of reference photos."),
-        consent_ref: str = typer.Option(None, "--consent-ref", help="Reference of the consent/mandate record."),
-        alias: list[str] = typer.Option(
-            [], "--alias", help="Another name (Hangul, romanised, stage, legal); repeatable. KIND:NAME sets the kind."
-        ),
-        group: str = typer.Option(None, "--group", help="Group the artist belongs to, e.g. BLACKPINK."),
-        json_out: bool = typer.Option(False, "--json"),
-        home: Path = home_option(),
-    ) -> None:
-        """Enrol an artist (or add references): one clear, single-face photo per file; several are better.
+class ScoreNorm(StrEnum):
+    """Face-score normalisation: raw cosine similarity, or symmetric normalisation against a cohort."""
 
-        NAME may be any existing name or alias of the artist (any case). Warns when the references are too few
-        or too alike (and says which photos would help), and when a photo's face looks more like another
-        enrolled artist than this one.
-        """
-        from idolguard.faces.analysis import FaceAnalyzer
-        from idolguard.gallery.store import enrol_artist, photo_files
+    none = "none"
+    snorm = "snorm"
 
-        ws = open_workspace(home)
-        try:
-            result = enrol_artist(
-                ws,
-                name,
-                photo_files(photos),
-                consent_ref,
-                analyzer=FaceAnalyzer(),
-                aliases=[_alias_arg(a) for a in alias],
-                group=group,
-            )
-        except IdolGuardError as exc:
-            fail(str(exc))
-            return
-        if json_out:
-            emit_json(result.as_dict())
-            return
-        for ref in result.references:
-            status = "[green]enrolled[/]" if ref.accepted else f"[yellow]rejected: {ref.reason}[/]"
-            console.print(f"{status}  {ref.path}", highlight=False)
-        verb = "created" if result.created else "updated"
-        console.print(f"{result.artist}: {verb}, {result.accepted} reference(s) added", highlight=False)
-        for line in result.warnings:
-            err_console.print(f"[yellow]warning:[/] {line}", highlight=False)
 
-    @artists.command("list")
-    def artists_list(
-        group: str = typer.Option(None, "--group", help="Only the artists of this group (any case)."),
-        json_out: bool = typer.Option(False, "--json"),
-        home: Path = home_option(),
-    ) -> None:
-        """Enrolled artists with their group, aliases and reference counts."""
-        from idolguard.gallery.store import list_artists
+artists_app = new_app("The protected-artist gallery (reference faces).")
 
-        rows = list_artists(open_workspace(home), group)
-        if json_out:
-            for row in rows:
-                emit_json(row)
-            return
+
+@artists_app.command("add")
+def artists_add(
+    name: str = typer.Argument(..., help="Artist name as it should appear in reports."),
+    photos: Path = typer.Option(..., "--photos", help="Folder (recursive) or file of reference photos."),
+    consent_ref: str = typer.Option(None, "--consent-ref", help="Reference of the consent/mandate record."),
+    alias: list[str] = typer.Option(
+        [], "--alias", help="Another name (Hangul, romanised, stage, legal); repeatable. KIND:NAME sets the kind."
+    ),
+    group: str = typer.Option(None, "--group", help="Group the artist belongs to, e.g. BLACKPINK."),
+    json_out: bool = json_option("The enrolment result as one JSON object."),
+    home: Path = home_option(),
+) -> None:
+    """Enrol an artist (or add references): one clear, single-face photo per file; several are better.
+
+    NAME may be any existing name or alias of the artist (any case). Warns when the references are too few
+    or too alike (and says which photos would help), and when a photo's face looks more like another
+    enrolled artist than this one.
+    """
+    from idolguard.faces.analysis import FaceAnalyzer
+    from idolguard.gallery.store import enrol_artist, photo_files
+
+    ws = open_workspace(home)
+    try:
+        result = enrol_artist(
+            ws,
+            name,
+            photo_files(photos),
+            consent_ref,
+            analyzer=FaceAnalyzer(),
+            aliases=[_alias_arg(a) for a in alias],
+            group=group,
+        )
+    except IdolGuardError as exc:
+        fail(str(exc))
+        return
+    if json_out:
+        emit_json(result.as_dict())
+        return
+    for ref in result.references:
+        status = "[green]enrolled[/]" if ref.accepted else f"[yellow]rejected: {safe(ref.reason)}[/]"
+        out().print(f"{status}  {safe(ref.path)}")
+    verb = "created" if result.created else "updated"
+    console.print(f"{safe(result.artist)}: {verb}, {result.accepted} reference(s) added")
+    _warn(result.warnings)
+
+
+@artists_app.command("list")
+def artists_list(
+    group: str = typer.Option(None, "--group", help="Only the artists of this group (any case)."),
+    json_out: bool = json_option("One JSON object per artist."),
+    home: Path = home_option(),
+) -> None:
+    """Enrolled artists with their group, aliases and reference counts."""
+    from idolguard.gallery.store import list_artists
+
+    rows = list_artists(open_workspace(home), group)
+    if json_out:
         for row in rows:
-            aliases = ", ".join(row["aliases"]) or "-"
-            console.print(
-                f"{row['name']}  group={row['group'] or '-'}  aliases={aliases}  {row['references']} reference(s)"
-                f"  consent={row['consent_ref'] or '-'}",
-                highlight=False,
-            )
-        err_console.print(f"{len(rows)} artist(s)")
+            emit_json(row)
+        return
+    print_table(
+        "artists",
+        ("name", "group", "aliases", "references", "consent"),
+        [(r["name"], r["group"], ", ".join(r["aliases"]), r["references"], r["consent_ref"]) for r in rows],
+    )
+    console.print(f"{len(rows)} artist(s)")
 
-    @artists.command("show")
-    def artists_show(
-        name: str = typer.Argument(...), json_out: bool = typer.Option(False, "--json"), home: Path = home_option()
-    ) -> None:
-        """One artist's references (photo and crop hashes in the vault, quality, who enrolled them)."""
-        from idolguard.gallery.store import show_artist
 
-        try:
-            info = show_artist(open_workspace(home), name)
-        except IdolGuardError as exc:
-            fail(str(exc))
-            return
-        if json_out:
-            emit_json(info)
-            return
-        console.print(
-            f"{info['name']}  group={info['group'] or '-'}  consent={info['consent_ref'] or '-'}  "
-            f"enrolled by {info['enrolled_by']}",
-            highlight=False,
+@artists_app.command("show")
+def artists_show(
+    name: str = typer.Argument(...),
+    json_out: bool = json_option("The artist as one JSON object."),
+    home: Path = home_option(),
+) -> None:
+    """One artist's references (photo and crop hashes in the vault, quality, who enrolled them)."""
+    from idolguard.gallery.store import show_artist
+
+    try:
+        info = show_artist(open_workspace(home), name)
+    except IdolGuardError as exc:
+        fail(str(exc))
+        return
+    if json_out:
+        emit_json(info)
+        return
+    out().print(
+        f"{safe(info['name'])}  group={safe(info['group'] or '-')}  consent={safe(info['consent_ref'] or '-')}  "
+        f"enrolled by {safe(info['enrolled_by'])}"
+    )
+    if info["aliases"]:
+        out().print("  aliases: " + ", ".join(f"{safe(a['alias'])} ({a['kind']})" for a in info["aliases"]))
+    for ref in info["references"]:
+        out().print(
+            f"  photo {ref['photo_sha256'][:16]}  crop {ref['crop_sha256'][:16]}  quality {ref['quality']:.2f}"
+            f"  {safe(ref['source_name'])}"
         )
-        if info["aliases"]:
-            console.print(
-                "  aliases: " + ", ".join(f"{a['alias']} ({a['kind']})" for a in info["aliases"]), highlight=False
-            )
-        for ref in info["references"]:
-            console.print(
-                f"  photo {ref['photo_sha256'][:16]}  crop {ref['crop_sha256'][:16]}  quality {ref['quality']:.2f}"
-                f"  {ref['source_name']}",
-                highlight=False,
-            )
-        for line in info["warnings"]:
-            err_console.print(f"[yellow]warning:[/] {line}", highlight=False)
+    _warn(info["warnings"])
 
-    @artists.command("remove")
-    def artists_remove(
-        name: str = typer.Argument(...),
-        reason: str = typer.Option(None, "--reason", help="Why (recorded in the ledger)."),
-        json_out: bool = typer.Option(False, "--json"),
-        home: Path = home_option(),
-    ) -> None:
-        """Remove an artist from matching (their photos stay in the vault; the ledger records the removal)."""
-        from idolguard.gallery.store import remove_artist
 
-        try:
-            removed = remove_artist(open_workspace(home), name, reason)
-        except IdolGuardError as exc:
-            fail(str(exc))
-            return
+@artists_app.command("remove")
+def artists_remove(
+    name: str = typer.Argument(...),
+    reason: str = typer.Option(None, "--reason", help="Why (recorded in the ledger)."),
+    json_out: bool = json_option("The result as one JSON object."),
+    home: Path = home_option(),
+) -> None:
+    """Remove an artist from matching (their photos stay in the vault; the ledger records the removal)."""
+    from idolguard.gallery.store import remove_artist
+
+    try:
+        removed = remove_artist(open_workspace(home), name, reason)
+    except IdolGuardError as exc:
+        fail(str(exc))
+        return
+    if json_out:
+        emit_json({"artist": name, "removed": True, "references": removed})
+    else:
+        out().print(f"removed {safe(name)} ({removed} reference(s))")
+
+
+@artists_app.command("remove-photo")
+def artists_remove_photo(
+    name: str = typer.Argument(..., help="Artist (any name or alias)."),
+    photo: str = typer.Argument(..., help="Photo SHA-256 prefix (8+ characters) or file name ('artists show')."),
+    reason: str = typer.Option(None, "--reason", help="Why (recorded in the ledger)."),
+    json_out: bool = json_option("The result as one JSON object."),
+    home: Path = home_option(),
+) -> None:
+    """Take one reference photo out of an artist's matching set (the vault keeps it; the ledger records it)."""
+    from idolguard.gallery.store import advice_lines, artist_advice, remove_photo
+
+    ws = open_workspace(home)
+    try:
+        result = remove_photo(ws, name, photo, reason)
+        warnings = advice_lines(result["artist"], artist_advice(ws, result["artist"]))
+    except IdolGuardError as exc:
+        fail(str(exc))
+        return
+    if json_out:
+        emit_json({**result, "warnings": warnings})
+        return
+    out().print(
+        f"{safe(result['artist'])}: removed photo {result['photo_sha256'][:16]}, "
+        f"{result['references_left']} reference(s) left"
+    )
+    _warn(warnings)
+
+
+@artists_app.command("alias")
+def artists_alias(
+    name: str = typer.Argument(..., help="Artist (any name or alias)."),
+    alias: str = typer.Argument(..., help="The other name; KIND:NAME sets the kind (hangul, romanised, ...)."),
+    remove: bool = typer.Option(False, "--remove", help="Remove this alias instead of adding it."),
+    json_out: bool = json_option("The result as one JSON object."),
+    home: Path = home_option(),
+) -> None:
+    """Add (or remove) another name an artist is known by: Hangul, romanised, stage or legal name."""
+    from idolguard.gallery.store import add_alias, remove_alias
+
+    ws = open_workspace(home)
+    try:
+        text, kind = _alias_arg(alias)
+        result = remove_alias(ws, name, text) if remove else add_alias(ws, name, text, kind)
+    except IdolGuardError as exc:
+        fail(str(exc))
+        return
+    if json_out:
+        emit_json(result)
+    elif remove:
+        out().print(f"{safe(result['artist'])}: alias {safe(result['removed'])} removed")
+    else:
+        added = ", ".join(a["alias"] for a in result["added"]) or "nothing new"
+        out().print(f"{safe(result['artist'])}: alias added: {safe(added)}")
+
+
+@artists_app.command("group")
+def artists_group(
+    name: str = typer.Argument(..., help="Artist (any name or alias)."),
+    group: str = typer.Argument(None, help="Group name; omit to take the artist out of any group."),
+    json_out: bool = json_option("The result as one JSON object."),
+    home: Path = home_option(),
+) -> None:
+    """Set the group an artist belongs to."""
+    from idolguard.gallery.store import set_group
+
+    try:
+        result = set_group(open_workspace(home), name, group)
+    except IdolGuardError as exc:
+        fail(str(exc))
+        return
+    if json_out:
+        emit_json(result)
+    else:
+        out().print(f"{safe(result['artist'])}: group {safe(result['group'] or '-')}")
+
+
+@artists_app.command("threshold")
+def artists_threshold(
+    name: str = typer.Argument(...),
+    value: float = typer.Argument(None, help="Score needed for a match with this artist; omit to reset."),
+    reason: str = typer.Option(None, "--reason", help="Why (recorded in the ledger)."),
+    home: Path = home_option(),
+) -> None:
+    """Set a per-artist match threshold (e.g. stricter for an artist with many look-alikes)."""
+    from idolguard.gallery.store import set_threshold
+
+    try:
+        set_threshold(open_workspace(home), name, value, reason)
+    except IdolGuardError as exc:
+        fail(str(exc))
+        return
+    out().print(f"{safe(name)}: threshold {'reset to the calibrated default' if value is None else value}")
+
+
+@artists_app.command("cohort")
+def artists_cohort(
+    photos: Path = typer.Option(..., "--photos", help="Photos of people who are NOT protected artists."),
+    json_out: bool = json_option("The counts as one JSON object."),
+    home: Path = home_option(),
+) -> None:
+    """Add non-artist faces used to normalise match scores (only used when the calibration enables it)."""
+    from idolguard.faces.analysis import FaceAnalyzer
+    from idolguard.gallery.store import add_cohort, photo_files
+
+    ws = open_workspace(home)
+    try:
+        counts = add_cohort(ws, photo_files(photos), analyzer=FaceAnalyzer())
+    except IdolGuardError as exc:
+        fail(str(exc))
+        return
+    if json_out:
+        emit_json(counts)
+    else:
+        out().print(f"cohort: {counts['added']} face(s) added, {counts['skipped']} skipped")
+
+
+def identify(
+    paths: list[Path] = typer.Argument(..., help="Image or video files (folders are walked)."),
+    json_out: bool = json_option("One JSON object per file."),
+    home: Path = home_option(),
+) -> None:
+    """Detect faces and match them against the gallery without storing anything (no DB or vault writes).
+
+    Exits 1 when any file could not be read or analysed.
+    """
+    from idolguard.faces.identify import identify_paths
+
+    ws = open_workspace(home)
+    failures = 0
+    for result in identify_paths(ws, paths):
+        failures += bool(result["error"])
         if json_out:
-            emit_json({"artist": name, "removed": True, "references": removed})
-        else:
-            console.print(f"removed {name} ({removed} reference(s))", highlight=False)
+            emit_json(result)
+            continue
+        if result["error"]:
+            out().print(f"[red]{safe(result['error'])}[/]  {safe(result['path'])}")
+            continue
+        described = [
+            f"{f['artist']} ({f['decision']}, {f['similarity']:.2f})" if f["artist"] else "unknown"
+            for f in result["faces"]
+        ]
+        out().print(f"{safe(result['path'])}: {len(result['faces'])} face(s) {safe('; '.join(described))}")
+    exit_for(failures)
 
-    @artists.command("remove-photo")
-    def artists_remove_photo(
-        name: str = typer.Argument(..., help="Artist (any name or alias)."),
-        photo: str = typer.Argument(..., help="Photo SHA-256 prefix (8+ characters) or file name ('artists show')."),
-        reason: str = typer.Option(None, "--reason", help="Why (recorded in the ledger)."),
-        json_out: bool = typer.Option(False, "--json"),
-        home: Path = home_option(),
-    ) -> None:
-        """Take one reference photo out of an artist's matching set (the vault keeps it; the ledger records it)."""
-        from idolguard.gallery.store import advice_lines, artist_advice, remove_photo
 
-        ws = open_workspace(home)
-        try:
-            result = remove_photo(ws, name, photo, reason)
-            warnings = advice_lines(result["artist"], artist_advice(ws, result["artist"]))
-        except IdolGuardError as exc:
-            fail(str(exc))
+def eval_faces(
+    pairs: Path = typer.Option(..., "--pairs", help="CSV with columns a,b,same (1/0)."),
+    root: Path = typer.Option(..., "--root", help="Folder the CSV paths are relative to."),
+    threshold: float = typer.Option(None, help="Decision threshold (default: the shipped calibration)."),
+    json_out: bool = typer.Option(False, "--json", help="One object per pair, then a summary object."),
+) -> None:
+    """Face verification on labelled pairs: accuracy at the threshold and TAR at FAR=1e-3."""
+    from idolguard.faces.eval_cli import run_eval_faces
+
+    show = interactive(json_out)
+    try:
+        with progress_bar(show, "embedding", None) as advance:
+            pair_rows, summary = run_eval_faces(pairs, root, threshold, on_done=advance)
+    except IdolGuardError as exc:
+        fail(str(exc))
+        return
+    _print_eval(pair_rows, summary, json_out)
+
+
+def eval_gallery(
+    gallery: Path = typer.Option(..., "--gallery", help="CSV path,identity of reference photos to enrol."),
+    probes: Path = typer.Option(
+        ..., "--probes", help="CSV path,identity; identities not in the gallery are impostors."
+    ),
+    root: Path = typer.Option(..., "--root", help="Folder the CSV paths are relative to."),
+    cohort: Path = typer.Option(None, "--cohort", help="CSV with a path column: non-enrolled faces for normalisation."),
+    norm: ScoreNorm = typer.Option(None, help="Override the calibration's score normalisation."),
+    json_out: bool = typer.Option(False, "--json", help="One object per probe, then a summary object."),
+) -> None:
+    """Open-set identification: rank-1 identification rate of enrolled people and false-accept rate of others."""
+    from idolguard.faces.eval_cli import run_eval_gallery
+
+    show = interactive(json_out)
+    try:
+        with progress_bar(show, "embedding", None) as advance:
+            rows, summary = run_eval_gallery(
+                gallery, probes, root, cohort, norm.value if norm else None, on_done=advance
+            )
+    except IdolGuardError as exc:
+        fail(str(exc))
+        return
+    _print_eval(rows, summary, json_out)
+
+
+def calibrate_faces(
+    data: Path = typer.Option(
+        None,
+        "--data",
+        help="CSV path,identity,source of labelled photos (empty identity: never-enrolled face). "
+        "Cross-validates over identity- and source-disjoint folds.",
+    ),
+    cache: Path = typer.Option(None, "--cache", help="Embedding cache (.npz) reused across runs."),
+    fold: list[str] = typer.Option(
+        [], "--fold", help="Sources checked together (comma-separated); repeat per fold. Default: automatic."
+    ),
+    by_identity: int = typer.Option(
+        0, "--by-identity", help="K identity-disjoint folds with sources mixed, instead of source-disjoint folds."
+    ),
+    draws: int = typer.Option(5, "--draws", help="Random galleries simulated per side of each fold."),
+    target_far_upper: float = typer.Option(
+        0.01, "--target-far-upper", help="Upper 95% bound allowed for the false-accept rate of 'match'."
+    ),
+    possible_far_upper: float = typer.Option(
+        0.05, "--possible-far-upper", help="Upper 95% bound for impostors reaching at least 'possible'."
+    ),
+    variant: Variant = typer.Option(Variant.gallery_quality, "--variant", help="Rule to fit and ship."),
+    out_file: Path = typer.Option(None, "--out", help="Write the calibration record (JSON) here."),
+    gallery: Path = typer.Option(None, "--gallery", help="(single split) CSV path,identity of references."),
+    probes: Path = typer.Option(None, "--probes", help="(single split) CSV path,identity of probes."),
+    root: Path = typer.Option(None, "--root", help="(single split) folder the CSV paths are relative to."),
+    cohort: Path = typer.Option(None, "--cohort", help="(single split) CSV with a path column."),
+    norm: ScoreNorm = typer.Option(None, help="(single split) score normalisation to calibrate."),
+    target_far: float = typer.Option(0.01, help="(single split) false-accept rate allowed for 'match'."),
+    possible_far: float = typer.Option(0.05, help="(single split) false-accept rate allowed for 'possible'."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Choose the match/possible rule on labelled photos; prints the expected rank-1 and false-accept rate
+    with 95% intervals and a [faces.matching] config block.
+
+    With --data: thresholds are fitted on some people (and sources) and checked on others, targeting the
+    upper end of the false-accept interval. With --gallery/--probes: one split, thresholds read off that
+    split (in-sample; a quick look only).
+    """
+    if data is None:
+        if gallery is None or probes is None or root is None:
+            fail("give --data (cross-validated) or --gallery, --probes and --root (single split)")
             return
-        if json_out:
-            emit_json({**result, "warnings": warnings})
-            return
-        console.print(
-            f"{result['artist']}: removed photo {result['photo_sha256'][:16]}, "
-            f"{result['references_left']} reference(s) left",
-            highlight=False,
-        )
-        for line in warnings:
-            err_console.print(f"[yellow]warning:[/] {line}", highlight=False)
+        from idolguard.faces.eval_cli import calibrate_thresholds
 
-    @artists.command("alias")
-    def artists_alias(
-        name: str = typer.Argument(..., help="Artist (any name or alias)."),
-        alias: str = typer.Argument(..., help="The other name; KIND:NAME sets the kind (hangul, romanised, ...)."),
-        remove: bool = typer.Option(False, "--remove", help="Remove this alias instead of adding it."),
-        json_out: bool = typer.Option(False, "--json"),
-        home: Path = home_option(),
-    ) -> None:
-        """Add (or remove) another name an artist is known by: Hangul, romanised, stage or legal name."""
-        from idolguard.gallery.store import add_alias, remove_alias
-
-        ws = open_workspace(home)
         try:
-            text, kind = _alias_arg(alias)
-            result = remove_alias(ws, name, text) if remove else add_alias(ws, name, text, kind)
+            result = calibrate_thresholds(
+                gallery, probes, root, cohort, norm.value if norm else None, target_far, possible_far
+            )
         except IdolGuardError as exc:
             fail(str(exc))
             return
         if json_out:
             emit_json(result)
-        elif remove:
-            console.print(f"{result['artist']}: alias {result['removed']} removed", highlight=False)
-        else:
-            added = ", ".join(a["alias"] for a in result["added"]) or "nothing new"
-            console.print(f"{result['artist']}: alias added: {added}", highlight=False)
-
-    @artists.command("group")
-    def artists_group(
-        name: str = typer.Argument(..., help="Artist (any name or alias)."),
-        group: str = typer.Argument(None, help="Group name; omit to take the artist out of any group."),
-        json_out: bool = typer.Option(False, "--json"),
-        home: Path = home_option(),
-    ) -> None:
-        """Set the group an artist belongs to."""
-        from idolguard.gallery.store import set_group
-
-        try:
-            result = set_group(open_workspace(home), name, group)
-        except IdolGuardError as exc:
-            fail(str(exc))
             return
-        if json_out:
-            emit_json(result)
-        else:
-            console.print(f"{result['artist']}: group {result['group'] or '-'}", highlight=False)
+        for key, value in result.items():
+            if key != "toml":
+                console.print(f"{key:>28}: {safe(value)}")
+        typer.echo(result["toml"])
+        return
+    from idolguard.faces.eval_cli import calibrate_cross_validated
+    from idolguard.gallery.calibration import Settings
 
-    @artists.command("threshold")
-    def artists_threshold(
-        name: str = typer.Argument(...),
-        value: float = typer.Argument(None, help="Score needed for a match with this artist; omit to reset."),
-        reason: str = typer.Option(None, "--reason", help="Why (recorded in the ledger)."),
-        home: Path = home_option(),
-    ) -> None:
-        """Set a per-artist match threshold (e.g. stricter for an artist with many look-alikes)."""
-        from idolguard.gallery.store import set_threshold
+    chosen = variant.value
+    variants = tuple(v.value for v in Variant if v.value != chosen) + (chosen,)
+    settings = Settings(
+        draws=draws, target_far_upper=target_far_upper, possible_far_upper=possible_far_upper, variants=variants
+    )
+    show = interactive(json_out)
+    try:
+        with progress_bar(show, "embedding", None) as advance:
+            record = calibrate_cross_validated(
+                data, cache, fold or None, settings, on_done=advance, by_identity=by_identity
+            )
+    except IdolGuardError as exc:
+        fail(str(exc))
+        return
+    if out_file is not None:
+        import json
 
-        try:
-            set_threshold(open_workspace(home), name, value, reason)
-        except IdolGuardError as exc:
-            fail(str(exc))
-            return
-        console.print(f"{name}: threshold {'reset to the calibrated default' if value is None else value}")
-
-    @artists.command("cohort")
-    def artists_cohort(
-        photos: Path = typer.Option(..., "--photos", help="Photos of people who are NOT protected artists."),
-        json_out: bool = typer.Option(False, "--json"),
-        home: Path = home_option(),
-    ) -> None:
-        """Add non-artist faces used to normalise match scores (only used when the calibration enables it)."""
-        from idolguard.faces.analysis import FaceAnalyzer
-        from idolguard.gallery.store import add_cohort, photo_files
-
-        ws = open_workspace(home)
-        try:
-            counts = add_cohort(ws, photo_files(photos), analyzer=FaceAnalyzer())
-        except IdolGuardError as exc:
-            fail(str(exc))
-            return
-        if json_out:
-            emit_json(counts)
-        else:
-            console.print(f"cohort: {counts['added']} face(s) added, {counts['skipped']} skipped")
-
-    @app.command()
-    def identify(
-        paths: list[Path] = typer.Argument(..., help="Image or video files (folders are walked)."),
-        json_out: bool = typer.Option(False, "--json", help="One JSON object per file."),
-        home: Path = home_option(),
-    ) -> None:
-        """Detect faces and match them against the gallery without storing anything (no DB or vault writes)."""
-        from idolguard.faces.identify import identify_paths
-
-        ws = open_workspace(home)
-        for result in identify_paths(ws, paths):
-            if json_out:
-                emit_json(result)
-                continue
-            if result["error"]:
-                console.print(f"[red]{result['error']}[/]  {result['path']}", highlight=False)
-                continue
-            described = [
-                f"{f['artist']} ({f['decision']}, {f['similarity']:.2f})" if f["artist"] else "unknown"
-                for f in result["faces"]
-            ]
-            console.print(f"{result['path']}: {len(result['faces'])} face(s) {'; '.join(described)}", highlight=False)
-
-    eval_group = groups["eval"]
-
-    @eval_group.command("faces")
-    def eval_faces(
-        pairs: Path = typer.Option(..., "--pairs", help="CSV with columns a,b,same (1/0)."),
-        root: Path = typer.Option(..., "--root", help="Folder the CSV paths are relative to."),
-        threshold: float = typer.Option(None, help="Decision threshold (default: the shipped calibration)."),
-        json_out: bool = typer.Option(False, "--json", help="One object per pair, then a summary object."),
-    ) -> None:
-        """Face verification on labelled pairs: accuracy at the threshold and TAR at FAR=1e-3."""
-        from idolguard.faces.eval_cli import run_eval_faces
-
-        show = interactive(json_out)
-        try:
-            with progress_bar(show, "embedding", None) as advance:
-                pair_rows, summary = run_eval_faces(pairs, root, threshold, on_done=advance)
-        except IdolGuardError as exc:
-            fail(str(exc))
-            return
-        _print_eval(pair_rows, summary, json_out)
-
-    @eval_group.command("gallery")
-    def eval_gallery(
-        gallery: Path = typer.Option(..., "--gallery", help="CSV path,identity of reference photos to enrol."),
-        probes: Path = typer.Option(
-            ..., "--probes", help="CSV path,identity; identities not in the gallery are impostors."
-        ),
-        root: Path = typer.Option(..., "--root", help="Folder the CSV paths are relative to."),
-        cohort: Path = typer.Option(
-            None, "--cohort", help="CSV with a path column: non-enrolled faces for normalisation."
-        ),
-        norm: str = typer.Option(None, help="Override the calibration's score normalisation: none or snorm."),
-        json_out: bool = typer.Option(False, "--json", help="One object per probe, then a summary object."),
-    ) -> None:
-        """Open-set identification: rank-1 identification rate of enrolled people and false-accept rate of others."""
-        from idolguard.faces.eval_cli import run_eval_gallery
-
-        show = interactive(json_out)
-        try:
-            with progress_bar(show, "embedding", None) as advance:
-                rows, summary = run_eval_gallery(gallery, probes, root, cohort, norm, on_done=advance)
-        except IdolGuardError as exc:
-            fail(str(exc))
-            return
-        _print_eval(rows, summary, json_out)
-
-    @groups["calibrate"].command("faces")
-    def calibrate_faces(
-        data: Path = typer.Option(
-            None,
-            "--data",
-            help="CSV path,identity,source of labelled photos (empty identity: never-enrolled face). "
-            "Cross-validates over identity- and source-disjoint folds.",
-        ),
-        cache: Path = typer.Option(None, "--cache", help="Embedding cache (.npz) reused across runs."),
-        fold: list[str] = typer.Option(
-            [], "--fold", help="Sources checked together (comma-separated); repeat per fold. Default: automatic."
-        ),
-        draws: int = typer.Option(5, "--draws", help="Random galleries simulated per side of each fold."),
-        by_identity: int = typer.Option(
-            0, "--by-identity", help="K identity-disjoint folds with sources mixed, instead of source-disjoint folds."
-        ),
-        target_far_upper: float = typer.Option(
-            0.01, "--target-far-upper", help="Upper 95% bound allowed for the false-accept rate of 'match'."
-        ),
-        possible_far_upper: float = typer.Option(
-            0.05, "--possible-far-upper", help="Upper 95% bound for impostors reaching at least 'possible'."
-        ),
-        variant: str = typer.Option(
-            "gallery+quality", "--variant", help="Rule to ship: global, gallery or gallery+quality."
-        ),
-        out: Path = typer.Option(None, "--out", help="Write the calibration record (JSON) here."),
-        gallery: Path = typer.Option(None, "--gallery", help="(single split) CSV path,identity of references."),
-        probes: Path = typer.Option(None, "--probes", help="(single split) CSV path,identity of probes."),
-        root: Path = typer.Option(None, "--root", help="(single split) folder the CSV paths are relative to."),
-        cohort: Path = typer.Option(None, "--cohort", help="(single split) CSV with a path column."),
-        norm: str = typer.Option(None, help="(single split) score normalisation: none or snorm."),
-        target_far: float = typer.Option(0.01, help="(single split) false-accept rate allowed for 'match'."),
-        possible_far: float = typer.Option(0.05, help="(single split) false-accept rate allowed for 'possible'."),
-        json_out: bool = typer.Option(False, "--json"),
-    ) -> None:
-        """Choose the match/possible rule on labelled photos; prints the expected rank-1 and false-accept rate
-        with 95% intervals and a [faces.matching] config block.
-
-        With --data: thresholds are fitted on some people and sources and checked on others (never the same
-        person or source on both sides), targeting the upper end of the false-accept interval. With
-        --gallery/--probes: one split, thresholds read off that split (in-sample; for a quick look only).
-        """
-        if data is None:
-            if gallery is None or probes is None or root is None:
-                fail("give --data (cross-validated) or --gallery, --probes and --root (single split)")
-                return
-            from idolguard.faces.eval_cli import calibrate_thresholds
-
-            try:
-                result = calibrate_thresholds(gallery, probes, root, cohort, norm, target_far, possible_far)
-            except IdolGuardError as exc:
-                fail(str(exc))
-                return
-            if json_out:
-                emit_json(result)
-                return
-            for key, value in result.items():
-                if key != "toml":
-                    err_console.print(f"{key:>28}: {value}", highlight=False)
-            typer.echo(result["toml"])
-            return
-        from idolguard.faces.eval_cli import calibrate_cross_validated
-        from idolguard.gallery.calibration import Settings
-
-        if variant not in ("global", "gallery", "gallery+quality"):
-            fail("--variant must be global, gallery or gallery+quality")
-            return
-        variants = tuple(v for v in ("global", "gallery", "gallery+quality") if v != variant) + (variant,)
-        settings = Settings(
-            draws=draws, target_far_upper=target_far_upper, possible_far_upper=possible_far_upper, variants=variants
-        )
-        show = interactive(json_out)
-        try:
-            with progress_bar(show, "embedding", None) as advance:
-                record = calibrate_cross_validated(
-                    data, cache, fold or None, settings, on_done=advance, by_identity=by_identity
-                )
-        except IdolGuardError as exc:
-            fail(str(exc))
-            return
-        if out is not None:
-            import json
-
-            out.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        if json_out:
-            emit_json(record)
-            return
-        _print_calibration(record)
+        out_file.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if json_out:
+        emit_json(record)
+        return
+    _print_calibration(record)
 
 
 def _ci(value: Any, interval: Any) -> str:
@@ -431,24 +465,23 @@ def _ci(value: Any, interval: Any) -> str:
 
 
 def _print_calibration(record: dict[str, Any]) -> None:
-    """Held-out figures per rule variant and per source, then the config block (stdout)."""
+    """Held-out figures per rule variant and per source (stderr, for people), then the config block."""
     expected = record["expected"]
     for name, figures in record["source"]["variants"].items():
         console.print(
             f"{name:>16}: rank-1 match {_ci(figures['rank1_match'], figures['rank1_match_95ci'])}  "
             f"false accepts {_ci(figures['false_accept_rate'], figures['false_accept_rate_95ci'])}  "
             f"possible: genuine {100 * (figures['possible_share_genuine'] or 0):.1f}%, "
-            f"impostor {100 * (figures['possible_share_impostor'] or 0):.1f}%  (held out)",
-            highlight=False,
+            f"impostor {100 * (figures['possible_share_impostor'] or 0):.1f}%  (held out)"
         )
-    console.print(f"per source ({expected['variant']}, held out):", highlight=False)
+    console.print(f"per source ({expected['variant']}, held out):")
     for source, row in expected["per_source"].items():
         parts = []
         if row.get("genuine_trials"):
             parts.append(f"rank-1 {_ci(row['rank1_match'], row.get('rank1_match_95ci'))}")
         if row.get("impostor_trials"):
             parts.append(f"false accepts {_ci(row['false_accept_rate'], row.get('false_accept_rate_95ci'))}")
-        console.print(f"  {source:>34}: " + "  ".join(parts), highlight=False)
+        console.print(f"  {safe(source):>34}: " + "  ".join(parts))
     margin = record["artist_margin"]
     typer.echo(
         "[faces.matching]\n"
@@ -462,6 +495,14 @@ def _print_calibration(record: dict[str, Any]) -> None:
     )
 
 
+def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
+    app.add_typer(artists_app, name="artists", rich_help_panel=PANEL_CASEWORK)
+    app.command("identify", rich_help_panel=PANEL_INTAKE)(identify)
+    groups["eval"].command("faces")(eval_faces)
+    groups["eval"].command("gallery")(eval_gallery)
+    groups["calibrate"].command("faces")(calibrate_faces)
+
+
 def _print_eval(rows: list[dict[str, Any]], summary: dict[str, Any], json_out: bool) -> None:
     if json_out:
         for row in rows:
@@ -471,4 +512,4 @@ def _print_eval(rows: list[dict[str, Any]], summary: dict[str, Any], json_out: b
     for key, value in summary.items():
         if isinstance(value, float):
             value = f"{value:.4f}"
-        console.print(f"{key:>28}: {value}", highlight=False)
+        out().print(f"{key:>28}: {safe(value)}")

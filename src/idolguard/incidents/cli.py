@@ -1,21 +1,43 @@
-"""``idolguard incidents list|show|chart``."""
+"""``idolguard incidents list|show|status``."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from idolguard.cli_support import console, emit_json, fail, home_option, open_workspace
+from idolguard.cli_support import (
+    PANEL_CASEWORK,
+    console,
+    emit_json,
+    fail,
+    home_option,
+    json_option,
+    new_app,
+    open_workspace,
+    out,
+    print_table,
+    safe,
+    shown_time,
+)
 from idolguard.errors import IdolGuardError
 
-incidents_app = typer.Typer(help="Incidents: one abusive item and all its copies and sightings.", no_args_is_help=True)
+incidents_app = new_app("Incidents: one abusive item and all its copies and sightings.")
+
+
+class IncidentState(StrEnum):
+    """Where an incident stands (the same states as ``incidents.models.INCIDENT_STATES``)."""
+
+    open = "open"
+    takedown_requested = "takedown_requested"
+    removed = "removed"
+    closed = "closed"
 
 
 @incidents_app.command("list")
-def incidents_list(json_out: bool = typer.Option(False, "--json"), home: Path = home_option()) -> None:
-    """List incidents with their spread (items, sightings, platforms, accounts, first/last seen)."""
+def incidents_list(json_out: bool = json_option("One JSON object per incident."), home: Path = home_option()) -> None:
+    """List incidents with their artists and spread (items, sightings, platforms, accounts, first/last seen)."""
     from idolguard.incidents.sync import sync
     from idolguard.incidents.views import list_incidents
 
@@ -26,33 +48,34 @@ def incidents_list(json_out: bool = typer.Option(False, "--json"), home: Path = 
         for row in rows:
             emit_json(row)
         return
-    table = Table(title="incidents")
-    for column in ("id", "state", "items", "sightings", "platforms", "accounts", "first seen", "last seen"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(
-            str(r["id"]),
-            r["state"],
-            str(r["items"]),
-            str(r["sightings"]),
-            ", ".join(r["platforms"]),
-            str(r["accounts"]),
-            r["first_seen"] or "-",
-            r["last_seen"] or "-",
-        )
-    from rich.console import Console
-
-    Console().print(table)
+    print_table(
+        "incidents",
+        ("id", "state", "artists", "items", "sightings", "platforms", "accounts", "first seen", "last seen"),
+        [
+            (
+                r["id"],
+                r["state"],
+                ", ".join(r["artists"]),
+                r["items"],
+                r["sightings"],
+                ", ".join(r["platforms"]),
+                r["accounts"],
+                shown_time(r["first_seen"], ws),
+                shown_time(r["last_seen"], ws),
+            )
+            for r in rows
+        ],
+    )
 
 
 @incidents_app.command("show")
 def incidents_show(
     incident_id: int = typer.Argument(...),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = json_option("The incident as one JSON object (ISO 8601 UTC times)."),
     chart: Path = typer.Option(None, "--chart", help="Also write the spread chart (SVG) here."),
     home: Path = home_option(),
 ) -> None:
-    """Show one incident: items, timeline of sightings, accounts, platforms."""
+    """Show one incident: artists, items, timeline of sightings, accounts, platforms."""
     from idolguard.incidents.sync import sync
     from idolguard.incidents.views import incident_detail, spread_chart_svg
 
@@ -62,20 +85,55 @@ def incidents_show(
         detail = incident_detail(ws, incident_id)
     except IdolGuardError as exc:
         fail(str(exc))
-        return
     if chart is not None:
         chart.write_text(spread_chart_svg(detail), encoding="utf-8")
     if json_out:
         emit_json(detail)
         return
-    console.print(f"[bold]incident {detail['id']}[/] ({detail['state']}): {detail['title']}", highlight=False)
-    console.print(f"first seen {detail['first_seen']}, last seen {detail['last_seen']}", highlight=False)
+    line = out()
+    line.print(f"[bold]incident {detail['id']}[/] ({detail['state']}): {safe(detail['title'])}")
+    artists = ", ".join(detail["artists"]) or "none identified"
+    if detail["possible_artists"]:
+        artists += f" (possibly {', '.join(detail['possible_artists'])})"
+    line.print(f"artists: {safe(artists)}")
+    line.print(f"first seen {shown_time(detail['first_seen'], ws)}, last seen {shown_time(detail['last_seen'], ws)}")
     for item in detail["items"]:
-        console.print(f"  item {item['sha256'][:16]}  {item['reason']}", highlight=False)
+        line.print(f"  item {item['sha256'][:16]}  {safe(item['reason'])}")
     for s in detail["sightings"]:
         where = s["source_url"] or "-"
-        console.print(f"  {s['when']}  {s['platform'] or '-':<10} {s['account'] or '-':<20} {where}", highlight=False)
+        line.print(
+            f"  {shown_time(s['when'], ws)}  {safe(s['platform'] or 'unknown'):<10} {safe(s['account'] or '-'):<20} "
+            f"{safe(where)}"
+        )
+    if chart is not None:
+        console.print(f"chart: {safe(chart)}")
+
+
+@incidents_app.command("status")
+def incidents_status(
+    incident_id: int = typer.Argument(..., help="Incident id (see `incidents list`)."),
+    state: IncidentState = typer.Argument(..., help="The new state."),
+    reason: str = typer.Option(None, "--reason", help="Why (recorded with the custody event)."),
+    json_out: bool = json_option("The change as one JSON object."),
+    home: Path = home_option(),
+) -> None:
+    """Set where an incident stands: open, takedown_requested, removed or closed (a custody event)."""
+    from idolguard.incidents.sync import sync
+    from idolguard.incidents.views import set_state
+
+    ws = open_workspace(home)
+    sync(ws)
+    try:
+        old = set_state(ws, incident_id, state.value, reason)
+    except IdolGuardError as exc:
+        fail(str(exc))
+    if json_out:
+        emit_json({"incident": incident_id, "from": old, "to": state.value, "changed": old != state.value})
+    elif old == state.value:
+        out().print(f"incident {incident_id} is already {state.value}")
+    else:
+        out().print(f"incident {incident_id}: {old} -> {state.value}")
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    app.add_typer(incidents_app, name="incidents")
+    app.add_typer(incidents_app, name="incidents", rich_help_panel=PANEL_CASEWORK)

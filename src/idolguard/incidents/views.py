@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from idolguard.db.models import Item, Sighting
+from idolguard.db.models import Item, Sighting, StageResult
 from idolguard.errors import IdolGuardError
 from idolguard.incidents.models import Incident, IncidentMember
 from idolguard.signals.models import BankEntry, EntryHit
@@ -22,6 +22,33 @@ from idolguard.workspace import Workspace
 
 def _when(sighting: Sighting) -> datetime:
     return sighting.seen_at or sighting.recorded_at
+
+
+def _in_the_wild(sighting: Sighting) -> bool:
+    """A sighting records where a copy was seen; a file submitted for another purpose (a reference added to a
+    bank with ``bank add``) is custody, not spread, so it stays out of timelines, counts and charts."""
+    return not (sighting.extra or {}).get("purpose")
+
+
+def _artists(session: Any, shas: list[str]) -> dict[str, list[str]]:
+    """The protected artists the faces stage identified in the incident's items (``match``) and those it
+    only found ``possible``: an incident carries its artist(s) for scoping, cases and notices."""
+    matched: set[str] = set()
+    possible: set[str] = set()
+    if shas:
+        outputs = session.execute(
+            select(StageResult.output).where(
+                StageResult.item_sha256.in_(shas), StageResult.stage == "faces", StageResult.status == "ok"
+            )
+        ).scalars()
+        for output in outputs:
+            for face in (output or {}).get("faces") or []:
+                name = face.get("artist")
+                if name and face.get("decision") == "match":
+                    matched.add(name)
+                elif name and face.get("decision") == "possible":
+                    possible.add(name)
+    return {"artists": sorted(matched), "possible_artists": sorted(possible - matched)}
 
 
 def _member_ids(session: Any, incident_id: int) -> list[int]:
@@ -64,6 +91,8 @@ def incident_detail(ws: Workspace, incident_id: int) -> dict[str, Any]:
             if shas
             else []
         )
+        sightings = [s for s in sightings if _in_the_wild(s)]
+        artists = _artists(session, shas)
         entries = sorted(
             set(session.execute(select(EntryHit.entry_id).where(EntryHit.item_sha256.in_(shas))).scalars().all())
         )
@@ -94,6 +123,7 @@ def incident_detail(ws: Workspace, incident_id: int) -> dict[str, Any]:
         "id": incident.id,
         "title": incident.title,
         "state": incident.state,
+        **artists,
         "created_at": incident.created_at.isoformat(),
         "merged": [i for i in ids if i != incident_id],
         "items": [
@@ -132,6 +162,7 @@ def list_incidents(ws: Workspace) -> list[dict[str, Any]]:
                 "id": detail["id"],
                 "title": detail["title"],
                 "state": detail["state"],
+                "artists": detail["artists"],
                 "items": len(detail["items"]),
                 "sightings": len(detail["sightings"]),
                 "platforms": sorted(detail["platforms"]),
@@ -165,6 +196,9 @@ def spread_chart_svg(detail: dict[str, Any]) -> str:
     for platform, times in sorted(series.items()):
         times.sort()
         axes.step(times, range(1, len(times) + 1), where="post", marker="o", label=f"{platform} ({len(times)})")
+    from matplotlib.ticker import MaxNLocator
+
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # sightings are counted: no 0.5 ticks
     axes.set_ylabel("cumulative sightings")
     axes.set_title(f"Spread of incident {detail['id']}")
     axes.grid(alpha=0.3)
@@ -175,3 +209,24 @@ def spread_chart_svg(detail: dict[str, Any]) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
+
+
+def set_state(ws: Workspace, incident_id: int, state: str, reason: str | None = None) -> str:
+    """Move an incident to ``state`` (a custody event naming the old and new state); returns the old state."""
+    from idolguard.incidents.models import INCIDENT_STATES
+
+    if state not in INCIDENT_STATES:
+        raise IdolGuardError(f"incident state must be one of {', '.join(INCIDENT_STATES)}")
+    with ws.write() as (session, ledger):
+        incident = session.get(Incident, incident_id)
+        if incident is None:
+            raise IdolGuardError(f"no incident {incident_id} (see `idolguard incidents list`)")
+        if incident.merged_into is not None:
+            raise IdolGuardError(f"incident {incident_id} was merged into incident {incident.merged_into}")
+        old = incident.state
+        if old != state:
+            incident.state = state
+            ledger.append(
+                "incident.status", details={"incident": incident_id, "from": old, "to": state, "reason": reason}
+            )
+    return old

@@ -40,6 +40,9 @@ class SightingInfo:
     account: str | None = None
     seen_at: datetime | None = None
     note: str | None = None
+    # Why the file was submitted when it was not seen somewhere (e.g. "bank_reference" for ``bank add``):
+    # recorded in the sighting's ``extra`` so spread views do not count it as a sighting in the wild.
+    purpose: str | None = None
 
 
 @dataclass
@@ -240,6 +243,8 @@ class Ingestor:
                 extra: dict[str, Any] = {}
                 if pending.raw_name_hex:
                     extra["source_path_bytes_hex"] = pending.raw_name_hex
+                if info.purpose:
+                    extra["purpose"] = info.purpose
                 sighting = Sighting(
                     item_sha256=put.sha256,
                     actor=self.ws.actor,

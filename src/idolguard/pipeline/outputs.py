@@ -8,7 +8,10 @@ user-facing description of the same fields.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
+
+if TYPE_CHECKING:  # typing only: the pipeline does not import analysis areas
+    from idolguard.faces.outputs import FaceEntry
 
 
 class ProbeOutput(TypedDict):
@@ -38,7 +41,7 @@ class ScanObject(TypedDict, total=False):
     stage_errors: dict[str, str]
     # added by stages (probe, faces, signals, match, face_match, manipulation, ...)
     media_meta: dict[str, Any]
-    faces: list[dict[str, Any]]
+    faces: list[FaceEntry]
     face_tracks: list[dict[str, Any]]
     faces_notes: list[str]
     pdq: str | None

@@ -224,3 +224,42 @@ def list_banks(ws: Workspace) -> list[dict[str, Any]]:
         }
         for b in banks
     ]
+
+
+def show_bank(ws: Workspace, name: str, *, limit: int | None = None) -> dict[str, Any]:
+    """A bank with its entries: the ids ``disable``/``remove`` take, and where each entry came from."""
+    with ws.sessions() as session:
+        bank = get_bank(session, name)
+        query = select(BankEntry).where(BankEntry.bank_id == bank.id).order_by(BankEntry.id)
+        total = session.execute(select(func.count(BankEntry.id)).where(BankEntry.bank_id == bank.id)).scalar_one()
+        if limit:
+            query = query.limit(limit)
+        entries = [
+            {
+                "id": e.id,
+                "signal_type": e.signal_type,
+                "value": e.value,
+                "quality": e.quality,
+                "enabled": e.enabled,
+                "source_kind": e.source_kind,
+                "source_item": e.source_item,
+                "source_ref": e.source_ref,
+                "note": e.note,
+                "added_at": e.added_at.isoformat(),
+                "added_by": e.added_by,
+                "match_count": e.match_count,
+                "last_matched_at": e.last_matched_at.isoformat() if e.last_matched_at else None,
+            }
+            for e in session.execute(query).scalars()
+        ]
+        return {
+            "name": bank.name,
+            "kind": bank.kind,
+            "enabled": bank.enabled,
+            "pdq_threshold": bank.pdq_threshold,
+            "description": bank.description,
+            "created_at": bank.created_at.isoformat(),
+            "created_by": bank.created_by,
+            "entries_total": int(total),
+            "entries": entries,
+        }

@@ -3,19 +3,60 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from idolguard.cli_support import console, emit_json, fail, home_option, open_workspace
-from idolguard.errors import IdolGuardError
-
-bank_app = typer.Typer(help="Hash banks: known abuse, negative (official media), partner lists.", no_args_is_help=True)
-hashes_app = typer.Typer(
-    help="Exchange hash lists with platforms and partners (no media leaves).", no_args_is_help=True
+from idolguard.cli_support import (
+    PANEL_CASEWORK,
+    PANEL_INTAKE,
+    console,
+    emit_json,
+    exit_for,
+    fail,
+    home_option,
+    json_option,
+    new_app,
+    open_workspace,
+    out,
+    print_table,
+    safe,
+    shown_time,
 )
+from idolguard.errors import IdolGuardError
+from idolguard.exit_codes import ExitCode
+
+bank_app = new_app("Hash banks: known abuse, negative (official media), partner lists.")
+hashes_app = new_app("Exchange hash lists with platforms and partners (no media leaves).")
+
+
+class BankKind(StrEnum):
+    """What a bank is for: confirmed abuse to find again, official media never to report, partner lists."""
+
+    known_abuse = "known_abuse"
+    negative = "negative"
+    partner = "partner"
+
+
+class HashFormat(StrEnum):
+    """Hash-list file formats (see docs/ARCHITECTURE.md)."""
+
+    threatexchange = "threatexchange"
+    stopncii_json = "stopncii-json"
+    csv = "csv"
+
+
+# What each entry type of ``bank add`` is, in words a user can check against the files they gave.
+ENTRY_MEANING = {
+    "sha256": "exact file (SHA-256)",
+    "md5": "exact file (MD5)",
+    "pdq": "whole-image perceptual hash (PDQ)",
+    "pdq_face": "face-anchored PDQ (each face at 9 landmark perturbations)",
+    "vpdq": "video perceptual hash (vPDQ)",
+}
 
 
 def _entry_arg() -> Any:
@@ -25,7 +66,7 @@ def _entry_arg() -> Any:
 @bank_app.command("create")
 def bank_create(
     name: str = typer.Argument(...),
-    kind: str = typer.Option(..., "--kind", help="known_abuse | negative | partner"),
+    kind: BankKind = typer.Option(..., "--kind", help="What the bank is for."),
     threshold: int = typer.Option(31, "--threshold", help="PDQ match distance in bits (Meta default 31)."),
     description: str = typer.Option(None, "--description"),
     home: Path = home_option(),
@@ -35,14 +76,14 @@ def bank_create(
 
     ws = open_workspace(home)
     try:
-        create_bank(ws, name, kind, threshold, description)
+        create_bank(ws, name, kind.value, threshold, description)
     except IdolGuardError as exc:
         fail(str(exc))
-    console.print(f"bank {name} created ({kind}, PDQ threshold {threshold})")
+    out().print(f"bank {safe(name)} created ({kind.value}, PDQ threshold {threshold})")
 
 
 @bank_app.command("list")
-def bank_list(json_out: bool = typer.Option(False, "--json"), home: Path = home_option()) -> None:
+def bank_list(json_out: bool = json_option("One JSON object per bank."), home: Path = home_option()) -> None:
     """List banks with entry and match counts."""
     from idolguard.incidents.sync import sync
     from idolguard.signals.banks import list_banks
@@ -54,32 +95,77 @@ def bank_list(json_out: bool = typer.Option(False, "--json"), home: Path = home_
         for bank in banks:
             emit_json(bank)
         return
-    table = Table(title="hash banks")
-    for column in ("name", "kind", "enabled", "threshold", "entries", "matches"):
-        table.add_column(column)
-    for b in banks:
-        table.add_row(
-            b["name"],
-            b["kind"],
-            "yes" if b["enabled"] else "no",
-            str(b["pdq_threshold"]),
-            str(b["entries"]),
-            str(b["matches"]),
-        )
-    from rich.console import Console
+    print_table(
+        "hash banks",
+        ("name", "kind", "enabled", "threshold", "entries", "matches"),
+        [
+            (b["name"], b["kind"], "yes" if b["enabled"] else "no", b["pdq_threshold"], b["entries"], b["matches"])
+            for b in banks
+        ],
+    )
 
-    Console().print(table)
+
+@bank_app.command("show")
+def bank_show(
+    name: str = typer.Argument(...),
+    limit: int = typer.Option(0, "--limit", help="Show only the first N entries (0 = all)."),
+    json_out: bool = json_option("One JSON object per entry (id, type, value, provenance)."),
+    home: Path = home_option(),
+) -> None:
+    """One bank's entries with their ids (for `disable`/`remove`) and provenance: source item, case or
+    imported list, who added them and when, matches so far."""
+    from idolguard.incidents.sync import sync
+    from idolguard.signals.banks import show_bank
+
+    ws = open_workspace(home)
+    sync(ws)
+    try:
+        info = show_bank(ws, name, limit=limit or None)
+    except IdolGuardError as exc:
+        fail(str(exc))
+    if json_out:
+        for entry in info["entries"]:
+            emit_json({"bank": info["name"], **entry})
+        return
+    rows = []
+    for e in info["entries"]:
+        if e["source_kind"] == "item":
+            source = f"item {(e['source_item'] or '-')[:12]}" + (f", case {e['source_ref']}" if e["source_ref"] else "")
+        else:
+            source = e["source_kind"] + (f" {e['source_ref']}" if e["source_ref"] else "")
+        rows.append(
+            (
+                e["id"],
+                e["signal_type"] + (f" ({e['note']})" if e["note"] else ""),
+                e["value"][:16] + ("…" if len(e["value"]) > 16 else ""),
+                "yes" if e["enabled"] else "no",
+                source,
+                f"{shown_time(e['added_at'], ws)} by {e['added_by']}",
+                e["match_count"],
+            )
+        )
+    state = "enabled" if info["enabled"] else "disabled"
+    title = f"bank {info['name']} ({info['kind']}, {state}, PDQ threshold {info['pdq_threshold']})"
+    print_table(title, ("id", "type", "value", "enabled", "provenance", "added", "matches"), rows)
+    console.print(f"{len(info['entries'])} of {info['entries_total']} entries shown")
 
 
 @bank_app.command("add")
 def bank_add(
     name: str = typer.Argument(...),
     paths: list[Path] = typer.Argument(..., help="Files or folders: ingested as evidence, then hashed."),
-    case: str = typer.Option(None, "--case", help="Case reference recorded as the entries' provenance."),
-    json_out: bool = typer.Option(False, "--json"),
+    case: str = typer.Option(
+        None, "--case", help="Case reference recorded as the entries' provenance (and in StopNCII exports)."
+    ),
+    json_out: bool = json_option("One JSON object per file."),
     home: Path = home_option(),
 ) -> None:
-    """Add files to a bank: they are preserved as evidence and their reference-exact signals become entries."""
+    """Add files to a bank: they are preserved as evidence and their reference-exact signals become entries.
+
+    Each file gives several entries: its SHA-256 and MD5, a PDQ hash of an image, a vPDQ hash of a video,
+    and face-anchored PDQ hashes for each face (9 per face), so copies are found even when cropped. Adding
+    a file is not a sighting: it does not appear in incident spread.
+    """
     from idolguard.intake.ingest import Ingestor, SightingInfo
     from idolguard.pipeline.runner import analyze
     from idolguard.signals.banks import add_entries, get_bank
@@ -91,42 +177,68 @@ def bank_add(
             get_bank(session, name)
         except IdolGuardError as exc:
             fail(str(exc))
-    results = list(Ingestor(ws, SightingInfo(note=f"added to bank {name}")).ingest(paths))
+    info = SightingInfo(note=f"added to bank {name}", purpose="bank_reference")
+    results = list(Ingestor(ws, info).ingest(paths))
     stored = [r for r in results if r.sha256 and not r.error]
     analyze(ws, list(dict.fromkeys(r.sha256 for r in stored if r.sha256)), stage_names=["signals"])
     failures = 0
     for result in results:
-        out: dict[str, Any] = {"path": result.path, "sha256": result.sha256, "error": result.error, "entries": []}
+        record: dict[str, Any] = {"path": result.path, "sha256": result.sha256, "error": result.error, "entries": []}
         if result.sha256 and not result.error:
             try:
                 entries, notes = entries_for_item(ws, result.sha256, case)
                 report = add_entries(ws, name, entries, event_details={"item": result.sha256, "case": case})
-                out.update({"entries": report.added, "duplicates": report.duplicates, "notes": notes})
+                kinds = dict(Counter(e.signal_type for e in entries))
+                faces = len({e.note for e in entries if e.signal_type == "pdq_face"})
+                record.update(
+                    {"entries": report.added, "duplicates": report.duplicates, "notes": notes, "kinds": kinds}
+                )
+                record["faces"] = faces
             except IdolGuardError as exc:
-                out["error"] = str(exc)
-        failures += out["error"] is not None
+                record["error"] = str(exc)
+        failures += record["error"] is not None
         if json_out:
-            emit_json(out)
+            emit_json(record)
         else:
-            status = f"[red]{out['error']}[/]" if out["error"] else f"{len(out['entries'])} entries"
-            extra = f" ({'; '.join(out.get('notes') or [])})" if out.get("notes") else ""
-            console.print(f"{(result.sha256 or '-')[:16]}  {status}{extra}  {result.path}", highlight=False)
-    if failures:
-        raise typer.Exit(1)
+            _print_added(record, result.sha256)
+    if not json_out:
+        console.print(
+            f"{len(results) - failures} file(s) added to bank {safe(name)}, {failures} failed. "
+            "Entry ids and provenance: idolguard bank show " + safe(name)
+        )
+    exit_for(failures or (not results))
+
+
+def _print_added(record: dict[str, Any], sha256: str | None) -> None:
+    """One line per file saying what its entries are (e.g. 12 = sha256 + md5 + pdq + 9 face hashes)."""
+    line = out()
+    if record["error"]:
+        line.print(f"{(sha256 or '-')[:16]}  [red]{safe(record['error'])}[/]  {safe(record['path'])}")
+        return
+    kinds = record.get("kinds") or {}
+    parts = [f"{n} {kind}" for kind, n in kinds.items() if kind != "pdq_face"]
+    if kinds.get("pdq_face"):
+        parts.append(f"{kinds['pdq_face']} pdq_face ({record.get('faces', 0)} face(s) x 9 perturbations)")
+    dup = f", {record['duplicates']} already in the bank" if record.get("duplicates") else ""
+    line.print(
+        f"{(sha256 or '-')[:16]}  {len(record['entries'])} new entries: {', '.join(parts)}{dup}  {safe(record['path'])}"
+    )
+    for note in record.get("notes") or []:
+        line.print(f"  note: {safe(note)}")
 
 
 @bank_app.command("add-hashes")
 def bank_add_hashes(
     name: str = typer.Argument(...),
     file: Path = typer.Argument(..., exists=True, dir_okay=False),
-    fmt: str = typer.Option("threatexchange", "--format", help="threatexchange | stopncii-json | csv"),
+    fmt: HashFormat = typer.Option(HashFormat.threatexchange, "--format", help="Hash-list format."),
     partner: str = typer.Option(None, "--partner", help="Who supplied the list (provenance)."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Import the valid lines even if some are bad."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = json_option("The import summary as one JSON object."),
     home: Path = home_option(),
 ) -> None:
     """Add hashes from a list file (same as `hashes import`)."""
-    _import(name, file, fmt, partner, skip_invalid, json_out, home)
+    _import(name, file, fmt.value, partner, skip_invalid, json_out, home)
 
 
 def _import(
@@ -155,41 +267,74 @@ def _import(
         emit_json(summary)
     else:
         for rejection in report.rejected:
-            console.print(f"[red]line {rejection.line}:[/] {rejection.reason}", highlight=False)
+            out().print(f"[red]line {rejection.line}:[/] {safe(rejection.reason)}")
         if report.rejected_count > len(report.rejected):
-            console.print(f"... and {report.rejected_count - len(report.rejected)} more rejected lines")
+            out().print(f"... and {report.rejected_count - len(report.rejected)} more rejected lines")
         if report.imported:
-            console.print(
-                f"imported {summary['added']} new entries into {name} "
+            out().print(
+                f"imported {summary['added']} new entries into {safe(name)} "
                 f"({summary['duplicates']} already present, {report.rejected_count} rejected)"
             )
         else:
-            console.print(f"[red]nothing imported[/]: {report.rejected_count} bad line(s) (use --skip-invalid)")
-    if not report.imported:
-        raise typer.Exit(1)
+            out().print(f"[red]nothing imported[/]: {report.rejected_count} bad line(s) (use --skip-invalid)")
+    exit_for(not report.imported)
 
 
 def _entry_action(name: str, entry: int | None, home: Path, action: str) -> None:
-    from idolguard.signals.banks import remove, set_enabled
+    from idolguard.signals.banks import set_enabled
 
     ws = open_workspace(home)
     try:
-        if action == "remove":
-            count = remove(ws, name, entry)
-            console.print(
-                f"removed {count} entr{'y' if count == 1 else 'ies'}" + ("" if entry else f" and bank {name}")
-            )
-        else:
-            set_enabled(ws, name, entry, action == "enable")
-            console.print(f"{action}d {'entry ' + str(entry) if entry else 'bank ' + name}")
+        set_enabled(ws, name, entry, action == "enable")
     except IdolGuardError as exc:
         fail(str(exc))
+    out().print(f"{action}d {'entry ' + str(entry) if entry else 'bank ' + safe(name)}")
 
 
 @bank_app.command("remove")
-def bank_remove(name: str = typer.Argument(...), entry: int = _entry_arg(), home: Path = home_option()) -> None:
-    """Delete one entry, or the bank and all its entries (recorded in the ledger)."""
-    _entry_action(name, entry, home, "remove")
+def bank_remove(
+    name: str = typer.Argument(...),
+    entry: int = _entry_arg(),
+    reason: str = typer.Option(..., "--reason", help="Why it is removed (recorded in the custody ledger)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    home: Path = home_option(),
+) -> None:
+    """Delete one entry, or the bank and all its entries (asks first; recorded in the ledger with the reason).
+
+    To stop matching without deleting anything, use `bank disable`.
+    """
+    from idolguard.signals.banks import remove, show_bank
+
+    ws = open_workspace(home)
+    if not reason.strip():
+        fail("--reason must say why (it is recorded in the custody ledger)")
+    try:
+        info = show_bank(ws, name, limit=1)
+    except IdolGuardError as exc:
+        fail(str(exc))
+    what = (
+        f"entry {entry} of bank {name}" if entry is not None else f"bank {name} and its {info['entries_total']} entries"
+    )
+    if not yes:
+        if not sys.stdin.isatty() and not _has_input():
+            fail(f"removing {what} needs confirmation: run it in a terminal or add --yes")
+        if not typer.confirm(f"Delete {what}?", default=False, err=True):
+            fail("nothing removed", ExitCode.ITEMS_FAILED)
+    try:
+        count = remove(ws, name, entry, reason=reason)
+    except IdolGuardError as exc:
+        fail(str(exc))
+    out().print(f"removed {count} entr{'y' if count == 1 else 'ies'}" + ("" if entry else f" and bank {safe(name)}"))
+
+
+def _has_input() -> bool:
+    """Whether stdin has something to read (a piped "y"), so scripts may confirm without --yes."""
+    import select
+
+    try:
+        return bool(select.select([sys.stdin], [], [], 0)[0])
+    except (ValueError, OSError, TypeError):
+        return True  # not a real file (e.g. a test runner's buffer): let the prompt read it
 
 
 @bank_app.command("disable")
@@ -206,11 +351,14 @@ def bank_enable(name: str = typer.Argument(...), entry: int = _entry_arg(), home
 
 def match(
     paths: list[Path] = typer.Argument(..., help="Image or video files (not stored, no ledger event)."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = json_option("One JSON object per file."),
     exact: bool = typer.Option(False, "--exact", help="Hash with the reference decode (slower)."),
     home: Path = home_option(),
 ) -> None:
-    """Hash files and match them against the enabled banks, without ingesting anything."""
+    """Hash files and match them against the enabled banks, without ingesting anything.
+
+    Exits 1 when any file could not be read or hashed.
+    """
     from idolguard.intake.paths import display_name
     from idolguard.pipeline.runner import analyze_files
     from idolguard.signals.matcher import merge_face_matches
@@ -219,7 +367,7 @@ def match(
     settings = dict(ws.config.raw)
     if exact:
         settings["signals"] = {**(settings.get("signals") or {}), "exact_pdq": True}
-    any_match = False
+    failures = 0
     for analysed in analyze_files(ws, paths, ["match", "face_match"], settings=settings):
         out: dict[str, Any] = {"path": display_name(analysed.path), "sha256": None, "md5": None, "pdq": None}
         out.update({"pdq_quality": None, "matches": [], "error": analysed.error})
@@ -239,34 +387,36 @@ def match(
                 face = analysed.outputs.get("face_match")
                 if face is not None:
                     out["matches"] = merge_face_matches(out["matches"], face.get("face_matches", []))
-        any_match = any_match or bool(out["matches"])
+        failures += bool(out["error"])
         if json_out:
             emit_json(out)
         else:
             if out["error"]:
-                console.print(f"[red]{out['error']}[/]  {out['path']}", highlight=False)
+                sys.stdout.write(f"error: {out['error']}  {out['path']}\n")
                 continue
             described = ", ".join(
                 f"{m['bank']}#{m['entry']} ({m['signal']}, d={m['distance']}, {m['transform']})" for m in out["matches"]
             )
             sys.stdout.write(f"{(out['sha256'] or '-')[:16]}  {described or 'no match'}  {out['path']}\n")
+    exit_for(failures)
 
 
 @hashes_app.command("export")
 def hashes_export(
     bank: str = typer.Option(..., "--bank"),
-    fmt: str = typer.Option("threatexchange", "--format", help="threatexchange | stopncii-json | csv"),
+    fmt: HashFormat = typer.Option(HashFormat.threatexchange, "--format", help="Hash-list format."),
     out: Path = typer.Option(..., "--out", help="Destination file (must not exist)."),
     reason: str = typer.Option(None, "--reason", help="Why/for whom (recorded in the ledger)."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = json_option("The export summary as one JSON object."),
     home: Path = home_option(),
 ) -> None:
-    """Export a bank's enabled hashes (no media, no file names, no notes)."""
+    """Export a bank's enabled hashes (no media, no file names, no notes; StopNCII records keep the case
+    reference given at `bank add --case`)."""
     from idolguard.signals.exchange import export_bank
 
     ws = open_workspace(home)
     try:
-        result = export_bank(ws, bank, fmt, out, reason)
+        result = export_bank(ws, bank, fmt.value, out, reason)
     except FileExistsError:
         fail(f"{out} exists; refusing to overwrite")
         return
@@ -275,25 +425,33 @@ def hashes_export(
         return
     if json_out:
         emit_json(result)
-    else:
-        console.print(f"wrote {out} ({fmt}): {result['counts']} sha256 {result['sha256'][:16]}…", highlight=False)
+        return
+    counts = result["counts"]
+    written = {k: v for k, v in counts.items() if not k.startswith("skipped_")}
+    skipped = {k.removeprefix("skipped_"): v for k, v in counts.items() if k.startswith("skipped_")}
+    sys.stdout.write(f"wrote {out} ({fmt.value}): {sum(written.values())} hashes\n")
+    for kind, n in sorted(written.items()):
+        sys.stdout.write(f"  {n:>7}  {kind}  {ENTRY_MEANING.get(kind, '')}\n")
+    for kind, n in sorted(skipped.items()):
+        sys.stdout.write(f"  {n:>7}  {kind} not written (the {fmt.value} format has no such signal)\n")
+    sys.stdout.write(f"  sha256 of the file: {result['sha256']}\n")
 
 
 @hashes_app.command("import")
 def hashes_import(
     file: Path = typer.Argument(..., exists=True, dir_okay=False),
     bank: str = typer.Option(..., "--bank"),
-    fmt: str = typer.Option("threatexchange", "--format", help="threatexchange | stopncii-json | csv"),
-    partner: str = typer.Option(None, "--partner"),
-    skip_invalid: bool = typer.Option(False, "--skip-invalid"),
-    json_out: bool = typer.Option(False, "--json"),
+    fmt: HashFormat = typer.Option(HashFormat.threatexchange, "--format", help="Hash-list format."),
+    partner: str = typer.Option(None, "--partner", help="Who supplied the list (provenance)."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Import the valid lines even if some are bad."),
+    json_out: bool = json_option("The import summary as one JSON object."),
     home: Path = home_option(),
 ) -> None:
     """Import a hash list into a bank: every bad line is reported; with any bad line nothing is imported."""
-    _import(bank, file, fmt, partner, skip_invalid, json_out, home)
+    _import(bank, file, fmt.value, partner, skip_invalid, json_out, home)
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
-    app.add_typer(bank_app, name="bank")
-    app.add_typer(hashes_app, name="hashes")
-    app.command("match")(match)
+    app.add_typer(bank_app, name="bank", rich_help_panel=PANEL_CASEWORK)
+    app.add_typer(hashes_app, name="hashes", rich_help_panel=PANEL_CASEWORK)
+    app.command("match", rich_help_panel=PANEL_INTAKE)(match)

@@ -11,6 +11,15 @@ from idolguard.errors import IdolGuardError
 from idolguard.signals.formats.base import ExchangeFormat, counter, exported_name
 
 
+def case_numbers(entry: Any) -> dict[str, str]:
+    """StopNCII's ``caseNumbers`` map for an entry: the case reference given at ``bank add --case`` (so a
+    platform acting on the hash can quote the agency's case), keyed by issuer. Imported entries carry a
+    partner's list, not a case of ours: empty."""
+    if getattr(entry, "source_kind", None) == "import" or not getattr(entry, "source_ref", None):
+        return {}
+    return {"idolguard": str(entry.source_ref)}
+
+
 def iter_json_array(handle: TextIO, key: str, chunk: int = 1 << 16) -> Iterator[tuple[int, Any]]:
     """Items of the top-level ``key`` array of a JSON object, decoded one at a time (no full load)."""
     decoder = json.JSONDecoder()
@@ -89,7 +98,12 @@ class StopnciiJsonFormat(ExchangeFormat):
             if kind is None:
                 count(f"skipped_{entry.signal_type}")
                 continue
-            record = {"signalType": kind, "hashValue": entry.value, "hashStatus": "Active", "caseNumbers": {}}
+            record = {
+                "signalType": kind,
+                "hashValue": entry.value,
+                "hashStatus": "Active",
+                "caseNumbers": case_numbers(entry),
+            }
             out.write(("" if first else ",") + "\n" + json.dumps(record))
             first = False
             count(entry.signal_type)

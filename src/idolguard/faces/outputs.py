@@ -1,0 +1,51 @@
+"""The faces stage's output and ``scan --json`` face entries, typed (read by ``manipulation``,
+``face_match``, the report and the web app)."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+
+class FaceEntry(TypedDict, total=False):
+    """One face (image) or face track (video, its best frame), as stored and as shown in ``scan --json``."""
+
+    index: int
+    bbox: list[float]  # x, y, w, h in displayed pixels
+    landmarks: list[list[float]]  # 5 x [x, y]
+    det_score: float
+    quality: float
+    quality_detail: dict[str, Any]
+    track_id: int | None
+    frames: int
+    artist: str | None
+    similarity: float | None
+    margin: float | None
+    score: float | None
+    decision: str  # match | possible | no_match
+    runner_up: str | None
+    crop_sha256: str | None
+    frame_t: float | None
+    # added by the manipulation stage's contribute
+    manipulation_score: float | None
+    manipulation_status: str
+    heatmap_sha256: str
+
+
+class FacesOutput(TypedDict, total=False):
+    """What the faces stage stores (see the module docstring of ``faces.stage``)."""
+
+    faces: list[FaceEntry]
+    face_tracks: list[dict[str, Any]]
+    embeddings: list[str | None]  # base64 float32, same order as ``faces``
+    faces_total: int
+    capped: bool
+    notes: list[str]
+    max_faces: int
+    sampled_frames: int
+    sampling: dict[str, Any]  # the [faces] video sampling used (video only)
+    video: dict[str, Any]
+    frame_t_unit: str
+    detector: str
+    embedder: str
+    gallery_revision: str | None
+    match_params: dict[str, Any]
