@@ -3,8 +3,9 @@
     taskset -c 0 python bench/detect_speed.py [--repeats 5] [--crops 64]
 
 Prints medians over repeats: YuNet face detection on a 640x480 portrait (the baseline every scored face
-already paid for), cutting detector crops, and ONNX Runtime inference on crops one at a time and in
-batches of 16, with crops/s and the ratio to detection time. ONNX Runtime runs with one intra-op thread.
+already paid for), cutting detector crops, ONNX Runtime inference on crops one at a time and in
+batches of 16, and the synthetic-image family's statistics on the same crops (and both together), with
+crops/s and the ratio to detection time. ONNX Runtime runs with one intra-op thread.
 Test media are made from scikit-image's public-domain astronaut portrait.
 """
 
@@ -74,6 +75,20 @@ def main() -> None:
         f"detector, batches of 16:          {t_batch * 1000:7.2f} ms/face  {1 / t_batch:7.1f} crops/s  "
         f"ratio to detection {t_batch / t_detect:.2f}"
     )
+    from idolguard.detect.synthetic import default_synthetic
+
+    synthetic = default_synthetic()
+    if synthetic is not None:
+        t_synth = timed(lambda: synthetic.logits(crops), args.repeats) / n
+        both = t_batch + t_synth
+        print(
+            f"synthetic-image family:           {t_synth * 1000:7.2f} ms/face  {1 / t_synth:7.1f} crops/s  "
+            f"ratio to detection {t_synth / t_detect:.2f}"
+        )
+        print(
+            f"both families (batches of 16):    {both * 1000:7.2f} ms/face  {1 / both:7.1f} crops/s  "
+            f"ratio to detection {both / t_detect:.2f}"
+        )
 
 
 if __name__ == "__main__":

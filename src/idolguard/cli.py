@@ -365,18 +365,25 @@ def log(
         entries = entries[-limit:]
     import json as _json
 
-    for entry in entries:
-        record = _json.loads(entry.line)
-        if json_out:
+    records = [_json.loads(entry.line) for entry in entries]
+    if json_out:
+        for record in records:
             emit_json(record)
-        else:
-            details = ", ".join(f"{k}={v}" for k, v in record["details"].items() if v not in (None, "", [], {}))
-            item = (record["item"] or "-")[:16]
-            when = shown_time(record["ts"], ws)
-            out().print(
-                f"#{record['seq']:<6} {when}  {safe(record['actor']):<20} {safe(record['action']):<9} {item}  "
-                f"{safe(details)}"
+        return
+    rows = []
+    for record in records:
+        details = ", ".join(f"{k}={v}" for k, v in record["details"].items() if v not in (None, "", [], {}))
+        rows.append(
+            (
+                record["seq"],
+                shown_time(record["ts"], ws),
+                record["actor"],
+                record["action"],
+                (record["item"] or "-")[:16],
+                details,
             )
+        )
+    print_table(None, ("seq", "time", "actor", "action", "item", "details"), rows)
 
 
 @app.command(rich_help_panel=PANEL_WORKSPACE)

@@ -69,13 +69,13 @@ def safe(text: object) -> str:
     characters are shown as escapes, so a hostile name can neither style nor rewrite the terminal."""
     value = "" if text is None else str(text)
     try:
-        from idolguard.display import terminal_safe  # the integrity area's helper, once it is on main
+        from idolguard.display import safe_text  # the evidence area's helper for untrusted text
     except ImportError:
         value = "".join(
             ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii") for ch in value
         )
     else:
-        value = terminal_safe(value)
+        value = safe_text(value)
     return escape(value)
 
 

@@ -221,3 +221,12 @@ def test_system_deps_reports_the_real_outcome(tmp_path, script_outcome):
         assert result.stderr == "", result.stderr
     else:
         assert "could not install" in result.stderr and "Unable to locate package chromium" in result.stderr
+
+
+def test_hostile_names_cannot_style_or_rewrite_the_terminal(cli, tmp_path):
+    name = "evil\x1b]0;title\x07\x1b[2K[bold red]ALL CLEAN.jpg"
+    (tmp_path / name).write_bytes(jpeg_bytes(3))
+    for command in ("ingest", "scan"):
+        shown = cli(command, tmp_path / name).stdout
+        assert "\x1b" not in shown and "\x07" not in shown, command
+        assert "[bold red]ALL CLEAN" in shown, command  # markup shown as text, not applied

@@ -36,14 +36,19 @@ def test_detect_reports_each_file_and_stores_nothing(cli, home: Path, tmp_path: 
     photo = rows["astronaut.jpg"]
     assert photo["error"] is None and len(photo["faces"]) == 1
     assert 0.0 <= photo["manipulation_score"] <= 1.0
-    assert photo["verdict"] in ("likely_manipulated", "uncertain", "no_evidence")
+    assert photo["verdict"] in ("likely_manipulated", "uncertain", "not_detected")
     assert photo["faces"][0]["manipulation_score"] == photo["manipulation_score"]
+    # The score carries how often held-out real idol photos score as high (the shipped card holds them).
+    rate = photo["false_positive_rate"]
+    assert rate["n"] >= 100 and 0.0 <= rate["ci95"][0] <= rate["rate"] <= rate["ci95"][1] <= 1.0
+    assert photo["faces"][0]["false_positive_rate"] == rate and "held-out" in photo["false_positive_reference"]
+    assert photo["thresholds"]["likely"] >= 0.8  # the model's operating points, never below the generic ones
     assert photo["model"]["name"] and photo["model"]["version"]
     assert photo["content_credentials"] == {"present": False}
     gray = rows["astronaut-gray.png"]
     assert gray["error"] is None and gray["faces"] and gray["faces"][0]["status"] == "scored"
-    assert rows["shapes.png"]["verdict"] == "no_evidence" and rows["shapes.png"]["verdict_reason"] == "no face found"
-    assert rows["strip.png"]["error"] is None and rows["strip.png"]["verdict"] == "no_evidence"
+    assert rows["shapes.png"]["verdict"] == "not_detected" and rows["shapes.png"]["verdict_reason"] == "no face found"
+    assert rows["strip.png"]["error"] is None and rows["strip.png"]["verdict"] == "not_detected"
     tiny = rows["astronaut-tiny.png"]
     if tiny["faces"]:  # YuNet may or may not find an 18px face; if it does, we must not guess
         assert tiny["manipulation_score"] is None and tiny["verdict"] == "uncertain"
@@ -63,7 +68,7 @@ def test_video_with_faces_in_some_frames(cli, tmp_path: Path) -> None:  # type: 
 def test_scan_attaches_scores_and_heat_maps(cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     paths = save_variants(tmp_path / "media")
     (obj,) = cli.json_lines("scan", str(paths["photo"]), "--json")
-    assert "manipulation_score" in obj and obj["verdict"] in ("likely_manipulated", "uncertain", "no_evidence")
+    assert "manipulation_score" in obj and obj["verdict"] in ("likely_manipulated", "uncertain", "not_detected")
     face = obj["faces"][0]
     assert face["manipulation_score"] == obj["manipulation_score"]
     assert face["manipulation_status"] == "scored"
@@ -165,6 +170,7 @@ def test_html_report_shows_the_verdict_and_heat_map(cli, tmp_path: Path) -> None
     text = report.read_text()
     assert "section-manipulation" in text and "alt='heat map'" in text
     assert "No C2PA Content Credentials" in text
+    assert "genuine idol photos score at least this high" in text and "아이돌 사진" in text
 
 
 def test_valid_ai_credentials_make_the_verdict(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

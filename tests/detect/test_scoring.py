@@ -30,7 +30,7 @@ def test_track_score_is_the_mean_of_its_top_frames() -> None:
 
 def test_one_odd_frame_does_not_flag_a_track() -> None:
     out = finalize({"faces": [face(0.99, 0.1, 0.1, 0.05)], "faces_seen": 1}, IDENTITY, LIMITS)
-    assert out["manipulation_score"] < 0.5 and out["verdict"] == "no_evidence"
+    assert out["manipulation_score"] < 0.5 and out["verdict"] == "not_detected"
 
 
 def test_item_score_is_the_max_over_faces_and_bands_are_explicit() -> None:
@@ -39,7 +39,7 @@ def test_item_score_is_the_max_over_faces_and_bands_are_explicit() -> None:
     assert abs(out["manipulation_score"] - 0.65) < 1e-3
     assert out["verdict"] == "uncertain" and "[0.50, 0.80)" in out["verdict_reason"]
     low = finalize({"faces": [face(0.49)], "faces_seen": 1}, IDENTITY, LIMITS)
-    assert low["verdict"] == "no_evidence"
+    assert low["verdict"] == "not_detected"
 
 
 def test_no_face_and_unjudgeable_faces() -> None:
@@ -47,7 +47,7 @@ def test_no_face_and_unjudgeable_faces() -> None:
     assert none == {
         "faces": [],
         "manipulation_score": None,
-        "verdict": "no_evidence",
+        "verdict": "not_detected",
         "verdict_reason": "no face found",
     }
     small = {"status": "insufficient_resolution", "reason": "insufficient resolution: face is 20px, below 48px"}
@@ -83,3 +83,35 @@ def test_observations_follow_tracks_to_their_faces() -> None:
     assert [(o.face, o.frame_index) for o in obs] == [(1, 0), (0, 10), (0, 20)]
     still = observations({"faces": [{"bbox": [0, 0, 10, 10], "frame_t": None}]})
     assert len(still) == 1 and still[0].frame_index is None
+
+
+def test_every_score_carries_its_false_positive_rate_on_real_idol_photos() -> None:
+    from idolguard.detect.false_positives import RealReference
+
+    # 10 reference photos at probabilities 0.05 .. 0.95 (identity calibration): 2 of 10 score >= 0.8.
+    reference = RealReference(tuple(logit(p) for p in np.linspace(0.05, 0.95, 10)), "test photos")
+    out = finalize({"faces": [face(0.8)], "faces_seen": 1}, IDENTITY, LIMITS, reference)
+    rate = out["false_positive_rate"]
+    assert rate["k"] == 2 and rate["n"] == 10 and rate["rate"] == 0.2
+    assert rate["ci95"][0] < 0.2 < rate["ci95"][1]
+    assert out["faces"][0]["false_positive_rate"] == rate
+    higher = finalize({"faces": [face(0.99)], "faces_seen": 1}, IDENTITY, LIMITS, reference)
+    assert higher["false_positive_rate"]["k"] == 0 and higher["false_positive_rate"]["ci95"][1] > 0
+    assert "false_positive_rate" not in finalize({"faces": [], "faces_seen": 0}, IDENTITY, LIMITS, reference)
+
+
+def test_old_verdict_name_is_read_as_not_detected_and_thresholds_come_from_the_card() -> None:
+    from idolguard.detect.scoring import thresholds, verdict_name
+
+    assert verdict_name("no_evidence") == "not_detected"
+    assert verdict_name("uncertain") == "uncertain" and verdict_name(None) is None
+    card = {"operating_points": {"likely": 0.97, "uncertain": 0.9}}
+    assert thresholds(None, card) == {"likely": 0.97, "uncertain": 0.9}
+    assert thresholds(None, None) == {"likely": 0.8, "uncertain": 0.5}
+    override = {"detect": {"likely_threshold": 0.7, "uncertain_threshold": 0.6}}
+    assert thresholds(override, card) == {"likely": 0.97, "uncertain": 0.9}  # the model's points by default
+    assert thresholds(override, None) == {"likely": 0.7, "uncertain": 0.6}
+    off = {"detect": {"likely_threshold": 0.7, "uncertain_threshold": 0.6, "model_operating_points": False}}
+    assert thresholds(off, card) == {"likely": 0.7, "uncertain": 0.6}
+    bad = {"operating_points": {"likely": 0.3, "uncertain": 0.9}}  # inconsistent card: generic thresholds
+    assert thresholds(None, bad) == {"likely": 0.8, "uncertain": 0.5}

@@ -104,3 +104,35 @@ def test_spread_subset_covers_every_source_folder(pool: Path, tmp_path: Path) ->
     names = [Path(f.path).name[0] for f in spread_subset(faces, 4)]
     assert len(names) == 4 and "a" in names and "b" in names  # the first four alone are all "a"
     assert spread_subset(faces, None) == faces and spread_subset(faces, 10_000) == faces
+
+
+def test_fine_tuning_starts_exactly_from_an_exported_model(pool: Path, tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch", reason="training needs the optional torch extra")
+    pytest.importorskip("efficientnet_lite_pytorch", reason="training needs the optional backbone packages")
+    from idolguard.detect.crops import crop_face
+    from idolguard.detect.detector import OnnxDetector
+    from idolguard.detect.training.model import SbiNet, load_fused_onnx
+    from idolguard.detect.training.trainer import train
+
+    base = tmp_path / "base.onnx"
+    train(tiny_config(pool, tmp_path, out=base, version="base"), log=lambda _msg: None)
+    crop = crop_face(np.asarray(astronaut()), (178.0, 62.4, 90.8, 114.0), 64, 1.3)
+    (expected,) = OnnxDetector(base).raw([crop])[0]
+    net = SbiNet(64, 5)
+    load_fused_onnx(net, base)
+    net.train()  # batch-norms stay in inference mode, so the folded weights keep their meaning
+    assert all(not m.training for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    net.eval()
+    with torch.no_grad():
+        got, _cam = net(torch.from_numpy(crop[None]).float())
+    assert abs(float(got[0]) - float(expected)) < 1e-3
+    # A fine-tuning run from it (platform degradations, a few pool files) exports a model that differs.
+    tuned = tmp_path / "tuned.onnx"
+    card = train(
+        tiny_config(pool, tmp_path, out=tuned, version="tuned", init_from=base, pool_files=6, lr=1e-2),
+        log=lambda _msg: None,
+    )
+    assert card["training"]["config"]["init_from"] == str(base)
+    assert card["training"]["config"]["degradations"] == "platform"
+    (after,) = OnnxDetector(tuned).raw([crop])[0]
+    assert abs(float(after) - float(expected)) > 1e-4

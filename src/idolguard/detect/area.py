@@ -4,7 +4,10 @@ from idolguard.area import Area, ReportSection, ResourceProvider
 
 AREA = Area(
     name="detect",
-    description="self-blended-image face-swap detector (ONNX) + C2PA Content Credentials",
+    description=(
+        "face-swap detector (self-blended images, ONNX) + synthetic-image detector (spectral/noise-residual) "
+        "+ C2PA Content Credentials"
+    ),
     stages=("idolguard.detect.stage:ManipulationStage",),
     commands=("idolguard.detect.cli:register",),
     report_sections=(ReportSection("manipulation", "idolguard.detect.report_section:render", order=20),),

@@ -34,6 +34,9 @@ class Degrade(StrEnum):
     none = "none"
     jpeg50 = "jpeg50"
     half = "half"
+    quarter = "quarter"
+    webp50 = "webp50"
+    h264crf35 = "h264crf35"
 
 
 class CalibrationMethod(StrEnum):
@@ -81,6 +84,9 @@ def _public_faces(faces_output: dict[str, Any], scored: list[dict[str, Any]]) ->
                 "status": score.get("status"),
                 "reason": score.get("reason"),
                 "frames_scored": score.get("frames_scored"),
+                "false_positive_rate": score.get("false_positive_rate"),
+                "synthetic_score": score.get("synthetic_score"),
+                "synthetic_false_positive_rate": score.get("synthetic_false_positive_rate"),
             }
         )
     return out
@@ -120,6 +126,12 @@ def detect_paths(ws: Any, paths: list[Path]) -> Any:
         faces = analysed.outputs.get("faces") or {}
         result.update(
             manipulation_score=output["manipulation_score"],
+            false_positive_rate=output.get("false_positive_rate"),
+            false_positive_reference=output["manipulation"].get("false_positive_reference"),
+            thresholds=output["manipulation"]["thresholds"],
+            families=output["manipulation"].get("families"),
+            deciding_family=output["manipulation"].get("deciding_family"),
+            synthetic_model=output["manipulation"].get("synthetic_model"),
             verdict=output["verdict"],
             verdict_reason=output["verdict_reason"],
             faces=_public_faces(faces, output["manipulation"]["faces"]),
@@ -137,6 +149,8 @@ def detect(
 ) -> None:
     """Score files for face manipulation without ingesting them (no side effects). Exits 1 when any file
     could not be scored."""
+    from idolguard.detect.false_positives import describe
+
     failed = 0
     for result in detect_paths(_workspace_for(home), paths):
         failed += bool(result.get("error"))
@@ -151,6 +165,8 @@ def detect(
                 f"{result['verdict']:<18} {shown:>6}  {len(result['faces'])} face(s)  {safe(result['path'])}"
                 f"  [dim]{safe(result.get('verdict_reason', ''))}[/]"
             )
+            if isinstance(score, float):
+                out().print(f"{'':<26}[dim]{safe(describe(result.get('false_positive_rate')))}[/]")
     exit_for(failed)
 
 
@@ -160,7 +176,9 @@ def eval_detector(
     json_out: bool = typer.Option(False, "--json", help="Per-file JSON lines, then a summary object."),
     plot: Path = typer.Option(Path("detector-roc.png"), "--plot", help="Where to write the ROC curve PNG."),
     degrade: Degrade = typer.Option(
-        Degrade.none, help="Degrade images first (robustness): JPEG quality 50 or half size."
+        Degrade.none,
+        help="Degrade images first (robustness): JPEG quality 50, half or quarter size, WebP quality 50, "
+        "or one H.264 CRF 35 frame.",
     ),
     limit: int = typer.Option(0, help="Score only the first N rows (0 = all)."),
     home: Path = home_option(),
@@ -171,7 +189,7 @@ def eval_detector(
     from idolguard.detect.detector import default_detector
     from idolguard.detect.evaluation import read_labels, roc_plot, score_labelled, summarize
     from idolguard.detect.recalibration import active_calibration
-    from idolguard.detect.scoring import thresholds
+    from idolguard.detect.stage import operating_thresholds
 
     ws = _workspace_for(home)
     settings = _settings_for(ws)
@@ -203,11 +221,12 @@ def eval_detector(
                         "error": s.error,
                     }
                 )
-    threshold = thresholds(settings)["uncertain"]
+    cal_id = active_calibration(detector, workspace_calibration)[1]
+    threshold = operating_thresholds(detector, cal_id, settings)["uncertain"]
     summary = summarize(scores, threshold)
     summary.update(
         model=detector.model_id,
-        calibration=active_calibration(detector, workspace_calibration)[1],
+        calibration=cal_id,
         degrade=degrade.value,
         seconds=round(time.perf_counter() - started, 1),
     )
@@ -240,6 +259,12 @@ def train_detector(
     work_dir: Path = typer.Option(Path(".idolguard/detect-train"), help="Cache folder (landmarks)."),
     device: str = typer.Option("auto", help="auto (CUDA when torch sees one), cpu, cuda or cuda:N."),
     limit: int = typer.Option(0, help="Use only N pool faces, spread evenly (quick trials; 0 = all)."),
+    domain: Path = typer.Option(
+        None, help="../shared/data: train and calibrate on real idol-style photos too (held-out split kept apart)."
+    ),
+    degradations: str = typer.Option("platform", help="platform (JPEG/WebP/H.264/H.265, 0.25x) or v1."),
+    init_from: Path = typer.Option(None, help="Fine-tune this exported ONNX model instead of ImageNet weights."),
+    pool_files: int = typer.Option(0, help="Find faces in only N pool files, spread evenly (0 = all)."),
 ) -> None:
     """Train the self-blended-image detector on real faces and export it to ONNX (needs torch)."""
     try:
@@ -260,6 +285,10 @@ def train_detector(
         version=version,
         device=device,
         limit=limit or None,
+        domain_dir=domain,
+        init_from=init_from,
+        pool_files=pool_files or None,
+        degradations=degradations,
     )
     try:
         card = train(cfg, log=lambda msg: console.print(safe(msg)))

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from idolguard.detect.calibration import Calibration
+from idolguard.detect.false_positives import RealReference
 from idolguard.errors import IdolGuardError
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
@@ -88,6 +89,7 @@ class OnnxDetector(Detector):
         self.crop_scale = float(self._card["input"]["crop_scale"])
         self.version = str(self._card.get("version", "0"))
         self.calibration = calibration or Calibration.from_dict(self._card.get("calibration") or {})
+        self.reference = RealReference.from_card(self._card)  # held-out real idol photos (None: not measured)
         self.threads = threads
         self._session = None
         self._lock = threading.Lock()

@@ -3,8 +3,8 @@
 Used by ``idolguard eval detector`` (ROC AUC, accuracy at the operating threshold, ROC plot) and by
 ``idolguard calibrate detector`` (fit a calibration on an agency's own cases). Files go through the same
 path as a scan (faces stage, then the manipulation scoring), so the numbers describe the product, not a
-bare model on pre-cut crops. Optional degradations (JPEG quality 50, half-size) measure robustness to the
-re-encoding that social media apply.
+bare model on pre-cut crops. Optional degradations (JPEG quality 50, half and quarter size, WebP q50, an
+H.264 CRF 35 frame; ``degradations.py``) measure robustness to the re-encoding that social media apply.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from idolguard.detect.detector import OnnxDetector
 from idolguard.detect.stage import score_file
 from idolguard.errors import IdolGuardError, MediaError
 
-DEGRADATIONS = ("none", "jpeg50", "half")
+DEGRADATIONS = ("none", "jpeg50", "half", "quarter", "webp50", "h264crf35")
 
 
 @dataclass
@@ -78,8 +78,14 @@ def _degraded_copy(path: Path, how: str, tmp: Path, limits: Limits) -> Path:
         out = tmp / (path.stem + ".png")
         image.save(out)  # lossless, so only the downscale is measured
         return out
-    out = tmp / (path.stem + ".jpg")
-    image.save(out, quality=50)
+    if how == "jpeg50":
+        out = tmp / (path.stem + ".jpg")
+        image.save(out, quality=50)
+        return out
+    from idolguard.detect.degradations import apply
+
+    out = tmp / (path.stem + ".png")  # the degradation's artefacts, stored losslessly
+    Image.fromarray(apply(np.asarray(image), how)).save(out)
     return out
 
 

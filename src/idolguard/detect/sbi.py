@@ -141,8 +141,17 @@ def self_blend(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generato
     return BlendedSample(np.clip(np.round(blended), 0, 255).astype(np.uint8), mask)
 
 
-def degrade(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Social-media style degradations applied alike to real and blended samples: flip, rescale, JPEG."""
+def degrade(image: np.ndarray, rng: np.random.Generator, mix: str = "v1") -> np.ndarray:
+    """Social-media style degradations applied alike to real and blended samples.
+
+    ``v1`` (models up to 1.2.0): flip, mild rescale, JPEG 40-95. ``platform``: flip, rescale down to 0.25x,
+    then JPEG 30-95, WebP or an H.264/H.265 frame re-encode (``idolguard.detect.degradations``)."""
+    if mix == "platform":
+        from idolguard.detect.degradations import random_degradation
+
+        return random_degradation(image, rng)
+    if mix != "v1":
+        raise ValueError(f"unknown degradation mix {mix!r} (v1 or platform)")
     out = image
     if rng.random() < 0.5:
         out = np.ascontiguousarray(out[:, ::-1])

