@@ -45,3 +45,14 @@ if [ "${#_missing[@]}" -gt 0 ]; then
         echo "capture: please install ${_missing[*]} (needs apt-get and root); screenshots/PDF unavailable" >&2
     fi
 fi
+
+# --- portal: wrk, the load generator of bench/portal_load.py (loopback only; the tests do not need it).
+if ! command -v wrk >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null 2>&1 \
+            || echo "portal: could not install wrk; bench/portal_load.py will not run" >&2
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null 2>&1 \
+            || echo "portal: could not install wrk; bench/portal_load.py will not run" >&2
+    fi
+fi
