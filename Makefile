@@ -19,11 +19,15 @@ $(STAMP): pyproject.toml constraints.txt scripts/system-deps.sh
 
 setup: $(STAMP)
 
-# Set up, create a workspace on the embedded default (SQLite + local vault), scan demo media, write a report.
+# Set up, create the demo workspace (benign demo media scanned, SQLite + local vault), then start the web app
+# on http://127.0.0.1:8000 with its job worker; the first run prints the one-time administrator login.
 run: setup
 	$(BIN)/idolguard demo --home $(HOME_DIR)
+	$(BIN)/idolguard serve --home $(HOME_DIR) --host 127.0.0.1 --port 8000
 
-demo: run
+# The non-interactive demo: workspace, demo media scanned, HTML report written; no server.
+demo: setup
+	$(BIN)/idolguard demo --home $(HOME_DIR)
 
 lint: setup
 	$(BIN)/ruff check src tests bench

@@ -88,7 +88,7 @@ end
 function done(summary, latency, requests)
   local merged = {}
   for _, thread in ipairs(threads) do
-    local c = thread:get("counts")
+    local c = thread:get("counts") or {}
     for k, v in pairs(c) do merged[tostring(k)] = (merged[tostring(k)] or 0) + v end
   end
   local parts = {}
@@ -105,10 +105,10 @@ end
 """
 
 
-def start_portal(home: Path, port: int) -> subprocess.Popen:
+def start_portal(home: Path, port: int, workers: int) -> subprocess.Popen:
     env = {**os.environ, "IDOLGUARD_HOME": str(home)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "idolguard.cli", "portal", "serve", "--port", str(port)],
+        [sys.executable, "-m", "idolguard.cli", "portal", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -122,6 +122,24 @@ def start_portal(home: Path, port: int) -> subprocess.Popen:
             time.sleep(0.2)
     proc.kill()
     raise SystemExit(f"portal did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the portal process and its children (uvicorn workers), from /proc."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    try:
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
+    for one in pids:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def bodies(client: httpx.Client, count: int, prefix: str, xff: str | None) -> list[str]:
@@ -174,7 +192,10 @@ def wrk(url: str, lines: list[str], folder: Path, name: str, *, seconds: int, co
     )
     if out.returncode != 0:
         raise SystemExit(f"wrk failed ({out.returncode}): {out.stdout[-2000:]} {out.stderr[-2000:]}")
-    line = next(row for row in out.stdout.splitlines() if row.startswith("BENCH "))
+    found = [row for row in out.stdout.splitlines() if row.startswith("BENCH ")]
+    if not found:
+        raise SystemExit(f"wrk printed no summary: {out.stdout[-2000:]} {out.stderr[-2000:]}")
+    line = found[0]
     result = json.loads(line[6:])
     result["rate"] = result["requests"] / (result["duration_us"] / 1e6)
     result["receipts"] = [
@@ -217,6 +238,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--flood-seconds", type=int, default=20)
     parser.add_argument("--port", type=int, default=18480)
+    parser.add_argument("--workers", type=int, default=1, help="Portal processes (uvicorn workers).")
     parser.add_argument("--keep", action="store_true", help="Keep the bench workspace.")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -237,7 +259,7 @@ def main() -> None:
         text = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", text, count=1)
     config.write_text(text, encoding="utf-8")
     base = f"http://127.0.0.1:{args.port}"
-    proc = start_portal(home, args.port)
+    proc = start_portal(home, args.port, args.workers)
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
             main_count = int(args.rate * args.seconds * 1.15) + 100
@@ -265,7 +287,9 @@ def main() -> None:
         # Each connection waits 98 ms after every answer; enough connections to reach the rate at the
         # baseline latency (if the server slows down under load, the achieved rate shows it).
         connections = max(1, round(args.rate * (0.098 + baseline["median_ms"] / 1000)))
+        cpu_before = cpu_seconds(proc.pid)
         load = wrk(base, load_lines, folder, "load", seconds=args.seconds, connections=connections, delay_ms=98)
+        load["server_cpu_s"] = cpu_seconds(proc.pid) - cpu_before
         after = check_database(home, load["receipts"])
         accepted = load["status"].get("201", 0)
         print(
@@ -274,6 +298,11 @@ def main() -> None:
             f"baseline), status {load['status']}, socket errors {load['errors']}"
         )
         stored = after["reports"] - before
+        per_report_ms = 1000 * load["server_cpu_s"] / max(1, stored)
+        print(
+            f"server CPU: {load['server_cpu_s']:.1f} s for {stored} reports = {per_report_ms:.2f} ms per report "
+            f"(one free core would serve about {1000 / per_report_ms:.0f} reports/s); load average {os.getloadavg()}"
+        )
         # Every 201 the client saw is a stored report (its receipt is found, receipts are unique), each stored
         # report used a distinct challenge and has its custody event. Reports stored but not seen by wrk are
         # the requests in flight when wrk stopped its clock (it drops their responses).
@@ -290,9 +319,12 @@ def main() -> None:
         flood_result: dict = {}
 
         def run_flood() -> None:
-            flood_result.update(
-                wrk(base, flood_lines, folder, "flood", seconds=args.flood_seconds, connections=8, delay_ms=0)
-            )
+            try:
+                flood_result.update(
+                    wrk(base, flood_lines, folder, "flood", seconds=args.flood_seconds, connections=8, delay_ms=0)
+                )
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                flood_result["error"] = repr(exc)
 
         flooder = threading.Thread(target=run_flood)
         flooder.start()
@@ -301,6 +333,8 @@ def main() -> None:
             base, other_lines, folder, "others", seconds=args.flood_seconds, connections=others_connections, delay_ms=98
         )
         flooder.join()
+        if "error" in flood_result:
+            raise SystemExit(f"flood generator failed: {flood_result['error']}")
         flood_result.pop("receipts", None)
         others.pop("receipts", None)
         print(

@@ -165,6 +165,8 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
     for row in rows:
         table.add_row(*("-" if value is None or value == "" else safe(value) for value in row))
     out().print(table)
+    if not rows:
+        console.print(f"(no {title or 'rows'} yet)")
 
 
 def interactive(json_mode: bool) -> bool:

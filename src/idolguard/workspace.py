@@ -6,6 +6,7 @@ lock + ledger path and nothing bypasses custody.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,6 +60,7 @@ def init_workspace(home: Path | None = None, *, encrypt: bool = False, key_file:
 @dataclass
 class Workspace:
     config: Config
+    actor_override: str | None = None  # set by ``acting_as`` (the web app records its signed-in user)
 
     @classmethod
     def open(cls, home: Path | None = None) -> Workspace:
@@ -106,7 +108,16 @@ class Workspace:
 
     @property
     def actor(self) -> str:
-        return self.config.actor
+        return self.actor_override or self.config.actor
+
+    def acting_as(self, actor: str) -> Workspace:
+        """The same open workspace (engine, vault, key shared) recording custody events under ``actor``."""
+        # Build the shared parts first, so the clone never makes its own (a second Vault would clean tmp/
+        # under an ingest running in another thread).
+        self.engine, self.sessions, self.vault, self.ledger  # noqa: B018
+        clone = copy.copy(self)
+        clone.actor_override = actor
+        return clone
 
     @contextmanager
     def write(self) -> Iterator[tuple[Session, LedgerWriter]]:

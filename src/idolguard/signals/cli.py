@@ -26,6 +26,7 @@ from idolguard.cli_support import (
     safe,
     shown_time,
 )
+from idolguard.cli_support import out as _stdout
 from idolguard.errors import IdolGuardError
 from idolguard.exit_codes import ExitCode
 
@@ -392,12 +393,12 @@ def match(
             emit_json(out)
         else:
             if out["error"]:
-                sys.stdout.write(f"error: {out['error']}  {out['path']}\n")
+                _stdout().print(f"error: {safe(out['error'])}  {safe(out['path'])}")
                 continue
             described = ", ".join(
                 f"{m['bank']}#{m['entry']} ({m['signal']}, d={m['distance']}, {m['transform']})" for m in out["matches"]
             )
-            sys.stdout.write(f"{(out['sha256'] or '-')[:16]}  {described or 'no match'}  {out['path']}\n")
+            _stdout().print(f"{(out['sha256'] or '-')[:16]}  {safe(described or 'no match')}  {safe(out['path'])}")
     exit_for(failures)
 
 

@@ -1,0 +1,327 @@
+"""Accounts: users (one-time password + TOTP provisioning), sign-in with throttling and lock-out, sessions,
+API tokens. Every change and every sign-in attempt is a custody event.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from idolguard.errors import IdolGuardError
+from idolguard.web import security
+from idolguard.web.custody import custody
+from idolguard.web.models import ROLES, ApiToken, User, WebSession
+from idolguard.web.roles import Principal
+from idolguard.workspace import Workspace
+
+INVITE_TTL = timedelta(hours=72)
+MAX_FAILED = 5
+LOCK_TIME = timedelta(minutes=15)
+IDLE_TIMEOUT = timedelta(minutes=30)
+ABSOLUTE_TIMEOUT = timedelta(hours=12)
+NAME_OK = set("abcdefghijklmnopqrstuvwxyz0123456789._-@")
+
+
+class AccountError(IdolGuardError):
+    """A refused account operation (message shown to the administrator)."""
+
+
+@dataclass
+class NewUser:
+    user: str
+    password: str
+    totp_uri: str
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def principal_of(user: User, token_scope: str | None = None) -> Principal:
+    return Principal(
+        user_id=user.id,
+        name=user.name,
+        role=user.role,
+        artists=tuple(user.artists or ()),
+        lang=user.lang,
+        timezone=user.timezone or "Asia/Seoul",
+        never_reveal=bool(user.never_reveal),
+        token_scope=token_scope,
+    )
+
+
+def _check_name(name: str) -> str:
+    name = name.strip().lower()
+    if not name or len(name) > 64 or not set(name) <= NAME_OK:
+        raise AccountError("user names are 1-64 characters: letters, digits, '.', '_', '-', '@'")
+    return name
+
+
+def add_user(ws: Workspace, name: str, role: str, artists: list[str], *, by: str) -> NewUser:
+    name = _check_name(name)
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+    artists = sorted({a.strip() for a in artists if a.strip()})
+    password = security.new_password()
+    secret = security.new_totp_secret()
+    with custody(ws, by) as (session, ledger):
+        if session.scalar(select(User.id).where(User.name == name)) is not None:
+            raise AccountError(f"user {name!r} already exists")
+        session.add(
+            User(
+                name=name,
+                role=role,
+                artists=artists,
+                password_hash=security.hash_password(password),
+                must_change_password=True,
+                invite_expires_at=now() + INVITE_TTL,
+                totp_secret=secret,
+                timezone="Asia/Seoul",
+            )
+        )
+        ledger.append("web.user_add", details={"user": name, "role": role, "artists": artists})
+    return NewUser(name, password, security.totp_uri(secret, name))
+
+
+def list_users(ws: Workspace) -> list[User]:
+    with ws.sessions() as session:
+        return list(session.scalars(select(User).order_by(User.name)))
+
+
+def get_user(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name.strip().lower()))
+    if user is None:
+        raise AccountError(f"no user {name!r}")
+    return user
+
+
+def disable_user(ws: Workspace, name: str, *, by: str) -> None:
+    with custody(ws, by) as (session, ledger):
+        user = get_user(session, name)
+        user.disabled = True
+        session.execute(update(ApiToken).where(ApiToken.user_id == user.id).values(revoked_at=now()))
+        for row in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
+            session.delete(row)
+        ledger.append("web.user_disable", details={"user": user.name})
+
+
+def reset_2fa(ws: Workspace, name: str, *, by: str) -> str:
+    """New TOTP secret; every session of the user ends. Returns the new provisioning URI."""
+    secret = security.new_totp_secret()
+    with custody(ws, by) as (session, ledger):
+        user = get_user(session, name)
+        user.totp_secret = secret
+        for row in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
+            session.delete(row)
+        ledger.append("web.totp_reset", details={"user": user.name})
+        return security.totp_uri(secret, user.name)
+
+
+def set_password(ws: Workspace, user_id: int, password: str) -> None:
+    if len(password) < 12:
+        raise AccountError("passwords need at least 12 characters")
+    with ws.sessions() as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        name = user.name
+    with custody(ws, name) as (session, ledger):
+        user = session.get(User, user_id)
+        assert user is not None
+        user.password_hash = security.hash_password(password)
+        user.must_change_password = False
+        user.invite_expires_at = None
+        ledger.append("web.password_set", details={"user": name})
+
+
+# --- sign-in ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoginResult:
+    ok: bool
+    reason: str = ""  # bad_credentials|locked|disabled|invite_expired
+    user_id: int | None = None
+
+
+def check_password(ws: Workspace, name: str, password: str, *, client: str) -> LoginResult:
+    """First factor. Failures count towards a lock-out; each attempt is a custody event (no password logged)."""
+    name = name.strip().lower()[:128]
+    with ws.sessions() as session:
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            security.dummy_verify()
+            result = LoginResult(False, "bad_credentials")
+        elif user.disabled:
+            security.dummy_verify()
+            result = LoginResult(False, "disabled", user.id)
+        elif user.locked_until and user.locked_until > now():
+            security.dummy_verify()
+            result = LoginResult(False, "locked", user.id)
+        elif not security.verify_password(user.password_hash, password):
+            result = LoginResult(False, "bad_credentials", user.id)
+        elif user.must_change_password and user.invite_expires_at and user.invite_expires_at < now():
+            result = LoginResult(False, "invite_expired", user.id)
+        else:
+            result = LoginResult(True, "", user.id)
+    _record_attempt(ws, name, result, client=client, factor="password")
+    return result
+
+
+def check_totp(ws: Workspace, user_id: int, code: str, *, client: str) -> LoginResult:
+    with ws.sessions() as session:
+        user = session.get(User, user_id)
+        if user is None or user.disabled:
+            return LoginResult(False, "disabled")
+        name = user.name
+        if user.locked_until and user.locked_until > now():
+            result = LoginResult(False, "locked", user_id)
+        elif security.verify_totp(user.totp_secret, code):
+            result = LoginResult(True, "", user_id)
+        else:
+            result = LoginResult(False, "bad_code", user_id)
+    _record_attempt(ws, name, result, client=client, factor="totp")
+    return result
+
+
+def _record_attempt(ws: Workspace, name: str, result: LoginResult, *, client: str, factor: str) -> None:
+    with custody(ws, name or "-") as (session, ledger):
+        user = session.get(User, result.user_id) if result.user_id else None
+        details = {"user": name, "factor": factor, "client": client}
+        if result.ok:
+            if user is not None and factor == "totp":
+                user.failed_logins = 0
+                user.locked_until = None
+            ledger.append("web.login" if factor == "totp" else "web.login_password_ok", details=details)
+            return
+        ledger.append("web.login_failed", details={**details, "reason": result.reason})
+        if user is not None and result.reason in ("bad_credentials", "bad_code"):
+            user.failed_logins = (user.failed_logins or 0) + 1
+            if user.failed_logins >= MAX_FAILED:
+                user.locked_until = now() + LOCK_TIME
+                user.failed_logins = 0
+                ledger.append("web.lockout", details={"user": name, "until": user.locked_until.isoformat()})
+
+
+# --- sessions --------------------------------------------------------------------------------------------
+
+
+def new_session(ws: Workspace, user_id: int, *, second_factor_ok: bool, replaces: str | None = None) -> str:
+    """A fresh session id (rotated at every step of sign-in, so a planted id never becomes authenticated)."""
+    token = secrets.token_urlsafe(32)
+    with ws.sessions() as session, session.begin():
+        if replaces:
+            old = session.get(WebSession, security.token_hash(replaces))
+            if old is not None:
+                session.delete(old)
+        session.add(
+            WebSession(
+                token_hash=security.token_hash(token),
+                user_id=user_id,
+                csrf=secrets.token_urlsafe(32),
+                second_factor_ok=second_factor_ok,
+                created_at=now(),
+                last_seen_at=now(),
+            )
+        )
+    return token
+
+
+def load_session(ws: Workspace, token: str) -> tuple[WebSession, User] | None:
+    """The live session for a cookie value, or None (unknown, idle too long, too old, user disabled)."""
+    if not token:
+        return None
+    moment = now()
+    with ws.sessions() as session, session.begin():
+        row = session.get(WebSession, security.token_hash(token))
+        if row is None:
+            return None
+        user = session.get(User, row.user_id)
+        if (
+            user is None
+            or user.disabled
+            or moment - row.last_seen_at > IDLE_TIMEOUT
+            or moment - row.created_at > ABSOLUTE_TIMEOUT
+        ):
+            session.delete(row)
+            return None
+        if moment - row.last_seen_at > timedelta(seconds=30):  # keep writes rare
+            row.last_seen_at = moment
+        session.flush()
+        session.expunge_all()
+        return row, user
+
+
+def end_session(ws: Workspace, token: str) -> None:
+    with ws.sessions() as session, session.begin():
+        row = session.get(WebSession, security.token_hash(token))
+        if row is not None:
+            session.delete(row)
+
+
+# --- API tokens ------------------------------------------------------------------------------------------
+
+
+def parse_duration(text: str) -> timedelta | None:
+    text = text.strip().lower()
+    if text in ("", "never", "0"):
+        return None
+    units = {"d": "days", "h": "hours", "w": "weeks"}
+    if text[-1] not in units or not text[:-1].isdigit() or int(text[:-1]) <= 0:
+        raise AccountError(f"bad duration {text!r} (e.g. 30d, 12h, 2w)")
+    return timedelta(**{units[text[-1]]: int(text[:-1])})
+
+
+def create_token(ws: Workspace, name: str, scope: str, expires: str, *, by: str) -> str:
+    if scope not in ("read", "write"):
+        raise AccountError("scope is read or write")
+    ttl = parse_duration(expires)
+    token = security.new_token()
+    with custody(ws, by) as (session, ledger):
+        user = get_user(session, name)
+        if user.disabled:
+            raise AccountError(f"user {name!r} is disabled")
+        row = ApiToken(
+            user_id=user.id,
+            token_hash=security.token_hash(token),
+            scope=scope,
+            created_at=now(),
+            expires_at=(now() + ttl) if ttl else None,
+        )
+        session.add(row)
+        session.flush()
+        ledger.append("web.token_create", details={"user": user.name, "token_id": row.id, "scope": scope})
+    return token
+
+
+def revoke_token(ws: Workspace, token_id: int, *, by: str) -> None:
+    with custody(ws, by) as (session, ledger):
+        row = session.get(ApiToken, token_id)
+        if row is None:
+            raise AccountError(f"no token {token_id}")
+        row.revoked_at = now()
+        ledger.append("web.token_revoke", details={"token_id": token_id})
+
+
+def principal_for_token(ws: Workspace, token: str) -> Principal | None:
+    with ws.sessions() as session, session.begin():
+        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == security.token_hash(token)))
+        if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at < now()):
+            return None
+        user = session.get(User, row.user_id)
+        if user is None or user.disabled:
+            return None
+        if row.last_used_at is None or now() - row.last_used_at > timedelta(minutes=1):
+            row.last_used_at = now()
+        return principal_of(user, token_scope=row.scope)
+
+
+def ensure_first_admin(ws: Workspace) -> NewUser | None:
+    """Create ``admin`` when the workspace has no user yet; the one-time login is returned to be shown once."""
+    with ws.sessions() as session:
+        if session.scalar(select(User.id).limit(1)) is not None:
+            return None
+    return add_user(ws, "admin", "admin", [], by="system")

@@ -1,0 +1,393 @@
+"""REST API ``/api/v1``: bearer tokens (``Authorization: Bearer TOKEN``), the same authorisation rules as the
+pages, offset pagination, one error shape ``{"error": {"code", "message"}}``, OpenAPI at
+``/api/v1/openapi.json``. No cookie is ever accepted here, so there is no CSRF surface.
+
+401: no or invalid token. 403: valid token but the role or token scope does not allow the action. 404: absent
+or outside the user's artist scope (the same answer, so scope does not leak existence).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, File, Form, Path, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from idolguard.errors import IdolGuardError
+from idolguard.web import accounts, jobs, triage, uploads
+from idolguard.web.models import STATUSES, Job, Review
+from idolguard.web.roles import Principal
+from idolguard.workspace import Workspace
+
+SHA_PATTERN = r"^[0-9a-f]{64}$"
+SHA = re.compile(SHA_PATTERN)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status, self.code, self.message = status, code, message
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class Error(BaseModel):
+    error: ErrorBody
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Error, "description": "missing or invalid token"},
+    403: {"model": Error, "description": "not allowed for this role or token scope"},
+    404: {"model": Error, "description": "not found (or outside your artist scope)"},
+    422: {"model": Error, "description": "invalid parameters"},
+}
+
+
+class ItemOut(BaseModel):
+    sha256: str
+    status: str
+    version: int
+    assignee: str | None
+    artist: str | None
+    artist_decision: str | None
+    similarity: float | None
+    manipulation_score: float | None
+    verdict: str | None
+    platform: str | None
+    matches: int
+    sightings: int
+    fan_reported: bool
+    media_type: str
+    risk: float
+    first_seen_at: datetime
+    updated_at: datetime
+    updated_by: str | None
+
+
+class ItemPage(BaseModel):
+    items: list[ItemOut]
+    offset: int
+    limit: int
+    next_offset: int | None
+
+
+class DecisionIn(BaseModel):
+    status: Literal["new", "in_review", "confirmed_abuse", "not_our_artist", "authentic", "duplicate"]
+    version: int = Field(ge=1, le=2**31 - 1)
+    note: str = Field("", max_length=2000)
+
+
+class JobOut(BaseModel):
+    id: int
+    kind: str
+    state: str
+    total: int
+    done: int
+    attempts: int
+    created_at: datetime
+    finished_at: datetime | None
+    error: str | None
+    results: list[dict[str, Any]]
+
+
+HttpUrlText = Annotated[str, Field(pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[!-~]+$", max_length=2000)]
+
+
+class CaptureIn(BaseModel):
+    urls: list[HttpUrlText] = Field(min_length=1, max_length=100)
+    note: str = Field("", max_length=2000)
+
+
+class IncidentOut(BaseModel):
+    id: int
+    title: str | None
+    state: str
+    items: int
+    sightings: int
+    platforms: list[str]
+    accounts: int
+    first_seen: str | None
+    last_seen: str | None
+
+
+class ArtistOut(BaseModel):
+    name: str
+    references: int
+    consent_ref: str | None
+    threshold: float | None
+
+
+class BankOut(BaseModel):
+    name: str
+    kind: str
+    enabled: bool
+    entries: int
+    matches: int
+    pdq_threshold: int
+
+
+class MeOut(BaseModel):
+    user: str
+    role: str
+    artists: list[str]
+    scope: str
+
+
+def _item_out(row: Review) -> ItemOut:
+    return ItemOut(
+        sha256=row.item_sha256,
+        status=row.status,
+        version=row.version,
+        assignee=row.assignee,
+        artist=row.artist,
+        artist_decision=row.artist_decision,
+        similarity=row.similarity,
+        manipulation_score=row.manipulation,
+        verdict=row.verdict,
+        platform=row.platform,
+        matches=row.matches,
+        sightings=row.sightings,
+        fan_reported=row.fan_reported,
+        media_type=row.media_type,
+        risk=row.risk,
+        first_seen_at=row.first_seen_at,
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
+    )
+
+
+def _job_out(job: Job) -> JobOut:
+    return JobOut(
+        id=job.id,
+        kind=job.kind,
+        state=job.state,
+        total=job.total,
+        done=job.done,
+        attempts=job.attempts,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+        error=job.error,
+        results=list(job.results or []),
+    )
+
+
+def create_api(ws: Workspace) -> FastAPI:
+    api = FastAPI(
+        title="IdolGuard API",
+        version="1",
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        description=__doc__,
+    )
+    bearer = HTTPBearer(auto_error=False)
+
+    @api.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        headers = {"www-authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, exc.status, headers=headers)
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return JSONResponse({"error": {"code": "invalid", "message": f"{where}: {first.get('msg', 'invalid')}"}}, 422)
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, exc.status_code)
+
+    def principal(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise ApiError(401, "unauthenticated", "send Authorization: Bearer TOKEN")
+        who = accounts.principal_for_token(ws, credentials.credentials[:256])
+        if who is None:
+            raise ApiError(401, "unauthenticated", "invalid, expired or revoked token")
+        return who
+
+    def allowed(permission: str) -> Any:
+        def check(who: Principal = Depends(principal)) -> Principal:
+            if not who.can(permission):
+                raise ApiError(403, "forbidden", f"this token or role may not {permission}")
+            return who
+
+        return check
+
+    def visible(who: Principal, sha: str) -> Review:
+        row = triage.visible_review(ws, who, sha)
+        if row is None:
+            raise ApiError(404, "not_found", "no such item")
+        return row
+
+    @api.get("/me", response_model=MeOut, responses=ERRORS)
+    def me(who: Principal = Depends(principal)) -> MeOut:
+        return MeOut(user=who.name, role=who.role, artists=list(who.artists), scope=who.token_scope or "")
+
+    @api.get("/items", response_model=ItemPage, responses=ERRORS)
+    def list_items(
+        who: Principal = Depends(allowed("read")),
+        status: Literal[
+            "open", "all", "new", "in_review", "confirmed_abuse", "not_our_artist", "authentic", "duplicate"
+        ] = "open",
+        artist: str = Query("", max_length=256),
+        decision: Literal["", "match", "possible", "none"] = "",
+        verdict: Literal["", "likely_manipulated", "uncertain", "no_evidence"] = "",
+        platform: str = Query("", max_length=128),
+        fan_reported: bool = False,
+        offset: int = Query(0, ge=0, le=10_000_000),
+        limit: int = Query(50, ge=1, le=500),
+    ) -> ItemPage:
+        filters = triage.Filters(status, artist, decision, verdict, platform, fan=fan_reported)
+        rows, more = triage.queue(ws, who, filters, offset=offset, limit=limit)
+        return ItemPage(
+            items=[_item_out(r) for r in rows], offset=offset, limit=limit, next_offset=offset + limit if more else None
+        )
+
+    @api.get("/items/{sha256}", response_model=dict[str, Any], responses=ERRORS)
+    def get_item(sha256: str = Path(pattern=SHA_PATTERN), who: Principal = Depends(allowed("read"))) -> dict[str, Any]:
+        from idolguard.pipeline.scan import item_object
+
+        row = visible(who, sha256)
+        obj = item_object(ws, sha256)
+        obj.pop("path", None)
+        obj["faces"] = [
+            {
+                **{k: v for k, v in f.items() if k != "embedding"},
+                "artist": f.get("artist") if f.get("artist") and who.sees_artist(f["artist"]) else None,
+            }
+            for f in (obj.get("faces") or [])
+        ]
+        return {"triage": _item_out(row).model_dump(mode="json"), "analysis": obj}
+
+    @api.post(
+        "/items/{sha256}/decision",
+        response_model=ItemOut,
+        responses={**ERRORS, 409: {"model": Error, "description": "changed by someone else (reload)"}},
+    )
+    def decide(
+        body: DecisionIn, sha256: str = Path(pattern=SHA_PATTERN), who: Principal = Depends(allowed("decide"))
+    ) -> ItemOut:
+        visible(who, sha256)
+        try:
+            row = triage.decide(ws, who, sha256, body.status, body.version, note=body.note)
+        except triage.Conflict as exc:
+            raise ApiError(409, "conflict", str(exc)) from exc
+        return _item_out(row)
+
+    @api.get("/items/{sha256}/matches", response_model=list[dict[str, Any]], responses=ERRORS)
+    def matches(
+        sha256: str = Path(pattern=SHA_PATTERN), who: Principal = Depends(allowed("read"))
+    ) -> list[dict[str, Any]]:
+        from idolguard.pipeline.scan import item_object
+
+        visible(who, sha256)
+        return list(item_object(ws, sha256).get("matches") or [])
+
+    @api.post(
+        "/uploads",
+        response_model=JobOut,
+        status_code=202,
+        responses={**ERRORS, 413: {"model": Error, "description": "too large"}},
+    )
+    async def upload(
+        files: list[UploadFile] = File(...),
+        platform: str = Form("", max_length=128),
+        source_url: str = Form("", max_length=2000),
+        note: str = Form("", max_length=2000),
+        who: Principal = Depends(allowed("upload")),
+    ) -> JobOut:
+        from idolguard.web.pages_intake import _queue
+
+        with ws.sessions() as session, session.begin():
+            job = Job(kind="upload", state="receiving", created_by=who.name, params={}, results=[])
+            session.add(job)
+            session.flush()
+            job_id = job.id
+        try:
+            got = await run_in_threadpool(
+                uploads.store,
+                jobs.uploads_dir(ws, job_id),
+                [(f.filename or "file", f.file) for f in files],
+                int(ws.config.section("web").get("max_upload_bytes") or uploads.MAX_TOTAL_BYTES),
+            )
+        except uploads.TooLarge as exc:
+            raise ApiError(413, "too_large", str(exc)) from exc
+        params = {
+            "files": got.files,
+            "display": got.display,
+            "platform": platform,
+            "source_url": source_url,
+            "note": note,
+        }
+        await run_in_threadpool(_queue, ws, job_id, who.name, params, len(got.files))
+        return await run_in_threadpool(_get_job, who, job_id)
+
+    @api.post("/captures", response_model=JobOut, status_code=202, responses=ERRORS)
+    def capture(body: CaptureIn, who: Principal = Depends(allowed("upload"))) -> JobOut:
+        urls = [u.strip() for u in body.urls]
+        job_id = jobs.submit(ws, "capture", who.name, {"urls": urls, "note": body.note}, len(urls))
+        return _get_job(who, job_id)
+
+    def _get_job(who: Principal, job_id: int) -> JobOut:
+        with ws.sessions() as session:
+            job = session.get(Job, job_id)
+        if job is None or (job.created_by != who.name and not who.can("admin")):
+            raise ApiError(404, "not_found", "no such job")
+        return _job_out(job)
+
+    @api.get("/jobs/{job_id}", response_model=JobOut, responses=ERRORS)
+    def get_job(job_id: int = Path(ge=1, le=2**31 - 1), who: Principal = Depends(allowed("read"))) -> JobOut:
+        return _get_job(who, job_id)
+
+    @api.get("/incidents", response_model=list[IncidentOut], responses=ERRORS)
+    def incidents(who: Principal = Depends(allowed("read"))) -> list[IncidentOut]:
+        from idolguard.incidents.views import list_incidents
+        from idolguard.web.pages_more import visible_incident_ids
+
+        allowed_ids = visible_incident_ids(ws, who)
+        return [IncidentOut(**r) for r in list_incidents(ws) if r["id"] in allowed_ids]
+
+    @api.get("/incidents/{incident_id}", response_model=dict[str, Any], responses=ERRORS)
+    def incident(
+        incident_id: int = Path(ge=1, le=2**31 - 1), who: Principal = Depends(allowed("read"))
+    ) -> dict[str, Any]:
+        from idolguard.incidents.views import incident_detail
+        from idolguard.web.pages_more import visible_incident_ids
+
+        if incident_id not in visible_incident_ids(ws, who):
+            raise ApiError(404, "not_found", "no such incident")
+        try:
+            return incident_detail(ws, incident_id)
+        except IdolGuardError as exc:
+            raise ApiError(404, "not_found", str(exc)) from exc
+
+    @api.get("/artists", response_model=list[ArtistOut], responses=ERRORS)
+    def artists(who: Principal = Depends(allowed("read"))) -> list[ArtistOut]:
+        from idolguard.gallery.store import list_artists
+
+        return [
+            ArtistOut(
+                name=a["name"], references=a["references"], consent_ref=a["consent_ref"], threshold=a["threshold"]
+            )
+            for a in list_artists(ws)
+            if who.sees_artist(a["name"])
+        ]
+
+    @api.get("/banks", response_model=list[BankOut], responses=ERRORS)
+    def banks(who: Principal = Depends(allowed("read"))) -> list[BankOut]:
+        from idolguard.signals.banks import list_banks
+
+        return [BankOut(**{k: b[k] for k in BankOut.model_fields}) for b in list_banks(ws)]
+
+    assert set(STATUSES) <= {"new", "in_review", "confirmed_abuse", "not_our_artist", "authentic", "duplicate"}
+    return api

@@ -1,0 +1,11 @@
+"""The web area: the team's web app (accounts, triage, review, intake jobs, REST API) and its commands."""
+
+from idolguard.area import Area
+
+AREA = Area(
+    name="web",
+    description="team web app: accounts, roles, blurred review, triage, intake jobs, REST API (KO/EN)",
+    commands=("idolguard.web.cli:register",),
+    models=("idolguard.web.models",),
+    settings=("idolguard.web.settings:WebSettings",),
+)

@@ -1,0 +1,206 @@
+"""``idolguard serve``, ``idolguard worker``, ``idolguard users ...`` and ``idolguard tokens ...``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from idolguard.cli_support import console, emit_json, fail, home_option, open_workspace
+from idolguard.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from idolguard.web.accounts import NewUser
+
+users_app = typer.Typer(help="Web app accounts (one-time password + TOTP, roles, artist scopes).", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens (shown once, stored hashed).", no_args_is_help=True)
+
+
+def _admin_actor() -> str:
+    """Accounts changed from the command line are recorded under the operating-system user."""
+    from idolguard.config import load_config
+
+    try:
+        return "cli:" + load_config().actor
+    except Exception:
+        return "cli"
+
+
+def print_login(created: NewUser, json_out: bool = False) -> None:
+    """The one-time login, printed once (unwrapped, so the TOTP URI can be copied whole)."""
+    if json_out:
+        emit_json({"user": created.user, "password": created.password, "totp_uri": created.totp_uri})
+        return
+    for line in (
+        f"user: {created.user}",
+        f"one-time password (change at first sign-in): {created.password}",
+        f"TOTP setup URI (add it to an authenticator app): {created.totp_uri}",
+    ):
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+
+
+@users_app.command("add")
+def users_add(
+    name: str = typer.Argument(...),
+    role: str = typer.Option(..., "--role", help="admin | manager | analyst | counsel | viewer"),
+    artists: str = typer.Option("", "--artists", help="Comma-separated artist scope (empty: all artists)."),
+    json_out: bool = typer.Option(False, "--json"),
+    home: Path = home_option(),
+) -> None:
+    """Add a user; prints the one-time password and the TOTP provisioning URI once."""
+    from idolguard.web.accounts import AccountError, add_user
+
+    ws = open_workspace(home)
+    try:
+        created = add_user(ws, name, role, artists.split(","), by=_admin_actor())
+    except AccountError as exc:
+        fail(str(exc), ExitCode.USAGE)
+        return
+    print_login(created, json_out)
+
+
+@users_app.command("list")
+def users_list(json_out: bool = typer.Option(False, "--json"), home: Path = home_option()) -> None:
+    from idolguard.web.accounts import list_users
+
+    rows = list_users(open_workspace(home))
+    for u in rows:
+        record = {
+            "user": u.name,
+            "role": u.role,
+            "artists": u.artists,
+            "disabled": u.disabled,
+            "locked_until": u.locked_until.isoformat() if u.locked_until else None,
+            "never_reveal": u.never_reveal,
+        }
+        if json_out:
+            emit_json(record)
+        else:
+            scope = ",".join(u.artists) or "all artists"
+            console.print(f"{u.name:20} {u.role:8} {scope}{'  (disabled)' if u.disabled else ''}", highlight=False)
+
+
+@users_app.command("disable")
+def users_disable(name: str = typer.Argument(...), home: Path = home_option()) -> None:
+    """Disable a user: sessions end and API tokens are revoked at once."""
+    from idolguard.web.accounts import AccountError, disable_user
+
+    try:
+        disable_user(open_workspace(home), name, by=_admin_actor())
+    except AccountError as exc:
+        fail(str(exc), ExitCode.USAGE)
+    console.print(f"{name} disabled")
+
+
+@users_app.command("reset-2fa")
+def users_reset_2fa(
+    name: str = typer.Argument(...), json_out: bool = typer.Option(False, "--json"), home: Path = home_option()
+) -> None:
+    """New TOTP secret (prints the provisioning URI once); the user's sessions end."""
+    from idolguard.web.accounts import AccountError, reset_2fa
+
+    try:
+        uri = reset_2fa(open_workspace(home), name, by=_admin_actor())
+    except AccountError as exc:
+        fail(str(exc), ExitCode.USAGE)
+        return
+    if json_out:
+        emit_json({"user": name, "totp_uri": uri})
+    else:
+        console.print(f"TOTP setup URI: {uri}", highlight=False)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    name: str = typer.Argument(..., help="The user the token acts as."),
+    scope: str = typer.Option("read", "--scope", help="read | write"),
+    expires: str = typer.Option("30d", "--expires", help="e.g. 30d, 12h, 2w, never"),
+    json_out: bool = typer.Option(False, "--json"),
+    home: Path = home_option(),
+) -> None:
+    """Create an API token; it is printed once and stored only as a hash."""
+    from idolguard.web.accounts import AccountError, create_token
+
+    try:
+        token = create_token(open_workspace(home), name, scope, expires, by=_admin_actor())
+    except AccountError as exc:
+        fail(str(exc), ExitCode.USAGE)
+        return
+    if json_out:
+        emit_json({"token": token})
+    else:
+        typer.echo(token)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: int = typer.Argument(...), home: Path = home_option()) -> None:
+    from idolguard.web.accounts import AccountError, revoke_token
+
+    try:
+        revoke_token(open_workspace(home), token_id, by=_admin_actor())
+    except AccountError as exc:
+        fail(str(exc), ExitCode.USAGE)
+    console.print(f"token {token_id} revoked")
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    worker: bool = typer.Option(True, "--worker/--no-worker", help="Run a job worker inside the server."),
+    home: Path = home_option(),
+) -> None:
+    """Run the web app (and, by default, an in-process job worker)."""
+    import uvicorn
+
+    from idolguard.web.accounts import ensure_first_admin
+    from idolguard.web.app import create_app
+    from idolguard.web.jobs import InProcessWorker
+    from idolguard.web.triage import sync_missing
+
+    ws = open_workspace(home)
+    created = ensure_first_admin(ws)
+    if created:
+        console.print("[bold]First administrator created. This login is shown only once:[/]")
+        print_login(created)
+    else:
+        console.print(
+            "accounts exist (the first login was shown once); another admin: idolguard users add NAME --role admin"
+        )
+    synced = sync_missing(ws)
+    if synced:
+        console.print(f"triage queue: {synced} items added")
+    background = InProcessWorker(ws) if worker else None
+    if background:
+        background.start()
+    console.print(f"IdolGuard web app on http://{host}:{port}/", highlight=False)
+    try:
+        uvicorn.run(create_app(ws), host=host, port=port, log_level="warning", access_log=False, server_header=False)
+    finally:
+        if background:
+            background.stop()
+
+
+def worker_command(
+    workers: int = typer.Option(1, "--workers", min=1, max=32),
+    home: Path = home_option(),
+) -> None:
+    """Run job workers (uploads, captures) outside the web server; stops on Ctrl-C or SIGTERM."""
+    from idolguard.web.jobs import huey_for, recover
+
+    ws = open_workspace(home)
+    recovered = recover(ws)
+    if recovered:
+        console.print(f"re-queued interrupted jobs: {recovered}")
+    huey = huey_for(ws)
+    huey.create_consumer(workers=workers, worker_type="thread", periodic=False).run()
+
+
+PANEL_WEB = "Team web app"
+
+
+def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
+    app.add_typer(users_app, name="users", rich_help_panel=PANEL_WEB)
+    app.add_typer(tokens_app, name="tokens", rich_help_panel=PANEL_WEB)
+    app.command("serve", rich_help_panel=PANEL_WEB)(serve)
+    app.command("worker", rich_help_panel=PANEL_WEB)(worker_command)

@@ -1,0 +1,272 @@
+"""Durable background jobs (uploads to scan, URLs to capture) through Huey.
+
+Huey keeps the queue: SQLite storage in ``HOME/jobs/queue.db`` by default, Redis when ``[web] queue`` in
+``config.toml`` (or ``IDOLGUARD_QUEUE``) is a ``redis://`` URL. The queue message carries only the job id; the
+``web_jobs`` row holds the state, progress and per-file results, so the page can show them.
+
+Surviving restarts: a worker that starts re-enqueues every job still ``queued`` or ``running``. A job is
+claimed with a lease that progress renews; a second copy of the message waits for the lease to lapse and
+then finds the job either done (nothing to do) or abandoned (it takes over). Work is keyed by content: files
+already ingested for this job (a sighting with the job's upload path) are not ingested again and stored
+analysis results are reused, so an interrupted job completes once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from huey import Huey, RedisHuey, SqliteHuey
+from sqlalchemy import select, update
+
+from idolguard.db.models import Sighting
+from idolguard.web.custody import actor_name
+from idolguard.web.models import Job
+from idolguard.workspace import Workspace
+
+LEASE = timedelta(seconds=60)
+ENV_QUEUE = "IDOLGUARD_QUEUE"
+
+
+def queue_url(ws: Workspace) -> str:
+    return os.environ.get(ENV_QUEUE) or str(ws.config.section("web").get("queue") or "")
+
+
+def uploads_dir(ws: Workspace, job_id: int) -> Path:
+    return ws.home / "uploads" / str(job_id)
+
+
+_OPEN: dict[str, Workspace] = {}
+
+
+def _workspaces(home: str) -> Workspace:
+    """The workspace a task runs in: the server's own when the worker is in-process, else opened once."""
+    with _LOCK:
+        if home not in _OPEN:
+            _OPEN[home] = Workspace.open(Path(home))
+        return _OPEN[home]
+
+
+_HUEYS: dict[str, Huey] = {}
+_TASKS: dict[str, Any] = {}
+_LOCK = threading.Lock()
+
+
+def huey_for(ws: Workspace) -> Huey:
+    """One Huey per workspace and process, with the job task registered on it."""
+    url = queue_url(ws)
+    key = f"{ws.home}|{url}"
+    with _LOCK:
+        if key in _HUEYS:
+            return _HUEYS[key]
+        # One queue name per workspace, so workspaces sharing a Redis server never take each other's jobs.
+        name = "idolguard-" + hashlib.sha256(str(ws.home).encode("utf-8")).hexdigest()[:16]
+        if url.startswith("redis://"):
+            huey: Huey = RedisHuey(name, url=url)
+        else:
+            (ws.home / "jobs").mkdir(parents=True, exist_ok=True)
+            huey = SqliteHuey(name, filename=str(ws.home / "jobs" / "queue.db"))
+        _TASKS[key] = huey.task(retries=3, retry_delay=2, name="idolguard.job")(_task)
+        _HUEYS[key] = huey
+        return huey
+
+
+def _task(home: str, job_id: int) -> None:
+    run_job(_workspaces(home), job_id)
+
+
+def enqueue(ws: Workspace, job_id: int) -> None:
+    huey_for(ws)
+    _TASKS[f"{ws.home}|{queue_url(ws)}"](str(ws.home), job_id)
+
+
+def submit(ws: Workspace, kind: str, user: str, params: dict[str, Any], total: int) -> int:
+    from idolguard.web.custody import custody
+
+    with custody(ws, user) as (session, ledger):
+        job = Job(kind=kind, state="queued", created_by=user, params=params, total=total, results=[])
+        session.add(job)
+        session.flush()
+        ledger.append("web.job_submit", details={"job": job.id, "kind": kind, "files": total})
+        job_id = job.id
+    enqueue(ws, job_id)
+    return job_id
+
+
+def recover(ws: Workspace) -> list[int]:
+    """Re-enqueue jobs a stopped server or worker left behind (called when a worker starts)."""
+    with ws.sessions() as session:
+        ids = list(session.scalars(select(Job.id).where(Job.state.in_(("queued", "running")))))
+    for job_id in ids:
+        enqueue(ws, job_id)
+    return ids
+
+
+def _claim(ws: Workspace, job_id: int) -> bool:
+    now = datetime.now(UTC)
+    with ws.sessions() as session, session.begin():
+        job = session.get(Job, job_id, with_for_update=True)
+        if job is None or job.state in ("done", "error"):
+            return False
+        if job.state == "running" and job.started_at and now - job.started_at < LEASE:
+            return False
+        job.state = "running"
+        job.started_at = now
+        job.attempts += 1
+        return True
+
+
+def _renew(ws: Workspace, job_id: int, **values: Any) -> None:
+    with ws.sessions() as session, session.begin():
+        session.execute(update(Job).where(Job.id == job_id).values(started_at=datetime.now(UTC), **values))
+
+
+def run_job(ws: Workspace, job_id: int) -> None:
+    deadline = time.monotonic() + LEASE.total_seconds() + 5
+    while not _claim(ws, job_id):
+        with ws.sessions() as session:
+            job = session.get(Job, job_id)
+            if job is None or job.state in ("done", "error"):
+                return
+        if time.monotonic() > deadline:
+            return
+        time.sleep(1.0)
+    with ws.sessions() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        kind, params, user = job.kind, dict(job.params), job.created_by
+    try:
+        if kind == "upload":
+            results = _run_upload(ws, job_id, params, user)
+        elif kind == "capture":
+            results = _run_capture(ws, job_id, params, user)
+        else:
+            raise ValueError(f"unknown job kind {kind!r}")
+    except Exception as exc:  # the job shows the error; Huey retries (the work is idempotent)
+        _renew(ws, job_id, state="running", error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    failed = sum(1 for r in results if r.get("error"))
+    with ws.sessions() as session, session.begin():
+        job = session.get(Job, job_id)
+        assert job is not None
+        job.results = results
+        job.done = job.total
+        job.state = "done"
+        job.error = f"{failed} of {len(results)} failed" if failed else None
+        job.finished_at = datetime.now(UTC)
+    if kind == "upload":
+        shutil.rmtree(uploads_dir(ws, job_id), ignore_errors=True)  # the vault holds the originals now
+
+
+class _Progress:
+    def __init__(self, ws: Workspace, job_id: int) -> None:
+        self.ws, self.job_id, self.done, self.last = ws, job_id, 0, 0.0
+
+    def __call__(self, *_: Any) -> None:
+        self.done += 1
+        if time.monotonic() - self.last > 0.5:
+            self.last = time.monotonic()
+            _renew(self.ws, self.job_id, done=self.done)
+
+
+def _run_upload(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -> list[dict[str, Any]]:
+    from idolguard.intake.ingest import SightingInfo
+    from idolguard.pipeline.runner import analyze
+    from idolguard.pipeline.scan import item_objects, scan_paths
+    from idolguard.web.triage import sync_reviews
+
+    folder = uploads_dir(ws, job_id)
+    files = [folder / name for name in params.get("files", [])]
+    acting = ws.acting_as(actor_name(user))
+    with ws.sessions() as session:
+        done_paths = {
+            p
+            for (p,) in session.execute(
+                select(Sighting.source_path).where(Sighting.source_path.in_([str(f) for f in files]))
+            )
+        }
+    todo = [f for f in files if str(f) not in done_paths and f.exists()]
+    info = SightingInfo(
+        source_url=params.get("source_url") or None,
+        platform=params.get("platform") or "web-upload",
+        note=params.get("note") or None,
+    )
+    progress = _Progress(ws, job_id)
+    objects = scan_paths(acting, todo, info, on_analyzed=progress) if todo else []
+    # Files ingested by an interrupted earlier attempt: bring their analysis up to date and report them too.
+    with ws.sessions() as session:
+        earlier = list(
+            session.execute(
+                select(Sighting.item_sha256, Sighting.source_path).where(
+                    Sighting.source_path.in_([str(f) for f in files if str(f) in done_paths])
+                )
+            )
+        )
+    if earlier:
+        analyze(acting, list(dict.fromkeys(sha for sha, _ in earlier)))
+        objects += item_objects(ws, [(sha, path, False) for sha, path in earlier])
+    shas = [o["sha256"] for o in objects if o.get("sha256")]
+    sync_reviews(ws, shas)
+    names = {str(folder / name): name for name in params.get("files", [])}
+    display = params.get("display", {})
+    results = []
+    for obj in objects:
+        path = str(obj.get("path") or "")
+        stored = next((n for full, n in names.items() if path.endswith(n)), path)
+        results.append(
+            {
+                "name": display.get(stored, stored),
+                "sha256": obj.get("sha256"),
+                "duplicate": bool(obj.get("duplicate")),
+                "error": obj.get("error"),
+            }
+        )
+    return results
+
+
+def _run_capture(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -> list[dict[str, Any]]:
+    from idolguard.capture.service import capture_urls
+    from idolguard.capture.settings import CaptureSettings
+    from idolguard.web.triage import sync_reviews
+
+    acting = ws.acting_as(actor_name(user))
+    settings = CaptureSettings.from_workspace(acting)
+    results = []
+    for url in params.get("urls", []):
+        outcome = capture_urls(acting, [url], settings, note=params.get("note") or None)[0]
+        shas = [m.sha256 for m in outcome.media if m.sha256]
+        sync_reviews(ws, shas)
+        results.append(
+            {
+                "name": url,
+                "capture_id": outcome.capture_id,
+                "state": outcome.state,
+                "media": shas,
+                "error": outcome.error,
+            }
+        )
+        _renew(ws, job_id, done=len(results))
+    return results
+
+
+class InProcessWorker:
+    """Huey's consumer on threads inside ``idolguard serve`` (``idolguard worker`` runs it on its own)."""
+
+    def __init__(self, ws: Workspace, workers: int = 1) -> None:
+        self.ws = ws
+        self.consumer = huey_for(ws).create_consumer(workers=workers, worker_type="thread", periodic=False)
+
+    def start(self) -> None:
+        with _LOCK:
+            _OPEN.setdefault(str(self.ws.home), self.ws)
+        recover(self.ws)
+        self.consumer.start()
+
+    def stop(self) -> None:
+        self.consumer.stop(graceful=True)

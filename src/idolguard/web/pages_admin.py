@@ -1,0 +1,140 @@
+"""Administration: users, roles, scopes, API tokens, the custody ledger as an audit view, verify."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, select
+
+from idolguard.db.models import LedgerEntry
+from idolguard.web import accounts
+from idolguard.web.deps import PageContext, need, need_csrf, render, ws_of
+from idolguard.web.models import ROLES, ApiToken, Reveal, User
+from idolguard.web.reveal import day_start
+
+router = APIRouter(prefix="/admin")
+PAGE = 100
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users(request: Request, ctx: PageContext = Depends(need("admin"))) -> Response:
+    ws = ws_of(request)
+    with ws.sessions() as session:
+        rows = list(session.scalars(select(User).order_by(User.name)))
+        counts = dict(
+            session.execute(
+                select(Reveal.user_id, func.count())
+                .where(Reveal.created_at >= day_start(ctx.user.timezone))
+                .group_by(Reveal.user_id)
+            ).all()
+        )
+        tokens = list(session.scalars(select(ApiToken).order_by(ApiToken.id.desc()).limit(200)))
+    names = {u.id: u.name for u in rows}
+    return render(
+        ctx,
+        "admin_users.html.j2",
+        users=rows,
+        roles=ROLES,
+        counts=counts,
+        tokens=tokens,
+        names=names,
+        now=accounts.now(),
+    )
+
+
+@router.post("/users", response_class=HTMLResponse)
+def add_user(
+    request: Request,
+    ctx: PageContext = Depends(need_csrf("admin")),
+    name: str = Form(""),
+    role: str = Form("viewer"),
+    artists: str = Form(""),
+) -> Response:
+    ws = ws_of(request)
+    try:
+        created = accounts.add_user(ws, name, role, artists.split(","), by=ctx.user.name)
+    except accounts.AccountError as exc:
+        return render(ctx, "error.html.j2", status=400, message=str(exc), code=400)
+    return render(ctx, "admin_created.html.j2", created=created)
+
+
+@router.post("/users/{name}/disable")
+def disable(request: Request, name: str, ctx: PageContext = Depends(need_csrf("admin"))) -> Response:
+    try:
+        accounts.disable_user(ws_of(request), name, by=ctx.user.name)
+    except accounts.AccountError as exc:
+        return render(ctx, "error.html.j2", status=404, message=str(exc), code=404)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/users/{name}/reset-2fa", response_class=HTMLResponse)
+def reset(request: Request, name: str, ctx: PageContext = Depends(need_csrf("admin"))) -> Response:
+    try:
+        uri = accounts.reset_2fa(ws_of(request), name, by=ctx.user.name)
+    except accounts.AccountError as exc:
+        return render(ctx, "error.html.j2", status=404, message=str(exc), code=404)
+    return render(ctx, "admin_created.html.j2", created=accounts.NewUser(name, "", uri))
+
+
+@router.post("/tokens", response_class=HTMLResponse)
+def create_token(
+    request: Request,
+    ctx: PageContext = Depends(need_csrf("admin")),
+    name: str = Form(""),
+    scope: str = Form("read"),
+    expires: str = Form("30d"),
+) -> Response:
+    try:
+        token = accounts.create_token(ws_of(request), name, scope, expires, by=ctx.user.name)
+    except accounts.AccountError as exc:
+        return render(ctx, "error.html.j2", status=400, message=str(exc), code=400)
+    return render(ctx, "admin_token.html.j2", token=token, name=name)
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke(request: Request, token_id: int, ctx: PageContext = Depends(need_csrf("admin"))) -> Response:
+    try:
+        accounts.revoke_token(ws_of(request), token_id, by=ctx.user.name)
+    except accounts.AccountError as exc:
+        return render(ctx, "error.html.j2", status=404, message=str(exc), code=404)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/ledger", response_class=HTMLResponse)
+def ledger(
+    request: Request,
+    ctx: PageContext = Depends(need("admin")),
+    actor: str = Query("", max_length=200),
+    action: str = Query("", max_length=64),
+    item: str = Query("", max_length=64),
+    before: int | None = Query(None, ge=0),
+) -> Response:
+    ws = ws_of(request)
+    query = select(LedgerEntry).order_by(LedgerEntry.seq.desc()).limit(PAGE)
+    if actor:
+        query = query.where(LedgerEntry.actor == actor)
+    if action:
+        query = query.where(LedgerEntry.action == action)
+    if item:
+        query = query.where(LedgerEntry.item_sha256 == item.lower())
+    if before is not None:
+        query = query.where(LedgerEntry.seq < before)
+    with ws.sessions() as session:
+        rows = list(session.scalars(query))
+        actions = [a for (a,) in session.execute(select(LedgerEntry.action).distinct().order_by(LedgerEntry.action))]
+    return render(
+        ctx, "admin_ledger.html.j2", rows=rows, actions=actions, f={"actor": actor, "action": action, "item": item}
+    )
+
+
+@router.post("/verify", response_class=HTMLResponse)
+def verify(request: Request, ctx: PageContext = Depends(need_csrf("admin")), objects: str = Form("")) -> Response:
+    from idolguard.evidence.verify import verify_workspace
+
+    report = verify_workspace(ws_of(request), objects=bool(objects))
+    return render(ctx, "admin_verify.html.j2", report=report.as_dict())
+
+
+@router.get("/verify", response_class=HTMLResponse)
+def verify_form(ctx: PageContext = Depends(need("admin"))) -> Response:
+    return render(ctx, "admin_verify.html.j2", report=None)

@@ -1,0 +1,193 @@
+"""Sign-in (password, then TOTP), sign-out, first-login password change and personal settings."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from idolguard.web import accounts
+from idolguard.web.custody import custody
+from idolguard.web.deps import (
+    LANG_COOKIE,
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    PageContext,
+    anonymous_context,
+    csrf_half,
+    csrf_login,
+    csrf_page_user,
+    csrf_password_step,
+    half_signed_in,
+    page_user,
+    page_user_password_step,
+    render,
+    secure_request,
+    ws_of,
+)
+from idolguard.web.i18n import LANGS, N_
+from idolguard.web.models import User
+
+router = APIRouter()
+
+MESSAGES = {
+    "bad_credentials": N_("Wrong user name or password."),
+    "locked": N_("Too many failed attempts: this account is locked for a while. Ask an administrator if it persists."),
+    "disabled": N_("Wrong user name or password."),
+    "invite_expired": N_("This invitation has expired. Ask an administrator for a new one."),
+    "bad_code": N_("Wrong or expired code."),
+}
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+def _set_session(response: Response, request: Request, token: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure_request(request), path="/"
+    )
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> Response:
+    ctx = anonymous_context(request)
+    if not ctx.csrf:
+        ctx.csrf = secrets.token_urlsafe(32)
+    response = render(ctx, "login.html.j2", error=None)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, ctx.csrf, httponly=True, samesite="strict", secure=secure_request(request), path="/"
+    )
+    return response
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    ctx: PageContext = Depends(csrf_login),
+    name: str = Form(""),
+    password: str = Form(""),
+) -> Response:
+    ws = ws_of(request)
+    result = accounts.check_password(ws, name, password[:1024], client=_client(request))
+    if not result.ok or result.user_id is None:
+        return render(ctx, "login.html.j2", status=401, error=ctx.gettext(MESSAGES[result.reason]))
+    # A new session id at this step (and again after TOTP): a session id planted before sign-in is worthless.
+    token = accounts.new_session(
+        ws, result.user_id, second_factor_ok=False, replaces=request.cookies.get(SESSION_COOKIE)
+    )
+    response = RedirectResponse("/login/totp", status_code=303)
+    _set_session(response, request, token)
+    return response
+
+
+@router.get("/login/totp", response_class=HTMLResponse)
+def totp_form(ctx: PageContext = Depends(half_signed_in)) -> Response:
+    return render(ctx, "totp.html.j2", error=None)
+
+
+@router.post("/login/totp")
+def totp(request: Request, ctx: PageContext = Depends(csrf_half), code: str = Form("")) -> Response:
+    ws = ws_of(request)
+    result = accounts.check_totp(ws, ctx.user.user_id, code[:32], client=_client(request))
+    if not result.ok:
+        if result.reason in ("locked", "disabled"):
+            accounts.end_session(ws, ctx.session_token)
+            response = render(ctx, "login.html.j2", status=401, error=ctx.gettext(MESSAGES[result.reason]))
+            response.delete_cookie(SESSION_COOKIE, path="/")
+            return response
+        return render(ctx, "totp.html.j2", status=401, error=ctx.gettext(MESSAGES["bad_code"]))
+    token = accounts.new_session(ws, ctx.user.user_id, second_factor_ok=True, replaces=ctx.session_token)
+    response = RedirectResponse("/", status_code=303)
+    _set_session(response, request, token)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, ctx: PageContext = Depends(csrf_half)) -> Response:
+    ws = ws_of(request)
+    accounts.end_session(ws, ctx.session_token)
+    with custody(ws, ctx.user.name) as (_session, ledger):
+        ledger.append("web.logout", details={"user": ctx.user.name})
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def password_form(ctx: PageContext = Depends(page_user_password_step)) -> Response:
+    return render(ctx, "password.html.j2", error=None)
+
+
+@router.post("/account/password")
+def password(
+    request: Request,
+    ctx: PageContext = Depends(csrf_password_step),
+    new_password: str = Form(""),
+    repeat: str = Form(""),
+) -> Response:
+    if new_password != repeat:
+        return render(ctx, "password.html.j2", status=400, error=ctx.gettext("The two passwords differ."))
+    try:
+        accounts.set_password(ws_of(request), ctx.user.user_id, new_password[:1024])
+    except accounts.AccountError:
+        return render(ctx, "password.html.j2", status=400, error=ctx.gettext("Passwords need at least 12 characters."))
+    return RedirectResponse("/", status_code=303)
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request, ctx: PageContext = Depends(page_user)) -> Response:
+    from idolguard.web.reveal import reveals_today
+
+    return render(ctx, "account.html.j2", reveals_today=reveals_today(ws_of(request), ctx.user.user_id))
+
+
+@router.post("/account")
+def account_save(
+    request: Request,
+    ctx: PageContext = Depends(csrf_page_user),
+    lang: str = Form("ko"),
+    timezone: str = Form("Asia/Seoul"),
+    never_reveal: str = Form(""),
+) -> Response:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(timezone)
+    except Exception:
+        timezone = "Asia/Seoul"
+    ws = ws_of(request)
+    with custody(ws, ctx.user.name) as (session, ledger):
+        user = session.get(User, ctx.user.user_id)
+        assert user is not None
+        user.lang = lang if lang in LANGS else None
+        user.timezone = timezone[:64]
+        user.never_reveal = bool(never_reveal)
+        ledger.append(
+            "web.setting",
+            details={
+                "user": user.name,
+                "lang": user.lang,
+                "timezone": user.timezone,
+                "never_reveal": user.never_reveal,
+            },
+        )
+    response = RedirectResponse("/account", status_code=303)
+    response.set_cookie(LANG_COOKIE, lang if lang in LANGS else "ko", samesite="strict", path="/")
+    return response
+
+
+@router.get("/lang/{code}")
+def choose_lang(code: str) -> Response:
+    """Language of the sign-in page (signed-in users keep theirs in their settings)."""
+    response = RedirectResponse("/login", status_code=303)
+    if code in LANGS:
+        response.set_cookie(LANG_COOKIE, code, samesite="strict", path="/")
+    return response
+
+
+@router.get("/")
+def home(ctx: PageContext = Depends(page_user)) -> Response:
+    return RedirectResponse("/triage", status_code=303)

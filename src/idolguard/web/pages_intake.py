@@ -1,0 +1,127 @@
+"""Intake: uploads of files and zips, URL submissions for capture, each a durable job with progress."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from idolguard.web import jobs, uploads
+from idolguard.web.deps import Denied, PageContext, need, need_csrf, render, ws_of
+from idolguard.web.models import Job
+
+router = APIRouter()
+MAX_URLS = 100
+
+
+def upload_limit(request: Request) -> int:
+    return int(request.app.state.ws.config.section("web").get("max_upload_bytes") or uploads.MAX_TOTAL_BYTES)
+
+
+@router.get("/intake", response_class=HTMLResponse)
+def intake(request: Request, ctx: PageContext = Depends(need("upload"))) -> Response:
+    ws = ws_of(request)
+    query = select(Job).order_by(Job.id.desc()).limit(30)
+    if not ctx.user.can("admin"):
+        query = query.where(Job.created_by == ctx.user.name)
+    with ws.sessions() as session:
+        recent = list(session.scalars(query))
+    return render(ctx, "intake.html.j2", jobs=recent, limit_mb=upload_limit(request) // (1024 * 1024))
+
+
+@router.post("/intake/upload")
+async def upload(request: Request, ctx: PageContext = Depends(need_csrf("upload"))) -> Response:
+    limit = upload_limit(request)
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > limit + 1024 * 1024:
+        raise Denied(413, "The upload is too large.")
+    form = await request.form(max_files=uploads.MAX_FILES)
+    parts = [(f.filename or "file", f.file) for f in form.getlist("files") if hasattr(f, "file")]
+    if not parts:
+        raise Denied(400, "Choose at least one file.")
+    ws = ws_of(request)
+    with ws.sessions() as session, session.begin():
+        job = Job(kind="upload", state="receiving", created_by=ctx.user.name, params={}, results=[])
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    from starlette.concurrency import run_in_threadpool
+
+    try:
+        got = await run_in_threadpool(uploads.store, jobs.uploads_dir(ws, job_id), parts, limit)
+    except uploads.TooLarge as exc:
+        with ws.sessions() as session, session.begin():
+            row = session.get(Job, job_id)
+            if row is not None:
+                session.delete(row)
+        raise Denied(413, "The upload is too large.") from exc
+    params = {
+        "files": got.files,
+        "display": got.display,
+        "platform": str(form.get("platform") or "")[:128],
+        "source_url": str(form.get("source_url") or "")[:2000],
+        "note": str(form.get("note") or "")[:2000],
+    }
+    await run_in_threadpool(_queue, ws, job_id, ctx.user.name, params, len(got.files))
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+def _queue(ws, job_id: int, user: str, params: dict, total: int) -> None:  # type: ignore[no-untyped-def]
+    from idolguard.web.custody import custody
+
+    with custody(ws, user) as (session, ledger):
+        job = session.get(Job, job_id)
+        assert job is not None
+        job.params, job.total, job.state = params, total, "queued"
+        ledger.append("web.job_submit", details={"job": job_id, "kind": "upload", "files": total})
+    jobs.enqueue(ws, job_id)
+
+
+@router.post("/intake/capture")
+async def capture(request: Request, ctx: PageContext = Depends(need_csrf("upload"))) -> Response:
+    form = await request.form()
+    urls = [u.strip() for u in str(form.get("urls") or "").splitlines() if u.strip()]
+    urls = [u for u in urls if u.lower().startswith(("http://", "https://")) and len(u) <= 2000]
+    if not urls:
+        raise Denied(400, "Give at least one http(s) URL.")
+    if len(urls) > MAX_URLS:
+        raise Denied(400, "Too many URLs at once.")
+    from starlette.concurrency import run_in_threadpool
+
+    job_id = await run_in_threadpool(
+        jobs.submit,
+        ws_of(request),
+        "capture",
+        ctx.user.name,
+        {"urls": urls, "note": str(form.get("note") or "")[:2000]},
+        len(urls),
+    )
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+def _own_job(request: Request, ctx: PageContext, job_id: int) -> Job:
+    with ws_of(request).sessions() as session:
+        job = session.get(Job, job_id)
+    if job is None or (job.created_by != ctx.user.name and not ctx.user.can("admin")):
+        raise Denied(404, "Not found.")
+    return job
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, job_id: int, ctx: PageContext = Depends(need("upload"))) -> Response:
+    return render(ctx, "job.html.j2", job=_own_job(request, ctx, job_id))
+
+
+@router.get("/jobs/{job_id}/progress.json")
+def job_json(request: Request, job_id: int, ctx: PageContext = Depends(need("upload"))) -> Response:
+    job = _own_job(request, ctx, job_id)
+    return JSONResponse(
+        {
+            "id": job.id,
+            "state": job.state,
+            "state_label": ctx.gettext(job.state),
+            "total": job.total,
+            "done": job.done,
+            "error": job.error,
+        }
+    )

@@ -1,0 +1,288 @@
+"""Incidents (list, detail with timeline, accounts and the spread chart), artists (gallery, consent reference,
+thresholds, enrolment from uploads) and banks (counts, enable/disable, hash-list import/export, a match
+debugger). Scoping: an incident is visible when one of its items is; an artist when in the user's scope."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from idolguard.errors import IdolGuardError
+from idolguard.web.custody import actor_name
+from idolguard.web.deps import Denied, PageContext, need, need_csrf, render, ws_of
+from idolguard.web.models import Review
+from idolguard.web.roles import Principal
+from idolguard.web.triage import scoped
+from idolguard.workspace import Workspace
+
+router = APIRouter()
+
+
+def visible_incident_ids(ws: Workspace, who: Principal) -> set[int]:
+    from idolguard.incidents.models import Incident, IncidentMember
+
+    with ws.sessions() as session:
+        query = scoped(
+            select(IncidentMember.incident_id).join(Review, Review.item_sha256 == IncidentMember.item_sha256), who
+        )
+        direct = set(session.scalars(query))
+        # Merged incidents show under their surviving root.
+        parents = dict(session.execute(select(Incident.id, Incident.merged_into)).all())
+    out = set()
+    for incident_id in direct:
+        seen = set()
+        while parents.get(incident_id) is not None and incident_id not in seen:
+            seen.add(incident_id)
+            incident_id = parents[incident_id]
+        out.add(incident_id)
+    return out
+
+
+@router.get("/incidents", response_class=HTMLResponse)
+def incidents(request: Request, ctx: PageContext = Depends(need("read"))) -> Response:
+    from idolguard.incidents.views import list_incidents
+
+    ws = ws_of(request)
+    allowed = visible_incident_ids(ws, ctx.user)
+    rows = [r for r in list_incidents(ws) if r["id"] in allowed]
+    return render(ctx, "incidents.html.j2", rows=rows)
+
+
+def _incident(request: Request, ctx: PageContext, incident_id: int) -> dict:
+    from idolguard.incidents.views import incident_detail
+
+    ws = ws_of(request)
+    if incident_id not in visible_incident_ids(ws, ctx.user):
+        raise Denied(404, "Not found.")
+    try:
+        return incident_detail(ws, incident_id)
+    except IdolGuardError as exc:
+        raise Denied(404, "Not found.") from exc
+
+
+@router.get("/incidents/{incident_id}", response_class=HTMLResponse)
+def incident(request: Request, incident_id: int, ctx: PageContext = Depends(need("read"))) -> Response:
+    return render(ctx, "incident.html.j2", d=_incident(request, ctx, incident_id))
+
+
+@router.get("/incidents/{incident_id}/spread.svg")
+def spread(request: Request, incident_id: int, ctx: PageContext = Depends(need("read"))) -> Response:
+    from idolguard.incidents.views import spread_chart_svg
+
+    return Response(spread_chart_svg(_incident(request, ctx, incident_id)), media_type="image/svg+xml")
+
+
+# --- artists ---------------------------------------------------------------------------------------------
+
+
+@router.get("/artists", response_class=HTMLResponse)
+def artists(request: Request, ctx: PageContext = Depends(need("read"))) -> Response:
+    from idolguard.gallery.models import Artist, ArtistReference
+    from idolguard.gallery.store import list_artists
+
+    ws = ws_of(request)
+    rows = [a for a in list_artists(ws) if ctx.user.sees_artist(a["name"])]
+    with ws.sessions() as session:
+        refs: dict[str, list[str]] = {}
+        for name, crop in session.execute(
+            select(Artist.name, ArtistReference.crop_sha256).join(
+                ArtistReference, Artist.id == ArtistReference.artist_id
+            )
+        ):
+            refs.setdefault(name, []).append(crop)
+    return render(ctx, "artists.html.j2", rows=rows, refs=refs)
+
+
+@router.post("/artists/enrol", response_class=HTMLResponse)
+async def enrol(request: Request, ctx: PageContext = Depends(need_csrf("artists"))) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    from idolguard.faces.analysis import FaceAnalyzer
+    from idolguard.gallery.store import enrol_artist
+    from idolguard.web.uploads import TooLarge, store
+
+    form = await request.form(max_files=50)
+    name = str(form.get("name") or "").strip()[:200]
+    if not name or not ctx.user.sees_artist(name):
+        raise Denied(400, "Give an artist name within your scope.")
+    parts = [(f.filename or "photo", f.file) for f in form.getlist("photos") if hasattr(f, "file")]
+    ws = ws_of(request)
+    with tempfile.TemporaryDirectory(dir=ws.home) as tmp:
+        try:
+            got = await run_in_threadpool(store, Path(tmp) / "photos", parts, 200 * 1024 * 1024)
+        except TooLarge as exc:
+            raise Denied(413, "The upload is too large.") from exc
+        photos = [Path(tmp) / "photos" / n for n in got.files]
+        try:
+            result = await run_in_threadpool(
+                enrol_artist,
+                ws.acting_as(actor_name(ctx.user.name)),
+                name,
+                photos,
+                str(form.get("consent_ref") or "") or None,
+                FaceAnalyzer(),
+            )
+        except IdolGuardError as exc:
+            return render(ctx, "error.html.j2", status=400, code=400, message=str(exc))
+    return render(ctx, "enrolled.html.j2", artist_name=name, result=result.as_dict())
+
+
+@router.post("/artists/{name}/threshold")
+async def threshold(request: Request, name: str, ctx: PageContext = Depends(need_csrf("artists"))) -> Response:
+    from idolguard.gallery.store import set_threshold
+
+    form = await request.form()
+    if not ctx.user.sees_artist(name):
+        raise Denied(404, "Not found.")
+    raw = str(form.get("threshold") or "").strip()
+    try:
+        value = float(raw) if raw else None
+        set_threshold(
+            ws_of(request).acting_as(actor_name(ctx.user.name)), name, value, str(form.get("reason") or "") or None
+        )
+    except (ValueError, IdolGuardError) as exc:
+        return render(ctx, "error.html.j2", status=400, code=400, message=str(exc))
+    return RedirectResponse("/artists", status_code=303)
+
+
+# --- banks -----------------------------------------------------------------------------------------------
+
+
+@router.get("/banks", response_class=HTMLResponse)
+def banks(request: Request, ctx: PageContext = Depends(need("read"))) -> Response:
+    from idolguard.signals.banks import list_banks
+
+    return render(ctx, "banks.html.j2", rows=list_banks(ws_of(request)), nearest=None)
+
+
+@router.post("/banks/{name}/toggle")
+def toggle(request: Request, name: str, ctx: PageContext = Depends(need_csrf("banks"))) -> Response:
+    from idolguard.signals.banks import list_banks, set_enabled
+
+    ws = ws_of(request)
+    current = {b["name"]: b["enabled"] for b in list_banks(ws)}
+    if name not in current:
+        raise Denied(404, "Not found.")
+    set_enabled(ws.acting_as(actor_name(ctx.user.name)), name, None, not current[name])
+    return RedirectResponse("/banks", status_code=303)
+
+
+@router.post("/banks/{name}/export")
+def export(request: Request, name: str, ctx: PageContext = Depends(need_csrf("banks"))) -> Response:
+    from idolguard.signals.exchange import export_bank
+
+    ws = ws_of(request)
+    with tempfile.TemporaryDirectory(dir=ws.home) as tmp:
+        dest = Path(tmp) / f"{name}.txt"
+        try:
+            export_bank(
+                ws.acting_as(actor_name(ctx.user.name)), name, "threatexchange", dest, f"web export by {ctx.user.name}"
+            )
+        except IdolGuardError as exc:
+            return render(ctx, "error.html.j2", status=400, code=400, message=str(exc))
+        data = dest.read_bytes()
+    return Response(
+        data, media_type="text/plain", headers={"content-disposition": f'attachment; filename="{name}-hashes.txt"'}
+    )
+
+
+@router.post("/banks/{name}/import", response_class=HTMLResponse)
+async def import_hashes(request: Request, name: str, ctx: PageContext = Depends(need_csrf("banks"))) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    from idolguard.signals.exchange import import_file
+    from idolguard.web.uploads import TooLarge, store
+
+    form = await request.form(max_files=1)
+    upload = form.get("file")
+    fmt = str(form.get("format") or "threatexchange")
+    if not hasattr(upload, "file"):
+        raise Denied(400, "Choose a file.")
+    ws = ws_of(request)
+    with tempfile.TemporaryDirectory(dir=ws.home) as tmp:
+        try:
+            got = await run_in_threadpool(store, Path(tmp) / "in", [("hashes.txt", upload.file)], 512 * 1024 * 1024)  # type: ignore[union-attr]
+        except TooLarge as exc:
+            raise Denied(413, "The upload is too large.") from exc
+        try:
+            report = await run_in_threadpool(
+                import_file, ws.acting_as(actor_name(ctx.user.name)), Path(tmp) / "in" / got.files[0], name, fmt
+            )
+        except IdolGuardError as exc:
+            return render(ctx, "error.html.j2", status=400, code=400, message=str(exc))
+    return render(
+        ctx,
+        "error.html.j2",
+        status=200,
+        code=200,
+        message=f"{ctx.gettext('Imported')}: {getattr(report, 'added', report)}",
+    )
+
+
+@router.post("/banks/debug", response_class=HTMLResponse)
+async def debug(request: Request, ctx: PageContext = Depends(need_csrf("read"))) -> Response:
+    """Match debugger: PDQ of an uploaded image and the nearest bank entries, with distances (no threshold)."""
+    from starlette.concurrency import run_in_threadpool
+
+    from idolguard.signals.banks import list_banks
+    from idolguard.web.uploads import TooLarge, store
+
+    form = await request.form(max_files=1)
+    upload = form.get("image")
+    if not hasattr(upload, "file"):
+        raise Denied(400, "Choose a file.")
+    ws = ws_of(request)
+    with tempfile.TemporaryDirectory(dir=ws.home) as tmp:
+        try:
+            got = await run_in_threadpool(store, Path(tmp) / "in", [("probe", upload.file)], 100 * 1024 * 1024)  # type: ignore[union-attr]
+        except TooLarge as exc:
+            raise Denied(413, "The upload is too large.") from exc
+        try:
+            result = await run_in_threadpool(nearest_entries, ws, Path(tmp) / "in" / got.files[0])
+        except IdolGuardError as exc:
+            return render(ctx, "error.html.j2", status=400, code=400, message=str(exc))
+    return render(ctx, "banks.html.j2", rows=list_banks(ws), nearest=result)
+
+
+def nearest_entries(ws: Workspace, path: Path, limit: int = 10) -> dict:
+    import numpy as np
+
+    from idolguard.signals.compute import image_signals
+    from idolguard.signals.models import Bank, BankEntry
+
+    signals = image_signals(path, ws.config.limits)
+    with ws.sessions() as session:
+        rows = session.execute(
+            select(BankEntry.id, BankEntry.value, Bank.name, Bank.pdq_threshold, BankEntry.enabled)
+            .join(Bank, Bank.id == BankEntry.bank_id)
+            .where(BankEntry.signal_type == "pdq")
+        ).all()
+    if not rows:
+        return {"pdq": signals["pdq"], "quality": signals["pdq_quality"], "entries": []}
+    hashes = np.stack([np.frombuffer(bytes.fromhex(r.value), dtype=np.uint8) for r in rows])
+    variants = [np.frombuffer(bytes.fromhex(v), dtype=np.uint8) for v in signals["pdq_dihedral"]]
+    distances = np.stack([np.unpackbits(hashes ^ v, axis=1).sum(axis=1) for v in variants])  # (8, N)
+    best_variant = distances.argmin(axis=0)
+    best = distances.min(axis=0)
+    order = np.argsort(best)[:limit]
+    from idolguard.signals.pdq import DIHEDRAL
+
+    names = [str(n) for n in DIHEDRAL]
+    entries = [
+        {
+            "entry": rows[i].id,
+            "bank": rows[i].name,
+            "distance": int(best[i]),
+            "threshold": rows[i].pdq_threshold,
+            "would_match": bool(best[i] <= rows[i].pdq_threshold and rows[i].enabled),
+            "transform": names[int(best_variant[i])]
+            if int(best_variant[i]) < len(names)
+            else str(int(best_variant[i])),
+        }
+        for i in order
+    ]
+    return {"pdq": signals["pdq"], "quality": signals["pdq_quality"], "entries": entries}

@@ -1,0 +1,61 @@
+"""Roles, what each may do, and per-artist scoping (need-to-know across an agency's groups).
+
+A user with an empty artist list sees every artist. Items with no identified artist are visible only to roles
+that triage (analyst, manager, admin): nobody else needs to see unattributed material.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from idolguard.web.models import ROLES
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset({"read", "admin", "assign", "decide", "close", "comment", "upload", "banks", "artists"}),
+    "manager": frozenset({"read", "assign", "decide", "close", "comment", "upload", "banks", "artists"}),
+    "analyst": frozenset({"read", "decide", "comment", "upload", "reveal"}),
+    "counsel": frozenset({"read", "comment", "reveal", "export"}),
+    "viewer": frozenset({"read"}),
+}
+SEES_UNATTRIBUTED = frozenset({"admin", "manager", "analyst"})
+assert set(PERMISSIONS) == set(ROLES)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in user (or API token owner) as the authorisation checks see it."""
+
+    user_id: int
+    name: str
+    role: str
+    artists: tuple[str, ...]
+    lang: str | None = None
+    timezone: str = "Asia/Seoul"
+    never_reveal: bool = False
+    token_scope: str | None = None  # read|write for API tokens, None for a browser session
+
+    def can(self, permission: str) -> bool:
+        if permission not in PERMISSIONS[self.role]:
+            return False
+        # A read-only token may only read, whatever the role allows.
+        return not (self.token_scope == "read" and permission != "read")
+
+    @property
+    def unscoped(self) -> bool:
+        return not self.artists
+
+    @property
+    def sees_unattributed(self) -> bool:
+        return self.role in SEES_UNATTRIBUTED
+
+    def sees_artist(self, artist: str) -> bool:
+        return self.unscoped or artist in self.artists
+
+    def sees_item(self, artists: list[str]) -> bool:
+        if not artists:
+            return self.sees_unattributed
+        return self.unscoped or any(a in self.artists for a in artists)
+
+    @property
+    def may_reveal(self) -> bool:
+        return self.can("reveal") and not self.never_reveal

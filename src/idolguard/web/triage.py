@@ -1,0 +1,265 @@
+"""The triage queue: one ``web_reviews`` row per item (analysis projected for ranking and filters, plus the
+team's decision), risk ranking, scoped queries, and decisions with optimistic locking.
+
+Risk = artist evidence x manipulation evidence x spread: an item showing a matched artist, scored as
+manipulated and seen in many places comes first. The weights are documented, not learned.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, func, or_, select, update
+
+from idolguard.db.models import Item, Sighting
+from idolguard.db.session import in_chunks
+from idolguard.errors import IdolGuardError
+from idolguard.web.custody import custody
+from idolguard.web.models import STATUSES, Review, ReviewArtist
+from idolguard.web.roles import Principal
+from idolguard.workspace import Workspace
+
+ARTIST_WEIGHT = {"match": 1.0, "possible": 0.6}
+NO_ARTIST_WEIGHT = 0.25
+OPEN_STATUSES = ("new", "in_review")
+FAN_PLATFORMS = ("portal", "fan-report")
+
+
+class Conflict(IdolGuardError):
+    """Someone else changed the item since it was loaded (optimistic locking): nothing was overwritten."""
+
+
+def risk(decision: str | None, manipulation: float | None, matches: int, sightings: int) -> float:
+    artist = ARTIST_WEIGHT.get(decision or "", NO_ARTIST_WEIGHT)
+    manip = 0.2 + 0.8 * (manipulation if manipulation is not None else 0.5)
+    spread = 1.0 + math.log1p(matches + max(sightings - 1, 0))
+    return round(artist * manip * spread, 6)
+
+
+def _projection(obj: dict[str, Any]) -> dict[str, Any]:
+    faces = [f for f in (obj.get("faces") or []) if f.get("artist") and f.get("decision") in ARTIST_WEIGHT]
+    best = max(faces, key=lambda f: (ARTIST_WEIGHT[f["decision"]], f.get("similarity") or 0), default=None)
+    return {
+        "artists": sorted({f["artist"] for f in faces}),
+        "artist": best["artist"] if best else None,
+        "artist_decision": best["decision"] if best else None,
+        "similarity": best.get("similarity") if best else None,
+        "manipulation": obj.get("manipulation_score"),
+        "verdict": obj.get("verdict"),
+        "matches": len(obj.get("matches") or []),
+        "media_type": obj.get("media_type") or "other",
+    }
+
+
+def sync_reviews(ws: Workspace, shas: list[str]) -> int:
+    """Create or refresh the triage rows of these items from their stored analysis (decisions are kept)."""
+    from idolguard.pipeline.scan import item_objects
+
+    shas = list(dict.fromkeys(shas))
+    for chunk in in_chunks(shas, 500):
+        objects = item_objects(ws, [(sha, None, False) for sha in chunk])
+        with ws.sessions() as session, session.begin():
+            seen = dict(
+                session.execute(
+                    select(Sighting.item_sha256, func.count())
+                    .where(Sighting.item_sha256.in_(chunk))
+                    .group_by(Sighting.item_sha256)
+                ).all()
+            )
+            platforms: dict[str, str] = {}
+            fans: set[str] = set()
+            for sha, platform in session.execute(
+                select(Sighting.item_sha256, Sighting.platform)
+                .where(Sighting.item_sha256.in_(chunk))
+                .order_by(Sighting.id)
+            ):
+                if platform:
+                    platforms.setdefault(sha, platform)
+                    if platform in FAN_PLATFORMS:
+                        fans.add(sha)
+            firsts = dict(session.execute(select(Item.sha256, Item.first_seen_at).where(Item.sha256.in_(chunk))).all())
+            existing = {r.item_sha256: r for r in session.scalars(select(Review).where(Review.item_sha256.in_(chunk)))}
+            session.execute(delete(ReviewArtist).where(ReviewArtist.item_sha256.in_(chunk)))
+            for obj in objects:
+                sha = obj["sha256"]
+                values = _projection(obj)
+                artists = values.pop("artists")
+                row = existing.get(sha) or Review(item_sha256=sha, status="new", version=1)
+                for key, value in values.items():
+                    setattr(row, key, value)
+                row.sightings = int(seen.get(sha, 1))
+                row.platform = platforms.get(sha)
+                row.fan_reported = sha in fans
+                row.first_seen_at = firsts.get(sha) or datetime.now(UTC)
+                row.risk = risk(row.artist_decision, row.manipulation, row.matches, row.sightings)
+                if sha not in existing:
+                    row.updated_at = datetime.now(UTC)
+                    session.add(row)
+                for artist in artists:
+                    session.add(ReviewArtist(item_sha256=sha, artist=artist))
+    return len(shas)
+
+
+def sync_missing(ws: Workspace, limit: int = 100_000) -> int:
+    """Items stored by the command line (scan, capture) that have no triage row yet."""
+    with ws.sessions() as session:
+        missing = list(
+            session.scalars(
+                select(Item.sha256)
+                .where(~select(Review.item_sha256).where(Review.item_sha256 == Item.sha256).exists())
+                .limit(limit)
+            )
+        )
+    return sync_reviews(ws, missing) if missing else 0
+
+
+def scoped(query: Select[Any], who: Principal) -> Select[Any]:
+    """Restrict a query over ``Review`` to what the user may see (per-artist scope, unattributed items)."""
+    if who.unscoped:
+        return query if who.sees_unattributed else query.where(Review.artist.is_not(None))
+    in_scope = Review.item_sha256.in_(select(ReviewArtist.item_sha256).where(ReviewArtist.artist.in_(who.artists)))
+    if who.sees_unattributed:
+        return query.where(or_(in_scope, Review.artist.is_(None)))
+    return query.where(in_scope)
+
+
+@dataclass
+class Filters:
+    status: str = "open"  # open|all|one of STATUSES
+    artist: str = ""
+    decision: str = ""
+    verdict: str = ""
+    platform: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    fan: bool = False
+    assignee: str = ""
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        if self.status == "open":
+            query = query.where(Review.status.in_(OPEN_STATUSES))
+        elif self.status in STATUSES:
+            query = query.where(Review.status == self.status)
+        if self.artist:
+            query = query.where(
+                Review.item_sha256.in_(select(ReviewArtist.item_sha256).where(ReviewArtist.artist == self.artist))
+            )
+        if self.decision == "none":
+            query = query.where(Review.artist_decision.is_(None))
+        elif self.decision:
+            query = query.where(Review.artist_decision == self.decision)
+        if self.verdict:
+            query = query.where(Review.verdict == self.verdict)
+        if self.platform:
+            query = query.where(Review.platform == self.platform)
+        if self.since:
+            query = query.where(Review.first_seen_at >= self.since)
+        if self.until:
+            query = query.where(Review.first_seen_at < self.until)
+        if self.fan:
+            query = query.where(Review.fan_reported.is_(True))
+        if self.assignee:
+            query = query.where(Review.assignee == self.assignee)
+        return query
+
+
+def queue(
+    ws: Workspace, who: Principal, filters: Filters, *, offset: int = 0, limit: int = 50
+) -> tuple[list[Review], bool]:
+    """One page of the queue, highest risk first; the bool says whether there is a next page.
+
+    Two steps: the ranking query selects only keys (so the database sorts narrow rows, from the risk index
+    or, for scoped users, from the artist index plus a covering index), then the page's rows are fetched."""
+    keys = (
+        scoped(filters.apply(select(Review.item_sha256, Review.risk)), who)
+        .order_by(Review.risk.desc(), Review.item_sha256.desc())
+        .offset(offset)
+        .limit(limit + 1)
+    )
+    with ws.sessions() as session:
+        ranked = [sha for sha, _risk in session.execute(keys)]
+        rows = {r.item_sha256: r for r in session.scalars(select(Review).where(Review.item_sha256.in_(ranked[:limit])))}
+    return [rows[sha] for sha in ranked[:limit] if sha in rows], len(ranked) > limit
+
+
+def visible_review(ws: Workspace, who: Principal, sha: str) -> Review | None:
+    """The item's triage row if the user may see it (None: absent or out of scope, shown as 404)."""
+    with ws.sessions() as session:
+        return session.scalar(scoped(select(Review).where(Review.item_sha256 == sha), who))
+
+
+def item_artists(ws: Workspace, sha: str) -> list[str]:
+    with ws.sessions() as session:
+        return list(session.scalars(select(ReviewArtist.artist).where(ReviewArtist.item_sha256 == sha)))
+
+
+def decide(ws: Workspace, who: Principal, sha: str, status: str, version: int, *, note: str = "") -> Review:
+    """Set the status if nobody changed the item since ``version`` (else Conflict); one custody event."""
+    if status not in STATUSES:
+        raise IdolGuardError(f"unknown status {status!r}")
+    with custody(ws, who.name) as (session, ledger):
+        row = session.get(Review, sha)
+        if row is None:
+            raise IdolGuardError("no such item")
+        previous = row.status
+        changed = session.execute(
+            update(Review)
+            .where(Review.item_sha256 == sha, Review.version == version)
+            .values(status=status, version=Review.version + 1, updated_at=datetime.now(UTC), updated_by=who.name)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:
+            raise Conflict("someone else changed this item meanwhile; reload to see their decision")
+        ledger.append(
+            "web.decision",
+            item=sha,
+            details={"user": who.name, "from": previous, "to": status, "version": version + 1, "note": note[:2000]},
+        )
+    with ws.sessions() as session:
+        fresh = session.get(Review, sha)
+        assert fresh is not None
+        return fresh
+
+
+def assign(ws: Workspace, who: Principal, sha: str, assignee: str | None, version: int) -> None:
+    with custody(ws, who.name) as (session, ledger):
+        changed = session.execute(
+            update(Review)
+            .where(Review.item_sha256 == sha, Review.version == version)
+            .values(
+                assignee=assignee or None, version=Review.version + 1, updated_at=datetime.now(UTC), updated_by=who.name
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:
+            raise Conflict("someone else changed this item meanwhile; reload to see their decision")
+        ledger.append("web.assign", item=sha, details={"user": who.name, "assignee": assignee or None})
+
+
+def comment(ws: Workspace, who: Principal, sha: str, text: str) -> None:
+    text = text.strip()
+    if not text:
+        raise IdolGuardError("empty comment")
+    with custody(ws, who.name) as (_session, ledger):
+        ledger.append("web.comment", item=sha, details={"user": who.name, "text": text[:4000]})
+
+
+def add_to_known_abuse(ws: Workspace, sha: str, bank: str = "known_abuse") -> str:
+    """Confirmed abuse goes into the ``known_abuse`` bank (created on first use) so re-uploads match."""
+    from idolguard.incidents.sync import sync
+    from idolguard.signals.banks import add_entries, create_bank, get_bank
+    from idolguard.signals.entries import entries_for_item
+
+    with ws.sessions() as session:
+        try:
+            get_bank(session, bank)
+        except IdolGuardError:
+            session.rollback()
+            create_bank(ws, bank, "known_abuse", description="confirmed in the web triage")
+    entries, _notes = entries_for_item(ws, sha)
+    add_entries(ws, bank, entries, event_details={"item": sha, "via": "web"})
+    sync(ws)
+    return bank

@@ -1,0 +1,111 @@
+"""Web app fixtures: a real workspace (SQLite, or PostgreSQL with IDOLGUARD_TEST_PG), the real ASGI app
+driven through httpx (Starlette's TestClient), users created through the real account code, sign-in through
+the real pages with real TOTP codes (pyotp)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+
+from idolguard.web import accounts
+from idolguard.web.app import create_app
+from idolguard.workspace import Workspace
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@dataclass
+class Login:
+    name: str
+    password: str
+    secret: str
+
+    def code(self) -> str:
+        return pyotp.TOTP(self.secret).now()
+
+
+def secret_of(uri: str) -> str:
+    return parse_qs(urlparse(uri).query)["secret"][0]
+
+
+def make_user(
+    ws: Workspace, name: str, role: str, artists: list[str] | None = None, *, password: str | None = None
+) -> Login:
+    created = accounts.add_user(ws, name, role, artists or [], by="test")
+    login = Login(name, created.password, secret_of(created.totp_uri))
+    if password:
+        with ws.sessions() as session:
+            user_id = accounts.get_user(session, name).id
+        accounts.set_password(ws, user_id, password)
+        login.password = password
+    return login
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "no CSRF field in page"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, login: Login, *, lang: str | None = None) -> TestClient:
+    page = client.get("/login")
+    assert page.status_code == 200
+    response = client.post("/login", data={"csrf": csrf_of(page.text), "name": login.name, "password": login.password})
+    assert response.status_code == 303, response.text[:500]
+    page = client.get("/login/totp")
+    response = client.post("/login/totp", data={"csrf": csrf_of(page.text), "code": login.code()})
+    assert response.status_code == 303, response.text[:500]
+    return client
+
+
+def page_csrf(client: TestClient, path: str = "/account") -> str:
+    return csrf_of(client.get(path).text)
+
+
+@pytest.fixture
+def app_ws(workspace: Workspace) -> Workspace:
+    return workspace
+
+
+@pytest.fixture
+def app(app_ws: Workspace):  # type: ignore[no-untyped-def]
+    return create_app(app_ws)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as c:
+        yield c
+
+
+@pytest.fixture
+def new_client(app):  # type: ignore[no-untyped-def]
+    made: list[TestClient] = []
+
+    def factory() -> TestClient:
+        c = TestClient(app, base_url="http://127.0.0.1", follow_redirects=False)
+        made.append(c)
+        return c
+
+    yield factory
+    for c in made:
+        c.close()
+
+
+STRONG = "correct horse battery staple"
+
+
+def media_file(folder: Path, name: str, seed: int) -> Path:
+    from idolguard.demo import shapes_image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    shapes_image(seed, (320, 240)).save(path, quality=90)
+    return path
