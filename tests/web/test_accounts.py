@@ -168,3 +168,18 @@ def test_catalog_covers_every_message():
     assert not missing, missing
     hangul = sum(1 for text in ko.values() if any("\uac00" <= ch <= "\ud7a3" for ch in text))
     assert hangul >= 0.9 * len(ko)  # real Korean, not copies of the English
+
+
+def test_admin_changes_role_and_scope_and_the_session_ends(client, new_client, app_ws):
+    admin = sign_in(client, make_user(app_ws, "root", "admin", password=STRONG))
+    vic = sign_in(new_client(), make_user(app_ws, "vic", "viewer", password=STRONG))
+    assert vic.get("/intake").status_code == 403
+    r = admin.post(
+        "/admin/users/vic/role", data={"csrf": page_csrf(admin, "/admin/users"), "role": "analyst", "artists": "A, B"}
+    )
+    assert r.status_code == 303
+    with app_ws.sessions() as session:
+        user = session.scalar(select(User).where(User.name == "vic"))
+    assert user.role == "analyst" and user.artists == ["A", "B"]
+    assert vic.get("/intake").headers["location"] == "/login"  # signed out: the new rights need a new sign-in
+    assert "web.user_change" in actions(app_ws, "vic")

@@ -178,3 +178,35 @@ def test_captions_accounts_and_artist_names_are_escaped(client, app_ws, tmp_path
     assert caption not in item_page and "&lt;script&gt;document.title=" in item_page
     assert "<i>@acct</i>" not in item_page and "&lt;i&gt;@acct&lt;/i&gt;" in item_page
     assert "<title>" in item_page and "pwned" not in item_page.split("</title>")[0]  # no media/text in titles
+
+
+def test_manager_closes_an_incident(client, new_client, app_ws, seeded):
+    from idolguard.incidents.models import Incident
+    from idolguard.incidents.sync import sync
+    from idolguard.pipeline.runner import analyze
+    from idolguard.web.triage import add_to_known_abuse
+
+    add_to_known_abuse(app_ws, seeded.suspect)
+    analyze(app_ws, [seeded.suspect])
+    sync(app_ws)
+    with app_ws.sessions() as session:
+        incident_id = session.scalar(select(Incident.id))
+    analyst = sign_in(new_client(), make_user(app_ws, "ana", "analyst", password=STRONG))
+    page = analyst.get(f"/incidents/{incident_id}")
+    assert page.status_code == 200 and "incident-state" not in page.text
+    assert (
+        analyst.post(
+            f"/incidents/{incident_id}/state", data={"csrf": csrf_of(page.text), "state": "closed"}
+        ).status_code
+        == 403
+    )
+    manager = sign_in(client, make_user(app_ws, "max", "manager", password=STRONG))
+    page = manager.get(f"/incidents/{incident_id}")
+    r = manager.post(
+        f"/incidents/{incident_id}/state", data={"csrf": csrf_of(page.text), "state": "closed", "reason": "removed"}
+    )
+    assert r.status_code == 303
+    with app_ws.sessions() as session:
+        assert session.get(Incident, incident_id).state == "closed"
+    events = ledger(app_ws, "incident.status")
+    assert events[-1].actor == "web:max" and events[-1].details["to"] == "closed"

@@ -109,6 +109,20 @@ def disable_user(ws: Workspace, name: str, *, by: str) -> None:
         ledger.append("web.user_disable", details={"user": user.name})
 
 
+def change_user(ws: Workspace, name: str, role: str, artists: list[str], *, by: str) -> None:
+    """New role and artist scope; the user's sessions end so the change applies at once."""
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+    scope = sorted({a.strip() for a in artists if a.strip()})
+    with custody(ws, by) as (session, ledger):
+        user = get_user(session, name)
+        before = {"role": user.role, "artists": list(user.artists or [])}
+        user.role, user.artists = role, scope
+        for row in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
+            session.delete(row)
+        ledger.append("web.user_change", details={"user": user.name, "from": before, "role": role, "artists": scope})
+
+
 def reset_2fa(ws: Workspace, name: str, *, by: str) -> str:
     """New TOTP secret; every session of the user ends. Returns the new provisioning URI."""
     secret = security.new_totp_secret()

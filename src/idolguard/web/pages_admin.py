@@ -67,6 +67,21 @@ def disable(request: Request, name: str, ctx: PageContext = Depends(need_csrf("a
     return RedirectResponse("/admin/users", status_code=303)
 
 
+@router.post("/users/{name}/role")
+def change_role(
+    request: Request,
+    name: str,
+    ctx: PageContext = Depends(need_csrf("admin")),
+    role: str = Form(""),
+    artists: str = Form(""),
+) -> Response:
+    try:
+        accounts.change_user(ws_of(request), name, role, artists.split(","), by=ctx.user.name)
+    except accounts.AccountError as exc:
+        return render(ctx, "error.html.j2", status=400, message=str(exc), code=400)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
 @router.post("/users/{name}/reset-2fa", response_class=HTMLResponse)
 def reset(request: Request, name: str, ctx: PageContext = Depends(need_csrf("admin"))) -> Response:
     try:

@@ -66,7 +66,33 @@ def _incident(request: Request, ctx: PageContext, incident_id: int) -> dict:
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
 def incident(request: Request, incident_id: int, ctx: PageContext = Depends(need("read"))) -> Response:
-    return render(ctx, "incident.html.j2", d=_incident(request, ctx, incident_id))
+    from idolguard.incidents.models import INCIDENT_STATES
+
+    return render(ctx, "incident.html.j2", d=_incident(request, ctx, incident_id), states=INCIDENT_STATES)
+
+
+@router.post("/incidents/{incident_id}/state")
+async def incident_state(
+    request: Request, incident_id: int, ctx: PageContext = Depends(need_csrf("close"))
+) -> Response:
+    """Managers move an incident (e.g. to ``closed``); the incidents area writes the custody event."""
+    from starlette.concurrency import run_in_threadpool
+
+    from idolguard.incidents.views import set_state
+
+    _incident(request, ctx, incident_id)
+    form = await request.form()
+    try:
+        await run_in_threadpool(
+            set_state,
+            ws_of(request).acting_as(actor_name(ctx.user.name)),
+            incident_id,
+            str(form.get("state") or ""),
+            str(form.get("reason") or "")[:500] or None,
+        )
+    except IdolGuardError as exc:
+        return render(ctx, "error.html.j2", status=400, code=400, message=str(exc))
+    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
 
 
 @router.get("/incidents/{incident_id}/spread.svg")
