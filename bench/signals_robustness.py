@@ -37,7 +37,8 @@ from idolguard.signals.pdq import hash_file
 LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw-dev" / "images"
 THRESHOLD = 31
 FACE_THRESHOLD = face_anchor.FACE_THRESHOLD
-QUERY_JITTER = False  # --query-jitter: hash query faces at the nine landmark perturbations too
+TIGHT = True  # as shipped: tight face anchor too (face_anchor.TIGHT_ZOOM); --no-tight measures without it
+QUERY_JITTER = True  # as shipped (``[signals] query_jitter``); --no-query-jitter hashes query faces once
 NEAR_MISS = 56  # plain/crop PDQ candidates between 32 and 56 bits are accepted only after ORB verification
 
 
@@ -52,6 +53,17 @@ def crop(fraction: float) -> Callable[[Image.Image, np.random.Generator], Image.
         cw, ch = int(w * (1 - fraction)), int(h * (1 - fraction))
         x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
         return img.crop((x, y, x + cw, y + ch))
+
+    return edit
+
+
+def crop_sides(fraction: float) -> Callable[[Image.Image, np.random.Generator], Image.Image]:
+    """``fraction`` of the width and height cut from *every* side (10%: the central 80% x 80% is left)."""
+
+    def edit(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+        w, h = img.size
+        dx, dy = int(round(w * fraction)), int(round(h * fraction))
+        return img.crop((dx, dy, w - dx, h - dy))
 
     return edit
 
@@ -138,6 +150,7 @@ EDITS: dict[str, tuple[Callable[[Image.Image, np.random.Generator], Image.Image]
     "resize25_q50": (resize_q50, 50),
     "crop5": (crop(0.05), 90),
     "crop10": (crop(0.10), 90),
+    "crop10_sides": (crop_sides(0.10), 90),
     "flip": (lambda img, rng: img.transpose(Image.Transpose.FLIP_LEFT_RIGHT), 90),
     "brightness30": (brightness, 90),
     "contrast30": (contrast, 90),
@@ -161,7 +174,7 @@ class Bank:
             rgb = np.asarray(Image.open(path).convert("RGB"))
             luma = np.asarray(Image.fromarray(rgb).convert("L"))
             for face in faces_of(detector, rgb, jitter=True):
-                for value in [face["pdq"], *face["jitter"]]:
+                for value in [face["pdq"], *face["jitter"], *face.get("tight", [])]:
                     face_ids.append(i)
                     face_hashes.append(value)
             self.features.append(verify.features(luma))
@@ -178,7 +191,7 @@ class Bank:
 def faces_of(detector: object, rgb: np.ndarray, jitter: bool = False) -> list[dict[str, object]]:
     luma = np.asarray(Image.fromarray(rgb).convert("L"))
     found = [{"landmarks": f.landmarks.tolist()} for f in detector.detect(rgb)]  # type: ignore[attr-defined]
-    return face_anchor.face_hashes(luma, found, jitter=jitter)
+    return face_anchor.face_hashes(luma, found, jitter=jitter, tight=TIGHT)
 
 
 def brute(hashes: np.ndarray, query: str, threshold: int) -> np.ndarray:
@@ -203,7 +216,8 @@ def match(bank: Bank, path: Path) -> tuple[set[int], set[int], dict[str, int]]:
     rgb = np.asarray(Image.open(path).convert("RGB"))
     if bank.face_words is not None:
         for face in faces_of(bank.detector, rgb, jitter=QUERY_JITTER):
-            for value in [face["pdq"], face["pdq_flip"], *face["jitter"]]:
+            tight = [*face.get("tight", []), *face.get("tight_flip", [])]
+            for value in [face["pdq"], face["pdq_flip"], *face["jitter"], *tight]:
                 found = {int(bank.face_owner[i]) for i in brute(bank.face_words, value, FACE_THRESHOLD)}
                 counters["face_candidates"] += len(found - full - candidates)
                 candidates |= found
@@ -238,10 +252,14 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--edits", nargs="*", default=list(EDITS))
     parser.add_argument("--same-person", type=int, default=1000)
-    parser.add_argument("--query-jitter", action="store_true")
+    parser.add_argument("--no-query-jitter", action="store_true", help="query faces hashed once (not as shipped)")
+    parser.add_argument("--query-jitter", action="store_true", help="the default; kept for old command lines")
+    parser.add_argument("--no-tight", action="store_true", help="without the tight face anchor (not as shipped)")
     args = parser.parse_args()
     global QUERY_JITTER
-    QUERY_JITTER = args.query_jitter
+    QUERY_JITTER = not args.no_query_jitter
+    global TIGHT
+    TIGHT = not args.no_tight
     from idolguard.faces.detector import get_detector
 
     started = time.time()

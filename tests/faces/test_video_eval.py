@@ -80,6 +80,9 @@ def test_eval_faces_and_gallery_report_per_item_and_summary(cli, tmp_path):
     assert rows[2]["decision"] == "no_face" and rows[2]["enrolled"] is False
     assert summary["artists"] == 1 and summary["genuine_probes"] == 2 and summary["impostor_probes"] == 1
     assert summary["rank1_identification_rate"] == 1.0 and summary["false_accept_rate"] == 0.0
+    low, high = summary["rank1_identification_rate_95ci"]
+    assert 0.0 < low < 1.0 == high, "two probes: a wide interval"
+    assert summary["false_accept_rate_95ci"][0] == 0.0 and summary["false_accept_rate_95ci"][1] > 0.5
 
     bad = _write(tmp_path / "bad.csv", ("x", "y"), [("a", "b")])
     result = cli("eval", "faces", "--pairs", bad, "--root", root, ok=False)

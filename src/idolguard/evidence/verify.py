@@ -77,6 +77,8 @@ class VerifyReport:
     unanchored_entries: int | None = None  # entries after the last anchor: only --expect-head covers them
     unstamped: list[str] = field(default_factory=list)  # captures with no valid TSA token
     items_after_last_anchor: int = 0  # items ingested after the newest anchor: no trusted time yet
+    # Objects erased by a signed destruction decision (``case.destroy``): not tampering, listed as such.
+    destroyed: list[dict[str, Any]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
 
@@ -97,6 +99,7 @@ class VerifyReport:
             "unanchored_entries": self.unanchored_entries,
             "captures_without_timestamp": self.unstamped,
             "items_after_last_anchor": self.items_after_last_anchor,
+            "destroyed": self.destroyed,
             "problems": [p.as_dict() for p in self.problems],
             "warnings": [p.as_dict() for p in self.warnings],
         }
@@ -305,6 +308,7 @@ class SignedFacts:
     mentioned: set[str] = field(default_factory=set)  # every digest a signed event names
     anchor_tokens: dict[int, list[str]] = field(default_factory=dict)  # anchor seq -> its tokens' SHA-256
     capture_digests: set[str] = field(default_factory=set)  # every digest a signed capture.* event names
+    destroyed: dict[str, dict[str, Any]] = field(default_factory=dict)  # object -> the decision that erased it
 
     def add(self, record: dict[str, Any]) -> None:
         details = _details(record)
@@ -359,12 +363,33 @@ class SignedFacts:
             previous = details["previous_anchor"]
             if isinstance(previous.get("seq"), int) and isinstance(previous.get("tokens"), list):
                 self.anchor_tokens[previous["seq"]] = [str(t) for t in previous["tokens"]]
+        if action is Action.CASE_DESTROY:
+            self._add_destruction(record, details)
         if action is Action.GALLERY_ENROL:
             for accepted in details.get("accepted") or []:
                 if isinstance(accepted, dict):
                     for name in ("photo", "crop"):
                         if _looks_like_digest(accepted.get(name)):
                             self.gallery_objects[str(accepted[name])] = seq
+
+    def _add_destruction(self, record: dict[str, Any], details: dict[str, Any]) -> None:
+        """A signed, two-person destruction decision names every object it erased (docs/EVIDENCE.md)."""
+        raw_approvals = details.get("approvals")
+        approvals: list[Any] = raw_approvals if isinstance(raw_approvals, list) else []
+        approvers = [str(a.get("approver")) for a in approvals if isinstance(a, dict)]
+        raw_objects = details.get("objects")
+        objects: list[Any] = raw_objects if isinstance(raw_objects, list) else []
+        for entry in objects:
+            sha = entry.get("sha256") if isinstance(entry, dict) else None
+            if isinstance(sha, str) and _looks_like_digest(sha):
+                self.destroyed[sha] = {
+                    "sha256": sha,
+                    "kind": entry.get("kind"),
+                    "case": details.get("case"),
+                    "decision_seq": record.get("seq"),
+                    "approved_by": approvers,
+                    "reason": next((str(a.get("reason")) for a in approvals if isinstance(a, dict)), None),
+                }
 
 
 def _collect_digests(value: Any, into: set[str]) -> None:
@@ -754,7 +779,10 @@ def _check_vault(
             report.problems.append(Problem("vault", repr(sha)[:80], "recorded object name is not a SHA-256 digest"))
             continue
         if not present:
-            report.problems.append(Problem("vault", sha, f"{needed[sha]} missing from the vault (deleted?)"))
+            if sha in facts.destroyed and len(set(facts.destroyed[sha]["approved_by"])) >= 2:
+                report.destroyed.append(facts.destroyed[sha])  # erased by a signed decision, not lost
+            else:
+                report.problems.append(Problem("vault", sha, f"{needed[sha]} missing from the vault (deleted?)"))
             continue
         try:
             problem = vault.check(sha)

@@ -28,6 +28,29 @@ from idolguard.cli_support import (
 from idolguard.errors import IdolGuardError
 
 
+class Variant(StrEnum):
+    """Decision rule to calibrate and ship (see ``gallery/calibration.py``)."""
+
+    global_ = "global"
+    gallery = "gallery"
+    gallery_quality = "gallery+quality"
+
+
+def _alias_arg(value: str) -> tuple[str, str | None]:
+    """``KIND:NAME`` (kind one of hangul, romanised, stage, legal, other) or a bare NAME (kind guessed)."""
+    from idolguard.gallery.names import ALIAS_KINDS
+
+    kind, sep, rest = value.partition(":")
+    if sep and kind.strip().lower() in ALIAS_KINDS and rest.strip():
+        return rest.strip(), kind.strip().lower()
+    return value, None
+
+
+def _warn(lines: list[str]) -> None:
+    for line in lines:
+        console.print(f"[yellow]warning:[/] {safe(line)}")
+
+
 class ScoreNorm(StrEnum):
     """Face-score normalisation: raw cosine similarity, or symmetric normalisation against a cohort."""
 
@@ -43,16 +66,33 @@ def artists_add(
     name: str = typer.Argument(..., help="Artist name as it should appear in reports."),
     photos: Path = typer.Option(..., "--photos", help="Folder (recursive) or file of reference photos."),
     consent_ref: str = typer.Option(None, "--consent-ref", help="Reference of the consent/mandate record."),
+    alias: list[str] = typer.Option(
+        [], "--alias", help="Another name (Hangul, romanised, stage, legal); repeatable. KIND:NAME sets the kind."
+    ),
+    group: str = typer.Option(None, "--group", help="Group the artist belongs to, e.g. BLACKPINK."),
     json_out: bool = json_option("The enrolment result as one JSON object."),
     home: Path = home_option(),
 ) -> None:
-    """Enrol an artist (or add references): one clear, single-face photo per file; several are better."""
+    """Enrol an artist (or add references): one clear, single-face photo per file; several are better.
+
+    NAME may be any existing name or alias of the artist (any case). Warns when the references are too few
+    or too alike (and says which photos would help), and when a photo's face looks more like another
+    enrolled artist than this one.
+    """
     from idolguard.faces.analysis import FaceAnalyzer
     from idolguard.gallery.store import enrol_artist, photo_files
 
     ws = open_workspace(home)
     try:
-        result = enrol_artist(ws, name, photo_files(photos), consent_ref, analyzer=FaceAnalyzer())
+        result = enrol_artist(
+            ws,
+            name,
+            photo_files(photos),
+            consent_ref,
+            analyzer=FaceAnalyzer(),
+            aliases=[_alias_arg(a) for a in alias],
+            group=group,
+        )
     except IdolGuardError as exc:
         fail(str(exc))
         return
@@ -63,21 +103,28 @@ def artists_add(
         status = "[green]enrolled[/]" if ref.accepted else f"[yellow]rejected: {safe(ref.reason)}[/]"
         out().print(f"{status}  {safe(ref.path)}")
     verb = "created" if result.created else "updated"
-    console.print(f"{safe(name)}: {verb}, {result.accepted} reference(s) added")
+    console.print(f"{safe(result.artist)}: {verb}, {result.accepted} reference(s) added")
+    _warn(result.warnings)
 
 
 @artists_app.command("list")
-def artists_list(json_out: bool = json_option("One JSON object per artist."), home: Path = home_option()) -> None:
-    """Enrolled artists with their reference counts."""
+def artists_list(
+    group: str = typer.Option(None, "--group", help="Only the artists of this group (any case)."),
+    json_out: bool = json_option("One JSON object per artist."),
+    home: Path = home_option(),
+) -> None:
+    """Enrolled artists with their group, aliases and reference counts."""
     from idolguard.gallery.store import list_artists
 
-    rows = list_artists(open_workspace(home))
+    rows = list_artists(open_workspace(home), group)
     if json_out:
         for row in rows:
             emit_json(row)
         return
     print_table(
-        "artists", ("name", "references", "consent"), [(r["name"], r["references"], r["consent_ref"]) for r in rows]
+        "artists",
+        ("name", "group", "aliases", "references", "consent"),
+        [(r["name"], r["group"], ", ".join(r["aliases"]), r["references"], r["consent_ref"]) for r in rows],
     )
     console.print(f"{len(rows)} artist(s)")
 
@@ -100,13 +147,17 @@ def artists_show(
         emit_json(info)
         return
     out().print(
-        f"{safe(info['name'])}  consent={safe(info['consent_ref'] or '-')}  enrolled by {safe(info['enrolled_by'])}"
+        f"{safe(info['name'])}  group={safe(info['group'] or '-')}  consent={safe(info['consent_ref'] or '-')}  "
+        f"enrolled by {safe(info['enrolled_by'])}"
     )
+    if info["aliases"]:
+        out().print("  aliases: " + ", ".join(f"{safe(a['alias'])} ({a['kind']})" for a in info["aliases"]))
     for ref in info["references"]:
         out().print(
             f"  photo {ref['photo_sha256'][:16]}  crop {ref['crop_sha256'][:16]}  quality {ref['quality']:.2f}"
             f"  {safe(ref['source_name'])}"
         )
+    _warn(info["warnings"])
 
 
 @artists_app.command("remove")
@@ -128,6 +179,82 @@ def artists_remove(
         emit_json({"artist": name, "removed": True, "references": removed})
     else:
         out().print(f"removed {safe(name)} ({removed} reference(s))")
+
+
+@artists_app.command("remove-photo")
+def artists_remove_photo(
+    name: str = typer.Argument(..., help="Artist (any name or alias)."),
+    photo: str = typer.Argument(..., help="Photo SHA-256 prefix (8+ characters) or file name ('artists show')."),
+    reason: str = typer.Option(None, "--reason", help="Why (recorded in the ledger)."),
+    json_out: bool = json_option("The result as one JSON object."),
+    home: Path = home_option(),
+) -> None:
+    """Take one reference photo out of an artist's matching set (the vault keeps it; the ledger records it)."""
+    from idolguard.gallery.store import advice_lines, artist_advice, remove_photo
+
+    ws = open_workspace(home)
+    try:
+        result = remove_photo(ws, name, photo, reason)
+        warnings = advice_lines(result["artist"], artist_advice(ws, result["artist"]))
+    except IdolGuardError as exc:
+        fail(str(exc))
+        return
+    if json_out:
+        emit_json({**result, "warnings": warnings})
+        return
+    out().print(
+        f"{safe(result['artist'])}: removed photo {result['photo_sha256'][:16]}, "
+        f"{result['references_left']} reference(s) left"
+    )
+    _warn(warnings)
+
+
+@artists_app.command("alias")
+def artists_alias(
+    name: str = typer.Argument(..., help="Artist (any name or alias)."),
+    alias: str = typer.Argument(..., help="The other name; KIND:NAME sets the kind (hangul, romanised, ...)."),
+    remove: bool = typer.Option(False, "--remove", help="Remove this alias instead of adding it."),
+    json_out: bool = json_option("The result as one JSON object."),
+    home: Path = home_option(),
+) -> None:
+    """Add (or remove) another name an artist is known by: Hangul, romanised, stage or legal name."""
+    from idolguard.gallery.store import add_alias, remove_alias
+
+    ws = open_workspace(home)
+    try:
+        text, kind = _alias_arg(alias)
+        result = remove_alias(ws, name, text) if remove else add_alias(ws, name, text, kind)
+    except IdolGuardError as exc:
+        fail(str(exc))
+        return
+    if json_out:
+        emit_json(result)
+    elif remove:
+        out().print(f"{safe(result['artist'])}: alias {safe(result['removed'])} removed")
+    else:
+        added = ", ".join(a["alias"] for a in result["added"]) or "nothing new"
+        out().print(f"{safe(result['artist'])}: alias added: {safe(added)}")
+
+
+@artists_app.command("group")
+def artists_group(
+    name: str = typer.Argument(..., help="Artist (any name or alias)."),
+    group: str = typer.Argument(None, help="Group name; omit to take the artist out of any group."),
+    json_out: bool = json_option("The result as one JSON object."),
+    home: Path = home_option(),
+) -> None:
+    """Set the group an artist belongs to."""
+    from idolguard.gallery.store import set_group
+
+    try:
+        result = set_group(open_workspace(home), name, group)
+    except IdolGuardError as exc:
+        fail(str(exc))
+        return
+    if json_out:
+        emit_json(result)
+    else:
+        out().print(f"{safe(result['artist'])}: group {safe(result['group'] or '-')}")
 
 
 @artists_app.command("threshold")
@@ -255,34 +382,128 @@ def eval_gallery(
 
 
 def calibrate_faces(
-    gallery: Path = typer.Option(..., "--gallery", help="CSV path,identity of reference photos."),
-    probes: Path = typer.Option(
-        ..., "--probes", help="CSV path,identity; identities not in the gallery are impostors."
+    data: Path = typer.Option(
+        None,
+        "--data",
+        help="CSV path,identity,source of labelled photos (empty identity: never-enrolled face). "
+        "Cross-validates over identity- and source-disjoint folds.",
     ),
-    root: Path = typer.Option(..., "--root", help="Folder the CSV paths are relative to."),
-    cohort: Path = typer.Option(None, "--cohort", help="CSV with a path column: non-enrolled faces."),
-    norm: ScoreNorm = typer.Option(None, help="Score normalisation to calibrate."),
-    target_far: float = typer.Option(0.01, help="False-accept rate allowed for 'match' on these impostors."),
-    possible_far: float = typer.Option(0.05, help="False-accept rate allowed for 'possible'."),
+    cache: Path = typer.Option(None, "--cache", help="Embedding cache (.npz) reused across runs."),
+    fold: list[str] = typer.Option(
+        [], "--fold", help="Sources checked together (comma-separated); repeat per fold. Default: automatic."
+    ),
+    by_identity: int = typer.Option(
+        0, "--by-identity", help="K identity-disjoint folds with sources mixed, instead of source-disjoint folds."
+    ),
+    draws: int = typer.Option(5, "--draws", help="Random galleries simulated per side of each fold."),
+    target_far_upper: float = typer.Option(
+        0.01, "--target-far-upper", help="Upper 95% bound allowed for the false-accept rate of 'match'."
+    ),
+    possible_far_upper: float = typer.Option(
+        0.05, "--possible-far-upper", help="Upper 95% bound for impostors reaching at least 'possible'."
+    ),
+    variant: Variant = typer.Option(Variant.gallery_quality, "--variant", help="Rule to fit and ship."),
+    out_file: Path = typer.Option(None, "--out", help="Write the calibration record (JSON) here."),
+    gallery: Path = typer.Option(None, "--gallery", help="(single split) CSV path,identity of references."),
+    probes: Path = typer.Option(None, "--probes", help="(single split) CSV path,identity of probes."),
+    root: Path = typer.Option(None, "--root", help="(single split) folder the CSV paths are relative to."),
+    cohort: Path = typer.Option(None, "--cohort", help="(single split) CSV with a path column."),
+    norm: ScoreNorm = typer.Option(None, help="(single split) score normalisation to calibrate."),
+    target_far: float = typer.Option(0.01, help="(single split) false-accept rate allowed for 'match'."),
+    possible_far: float = typer.Option(0.05, help="(single split) false-accept rate allowed for 'possible'."),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Choose match/possible thresholds on your own labelled photos; prints a [faces.matching] config block."""
-    from idolguard.faces.eval_cli import calibrate_thresholds
+    """Choose the match/possible rule on labelled photos; prints the expected rank-1 and false-accept rate
+    with 95% intervals and a [faces.matching] config block.
 
+    With --data: thresholds are fitted on some people (and sources) and checked on others, targeting the
+    upper end of the false-accept interval. With --gallery/--probes: one split, thresholds read off that
+    split (in-sample; a quick look only).
+    """
+    if data is None:
+        if gallery is None or probes is None or root is None:
+            fail("give --data (cross-validated) or --gallery, --probes and --root (single split)")
+            return
+        from idolguard.faces.eval_cli import calibrate_thresholds
+
+        try:
+            result = calibrate_thresholds(
+                gallery, probes, root, cohort, norm.value if norm else None, target_far, possible_far
+            )
+        except IdolGuardError as exc:
+            fail(str(exc))
+            return
+        if json_out:
+            emit_json(result)
+            return
+        for key, value in result.items():
+            if key != "toml":
+                console.print(f"{key:>28}: {safe(value)}")
+        typer.echo(result["toml"])
+        return
+    from idolguard.faces.eval_cli import calibrate_cross_validated
+    from idolguard.gallery.calibration import Settings
+
+    chosen = variant.value
+    variants = tuple(v.value for v in Variant if v.value != chosen) + (chosen,)
+    settings = Settings(
+        draws=draws, target_far_upper=target_far_upper, possible_far_upper=possible_far_upper, variants=variants
+    )
+    show = interactive(json_out)
     try:
-        result = calibrate_thresholds(
-            gallery, probes, root, cohort, norm.value if norm else None, target_far, possible_far
-        )
+        with progress_bar(show, "embedding", None) as advance:
+            record = calibrate_cross_validated(
+                data, cache, fold or None, settings, on_done=advance, by_identity=by_identity
+            )
     except IdolGuardError as exc:
         fail(str(exc))
         return
+    if out_file is not None:
+        import json
+
+        out_file.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if json_out:
-        emit_json(result)
+        emit_json(record)
         return
-    for key, value in result.items():
-        if key != "toml":
-            console.print(f"{key:>28}: {safe(value)}")
-    typer.echo(result["toml"])
+    _print_calibration(record)
+
+
+def _ci(value: Any, interval: Any) -> str:
+    if value is None:
+        return "-"
+    low, high = interval or (None, None)
+    return f"{100 * value:.2f}% [{100 * (low or 0):.2f}, {100 * (high or 0):.2f}]"
+
+
+def _print_calibration(record: dict[str, Any]) -> None:
+    """Held-out figures per rule variant and per source (stderr, for people), then the config block."""
+    expected = record["expected"]
+    for name, figures in record["source"]["variants"].items():
+        console.print(
+            f"{name:>16}: rank-1 match {_ci(figures['rank1_match'], figures['rank1_match_95ci'])}  "
+            f"false accepts {_ci(figures['false_accept_rate'], figures['false_accept_rate_95ci'])}  "
+            f"possible: genuine {100 * (figures['possible_share_genuine'] or 0):.1f}%, "
+            f"impostor {100 * (figures['possible_share_impostor'] or 0):.1f}%  (held out)"
+        )
+    console.print(f"per source ({expected['variant']}, held out):")
+    for source, row in expected["per_source"].items():
+        parts = []
+        if row.get("genuine_trials"):
+            parts.append(f"rank-1 {_ci(row['rank1_match'], row.get('rank1_match_95ci'))}")
+        if row.get("impostor_trials"):
+            parts.append(f"false accepts {_ci(row['false_accept_rate'], row.get('false_accept_rate_95ci'))}")
+        console.print(f"  {safe(source):>34}: " + "  ".join(parts))
+    margin = record["artist_margin"]
+    typer.echo(
+        "[faces.matching]\n"
+        f"match_threshold = {record['match_threshold']}\n"
+        f"possible_threshold = {record['possible_threshold']}\n"
+        + (f"artist_margin = {margin}\n" if margin is not None else "")
+        + f"artist_quantile = {record['artist_quantile']}\n"
+        f"quality_pivot = {record['quality_pivot']}\n"
+        f"quality_slope = {record['quality_slope']}\n"
+        'norm = "none"'
+    )
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:

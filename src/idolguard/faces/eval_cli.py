@@ -15,6 +15,7 @@ import numpy as np
 
 from idolguard.errors import IdolGuardError
 from idolguard.faces.evaluation import best_accuracy_threshold, embed_photos, read_csv, tar_at_far
+from idolguard.gallery.calibration import wilson
 from idolguard.gallery.matching import MATCH, POSSIBLE, GalleryIndex, MatchParams
 
 
@@ -189,9 +190,23 @@ def gallery_summary(
         "possible_rate_genuine": rate(genuine, lambda r: r["decision"] == POSSIBLE),
         "possible_rate_impostor": rate(impostor, lambda r: r["decision"] == POSSIBLE),
         "match_threshold": index.params.match_threshold,
+        "gallery_aware_thresholds": index.impostor_tail is not None,
+        "artist_thresholds_min_max": [round(float(index.thresholds.min()), 4), round(float(index.thresholds.max()), 4)]
+        if len(index.thresholds)
+        else None,
         "thresholds_calibrated": "uncalibrated_norm" not in index.params.source,
         "min_margin": index.params.min_margin,
     }
+    # 95% Wilson intervals: these are single-split figures; a handful of probes moves them a lot.
+    for key, items, test in (
+        ("rank1_identification_rate", genuine, correct),
+        ("false_accept_rate", impostor, lambda r: r["decision"] == MATCH),
+        ("possible_rate_genuine", genuine, lambda r: r["decision"] == POSSIBLE),
+        ("possible_rate_impostor", impostor, lambda r: r["decision"] == POSSIBLE),
+    ):
+        if items:
+            low, high = wilson(sum(1 for r in items if test(r)), len(items))
+            summary[f"{key}_95ci"] = [round(low, 4), round(high, 4)]
     # Oracle: the threshold this very set would need for FAR <= 1% and <= 0.1%, and rank-1 there.
     imp_scores = np.sort(np.array([r["score"] for r in impostor if r.get("score") is not None]))[::-1]
     for far in (0.01, 0.001):
@@ -256,4 +271,90 @@ def calibrate_thresholds(
         "rank1_at_match_threshold": hits / len(genuine),
         "note": f"{len(impostor)} impostor probes: a FAR of {target_far:g} is {target_far * len(impostor):.1f} faces",
         "toml": toml,
+    }
+
+
+def calibrate_cross_validated(
+    data_csv: Path,
+    cache: Path | None,
+    folds: list[str] | None,
+    settings: Any,
+    on_done: Callable[[int], None] | None = None,
+    by_identity: int = 0,
+) -> dict[str, Any]:
+    """``calibrate faces --data``: identity- and source-disjoint cross-validation, then the final fit.
+
+    Returns the calibration record: the parameters (``MatchParams`` fields), the held-out figures with
+    intervals under ``expected``, per source and per fold, and how the data was split under ``source``.
+    """
+    from datetime import UTC, datetime
+
+    from idolguard.faces.labelled import embed_labelled, read_labelled_csv
+    from idolguard.gallery.calibration import cross_validate, default_folds
+
+    faces = embed_labelled(read_labelled_csv(data_csv), cache, on_done)
+    if not (faces.identity != "").any():
+        raise IdolGuardError("calibration needs labelled identities (the identity column is empty everywhere)")
+    fold_sets = [{s.strip() for s in f.split(",") if s.strip()} for f in folds] if folds else default_folds(faces)
+    known = {str(s) for s in faces.source}
+    unknown = sorted(set().union(*fold_sets) - known) if fold_sets else []
+    if unknown:
+        raise IdolGuardError(
+            f"--fold names unknown source(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+    if len(fold_sets) < 2 and not by_identity:
+        raise IdolGuardError("cross-validation needs at least two folds (two sources or groups of sources)")
+    report = cross_validate(faces, settings, fold_sets, by_identity)
+    chosen = report["chosen_variant"]
+    shipped = MatchParams.shipped()
+    rule = report["final_rule"]
+    expected = report["variants"][chosen]
+    sources: dict[str, int] = {}
+    for s in faces.source:
+        sources[str(s)] = sources.get(str(s), 0) + 1
+    return {
+        "verify_threshold": shipped.verify_threshold,
+        "match_threshold": rule["match_threshold"],
+        "possible_threshold": rule["possible_threshold"],
+        "artist_margin": rule["artist_margin"],
+        "artist_quantile": settings.artist_quantile,
+        "quality_pivot": settings.quality_pivot,
+        "quality_slope": rule["quality_slope"],
+        "min_margin": 0.0,
+        "min_quality": settings.min_quality,
+        "min_references": shipped.min_references,
+        "norm": "none",
+        "cohort_top_k": shipped.cohort_top_k,
+        "min_cohort": shipped.min_cohort,
+        "expected": {
+            "how": (
+                f"held out: {by_identity} identity-disjoint folds, sources mixed"
+                if by_identity
+                else "held out: identity- and source-disjoint folds"
+            )
+            + "; 95% Wilson intervals with the per-gallery count as sample size",
+            "variant": chosen,
+            **expected["held_out"],
+            "per_source": expected["per_source"],
+            "final_fit_in_sample": report["final_fitted"],
+        },
+        "source": {
+            "date": datetime.now(UTC).date().isoformat(),
+            "data": str(data_csv),
+            "photos_with_face": sources,
+            "photos_without_face": len(faces.missing),
+            "cross_validation": report["mode"],
+            "folds": [{"checked": f["checked_sources"], "fitted_on": f["fitted_on"]} for f in report["folds"]],
+            "settings": {
+                "references_per_artist": settings.refs,
+                "enrol_fraction": settings.enrol_fraction,
+                "cohort_fraction": settings.cohort_fraction,
+                "galleries_per_side": settings.draws,
+                "target_far_upper": settings.target_far_upper,
+                "possible_far_upper": settings.possible_far_upper,
+                "seed": settings.seed,
+            },
+            "variants": {v: r["held_out"] for v, r in report["variants"].items()},
+            "per_fold": report["folds"],
+        },
     }

@@ -37,3 +37,16 @@ class MatchingSettings:
     norm: str | None = field(default=None, metadata={"help": '"none" or "snorm" (cohort score normalisation).'})
     cohort_top_k: int | None = field(default=None, metadata={"help": "Cohort faces used for normalisation."})
     min_cohort: int | None = field(default=None, metadata={"help": "Fewer cohort faces: raw scores are used."})
+    artist_margin: float | None = field(
+        default=None, metadata={"help": "Per-artist threshold: look-alike tail of the gallery plus this margin."}
+    )
+    artist_quantile: float | None = field(
+        default=None, metadata={"help": "Quantile of non-artist scores that defines an artist's look-alike tail."}
+    )
+    quality_pivot: float | None = field(default=None, metadata={"help": "Faces below this quality need more."})
+    quality_slope: float | None = field(
+        default=None, metadata={"help": "Extra score needed per unit of quality below the pivot."}
+    )
+    min_references: int | None = field(
+        default=None, metadata={"help": "Enrolment warns below this many distinct reference photos."}
+    )

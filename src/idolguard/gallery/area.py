@@ -5,6 +5,6 @@ from idolguard.area import Area
 
 AREA = Area(
     name="gallery",
-    description="reference faces of protected artists, cohort, per-artist thresholds",
+    description="reference faces of protected artists, their aliases and groups, cohort, per-artist thresholds",
     models=("idolguard.gallery.models",),
 )

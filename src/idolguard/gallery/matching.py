@@ -5,8 +5,20 @@ with a single reference it is that reference). The best artist is reported with 
 margin to the runner-up artist, and a decision:
 
 - ``match``: score >= the artist's match threshold *and* margin >= ``min_margin`` *and* quality good enough;
-- ``possible``: score >= the possible threshold (a human should look);
+- ``possible``: score >= the artist's match threshold minus the calibrated gap (a human should look);
 - ``no_match``: otherwise, including when the gallery is empty. The face is still reported.
+
+The artist's match threshold is *gallery-aware* and *quality-aware* (both calibrated by cross-validation on
+people and sources the thresholds were not fitted on, ``gallery/calibration.py``):
+
+- per artist, the ``artist_quantile`` of the scores that faces known *not* to be that artist reach against
+  its references (the gallery's cohort faces and every other artist's references), plus ``artist_margin``,
+  and never below the global ``match_threshold``: an artist whose references lie close to look-alikes gets a
+  stricter threshold, computed from the gallery itself, with no per-artist data needed;
+- per probe, ``quality_slope`` x (``quality_pivot`` - quality) is added for faces below the pivot quality
+  (small, blurred, profile faces need more evidence).
+
+An explicit per-artist threshold (``artists threshold``) replaces the derived one.
 
 Optionally (``norm = "snorm"``) the score is symmetrically normalised against a cohort of faces that are not
 the candidate artist (the gallery's cohort faces plus the other artists' references): each side's top-k
@@ -42,7 +54,13 @@ class MatchParams:
     norm: str = "none"  # "none" | "snorm"
     cohort_top_k: int = 100
     min_cohort: int = 50  # with fewer cohort faces normalisation is unreliable: fall back to raw scores
+    artist_margin: float | None = None  # gallery-aware per-artist thresholds (None: off)
+    artist_quantile: float = 0.99
+    quality_pivot: float = 0.5
+    quality_slope: float = 0.0
+    min_references: int = 3  # enrolment warns below this many references (see ``gallery/advice.py``)
     source: dict[str, Any] = field(default_factory=dict)  # provenance of the calibration
+    expected: dict[str, Any] = field(default_factory=dict)  # held-out figures of the calibration run
 
     @classmethod
     def shipped(cls) -> MatchParams:
@@ -59,11 +77,21 @@ class MatchParams:
         local = faces.get("matching", {}) if isinstance(faces, dict) else {}
         if not isinstance(local, dict) or not local:
             return shipped
-        known = {k: v for k, v in local.items() if k in cls.__dataclass_fields__ and k != "source"}
-        return cls(**{**shipped.as_dict(), **known, "source": {"workspace_config": sorted(known)}})
+        known = {k: v for k, v in local.items() if k in cls.__dataclass_fields__ and k not in ("source", "expected")}
+        return cls(**{**shipped.as_dict(), **known, "source": {"workspace_config": sorted(known)}, "expected": {}})
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def possible_gap(self) -> float:
+        """How far below an artist's match threshold a face is still sent to a human (``possible``)."""
+        return max(0.0, self.match_threshold - self.possible_threshold)
+
+    def quality_penalty(self, quality: np.ndarray | float) -> np.ndarray:
+        """Extra score a face of this quality must reach (0 at or above the pivot quality)."""
+        q = np.asarray(quality, dtype=np.float64)
+        return self.quality_slope * np.clip(self.quality_pivot - q, 0.0, None)
 
 
 @dataclass
@@ -124,8 +152,12 @@ class GalleryIndex:
         self._pad_mask = offsets[None, :] < counts[:, None]  # (A, K): which slots hold a real reference
         self._pad_index = np.where(self._pad_mask, self.starts[:, None] + offsets[None, :], 0)
         base = self.params.match_threshold
-        self.thresholds = np.array([(thresholds or {}).get(n, np.nan) for n in self.names], dtype=np.float64)
-        self.thresholds = np.where(np.isnan(self.thresholds), base, self.thresholds)
+        self.explicit = np.array([(thresholds or {}).get(n, np.nan) for n in self.names], dtype=np.float64)
+        self.impostor_tail = self._impostor_tails() if self.params.artist_margin is not None else None
+        derived = np.full(len(self.names), base, dtype=np.float64)
+        if self.impostor_tail is not None:
+            derived = np.maximum(base, self.impostor_tail + float(self.params.artist_margin or 0.0))
+        self.thresholds = np.where(np.isnan(self.explicit), derived, self.explicit)
         self._artist_stats: dict[int, tuple[float, float]] = {}
 
     @property
@@ -146,6 +178,37 @@ class GalleryIndex:
         top2 = -np.partition(-padded, 1, axis=2)[:, :, :2]
         return np.where(np.isfinite(top2[:, :, 1]), top2.mean(axis=2), top2[:, :, 0])
 
+    def _impostor_tails(self, chunk: int = 512) -> np.ndarray | None:
+        """Per artist, the ``artist_quantile`` of scores reached by faces that are not that artist.
+
+        Those faces are the cohort plus every other artist's references, scored exactly like a probe (mean of
+        the two best references), so the figure is an estimate of how high a look-alike gets for this artist.
+        Returns None for an empty gallery or when no artist has any such face to compare with.
+        """
+        if self.empty:
+            return None
+        faces = np.concatenate([self.cohort, self.refs]) if len(self.cohort) else self.refs
+        owner = np.concatenate([np.full(len(self.cohort), -1), self.ref_artist])
+        columns: list[np.ndarray] = []
+        for start in range(0, len(faces), chunk):
+            block = self.artist_scores(faces[start : start + chunk])
+            own = owner[start : start + chunk][:, None] == np.arange(len(self.names))[None, :]
+            columns.append(np.where(own, np.nan, block))
+        scores = np.concatenate(columns)
+        if np.all(np.isnan(scores)):
+            return None
+        with np.errstate(all="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                tails = np.nanquantile(scores, self.params.artist_quantile, axis=0)
+        return np.where(np.isnan(tails), -np.inf, tails)
+
+    def artist_threshold(self, artist: int, quality: float = 1.0) -> float:
+        """The score a face of this quality needs for ``match`` with this artist."""
+        return float(self.thresholds[artist] + self.params.quality_penalty(quality))
+
     def match(self, probes: np.ndarray, qualities: list[float] | None = None) -> list[Match]:
         probes = np.asarray(probes, np.float32).reshape(-1, self.refs.shape[1] if len(self.refs) else 128)
         if self.empty or len(probes) == 0:
@@ -159,12 +222,12 @@ class GalleryIndex:
             runner = int(order[1]) if len(order) > 1 else None
             margin = similarity - float(row[runner]) if runner is not None else None
             score = self._normalise(probes[i], best, similarity) if self.normalising else similarity
-            quality = qualities[i] if qualities is not None else 1.0
-            threshold = float(self.thresholds[best])
+            quality = qualities[i] if qualities is not None and qualities[i] is not None else 1.0
+            threshold = self.artist_threshold(best, quality)
             decision = NO_MATCH
             if score >= threshold and (margin is None or margin >= self.params.min_margin):
                 decision = MATCH if quality >= self.params.min_quality else POSSIBLE
-            elif score >= self.params.possible_threshold + (threshold - self.params.match_threshold):
+            elif score >= threshold - self.params.possible_gap:
                 decision = POSSIBLE
             results.append(
                 Match(

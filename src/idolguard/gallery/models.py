@@ -16,7 +16,8 @@ from idolguard.db.base import Base, JSONType, UTCDateTime, utcnow
 
 
 class Artist(Base):
-    """A protected person. ``threshold`` overrides the calibrated global threshold for this artist only."""
+    """A protected person. ``threshold`` overrides the calibrated threshold for this artist only; ``group_name``
+    is the group (or agency unit) the artist belongs to, e.g. ``BLACKPINK``."""
 
     __tablename__ = "gallery_artists"
 
@@ -26,6 +27,24 @@ class Artist(Base):
     enrolled_by: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
+    group_name: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+
+
+class ArtistAlias(Base):
+    """Another name an artist is known by (Hangul, romanised, stage or legal name); lookups accept any of them.
+
+    ``folded`` is the case- and width-insensitive form (see ``gallery/names.py``); it is unique across all
+    artists, so one name never points at two people.
+    """
+
+    __tablename__ = "gallery_artist_aliases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    artist_id: Mapped[int] = mapped_column(ForeignKey("gallery_artists.id", ondelete="CASCADE"), index=True)
+    alias: Mapped[str] = mapped_column(String(200))
+    folded: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="other")  # hangul | romanised | stage | legal | other
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ArtistReference(Base):

@@ -18,8 +18,11 @@ from sqlalchemy import delete, func, select
 
 from idolguard.errors import IdolGuardError, MediaError
 from idolguard.evidence.actions import Action
+from idolguard.gallery.advice import Advice, advise
 from idolguard.gallery.matching import GalleryIndex, MatchParams
-from idolguard.gallery.models import Artist, ArtistReference, CohortFace
+from idolguard.gallery.messages import say
+from idolguard.gallery.models import Artist, ArtistAlias, ArtistReference, CohortFace
+from idolguard.gallery.names import ALIAS_KINDS, fold, guess_kind, suggestions
 from idolguard.media.image import load_rgb, png_bytes
 from idolguard.workspace import Workspace
 
@@ -33,6 +36,57 @@ MIN_REFERENCE_FACE_PX = 48.0
 
 class GalleryError(IdolGuardError):
     """A gallery operation was refused (unknown artist, no usable photos...)."""
+
+
+def find_artist(session: Any, name: str) -> Artist | None:
+    """The artist known by ``name`` (display name or any alias, case- and width-insensitive), or None."""
+    key = fold(name)
+    if not key:
+        return None
+    for artist in session.execute(select(Artist)).scalars():
+        if fold(artist.name) == key:
+            return artist
+    alias = session.execute(select(ArtistAlias).where(ArtistAlias.folded == key)).scalar_one_or_none()
+    return session.get(Artist, alias.artist_id) if alias is not None else None
+
+
+def require_artist(session: Any, name: str) -> Artist:
+    """Like ``find_artist``, but an unknown name is an error that suggests the closest known names."""
+    artist = find_artist(session, name)
+    if artist is not None:
+        return artist
+    known: dict[str, str] = {}
+    artists = {a.id: a.name for a in session.execute(select(Artist)).scalars()}
+    for artist_name in artists.values():
+        known[artist_name] = artist_name
+    for alias in session.execute(select(ArtistAlias)).scalars():
+        known[alias.alias] = say("alias_of", alias=alias.alias, artist=artists.get(alias.artist_id, "?"))
+    message = say("unknown_artist", name=name)
+    close = suggestions(name, known)
+    if close:
+        message += "; " + say("did_you_mean", options=", ".join(close))
+    raise GalleryError(message)
+
+
+def _add_aliases(session: Any, artist: Artist, aliases: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """Attach aliases (alias, kind) to ``artist``; refuses an alias that already names someone else."""
+    added = []
+    for alias, kind in aliases:
+        alias = alias.strip()
+        key = fold(alias)
+        if not key or key == fold(artist.name):
+            continue
+        if kind not in ALIAS_KINDS:
+            raise GalleryError(f"alias kind must be one of {', '.join(ALIAS_KINDS)}")
+        owner = find_artist(session, alias)
+        if owner is not None and owner.id != artist.id:
+            raise GalleryError(say("alias_taken", alias=alias, artist=owner.name))
+        if owner is not None:
+            continue  # already this artist's alias
+        session.add(ArtistAlias(artist_id=artist.id, alias=alias, folded=key, kind=kind))
+        session.flush()
+        added.append({"alias": alias, "kind": kind})
+    return added
 
 
 @dataclass
@@ -53,6 +107,9 @@ class EnrolResult:
     artist: str
     created: bool
     references: list[ReferenceOutcome] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    advice: Advice | None = None
+    lookalikes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def accepted(self) -> int:
@@ -65,6 +122,9 @@ class EnrolResult:
             "accepted": self.accepted,
             "rejected": len(self.references) - self.accepted,
             "references": [r.as_dict() for r in self.references],
+            "warnings": list(self.warnings),
+            "advice": self.advice.as_dict() if self.advice else None,
+            "lookalikes": list(self.lookalikes),
         }
 
 
@@ -119,8 +179,13 @@ def enrol_artist(
     photos: list[Path],
     consent_ref: str | None = None,
     analyzer: FaceAnalyzer | None = None,
+    *,
+    aliases: list[tuple[str, str]] | None = None,
+    group: str | None = None,
 ) -> EnrolResult:
-    """Add an artist (or more references to an existing one). Nothing is written if no photo is usable."""
+    """Add an artist (or more references to an existing one, found by any of its names). Nothing is written
+    if no photo is usable. The result carries warnings: too few or too similar references (with the kind of
+    photo that would help), and photos whose face looks more like another enrolled artist than this one."""
     name = name.strip()
     if not name:
         raise GalleryError("artist name is empty")
@@ -146,23 +211,34 @@ def enrol_artist(
         ws.vault.put_bytes(data)
         ws.vault.put_bytes(png)
     embedder = analyzer.embedder.name if analyzer.embedder else "unknown"
+    lookalikes = _lookalikes(ws, embedder, name, crops)
     with ws.write() as (session, ledger):
-        artist = session.execute(select(Artist).where(Artist.name == name)).scalar_one_or_none()
+        artist = find_artist(session, name)
         created = artist is None
         if artist is None:
-            artist = Artist(name=name, consent_ref=consent_ref, enrolled_by=ws.actor)
+            artist = Artist(name=name, consent_ref=consent_ref, enrolled_by=ws.actor, group_name=group or None)
             session.add(artist)
             session.flush()
-        elif consent_ref and consent_ref not in (artist.consent_ref or "").split("; "):
-            # A consent reference is evidence of the mandate: never replaced silently. A second one is kept
-            # beside the first (both shown) and the change is a custody event of its own.
-            previous = artist.consent_ref
-            artist.consent_ref = f"{previous}; {consent_ref}" if previous else consent_ref
-            ledger.append(
-                Action.GALLERY_SET_CONSENT,
-                item=None,
-                details={"artist": name, "previous": previous, "consent_ref": artist.consent_ref, "added": consent_ref},
-            )
+        else:
+            name = artist.name
+            if consent_ref and consent_ref not in (artist.consent_ref or "").split("; "):
+                # A consent reference is evidence of the mandate: never replaced silently. A second one is
+                # kept beside the first (both shown) and the change is a custody event of its own.
+                previous = artist.consent_ref
+                artist.consent_ref = f"{previous}; {consent_ref}" if previous else consent_ref
+                ledger.append(
+                    Action.GALLERY_SET_CONSENT,
+                    item=None,
+                    details={
+                        "artist": name,
+                        "previous": previous,
+                        "consent_ref": artist.consent_ref,
+                        "added": consent_ref,
+                    },
+                )
+            if group:
+                artist.group_name = group
+        added_aliases = _add_aliases(session, artist, [(a, k or guess_kind(a)) for a, k in aliases or []])
         existing = set(
             session.execute(
                 select(ArtistReference.photo_sha256).where(
@@ -196,6 +272,9 @@ def enrol_artist(
                 "artist": name,
                 "new_artist": created,
                 "consent_ref": consent_ref or artist.consent_ref,
+                "group": artist.group_name,
+                "aliases": added_aliases,
+                "lookalikes": lookalikes,
                 "embedder": embedder,
                 "accepted": [
                     {"photo": o.photo_sha256, "crop": o.crop_sha256, "name": Path(o.path).name}
@@ -209,15 +288,172 @@ def enrol_artist(
                 ],
             },
         )
-    return EnrolResult(name, created, outcomes)
+    result = EnrolResult(name, created, outcomes, lookalikes=lookalikes)
+    for hit in lookalikes:
+        score = "-" if hit["score"] is None else f"{hit['score']:.2f}"
+        result.warnings.append(
+            say(
+                "lookalike",
+                photo=hit["photo"],
+                other=hit["other"],
+                other_score=hit["other_score"],
+                artist=name,
+                score=score,
+            )
+        )
+    result.advice = artist_advice(ws, name, embedder)
+    result.warnings += advice_lines(name, result.advice)
+    return result
+
+
+def _lookalikes(ws: Workspace, embedder: str, name: str, crops: list[Any]) -> list[dict[str, Any]]:
+    """New reference faces that score higher against another enrolled artist than against ``name``.
+
+    Compared like a probe against the current gallery. For a new artist, a face that another artist would
+    already claim as ``possible`` or better is reported too (a mislabelled photo, or a look-alike that needs
+    a stricter threshold).
+    """
+    index = load_index(ws, embedder)
+    if index.empty:
+        return []
+    with ws.sessions() as session:
+        target = find_artist(session, name)
+        target_name = target.name if target is not None else None
+    vectors = np.stack([np.asarray(face.embedding, np.float32) for _, _, face, _ in crops])
+    scores = index.artist_scores(vectors)
+    own = index.names.index(target_name) if target_name in index.names else None
+    out = []
+    for (outcome, _data, _face, _png), row in zip(crops, scores, strict=True):
+        others = [(float(row[k]), k) for k in range(len(index.names)) if k != own]
+        if not others:
+            continue
+        other_score, other = max(others)
+        own_score = float(row[own]) if own is not None else None
+        claimed = other_score >= index.artist_threshold(other) - index.params.possible_gap
+        if (own_score is not None and other_score > own_score) or (own_score is None and claimed):
+            out.append(
+                {
+                    "photo": Path(outcome.path).name,
+                    "photo_sha256": outcome.photo_sha256,
+                    "other": index.names[other],
+                    "other_score": round(other_score, 4),
+                    "score": None if own_score is None else round(own_score, 4),
+                }
+            )
+    return out
+
+
+def advice_lines(name: str, advice: Advice | None) -> list[str]:
+    from idolguard.gallery.advice import RECOMMENDED_REFERENCES
+    from idolguard.gallery.messages import kinds_text
+
+    if advice is None or advice.ok:
+        return []
+    lines = []
+    if advice.more_needed:
+        lines.append(
+            say(
+                "advice_more",
+                artist=name,
+                distinct=advice.distinct,
+                more=advice.more_needed,
+                minimum=advice.minimum,
+                recommended=RECOMMENDED_REFERENCES,
+            )
+        )
+    if advice.kinds:
+        lines.append(say("advice_kinds", kinds=kinds_text(advice.kinds)))
+    return lines
+
+
+def artist_advice(ws: Workspace, name: str, embedder: str | None = None) -> Advice:
+    """Reference advice for one artist from what is stored (see ``gallery/advice.py``)."""
+    minimum = MatchParams.for_settings(ws.config.raw).min_references
+    with ws.sessions() as session:
+        artist = require_artist(session, name)
+        query = select(ArtistReference).where(ArtistReference.artist_id == artist.id)
+        if embedder:
+            query = query.where(ArtistReference.embedder == embedder)
+        refs = session.execute(query).scalars().all()
+        vectors = np.array([np.frombuffer(r.embedding, "<f4") for r in refs], np.float32).reshape(-1, 128)
+        qualities = [dict((r.face or {}).get("quality") or {}) for r in refs]
+    return advise(vectors, qualities, minimum)
+
+
+def add_alias(ws: Workspace, name: str, alias: str, kind: str | None = None) -> dict[str, Any]:
+    """Give an artist another name (one custody event); refused when the name already means someone else."""
+    with ws.write() as (session, ledger):
+        artist = require_artist(session, name)
+        added = _add_aliases(session, artist, [(alias, kind or guess_kind(alias))])
+        if added:
+            ledger.append("gallery.alias", item=None, details={"artist": artist.name, "added": added})
+        return {"artist": artist.name, "added": added}
+
+
+def remove_alias(ws: Workspace, name: str, alias: str) -> dict[str, Any]:
+    with ws.write() as (session, ledger):
+        artist = require_artist(session, name)
+        row = session.execute(
+            select(ArtistAlias).where(ArtistAlias.artist_id == artist.id, ArtistAlias.folded == fold(alias))
+        ).scalar_one_or_none()
+        if row is None:
+            raise GalleryError(f"{artist.name!r} has no alias {alias!r}")
+        session.delete(row)
+        ledger.append("gallery.alias", item=None, details={"artist": artist.name, "removed": [row.alias]})
+        return {"artist": artist.name, "removed": row.alias}
+
+
+def set_group(ws: Workspace, name: str, group: str | None) -> dict[str, Any]:
+    """Put an artist in a group (or take them out with None); one custody event."""
+    with ws.write() as (session, ledger):
+        artist = require_artist(session, name)
+        previous = artist.group_name
+        artist.group_name = (group or "").strip() or None
+        details = {"artist": artist.name, "previous": previous, "group": artist.group_name}
+        ledger.append("gallery.group", item=None, details=details)
+        return {"artist": artist.name, "group": artist.group_name, "previous": previous}
+
+
+def remove_photo(ws: Workspace, name: str, ref: str, reason: str | None = None) -> dict[str, Any]:
+    """Take one reference photo out of an artist's matching set (the vault keeps the bytes; the ledger records
+    the removal). ``ref``: a photo SHA-256 prefix (8+ hex characters) or the enrolled file name."""
+    ref = ref.strip()
+    with ws.write() as (session, ledger):
+        artist = require_artist(session, name)
+        refs = session.execute(select(ArtistReference).where(ArtistReference.artist_id == artist.id)).scalars().all()
+        lowered = ref.lower()
+        hits = [
+            r
+            for r in refs
+            if (len(lowered) >= 8 and r.photo_sha256.startswith(lowered)) or (r.source_name or "") == ref
+        ]
+        if not hits:
+            raise GalleryError(say("photo_not_found", artist=artist.name, ref=ref))
+        photos = {r.photo_sha256 for r in hits}
+        if len(photos) > 1:
+            raise GalleryError(say("photo_ambiguous", artist=artist.name, ref=ref, count=len(photos)))
+        for row in hits:
+            session.delete(row)
+        ledger.append(
+            "gallery.remove_photo",
+            item=None,
+            details={
+                "artist": artist.name,
+                "photo": hits[0].photo_sha256,
+                "crop": hits[0].crop_sha256,
+                "embedders": sorted({r.embedder for r in hits}),
+                "reason": reason,
+            },
+        )
+        left = len(refs) - len(hits)
+        return {"artist": artist.name, "photo_sha256": hits[0].photo_sha256, "references_left": left}
 
 
 def set_threshold(ws: Workspace, name: str, threshold: float | None, reason: str | None = None) -> None:
     """Give one artist a stricter (or looser) match threshold than the calibrated global one; None resets it."""
     with ws.write() as (session, ledger):
-        artist = session.execute(select(Artist).where(Artist.name == name)).scalar_one_or_none()
-        if artist is None:
-            raise GalleryError(f"no artist named {name!r}")
+        artist = require_artist(session, name)
+        name = artist.name
         previous = artist.threshold
         artist.threshold = threshold
         ledger.append(
@@ -230,9 +466,8 @@ def set_threshold(ws: Workspace, name: str, threshold: float | None, reason: str
 def remove_artist(ws: Workspace, name: str, reason: str | None = None) -> int:
     """Delete an artist and its reference vectors (vault copies stay: the vault only grows). Returns refs removed."""
     with ws.write() as (session, ledger):
-        artist = session.execute(select(Artist).where(Artist.name == name)).scalar_one_or_none()
-        if artist is None:
-            raise GalleryError(f"no artist named {name!r}")
+        artist = require_artist(session, name)
+        name = artist.name
         refs = (
             session.execute(select(ArtistReference.photo_sha256).where(ArtistReference.artist_id == artist.id))
             .scalars()
@@ -246,7 +481,8 @@ def remove_artist(ws: Workspace, name: str, reason: str | None = None) -> int:
     return len(refs)
 
 
-def list_artists(ws: Workspace) -> list[dict[str, Any]]:
+def list_artists(ws: Workspace, group: str | None = None) -> list[dict[str, Any]]:
+    """Enrolled artists (optionally of one group, any case), with reference counts, group and aliases."""
     with ws.sessions() as session:
         rows = session.execute(
             select(Artist, func.count(ArtistReference.id))
@@ -254,9 +490,16 @@ def list_artists(ws: Workspace) -> list[dict[str, Any]]:
             .group_by(Artist.id)
             .order_by(Artist.name)
         ).all()
+        aliases: dict[int, list[str]] = {}
+        for alias in session.execute(select(ArtistAlias).order_by(ArtistAlias.id)).scalars():
+            aliases.setdefault(alias.artist_id, []).append(alias.alias)
+    if group is not None:
+        rows = [(a, n) for a, n in rows if fold(a.group_name or "") == fold(group)]
     return [
         {
             "name": a.name,
+            "group": a.group_name,
+            "aliases": aliases.get(a.id, []),
             "references": n,
             "consent_ref": a.consent_ref,
             "enrolled_by": a.enrolled_by,
@@ -269,9 +512,12 @@ def list_artists(ws: Workspace) -> list[dict[str, Any]]:
 
 def show_artist(ws: Workspace, name: str) -> dict[str, Any]:
     with ws.sessions() as session:
-        artist = session.execute(select(Artist).where(Artist.name == name)).scalar_one_or_none()
-        if artist is None:
-            raise GalleryError(f"no artist named {name!r}")
+        artist = require_artist(session, name)
+        aliases = (
+            session.execute(select(ArtistAlias).where(ArtistAlias.artist_id == artist.id).order_by(ArtistAlias.id))
+            .scalars()
+            .all()
+        )
         refs = (
             session.execute(
                 select(ArtistReference).where(ArtistReference.artist_id == artist.id).order_by(ArtistReference.id)
@@ -279,12 +525,17 @@ def show_artist(ws: Workspace, name: str) -> dict[str, Any]:
             .scalars()
             .all()
         )
+    advice = artist_advice(ws, artist.name)
     return {
         "name": artist.name,
+        "group": artist.group_name,
+        "aliases": [{"alias": a.alias, "kind": a.kind} for a in aliases],
         "consent_ref": artist.consent_ref,
         "enrolled_by": artist.enrolled_by,
         "created_at": artist.created_at.isoformat(),
         "threshold": artist.threshold,
+        "advice": advice.as_dict(),
+        "warnings": advice_lines(artist.name, advice),
         "references": [
             {
                 "photo_sha256": r.photo_sha256,

@@ -32,7 +32,7 @@ def entries_for_item(ws: Workspace, sha256: str, case: str | None = None) -> tup
         if not signals["pdq_usable"]:
             notes.append(LOW_QUALITY_NOTE)
     for face in face_hashes:
-        for value in dict.fromkeys([face["pdq"], *face["jitter"]]):
+        for value in dict.fromkeys([face["pdq"], *face["jitter"], *face.get("tight", [])]):
             entries.append(NewEntry("pdq_face", value, quality=face["quality"], note=f"face {face['face']}", **common))
     if signals.get("vpdq_frames"):
         entries.append(NewEntry("vpdq", signals["vpdq"]["digest"], frames=signals["vpdq_frames"], **common))

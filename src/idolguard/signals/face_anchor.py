@@ -18,6 +18,10 @@ from idolguard.signals.pdq import hash_array_dihedral
 
 CROP = 128
 ZOOM = 0.7  # the five-point template at 70% scale: forehead to chin, some hair and background
+# A second, tight anchor (the template at full scale: the face alone). A copy cropped close to the face loses
+# the hair and background the wide anchor sees (its crop then runs off the picture and is filled), but keeps
+# the face: the tight hash still agrees. bench/signals_robustness.py, crop edits.
+TIGHT_ZOOM = 1.0
 MIN_EYE_DISTANCE = 12.0  # pixels; smaller faces carry too little detail to hash
 FACE_QUALITY_MIN = 50
 # Face crops hash less stably than whole pictures (landmark jitter of 1-2 px moves the crop). Banked faces are
@@ -53,16 +57,21 @@ def jittered(landmarks: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def align_matrix(landmarks: np.ndarray, size: int = CROP) -> np.ndarray:
+def align_matrix(landmarks: np.ndarray, size: int = CROP, zoom: float = ZOOM) -> np.ndarray:
     """Least-squares similarity from the five landmarks onto the (zoomed-out) ArcFace template."""
     from idolguard.faces.align import TEMPLATE_112, similarity_transform
 
-    template = (TEMPLATE_112 - 56.0) * ZOOM * (size / 112.0) + size / 2.0
+    template = (TEMPLATE_112 - 56.0) * zoom * (size / 112.0) + size / 2.0
     return similarity_transform(np.asarray(landmarks, dtype=np.float64).reshape(-1, 2)[:5], template)
 
 
 def face_crops(
-    luma: np.ndarray, faces: list[dict[str, Any]], scale: float = 1.0, *, jitter: bool = False
+    luma: np.ndarray,
+    faces: list[dict[str, Any]],
+    scale: float = 1.0,
+    *,
+    jitter: bool = False,
+    zoom: float = ZOOM,
 ) -> list[list[np.ndarray]]:
     """Per face, aligned ``CROP``x``CROP`` luma crops (one, or nine with ``jitter``); ``scale`` maps face
     coordinates onto ``luma``'s pixels."""
@@ -79,7 +88,7 @@ def face_crops(
             [
                 cv2.warpAffine(
                     np.ascontiguousarray(luma),
-                    align_matrix(points),
+                    align_matrix(points, zoom=zoom),
                     (CROP, CROP),
                     flags=cv2.INTER_AREA,
                     borderMode=cv2.BORDER_REPLICATE,
@@ -91,15 +100,45 @@ def face_crops(
 
 
 def face_hashes(
-    luma: np.ndarray, faces: list[dict[str, Any]], scale: float = 1.0, *, jitter: bool = False
+    luma: np.ndarray,
+    faces: list[dict[str, Any]],
+    scale: float = 1.0,
+    *,
+    jitter: bool = False,
+    tight: bool = True,
 ) -> list[dict[str, Any]]:
     """Per usable face: PDQ and its horizontal-flip variant (a mirrored copy swaps which eye is image-left),
-    plus the jittered variants' hashes when ``jitter`` (used for banked faces)."""
+    plus, under ``jitter``, the jittered variants' hashes (banked faces; query faces by default), and under
+    ``tight`` the tight anchor's hash (and its flip, for queries) at the same perturbations.
+
+    Banking stores ``pdq``, ``jitter`` and ``tight`` as ``pdq_face`` entries; matching queries with all of
+    them plus the flips (``pdq_flip``, ``tight_flip``).
+    """
     out = []
-    for index, crops in enumerate(face_crops(luma, faces, scale, jitter=jitter)):
+    wide = face_crops(luma, faces, scale, jitter=jitter)
+    close = face_crops(luma, faces, scale, jitter=jitter, zoom=TIGHT_ZOOM) if tight else [[] for _ in wide]
+    for index, (crops, tight_crops) in enumerate(zip(wide, close, strict=True)):
         variants, quality = hash_array_dihedral(crops[0])
         if quality < FACE_QUALITY_MIN:
             continue
         extra = [hash_array_dihedral(crop)[0][0] for crop in crops[1:]]
-        out.append({"face": index, "pdq": variants[0], "pdq_flip": variants[5], "quality": quality, "jitter": extra})
+        close_hashes: list[str] = []
+        close_flip: list[str] = []
+        for k, crop in enumerate(tight_crops):
+            tight_variants, tight_quality = hash_array_dihedral(crop)
+            if tight_quality >= FACE_QUALITY_MIN:
+                close_hashes.append(tight_variants[0])
+                if k == 0:
+                    close_flip.append(tight_variants[5])  # the mirrored face, as ``pdq_flip`` (queries only)
+        out.append(
+            {
+                "face": index,
+                "pdq": variants[0],
+                "pdq_flip": variants[5],
+                "quality": quality,
+                "jitter": extra,
+                "tight": close_hashes,
+                "tight_flip": close_flip,
+            }
+        )
     return out

@@ -83,11 +83,14 @@ def _content_mask(luma: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _correlation(query: np.ndarray, bank: np.ndarray, model: np.ndarray) -> tuple[float, float]:
+def _correlation(
+    query: np.ndarray, bank: np.ndarray, model: np.ndarray, *, mask_fill: bool = True
+) -> tuple[float, float]:
     """Median over a 4x4 grid of the NCC between the warped query and the banked picture, and the overlap.
 
     Per-cell correlation with a median ignores what an edit adds on a few cells (rotation corners, caption
-    text, a watermark) while still requiring most of the picture to agree.
+    text, a watermark) while still requiring most of the picture to agree. ``mask_fill=False`` compares every
+    cell the warped query covers, flat areas included (see ``_verify``).
     """
     import cv2
 
@@ -96,7 +99,8 @@ def _correlation(query: np.ndarray, bank: np.ndarray, model: np.ndarray) -> tupl
     size = (max(8, int(width * factor)), max(8, int(height * factor)))
     scaled = model.astype(np.float64) * factor
     warped = cv2.warpAffine(query.astype(np.float32), scaled, size, flags=cv2.INTER_AREA)
-    mask = cv2.warpAffine(_content_mask(query), scaled, size, flags=cv2.INTER_NEAREST) > 0.5
+    content = _content_mask(query) if mask_fill else np.ones(query.shape, np.float32)
+    mask = cv2.warpAffine(content, scaled, size, flags=cv2.INTER_NEAREST) > 0.5
     mask = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     target = cv2.resize(bank.astype(np.float32), size, interpolation=cv2.INTER_AREA)
     warped = cv2.GaussianBlur(warped, (3, 3), 0)
@@ -154,6 +158,11 @@ def _verify(fa: Features, fb: Features) -> Verification:
     if inliers < MIN_INLIERS or inliers < MIN_INLIER_RATIO * len(good) or not 0.05 < scale < 20:
         return Verification(False, inliers, len(good), round(scale, 4), round(rotation, 2))
     correlation, overlap = _correlation(fa.image, fb.image, model)
+    if overlap < MIN_OVERLAP or correlation == 0.0:  # 0.0: fewer than 4 cells left to compare
+        # The flood fill that masks added bars and wedges also swallows a photo's own smooth background
+        # (studio backdrops, sky): then too little is left to compare. Compare the whole covered area instead:
+        # every covered cell then counts, added fill included, so a copy must agree everywhere it overlaps.
+        correlation, overlap = _correlation(fa.image, fb.image, model, mask_fill=False)
     ok = correlation >= MIN_CORRELATION and overlap >= MIN_OVERLAP
     return Verification(
         ok, inliers, len(good), round(scale, 4), round(rotation, 2), round(correlation, 3), round(overlap, 3)

@@ -1,0 +1,421 @@
+"""Cross-validated calibration of the open-set decision rule: thresholds that hold on people never seen.
+
+Why: thresholds chosen on the photos they are then reported on look better than they are, and in the open set
+that error lands on the false-accept side (a stranger's face decided ``match`` puts an artist's name on a
+sexual image). So the rule's few parameters are chosen on one part of the data and checked on another that
+shares **no person and no source collection** with it:
+
+* folds are groups of sources; sources that share people (two collections photographing the same idols) are
+  always in one group, and any identity of the checked fold is also removed from the fitting side;
+* on each side, simulated galleries enrol part of the labelled identities (``refs`` photos each), their other
+  photos are genuine probes, and every photo of the other identities and of the unlabelled sources is an
+  impostor probe; part of the unlabelled faces serve as the gallery's cohort (never as probes in that run);
+* the parameters (global threshold, per-artist margin over the gallery's own look-alike tail, quality
+  penalty, possible gap) are chosen on the fitting side to maximise rank-1 ``match`` subject to the **upper
+  end of the 95% Wilson interval** of the false-accept rate being at most the target, then applied unchanged
+  to the checked side. The pooled checked figures, with Wilson intervals, are what the calibration expects;
+  the shipped parameters are then fitted the same way on all the data.
+
+Counts pooled over several random galleries reuse the same photos, so intervals use the count per gallery
+draw (trials divided by draws) as the sample size: about the number of distinct photos, not the inflated
+number of trials.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from idolguard.gallery.matching import GalleryIndex, MatchParams
+
+
+@dataclass
+class LabelledFaces:
+    """Embedded labelled photos (only those where a face was found); arrays are row-aligned."""
+
+    paths: list[str]
+    identity: np.ndarray  # str, "" for never-enrolled faces
+    source: np.ndarray  # str
+    probe: np.ndarray  # (N, 128) plain embeddings
+    reference: np.ndarray  # (N, 128) mirrored-mean embeddings
+    quality: np.ndarray  # (N,)
+    missing: list[tuple[str, str, str]]  # (path, source, reason) of photos without a usable face
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def subset(self, mask: np.ndarray) -> LabelledFaces:
+        idx = np.flatnonzero(mask)
+        return LabelledFaces(
+            [self.paths[i] for i in idx],
+            self.identity[idx],
+            self.source[idx],
+            self.probe[idx],
+            self.reference[idx],
+            self.quality[idx],
+            [],
+        )
+
+
+def wilson(successes: float, trials: float, z: float = 1.959964) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion (works for 0 and n successes, unlike the normal one)."""
+    if trials <= 0:
+        return (0.0, 1.0)
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass
+class Trials:
+    """One row per probe per simulated gallery: what a decision rule needs, nothing else."""
+
+    source: np.ndarray  # str, the probe's source
+    genuine: np.ndarray  # bool, the probe's identity is enrolled
+    correct: np.ndarray  # bool, the best artist is the probe's identity
+    score: np.ndarray  # best artist's score
+    tail: np.ndarray  # best artist's look-alike tail (see GalleryIndex._impostor_tails)
+    quality: np.ndarray
+    draws: int  # number of simulated galleries pooled
+
+    @staticmethod
+    def concat(parts: list[Trials]) -> Trials:
+        return Trials(
+            *(np.concatenate([getattr(p, f) for p in parts]) for f in ("source", "genuine", "correct", "score")),
+            np.concatenate([p.tail for p in parts]),
+            np.concatenate([p.quality for p in parts]),
+            max(1, max((p.draws for p in parts), default=1)),
+        )
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The calibrated parameters (the ``MatchParams`` fields a calibration sets)."""
+
+    match_threshold: float
+    artist_margin: float | None
+    quality_slope: float
+    possible_gap: float
+
+    def thresholds(self, trials: Trials, pivot: float) -> np.ndarray:
+        base = np.full(len(trials.score), self.match_threshold)
+        if self.artist_margin is not None:
+            base = np.maximum(base, trials.tail + self.artist_margin)
+        return base + self.quality_slope * np.clip(pivot - trials.quality, 0.0, None)
+
+    def as_params(self) -> dict[str, Any]:
+        return {
+            "match_threshold": round(self.match_threshold, 4),
+            "possible_threshold": round(self.match_threshold - self.possible_gap, 4),
+            "artist_margin": None if self.artist_margin is None else round(self.artist_margin, 4),
+            "quality_slope": round(self.quality_slope, 4),
+        }
+
+
+@dataclass
+class Settings:
+    refs: int = 3
+    enrol_fraction: float = 0.5
+    cohort_fraction: float = 0.3
+    draws: int = 5
+    target_far_upper: float = 0.01  # upper end of the 95% interval of the false-accept rate
+    possible_far_upper: float = 0.05  # same, for faces that reach at least ``possible``
+    min_quality: float = 0.15
+    quality_pivot: float = 0.5
+    artist_quantile: float = 0.99
+    seed: int = 0
+    variants: tuple[str, ...] = ("global", "gallery", "gallery+quality")
+
+
+def source_groups(faces: LabelledFaces) -> list[set[str]]:
+    """Labelled sources, merged when they share an identity (so a person is never on both sides)."""
+    labelled = faces.identity != ""
+    by_source: dict[str, set[str]] = defaultdict(set)
+    for source, identity in zip(faces.source[labelled], faces.identity[labelled], strict=True):
+        by_source[str(source)].add(str(identity))
+    groups: list[set[str]] = []
+    for source in sorted(by_source):
+        joined = [g for g in groups if any(by_source[s] & by_source[source] for s in g)]
+        merged = {source}.union(*joined) if joined else {source}
+        groups = [g for g in groups if g not in joined] + [merged]
+    return groups
+
+
+def default_folds(faces: LabelledFaces) -> list[set[str]]:
+    """Each labelled source group, with the unlabelled sources dealt out largest first to the smallest fold."""
+    groups = [set(g) for g in source_groups(faces)]
+    unlabelled = sorted(
+        {str(s) for s in faces.source} - set().union(*groups), key=lambda s: -int((faces.source == s).sum())
+    )
+    sizes = [int(np.isin(faces.source, list(g)).sum()) for g in groups]
+    for source in unlabelled:
+        smallest = int(np.argmin(sizes))
+        groups[smallest].add(source)
+        sizes[smallest] += int((faces.source == source).sum())
+    return groups
+
+
+def simulate(faces: LabelledFaces, settings: Settings, rng: np.random.Generator, draws: int) -> Trials:
+    """Score every probe of ``draws`` random open-set galleries built from ``faces`` (see module docstring)."""
+    parts = []
+    labelled = faces.identity != ""
+    by_identity: dict[str, np.ndarray] = {}
+    for identity in sorted({str(i) for i in faces.identity[labelled]}):
+        by_identity[identity] = np.flatnonzero(faces.identity == identity)
+    eligible = sorted(i for i, rows in by_identity.items() if len(rows) >= settings.refs + 1)
+    unlabelled = np.flatnonzero(~labelled)
+    params = MatchParams(
+        match_threshold=0.0, possible_threshold=0.0, artist_margin=0.0, artist_quantile=settings.artist_quantile
+    )
+    for _ in range(draws):
+        if len(eligible) < 2:
+            break
+        chosen = rng.permutation(eligible)[: max(1, int(round(len(eligible) * settings.enrol_fraction)))]
+        names = sorted(str(c) for c in chosen)
+        position = {n: k for k, n in enumerate(names)}
+        ref_rows, ref_owner, probe_rows = [], [], []
+        for identity, rows in by_identity.items():
+            if identity in position:
+                picked = rng.permutation(rows)
+                ref_rows += picked[: settings.refs].tolist()
+                ref_owner += [position[identity]] * settings.refs
+                probe_rows += picked[settings.refs :].tolist()
+            else:
+                probe_rows += rows.tolist()
+        shuffled = rng.permutation(unlabelled)
+        cut = int(round(len(shuffled) * settings.cohort_fraction))
+        cohort_rows, stranger_rows = shuffled[:cut], shuffled[cut:]
+        probe_rows += stranger_rows.tolist()
+        index = GalleryIndex(
+            names,
+            faces.reference[ref_rows],
+            np.array(ref_owner),
+            faces.probe[cohort_rows] if len(cohort_rows) else None,
+            params=params,
+        )
+        probes = np.array(probe_rows, dtype=np.int64)
+        scores = index.artist_scores(faces.probe[probes])
+        best = scores.argmax(axis=1)
+        identity = faces.identity[probes]
+        tails = index.impostor_tail if index.impostor_tail is not None else np.full(len(names), -np.inf)
+        parts.append(
+            Trials(
+                faces.source[probes],
+                np.array([str(i) in position for i in identity]),
+                np.array([names[b] == str(i) for b, i in zip(best, identity, strict=True)]),
+                scores[np.arange(len(probes)), best],
+                tails[best],
+                faces.quality[probes],
+                draws,
+            )
+        )
+    if not parts:
+        empty = np.zeros(0)
+        return Trials(empty.astype(object), empty.astype(bool), empty.astype(bool), empty, empty, empty, 1)
+    return Trials.concat(parts)
+
+
+@dataclass
+class Outcome:
+    """Decision counts of one rule on one set of trials."""
+
+    genuine: int
+    impostor: int
+    correct_match: int
+    wrong_match: int  # genuine probe decided ``match`` to another artist
+    false_accept: int
+    genuine_possible: int
+    impostor_possible: int
+    draws: int
+
+    @property
+    def rank1(self) -> float:
+        return self.correct_match / self.genuine if self.genuine else float("nan")
+
+    @property
+    def far(self) -> float:
+        return self.false_accept / self.impostor if self.impostor else float("nan")
+
+    def interval(self, hits: int, total: int) -> tuple[float, float]:
+        return wilson(hits / self.draws, total / self.draws)
+
+    def far_upper(self) -> float:
+        return self.interval(self.false_accept, self.impostor)[1]
+
+    def reach_upper(self) -> float:
+        """Upper bound of the share of impostors that reach at least ``possible``."""
+        return self.interval(self.false_accept + self.impostor_possible, self.impostor)[1]
+
+    def as_dict(self) -> dict[str, Any]:
+        def r(value: float) -> float | None:
+            return None if math.isnan(value) else round(value, 4)
+
+        rank_low, rank_high = self.interval(self.correct_match, self.genuine)
+        far_low, far_high = self.interval(self.false_accept, self.impostor)
+        return {
+            "genuine_trials": self.genuine,
+            "impostor_trials": self.impostor,
+            "galleries": self.draws,
+            "rank1_match": r(self.rank1),
+            "rank1_match_95ci": [r(rank_low), r(rank_high)] if self.genuine else None,
+            "false_accept_rate": r(self.far),
+            "false_accept_rate_95ci": [r(far_low), r(far_high)] if self.impostor else None,
+            "false_accepts": self.false_accept,
+            "wrong_artist_matches": self.wrong_match,
+            "possible_share_genuine": r(self.genuine_possible / self.genuine) if self.genuine else None,
+            "possible_share_impostor": r(self.impostor_possible / self.impostor) if self.impostor else None,
+        }
+
+
+def decide(rule: Rule, trials: Trials, settings: Settings, mask: np.ndarray | None = None) -> Outcome:
+    thresholds = rule.thresholds(trials, settings.quality_pivot)
+    good = trials.quality >= settings.min_quality
+    match = (trials.score >= thresholds) & good
+    possible = ~match & (trials.score >= thresholds - rule.possible_gap)
+    keep = np.ones(len(trials.score), bool) if mask is None else mask
+    g, i = trials.genuine & keep, ~trials.genuine & keep
+    return Outcome(
+        int(g.sum()),
+        int(i.sum()),
+        int((match & g & trials.correct).sum()),
+        int((match & g & ~trials.correct).sum()),
+        int((match & i).sum()),
+        int((possible & g).sum()),
+        int((possible & i).sum()),
+        trials.draws,
+    )
+
+
+GRID_THRESHOLD = np.round(np.arange(0.30, 0.801, 0.005), 4)
+GRID_MARGIN: dict[str, tuple[float | None, ...]] = {
+    "global": (None,),
+    "gallery": (None, *np.round(np.arange(-0.10, 0.151, 0.01), 3).tolist()),
+}
+GRID_SLOPE: dict[str, tuple[float, ...]] = {
+    "global": (0.0,),
+    "gallery": (0.0,),
+    "gallery+quality": (0.0, 0.1, 0.2, 0.4),
+}
+GRID_GAP = np.round(np.arange(0.0, 0.201, 0.01), 3)
+
+
+def fit(trials: Trials, settings: Settings, variant: str) -> Rule:
+    """The rule with the best rank-1 ``match`` whose false-accept upper bound is within the target."""
+    margins = GRID_MARGIN.get(variant, GRID_MARGIN["gallery"])
+    slopes = GRID_SLOPE.get(variant, (0.0,))
+    best: tuple[tuple[float, float], Rule] | None = None
+    for margin, slope in itertools.product(margins, slopes):
+        for threshold in GRID_THRESHOLD:  # ascending: the first threshold that meets the target is the best here
+            rule = Rule(float(threshold), margin, slope, 0.0)
+            outcome = decide(rule, trials, settings)
+            if outcome.far_upper() <= settings.target_far_upper:
+                key = (outcome.rank1, -outcome.far)
+                if best is None or key > best[0]:
+                    best = (key, rule)
+                break
+    if best is None:  # nothing meets the target: the strictest rule of the grid, and the report says so
+        best = ((0.0, 0.0), Rule(float(GRID_THRESHOLD[-1]), None, 0.0, 0.0))
+    rule = best[1]
+    gap = 0.0
+    for candidate in GRID_GAP:  # widest review band whose reach stays within the possible target
+        trial = Rule(rule.match_threshold, rule.artist_margin, rule.quality_slope, float(candidate))
+        if decide(trial, trials, settings).reach_upper() <= settings.possible_far_upper:
+            gap = float(candidate)
+        else:
+            break
+    return Rule(rule.match_threshold, rule.artist_margin, rule.quality_slope, gap)
+
+
+def per_source(rule: Rule, trials: Trials, settings: Settings) -> dict[str, Any]:
+    out = {}
+    for source in sorted({str(s) for s in trials.source}):
+        outcome = decide(rule, trials, settings, trials.source == source)
+        row = outcome.as_dict()
+        out[source] = {k: v for k, v in row.items() if v is not None and not (k.startswith("possible") and v is None)}
+    return out
+
+
+def identity_folds(faces: LabelledFaces, k: int, seed: int) -> np.ndarray:
+    """Fold number of every photo: identities dealt at random into ``k`` folds (an unlabelled photo is its
+    own identity), so no person is on both sides; sources are mixed on both sides."""
+    rng = np.random.default_rng(seed + 1)
+    people = sorted({str(i) for i in faces.identity if i})
+    order = rng.permutation(len(people))
+    person_fold = {people[j]: n % k for n, j in enumerate(order)}
+    out = rng.integers(0, k, len(faces))
+    labelled = faces.identity != ""
+    out[labelled] = [person_fold[str(i)] for i in faces.identity[labelled]]
+    return out
+
+
+def cross_validate(
+    faces: LabelledFaces, settings: Settings, folds: list[set[str]] | None = None, by_identity: int = 0
+) -> dict[str, Any]:
+    """Cross-validation of each rule variant, then the final fit on everything.
+
+    Source-disjoint (default): each fold is a group of sources (``folds`` or ``default_folds``); identities
+    of the checked fold are also kept out of fitting. ``by_identity=k``: ``k`` identity-disjoint folds with
+    the sources mixed (what the final fit on all the data corresponds to).
+    """
+    rng = np.random.default_rng(settings.seed)
+    report: dict[str, Any] = {"folds": [], "variants": {}, "mode": "identity" if by_identity else "source"}
+    held: dict[str, list[tuple[Rule, Trials]]] = defaultdict(list)
+    if by_identity:
+        numbers = identity_folds(faces, by_identity, settings.seed)
+        masks = [numbers == k for k in range(by_identity)]
+        names = [{f"identity-fold-{k}"} for k in range(by_identity)]
+    else:
+        folds = folds or default_folds(faces)
+        masks = [np.isin(faces.source, sorted(fold)) for fold in folds]
+        names = [set(fold) for fold in folds]
+    for fold, check_mask in zip(names, masks, strict=True):
+        check_people = {str(i) for i in faces.identity[check_mask] if i}
+        fit_mask = ~check_mask & ~np.isin(faces.identity, sorted(check_people))
+        fit_trials = simulate(faces.subset(fit_mask), settings, rng, settings.draws)
+        check_trials = simulate(faces.subset(check_mask), settings, rng, settings.draws)
+        entry: dict[str, Any] = {
+            "checked_sources": sorted(fold),
+            "fitted_on": sorted({str(s) for s in faces.source[fit_mask]}),
+            "fit_photos": int(fit_mask.sum()),
+            "check_photos": int(check_mask.sum()),
+            "variants": {},
+        }
+        for variant in settings.variants:
+            rule = fit(fit_trials, settings, variant)
+            held[variant].append((rule, check_trials))
+            fitted = decide(rule, fit_trials, settings)
+            entry["variants"][variant] = {
+                "rule": rule.as_params(),
+                "target_met": fitted.far_upper() <= settings.target_far_upper,
+                "fitted": fitted.as_dict(),
+                "held_out": decide(rule, check_trials, settings).as_dict(),
+            }
+        report["folds"].append(entry)
+    for variant, runs in held.items():
+        outcomes = [decide(rule, trials, settings) for rule, trials in runs]
+        pooled = Outcome(
+            *(sum(getattr(o, f) for o in outcomes) for f in Outcome.__dataclass_fields__ if f != "draws"),
+            draws=settings.draws,
+        )
+        sources: dict[str, Any] = {}
+        for rule, trials in runs:
+            sources.update(per_source(rule, trials, settings))
+        report["variants"][variant] = {"held_out": pooled.as_dict(), "per_source": sources}
+    # The shipped rule: the same fit on all the data, over more random galleries (a steadier choice).
+    # Its own random stream: the shipped rule does not depend on how the cross-validation was split.
+    everything = simulate(faces, settings, np.random.default_rng(settings.seed + 7), settings.draws * 4)
+    chosen = settings.variants[-1]
+    final = fit(everything, settings, chosen)
+    report["chosen_variant"] = chosen
+    report["final_rule"] = final.as_params()
+    final_outcome = decide(final, everything, settings)
+    report["final_fitted"] = final_outcome.as_dict()
+    report["final_target_met"] = final_outcome.far_upper() <= settings.target_far_upper
+    return report

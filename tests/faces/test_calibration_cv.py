@@ -1,0 +1,143 @@
+"""Cross-validated calibration on synthetic embeddings: intervals, disjoint folds, gallery-aware thresholds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from idolguard.gallery.calibration import LabelledFaces, Settings, cross_validate, default_folds, source_groups, wilson
+from idolguard.gallery.matching import MATCH, NO_MATCH, GalleryIndex, MatchParams
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def synthetic(seed: int = 0) -> LabelledFaces:
+    """Three labelled sources (two share people, like the two idol collections) and one unlabelled source."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    centres: dict[str, np.ndarray] = {}
+
+    def person(name: str) -> np.ndarray:
+        if name not in centres:
+            centres[name] = _unit(rng.normal(size=128))
+        return centres[name]
+
+    for source, people, photos in (("alpha", 24, 6), ("beta", 12, 6), ("gamma", 6, 5)):
+        for k in range(people):
+            name = f"beta/{k}" if source == "gamma" else f"{source}/{k}"  # gamma re-photographs beta's people
+            for _ in range(photos):
+                rows.append((name, source, _unit(person(name) + 0.09 * rng.normal(size=128))))
+    for crowd in ("strangers", "crowd"):
+        for _ in range(300):
+            rows.append(("", crowd, _unit(rng.normal(size=128))))
+    identity = np.array([r[0] for r in rows], dtype=object)
+    source = np.array([r[1] for r in rows], dtype=object)
+    vectors = np.stack([r[2] for r in rows])
+    quality = rng.uniform(0.3, 1.0, len(rows))
+    return LabelledFaces([f"p{i}" for i in range(len(rows))], identity, source, vectors, vectors, quality, [])
+
+
+def test_wilson_interval_brackets_the_rate_and_handles_zero() -> None:
+    low, high = wilson(0, 200)
+    assert low == 0.0 and 0.01 < high < 0.02
+    low, high = wilson(5, 100)
+    assert low < 0.05 < high
+    assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_sources_sharing_people_form_one_group() -> None:
+    faces = synthetic()
+    groups = source_groups(faces)
+    assert {"beta", "gamma"} in groups and {"alpha"} in groups
+    folds = default_folds(faces)
+    assert sum("strangers" in f for f in folds) == 1, "unlabelled sources are dealt to exactly one fold"
+    assert all({"strangers", "crowd"} & f for f in folds), "the two crowds go to different folds"
+
+
+def test_cross_validation_never_fits_on_what_it_checks() -> None:
+    faces = synthetic()
+    settings = Settings(draws=2, target_far_upper=0.05, possible_far_upper=0.2)
+    report = cross_validate(faces, settings)
+    assert len(report["folds"]) == 2
+    for fold in report["folds"]:
+        assert not set(fold["checked_sources"]) & set(fold["fitted_on"])
+        assert fold["variants"]["global"]["target_met"]
+    held = report["variants"]["gallery+quality"]["held_out"]
+    low, high = held["false_accept_rate_95ci"]
+    assert low <= held["false_accept_rate"] <= high
+    assert held["rank1_match"] > 0.8, "well separated synthetic people are found"
+    assert set(report["variants"]["global"]["per_source"]) >= {"alpha", "beta", "gamma", "strangers"}
+    assert report["final_rule"]["possible_threshold"] <= report["final_rule"]["match_threshold"]
+
+
+def test_gallery_aware_threshold_is_stricter_for_an_artist_with_a_lookalike() -> None:
+    rng = np.random.default_rng(3)
+    a, b = _unit(rng.normal(size=128)), _unit(rng.normal(size=128))
+    twins = [_unit(a + 0.06 * rng.normal(size=128)) for _ in range(3)]  # look-alikes of `a` in the cohort
+    twin_of_a = twins[0]
+    refs = np.stack([_unit(a + 0.05 * rng.normal(size=128)) for _ in range(3)] + [b, b])
+    owners = np.array([0, 0, 0, 1, 1])
+    cohort = np.stack(twins + [_unit(rng.normal(size=128)) for _ in range(60)])
+    params = MatchParams(match_threshold=0.3, possible_threshold=0.25, artist_margin=0.02, artist_quantile=0.99)
+    index = GalleryIndex(["a", "b"], refs, owners, cohort, params=params)
+    assert index.thresholds[0] > index.thresholds[1] >= 0.3
+    probe_twin = _unit(twin_of_a + 0.02 * rng.normal(size=128))
+    (decision,) = index.match(probe_twin[None, :])
+    assert decision.artist == "a" and decision.decision != MATCH, "the look-alike is not decided `match`"
+    plain = GalleryIndex(["a", "b"], refs, owners, cohort, params=MatchParams(match_threshold=0.3))
+    assert plain.match(probe_twin[None, :])[0].decision == MATCH, "without the gallery-aware rule it would be"
+
+
+@pytest.mark.parametrize("quality, expected", [(1.0, MATCH), (0.2, NO_MATCH)])
+def test_low_quality_faces_need_a_higher_score(quality: float, expected: str) -> None:
+    rng = np.random.default_rng(4)
+    a = _unit(rng.normal(size=128))
+    probe = _unit(a + 1.1 * rng.normal(size=128) / np.sqrt(128) * 8)
+    score = float(probe @ a)
+    params = MatchParams(
+        match_threshold=score - 0.01, possible_threshold=score - 0.02, quality_pivot=0.5, quality_slope=0.5
+    )
+    index = GalleryIndex(["a"], a[None, :], np.array([0]), params=params)
+    assert index.match(probe[None, :], [quality])[0].decision == expected
+
+
+def test_calibrate_faces_data_writes_a_record_with_intervals(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The CLI path end to end, with embeddings served from the cache (synthetic vectors, keyed by photo hash)."""
+    import csv
+    import hashlib
+    import json
+
+    from idolguard.faces.labelled import _save_cache
+
+    faces = synthetic(seed=5)
+    entries = {}
+    rows = []
+    for k, (identity, source) in enumerate(zip(faces.identity, faces.source, strict=True)):
+        photo = tmp_path / "photos" / f"{k}.jpg"
+        photo.parent.mkdir(exist_ok=True)
+        photo.write_bytes(f"photo {k}".encode())
+        entries[hashlib.sha256(photo.read_bytes()).hexdigest()] = (faces.probe[k], faces.reference[k], 0.9)
+        rows.append((f"photos/{k}.jpg", identity, source))
+    (tmp_path / "photos" / "noface.jpg").write_bytes(b"no face here")
+    entries[hashlib.sha256(b"no face here").hexdigest()] = (np.zeros(128), np.zeros(128), -1.0)
+    rows.append(("photos/noface.jpg", "", "crowd"))
+    _save_cache(tmp_path / "emb.npz", entries)
+    data = tmp_path / "sets.csv"
+    with open(data, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([("path", "identity", "source"), *rows])
+    out = tmp_path / "record.json"
+    args = ("calibrate", "faces", "--data", data, "--cache", tmp_path / "emb.npz", "--draws", "2", "--out", out)
+    record = cli.json_lines(*args, "--target-far-upper", "0.05", "--json")[0]
+    assert json.loads(out.read_text(encoding="utf-8")) == record
+    expected = record["expected"]
+    assert expected["rank1_match_95ci"][0] <= expected["rank1_match"] <= expected["rank1_match_95ci"][1]
+    assert expected["false_accept_rate_95ci"][1] >= expected["false_accept_rate"]
+    assert "possible_share_genuine" in expected and set(expected["per_source"]) >= {"alpha", "strangers"}
+    assert record["source"]["photos_without_face"] == 1
+    assert record["possible_threshold"] <= record["match_threshold"]
+    text = cli(*args, "--target-far-upper", "0.05")
+    assert "[faces.matching]" in text.output and "false accepts" in text.output
+    bad = cli("calibrate", "faces", "--data", data, "--cache", tmp_path / "emb.npz", "--fold", "nope", ok=False)
+    assert bad.exit_code == 2 and "unknown source" in bad.output
