@@ -93,6 +93,14 @@ class Action(StrEnum):
     GALLERY_ALIAS = "gallery.alias"
     GALLERY_GROUP = "gallery.group"
     GALLERY_REMOVE_PHOTO = "gallery.remove_photo"
+    # takedowns, accounts and other areas' actions (docs/EVIDENCE.md, their areas' tables)
+    ACCOUNT_ALIAS = "account.alias"
+    ACCOUNT_RECORD = "account.record"
+    TAKEDOWN_DRAFT = "takedown.draft"
+    TAKEDOWN_SEND = "takedown.send"
+    TAKEDOWN_SEND_FAILED = "takedown.send_failed"
+    TAKEDOWN_STATUS = "takedown.status"
+    TAKEDOWN_SYNC = "takedown.sync"
     # monitoring of watched sources (docs/EVIDENCE.md, "Monitoring custody events")
     MONITOR_ADD = "monitor.add"
     MONITOR_PAUSE = "monitor.pause"
