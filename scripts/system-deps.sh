@@ -56,3 +56,24 @@ if ! command -v wrk >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
             || echo "portal: could not install wrk; bench/portal_load.py will not run" >&2
     fi
 fi
+
+# --- cases: PDF reports (WeasyPrint needs Pango; the Noto CJK fonts above give real Korean glyphs).
+_cases_missing=()
+_libs="$(ldconfig -p 2>/dev/null || true)"  # read once: `ldconfig | grep -q` trips pipefail on SIGPIPE
+case "$_libs" in *"libpango-1.0.so.0"*) ;; *) _cases_missing+=(libpango-1.0-0) ;; esac
+case "$_libs" in *"libpangoft2-1.0.so.0"*) ;; *) _cases_missing+=(libpangoft2-1.0-0) ;; esac
+if [ "${#_cases_missing[@]}" -gt 0 ]; then
+    _sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1; then _sudo="sudo"; else _sudo="none"; fi
+    fi
+    if [ "$_sudo" != "none" ] && command -v apt-get >/dev/null 2>&1; then
+        export DEBIAN_FRONTEND=noninteractive
+        $_sudo apt-get install -y -qq --no-install-recommends "${_cases_missing[@]}" >/dev/null 2>&1 \
+            || { $_sudo apt-get update -qq >/dev/null 2>&1 || true
+                 $_sudo apt-get install -y -qq --no-install-recommends "${_cases_missing[@]}" >/dev/null 2>&1; } \
+            || echo "cases: could not install ${_cases_missing[*]}; PDF reports will be unavailable" >&2
+    else
+        echo "cases: please install ${_cases_missing[*]} (needs apt-get and root); PDF reports unavailable" >&2
+    fi
+fi

@@ -330,6 +330,15 @@ def verify(
             out().print(f"[red]BAD[/] {safe(problem.where)} {safe(problem.ref)}: {safe(problem.message)}")
         for warning in report.warnings:
             out().print(f"[yellow]warn[/] {safe(warning.where)} {safe(warning.ref)}: {safe(warning.message)}")
+        decisions: dict[Any, list[dict[str, Any]]] = {}
+        for gone in report.destroyed:
+            decisions.setdefault(gone["decision_seq"], []).append(gone)
+        for seq, objects in decisions.items():
+            names = ", ".join(str(a) for a in objects[0]["approved_by"])
+            out().print(
+                f"destroyed by decision: {len(objects)} objects of {safe(objects[0]['case'])} "
+                f"(ledger seq {seq}, approved by {safe(names)})"
+            )
         verdict = "[green]OK[/]" if report.ok else f"[red]FAILED ({len(report.problems)} problems)[/]"
         out().print(
             f"{verdict}: {report.objects_checked} objects re-hashed, {report.entries_checked} ledger entries and "

@@ -3,7 +3,7 @@
     python -m idolguard.cli_docs > docs/CLI.md      # regenerate
     python -m idolguard.cli_docs --check docs/CLI.md   # exit 1 when the file is out of date
 
-``tests/core/test_cli_docs.py`` runs the check, the way datasette's ``tests/test_docs.py`` keeps its CLI
+``tests/cli/test_cli_docs.py`` runs the check, the way datasette's ``tests/test_docs.py`` keeps its CLI
 reference honest. Help is rendered at a fixed width without colour, so the output does not depend on the
 terminal it was generated in.
 """
@@ -20,7 +20,7 @@ HEADER = """\
 # IdolGuard command reference
 
 Generated from `idolguard ... --help` by `python -m idolguard.cli_docs > docs/CLI.md`; do not edit by hand
-(`tests/core/test_cli_docs.py` fails when this file and the commands disagree). Exit codes, output
+(`tests/cli/test_cli_docs.py` fails when this file and the commands disagree). Exit codes, output
 conventions and examples: see README.
 """
 

@@ -43,6 +43,10 @@ def test_detect_reports_each_file_and_stores_nothing(cli, home: Path, tmp_path: 
     assert rate["n"] >= 100 and 0.0 <= rate["ci95"][0] <= rate["rate"] <= rate["ci95"][1] <= 1.0
     assert photo["faces"][0]["false_positive_rate"] == rate and "held-out" in photo["false_positive_reference"]
     assert photo["thresholds"]["likely"] >= 0.8  # the model's operating points, never below the generic ones
+    families = photo["families"]
+    assert set(families) == {"face_swap", "synthetic_image"} and photo["deciding_family"] in families
+    assert all(f["verdict"] in ("likely_manipulated", "uncertain", "not_detected") for f in families.values())
+    assert families["synthetic_image"]["false_positive_rate"]["n"] >= 100
     assert photo["model"]["name"] and photo["model"]["version"]
     assert photo["content_credentials"] == {"present": False}
     gray = rows["astronaut-gray.png"]
@@ -171,6 +175,8 @@ def test_html_report_shows_the_verdict_and_heat_map(cli, tmp_path: Path) -> None
     assert "section-manipulation" in text and "alt='heat map'" in text
     assert "No C2PA Content Credentials" in text
     assert "genuine idol photos score at least this high" in text and "아이돌 사진" in text
+    # Both detector families explain themselves (the synthetic-image model ships with the package).
+    assert "face_swap" in text and "synthetic_image" in text and "생성 이미지" in text
 
 
 def test_valid_ai_credentials_make_the_verdict(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -115,3 +115,13 @@ def test_old_verdict_name_is_read_as_not_detected_and_thresholds_come_from_the_c
     assert thresholds(off, card) == {"likely": 0.7, "uncertain": 0.6}
     bad = {"operating_points": {"likely": 0.3, "uncertain": 0.9}}  # inconsistent card: generic thresholds
     assert thresholds(None, bad) == {"likely": 0.8, "uncertain": 0.5}
+
+
+def test_results_stored_with_the_old_verdict_name_are_reported_under_the_new_one() -> None:
+    from idolguard.detect.stage import ManipulationStage
+
+    stored = {"manipulation_score": 0.12, "verdict": "no_evidence", "verdict_reason": "all face scores below 0.50"}
+    obj: dict = {"faces": []}
+    ManipulationStage().contribute(obj, stored)
+    assert obj["verdict"] == "not_detected" and obj["manipulation_score"] == 0.12
+    assert stored["verdict"] == "no_evidence"  # the stored result itself is never rewritten

@@ -211,6 +211,7 @@ def parse_page(html_text: str, base_url: str, max_media: int = 40) -> PageInfo:
         or None
     )
     context["headline"] = meta.get("og:title") or _text(post.get("headline"))
+    context.update(interaction_counts(post))
     info.context = {k: (v[:5000] if isinstance(v, str) else v) for k, v in context.items() if v}
 
     candidates: list[tuple[str, str, str]] = []
@@ -270,3 +271,35 @@ def decode_html(data: bytes, content_type_header: str | None) -> str:
         return data.decode(charset or "utf-8", errors="replace")
     except LookupError:
         return data.decode("utf-8", errors="replace")
+
+
+INTERACTION_KINDS = {
+    "watchaction": "views",
+    "likeaction": "likes",
+    "shareaction": "shares",
+    "commentaction": "comments",
+}
+
+
+def interaction_counts(post: dict[str, Any]) -> dict[str, int]:
+    """View/like/share/comment counts a page states in schema.org ``interactionStatistic`` (the impact record
+    of a case uses them). Only what the page says; absent counts stay absent."""
+    stats = post.get("interactionStatistic")
+    if isinstance(stats, dict):
+        stats = [stats]
+    counts: dict[str, int] = {}
+    for stat in stats if isinstance(stats, list) else []:
+        if not isinstance(stat, dict):
+            continue
+        kind = stat.get("interactionType")
+        if isinstance(kind, dict):
+            kind = kind.get("@type")
+        name = INTERACTION_KINDS.get(str(kind or "").rsplit("/", 1)[-1].lower())
+        value = stat.get("userInteractionCount")
+        try:
+            number = int(str(value).replace(",", ""))
+        except (TypeError, ValueError):
+            continue
+        if name and number >= 0:
+            counts[name] = number
+    return counts

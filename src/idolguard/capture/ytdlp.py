@@ -206,5 +206,9 @@ def extract(url: str, fetcher: SafeFetcher, settings: CaptureSettings) -> Found:
         "caption": (info.get("description") or "")[:5000] or None,
         "headline": info.get("title"),
         "post_id": info.get("id"),
+        "views": info.get("view_count"),
+        "likes": info.get("like_count"),
+        "shares": info.get("repost_count"),
+        "comments": info.get("comment_count"),
     }
     return found

@@ -49,6 +49,8 @@ class VerifyReport:
     head_hash: str | None = None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    # Objects erased by a signed destruction decision (``case.destroy``): not tampering, listed as such.
+    destroyed: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -63,6 +65,7 @@ class VerifyReport:
             "head": {"seq": self.head_seq, "hash": self.head_hash},
             "problems": [p.as_dict() for p in self.problems],
             "warnings": [p.as_dict() for p in self.warnings],
+            "destroyed": self.destroyed,
         }
 
 
@@ -151,6 +154,7 @@ class SignedFacts:
     ingests: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # item -> (size, md5)
     sightings: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # sighting id -> recorded fields
     analyses: dict[tuple[str, str, str], tuple[Any, Any]] = field(default_factory=dict)  # -> (status, digest)
+    destroyed: dict[str, dict[str, Any]] = field(default_factory=dict)  # object -> the decision that erased it
 
     def add(self, record: dict[str, Any]) -> None:
         recorded = record.get("details")
@@ -163,6 +167,27 @@ class SignedFacts:
         if action == "analysis" and item:
             key = (item, str(details.get("stage")), str(details.get("version")))
             self.analyses[key] = (details.get("status"), details.get("output_sha256"))
+        if action == "case.destroy":
+            self._add_destruction(record, details)
+
+    def _add_destruction(self, record: dict[str, Any], details: dict[str, Any]) -> None:
+        """A signed, two-person destruction decision names every object it erased (docs/EVIDENCE.md)."""
+        raw_approvals = details.get("approvals")
+        approvals: list[Any] = raw_approvals if isinstance(raw_approvals, list) else []
+        approvers = [str(a.get("approver")) for a in approvals if isinstance(a, dict)]
+        raw_objects = details.get("objects")
+        objects: list[Any] = raw_objects if isinstance(raw_objects, list) else []
+        for entry in objects:
+            sha = entry.get("sha256") if isinstance(entry, dict) else None
+            if isinstance(sha, str) and _looks_like_digest(sha):
+                self.destroyed[sha] = {
+                    "sha256": sha,
+                    "kind": entry.get("kind"),
+                    "case": details.get("case"),
+                    "decision_seq": record.get("seq"),
+                    "approved_by": approvers,
+                    "reason": next((str(a.get("reason")) for a in approvals if isinstance(a, dict)), None),
+                }
 
 
 SIGHTING_FIELDS = (
@@ -310,7 +335,10 @@ def verify_workspace(
         vault = ws.vault
         for sha in sorted(known):
             if not vault.has(sha):
-                report.problems.append(Problem("vault", sha, "object missing from the vault (deleted?)"))
+                if sha in facts.destroyed and len(set(facts.destroyed[sha]["approved_by"])) >= 2:
+                    report.destroyed.append(facts.destroyed[sha])  # erased by a signed decision, not lost
+                else:
+                    report.problems.append(Problem("vault", sha, "object missing from the vault (deleted?)"))
                 continue
             problem = vault.check(sha)
             report.objects_checked += 1

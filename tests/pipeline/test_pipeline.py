@@ -26,11 +26,11 @@ def counting(monkeypatch, tmp_path):
         tmp_path / "site",
         monkeypatch,
         "counting-area",
-        {"idolguard.areas": {"counting": "tests.core.counting_stage:AREA"}},
+        {"idolguard.areas": {"counting": "tests.pipeline.counting_stage:AREA"}},
     )
     yield counter
     monkeypatch.delenv("IDOLGUARD_TEST_COUNTING_VERSION", raising=False)
-    import tests.core.counting_stage as module
+    import tests.pipeline.counting_stage as module
 
     importlib.reload(module)  # class attributes were read from the environment at import
     uninstall_plugins()
@@ -58,7 +58,7 @@ def test_rescan_reuses_unchanged_stage_versions(cli, tmp_path, counting, workspa
 
     # A new version of "counting" re-runs it and what depends on it is fed the new output.
     monkeypatch.setenv("IDOLGUARD_TEST_COUNTING_VERSION", "2")
-    import tests.core.counting_stage as module
+    import tests.pipeline.counting_stage as module
 
     importlib.reload(module)
     registry.reset()

@@ -1,0 +1,390 @@
+"""``idolguard cases ...`` and ``idolguard accounts ...``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from idolguard.cli_support import (
+    PANEL_CASEWORK,
+    emit_json,
+    fail,
+    home_option,
+    open_workspace,
+    out,
+    print_table,
+    safe,
+)
+from idolguard.errors import IdolGuardError
+from idolguard.exit_codes import ExitCode
+
+cases_app = typer.Typer(help="Cases: turn incidents and evidence into a matter counsel can file.", no_args_is_help=True)
+accounts_app = typer.Typer(
+    help="Posting accounts: who shared the content, aliases across platforms.", no_args_is_help=True
+)
+
+
+def _say(text: str) -> None:
+    """One result line on stdout; data in it (titles, handles, URLs, notes) cannot style or rewrite the terminal."""
+    out().print(safe(text))
+
+
+def _run(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    try:
+        return fn(*args, **kwargs)
+    except IdolGuardError as exc:
+        fail(str(exc), ExitCode.USAGE)
+
+
+@cases_app.command("open")
+def cases_open(
+    title: str = typer.Argument(..., help="Short title of the matter."),
+    artist: str = typer.Option(..., "--artist", help="The protected artist."),
+    incident: list[int] = typer.Option([], "--incident", help="Incident to link (repeatable)."),
+    json_out: bool = typer.Option(False, "--json"),
+    home: Path = home_option(),
+) -> None:
+    """Open a case; prints its number (IG-YYYY-NNNN)."""
+    from idolguard.cases.service import open_case
+
+    ws = open_workspace(home)
+    number = _run(open_case, ws, title, artist, incident)
+    if json_out:
+        emit_json({"case": number})
+    else:
+        typer.echo(number)
+
+
+@cases_app.command("add")
+def cases_add(
+    case: str = typer.Argument(..., help="Case number."),
+    refs: list[str] = typer.Argument(
+        ..., help="Item SHA-256 (or 8+ hex digits), incident:N, sighting:N, capture:N, account:PLATFORM/HANDLE."
+    ),
+    json_out: bool = typer.Option(False, "--json"),
+    home: Path = home_option(),
+) -> None:
+    """Link records to a case (all or nothing). Records already in another case are linked too."""
+    from idolguard.cases.service import add_to_case
+
+    ws = open_workspace(home)
+    for row in _run(add_to_case, ws, case, refs):
+        if json_out:
+            emit_json(row)
+            continue
+        state = "linked" if row["added"] else "already in this case"
+        also = f" (also in {', '.join(row['also_in'])})" if row["also_in"] else ""
+        _say(f"{row['kind']} {row['ref']}: {state}{also}")
+
+
+@cases_app.command("list")
+def cases_list(
+    json_out: bool = typer.Option(False, "--json"),
+    retention_due: bool = typer.Option(False, "--retention-due", help="Only closed cases past their retention."),
+    home: Path = home_option(),
+) -> None:
+    """List cases."""
+    from idolguard.cases.views import list_cases
+
+    rows = list_cases(open_workspace(home))
+    if retention_due:
+        rows = [r for r in rows if r["retention_due"]]
+    if json_out:
+        for row in rows:
+            emit_json(row)
+        return
+    print_table(
+        "cases",
+        ("number", "status", "hold", "artist", "items", "title"),
+        [
+            (
+                r["number"],
+                "destroyed" if r["destroyed"] else r["status"],
+                "yes" if r["legal_hold"] else "",
+                r["artist"],
+                r["items"],
+                r["title"],
+            )
+            for r in rows
+        ],
+    )
+
+
+@cases_app.command("show")
+def cases_show(
+    case: str = typer.Argument(...), json_out: bool = typer.Option(False, "--json"), home: Path = home_option()
+) -> None:
+    """Show a case: links, items, sightings, captures, accounts, origin candidates, filings, notes."""
+    from idolguard.cases.views import case_detail
+
+    detail = _run(case_detail, open_workspace(home), case)
+    if json_out:
+        emit_json(detail)
+        return
+    hold = " LEGAL HOLD" if detail["legal_hold"] else ""
+    _say(f"{detail['number']} {detail['title']} ({detail['status']}){hold}")
+    _say(f"artist: {detail['artist']}; opened {detail['opened_at']} by {detail['opened_by']}")
+    for a in detail["assignees"]:
+        _say(f"  {a['role']}: {a['person']}")
+    for f in detail["filings"]:
+        _say(f"  filed ({f['kind']}) {f['reference']} on {f['filed_on']}")
+    _say(f"{len(detail['items'])} items, {len(detail['sightings'])} sightings, {len(detail['captures'])} captures")
+    for item in detail["items"]:
+        gone = " [destroyed]" if item["destroyed"] else ""
+        _say(f"  {item['sha256'][:16]}  {item['media_type'] or '-'}  {', '.join(item['why'])}{gone}")
+    for o in detail["origin_candidates"]:
+        first = o["by_platform_time"]
+        where = f"{first['platform']} {first['account']} {first['seen_at']}" if first else "no dated sighting"
+        _say(f"  incident {o['incident']} earliest by platform time: {where} ({o['caveat']})")
+    for n in detail["notes"]:
+        _say(f"  note {n['at']} {n['author']}: {n['text']}")
+
+
+@cases_app.command("status")
+def cases_status(
+    case: str = typer.Argument(...),
+    status: str = typer.Argument(..., help="open, gathering, filed or closed."),
+    kind: str = typer.Option(None, "--kind", help="For filed: police, court or platform."),
+    ref: str = typer.Option(None, "--ref", help="For filed: the reference number given by the other side."),
+    filed_on: str = typer.Option(None, "--date", help="For filed: date on the filing, YYYY-MM-DD."),
+    body: str = typer.Option(None, "--body", help="For filed: e.g. the police station or court."),
+    home: Path = home_option(),
+) -> None:
+    """Change a case's status (filed needs --kind, --ref and --date)."""
+    from idolguard.cases.service import set_status
+
+    result = _run(
+        set_status, open_workspace(home), case, status, filing_kind=kind, reference=ref, filed_on=filed_on, body=body
+    )
+    _say(f"{result['case']}: {result['previous']} -> {result['status']}")
+
+
+@cases_app.command("note")
+def cases_note(case: str = typer.Argument(...), text: str = typer.Argument(...), home: Path = home_option()) -> None:
+    """Add a note (a custody event)."""
+    from idolguard.cases.service import add_note
+
+    note_id = _run(add_note, open_workspace(home), case, text)
+    _say(f"note {note_id} recorded")
+
+
+@cases_app.command("assign")
+def cases_assign(
+    case: str = typer.Argument(...),
+    person: str = typer.Argument(...),
+    role: str = typer.Option(..., "--role", help="counsel or manager"),
+    remove: bool = typer.Option(False, "--remove", help="Remove this assignment."),
+    home: Path = home_option(),
+) -> None:
+    """Assign counsel or a manager to a case."""
+    from idolguard.cases.service import assign
+
+    _run(assign, open_workspace(home), case, person, role, remove=remove)
+    _say(f"{person} {'removed from' if remove else 'assigned to'} {case} as {role}")
+
+
+@cases_app.command("hold")
+def cases_hold(
+    case: str = typer.Argument(...),
+    on: bool = typer.Option(..., "--on/--off", help="Set or lift the legal hold."),
+    reason: str = typer.Option(..., "--reason"),
+    home: Path = home_option(),
+) -> None:
+    """Set or lift the legal hold (while set, the case's media cannot be destroyed)."""
+    from idolguard.cases.service import set_hold
+
+    _run(set_hold, open_workspace(home), case, on, reason)
+    _say(f"{case}: legal hold {'on' if on else 'off'}")
+
+
+@cases_app.command("retention")
+def cases_retention(
+    case: str = typer.Argument(...),
+    days: int = typer.Argument(..., help="Days to keep media after closing."),
+    home: Path = home_option(),
+) -> None:
+    """Set the case's retention period (days after closing before its media should be destroyed)."""
+    from idolguard.cases.service import set_retention
+
+    _run(set_retention, open_workspace(home), case, days)
+    _say(f"{case}: retention {days} days after closing")
+
+
+@cases_app.command("close")
+def cases_close(case: str = typer.Argument(...), home: Path = home_option()) -> None:
+    """Close a case (its media are kept until destroyed after its retention period)."""
+    from idolguard.cases.service import set_status
+
+    result = _run(set_status, open_workspace(home), case, "closed")
+    _say(f"{result['case']}: closed")
+
+
+@cases_app.command("destroy")
+def cases_destroy(
+    case: str = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason", help="Why the media are no longer needed (recorded, signed)."),
+    json_out: bool = typer.Option(False, "--json"),
+    home: Path = home_option(),
+) -> None:
+    """Approve erasing a closed case's originals and derivatives (hashes and ledger stay). Needs two
+    different approvers: the first run records an approval, a run by a second person executes it."""
+    from idolguard.cases.retention import destroy
+
+    result = _run(destroy, open_workspace(home), case, reason)
+    if json_out:
+        emit_json(result.as_dict())
+        return
+    if not result.executed:
+        _say(
+            f"{result.case}: destruction approved by {result.approvals[0]}; waiting for a second, different "
+            "manager or admin to run the same command"
+        )
+        return
+    _say(
+        f"{result.case}: {len(result.destroyed)} objects erased by decision (ledger seq {result.decision_seq}), "
+        f"approved by {', '.join(result.approvals)}"
+    )
+    for kept in result.kept:
+        _say(f"  kept {kept['sha256'][:16]}: {kept['reason']}")
+
+
+@cases_app.command("report")
+def cases_report(
+    case: str = typer.Argument(...),
+    out: Path = typer.Option(..., "--out", help="File to write (.pdf or .html)."),
+    lang: str = typer.Option("both", "--lang", help="ko, en or both (Korean first)."),
+    fmt: str = typer.Option("pdf", "--format", help="pdf or html."),
+    json_out: bool = typer.Option(False, "--json"),
+    home: Path = home_option(),
+) -> None:
+    """Write the court-ready case report; its SHA-256 is recorded in the custody ledger."""
+    from idolguard.cases.report import write_report
+
+    result = _run(write_report, open_workspace(home), case, out, lang=lang, fmt=fmt)
+    if json_out:
+        emit_json(result)
+    else:
+        _say(f"{result['path']}  sha256 {result['sha256']}")
+
+
+@cases_app.command("package")
+def cases_package(
+    case: str = typer.Argument(...),
+    out: Path = typer.Option(..., "--out", help="The .zip to write (never overwritten)."),
+    hashes_only: bool = typer.Option(False, "--hashes-only", help="Leave originals out; hashes and custody only."),
+    report: Path = typer.Option(None, "--report", help="A report file (from cases report) to include."),
+    encrypt_to: str = typer.Option(
+        None, "--encrypt-to", help="age recipient (age1…), SSH public key, or a file holding one."
+    ),
+    passphrase_file: Path = typer.Option(
+        None, "--passphrase-file", help="Encrypt with the passphrase in this file (never stored)."
+    ),
+    max_bytes: int = typer.Option(
+        None, "--max-bytes", help="Refuse packages larger than this (default [cases] max_package_bytes)."
+    ),
+    json_out: bool = typer.Option(False, "--json"),
+    home: Path = home_option(),
+) -> None:
+    """Write the offline-verifiable evidence package (manifest, signed custody events, verifier)."""
+    from idolguard.cases.package import build_package
+
+    result = _run(
+        build_package,
+        open_workspace(home),
+        case,
+        out,
+        hashes_only=hashes_only,
+        report=report,
+        max_bytes=max_bytes,
+        encrypt_to=encrypt_to,
+        passphrase_file=passphrase_file,
+    )
+    if json_out:
+        emit_json(result.as_dict())
+    else:
+        _say(
+            f"{result.path}: {result.files} files, {result.bytes:,} bytes, {result.destroyed} destroyed items "
+            f"(hash only); sha256 {result.sha256}"
+        )
+
+
+@accounts_app.command("add")
+def accounts_add(
+    platform: str = typer.Argument(...),
+    handle: str = typer.Argument(...),
+    name: str = typer.Option(None, "--name", help="Display name."),
+    url: str = typer.Option(None, "--url", help="Profile URL."),
+    capture: int = typer.Option(None, "--capture", help="Capture id of the profile page."),
+    home: Path = home_option(),
+) -> None:
+    """Record (or update) a posting account."""
+    from idolguard.cases.accounts import add_account
+
+    account_id = _run(
+        add_account, open_workspace(home), platform, handle, display_name=name, profile_url=url, capture_id=capture
+    )
+    typer.echo(str(account_id))
+
+
+@accounts_app.command("list")
+def accounts_list(json_out: bool = typer.Option(False, "--json"), home: Path = home_option()) -> None:
+    """List recorded accounts with first/last seen, items posted and aliases."""
+    from idolguard.cases.accounts import list_accounts
+
+    rows = list_accounts(open_workspace(home))
+    if json_out:
+        for row in rows:
+            emit_json(row)
+        return
+    for r in rows:
+        _say(
+            f"{r['id']:>4}  {r['platform']}/{r['handle']}  items {len(r['items'])}  "
+            f"first {r['first_seen'] or '-'}  last {r['last_seen'] or '-'}  aliases {len(r['aliases'])}"
+        )
+
+
+@accounts_app.command("sync")
+def accounts_sync(home: Path = home_option()) -> None:
+    """Record every account named by a sighting but not yet recorded."""
+    from idolguard.cases.accounts import record_from_sightings
+
+    count = _run(record_from_sightings, open_workspace(home))
+    _say(f"{count} accounts recorded")
+
+
+@accounts_app.command("alias")
+def accounts_alias(
+    first: str = typer.Argument(..., help="Account id or PLATFORM/HANDLE."),
+    second: str = typer.Argument(..., help="Account id or PLATFORM/HANDLE."),
+    reason: str = typer.Option(..., "--reason"),
+    home: Path = home_option(),
+) -> None:
+    """Link two accounts as the same person or operation."""
+    from idolguard.cases.accounts import link_alias
+
+    _run(link_alias, open_workspace(home), first, second, reason)
+    _say("linked")
+
+
+@accounts_app.command("suggest")
+def accounts_suggest(
+    hours: float = typer.Option(24.0, "--hours", help="Window between two posts of the same content."),
+    json_out: bool = typer.Option(False, "--json"),
+    home: Path = home_option(),
+) -> None:
+    """Suggest aliases: different accounts that posted the same content within a short time."""
+    from idolguard.cases.accounts import alias_suggestions
+
+    rows = alias_suggestions(open_workspace(home), hours)
+    if json_out:
+        for row in rows:
+            emit_json(row)
+        return
+    for r in rows:
+        _say(f"{' ~ '.join(r['accounts'])}: {r['why']}")
+
+
+def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
+    app.add_typer(cases_app, name="cases", rich_help_panel=PANEL_CASEWORK)
+    app.add_typer(accounts_app, name="accounts", rich_help_panel=PANEL_CASEWORK)

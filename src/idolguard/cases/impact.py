@@ -1,0 +1,105 @@
+"""Impact record of a case: copies, platforms, accounts, sightings over time, engagement counts recorded by
+captures, and how long each captured copy stayed online (first seen -> removal confirmed by ``recheck``)."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any
+
+
+def impact_record(detail: dict[str, Any]) -> dict[str, Any]:
+    sightings = detail["sightings"]
+    times = [datetime.fromisoformat(s["when"]) for s in sightings]
+    platforms = Counter((s["platform"] or "unknown") for s in sightings)
+    accounts = {((s["platform"] or "unknown"), s["account"]) for s in sightings if s["account"]}
+    engagement = []
+    online = []
+    first_seen_by_url: dict[str, datetime] = {}
+    for s in sightings:
+        if s["url"]:
+            when = datetime.fromisoformat(s["when"])
+            first_seen_by_url[s["url"]] = min(when, first_seen_by_url.get(s["url"], when))
+    for capture in detail["captures"]:
+        context = capture["context"] or {}
+        counts = {k: context.get(k) for k in ("views", "likes", "shares", "comments") if context.get(k) is not None}
+        url = capture["final_url"] or capture["url"]
+        if counts:
+            engagement.append({"capture": capture["id"], "url": url, "at": capture["captured_at"], **counts})
+        first = first_seen_by_url.get(capture["url"]) or first_seen_by_url.get(url)
+        captured = datetime.fromisoformat(capture["captured_at"])
+        first = min(first, captured) if first else captured
+        removed = next((c for c in capture["checks"] if c["state"] in ("removed", "blocked")), None)
+        last = capture["checks"][-1] if capture["checks"] else None
+        end = datetime.fromisoformat(removed["at"]) if removed else None
+        online.append(
+            {
+                "capture": capture["id"],
+                "url": url,
+                "first_seen": first.isoformat(),
+                "removed_at": removed["at"] if removed else None,
+                "removal_state": removed["state"] if removed else None,
+                "last_check": last["state"] if last else None,
+                "days_online": round((end - first).total_seconds() / 86400, 1) if end else None,
+            }
+        )
+    return {
+        "copies": sum(1 for i in detail["items"] if i["media_type"] in ("image", "video")),
+        "sightings": len(sightings),
+        "platforms": dict(platforms.most_common()),
+        "accounts": len(accounts),
+        "first": min(times).isoformat() if times else None,
+        "last": max(times).isoformat() if times else None,
+        "engagement": engagement,
+        "online": online,
+    }
+
+
+def _figure(width: float = 7.0, height: float = 2.8):  # type: ignore[no-untyped-def]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=110)
+
+
+def sightings_chart_png(detail: dict[str, Any]) -> bytes | None:
+    """Cumulative sightings per platform over time (labels are platform names and dates only, so the chart
+    reads the same in both languages; the caption around it is translated)."""
+    series: dict[str, list[datetime]] = defaultdict(list)
+    for s in detail["sightings"]:
+        series[s["platform"] or "unknown"].append(datetime.fromisoformat(s["when"]))
+    if not series:
+        return None
+    figure = _figure()
+    axes = figure.add_subplot()
+    for platform, times in sorted(series.items()):
+        times.sort()
+        axes.step(
+            times, range(1, len(times) + 1), where="post", marker="o", markersize=3, label=f"{platform} ({len(times)})"
+        )
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper left", fontsize=7)
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    return _png(figure)
+
+
+def platforms_chart_png(record: dict[str, Any]) -> bytes | None:
+    if not record["platforms"]:
+        return None
+    figure = _figure(7.0, 0.5 + 0.3 * len(record["platforms"]))
+    axes = figure.add_subplot()
+    names = list(record["platforms"])[::-1]
+    axes.barh(names, [record["platforms"][n] for n in names], color="#4a6fa5")
+    axes.grid(axis="x", alpha=0.3)
+    figure.tight_layout()
+    return _png(figure)
+
+
+def _png(figure: Any) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()

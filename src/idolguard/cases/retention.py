@@ -1,0 +1,234 @@
+"""Retention and destruction: erase a closed case's media once two different people approve.
+
+Holding this material is itself regulated, so an agency keeps it only as long as a case needs it. A
+destruction is refused while the case is under legal hold or still open, and needs approvals from two
+different managers/admins (until user accounts exist, two different operator names as recorded by the CLI).
+The decision is one signed ``case.destroy`` event listing every erased object's SHA-256 and who approved;
+the rows (items, hashes, sightings) and the ledger stay, so ``verify`` reports those objects as destroyed
+by decision instead of missing. Files are deleted only after the decision is committed; if the process
+dies in between, running the command again finishes the deletion.
+
+An item that also belongs to another case that is not destroyed is kept (and listed as kept) so one case's
+destruction never takes evidence another case still needs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idolguard.capture.models import Capture
+from idolguard.cases.models import Case, CaseLink, DestroyedObject, DestructionApproval
+from idolguard.cases.service import CaseError, get_case
+from idolguard.cases.views import case_items
+from idolguard.db.models import DerivedObject
+from idolguard.db.session import in_chunks
+from idolguard.workspace import Workspace
+
+APPROVALS_NEEDED = 2
+APPROVER_ROLES = ("manager", "admin")
+
+
+@dataclass
+class DestroyResult:
+    case: str
+    approvals: list[str]
+    executed: bool = False
+    destroyed: list[dict[str, str]] = field(default_factory=list)
+    kept: list[dict[str, Any]] = field(default_factory=list)
+    decision_seq: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "case": self.case,
+            "approvals": self.approvals,
+            "executed": self.executed,
+            "destroyed": len(self.destroyed),
+            "kept": self.kept,
+            "decision_seq": self.decision_seq,
+        }
+
+
+def approver_role(ws: Workspace, actor: str) -> str:
+    """The approver's role. Until the web app's user accounts exist, every operator counts as a manager
+    and the two-person rule is enforced on distinct operator names (documented limitation)."""
+    lookup = _users_lookup()
+    if lookup is None:
+        return "operator"
+    role = lookup(ws, actor)
+    if role not in APPROVER_ROLES:
+        raise CaseError(f"{actor} is not a manager or admin; only they can approve a destruction")
+    return role
+
+
+def _users_lookup():  # type: ignore[no-untyped-def]
+    try:
+        from idolguard.web.users import role_of  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return role_of
+
+
+def destroy(ws: Workspace, key: str, reason: str) -> DestroyResult:
+    """Record this operator's approval; when two different approvers agree, erase the media."""
+    reason = reason.strip()
+    if not reason:
+        raise CaseError("a destruction needs a --reason")
+    actor = ws.actor
+    with ws.write() as (session, writer):
+        case = get_case(session, key)
+        _check_destroyable(case)
+        role = approver_role(ws, actor)
+        already = (
+            session.execute(select(DestructionApproval).where(DestructionApproval.case_id == case.id)).scalars().all()
+        )
+        if any(a.approver == actor for a in already):
+            raise CaseError(
+                f"{actor} has already approved destroying {case.number}; a different manager or admin must approve"
+            )
+        session.add(DestructionApproval(case_id=case.id, approver=actor, role=role, reason=reason))
+        writer.append(
+            "case.destroy_approve", None, {"case": case.number, "approver": actor, "role": role, "reason": reason}
+        )
+        approvals = [a.approver for a in already] + [actor]
+    result = DestroyResult(case=case.number, approvals=approvals)
+    if len(set(approvals)) >= APPROVALS_NEEDED:
+        _execute(ws, key, result)
+    return result
+
+
+def _check_destroyable(case: Case) -> None:
+    if case.destroyed_at is not None:
+        raise CaseError(f"{case.number} was already destroyed")
+    if case.legal_hold:
+        raise CaseError(f"{case.number} is under legal hold; lift the hold (cases hold --off) before destroying")
+    if case.status != "closed":
+        raise CaseError(f"{case.number} is {case.status}; close it first (idolguard cases close)")
+
+
+def _objects_to_erase(session: Session, case: Case) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+    """(sha256, kind) of originals and their derivatives, and the items kept because another live case
+    holds them."""
+    items = sorted(case_items(session, case))
+    kept: list[dict[str, Any]] = []
+    erase_items: list[str] = []
+    others = session.execute(select(Case).where(Case.id != case.id, Case.destroyed_at.is_(None))).scalars().all()
+    held_elsewhere: dict[str, str] = {}
+    for other in others:
+        for sha in case_items(session, other):
+            held_elsewhere.setdefault(sha, other.number)
+    for sha in items:
+        if sha in held_elsewhere:
+            kept.append({"sha256": sha, "reason": f"also in {held_elsewhere[sha]}"})
+        else:
+            erase_items.append(sha)
+    objects: list[tuple[str, str]] = [(sha, "original") for sha in erase_items]
+    keep_derived: set[str] = set()
+    derived: set[str] = set()
+    for chunk in in_chunks(erase_items):
+        derived.update(
+            session.execute(select(DerivedObject.sha256).where(DerivedObject.parent_sha256.in_(chunk))).scalars()
+        )
+    erase_set = set(erase_items)
+    for chunk in in_chunks(sorted(derived)):
+        for sha, parent in session.execute(
+            select(DerivedObject.sha256, DerivedObject.parent_sha256).where(DerivedObject.sha256.in_(chunk))
+        ).tuples():
+            if parent not in erase_set:
+                keep_derived.add(sha)  # the same bytes also derive from an item we keep
+    objects.extend((sha, "derived") for sha in sorted(derived - keep_derived - erase_set))
+    return objects, kept
+
+
+def _execute(ws: Workspace, key: str, result: DestroyResult) -> None:
+    with ws.write() as (session, writer):
+        case = get_case(session, key)
+        _check_destroyable(case)
+        approvals = (
+            session.execute(
+                select(DestructionApproval)
+                .where(DestructionApproval.case_id == case.id)
+                .order_by(DestructionApproval.id)
+            )
+            .scalars()
+            .all()
+        )
+        if len({a.approver for a in approvals}) < APPROVALS_NEEDED:
+            raise CaseError("a destruction needs two different approvers")
+        objects, kept = _objects_to_erase(session, case)
+        entry = writer.append(
+            "case.destroy",
+            None,
+            {
+                "case": case.number,
+                "approvals": [
+                    {"approver": a.approver, "role": a.role, "reason": a.reason, "at": a.approved_at.isoformat()}
+                    for a in approvals
+                ],
+                "objects": [{"sha256": sha, "kind": kind} for sha, kind in objects],
+                "kept": kept,
+                "method": "deleted" if not ws.vault.encrypted else "deleted (encrypted at rest)",
+            },
+        )
+        from idolguard.db.base import utcnow
+
+        now = utcnow()
+        case.destroyed_at = now
+        for sha, kind in objects:
+            if session.get(DestroyedObject, sha) is None:
+                session.add(
+                    DestroyedObject(sha256=sha, case_id=case.id, kind=kind, destroyed_at=now, decision_seq=entry.seq)
+                )
+        result.decision_seq = entry.seq
+        captures = _capture_copies(session, case, {sha for sha, _ in objects})
+    result.executed = True
+    result.kept = kept
+    result.destroyed = [{"sha256": sha, "kind": kind} for sha, kind in objects]
+    erase_files(ws, [sha for sha, _ in objects], captures)
+
+
+def _capture_copies(session: Session, case: Case, erased: set[str]) -> list[Path]:
+    """Plain WACZ copies under HOME/captures/ whose vault object is being erased."""
+    out = []
+    for capture in session.execute(select(Capture).where(Capture.wacz_sha256.is_not(None))).scalars():
+        if capture.wacz_sha256 in erased:
+            out.append(Path(f"capture-{capture.id}-{capture.wacz_sha256[:12]}.wacz"))
+    return out
+
+
+def erase_files(ws: Workspace, shas: list[str], capture_copies: list[Path]) -> int:
+    removed = 0
+    for sha in shas:
+        path = ws.vault.path_for(sha)
+        try:
+            os.chmod(path, 0o600)
+            path.unlink()
+            removed += 1
+        except FileNotFoundError:
+            pass
+    folder = ws.home / "captures"
+    for name in capture_copies:
+        (folder / name).unlink(missing_ok=True)
+    return removed
+
+
+def finish_pending(ws: Workspace) -> int:
+    """Delete files whose destruction was decided but not completed (the process died after the commit)."""
+    with ws.sessions() as session:
+        shas = list(session.execute(select(DestroyedObject.sha256)).scalars())
+    return erase_files(ws, [s for s in shas if ws.vault.has(s)], [])
+
+
+def linked_case_numbers(session: Session, kind: str, ref: str) -> list[str]:
+    return list(
+        session.execute(
+            select(Case.number)
+            .join(CaseLink, CaseLink.case_id == Case.id)
+            .where(CaseLink.kind == kind, CaseLink.ref == ref)
+        ).scalars()
+    )

@@ -1,0 +1,162 @@
+"""Legal bases for a notice, as classes that name and check the elements the law or form requires.
+
+A notice cannot be sent while an element is missing; the error names it. Each basis also says which
+statements it adds to the notice text (good faith, accuracy under penalty of perjury, ...), in Korean and
+English, so the notice carries exactly what its basis needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+class MissingElements(ValueError):
+    """A notice lacks elements its legal basis requires."""
+
+    def __init__(self, basis: str, missing: list[str]) -> None:
+        self.basis, self.missing = basis, missing
+        super().__init__(f"{basis} notice is missing required element(s): {', '.join(missing)}")
+
+
+@dataclass
+class NoticeFields:
+    """What a notice says, gathered from the case and the options given to ``takedowns draft``."""
+
+    urls: list[str]
+    description: str
+    artist: str
+    reporter_name: str
+    reporter_email: str
+    authority: str  # the agency's authority to act for the artist (e.g. the authorisation letter's reference)
+    hashes: list[str]
+    captures: list[str]
+    good_faith: bool = True
+    accuracy_under_perjury: bool = False
+    signature: str = ""
+    copyrighted_work: str = ""
+    reporter_phone: str = ""
+    reporter_address: str = ""
+    substantiation: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class LegalBasis:
+    key: ClassVar[str]
+    title_en: ClassVar[str]
+    title_ko: ClassVar[str]
+    required: ClassVar[tuple[str, ...]] = ("urls", "description", "reporter_name", "reporter_email")
+    statements_en: ClassVar[tuple[str, ...]] = ()
+    statements_ko: ClassVar[tuple[str, ...]] = ()
+
+    def missing(self, fields: NoticeFields) -> list[str]:
+        out = []
+        for name in self.required:
+            value = getattr(fields, name)
+            if value in ("", None, [], False):
+                out.append(name)
+        return out
+
+    def validate(self, fields: NoticeFields) -> None:
+        missing = self.missing(fields)
+        if missing:
+            raise MissingElements(self.key, missing)
+
+
+class EuDsaArticle16(LegalBasis):
+    """EU Digital Services Act, Art. 16(2): substantiated reasons, exact electronic location (URLs), name and
+    e-mail of the notifier, and a statement of good-faith belief that the information is accurate."""
+
+    key = "eu_dsa_16"
+    title_en = "Notice under Article 16 of the EU Digital Services Act (Regulation (EU) 2022/2065)"
+    title_ko = "EU 디지털서비스법(DSA) 제16조에 따른 불법 콘텐츠 신고"
+    required = ("urls", "description", "substantiation", "reporter_name", "reporter_email", "good_faith")
+    statements_en = (
+        "I have a bona fide belief that the information and allegations contained in this notice are accurate and "
+        "complete.",
+    )
+    statements_ko = ("본 신고에 기재한 정보와 주장이 정확하고 완전하다고 선의로 믿습니다.",)
+
+
+class Dmca512c3(LegalBasis):
+    """US DMCA, 17 U.S.C. § 512(c)(3)(A): signature, the copyrighted work, the infringing material and its
+    location, contact details, good-faith statement, and accuracy/authority under penalty of perjury. Used
+    where official footage of the artist was the source material of the fake."""
+
+    key = "dmca_512c3"
+    title_en = "Notification of claimed infringement under 17 U.S.C. § 512(c)(3)"
+    title_ko = "미국 저작권법(DMCA) 제512조(c)(3)에 따른 저작권 침해 통지"
+    required = (
+        "signature",
+        "copyrighted_work",
+        "urls",
+        "description",
+        "reporter_name",
+        "reporter_email",
+        "good_faith",
+        "accuracy_under_perjury",
+    )
+    statements_en = (
+        "I have a good faith belief that use of the material in the manner complained of is not authorized by "
+        "the copyright owner, its agent, or the law.",
+        "The information in this notification is accurate, and under penalty of perjury, I am authorized to act "
+        "on behalf of the owner of an exclusive right that is allegedly infringed.",
+    )
+    statements_ko = (
+        "신고 대상 자료가 저작권자, 그 대리인 또는 법률에 의하여 허락되지 않은 방식으로 이용되고 있다고 "
+        "선의로 믿습니다.",
+        "본 통지의 내용은 정확하며, 위증 시 처벌을 받을 것을 감수하고, 본인이 침해된 배타적 권리의 권리자를 "
+        "대리할 권한이 있음을 확인합니다.",
+    )
+
+
+class KrTba225(LegalBasis):
+    """Korea, Telecommunications Business Act Art. 22-5 (불법촬영물등 유통 방지): a request to delete or block
+    illegally filmed material, including false video material (허위영상물) under Art. 14-2 of the Act on Special
+    Cases Concerning the Punishment of Sexual Crimes, filed by the victim or a representative."""
+
+    key = "kr_tba_22_5"
+    title_en = "Report and deletion request for illegally filmed material (Telecommunications Business Act Art. 22-5)"
+    title_ko = "불법촬영물등 유통 신고·삭제요청서(전기통신사업법 제22조의5)"
+    required = ("urls", "description", "reporter_name", "reporter_email", "authority")
+    statements_ko = (
+        "신고 대상 정보는 성폭력범죄의 처벌 등에 관한 특례법 제14조의2에 따른 허위영상물등(피해자의 의사에 반하여 "
+        "성적 욕망 또는 수치심을 유발할 수 있는 형태로 편집·합성·가공된 영상물)에 해당하므로, 전기통신사업법 "
+        "제22조의5 제1항에 따라 지체 없이 삭제 또는 접속차단 조치를 하여 주시기 바랍니다.",
+    )
+    statements_en = (
+        "The reported material is false video material under Art. 14-2 of the Act on Special Cases Concerning the "
+        "Punishment of Sexual Crimes (edited, synthesised or processed against the victim's will in a form that "
+        "can cause sexual desire or shame); please delete it or block access without delay under Art. 22-5(1) of "
+        "the Telecommunications Business Act.",
+    )
+
+
+class PlatformForm(LegalBasis):
+    """A platform's own NCII/privacy form: the notice becomes a "fields to paste" list, one value per field."""
+
+    key = "platform_form"
+    title_en = "Privacy / non-consensual intimate imagery report (fields for the platform's form)"
+    title_ko = "사생활 침해·비동의 성적 이미지 신고(플랫폼 신고 양식 입력 항목)"
+    required = ("urls", "description", "reporter_name", "reporter_email", "artist")
+
+
+class PlainLetter(LegalBasis):
+    key = "plain_letter"
+    title_en = "Request to remove content"
+    title_ko = "게시물 삭제 요청"
+    required = ("urls", "description", "reporter_name", "reporter_email")
+
+
+BASES: dict[str, LegalBasis] = {
+    b.key: b for b in (EuDsaArticle16(), Dmca512c3(), KrTba225(), PlatformForm(), PlainLetter())
+}
+
+
+def get_basis(key: str) -> LegalBasis:
+    try:
+        return BASES[key]
+    except KeyError:
+        raise ValueError(f"unknown legal basis {key!r}; use one of {', '.join(BASES)}") from None

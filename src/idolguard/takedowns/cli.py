@@ -1,0 +1,218 @@
+"""``idolguard takedowns ...``: draft, send, mark, list, escalate, sync, stats, export, recipients."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from idolguard.cli_support import PANEL_CASEWORK, console, emit_json, fail, home_option, open_workspace, out, safe
+from idolguard.errors import IdolGuardError
+from idolguard.exit_codes import ExitCode
+
+takedowns_app = typer.Typer(help="Takedown notices: draft, send, track to removal.", no_args_is_help=True)
+
+
+def _say(text: str) -> None:
+    """One result line on stdout; data in it (titles, handles, URLs, notes) cannot style or rewrite the terminal."""
+    out().print(safe(text))
+
+
+def _run(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    try:
+        return fn(*args, **kwargs)
+    except IdolGuardError as exc:
+        fail(str(exc), ExitCode.USAGE)
+
+
+@takedowns_app.command("recipients")
+def recipients_cmd(json_out: bool = typer.Option(False, "--json"), home: Path = home_option()) -> None:
+    """List known recipients (shipped file + workspace override), with what is uncertain about each."""
+    from idolguard.takedowns.recipients import load_recipients
+
+    ws = open_workspace(home)
+    for r in _run(load_recipients, ws.home).values():
+        if json_out:
+            emit_json(r.__dict__)
+        else:
+            doubt = f"  [uncertain: {'; '.join(r.uncertain)}]" if r.uncertain else ""
+            _say(f"{r.key:<14} {r.channel:<9} {r.response_hours:>4} h  {r.name_en}{doubt}")
+
+
+@takedowns_app.command("draft")
+def draft_cmd(
+    case: str = typer.Option(..., "--case"),
+    recipient: str = typer.Option(..., "--recipient"),
+    basis: str = typer.Option(..., "--basis", help="eu_dsa_16, dmca_512c3, kr_tba_22_5, platform_form, plain_letter"),
+    sighting: list[int] = typer.Option(
+        [], "--sighting", help="Sighting to report (repeatable; default all with a URL)."
+    ),
+    lang: str = typer.Option(None, "--lang", help="ko or en (default: the recipient's language)."),
+    to: str = typer.Option(None, "--to", help="E-mail address (web_host and other typed contacts)."),
+    name: str = typer.Option("", "--name", help="Reporter name (default [takedowns] reporter_name)."),
+    email: str = typer.Option("", "--email", help="Reporter e-mail (default [takedowns] reporter_email)."),
+    authority: str = typer.Option("", "--authority", help="The agency's authority to act (authorisation letter ref)."),
+    substantiation: str = typer.Option("", "--reasons", help="Substantiated reasons (DSA)."),
+    signature: str = typer.Option("", "--signature", help="Signature (DMCA)."),
+    work: str = typer.Option("", "--work", help="The copyrighted work (DMCA)."),
+    perjury: bool = typer.Option(
+        False, "--perjury-statement", help="Include the accuracy statement under penalty of perjury (DMCA)."
+    ),
+    again: bool = typer.Option(False, "--again", help="Draft even if a notice to this recipient already covers a URL."),
+    each: bool = typer.Option(False, "--each", help="One notice per reported URL instead of one for all."),
+    home: Path = home_option(),
+) -> None:
+    """Draft a notice from a case (the content is described, never attached)."""
+    from idolguard.takedowns.notices import DraftOptions, draft, show
+
+    ws = open_workspace(home)
+    options = DraftOptions(
+        case,
+        recipient,
+        basis,
+        lang,
+        tuple(sighting),
+        to,
+        name,
+        email,
+        authority,
+        substantiation,
+        signature,
+        work,
+        perjury,
+        again,
+        each,
+    )
+    for notice_id in _run(draft, ws, options):
+        missing = show(ws, notice_id)["missing"]
+        console.print(  # a note for people on stderr; stdout carries only the new notice ids
+            f"notice {notice_id} drafted"
+            + (f"; missing before it can be sent: {', '.join(missing)}" if missing else "")
+        )
+        typer.echo(str(notice_id))
+
+
+@takedowns_app.command("show")
+def show_cmd(
+    notice: int = typer.Argument(...), json_out: bool = typer.Option(False, "--json"), home: Path = home_option()
+) -> None:
+    """Show a notice's text (or the fields to paste for a platform form)."""
+    from idolguard.takedowns.notices import show
+
+    data = _run(show, open_workspace(home), notice)
+    if json_out:
+        emit_json(data)
+    else:
+        typer.echo(data["subject"] + "\n\n" + data["body"])
+
+
+@takedowns_app.command("send")
+def send_cmd(notice: int = typer.Argument(...), home: Path = home_option()) -> None:
+    """Send an e-mail notice through SMTP; stays a draft on failure (retry)."""
+    from idolguard.takedowns.notices import send
+
+    result = _run(send, open_workspace(home), notice)
+    _say(f"notice {notice} sent; message {result['message_sha256'][:16]}… stored; due {result['due_at']}")
+
+
+@takedowns_app.command("mark")
+def mark_cmd(
+    notice: int = typer.Argument(...),
+    status: str = typer.Argument(..., help="sent, acknowledged, removed, partially_removed, rejected, no_response"),
+    ref: str = typer.Option(None, "--ref", help="The recipient's ticket or reference number."),
+    note: str = typer.Option(None, "--note"),
+    home: Path = home_option(),
+) -> None:
+    """Record a status a person observed (web forms, postal, replies)."""
+    from idolguard.takedowns.notices import mark
+
+    result = _run(mark, open_workspace(home), notice, status, ref, note)
+    _say(f"notice {notice}: {result['previous']} -> {result['status']}")
+
+
+@takedowns_app.command("list")
+def list_cmd(
+    overdue: bool = typer.Option(False, "--overdue", help="Only sent notices past the recipient's clock."),
+    case: str = typer.Option(None, "--case"),
+    json_out: bool = typer.Option(False, "--json"),
+    home: Path = home_option(),
+) -> None:
+    """List notices with status and deadline."""
+    from idolguard.takedowns.notices import list_notices
+
+    for row in _run(list_notices, open_workspace(home), overdue=overdue, case=case):
+        if json_out:
+            emit_json(row)
+        else:
+            late = " OVERDUE" if row["overdue"] else ""
+            _say(
+                f"{row['id']:>5} {row['recipient']:<14} {row['basis']:<14} {row['status']:<18} "
+                f"due {row['due_at'] or '-'}{late}"
+            )
+
+
+@takedowns_app.command("escalate")
+def escalate_cmd(notice: int = typer.Argument(...), home: Path = home_option()) -> None:
+    """Draft the next step for an unanswered notice: a second notice, then a KCSC deletion request."""
+    from idolguard.takedowns.notices import escalate
+
+    new_id = _run(escalate, open_workspace(home), notice)
+    typer.echo(str(new_id))
+
+
+@takedowns_app.command("sync")
+def sync_cmd(home: Path = home_option()) -> None:
+    """Update notices from recheck results (removed/blocked URLs)."""
+    from idolguard.takedowns.notices import sync_from_rechecks
+
+    result = _run(sync_from_rechecks, open_workspace(home))
+    _say(
+        f"{result['checked']} notices checked, {result['changed']} updated, "
+        f"{result['followups']} follow-up drafts for re-uploads"
+    )
+
+
+@takedowns_app.command("stats")
+def stats_cmd(
+    json_out: bool = typer.Option(False, "--json"),
+    chart: Path = typer.Option(None, "--chart", help="Also write a PNG chart (sent / removed / acceptance)."),
+    home: Path = home_option(),
+) -> None:
+    """Time to removal, success rate and acceptance per recipient and per legal basis."""
+    from idolguard.takedowns.notices import stats, stats_chart_png
+
+    data = _run(stats, open_workspace(home))
+    if chart is not None:
+        chart.write_bytes(stats_chart_png(data))
+    if json_out:
+        emit_json(data)
+        return
+    for key, rows in (("recipient", data["by_recipient"]), ("basis", data["by_basis"])):
+        for name, g in rows.items():
+            _say(
+                f"{key} {name}: sent {g['sent']}, removed {g['removed']}, acceptance {g['acceptance']}, "
+                f"median hours to removal {g['median_hours_to_removal']}"
+            )
+
+
+@takedowns_app.command("export")
+def export_cmd(
+    fmt: str = typer.Option("lumen", "--format", help="lumen"),
+    out: Path = typer.Option(None, "--out", help="Write here instead of stdout."),
+    home: Path = home_option(),
+) -> None:
+    """Export sent notices for transparency reporting (Lumen-style JSON)."""
+    from idolguard.takedowns.notices import export_lumen
+
+    if fmt != "lumen":
+        fail("only --format lumen is supported", ExitCode.USAGE)
+    data = json.dumps({"notices": _run(export_lumen, open_workspace(home))}, ensure_ascii=False, indent=1)
+    if out:
+        out.write_text(data, encoding="utf-8")
+    else:
+        typer.echo(data)
+
+
+def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
+    app.add_typer(takedowns_app, name="takedowns", rich_help_panel=PANEL_CASEWORK)
