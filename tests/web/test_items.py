@@ -210,3 +210,16 @@ def test_manager_closes_an_incident(client, new_client, app_ws, seeded):
         assert session.get(Incident, incident_id).state == "closed"
     events = ledger(app_ws, "incident.status")
     assert events[-1].actor == "web:max" and events[-1].details["to"] == "closed"
+
+
+def test_verdict_filter_finds_rows_stored_under_the_old_name(client, app_ws, seeded):
+    """Rows projected before the rename hold ``no_evidence``; filtering by ``not_detected`` must still find them."""
+    from sqlalchemy import update
+
+    with app_ws.sessions() as session, session.begin():
+        session.execute(update(Review).where(Review.item_sha256 == seeded.shapes).values(verdict="no_evidence"))
+        session.execute(update(Review).where(Review.item_sha256 == seeded.suspect).values(verdict="likely_manipulated"))
+    sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG))
+    page = client.get("/triage", params={"verdict": "not_detected", "status": "all"})
+    assert page.status_code == 200
+    assert seeded.shapes[:12] in page.text and seeded.suspect[:12] not in page.text

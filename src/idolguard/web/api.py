@@ -241,7 +241,7 @@ def create_api(ws: Workspace) -> FastAPI:
         ] = "open",
         artist: str = Query("", max_length=256),
         decision: Literal["", "match", "possible", "none"] = "",
-        verdict: Literal["", "likely_manipulated", "uncertain", "no_evidence"] = "",
+        verdict: Literal["", "likely_manipulated", "uncertain", "not_detected"] = "",
         platform: str = Query("", max_length=128),
         fan_reported: bool = False,
         offset: int = Query(0, ge=0, le=10_000_000),

@@ -71,7 +71,7 @@ DYNAMIC = (
     *("admin", "manager", "analyst", "counsel", "viewer"),
     *("new", "in_review", "confirmed_abuse", "not_our_artist", "authentic", "duplicate"),
     *("match", "possible", "no_match", "none"),
-    *("likely_manipulated", "uncertain", "no_evidence"),
+    *("likely_manipulated", "uncertain", "not_detected"),
     *("image", "video", "other"),
     *("receiving", "queued", "running", "done", "error", "upload", "capture"),
     *("open", "takedown_requested", "removed", "closed"),

@@ -16,6 +16,7 @@ from sqlalchemy import Select, delete, func, or_, select, update
 
 from idolguard.db.models import Item, Sighting
 from idolguard.db.session import in_chunks
+from idolguard.detect.scoring import RENAMED_VERDICTS, verdict_name
 from idolguard.errors import IdolGuardError
 from idolguard.web.custody import custody
 from idolguard.web.models import STATUSES, Review, ReviewArtist
@@ -48,7 +49,7 @@ def _projection(obj: dict[str, Any]) -> dict[str, Any]:
         "artist_decision": best["decision"] if best else None,
         "similarity": best.get("similarity") if best else None,
         "manipulation": obj.get("manipulation_score"),
-        "verdict": obj.get("verdict"),
+        "verdict": verdict_name(obj.get("verdict")),
         "matches": len(obj.get("matches") or []),
         "media_type": obj.get("media_type") or "other",
     }
@@ -152,7 +153,9 @@ class Filters:
         elif self.decision:
             query = query.where(Review.artist_decision == self.decision)
         if self.verdict:
-            query = query.where(Review.verdict == self.verdict)
+            # Rows projected before the rename may still hold the old name (``no_evidence``): match both.
+            names = {self.verdict} | {old for old, new in RENAMED_VERDICTS.items() if new == self.verdict}
+            query = query.where(Review.verdict.in_(sorted(names)))
         if self.platform:
             query = query.where(Review.platform == self.platform)
         if self.since:
