@@ -52,6 +52,8 @@ def _check(path: Path) -> tuple[bool, str]:
 def case_with_capture(cli, home: Path, tmp_path: Path, site: Site, allow_local: str, local_tsa):  # type: ignore[no-untyped-def]  # noqa: F811
     config = home / "config.toml"
     config.write_text(config.read_text().replace("tsa_urls = []", f'tsa_urls = ["{site.base}/tsa"]'))
+    # The fixture site lives for the whole session and a report test marks this page deleted: bring it back.
+    site.deleted.discard("/post/engaged")
     site.overrides["/post/engaged"] = (200, ENGAGED_POST.encode())
     [capture] = cli.json_lines("capture", f"{site.base}/post/engaged", "--json", "--no-screenshot", "--no-analyze")
     assert capture["state"] in ("ok", "partial") and capture["timestamps"][0]["ok"], capture
