@@ -161,6 +161,19 @@ def fail(message: str, code: int = ExitCode.USAGE) -> NoReturn:
     raise typer.Exit(int(code))
 
 
+def say(text: str) -> None:
+    """One result line on stdout; data in it (titles, handles, URLs, notes) cannot style or rewrite the terminal."""
+    out().print(safe(text))
+
+
+def or_usage_error(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn``; a refusal it raises (``IdolGuardError``: unknown case, bad reference...) becomes exit 2."""
+    try:
+        return fn(*args, **kwargs)
+    except IdolGuardError as exc:
+        fail(str(exc), ExitCode.USAGE)
+
+
 def exit_for(failures: int) -> None:
     """Exit 1 when some inputs failed (their errors are in the output); return normally otherwise."""
     if failures:

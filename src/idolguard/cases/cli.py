@@ -9,32 +9,17 @@ import typer
 from idolguard.cli_support import (
     PANEL_CASEWORK,
     emit_json,
-    fail,
     home_option,
     open_workspace,
-    out,
     print_table,
-    safe,
 )
-from idolguard.errors import IdolGuardError
-from idolguard.exit_codes import ExitCode
+from idolguard.cli_support import or_usage_error as _run
+from idolguard.cli_support import say as _say
 
 cases_app = typer.Typer(help="Cases: turn incidents and evidence into a matter counsel can file.", no_args_is_help=True)
 accounts_app = typer.Typer(
     help="Posting accounts: who shared the content, aliases across platforms.", no_args_is_help=True
 )
-
-
-def _say(text: str) -> None:
-    """One result line on stdout; data in it (titles, handles, URLs, notes) cannot style or rewrite the terminal."""
-    out().print(safe(text))
-
-
-def _run(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-    try:
-        return fn(*args, **kwargs)
-    except IdolGuardError as exc:
-        fail(str(exc), ExitCode.USAGE)
 
 
 @cases_app.command("open")

@@ -7,23 +7,12 @@ from pathlib import Path
 
 import typer
 
-from idolguard.cli_support import PANEL_CASEWORK, console, emit_json, fail, home_option, open_workspace, out, safe
-from idolguard.errors import IdolGuardError
+from idolguard.cli_support import PANEL_CASEWORK, console, emit_json, fail, home_option, open_workspace
+from idolguard.cli_support import or_usage_error as _run
+from idolguard.cli_support import say as _say
 from idolguard.exit_codes import ExitCode
 
 takedowns_app = typer.Typer(help="Takedown notices: draft, send, track to removal.", no_args_is_help=True)
-
-
-def _say(text: str) -> None:
-    """One result line on stdout; data in it (titles, handles, URLs, notes) cannot style or rewrite the terminal."""
-    out().print(safe(text))
-
-
-def _run(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-    try:
-        return fn(*args, **kwargs)
-    except IdolGuardError as exc:
-        fail(str(exc), ExitCode.USAGE)
 
 
 @takedowns_app.command("recipients")
