@@ -196,7 +196,7 @@ def test_auto_variant_is_chosen_inside_the_fitting_side_only() -> None:
     assert snorm_rule["norm_threshold"] is not None
 
 
-def test_fast_threshold_search_agrees_with_decide() -> None:
+def test_fast_threshold_search_agrees_with_decide_and_keeps_the_strictest_tie() -> None:
     from idolguard.gallery.calibration import GRID_THRESHOLD, Rule, _first_meeting, decide, simulate
 
     faces = synthetic(seed=2)
@@ -205,10 +205,14 @@ def test_fast_threshold_search_agrees_with_decide() -> None:
     for norm in (None, 1.0, 3.0):
         found = _first_meeting(trials, settings, norm)
         slow = None
-        for threshold in GRID_THRESHOLD:
+        first_hits = None
+        for threshold in GRID_THRESHOLD:  # the first meeting threshold, then up while rank-1 stays the same
             outcome = decide(Rule(float(threshold), None, 0.0, 0.0, norm), trials, settings)
-            if outcome.far_upper() <= settings.target_far_upper:
+            if first_hits is None and outcome.far_upper() <= settings.target_far_upper:
+                first_hits = outcome.correct_match
+            if first_hits is not None:
+                if outcome.correct_match != first_hits:
+                    break
                 slow = (float(threshold), outcome.rank1, outcome.far)
-                break
         assert found is not None and slow is not None
         assert found[0] == slow[0] and abs(found[1] - slow[1]) < 1e-12 and abs(found[2] - slow[2]) < 1e-12

@@ -344,9 +344,9 @@ def _wilson_upper(successes: np.ndarray, trials: float, z: float = 1.959964) -> 
 
 
 def _first_meeting(trials: Trials, settings: Settings, norm: float | None) -> tuple[float, float, float] | None:
-    """For a plain (no margin, no quality slope) rule: the lowest grid threshold whose false-accept upper
-    bound meets the target, as (threshold, rank-1, false-accept rate); the same counts as ``decide``, read
-    off sorted scores for the whole grid at once."""
+    """For a plain (no margin, no quality slope) rule: the strictest grid threshold with the best rank-1
+    among those whose false-accept upper bound meets the target, as (threshold, rank-1, false-accept rate);
+    the same counts as ``decide``, read off sorted scores for the whole grid at once."""
     ok = (trials.quality >= settings.min_quality) & Rule(0.0, None, 0.0, 0.0, norm).z_ok(trials)
     impostor = ~trials.genuine
     n_impostor, n_genuine = int(impostor.sum()), int(trials.genuine.sum())
@@ -359,6 +359,11 @@ def _first_meeting(trials: Trials, settings: Settings, norm: float | None) -> tu
     if not len(meeting):
         return None
     k = int(meeting[0])
+    # Thresholds above the first one that meets the target and still accept exactly as many genuine probes
+    # cost nothing measurable on the fitting data; the strictest of them is kept, so the margin to the
+    # impostors is as wide as the data allows (it matters on photo collections the fit never saw).
+    while k + 1 < len(correct) and correct[k + 1] == correct[k]:
+        k += 1
     rank1 = correct[k] / n_genuine if n_genuine else float("nan")
     far = false_accepts[k] / n_impostor if n_impostor else float("nan")
     return float(GRID_THRESHOLD[k]), float(rank1), float(far)
