@@ -110,6 +110,8 @@ def test_case_pages_work_as_the_cli_with_roles_scope_and_csrf(app_ws, world, new
     assert u["outsider"].get(f"/cases/{number}").status_code == 404
     assert u["outsider"].get("/cases/IG-2026-9999").status_code == 404
     assert number not in u["outsider"].get("/cases").text
+    # An incident page's "open a case" link pre-fills the incident.
+    assert 'name="incidents" maxlength="500" value="7"' in counsel.get("/cases", params={"incident": "7"}).text
     # The list filters by status and artist.
     listing = counsel.get("/cases", params={"status": "filed"}).text
     assert number in listing

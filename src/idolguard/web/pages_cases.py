@@ -173,6 +173,9 @@ def cases(request: Request, ctx: PageContext = Depends(need("read"))) -> Respons
         artists=artists,
         statuses=CASE_STATUSES_SHOWN,
         f={"status": status, "artist": artist, "q": query, "hold": hold},
+        incident=request.query_params.get("incident", "")[:20]
+        if request.query_params.get("incident", "").isdigit()
+        else "",
     )
 
 
