@@ -407,12 +407,21 @@ def fit(trials: Trials, settings: Settings, variant: str) -> Rule:
     return Rule(rule.match_threshold, rule.artist_margin, rule.quality_slope, gap, rule.norm_threshold)
 
 
-def per_source(rule: Rule, trials: Trials, settings: Settings) -> dict[str, Any]:
+def per_source(runs: list[tuple[Rule, Trials]], settings: Settings) -> dict[str, Any]:
+    """Held-out figures per probe source, pooled over every fold that checked that source (with identity
+    folds every source is checked in every fold)."""
+    counts: dict[str, list[Outcome]] = defaultdict(list)
+    for rule, trials in runs:
+        for source in sorted({str(s) for s in trials.source}):
+            counts[source].append(decide(rule, trials, settings, trials.source == source))
     out = {}
-    for source in sorted({str(s) for s in trials.source}):
-        outcome = decide(rule, trials, settings, trials.source == source)
-        row = outcome.as_dict()
-        out[source] = {k: v for k, v in row.items() if v is not None and not (k.startswith("possible") and v is None)}
+    for source, outcomes in sorted(counts.items()):
+        pooled = Outcome(
+            *(sum(getattr(o, f) for o in outcomes) for f in Outcome.__dataclass_fields__ if f != "draws"),
+            draws=settings.draws,
+        )
+        row = pooled.as_dict()
+        out[source] = {k: v for k, v in row.items() if v is not None}
     return out
 
 
@@ -560,10 +569,7 @@ def cross_validate(
         report["folds"].append(entry)
     for variant, runs in held.items():
         pooled = _pooled(runs, settings)
-        sources: dict[str, Any] = {}
-        for rule, trials in runs:
-            sources.update(per_source(rule, trials, settings))
-        report["variants"][variant] = {"held_out": pooled.as_dict(), "per_source": sources}
+        report["variants"][variant] = {"held_out": pooled.as_dict(), "per_source": per_source(runs, settings)}
     if not final:
         return report
     # The shipped rule: the same fit on all the data, over more random galleries (a steadier choice).
