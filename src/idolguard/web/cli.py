@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from idolguard.cli_support import console, emit_json, fail, home_option, open_workspace
+from idolguard.cli_support import (
+    console,
+    emit_json,
+    engine_option,
+    fail,
+    home_option,
+    open_workspace,
+    ray_address_option,
+    ray_vault_option,
+)
 from idolguard.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -183,12 +192,28 @@ def serve(
 
 def worker_command(
     workers: int = typer.Option(1, "--workers", min=1, max=32),
+    engine: str = engine_option(),
+    ray_address: str = ray_address_option(),
+    ray_vault: str = ray_vault_option(),
+    ray_workers: int = typer.Option(None, "--ray-workers", min=1, help="Ray workers (default: one per CPU)."),
     home: Path = home_option(),
 ) -> None:
-    """Run job workers (uploads, captures) outside the web server; stops on Ctrl-C or SIGTERM."""
+    """Run job workers (uploads, captures) outside the web server; stops on Ctrl-C or SIGTERM.
+
+    With --engine ray every job's analysis is computed on the Ray cluster (checked at start, exit 4 when it
+    cannot be used) and stored here; the job threads take turns on the cluster."""
+    from idolguard.pipeline.ray_engine import choose_engine
+    from idolguard.pipeline.runner import use_engine
     from idolguard.web.jobs import huey_for, recover
 
     ws = open_workspace(home)
+    try:
+        chosen = choose_engine(ws, engine, workers=ray_workers, address=ray_address, vault=ray_vault)
+    except ValueError as exc:
+        fail(str(exc))
+    if engine == "ray":
+        use_engine(chosen)
+        console.print(f"analysis on Ray: {len(chosen.nodes)} node(s), {chosen.worker_count} worker(s)")
     recovered = recover(ws)
     if recovered:
         console.print(f"re-queued interrupted jobs: {recovered}")
