@@ -96,6 +96,7 @@ class RayEngine:
     nodes: list[NodeReport] = field(default_factory=list)
     vault_mode: str = ""
     tasks_done: int = 0
+    runs: int = 0
     _actors: list[Any] = field(default_factory=list)
     _owns_ray: bool = False
     _started_for: str = ""
@@ -259,8 +260,11 @@ class RayEngine:
                     f"matching against the banks reads the workspace folder {ws.home} (bank indexes) on every "
                     f"node; it is not readable on: {', '.join(blind)} (mount it at the same path)"
                 )
-        shared = ray.put(resources)
-        ray.get([a.set_resources.remote(shared) for a in self._actors])
+        # Each task names the run's resources by reference (nested, so Ray does not resolve it per call): an
+        # actor fetches them once per run, and an actor Ray restarted after a loss fetches them again.
+        shared = [ray.put(resources)]
+        self.runs += 1
+        run_id = f"{os.getpid()}-{id(self)}-{self.runs}"
         batches = iter(_batches(jobs, self.options.batch_size, self.options.batch_bytes))
         load = [0] * len(self._actors)
         pending: dict[Any, tuple[int, list[Job]]] = {}
@@ -279,7 +283,7 @@ class RayEngine:
                 for job in batch:
                     data = self._original(ws, job)  # sets job.path first in shared mode
                     payload.append((replace(job, resources=Resources()), data))
-                pending[self._actors[slot].analyze.remote(payload)] = (slot, batch)
+                pending[self._actors[slot].analyze.remote(run_id, shared, payload)] = (slot, batch)
                 load[slot] += 1
             if not pending:
                 return
@@ -335,19 +339,24 @@ class AnalysisWorker:
         os.environ.update(env)
         os.environ.pop("IDOLGUARD_VAULT_KEY", None)
         self._resources = Resources()
+        self._run_id = ""
         shm = Path("/dev/shm")
-        base = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
-        self._tmp = tempfile.mkdtemp(prefix="idolguard-actor-", dir=base)
+        base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+        _remove_dead_actor_dirs(base)  # plaintext left by an actor that was killed mid-item
+        self._tmp = tempfile.mkdtemp(prefix=f"idolguard-actor-{os.getpid()}-", dir=base)
         os.chmod(self._tmp, 0o700)
 
     def ready(self) -> int:
         return os.getpid()
 
-    def set_resources(self, resources: Resources) -> int:
-        self._resources = resources
-        return os.getpid()
+    def analyze(
+        self, run_id: str, resources: list[Any], batch: list[tuple[Job, bytes | None]]
+    ) -> list[list[StageOutcome]]:
+        if run_id != self._run_id:
+            import ray
 
-    def analyze(self, batch: list[tuple[Job, bytes | None]]) -> list[list[StageOutcome]]:
+            self._resources = ray.get(resources[0])
+            self._run_id = run_id
         results = []
         for job, data in batch:
             job.resources = self._resources
@@ -363,6 +372,21 @@ class AnalysisWorker:
             finally:
                 Path(name).unlink(missing_ok=True)
         return results
+
+
+def _remove_dead_actor_dirs(base: Path) -> None:
+    import shutil
+
+    for folder in base.glob("idolguard-actor-*-*"):
+        pid = folder.name.split("-")[2]
+        if not pid.isdigit() or folder.stat().st_uid != os.getuid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            continue
 
 
 def node_probe(vault_objects: str, sample: str | None, home: str) -> dict[str, Any]:
