@@ -47,6 +47,19 @@ class ResourceProvider:
 
 
 @dataclass(frozen=True)
+class People:
+    """Who stands behind an operator name, for steps that need a role (two-person destruction, legal hold).
+
+    Declared by the area that keeps user accounts (the web app) so lower areas (cases) can ask without
+    importing it: ``has_accounts(workspace) -> bool`` and ``lookup(workspace, actor) -> (user, role) | None``
+    (``None``: the actor is no active user). ``actor`` is a ledger actor: a CLI operator name or ``web:NAME``.
+    """
+
+    has_accounts: Ref
+    lookup: Ref
+
+
+@dataclass(frozen=True)
 class Area:
     """What one area contributes. Every field is optional; an area may declare only models, say.
 
@@ -60,6 +73,7 @@ class Area:
       ``config.toml`` table), validated when a workspace opens.
     - ``resources``: ``ResourceProvider`` entries for the read-only workspace data stages declare in
       ``Stage.uses`` / ``Stage.may_use`` (gallery, banks, detector calibration).
+    - ``people``: the user directory (``People``); at most one area declares it.
     """
 
     name: str
@@ -70,6 +84,7 @@ class Area:
     models: tuple[str, ...] = ()
     settings: tuple[Ref, ...] = ()
     resources: tuple[ResourceProvider, ...] = ()
+    people: People | None = None
 
 
 def resolve(ref: Ref) -> Any:

@@ -1,6 +1,6 @@
 """The web area: the team's web app (accounts, triage, review, intake jobs, REST API) and its commands."""
 
-from idolguard.area import Area
+from idolguard.area import Area, People
 
 AREA = Area(
     name="web",
@@ -8,4 +8,5 @@ AREA = Area(
     commands=("idolguard.web.cli:register",),
     models=("idolguard.web.models",),
     settings=("idolguard.web.settings:WebSettings",),
+    people=People(has_accounts="idolguard.web.users:has_accounts", lookup="idolguard.web.users:lookup"),
 )
