@@ -151,6 +151,16 @@ def resource_loaders() -> dict[str, Callable[[Any], Any]]:
     return loaders
 
 
+def item_hooks() -> list[tuple[str, Callable[[Any, list[str]], Any]]]:
+    """(area name, ``hook(workspace, shas)``) called by the runner after items' analysis is up to date."""
+    return [(area.name, value) for area, _ref, value in _resolved("item hook", lambda a: a.item_hooks)]
+
+
+def init_hooks() -> list[tuple[str, Callable[[Any, Callable[[str], None]], Any]]]:
+    """(area name, ``hook(workspace, say)``) run once by ``idolguard init``."""
+    return [(area.name, value) for area, _ref, value in _resolved("init hook", lambda a: a.init_hooks)]
+
+
 def settings_classes() -> list[tuple[str, Any]]:
     """(area name, settings class) for every area."""
     return [(area.name, value) for area, _ref, value in _resolved("settings", lambda a: a.settings)]

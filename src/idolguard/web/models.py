@@ -139,3 +139,16 @@ class Job(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     results: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class LoginThrottle(Base):
+    """Failed sign-in attempts per client address (migration ``0810_web_throttle``): many failures from one
+    address (password spraying over many accounts) block that address for a while, besides the per-account
+    lock-out. Both are custody events."""
+
+    __tablename__ = "web_login_throttle"
+
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
