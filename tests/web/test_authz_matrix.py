@@ -78,6 +78,7 @@ PAGES = [
     Route("POST", "/intake/capture", "upload"),
     Route("GET", "/jobs/{job_id}", "upload"),
     Route("GET", "/jobs/{job_id}/progress.json", "upload"),
+    Route("GET", "/team/reveals", "team"),
     Route("GET", "/admin/users", "admin"),
     Route("POST", "/admin/users", "admin"),
     Route("POST", "/admin/users/{name}/disable", "admin"),

@@ -144,7 +144,9 @@ def password(
 def account(request: Request, ctx: PageContext = Depends(page_user)) -> Response:
     from idolguard.web.reveal import reveals_today
 
-    return render(ctx, "account.html.j2", reveals_today=reveals_today(ws_of(request), ctx.user.user_id))
+    return render(
+        ctx, "account.html.j2", reveals_today=reveals_today(ws_of(request), ctx.user.user_id, ctx.user.timezone)
+    )
 
 
 @router.post("/account")

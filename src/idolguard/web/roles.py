@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from idolguard.web.models import ROLES
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"read", "admin", "assign", "decide", "close", "comment", "upload", "banks", "artists"}),
-    "manager": frozenset({"read", "assign", "decide", "close", "comment", "upload", "banks", "artists"}),
+    "admin": frozenset({"read", "admin", "team", "assign", "decide", "close", "comment", "upload", "banks", "artists"}),
+    "manager": frozenset({"read", "team", "assign", "decide", "close", "comment", "upload", "banks", "artists"}),
     "analyst": frozenset({"read", "decide", "comment", "upload", "reveal"}),
     "counsel": frozenset({"read", "comment", "reveal", "export"}),
     "viewer": frozenset({"read"}),
