@@ -196,6 +196,22 @@ def test_stalled_response_hits_the_deadline(site: Site) -> None:
     assert time.monotonic() - started < 5
 
 
+def test_stalled_response_is_a_time_limit_even_when_the_watchdog_runs_late(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a loaded machine the watchdog thread can fire after the socket's own timeout: same clear error."""
+    from idolguard.capture import fetch as fetch_module
+
+    original = fetch_module._Watchdog.__init__
+
+    def late(self: object, conn: object, seconds: float, limit_s: float) -> None:
+        original(self, conn, seconds + 3.0, limit_s)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fetch_module._Watchdog, "__init__", late)
+    with pytest.raises(LimitExceeded, match="time limit"):
+        fetcher(timeout_s=1.0).request(f"{site.base}/stall", max_bytes=1 << 20)
+
+
 def test_gzip_bomb_is_capped(site: Site) -> None:
     exchange = fetcher().request(f"{site.base}/bomb", max_bytes=1 << 20)
     assert exchange.status == 200 and exchange.error is None  # the compressed body itself is small

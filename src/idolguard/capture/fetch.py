@@ -340,7 +340,9 @@ class SafeFetcher:
                     watchdog.cancel()
                     conn.close()
                     last_error = exc
-                    if watchdog.fired:
+                    # The watchdog thread can run late on a loaded machine, after the socket's own timeout
+                    # (set to the same limit) has already fired: past the deadline it is the time limit either way.
+                    if watchdog.fired or time.monotonic() >= deadline:
                         raise LimitExceeded(
                             f"time limit of {watchdog.limit_s:.1f} s reached waiting for {target.url}"
                         ) from exc
