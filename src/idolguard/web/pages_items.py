@@ -129,9 +129,11 @@ def item_page(request: Request, sha: str, ctx: PageContext = Depends(need("read"
 def _item(
     ws: Workspace, ctx: PageContext, row: Review, *, grant: object = None, status: int = 200, notice: str = ""
 ) -> Response:
+    from idolguard.web import explain
     from idolguard.web.item_view import item_detail
 
     detail = item_detail(ws, row.item_sha256)
+    obj, tz = detail["obj"], ctx.user.timezone
     return render(
         ctx,
         "item.html.j2",
@@ -146,6 +148,11 @@ def _item(
         reveals_today=reveal.reveals_today(ws, ctx.user.user_id, ctx.user.timezone),
         reveal_window=reveal.reveal_seconds(ws),
         references=_references(ws, triage.item_artists(ws, row.item_sha256), ctx),
+        explanation=explain.manipulation_lines(obj, ctx.gettext),
+        custody_rows=explain.custody_rows(detail["entries"], ctx.gettext, tz),
+        c2pa=explain.c2pa_rows(obj.get("content_credentials"), ctx.gettext, tz),
+        file_name=explain.file_name(obj.get("path")),
+        comment_time=lambda ts: explain.stamp(ts, tz),
     )
 
 
