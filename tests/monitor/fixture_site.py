@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -51,6 +52,7 @@ class FixtureSite:
     routes: dict[str, tuple[int, str, bytes]] = field(default_factory=dict)
     hits: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    delays: dict[str, float] = field(default_factory=dict)  # path prefix -> seconds before answering
 
     def html(self, path: str, body: str | bytes, status: int = 200) -> None:
         self.routes[path] = (status, HTML, body.encode() if isinstance(body, str) else body)
@@ -73,6 +75,9 @@ def _handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             with site.lock:
                 site.hits.append(self.path)
+            for prefix, seconds in site.delays.items():
+                if self.path.startswith(prefix):
+                    time.sleep(seconds)
             status, ctype, body = site.routes.get(self.path, (404, HTML, b"<html><body>not found</body></html>"))
             self.send_response(status)
             self.send_header("Content-Type", ctype)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from idolguard.capture.browser import BrowserPool
 from idolguard.capture.errors import CaptureError
@@ -197,6 +197,29 @@ def due_sources(ws: Workspace, now: datetime | None = None) -> list[int]:
                 .order_by(WatchedSource.next_due_at, WatchedSource.id)
             )
         )
+
+
+def claim_due(ws: Workspace, lease_s: int, now: datetime | None = None) -> list[int]:
+    """Take the due sources for one scheduled run: each is pushed ``lease_s`` into the future by a conditional
+    UPDATE, so two workers (or a worker and a manual ``watch run --due``) never run the same source twice;
+    ``_record_run`` then sets the real next time. A worker that dies mid-run leaves the lease to lapse and the
+    source is due again."""
+    now = now or utcnow()
+    claimed = []
+    for source_id in due_sources(ws, now):
+        with ws.sessions() as session, session.begin():
+            taken = session.execute(
+                update(WatchedSource)
+                .where(
+                    WatchedSource.id == source_id,
+                    WatchedSource.state == "active",
+                    or_(WatchedSource.next_due_at.is_(None), WatchedSource.next_due_at <= now),
+                )
+                .values(next_due_at=now + timedelta(seconds=lease_s))
+            ).rowcount
+        if taken == 1:
+            claimed.append(source_id)
+    return claimed
 
 
 def run_sources(

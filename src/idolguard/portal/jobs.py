@@ -17,7 +17,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import String, and_, cast, func, or_, select, update
 
 from idolguard.capture.models import Capture, CaptureMedia
 from idolguard.db.base import utcnow
@@ -64,6 +64,70 @@ def claim(ws: Workspace, lease_s: int, kinds: tuple[str, ...] = ("capture_link",
                 session.expunge(job)
                 return job
     return None
+
+
+def claimable_count(ws: Workspace, kinds: tuple[str, ...] = ("capture_link",)) -> int:
+    """Jobs a worker could claim now (queued, or running with a lapsed lease): what a dispatcher waits on."""
+    now = utcnow()
+    with ws.sessions() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(PortalJob)
+                .where(
+                    PortalJob.kind.in_(kinds),
+                    or_(PortalJob.state == "queued", and_(PortalJob.state == "running", PortalJob.lease_until < now)),
+                )
+            )
+            or 0
+        )
+
+
+def link_items(ws: Workspace, link_id: int) -> list[str]:
+    with ws.sessions() as session:
+        link = session.get(PortalLink, link_id)
+        return list(link.item_sha256 or []) if link is not None else []
+
+
+def item_reports(ws: Workspace, shas: list[str]) -> dict[str, tuple[int, dict[str, int]]]:
+    """Per item: how many reports named a link that led to it, and their categories (what triage shows).
+
+    A report naming two links to the same item counts once. Links keep their items as a JSON list, so the
+    links of an item are found through the list's text (a SHA-256 hex string cannot match by accident).
+    """
+    found: dict[str, tuple[int, dict[str, int]]] = {}
+    with ws.sessions() as session:
+        for sha in dict.fromkeys(shas):
+            link_ids = list(
+                session.scalars(select(PortalLink.id).where(cast(PortalLink.item_sha256, String).contains(sha)))
+            )
+            if not link_ids:
+                continue
+            per_report = dict(
+                session.execute(
+                    select(PortalReport.id, PortalReport.category)
+                    .join(PortalReportLink, PortalReportLink.report_id == PortalReport.id)
+                    .where(PortalReportLink.link_id.in_(link_ids))
+                    .distinct()
+                ).all()
+            )
+            categories: dict[str, int] = {}
+            for category in per_report.values():
+                categories[category] = categories.get(category, 0) + 1
+            found[sha] = (len(per_report), dict(sorted(categories.items())))
+    return found
+
+
+def links_reported_since(ws: Workspace, since: Any) -> list[int]:
+    """Links already captured or known that got a further report since ``since`` (their items' counts grew)."""
+    with ws.sessions() as session:
+        return list(
+            session.scalars(
+                select(PortalLink.id).where(
+                    PortalLink.last_reported_at > since, PortalLink.state.in_(("captured", "known"))
+                )
+            )
+        )
 
 
 def run_worker(

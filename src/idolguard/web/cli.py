@@ -1,4 +1,5 @@
-"""``idolguard serve``, ``idolguard worker``, ``idolguard users ...`` and ``idolguard tokens ...``."""
+"""``idolguard users ...`` and ``idolguard tokens ...`` (``serve`` and ``worker`` are ``idolguard.server``'s: they wire
+the web app, the portal and the monitor together)."""
 
 from __future__ import annotations
 
@@ -142,63 +143,9 @@ def tokens_revoke(token_id: int = typer.Argument(...), home: Path = home_option(
     console.print(f"token {token_id} revoked")
 
 
-def serve(
-    host: str = typer.Option("127.0.0.1", "--host"),
-    port: int = typer.Option(8000, "--port"),
-    worker: bool = typer.Option(True, "--worker/--no-worker", help="Run a job worker inside the server."),
-    home: Path = home_option(),
-) -> None:
-    """Run the web app (and, by default, an in-process job worker)."""
-    import uvicorn
-
-    from idolguard.web.accounts import ensure_first_admin
-    from idolguard.web.app import create_app
-    from idolguard.web.jobs import InProcessWorker
-    from idolguard.web.triage import sync_missing
-
-    ws = open_workspace(home)
-    created = ensure_first_admin(ws)
-    if created:
-        console.print("[bold]First administrator created. This login is shown only once:[/]")
-        print_login(created)
-    else:
-        console.print(
-            "accounts exist (the first login was shown once); another admin: idolguard users add NAME --role admin"
-        )
-    synced = sync_missing(ws)
-    if synced:
-        console.print(f"triage queue: {synced} items added")
-    background = InProcessWorker(ws) if worker else None
-    if background:
-        background.start()
-    console.print(f"IdolGuard web app on http://{host}:{port}/", highlight=False)
-    try:
-        uvicorn.run(create_app(ws), host=host, port=port, log_level="warning", access_log=False, server_header=False)
-    finally:
-        if background:
-            background.stop()
-
-
-def worker_command(
-    workers: int = typer.Option(1, "--workers", min=1, max=32),
-    home: Path = home_option(),
-) -> None:
-    """Run job workers (uploads, captures) outside the web server; stops on Ctrl-C or SIGTERM."""
-    from idolguard.web.jobs import huey_for, recover
-
-    ws = open_workspace(home)
-    recovered = recover(ws)
-    if recovered:
-        console.print(f"re-queued interrupted jobs: {recovered}")
-    huey = huey_for(ws)
-    huey.create_consumer(workers=workers, worker_type="thread", periodic=False).run()
-
-
 PANEL_WEB = "Team web app"
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     app.add_typer(users_app, name="users", rich_help_panel=PANEL_WEB)
     app.add_typer(tokens_app, name="tokens", rich_help_panel=PANEL_WEB)
-    app.command("serve", rich_help_panel=PANEL_WEB)(serve)
-    app.command("worker", rich_help_panel=PANEL_WEB)(worker_command)

@@ -45,7 +45,7 @@ def uploads_dir(ws: Workspace, job_id: int) -> Path:
 _OPEN: dict[str, Workspace] = {}
 
 
-def _workspaces(home: str) -> Workspace:
+def shared_workspace(home: str) -> Workspace:
     """The workspace a task runs in: the server's own when the worker is in-process, else opened once."""
     with _LOCK:
         if home not in _OPEN:
@@ -58,6 +58,19 @@ _TASKS: dict[str, Any] = {}
 _LOCK = threading.Lock()
 
 
+def make_huey(ws: Workspace, lane: str = "") -> Huey:
+    """A Huey queue on the workspace's job storage (the SQLite file, or the configured Redis). ``lane``
+    names a further queue on the same storage (``idolguard.server`` runs reported links and scheduled watches in a
+    ``background`` lane, so they never wait in front of the analysts' own jobs)."""
+    url = queue_url(ws)
+    # One queue name per workspace, so workspaces sharing a Redis server never take each other's jobs.
+    name = "idolguard-" + hashlib.sha256(str(ws.home).encode("utf-8")).hexdigest()[:16] + (f"-{lane}" if lane else "")
+    if url.startswith("redis://"):
+        return RedisHuey(name, url=url)
+    (ws.home / "jobs").mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(name, filename=str(ws.home / "jobs" / "queue.db"))
+
+
 def huey_for(ws: Workspace) -> Huey:
     """One Huey per workspace and process, with the job task registered on it."""
     url = queue_url(ws)
@@ -65,20 +78,14 @@ def huey_for(ws: Workspace) -> Huey:
     with _LOCK:
         if key in _HUEYS:
             return _HUEYS[key]
-        # One queue name per workspace, so workspaces sharing a Redis server never take each other's jobs.
-        name = "idolguard-" + hashlib.sha256(str(ws.home).encode("utf-8")).hexdigest()[:16]
-        if url.startswith("redis://"):
-            huey: Huey = RedisHuey(name, url=url)
-        else:
-            (ws.home / "jobs").mkdir(parents=True, exist_ok=True)
-            huey = SqliteHuey(name, filename=str(ws.home / "jobs" / "queue.db"))
+        huey = make_huey(ws)
         _TASKS[key] = huey.task(retries=3, retry_delay=2, name="idolguard.job")(_task)
         _HUEYS[key] = huey
         return huey
 
 
 def _task(home: str, job_id: int) -> None:
-    run_job(_workspaces(home), job_id)
+    run_job(shared_workspace(home), job_id)
 
 
 def enqueue(ws: Workspace, job_id: int) -> None:

@@ -91,6 +91,9 @@ class Review(Base):
     matches: Mapped[int] = mapped_column(Integer, default=0)
     sightings: Mapped[int] = mapped_column(Integer, default=0)
     fan_reported: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Public-portal reports of links that led to this item, and their categories (filled by the worker).
+    fan_reports: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    fan_categories: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict, server_default="{}")
     media_type: Mapped[str] = mapped_column(String(16), default="other")
     risk: Mapped[float] = mapped_column(Float, default=0.0)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

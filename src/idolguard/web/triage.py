@@ -104,6 +104,25 @@ def sync_reviews(ws: Workspace, shas: list[str]) -> int:
     return len(shas)
 
 
+def record_fan_reports(ws: Workspace, counts: dict[str, tuple[int, dict[str, int]]]) -> int:
+    """Set the public-portal report count and categories of these items' triage rows (the front-door
+    composition computes them from the portal; the web app only shows and filters them). Returns rows set."""
+    changed = 0
+    with ws.sessions() as session, session.begin():
+        for sha, (reports, categories) in counts.items():
+            changed += session.execute(
+                update(Review)
+                .where(Review.item_sha256 == sha)
+                .values(
+                    fan_reports=reports,
+                    fan_categories=categories,
+                    fan_reported=True if reports > 0 else Review.fan_reported,
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
+    return changed
+
+
 def sync_missing(ws: Workspace, limit: int = 100_000) -> int:
     """Items stored by the command line (scan, capture) that have no triage row yet."""
     with ws.sessions() as session:

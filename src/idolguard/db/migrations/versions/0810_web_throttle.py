@@ -1,7 +1,7 @@
 """web app: failed sign-ins per client address (per-IP throttling)
 
 Revision ID: 0810_web_throttle
-Revises: 0800_web
+Revises: 0805_web_fan_reports
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import idolguard.db.base
 
 revision = "0810_web_throttle"
-down_revision = "0800_web"
+down_revision = "0805_web_fan_reports"
 branch_labels = None
 depends_on = None
 
