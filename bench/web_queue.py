@@ -80,7 +80,7 @@ def fill(ws, count: int) -> None:  # type: ignore[no-untyped-def]
                     }
                 )
                 if artist:
-                    links.append({"item_sha256": sha, "artist": artist})
+                    links.append({"item_sha256": sha, "artist": artist, "risk": reviews[-1]["risk"]})
             conn.execute(insert(Item), items)
             conn.execute(insert(Review), reviews)
             if links:

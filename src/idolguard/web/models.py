@@ -75,7 +75,8 @@ class Review(Base):
         Index("ix_web_reviews_rank", "risk", "item_sha256"),
         # Scoped queues start from the artist index; this covers their status filter and risk sort.
         Index("ix_web_reviews_scope", "item_sha256", "status", "risk"),
-        Index("ix_web_reviews_artist_risk", "artist", "risk"),
+        # The unattributed items (artist IS NULL) in queue order, for scoped analysts and managers.
+        Index("ix_web_reviews_artist_risk", "artist", "risk", "item_sha256"),
     )
 
     item_sha256: Mapped[str] = mapped_column(ForeignKey("items.sha256"), primary_key=True)
@@ -106,8 +107,14 @@ class ReviewArtist(Base):
 
     __tablename__ = "web_review_artists"
 
+    __table_args__ = (
+        # Per-artist queues walk this in risk order (the item's risk is copied here by sync_reviews).
+        Index("ix_web_review_artists_rank", "artist", "risk", "item_sha256"),
+    )
+
     item_sha256: Mapped[str] = mapped_column(ForeignKey("items.sha256"), primary_key=True)
-    artist: Mapped[str] = mapped_column(String(256), primary_key=True, index=True)
+    artist: Mapped[str] = mapped_column(String(256), primary_key=True)
+    risk: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class Reveal(Base):

@@ -58,7 +58,7 @@ def triage_page(
     until: str = Query("", max_length=32),
     fan: str = Query("", max_length=4),
     mine: str = Query("", max_length=4),
-    page: int = Query(0, ge=0, le=100_000),
+    after: str = Query("", max_length=100),
 ) -> Response:
     ws = ws_of(request)
     filters = triage.Filters(
@@ -72,7 +72,8 @@ def triage_page(
         bool(fan),
         ctx.user.name if mine else "",
     )
-    rows, more = triage.queue(ws, ctx.user, filters, offset=page * PAGE, limit=PAGE)
+    cursor = triage.parse_cursor(after) if after else None
+    rows, more = triage.queue(ws, ctx.user, filters, limit=PAGE, after=cursor)
     args = {
         "status": status,
         "artist": artist,
@@ -84,7 +85,16 @@ def triage_page(
         "fan": fan,
         "mine": mine,
     }
-    return render(ctx, "triage.html.j2", rows=rows, more=more, page=page, f=args, statuses=STATUSES)
+    return render(
+        ctx,
+        "triage.html.j2",
+        rows=rows,
+        more=more,
+        first=cursor is None,
+        next_cursor=triage.cursor_text(rows[-1]) if more and rows else "",
+        f=args,
+        statuses=STATUSES,
+    )
 
 
 @router.post("/triage/bulk")
