@@ -47,6 +47,19 @@ class ResourceProvider:
 
 
 @dataclass(frozen=True)
+class People:
+    """Who stands behind an operator name, for steps that need a role (two-person destruction, legal hold).
+
+    Declared by the area that keeps user accounts (the web app) so lower areas (cases) can ask without
+    importing it: ``has_accounts(workspace) -> bool`` and ``lookup(workspace, actor) -> (user, role) | None``
+    (``None``: the actor is no active user). ``actor`` is a ledger actor: a CLI operator name or ``web:NAME``.
+    """
+
+    has_accounts: Ref
+    lookup: Ref
+
+
+@dataclass(frozen=True)
 class Area:
     """What one area contributes. Every field is optional; an area may declare only models, say.
 
@@ -65,6 +78,7 @@ class Area:
       front door reacts to new evidence without the pipeline importing it.
     - ``init_hooks``: callables ``hook(workspace, say)`` run once by ``idolguard init`` on the new workspace
       (``say(line)`` prints a line for the person at the terminal, e.g. the first administrator's login).
+    - ``people``: the user directory (``People``); at most one area declares it.
     """
 
     name: str
@@ -77,6 +91,7 @@ class Area:
     resources: tuple[ResourceProvider, ...] = ()
     item_hooks: tuple[Ref, ...] = ()
     init_hooks: tuple[Ref, ...] = ()
+    people: People | None = None
 
 
 def resolve(ref: Ref) -> Any:

@@ -23,7 +23,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from idolguard.area import Area, Ref, ReportSection, ref_name, resolve
+from idolguard.area import Area, People, Ref, ReportSection, ref_name, resolve
 
 AREA_GROUP = "idolguard.areas"
 LEGACY_STAGE_GROUP = "idolguard.stages"  # deprecated: kept working for one release
@@ -159,6 +159,18 @@ def item_hooks() -> list[tuple[str, Callable[[Any, list[str]], Any]]]:
 def init_hooks() -> list[tuple[str, Callable[[Any, Callable[[str], None]], Any]]]:
     """(area name, ``hook(workspace, say)``) run once by ``idolguard init``."""
     return [(area.name, value) for area, _ref, value in _resolved("init hook", lambda a: a.init_hooks)]
+
+
+def people() -> tuple[Callable[[Any], bool], Callable[[Any, str], tuple[str, str] | None]] | None:
+    """(has_accounts, lookup) of the area that keeps user accounts, or None when no area does."""
+    declared = [area for area in all_areas() if area.people is not None]
+    if len(declared) > 1:
+        raise ValueError(f"two areas declare the user directory: {', '.join(a.name for a in declared)}")
+    if not declared:
+        return None
+    found = declared[0].people
+    assert isinstance(found, People)
+    return resolve(found.has_accounts), resolve(found.lookup)
 
 
 def settings_classes() -> list[tuple[str, Any]]:

@@ -89,6 +89,31 @@ PAGES = [
     Route("GET", "/admin/ledger", "admin"),
     Route("GET", "/admin/verify", "admin"),
     Route("POST", "/admin/verify", "admin"),
+    Route("GET", "/cases", "read"),
+    Route("POST", "/cases", "cases", scoped=True, out_status=400),
+    Route("GET", "/cases/{number}", "read", scoped=True),
+    Route("GET", "/cases/{number}/chart/{name}.png", "read", scoped=True),
+    Route("POST", "/cases/{number}/links", "cases", scoped=True),
+    Route("POST", "/cases/{number}/status", "cases", scoped=True),
+    Route("POST", "/cases/{number}/notes", "cases", scoped=True),
+    Route("POST", "/cases/{number}/assign", "cases", scoped=True),
+    Route("POST", "/cases/{number}/hold", "cases", scoped=True),
+    Route("POST", "/cases/{number}/retention", "cases", scoped=True),
+    Route("POST", "/cases/{number}/destroy", "cases", scoped=True),
+    Route("POST", "/cases/{number}/report", "cases", scoped=True),
+    Route("POST", "/cases/{number}/package", "cases", scoped=True),
+    Route("GET", "/cases/{number}/takedowns/new", "cases", scoped=True),
+    Route("POST", "/cases/{number}/takedowns", "cases", scoped=True),
+    Route("GET", "/accounts", "read"),
+    Route("GET", "/accounts/{account_id}", "read", scoped=True),
+    Route("POST", "/accounts/alias", "cases", scoped=True, out_status=400),
+    Route("POST", "/accounts/record", "cases"),
+    Route("GET", "/takedowns", "read"),
+    Route("GET", "/takedowns/stats.png", "read"),
+    Route("GET", "/takedowns/{notice_id}", "read", scoped=True),
+    Route("POST", "/takedowns/{notice_id}/send", "cases", scoped=True),
+    Route("POST", "/takedowns/{notice_id}/mark", "cases", scoped=True),
+    Route("POST", "/takedowns/{notice_id}/escalate", "cases", scoped=True),
 ]
 PUBLIC = {
     ("GET", "/login"),
@@ -156,12 +181,38 @@ def world(app, app_ws, tmp_path):  # type: ignore[no-untyped-def]
 
         crop = session.scalar(select(ArtistReference.crop_sha256))
     assert heat and crop
-    return {"seed": s, "incident": incident_id, "heat": heat, "crop": crop, "capture": _capture_of(app_ws, s)}
+    # A case for the artist with two accounts posting the suspect item, and a drafted takedown notice.
+    from idolguard.cases.accounts import record_from_sightings
+    from idolguard.cases.models import Account
+    from idolguard.cases.service import add_to_case, open_case
+    from idolguard.intake.ingest import Ingestor, SightingInfo
+    from idolguard.takedowns.notices import DraftOptions, draft
+
+    for n, handle in enumerate(("@a", "@b")):
+        info = SightingInfo(source_url=f"https://x.example/p/{n}", platform="x", account=handle)
+        list(Ingestor(app_ws, info).ingest([s.folder / "suspect.jpg"]))
+    record_from_sightings(app_ws)
+    number = open_case(app_ws, "matrix", s.artist)
+    add_to_case(app_ws, number, [s.suspect])
+    options = DraftOptions(number, "web_host", "plain_letter", to="abuse@host.test", reporter_name="r")
+    notice = draft(app_ws, DraftOptions(**{**options.__dict__, "reporter_email": "r@agency.test"}))[0]
+    with app_ws.sessions() as session:
+        account = session.scalar(select(Account.id).where(Account.handle == "@a"))
+    return {
+        "seed": s,
+        "incident": incident_id,
+        "heat": heat,
+        "crop": crop,
+        "case": number,
+        "notice": notice,
+        "account": account,
+        "capture": _capture_of(app_ws, s),
+    }
 
 
 def _capture_of(ws, s) -> int:  # type: ignore[no-untyped-def]
     """A capture record that preserved the suspect item (screenshot and WACZ in the vault); the real capture
-    path is tested end to end in test_capture_jobs.py."""
+    path is tested end to end in test_item_evidence.py."""
     from idolguard.capture.models import Capture, CaptureMedia
 
     screenshot = ws.vault.put_bytes((s.folder / "official.png").read_bytes()).sha256
@@ -193,7 +244,12 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
         "heat": world["heat"],
         "incident_id": world["incident"],
         "capture_id": world["capture"],
-        "name": {"/banks": "known_abuse", "/admin": None, "/artists": s.artist}.get("/" + route.path.split("/")[1]),
+        "number": world["case"],
+        "notice_id": world["notice"],
+        "account_id": world["account"],
+        "name": {"/banks": "known_abuse", "/admin": None, "/artists": s.artist, "/cases": "sightings"}.get(
+            "/" + route.path.split("/")[1]
+        ),
     }
     fields: dict[str, Any] = {}
     files: Any = None
@@ -235,10 +291,32 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
         "/admin/users": {"name": f"new{abs(hash(name)) % 10**8}", "role": "viewer"},
         "/admin/tokens": {"name": name, "scope": "read", "expires": "1d"},
         "/admin/verify": {},
+        "/links": {"refs": s.suspect},
+        "/status": {"status": "gathering"},
+        "/notes": {"text": "matrix"},
+        "/hold": {"on": "1", "reason": "matrix"},
+        "/retention": {"days": "30"},
+        "/destroy": {"reason": "matrix", "confirm": world["case"]},
+        "/report": {"lang": "en", "format": "html"},
+        "/package": {"hashes_only": "1"},
+        "/cases/{number}/takedowns": {
+            "recipient": "web_host",
+            "basis": "plain_letter",
+            "to": "abuse@host.test",
+            "reporter_name": "r",
+            "reporter_email": "r@agency.test",
+            "again": "1",
+        },
+        "/mark": {"status": "acknowledged", "ref": "T"},
+        "/accounts/alias": {"a": "x/@a", "b": "x/@b", "reason": "matrix"},
     }
     for suffix, data in body.items():
         if route.path.endswith(suffix):
             fields = dict(data)
+    if route.path == "/cases/{number}/assign":
+        fields = {"person": name, "role": "counsel"}
+    if route.path == "/cases":
+        fields = {"title": "matrix", "artist": s.artist}  # out-of-scope users may not open a case for her
     if route.path == "/artists/enrol":
         fields = {"name": s.artist, "consent_ref": "c"}  # out-of-scope users may not touch this artist
         files = [("photos", ("official.png", (s.folder / "official.png").read_bytes(), "image/png"))]

@@ -220,6 +220,11 @@ def cases_destroy(
     if json_out:
         emit_json(result.as_dict())
         return
+    if not result.roles_checked:
+        _say(
+            "note: this workspace has no web accounts, so roles cannot be checked; approvals are counted by "
+            "operator name (IDOLGUARD_ACTOR) only"
+        )
     if not result.executed:
         _say(
             f"{result.case}: destruction approved by {result.approvals[0]}; waiting for a second, different "

@@ -33,9 +33,8 @@ from sqlalchemy import select
 from idolguard import __version__
 from idolguard.cases.models import DestroyedObject
 from idolguard.cases.service import CaseError, get_case
-from idolguard.cases.views import detail_in_session
+from idolguard.cases.views import case_event_seqs, detail_in_session
 from idolguard.db.models import LedgerEntry
-from idolguard.db.session import in_chunks
 from idolguard.evidence.canonical import canonical_bytes
 from idolguard.workspace import Workspace
 
@@ -163,30 +162,7 @@ def _plan(
     return planned, items_out, timestamps
 
 
-def _case_events(session: Any, detail: dict[str, Any]) -> list[LedgerEntry]:
-    """Signed events about the case, its items, its captures and its accounts."""
-    number = detail["number"]
-    items = [i["sha256"] for i in detail["items"]]
-    captures = {c["id"] for c in detail["captures"]}
-    accounts = {a["id"] for a in detail["accounts"]}
-    seqs: set[int] = set()
-    for chunk in in_chunks(items):
-        seqs.update(session.execute(select(LedgerEntry.seq).where(LedgerEntry.item_sha256.in_(chunk))).scalars())
-    for seq, action, details in session.execute(
-        select(LedgerEntry.seq, LedgerEntry.action, LedgerEntry.details).where(
-            LedgerEntry.action.like("case.%")
-            | LedgerEntry.action.like("capture%")
-            | LedgerEntry.action.like("account.%")
-        )
-    ).tuples():
-        details = details or {}
-        if (
-            (action.startswith("case.") and details.get("case") == number)
-            or (action.startswith("capture") and details.get("capture_id") in captures)
-            or (action.startswith("account.") and details.get("account") in accounts)
-        ):
-            seqs.add(seq)
-    return sorted(seqs)  # type: ignore[return-value]
+_case_events = case_event_seqs  # the report and older callers use this name
 
 
 def _readme() -> bytes:

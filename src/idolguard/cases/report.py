@@ -148,6 +148,42 @@ def _evidence_rows(
     return rows
 
 
+def _item_leads(number: int, prov: dict[str, Any] | None, sightings: list[Sighting]) -> list[dict[str, Any]]:
+    """Provenance leads of one item (stage output plus file-name patterns), prompts reduced to tool and
+    settings: a prompt can describe the abuse itself."""
+    out = []
+    item_leads = list((prov or {}).get("provenance", {}).get("leads", []))
+    item_leads.extend(file_name_leads([s.source_path for s in sightings if s.source_path]))
+    for entry in item_leads:
+        value = entry.get("value")
+        if entry["kind"] in ("generator_parameters", "generator_workflow"):
+            bits = [
+                f"{k}: {entry[k]}" for k in ("tool", "model", "model_hash", "seed", "sampler", "steps") if entry.get(k)
+            ]
+            if entry.get("nodes"):
+                bits.append("nodes: " + ", ".join(entry["nodes"][:8]))
+            value = "; ".join(bits) or "(parameters present; full text in the evidence package)"
+        out.append({"no": number, **entry, "value": str(value)[:300]})
+    return out
+
+
+def provenance_leads(session: Any, detail: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every provenance lead of a case's items (``no`` = the item's number in the case, 1-based)."""
+    shas = [i["sha256"] for i in detail["items"]]
+    results = _latest_results(session, shas, ("provenance",))
+    by_item: dict[str, list[Sighting]] = {}
+    for chunk in in_chunks(shas):
+        for s in session.execute(
+            select(Sighting).where(Sighting.item_sha256.in_(chunk)).order_by(Sighting.id)
+        ).scalars():
+            by_item.setdefault(s.item_sha256, []).append(s)
+    out = []
+    for number, sha in enumerate(shas, start=1):
+        for lead in _item_leads(number, results.get((sha, "provenance")), by_item.get(sha, [])):
+            out.append({**lead, "sha256": sha})
+    return out
+
+
 def build_context(ws: Workspace, key: str, lang: str) -> dict[str, Any]:
     from idolguard.cases.package import _case_events
     from idolguard.evidence.verify import verify_workspace
@@ -203,24 +239,9 @@ def build_context(ws: Workspace, key: str, lang: str) -> dict[str, Any]:
                 }
             )
         prov = results.get((sha, "provenance"))
-        item_leads = list((prov or {}).get("provenance", {}).get("leads", []))
         if prov:
             stage_versions.setdefault("provenance", set()).add(prov["version"])
-        names = [s.source_path for s in sightings_by_item.get(sha, []) if s.source_path]
-        item_leads.extend(file_name_leads(names))
-        for entry in item_leads:
-            value = entry.get("value")
-            if entry["kind"] in ("generator_parameters", "generator_workflow"):
-                # Prompts can describe the abuse itself: the report names the tool and settings only.
-                bits = [
-                    f"{k}: {entry[k]}"
-                    for k in ("tool", "model", "model_hash", "seed", "sampler", "steps")
-                    if entry.get(k)
-                ]
-                if entry.get("nodes"):
-                    bits.append("nodes: " + ", ".join(entry["nodes"][:8]))
-                value = "; ".join(bits) or "(parameters present; full text in the evidence package)"
-            leads.append({"no": short[sha], **entry, "value": str(value)[:300]})
+        leads.extend(_item_leads(short[sha], prov, sightings_by_item.get(sha, [])))
     record = impact.impact_record(detail)
     charts = {
         "sightings": impact.sightings_chart_png(detail),

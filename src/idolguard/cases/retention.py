@@ -2,7 +2,8 @@
 
 Holding this material is itself regulated, so an agency keeps it only as long as a case needs it. A
 destruction is refused while the case is under legal hold or still open, and needs approvals from two
-different managers/admins (until user accounts exist, two different operator names as recorded by the CLI).
+different managers/admins: web users, or command-line operators whose name is a web user's (``people.py``).
+A workspace without web accounts can only tell operator names apart, and says so in the result.
 The decision is one signed ``case.destroy`` event listing every erased object's SHA-256 and who approved;
 the rows (items, hashes, sightings) and the ledger stay, so ``verify`` reports those objects as destroyed
 by decision instead of missing. Files are deleted only after the decision is committed; if the process
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from idolguard.capture.models import Capture
 from idolguard.cases.models import Case, CaseLink, DestroyedObject, DestructionApproval
+from idolguard.cases.people import APPROVER_ROLES, person
 from idolguard.cases.service import CaseError, get_case
 from idolguard.cases.views import case_items
 from idolguard.db.models import DerivedObject
@@ -31,13 +33,13 @@ from idolguard.db.session import in_chunks
 from idolguard.workspace import Workspace
 
 APPROVALS_NEEDED = 2
-APPROVER_ROLES = ("manager", "admin")
 
 
 @dataclass
 class DestroyResult:
     case: str
     approvals: list[str]
+    roles_checked: bool = True
     executed: bool = False
     destroyed: list[dict[str, str]] = field(default_factory=list)
     kept: list[dict[str, Any]] = field(default_factory=list)
@@ -47,6 +49,7 @@ class DestroyResult:
         return {
             "case": self.case,
             "approvals": self.approvals,
+            "roles_checked": self.roles_checked,
             "executed": self.executed,
             "destroyed": len(self.destroyed),
             "kept": self.kept,
@@ -55,23 +58,8 @@ class DestroyResult:
 
 
 def approver_role(ws: Workspace, actor: str) -> str:
-    """The approver's role. Until the web app's user accounts exist, every operator counts as a manager
-    and the two-person rule is enforced on distinct operator names (documented limitation)."""
-    lookup = _users_lookup()
-    if lookup is None:
-        return "operator"
-    role = lookup(ws, actor)
-    if role not in APPROVER_ROLES:
-        raise CaseError(f"{actor} is not a manager or admin; only they can approve a destruction")
-    return role
-
-
-def _users_lookup():  # type: ignore[no-untyped-def]
-    try:
-        from idolguard.web.users import role_of  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return role_of
+    """The approver's role (``operator`` when the workspace has no web accounts to check roles against)."""
+    return person(ws, actor, APPROVER_ROLES, "approve a destruction").role
 
 
 def destroy(ws: Workspace, key: str, reason: str) -> DestroyResult:
@@ -79,11 +67,12 @@ def destroy(ws: Workspace, key: str, reason: str) -> DestroyResult:
     reason = reason.strip()
     if not reason:
         raise CaseError("a destruction needs a --reason")
-    actor = ws.actor
+    approver = person(ws, ws.actor, APPROVER_ROLES, "approve a destruction")
+    actor = approver.name  # a user counts once, whether approving on the web or on the command line
     with ws.write() as (session, writer):
         case = get_case(session, key)
         _check_destroyable(case)
-        role = approver_role(ws, actor)
+        role = approver.role
         already = (
             session.execute(select(DestructionApproval).where(DestructionApproval.case_id == case.id)).scalars().all()
         )
@@ -96,7 +85,7 @@ def destroy(ws: Workspace, key: str, reason: str) -> DestroyResult:
             "case.destroy_approve", None, {"case": case.number, "approver": actor, "role": role, "reason": reason}
         )
         approvals = [a.approver for a in already] + [actor]
-    result = DestroyResult(case=case.number, approvals=approvals)
+    result = DestroyResult(case=case.number, approvals=approvals, roles_checked=approver.checked)
     if len(set(approvals)) >= APPROVALS_NEEDED:
         _execute(ws, key, result)
     return result

@@ -208,6 +208,7 @@ def set_status(
     filing: dict[str, Any] | None = None
     if status == "filed":
         filing = _check_filing(filing_kind, reference, filed_on, body)
+        _legal_step(ws, "record a filing")
     with ws.write() as (session, writer):
         case = get_case(session, key)
         _refuse_destroyed(case)
@@ -225,6 +226,13 @@ def set_status(
             session.add(CaseFiling(case_id=case.id, recorded_by=ws.actor, **filing))
         _event(writer, "case.status", case, previous=previous, status=status, filing=filing)
         return {"case": case.number, "previous": previous, "status": status, "filing": filing}
+
+
+def _legal_step(ws: Workspace, what: str) -> None:
+    """Filings, legal hold and retention are for counsel, managers and admins (checked once web accounts exist)."""
+    from idolguard.cases.people import LEGAL_ROLES, person
+
+    person(ws, ws.actor, LEGAL_ROLES, what)
 
 
 def _check_filing(kind: str | None, reference: str | None, filed_on: str | None, body: str | None) -> dict[str, Any]:
@@ -294,6 +302,7 @@ def set_hold(ws: Workspace, key: str, on: bool, reason: str) -> None:
     reason = reason.strip()
     if not reason:
         raise CaseError("a legal hold change needs a --reason")
+    _legal_step(ws, "change a legal hold")
     with ws.write() as (session, writer):
         case = get_case(session, key)
         if case.legal_hold == on:
@@ -305,6 +314,7 @@ def set_hold(ws: Workspace, key: str, on: bool, reason: str) -> None:
 def set_retention(ws: Workspace, key: str, days: int) -> None:
     if days < 0:
         raise CaseError("retention is a number of days, 0 or more")
+    _legal_step(ws, "change a retention period")
     with ws.write() as (session, writer):
         case = get_case(session, key)
         previous = case.retention_days

@@ -26,7 +26,7 @@ from idolguard.cases.models import (
     DestroyedObject,
 )
 from idolguard.cases.service import get_case
-from idolguard.db.models import Item, Sighting
+from idolguard.db.models import Item, LedgerEntry, Sighting
 from idolguard.db.session import in_chunks
 from idolguard.incidents.models import Incident, IncidentMember
 from idolguard.workspace import Workspace
@@ -290,6 +290,49 @@ def detail_in_session(session: Session, case: Case) -> dict[str, Any]:
         "unrecorded_accounts": [{"platform": p, "handle": h} for p, h in unrecorded],
         "origin_candidates": origin_candidates(session, incident_ids),
         "destroyed": len(destroyed),
+    }
+
+
+def case_event_seqs(session: Session, detail: dict[str, Any]) -> list[int]:
+    """Signed events about the case, its items, its captures and its accounts (ledger sequence numbers)."""
+    number = detail["number"]
+    items = [i["sha256"] for i in detail["items"]]
+    captures = {c["id"] for c in detail["captures"]}
+    accounts = {a["id"] for a in detail["accounts"]}
+    seqs: set[int] = set()
+    for chunk in in_chunks(items):
+        seqs.update(session.execute(select(LedgerEntry.seq).where(LedgerEntry.item_sha256.in_(chunk))).scalars())
+    for seq, action, details in session.execute(
+        select(LedgerEntry.seq, LedgerEntry.action, LedgerEntry.details).where(
+            LedgerEntry.action.like("case.%")
+            | LedgerEntry.action.like("capture%")
+            | LedgerEntry.action.like("account.%")
+        )
+    ).tuples():
+        details = details or {}
+        if (
+            (action.startswith("case.") and details.get("case") == number)
+            or (action.startswith("capture") and details.get("capture_id") in captures)
+            or (action.startswith("account.") and details.get("account") in accounts)
+        ):
+            seqs.add(seq)
+    return sorted(seqs)
+
+
+def custody_timeline(session: Session, detail: dict[str, Any], limit: int = 200) -> dict[str, Any]:
+    """The newest ``limit`` custody events of a case (oldest first) and how many there are in all."""
+    seqs = case_event_seqs(session, detail)
+    rows = session.execute(
+        select(LedgerEntry.seq, LedgerEntry.ts, LedgerEntry.actor, LedgerEntry.action, LedgerEntry.item_sha256)
+        .where(LedgerEntry.seq.in_(seqs[-limit:]))
+        .order_by(LedgerEntry.seq)
+    ).tuples()
+    return {
+        "total": len(seqs),
+        "events": [
+            {"seq": seq, "ts": ts, "actor": actor, "action": action, "item": item}
+            for seq, ts, actor, action, item in rows
+        ],
     }
 
 

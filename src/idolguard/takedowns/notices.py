@@ -627,12 +627,15 @@ def escalate(ws: Workspace, notice_id: int) -> int:
     return draft(ws, DraftOptions(recipient="kcsc", basis="kr_tba_22_5", lang="ko", **common), parent=n)[0]  # type: ignore[arg-type]
 
 
-def stats(ws: Workspace) -> dict[str, Any]:
-    """Time to removal, success rate and acceptance (the precision a trusted flagger must show)."""
+def stats(ws: Workspace, notice_ids: set[int] | None = None) -> dict[str, Any]:
+    """Time to removal, success rate and acceptance (the precision a trusted flagger must show); over the
+    given notices only when ``notice_ids`` is set (the web app's per-artist scope)."""
     from statistics import median
 
     with ws.sessions() as session:
         rows = list(session.execute(select(Notice).where(Notice.status != "draft")).scalars())
+    if notice_ids is not None:
+        rows = [n for n in rows if n.id in notice_ids]
 
     def group(key: str) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -1,6 +1,6 @@
 """The web area: the team's web app (accounts, triage, review, intake jobs, REST API) and its commands."""
 
-from idolguard.area import Area
+from idolguard.area import Area, People
 
 AREA = Area(
     name="web",
@@ -10,4 +10,5 @@ AREA = Area(
     settings=("idolguard.web.settings:WebSettings",),
     item_hooks=("idolguard.web.triage:sync_reviews",),  # items scanned anywhere reach the triage queue
     init_hooks=("idolguard.web.accounts:first_admin_at_init",),
+    people=People(has_accounts="idolguard.web.users:has_accounts", lookup="idolguard.web.users:lookup"),
 )

@@ -1,8 +1,9 @@
 """Korean and English for every page and message.
 
 Source strings are English; ``locales/ko.po`` holds the Korean (a Babel catalog, read with Babel at start-up,
-so no compile step is needed to run). The language is the user's preference, then a cookie chosen on the
-login page, then ``Accept-Language``; Korean is the default for an agency in Korea.
+so no compile step is needed to run), with one more catalog per group of pages (``locales/cases.ko.po``: cases,
+accounts, takedowns) so areas' pages do not all edit one file. The language is the user's preference, then a
+cookie chosen on the login page, then ``Accept-Language``; Korean is the default for an agency in Korea.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ LOCALES = Path(__file__).with_name("locales")
 def catalog(lang: str) -> dict[str, str]:
     if lang == "en":
         return {}
-    with open(LOCALES / f"{lang}.po", "rb") as handle:
-        po = read_po(handle, locale=lang)
-    return {str(m.id): str(m.string) for m in po if m.id and m.string and not m.fuzzy}
+    table: dict[str, str] = {}
+    for path in [LOCALES / f"{lang}.po", *sorted(LOCALES.glob(f"*.{lang}.po"))]:
+        with open(path, "rb") as handle:
+            po = read_po(handle, locale=lang)
+        table.update({str(m.id): str(m.string) for m in po if m.id and m.string and not m.fuzzy})
+    return table
 
 
 def translator(lang: str) -> Callable[..., str]:

@@ -2,6 +2,9 @@
 
 A user with an empty artist list sees every artist. Items with no identified artist are visible only to roles
 that triage (analyst, manager, admin): nobody else needs to see unattributed material.
+
+``cases`` is working on cases and takedown notices (counsel, managers, admins; others read them); ``export``
+(counsel) is taking originals out in an evidence package.
 """
 
 from __future__ import annotations
@@ -11,10 +14,14 @@ from dataclasses import dataclass
 from idolguard.web.models import ROLES
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"read", "admin", "team", "assign", "decide", "close", "comment", "upload", "banks", "artists"}),
-    "manager": frozenset({"read", "team", "assign", "decide", "close", "comment", "upload", "banks", "artists"}),
+    "admin": frozenset(
+        {"read", "admin", "team", "assign", "decide", "close", "comment", "upload", "banks", "artists", "cases"}
+    ),
+    "manager": frozenset(
+        {"read", "team", "assign", "decide", "close", "comment", "upload", "banks", "artists", "cases"}
+    ),
     "analyst": frozenset({"read", "decide", "comment", "upload", "reveal"}),
-    "counsel": frozenset({"read", "comment", "reveal", "export"}),
+    "counsel": frozenset({"read", "comment", "reveal", "export", "cases"}),
     "viewer": frozenset({"read"}),
 }
 SEES_UNATTRIBUTED = frozenset({"admin", "manager", "analyst"})
