@@ -67,8 +67,9 @@ def _video_strip(path: Path, ws: Workspace) -> Image.Image:
     return strip
 
 
-def _cache_path(ws: Workspace, sha: str) -> Path:
-    return ws.home / "cache" / "previews" / VERSION / f"{sha}.png{'.enc' if ws.vault.encrypted else ''}"
+def _cache_path(ws: Workspace, sha: str, kind: str) -> Path:
+    suffix = ".png.enc" if ws.vault.encrypted else ".png"
+    return ws.home / "cache" / "previews" / VERSION / f"{sha}{'' if kind in ('image', 'video') else '-' + kind}{suffix}"
 
 
 def _cached(ws: Workspace, target: Path) -> bytes | None:
@@ -103,7 +104,7 @@ def _store(ws: Workspace, target: Path, data: bytes) -> None:
 def preview_png(ws: Workspace, sha: str, media_type: str) -> bytes:
     """The blurred PNG of a vault object: ``image``, ``video`` (keyframe strip), ``screenshot`` (a capture's
     page screenshot, larger), anything else a grey placeholder."""
-    target = _cache_path(ws, sha)
+    target = _cache_path(ws, sha, media_type)
     cached = _cached(ws, target)
     if cached is not None:
         return cached
