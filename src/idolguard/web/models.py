@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idolguard.db.base import Base, JSONType, UTCDateTime, utcnow
@@ -75,8 +75,15 @@ class Review(Base):
         Index("ix_web_reviews_rank", "risk", "item_sha256"),
         # Scoped queues start from the artist index; this covers their status filter and risk sort.
         Index("ix_web_reviews_scope", "item_sha256", "status", "risk"),
-        # The unattributed items (artist IS NULL) in queue order, for scoped analysts and managers.
-        Index("ix_web_reviews_artist_risk", "artist", "risk", "item_sha256"),
+        # The unattributed items in queue order (scoped analysts and managers see them): a partial index, so
+        # neither database walks the whole queue past the attributed items to find them.
+        Index(
+            "ix_web_reviews_unattributed",
+            "risk",
+            "item_sha256",
+            sqlite_where=text("artist IS NULL"),
+            postgresql_where=text("artist IS NULL"),
+        ),
     )
 
     item_sha256: Mapped[str] = mapped_column(ForeignKey("items.sha256"), primary_key=True)

@@ -213,7 +213,8 @@ def _streams(who: Principal, filters: Filters) -> list[tuple[Select[Any], Any, A
     Unscoped without an artist filter: ``web_reviews`` by ``ix_web_reviews_rank``. Per-artist scopes and the
     artist filter: one stream per artist over ``web_review_artists`` by ``ix_web_review_artists_rank``
     (artist, risk, item; the risk is copied there by ``sync_reviews``), joined to the item's row for the other
-    filters; plus, for roles that see them, the unattributed items. No stream sorts: each stops after one page.
+    filters; plus, for roles that see them, the unattributed items (partial index
+    ``ix_web_reviews_unattributed``). No stream sorts: each stops after one page.
     """
     if filters.artist:
         artists: list[str] | None = [filters.artist] if who.sees_artist(filters.artist) else []

@@ -36,13 +36,20 @@ def upgrade() -> None:
     )
     op.create_index("ix_web_review_artists_rank", "web_review_artists", ["artist", "risk", "item_sha256"])
     op.drop_index(op.f("ix_web_review_artists_artist"), table_name="web_review_artists")
-    # Unattributed items in full queue order (risk, then item) without a sort.
-    op.drop_index("ix_web_reviews_artist_risk", table_name="web_reviews")
-    op.create_index("ix_web_reviews_artist_risk", "web_reviews", ["artist", "risk", "item_sha256"])
+    # Unattributed items in queue order (risk, then item), without a sort or a walk past attributed items.
+    unattributed = sa.text("artist IS NULL")
+    op.drop_index("ix_web_reviews_artist_risk", table_name="web_reviews")  # replaced by the two above
+    op.create_index(
+        "ix_web_reviews_unattributed",
+        "web_reviews",
+        ["risk", "item_sha256"],
+        sqlite_where=unattributed,
+        postgresql_where=unattributed,
+    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_web_reviews_artist_risk", table_name="web_reviews")
+    op.drop_index("ix_web_reviews_unattributed", table_name="web_reviews")
     op.create_index("ix_web_reviews_artist_risk", "web_reviews", ["artist", "risk"])
     op.create_index(op.f("ix_web_review_artists_artist"), "web_review_artists", ["artist"])
     op.drop_index("ix_web_review_artists_rank", table_name="web_review_artists")
