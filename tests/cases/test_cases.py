@@ -146,7 +146,7 @@ def test_destroy_needs_two_different_approvers(cli, home: Path, tmp_path: Path, 
     assert refused.exit_code == 2 and "legal hold" in " ".join(refused.output.split())
     cli("cases", "hold", number, "--off", "--reason", "court released")
     first = cli.json_lines("cases", "destroy", number, "--reason", "case over", "--json")[0]
-    assert first["executed"] is False
+    assert first["executed"] is False and first["roles_checked"] is False  # no web accounts: names only
     from idolguard.workspace import Workspace
 
     ws = Workspace.open(home)
@@ -155,6 +155,17 @@ def test_destroy_needs_two_different_approvers(cli, home: Path, tmp_path: Path, 
     result = cli("cases", "destroy", number, "--reason", "case over", "--json", ok=False)
     if approvers[0] == approvers[1]:
         assert result.exit_code == 2 and "different manager or admin" in " ".join(result.output.split())
+        # Once the workspace has web accounts, an operator who is no manager/admin user cannot approve.
+        from idolguard.web.accounts import add_user
+
+        add_user(ws, "carol", "analyst", [], by="test")
+        monkeypatch.setenv("IDOLGUARD_ACTOR", "carol")
+        refused = cli("cases", "destroy", number, "--reason", "case over", ok=False)
+        assert refused.exit_code == 2 and "carol is analyst" in " ".join(refused.output.split())
+        monkeypatch.setenv("IDOLGUARD_ACTOR", "dave")
+        refused = cli("cases", "destroy", number, "--reason", "case over", ok=False)
+        assert "not an active web user" in " ".join(refused.output.split())
+        assert "IDOLGUARD_ACTOR" in " ".join(refused.output.split())
         assert all(ws.vault.has(s) for s in shas)
         return
     done = json.loads(result.stdout)

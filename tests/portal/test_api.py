@@ -250,6 +250,14 @@ def test_flood_from_one_address_is_throttled_while_others_get_through(home: Path
             assert statuses[:3] == [201, 201, 201] and statuses[3:] == [429, 429, 429]
             limited = report(flooder, ["https://example.org/flood/x"])
             assert 1 <= int(limited.headers["retry-after"]) <= 60
+            # Refused at the gate, before the body is read: still the portal's headers and a localised message.
+            assert limited.headers["content-security-policy"].startswith("default-src 'none'")
+            assert limited.json()["errors"]["body"][0]["code"] == "rate_limited"
+            korean = flooder.post("/api/reports?lang=ko", content=b"not even json", headers={"content-type": "x"})
+            assert (
+                korean.status_code == 429
+                and korean.json()["errors"]["body"][0]["message"] != (limited.json()["errors"]["body"][0]["message"])
+            )
             assert report(other, ["https://example.org/fine"]).status_code == 201
     finally:
         server.stop()

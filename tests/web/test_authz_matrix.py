@@ -53,6 +53,7 @@ PAGES = [
     Route("POST", "/items/{sha}/comment", "comment", scoped=True),
     Route("GET", "/items/{sha}/preview.png", None, scoped=True),
     Route("GET", "/items/{sha}/heatmap/{heat}.png", None, scoped=True),
+    Route("GET", "/items/{sha}/attribution/{pair}.png", None, scoped=True),
     Route("GET", "/items/{sha}/custody.json", None, scoped=True),
     Route("POST", "/items/{sha}/reveal", "reveal", scoped=True, scope_first=True),
     Route("GET", "/items/{sha}/original/{grant_id}", "reveal", scoped=True, scope_first=True),
@@ -242,6 +243,7 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
         "sha": world["crop"] if route.path.startswith("/reference") else s.suspect,
         "sha256": s.suspect,
         "heat": world["heat"],
+        "pair": world["heat"],  # any derived image of the item is served blurred by the attribution route
         "incident_id": world["incident"],
         "capture_id": world["capture"],
         "number": world["case"],

@@ -110,6 +110,8 @@ def test_case_pages_work_as_the_cli_with_roles_scope_and_csrf(app_ws, world, new
     assert u["outsider"].get(f"/cases/{number}").status_code == 404
     assert u["outsider"].get("/cases/IG-2026-9999").status_code == 404
     assert number not in u["outsider"].get("/cases").text
+    # An incident page's "open a case" link pre-fills the incident.
+    assert 'name="incidents" maxlength="500" value="7"' in counsel.get("/cases", params={"incident": "7"}).text
     # The list filters by status and artist.
     listing = counsel.get("/cases", params={"status": "filed"}).text
     assert number in listing
@@ -222,7 +224,7 @@ def test_korean_pages(app_ws, world, new_client):  # type: ignore[no-untyped-def
     listing = client.get("/cases").text
     assert "법률 사건" in listing and "법률 사건 열기" in listing
     page = client.get(f"/cases/{number}").text
-    assert "증거" in page and "보관 이력" in page and "최초 게시 후보" in page
+    assert "증거" in page and "보관 이력" in page and "최초 게시 후보" in page and "직접 연결" in page
     assert "계정" in client.get("/accounts").text
     assert "삭제 요청" in client.get("/takedowns").text
     assert "법적 근거" in client.get(f"/cases/{number}/takedowns/new").text

@@ -9,6 +9,7 @@ kept as they are and flagged: following them is the capture job's work, under ca
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -148,6 +149,9 @@ class Link:
     short_link: bool
 
 
+_CONTROL = re.compile("[\x00-\x20\x7f\u2028\u2029]")  # control characters, spaces, line separators
+
+
 def canonical_link(raw: str, *, allow_hosts: frozenset[str] = frozenset(), check_host: bool = True) -> Link:
     """Check and canonicalise one http(s) link; raise ``LinkError`` with a clear reason when it is refused.
 
@@ -162,7 +166,7 @@ def canonical_link(raw: str, *, allow_hosts: frozenset[str] = frozenset(), check
         raise LinkError("empty", "the link is empty")
     if len(text) > MAX_URL_LENGTH:
         raise LinkError("too_long", f"the link is longer than {MAX_URL_LENGTH} characters")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F or ch in " \u2028\u2029" for ch in text):
+    if _CONTROL.search(text):
         raise LinkError("control_chars", "the link contains spaces, line breaks or control characters")
     try:
         parts = urlsplit(text)
@@ -206,10 +210,12 @@ def canonical_link(raw: str, *, allow_hosts: frozenset[str] = frozenset(), check
 def _check_host(host: str, allow_hosts: frozenset[str]) -> None:
     if host in allow_hosts:
         return
-    try:
-        ip = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        ip = None
+    ip = None
+    if host[:1].isdigit() or ":" in host or host.startswith("["):  # only these can be IP literals
+        try:
+            ip = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            ip = None
     if ip is not None:
         reason = forbidden_reason(ip)
         if reason and not any(_in_network(ip, entry) for entry in allow_hosts):

@@ -1,13 +1,14 @@
 """Report intake: validate a submission field by field, then store it durably with group commit.
 
 Storing is done by one writer thread per process that gathers the reports arriving within a few milliseconds
-and commits them in one database transaction with their custody events (one ``portal.report`` entry each).
-Each report is answered only after its transaction committed, so an accepted report (201) is stored exactly
-once; a failed transaction fails every report in it (503, nothing half-stored). Inside the transaction each
-report also: counts against the database rate limits (unless Redis holds them), consumes its challenge nonce
-(a replayed solution is refused), is de-duplicated link by link against earlier reports, and creates one
-capture job per new link, prioritised by the reporter's trust and demoted when one address floods.
-"""
+(``batch_ms``; ``busy_batch_ms`` while reports arrive steadily) and commits them in one database transaction
+with their custody events (one ``portal.report`` entry each). Each report is answered only after its
+transaction committed, so an accepted report (201) is stored exactly once; a failed transaction fails every
+report in it (503, nothing half-stored). Inside the transaction each report also: counts against the
+database rate limits (unless Redis holds them), consumes its challenge nonce (a replayed solution is
+refused), is de-duplicated link by link against earlier reports, and creates one capture job per new link,
+prioritised by the reporter's trust and demoted when one address floods. The statements per transaction
+are a fixed few whatever the number of reports in it (``executemany`` and multi-row inserts)."""
 
 from __future__ import annotations
 
@@ -29,13 +30,14 @@ from idolguard.capture.links import Link, LinkError, canonical_link
 from idolguard.db.base import JSONType, UTCDateTime, utcnow
 from idolguard.evidence.actions import Action
 from idolguard.portal import ratelimit
-from idolguard.portal.models import PortalReport, PortalReporter, PortalReportLink
+from idolguard.portal.models import PortalLink, PortalReport, PortalReporter, PortalReportLink
 from idolguard.portal.settings import CATEGORIES, LANGUAGES, PortalSettings
 from idolguard.workspace import Workspace
 
 EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
 MAX_BATCH = 200
+BUSY_WITHIN_S = 0.1  # a commit this recent, of several reports or with more waiting: steady load
 
 
 @dataclass
@@ -172,6 +174,8 @@ class ReportWriter:
         self.thread.start()
         self.batches = 0
         self._last_cleanup = 0.0
+        self._last_commit = 0.0
+        self._last_size = 0
 
     def submit(self, submission: Submission) -> Future:
         future: Future = Future()
@@ -188,7 +192,14 @@ class ReportWriter:
             if first is None:
                 return
             batch = [first]
-            deadline = time.monotonic() + self.settings.batch_ms / 1000
+            # Each commit has a fixed cost (about 10 ms of fsync and CPU on a small SQLite server, whatever the
+            # batch size): when the previous one was recent and not alone, reports are arriving steadily, so
+            # gather longer and commit less often; one client's reports one at a time are stored at once.
+            busy = time.monotonic() - self._last_commit < BUSY_WITHIN_S and (
+                self._last_size > 1 or not self.queue.empty()
+            )
+            window = self.settings.busy_batch_ms if busy else self.settings.batch_ms
+            deadline = time.monotonic() + window / 1000
             stop = False
             while len(batch) < MAX_BATCH:
                 left = deadline - time.monotonic()
@@ -201,6 +212,7 @@ class ReportWriter:
                     break
                 batch.append(nxt)
             self._write(batch)
+            self._last_commit, self._last_size = time.monotonic(), len(batch)
             if stop:
                 return
 
@@ -234,34 +246,43 @@ class ReportWriter:
                     )
                 )
             )
-            results: list[Accepted | Limited | Replayed] = []
-            for sub, retry, seen in zip(subs, decisions, recent, strict=True):
+            results: list[Accepted | Limited | Replayed | None] = []
+            todo: list[tuple[int, Submission, int]] = []
+            for index, (sub, retry, seen) in enumerate(zip(subs, decisions, recent, strict=True)):
                 if retry is not None:
                     results.append(Limited(retry))
                 elif sub.nonce in used:
                     results.append(Replayed())
                 else:
                     used.add(sub.nonce)
-                    accepted, details = self._store_one(session, sub, seen)
+                    results.append(None)
+                    todo.append((index, sub, seen))
+            if todo:
+                for index, accepted, details in self._store_accepted(session, todo):
                     ledger.append(Action.PORTAL_REPORT, details=details)
-                    results.append(accepted)
-        return results
+                    results[index] = accepted
+        return [r for r in results if r is not None]
 
-    def _store_one(self, session: Any, sub: Submission, recent_from_ip: int) -> tuple[Accepted, dict[str, Any]]:
-        """Pre-compiled Core statements (no ORM unit of work): this runs for every report under load."""
+    def _store_accepted(
+        self, session: Any, todo: list[tuple[int, Submission, int]]
+    ) -> list[tuple[int, Accepted, dict[str, Any]]]:
+        """Store the accepted reports of one batch with a fixed number of statements, whatever its size:
+        reporters read and counted (2), reports inserted (1, ids returned), links upserted and read back (2),
+        capture jobs for the new links (1), report-link pairs (1). Pre-compiled ``text()`` statements and
+        ``executemany`` (no ORM unit of work): this is the whole cost of a report under load."""
         now = utcnow()
         stmts = _statements(session.get_bind().dialect.name)
-        confirmed, dismissed = session.execute(
-            stmts["reporter"],
-            {"key": sub.reporter_key, "first_seen_at": now},
-        ).one()
-        trust = (confirmed + 1) / (confirmed + dismissed + 2)
-        token = secrets.token_urlsafe(24)
-        receipt = new_receipt()
-        report_id = session.execute(
-            stmts["report"],
+        keys = sorted({sub.reporter_key for _, sub, _ in todo})
+        trust_rows = session.execute(stmts["reporters"], {"keys": keys}).all()
+        trust = {key: (confirmed + 1) / (confirmed + dismissed + 2) for key, confirmed, dismissed in trust_rows}
+        per_reporter: dict[str, int] = {}
+        for _, sub, _ in todo:
+            per_reporter[sub.reporter_key] = per_reporter.get(sub.reporter_key, 0) + 1
+        session.execute(stmts["reporter"], [{"key": k, "n": n, "first_seen_at": now} for k, n in per_reporter.items()])
+        tokens = [secrets.token_urlsafe(24) for _ in todo]
+        rows = [
             {
-                "receipt": receipt,
+                "receipt": new_receipt(),
                 "status_token_sha256": hashlib.sha256(token.encode()).hexdigest(),
                 "status": "received",
                 "category": sub.category,
@@ -275,84 +296,126 @@ class ReportWriter:
                 "challenge_nonce": sub.nonce,
                 "created_at": now,
                 "updated_at": now,
-            },
-        ).scalar_one()
-        # A flood from one address still lands, but each further report of it weighs less in the queue.
-        priority = trust / (1.0 + max(0, recent_from_ip - 1) / 5.0)
-        new_links = 0
-        canon: list[str] = []
-        pairs: list[dict[str, Any]] = []
-        for link in sub.links:
-            key = hashlib.sha256(link.url.encode()).hexdigest()
-            link_id, reports = session.execute(
-                stmts["link"],
-                {
-                    "url": link.url,
-                    "url_sha256": key,
-                    "host": link.host[:256],
-                    "short_link": link.short_link,
-                    "priority": priority,
-                    "item_sha256": [],
-                    "now": now,
-                },
-            ).one()
-            first = reports == 1
-            if first:
-                session.execute(
-                    stmts["job"],
-                    {
-                        "dedup_key": f"capture_link:{key}"[:128],
-                        "payload": {"link_id": link_id, "url": link.url},
+            }
+            for (_, sub, _), token in zip(todo, tokens, strict=True)
+        ]
+        report_ids = dict(session.execute(stmts["reports"], rows).all())  # receipt -> id
+        # Links: one upsert per distinct canonical link of the batch, carrying how many of the batch's reports
+        # named it and their summed priority (a flood from one address still lands, but each further report
+        # of it weighs less: trust / (1 + (reports from the address in the hour - 1) / 5)).
+        links: dict[str, dict[str, Any]] = {}
+        priorities: list[float] = []
+        for _, sub, seen in todo:
+            priority = trust.get(sub.reporter_key, 0.5) / (1.0 + max(0, seen - 1) / 5.0)
+            priorities.append(priority)
+            for link in sub.links:
+                key = hashlib.sha256(link.url.encode()).hexdigest()
+                entry = links.get(key)
+                if entry is None:
+                    links[key] = {
+                        "url": link.url,
+                        "url_sha256": key,
+                        "host": link.host[:256],
+                        "short_link": link.short_link,
+                        "n": 1,
                         "priority": priority,
+                        "bump": 0.25 * priority,
+                        "item_sha256": [],
                         "now": now,
-                        "result": {},
-                    },
-                )
-                new_links += 1
-            canon.append(link.url)
-            pairs.append(
-                {"report_id": report_id, "link_id": link_id, "original_url": link.original, "first_report": first}
-            )
-        session.execute(stmts["pair"], pairs)
-        details = {
-            "receipt": receipt,
-            "category": sub.category,
-            "artist": sub.artist,
-            "urls": canon,
-            "new_links": new_links,
-            "note_chars": len(sub.note or ""),
-            "has_contact": bool(sub.contact),
+                    }
+                else:
+                    entry["n"] += 1
+                    entry["priority"] = min(10.0, entry["priority"] + 0.25 * priority)
+                    entry["bump"] += 0.25 * priority
+        session.execute(stmts["link"], list(links.values()))
+        stored = {
+            key: (link_id, count)
+            for link_id, key, count in session.execute(stmts["links"], {"keys": list(links)}).all()
         }
-        return Accepted(receipt, token, new_links), details
+        new_keys = {key for key, entry in links.items() if stored[key][1] == entry["n"]}
+        jobs = [
+            {
+                "dedup_key": f"capture_link:{key}"[:128],
+                "payload": {"link_id": stored[key][0], "url": links[key]["url"]},
+                "priority": links[key]["priority"],
+                "now": now,
+                "result": {},
+            }
+            for key in links
+            if key in new_keys
+        ]
+        if jobs:
+            session.execute(stmts["job"], jobs)
+        out: list[tuple[int, Accepted, dict[str, Any]]] = []
+        pairs: list[dict[str, Any]] = []
+        made_known: set[str] = set()
+        for (index, sub, _), token, row in zip(todo, tokens, rows, strict=True):
+            report_id = report_ids[row["receipt"]]
+            new_links = 0
+            canon = []
+            for link in sub.links:
+                key = hashlib.sha256(link.url.encode()).hexdigest()
+                first = key in new_keys and key not in made_known
+                if first:
+                    made_known.add(key)
+                    new_links += 1
+                canon.append(link.url)
+                pairs.append(
+                    {
+                        "report_id": report_id,
+                        "link_id": stored[key][0],
+                        "original_url": link.original,
+                        "first_report": first,
+                    }
+                )
+            details = {
+                "receipt": row["receipt"],
+                "category": sub.category,
+                "artist": sub.artist,
+                "urls": canon,
+                "new_links": new_links,
+                "note_chars": len(sub.note or ""),
+                "has_contact": bool(sub.contact),
+            }
+            out.append((index, Accepted(row["receipt"], token, new_links), details))
+        session.execute(stmts["pair"], pairs)
+        return out
 
 
 @cache
 def _statements(dialect: str) -> dict[str, Any]:
     """Statements built once per dialect. The upserts are ``text()`` with typed parameters because
-    SQLAlchemy does not cache the compiled form of ``on_conflict_do_update`` (it would recompile them for
-    every report); the SQL is the same on SQLite and PostgreSQL except ``min``/``least``."""
+    SQLAlchemy does not cache the compiled form of ``on_conflict_do_update``; the SQL is the same on SQLite
+    and PostgreSQL except ``min``/``least``."""
     smaller = "min" if dialect == "sqlite" else "least"
     when = UTCDateTime()
+    reports = PortalReport.__table__
+    links = PortalLink.__table__
     return {
+        "reporters": select(PortalReporter.key, PortalReporter.confirmed, PortalReporter.dismissed).where(
+            PortalReporter.key.in_(bindparam("keys", expanding=True))
+        ),
         "reporter": text(
             "INSERT INTO portal_reporters (key, reports, confirmed, dismissed, first_seen_at) "
-            "VALUES (:key, 1, 0, 0, :first_seen_at) "
-            "ON CONFLICT (key) DO UPDATE SET reports = portal_reporters.reports + 1 "
-            "RETURNING confirmed, dismissed"
+            "VALUES (:key, :n, 0, 0, :first_seen_at) "
+            "ON CONFLICT (key) DO UPDATE SET reports = portal_reporters.reports + excluded.reports"
         ).bindparams(bindparam("first_seen_at", type_=when)),
-        "report": PortalReport.__table__.insert().returning(PortalReport.__table__.c.id),
+        # One multi-row INSERT per batch (SQLAlchemy's insertmanyvalues) that returns each row's id.
+        "reports": reports.insert().returning(reports.c.receipt, reports.c.id),
         "link": text(
             "INSERT INTO portal_links (url, url_sha256, host, short_link, state, status, report_count, priority, "
             "item_sha256, first_reported_at, last_reported_at) VALUES (:url, :url_sha256, :host, :short_link, "
-            "'queued', 'received', 1, :priority, :item_sha256, :now, :now) "
-            "ON CONFLICT (url_sha256) DO UPDATE SET report_count = portal_links.report_count + 1, "
+            "'queued', 'received', :n, :priority, :item_sha256, :now, :now) "
+            "ON CONFLICT (url_sha256) DO UPDATE SET report_count = portal_links.report_count + :n, "
             "last_reported_at = excluded.last_reported_at, "
-            f"priority = {smaller}(10.0, portal_links.priority + 0.25 * excluded.priority) "
-            "RETURNING id, report_count"
+            f"priority = {smaller}(10.0, portal_links.priority + :bump)"
         ).bindparams(
             bindparam("now", type_=when),
             bindparam("item_sha256", type_=JSONType),
             bindparam("short_link", type_=Boolean()),
+        ),
+        "links": select(links.c.id, links.c.url_sha256, links.c.report_count).where(
+            links.c.url_sha256.in_(bindparam("keys", expanding=True))
         ),
         "job": text(
             "INSERT INTO portal_jobs (kind, dedup_key, payload, state, priority, attempts, max_attempts, created_at, "

@@ -49,6 +49,9 @@ class PortalSettings:
         "", "Keep rate limits in Redis (e.g. redis://127.0.0.1:6379/0) instead of the database.", ENV_REDIS
     )
     batch_ms: float = _h(4.0, "Group commit: how long the writer gathers concurrent reports (ms).")
+    busy_batch_ms: float = _h(
+        40.0, "Group commit under steady load (a commit in the last 100 ms): fewer, larger transactions (ms)."
+    )
     worker_lease_s: int = _h(900, "A running job not finished within this is taken again by another worker (s).")
 
     @classmethod

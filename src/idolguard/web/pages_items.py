@@ -284,6 +284,24 @@ def heatmap(request: Request, sha: str, heat: str, ctx: PageContext = Depends(pa
     return Response(previews.heatmap_over_blur(ws, heat), media_type="image/png")
 
 
+@router.get("/items/{sha}/attribution/{pair}.png")
+def attribution_pair(request: Request, sha: str, pair: str, ctx: PageContext = Depends(page_user)) -> Response:
+    """The aligned suspect | official face pair of a source attribution, blurred like every preview."""
+    from sqlalchemy import select
+
+    from idolguard.db.models import DerivedObject
+
+    ws = ws_of(request)
+    visible(ws, ctx, sha)
+    with ws.sessions() as session:
+        ok = session.scalar(
+            select(DerivedObject.id).where(DerivedObject.parent_sha256 == sha, DerivedObject.sha256 == pair)
+        )
+    if not ok:
+        raise Denied(404, "Not found.")
+    return Response(previews.blurred_derived(ws, pair), media_type="image/png")
+
+
 @router.get("/reference/{sha}.png")
 def reference(request: Request, sha: str, ctx: PageContext = Depends(page_user)) -> Response:
     """An artist's official reference crop (not sensitive), for users who may see that artist."""

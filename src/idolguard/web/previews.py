@@ -129,6 +129,15 @@ def preview_png(ws: Workspace, sha: str, media_type: str) -> bytes:
     return data
 
 
+def blurred_derived(ws: Workspace, sha: str) -> bytes:
+    """A derived image (e.g. a source-attribution face pair) as a blurred greyscale PNG, width kept."""
+    with ws.vault.materialize(sha) as path, Image.open(path) as img:
+        out = blur_image(img, side=max(img.size))
+    buffer = io.BytesIO()
+    out.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def heatmap_over_blur(ws: Workspace, heatmap_sha: str) -> bytes:
     """A heat-map derivative (crop | overlay, as the detector stores it) redrawn over a blurred greyscale
     crop: the heat is where the overlay differs from the crop, itself blurred so it carries no detail."""

@@ -93,7 +93,7 @@ def sync_reviews(ws: Workspace, shas: list[str]) -> int:
                     setattr(row, key, value)
                 row.sightings = int(seen.get(sha, 1))
                 row.platform = platforms.get(sha)
-                row.fan_reported = sha in fans
+                row.fan_reported = sha in fans or bool(row.fan_reports)  # portal reports count too
                 row.first_seen_at = firsts.get(sha) or datetime.now(UTC)
                 row.risk = risk(row.artist_decision, row.manipulation, row.matches, row.sightings)
                 if sha not in existing:
