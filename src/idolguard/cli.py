@@ -144,6 +144,27 @@ def init(
             "[yellow]note:[/] no RFC 3161 timestamping service configured (\\[capture] tsa_urls): captures and the "
             "ledger head will not be timestamped."
         )
+    _run_init_hooks(config.home)
+
+
+def _run_init_hooks(home: Path | None) -> None:
+    """What areas do once on a new workspace (``Area.init_hooks``): the web app creates its first
+    administrator and its one-time login is printed here, once (on stderr, with the other notes)."""
+    from idolguard import registry
+
+    hooks = registry.init_hooks()
+    if not hooks:
+        return
+    ws = open_workspace(home, signs=True)
+
+    def say(line: str) -> None:
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+
+    for area, hook in hooks:
+        try:
+            hook(ws, say)
+        except IdolGuardError as exc:
+            console.print(f"[yellow]note:[/] {safe(area)}: {safe(str(exc))}")
 
 
 def _open_to_sign(home: Path | None) -> Any:

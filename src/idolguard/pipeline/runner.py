@@ -20,6 +20,7 @@ where they lie with ``persist=False`` (``identify``, ``detect``, ``match``: noth
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import traceback
@@ -327,7 +328,23 @@ def analyze(
                 flush()
         raise
     flush()
+    run_item_hooks(ws, list(results))
     return results
+
+
+def run_item_hooks(ws: Workspace, shas: list[str]) -> None:
+    """Tell the areas that asked (``Area.item_hooks``, e.g. the web triage queue) that these items' analysis
+    is current. The evidence is already stored: a failing hook is logged, never undoes or fails the scan
+    (``idolguard serve`` catches up on items a hook missed)."""
+    if not shas:
+        return
+    from idolguard import registry
+
+    for area, hook in registry.item_hooks():
+        try:
+            hook(ws, shas)
+        except Exception:  # noqa: BLE001 - reported, the analysis stands
+            logging.getLogger(__name__).warning("item hook of area %s failed", area, exc_info=True)
 
 
 def _run_jobs(ws: Workspace, jobs: list[Job], workers: int) -> Iterator[tuple[Job, list[StageOutcome]]]:
