@@ -381,3 +381,24 @@ def test_sqlite_is_refused_on_a_multi_node_cluster(ray_address, tmp_path, monkey
     assert "2 nodes" in done.stderr and "needs PostgreSQL" in done.stderr
     with opened(home, None) as ws, ws.sessions() as session:
         assert session.execute(select(func.count()).select_from(Item)).scalar() == 0
+
+
+def test_the_worker_default_engine_keeps_its_actors_across_runs(ray_address, tmp_path, home, workspace):
+    """``worker --engine ray`` makes the Ray engine the process default (``use_engine``): every job's
+    ``analyze`` runs on it, and the same actors (models loaded once each) serve run after run."""
+    from idolguard.pipeline.runner import use_engine
+
+    first, second = write_media(tmp_path / "one", 6), write_media(tmp_path / "two", 6)
+    (second / "extra.png").write_bytes(png_bytes(4242, size=(90, 70)))
+    engine = RayEngine(RayOptions(workers=2, batch_size=2))
+    use_engine(engine)
+    try:
+        scan_paths(workspace, [first])
+        pids = engine.actor_pids()
+        tasks = engine.tasks_done
+        scan_paths(workspace, [second])
+        assert engine.actor_pids() == pids and engine.runs == 2 and engine.tasks_done > tasks
+    finally:
+        use_engine(None)
+        engine.close()
+    assert_complete_once(workspace, 7)

@@ -204,7 +204,8 @@ class RayEngine:
             max_restarts=self.options.max_restarts,
             max_task_retries=self.options.task_retries,
         )
-        self._actors = [cls.remote(env) for _ in range(count)]
+        threads = max(1, int(self.options.cpus_per_worker))
+        self._actors = [cls.remote(env, threads) for _ in range(count)]
         try:
             ray.get([a.ready.remote() for a in self._actors], timeout=self.options.start_timeout_s)
         except Exception as exc:  # noqa: BLE001 - e.g. GetTimeoutError: not enough CPUs for the actors
@@ -335,9 +336,14 @@ class AnalysisWorker:
     It writes nothing but private temporary copies of originals sent by the driver (removed after each item);
     it never sees a signing key or the vault key."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], threads: int = 1) -> None:
         os.environ.update(env)
         os.environ.pop("IDOLGUARD_VAULT_KEY", None)
+        # OpenCV (YuNet, SFace, decoding) would otherwise start a thread per core of the node in every actor:
+        # an actor uses the CPUs Ray reserved for it, so N actors on N cores do not oversubscribe them.
+        import cv2
+
+        cv2.setNumThreads(max(1, threads))
         self._resources = Resources()
         self._run_id = ""
         shm = Path("/dev/shm")
