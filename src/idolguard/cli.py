@@ -151,20 +151,35 @@ def _run_init_hooks(home: Path | None) -> None:
     """What areas do once on a new workspace (``Area.init_hooks``): the web app creates its first
     administrator and its one-time login is printed here, once (on stderr, with the other notes)."""
     from idolguard import registry
+    from idolguard.workspace import Workspace
 
     hooks = registry.init_hooks()
     if not hooks:
         return
-    ws = open_workspace(home, signs=True)
 
     def say(line: str) -> None:
         console.print(line, highlight=False, soft_wrap=True, markup=False)
 
-    for area, hook in hooks:
-        try:
-            hook(ws, say)
-        except IdolGuardError as exc:
-            console.print(f"[yellow]note:[/] {safe(area)}: {safe(str(exc))}")
+    def later(exc: Exception) -> None:
+        console.print(f"[yellow]note:[/] not run now ({safe(str(exc))}); `idolguard serve` creates the first admin")
+
+    # The workspace exists now whatever happens here: a hook that cannot run is a note, not a failed init.
+    try:
+        ws = Workspace.open(home)
+    except IdolGuardError as exc:
+        later(exc)
+        return
+    try:
+        ws.signing_key  # noqa: B018 - loaded now (it may live outside the workspace, passphrase-protected)
+        for area, hook in hooks:
+            try:
+                hook(ws, say)
+            except IdolGuardError as exc:
+                console.print(f"[yellow]note:[/] {safe(area)}: {safe(str(exc))}")
+    except IdolGuardError as exc:
+        later(exc)
+    finally:
+        ws.close()
 
 
 def _open_to_sign(home: Path | None) -> Any:
