@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= $(CURDIR)/demo-home
 # The train extra pins torch==2.13.0, a CPU wheel this project's machines keep on local disk (~25 s to install),
-# so the test suite really trains a tiny detector. Elsewhere: `make test EXTRAS=test` (the training test skips).
-EXTRAS ?= test,train
+# so the test suite really trains a tiny detector. The cluster extra (Ray) lets the suite run the Ray engine's
+# tests on a real local Ray instance. Elsewhere: `make test EXTRAS=test` (the training and Ray tests skip).
+EXTRAS ?= test,train,cluster
 
 .PHONY: setup run demo test test-fast lint bench clean
 

@@ -73,6 +73,11 @@ class Area:
       ``config.toml`` table), validated when a workspace opens.
     - ``resources``: ``ResourceProvider`` entries for the read-only workspace data stages declare in
       ``Stage.uses`` / ``Stage.may_use`` (gallery, banks, detector calibration).
+    - ``item_hooks``: callables ``hook(workspace, shas)`` the runner calls after it brought those items'
+      analysis up to date (e.g. the web app's triage rows), whoever ran it: ``scan``, a capture, a job. A
+      front door reacts to new evidence without the pipeline importing it.
+    - ``init_hooks``: callables ``hook(workspace, say)`` run once by ``idolguard init`` on the new workspace
+      (``say(line)`` prints a line for the person at the terminal, e.g. the first administrator's login).
     - ``people``: the user directory (``People``); at most one area declares it.
     """
 
@@ -84,6 +89,8 @@ class Area:
     models: tuple[str, ...] = ()
     settings: tuple[Ref, ...] = ()
     resources: tuple[ResourceProvider, ...] = ()
+    item_hooks: tuple[Ref, ...] = ()
+    init_hooks: tuple[Ref, ...] = ()
     people: People | None = None
 
 

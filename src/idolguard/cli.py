@@ -18,6 +18,7 @@ from idolguard.cli_support import (
     ScanProgress,
     console,
     emit_json,
+    engine_option,
     exit_for,
     fail,
     home_option,
@@ -29,6 +30,8 @@ from idolguard.cli_support import (
     plain_help,
     print_table,
     progress_bar,
+    ray_address_option,
+    ray_vault_option,
     resolve_hash,
     safe,
     shown_time,
@@ -141,6 +144,27 @@ def init(
             "[yellow]note:[/] no RFC 3161 timestamping service configured (\\[capture] tsa_urls): captures and the "
             "ledger head will not be timestamped."
         )
+    _run_init_hooks(config.home)
+
+
+def _run_init_hooks(home: Path | None) -> None:
+    """What areas do once on a new workspace (``Area.init_hooks``): the web app creates its first
+    administrator and its one-time login is printed here, once (on stderr, with the other notes)."""
+    from idolguard import registry
+
+    hooks = registry.init_hooks()
+    if not hooks:
+        return
+    ws = open_workspace(home, signs=True)
+
+    def say(line: str) -> None:
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+
+    for area, hook in hooks:
+        try:
+            hook(ws, say)
+        except IdolGuardError as exc:
+            console.print(f"[yellow]note:[/] {safe(area)}: {safe(str(exc))}")
 
 
 def _open_to_sign(home: Path | None) -> Any:
@@ -325,30 +349,47 @@ def scan(
     account: str = account_option(),
     seen_at: str = seen_at_option(),
     note: str = note_option(),
-    workers: int = typer.Option(1, min=1, help="Worker processes for analysis."),
+    workers: int = typer.Option(
+        None,
+        min=1,
+        help="Worker processes for analysis (default 1); with --engine ray, Ray workers (default: one per CPU "
+        "of the cluster), each loading the models once.",
+    ),
+    engine: str = engine_option(),
+    ray_address: str = ray_address_option(),
+    ray_vault: str = ray_vault_option(),
     home: Path = home_option(),
 ) -> None:
     """Ingest and run every available analysis stage; one row (or JSON object) per file.
 
-    Exits 1 when any input failed (its error is in its row).
+    Exits 1 when any input failed (its error is in its row). Re-running the same command resumes an
+    interrupted scan: stored results (content hash + stage version) are reused, nothing is stored twice.
+    With --engine ray the cluster is checked before anything is ingested (exit 4 when it cannot be used,
+    e.g. SQLite with more than one node); see docs/SCALING.md.
     """
     from idolguard.pipeline.scan import scan_paths_checked
     from idolguard.report.html import write_report
 
     ws = _open_to_sign(home)
+    runner_engine = _engine(ws, engine, workers, ray_address, ray_vault, quiet=json_out)
     info = _sighting_info(source_url, platform, account, seen_at, note)
     show = interactive(json_out)
     total_files, total_bytes = _count(paths) if show else (0, 0)
     with ScanProgress(show, total_bytes, total_files) as progress:
-        outcome = scan_paths_checked(
-            ws,
-            paths,
-            info,
-            workers=workers,
-            on_ingested=progress.ingested,
-            on_analysis_start=progress.analysis_started,
-            on_analyzed=progress.analysed,
-        )
+        try:
+            outcome = scan_paths_checked(
+                ws,
+                paths,
+                info,
+                on_ingested=progress.ingested,
+                on_analysis_start=progress.analysis_started,
+                on_analyzed=progress.analysed,
+                engine=runner_engine,
+            )
+        finally:
+            close = getattr(runner_engine, "close", None)
+            if close is not None:
+                close()
     objects = outcome.objects
     if json_out:
         for obj in objects:
@@ -365,6 +406,21 @@ def scan(
     if not objects:
         console.print("[bold red]error:[/] no input file found")
     exit_for(sum(1 for obj in objects if obj.get("error")) or bool(outcome.stopped) or (not objects))
+
+
+def _engine(ws: Any, name: str, workers: int | None, address: str | None, vault: str, *, quiet: bool) -> Any:
+    """The analysis engine ``scan`` asked for; a Ray engine is started and checked here, before ingesting."""
+    from idolguard.pipeline.ray_engine import RayEngine, choose_engine
+
+    try:
+        chosen = choose_engine(ws, name, workers=workers, address=address, vault=vault)
+    except ValueError as exc:
+        fail(str(exc))
+    if isinstance(chosen, RayEngine) and not quiet:
+        console.print(
+            f"ray: {len(chosen.nodes)} node(s), {chosen.worker_count} worker(s), originals via {chosen.vault_mode}"
+        )
+    return chosen
 
 
 @app.command(rich_help_panel=PANEL_WORKSPACE)
@@ -682,6 +738,9 @@ def _demo_scan(paths: list[Path], media_dir: Path, config: Any) -> None:
         seen_at=None,
         note="generated demo media",
         workers=1,
+        engine="local",
+        ray_address=None,
+        ray_vault="auto",
         home=config.home,
     )
 

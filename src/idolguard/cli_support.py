@@ -124,6 +124,33 @@ def home_option() -> Any:
     return typer.Option(None, "--home", envvar="IDOLGUARD_HOME", help="Workspace folder (default ~/.idolguard).")
 
 
+# The analysis engine options of ``scan`` and ``worker``: one definition, so both show the same help.
+def engine_option() -> Any:
+    return typer.Option(
+        "local",
+        "--engine",
+        help="Where analysis runs: local (in-process / process pool) or ray (a Ray cluster; the cluster extra).",
+    )
+
+
+def ray_address_option() -> Any:
+    return typer.Option(
+        None,
+        "--ray-address",
+        help="With --engine ray: 'auto' (the cluster this machine belongs to) or HOST:PORT; "
+        "none starts a private local Ray instance.",
+    )
+
+
+def ray_vault_option() -> Any:
+    return typer.Option(
+        "auto",
+        "--ray-vault",
+        help="With --engine ray: how originals reach workers: shared (the vault path, mounted on every node), "
+        "send (the driver reads, decrypts and sends them) or auto (shared when every node can read it).",
+    )
+
+
 def json_option(what: str = "One JSON object per line instead of a table.") -> Any:
     return typer.Option(False, "--json", help=what)
 

@@ -151,6 +151,16 @@ def resource_loaders() -> dict[str, Callable[[Any], Any]]:
     return loaders
 
 
+def item_hooks() -> list[tuple[str, Callable[[Any, list[str]], Any]]]:
+    """(area name, ``hook(workspace, shas)``) called by the runner after items' analysis is up to date."""
+    return [(area.name, value) for area, _ref, value in _resolved("item hook", lambda a: a.item_hooks)]
+
+
+def init_hooks() -> list[tuple[str, Callable[[Any, Callable[[str], None]], Any]]]:
+    """(area name, ``hook(workspace, say)``) run once by ``idolguard init``."""
+    return [(area.name, value) for area, _ref, value in _resolved("init hook", lambda a: a.init_hooks)]
+
+
 def people() -> tuple[Callable[[Any], bool], Callable[[Any, str], tuple[str, str] | None]] | None:
     """(has_accounts, lookup) of the area that keeps user accounts, or None when no area does."""
     declared = [area for area in all_areas() if area.people is not None]

@@ -39,6 +39,7 @@ from idolguard.signals.pdq import hash_array_dihedral
 SIZE = 224
 ZOOM = 1.3  # template scale: > 1 zooms in on the inner face (eyes, nose, mouth, cheeks)
 CANDIDATES = 50  # official faces verified per suspect face, nearest by inner-face PDQ first
+CANDIDATE_BITS = 100  # ... and only those within this many bits (random inner faces lie ~128 bits apart)
 MIN_INLIERS = 60
 MIN_INLIER_RATIO = 0.5
 MAX_SCALE_DIFF = 0.15
@@ -69,6 +70,29 @@ def _hash_bits(h: Any) -> np.ndarray:
 def _pdq(crop: np.ndarray) -> np.ndarray:
     variants, _quality = hash_array_dihedral(crop)
     return _hash_bits(variants[0])
+
+
+def inner_hashes(luma: np.ndarray, landmarks: Any) -> list[str]:
+    """Hex PDQs of the inner-face crop at nine landmark perturbations (what an official face is banked as:
+    a ``pdq_inner`` entry each); empty for a face too small to compare."""
+    points = np.asarray(landmarks, dtype=np.float64).reshape(-1, 2)
+    if inner_face(luma, points) is None:
+        return []
+    crops = [inner_face(luma, p) for p in jittered(points)]
+    return list(dict.fromkeys(hash_array_dihedral(c)[0][0] for c in crops if c is not None))
+
+
+def query_hashes(crop: np.ndarray) -> list[str]:
+    """Hex PDQs a suspect inner-face crop is searched with: as is and mirrored (dihedral variant 5)."""
+    variants, _quality = hash_array_dihedral(crop)
+    return [variants[0], variants[5]]
+
+
+def pair_image(query: np.ndarray, official: np.ndarray) -> np.ndarray:
+    """The aligned suspect crop and the official crop side by side (grey, 8 px gap): the figure a reviewer
+    checks by eye. Shown only blurred in reports; the sharp pair needs a reveal."""
+    gap = np.full((SIZE, 8), 255, dtype=np.uint8)
+    return np.concatenate([query, gap, official], axis=1)
 
 
 def verify_copy(query: np.ndarray, official: Any) -> dict[str, Any]:
@@ -139,6 +163,8 @@ class OfficialCollection:
             distances = np.minimum(*(np.count_nonzero(bank != q, axis=1) for q in query))
             nearest: dict[int, int] = {}
             for row in np.argsort(distances, kind="stable"):
+                if distances[row] > CANDIDATE_BITS:
+                    break
                 i = owner[row]
                 if i not in nearest:
                     nearest[i] = int(distances[row])

@@ -141,3 +141,78 @@ def test_calibrate_faces_data_writes_a_record_with_intervals(cli, tmp_path) -> N
     assert "[faces.matching]" in text.output and "false accepts" in text.output
     bad = cli("calibrate", "faces", "--data", data, "--cache", tmp_path / "emb.npz", "--fold", "nope", ok=False)
     assert bad.exit_code == 2 and "unknown source" in bad.output
+
+
+def test_vectorised_snorm_equals_the_per_probe_normalisation() -> None:
+    rng = np.random.default_rng(7)
+    centres = [_unit(rng.normal(size=128)) for _ in range(4)]
+    refs = np.stack([_unit(c + 0.08 * rng.normal(size=128)) for c in centres for _ in range(3)])
+    owners = np.repeat(np.arange(4), 3)
+    cohort = np.stack([_unit(rng.normal(size=128)) for _ in range(80)])
+    params = MatchParams(match_threshold=0.3, possible_threshold=0.2, norm="snorm", cohort_top_k=20)
+    index = GalleryIndex(list("abcd"), refs, owners, cohort, params=params)
+    probes = np.stack([_unit(c + 0.1 * rng.normal(size=128)) for c in centres])
+    scores = index.artist_scores(probes)
+    best = scores.argmax(axis=1)
+    raw = scores[np.arange(4), best]
+    vectorised = index.snorm(probes, best, raw)
+    one_by_one = [index._normalise(p, int(b), float(r)) for p, b, r in zip(probes, best, raw, strict=True)]
+    assert np.allclose(vectorised, one_by_one, atol=1e-4)
+
+
+def test_z_gate_sends_a_crowd_lookalike_to_review_not_match() -> None:
+    """A probe that scores high only because everyone in its crowd scores high (a homogeneous source) fails
+    the S-norm gate and becomes `possible`, while a genuine probe of the same raw score passes."""
+    rng = np.random.default_rng(8)
+    crowd_centre = _unit(rng.normal(size=128))
+    members = [_unit(crowd_centre + 0.9 * _unit(rng.normal(size=128))) for _ in range(5)]
+    refs = np.stack([_unit(m + 0.05 * rng.normal(size=128)) for m in members for _ in range(3)])
+    owners = np.repeat(np.arange(5), 3)
+    cohort = np.stack([_unit(crowd_centre + 0.9 * _unit(rng.normal(size=128))) for _ in range(120)])
+    genuine = _unit(members[0] + 0.05 * rng.normal(size=128))
+    stranger = _unit(crowd_centre + 0.9 * _unit(rng.normal(size=128)))
+    index = GalleryIndex(list("abcde"), refs, owners, cohort, params=MatchParams(norm_threshold=0.0))
+    raw_stranger = float(index.artist_scores(stranger[None, :]).max())
+    params = MatchParams(match_threshold=raw_stranger - 0.01, possible_threshold=raw_stranger - 0.2, norm_threshold=3.0)
+    gated = GalleryIndex(list("abcde"), refs, owners, cohort, params=params)
+    g, s = gated.match(np.stack([genuine, stranger]))
+    assert g.decision == MATCH and g.z is not None and g.z >= 3.0
+    assert s.decision == "possible" and s.z is not None and s.z < 3.0
+    plain = GalleryIndex(list("abcde"), refs, owners, cohort, params=MatchParams(match_threshold=raw_stranger - 0.01))
+    assert plain.match(stranger[None, :])[0].decision == MATCH, "without the gate the stranger would match"
+
+
+def test_auto_variant_is_chosen_inside_the_fitting_side_only() -> None:
+    faces = synthetic()
+    settings = Settings(draws=2, target_far_upper=0.05, possible_far_upper=0.2, variants=("global", "snorm", "auto"))
+    report = cross_validate(faces, settings, by_identity=3)
+    for fold in report["folds"]:
+        auto = fold["variants"]["auto"]
+        assert auto["family"] in ("global", "snorm") and set(auto["selection"]["inner"]) == {"global", "snorm"}
+    assert report["chosen_family"] in ("global", "snorm")
+    held = report["variants"]["auto"]["held_out"]
+    assert held["false_accept_rate_95ci"][0] <= held["false_accept_rate"] <= held["false_accept_rate_95ci"][1]
+    snorm_rule = report["folds"][0]["variants"]["snorm"]["rule"]
+    assert snorm_rule["norm_threshold"] is not None
+
+
+def test_fast_threshold_search_agrees_with_decide_and_keeps_the_strictest_tie() -> None:
+    from idolguard.gallery.calibration import GRID_THRESHOLD, Rule, _first_meeting, decide, simulate
+
+    faces = synthetic(seed=2)
+    settings = Settings(draws=2, target_far_upper=0.05)
+    trials = simulate(faces, settings, np.random.default_rng(0), 2)
+    for norm in (None, 1.0, 3.0):
+        found = _first_meeting(trials, settings, norm)
+        slow = None
+        first_hits = None
+        for threshold in GRID_THRESHOLD:  # the first meeting threshold, then up while rank-1 stays the same
+            outcome = decide(Rule(float(threshold), None, 0.0, 0.0, norm), trials, settings)
+            if first_hits is None and outcome.far_upper() <= settings.target_far_upper:
+                first_hits = outcome.correct_match
+            if first_hits is not None:
+                if outcome.correct_match != first_hits:
+                    break
+                slow = (float(threshold), outcome.rank1, outcome.far)
+        assert found is not None and slow is not None
+        assert found[0] == slow[0] and abs(found[1] - slow[1]) < 1e-12 and abs(found[2] - slow[2]) < 1e-12

@@ -20,9 +20,9 @@ SAMPLES = {
 
 
 def test_the_known_types_and_formats_are_discovered():
-    assert set(types.all_types()) == {"pdq", "pdq_face", "md5", "sha256", "vpdq"}
+    assert set(types.all_types()) == {"pdq", "pdq_face", "pdq_inner", "md5", "sha256", "vpdq"}
     assert formats.names() == ("threatexchange", "stopncii-json", "csv")
-    assert set(types.indexed_kinds()) == {"pdq", "pdq_face", "vpdq"}
+    assert set(types.indexed_kinds()) == {"pdq", "pdq_face", "pdq_inner", "vpdq"}
 
 
 @pytest.mark.parametrize("name", sorted(types.all_types()))

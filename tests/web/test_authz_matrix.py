@@ -53,11 +53,15 @@ PAGES = [
     Route("POST", "/items/{sha}/comment", "comment", scoped=True),
     Route("GET", "/items/{sha}/preview.png", None, scoped=True),
     Route("GET", "/items/{sha}/heatmap/{heat}.png", None, scoped=True),
+    Route("GET", "/items/{sha}/attribution/{pair}.png", None, scoped=True),
     Route("GET", "/items/{sha}/custody.json", None, scoped=True),
     Route("POST", "/items/{sha}/reveal", "reveal", scoped=True, scope_first=True),
     Route("GET", "/items/{sha}/original/{grant_id}", "reveal", scoped=True, scope_first=True),
     Route("POST", "/items/{sha}/download", "reveal", scoped=True, scope_first=True),
     Route("GET", "/reference/{sha}.png", None, scoped=True),
+    Route("GET", "/items/{sha}/captures/{capture_id}/screenshot.png", None, scoped=True),
+    Route("GET", "/items/{sha}/captures/{capture_id}/screenshot/{grant_id}", "reveal", scoped=True, scope_first=True),
+    Route("POST", "/items/{sha}/captures/{capture_id}/wacz", "reveal", scoped=True, scope_first=True),
     Route("GET", "/incidents", "read"),
     Route("GET", "/incidents/{incident_id}", "read", scoped=True),
     Route("GET", "/incidents/{incident_id}/spread.svg", "read", scoped=True),
@@ -75,6 +79,7 @@ PAGES = [
     Route("POST", "/intake/capture", "upload"),
     Route("GET", "/jobs/{job_id}", "upload"),
     Route("GET", "/jobs/{job_id}/progress.json", "upload"),
+    Route("GET", "/team/reveals", "team"),
     Route("GET", "/admin/users", "admin"),
     Route("POST", "/admin/users", "admin"),
     Route("POST", "/admin/users/{name}/disable", "admin"),
@@ -202,7 +207,31 @@ def world(app, app_ws, tmp_path):  # type: ignore[no-untyped-def]
         "case": number,
         "notice": notice,
         "account": account,
+        "capture": _capture_of(app_ws, s),
     }
+
+
+def _capture_of(ws, s) -> int:  # type: ignore[no-untyped-def]
+    """A capture record that preserved the suspect item (screenshot and WACZ in the vault); the real capture
+    path is tested end to end in test_item_evidence.py."""
+    from idolguard.capture.models import Capture, CaptureMedia
+
+    screenshot = ws.vault.put_bytes((s.folder / "official.png").read_bytes()).sha256
+    wacz = ws.vault.put_bytes(b"PK\x05\x06" + b"\x00" * 18).sha256
+    with ws.sessions() as session, session.begin():
+        row = Capture(
+            requested_url="https://example.invalid/post/1",
+            state="ok",
+            actor="test",
+            screenshot_sha256=screenshot,
+            wacz_sha256=wacz,
+        )
+        session.add(row)
+        session.flush()
+        session.add(
+            CaptureMedia(capture_id=row.id, url="https://example.invalid/p.jpg", via="img", item_sha256=s.suspect)
+        )
+        return row.id
 
 
 def call(client, route: Route, world: dict, name: str, token: str | None) -> int:  # type: ignore[no-untyped-def]
@@ -214,7 +243,9 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
         "sha": world["crop"] if route.path.startswith("/reference") else s.suspect,
         "sha256": s.suspect,
         "heat": world["heat"],
+        "pair": world["heat"],  # any derived image of the item is served blurred by the attribution route
         "incident_id": world["incident"],
+        "capture_id": world["capture"],
         "number": world["case"],
         "notice_id": world["notice"],
         "account_id": world["account"],
@@ -252,6 +283,7 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
         "/comment": {"text": "matrix"},
         "/reveal": {"reason": "identity_check"},
         "/download": {"reason": "matrix"},
+        "/wacz": {"reason": "matrix"},
         "/account": {"lang": "ko", "timezone": "Asia/Seoul"},
         "/account/password": {"new_password": STRONG, "repeat": STRONG},
         "/threshold": {"threshold": "0.5", "reason": "matrix"},

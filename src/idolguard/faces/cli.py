@@ -34,6 +34,8 @@ class Variant(StrEnum):
     global_ = "global"
     gallery = "gallery"
     gallery_quality = "gallery+quality"
+    snorm = "snorm"
+    auto = "auto"
 
 
 def _alias_arg(value: str) -> tuple[str, str | None]:
@@ -393,7 +395,7 @@ def calibrate_faces(
         [], "--fold", help="Sources checked together (comma-separated); repeat per fold. Default: automatic."
     ),
     by_identity: int = typer.Option(
-        0, "--by-identity", help="K identity-disjoint folds with sources mixed, instead of source-disjoint folds."
+        5, "--by-identity", help="K identity-disjoint folds (sources mixed), checked beside the source-disjoint folds."
     ),
     draws: int = typer.Option(5, "--draws", help="Random galleries simulated per side of each fold."),
     target_far_upper: float = typer.Option(
@@ -402,7 +404,9 @@ def calibrate_faces(
     possible_far_upper: float = typer.Option(
         0.05, "--possible-far-upper", help="Upper 95% bound for impostors reaching at least 'possible'."
     ),
-    variant: Variant = typer.Option(Variant.gallery_quality, "--variant", help="Rule to fit and ship."),
+    variant: Variant = typer.Option(
+        Variant.auto, "--variant", help="Rule to fit and ship (auto: the family nested cross-validation picks)."
+    ),
     out_file: Path = typer.Option(None, "--out", help="Write the calibration record (JSON) here."),
     gallery: Path = typer.Option(None, "--gallery", help="(single split) CSV path,identity of references."),
     probes: Path = typer.Option(None, "--probes", help="(single split) CSV path,identity of probes."),
@@ -478,9 +482,16 @@ def _ci(value: Any, interval: Any) -> str:
 def _print_calibration(record: dict[str, Any]) -> None:
     """Held-out figures per rule variant and per source (stderr, for people), then the config block."""
     expected = record["expected"]
-    for name, figures in record["source"]["variants"].items():
+    console.print(
+        f"shipped rule: {expected['variant']} -> {expected.get('family')} "
+        f"(target met on identity- and source-disjoint folds: {record.get('target_met_both')})"
+    )
+    for name, figures in [
+        *((f"{n} [identity]", f) for n, f in record["source"]["variants"].items()),
+        *((f"{n} [source]", f) for n, f in record["expected_cross_source"]["variants"].items()),
+    ]:
         console.print(
-            f"{name:>16}: rank-1 match {_ci(figures['rank1_match'], figures['rank1_match_95ci'])}  "
+            f"{name:>26}: rank-1 match {_ci(figures['rank1_match'], figures['rank1_match_95ci'])}  "
             f"false accepts {_ci(figures['false_accept_rate'], figures['false_accept_rate_95ci'])}  "
             f"possible: genuine {100 * (figures['possible_share_genuine'] or 0):.1f}%, "
             f"impostor {100 * (figures['possible_share_impostor'] or 0):.1f}%  (held out)"
@@ -502,7 +513,13 @@ def _print_calibration(record: dict[str, Any]) -> None:
         + f"artist_quantile = {record['artist_quantile']}\n"
         f"quality_pivot = {record['quality_pivot']}\n"
         f"quality_slope = {record['quality_slope']}\n"
-        'norm = "none"'
+        + (f"norm_threshold = {record['norm_threshold']}\n" if record.get("norm_threshold") is not None else "")
+        + (
+            f"fallback_match_threshold = {record['fallback_match_threshold']}\n"
+            if record.get("fallback_match_threshold") is not None
+            else ""
+        )
+        + 'norm = "none"'
     )
 
 

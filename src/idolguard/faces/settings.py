@@ -37,6 +37,12 @@ class MatchingSettings:
     norm: str | None = field(default=None, metadata={"help": '"none" or "snorm" (cohort score normalisation).'})
     cohort_top_k: int | None = field(default=None, metadata={"help": "Cohort faces used for normalisation."})
     min_cohort: int | None = field(default=None, metadata={"help": "Fewer cohort faces: raw scores are used."})
+    norm_threshold: float | None = field(
+        default=None, metadata={"help": "A match also needs this S-norm z-score against the cohort (calibrated)."}
+    )
+    fallback_match_threshold: float | None = field(
+        default=None, metadata={"help": "Match threshold used when the cohort is too small for the S-norm gate."}
+    )
     artist_margin: float | None = field(
         default=None, metadata={"help": "Per-artist threshold: look-alike tail of the gallery plus this margin."}
     )

@@ -84,14 +84,17 @@ class Trials:
     tail: np.ndarray  # best artist's look-alike tail (see GalleryIndex._impostor_tails)
     quality: np.ndarray
     draws: int  # number of simulated galleries pooled
+    z: np.ndarray | None = None  # best artist's S-norm z-score (GalleryIndex.snorm); None: not computed
 
     @staticmethod
     def concat(parts: list[Trials]) -> Trials:
+        zs = [p.z for p in parts]
         return Trials(
             *(np.concatenate([getattr(p, f) for p in parts]) for f in ("source", "genuine", "correct", "score")),
             np.concatenate([p.tail for p in parts]),
             np.concatenate([p.quality for p in parts]),
             max(1, max((p.draws for p in parts), default=1)),
+            None if any(z is None for z in zs) else np.concatenate(zs),  # type: ignore[arg-type]
         )
 
 
@@ -103,6 +106,14 @@ class Rule:
     artist_margin: float | None
     quality_slope: float
     possible_gap: float
+    norm_threshold: float | None = None  # a match also needs the S-norm z-score at or above this
+
+    def z_ok(self, trials: Trials) -> np.ndarray:
+        if self.norm_threshold is None:
+            return np.ones(len(trials.score), bool)
+        if trials.z is None:
+            raise ValueError("an S-norm rule needs trials simulated with z-scores")
+        return np.nan_to_num(trials.z, nan=np.inf) >= self.norm_threshold  # no cohort: raw rule alone
 
     def thresholds(self, trials: Trials, pivot: float) -> np.ndarray:
         base = np.full(len(trials.score), self.match_threshold)
@@ -116,6 +127,7 @@ class Rule:
             "possible_threshold": round(self.match_threshold - self.possible_gap, 4),
             "artist_margin": None if self.artist_margin is None else round(self.artist_margin, 4),
             "quality_slope": round(self.quality_slope, 4),
+            "norm_threshold": None if self.norm_threshold is None else round(self.norm_threshold, 3),
         }
 
 
@@ -131,7 +143,9 @@ class Settings:
     quality_pivot: float = 0.5
     artist_quantile: float = 0.99
     seed: int = 0
-    variants: tuple[str, ...] = ("global", "gallery", "gallery+quality")
+    variants: tuple[str, ...] = ("global", "gallery", "gallery+quality", "snorm")
+    cohort_top_k: int = 100
+    min_cohort: int = 50
 
 
 def source_groups(faces: LabelledFaces) -> list[set[str]]:
@@ -172,7 +186,13 @@ def simulate(faces: LabelledFaces, settings: Settings, rng: np.random.Generator,
     eligible = sorted(i for i, rows in by_identity.items() if len(rows) >= settings.refs + 1)
     unlabelled = np.flatnonzero(~labelled)
     params = MatchParams(
-        match_threshold=0.0, possible_threshold=0.0, artist_margin=0.0, artist_quantile=settings.artist_quantile
+        match_threshold=0.0,
+        possible_threshold=0.0,
+        artist_margin=0.0,
+        artist_quantile=settings.artist_quantile,
+        norm_threshold=0.0,
+        cohort_top_k=settings.cohort_top_k,
+        min_cohort=settings.min_cohort,
     )
     for _ in range(draws):
         if len(eligible) < 2:
@@ -205,20 +225,23 @@ def simulate(faces: LabelledFaces, settings: Settings, rng: np.random.Generator,
         best = scores.argmax(axis=1)
         identity = faces.identity[probes]
         tails = index.impostor_tail if index.impostor_tail is not None else np.full(len(names), -np.inf)
+        best_scores = scores[np.arange(len(probes)), best]
+        z = index.snorm(faces.probe[probes], best, best_scores) if index.z_gated else np.full(len(probes), np.nan)
         parts.append(
             Trials(
                 faces.source[probes],
                 np.array([str(i) in position for i in identity]),
                 np.array([names[b] == str(i) for b, i in zip(best, identity, strict=True)]),
-                scores[np.arange(len(probes)), best],
+                best_scores,
                 tails[best],
                 faces.quality[probes],
                 draws,
+                z,
             )
         )
     if not parts:
         empty = np.zeros(0)
-        return Trials(empty.astype(object), empty.astype(bool), empty.astype(bool), empty, empty, empty, 1)
+        return Trials(empty.astype(object), empty.astype(bool), empty.astype(bool), empty, empty, empty, 1, empty)
     return Trials.concat(parts)
 
 
@@ -277,7 +300,7 @@ class Outcome:
 def decide(rule: Rule, trials: Trials, settings: Settings, mask: np.ndarray | None = None) -> Outcome:
     thresholds = rule.thresholds(trials, settings.quality_pivot)
     good = trials.quality >= settings.min_quality
-    match = (trials.score >= thresholds) & good
+    match = (trials.score >= thresholds) & good & rule.z_ok(trials)
     possible = ~match & (trials.score >= thresholds - rule.possible_gap)
     keep = np.ones(len(trials.score), bool) if mask is None else mask
     g, i = trials.genuine & keep, ~trials.genuine & keep
@@ -304,16 +327,65 @@ GRID_SLOPE: dict[str, tuple[float, ...]] = {
     "gallery+quality": (0.0, 0.1, 0.2, 0.4),
 }
 GRID_GAP = np.round(np.arange(0.0, 0.201, 0.01), 3)
+GRID_NORM: dict[str, tuple[float | None, ...]] = {
+    "snorm": tuple(np.round(np.arange(0.0, 6.01, 0.2), 2).tolist()),
+}
+
+
+def _wilson_upper(successes: np.ndarray, trials: float, z: float = 1.959964) -> np.ndarray:
+    """Vectorised upper end of ``wilson`` (same formula)."""
+    if trials <= 0:
+        return np.ones_like(successes, dtype=np.float64)
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * np.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return np.minimum(1.0, centre + half)
+
+
+def _first_meeting(trials: Trials, settings: Settings, norm: float | None) -> tuple[float, float, float] | None:
+    """For a plain (no margin, no quality slope) rule: the strictest grid threshold with the best rank-1
+    among those whose false-accept upper bound meets the target, as (threshold, rank-1, false-accept rate);
+    the same counts as ``decide``, read off sorted scores for the whole grid at once."""
+    ok = (trials.quality >= settings.min_quality) & Rule(0.0, None, 0.0, 0.0, norm).z_ok(trials)
+    impostor = ~trials.genuine
+    n_impostor, n_genuine = int(impostor.sum()), int(trials.genuine.sum())
+    imp_scores = np.sort(trials.score[ok & impostor])
+    hit_scores = np.sort(trials.score[ok & trials.genuine & trials.correct])
+    false_accepts = len(imp_scores) - np.searchsorted(imp_scores, GRID_THRESHOLD, side="left")
+    correct = len(hit_scores) - np.searchsorted(hit_scores, GRID_THRESHOLD, side="left")
+    upper = _wilson_upper(false_accepts / trials.draws, n_impostor / trials.draws)
+    meeting = np.flatnonzero(upper <= settings.target_far_upper)
+    if not len(meeting):
+        return None
+    k = int(meeting[0])
+    # Thresholds above the first one that meets the target and still accept exactly as many genuine probes
+    # cost nothing measurable on the fitting data; the strictest of them is kept, so the margin to the
+    # impostors is as wide as the data allows (it matters on photo collections the fit never saw).
+    while k + 1 < len(correct) and correct[k + 1] == correct[k]:
+        k += 1
+    rank1 = correct[k] / n_genuine if n_genuine else float("nan")
+    far = false_accepts[k] / n_impostor if n_impostor else float("nan")
+    return float(GRID_THRESHOLD[k]), float(rank1), float(far)
 
 
 def fit(trials: Trials, settings: Settings, variant: str) -> Rule:
     """The rule with the best rank-1 ``match`` whose false-accept upper bound is within the target."""
-    margins = GRID_MARGIN.get(variant, GRID_MARGIN["gallery"])
+    margins = GRID_MARGIN.get(variant, GRID_MARGIN["gallery"]) if variant != "snorm" else (None,)
     slopes = GRID_SLOPE.get(variant, (0.0,))
+    norms = GRID_NORM.get(variant, (None,))
     best: tuple[tuple[float, float], Rule] | None = None
-    for margin, slope in itertools.product(margins, slopes):
+    for margin, slope, norm in itertools.product(margins, slopes, norms):
+        if margin is None and slope == 0.0:  # plain rule: the whole threshold grid in one pass
+            found = _first_meeting(trials, settings, norm)
+            if found is not None:
+                threshold, rank1, far = found
+                key = (rank1, -far)
+                if best is None or key > best[0]:
+                    best = (key, Rule(threshold, None, 0.0, 0.0, norm))
+            continue
         for threshold in GRID_THRESHOLD:  # ascending: the first threshold that meets the target is the best here
-            rule = Rule(float(threshold), margin, slope, 0.0)
+            rule = Rule(float(threshold), margin, slope, 0.0, norm)
             outcome = decide(rule, trials, settings)
             if outcome.far_upper() <= settings.target_far_upper:
                 key = (outcome.rank1, -outcome.far)
@@ -325,12 +397,14 @@ def fit(trials: Trials, settings: Settings, variant: str) -> Rule:
     rule = best[1]
     gap = 0.0
     for candidate in GRID_GAP:  # widest review band whose reach stays within the possible target
-        trial = Rule(rule.match_threshold, rule.artist_margin, rule.quality_slope, float(candidate))
+        trial = Rule(
+            rule.match_threshold, rule.artist_margin, rule.quality_slope, float(candidate), rule.norm_threshold
+        )
         if decide(trial, trials, settings).reach_upper() <= settings.possible_far_upper:
             gap = float(candidate)
         else:
             break
-    return Rule(rule.match_threshold, rule.artist_margin, rule.quality_slope, gap)
+    return Rule(rule.match_threshold, rule.artist_margin, rule.quality_slope, gap, rule.norm_threshold)
 
 
 def per_source(rule: Rule, trials: Trials, settings: Settings) -> dict[str, Any]:
@@ -355,14 +429,98 @@ def identity_folds(faces: LabelledFaces, k: int, seed: int) -> np.ndarray:
     return out
 
 
+def _pooled(runs: list[tuple[Rule, Trials]], settings: Settings) -> Outcome:
+    outcomes = [decide(rule, trials, settings) for rule, trials in runs]
+    return Outcome(
+        *(sum(getattr(o, f) for o in outcomes) for f in Outcome.__dataclass_fields__ if f != "draws"),
+        draws=settings.draws,
+    )
+
+
+def _splits(faces: LabelledFaces, mode: str, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(fit mask, check mask) pairs: ``source`` folds (groups of sources, identities of the checked side also
+    kept out of fitting) or ``k`` identity-disjoint folds."""
+    if mode == "identity":
+        numbers = identity_folds(faces, k, seed)
+        checks = [numbers == n for n in range(k)]
+    else:
+        checks = [np.isin(faces.source, sorted(fold)) for fold in default_folds(faces)]
+    out = []
+    for check in checks:
+        people = sorted({str(i) for i in faces.identity[check] if i})
+        fit_mask = ~check & ~np.isin(faces.identity, people)
+        if (faces.identity[fit_mask] != "").any() and (faces.identity[check] != "").any():
+            out.append((fit_mask, check))
+    return out
+
+
+def select_variant(faces: LabelledFaces, settings: Settings, rng: np.random.Generator) -> tuple[str, dict[str, Any]]:
+    """The rule family ``auto`` ships, chosen by cross-validation *inside* ``faces`` only (nested: the caller's
+    checked fold is never seen): every candidate family is fitted and checked on inner source-disjoint folds
+    (when ``faces`` has two or more labelled source groups) and on 3 inner identity-disjoint folds; the family
+    whose held-out false-accept upper bound meets the target in every inner mode with the best worst-mode
+    rank-1 wins; when none meets it everywhere, the one with the lowest worst-mode upper bound."""
+    candidates = [v for v in settings.variants if v != AUTO]
+    modes = ["identity"] + (["source"] if len(source_groups(faces)) >= 2 else [])
+    scores: dict[str, dict[str, Any]] = {v: {} for v in candidates}
+    for mode in modes:
+        runs: dict[str, list[tuple[Rule, Trials]]] = defaultdict(list)
+        for fit_mask, check_mask in _splits(faces, mode, 3, settings.seed + 11):
+            fit_trials = simulate(faces.subset(fit_mask), settings, rng, settings.draws)
+            check_trials = simulate(faces.subset(check_mask), settings, rng, settings.draws)
+            for variant in candidates:
+                runs[variant].append((fit(fit_trials, settings, variant), check_trials))
+        for variant in candidates:
+            if runs[variant]:
+                outcome = _pooled(runs[variant], settings)
+                scores[variant][mode] = {"rank1": outcome.rank1, "far_upper": outcome.far_upper()}
+
+    def key(variant: str) -> tuple[int, float, float]:
+        rows = scores[variant].values()
+        if not rows:
+            return (0, 0.0, -1.0)
+        worst_upper = max(r["far_upper"] for r in rows)
+        worst_rank = min(0.0 if math.isnan(r["rank1"]) else r["rank1"] for r in rows)
+        return (
+            int(worst_upper <= settings.target_far_upper),
+            worst_rank if worst_upper <= settings.target_far_upper else -worst_upper,
+            -worst_upper,
+        )
+
+    chosen = max(candidates, key=key)
+    return chosen, {
+        "inner_modes": modes,
+        "inner": {
+            v: {m: {k: round(x, 4) for k, x in r.items()} for m, r in rows.items()} for v, rows in scores.items()
+        },
+    }
+
+
+AUTO = "auto"
+
+
+def _fit_variant(
+    faces: LabelledFaces, trials: Trials, settings: Settings, variant: str, rng: np.random.Generator
+) -> tuple[Rule, str, dict[str, Any] | None]:
+    if variant != AUTO:
+        return fit(trials, settings, variant), variant, None
+    chosen, why = select_variant(faces, settings, rng)
+    return fit(trials, settings, chosen), chosen, why
+
+
 def cross_validate(
-    faces: LabelledFaces, settings: Settings, folds: list[set[str]] | None = None, by_identity: int = 0
+    faces: LabelledFaces,
+    settings: Settings,
+    folds: list[set[str]] | None = None,
+    by_identity: int = 0,
+    final: bool = True,
 ) -> dict[str, Any]:
     """Cross-validation of each rule variant, then the final fit on everything.
 
     Source-disjoint (default): each fold is a group of sources (``folds`` or ``default_folds``); identities
     of the checked fold are also kept out of fitting. ``by_identity=k``: ``k`` identity-disjoint folds with
-    the sources mixed (what the final fit on all the data corresponds to).
+    the sources mixed (what the final fit on all the data corresponds to). The ``auto`` variant chooses its
+    rule family inside each fitting side (``select_variant``), so its held-out figures are nested.
     """
     rng = np.random.default_rng(settings.seed)
     report: dict[str, Any] = {"folds": [], "variants": {}, "mode": "identity" if by_identity else "source"}
@@ -378,7 +536,8 @@ def cross_validate(
     for fold, check_mask in zip(names, masks, strict=True):
         check_people = {str(i) for i in faces.identity[check_mask] if i}
         fit_mask = ~check_mask & ~np.isin(faces.identity, sorted(check_people))
-        fit_trials = simulate(faces.subset(fit_mask), settings, rng, settings.draws)
+        fit_faces = faces.subset(fit_mask)
+        fit_trials = simulate(fit_faces, settings, rng, settings.draws)
         check_trials = simulate(faces.subset(check_mask), settings, rng, settings.draws)
         entry: dict[str, Any] = {
             "checked_sources": sorted(fold),
@@ -388,7 +547,7 @@ def cross_validate(
             "variants": {},
         }
         for variant in settings.variants:
-            rule = fit(fit_trials, settings, variant)
+            rule, family, why = _fit_variant(fit_faces, fit_trials, settings, variant, rng)
             held[variant].append((rule, check_trials))
             fitted = decide(rule, fit_trials, settings)
             entry["variants"][variant] = {
@@ -396,26 +555,33 @@ def cross_validate(
                 "target_met": fitted.far_upper() <= settings.target_far_upper,
                 "fitted": fitted.as_dict(),
                 "held_out": decide(rule, check_trials, settings).as_dict(),
+                **({"family": family, "selection": why} if why is not None else {}),
             }
         report["folds"].append(entry)
     for variant, runs in held.items():
-        outcomes = [decide(rule, trials, settings) for rule, trials in runs]
-        pooled = Outcome(
-            *(sum(getattr(o, f) for o in outcomes) for f in Outcome.__dataclass_fields__ if f != "draws"),
-            draws=settings.draws,
-        )
+        pooled = _pooled(runs, settings)
         sources: dict[str, Any] = {}
         for rule, trials in runs:
             sources.update(per_source(rule, trials, settings))
         report["variants"][variant] = {"held_out": pooled.as_dict(), "per_source": sources}
+    if not final:
+        return report
     # The shipped rule: the same fit on all the data, over more random galleries (a steadier choice).
     # Its own random stream: the shipped rule does not depend on how the cross-validation was split.
-    everything = simulate(faces, settings, np.random.default_rng(settings.seed + 7), settings.draws * 4)
+    final_rng = np.random.default_rng(settings.seed + 7)
+    everything = simulate(faces, settings, final_rng, settings.draws * 4)
     chosen = settings.variants[-1]
-    final = fit(everything, settings, chosen)
+    rule, family, why = _fit_variant(faces, everything, settings, chosen, final_rng)
     report["chosen_variant"] = chosen
-    report["final_rule"] = final.as_params()
-    final_outcome = decide(final, everything, settings)
+    report["chosen_family"] = family
+    if why is not None:
+        report["selection"] = why
+    report["final_rule"] = rule.as_params()
+    # Where the S-norm gate cannot run (a gallery with too small a cohort), the global rule's threshold.
+    report["final_rule"]["fallback_match_threshold"] = (
+        fit(everything, settings, "global").match_threshold if rule.norm_threshold is not None else None
+    )
+    final_outcome = decide(rule, everything, settings)
     report["final_fitted"] = final_outcome.as_dict()
     report["final_target_met"] = final_outcome.far_upper() <= settings.target_far_upper
     return report

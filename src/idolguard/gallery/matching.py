@@ -54,6 +54,12 @@ class MatchParams:
     norm: str = "none"  # "none" | "snorm"
     cohort_top_k: int = 100
     min_cohort: int = 50  # with fewer cohort faces normalisation is unreliable: fall back to raw scores
+    # A ``match`` also needs the S-norm z-score of the best artist (see ``GalleryIndex.snorm``) at or above
+    # this (None: not used). Chosen by ``calibrate faces --data`` when it transfers better across sources.
+    norm_threshold: float | None = None
+    # The raw threshold used instead of ``match_threshold`` when the S-norm gate cannot run (fewer than
+    # ``min_cohort`` cohort faces + references): the calibrated global rule, so a small gallery is not laxer.
+    fallback_match_threshold: float | None = None
     artist_margin: float | None = None  # gallery-aware per-artist thresholds (None: off)
     artist_quantile: float = 0.99
     quality_pivot: float = 0.5
@@ -103,6 +109,7 @@ class Match:
     decision: str
     runner_up: str | None = None
     threshold: float | None = None
+    z: float | None = None  # S-norm z-score against the cohort (only when ``norm_threshold`` is in use)
 
     def as_dict(self) -> dict[str, Any]:
         def r(v: float | None) -> float | None:
@@ -116,6 +123,7 @@ class Match:
             "decision": self.decision,
             "runner_up": self.runner_up,
             "threshold": r(self.threshold),
+            **({"z": r(self.z)} if self.z is not None else {}),
         }
 
 
@@ -152,6 +160,8 @@ class GalleryIndex:
         self._pad_mask = offsets[None, :] < counts[:, None]  # (A, K): which slots hold a real reference
         self._pad_index = np.where(self._pad_mask, self.starts[:, None] + offsets[None, :], 0)
         base = self.params.match_threshold
+        if self.params.norm_threshold is not None and not self.z_gated:
+            base = max(base, self.params.fallback_match_threshold or base)
         self.explicit = np.array([(thresholds or {}).get(n, np.nan) for n in self.names], dtype=np.float64)
         self.impostor_tail = self._impostor_tails() if self.params.artist_margin is not None else None
         derived = np.full(len(self.names), base, dtype=np.float64)
@@ -159,6 +169,7 @@ class GalleryIndex:
             derived = np.maximum(base, self.impostor_tail + float(self.params.artist_margin or 0.0))
         self.thresholds = np.where(np.isnan(self.explicit), derived, self.explicit)
         self._artist_stats: dict[int, tuple[float, float]] = {}
+        self._artist_z: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def empty(self) -> bool:
@@ -177,6 +188,58 @@ class GalleryIndex:
             return padded[:, :, 0]
         top2 = -np.partition(-padded, 1, axis=2)[:, :, :2]
         return np.where(np.isfinite(top2[:, :, 1]), top2.mean(axis=2), top2[:, :, 0])
+
+    @property
+    def z_gated(self) -> bool:
+        """Whether ``match`` also needs the S-norm z-score (``norm_threshold`` set and a big enough cohort)."""
+        return self.params.norm_threshold is not None and len(self.cohort) + len(self.refs) >= self.params.min_cohort
+
+    def _cohort_faces(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every face known not to be a given artist, with its owner (-1 cohort, else the artist index)."""
+        faces = np.concatenate([self.cohort, self.refs]) if len(self.cohort) else self.refs
+        owner = np.concatenate([np.full(len(self.cohort), -1), self.ref_artist]).astype(np.int64)
+        return faces, owner
+
+    def _top_k(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row-wise mean and spread of the ``cohort_top_k`` largest finite values (masked entries are -inf)."""
+        width = values.shape[1]
+        k = max(1, min(self.params.cohort_top_k, width - int(self.counts.max(initial=0))))
+        top = -np.partition(-values, k - 1, axis=1)[:, :k]
+        return top.mean(axis=1), top.std(axis=1) + 1e-6
+
+    def artist_norm_stats(self, chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """Per artist, mean and spread of the top cohort scores its references reach (each cohort face
+        scored by its best reference of the artist; the artist's own references left out)."""
+        if self._artist_z is None:
+            faces, owner = self._cohort_faces()
+            means, spreads = [], []
+            for start in range(0, len(self.names), chunk):
+                artists = np.arange(start, min(start + chunk, len(self.names)))
+                rows = self._pad_index[artists]  # (a, K)
+                sims = self.refs[rows.reshape(-1)] @ faces.T  # (a*K, F)
+                sims = sims.reshape(len(artists), rows.shape[1], -1)
+                sims = np.where(self._pad_mask[artists][:, :, None], sims, -np.inf).max(axis=1)  # (a, F)
+                sims = np.where(owner[None, :] == artists[:, None], -np.inf, sims)
+                mean, spread = self._top_k(sims)
+                means.append(mean)
+                spreads.append(spread)
+            self._artist_z = (np.concatenate(means), np.concatenate(spreads))
+        return self._artist_z
+
+    def snorm(self, probes: np.ndarray, artists: np.ndarray, raw: np.ndarray) -> np.ndarray:
+        """Symmetric z-score of each probe's raw score against ``artists`` (vectorised ``_normalise``): the
+        mean of the probe-side z (the probe against every face that is not that artist) and the artist-side
+        z (that artist's references against the same faces). A crowd of similar-looking people (one idol
+        group, one photo studio) raises both cohorts, so the z-score moves less than the raw score does when
+        the people and sources change."""
+        faces, owner = self._cohort_faces()
+        artists = np.asarray(artists, dtype=np.int64)
+        sims = np.asarray(probes, np.float32) @ faces.T  # (N, F)
+        sims = np.where(owner[None, :] == artists[:, None], -np.inf, sims)
+        mu_p, sd_p = self._top_k(sims)
+        mu_a, sd_a = self.artist_norm_stats()
+        raw = np.asarray(raw, np.float64)
+        return 0.5 * ((raw - mu_p) / sd_p + (raw - mu_a[artists]) / sd_a[artists])
 
     def _impostor_tails(self, chunk: int = 512) -> np.ndarray | None:
         """Per artist, the ``artist_quantile`` of scores reached by faces that are not that artist.
@@ -214,6 +277,12 @@ class GalleryIndex:
         if self.empty or len(probes) == 0:
             return [NO_GALLERY for _ in range(len(probes))]
         scores = self.artist_scores(probes)
+        best_all = scores.argmax(axis=1)
+        zs = (
+            self.snorm(probes, best_all, scores[np.arange(len(probes)), best_all])
+            if self.z_gated
+            else np.full(len(probes), np.nan)
+        )
         results = []
         for i, row in enumerate(scores):
             order = np.argsort(-row)
@@ -225,7 +294,9 @@ class GalleryIndex:
             quality = qualities[i] if qualities is not None and qualities[i] is not None else 1.0
             threshold = self.artist_threshold(best, quality)
             decision = NO_MATCH
-            if score >= threshold and (margin is None or margin >= self.params.min_margin):
+            z = float(zs[i]) if self.z_gated else None
+            z_ok = z is None or z >= float(self.params.norm_threshold or 0.0)
+            if score >= threshold and z_ok and (margin is None or margin >= self.params.min_margin):
                 decision = MATCH if quality >= self.params.min_quality else POSSIBLE
             elif score >= threshold - self.params.possible_gap:
                 decision = POSSIBLE
@@ -238,6 +309,7 @@ class GalleryIndex:
                     decision,
                     self.names[runner] if runner is not None else None,
                     threshold,
+                    z,
                 )
             )
         return results

@@ -3,7 +3,7 @@
 Stages get no database handle and must not go looking for a workspace: the runner, which knows the workspace,
 loads every resource the selected stages declare (``Stage.uses`` required, ``Stage.may_use`` optional) through
 the loaders areas declare (``Area.resources``), and hands them in as ``ctx.resources``. Values are picklable,
-so the same object reaches an in-process stage, a process-pool worker and (later) a cluster worker; a value
+so the same object reaches an in-process stage, a process-pool worker and a Ray actor (``ray_engine``); a value
 that needs the database (the banks) carries a ``WorkspaceHandle`` that reopens the same workspace in the
 worker. A stage that needs a resource and gets none fails loudly (``MissingResource``).
 """

@@ -9,22 +9,28 @@ Every output records the versions of the upstream outputs it was computed from (
 version and, recursively, its own inputs). A stored output is reused only while that record still matches
 what is current, so a new version of ``faces`` re-runs ``manipulation`` and ``face_match`` by itself.
 
+Where ``compute_item`` runs is an ``Engine``: ``LocalEngine`` (in-process or a process pool, the embedded
+default) or ``pipeline.ray_engine.RayEngine`` (actors on a Ray cluster, the ``cluster`` extra). An engine only
+computes; every result comes back here and is stored by ``persist_batch``, so a result computed on a cluster
+is indistinguishable from one computed locally.
+
 ``analyze`` brings stored items up to date (``scan``); ``analyze_files`` runs the same stages on files
 where they lie with ``persist=False`` (``identify``, ``detect``, ``match``: nothing stored, nothing logged).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
@@ -231,6 +237,33 @@ def load_state(ws: Workspace, shas: list[str]) -> tuple[dict[str, Item], dict[st
     return items, stored
 
 
+class Engine(Protocol):
+    """Where ``compute_item`` runs. ``run`` yields every job with its outcomes (in any order) and never
+    stores anything: the runner persists what it yields, so an interrupted run loses only unstored work."""
+
+    def run(self, ws: Workspace, jobs: list[Job]) -> Iterator[tuple[Job, list[StageOutcome]]]: ...
+
+
+@dataclass
+class LocalEngine:
+    """The embedded default: in-process (``workers=1``) or a process pool of ``workers`` processes."""
+
+    workers: int = 1
+
+    def run(self, ws: Workspace, jobs: list[Job]) -> Iterator[tuple[Job, list[StageOutcome]]]:
+        return _run_jobs(ws, jobs, self.workers)
+
+
+_default_engine: Engine | None = None
+
+
+def use_engine(engine: Engine | None) -> None:
+    """Make ``engine`` this process's default for ``analyze`` calls that name none (``idolguard worker
+    --engine ray``: every job the worker runs, uploads and captures alike, is computed on the cluster)."""
+    global _default_engine
+    _default_engine = engine
+
+
 def analyze(
     ws: Workspace,
     shas: list[str],
@@ -239,8 +272,15 @@ def analyze(
     workers: int = 1,
     retry_errors: bool = True,
     on_done: Callable[[str], None] | None = None,
+    engine: Engine | None = None,
 ) -> dict[str, list[StageOutcome]]:
-    """Bring every item up to date with the current stage versions; returns all outcomes per item."""
+    """Bring every item up to date with the current stage versions; returns all outcomes per item.
+
+    ``engine`` computes (default: this process's ``use_engine`` choice, else ``LocalEngine(workers)``); the
+    results are stored here in batches, and what was computed before an engine failure is stored before the
+    failure propagates, so re-running resumes where it stopped."""
+    if engine is None:
+        engine = _default_engine or LocalEngine(workers)
     stages = select_stages(stage_names)
     results: dict[str, list[StageOutcome]] = {}
     jobs: list[Job] = []
@@ -274,15 +314,37 @@ def analyze(
                 on_done(sha)
         batch.clear()
 
-    for job, outcomes in _run_jobs(ws, jobs, workers):
-        if not batch:
-            batch_started = time.monotonic()
-        batch.append((job.sha256, outcomes))
-        results[job.sha256].extend(outcomes)
-        if len(batch) >= PERSIST_BATCH or time.monotonic() - batch_started > PERSIST_SECONDS:
-            flush()
+    try:
+        for job, outcomes in engine.run(ws, jobs) if jobs else ():
+            if not batch:
+                batch_started = time.monotonic()
+            batch.append((job.sha256, outcomes))
+            results[job.sha256].extend(outcomes)
+            if len(batch) >= PERSIST_BATCH or time.monotonic() - batch_started > PERSIST_SECONDS:
+                flush()
+    except BaseException:
+        if batch:  # computed results are correct results: keep them, so a re-run resumes after them
+            with suppress(Exception):
+                flush()
+        raise
     flush()
+    run_item_hooks(ws, list(results))
     return results
+
+
+def run_item_hooks(ws: Workspace, shas: list[str]) -> None:
+    """Tell the areas that asked (``Area.item_hooks``, e.g. the web triage queue) that these items' analysis
+    is current. The evidence is already stored: a failing hook is logged, never undoes or fails the scan
+    (``idolguard serve`` catches up on items a hook missed)."""
+    if not shas:
+        return
+    from idolguard import registry
+
+    for area, hook in registry.item_hooks():
+        try:
+            hook(ws, shas)
+        except Exception:  # noqa: BLE001 - reported, the analysis stands
+            logging.getLogger(__name__).warning("item hook of area %s failed", area, exc_info=True)
 
 
 def _run_jobs(ws: Workspace, jobs: list[Job], workers: int) -> Iterator[tuple[Job, list[StageOutcome]]]:

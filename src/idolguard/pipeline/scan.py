@@ -19,6 +19,7 @@ from idolguard.pipeline.registry import all_stages
 from idolguard.pipeline.resources import Resources, load_resources
 from idolguard.pipeline.runner import (
     INPUTS_KEY,
+    Engine,
     analyze,
     inputs_of,
     item_record,
@@ -116,6 +117,7 @@ def scan_paths(
     on_ingested: Callable[[int], None] | None = None,
     on_analyzed: Callable[[str], None] | None = None,
     on_analysis_start: Callable[[int], None] | None = None,
+    engine: Engine | None = None,
 ) -> list[ScanObject]:
     return scan_paths_checked(
         ws,
@@ -126,6 +128,7 @@ def scan_paths(
         on_ingested=on_ingested,
         on_analyzed=on_analyzed,
         on_analysis_start=on_analysis_start,
+        engine=engine,
     ).objects
 
 
@@ -145,6 +148,7 @@ def scan_paths_checked(
     on_ingested: Callable[[int], None] | None = None,
     on_analyzed: Callable[[str], None] | None = None,
     on_analysis_start: Callable[[int], None] | None = None,
+    engine: Engine | None = None,
 ) -> ScanOutcome:
     """Like ``scan_paths``, but a full disk stops the run cleanly: every item committed before it is still
     returned (and analysed as far as possible), and ``stopped`` names the cause."""
@@ -162,7 +166,7 @@ def scan_paths_checked(
         on_analysis_start(len(unique))
     if stopped is None:
         try:
-            analyze(ws, unique, stage_names=stage_names, workers=workers, on_done=on_analyzed)
+            analyze(ws, unique, stage_names=stage_names, workers=workers, on_done=on_analyzed, engine=engine)
         except Exception as exc:
             if not _disk_full(exc):
                 raise

@@ -32,6 +32,11 @@ IMAGE_MIMES = {"image/png", "image/jpeg", "image/webp", "image/gif", "image/svg+
 MAX_EMBED_BYTES = 2_000_000
 
 
+# Derived images that only their own report section shows, and only blurred (the aligned pair of a face
+# copied from an official photo is a sharp face crop of possibly sexual media).
+BLURRED_ELSEWHERE = frozenset({"attribution_pair"})
+
+
 def data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
@@ -66,7 +71,7 @@ def _item_context(ws: Workspace, obj: dict[str, Any]) -> dict[str, Any]:
             rows = session.execute(select(DerivedObject).where(DerivedObject.parent_sha256 == sha)).scalars().all()
         for row in rows[:48]:
             entry: dict[str, Any] = {"sha256": row.sha256, "kind": row.kind, "stage": row.stage, "src": None}
-            if row.mime in IMAGE_MIMES:
+            if row.mime in IMAGE_MIMES and row.kind not in BLURRED_ELSEWHERE:
                 try:
                     data = ws.vault.read_verified(row.sha256)
                     if len(data) <= MAX_EMBED_BYTES:

@@ -16,7 +16,14 @@ from typing import Any
 
 import typer
 
-from idolguard.cli_support import console, home_option, open_workspace
+from idolguard.cli_support import (
+    console,
+    engine_option,
+    home_option,
+    open_workspace,
+    ray_address_option,
+    ray_vault_option,
+)
 
 PANEL_WEB = "Team web app"
 
@@ -137,15 +144,32 @@ def worker_command(
     background_workers: int = typer.Option(
         None, "--background-workers", min=1, max=32, help="Threads for reported links and watches ([worker])."
     ),
+    engine: str = engine_option(),
+    ray_address: str = ray_address_option(),
+    ray_vault: str = ray_vault_option(),
+    ray_workers: int = typer.Option(None, "--ray-workers", min=1, help="Ray workers (default: one per CPU)."),
     home: Path = home_option(),
 ) -> None:
     """Run job workers outside the web server: analysts' uploads and captures, reported links, scheduled
-    watches (watch run --due); stops on Ctrl-C or SIGTERM."""
+    watches (watch run --due); stops on Ctrl-C or SIGTERM.
+
+    With --engine ray the jobs' analysis is computed on the Ray cluster (checked at start: exit 4 when it
+    cannot be used) and stored here; the job threads take turns on the cluster (docs/SCALING.md)."""
     import threading
 
+    from idolguard.cli_support import fail
+    from idolguard.pipeline.ray_engine import RayEngine, choose_engine
+    from idolguard.pipeline.runner import use_engine
     from idolguard.server.queues import Worker
 
     ws = open_workspace(home)
+    try:
+        chosen = choose_engine(ws, engine, workers=ray_workers, address=ray_address, vault=ray_vault)
+    except ValueError as exc:
+        fail(str(exc))
+    if isinstance(chosen, RayEngine):
+        use_engine(chosen)
+        console.print(f"analysis on Ray: {len(chosen.nodes)} node(s), {chosen.worker_count} worker(s)")
     running = Worker(ws, workers=workers, background_workers=background_workers)
     halt = threading.Event()
     running.start()  # Huey's consumers install their own signal handlers: ours go in after them
@@ -158,6 +182,9 @@ def worker_command(
         running.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if isinstance(chosen, RayEngine):
+            use_engine(None)
+            chosen.close()
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:

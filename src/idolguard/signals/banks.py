@@ -39,11 +39,11 @@ class AddReport:
 
 
 def invalidate_matches(session: Any) -> None:
-    """Drop stored ``match`` stage results: they described the banks before this change, and the next scan
-    recomputes them (hashes are not recomputed; the ``signals`` results stay)."""
+    """Drop stored ``match``/``face_match``/``source_attribution`` results: they described the banks before
+    this change, and the next scan recomputes them (hashes are not recomputed; the ``signals`` results stay)."""
     from idolguard.db.models import StageResult
 
-    session.execute(delete(StageResult).where(StageResult.stage.in_(("match", "face_match"))))
+    session.execute(delete(StageResult).where(StageResult.stage.in_(("match", "face_match", "source_attribution"))))
 
 
 def get_bank(session: Any, name: str) -> Bank:

@@ -56,6 +56,7 @@ ENTRY_MEANING = {
     "md5": "exact file (MD5)",
     "pdq": "whole-image perceptual hash (PDQ)",
     "pdq_face": "face-anchored PDQ (each face at 9 landmark perturbations)",
+    "pdq_inner": "inner-face PDQ for source-face attribution (official media, 9 per face)",
     "vpdq": "video perceptual hash (vPDQ)",
 }
 
@@ -164,8 +165,10 @@ def bank_add(
     """Add files to a bank: they are preserved as evidence and their reference-exact signals become entries.
 
     Each file gives several entries: its SHA-256 and MD5, a PDQ hash of an image, a vPDQ hash of a video,
-    and face-anchored PDQ hashes for each face (9 per face), so copies are found even when cropped. Adding
-    a file is not a sighting: it does not appear in incident spread.
+    and face-anchored PDQ hashes for each face (9 per face), so copies are found even when cropped. In a
+    negative bank (the artist's official photos) each face also gets 9 inner-face hashes: scans then look
+    for suspect faces copied from it (source-face attribution). Adding a file is not a sighting: it does
+    not appear in incident spread.
     """
     from idolguard.intake.ingest import Ingestor, SightingInfo
     from idolguard.pipeline.runner import analyze
@@ -175,7 +178,7 @@ def bank_add(
     ws = open_workspace(home)
     with ws.sessions() as session:
         try:
-            get_bank(session, name)
+            official = get_bank(session, name).kind == "negative"
         except IdolGuardError as exc:
             fail(str(exc))
     info = SightingInfo(note=f"added to bank {name}", purpose="bank_reference")
@@ -187,7 +190,7 @@ def bank_add(
         record: dict[str, Any] = {"path": result.path, "sha256": result.sha256, "error": result.error, "entries": []}
         if result.sha256 and not result.error:
             try:
-                entries, notes = entries_for_item(ws, result.sha256, case)
+                entries, notes = entries_for_item(ws, result.sha256, case, official=official)
                 report = add_entries(ws, name, entries, event_details={"item": result.sha256, "case": case})
                 kinds = dict(Counter(e.signal_type for e in entries))
                 faces = len({e.note for e in entries if e.signal_type == "pdq_face"})
@@ -217,9 +220,11 @@ def _print_added(record: dict[str, Any], sha256: str | None) -> None:
         line.print(f"{(sha256 or '-')[:16]}  [red]{safe(record['error'])}[/]  {safe(record['path'])}")
         return
     kinds = record.get("kinds") or {}
-    parts = [f"{n} {kind}" for kind, n in kinds.items() if kind != "pdq_face"]
+    parts = [f"{n} {kind}" for kind, n in kinds.items() if kind not in ("pdq_face", "pdq_inner")]
     if kinds.get("pdq_face"):
         parts.append(f"{kinds['pdq_face']} pdq_face ({record.get('faces', 0)} face(s) x 9 perturbations)")
+    if kinds.get("pdq_inner"):
+        parts.append(f"{kinds['pdq_inner']} pdq_inner (official faces for source attribution)")
     dup = f", {record['duplicates']} already in the bank" if record.get("duplicates") else ""
     line.print(
         f"{(sha256 or '-')[:16]}  {len(record['entries'])} new entries: {', '.join(parts)}{dup}  {safe(record['path'])}"

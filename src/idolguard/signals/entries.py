@@ -11,20 +11,33 @@ from idolguard.signals.compute import LOW_QUALITY_NOTE, all_signals
 from idolguard.workspace import Workspace
 
 
-def entries_for_item(ws: Workspace, sha256: str, case: str | None = None) -> tuple[list[NewEntry], list[str]]:
+def entries_for_item(
+    ws: Workspace, sha256: str, case: str | None = None, *, official: bool = False
+) -> tuple[list[NewEntry], list[str]]:
+    """The item's bank entries. ``official`` (a ``negative`` bank: the artist's official media) adds the
+    inner-face PDQs source-face attribution searches (``pdq_inner``, nine per face)."""
     with ws.sessions() as session:
         item = session.get(Item, sha256)
     if item is None:
         raise IdolGuardError(f"no item {sha256}")
     notes: list[str] = []
     face_hashes: list[dict[str, Any]] = []
+    inner: list[tuple[int, list[str]]] = []
     with ws.vault.materialize(sha256) as path:
         signals = all_signals(path, item.media_type, ws.config.limits, exact=True)
         if item.media_type == "image":
-            from idolguard.signals.face_match import item_face_hashes
-
             # Faces hashed at nine landmark perturbations, so a re-detection on a copy lands close to one.
-            face_hashes, _luma = item_face_hashes(path, ws.config.limits, jitter=True)
+            from idolguard.signals.face_match import detect_faces, item_face_hashes, luma_of
+            from idolguard.signals.pdq import reference_rgb
+
+            rgb = reference_rgb(path, ws.config.limits)
+            faces = detect_faces(rgb) or []
+            face_hashes, _luma = item_face_hashes(path, ws.config.limits, faces, jitter=True)
+            if official:
+                from idolguard.source_attribution import inner_hashes
+
+                luma = luma_of(rgb)
+                inner = [(i, inner_hashes(luma, f["landmarks"])) for i, f in enumerate(faces) if f.get("landmarks")]
     common: dict[str, Any] = {"source_kind": "item", "source_item": sha256, "source_ref": case}
     entries = [NewEntry("sha256", signals["sha256"], **common), NewEntry("md5", signals["md5"], **common)]
     if signals.get("pdq"):
@@ -34,6 +47,9 @@ def entries_for_item(ws: Workspace, sha256: str, case: str | None = None) -> tup
     for face in face_hashes:
         for value in dict.fromkeys([face["pdq"], *face["jitter"], *face.get("tight", [])]):
             entries.append(NewEntry("pdq_face", value, quality=face["quality"], note=f"face {face['face']}", **common))
+    for index, values in inner:
+        for value in values:
+            entries.append(NewEntry("pdq_inner", value, note=f"face {index}", **common))
     if signals.get("vpdq_frames"):
         entries.append(NewEntry("vpdq", signals["vpdq"]["digest"], frames=signals["vpdq_frames"], **common))
         if signals["vpdq"].get("note"):

@@ -116,3 +116,42 @@ class FaceMatchStage(Stage):
 
         super().contribute(obj, output)
         obj["matches"] = merge_face_matches(obj.get("matches") or [], output.get("face_matches", []))
+
+
+class SourceAttributionOutput(TypedDict):
+    source_attribution: list[dict[str, Any]]
+
+
+class SourceAttributionStage(Stage):
+    """Was a face in this picture copied from one of the artist's official photos (``negative`` banks)?
+
+    Inner-face PDQ candidates from the official collection, verified by ORB + RANSAC on the aligned inner
+    crops (``signals/attribution.py``); a verified pair names the official item and keeps the aligned pair.
+    """
+
+    name: ClassVar[str] = "source_attribution"
+    version: ClassVar[str] = "1"
+    needs: ClassVar[tuple[str, ...]] = ("faces", "signals")
+    produces: ClassVar[tuple[str, ...]] = ("source_attribution",)
+    media_types: ClassVar[frozenset[str]] = frozenset({"image"})
+    description: ClassVar[str] = "source-face attribution: faces copied from official photos (negative banks)"
+    uses: ClassVar[tuple[str, ...]] = ("banks",)
+
+    def run(self, ctx: StageContext) -> SourceAttributionOutput:
+        from idolguard.signals.attribution import attribute_faces
+        from idolguard.signals.face_match import luma_of
+        from idolguard.signals.pdq import reference_rgb
+
+        faces = [f for f in ctx.inputs["faces"].get("faces") or [] if f.get("landmarks")]
+        if not faces:
+            return {"source_attribution": []}
+        banks = ctx.resources.need("banks", self.name)
+        if not len(banks.store.get("pdq_inner")):
+            return {"source_attribution": []}
+        luma = luma_of(reference_rgb(ctx.path, ctx.limits))
+
+        def keep(png: bytes) -> str:
+            return ctx.add_derived(png, "attribution_pair", "image/png")
+
+        found = attribute_faces(banks.workspace, banks.store, luma, faces, ctx.sha256, keep if ctx.persist else None)
+        return {"source_attribution": found}

@@ -5,16 +5,18 @@ API tokens. Every change and every sign-in attempt is a custody event.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idolguard.errors import IdolGuardError
 from idolguard.web import security
 from idolguard.web.custody import custody
-from idolguard.web.models import ROLES, ApiToken, User, WebSession
+from idolguard.web.models import ROLES, ApiToken, LoginThrottle, User, WebSession
 from idolguard.web.roles import Principal
 from idolguard.workspace import Workspace
 
@@ -23,6 +25,10 @@ MAX_FAILED = 5
 LOCK_TIME = timedelta(minutes=15)
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
+# Per client address: this many failed attempts (any accounts) within IP_WINDOW block the address for
+# ``[web] login_ip_block_minutes``; the per-account lock-out above still applies on its own.
+IP_MAX_FAILURES = 20
+IP_WINDOW = timedelta(minutes=15)
 NAME_OK = set("abcdefghijklmnopqrstuvwxyz0123456789._-@")
 
 
@@ -157,7 +163,7 @@ def set_password(ws: Workspace, user_id: int, password: str) -> None:
 @dataclass
 class LoginResult:
     ok: bool
-    reason: str = ""  # bad_credentials|locked|disabled|invite_expired
+    reason: str = ""  # bad_credentials|bad_code|locked|disabled|invite_expired|throttled
     user_id: int | None = None
 
 
@@ -166,7 +172,10 @@ def check_password(ws: Workspace, name: str, password: str, *, client: str) -> L
     name = name.strip().lower()[:128]
     with ws.sessions() as session:
         user = session.scalar(select(User).where(User.name == name))
-        if user is None:
+        if client_blocked(ws, client):
+            security.dummy_verify()  # the same time as a real check: the answer says nothing about the account
+            result = LoginResult(False, "throttled", user.id if user else None)
+        elif user is None:
             security.dummy_verify()
             result = LoginResult(False, "bad_credentials")
         elif user.disabled:
@@ -191,7 +200,9 @@ def check_totp(ws: Workspace, user_id: int, code: str, *, client: str) -> LoginR
         if user is None or user.disabled:
             return LoginResult(False, "disabled")
         name = user.name
-        if user.locked_until and user.locked_until > now():
+        if client_blocked(ws, client):
+            result = LoginResult(False, "throttled", user_id)
+        elif user.locked_until and user.locked_until > now():
             result = LoginResult(False, "locked", user_id)
         elif security.verify_totp(user.totp_secret, code):
             result = LoginResult(True, "", user_id)
@@ -201,7 +212,50 @@ def check_totp(ws: Workspace, user_id: int, code: str, *, client: str) -> LoginR
     return result
 
 
+def _ip_limits(ws: Workspace) -> tuple[int, timedelta]:
+    web = ws.config.section("web")
+    return (
+        int(web.get("login_ip_max_failures") or IP_MAX_FAILURES),
+        timedelta(minutes=int(web.get("login_ip_block_minutes") or 15)),
+    )
+
+
+def client_blocked(ws: Workspace, client: str) -> bool:
+    """Whether sign-ins from this address are refused for now (too many recent failures from it)."""
+    with ws.sessions() as session:
+        row = session.get(LoginThrottle, client[:64])
+        return bool(row is not None and row.blocked_until is not None and row.blocked_until > now())
+
+
+def _count_failure(ws: Workspace, client: str) -> tuple[int, datetime | None]:
+    """One more failure from ``client`` in its window: (failures so far, end of the block it starts or None)."""
+    limit, block = _ip_limits(ws)
+    for _attempt in range(3):  # two first failures of a new address at once: one insert wins, retry the other
+        try:
+            with ws.sessions() as session, session.begin():
+                moment = now()
+                row = session.get(LoginThrottle, client[:64], with_for_update=True)
+                if row is None:
+                    row = LoginThrottle(client=client[:64], window_start=moment, failures=0)
+                    session.add(row)
+                elif moment - row.window_start > IP_WINDOW:
+                    row.window_start, row.failures = moment, 0
+                row.failures += 1
+                if row.failures < limit:
+                    return row.failures, None
+                row.blocked_until = moment + block
+                row.window_start, row.failures = moment, 0
+                return limit, row.blocked_until
+        except IntegrityError:
+            continue
+    return 0, None
+
+
 def _record_attempt(ws: Workspace, name: str, result: LoginResult, *, client: str, factor: str) -> None:
+    blocked_until = None
+    failures = 0
+    if not result.ok and result.reason != "throttled":
+        failures, blocked_until = _count_failure(ws, client)
     with custody(ws, name or "-") as (session, ledger):
         user = session.get(User, result.user_id) if result.user_id else None
         details = {"user": name, "factor": factor, "client": client}
@@ -212,6 +266,10 @@ def _record_attempt(ws: Workspace, name: str, result: LoginResult, *, client: st
             ledger.append("web.login" if factor == "totp" else "web.login_password_ok", details=details)
             return
         ledger.append("web.login_failed", details={**details, "reason": result.reason})
+        if blocked_until is not None:
+            ledger.append(
+                "web.ip_lockout", details={"client": client, "failures": failures, "until": blocked_until.isoformat()}
+            )
         if user is not None and result.reason in ("bad_credentials", "bad_code"):
             user.failed_logins = (user.failed_logins or 0) + 1
             if user.failed_logins >= MAX_FAILED:
@@ -339,3 +397,23 @@ def ensure_first_admin(ws: Workspace) -> NewUser | None:
         if session.scalar(select(User.id).limit(1)) is not None:
             return None
     return add_user(ws, "admin", "admin", [], by="system")
+
+
+def login_lines(created: NewUser) -> list[str]:
+    """The one-time login as lines to print once (the TOTP URI whole, so it can be copied)."""
+    return [
+        f"user: {created.user}",
+        f"one-time password (change at first sign-in): {created.password}",
+        f"TOTP setup URI (add it to an authenticator app): {created.totp_uri}",
+    ]
+
+
+def first_admin_at_init(ws: Workspace, say: Callable[[str], None]) -> None:
+    """``idolguard init``: create the first administrator and print its one-time login (once: ``serve``
+    then finds accounts and prints no password)."""
+    created = ensure_first_admin(ws)
+    if created is None:
+        return
+    say("Web app: first administrator created. This login is shown only once:")
+    for line in login_lines(created):
+        say(line)

@@ -78,6 +78,7 @@ class ItemPage(BaseModel):
     offset: int
     limit: int
     next_offset: int | None
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page (constant-time paging)")
 
 
 class DecisionIn(BaseModel):
@@ -246,11 +247,19 @@ def create_api(ws: Workspace) -> FastAPI:
         fan_reported: bool = False,
         offset: int = Query(0, ge=0, le=10_000_000),
         limit: int = Query(50, ge=1, le=500),
+        cursor: str = Query("", max_length=100, pattern=r"^$|^[0-9eE+.\-]{1,32}:[0-9a-f]{64}$"),
     ) -> ItemPage:
         filters = triage.Filters(status, artist, decision, verdict, platform, fan=fan_reported)
-        rows, more = triage.queue(ws, who, filters, offset=offset, limit=limit)
+        after = triage.parse_cursor(cursor) if cursor else None
+        if cursor and after is None:
+            raise ApiError(422, "invalid", "cursor: not a cursor from next_cursor")
+        rows, more = triage.queue(ws, who, filters, offset=offset, limit=limit, after=after)
         return ItemPage(
-            items=[_item_out(r) for r in rows], offset=offset, limit=limit, next_offset=offset + limit if more else None
+            items=[_item_out(r) for r in rows],
+            offset=offset,
+            limit=limit,
+            next_offset=offset + limit if more and after is None else None,
+            next_cursor=triage.cursor_text(rows[-1]) if more and rows else None,
         )
 
     @api.get("/items/{sha256}", response_model=dict[str, Any], responses=ERRORS)

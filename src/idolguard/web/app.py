@@ -82,7 +82,15 @@ def create_app(ws: Workspace) -> FastAPI:
 
     app.include_router(pages_auth.router)
     app.include_router(pages_admin.router)
-    for name in ("pages_items", "pages_intake", "pages_more", "pages_cases", "pages_takedowns"):
+    for name in (
+        "pages_items",
+        "pages_evidence",
+        "pages_team",
+        "pages_intake",
+        "pages_more",
+        "pages_cases",
+        "pages_takedowns",
+    ):
         try:
             module = __import__(f"idolguard.web.{name}", fromlist=["router"])
         except ModuleNotFoundError as exc:

@@ -8,5 +8,7 @@ AREA = Area(
     commands=("idolguard.web.cli:register",),
     models=("idolguard.web.models",),
     settings=("idolguard.web.settings:WebSettings",),
+    item_hooks=("idolguard.web.triage:sync_reviews",),  # items scanned anywhere reach the triage queue
+    init_hooks=("idolguard.web.accounts:first_admin_at_init",),
     people=People(has_accounts="idolguard.web.users:has_accounts", lookup="idolguard.web.users:lookup"),
 )

@@ -33,11 +33,9 @@ def print_login(created: NewUser, json_out: bool = False) -> None:
     if json_out:
         emit_json({"user": created.user, "password": created.password, "totp_uri": created.totp_uri})
         return
-    for line in (
-        f"user: {created.user}",
-        f"one-time password (change at first sign-in): {created.password}",
-        f"TOTP setup URI (add it to an authenticator app): {created.totp_uri}",
-    ):
+    from idolguard.web.accounts import login_lines
+
+    for line in login_lines(created):
         console.print(line, highlight=False, soft_wrap=True, markup=False)
 
 

@@ -78,6 +78,7 @@ DYNAMIC = (
     *("likely_manipulated", "uncertain", "not_detected"),
     *("image", "video", "other"),
     *("receiving", "queued", "running", "done", "error", "upload", "capture"),
+    *("ok", "partial", "refused"),
     *("open", "takedown_requested", "removed", "closed"),
     *("identity_check", "manipulation_check", "legal_review", "takedown_preparation"),
 )

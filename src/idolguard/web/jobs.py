@@ -186,7 +186,6 @@ def _run_upload(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -
     from idolguard.intake.ingest import SightingInfo
     from idolguard.pipeline.runner import analyze
     from idolguard.pipeline.scan import item_objects, scan_paths
-    from idolguard.web.triage import sync_reviews
 
     folder = uploads_dir(ws, job_id)
     files = [folder / name for name in params.get("files", [])]
@@ -218,8 +217,7 @@ def _run_upload(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -
     if earlier:
         analyze(acting, list(dict.fromkeys(sha for sha, _ in earlier)))
         objects += item_objects(ws, [(sha, path, False) for sha, path in earlier])
-    shas = [o["sha256"] for o in objects if o.get("sha256")]
-    sync_reviews(ws, shas)
+    # The runner's item hook (web area) has put every analysed item in the triage queue.
     names = {str(folder / name): name for name in params.get("files", [])}
     display = params.get("display", {})
     results = []
@@ -238,6 +236,7 @@ def _run_upload(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -
 
 
 def _run_capture(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -> list[dict[str, Any]]:
+    from idolguard.capture.browser import BrowserPool
     from idolguard.capture.service import capture_urls
     from idolguard.capture.settings import CaptureSettings
     from idolguard.web.triage import sync_reviews
@@ -245,20 +244,26 @@ def _run_capture(ws: Workspace, job_id: int, params: dict[str, Any], user: str) 
     acting = ws.acting_as(actor_name(user))
     settings = CaptureSettings.from_workspace(acting)
     results = []
-    for url in params.get("urls", []):
-        outcome = capture_urls(acting, [url], settings, note=params.get("note") or None)[0]
-        shas = [m.sha256 for m in outcome.media if m.sha256]
-        sync_reviews(ws, shas)
-        results.append(
-            {
-                "name": url,
-                "capture_id": outcome.capture_id,
-                "state": outcome.state,
-                "media": shas,
-                "error": outcome.error,
-            }
-        )
-        _renew(ws, job_id, done=len(results))
+    # One browser for the whole job (launching Chromium is the slow part), each URL still its own capture.
+    pool = BrowserPool(settings.chromium_path) if settings.browser else None
+    try:
+        for url in params.get("urls", []):
+            outcome = capture_urls(acting, [url], settings, pool=pool, note=params.get("note") or None)[0]
+            shas = [m.sha256 for m in outcome.media if m.sha256]
+            sync_reviews(ws, shas)
+            results.append(
+                {
+                    "name": url,
+                    "capture_id": outcome.capture_id,
+                    "state": outcome.state,
+                    "media": shas,
+                    "error": outcome.error,
+                }
+            )
+            _renew(ws, job_id, done=len(results))
+    finally:
+        if pool is not None:
+            pool.close()
     return results
 
 

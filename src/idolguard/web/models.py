@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idolguard.db.base import Base, JSONType, UTCDateTime, utcnow
@@ -75,7 +75,15 @@ class Review(Base):
         Index("ix_web_reviews_rank", "risk", "item_sha256"),
         # Scoped queues start from the artist index; this covers their status filter and risk sort.
         Index("ix_web_reviews_scope", "item_sha256", "status", "risk"),
-        Index("ix_web_reviews_artist_risk", "artist", "risk"),
+        # The unattributed items in queue order (scoped analysts and managers see them): a partial index, so
+        # neither database walks the whole queue past the attributed items to find them.
+        Index(
+            "ix_web_reviews_unattributed",
+            "risk",
+            "item_sha256",
+            sqlite_where=text("artist IS NULL"),
+            postgresql_where=text("artist IS NULL"),
+        ),
     )
 
     item_sha256: Mapped[str] = mapped_column(ForeignKey("items.sha256"), primary_key=True)
@@ -106,8 +114,14 @@ class ReviewArtist(Base):
 
     __tablename__ = "web_review_artists"
 
+    __table_args__ = (
+        # Per-artist queues walk this in risk order (the item's risk is copied here by sync_reviews).
+        Index("ix_web_review_artists_rank", "artist", "risk", "item_sha256"),
+    )
+
     item_sha256: Mapped[str] = mapped_column(ForeignKey("items.sha256"), primary_key=True)
-    artist: Mapped[str] = mapped_column(String(256), primary_key=True, index=True)
+    artist: Mapped[str] = mapped_column(String(256), primary_key=True)
+    risk: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class Reveal(Base):
@@ -142,3 +156,16 @@ class Job(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     results: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class LoginThrottle(Base):
+    """Failed sign-in attempts per client address (migration ``0810_web_throttle``): many failures from one
+    address (password spraying over many accounts) block that address for a while, besides the per-account
+    lock-out. Both are custody events."""
+
+    __tablename__ = "web_login_throttle"
+
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

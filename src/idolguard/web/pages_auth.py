@@ -37,6 +37,7 @@ MESSAGES = {
     "disabled": N_("Wrong user name or password."),
     "invite_expired": N_("This invitation has expired. Ask an administrator for a new one."),
     "bad_code": N_("Wrong or expired code."),
+    "throttled": N_("Too many failed sign-ins from your network address. Wait a while and try again."),
 }
 
 
@@ -72,7 +73,8 @@ def login(
     ws = ws_of(request)
     result = accounts.check_password(ws, name, password[:1024], client=_client(request))
     if not result.ok or result.user_id is None:
-        return render(ctx, "login.html.j2", status=401, error=ctx.gettext(MESSAGES[result.reason]))
+        status = 429 if result.reason == "throttled" else 401
+        return render(ctx, "login.html.j2", status=status, error=ctx.gettext(MESSAGES[result.reason]))
     # A new session id at this step (and again after TOTP): a session id planted before sign-in is worthless.
     token = accounts.new_session(
         ws, result.user_id, second_factor_ok=False, replaces=request.cookies.get(SESSION_COOKIE)
@@ -92,9 +94,10 @@ def totp(request: Request, ctx: PageContext = Depends(csrf_half), code: str = Fo
     ws = ws_of(request)
     result = accounts.check_totp(ws, ctx.user.user_id, code[:32], client=_client(request))
     if not result.ok:
-        if result.reason in ("locked", "disabled"):
+        if result.reason in ("locked", "disabled", "throttled"):
             accounts.end_session(ws, ctx.session_token)
-            response = render(ctx, "login.html.j2", status=401, error=ctx.gettext(MESSAGES[result.reason]))
+            status = 429 if result.reason == "throttled" else 401
+            response = render(ctx, "login.html.j2", status=status, error=ctx.gettext(MESSAGES[result.reason]))
             response.delete_cookie(SESSION_COOKIE, path="/")
             return response
         return render(ctx, "totp.html.j2", status=401, error=ctx.gettext(MESSAGES["bad_code"]))
@@ -141,7 +144,9 @@ def password(
 def account(request: Request, ctx: PageContext = Depends(page_user)) -> Response:
     from idolguard.web.reveal import reveals_today
 
-    return render(ctx, "account.html.j2", reveals_today=reveals_today(ws_of(request), ctx.user.user_id))
+    return render(
+        ctx, "account.html.j2", reveals_today=reveals_today(ws_of(request), ctx.user.user_id, ctx.user.timezone)
+    )
 
 
 @router.post("/account")

@@ -107,6 +107,24 @@ def _page_data(ws: Workspace, number: str) -> dict[str, Any]:
     }
 
 
+WHY = re.compile(r"^(linked|incident|sighting|capture) ?(\d*) ?(manifest|media)?$")
+
+
+def why_label(gettext: Any, text: str) -> str:
+    """Why an item is in a case (``linked``, ``incident 3``, ``capture 2 media``...) in the page's language."""
+    found = WHY.match(text)
+    if not found:
+        return text
+    kind, ref, part = found.groups()
+    labels = {
+        "linked": N_("linked directly"),
+        "incident": N_("incident {ref}"),
+        "sighting": N_("sighting {ref}"),
+        "capture": N_("capture {ref} (page)") if part == "manifest" else N_("capture {ref} (media)"),
+    }
+    return str(gettext(labels[kind], ref=ref) if ref else gettext(labels[kind]))
+
+
 def _show(request: Request, ctx: PageContext, number: str, *, error: str = "", status: int = 200) -> Response:
     from idolguard.web.accounts import list_users
 
@@ -127,6 +145,7 @@ def _show(request: Request, ctx: PageContext, number: str, *, error: str = "", s
         filing_kinds=FILING_KINDS_SHOWN,
         assignee_roles=ASSIGNEE_ROLES_SHOWN,
         people=people,
+        why=lambda text: why_label(ctx.gettext, text),
         **data,
     )
 

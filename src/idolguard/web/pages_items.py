@@ -58,7 +58,7 @@ def triage_page(
     until: str = Query("", max_length=32),
     fan: str = Query("", max_length=4),
     mine: str = Query("", max_length=4),
-    page: int = Query(0, ge=0, le=100_000),
+    after: str = Query("", max_length=100),
 ) -> Response:
     ws = ws_of(request)
     filters = triage.Filters(
@@ -72,7 +72,8 @@ def triage_page(
         bool(fan),
         ctx.user.name if mine else "",
     )
-    rows, more = triage.queue(ws, ctx.user, filters, offset=page * PAGE, limit=PAGE)
+    cursor = triage.parse_cursor(after) if after else None
+    rows, more = triage.queue(ws, ctx.user, filters, limit=PAGE, after=cursor)
     args = {
         "status": status,
         "artist": artist,
@@ -84,7 +85,16 @@ def triage_page(
         "fan": fan,
         "mine": mine,
     }
-    return render(ctx, "triage.html.j2", rows=rows, more=more, page=page, f=args, statuses=STATUSES)
+    return render(
+        ctx,
+        "triage.html.j2",
+        rows=rows,
+        more=more,
+        first=cursor is None,
+        next_cursor=triage.cursor_text(rows[-1]) if more and rows else "",
+        f=args,
+        statuses=STATUSES,
+    )
 
 
 @router.post("/triage/bulk")
@@ -129,9 +139,11 @@ def item_page(request: Request, sha: str, ctx: PageContext = Depends(need("read"
 def _item(
     ws: Workspace, ctx: PageContext, row: Review, *, grant: object = None, status: int = 200, notice: str = ""
 ) -> Response:
+    from idolguard.web import explain
     from idolguard.web.item_view import item_detail
 
     detail = item_detail(ws, row.item_sha256)
+    obj, tz = detail["obj"], ctx.user.timezone
     return render(
         ctx,
         "item.html.j2",
@@ -146,6 +158,11 @@ def _item(
         reveals_today=reveal.reveals_today(ws, ctx.user.user_id, ctx.user.timezone),
         reveal_window=reveal.reveal_seconds(ws),
         references=_references(ws, triage.item_artists(ws, row.item_sha256), ctx),
+        explanation=explain.manipulation_lines(obj, ctx.gettext),
+        custody_rows=explain.custody_rows(detail["entries"], ctx.gettext, tz),
+        c2pa=explain.c2pa_rows(obj.get("content_credentials"), ctx.gettext, tz),
+        file_name=explain.file_name(obj.get("path")),
+        comment_time=lambda ts: explain.stamp(ts, tz),
     )
 
 
@@ -265,6 +282,24 @@ def heatmap(request: Request, sha: str, heat: str, ctx: PageContext = Depends(pa
     if not ok:
         raise Denied(404, "Not found.")
     return Response(previews.heatmap_over_blur(ws, heat), media_type="image/png")
+
+
+@router.get("/items/{sha}/attribution/{pair}.png")
+def attribution_pair(request: Request, sha: str, pair: str, ctx: PageContext = Depends(page_user)) -> Response:
+    """The aligned suspect | official face pair of a source attribution, blurred like every preview."""
+    from sqlalchemy import select
+
+    from idolguard.db.models import DerivedObject
+
+    ws = ws_of(request)
+    visible(ws, ctx, sha)
+    with ws.sessions() as session:
+        ok = session.scalar(
+            select(DerivedObject.id).where(DerivedObject.parent_sha256 == sha, DerivedObject.sha256 == pair)
+        )
+    if not ok:
+        raise Denied(404, "Not found.")
+    return Response(previews.blurred_derived(ws, pair), media_type="image/png")
 
 
 @router.get("/reference/{sha}.png")

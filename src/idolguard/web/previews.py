@@ -2,9 +2,13 @@
 a reveal grants it.
 
 Images: long side 256 px, greyscale, Gaussian blur of radius 10 (faces and bodies unreadable, layout and
-colour-free composition visible). Videos: a strip of up to 6 blurred keyframes (no playback). Heat maps are
-drawn over the blurred derivative, never over the original. Previews are cached as PNG in
-``HOME/cache/previews`` (derivatives for display, not evidence: the vault keeps the originals).
+colour-free composition visible). Videos: a strip of up to 6 blurred keyframes spread over the video (no
+playback). Capture screenshots (whole pages): long side 512 px, same blur. Heat maps are drawn over the
+blurred derivative, never over the original.
+
+Previews are cached in ``HOME/cache/previews`` (derivatives for display, not evidence: the vault keeps the
+originals). When the vault is encrypted at rest, so is the cache (the vault's key and AES-256-GCM format): no
+plaintext derivative of encrypted evidence is ever written to disk.
 """
 
 from __future__ import annotations
@@ -21,13 +25,16 @@ from idolguard.workspace import Workspace
 SIDE = 256
 BLUR = 10
 STRIP_FRAMES = 6
-VERSION = "1"
+SCREENSHOT_SIDE = 512
+MAX_KEYFRAMES = 240
+VERSION = "2"
 
 
-def blur_image(img: Image.Image, side: int = SIDE) -> Image.Image:
+def blur_image(img: Image.Image, side: int = SIDE, tall: int = 1) -> Image.Image:
+    """Greyscale, at most ``side`` wide and ``side * tall`` high, Gaussian-blurred."""
     img = ImageOps.exif_transpose(img) if hasattr(img, "getexif") else img
     grey = img.convert("L")
-    grey.thumbnail((side, side))
+    grey.thumbnail((side, side * tall))
     return grey.filter(ImageFilter.GaussianBlur(BLUR))
 
 
@@ -38,13 +45,17 @@ def _placeholder(text_side: int = SIDE) -> Image.Image:
 def _video_strip(path: Path, ws: Workspace) -> Image.Image:
     from idolguard.media.frames import VideoReader
 
-    frames = []
+    # Keyframes only (cheap to decode), then up to STRIP_FRAMES of them spread evenly over the video, so the
+    # strip shows its whole length and not just its first seconds.
+    keyframes = []
     for frame in VideoReader(path, ws.config.limits).sample(
-        every_s=0.0, scene_cuts=False, keyframes_only=True, max_side=SIDE
+        every_s=0.0, scene_cuts=False, keyframes_only=True, max_side=SIDE, max_frames=MAX_KEYFRAMES
     ):
-        frames.append(blur_image(Image.fromarray(frame.image), side=SIDE // 2))
-        if len(frames) >= STRIP_FRAMES:
-            break
+        keyframes.append(frame.image)
+    if len(keyframes) > STRIP_FRAMES:
+        step = (len(keyframes) - 1) / (STRIP_FRAMES - 1)
+        keyframes = [keyframes[round(i * step)] for i in range(STRIP_FRAMES)]
+    frames = [blur_image(Image.fromarray(image), side=SIDE // 2) for image in keyframes]
     if not frames:
         return _placeholder()
     width = sum(f.width for f in frames) + 4 * (len(frames) - 1)
@@ -56,21 +67,57 @@ def _video_strip(path: Path, ws: Workspace) -> Image.Image:
     return strip
 
 
-def preview_png(ws: Workspace, sha: str, media_type: str) -> bytes:
-    cache = ws.home / "cache" / "previews" / VERSION
-    target = cache / f"{sha}.png"
-    if target.exists():
+def _cache_path(ws: Workspace, sha: str, kind: str) -> Path:
+    suffix = ".png.enc" if ws.vault.encrypted else ".png"
+    return ws.home / "cache" / "previews" / VERSION / f"{sha}{'' if kind in ('image', 'video') else '-' + kind}{suffix}"
+
+
+def _cached(ws: Workspace, target: Path) -> bytes | None:
+    if not target.exists():
+        return None
+    try:
+        if ws.vault.encrypted:
+            from idolguard.evidence.crypto import decrypt_stream
+
+            assert ws.vault.key is not None
+            with open(target, "rb") as handle:
+                return b"".join(decrypt_stream(ws.vault.key, handle, target.name))
         return target.read_bytes()
+    except (OSError, IdolGuardError):
+        return None  # unreadable or altered: made again
+
+
+def _store(ws: Workspace, target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as out:
+        if ws.vault.encrypted:
+            from idolguard.evidence.crypto import encrypt_stream
+
+            assert ws.vault.key is not None
+            encrypt_stream(ws.vault.key, [data], out)
+        else:
+            out.write(data)
+    os.replace(tmp, target)
+
+
+def preview_png(ws: Workspace, sha: str, media_type: str) -> bytes:
+    """The blurred PNG of a vault object: ``image``, ``video`` (keyframe strip), ``screenshot`` (a capture's
+    page screenshot, larger), anything else a grey placeholder."""
+    target = _cache_path(ws, sha, media_type)
+    cached = _cached(ws, target)
+    if cached is not None:
+        return cached
     try:
         with ws.vault.materialize(sha) as path:
             if media_type == "video":
                 out = _video_strip(path, ws)
-            elif media_type == "image":
+            elif media_type in ("image", "screenshot"):
                 from idolguard.media.image import open_image
 
                 with open_image(path, ws.config.limits) as img:
                     img.seek(0)
-                    out = blur_image(img)
+                    out = blur_image(img, SCREENSHOT_SIDE, 4) if media_type == "screenshot" else blur_image(img)
             else:
                 out = _placeholder()
     except (IdolGuardError, OSError, ValueError):
@@ -78,11 +125,17 @@ def preview_png(ws: Workspace, sha: str, media_type: str) -> bytes:
     buffer = io.BytesIO()
     out.save(buffer, "PNG")
     data = buffer.getvalue()
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
+    _store(ws, target, data)
     return data
+
+
+def blurred_derived(ws: Workspace, sha: str) -> bytes:
+    """A derived image (e.g. a source-attribution face pair) as a blurred greyscale PNG, width kept."""
+    with ws.vault.materialize(sha) as path, Image.open(path) as img:
+        out = blur_image(img, side=max(img.size))
+    buffer = io.BytesIO()
+    out.save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def heatmap_over_blur(ws: Workspace, heatmap_sha: str) -> bytes:

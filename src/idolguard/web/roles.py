@@ -15,9 +15,11 @@ from idolguard.web.models import ROLES
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(
-        {"read", "admin", "assign", "decide", "close", "comment", "upload", "banks", "artists", "cases"}
+        {"read", "admin", "team", "assign", "decide", "close", "comment", "upload", "banks", "artists", "cases"}
     ),
-    "manager": frozenset({"read", "assign", "decide", "close", "comment", "upload", "banks", "artists", "cases"}),
+    "manager": frozenset(
+        {"read", "team", "assign", "decide", "close", "comment", "upload", "banks", "artists", "cases"}
+    ),
     "analyst": frozenset({"read", "decide", "comment", "upload", "reveal"}),
     "counsel": frozenset({"read", "comment", "reveal", "export", "cases"}),
     "viewer": frozenset({"read"}),

@@ -23,3 +23,11 @@ class WebSettings:
     )
     max_upload_bytes: int = field(default=2 * 1024**3, metadata={"help": "Largest upload (all files together)."})
     reveal_seconds: int = field(default=60, metadata={"help": "How long a revealed original stays visible."})
+    login_ip_max_failures: int = field(
+        default=20,
+        metadata={
+            "help": "Failed sign-ins from one client address (any accounts) within 15 minutes that block the "
+            "address; behind a reverse proxy, let it set X-Forwarded-For (trusted from 127.0.0.1)."
+        },
+    )
+    login_ip_block_minutes: int = field(default=15, metadata={"help": "How long a blocked address waits."})

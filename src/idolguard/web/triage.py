@@ -100,7 +100,7 @@ def sync_reviews(ws: Workspace, shas: list[str]) -> int:
                     row.updated_at = datetime.now(UTC)
                     session.add(row)
                 for artist in artists:
-                    session.add(ReviewArtist(item_sha256=sha, artist=artist))
+                    session.add(ReviewArtist(item_sha256=sha, artist=artist, risk=row.risk))
     return len(shas)
 
 
@@ -158,12 +158,12 @@ class Filters:
     fan: bool = False
     assignee: str = ""
 
-    def apply(self, query: Select[Any]) -> Select[Any]:
+    def apply(self, query: Select[Any], *, with_artist: bool = True) -> Select[Any]:
         if self.status == "open":
             query = query.where(Review.status.in_(OPEN_STATUSES))
         elif self.status in STATUSES:
             query = query.where(Review.status == self.status)
-        if self.artist:
+        if self.artist and with_artist:
             query = query.where(
                 Review.item_sha256.in_(select(ReviewArtist.item_sha256).where(ReviewArtist.artist == self.artist))
             )
@@ -188,23 +188,83 @@ class Filters:
         return query
 
 
+Cursor = tuple[float, str]  # (risk, item_sha256) of the last row of the previous page
+
+
+def parse_cursor(text: str) -> Cursor | None:
+    """``RISK:SHA256`` as the page links carry it; None for anything else (then the first page)."""
+    risk_text, _, sha = text.partition(":")
+    try:
+        value = float(risk_text)
+    except ValueError:
+        return None
+    if not math.isfinite(value) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        return None
+    return value, sha
+
+
+def cursor_text(row: Review) -> str:
+    return f"{row.risk!r}:{row.item_sha256}"
+
+
+def _streams(who: Principal, filters: Filters) -> list[tuple[Select[Any], Any, Any]]:
+    """The queue as ordered streams (query, risk column, sha column), each walked by an index in risk order.
+
+    Unscoped without an artist filter: ``web_reviews`` by ``ix_web_reviews_rank``. Per-artist scopes and the
+    artist filter: one stream per artist over ``web_review_artists`` by ``ix_web_review_artists_rank``
+    (artist, risk, item; the risk is copied there by ``sync_reviews``), joined to the item's row for the other
+    filters; plus, for roles that see them, the unattributed items (partial index
+    ``ix_web_reviews_unattributed``). No stream sorts: each stops after one page.
+    """
+    if filters.artist:
+        artists: list[str] | None = [filters.artist] if who.sees_artist(filters.artist) else []
+    else:
+        artists = None if who.unscoped else list(who.artists)
+    if artists is None:
+        query = filters.apply(select(Review.item_sha256, Review.risk), with_artist=False)
+        if not who.sees_unattributed:
+            query = query.where(Review.artist.is_not(None))
+        return [(query, Review.risk, Review.item_sha256)]
+    streams = []
+    for artist in artists:
+        query = select(ReviewArtist.item_sha256, ReviewArtist.risk).join(
+            Review, Review.item_sha256 == ReviewArtist.item_sha256
+        )
+        query = filters.apply(query.where(ReviewArtist.artist == artist), with_artist=False)
+        streams.append((query, ReviewArtist.risk, ReviewArtist.item_sha256))
+    if not filters.artist and who.sees_unattributed:
+        query = filters.apply(select(Review.item_sha256, Review.risk).where(Review.artist.is_(None)), with_artist=False)
+        streams.append((query, Review.risk, Review.item_sha256))
+    return streams
+
+
 def queue(
-    ws: Workspace, who: Principal, filters: Filters, *, offset: int = 0, limit: int = 50
+    ws: Workspace,
+    who: Principal,
+    filters: Filters,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    after: Cursor | None = None,
 ) -> tuple[list[Review], bool]:
     """One page of the queue, highest risk first; the bool says whether there is a next page.
 
-    Two steps: the ranking query selects only keys (so the database sorts narrow rows, from the risk index
-    or, for scoped users, from the artist index plus a covering index), then the page's rows are fetched."""
-    keys = (
-        scoped(filters.apply(select(Review.item_sha256, Review.risk)), who)
-        .order_by(Review.risk.desc(), Review.item_sha256.desc())
-        .offset(offset)
-        .limit(limit + 1)
-    )
+    Keyset pagination: ``after`` is the (risk, sha) of the previous page's last row, so page 40 costs what
+    page 1 costs. Each stream (see ``_streams``) yields at most ``limit + 1`` keys after the cursor from its
+    index; the streams are merged (an item shown for two artists once), then the page's rows are fetched by
+    key. ``offset`` (the API's older paging) skips rows of the merged order and costs what it skips."""
+    want = offset + limit + 1
+    keys: dict[str, float] = {}
     with ws.sessions() as session:
-        ranked = [sha for sha, _risk in session.execute(keys)]
-        rows = {r.item_sha256: r for r in session.scalars(select(Review).where(Review.item_sha256.in_(ranked[:limit])))}
-    return [rows[sha] for sha in ranked[:limit] if sha in rows], len(ranked) > limit
+        for query, risk_col, sha_col in _streams(who, filters):
+            if after is not None:
+                query = query.where(risk_col <= after[0], or_(risk_col < after[0], sha_col < after[1]))
+            for sha, value in session.execute(query.order_by(risk_col.desc(), sha_col.desc()).limit(want)):
+                keys[sha] = value
+        ranked = sorted(keys, key=lambda sha: (keys[sha], sha), reverse=True)[offset:want]
+        page = ranked[:limit]
+        rows = {r.item_sha256: r for r in session.scalars(select(Review).where(Review.item_sha256.in_(page)))}
+    return [rows[sha] for sha in page if sha in rows], len(ranked) > limit
 
 
 def visible_review(ws: Workspace, who: Principal, sha: str) -> Review | None:

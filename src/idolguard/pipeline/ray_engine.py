@@ -1,0 +1,474 @@
+"""Analysis on a Ray cluster (``scan --engine ray``, ``worker --engine ray``; the ``cluster`` extra).
+
+Why Ray: an agency with millions of files outgrows one machine's process pool, and Ray is a well-kept,
+widely deployed engine that schedules Python actors across nodes, restarts lost ones and retries their tasks.
+Only *computation* moves: ``RayEngine`` is a ``runner.Engine`` that runs the same pure ``compute_item`` in
+actors and yields the outcomes back to the runner, which stores them through the one persistence path
+(``persist_batch``: rows and custody events in one transaction). A result computed on a cluster is therefore
+the same row and the same ``analysis`` event as one computed locally.
+
+- **Models load once per actor.** An actor is a long-lived worker process; the stages cache their models
+  (YuNet, SFace, the detector's ONNX session, PDQ) per process, and the workspace resources (gallery, banks,
+  detector calibration) are sent to each actor once per run, not with every item.
+- **Dispatch by SHA-256, in batches, with backpressure.** Items go out as ``Job`` records keyed by their
+  SHA-256, ``batch_size`` items (at most ``batch_bytes`` of originals) per task, at most
+  ``in_flight_per_worker`` tasks per actor; the next batch is read from the vault only when a slot frees, so
+  the driver's memory and the object store stay bounded whatever the number of items.
+- **Resumable.** The runner stores results every ``PERSIST_BATCH`` items or ``PERSIST_SECONDS``; re-running
+  the same command reuses stored outputs (content hash + stage version, and the upstream record), so an
+  interrupted run (driver killed, actor killed, node lost) completes by running it again and nothing is
+  stored twice. A lost actor is restarted by Ray and its task retried (``max_restarts``, ``task_retries``);
+  beyond that the run stops with ``ClusterError`` after storing what was computed.
+- **Originals reach workers** either from a vault path every node can read (``vault="shared"``: the same path
+  mounted on every node; checked at start by hashing a stored object on every node) or sent by the driver
+  through Ray's object store (``vault="send"``). ``auto`` picks ``shared`` when every node passes the check
+  and the vault is not encrypted, else ``send``.
+- **Keys never leave the driver.** The signing key is only ever loaded by the runner's ledger writer on the
+  driver. With encryption at rest, the driver decrypts each original (the vault key stays with it) and sends
+  the plaintext to the actor, which writes it to a private (0600) file in memory-backed storage for the
+  duration of the item, exactly as the local runner's ``vault.materialize`` does; an encrypted vault is never
+  read by workers, so ``shared`` is refused for it. Plaintext then crosses the cluster network: run Ray with
+  TLS (``RAY_USE_TLS``) between nodes that are not on a trusted network.
+- **Start-time checks** (``ClusterSetupError``, exit 4): Ray importable, SQLite refused when the cluster has
+  more than one node (workers on other machines cannot share an embedded database file safely, and bank
+  matching opens the workspace database from the actors: use PostgreSQL), every node able to import this
+  IdolGuard version, the vault readable in ``shared`` mode, the workspace folder readable on every node when
+  a stage needs the banks (their on-disk indexes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from idolguard.errors import IdolGuardError, WorkspaceError
+from idolguard.pipeline.resources import Resources
+from idolguard.pipeline.runner import Job, StageOutcome, compute_item
+from idolguard.workspace import Workspace
+
+VAULT_MODES = ("auto", "shared", "send")
+
+
+class ClusterSetupError(WorkspaceError):
+    """The Ray engine cannot start on this cluster/workspace combination (exit 4, before anything is stored)."""
+
+
+class ClusterError(IdolGuardError):
+    """The cluster lost work beyond its retries; everything computed before is stored: re-run to resume."""
+
+
+@dataclass
+class RayOptions:
+    address: str | None = None  # None: a private local instance; "auto": the running cluster; "HOST:PORT"
+    workers: int | None = None  # actors (each loads the models once); None: one per CPU of the cluster
+    cpus_per_worker: float = 1.0
+    batch_size: int = 8
+    batch_bytes: int = 64 * 1024 * 1024
+    in_flight_per_worker: int = 2
+    vault: str = "auto"  # auto|shared|send
+    local_cpus: int | None = None  # CPUs of a private local instance (default: workers, else the machine's)
+    max_restarts: int = 3
+    task_retries: int = 2
+    start_timeout_s: float = 180.0
+
+
+@dataclass
+class NodeReport:
+    node_id: str
+    host: str
+    version: str | None
+    vault_readable: bool
+    home_readable: bool
+
+
+@dataclass
+class RayEngine:
+    """A ``runner.Engine`` over a Ray cluster. ``start`` connects and checks (once); ``run`` computes."""
+
+    options: RayOptions = field(default_factory=RayOptions)
+    on_task_done: Callable[[RayEngine], None] | None = None  # after each completed task (progress, tests)
+    nodes: list[NodeReport] = field(default_factory=list)
+    vault_mode: str = ""
+    tasks_done: int = 0
+    runs: int = 0
+    _actors: list[Any] = field(default_factory=list)
+    _owns_ray: bool = False
+    _started_for: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- start ------------------------------------------------------------------------------------------------
+
+    def start(self, ws: Workspace) -> RayEngine:
+        """Connect to (or start) Ray, run the start-time checks, start the actors. Idempotent per workspace."""
+        key = f"{ws.home}|{ws.config.db_url}"
+        if self._started_for == key and self._actors:
+            return self
+        ray = import_ray()
+        if self.options.vault not in VAULT_MODES:
+            raise ClusterSetupError(f"--ray-vault must be one of {', '.join(VAULT_MODES)}, not {self.options.vault!r}")
+        self._connect(ray)
+        alive = [n for n in ray.nodes() if n.get("Alive")]
+        if len(alive) > 1 and is_sqlite(ws.config.db_url):
+            raise ClusterSetupError(
+                f"this Ray cluster has {len(alive)} nodes and the workspace uses SQLite; a multi-node scan needs "
+                "PostgreSQL (workers on other machines cannot share an embedded database file): set "
+                "IDOLGUARD_DB_URL=postgresql://... (or [workspace] db_url), or scan on one node"
+            )
+        self.nodes = self._probe_nodes(ray, ws, alive)
+        from idolguard import __version__
+
+        wrong = [n for n in self.nodes if n.version != __version__]
+        if wrong:
+            raise ClusterSetupError(
+                "every Ray node needs this IdolGuard installed (with the cluster extra) at version "
+                f"{__version__}; " + ", ".join(f"{n.host}: {n.version or 'not importable'}" for n in wrong)
+            )
+        self.vault_mode = self._vault_mode(ws)
+        self._start_actors(ray, ws)
+        self._started_for = key
+        return self
+
+    def _connect(self, ray: Any) -> None:
+        if ray.is_initialized():
+            return
+        common = {"log_to_driver": False, "configure_logging": False, "namespace": "idolguard"}
+        try:
+            if self.options.address is None:
+                cpus = self.options.local_cpus or self.options.workers or os.cpu_count() or 1
+                ray.init(
+                    num_cpus=max(1, int(cpus * self.options.cpus_per_worker + 0.999)),
+                    include_dashboard=False,
+                    _node_ip_address="127.0.0.1",
+                    **common,
+                )
+                self._owns_ray = True
+            else:
+                ray.init(address=self.options.address, **common)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = self.options.address or "a local instance"
+            raise ClusterSetupError(f"cannot connect to the Ray cluster at {where}: {exc}") from exc
+
+    def _probe_nodes(self, ray: Any, ws: Workspace, alive: list[dict[str, Any]]) -> list[NodeReport]:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        sample = _sample_object(ws)
+        probe = ray.remote(num_cpus=0)(node_probe)
+        refs = [
+            probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=n["NodeID"], soft=False)).remote(
+                str(ws.vault.objects), sample, str(ws.home)
+            )
+            for n in alive
+        ]
+        try:
+            answers = ray.get(refs, timeout=self.options.start_timeout_s)
+        except Exception as exc:  # noqa: BLE001 - any failure here means a node cannot run IdolGuard
+            raise ClusterSetupError(f"a Ray node could not run IdolGuard's start-time check: {exc}") from exc
+        return [NodeReport(node_id=n["NodeID"], **a) for n, a in zip(alive, answers, strict=True)]
+
+    def _vault_mode(self, ws: Workspace) -> str:
+        mode = self.options.vault
+        unreadable = [n.host for n in self.nodes if not n.vault_readable]
+        if mode == "shared":
+            if ws.vault.encrypted:
+                raise ClusterSetupError(
+                    "the vault is encrypted at rest: its key never leaves the driver, so workers cannot read it "
+                    "directly; use --ray-vault send (the driver decrypts and sends each original)"
+                )
+            if unreadable:
+                raise ClusterSetupError(
+                    f"the vault {ws.vault.objects} is not readable at the same path on: {', '.join(unreadable)}; "
+                    "mount it there (shared filesystem) or use --ray-vault send"
+                )
+            return "shared"
+        if mode == "send" or ws.vault.encrypted or unreadable:
+            return "send"
+        return "shared"
+
+    def _start_actors(self, ray: Any, ws: Workspace) -> None:
+        if self._actors:
+            return
+        count = self.options.workers or max(
+            1, int(ray.cluster_resources().get("CPU", 1) / self.options.cpus_per_worker)
+        )
+        # Bank matching reopens the workspace database in the actor: it gets the database URL, nothing else
+        # (never IDOLGUARD_VAULT_KEY or a signing key).
+        env = {"IDOLGUARD_DB_URL": ws.config.db_url}
+        cls = ray.remote(AnalysisWorker).options(
+            num_cpus=self.options.cpus_per_worker,
+            max_restarts=self.options.max_restarts,
+            max_task_retries=self.options.task_retries,
+        )
+        threads = max(1, int(self.options.cpus_per_worker))
+        self._actors = [cls.remote(env, threads) for _ in range(count)]
+        try:
+            ray.get([a.ready.remote() for a in self._actors], timeout=self.options.start_timeout_s)
+        except Exception as exc:  # noqa: BLE001 - e.g. GetTimeoutError: not enough CPUs for the actors
+            self.close()
+            raise ClusterSetupError(
+                f"{count} Ray workers ({self.options.cpus_per_worker:g} CPU each) did not start within "
+                f"{self.options.start_timeout_s:.0f} s (cluster: {ray.cluster_resources().get('CPU', 0):g} CPUs): {exc}"
+            ) from exc
+
+    @property
+    def worker_count(self) -> int:
+        return len(self._actors)
+
+    def actor_pids(self) -> list[int]:
+        """The worker process of each actor (for operators and the actor-loss tests)."""
+        ray = import_ray()
+        return list(ray.get([a.ready.remote() for a in self._actors]))
+
+    def close(self) -> None:
+        """Stop the actors (and the local instance this engine started)."""
+        if not self._actors and not self._owns_ray:
+            return
+        ray = import_ray()
+        for actor in self._actors:
+            try:
+                ray.kill(actor)
+            except Exception:  # noqa: BLE001, S110 - already gone
+                pass
+        self._actors = []
+        self._started_for = ""
+        if self._owns_ray:
+            ray.shutdown()
+            self._owns_ray = False
+
+    # -- run --------------------------------------------------------------------------------------------------
+
+    def run(self, ws: Workspace, jobs: list[Job]) -> Iterator[tuple[Job, list[StageOutcome]]]:
+        """Compute ``jobs`` on the actors; yields each job with its outcomes as its batch completes. One run at a
+        time per engine (the ``worker`` command's threads take turns; the cluster parallelises inside a run)."""
+        if not jobs:
+            return
+        self.start(ws)
+        with self._lock:
+            yield from self._run(ws, jobs)
+
+    def _run(self, ws: Workspace, jobs: list[Job]) -> Iterator[tuple[Job, list[StageOutcome]]]:
+        ray = import_ray()
+        resources = jobs[0].resources
+        if "banks" in resources:
+            blind = [n.host for n in self.nodes if not n.home_readable]
+            if blind:
+                raise ClusterSetupError(
+                    f"matching against the banks reads the workspace folder {ws.home} (bank indexes) on every "
+                    f"node; it is not readable on: {', '.join(blind)} (mount it at the same path)"
+                )
+        # Each task names the run's resources by reference (nested, so Ray does not resolve it per call): an
+        # actor fetches them once per run, and an actor Ray restarted after a loss fetches them again.
+        shared = [ray.put(resources)]
+        self.runs += 1
+        run_id = f"{os.getpid()}-{id(self)}-{self.runs}"
+        batches = iter(_batches(jobs, self.options.batch_size, self.options.batch_bytes))
+        load = [0] * len(self._actors)
+        pending: dict[Any, tuple[int, list[Job]]] = {}
+        limit = max(1, self.options.in_flight_per_worker)
+        exhausted = False
+        while True:
+            while not exhausted:
+                slot = min(range(len(load)), key=load.__getitem__)
+                if load[slot] >= limit:
+                    break
+                batch = next(batches, None)
+                if batch is None:
+                    exhausted = True
+                    break
+                payload = []
+                for job in batch:
+                    data = self._original(ws, job)  # sets job.path first in shared mode
+                    payload.append((replace(job, resources=Resources()), data))
+                pending[self._actors[slot].analyze.remote(run_id, shared, payload)] = (slot, batch)
+                load[slot] += 1
+            if not pending:
+                return
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                slot, batch = pending.pop(ref)
+                load[slot] -= 1
+                try:
+                    results = ray.get(ref)
+                except ray.exceptions.RayError as exc:
+                    for other in pending:
+                        ray.cancel(other, force=False)
+                    raise ClusterError(
+                        f"a Ray worker was lost beyond {self.options.task_retries} retries while analysing "
+                        f"{len(batch)} items (first {batch[0].sha256[:16]}): {type(exc).__name__}; everything "
+                        "computed before was stored: run the same command again to resume"
+                    ) from exc
+                for job, outcomes in zip(batch, results, strict=True):
+                    yield job, outcomes
+                self.tasks_done += 1
+                if self.on_task_done is not None:
+                    self.on_task_done(self)
+
+    def _original(self, ws: Workspace, job: Job) -> bytes | None:
+        """``None`` when the actor reads the shared vault path (``job.path``), else the plaintext bytes."""
+        if self.vault_mode == "shared":
+            job.path = str(ws.vault.path_for(job.sha256))
+            return None
+        return ws.vault.read_bytes(job.sha256)
+
+
+def _batches(jobs: list[Job], size: int, max_bytes: int) -> Iterator[list[Job]]:
+    batch: list[Job] = []
+    total = 0
+    for job in jobs:
+        item_bytes = int(job.item.get("size") or 0)
+        if batch and (len(batch) >= size or total + item_bytes > max_bytes):
+            yield batch
+            batch, total = [], 0
+        batch.append(job)
+        total += item_bytes
+    if batch:
+        yield batch
+
+
+class AnalysisWorker:
+    """One Ray actor: a long-lived process that loads the stages' models once and computes batches of jobs.
+
+    It writes nothing but private temporary copies of originals sent by the driver (removed after each item);
+    it never sees a signing key or the vault key."""
+
+    def __init__(self, env: dict[str, str], threads: int = 1) -> None:
+        os.environ.update(env)
+        os.environ.pop("IDOLGUARD_VAULT_KEY", None)
+        # OpenCV (YuNet, SFace, decoding) would otherwise start a thread per core of the node in every actor:
+        # an actor uses the CPUs Ray reserved for it, so N actors on N cores do not oversubscribe them.
+        import cv2
+
+        cv2.setNumThreads(max(1, threads))
+        self._resources = Resources()
+        self._run_id = ""
+        shm = Path("/dev/shm")
+        base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+        _remove_dead_actor_dirs(base)  # plaintext left by an actor that was killed mid-item
+        self._tmp = tempfile.mkdtemp(prefix=f"idolguard-actor-{os.getpid()}-", dir=base)
+        os.chmod(self._tmp, 0o700)
+
+    def ready(self) -> int:
+        return os.getpid()
+
+    def analyze(
+        self, run_id: str, resources: list[Any], batch: list[tuple[Job, bytes | None]]
+    ) -> list[list[StageOutcome]]:
+        if run_id != self._run_id:
+            import ray
+
+            self._resources = ray.get(resources[0])
+            self._run_id = run_id
+        results = []
+        for job, data in batch:
+            job.resources = self._resources
+            if data is None:
+                results.append(compute_item(job))
+                continue
+            fd, name = tempfile.mkstemp(dir=self._tmp, prefix="item-")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                job.path = name
+                results.append(compute_item(job))
+            finally:
+                Path(name).unlink(missing_ok=True)
+        return results
+
+
+def _remove_dead_actor_dirs(base: Path) -> None:
+    import shutil
+
+    for folder in base.glob("idolguard-actor-*-*"):
+        pid = folder.name.split("-")[2]
+        if not pid.isdigit() or folder.stat().st_uid != os.getuid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            continue
+
+
+def node_probe(vault_objects: str, sample: str | None, home: str) -> dict[str, Any]:
+    """Runs on every node at start: which IdolGuard it imports, whether it reads the vault at the driver's
+    path (a stored object hashed to its name) and the workspace folder."""
+    import socket
+
+    version: str | None
+    try:
+        from idolguard import __version__ as version
+    except ImportError:
+        version = None
+    readable = Path(vault_objects).is_dir()
+    if readable and sample:
+        digest = hashlib.sha256()
+        try:
+            with open(Path(vault_objects) / sample[:2] / sample[2:4] / sample, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+            readable = digest.hexdigest() == sample
+        except OSError:
+            readable = False
+    return {
+        "host": socket.gethostname(),
+        "version": version,
+        "vault_readable": readable,
+        "home_readable": (Path(home) / "config.toml").is_file(),
+    }
+
+
+def _sample_object(ws: Workspace) -> str | None:
+    from sqlalchemy import select
+
+    from idolguard.db.models import Item
+
+    with ws.sessions() as session:
+        return session.execute(select(Item.sha256).limit(1)).scalar()
+
+
+def is_sqlite(db_url: str) -> bool:
+    return db_url.split(":", 1)[0].split("+", 1)[0] == "sqlite"
+
+
+def import_ray() -> Any:
+    """Ray, imported on first use with its usage statistics off (no calls home), or a clear setup error."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    try:
+        import ray
+    except ImportError as exc:
+        raise ClusterSetupError(
+            "the Ray engine needs the cluster extra: pip install 'idolguard[cluster]' (pins ray)"
+        ) from exc
+    return ray
+
+
+ENGINES = ("local", "ray")
+
+
+def choose_engine(
+    ws: Workspace,
+    name: str,
+    *,
+    workers: int | None,
+    address: str | None = None,
+    vault: str = "auto",
+) -> Any:
+    """The engine a command asked for: ``LocalEngine(workers)``, or a ``RayEngine`` already started and checked
+    (so a refusal comes before anything is ingested). Bad option combinations are ``ValueError`` (usage)."""
+    from idolguard.pipeline.runner import LocalEngine
+
+    if name not in ENGINES:
+        raise ValueError(f"--engine must be one of {', '.join(ENGINES)}, not {name!r}")
+    if vault not in VAULT_MODES:
+        raise ValueError(f"--ray-vault must be one of {', '.join(VAULT_MODES)}, not {vault!r}")
+    if name == "local":
+        if address is not None or vault != "auto":
+            raise ValueError("--ray-address and --ray-vault need --engine ray")
+        return LocalEngine(workers or 1)
+    return RayEngine(RayOptions(address=address, workers=workers, vault=vault)).start(ws)

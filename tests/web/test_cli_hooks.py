@@ -1,0 +1,71 @@
+"""The command line and the web app share one workspace: ``idolguard init`` creates the first administrator
+(one-time login printed once), and items scanned by the CLI reach the triage queue without ``serve``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from idolguard.web.models import Review, User
+from idolguard.workspace import Workspace
+
+from .conftest import media_file
+
+
+def test_init_creates_the_first_admin_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from idolguard.cli import app
+
+    monkeypatch.delenv("IDOLGUARD_DB_URL", raising=False)
+    home = tmp_path / "ws"
+    result = CliRunner().invoke(app, ["init", "--home", str(home)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    password = re.search(r"one-time password \(change at first sign-in\): (\S+)", result.output)
+    uri = re.search(r"TOTP setup URI \(add it to an authenticator app\): (otpauth://\S+)", result.output)
+    assert password and uri and "user: admin" in result.output
+    ws = Workspace.open(home)
+    try:
+        with ws.sessions() as session:
+            [admin] = list(session.scalars(select(User)))
+        assert admin.name == "admin" and admin.role == "admin" and admin.must_change_password
+        from idolguard.web import security
+
+        assert security.verify_password(admin.password_hash, password.group(1))
+        # `serve` then finds the account and prints no password; a second creation attempt makes nothing.
+        from idolguard.web.accounts import ensure_first_admin
+
+        assert ensure_first_admin(ws) is None
+    finally:
+        ws.close()
+    assert password.group(1) not in (home / "config.toml").read_text()
+
+
+def test_items_scanned_by_the_cli_are_in_the_triage_queue(cli, home: Path, tmp_path: Path) -> None:
+    files = [media_file(tmp_path / "in", f"m{i}.jpg", i) for i in range(3)]
+    lines = cli.json_lines("scan", *map(str, files), "--json")
+    shas = {line["sha256"] for line in lines if line.get("sha256")}
+    assert len(shas) == 3
+    ws = Workspace.open(home)
+    try:
+        with ws.sessions() as session:
+            rows = {r.item_sha256: r for r in session.scalars(select(Review))}
+        assert set(rows) == shas  # no `serve` needed
+        assert all(r.status == "new" and r.version == 1 and r.risk > 0 for r in rows.values())
+        # A re-scan refreshes the projection but keeps the team's decision.
+        from idolguard.web.roles import Principal
+        from idolguard.web.triage import decide
+
+        sha = sorted(shas)[0]
+        decide(ws, Principal(1, "ana", "analyst", ()), sha, "authentic", 1)
+    finally:
+        ws.close()
+    cli("scan", *map(str, files), "--json")
+    ws = Workspace.open(home)
+    try:
+        with ws.sessions() as session:
+            assert session.get(Review, sha).status == "authentic"
+    finally:
+        ws.close()
