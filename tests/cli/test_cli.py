@@ -111,3 +111,4 @@ def test_demo_runs_and_writes_a_report(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert (home / "reports" / "demo-report.html").stat().st_size > 1000
     assert "truncated" in result.output and "dup" in result.output
+    assert "demo case: IG-" in result.output and "2 items, 2 accounts" in result.output
