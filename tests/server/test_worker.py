@@ -76,8 +76,10 @@ def test_reported_links_run_on_the_web_queue_and_reach_triage(home: Path, fsite:
     worker = Worker(ws)
     try:
         with portal.client() as fan:
-            assert report(fan, [f"{fsite.base}/news/a1"]).status_code == 201
+            first = report(fan, [f"{fsite.base}/news/a1"])
+            assert first.status_code == 201
             assert report(fan, [f"{fsite.base}/news/a1?utm_source=tw"], category="leak").status_code == 201
+        status_path = "/api/status/" + first.json()["status_url"].rsplit("/", 1)[1]
         huey, _, _ = background(ws)
         assert huey.storage.__class__.__name__ == ("RedisStorage" if queue else "SqliteStorage")
         worker.start()
@@ -113,6 +115,20 @@ def test_reported_links_run_on_the_web_queue_and_reach_triage(home: Path, fsite:
             client.get("/lang/en")
             english = client.get("/triage").text
             assert "3 fan reports" in english and "harassment ×1" in english
+
+        # The analysts' decision reaches the reporters' status page, and a changed decision follows.
+        from idolguard.web.accounts import get_user
+        from idolguard.web.roles import Principal
+        from idolguard.web.triage import decide
+
+        with ws.sessions() as session:
+            ana = Principal(get_user(session, "ana").id, "ana", "analyst", ())
+        with portal.client() as fan:
+            assert fan.get(status_path).json()["status"] == "under_review"
+            decide(ws, ana, sha, "confirmed_abuse", _review(ws, sha).version)
+            wait_for(lambda: fan.get(status_path).json()["status"] == "action_taken", what="action taken")
+            decide(ws, ana, sha, "authentic", _review(ws, sha).version)
+            wait_for(lambda: fan.get(status_path).json()["status"] == "not_actionable", what="not actionable")
     finally:
         worker.stop()
         portal.stop()
