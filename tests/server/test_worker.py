@@ -229,3 +229,39 @@ def test_claim_due_gives_each_source_to_one_worker(workspace: Any, fsite: Fixtur
     assert claim_due(workspace, 600) == [first.id, second.id]
     assert claim_due(workspace, 600) == []  # leased: nobody else runs them
     assert due_sources(workspace) == []
+
+
+def test_the_worker_command_runs_due_watches_and_stops_on_sigterm(home: Path, fsite: FixtureSite) -> None:
+    """``idolguard worker`` as an operator starts it: a due watch is run with no ``watch run`` command."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from idolguard.monitor.models import WatchedSource
+    from idolguard.monitor.service import add_source
+
+    ws = open_ws(home, watch_check_s=1)
+    source = add_source(ws, f"{fsite.base}/feed.xml", "feed", "6h")
+    exe = Path(sys.executable).with_name("idolguard")
+    proc = subprocess.Popen(
+        [str(exe), "worker", "--home", str(home)],
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+
+        def ran() -> Any:
+            with ws.sessions() as session:
+                row = session.get(WatchedSource, source.id)
+                return row if row.runs else None
+
+        row = wait_for(ran, what="the worker's scheduled run")
+        assert row.source_status == "ok" and row.items_found >= 2
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        ws.close()
