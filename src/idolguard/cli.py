@@ -743,12 +743,18 @@ def demo(
     _demo_case(config.home, media_dir)
 
 
+DEMO_CASE_TITLE = "Demo case: demo images re-posted"
+
+
 def _demo_case(home: Path, media_dir: Path) -> None:
     """A demo case, so the web app's case, account and takedown pages have something to show: two faceless
     demo images seen again on made-up URLs (example.invalid) posted by two made-up accounts an hour apart."""
     from datetime import UTC, datetime, timedelta
 
+    from sqlalchemy import select
+
     from idolguard.cases.accounts import record_from_sightings
+    from idolguard.cases.models import Case
     from idolguard.cases.service import add_to_case, open_case
     from idolguard.intake.ingest import Ingestor, SightingInfo
     from idolguard.workspace import Workspace
@@ -768,7 +774,9 @@ def _demo_case(home: Path, media_dir: Path) -> None:
                 )
                 shas += [r.sha256 for r in Ingestor(ws, info).ingest([media_dir / name]) if r.sha256]
         record_from_sightings(ws)
-        number = open_case(ws, "Demo case: demo images re-posted", "Demo artist")
+        with ws.sessions() as session:  # `make run` runs the demo every time: one demo case, not one per run
+            existing = session.scalar(select(Case.number).where(Case.title == DEMO_CASE_TITLE).limit(1))
+        number = existing or open_case(ws, DEMO_CASE_TITLE, "Demo artist")
         add_to_case(ws, number, sorted(set(shas)))
     finally:
         ws.close()
