@@ -284,6 +284,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18480)
     parser.add_argument("--workers", type=int, default=1, help="Portal processes (uvicorn workers).")
     parser.add_argument("--keep", action="store_true", help="Keep the bench workspace.")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Another [portal] setting (e.g. busy_batch_ms=80).",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk; scripts/system-deps.sh)")
@@ -299,6 +306,7 @@ def main() -> None:
         "pow_bits": "8",
         "trusted_proxies": '["127.0.0.1/32"]',
         "challenges_per_ip_per_minute": "1000000",
+        **dict(item.split("=", 1) for item in args.set),
     }.items():
         text = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", text, count=1)
     config.write_text(text, encoding="utf-8")

@@ -151,20 +151,35 @@ def _run_init_hooks(home: Path | None) -> None:
     """What areas do once on a new workspace (``Area.init_hooks``): the web app creates its first
     administrator and its one-time login is printed here, once (on stderr, with the other notes)."""
     from idolguard import registry
+    from idolguard.workspace import Workspace
 
     hooks = registry.init_hooks()
     if not hooks:
         return
-    ws = open_workspace(home, signs=True)
 
     def say(line: str) -> None:
         console.print(line, highlight=False, soft_wrap=True, markup=False)
 
-    for area, hook in hooks:
-        try:
-            hook(ws, say)
-        except IdolGuardError as exc:
-            console.print(f"[yellow]note:[/] {safe(area)}: {safe(str(exc))}")
+    def later(exc: Exception) -> None:
+        console.print(f"[yellow]note:[/] not run now ({safe(str(exc))}); `idolguard serve` creates the first admin")
+
+    # The workspace exists now whatever happens here: a hook that cannot run is a note, not a failed init.
+    try:
+        ws = Workspace.open(home)
+    except IdolGuardError as exc:
+        later(exc)
+        return
+    try:
+        ws.signing_key  # noqa: B018 - loaded now (it may live outside the workspace, passphrase-protected)
+        for area, hook in hooks:
+            try:
+                hook(ws, say)
+            except IdolGuardError as exc:
+                console.print(f"[yellow]note:[/] {safe(area)}: {safe(str(exc))}")
+    except IdolGuardError as exc:
+        later(exc)
+    finally:
+        ws.close()
 
 
 def _open_to_sign(home: Path | None) -> Any:
@@ -725,6 +740,47 @@ def demo(
         # expected failure is not a failed demo.
         if exc.exit_code != ExitCode.ITEMS_FAILED:
             raise
+    _demo_case(config.home, media_dir)
+
+
+DEMO_CASE_TITLE = "Demo case: demo images re-posted"
+
+
+def _demo_case(home: Path, media_dir: Path) -> None:
+    """A demo case, so the web app's case, account and takedown pages have something to show: two faceless
+    demo images seen again on made-up URLs (example.invalid) posted by two made-up accounts an hour apart."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from idolguard.cases.accounts import record_from_sightings
+    from idolguard.cases.models import Case
+    from idolguard.cases.service import add_to_case, open_case
+    from idolguard.intake.ingest import Ingestor, SightingInfo
+    from idolguard.workspace import Workspace
+
+    ws = Workspace.open(home)
+    try:
+        start = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+        shas: list[str] = []
+        for n, account in enumerate(("@demo_uploader", "@demo_reposter")):
+            for name in ("shapes-1.jpg", "shapes-2.png"):
+                info = SightingInfo(
+                    source_url=f"https://example.invalid/{account[1:]}/{name}",
+                    platform="demo",
+                    account=account,
+                    seen_at=start + timedelta(hours=n),
+                    note="demo sighting",
+                )
+                shas += [r.sha256 for r in Ingestor(ws, info).ingest([media_dir / name]) if r.sha256]
+        record_from_sightings(ws)
+        with ws.sessions() as session:  # `make run` runs the demo every time: one demo case, not one per run
+            existing = session.scalar(select(Case.number).where(Case.title == DEMO_CASE_TITLE).limit(1))
+        number = existing or open_case(ws, DEMO_CASE_TITLE, "Demo artist")
+        add_to_case(ws, number, sorted(set(shas)))
+    finally:
+        ws.close()
+    console.print(f"demo case: {number} ({len(set(shas))} items, 2 accounts) on the web app's Cases page")
 
 
 def _demo_scan(paths: list[Path], media_dir: Path, config: Any) -> None:

@@ -111,3 +111,9 @@ def test_demo_runs_and_writes_a_report(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert (home / "reports" / "demo-report.html").stat().st_size > 1000
     assert "truncated" in result.output and "dup" in result.output
+    assert "demo case: IG-" in result.output and "2 items, 2 accounts" in result.output
+    # `make run` runs the demo on every start: a second run reuses the workspace and the same demo case.
+    first_case = re.search(r"demo case: (IG-\d{4}-\d{4})", result.output)
+    again = CliRunner().invoke(app, ["demo", "--home", str(home)])
+    assert again.exit_code == 0, again.output
+    assert first_case and f"demo case: {first_case.group(1)}" in again.output

@@ -157,3 +157,16 @@ def test_clean_tmp_only_removes_files_of_dead_writers(tmp_path: Path):
     dead.write_bytes(b"left by a killed process")
     assert vault.clean_tmp() == 1
     assert mine.exists() and not dead.exists()
+
+
+def test_vault_key_file_of_raw_bytes_is_a_clear_error(tmp_path):
+    from idolguard.errors import WorkspaceError
+    from idolguard.evidence.crypto import load_vault_key
+
+    raw = tmp_path / "vault.key"
+    raw.write_bytes(bytes(range(200, 232)))  # 32 raw bytes, not their hex text
+    with pytest.raises(WorkspaceError, match="not text: it must hold 64 hexadecimal"):
+        load_vault_key(raw, None)
+    good = tmp_path / "good.key"
+    good.write_text("ab" * 32 + "\n")
+    assert load_vault_key(good, None) == bytes([0xAB]) * 32

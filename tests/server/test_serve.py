@@ -63,7 +63,7 @@ def test_serve_with_portal_keeps_the_two_apps_apart(home: Path) -> None:
     configure(home)
     team_port, portal_port = free_port(), free_port()
     team, portal = f"http://127.0.0.1:{team_port}", f"http://127.0.0.1:{portal_port}"
-    args = ["serve", "--portal", "--port", str(team_port), "--portal-port", str(portal_port), "--no-worker"]
+    args = ["serve", "--portal", "--port", str(team_port), "--portal-port", str(portal_port)]  # + in-process worker
     proc = start(args, home)
     try:
         wait_up(proc, [f"{team}/login", f"{portal}/healthz"])

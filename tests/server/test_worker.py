@@ -76,8 +76,10 @@ def test_reported_links_run_on_the_web_queue_and_reach_triage(home: Path, fsite:
     worker = Worker(ws)
     try:
         with portal.client() as fan:
-            assert report(fan, [f"{fsite.base}/news/a1"]).status_code == 201
+            first = report(fan, [f"{fsite.base}/news/a1"])
+            assert first.status_code == 201
             assert report(fan, [f"{fsite.base}/news/a1?utm_source=tw"], category="leak").status_code == 201
+        status_path = "/api/status/" + first.json()["status_url"].rsplit("/", 1)[1]
         huey, _, _ = background(ws)
         assert huey.storage.__class__.__name__ == ("RedisStorage" if queue else "SqliteStorage")
         worker.start()
@@ -113,6 +115,20 @@ def test_reported_links_run_on_the_web_queue_and_reach_triage(home: Path, fsite:
             client.get("/lang/en")
             english = client.get("/triage").text
             assert "3 fan reports" in english and "harassment ×1" in english
+
+        # The analysts' decision reaches the reporters' status page, and a changed decision follows.
+        from idolguard.web.accounts import get_user
+        from idolguard.web.roles import Principal
+        from idolguard.web.triage import decide
+
+        with ws.sessions() as session:
+            ana = Principal(get_user(session, "ana").id, "ana", "analyst", ())
+        with portal.client() as fan:
+            assert fan.get(status_path).json()["status"] == "under_review"
+            decide(ws, ana, sha, "confirmed_abuse", _review(ws, sha).version)
+            wait_for(lambda: fan.get(status_path).json()["status"] == "action_taken", what="action taken")
+            decide(ws, ana, sha, "authentic", _review(ws, sha).version)
+            wait_for(lambda: fan.get(status_path).json()["status"] == "not_actionable", what="not actionable")
     finally:
         worker.stop()
         portal.stop()
@@ -229,3 +245,39 @@ def test_claim_due_gives_each_source_to_one_worker(workspace: Any, fsite: Fixtur
     assert claim_due(workspace, 600) == [first.id, second.id]
     assert claim_due(workspace, 600) == []  # leased: nobody else runs them
     assert due_sources(workspace) == []
+
+
+def test_the_worker_command_runs_due_watches_and_stops_on_sigterm(home: Path, fsite: FixtureSite) -> None:
+    """``idolguard worker`` as an operator starts it: a due watch is run with no ``watch run`` command."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from idolguard.monitor.models import WatchedSource
+    from idolguard.monitor.service import add_source
+
+    ws = open_ws(home, watch_check_s=1)
+    source = add_source(ws, f"{fsite.base}/feed.xml", "feed", "6h")
+    exe = Path(sys.executable).with_name("idolguard")
+    proc = subprocess.Popen(
+        [str(exe), "worker", "--home", str(home)],
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+
+        def ran() -> Any:
+            with ws.sessions() as session:
+                row = session.get(WatchedSource, source.id)
+                return row if row.runs else None
+
+        row = wait_for(ran, what="the worker's scheduled run")
+        assert row.source_status == "ok" and row.items_found >= 2
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        ws.close()

@@ -163,7 +163,9 @@ def analyst_scenario(server, browser, app_ws, tmp_path) -> None:  # type: ignore
     assert natural == 400  # the original (400x400), not the 256 px blurred preview
     shot(page, "04-revealed")
     page.goto(f"{base}/items/{world.suspect}")
-    assert "web.reveal" in page.inner_text("#custody-log")
+    # The custody log reads as sentences in the page's language (the action code only as a tooltip).
+    assert page.locator('#custody-log td[title="web.reveal"]').count() == 1
+    assert "Original revealed" in page.inner_text("#custody-log") or "원본 열람" in page.inner_text("#custody-log")
     with app_ws.sessions() as session:
         event = session.scalar(select(LedgerEntry).where(LedgerEntry.action == "web.reveal"))
     assert event.actor == "web:ana" and event.item_sha256 == world.suspect

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -65,6 +65,14 @@ def _figure(width: float = 7.0, height: float = 2.8):  # type: ignore[no-untyped
     return Figure(figsize=(width, height), dpi=110)
 
 
+def time_axis_limits(times: list[datetime]) -> tuple[datetime, datetime]:
+    """The chart's time range, padded: one sighting (or several at one moment) otherwise gives matplotlib an
+    empty range, which it widens to an unreadable axis of microseconds or decades."""
+    first, last = min(times), max(times)
+    pad = max((last - first) * 0.05, timedelta(hours=1))
+    return first - pad, last + pad
+
+
 def sightings_chart_png(detail: dict[str, Any]) -> bytes | None:
     """Cumulative sightings per platform over time (labels are platform names and dates only, so the chart
     reads the same in both languages; the caption around it is translated)."""
@@ -80,6 +88,10 @@ def sightings_chart_png(detail: dict[str, Any]) -> bytes | None:
         axes.step(
             times, range(1, len(times) + 1), where="post", marker="o", markersize=3, label=f"{platform} ({len(times)})"
         )
+    from matplotlib.ticker import MaxNLocator
+
+    axes.set_xlim(*time_axis_limits([t for times in series.values() for t in times]))
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of sightings, never 1.5
     axes.grid(alpha=0.3)
     axes.legend(loc="upper left", fontsize=7)
     figure.autofmt_xdate()

@@ -34,6 +34,11 @@ def load_vault_key(key_file: str | os.PathLike[str] | None, env_value: str | Non
             text = Path(key_file).expanduser().read_text(encoding="ascii").strip()
         except OSError as exc:
             raise WorkspaceError(f"cannot read vault key file {key_file}: {exc}") from exc
+        except UnicodeDecodeError as exc:  # e.g. 32 raw bytes instead of their hex text
+            raise WorkspaceError(
+                f"vault key file {key_file} is not text: it must hold 64 hexadecimal characters "
+                "(make one with `idolguard vault-key`)"
+            ) from exc
     if not text:
         raise WorkspaceError("vault encryption is on but no key is given: set IDOLGUARD_VAULT_KEY or [vault].key_file")
     try:

@@ -118,6 +118,20 @@ def item_reports(ws: Workspace, shas: list[str]) -> dict[str, tuple[int, dict[st
     return found
 
 
+def links_of_items(ws: Workspace, shas: list[str]) -> list[tuple[int, str | None, list[str]]]:
+    """(link id, its decision, its items) of every captured or known link that led to one of these items."""
+    found: dict[int, tuple[int, str | None, list[str]]] = {}
+    with ws.sessions() as session:
+        for sha in dict.fromkeys(shas):
+            for row in session.execute(
+                select(PortalLink.id, PortalLink.decision, PortalLink.item_sha256).where(
+                    cast(PortalLink.item_sha256, String).contains(sha), PortalLink.state.in_(("captured", "known"))
+                )
+            ):
+                found[row[0]] = (row[0], row[1], list(row[2] or []))
+    return list(found.values())
+
+
 def links_reported_since(ws: Workspace, since: Any) -> list[int]:
     """Links already captured or known that got a further report since ``since`` (their items' counts grew)."""
     with ws.sessions() as session:

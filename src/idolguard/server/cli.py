@@ -172,8 +172,8 @@ def worker_command(
         console.print(f"analysis on Ray: {len(chosen.nodes)} node(s), {chosen.worker_count} worker(s)")
     running = Worker(ws, workers=workers, background_workers=background_workers)
     halt = threading.Event()
+    running.start()  # Huey's consumers install their own signal handlers: ours go in after them
     previous = {sig: signal.signal(sig, lambda *_: halt.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    running.start()
     console.print("job worker running (Ctrl-C stops it)")
     try:
         while not halt.wait(1.0):

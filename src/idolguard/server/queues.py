@@ -121,9 +121,48 @@ def run_due_watches(ws: Workspace) -> list[dict[str, Any]]:
     return [o.public() for o in outcomes]
 
 
+ABUSE = "confirmed_abuse"
+DISMISSED = ("not_our_artist", "authentic", "duplicate")
+
+
+def sync_portal_decisions(ws: Workspace, since: Any = None) -> int:
+    """Carry the analysts' triage decisions to the reporters: a reported link is "action taken" when one of
+    its items was confirmed as abuse, "not actionable" when all of them were dismissed (not our artist,
+    authentic, duplicate), and undecided otherwise. Only items decided since ``since`` are looked at (all of
+    them when ``None``); a changed decision is carried again (``portal.decide`` keeps reporters' trust right).
+    Returns how many links changed."""
+    from sqlalchemy import select
+
+    from idolguard.portal.jobs import decide, links_of_items
+    from idolguard.web.models import Review
+
+    with ws.sessions() as session:
+        query = select(Review.item_sha256).where(Review.fan_reports > 0, Review.status.in_((ABUSE, *DISMISSED)))
+        if since is not None:
+            query = query.where(Review.updated_at > since)
+        shas = list(session.scalars(query))
+    changed = 0
+    for link_id, current, items in links_of_items(ws, shas) if shas else []:
+        with ws.sessions() as session:
+            statuses = dict(
+                session.execute(select(Review.item_sha256, Review.status).where(Review.item_sha256.in_(items))).all()
+            )
+        if any(statuses.get(sha) == ABUSE for sha in items):
+            wanted: str | None = "action_taken"
+        elif items and all(statuses.get(sha) in DISMISSED for sha in items):
+            wanted = "not_actionable"
+        else:
+            wanted = None
+        if wanted is not None and wanted != current:
+            decide(ws, link_id, wanted)
+            changed += 1
+    return changed
+
+
 class Dispatcher(threading.Thread):
-    """Feeds the background lane: reported links while any is claimable, due watches on schedule, and the
-    report counts of links reported again after their capture."""
+    """Feeds the background lane: reported links while any is claimable, due watches on schedule, the
+    report counts of links reported again after their capture, and the analysts' decisions back to the
+    reporters' status pages."""
 
     def __init__(self, ws: Workspace, settings: WorkerSettings) -> None:
         super().__init__(name="idolguard-dispatcher", daemon=True)
@@ -132,6 +171,7 @@ class Dispatcher(threading.Thread):
         self.halt = threading.Event()
         self.next_watch_check = 0.0
         self.reports_since = utcnow() - timedelta(hours=1)
+        self.decisions_since: Any = None
         self.ticks = 0
 
     def run(self) -> None:
@@ -166,6 +206,9 @@ class Dispatcher(threading.Thread):
         again = links_reported_since(self.ws, since - timedelta(seconds=5))
         if again:
             triage_portal_links(self.ws, again)
+        # Decisions: everything once at start (the worker may have been down), then what changed since.
+        decided_since, self.decisions_since = self.decisions_since, utcnow()
+        sync_portal_decisions(self.ws, None if decided_since is None else decided_since - timedelta(seconds=5))
         self.ticks += 1
 
 

@@ -153,7 +153,7 @@ def _show(request: Request, ctx: PageContext, number: str, *, error: str = "", s
 async def _change(request: Request, ctx: PageContext, number: str, fn: Any, *args: Any, **kwargs: Any) -> Response:
     """Run one cases function as the signed-in user; a refusal re-shows the case page with its reason."""
     ws = ws_of(request)
-    case = _case_row(ws, ctx, number)
+    case = await run_in_threadpool(_case_row, ws, ctx, number)
     try:
         await run_in_threadpool(fn, ws.acting_as(actor_name(ctx.user.name)), case.number, *args, **kwargs)
     except IdolGuardError as exc:
@@ -251,32 +251,38 @@ def case_chart(request: Request, number: str, name: str, ctx: PageContext = Depe
     return Response(png, media_type="image/png")
 
 
-@router.post("/cases/{number}/links", response_class=HTMLResponse)
-async def add_links(request: Request, number: str, ctx: PageContext = Depends(need_csrf("cases"))) -> Response:
-    from idolguard.cases.service import add_to_case, parse_ref
+def _links_refused(ws: Workspace, ctx: PageContext, refs: list[str]) -> str:
+    """Why these references cannot be linked by this user ("" when they can): unreadable, or records the
+    user cannot see (items through their triage row, incidents through theirs)."""
+    from idolguard.cases.service import parse_ref
     from idolguard.web.pages_more import visible_incident_ids
 
-    form = await form_data(request)
-    refs = [r for r in re.split(r"[\s,]+", _text(form, "refs", 20000)) if r]
-    ws = ws_of(request)
-    case = _case_row(ws, ctx, number)
     if not refs:
-        return await run_in_threadpool(
-            _show, request, ctx, case.number, error=ctx.gettext("Nothing to add."), status=422
-        )
-    # The user may only link records they can see: items through their triage row, incidents through theirs.
+        return ctx.gettext("Nothing to add.")
     with ws.sessions() as session:
         try:
             parsed = [parse_ref(session, r) for r in refs]
         except IdolGuardError as exc:
-            return _show(request, ctx, case.number, error=str(exc), status=422)
+            return str(exc)
     items = [p.ref for p in parsed if p.kind == "item"]
     incidents = {int(p.ref) for p in parsed if p.kind == "incident"}
     hidden = set(items) - visible_items(ws, ctx.user, items)
     if incidents:
         hidden |= {str(i) for i in incidents - visible_incident_ids(ws, ctx.user)}
-    if hidden:
-        return _show(request, ctx, case.number, error=ctx.gettext("No such record within your scope."), status=422)
+    return ctx.gettext("No such record within your scope.") if hidden else ""
+
+
+@router.post("/cases/{number}/links", response_class=HTMLResponse)
+async def add_links(request: Request, number: str, ctx: PageContext = Depends(need_csrf("cases"))) -> Response:
+    from idolguard.cases.service import add_to_case
+
+    form = await form_data(request)
+    refs = [r for r in re.split(r"[\s,]+", _text(form, "refs", 20000)) if r]
+    ws = ws_of(request)
+    case = await run_in_threadpool(_case_row, ws, ctx, number)
+    refused = await run_in_threadpool(_links_refused, ws, ctx, refs)
+    if refused:
+        return await run_in_threadpool(_show, request, ctx, case.number, error=refused, status=422)
     return await _change(request, ctx, case.number, add_to_case, refs)
 
 
@@ -349,7 +355,8 @@ async def destroy(request: Request, number: str, ctx: PageContext = Depends(need
     from idolguard.cases.retention import destroy as destroy_case
 
     form = await form_data(request)
-    if _text(form, "confirm", 200) != _case_row(ws_of(request), ctx, number).number:
+    case = await run_in_threadpool(_case_row, ws_of(request), ctx, number)
+    if _text(form, "confirm", 200) != case.number:
         return await run_in_threadpool(
             _show, request, ctx, number, error=ctx.gettext("Type the case number to confirm."), status=422
         )
@@ -379,7 +386,7 @@ async def report(request: Request, number: str, ctx: PageContext = Depends(need_
     if lang not in ("ko", "en", "both") or fmt not in ("pdf", "html"):
         raise Denied(400, "Some fields are missing or invalid.")
     ws = ws_of(request)
-    case = _case_row(ws, ctx, number)
+    case = await run_in_threadpool(_case_row, ws, ctx, number)
     folder = Path(tempfile.mkdtemp(prefix=".download-", dir=ws.home))
     name = f"{case.number}-report-{lang}.{fmt}"
     try:
@@ -408,7 +415,7 @@ async def package(request: Request, number: str, ctx: PageContext = Depends(need
     if not hashes_only and not (ctx.user.can("export") and ctx.user.may_reveal):
         raise Denied(403, "Only counsel may take originals out; choose hashes only.")
     ws = ws_of(request)
-    case = _case_row(ws, ctx, number)
+    case = await run_in_threadpool(_case_row, ws, ctx, number)
     folder = Path(tempfile.mkdtemp(prefix=".download-", dir=ws.home))
     name = f"{case.number}-package{'-hashes' if hashes_only else ''}.zip{'.age' if encrypt_to else ''}"
     try:
@@ -488,7 +495,7 @@ async def alias(request: Request, ctx: PageContext = Depends(need_csrf("cases"))
     form = await form_data(request)
     ws = ws_of(request)
     first, second, reason = _text(form, "a", 300), _text(form, "b", 300), _text(form, "reason", 500)
-    visible = _visible_accounts(ws, ctx.user)
+    visible = await run_in_threadpool(_visible_accounts, ws, ctx.user)
     names = {f"{r['platform']}/{r['handle']}" for r in visible} | {str(r["id"]) for r in visible}
     if first not in names or second not in names:
         raise Denied(400, "No such record within your scope.")

@@ -227,7 +227,7 @@ async def draft_notice(request: Request, number: str, ctx: PageContext = Depends
 
     form = await form_data(request)
     ws = ws_of(request)
-    case = _case_row(ws, ctx, number)
+    case = await run_in_threadpool(_case_row, ws, ctx, number)
     raw_sightings = form.get("sightings") or []
     if isinstance(raw_sightings, str):
         raw_sightings = [raw_sightings]
@@ -345,7 +345,7 @@ def notice_page(request: Request, notice_id: int, ctx: PageContext = Depends(nee
 
 async def _act(request: Request, ctx: PageContext, notice_id: int, fn: Any, *args: Any) -> Response:
     ws = ws_of(request)
-    _notice_case(ws, ctx, notice_id)
+    await run_in_threadpool(_notice_case, ws, ctx, notice_id)
     try:
         await run_in_threadpool(fn, ws.acting_as(actor_name(ctx.user.name)), notice_id, *args)
     except IdolGuardError as exc:
@@ -381,7 +381,7 @@ async def escalate_notice(request: Request, notice_id: int, ctx: PageContext = D
     from idolguard.takedowns.notices import escalate
 
     ws = ws_of(request)
-    _notice_case(ws, ctx, notice_id)
+    await run_in_threadpool(_notice_case, ws, ctx, notice_id)
     try:
         new_id = await run_in_threadpool(escalate, ws.acting_as(actor_name(ctx.user.name)), notice_id)
     except IdolGuardError as exc:
