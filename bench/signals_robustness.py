@@ -319,6 +319,8 @@ def main() -> None:
             if index in full:
                 print(f"  SAME-PERSON MATCH: {path.name} -> {originals[index].name}", flush=True)
             other_full += len(full - {index})
+            for other in sorted(full - {index}):  # name them: so far every one was a crop of a shared photograph
+                print(f"  OTHER-PERSON MATCH: {path.name} -> {originals[other].name}", flush=True)
             same_face_candidates += counters["face_candidates"] > 0
         count = min(len(second), args.same_person)
         print(
