@@ -124,8 +124,12 @@ class Ingestor:
         ws: Workspace,
         info: SightingInfo | None = None,
         on_progress: Callable[[int], None] | None = None,
+        labels: dict[Path, str] | None = None,
     ) -> None:
         self.ws = ws
+        # The source path to record for a file read from elsewhere (an encrypted upload spool is decrypted to
+        # private memory-backed storage; its sighting still names the spooled upload, not the temp copy).
+        self.labels = labels or {}
         self.info = info or SightingInfo()
         self.limits = ws.config.limits
         self.on_progress = on_progress
@@ -139,7 +143,7 @@ class Ingestor:
         yield from self.flush()
 
     def _one(self, found: Found) -> Iterator[IngestResult]:
-        label = display_name(found.path)
+        label = self.labels.get(found.path) or display_name(found.path)
         if found.problem:
             yield IngestResult(path=label, error=found.problem)
             return

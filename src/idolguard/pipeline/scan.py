@@ -118,6 +118,7 @@ def scan_paths(
     on_analyzed: Callable[[str], None] | None = None,
     on_analysis_start: Callable[[int], None] | None = None,
     engine: Engine | None = None,
+    labels: dict[Path, str] | None = None,
 ) -> list[ScanObject]:
     return scan_paths_checked(
         ws,
@@ -129,6 +130,7 @@ def scan_paths(
         on_analyzed=on_analyzed,
         on_analysis_start=on_analysis_start,
         engine=engine,
+        labels=labels,
     ).objects
 
 
@@ -149,10 +151,11 @@ def scan_paths_checked(
     on_analyzed: Callable[[str], None] | None = None,
     on_analysis_start: Callable[[int], None] | None = None,
     engine: Engine | None = None,
+    labels: dict[Path, str] | None = None,
 ) -> ScanOutcome:
     """Like ``scan_paths``, but a full disk stops the run cleanly: every item committed before it is still
     returned (and analysed as far as possible), and ``stopped`` names the cause."""
-    ingestor = Ingestor(ws, info, on_progress=on_ingested)
+    ingestor = Ingestor(ws, info, on_progress=on_ingested, labels=labels)
     ingested: list[IngestResult] = []
     stopped: str | None = None
     try:

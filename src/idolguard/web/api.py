@@ -328,6 +328,7 @@ def create_api(ws: Workspace) -> FastAPI:
                 jobs.uploads_dir(ws, job_id),
                 [(f.filename or "file", f.file) for f in files],
                 int(ws.config.section("web").get("max_upload_bytes") or uploads.MAX_TOTAL_BYTES),
+                ws.vault.key,
             )
         except uploads.TooLarge as exc:
             raise ApiError(413, "too_large", str(exc)) from exc

@@ -183,6 +183,18 @@ class _Progress:
 
 
 def _run_upload(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -> list[dict[str, Any]]:
+    from idolguard.web.uploads import readable
+
+    folder = uploads_dir(ws, job_id)
+    with readable(folder, list(params.get("files", [])), ws.vault.key, ws.vault.plain_tmp) as plain:
+        return _scan_upload(ws, job_id, params, user, plain)
+
+
+def _scan_upload(
+    ws: Workspace, job_id: int, params: dict[str, Any], user: str, plain: dict[Path, Path]
+) -> list[dict[str, Any]]:
+    """Scan the spooled files (``plain`` maps each readable path to its spooled path, which is what the
+    sightings record, so an interrupted job recognises what it already ingested)."""
     from idolguard.intake.ingest import SightingInfo
     from idolguard.pipeline.runner import analyze
     from idolguard.pipeline.scan import item_objects, scan_paths
@@ -197,14 +209,15 @@ def _run_upload(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -
                 select(Sighting.source_path).where(Sighting.source_path.in_([str(f) for f in files]))
             )
         }
-    todo = [f for f in files if str(f) not in done_paths and f.exists()]
+    todo = [path for path, spooled in plain.items() if str(spooled) not in done_paths]
+    labels = {path: str(spooled) for path, spooled in plain.items()}
     info = SightingInfo(
         source_url=params.get("source_url") or None,
         platform=params.get("platform") or "web-upload",
         note=params.get("note") or None,
     )
     progress = _Progress(ws, job_id)
-    objects = scan_paths(acting, todo, info, on_analyzed=progress) if todo else []
+    objects = scan_paths(acting, todo, info, on_analyzed=progress, labels=labels) if todo else []
     # Files ingested by an interrupted earlier attempt: bring their analysis up to date and report them too.
     with ws.sessions() as session:
         earlier = list(

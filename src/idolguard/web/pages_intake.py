@@ -48,7 +48,7 @@ async def upload(request: Request, ctx: PageContext = Depends(need_csrf("upload"
     from starlette.concurrency import run_in_threadpool
 
     try:
-        got = await run_in_threadpool(uploads.store, jobs.uploads_dir(ws, job_id), parts, limit)
+        got = await run_in_threadpool(uploads.store, jobs.uploads_dir(ws, job_id), parts, limit, ws.vault.key)
     except uploads.TooLarge as exc:
         with ws.sessions() as session, session.begin():
             row = session.get(Job, job_id)

@@ -1,14 +1,25 @@
 """Receiving uploads: streamed to disk under ``HOME/uploads/JOB`` with size limits; the client's file name is
-only ever a label (never a path), so ``../`` or absolute names cannot escape the folder."""
+only ever a label (never a path), so ``../`` or absolute names cannot escape the folder.
+
+When the vault is encrypted at rest, the spool is too: each file is written through the vault's streaming
+AES-GCM (``evidence.crypto``) as it arrives, so an upload waiting for its job, or one cut off by a crash,
+never sits on disk as a plaintext original. The job decrypts it to private memory-backed storage to ingest.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import tempfile
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
+
+from idolguard.evidence import crypto
 
 MAX_FILES = 1000
 MAX_TOTAL_BYTES = 2 * 1024**3
@@ -34,23 +45,67 @@ class Received:
     size: int = 0
 
 
-def store(folder: Path, parts: list[tuple[str, BinaryIO]], max_total: int = MAX_TOTAL_BYTES) -> Received:
+def store(
+    folder: Path, parts: list[tuple[str, BinaryIO]], max_total: int = MAX_TOTAL_BYTES, key: bytes | None = None
+) -> Received:
+    """Spool ``parts`` into ``folder``; with ``key`` (the vault key) every file is written encrypted."""
     folder.mkdir(parents=True, exist_ok=True)
     got = Received()
     if len(parts) > MAX_FILES:
         raise TooLarge(f"at most {MAX_FILES} files per upload")
+
+    def chunks(handle: BinaryIO) -> Iterator[bytes]:
+        while chunk := handle.read(CHUNK):
+            got.size += len(chunk)
+            if got.size > max_total:
+                raise TooLarge("upload over the size limit")
+            yield chunk
+
     for index, (client_name, handle) in enumerate(parts):
         name = safe_name(index, client_name or "file")
         target = folder / name
         assert target.parent == folder
-        with open(target, "wb") as out:
-            while chunk := handle.read(CHUNK):
-                got.size += len(chunk)
-                if got.size > max_total:
-                    out.close()
-                    shutil.rmtree(folder, ignore_errors=True)
-                    raise TooLarge("upload over the size limit")
-                out.write(chunk)
+        try:
+            with open(target, "wb") as out:
+                if key is not None:
+                    crypto.encrypt_stream(key, chunks(handle), out)
+                else:
+                    for chunk in chunks(handle):
+                        out.write(chunk)
+        except TooLarge:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         got.files.append(name)
         got.display[name] = (client_name or "file")[:255]
     return got
+
+
+@contextmanager
+def readable(folder: Path, names: list[str], key: bytes | None, plain_tmp: Path) -> Iterator[dict[Path, Path]]:
+    """Paths a scan can read for the spooled ``names``: the files themselves, or, when the spool is
+    encrypted, private decrypted copies in ``plain_tmp`` (memory-backed ``/dev/shm`` where the system has it),
+    removed when the block ends (after a crash, by ``Vault.clean_tmp``: the names carry this process id).
+    Maps each readable path to the spooled path it stands for."""
+    mapping: dict[Path, Path] = {}
+    made: list[Path] = []
+    try:
+        for name in names:
+            spooled = folder / name
+            if not spooled.exists():
+                continue
+            if key is None or not crypto.is_encrypted_file(spooled):
+                mapping[spooled] = spooled
+                continue
+            fd, tmp = tempfile.mkstemp(dir=plain_tmp, prefix=f"upload-{os.getpid()}-", suffix=f"-{name}")
+            os.fchmod(fd, 0o600)
+            made.append(Path(tmp))
+            with os.fdopen(fd, "wb") as out, open(spooled, "rb") as handle:
+                for chunk in crypto.decrypt_stream(key, handle, f"upload {name}"):
+                    out.write(chunk)
+            mtime = spooled.stat().st_mtime
+            os.utime(tmp, (mtime, mtime))
+            mapping[Path(tmp)] = spooled
+        yield mapping
+    finally:
+        for path in made:
+            path.unlink(missing_ok=True)
