@@ -136,6 +136,79 @@ class BankOut(BaseModel):
     pdq_threshold: int
 
 
+class C2paAssertionOut(BaseModel):
+    action: str | None = None
+    digital_source_type: str | None = Field(None, description="IPTC digital source type, e.g. trainedAlgorithmicMedia")
+    software_agent: str | None = None
+    active: bool | None = Field(None, description="in the active manifest (not an ingredient's)")
+
+
+class ContentCredentialsOut(BaseModel):
+    """The C2PA summary's key fields, the ones the item page shows (the raw summary only for admins)."""
+
+    present: bool | None = Field(description="manifest found; null when the file could not be checked")
+    signature_valid: bool | None = None
+    trusted_signer: bool | None = Field(None, description="signed by a certificate on the trust list")
+    signer: str | None = None
+    signed_at: datetime | None = Field(None, description="signing time (ISO 8601), when the signature carries one")
+    claim_generator: str | None = Field(None, description="the software that made the claim")
+    ai_generated: bool | None = Field(None, description="the manifest declares generative AI")
+    ai_assertions: list[C2paAssertionOut] = Field(default_factory=list)
+    problem: str | None = Field(None, description="why the manifest is invalid or could not be read")
+    raw: dict[str, Any] | None = Field(None, description="the stored summary as read (admins only)")
+
+
+class ItemDetailOut(BaseModel):
+    triage: ItemOut
+    content_credentials: ContentCredentialsOut | None = Field(
+        None, description="C2PA key fields; null when not analysed for Content Credentials"
+    )
+    analysis: dict[str, Any] = Field(description="stored analysis results (faces, manipulation, hashes, sightings)")
+
+
+def _content_credentials_out(stored: Any, admin: bool) -> ContentCredentialsOut | None:
+    """The same key fields as ``explain.c2pa_rows`` puts on the page, typed; odd stored values become null."""
+    if not isinstance(stored, dict):
+        return None
+
+    def when(value: Any) -> datetime | None:
+        try:
+            return datetime.fromisoformat(str(value)) if value else None
+        except ValueError:
+            return None
+
+    def flag(key: str) -> bool | None:
+        value = stored.get(key)
+        return value if isinstance(value, bool) else None
+
+    def text(key: str) -> str | None:
+        value = stored.get(key)
+        return str(value)[:1000] if value not in (None, "") else None
+
+    assertions = [
+        C2paAssertionOut(
+            action=str(a["action"]) if a.get("action") else None,
+            digital_source_type=str(a["digital_source_type"]) if a.get("digital_source_type") else None,
+            software_agent=str(a["software_agent"]) if a.get("software_agent") else None,
+            active=a["active"] if isinstance(a.get("active"), bool) else None,
+        )
+        for a in stored.get("ai_assertions") or []
+        if isinstance(a, dict)
+    ]
+    return ContentCredentialsOut(
+        present=flag("present"),
+        signature_valid=flag("signature_valid"),
+        trusted_signer=flag("trusted_signer"),
+        signer=text("signer"),
+        signed_at=when(stored.get("signed_at")),
+        claim_generator=text("claim_generator"),
+        ai_generated=flag("ai_generated"),
+        ai_assertions=assertions,
+        problem=text("error") or text("note"),
+        raw=dict(stored) if admin else None,
+    )
+
+
 class MeOut(BaseModel):
     user: str
     role: str
@@ -262,13 +335,14 @@ def create_api(ws: Workspace) -> FastAPI:
             next_cursor=triage.cursor_text(rows[-1]) if more and rows else None,
         )
 
-    @api.get("/items/{sha256}", response_model=dict[str, Any], responses=ERRORS)
-    def get_item(sha256: str = Path(pattern=SHA_PATTERN), who: Principal = Depends(allowed("read"))) -> dict[str, Any]:
+    @api.get("/items/{sha256}", response_model=ItemDetailOut, responses=ERRORS)
+    def get_item(sha256: str = Path(pattern=SHA_PATTERN), who: Principal = Depends(allowed("read"))) -> ItemDetailOut:
         from idolguard.pipeline.scan import item_object
 
         row = visible(who, sha256)
         obj = item_object(ws, sha256)
         obj.pop("path", None)
+        credentials = _content_credentials_out(obj.pop("content_credentials", None), who.role == "admin")
         obj["faces"] = [
             {
                 **{k: v for k, v in f.items() if k != "embedding"},
@@ -276,7 +350,7 @@ def create_api(ws: Workspace) -> FastAPI:
             }
             for f in (obj.get("faces") or [])
         ]
-        return {"triage": _item_out(row).model_dump(mode="json"), "analysis": obj}
+        return ItemDetailOut(triage=_item_out(row), content_credentials=credentials, analysis=obj)
 
     @api.post(
         "/items/{sha256}/decision",
