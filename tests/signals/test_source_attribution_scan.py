@@ -77,6 +77,9 @@ def test_only_official_banks_are_searched(cli, tmp_path: Path) -> None:  # type:
     assert "pdq_inner" not in added["kinds"], "a known-abuse bank is not an official collection"
     scanned = cli.json_lines("scan", _collage(tmp_path), "--json")[0]
     assert scanned["source_attribution"] == []
+    report = tmp_path / "report.html"
+    cli("scan", _collage(tmp_path), "--report", report)
+    assert "원본 얼굴 출처" not in report.read_text(encoding="utf-8"), "no attribution block when nothing was found"
 
 
 def test_bank_change_clears_stored_attribution(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -56,7 +56,7 @@ def attribution_rows(obj: dict[str, Any]) -> list[dict[str, Any]]:
 
 def attribution_section(ws: Workspace, obj: dict[str, Any]) -> str:
     rows = attribution_rows(obj)
-    if "source_attribution" not in obj:
+    if not rows:  # nothing attributed (or no official collection): no block, the report stays short
         return ""
     esc = html.escape
     intro = (
@@ -67,11 +67,6 @@ def attribution_section(ws: Workspace, obj: dict[str, Any]) -> str:
         "아티스트 공식 사진(네거티브 뱅크)의 얼굴과 같은 랜드마크로 정렬해 비교합니다. '복제됨'은 같은 사람이 "
         "아니라 같은 얼굴 픽셀이 옮겨졌다는 뜻입니다.</p>"
     )
-    if not rows:
-        return (
-            intro
-            + "<p>No face copied from an official photo was found. / 공식 사진에서 복제된 얼굴을 찾지 못했습니다.</p>"
-        )
     parts = [intro]
     for row in rows:
         pair = blurred_pair(ws, str(row.get("pair_sha256") or ""))
