@@ -153,6 +153,8 @@ TRANSLATED_VALUES = frozenset(
 def _value(key: str, value: Any, gettext: Gettext) -> str:
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
+    if not isinstance(value, str | int | float):
+        return str(value)
     if key == "stage" and value in STAGES:
         return gettext(STAGES[value])
     if key == "bank" and value == "known_abuse":

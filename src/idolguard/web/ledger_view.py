@@ -95,9 +95,15 @@ def action_name(code: str, gettext: Gettext) -> str:
     return gettext(ACTION_NAMES[code]) if code in ACTION_NAMES else code
 
 
+# Labels for further detail keys that many web events carry.
+MORE_FIELDS = {"from": N_("before"), "to": N_("after"), "role": N_("role"), "artists": N_("artist scope")}
+
+
 def _plain(value: Any) -> str:
     if isinstance(value, str):
         return value
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_plain(item) or '-'}" for key, item in value.items())
     if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
         return ", ".join(str(v) for v in value)
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
@@ -112,8 +118,10 @@ def detail_pairs(details: Any, gettext: Gettext) -> list[tuple[str, str]]:
     for key, value in details.items():
         if value in (None, "", [], {}):
             continue
-        label = gettext(FIELDS[key]) if key in FIELDS else key.replace("_", " ")
-        shown = _value(key, value, gettext) if key in FIELDS or key in ("from", "to") else _plain(value)
+        named = FIELDS.get(key) or MORE_FIELDS.get(key)
+        label = gettext(named) if named else key.replace("_", " ")
+        known = key in FIELDS or key in ("from", "to")
+        shown = _value(key, value, gettext) if known and isinstance(value, str | bool | int) else _plain(value)
         pairs.append((label, shown if len(shown) <= 300 else shown[:300] + "…"))
     return pairs
 
