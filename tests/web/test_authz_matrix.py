@@ -138,6 +138,14 @@ API = [
     Route("GET", "/incidents/{incident_id}", "read", scoped=True, api=True),
     Route("GET", "/artists", "read", api=True),
     Route("GET", "/banks", "read", api=True),
+    Route("GET", "/cases", "read", api=True),
+    Route("POST", "/cases", "cases", scoped=True, api=True),
+    Route("GET", "/cases/{number}", "read", scoped=True, api=True),
+    Route("POST", "/cases/{number}/links", "cases", scoped=True, api=True),
+    Route("POST", "/cases/{number}/status", "cases", scoped=True, api=True),
+    Route("GET", "/takedowns", "read", api=True),
+    Route("POST", "/takedowns", "cases", scoped=True, api=True),
+    Route("GET", "/takedowns/{notice_id}", "read", scoped=True, api=True),
 ]
 
 
@@ -341,6 +349,22 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
             return client.post(
                 "/api/v1" + path, json={"urls": ["http://example.invalid/x"]}, headers=headers
             ).status_code
+        api_bodies: dict[str, Any] = {
+            "/cases": {"title": "matrix", "artist": s.artist},
+            "/cases/{number}/links": {"refs": [s.suspect]},
+            "/cases/{number}/status": {"status": "gathering"},
+            "/takedowns": {
+                "case": world["case"],
+                "recipient": "web_host",
+                "basis": "plain_letter",
+                "to": "abuse@host.test",
+                "reporter_name": "r",
+                "reporter_email": "r@agency.test",
+                "again": True,
+            },
+        }
+        if route.method == "POST" and route.path in api_bodies:
+            return client.post("/api/v1" + path, json=api_bodies[route.path], headers=headers).status_code
         if route.method == "POST":
             return client.post(
                 "/api/v1" + path, json={"status": "in_review", "version": version}, headers=headers

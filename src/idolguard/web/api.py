@@ -31,13 +31,19 @@ SHA = re.compile(SHA_PATTERN)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        self.status, self.code, self.message = status, code, message
+    def __init__(self, status: int, code: str, message: str, fields: list[dict[str, str]] | None = None) -> None:
+        self.status, self.code, self.message, self.fields = status, code, message, fields
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
 
 
 class ErrorBody(BaseModel):
     code: str
     message: str
+    fields: list[FieldError] | None = Field(None, description="one entry per invalid or missing field, when known")
 
 
 class Error(BaseModel):
@@ -268,7 +274,10 @@ def create_api(ws: Workspace) -> FastAPI:
     @api.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
         headers = {"www-authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, exc.status, headers=headers)
+        body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+        if exc.fields:
+            body["fields"] = exc.fields
+        return JSONResponse({"error": body}, exc.status, headers=headers)
 
     @api.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -302,6 +311,10 @@ def create_api(ws: Workspace) -> FastAPI:
         if row is None:
             raise ApiError(404, "not_found", "no such item")
         return row
+
+    from idolguard.web import api_cases
+
+    api_cases.register(api, ws, allowed)
 
     @api.get("/me", response_model=MeOut, responses=ERRORS)
     def me(who: Principal = Depends(principal)) -> MeOut:
