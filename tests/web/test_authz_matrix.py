@@ -57,6 +57,7 @@ PAGES = [
     Route("GET", "/items/{sha}/custody.json", None, scoped=True),
     Route("POST", "/items/{sha}/reveal", "reveal", scoped=True, scope_first=True),
     Route("GET", "/items/{sha}/original/{grant_id}", "reveal", scoped=True, scope_first=True),
+    Route("GET", "/items/{sha}/revealed/{grant_id}", "reveal", scoped=True, scope_first=True),
     Route("POST", "/items/{sha}/download", "reveal", scoped=True, scope_first=True),
     Route("GET", "/reference/{sha}.png", None, scoped=True),
     Route("GET", "/items/{sha}/captures/{capture_id}/screenshot.png", None, scoped=True),
@@ -83,6 +84,7 @@ PAGES = [
     Route("GET", "/admin/users", "admin"),
     Route("POST", "/admin/users", "admin"),
     Route("POST", "/admin/users/{name}/disable", "admin"),
+    Route("POST", "/admin/users/{name}/enable", "admin"),
     Route("POST", "/admin/users/{name}/reset-2fa", "admin"),
     Route("POST", "/admin/users/{name}/role", "admin"),
     Route("POST", "/admin/tokens", "admin"),
@@ -300,6 +302,8 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
         victim = f"victim{abs(hash((name, route.path))) % 10**8}"
         make_user(ws, victim, "viewer")
         values["name"] = victim
+        if route.path.endswith("/enable"):
+            accounts.disable_user(ws, victim, by="t")
     if "{grant_id}" in path:
         from idolguard.web.accounts import get_user, principal_of
 
@@ -325,7 +329,7 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
         "/download": {"reason": "matrix"},
         "/wacz": {"reason": "matrix"},
         "/account": {"lang": "ko", "timezone": "Asia/Seoul"},
-        "/account/password": {"new_password": STRONG, "repeat": STRONG},
+        "/account/password": {"current_password": STRONG, "new_password": STRONG, "repeat": STRONG},
         "/threshold": {"threshold": "0.5", "reason": "matrix"},
         "/state": {"state": "open", "reason": "matrix"},
         "/role": {"role": "viewer", "artists": "Eileen"},
@@ -449,7 +453,8 @@ def test_authorisation_matrix(app, app_ws, world, new_client):
         name = f"{role}-{scope}"
         login = make_user(app_ws, name, role, ["Eileen" if scope == "in" else "Someone Else"], password=STRONG)
         clients[name] = sign_in(new_client(), login)
-        tokens[name] = accounts.create_token(app_ws, name, "write", "1d", by="t")
+        # A viewer can only have a read token (a write token is refused for a role that cannot write).
+        tokens[name] = accounts.create_token(app_ws, name, "read" if role == "viewer" else "write", "1d", by="t")
     anonymous = new_client()
     for route in PAGES + API:
         got = call(anonymous, route, world, "", None)

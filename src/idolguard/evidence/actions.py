@@ -78,6 +78,7 @@ class Action(StrEnum):
     WEB_USER_ADD = "web.user_add"
     WEB_USER_CHANGE = "web.user_change"
     WEB_USER_DISABLE = "web.user_disable"
+    WEB_USER_ENABLE = "web.user_enable"
     # cases and further gallery actions (docs/EVIDENCE.md, their areas' tables)
     CASE_ASSIGN = "case.assign"
     CASE_DESTROY = "case.destroy"

@@ -142,9 +142,15 @@ def draft(ws: Workspace, options: DraftOptions, *, parent: Notice | None = None)
     authority = _clean_line("--authority", options.authority or str(settings.get("authority", "")))
     captures_by_url: dict[str, list[str]] = {}
     for c in detail["captures"]:
-        text = f"capture {c['id']} of {c['url']} at {c['captured_at'][:19]}Z" + "".join(
-            f"; RFC 3161 {t.get('gen_time')}" for t in c["timestamps"] if t.get("ok")
-        )
+        stamps = [t.get("gen_time") for t in c["timestamps"] if t.get("ok")]
+        if lang == "en":  # our words in the notice's language (pasted into the recipient's form as they are)
+            text = f"capture {c['id']} of {c['url']} at {c['captured_at'][:19]}Z" + "".join(
+                f"; RFC 3161 {stamp}" for stamp in stamps
+            )
+        else:
+            text = f"보존 기록 {c['id']}: {c['url']} ({c['captured_at'][:19]}Z 보존)" + "".join(
+                f"; RFC 3161 타임스탬프 {stamp}" for stamp in stamps
+            )
         for url in {c["url"], c["final_url"]} - {None}:
             captures_by_url.setdefault(url, []).append(text)
     description = (
@@ -156,6 +162,10 @@ def draft(ws: Workspace, options: DraftOptions, *, parent: Notice | None = None)
         "The material is a non-consensual sexual deepfake of the person named; it is illegal under Korean law "
         "(Art. 14-2, Act on Special Cases Concerning the Punishment of Sexual Crimes) and violates the "
         "platform's rules on non-consensual intimate imagery."
+        if lang == "en"
+        else "이 자료는 위에 적은 인물의 얼굴을 동의 없이 합성한 성적 허위영상물(딥페이크)로, 「성폭력범죄의 "
+        "처벌 등에 관한 특례법」 제14조의2에 따라 불법이며 비동의 성적 이미지에 관한 플랫폼 규정에도 "
+        "위반됩니다."
     )
     ids: list[int] = []
     with ws.write() as (session, writer):

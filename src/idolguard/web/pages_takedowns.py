@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from idolguard.errors import IdolGuardError
 from idolguard.web.custody import actor_name
 from idolguard.web.deps import Denied, PageContext, form_data, need, need_csrf, render, ws_of
-from idolguard.web.i18n import N_
+from idolguard.web.i18n import N_, translator
 from idolguard.web.pages_cases import _case_row, _text
 from idolguard.workspace import Workspace
 
@@ -332,8 +332,11 @@ def _notice_page(request: Request, ctx: PageContext, notice_id: int, *, error: s
         {"name": name, "label": ELEMENTS.get(name, name), "ok": name not in missing, "help": MISSING_HELP.get(name, "")}
         for name in basis.required
     ]
+    # Values are pasted into the recipient's form in the notice's language: the words that are ours (yes/no)
+    # follow the notice, not the page; what people typed is pasted as typed.
+    in_notice_lang = translator(notice.lang if notice.lang in ("ko", "en") else ctx.lang)
     paste = [
-        {"name": name, "label": ELEMENTS.get(name, name), "value": _pasteable(fields.get(name))}
+        {"name": name, "label": ELEMENTS.get(name, name), "value": _pasteable(fields.get(name), in_notice_lang)}
         for name in ELEMENTS
         if fields.get(name) not in (None, "", [], False)
     ]
@@ -363,9 +366,9 @@ def _fields(stored: dict[str, Any]) -> Any:
     return NoticeFields(**stored)
 
 
-def _pasteable(value: Any) -> str:
+def _pasteable(value: Any, gettext: Any) -> str:
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return str(gettext("yes") if value else gettext("no"))
     if isinstance(value, list):
         return "\n".join(str(v) for v in value)
     return str(value)
