@@ -38,7 +38,7 @@ def secret_of(uri: str) -> str:
 def make_user(
     ws: Workspace, name: str, role: str, artists: list[str] | None = None, *, password: str | None = None
 ) -> Login:
-    created = accounts.add_user(ws, name, role, artists or [], by="test")
+    created = accounts.add_user(ws, name, role, artists or [], by="test", allow_unknown_artists=True)
     login = Login(name, created.password, secret_of(created.totp_uri))
     if password:
         with ws.sessions() as session:

@@ -40,9 +40,15 @@ def test_first_login_needs_totp_then_password_change(client, app_ws):
     # One-time password: every page sends the user to choose their own first.
     assert client.get("/triage").headers["location"] == "/account/password"
     csrf = page_csrf(client, "/account/password")
-    short = client.post("/account/password", data={"csrf": csrf, "new_password": "short", "repeat": "short"})
+    current = login.password
+    short = client.post(
+        "/account/password",
+        data={"csrf": csrf, "current_password": current, "new_password": "short", "repeat": "short"},
+    )
     assert short.status_code == 400
-    ok = client.post("/account/password", data={"csrf": csrf, "new_password": STRONG, "repeat": STRONG})
+    ok = client.post(
+        "/account/password", data={"csrf": csrf, "current_password": current, "new_password": STRONG, "repeat": STRONG}
+    )
     assert ok.status_code == 303
     assert client.get("/triage").status_code == 200
     assert "web.login" in actions(app_ws, "ana") and "web.password_set" in actions(app_ws, "ana")
@@ -174,6 +180,10 @@ def test_admin_changes_role_and_scope_and_the_session_ends(client, new_client, a
     admin = sign_in(client, make_user(app_ws, "root", "admin", password=STRONG))
     vic = sign_in(new_client(), make_user(app_ws, "vic", "viewer", password=STRONG))
     assert vic.get("/intake").status_code == 403
+    from idolguard.gallery.models import Artist
+
+    with app_ws.sessions() as session, session.begin():  # a scope names enrolled artists
+        session.add_all([Artist(name="A", enrolled_by="test"), Artist(name="B", enrolled_by="test")])
     r = admin.post(
         "/admin/users/vic/role", data={"csrf": page_csrf(admin, "/admin/users"), "role": "analyst", "artists": "A, B"}
     )

@@ -25,6 +25,8 @@ def bearer(token: str) -> dict[str, str]:
 
 def token_for(ws, name: str, role: str, artists=None, scope: str = "write") -> str:  # type: ignore[no-untyped-def]
     make_user(ws, name, role, artists)
+    if role == "viewer":
+        scope = "read"  # a role that cannot write gets no write token
     return accounts.create_token(ws, name, scope, "1d", by="test")
 
 

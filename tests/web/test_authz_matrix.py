@@ -57,6 +57,7 @@ PAGES = [
     Route("GET", "/items/{sha}/custody.json", None, scoped=True),
     Route("POST", "/items/{sha}/reveal", "reveal", scoped=True, scope_first=True),
     Route("GET", "/items/{sha}/original/{grant_id}", "reveal", scoped=True, scope_first=True),
+    Route("GET", "/items/{sha}/revealed/{grant_id}", "reveal", scoped=True, scope_first=True),
     Route("POST", "/items/{sha}/download", "reveal", scoped=True, scope_first=True),
     Route("GET", "/reference/{sha}.png", None, scoped=True),
     Route("GET", "/items/{sha}/captures/{capture_id}/screenshot.png", None, scoped=True),
@@ -83,6 +84,7 @@ PAGES = [
     Route("GET", "/admin/users", "admin"),
     Route("POST", "/admin/users", "admin"),
     Route("POST", "/admin/users/{name}/disable", "admin"),
+    Route("POST", "/admin/users/{name}/enable", "admin"),
     Route("POST", "/admin/users/{name}/reset-2fa", "admin"),
     Route("POST", "/admin/users/{name}/role", "admin"),
     Route("POST", "/admin/tokens", "admin"),
@@ -115,6 +117,10 @@ PAGES = [
     Route("POST", "/takedowns/{notice_id}/send", "cases", scoped=True),
     Route("POST", "/takedowns/{notice_id}/mark", "cases", scoped=True),
     Route("POST", "/takedowns/{notice_id}/escalate", "cases", scoped=True),
+    Route("POST", "/takedowns/{notice_id}/affirm", "cases", scoped=True),
+    Route("GET", "/fan-reports", "read"),
+    Route("POST", "/fan-reports/{link_id}/retry", "decide", scoped=True),
+    Route("POST", "/fan-reports/{link_id}/decide", "decide", scoped=True),
 ]
 PUBLIC = {
     ("GET", "/login"),
@@ -207,8 +213,12 @@ def world(app, app_ws, tmp_path):  # type: ignore[no-untyped-def]
     notice = draft(app_ws, DraftOptions(**{**options.__dict__, "reporter_email": "r@agency.test"}))[0]
     with app_ws.sessions() as session:
         account = session.scalar(select(Account.id).where(Account.handle == "@a"))
+    from idolguard.server.fan import install
+
+    install(app)  # the portal's reported links, as `idolguard serve` composes them
     return {
         "seed": s,
+        "link": _failed_fan_link(app_ws, s.artist),
         "incident": incident_id,
         "heat": heat,
         "crop": crop,
@@ -217,6 +227,29 @@ def world(app, app_ws, tmp_path):  # type: ignore[no-untyped-def]
         "account": account,
         "capture": _capture_of(app_ws, s),
     }
+
+
+def _failed_fan_link(ws, artist: str) -> int:  # type: ignore[no-untyped-def]
+    """A link a fan reported for the artist whose capture failed (the real path: tests/web/test_fan_reports_page)."""
+    from idolguard.portal.models import PortalLink, PortalReport, PortalReportLink
+
+    with ws.sessions() as session, session.begin():
+        link = PortalLink(url="https://down.invalid/m", url_sha256="0" * 64, host="down.invalid", state="failed")
+        report = PortalReport(
+            receipt="R-MATRIX",
+            status_token_sha256="1" * 64,
+            category="ai_deepfake",
+            artist=artist,
+            reporter_key="k",
+            ip_key="i",
+            lang="ko",
+            url_count=1,
+            challenge_nonce="n",
+        )
+        session.add_all([link, report])
+        session.flush()
+        session.add(PortalReportLink(report_id=report.id, link_id=link.id, original_url=link.url, first_report=True))
+        return int(link.id)
 
 
 def _capture_of(ws, s) -> int:  # type: ignore[no-untyped-def]
@@ -256,6 +289,7 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
         "capture_id": world["capture"],
         "number": world["case"],
         "notice_id": world["notice"],
+        "link_id": world["link"],
         "account_id": world["account"],
         "name": {"/banks": "known_abuse", "/admin": None, "/artists": s.artist, "/cases": "sightings"}.get(
             "/" + route.path.split("/")[1]
@@ -268,6 +302,8 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
         victim = f"victim{abs(hash((name, route.path))) % 10**8}"
         make_user(ws, victim, "viewer")
         values["name"] = victim
+        if route.path.endswith("/enable"):
+            accounts.disable_user(ws, victim, by="t")
     if "{grant_id}" in path:
         from idolguard.web.accounts import get_user, principal_of
 
@@ -293,7 +329,7 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
         "/download": {"reason": "matrix"},
         "/wacz": {"reason": "matrix"},
         "/account": {"lang": "ko", "timezone": "Asia/Seoul"},
-        "/account/password": {"new_password": STRONG, "repeat": STRONG},
+        "/account/password": {"current_password": STRONG, "new_password": STRONG, "repeat": STRONG},
         "/threshold": {"threshold": "0.5", "reason": "matrix"},
         "/state": {"state": "open", "reason": "matrix"},
         "/role": {"role": "viewer", "artists": "Eileen"},
@@ -318,6 +354,7 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
             "again": "1",
         },
         "/mark": {"status": "acknowledged", "ref": "T"},
+        "/fan-reports/{link_id}/decide": {"decision": "not_actionable"},
         "/accounts/alias": {"a": "x/@a", "b": "x/@b", "reason": "matrix"},
     }
     for suffix, data in body.items():
@@ -416,7 +453,8 @@ def test_authorisation_matrix(app, app_ws, world, new_client):
         name = f"{role}-{scope}"
         login = make_user(app_ws, name, role, ["Eileen" if scope == "in" else "Someone Else"], password=STRONG)
         clients[name] = sign_in(new_client(), login)
-        tokens[name] = accounts.create_token(app_ws, name, "write", "1d", by="t")
+        # A viewer can only have a read token (a write token is refused for a role that cannot write).
+        tokens[name] = accounts.create_token(app_ws, name, "read" if role == "viewer" else "write", "1d", by="t")
     anonymous = new_client()
     for route in PAGES + API:
         got = call(anonymous, route, world, "", None)

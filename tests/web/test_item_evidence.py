@@ -62,7 +62,9 @@ def test_video_item_is_a_strip_of_blurred_keyframes(client, app_ws, tmp_path: Pa
 
     # Revealed (with a reason): the original plays muted, with controls, never by itself.
     csrf = csrf_of(page.text)
-    revealed = client.post(f"/items/{sha}/reveal", data={"csrf": csrf, "reason": "identity_check"})
+    posted = client.post(f"/items/{sha}/reveal", data={"csrf": csrf, "reason": "identity_check"})
+    assert posted.status_code == 303
+    revealed = client.get(posted.headers["location"])
     assert revealed.status_code == 200
     assert "<video" in revealed.text and "muted" in revealed.text and "autoplay" not in revealed.text
 
@@ -141,7 +143,9 @@ def test_capture_job_end_to_end_with_blurred_screenshot_and_wacz(
     assert sharpness(blurred) < sharpness(original.convert("L").resize(blurred.size)) / 2
     # Its original only within a reveal of the item.
     assert client.get(f"/items/{photo}/captures/{post['capture_id']}/screenshot/999999").status_code == 403
-    revealed = client.post(f"/items/{photo}/reveal", data={"csrf": csrf_of(page.text), "reason": "legal_review"})
+    posted = client.post(f"/items/{photo}/reveal", data={"csrf": csrf_of(page.text), "reason": "legal_review"})
+    assert posted.status_code == 303
+    revealed = client.get(posted.headers["location"])
     assert revealed.status_code == 200
     link = f"/items/{photo}/captures/{post['capture_id']}/screenshot/"
     grant = revealed.text.split(link, 1)[1].split('"', 1)[0]

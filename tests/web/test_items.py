@@ -92,7 +92,9 @@ def test_reveal_needs_reason_is_short_lived_and_recorded(client, app_ws, seeded)
     csrf = csrf_of(client.get(f"/items/{sha}").text)
     refused = client.post(f"/items/{sha}/reveal", data={"csrf": csrf, "reason": "other", "other": " "})
     assert refused.status_code == 400 and not ledger(app_ws, "web.reveal")
-    shown = client.post(f"/items/{sha}/reveal", data={"csrf": csrf, "reason": "identity_check"})
+    posted = client.post(f"/items/{sha}/reveal", data={"csrf": csrf, "reason": "identity_check"})
+    assert posted.status_code == 303
+    shown = client.get(posted.headers["location"])
     assert shown.status_code == 200
     with app_ws.sessions() as session:
         grant = session.scalar(select(Reveal))

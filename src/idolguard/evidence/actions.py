@@ -78,6 +78,7 @@ class Action(StrEnum):
     WEB_USER_ADD = "web.user_add"
     WEB_USER_CHANGE = "web.user_change"
     WEB_USER_DISABLE = "web.user_disable"
+    WEB_USER_ENABLE = "web.user_enable"
     # cases and further gallery actions (docs/EVIDENCE.md, their areas' tables)
     CASE_ASSIGN = "case.assign"
     CASE_DESTROY = "case.destroy"
@@ -99,6 +100,7 @@ class Action(StrEnum):
     ACCOUNT_ALIAS = "account.alias"
     ACCOUNT_RECORD = "account.record"
     TAKEDOWN_DRAFT = "takedown.draft"
+    TAKEDOWN_AFFIRM = "takedown.affirm"
     TAKEDOWN_SEND = "takedown.send"
     TAKEDOWN_SEND_FAILED = "takedown.send_failed"
     TAKEDOWN_STATUS = "takedown.status"
@@ -117,6 +119,7 @@ class Action(StrEnum):
     PORTAL_LINK_CAPTURED = "portal.link_captured"
     PORTAL_LINK_KNOWN = "portal.link_known"
     PORTAL_DECIDE = "portal.decide"
+    PORTAL_RETRY = "portal.retry"
 
 
 # Names written before the closed set existed -> what they mean now. ``verify`` and ``log`` read both.

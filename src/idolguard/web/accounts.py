@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idolguard.errors import IdolGuardError
-from idolguard.web import security
+from idolguard.web import passwords, security
 from idolguard.web.custody import custody
+from idolguard.web.i18n import N_
 from idolguard.web.models import ROLES, ApiToken, LoginThrottle, User, WebSession
 from idolguard.web.roles import Principal
 from idolguard.workspace import Workspace
@@ -32,8 +33,28 @@ IP_WINDOW = timedelta(minutes=15)
 NAME_OK = set("abcdefghijklmnopqrstuvwxyz0123456789._-@")
 
 
+MAX_TOKEN_TTL = timedelta(days=365)
+
+
 class AccountError(IdolGuardError):
-    """A refused account operation (message shown to the administrator)."""
+    """A refused account operation (message shown to the administrator). ``shown`` is the catalog message
+    pages show instead of the English text (``values`` fill its fields)."""
+
+    def __init__(self, message: str, shown: str | None = None, **values: object) -> None:
+        super().__init__(message)
+        self.shown = shown
+        self.values = values
+
+    def translated(self, gettext: Callable[..., str]) -> str:
+        return gettext(self.shown, **self.values) if self.shown else str(self)
+
+
+class PasswordRefused(AccountError):
+    """A password that fails the rules (``reason``: a key of ``passwords.REASONS``, or ``wrong_current``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(passwords.REASONS.get(reason, reason))
+        self.reason = reason
 
 
 @dataclass
@@ -67,16 +88,42 @@ def _check_name(name: str) -> str:
     return name
 
 
-def add_user(ws: Workspace, name: str, role: str, artists: list[str], *, by: str) -> NewUser:
+def known_scope(session: Session, artists: list[str], *, allow_unknown: bool = False) -> list[str]:
+    """The artist scope as enrolled names (aliases and case resolved); an unknown name is refused, since a
+    typo would silently give the user a scope that matches nothing (or, once enrolled, the wrong person)."""
+    from idolguard.gallery.store import find_artist
+
+    wanted = sorted({a.strip() for a in artists if a.strip()})
+    if allow_unknown:
+        return wanted
+    scope, unknown = set(), []
+    for name in wanted:
+        artist = find_artist(session, name)
+        if artist is None:
+            unknown.append(name)
+        else:
+            scope.add(artist.name)
+    if unknown:
+        raise AccountError(
+            f"unknown artist(s) in the scope: {', '.join(unknown)} (enrol them first, or check the spelling)",
+            N_("Unknown artist(s) in the scope: {names}. Enrol them first, or check the spelling."),
+            names=", ".join(unknown),
+        )
+    return sorted(scope)
+
+
+def add_user(
+    ws: Workspace, name: str, role: str, artists: list[str], *, by: str, allow_unknown_artists: bool = False
+) -> NewUser:
     name = _check_name(name)
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
-    artists = sorted({a.strip() for a in artists if a.strip()})
     password = security.new_password()
     secret = security.new_totp_secret()
     with custody(ws, by) as (session, ledger):
         if session.scalar(select(User.id).where(User.name == name)) is not None:
             raise AccountError(f"user {name!r} already exists")
+        artists = known_scope(session, artists, allow_unknown=allow_unknown_artists)
         session.add(
             User(
                 name=name,
@@ -105,9 +152,36 @@ def get_user(session: Session, name: str) -> User:
     return user
 
 
+def _active_admins(session: Session) -> int:
+    from sqlalchemy import func
+
+    return int(session.scalar(select(func.count(User.id)).where(User.role == "admin", User.disabled.is_(False))) or 0)
+
+
+def _last_admin(name: str) -> AccountError:
+    return AccountError(
+        f"{name!r} is the last active administrator; add or enable another first",
+        N_("{name} is the last active administrator. Add or enable another administrator first."),
+        name=name,
+    )
+
+
 def disable_user(ws: Workspace, name: str, *, by: str) -> None:
+    """Disable an account. Refused for one's own account and for the last active administrator, so the
+    workspace can never be left without anyone able to manage it."""
     with custody(ws, by) as (session, ledger):
         user = get_user(session, name)
+        if user.disabled:
+            raise AccountError(
+                f"user {user.name!r} is already disabled", N_("{name} is already disabled."), name=user.name
+            )
+        if user.name == by.strip().lower():
+            raise AccountError(
+                "you cannot disable your own account",
+                N_("You cannot disable your own account. Another administrator can."),
+            )
+        if user.role == "admin" and _active_admins(session) <= 1:
+            raise _last_admin(user.name)
         user.disabled = True
         session.execute(update(ApiToken).where(ApiToken.user_id == user.id).values(revoked_at=now()))
         for row in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
@@ -115,13 +189,28 @@ def disable_user(ws: Workspace, name: str, *, by: str) -> None:
         ledger.append("web.user_disable", details={"user": user.name})
 
 
+def enable_user(ws: Workspace, name: str, *, by: str) -> None:
+    """Enable a disabled account again (failed sign-ins forgotten). Its API tokens stay revoked: new ones are
+    issued deliberately."""
+    with custody(ws, by) as (session, ledger):
+        user = get_user(session, name)
+        if not user.disabled:
+            raise AccountError(f"user {user.name!r} is not disabled", N_("{name} is not disabled."), name=user.name)
+        user.disabled = False
+        user.failed_logins = 0
+        user.locked_until = None
+        ledger.append("web.user_enable", details={"user": user.name})
+
+
 def change_user(ws: Workspace, name: str, role: str, artists: list[str], *, by: str) -> None:
     """New role and artist scope; the user's sessions end so the change applies at once."""
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
-    scope = sorted({a.strip() for a in artists if a.strip()})
     with custody(ws, by) as (session, ledger):
         user = get_user(session, name)
+        scope = known_scope(session, artists)
+        if user.role == "admin" and role != "admin" and not user.disabled and _active_admins(session) <= 1:
+            raise _last_admin(user.name)
         before = {"role": user.role, "artists": list(user.artists or [])}
         user.role, user.artists = role, scope
         for row in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
@@ -142,12 +231,14 @@ def reset_2fa(ws: Workspace, name: str, *, by: str) -> str:
 
 
 def set_password(ws: Workspace, user_id: int, password: str) -> None:
-    if len(password) < 12:
-        raise AccountError("passwords need at least 12 characters")
+    """Set a password that passes the rules (``passwords.problem``); clears the one-time password state."""
     with ws.sessions() as session:
         user = session.get(User, user_id)
         assert user is not None
         name = user.name
+    reason = passwords.problem(password, name)
+    if reason:
+        raise PasswordRefused(reason)
     with custody(ws, name) as (session, ledger):
         user = session.get(User, user_id)
         assert user is not None
@@ -155,6 +246,28 @@ def set_password(ws: Workspace, user_id: int, password: str) -> None:
         user.must_change_password = False
         user.invite_expires_at = None
         ledger.append("web.password_set", details={"user": name})
+
+
+def change_password(ws: Workspace, user_id: int, current: str, new: str, *, client: str) -> str:
+    """The user's own password change: the current password must be right (a wrong one counts towards the
+    lock-out like a failed sign-in). Every session of the user ends; the new session id is returned."""
+    with ws.sessions() as session:
+        user = session.get(User, user_id)
+        if user is None or user.disabled:
+            raise AccountError("no such user")
+        name, stored = user.name, user.password_hash
+    if not security.verify_password(stored, current[: passwords.MAX_LENGTH]):
+        _record_attempt(
+            ws, name, LoginResult(False, "bad_credentials", user_id), client=client, factor="password_change"
+        )
+        raise PasswordRefused("wrong_current")
+    if security.verify_password(stored, new[: passwords.MAX_LENGTH]):
+        raise PasswordRefused("same")
+    set_password(ws, user_id, new)
+    with ws.sessions() as session, session.begin():
+        for row in session.scalars(select(WebSession).where(WebSession.user_id == user_id)):
+            session.delete(row)
+    return new_session(ws, user_id, second_factor_ok=True)
 
 
 # --- sign-in ---------------------------------------------------------------------------------------------
@@ -342,20 +455,36 @@ def parse_duration(text: str) -> timedelta | None:
     if text in ("", "never", "0"):
         return None
     units = {"d": "days", "h": "hours", "w": "weeks"}
-    if text[-1] not in units or not text[:-1].isdigit() or int(text[:-1]) <= 0:
+    if text[-1] not in units or not text[:-1].isdigit() or int(text[:-1]) <= 0 or len(text) > 8:
         raise AccountError(f"bad duration {text!r} (e.g. 30d, 12h, 2w)")
     return timedelta(**{units[text[-1]]: int(text[:-1])})
 
 
 def create_token(ws: Workspace, name: str, scope: str, expires: str, *, by: str) -> str:
+    """A token acting as ``name``. It always expires, within ``MAX_TOKEN_TTL`` (a forgotten token must not
+    work for ever); ``write`` only for a role that can change anything."""
+    from idolguard.web.roles import PERMISSIONS
+
     if scope not in ("read", "write"):
         raise AccountError("scope is read or write")
     ttl = parse_duration(expires)
+    if ttl is None or ttl > MAX_TOKEN_TTL:
+        raise AccountError(
+            f"tokens expire within {MAX_TOKEN_TTL.days} days (e.g. 30d, 12h, 2w)",
+            N_("Tokens must expire within {days} days: write for example 30d, 12h or 2w."),
+            days=MAX_TOKEN_TTL.days,
+        )
     token = security.new_token()
     with custody(ws, by) as (session, ledger):
         user = get_user(session, name)
         if user.disabled:
             raise AccountError(f"user {name!r} is disabled")
+        if scope == "write" and PERMISSIONS[user.role] <= {"read"}:
+            raise AccountError(
+                f"user {user.name!r} is a {user.role}, who cannot change anything: only read tokens",
+                N_("{name}'s role can only read: issue a read-only token."),
+                name=user.name,
+            )
         row = ApiToken(
             user_id=user.id,
             token_hash=security.token_hash(token),

@@ -43,7 +43,9 @@ def print_login(created: NewUser, json_out: bool = False) -> None:
 def users_add(
     name: str = typer.Argument(...),
     role: str = typer.Option(..., "--role", help="admin | manager | analyst | counsel | viewer"),
-    artists: str = typer.Option("", "--artists", help="Comma-separated artist scope (empty: all artists)."),
+    artists: str = typer.Option(
+        "", "--artists", help="Comma-separated enrolled artists or aliases (empty: all artists; unknown: refused)."
+    ),
     json_out: bool = typer.Option(False, "--json"),
     home: Path = home_option(),
 ) -> None:
@@ -82,7 +84,7 @@ def users_list(json_out: bool = typer.Option(False, "--json"), home: Path = home
 
 @users_app.command("disable")
 def users_disable(name: str = typer.Argument(...), home: Path = home_option()) -> None:
-    """Disable a user: sessions end and API tokens are revoked at once."""
+    """Disable a user: sessions end and API tokens are revoked at once (never the last active admin)."""
     from idolguard.web.accounts import AccountError, disable_user
 
     try:
@@ -90,6 +92,18 @@ def users_disable(name: str = typer.Argument(...), home: Path = home_option()) -
     except AccountError as exc:
         fail(str(exc), ExitCode.USAGE)
     console.print(f"{name} disabled")
+
+
+@users_app.command("enable")
+def users_enable(name: str = typer.Argument(...), home: Path = home_option()) -> None:
+    """Enable a disabled user again (their API tokens stay revoked)."""
+    from idolguard.web.accounts import AccountError, enable_user
+
+    try:
+        enable_user(open_workspace(home), name, by=_admin_actor())
+    except AccountError as exc:
+        fail(str(exc), ExitCode.USAGE)
+    console.print(f"{name} enabled", highlight=False)
 
 
 @users_app.command("reset-2fa")
@@ -114,7 +128,7 @@ def users_reset_2fa(
 def tokens_create(
     name: str = typer.Argument(..., help="The user the token acts as."),
     scope: str = typer.Option("read", "--scope", help="read | write"),
-    expires: str = typer.Option("30d", "--expires", help="e.g. 30d, 12h, 2w, never"),
+    expires: str = typer.Option("30d", "--expires", help="e.g. 30d, 12h, 2w (at most 365 days)."),
     json_out: bool = typer.Option(False, "--json"),
     home: Path = home_option(),
 ) -> None:

@@ -54,16 +54,26 @@ def add_user(
     try:
         created = accounts.add_user(ws, name, role, artists.split(","), by=ctx.user.name)
     except accounts.AccountError as exc:
-        return render(ctx, "error.html.j2", status=400, message=str(exc), code=400)
+        return render(ctx, "error.html.j2", status=400, message=exc.translated(ctx.gettext), code=400)
     return render(ctx, "admin_created.html.j2", created=created)
 
 
 @router.post("/users/{name}/disable")
 def disable(request: Request, name: str, ctx: PageContext = Depends(need_csrf("admin"))) -> Response:
+    """Refused (409, with the reason) for one's own account and for the last active administrator."""
     try:
         accounts.disable_user(ws_of(request), name, by=ctx.user.name)
     except accounts.AccountError as exc:
-        return render(ctx, "error.html.j2", status=404, message=str(exc), code=404)
+        return render(ctx, "error.html.j2", status=409, message=exc.translated(ctx.gettext), code=409)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/users/{name}/enable")
+def enable(request: Request, name: str, ctx: PageContext = Depends(need_csrf("admin"))) -> Response:
+    try:
+        accounts.enable_user(ws_of(request), name, by=ctx.user.name)
+    except accounts.AccountError as exc:
+        return render(ctx, "error.html.j2", status=409, message=exc.translated(ctx.gettext), code=409)
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -78,7 +88,7 @@ def change_role(
     try:
         accounts.change_user(ws_of(request), name, role, artists.split(","), by=ctx.user.name)
     except accounts.AccountError as exc:
-        return render(ctx, "error.html.j2", status=400, message=str(exc), code=400)
+        return render(ctx, "error.html.j2", status=400, message=exc.translated(ctx.gettext), code=400)
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -87,7 +97,7 @@ def reset(request: Request, name: str, ctx: PageContext = Depends(need_csrf("adm
     try:
         uri = accounts.reset_2fa(ws_of(request), name, by=ctx.user.name)
     except accounts.AccountError as exc:
-        return render(ctx, "error.html.j2", status=404, message=str(exc), code=404)
+        return render(ctx, "error.html.j2", status=404, message=exc.translated(ctx.gettext), code=404)
     return render(ctx, "admin_created.html.j2", created=accounts.NewUser(name, "", uri))
 
 
@@ -102,7 +112,7 @@ def create_token(
     try:
         token = accounts.create_token(ws_of(request), name, scope, expires, by=ctx.user.name)
     except accounts.AccountError as exc:
-        return render(ctx, "error.html.j2", status=400, message=str(exc), code=400)
+        return render(ctx, "error.html.j2", status=400, message=exc.translated(ctx.gettext), code=400)
     return render(ctx, "admin_token.html.j2", token=token, name=name)
 
 
@@ -111,7 +121,7 @@ def revoke(request: Request, token_id: int, ctx: PageContext = Depends(need_csrf
     try:
         accounts.revoke_token(ws_of(request), token_id, by=ctx.user.name)
     except accounts.AccountError as exc:
-        return render(ctx, "error.html.j2", status=404, message=str(exc), code=404)
+        return render(ctx, "error.html.j2", status=404, message=exc.translated(ctx.gettext), code=404)
     return RedirectResponse("/admin/users", status_code=303)
 
 

@@ -86,7 +86,7 @@ def login(
 
 @router.get("/login/totp", response_class=HTMLResponse)
 def totp_form(ctx: PageContext = Depends(half_signed_in)) -> Response:
-    return render(ctx, "totp.html.j2", error=None)
+    return render(ctx, "totp.html.j2", error=None, bare=True)
 
 
 @router.post("/login/totp")
@@ -97,10 +97,12 @@ def totp(request: Request, ctx: PageContext = Depends(csrf_half), code: str = Fo
         if result.reason in ("locked", "disabled", "throttled"):
             accounts.end_session(ws, ctx.session_token)
             status = 429 if result.reason == "throttled" else 401
-            response = render(ctx, "login.html.j2", status=status, error=ctx.gettext(MESSAGES[result.reason]))
+            response = render(
+                ctx, "login.html.j2", status=status, error=ctx.gettext(MESSAGES[result.reason]), bare=True
+            )
             response.delete_cookie(SESSION_COOKIE, path="/")
             return response
-        return render(ctx, "totp.html.j2", status=401, error=ctx.gettext(MESSAGES["bad_code"]))
+        return render(ctx, "totp.html.j2", status=401, error=ctx.gettext(MESSAGES["bad_code"]), bare=True)
     token = accounts.new_session(ws, ctx.user.user_id, second_factor_ok=True, replaces=ctx.session_token)
     response = RedirectResponse("/", status_code=303)
     _set_session(response, request, token)
@@ -119,25 +121,56 @@ def logout(request: Request, ctx: PageContext = Depends(csrf_half)) -> Response:
     return response
 
 
+PASSWORD_MESSAGES = {
+    "short": N_("Passwords need at least 12 characters."),
+    "long": N_("Passwords have at most 1024 characters."),
+    "repeated": N_("This password repeats one character or a short pattern. Choose a longer mix, e.g. a few words."),
+    "sequence": N_("This password is a keyboard or alphabet sequence. Choose something less guessable."),
+    "common": N_("This is a common password (digits added at the end do not help). Choose another."),
+    "name": N_("The password must not contain your user name."),
+    "same": N_("The new password is the same as the current one."),
+    "wrong_current": N_("The current password is wrong."),
+}
+
+
+def _first_password(request: Request, ctx: PageContext) -> bool:
+    """Whether the user still has the one-time password (the page words itself accordingly)."""
+    with ws_of(request).sessions() as session:
+        user = session.get(User, ctx.user.user_id)
+        return bool(user and user.must_change_password)
+
+
 @router.get("/account/password", response_class=HTMLResponse)
-def password_form(ctx: PageContext = Depends(page_user_password_step)) -> Response:
-    return render(ctx, "password.html.j2", error=None)
+def password_form(request: Request, ctx: PageContext = Depends(page_user_password_step)) -> Response:
+    return render(ctx, "password.html.j2", error=None, first=_first_password(request, ctx))
 
 
 @router.post("/account/password")
 def password(
     request: Request,
     ctx: PageContext = Depends(csrf_password_step),
+    current_password: str = Form(""),
     new_password: str = Form(""),
     repeat: str = Form(""),
 ) -> Response:
+    """Change one's own password: the current one is required (a stolen open session cannot take the account
+    over); every session of the user ends and this browser gets a fresh session id."""
+    first = _first_password(request, ctx)
+
+    def refuse(message: str) -> Response:
+        return render(ctx, "password.html.j2", status=400, error=ctx.gettext(message), first=first)
+
     if new_password != repeat:
-        return render(ctx, "password.html.j2", status=400, error=ctx.gettext("The two passwords differ."))
+        return refuse(N_("The two passwords differ."))
     try:
-        accounts.set_password(ws_of(request), ctx.user.user_id, new_password[:1024])
-    except accounts.AccountError:
-        return render(ctx, "password.html.j2", status=400, error=ctx.gettext("Passwords need at least 12 characters."))
-    return RedirectResponse("/", status_code=303)
+        token = accounts.change_password(
+            ws_of(request), ctx.user.user_id, current_password, new_password, client=_client(request)
+        )
+    except accounts.PasswordRefused as exc:
+        return refuse(PASSWORD_MESSAGES[exc.reason])
+    response = RedirectResponse("/account?password=changed" if not first else "/", status_code=303)
+    _set_session(response, request, token)
+    return response
 
 
 @router.get("/account", response_class=HTMLResponse)
@@ -145,7 +178,10 @@ def account(request: Request, ctx: PageContext = Depends(page_user)) -> Response
     from idolguard.web.reveal import reveals_today
 
     return render(
-        ctx, "account.html.j2", reveals_today=reveals_today(ws_of(request), ctx.user.user_id, ctx.user.timezone)
+        ctx,
+        "account.html.j2",
+        reveals_today=reveals_today(ws_of(request), ctx.user.user_id, ctx.user.timezone),
+        password_changed=request.query_params.get("password") == "changed",
     )
 
 

@@ -254,11 +254,18 @@ def add_comment(
     request: Request, sha: str, ctx: PageContext = Depends(need_csrf("comment")), text: str = Form("")
 ) -> Response:
     ws = ws_of(request)
-    visible(ws, ctx, sha)
+    row = visible(ws, ctx, sha)
+    if len(text.strip()) > triage.MAX_COMMENT:
+        notice = ctx.gettext(
+            "Comments have at most {limit} characters; this one has {n}. Shorten it and add it again.",
+            limit=triage.MAX_COMMENT,
+            n=len(text.strip()),
+        )
+        return _item(ws, ctx, row, status=400, notice=notice)
     try:
         triage.comment(ws, ctx.user, sha, text)
     except IdolGuardError:
-        pass
+        return _item(ws, ctx, row, status=400, notice=ctx.gettext("Write a comment before adding it."))
     return RedirectResponse(f"/items/{sha}#comments", status_code=303)
 
 
@@ -345,6 +352,20 @@ def reveal_original(
     if not text:
         return _item(ws, ctx, row, status=400, notice=ctx.gettext("Give a reason to reveal."))
     grant = reveal.grant(ws, ctx.user, sha, f"{reason}: {text}" if reason in reveal.REASONS else text)
+    # Post-redirect-get: reloading the page that shows the original must not record a second reveal.
+    return RedirectResponse(f"/items/{sha}/revealed/{grant.id}", status_code=303)
+
+
+@router.get("/items/{sha}/revealed/{grant_id}", response_class=HTMLResponse)
+def revealed(request: Request, sha: str, grant_id: int, ctx: PageContext = Depends(page_user)) -> Response:
+    """The item page with the original shown, for as long as the grant lasts (no new custody event)."""
+    ws = ws_of(request)
+    row = visible(ws, ctx, sha)
+    if not ctx.user.may_reveal:
+        raise Denied(403, "Your role cannot reveal originals.")
+    grant = reveal.active_grant(ws, ctx.user, sha, grant_id)
+    if grant is None:
+        return _item(ws, ctx, row, notice=ctx.gettext("This reveal has expired. Reveal again with a reason."))
     return _item(ws, ctx, row, grant=grant)
 
 

@@ -325,12 +325,19 @@ def assign(ws: Workspace, who: Principal, sha: str, assignee: str | None, versio
         ledger.append("web.assign", item=sha, details={"user": who.name, "assignee": assignee or None})
 
 
+MAX_COMMENT = 5000
+
+
 def comment(ws: Workspace, who: Principal, sha: str, text: str) -> None:
+    """A comment on an item (a custody event). Refused when empty or longer than ``MAX_COMMENT`` characters:
+    cut silently, the part a reader never sees could be the part that mattered."""
     text = text.strip()
     if not text:
         raise IdolGuardError("empty comment")
+    if len(text) > MAX_COMMENT:
+        raise IdolGuardError(f"comments have at most {MAX_COMMENT} characters (this one has {len(text)})")
     with custody(ws, who.name) as (_session, ledger):
-        ledger.append("web.comment", item=sha, details={"user": who.name, "text": text[:4000]})
+        ledger.append("web.comment", item=sha, details={"user": who.name, "text": text})
 
 
 def add_to_known_abuse(ws: Workspace, sha: str, bank: str = "known_abuse") -> str:

@@ -17,6 +17,13 @@
       .catch(() => { badge.dataset.state = "error"; });
   }
 
+  // Forms that end something (disable a user, revoke a token) ask first.
+  document.querySelectorAll("form[data-confirm]").forEach((form) => {
+    form.addEventListener("submit", (e) => {
+      if (!window.confirm(form.dataset.confirm)) e.preventDefault();
+    });
+  });
+
   // A revealed original disappears when its grant expires.
   const revealed = document.getElementById("revealed");
   if (revealed) {
