@@ -82,6 +82,8 @@ def test_draft_send_mark_over_real_smtp(cli, home: Path, smtp: Inbox, case) -> N
             "eu_dsa_16",
             "--to",
             "abuse@host.test",
+            "--affirm",
+            "good_faith",
         )
         .stdout.strip()
         .splitlines()[-1]

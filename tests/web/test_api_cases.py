@@ -138,7 +138,14 @@ def test_takedown_draft_names_each_missing_element_then_drafts(client, app_ws, w
     fields = incomplete.json()["error"]["fields"]
     names = [f["field"] for f in fields]
     assert len(names) == len(set(names)) and all(f["message"] for f in fields)
-    assert {"reporter_name", "reporter_email", "signature", "copyrighted_work", "accuracy_under_perjury"} == set(names)
+    assert {
+        "reporter_name",
+        "reporter_email",
+        "signature",
+        "copyrighted_work",
+        "accuracy_under_perjury",
+        "good_faith",  # never assumed: the sender affirms it
+    } == set(names)
     unknown = client.post(
         "/api/v1/takedowns", json={"case": number, "recipient": "nobody", "basis": "nope"}, headers=bearer(manager)
     )
@@ -154,7 +161,7 @@ def test_takedown_draft_names_each_missing_element_then_drafts(client, app_ws, w
             "reporter_email": "legal@agency.test",
             "signature": "/Kim/",
             "copyrighted_work": "Official MV (2025)",
-            "perjury": True,
+            "affirm": ["good_faith", "accuracy"],
         },
         headers=bearer(manager),
     )

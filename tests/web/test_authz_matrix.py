@@ -117,6 +117,10 @@ PAGES = [
     Route("POST", "/takedowns/{notice_id}/send", "cases", scoped=True),
     Route("POST", "/takedowns/{notice_id}/mark", "cases", scoped=True),
     Route("POST", "/takedowns/{notice_id}/escalate", "cases", scoped=True),
+    Route("POST", "/takedowns/{notice_id}/affirm", "cases", scoped=True),
+    Route("GET", "/fan-reports", "read"),
+    Route("POST", "/fan-reports/{link_id}/retry", "decide", scoped=True),
+    Route("POST", "/fan-reports/{link_id}/decide", "decide", scoped=True),
 ]
 PUBLIC = {
     ("GET", "/login"),
@@ -209,8 +213,12 @@ def world(app, app_ws, tmp_path):  # type: ignore[no-untyped-def]
     notice = draft(app_ws, DraftOptions(**{**options.__dict__, "reporter_email": "r@agency.test"}))[0]
     with app_ws.sessions() as session:
         account = session.scalar(select(Account.id).where(Account.handle == "@a"))
+    from idolguard.server.fan import install
+
+    install(app)  # the portal's reported links, as `idolguard serve` composes them
     return {
         "seed": s,
+        "link": _failed_fan_link(app_ws, s.artist),
         "incident": incident_id,
         "heat": heat,
         "crop": crop,
@@ -219,6 +227,29 @@ def world(app, app_ws, tmp_path):  # type: ignore[no-untyped-def]
         "account": account,
         "capture": _capture_of(app_ws, s),
     }
+
+
+def _failed_fan_link(ws, artist: str) -> int:  # type: ignore[no-untyped-def]
+    """A link a fan reported for the artist whose capture failed (the real path: tests/web/test_fan_reports_page)."""
+    from idolguard.portal.models import PortalLink, PortalReport, PortalReportLink
+
+    with ws.sessions() as session, session.begin():
+        link = PortalLink(url="https://down.invalid/m", url_sha256="0" * 64, host="down.invalid", state="failed")
+        report = PortalReport(
+            receipt="R-MATRIX",
+            status_token_sha256="1" * 64,
+            category="ai_deepfake",
+            artist=artist,
+            reporter_key="k",
+            ip_key="i",
+            lang="ko",
+            url_count=1,
+            challenge_nonce="n",
+        )
+        session.add_all([link, report])
+        session.flush()
+        session.add(PortalReportLink(report_id=report.id, link_id=link.id, original_url=link.url, first_report=True))
+        return int(link.id)
 
 
 def _capture_of(ws, s) -> int:  # type: ignore[no-untyped-def]
@@ -258,6 +289,7 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
         "capture_id": world["capture"],
         "number": world["case"],
         "notice_id": world["notice"],
+        "link_id": world["link"],
         "account_id": world["account"],
         "name": {"/banks": "known_abuse", "/admin": None, "/artists": s.artist, "/cases": "sightings"}.get(
             "/" + route.path.split("/")[1]
@@ -322,6 +354,7 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
             "again": "1",
         },
         "/mark": {"status": "acknowledged", "ref": "T"},
+        "/fan-reports/{link_id}/decide": {"decision": "not_actionable"},
         "/accounts/alias": {"a": "x/@a", "b": "x/@b", "reason": "matrix"},
     }
     for suffix, data in body.items():

@@ -314,7 +314,13 @@ def test_takedown_pages_draft_check_send_mark_and_stats(home, smtp, world, new_c
         drafted = post(
             counsel,
             f"/cases/{number}/takedowns",
-            {"recipient": "web_host", "basis": "eu_dsa_16", "to": "abuse@host.test", "lang": "en"},
+            {
+                "recipient": "web_host",
+                "basis": "eu_dsa_16",
+                "to": "abuse@host.test",
+                "lang": "en",
+                "affirm_good_faith": "1",
+            },
         )
         assert drafted.status_code == 303
         notice = drafted.headers["location"]

@@ -42,13 +42,15 @@ def test_paste_values_follow_the_notice_language(client, app_ws, tmp_path):
             "web_host",
             "dmca_512c3",
             lang="ko",
-            perjury=True,
+            affirm=("good_faith", "accuracy"),  # the sender's statements are never assumed
             signature="/김담당/",
             copyrighted_work="공식 뮤직비디오",
             **common,
         ),
     )
-    [english] = draft(app_ws, DraftOptions(number, "web_host", "eu_dsa_16", lang="en", **common))
+    [english] = draft(
+        app_ws, DraftOptions(number, "web_host", "eu_dsa_16", lang="en", affirm=("good_faith",), **common)
+    )
 
     sign_in(client, make_user(app_ws, "cora", "counsel", password=STRONG))
     client.post("/account", data={"csrf": page_csrf(client), "lang": "ko", "timezone": "Asia/Seoul"})

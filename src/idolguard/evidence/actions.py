@@ -100,6 +100,7 @@ class Action(StrEnum):
     ACCOUNT_ALIAS = "account.alias"
     ACCOUNT_RECORD = "account.record"
     TAKEDOWN_DRAFT = "takedown.draft"
+    TAKEDOWN_AFFIRM = "takedown.affirm"
     TAKEDOWN_SEND = "takedown.send"
     TAKEDOWN_SEND_FAILED = "takedown.send_failed"
     TAKEDOWN_STATUS = "takedown.status"
@@ -118,6 +119,7 @@ class Action(StrEnum):
     PORTAL_LINK_CAPTURED = "portal.link_captured"
     PORTAL_LINK_KNOWN = "portal.link_known"
     PORTAL_DECIDE = "portal.decide"
+    PORTAL_RETRY = "portal.retry"
 
 
 # Names written before the closed set existed -> what they mean now. ``verify`` and ``log`` read both.

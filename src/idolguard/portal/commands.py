@@ -51,8 +51,11 @@ def serve(
     import uvicorn
 
     ws = open_workspace(home)
-    if not ws.config.section("portal").get("artists"):
-        console.print("[yellow]warning:[/] no [portal] artists configured; reports cannot name an artist")
+    from idolguard.portal.settings import artists_warning
+
+    warning = artists_warning(ws)
+    if warning:
+        console.print(warning)
     ws.close()
     os.environ["IDOLGUARD_PORTAL_HOME"] = str(ws.home)
     os.environ.setdefault("IDOLGUARD_PORTAL_URL", f"http://{host}:{port}")

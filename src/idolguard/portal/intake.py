@@ -57,7 +57,7 @@ class FieldErrors(Exception):
 class Submission:
     links: list[Link]
     category: str
-    artist: str
+    artist: str  # "" when the reporter was not sure or it is someone not on the public list
     note: str | None
     contact: str | None
     reporter_key: str
@@ -118,8 +118,10 @@ def validate(
     if category not in CATEGORIES:
         errors.add("category", "category_invalid", f"category must be one of {', '.join(CATEGORIES)}")
     artist = data.get("artist")
-    if not isinstance(artist, str) or artist not in settings.artists:
-        errors.add("artist", "artist_invalid", "choose an artist from the list")
+    if artist is None or artist == "":  # "not sure / someone else": analysts identify who is shown
+        artist = ""
+    elif not isinstance(artist, str) or artist not in settings.artists:
+        errors.add("artist", "artist_invalid", "choose an artist from the list, or leave it empty (not sure / other)")
     note = data.get("note")
     if note is not None and not isinstance(note, str):
         errors.add("note", "note_invalid", "the note must be text")

@@ -316,6 +316,33 @@ def decide(ws: Workspace, link_id: int, decision: str) -> PortalLink:
         return link
 
 
+def retry(ws: Workspace, link_id: int) -> PortalLink:
+    """Capture a link again whose capture failed (the site was down, a refusal the agency then allow-listed):
+    the link is queued and its job reset, so the next worker run takes it (``portal.retry`` event)."""
+    with ws.write() as (session, ledger):
+        link = session.get(PortalLink, link_id)
+        if link is None:
+            raise PortalError(f"no portal link #{link_id}")
+        if link.state != "failed":
+            raise PortalError(f"link #{link_id} is {link.state}; only a link whose capture failed is retried")
+        previous_error = link.error
+        link.state, link.error = "queued", None
+        key = f"capture_link:{link.url_sha256}"[:128]
+        job = session.scalars(select(PortalJob).where(PortalJob.dedup_key == key)).first()
+        if job is None:
+            job = PortalJob(kind="capture_link", dedup_key=key, payload={"link_id": link.id, "url": link.url})
+            session.add(job)
+        job.state, job.attempts, job.lease_until, job.error, job.finished_at = "queued", 0, None, None, None
+        ledger.append(
+            Action.PORTAL_RETRY,
+            item=None,
+            details={"link_id": link_id, "url": link.url, "previous_error": previous_error},
+        )
+        session.flush()
+        session.expunge(link)
+        return link
+
+
 def report_status(ws: Workspace, token_sha256: str) -> dict[str, Any] | None:
     """What a reporter may see: receipt, submission time, their own note, one status. Nothing about content,
     analysts' findings or other reports."""
@@ -349,15 +376,20 @@ def combined_status(states: list[str]) -> str:
     return "received"
 
 
-def triage_rows(ws: Workspace, limit: int = 100, include_decided: bool = False) -> list[dict[str, Any]]:
+def triage_rows(
+    ws: Workspace, limit: int = 100, include_decided: bool = False, states: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     """The portal's part of the analysts' queue: links by priority (trust, report count), never content.
 
-    Categories and artists are counted from the reports that named each link.
+    Categories and artists are counted from the reports that named each link (artist "" = the reporter was
+    not sure). ``states`` keeps only links in those capture states (e.g. ``("failed",)``).
     """
     with ws.sessions() as session:
         query = select(PortalLink).order_by(PortalLink.priority.desc(), PortalLink.id).limit(limit)
         if not include_decided:
             query = query.where(PortalLink.decision.is_(None))
+        if states:
+            query = query.where(PortalLink.state.in_(states))
         links = list(session.scalars(query))
         counts: dict[int, dict[str, dict[str, int]]] = {link.id: {"categories": {}, "artists": {}} for link in links}
         if links:

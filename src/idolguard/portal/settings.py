@@ -1,6 +1,9 @@
 """Portal settings from the workspace config's ``[portal]`` section (every limit has a safe default).
 
-``artists`` is the public list the agency chooses to show reporters (never the whole gallery). The portal
+``artists`` is the public list the agency chooses to show reporters (never the whole gallery: which artists an
+agency monitors, trainees and unannounced members included, is not public). Reporters may always answer "not
+sure / someone else" (the report is stored with no artist and analysts identify who is shown), so an empty list
+still accepts every report; ``artists_warning`` says so at start-up. The portal
 secret (HMAC key for challenges, IP and reporter hashes) lives in the workspace's keys folder, created on
 first use with mode 0600, never in the config or the repository.
 """
@@ -33,7 +36,11 @@ class PortalSettings:
     """The public link-report portal: who may be named, limits, proof of work, proxies, rate-limit store."""
 
     section: ClassVar[str] = "portal"
-    artists: list[str] = _h([], "The public list of artists reporters may choose (the agency decides).")
+    artists: list[str] = _h(
+        [],
+        "The public list of artists reporters may choose (the agency decides; never the whole gallery). Reporters "
+        "can always answer 'not sure / someone else'; with an empty list that is the only choice.",
+    )
     public_url: str = _h("", "Public base URL of the portal; status links are built on it (never on Host).")
     pow_bits: int = _h(18, "Proof-of-work difficulty: leading zero bits of SHA-256 a solution needs.")
     challenge_ttl_s: int = _h(600, "How long a challenge may be solved and used (s).")
@@ -63,6 +70,20 @@ class PortalSettings:
             if value is not None:
                 setattr(settings, key, value)
         return settings
+
+
+def artists_warning(ws: Workspace) -> str | None:
+    """The start-up warning when ``[portal] artists`` is empty, as Rich markup (the section name escaped, so
+    Rich does not take "[portal]" for a style tag and swallow it); None when a list is set."""
+    from rich.markup import escape
+
+    if ws.config.section("portal").get("artists"):
+        return None
+    return "[yellow]warning:[/] " + escape(
+        "[portal] artists is empty: the report form offers only 'not sure / someone else' for the artist; "
+        "reports are accepted and analysts identify who is shown. Set [portal] artists in config.toml to the "
+        "public names the agency wants fans to choose from (docs/PORTAL.md)."
+    )
 
 
 def portal_secret(ws: Workspace) -> bytes:

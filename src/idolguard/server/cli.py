@@ -118,12 +118,16 @@ def serve(
     synced = sync_missing(ws)
     if synced:
         console.print(f"triage queue: {synced} items added")
-    apps: list[tuple[Any, str, int]] = [(create_app(ws), host, port)]
+    from idolguard.server.fan import install as with_fan_reports
+
+    apps: list[tuple[Any, str, int]] = [(with_fan_reports(create_app(ws)), host, port)]
     if portal:
         from idolguard.portal.app import create_app as create_portal
+        from idolguard.portal.settings import artists_warning
 
-        if not ws.config.section("portal").get("artists"):
-            console.print("[yellow]warning:[/] no [portal] artists configured; reports cannot name an artist")
+        warning = artists_warning(ws)
+        if warning:
+            console.print(warning)
         public = create_portal(ws.home, public_url=f"http://{portal_host}:{portal_port}")
         apps.append((public, portal_host, portal_port))
     background = Worker(ws) if worker else None

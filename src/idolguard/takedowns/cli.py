@@ -45,9 +45,14 @@ def draft_cmd(
     substantiation: str = typer.Option("", "--reasons", help="Substantiated reasons (DSA)."),
     signature: str = typer.Option("", "--signature", help="Signature (DMCA)."),
     work: str = typer.Option("", "--work", help="The copyrighted work (DMCA)."),
-    perjury: bool = typer.Option(
-        False, "--perjury-statement", help="Include the accuracy statement under penalty of perjury (DMCA)."
+    affirm: list[str] = typer.Option(
+        [],
+        "--affirm",
+        help="Statements you affirm, comma-separated: good_faith (DSA, DMCA), accuracy (DMCA: accurate and "
+        "authorised, under penalty of perjury). Never assumed: a notice whose basis needs one cannot be sent "
+        "until you affirm it.",
     ),
+    perjury: bool = typer.Option(False, "--perjury-statement", help="The same as --affirm accuracy (DMCA)."),
     again: bool = typer.Option(False, "--again", help="Draft even if a notice to this recipient already covers a URL."),
     each: bool = typer.Option(False, "--each", help="One notice per reported URL instead of one for all."),
     home: Path = home_option(),
@@ -72,6 +77,7 @@ def draft_cmd(
         perjury,
         again,
         each,
+        tuple(key for value in affirm for key in value.split(",") if key.strip()),
     )
     for notice_id in _run(draft, ws, options):
         missing = show(ws, notice_id)["missing"]
@@ -80,6 +86,26 @@ def draft_cmd(
             + (f"; missing before it can be sent: {', '.join(missing)}" if missing else "")
         )
         typer.echo(str(notice_id))
+
+
+@takedowns_app.command("affirm")
+def affirm_cmd(
+    notice: int = typer.Argument(...),
+    affirm: list[str] = typer.Option(
+        ..., "--affirm", help="Statements you affirm, comma-separated: good_faith, accuracy."
+    ),
+    home: Path = home_option(),
+) -> None:
+    """Affirm statements on a draft (e.g. a follow-up for a re-upload); the text is rendered again with them."""
+    from idolguard.takedowns.notices import affirm as affirm_notice
+
+    keys = [key for value in affirm for key in value.split(",") if key.strip()]
+    result = _run(affirm_notice, open_workspace(home), notice, keys)
+    missing = result["missing"]
+    _say(
+        f"notice {notice}: affirmed {', '.join(result['affirmed'])}"
+        + (f"; still missing: {', '.join(missing)}" if missing else "")
+    )
 
 
 @takedowns_app.command("show")
@@ -171,16 +197,24 @@ def stats_cmd(
     """Time to removal, success rate and acceptance per recipient and per legal basis."""
     from idolguard.takedowns.notices import stats, stats_chart_png
 
-    data = _run(stats, open_workspace(home))
+    ws = open_workspace(home)
+    data = _run(stats, ws)
     if chart is not None:
         chart.write_bytes(stats_chart_png(data))
     if json_out:
         emit_json(data)
         return
+    from idolguard.takedowns.bases import BASES
+    from idolguard.takedowns.recipients import load_recipients
+
+    names = {k: r.name_en for k, r in load_recipients(ws.home).items()}
+    names.update({k: b.short_en for k, b in BASES.items()})
     for key, rows in (("recipient", data["by_recipient"]), ("basis", data["by_basis"])):
         for name, g in rows.items():
             _say(
-                f"{key} {name}: sent {g['sent']}, removed {g['removed']}, acceptance {g['acceptance']}, "
+                f"{key} {names.get(name, name)} [{name}]: sent {g['sent']}, removed {g['removed']}, "
+                f"partially removed {g['partially_removed']}, rejected {g['rejected']}, "
+                f"no response {g['no_response']}, acceptance {g['acceptance']}, "
                 f"median hours to removal {g['median_hours_to_removal']}"
             )
 

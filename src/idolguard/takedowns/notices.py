@@ -32,6 +32,7 @@ from idolguard.takedowns.models import STATUSES, Notice
 from idolguard.takedowns.recipients import Recipient, get_recipient, load_recipients
 from idolguard.workspace import Workspace
 
+OUTCOMES = ("removed", "partially_removed", "rejected", "no_response")  # what the statistics count per notice
 MARKABLE = ("sent", "acknowledged", "removed", "partially_removed", "rejected", "no_response")
 
 
@@ -63,9 +64,24 @@ class DraftOptions:
     substantiation: str = ""
     signature: str = ""
     copyrighted_work: str = ""
-    perjury: bool = False
+    perjury: bool = False  # the same as affirming "accuracy" (kept for older callers)
     again: bool = False
     each: bool = False
+    affirm: tuple[str, ...] = ()  # statements the sender affirms: good_faith, accuracy (never assumed)
+
+
+def _affirmed(basis: Any, keys: list[str]) -> dict[str, bool]:
+    from idolguard.takedowns.bases import AffirmationError
+
+    try:
+        return basis.affirm_fields(keys)  # type: ignore[no-any-return]
+    except AffirmationError as exc:
+        raise TakedownError(str(exc)) from exc
+
+
+def affirmed_keys(basis_key: str, fields: dict[str, Any]) -> list[str]:
+    """The ``--affirm`` keys a stored notice's fields say were affirmed."""
+    return [a.key for a in get_basis(basis_key).affirmations if fields.get(a.field) is True]
 
 
 def _settings(ws: Workspace) -> dict[str, Any]:
@@ -90,6 +106,7 @@ def draft(ws: Workspace, options: DraftOptions, *, parent: Notice | None = None)
         raise TakedownError(
             f"{recipient.key} does not take {basis.key} notices (it takes {', '.join(recipient.bases)})"
         )
+    affirmed = _affirmed(basis, [*options.affirm, *(["accuracy"] if options.perjury else [])])
     lang = options.lang or recipient.language
     if lang not in ("ko", "en"):
         raise TakedownError("--lang must be ko or en")
@@ -178,7 +195,8 @@ def draft(ws: Workspace, options: DraftOptions, *, parent: Notice | None = None)
                 authority=authority,
                 hashes=items,
                 captures=[text for url in urls for text in captures_by_url.get(url, [])],
-                accuracy_under_perjury=options.perjury,
+                good_faith=affirmed.get("good_faith", False),
+                accuracy_under_perjury=affirmed.get("accuracy_under_perjury", False),
                 signature=options.signature.strip(),
                 copyrighted_work=options.copyrighted_work.strip(),
                 substantiation=substantiation,
@@ -213,6 +231,7 @@ def draft(ws: Workspace, options: DraftOptions, *, parent: Notice | None = None)
                     "urls": urls,
                     "items": items,
                     "parent": notice.parent_id,
+                    "affirmed": [a.key for a in basis.affirmations if getattr(fields, a.field) is True],
                     "missing": basis.missing(fields),
                 },
             )
@@ -279,13 +298,46 @@ def render_text(
     if fields.captures:
         lines += ["", ("보존 기록:" if ko else "Preservation records:")]
         lines += [f"  {c}" for c in fields.captures]
-    statements = basis.statements_ko if ko else basis.statements_en
+    statements = basis.statements(fields, lang)  # affirmations only once the sender made them
     if statements:
         lines += [""] + list(statements)
     if fields.signature:
         lines += ["", ("서명: " if ko else "Signature: ") + fields.signature]
     lines += ["", (f"사건번호 {case_number}" if ko else f"Our reference: {case_number}")]
     return subject, "\n".join(lines) + "\n"
+
+
+def affirm(ws: Workspace, notice_id: int, keys: list[str]) -> dict[str, Any]:
+    """The sender affirms statements on a draft (e.g. a follow-up drafted for a re-upload): the flags are set,
+    the text is rendered again with the statements, and the affirmation is a ``takedown.affirm`` event."""
+    from idolguard.cases.models import Case
+
+    recipients = load_recipients(ws.home)
+    with ws.write() as (session, writer):
+        notice = _notice(session, notice_id)
+        if notice.status != "draft":
+            raise TakedownError(f"notice {notice_id} is {notice.status}; only a draft can be affirmed")
+        basis = get_basis(notice.basis)
+        flags = _affirmed(basis, keys)
+        if not flags:
+            raise TakedownError(
+                f"name the statements to affirm: {', '.join(a.key for a in basis.affirmations) or '(none)'}"
+            )
+        fields = NoticeFields(**{**notice.fields, **flags})
+        parent = session.get(Notice, notice.parent_id) if notice.parent_id else None
+        case = session.get(Case, notice.case_id)
+        notice.subject, notice.body = render_text(
+            get_recipient(recipients, notice.recipient),
+            basis.key,
+            fields,
+            notice.lang,
+            case.number if case else "",
+            parent,
+        )
+        notice.fields = fields.as_dict()
+        affirmed = affirmed_keys(basis.key, notice.fields)
+        writer.append("takedown.affirm", None, {"notice": notice_id, "affirmed": affirmed})
+        return {"notice": notice_id, "affirmed": affirmed, "missing": basis.missing(fields)}
 
 
 def _notice(session: Any, notice_id: int) -> Notice:
@@ -546,7 +598,7 @@ def reopen_on_reupload(ws: Workspace) -> list[int]:
             substantiation=fields.get("substantiation", ""),
             signature=fields.get("signature", ""),
             copyrighted_work=fields.get("copyrighted_work", ""),
-            perjury=bool(fields.get("accuracy_under_perjury")),
+            # no affirmation carried over: these are new URLs, so the sender affirms again (takedowns affirm)
         )
         created.extend(draft(ws, options, parent=notice))
     return created
@@ -628,7 +680,8 @@ def escalate(ws: Workspace, notice_id: int) -> int:
                 to=n.to_address,
                 signature=fields.get("signature", ""),
                 copyrighted_work=fields.get("copyrighted_work", ""),
-                perjury=bool(fields.get("accuracy_under_perjury")),
+                # the same URLs again: the statements the sender affirmed for the first notice still stand
+                affirm=tuple(affirmed_keys(n.basis, fields)),
                 substantiation=fields.get("substantiation", ""),
                 **common,
             ),
@@ -661,8 +714,8 @@ def stats(ws: Workspace, notice_ids: set[int] | None = None) -> dict[str, Any]:
                     "hours_to_removal": [],
                 },
             )
-            g["sent"] += 1
-            if n.status in g:
+            g["sent"] += 1  # every notice that left a draft, once
+            if n.status in OUTCOMES:  # never "sent" itself: that would count a sent notice twice
                 g[n.status] += 1
             if n.status == "removed" and n.closed_at and n.sent_at:
                 g["hours_to_removal"].append((n.closed_at - n.sent_at).total_seconds() / 3600)

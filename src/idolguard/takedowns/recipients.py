@@ -27,11 +27,21 @@ class Recipient:
     language: str
     response_hours: int
     clock_source: str = ""
-    notes: str = ""
+    notes: str = ""  # English (notes_en; a workspace entry's plain ``notes``)
     uncertain: tuple[str, ...] = field(default_factory=tuple)
+    notes_ko: str = ""
+    uncertain_ko: tuple[str, ...] = field(default_factory=tuple)
 
     def name(self, lang: str) -> str:
         return self.name_ko if lang == "ko" else self.name_en
+
+    def note(self, lang: str) -> str:
+        """The advice in the page's language (the English one where no Korean was written)."""
+        return (self.notes_ko or self.notes) if lang == "ko" else (self.notes or self.notes_ko)
+
+    def doubts(self, lang: str) -> tuple[str, ...]:
+        """What is not confirmed about this recipient, in the page's language where written."""
+        return (self.uncertain_ko or self.uncertain) if lang == "ko" else self.uncertain
 
 
 def _parse(key: str, entry: dict[str, Any], origin: str) -> Recipient:
@@ -65,8 +75,10 @@ def _parse(key: str, entry: dict[str, Any], origin: str) -> Recipient:
         language=language,
         response_hours=hours,
         clock_source=str(entry.get("clock_source", "")),
-        notes=str(entry.get("notes", "")),
+        notes=str(entry.get("notes_en", entry.get("notes", ""))),
         uncertain=tuple(entry.get("uncertain", ())),
+        notes_ko=str(entry.get("notes_ko", "")),
+        uncertain_ko=tuple(entry.get("uncertain_ko", ())),
     )
 
 

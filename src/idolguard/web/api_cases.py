@@ -211,7 +211,13 @@ class NoticeIn(BaseModel):
     substantiation: Block = Field("", max_length=4000)
     signature: Line = Field("", max_length=200)
     copyrighted_work: Line = Field("", max_length=1000)
-    perjury: bool = Field(False, description="the accuracy statement under penalty of perjury (DMCA)")
+    affirm: list[Literal["good_faith", "accuracy"]] = Field(
+        default_factory=list,
+        max_length=2,
+        description="statements the sender affirms (never assumed): good_faith (EU DSA, DMCA), accuracy (DMCA, "
+        "under penalty of perjury); a basis that needs one cannot be sent without it",
+    )
+    perjury: bool = Field(False, description="the same as affirming accuracy (DMCA)")
     again: bool = Field(False, description="draft even if a notice to this recipient covers the URLs")
 
 
@@ -431,6 +437,7 @@ def register(api: FastAPI, ws: Workspace, allowed: Callable[[str], Any]) -> None
         case = case_of(who, body.case)
         settings = _settings(ws)
         values: dict[str, Any] = body.model_dump()
+        values["affirm"] = list(dict.fromkeys([*body.affirm, *(["accuracy"] if body.perjury else [])]))
         for name in ("reporter_name", "reporter_email", "authority"):
             values[name] = values[name] or str(settings.get(name) or "")
         problems = _form_errors(ws, case.number, values)
@@ -455,7 +462,7 @@ def register(api: FastAPI, ws: Workspace, allowed: Callable[[str], Any]) -> None
             substantiation=body.substantiation,
             signature=body.signature,
             copyrighted_work=body.copyrighted_work,
-            perjury=body.perjury,
+            affirm=tuple(values["affirm"]),
             again=body.again,
         )
         try:

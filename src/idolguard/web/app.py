@@ -90,6 +90,7 @@ def create_app(ws: Workspace) -> FastAPI:
         "pages_more",
         "pages_cases",
         "pages_takedowns",
+        "pages_fan",
     ):
         try:
             module = __import__(f"idolguard.web.{name}", fromlist=["router"])

@@ -52,8 +52,19 @@ MISSING_HELP = {
     "signature": N_("A DMCA notice needs a physical or electronic signature."),
     "copyrighted_work": N_("A DMCA notice names the copyrighted work (the official footage used)."),
     "accuracy_under_perjury": N_("A DMCA notice needs the statement that it is accurate under penalty of perjury."),
+    "good_faith": N_("This basis needs your good-faith statement: tick it if you make it. It is never assumed."),
     "substantiation": N_("Explain why the material is illegal."),
 }
+# The statements a sender may affirm in the draft form (takedowns.bases AFFIRM_KEYS), with the bases that have them.
+AFFIRM_BOXES = {
+    "good_faith": N_(
+        "Good faith (EU DSA, DMCA): I believe in good faith that the information and allegations in this notice are accurate and complete, and that the use of the material is not authorised."  # noqa: E501
+    ),
+    "accuracy": N_(
+        "Accuracy (DMCA): I state, under penalty of perjury, that the information in the notice is accurate and that I am authorised to act."  # noqa: E501
+    ),
+}
+CHANNELS = {"email": N_("E-mail"), "web_form": N_("Web form"), "api": N_("Platform API"), "postal": N_("Post")}
 STATUSES_SHOWN = ("draft", "sent", "acknowledged", "removed", "partially_removed", "rejected", "no_response")
 N_("acknowledged")
 N_("partially_removed")
@@ -120,7 +131,18 @@ def takedowns(request: Request, ctx: PageContext = Depends(need("read"))) -> Res
         case=case_filter,
         statuses=STATUSES_SHOWN,
         stats=figures,
+        labels=_labels(ws, ctx.lang),
     )
+
+
+def _labels(ws: Workspace, lang: str) -> dict[str, str]:
+    """Recipient and legal-basis keys -> their human names in ``lang`` (lists and statistics show names, not
+    keys like "x" or "eu_dsa_16"); a key no longer known is shown as it is."""
+    from idolguard.takedowns.bases import BASES
+    from idolguard.takedowns.recipients import load_recipients
+
+    names = {key: r.name(lang) for key, r in load_recipients(ws.home).items()}
+    return {**names, **{key: b.label(lang) for key, b in BASES.items()}}
 
 
 @router.get("/takedowns/stats.png")
@@ -163,6 +185,9 @@ def _draft_page(
         v={**defaults, **values},
         errors=errors,
         elements=ELEMENTS,
+        channels=CHANNELS,
+        basis_labels={key: b.label(ctx.lang) for key, b in BASES.items()},
+        affirm_boxes=AFFIRM_BOXES,
         sightings=[s for s in detail["sightings"] if s["url"]],
     )
 
@@ -211,11 +236,16 @@ def _form_errors(ws: Workspace, number: str, values: dict[str, Any]) -> dict[str
         authority=values["authority"],
         hashes=["-"],
         captures=[],
-        accuracy_under_perjury=values["perjury"],
+        good_faith="good_faith" in values["affirm"],
+        accuracy_under_perjury="accuracy" in values["affirm"],
         signature=values["signature"],
         copyrighted_work=values["copyrighted_work"],
         substantiation=values["substantiation"] or "-",
     )
+    own = {a.key for a in basis.affirmations}
+    for key in values["affirm"]:
+        if key not in own:
+            errors.setdefault(f"affirm_{key}", N_("This legal basis has no such statement: untick it."))
     for name in basis.missing(fields):
         errors.setdefault(name, MISSING_HELP.get(name, N_("This element is required.")))
     return errors
@@ -242,7 +272,7 @@ async def draft_notice(request: Request, number: str, ctx: PageContext = Depends
         "signature": _text(form, "signature", 200),
         "copyrighted_work": _text(form, "copyrighted_work", 1000),
         "substantiation": _text(form, "substantiation", 4000),
-        "perjury": _text(form, "perjury", 4) == "1",
+        "affirm": [key for key in AFFIRM_BOXES if _text(form, f"affirm_{key}", 4) == "1"],
         "again": _text(form, "again", 4) == "1",
         "sightings": [int(s) for s in raw_sightings if str(s).isdigit()],
     }
@@ -268,7 +298,7 @@ async def draft_notice(request: Request, number: str, ctx: PageContext = Depends
         substantiation=values["substantiation"],
         signature=values["signature"],
         copyrighted_work=values["copyrighted_work"],
-        perjury=values["perjury"],
+        affirm=tuple(values["affirm"]),
         again=values["again"],
     )
     try:
@@ -324,6 +354,9 @@ def _notice_page(request: Request, ctx: PageContext, notice_id: int, *, error: s
         missing=missing,
         paste=paste,
         markable=("sent", "acknowledged", "removed", "partially_removed", "rejected", "no_response"),
+        channels=CHANNELS,
+        to_affirm=[a.key for a in basis.affirmations if a.field in missing],
+        affirm_boxes=AFFIRM_BOXES,
     )
 
 
@@ -377,6 +410,16 @@ async def mark_notice(request: Request, notice_id: int, ctx: PageContext = Depen
         _text(form, "ref", 200) or None,
         _text(form, "note", 1000) or None,
     )
+
+
+@router.post("/takedowns/{notice_id}/affirm", response_class=HTMLResponse)
+async def affirm_notice(request: Request, notice_id: int, ctx: PageContext = Depends(need_csrf("cases"))) -> Response:
+    """The sender affirms statements on a draft (ticked boxes only; nothing ticked is refused)."""
+    from idolguard.takedowns.notices import affirm
+
+    form = await form_data(request)
+    keys = [key for key in AFFIRM_BOXES if _text(form, f"affirm_{key}", 4) == "1"]
+    return await _act(request, ctx, notice_id, affirm, keys)
 
 
 @router.post("/takedowns/{notice_id}/escalate", response_class=HTMLResponse)
