@@ -226,7 +226,10 @@ def test_korean_pages(app_ws, world, new_client):  # type: ignore[no-untyped-def
     assert "법률 사건" in listing and "법률 사건 열기" in listing
     page = client.get(f"/cases/{number}").text
     assert "증거" in page and "보관 이력" in page and "최초 게시 후보" in page and "직접 연결" in page
-    assert "계정" in client.get("/accounts").text
+    accounts_page = client.get("/accounts").text
+    assert "계정" in accounts_page
+    # Times in the user's zone with its label: the first sighting, 2026-11-01 10:00 UTC, is 19:00 KST.
+    assert "2026-11-01 19:00 KST" in page and "T10:00" not in page and "2026-11-01 10:00<" not in page
     assert "삭제 요청" in client.get("/takedowns").text
     assert "법적 근거" in client.get(f"/cases/{number}/takedowns/new").text
 
