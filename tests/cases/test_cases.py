@@ -191,3 +191,77 @@ def test_destroy_needs_two_different_approvers(cli, home: Path, tmp_path: Path, 
     ws.vault.path_for(keep[0]).unlink()
     failed = cli("verify", "--json", ok=False)
     assert failed.exit_code == 3 and keep[0] in failed.stdout
+
+
+def test_encrypted_destroy_shreds_item_keys_so_backups_stay_unreadable(
+    cli, home: Path, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """With encryption at rest, destruction destroys each erased object's own key (originals, derivatives,
+    cached previews): a backup copy of the ciphertext cannot be read afterwards, not even with the vault key."""
+    import os
+    import shutil
+
+    from sqlalchemy import select
+
+    from idolguard.db.models import DerivedObject
+    from idolguard.errors import IntegrityError
+    from idolguard.evidence import crypto
+    from idolguard.web.previews import preview_png
+    from idolguard.workspace import Workspace
+    from tests.cases.helpers import set_config_table
+    from tests.conftest import astronaut
+
+    master = os.urandom(32)
+    set_config_table(home, "vault", 'encrypt = true\nkey_file = ""')
+    monkeypatch.setenv("IDOLGUARD_VAULT_KEY", master.hex())
+    shas = ingest_images(cli, tmp_path / "m", 1)
+    keep = ingest_images(cli, tmp_path / "k", 1, start=10)
+    astronaut().save(tmp_path / "face.jpg", quality=92)  # a face: the scan stores derived face crops
+    shas.append(cli.json_lines("scan", tmp_path / "face.jpg", "--json")[0]["sha256"])
+    ws = Workspace.open(home)
+    with ws.sessions() as session:
+        derived = sorted(set(session.execute(select(DerivedObject.sha256)).scalars()))
+    assert derived, "the face scan stored derived objects"
+    erased = [*shas, *derived]
+    assert all(crypto.encrypted_format(ws.vault.path_for(s)) == "item" and ws.vault.key_paths(s) for s in erased)
+    preview = preview_png(ws, shas[0], "image")
+    [cached] = (home / "cache" / "previews").glob(f"*/{shas[0]}*")
+    backups = tmp_path / "backup"
+    backups.mkdir()
+    for sha in erased:
+        shutil.copyfile(ws.vault.path_for(sha), backups / sha)
+    shutil.copyfile(cached, backups / "preview")
+
+    number = cli("cases", "open", "t", "--artist", "A").stdout.strip()
+    other = cli("cases", "open", "other", "--artist", "A").stdout.strip()
+    cli("cases", "add", number, *shas, *keep)
+    cli("cases", "add", other, *keep)
+    cli("cases", "close", number)
+    for approver in ("alice", "bob"):
+        monkeypatch.setenv("IDOLGUARD_ACTOR", approver)
+        cli("cases", "destroy", number, "--reason", "retention over")
+    for sha in erased:
+        assert not ws.vault.has(sha) and ws.vault.key_paths(sha) == [], sha
+    assert ws.vault.has(keep[0]) and ws.vault.read_bytes(keep[0]) and ws.vault.key_paths(keep[0])
+    assert not cached.exists(), "the cached preview of a destroyed item is deleted too"
+    decision = [e for e in _ledger_actions(home) if e["action"] == "case.destroy"][0]["details"]
+    assert {o["sha256"]: o["erasure"] for o in decision["objects"]} == {s: "key-destroyed" for s in erased}
+    verify = cli("verify", "--json", ok=False)
+    assert verify.exit_code == 0, verify.output
+    report = json.loads(verify.stdout.strip().splitlines()[-1])
+    assert set(erased) <= {d["sha256"] for d in report["destroyed"]}
+
+    # The backups, put back where they were, do not decrypt: their keys are gone.
+    for sha in erased:
+        restored = ws.vault.path_for(sha)
+        restored.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(backups / sha, restored)
+        with pytest.raises(IntegrityError, match="item key"):
+            ws.vault.read_bytes(sha)
+        with open(restored, "rb") as handle, pytest.raises(IntegrityError):
+            b"".join(crypto.decrypt_stream(master, handle, sha))  # the master key never encrypted it
+    with open(backups / "preview", "rb") as handle, pytest.raises(IntegrityError):
+        b"".join(crypto.decrypt_stream(master, handle, "preview"))
+    assert preview.startswith(b"\x89PNG")
+    tampered = cli("verify", "--json", ok=False)
+    assert tampered.exit_code == 3 and "item key" in tampered.stdout

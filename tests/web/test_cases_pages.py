@@ -83,7 +83,8 @@ def test_case_pages_work_as_the_cli_with_roles_scope_and_csrf(app_ws, world, new
     assert bad.status_code == 422 and "no incident 99999" in bad.text
     # Filing needs its kind, reference and date; the error names what is missing.
     refused = post(counsel, f"/cases/{number}/status", {"status": "filed", "kind": "police"})
-    assert refused.status_code == 422 and "--ref" in refused.text and "--date" in refused.text
+    assert refused.status_code == 422 and "다음 항목을 입력하세요: 접수번호, 일자." in refused.text  # form fields
+    assert "--ref" not in refused.text and "--date" not in refused.text  # never CLI flags on a page
     filed = post(
         counsel,
         f"/cases/{number}/status",
@@ -331,7 +332,8 @@ def test_takedown_pages_draft_check_send_mark_and_stats(home, smtp, world, new_c
         duplicate = post(
             counsel, f"/cases/{number}/takedowns", {"recipient": "web_host", "basis": "plain_letter", "to": "a@h.test"}
         )
-        assert duplicate.status_code == 422 and "--again" in duplicate.text
+        assert duplicate.status_code == 422 and "다시 보내기" in duplicate.text and "--again" not in duplicate.text
+        assert "요청서에 빠진 내용이 있습니다" not in duplicate.text  # not under the missing-details banner
 
         smtp.refuse = True
         failed = post(counsel, f"{notice}/send")

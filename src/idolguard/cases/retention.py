@@ -9,13 +9,18 @@ the rows (items, hashes, sightings) and the ledger stay, so ``verify`` reports t
 by decision instead of missing. Files are deleted only after the decision is committed; if the process
 dies in between, running the command again finishes the deletion.
 
+In an encrypted vault each object has its own data key (``Vault.erase``): destruction shreds that wrapped
+key and deletes the ciphertext, so a backup copy of the object stays unreadable even with the vault key; the
+blurred previews cached from those objects are deleted too (they are encrypted under keys derived from the
+same item keys). Objects written before per-item keys (vault-key format) can only be deleted; the decision
+says which method applied to each object.
+
 An item that also belongs to another case that is not destroyed is kept (and listed as kept) so one case's
 destruction never takes evidence another case still needs.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,7 @@ from idolguard.cases.service import CaseError, get_case
 from idolguard.cases.views import case_items
 from idolguard.db.models import DerivedObject
 from idolguard.db.session import in_chunks
+from idolguard.evidence import crypto
 from idolguard.workspace import Workspace
 
 APPROVALS_NEEDED = 2
@@ -159,9 +165,9 @@ def _execute(ws: Workspace, key: str, result: DestroyResult) -> None:
                     {"approver": a.approver, "role": a.role, "reason": a.reason, "at": a.approved_at.isoformat()}
                     for a in approvals
                 ],
-                "objects": [{"sha256": sha, "kind": kind} for sha, kind in objects],
+                "objects": [{"sha256": sha, "kind": kind, "erasure": _erasure(ws, sha)} for sha, kind in objects],
                 "kept": kept,
-                "method": "deleted" if not ws.vault.encrypted else "deleted (encrypted at rest)",
+                "method": "deleted" if not ws.vault.encrypted else "item keys destroyed (encrypted at rest)",
             },
         )
         from idolguard.db.base import utcnow
@@ -190,16 +196,24 @@ def _capture_copies(session: Session, case: Case, erased: set[str]) -> list[Path
     return out
 
 
+def _erasure(ws: Workspace, sha: str) -> str:
+    """How this object is erased: its own key destroyed, or (plaintext / vault-key format) deletion only."""
+    path = ws.vault.path_for(sha)
+    if not ws.vault.encrypted or not path.exists():
+        return "deleted"
+    return "key-destroyed" if crypto.encrypted_format(path) == "item" else "deleted"
+
+
 def erase_files(ws: Workspace, shas: list[str], capture_copies: list[Path]) -> int:
+    """Erase objects (item keys shredded, ciphertext deleted), their cached previews and plain WACZ copies."""
     removed = 0
     for sha in shas:
-        path = ws.vault.path_for(sha)
-        try:
-            os.chmod(path, 0o600)
-            path.unlink()
-            removed += 1
-        except FileNotFoundError:
-            pass
+        removed += ws.vault.erase(sha)
+    previews = ws.home / "cache" / "previews"
+    if previews.is_dir():
+        for sha in shas:
+            for cached in previews.glob(f"*/{sha}*"):
+                cached.unlink(missing_ok=True)
     folder = ws.home / "captures"
     for name in capture_copies:
         (folder / name).unlink(missing_ok=True)
@@ -210,7 +224,7 @@ def finish_pending(ws: Workspace) -> int:
     """Delete files whose destruction was decided but not completed (the process died after the commit)."""
     with ws.sessions() as session:
         shas = list(session.execute(select(DestroyedObject.sha256)).scalars())
-    return erase_files(ws, [s for s in shas if ws.vault.has(s)], [])
+    return erase_files(ws, [s for s in shas if ws.vault.has(s) or ws.vault.key_paths(s)], [])
 
 
 def linked_case_numbers(session: Session, kind: str, ref: str) -> list[str]:

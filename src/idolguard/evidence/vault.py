@@ -8,6 +8,13 @@ Batch writers (ingest) pass ``defer=True``: temp files are written without a per
 ``sync_pending()`` makes the whole batch durable with one ``syncfs``, links the names, and syncs again before
 the caller commits the database rows that reference them. Same guarantees, one flush per batch instead of
 two per file (which capped small-file ingest at ~100 files/s).
+
+In an encrypted vault every new object gets its own random data key (envelope encryption, format ``IGV2`` in
+``crypto``): the wrapped key is written to ``keys/ab/<sha256>.<key id>.key`` and made durable *before* the
+object is named, so a named object always has its key; a key whose object never got named (crash, duplicate)
+is an unused orphan. ``erase`` destroys an object by shredding its keys and deleting the ciphertext, so a
+backup of ``objects/`` alone stays unreadable. Objects written with the vault key itself (``IGV1``, before
+per-item keys) still read.
 """
 
 from __future__ import annotations
@@ -81,12 +88,14 @@ class Vault:
     def __init__(self, root: Path, key: bytes | None = None, *, create: bool = True) -> None:
         self.root = root
         self.objects = root / "objects"
+        self.keys = root / "keys"  # wrapped per-item data keys (encrypted vaults)
         self.tmp = root / "tmp"
         self.key = key
         if create:  # a read-only copy is only read (verify, log): nothing is laid out there
             self.objects.mkdir(parents=True, exist_ok=True)
             self.tmp.mkdir(parents=True, exist_ok=True)
-        self._pending: dict[str, Path] = {}  # digest -> durable-pending temp file (defer=True writes)
+        # digest -> (durable-pending temp file, its wrapped key file or None) for defer=True writes
+        self._pending: dict[str, tuple[Path, Path | None]] = {}
 
     @property
     def encrypted(self) -> bool:
@@ -99,6 +108,66 @@ class Vault:
 
     def has(self, sha256: str) -> bool:
         return self.path_for(sha256).exists()
+
+    def key_path(self, sha256: str, key_id: bytes) -> Path:
+        self.path_for(sha256)  # validates the name
+        return self.keys / sha256[:2] / f"{sha256}.{key_id.hex()}.key"
+
+    def key_paths(self, sha256: str) -> list[Path]:
+        """Every wrapped key stored for this object (normally one; more only after interrupted writes)."""
+        self.path_for(sha256)
+        return sorted((self.keys / sha256[:2]).glob(f"{sha256}.*.key"))
+
+    def _store_key(self, sha256: str, key_id: bytes, data_key: bytes, *, durable: bool) -> Path:
+        assert self.key is not None
+        final = self.key_path(sha256, key_id)
+        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=f"key-{os.getpid()}-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(crypto.wrap_key(self.key, data_key, sha256, key_id))
+                out.flush()
+                if durable:
+                    os.fsync(out.fileno())
+            os.chmod(tmp_name, 0o400)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.link(tmp_name, final)  # the key id is random, so the name is new
+        finally:
+            os.unlink(tmp_name)
+        if durable:
+            _fsync_dir(final.parent)
+        return final
+
+    def item_key(self, sha256: str) -> bytes | None:
+        """The object's own data key, or None when it has none (plaintext or written with the vault key).
+
+        Raises IntegrityError when the object needs a key that is gone (destroyed, or the key store was not
+        copied with the objects)."""
+        path = self.path_for(sha256)
+        if self.key is None or not path.exists() or crypto.encrypted_format(path) != "item":
+            return None
+        with open(path, "rb") as handle:
+            key_id = crypto.read_item_key_id(handle, sha256)
+        return self._unwrap(sha256, key_id)
+
+    def _unwrap(self, sha256: str, key_id: bytes) -> bytes:
+        assert self.key is not None
+        key_file = self.key_path(sha256, key_id)
+        try:
+            blob = key_file.read_bytes()
+        except FileNotFoundError:
+            raise IntegrityError(
+                f"vault object {sha256}: its item key keys/{sha256[:2]}/{key_file.name} is missing "
+                "(destroyed, or the vault's keys/ folder was not copied with objects/)"
+            ) from None
+        return crypto.unwrap_key(self.key, blob, sha256, key_id)
+
+    def cache_key(self, sha256: str, purpose: str) -> bytes | None:
+        """The key for a cache made from this object (previews): derived from its item key, so destroying
+        the item also makes its cached derivatives unreadable; the vault key for objects without one."""
+        if self.key is None:
+            return None
+        data_key = self.item_key(sha256)
+        return self.key if data_key is None else crypto.derive_key(data_key, purpose)
 
     def put_file(self, path: Path, max_bytes: int | None = None, *, defer: bool = False) -> PutResult:
         """Copy a file in, refusing it if it changes while being read (size/mtime/inode before and after).
@@ -121,22 +190,30 @@ class Vault:
         staged_here = result.sha256 in self._pending and result.sha256 not in already_pending
         if not same or result.size != after.st_size:
             if staged_here:
-                self._pending.pop(result.sha256).unlink(missing_ok=True)
+                tmp_path, key_file = self._pending.pop(result.sha256)
+                tmp_path.unlink(missing_ok=True)
+                if key_file is not None:
+                    key_file.unlink(missing_ok=True)
             raise SourceChanged("file changed while it was being read; nothing was stored (retry when stable)")
         if not defer and staged_here:
             self._commit_one(result.sha256)
         return result
 
     def _commit_one(self, sha256: str) -> None:
-        tmp_path = self._pending.pop(sha256)
+        tmp_path, key_file = self._pending.pop(sha256)
         with open(tmp_path, "rb") as handle:
             os.fsync(handle.fileno())
+        if key_file is not None:
+            with open(key_file, "rb") as handle:
+                os.fsync(handle.fileno())
+            _fsync_dir(key_file.parent)
         final = self.path_for(sha256)
         final.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.link(tmp_path, final)
         except FileExistsError:
-            pass
+            if key_file is not None:
+                key_file.unlink(missing_ok=True)  # a concurrent writer's object (and key) won
         tmp_path.unlink()
         _fsync_dir(final.parent)
 
@@ -163,10 +240,12 @@ class Vault:
 
         fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=f"in-{os.getpid()}-")
         tmp_path = Path(tmp_name)
+        key_id, data_key = crypto.new_data_key()
+        key_file: Path | None = None
         try:
             with os.fdopen(fd, "wb") as out:
                 if self.key is not None:
-                    crypto.encrypt_stream(self.key, chunks(), out)
+                    crypto.encrypt_item_stream(data_key, key_id, chunks(), out)
                 else:
                     for chunk in chunks():
                         out.write(chunk)
@@ -178,9 +257,11 @@ class Vault:
             if final.exists() or digest in self._pending:
                 tmp_path.unlink()
                 return PutResult(digest, md5.hexdigest(), size, created=False)
+            if self.key is not None:  # the key is named before the object, so a named object has its key
+                key_file = self._store_key(digest, key_id, data_key, durable=not defer)
             if defer:
                 os.chmod(tmp_path, 0o444)
-                self._pending[digest] = tmp_path
+                self._pending[digest] = (tmp_path, key_file)
                 return PutResult(digest, md5.hexdigest(), size, created=True)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(tmp_path, 0o444)
@@ -193,9 +274,13 @@ class Vault:
             tmp_path.unlink()
             if created:
                 _fsync_dir(final.parent)
+            elif key_file is not None:
+                key_file.unlink()  # the concurrent writer's object came with its own key
             return PutResult(digest, md5.hexdigest(), size, created=created)
         except BaseException:
             tmp_path.unlink(missing_ok=True)
+            if key_file is not None and not self.path_for(sha.hexdigest()).exists():
+                key_file.unlink(missing_ok=True)
             raise
 
     def sync_pending(self) -> None:
@@ -203,14 +288,15 @@ class Vault:
         if not self._pending:
             return
         pending, self._pending = self._pending, {}
-        _syncfs(self.tmp)  # contents durable before any name points at them
-        for digest, tmp_path in pending.items():
+        _syncfs(self.tmp)  # contents and item keys durable before any name points at them
+        for digest, (tmp_path, key_file) in pending.items():
             final = self.path_for(digest)
             final.parent.mkdir(parents=True, exist_ok=True)
             try:
                 os.link(tmp_path, final)
             except FileExistsError:
-                pass  # a concurrent writer stored the same content first
+                if key_file is not None:  # a concurrent writer stored the same content (with its key) first
+                    key_file.unlink(missing_ok=True)
             tmp_path.unlink()
         _syncfs(self.objects)  # names durable before the database says they exist
 
@@ -221,20 +307,29 @@ class Vault:
         path = self.path_for(sha256)
         if not path.exists():
             raise IntegrityError(f"vault object {sha256} is missing")
-        if self.key is None or not crypto.is_encrypted_file(path):
+        form = None if self.key is None else crypto.encrypted_format(path)
+        if form is None:
             yield from _raw_chunks(path)
             return
         with open(path, "rb") as handle:
-            segments = crypto.decrypt_stream(self.key, handle, sha256)
+            segments = (
+                self._item_segments(sha256, handle)
+                if form == "item"
+                else crypto.decrypt_stream(self.key, handle, sha256)  # type: ignore[arg-type]
+            )
             try:
                 first = next(segments)
             except IntegrityError:
                 if _raw_sha256(path) == sha256:
-                    yield from _raw_chunks(path)  # a plaintext original that starts with "IGV1"
+                    yield from _raw_chunks(path)  # a plaintext original that starts with "IGV1"/"IGV2"
                     return
                 raise
             yield first
             yield from segments
+
+    def _item_segments(self, sha256: str, handle: BinaryIO) -> Iterator[bytes]:
+        key_id = crypto.read_item_key_id(handle, sha256)
+        yield from crypto.decrypt_item_stream(self._unwrap(sha256, key_id), key_id, handle, sha256)
 
     def read_bytes(self, sha256: str) -> bytes:
         return b"".join(self.read_chunks(sha256))
@@ -275,7 +370,7 @@ class Vault:
         path = self.path_for(sha256)
         if not path.exists():
             raise IntegrityError(f"vault object {sha256} is missing")
-        if self.key is None or not crypto.is_encrypted_file(path):
+        if self.key is None or crypto.encrypted_format(path) is None:
             yield path
             return
         fd, name = tempfile.mkstemp(dir=self.plain_tmp, prefix=f"view-{os.getpid()}-")
@@ -296,6 +391,23 @@ class Vault:
             private.mkdir(mode=0o700, exist_ok=True)
             return private
         return self.tmp
+
+    def erase(self, sha256: str) -> bool:
+        """Destroy an object by decision: shred its wrapped item keys (overwrite, flush, unlink), then delete
+        the ciphertext. With the key gone, any other copy of the ciphertext (a backup) cannot be decrypted,
+        not even with the vault key. True when the object was still there."""
+        for key_file in self.key_paths(sha256):
+            _shred(key_file)
+        if self.keys.is_dir():
+            _fsync_dir(self.keys / sha256[:2])
+        path = self.path_for(sha256)
+        try:
+            os.chmod(path, 0o600)
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_dir(path.parent)
+        return True
 
     def export(self, sha256: str, dest: Path) -> None:
         """Write the original to ``dest`` (which must not exist), re-hashing as it goes; on any mismatch or
@@ -347,6 +459,21 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _shred(path: Path) -> None:
+    """Overwrite a small secret file with random bytes and flush before unlinking it, so the old bytes do not
+    linger in the file's blocks (on copy-on-write or flash storage only the unlink can be relied on)."""
+    try:
+        os.chmod(path, 0o600)
+        size = path.stat().st_size
+        with open(path, "r+b") as handle:
+            handle.write(os.urandom(max(size, 1)))
+            handle.flush()
+            os.fsync(handle.fileno())
+        path.unlink()
+    except FileNotFoundError:
+        pass
 
 
 def _raw_chunks(path: Path) -> Iterator[bytes]:

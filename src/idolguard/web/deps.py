@@ -17,7 +17,8 @@ from jinja2 import Environment, FileSystemLoader
 from starlette.concurrency import run_in_threadpool
 
 from idolguard.web import accounts, security
-from idolguard.web.i18n import N_, local_time, pick_lang, translator
+from idolguard.web.errors import shown_error
+from idolguard.web.i18n import N_, human_size, local_time, pick_lang, translator
 from idolguard.web.roles import Principal
 from idolguard.workspace import Workspace
 
@@ -180,6 +181,9 @@ def render(ctx: PageContext, template_name: str, /, status: int = 200, **values:
         lang=ctx.lang,
         csrf=ctx.csrf,
         when=lambda moment: local_time(moment, tz),
+        size=human_size,
+        day=lambda moment: local_time(moment, tz, "%Y-%m-%d"),
+        shown=lambda error: shown_error(ctx.gettext, error, admin=bool(ctx.principal and ctx.principal.can("admin"))),
         **values,
     )
     return HTMLResponse(html, status_code=status)

@@ -134,6 +134,17 @@ FIELDS = {
     "mime": N_("type"),
     "error": N_("error"),
 }
+# Pipeline stages (``registry.stage_classes``) by what they do.
+STAGES = {
+    "probe": N_("file check"),
+    "provenance": N_("provenance"),
+    "manipulation": N_("manipulation analysis"),
+    "faces": N_("face detection"),
+    "signals": N_("hashes"),
+    "match": N_("hash bank matching"),
+    "face_match": N_("artist face matching"),
+    "source_attribution": N_("source attribution"),
+}
 TRANSLATED_VALUES = frozenset(
     {"new", "in_review", "confirmed_abuse", "not_our_artist", "authentic", "duplicate", "ok", "error"}
 )
@@ -142,6 +153,12 @@ TRANSLATED_VALUES = frozenset(
 def _value(key: str, value: Any, gettext: Gettext) -> str:
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
+    if not isinstance(value, str | int | float):
+        return str(value)
+    if key == "stage" and value in STAGES:
+        return gettext(STAGES[value])
+    if key == "bank" and value == "known_abuse":
+        return gettext("known_abuse")
     if key in ("status", "from", "to") and value in TRANSLATED_VALUES:
         return gettext(str(value))
     if key == "reason" and isinstance(value, str) and ": " in value:
@@ -202,9 +219,10 @@ def c2pa_rows(credentials: dict[str, Any] | None, gettext: Gettext, tz: str) -> 
     """The C2PA summary's key fields with translated labels (the raw manifest is never on the page)."""
     if not credentials:
         return []
+    # The section's heading already says "Content Credentials": the first row says whether the file has them.
     if not credentials.get("present"):
-        return [(gettext("Content Credentials"), gettext("absent"))]
-    rows = [(gettext("Content Credentials"), gettext("present"))]
+        return [(gettext("In the file"), gettext("absent"))]
+    rows = [(gettext("In the file"), gettext("present"))]
 
     def yes_no(value: Any) -> str:
         return "-" if value is None else gettext("yes") if value else gettext("no")

@@ -1,6 +1,7 @@
 """Korean and English for every page and message.
 
-Source strings are English; ``locales/ko.po`` holds the Korean (a Babel catalog, read with Babel at start-up,
+Source strings are English (``locales/*.en.po`` only labels the codes pages show, e.g. ``in_review``);
+``locales/ko.po`` holds the Korean (a Babel catalog, read with Babel at start-up,
 so no compile step is needed to run), with one more catalog per group of pages (``locales/cases.ko.po``: cases,
 accounts, takedowns) so areas' pages do not all edit one file. The language is the user's preference, then a
 cookie chosen on the login page, then ``Accept-Language``; Korean is the default for an agency in Korea.
@@ -9,7 +10,7 @@ cookie chosen on the login page, then ``Accept-Language``; Korean is the default
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,10 +24,11 @@ LOCALES = Path(__file__).with_name("locales")
 
 @cache
 def catalog(lang: str) -> dict[str, str]:
-    if lang == "en":
-        return {}
+    # English is the source language; ``*.en.po`` only gives codes shown through ``_(value)`` (statuses,
+    # verdicts...) their human labels, so the English UI never shows ``in_review`` or ``not_detected``.
+    main = [] if lang == "en" else [LOCALES / f"{lang}.po"]
     table: dict[str, str] = {}
-    for path in [LOCALES / f"{lang}.po", *sorted(LOCALES.glob(f"*.{lang}.po"))]:
+    for path in [*main, *sorted(LOCALES.glob(f"*.{lang}.po"))]:
         with open(path, "rb") as handle:
             po = read_po(handle, locale=lang)
         table.update({str(m.id): str(m.string) for m in po if m.id and m.string and not m.fuzzy})
@@ -59,15 +61,39 @@ def pick_lang(preference: str | None, cookie: str | None, accept_language: str |
     return DEFAULT_LANG
 
 
-def local_time(moment: datetime | None, tz: str) -> str:
-    """A time in the user's zone (default Asia/Seoul), minutes precision, with the zone's abbreviation."""
-    if moment is None:
+def local_time(moment: datetime | str | None, tz: str, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+    """A time in the user's zone (default Asia/Seoul), minutes precision, with the zone's abbreviation.
+    Accepts the ISO strings the areas' views return (a time without a zone is UTC, as stored); text that is
+    not a time is shown as it is."""
+    if moment is None or moment == "":
         return "-"
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return moment
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
     try:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("Asia/Seoul")
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    return moment.astimezone(zone).strftime(fmt)
+
+
+def human_size(size: object) -> str:
+    """A byte count as people read it (``325.9 KB``), with the exact count when it is not a round unit."""
+    if not isinstance(size, int | float) or isinstance(size, bool):
+        return "-"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            break
+        value /= 1024
+    if unit == "B":
+        return f"{int(size):,} B"
+    shown = f"{value:.0f} {unit}" if value.is_integer() else f"{value:.1f} {unit}"
+    return shown if value.is_integer() else f"{shown} ({int(size):,} B)"
 
 
 # Values shown through ``_(value)`` in templates (roles, statuses, verdicts...): the catalog must cover them.
@@ -81,6 +107,7 @@ DYNAMIC = (
     *("ok", "partial", "refused"),
     *("open", "takedown_requested", "removed", "closed"),
     *("identity_check", "manipulation_check", "legal_review", "takedown_preparation"),
+    "known_abuse",
 )
 
 

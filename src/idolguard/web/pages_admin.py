@@ -147,8 +147,15 @@ def ledger(
     with ws.sessions() as session:
         rows = list(session.scalars(query))
         actions = [a for (a,) in session.execute(select(LedgerEntry.action).distinct().order_by(LedgerEntry.action))]
+    from idolguard.web.ledger_view import action_name, ledger_rows
+
+    tz = ctx.user.timezone
     return render(
-        ctx, "admin_ledger.html.j2", rows=rows, actions=actions, f={"actor": actor, "action": action, "item": item}
+        ctx,
+        "admin_ledger.html.j2",
+        rows=ledger_rows(rows, ctx.gettext, tz),
+        actions=[(a, action_name(a, ctx.gettext)) for a in actions],
+        f={"actor": actor, "action": action, "item": item},
     )
 
 

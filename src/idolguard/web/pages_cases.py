@@ -180,7 +180,10 @@ def cases(request: Request, ctx: PageContext = Depends(need("read"))) -> Respons
     elif status == "due":
         rows = [r for r in rows if r["retention_due"]]
     if artist:
-        rows = [r for r in rows if r["artist"] == artist]
+        from idolguard.web.artist_names import canonical_artist
+
+        wanted = canonical_artist(ws, artist, ctx.user.artists)
+        rows = [r for r in rows if r["artist"] == wanted]
     if hold == "on":
         rows = [r for r in rows if r["legal_hold"]]
     if query:
@@ -205,6 +208,10 @@ async def open_case(request: Request, ctx: PageContext = Depends(need_csrf("case
 
     form = await form_data(request)
     title, artist = _text(form, "title", 300), _text(form, "artist", 200)
+    if artist:
+        from idolguard.web.artist_names import canonical_artist
+
+        artist = await run_in_threadpool(canonical_artist, ws_of(request), artist, ctx.user.artists)
     if not artist or not ctx.user.sees_artist(artist):
         raise Denied(400, "Give an artist name within your scope.")
     ws = ws_of(request)

@@ -8,6 +8,8 @@ from sqlalchemy import select
 
 from idolguard.web import jobs, uploads
 from idolguard.web.deps import Denied, PageContext, need, need_csrf, render, ws_of
+from idolguard.web.errors import shown_error
+from idolguard.web.i18n import N_
 from idolguard.web.models import Job
 
 router = APIRouter()
@@ -18,15 +20,42 @@ def upload_limit(request: Request) -> int:
     return int(request.app.state.ws.config.section("web").get("max_upload_bytes") or uploads.MAX_TOTAL_BYTES)
 
 
-@router.get("/intake", response_class=HTMLResponse)
-def intake(request: Request, ctx: PageContext = Depends(need("upload"))) -> Response:
+def outcome(job: Job) -> str:
+    """The state a person reads: a finished job where every file or URL failed has *failed*; one where some
+    failed has *finished with errors*; otherwise the queue state (queued, running, done...)."""
+    if job.state == "done" and job.results:
+        failed = sum(1 for r in job.results if r.get("error"))
+        if failed == len(job.results):
+            return N_("failed")
+        if failed:
+            return N_("finished with errors")
+    return job.state
+
+
+def _intake_page(
+    request: Request, ctx: PageContext, *, url_text: str = "", url_errors: list[str] | None = None, status: int = 200
+) -> Response:
     ws = ws_of(request)
     query = select(Job).order_by(Job.id.desc()).limit(30)
     if not ctx.user.can("admin"):
         query = query.where(Job.created_by == ctx.user.name)
     with ws.sessions() as session:
         recent = list(session.scalars(query))
-    return render(ctx, "intake.html.j2", jobs=recent, limit_mb=upload_limit(request) // (1024 * 1024))
+    return render(
+        ctx,
+        "intake.html.j2",
+        status=status,
+        jobs=recent,
+        outcome=outcome,
+        url_text=url_text,
+        url_errors=url_errors or [],
+        limit_bytes=upload_limit(request),
+    )
+
+
+@router.get("/intake", response_class=HTMLResponse)
+def intake(request: Request, ctx: PageContext = Depends(need("upload"))) -> Response:
+    return _intake_page(request, ctx)
 
 
 @router.post("/intake/upload")
@@ -79,14 +108,17 @@ def _queue(ws, job_id: int, user: str, params: dict, total: int) -> None:  # typ
 
 @router.post("/intake/capture")
 async def capture(request: Request, ctx: PageContext = Depends(need_csrf("upload"))) -> Response:
-    form = await request.form()
-    urls = [u.strip() for u in str(form.get("urls") or "").splitlines() if u.strip()]
-    urls = [u for u in urls if u.lower().startswith(("http://", "https://")) and len(u) <= 2000]
-    if not urls:
-        raise Denied(400, "Give at least one http(s) URL.")
-    if len(urls) > MAX_URLS:
-        raise Denied(400, "Too many URLs at once.")
     from starlette.concurrency import run_in_threadpool
+
+    form = await request.form()
+    text = str(form.get("urls") or "")[: MAX_URLS * 2100]
+    urls, problems = url_lines(text, ctx)
+    if not problems and not urls:
+        problems = [ctx.gettext(N_("Give at least one http(s) URL."))]
+    if not problems and len(urls) > MAX_URLS:
+        problems = [ctx.gettext(N_("Too many URLs at once (at most {n})."), n=MAX_URLS)]
+    if problems:  # nothing is queued: the form comes back with the lines as typed and what is wrong with each
+        return await run_in_threadpool(_intake_page, request, ctx, url_text=text, url_errors=problems, status=422)
 
     job_id = await run_in_threadpool(
         jobs.submit,
@@ -99,6 +131,32 @@ async def capture(request: Request, ctx: PageContext = Depends(need_csrf("upload
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
+def url_lines(text: str, ctx: PageContext) -> tuple[list[str], list[str]]:
+    """The URLs in ``text`` (one per line, blank lines skipped) and, for each line that is not a URL capture
+    could take, "Line N: why" in the reader's language."""
+    from idolguard.capture.netpolicy import CaptureRefused, check_url_syntax
+
+    urls: list[str] = []
+    problems: list[str] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        why = ""
+        if len(line) > 2000:
+            why = ctx.gettext(N_("the address is longer than 2000 characters."))
+        else:
+            try:
+                check_url_syntax(line)
+            except CaptureRefused as exc:
+                why = shown_error(ctx.gettext, exc)
+        if why:
+            problems.append(ctx.gettext(N_("Line {n}: {why}"), n=number, why=why))
+        else:
+            urls.append(line)
+    return urls, problems
+
+
 def _own_job(request: Request, ctx: PageContext, job_id: int) -> Job:
     with ws_of(request).sessions() as session:
         job = session.get(Job, job_id)
@@ -109,7 +167,7 @@ def _own_job(request: Request, ctx: PageContext, job_id: int) -> Job:
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(request: Request, job_id: int, ctx: PageContext = Depends(need("upload"))) -> Response:
-    return render(ctx, "job.html.j2", job=_own_job(request, ctx, job_id))
+    return render(ctx, "job.html.j2", job=_own_job(request, ctx, job_id), outcome=outcome)
 
 
 @router.get("/jobs/{job_id}/progress.json")
@@ -119,9 +177,9 @@ def job_json(request: Request, job_id: int, ctx: PageContext = Depends(need("upl
         {
             "id": job.id,
             "state": job.state,
-            "state_label": ctx.gettext(job.state),
+            "state_label": ctx.gettext(outcome(job)),
             "total": job.total,
             "done": job.done,
-            "error": job.error,
+            "error": shown_error(ctx.gettext, job.error, admin=ctx.user.can("admin")) or None,
         }
     )

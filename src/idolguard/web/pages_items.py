@@ -13,6 +13,7 @@ from idolguard.errors import IdolGuardError
 from idolguard.web import previews, reveal, triage
 from idolguard.web.custody import actor_name
 from idolguard.web.deps import Denied, PageContext, need, need_csrf, page_user, render, ws_of
+from idolguard.web.errors import shown_error
 from idolguard.web.models import STATUSES, Review
 from idolguard.workspace import Workspace
 
@@ -218,7 +219,8 @@ def decision(
         try:
             triage.add_to_known_abuse(ws.acting_as(actor_name(ctx.user.name)), sha)
         except IdolGuardError as exc:
-            return _item(ws, ctx, fresh, notice=f"{ctx.gettext('Not added to the bank')}: {exc}")
+            why = shown_error(ctx.gettext, exc)
+            return _item(ws, ctx, fresh, notice=f"{ctx.gettext('Not added to the bank')}: {why}")
     return RedirectResponse(f"/items/{sha}", status_code=303)
 
 

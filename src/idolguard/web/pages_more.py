@@ -133,6 +133,10 @@ async def enrol(request: Request, ctx: PageContext = Depends(need_csrf("artists"
 
     form = await request.form(max_files=50)
     name = str(form.get("name") or "").strip()[:200]
+    if name:
+        from idolguard.web.artist_names import canonical_artist
+
+        name = await run_in_threadpool(canonical_artist, ws_of(request), name, ctx.user.artists)
     if not name or not ctx.user.sees_artist(name):
         raise Denied(400, "Give an artist name within your scope.")
     parts = [(f.filename or "photo", f.file) for f in form.getlist("photos") if hasattr(f, "file")]

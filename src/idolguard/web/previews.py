@@ -72,30 +72,38 @@ def _cache_path(ws: Workspace, sha: str, kind: str) -> Path:
     return ws.home / "cache" / "previews" / VERSION / f"{sha}{'' if kind in ('image', 'video') else '-' + kind}{suffix}"
 
 
-def _cached(ws: Workspace, target: Path) -> bytes | None:
+def _cached(ws: Workspace, sha: str, target: Path) -> bytes | None:
     if not target.exists():
         return None
     try:
         if ws.vault.encrypted:
             from idolguard.evidence.crypto import decrypt_stream
 
-            assert ws.vault.key is not None
+            key = ws.vault.cache_key(sha, "preview")
+            assert key is not None
             with open(target, "rb") as handle:
-                return b"".join(decrypt_stream(ws.vault.key, handle, target.name))
+                return b"".join(decrypt_stream(key, handle, target.name))
         return target.read_bytes()
     except (OSError, IdolGuardError):
-        return None  # unreadable or altered: made again
+        return None  # unreadable, altered, or its item key destroyed: made again (or refused)
 
 
-def _store(ws: Workspace, target: Path, data: bytes) -> None:
+def _store(ws: Workspace, sha: str, target: Path, data: bytes) -> None:
+    """Cache a preview; in an encrypted vault under a key derived from the object's own item key, so
+    destroying the item leaves no readable preview behind (retention also deletes the file)."""
+    key = None
+    if ws.vault.encrypted:
+        try:
+            key = ws.vault.cache_key(sha, "preview")
+        except (OSError, IdolGuardError):
+            return  # the object's key is gone: nothing worth caching
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as out:
-        if ws.vault.encrypted:
+        if key is not None:
             from idolguard.evidence.crypto import encrypt_stream
 
-            assert ws.vault.key is not None
-            encrypt_stream(ws.vault.key, [data], out)
+            encrypt_stream(key, [data], out)
         else:
             out.write(data)
     os.replace(tmp, target)
@@ -105,7 +113,7 @@ def preview_png(ws: Workspace, sha: str, media_type: str) -> bytes:
     """The blurred PNG of a vault object: ``image``, ``video`` (keyframe strip), ``screenshot`` (a capture's
     page screenshot, larger), anything else a grey placeholder."""
     target = _cache_path(ws, sha, media_type)
-    cached = _cached(ws, target)
+    cached = _cached(ws, sha, target)
     if cached is not None:
         return cached
     try:
@@ -125,7 +133,7 @@ def preview_png(ws: Workspace, sha: str, media_type: str) -> bytes:
     buffer = io.BytesIO()
     out.save(buffer, "PNG")
     data = buffer.getvalue()
-    _store(ws, target, data)
+    _store(ws, sha, target, data)
     return data
 
 

@@ -8,7 +8,7 @@ manipulated and seen in many places comes first. The weights are documented, not
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -175,8 +175,8 @@ class Filters:
             # Rows projected before the rename may still hold the old name (``no_evidence``): match both.
             names = {self.verdict} | {old for old, new in RENAMED_VERDICTS.items() if new == self.verdict}
             query = query.where(Review.verdict.in_(sorted(names)))
-        if self.platform:
-            query = query.where(Review.platform == self.platform)
+        if self.platform:  # platforms are names people type: "X" and "x" are the same platform
+            query = query.where(func.lower(Review.platform) == self.platform.strip().lower())
         if self.since:
             query = query.where(Review.first_seen_at >= self.since)
         if self.until:
@@ -253,6 +253,10 @@ def queue(
     page 1 costs. Each stream (see ``_streams``) yields at most ``limit + 1`` keys after the cursor from its
     index; the streams are merged (an item shown for two artists once), then the page's rows are fetched by
     key. ``offset`` (the API's older paging) skips rows of the merged order and costs what it skips."""
+    if filters.artist:  # an alias or another spelling means the enrolled artist (as on the command line)
+        from idolguard.web.artist_names import canonical_artist
+
+        filters = replace(filters, artist=canonical_artist(ws, filters.artist, who.artists))
     want = offset + limit + 1
     keys: dict[str, float] = {}
     with ws.sessions() as session:
