@@ -128,6 +128,7 @@ def test_admin_cannot_disable_self_or_last_admin_and_can_enable(client, app_ws):
     with app_ws.sessions() as session:
         assert not session.scalar(select(User).where(User.name == "vic")).disabled
     assert [e.details["user"] for e in events(app_ws, "web.user_enable")] == ["vic"]
+    assert "사용자 다시 활성화" in admin.get("/admin/ledger").text  # the audit log names the action
     again = admin.post("/admin/users/vic/enable", data={"csrf": csrf})
     assert again.status_code == 409
 

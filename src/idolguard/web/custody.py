@@ -17,6 +17,7 @@ from idolguard.workspace import Workspace
 ACTIONS = (
     "web.user_add",
     "web.user_disable",
+    "web.user_enable",
     "web.user_change",
     "web.totp_reset",
     "web.password_set",

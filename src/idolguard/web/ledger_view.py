@@ -55,6 +55,7 @@ MORE_ACTIONS = {
     "web.user_add": N_("User added"),
     "web.user_change": N_("User role or scope changed"),
     "web.user_disable": N_("User disabled"),
+    "web.user_enable": N_("User enabled again"),
     "case.assign": N_("Case assigned"),
     "case.destroy": N_("Case evidence destroyed"),
     "case.destroy_approve": N_("Destruction approved"),
