@@ -32,6 +32,7 @@ def test_dsa_good_faith_is_never_assumed(cli, home: Path, smtp: Inbox, case) -> 
     assert shown["missing"] == ["good_faith"] and GOOD_FAITH_EN not in shown["body"]
     refused = cli("takedowns", "send", notice, ok=False)
     assert refused.exit_code == 2 and "good_faith" in _flat(refused.output) and smtp.messages == []
+    assert f"takedowns affirm {notice} --affirm good_faith" in _flat(refused.output)
     form = _draft(cli, number, "--recipient", "x", "--basis", "eu_dsa_16").stdout.split()[-1]
     marked = cli("takedowns", "mark", form, "sent", ok=False)  # web-form recipients: marking sent checks too
     assert marked.exit_code == 2 and "good_faith" in _flat(marked.output)

@@ -58,6 +58,7 @@ def draft_cmd(
     home: Path = home_option(),
 ) -> None:
     """Draft a notice from a case (the content is described, never attached)."""
+    from idolguard.takedowns.bases import AFFIRM_KEYS
     from idolguard.takedowns.notices import DraftOptions, draft, show
 
     ws = open_workspace(home)
@@ -81,9 +82,12 @@ def draft_cmd(
     )
     for notice_id in _run(draft, ws, options):
         missing = show(ws, notice_id)["missing"]
+        statements = [k for k, field in AFFIRM_KEYS.items() if field in missing]
         console.print(  # a note for people on stderr; stdout carries only the new notice ids
             f"notice {notice_id} drafted"
             + (f"; missing before it can be sent: {', '.join(missing)}" if missing else "")
+            + (f" (if you make them: --affirm {','.join(statements)})" if statements else ""),
+            highlight=False,
         )
         typer.echo(str(notice_id))
 
@@ -199,16 +203,16 @@ def stats_cmd(
 
     ws = open_workspace(home)
     data = _run(stats, ws)
-    if chart is not None:
-        chart.write_bytes(stats_chart_png(data))
-    if json_out:
-        emit_json(data)
-        return
     from idolguard.takedowns.bases import BASES
     from idolguard.takedowns.recipients import load_recipients
 
-    names = {k: r.name_en for k, r in load_recipients(ws.home).items()}
+    names = {k: r.name_en for k, r in _run(load_recipients, ws.home).items()}
     names.update({k: b.short_en for k, b in BASES.items()})
+    if chart is not None:
+        chart.write_bytes(stats_chart_png(data, names))
+    if json_out:
+        emit_json(data)
+        return
     for key, rows in (("recipient", data["by_recipient"]), ("basis", data["by_basis"])):
         for name, g in rows.items():
             _say(

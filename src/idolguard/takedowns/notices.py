@@ -79,6 +79,17 @@ def _affirmed(basis: Any, keys: list[str]) -> dict[str, bool]:
         raise TakedownError(str(exc)) from exc
 
 
+def _missing_message(exc: MissingElements, basis: Any, notice_id: int) -> str:
+    """The missing elements, and for a statement only the sender can make, how to make it."""
+    keys = [a.key for a in basis.affirmations if a.field in exc.missing]
+    if not keys:
+        return str(exc)
+    return (
+        f"{exc}; only the sender can make these statements: idolguard takedowns affirm {notice_id} "
+        f"--affirm {','.join(keys)} (or tick them on the notice page)"
+    )
+
+
 def affirmed_keys(basis_key: str, fields: dict[str, Any]) -> list[str]:
     """The ``--affirm`` keys a stored notice's fields say were affirmed."""
     return [a.key for a in get_basis(basis_key).affirmations if fields.get(a.field) is True]
@@ -393,7 +404,7 @@ def send(ws: Workspace, notice_id: int) -> dict[str, Any]:
     try:
         basis.validate(NoticeFields(**notice.fields))
     except MissingElements as exc:
-        raise TakedownError(str(exc)) from exc
+        raise TakedownError(_missing_message(exc, basis, notice_id)) from exc
     host = settings.get("host")
     sender = settings.get("sender") or notice.fields.get("reporter_email")
     if not host or not sender:
@@ -482,7 +493,7 @@ def mark(ws: Workspace, notice_id: int, status: str, ref: str | None = None, not
             try:
                 basis.validate(NoticeFields(**notice.fields))
             except MissingElements as exc:
-                raise TakedownError(str(exc)) from exc
+                raise TakedownError(_missing_message(exc, basis, notice_id)) from exc
             notice.sent_at = datetime.now(UTC)
             notice.due_at = notice.sent_at + timedelta(hours=get_recipient(recipients, notice.recipient).response_hours)
         elif previous == "draft":
@@ -730,8 +741,9 @@ def stats(ws: Workspace, notice_ids: set[int] | None = None) -> dict[str, Any]:
     return {"by_recipient": group("recipient"), "by_basis": group("basis"), "notices": len(rows)}
 
 
-def stats_chart_png(data: dict[str, Any]) -> bytes:
-    """Per recipient: notices sent, removed, and the acceptance share (the trusted-flagger precision)."""
+def stats_chart_png(data: dict[str, Any], labels: dict[str, str] | None = None) -> bytes:
+    """Per recipient: notices sent, removed, and the acceptance share (the trusted-flagger precision).
+    ``labels`` names the recipients (keys like "x" otherwise)."""
     import io
 
     import matplotlib
@@ -740,7 +752,7 @@ def stats_chart_png(data: dict[str, Any]) -> bytes:
     from matplotlib.figure import Figure
 
     rows = sorted(data["by_recipient"].items())
-    names = [name for name, _ in rows] or ["(none)"]
+    names = [(labels or {}).get(name, name) for name, _ in rows] or ["(none)"]
     figure = Figure(figsize=(7, 0.8 + 0.35 * len(names)), dpi=110)
     axes = figure.add_subplot()
     positions = range(len(names))

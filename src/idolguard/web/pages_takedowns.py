@@ -150,7 +150,9 @@ def stats_chart(request: Request, ctx: PageContext = Depends(need("read"))) -> R
     from idolguard.takedowns.notices import stats, stats_chart_png
 
     ws = ws_of(request)
-    return Response(stats_chart_png(stats(ws, _visible_notices(ws, ctx, _case_of_notices(ws)))), media_type="image/png")
+    figures = stats(ws, _visible_notices(ws, ctx, _case_of_notices(ws)))
+    # English names: the chart's font has no Hangul glyphs, and names beat keys like "x".
+    return Response(stats_chart_png(figures, _labels(ws, "en")), media_type="image/png")
 
 
 # --- drafting ---------------------------------------------------------------------------------------------
