@@ -380,7 +380,10 @@ class SafeFetcher:
                 return
             while True:
                 cap = min(max_bytes, size + self.budget.remaining_bytes())
-                chunk = response.read(min(CHUNK, cap - size + 1))
+                # read1: return what has arrived instead of waiting for a full chunk, so a body dripped by a
+                # slow server is kept up to the moment the deadline shuts the socket (read() would lose it when
+                # the socket's timeout fires first, as it can on a loaded machine).
+                chunk = response.read1(min(CHUNK, cap - size + 1))
                 if not chunk:
                     break
                 if size + len(chunk) > cap:

@@ -333,7 +333,9 @@ def create_api(ws: Workspace) -> FastAPI:
         fan_reported: bool = False,
         offset: int = Query(0, ge=0, le=10_000_000),
         limit: int = Query(50, ge=1, le=500),
-        cursor: str = Query("", max_length=100, pattern=r"^$|^[0-9eE+.\-]{1,32}:[0-9a-f]{64}$"),
+        cursor: str = Query(
+            "", max_length=100, pattern=r"^$|^-?[0-9]{1,17}(\.[0-9]{0,17})?([eE][+-]?[0-9]{1,2})?:[0-9a-f]{64}$"
+        ),
     ) -> ItemPage:
         filters = triage.Filters(status, artist, decision, verdict, platform, fan=fan_reported)
         after = triage.parse_cursor(cursor) if cursor else None
