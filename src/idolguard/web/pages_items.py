@@ -276,38 +276,34 @@ def preview(request: Request, sha: str, ctx: PageContext = Depends(page_user)) -
     return Response(previews.preview_png(ws, sha, row.media_type), media_type="image/png")
 
 
-@router.get("/items/{sha}/heatmap/{heat}.png")
-def heatmap(request: Request, sha: str, heat: str, ctx: PageContext = Depends(page_user)) -> Response:
+def _own_derived(ws: Workspace, ctx: PageContext, sha: str, child: str) -> None:
+    """404 unless the item is visible to this user and ``child`` is a derived object of it (so a URL cannot
+    borrow another item's heat map or face pair)."""
     from sqlalchemy import select
 
     from idolguard.db.models import DerivedObject
 
-    ws = ws_of(request)
     visible(ws, ctx, sha)
     with ws.sessions() as session:
         ok = session.scalar(
-            select(DerivedObject.id).where(DerivedObject.parent_sha256 == sha, DerivedObject.sha256 == heat)
+            select(DerivedObject.id).where(DerivedObject.parent_sha256 == sha, DerivedObject.sha256 == child)
         )
     if not ok:
         raise Denied(404, "Not found.")
+
+
+@router.get("/items/{sha}/heatmap/{heat}.png")
+def heatmap(request: Request, sha: str, heat: str, ctx: PageContext = Depends(page_user)) -> Response:
+    ws = ws_of(request)
+    _own_derived(ws, ctx, sha, heat)
     return Response(previews.heatmap_over_blur(ws, heat), media_type="image/png")
 
 
 @router.get("/items/{sha}/attribution/{pair}.png")
 def attribution_pair(request: Request, sha: str, pair: str, ctx: PageContext = Depends(page_user)) -> Response:
     """The aligned suspect | official face pair of a source attribution, blurred like every preview."""
-    from sqlalchemy import select
-
-    from idolguard.db.models import DerivedObject
-
     ws = ws_of(request)
-    visible(ws, ctx, sha)
-    with ws.sessions() as session:
-        ok = session.scalar(
-            select(DerivedObject.id).where(DerivedObject.parent_sha256 == sha, DerivedObject.sha256 == pair)
-        )
-    if not ok:
-        raise Denied(404, "Not found.")
+    _own_derived(ws, ctx, sha, pair)
     return Response(previews.blurred_derived(ws, pair), media_type="image/png")
 
 
