@@ -32,7 +32,7 @@ _MARKUP = re.compile(r"\[/?[a-z #]*\]|\{[^}]*\}|\b(?:idolguard|https?|sha256)\b"
 _WORDS = re.compile(r"[A-Za-z]{2,}")
 # Modules not converted yet (landing area by area); each leaves this set when its messages are in a catalog.
 PENDING: set[str] = {
-    *("capture/anchor.py", "capture/commands.py", "cases/cli.py", "core/commands.py", "detect/cli.py"),
+    "detect/cli.py",
     *("faces/cli.py", "incidents/cli.py", "monitor/commands.py", "portal/commands.py", "server/cli.py"),
     *("signals/cli.py", "takedowns/cli.py", "web/cli.py"),
 }
@@ -136,7 +136,7 @@ def test_every_cli_message_has_korean():
         messages, found = scan(path)
         problems += found
         for line, message in messages:
-            if not korean.get(message, "").strip():
+            if _is_words(message) and not korean.get(message, "").strip():  # "{a}: {b}" needs no entry
                 missing.setdefault(_catalog_for(path), []).append(
                     f"# {path.relative_to(SRC.parent)}:{line}\n" + _po_entry(message)
                 )

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from idolguard.cli_support import PANEL_WORKSPACE, fail, home_option
+from idolguard.cli_support import N_, PANEL_WORKSPACE, fail, home_option, tr
 from idolguard.exit_codes import ExitCode
 
 config_app = typer.Typer(help="The workspace configuration (config.toml).", no_args_is_help=True)
@@ -47,12 +47,16 @@ def config_show(
     width = max(len(f"{r['section']}.{r['key']}") for r in rows)
     for row in rows:
         name = f"{row['section']}.{row['key']}"
-        typer.echo(f"{name:<{width}}  {_shown(row['value'])}  ({row['source']})")
+        typer.echo(f"{name:<{width}}  {_shown(row['value'])}  ({tr(row['source'])})")
+
+
+# Where a value comes from, as the table says it (--json keeps the codes).
+SOURCES = (N_("default"), N_("file"), N_("environment"))
 
 
 def _shown(value: Any) -> str:
     if value is None:
-        return "(shipped calibration)"
+        return tr("(shipped calibration)")
     return json.dumps(value, ensure_ascii=False)
 
 
