@@ -231,6 +231,12 @@ def cases_destroy(
             "manager or admin to run the same command"
         )
         return
+    if result.finished:
+        _say(
+            f"{result.case}: finished an interrupted erasure: {result.finished} objects were still on disk "
+            f"(decision ledger seq {result.decision_seq}); see the case.destroy_finish event"
+        )
+        return
     _say(
         f"{result.case}: {len(result.destroyed)} objects erased by decision (ledger seq {result.decision_seq}), "
         f"approved by {', '.join(result.approvals)}"

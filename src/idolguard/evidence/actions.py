@@ -83,6 +83,7 @@ class Action(StrEnum):
     CASE_ASSIGN = "case.assign"
     CASE_DESTROY = "case.destroy"
     CASE_DESTROY_APPROVE = "case.destroy_approve"
+    CASE_DESTROY_FINISH = "case.destroy_finish"  # an interrupted erasure finished: what was still left
     CASE_HOLD = "case.hold"
     CASE_LINK = "case.link"
     CASE_NOTE = "case.note"

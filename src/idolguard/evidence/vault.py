@@ -26,6 +26,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -407,6 +408,58 @@ class Vault:
         except FileNotFoundError:
             return False
         _fsync_dir(path.parent)
+        return True
+
+    def leftover(self, sha256: str, decided_at: datetime) -> str:
+        """What an erasure decided at ``decided_at`` left of this object: ``object and key``, ``object`` (its
+        key already shredded), ``key`` or '' (nothing). See ``_leftover_files``."""
+        path, key_files = self._leftover_files(sha256, decided_at)
+        return {(True, True): "object and key", (True, False): "object", (False, True): "key"}.get(
+            (path is not None, bool(key_files)), ""
+        )
+
+    def erase_leftover(self, sha256: str, decided_at: datetime) -> bool:
+        """Finish an interrupted ``erase`` decided at ``decided_at``: shred the leftover keys, then delete the
+        leftover ciphertext. True when anything was left."""
+        path, key_files = self._leftover_files(sha256, decided_at)
+        for key_file in key_files:
+            _shred(key_file)
+        if key_files:
+            _fsync_dir(key_files[0].parent)
+        if path is not None:
+            os.chmod(path, 0o600)
+            path.unlink(missing_ok=True)
+            _fsync_dir(path.parent)
+        return path is not None or bool(key_files)
+
+    def _leftover_files(self, sha256: str, decided_at: datetime) -> tuple[Path | None, list[Path]]:
+        """Files written after the decision are not leftovers: the same content submitted again later is new
+        evidence (with a new key), never erased by an old decision. A key file that no longer unwraps (a shred
+        overwrote it but did not reach its unlink) is a leftover whatever its time."""
+        cutoff = (decided_at if decided_at.tzinfo else decided_at.replace(tzinfo=UTC)).timestamp()
+        path: Path | None = self.path_for(sha256)
+        try:
+            if path is not None and path.stat().st_mtime > cutoff:
+                path = None
+        except FileNotFoundError:
+            path = None
+        keys: list[Path] = []
+        for key_file in self.key_paths(sha256):
+            try:
+                if key_file.stat().st_mtime <= cutoff or not self._key_unwraps(sha256, key_file):
+                    keys.append(key_file)
+            except FileNotFoundError:
+                continue
+        return path, keys
+
+    def _key_unwraps(self, sha256: str, key_file: Path) -> bool:
+        if self.key is None:
+            return False
+        try:
+            key_id = bytes.fromhex(key_file.name.split(".")[1])
+            crypto.unwrap_key(self.key, key_file.read_bytes(), sha256, key_id)
+        except (IntegrityError, ValueError, IndexError, OSError):
+            return False
         return True
 
     def export(self, sha256: str, dest: Path) -> None:

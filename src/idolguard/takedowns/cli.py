@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -157,18 +158,41 @@ def list_cmd(
     json_out: bool = typer.Option(False, "--json"),
     home: Path = home_option(),
 ) -> None:
-    """List notices with status and deadline."""
+    """List notices with status and deadline (recipients and legal bases by the names notices use; --json keeps
+    the keys)."""
     from idolguard.takedowns.notices import list_notices
 
-    for row in _run(list_notices, open_workspace(home), overdue=overdue, case=case):
+    ws = open_workspace(home)
+    rows = _run(list_notices, ws, overdue=overdue, case=case)
+    recipient_label, basis_label = _labels(ws.home)
+    for row in rows:
         if json_out:
             emit_json(row)
         else:
             late = " OVERDUE" if row["overdue"] else ""
             _say(
-                f"{row['id']:>5} {row['recipient']:<14} {row['basis']:<14} {row['status']:<18} "
-                f"due {row['due_at'] or '-'}{late}"
+                f"{row['id']:>5} {recipient_label(row['recipient']):<28} {basis_label(row['basis']):<22} "
+                f"{row['status']:<18} due {row['due_at'] or '-'}{late}"
             )
+
+
+def _labels(home: Path) -> tuple[Callable[[str], str], Callable[[str], str]]:
+    """Recipient and basis keys as people read them, in the CLI's language (``IDOLGUARD_LANG`` or the locale);
+    a key no longer in the recipients file (removed from an override) is shown as it is."""
+    from idolguard.gallery.messages import language
+    from idolguard.takedowns.bases import BASES
+    from idolguard.takedowns.recipients import load_recipients
+
+    lang = language()
+    recipients = _run(load_recipients, home)
+
+    def recipient(key: str) -> str:
+        return recipients[key].name(lang) if key in recipients else key
+
+    def basis(key: str) -> str:
+        return BASES[key].label(lang) if key in BASES else key
+
+    return recipient, basis
 
 
 @takedowns_app.command("escalate")
