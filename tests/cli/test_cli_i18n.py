@@ -34,7 +34,7 @@ _WORDS = re.compile(r"[A-Za-z]{2,}")
 PENDING: set[str] = {
     "detect/cli.py",
     *("faces/cli.py", "incidents/cli.py", "monitor/commands.py", "portal/commands.py", "server/cli.py"),
-    *("signals/cli.py", "takedowns/cli.py", "web/cli.py"),
+    *("signals/cli.py", "web/cli.py"),
 }
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from idolguard.cli_support import (
-    console,
     emit_json,
     exit_for,
     fail,
@@ -19,6 +18,9 @@ from idolguard.cli_support import (
     print_table,
     safe,
     shown_time,
+    tell,
+    tr,
+    tr_error,
 )
 from idolguard.errors import IdolGuardError
 
@@ -57,21 +59,29 @@ def official_add(
             continue
         sha = (record["sha256"] or "-")[:16]
         if record["error"]:
-            out().print(f"{sha}  [red]refused: {safe(record['error'])}[/]  {safe(record['path'])}")
+            refused = tr("refused: {reason}", reason=safe(tr_error(record["error"])))
+            out().print(f"{sha}  [red]{refused}[/]  {safe(record['path'])}")
         elif record["duplicate"]:
             out().print(f"{sha}  [yellow]{safe(' '.join(record['notes']))}[/]  {safe(record['path'])}")
         else:
-            hashes = f"{record['faces']} face(s), {record['pdq_inner']} inner-face hashes"
-            out().print(f"{sha}  added: {hashes}  {safe(record['path'])}")
+            hashes = tr(
+                "added: {faces} face(s), {hashes} inner-face hashes", faces=record["faces"], hashes=record["pdq_inner"]
+            )
+            out().print(f"{sha}  {hashes}  {safe(record['path'])}")
             for note in record["notes"]:
-                out().print(f"  note: {safe(note)}")
+                tell("  note: {note}", stdout=True, note=tr_error(note))
     summary = {**summary, "added": added, "duplicates": sum(1 for r in records if r["duplicate"]), "failed": failures}
     if json_out:
         emit_json({"summary": summary})
     else:
-        console.print(
-            f"{safe(summary['artist'])}: {added} file(s) added to the official collection (bank "
-            f"{safe(summary['bank'])}), {summary['duplicates']} already there, {failures} refused"
+        tell(
+            "{artist}: {added} file(s) added to the official collection (bank {bank}), {duplicates} already there, "
+            "{failures} refused",
+            artist=summary["artist"],
+            added=added,
+            bank=summary["bank"],
+            duplicates=summary["duplicates"],
+            failures=failures,
         )
     exit_for(failures or (not records))
 
@@ -95,7 +105,7 @@ def official_list(
             emit_json(row)
         return
     print_table(
-        "official collection" + (f" of {artist}" if artist else "s"),
+        tr("official collection of {artist}", artist=artist) if artist else "official collections",
         ("artist", "item", "name", "type", "faces", "added"),
         [
             (
@@ -104,12 +114,12 @@ def official_list(
                 r["name"] or "-",
                 r["media_type"] or "-",
                 r["faces"],
-                f"{shown_time(r['added_at'], ws)} by {r['added_by']}",
+                tr("{time} by {person}", time=shown_time(r["added_at"], ws), person=r["added_by"]),
             )
             for r in rows
         ],
     )
-    console.print(f"{len(rows)} official item(s)")
+    tell("{n} official item(s)", n=len(rows))
 
 
 @official_app.command("remove")
@@ -130,7 +140,10 @@ def official_remove(
     if json_out:
         emit_json(result)
     else:
-        out().print(
-            f"{safe(result['artist'])}: removed {result['sha256'][:16]} from the official collection "
-            f"({result['entries_removed']} entries)"
+        tell(
+            "{artist}: removed {sha256} from the official collection ({n} entries)",
+            stdout=True,
+            artist=result["artist"],
+            sha256=result["sha256"][:16],
+            n=result["entries_removed"],
         )
