@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from idolguard.cli_support import (
-    console,
     emit_json,
     exit_for,
     fail,
@@ -15,10 +14,10 @@ from idolguard.cli_support import (
     json_option,
     new_app,
     open_workspace,
-    out,
     print_table,
-    safe,
+    say,
     shown_time,
+    tell,
 )
 from idolguard.errors import IdolGuardError
 
@@ -57,21 +56,39 @@ def official_add(
             continue
         sha = (record["sha256"] or "-")[:16]
         if record["error"]:
-            out().print(f"{sha}  [red]refused: {safe(record['error'])}[/]  {safe(record['path'])}")
+            tell(
+                "{sha}  [red]refused: {reason}[/]  {path}",
+                stdout=True,
+                sha=sha,
+                reason=record["error"],
+                path=record["path"],
+            )
         elif record["duplicate"]:
-            out().print(f"{sha}  [yellow]{safe(' '.join(record['notes']))}[/]  {safe(record['path'])}")
+            tell(
+                "{sha}  [yellow]{reason}[/]  {path}",
+                stdout=True,
+                sha=sha,
+                reason=" ".join(record["notes"]),
+                path=record["path"],
+            )
         else:
-            hashes = f"{record['faces']} face(s), {record['pdq_inner']} inner-face hashes"
-            out().print(f"{sha}  added: {hashes}  {safe(record['path'])}")
-            for note in record["notes"]:
-                out().print(f"  note: {safe(note)}")
+            say(
+                "{sha}  added: {faces} face(s), {hashes} inner-face hashes  {path}",
+                sha=sha,
+                faces=record["faces"],
+                hashes=record["pdq_inner"],
+                path=record["path"],
+            )
+            for line in record["notes"]:
+                say("  note: {note}", note=line)
     summary = {**summary, "added": added, "duplicates": sum(1 for r in records if r["duplicate"]), "failed": failures}
     if json_out:
         emit_json({"summary": summary})
     else:
-        console.print(
-            f"{safe(summary['artist'])}: {added} file(s) added to the official collection (bank "
-            f"{safe(summary['bank'])}), {summary['duplicates']} already there, {failures} refused"
+        tell(
+            "{artist}: {added} file(s) added to the official collection (bank {bank}), {duplicates} already there, "
+            "{failed} refused",
+            **summary,
         )
     exit_for(failures or (not records))
 
@@ -95,7 +112,7 @@ def official_list(
             emit_json(row)
         return
     print_table(
-        "official collection" + (f" of {artist}" if artist else "s"),
+        "official collections",
         ("artist", "item", "name", "type", "faces", "added"),
         [
             (
@@ -109,7 +126,7 @@ def official_list(
             for r in rows
         ],
     )
-    console.print(f"{len(rows)} official item(s)")
+    tell("{n} official item(s)", n=len(rows))
 
 
 @official_app.command("remove")
@@ -130,7 +147,9 @@ def official_remove(
     if json_out:
         emit_json(result)
     else:
-        out().print(
-            f"{safe(result['artist'])}: removed {result['sha256'][:16]} from the official collection "
-            f"({result['entries_removed']} entries)"
+        say(
+            "{artist}: removed {item} from the official collection ({n} entries)",
+            artist=result["artist"],
+            item=result["sha256"][:16],
+            n=result["entries_removed"],
         )
