@@ -14,13 +14,10 @@ from idolguard.cli_support import (
     json_option,
     new_app,
     open_workspace,
-    out,
     print_table,
-    safe,
+    say,
     shown_time,
     tell,
-    tr,
-    tr_error,
 )
 from idolguard.errors import IdolGuardError
 
@@ -59,29 +56,39 @@ def official_add(
             continue
         sha = (record["sha256"] or "-")[:16]
         if record["error"]:
-            refused = tr("refused: {reason}", reason=safe(tr_error(record["error"])))
-            out().print(f"{sha}  [red]{refused}[/]  {safe(record['path'])}")
-        elif record["duplicate"]:
-            out().print(f"{sha}  [yellow]{safe(' '.join(record['notes']))}[/]  {safe(record['path'])}")
-        else:
-            hashes = tr(
-                "added: {faces} face(s), {hashes} inner-face hashes", faces=record["faces"], hashes=record["pdq_inner"]
+            tell(
+                "{sha}  [red]refused: {reason}[/]  {path}",
+                stdout=True,
+                sha=sha,
+                reason=record["error"],
+                path=record["path"],
             )
-            out().print(f"{sha}  {hashes}  {safe(record['path'])}")
-            for note in record["notes"]:
-                tell("  note: {note}", stdout=True, note=tr_error(note))
+        elif record["duplicate"]:
+            tell(
+                "{sha}  [yellow]{reason}[/]  {path}",
+                stdout=True,
+                sha=sha,
+                reason=" ".join(record["notes"]),
+                path=record["path"],
+            )
+        else:
+            say(
+                "{sha}  added: {faces} face(s), {hashes} inner-face hashes  {path}",
+                sha=sha,
+                faces=record["faces"],
+                hashes=record["pdq_inner"],
+                path=record["path"],
+            )
+            for line in record["notes"]:
+                say("  note: {note}", note=line)
     summary = {**summary, "added": added, "duplicates": sum(1 for r in records if r["duplicate"]), "failed": failures}
     if json_out:
         emit_json({"summary": summary})
     else:
         tell(
             "{artist}: {added} file(s) added to the official collection (bank {bank}), {duplicates} already there, "
-            "{failures} refused",
-            artist=summary["artist"],
-            added=added,
-            bank=summary["bank"],
-            duplicates=summary["duplicates"],
-            failures=failures,
+            "{failed} refused",
+            **summary,
         )
     exit_for(failures or (not records))
 
@@ -105,7 +112,7 @@ def official_list(
             emit_json(row)
         return
     print_table(
-        tr("official collection of {artist}", artist=artist) if artist else "official collections",
+        "official collections",
         ("artist", "item", "name", "type", "faces", "added"),
         [
             (
@@ -114,7 +121,7 @@ def official_list(
                 r["name"] or "-",
                 r["media_type"] or "-",
                 r["faces"],
-                tr("{time} by {person}", time=shown_time(r["added_at"], ws), person=r["added_by"]),
+                f"{shown_time(r['added_at'], ws)} by {r['added_by']}",
             )
             for r in rows
         ],
@@ -140,10 +147,9 @@ def official_remove(
     if json_out:
         emit_json(result)
     else:
-        tell(
-            "{artist}: removed {sha256} from the official collection ({n} entries)",
-            stdout=True,
+        say(
+            "{artist}: removed {item} from the official collection ({n} entries)",
             artist=result["artist"],
-            sha256=result["sha256"][:16],
+            item=result["sha256"][:16],
             n=result["entries_removed"],
         )
