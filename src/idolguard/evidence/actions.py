@@ -26,6 +26,7 @@ class Action(StrEnum):
     EVIDENCE_EXPORT = "evidence.export"  # original bytes written out, with the reason
     EVIDENCE_VERIFY = "evidence.verify"  # a verification ran and what it found
     REPORT_EXPORT = "report.export"  # an HTML report written, with its hash
+    VAULT_REKEY = "vault.rekey"  # objects re-encrypted under their own item keys (same plaintext hash)
     # gallery (reference faces of protected artists)
     GALLERY_ENROL = "gallery.enrol"
     GALLERY_UNENROL = "gallery.unenrol"
