@@ -68,7 +68,7 @@ class RayOptions:
     address: str | None = None  # None: a private local instance; "auto": the running cluster; "HOST:PORT"
     workers: int | None = None  # actors (each loads the models once); None: one per CPU of the cluster
     cpus_per_worker: float = 1.0
-    batch_size: int = 8
+    batch_size: int = 32  # most items per task; fewer as the run ends (see ``_batches``)
     batch_bytes: int = 64 * 1024 * 1024
     in_flight_per_worker: int = 2
     vault: str = "auto"  # auto|shared|send
@@ -130,6 +130,8 @@ class RayEngine:
                 f"{__version__}; " + ", ".join(f"{n.host}: {n.version or 'not importable'}" for n in wrong)
             )
         self.vault_mode = self._vault_mode(ws)
+        if self._actors:  # started for another workspace: its actors hold that workspace's database URL
+            self._stop_actors(ray)
         self._start_actors(ray, ws)
         self._started_for = key
         return self
@@ -137,19 +139,13 @@ class RayEngine:
     def _connect(self, ray: Any) -> None:
         if ray.is_initialized():
             return
-        common = {"log_to_driver": False, "configure_logging": False, "namespace": "idolguard"}
         try:
             if self.options.address is None:
                 cpus = self.options.local_cpus or self.options.workers or os.cpu_count() or 1
-                ray.init(
-                    num_cpus=max(1, int(cpus * self.options.cpus_per_worker + 0.999)),
-                    include_dashboard=False,
-                    _node_ip_address="127.0.0.1",
-                    **common,
-                )
+                start_local_ray(max(1, int(cpus * self.options.cpus_per_worker + 0.999)))
                 self._owns_ray = True
             else:
-                ray.init(address=self.options.address, **common)
+                ray.init(address=self.options.address, **CONNECT_OPTIONS)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = self.options.address or "a local instance"
             raise ClusterSetupError(f"cannot connect to the Ray cluster at {where}: {exc}") from exc
@@ -229,6 +225,12 @@ class RayEngine:
         if not self._actors and not self._owns_ray:
             return
         ray = import_ray()
+        self._stop_actors(ray)
+        if self._owns_ray:
+            ray.shutdown()
+            self._owns_ray = False
+
+    def _stop_actors(self, ray: Any) -> None:
         for actor in self._actors:
             try:
                 ray.kill(actor)
@@ -236,9 +238,6 @@ class RayEngine:
                 pass
         self._actors = []
         self._started_for = ""
-        if self._owns_ray:
-            ray.shutdown()
-            self._owns_ray = False
 
     # -- run --------------------------------------------------------------------------------------------------
 
@@ -266,10 +265,10 @@ class RayEngine:
         shared = [ray.put(resources)]
         self.runs += 1
         run_id = f"{os.getpid()}-{id(self)}-{self.runs}"
-        batches = iter(_batches(jobs, self.options.batch_size, self.options.batch_bytes))
+        limit = max(1, self.options.in_flight_per_worker)
+        batches = iter(_batches(jobs, self.options.batch_size, self.options.batch_bytes, len(self._actors) * limit))
         load = [0] * len(self._actors)
         pending: dict[Any, tuple[int, list[Job]]] = {}
-        limit = max(1, self.options.in_flight_per_worker)
         exhausted = False
         while True:
             while not exhausted:
@@ -316,17 +315,23 @@ class RayEngine:
         return ws.vault.read_bytes(job.sha256)
 
 
-def _batches(jobs: list[Job], size: int, max_bytes: int) -> Iterator[list[Job]]:
-    batch: list[Job] = []
-    total = 0
-    for job in jobs:
-        item_bytes = int(job.item.get("size") or 0)
-        if batch and (len(batch) >= size or total + item_bytes > max_bytes):
-            yield batch
-            batch, total = [], 0
-        batch.append(job)
-        total += item_bytes
-    if batch:
+def _batches(jobs: list[Job], size: int, max_bytes: int, slots: int = 1) -> Iterator[list[Job]]:
+    """Tasks of at most ``size`` items and ``max_bytes`` of originals, sized to what is left: a task takes at
+    most ``remaining / (2 x slots)`` items (``slots``: actors x tasks in flight each), so large runs travel
+    in few, large tasks (fewer round trips and results to unpack) and the last tasks are small enough that
+    every actor finishes at about the same time instead of one working through a large last batch alone."""
+    start, count = 0, len(jobs)
+    while start < count:
+        want = max(1, min(size, -(-(count - start) // (2 * max(1, slots)))))
+        batch: list[Job] = []
+        total = 0
+        for job in jobs[start : start + want]:
+            item_bytes = int(job.item.get("size") or 0)
+            if batch and total + item_bytes > max_bytes:
+                break
+            batch.append(job)
+            total += item_bytes
+        start += len(batch)
         yield batch
 
 
@@ -430,6 +435,28 @@ def _sample_object(ws: Workspace) -> str | None:
 
     with ws.sessions() as session:
         return session.execute(select(Item.sha256).limit(1)).scalar()
+
+
+# How IdolGuard connects to Ray, and how it starts the private local instance of ``--engine ray`` without
+# ``--ray-address`` (the bench and tests start theirs with ``start_local_ray`` too, so they measure and test
+# what users get). Ray's own worker logs are not forwarded to the driver (IdolGuard reports per-file errors
+# itself), and the local instance runs without the parts nothing reads there: no dashboard, no Prometheus
+# metrics export, no per-task state events to the GCS (``ray list tasks``/timeline); usage statistics are off
+# (``import_ray``). Together these are about a tenth of the CPU the driver's side spends per image.
+CONNECT_OPTIONS: dict[str, Any] = {"log_to_driver": False, "configure_logging": False, "namespace": "idolguard"}
+LOCAL_RAY_SYSTEM_CONFIG: dict[str, Any] = {"enable_metrics_collection": False, "task_events_report_interval_ms": 0}
+
+
+def start_local_ray(cpus: int, **options: Any) -> None:
+    """Start (and connect to) a private Ray instance on 127.0.0.1 with ``cpus`` CPUs and IdolGuard's settings."""
+    ray = import_ray()
+    ray.init(
+        num_cpus=cpus,
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        _system_config=LOCAL_RAY_SYSTEM_CONFIG,
+        **{**CONNECT_OPTIONS, **options},
+    )
 
 
 def is_sqlite(db_url: str) -> bool:
