@@ -11,7 +11,7 @@ the same row and the same ``analysis`` event as one computed locally.
   (YuNet, SFace, the detector's ONNX session, PDQ) per process, and the workspace resources (gallery, banks,
   detector calibration) are sent to each actor once per run, not with every item.
 - **Dispatch by SHA-256, in batches, with backpressure.** Items go out as ``Job`` records keyed by their
-  SHA-256, ``batch_size`` items (at most ``batch_bytes`` of originals) per task, at most
+  SHA-256, at most ``batch_size`` items (and ``batch_bytes`` of originals) per task, fewer as the run ends, at most
   ``in_flight_per_worker`` tasks per actor; the next batch is read from the vault only when a slot frees, so
   the driver's memory and the object store stay bounded whatever the number of items.
 - **Resumable.** The runner stores results every ``PERSIST_BATCH`` items or ``PERSIST_SECONDS``; re-running
@@ -120,19 +120,31 @@ class RayEngine:
                 "PostgreSQL (workers on other machines cannot share an embedded database file): set "
                 "IDOLGUARD_DB_URL=postgresql://... (or [workspace] db_url), or scan on one node"
             )
-        self.nodes = self._probe_nodes(ray, ws, alive)
-        from idolguard import __version__
-
-        wrong = [n for n in self.nodes if n.version != __version__]
-        if wrong:
-            raise ClusterSetupError(
-                "every Ray node needs this IdolGuard installed (with the cluster extra) at version "
-                f"{__version__}; " + ", ".join(f"{n.host}: {n.version or 'not importable'}" for n in wrong)
-            )
-        self.vault_mode = self._vault_mode(ws)
         if self._actors:  # started for another workspace: its actors hold that workspace's database URL
             self._stop_actors(ray)
-        self._start_actors(ray, ws)
+        # The actors start first and check their own nodes (no extra process per node on the way); a node
+        # without an actor gets a zero-CPU probe task. When actors cannot start, the probes say why if they can.
+        not_started: ClusterSetupError | None = None
+        try:
+            self._start_actors(ray, ws)
+        except ClusterSetupError as exc:
+            not_started = exc
+        try:
+            self.nodes = self._probe_nodes(ray, ws, alive)
+            from idolguard import __version__
+
+            wrong = [n for n in self.nodes if n.version != __version__]
+            if wrong:
+                raise ClusterSetupError(
+                    "every Ray node needs this IdolGuard installed (with the cluster extra) at version "
+                    f"{__version__}; " + ", ".join(f"{n.host}: {n.version or 'not importable'}" for n in wrong)
+                )
+            if not_started is not None:
+                raise not_started
+            self.vault_mode = self._vault_mode(ws)
+        except ClusterSetupError:
+            self.close()
+            raise
         self._started_for = key
         return self
 
@@ -154,18 +166,25 @@ class RayEngine:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         sample = _sample_object(ws)
-        probe = ray.remote(num_cpus=0)(node_probe)
-        refs = [
-            probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=n["NodeID"], soft=False)).remote(
-                str(ws.vault.objects), sample, str(ws.home)
-            )
-            for n in alive
-        ]
+        where = (str(ws.vault.objects), sample, str(ws.home))
+        answers: dict[str, dict[str, Any]] = {}
         try:
-            answers = ray.get(refs, timeout=self.options.start_timeout_s)
+            for node_id, answer in ray.get(
+                [actor.probe.remote(*where) for actor in self._actors], timeout=self.options.start_timeout_s
+            ):
+                answers[node_id] = answer
+            probe = ray.remote(num_cpus=0)(node_probe)
+            rest = [n["NodeID"] for n in alive if n["NodeID"] not in answers]
+            refs = [
+                probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node, soft=False)).remote(
+                    *where
+                )
+                for node in rest
+            ]
+            answers.update(zip(rest, ray.get(refs, timeout=self.options.start_timeout_s), strict=True))
         except Exception as exc:  # noqa: BLE001 - any failure here means a node cannot run IdolGuard
             raise ClusterSetupError(f"a Ray node could not run IdolGuard's start-time check: {exc}") from exc
-        return [NodeReport(node_id=n["NodeID"], **a) for n, a in zip(alive, answers, strict=True)]
+        return [NodeReport(node_id=n["NodeID"], **answers[n["NodeID"]]) for n in alive if n["NodeID"] in answers]
 
     def _vault_mode(self, ws: Workspace) -> str:
         mode = self.options.vault
@@ -205,7 +224,7 @@ class RayEngine:
         try:
             ray.get([a.ready.remote() for a in self._actors], timeout=self.options.start_timeout_s)
         except Exception as exc:  # noqa: BLE001 - e.g. GetTimeoutError: not enough CPUs for the actors
-            self.close()
+            self._stop_actors(ray)
             raise ClusterSetupError(
                 f"{count} Ray workers ({self.options.cpus_per_worker:g} CPU each) did not start within "
                 f"{self.options.start_timeout_s:.0f} s (cluster: {ray.cluster_resources().get('CPU', 0):g} CPUs): {exc}"
@@ -359,6 +378,12 @@ class AnalysisWorker:
 
     def ready(self) -> int:
         return os.getpid()
+
+    def probe(self, vault_objects: str, sample: str | None, home: str) -> tuple[str, dict[str, Any]]:
+        """``node_probe`` on this actor's node (the start-time check, without a process of its own)."""
+        import ray
+
+        return ray.get_runtime_context().get_node_id(), node_probe(vault_objects, sample, home)
 
     def analyze(
         self, run_id: str, resources: list[Any], batch: list[tuple[Job, bytes | None]]
