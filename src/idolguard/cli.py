@@ -199,7 +199,7 @@ def _run_init_hooks(home: Path | None) -> None:
         return
 
     def say(line: str) -> None:
-        console.print(line, highlight=False, soft_wrap=True, markup=False)
+        console.print(tr_error(line), highlight=False, soft_wrap=True, markup=False)
 
     def later(exc: Exception) -> None:
         note("not run now ({reason}); `idolguard serve` creates the first admin", reason=tr_error(str(exc)))

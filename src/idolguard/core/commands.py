@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from idolguard.cli_support import PANEL_WORKSPACE, fail, home_option
+from idolguard.cli_support import N_, PANEL_WORKSPACE, fail, home_option, say, tr, tr_error
 from idolguard.exit_codes import ExitCode
 
 config_app = typer.Typer(help="The workspace configuration (config.toml).", no_args_is_help=True)
@@ -47,12 +47,16 @@ def config_show(
     width = max(len(f"{r['section']}.{r['key']}") for r in rows)
     for row in rows:
         name = f"{row['section']}.{row['key']}"
-        typer.echo(f"{name:<{width}}  {_shown(row['value'])}  ({row['source']})")
+        typer.echo(f"{name:<{width}}  {_shown(row['value'])}  ({tr(row['source'])})")
+
+
+# Where a value comes from, as the table says it (--json keeps the codes).
+SOURCES = (N_("default"), N_("file"), N_("environment"))
 
 
 def _shown(value: Any) -> str:
     if value is None:
-        return "(shipped calibration)"
+        return tr("(shipped calibration)")
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -82,22 +86,27 @@ def vault_rekey(
     if json_out:
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
-        counts = ", ".join(f"{n} {form}" for form, n in sorted(result.formats.items())) or "no objects"
-        typer.echo(f"vault objects by format: {counts}")
+        counts = ", ".join(f"{n} {form}" for form, n in sorted(result.formats.items())) or tr("no objects")
+        say("vault objects by format: {counts}", counts=counts)
         if result.skipped_destroyed:
-            typer.echo(f"{result.skipped_destroyed} object(s) decided destroyed are left to their erasure")
+            say("{n} object(s) decided destroyed are left to their erasure", n=result.skipped_destroyed)
         if dry_run:
-            typer.echo(f"{result.to_rekey} object(s) would get their own key (dry run: nothing changed)")
+            say("{n} object(s) would get their own key (dry run: nothing changed)", n=result.to_rekey)
             if result.resumed:
-                typer.echo(f"an interrupted run left {result.resumed} object(s) in its journal")
+                say("an interrupted run left {n} object(s) in its journal", n=result.resumed)
         else:
-            typer.echo(
-                f"{result.rekeyed} object(s) re-encrypted with their own key"
-                + (f", {result.resumed} finished by an interrupted run" if result.resumed else "")
-                + (f"; ledger seq {', '.join(str(s) for s in result.events)}" if result.events else "")
-            )
+            text = tr("{n} object(s) re-encrypted with their own key", n=result.rekeyed)
+            if result.resumed:
+                text += tr(", {n} finished by an interrupted run", n=result.resumed)
+            if result.events:
+                text += tr("; ledger seq {seqs}", seqs=", ".join(str(s) for s in result.events))
+            say(text)
         for problem in result.failed:
-            typer.echo(f"FAILED {problem['sha256']}: {problem['error']} (left unchanged; run idolguard verify)")
+            say(
+                "FAILED {sha256}: {reason} (left unchanged; run idolguard verify)",
+                sha256=problem["sha256"],
+                reason=tr_error(problem["error"]),
+            )
     if result.failed:
         raise typer.Exit(int(ExitCode.INTEGRITY))
 

@@ -1,10 +1,8 @@
 """User-facing gallery messages in English and Korean (one catalog; the language comes from
-``IDOLGUARD_LANG`` or the locale: ``ko`` for Korean, anything else English)."""
+``idolguard --lang``, ``IDOLGUARD_LANG`` or the locale, as for every CLI message: see ``idolguard.cli_lang``)."""
 
 from __future__ import annotations
 
-import locale
-import os
 from typing import Any
 
 CATALOG: dict[str, dict[str, str]] = {
@@ -95,8 +93,11 @@ ADVICE_KINDS: dict[str, dict[str, str]] = {
 
 
 def language() -> str:
-    chosen = os.environ.get("IDOLGUARD_LANG") or (locale.getlocale()[0] or "") or os.environ.get("LANG", "")
-    return "ko" if chosen.lower().startswith("ko") else "en"
+    """The command line's language (``idolguard --lang``, ``IDOLGUARD_LANG``, then the locale): one rule for
+    every message, see ``idolguard.cli_lang``."""
+    from idolguard.cli_lang import current
+
+    return current()
 
 
 def say(key: str, **params: Any) -> str:
