@@ -125,3 +125,26 @@ def test_extreme_strips_never_yield_garbage_faces() -> None:
         for _ in range(5):
             assert len(detector.detect(photo)) == 1  # the net has just run on another input size
             assert detector.detect(image) == [], shape
+
+
+def test_scanned_faces_are_embedded_like_references_and_ignore_a_mirror_flip():
+    """Probe-side mirroring (``MIRROR_PROBES``): a scanned face is the mean of the crop and its mirror, the same
+    vector enrolment makes, so a mirrored copy of a photo (a common re-upload edit) scores like the original."""
+    from idolguard.faces.analysis import MIRROR_PROBES, reference_embeddings
+
+    assert MIRROR_PROBES
+    image = astronaut_array()
+    flipped = np.ascontiguousarray(image[:, ::-1])
+    mirrored = FaceAnalyzer()
+    plain = FaceAnalyzer(detector=mirrored.detector, embedder=mirrored.embedder, mirror_probes=False)
+    face = mirrored.analyze(image).faces[0]
+    assert mirrored.embedder is not None
+    assert np.allclose(face.embedding, reference_embeddings(mirrored.embedder, [face.aligned])[0], atol=1e-6)
+    assert np.allclose(mirrored.analyze(image, reference=True).faces[0].embedding, face.embedding, atol=1e-6)
+    plain_face = plain.analyze(image).faces[0]
+    assert np.allclose(plain_face.embedding, mirrored.embedder.embed([face.aligned])[0], atol=1e-6)
+    # Flip invariance: with both views averaged, the original and its mirror image give nearly one vector;
+    # from the crop alone they differ measurably.
+    both = float(face.embedding @ mirrored.analyze(flipped).faces[0].embedding)
+    single = float(plain_face.embedding @ plain.analyze(flipped).faces[0].embedding)
+    assert both > single + 0.01 and both > 0.95, (both, single)
