@@ -68,7 +68,7 @@ def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def test_draft_send_mark_over_real_smtp(cli, home: Path, smtp: Inbox, case) -> None:  # type: ignore[no-untyped-def]
+def test_draft_send_mark_over_real_smtp(cli, home: Path, smtp: Inbox, case, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     number, shas = case
     notice = (
         cli(
@@ -120,6 +120,14 @@ def test_draft_send_mark_over_real_smtp(cli, home: Path, smtp: Inbox, case) -> N
     assert kinds == ["application/pdf"]  # the notice as PDF; never the media
     row = cli.json_lines("takedowns", "list", "--json")[0]
     assert row["status"] == "sent" and row["due_at"]
+    assert row["recipient"] == "web_host" and row["basis"] == "eu_dsa_16"  # --json keeps the keys
+    monkeypatch.setenv("IDOLGUARD_LANG", "en")
+    listed = cli("takedowns", "list").stdout  # people read the names notices use, never the keys
+    assert "Web host (abuse contact typed by the user)" in listed and "EU DSA Art. 16" in listed
+    assert "web_host" not in listed and "eu_dsa_16" not in listed
+    monkeypatch.setenv("IDOLGUARD_LANG", "ko")
+    listed = cli("takedowns", "list").stdout
+    assert "웹 호스팅 사업자" in listed and "EU DSA 제16조" in listed and "Web host" not in listed
     from idolguard.workspace import Workspace
 
     stored = Workspace.open(home).vault.read_bytes(row["message_sha256"])

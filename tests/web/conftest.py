@@ -54,7 +54,9 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def sign_in(client: TestClient, login: Login, *, lang: str | None = None) -> TestClient:
+def sign_in(client: TestClient, login: Login, *, lang: str | None = None, timezone: str = "Asia/Seoul") -> TestClient:
+    """Sign in through the real login and TOTP pages; with ``lang``, also save that language (and ``timezone``)
+    in the account settings, so the pages that follow are in it."""
     page = client.get("/login")
     assert page.status_code == 200
     response = client.post("/login", data={"csrf": csrf_of(page.text), "name": login.name, "password": login.password})
@@ -62,6 +64,12 @@ def sign_in(client: TestClient, login: Login, *, lang: str | None = None) -> Tes
     page = client.get("/login/totp")
     response = client.post("/login/totp", data={"csrf": csrf_of(page.text), "code": login.code()})
     assert response.status_code == 303, response.text[:500]
+    if lang is not None:
+        # Through the real settings form, as a user would: the language is saved on the account (and in the cookie).
+        csrf = csrf_of(client.get("/account").text)
+        saved = client.post("/account", data={"csrf": csrf, "lang": lang, "timezone": timezone})
+        assert saved.status_code == 303, saved.text[:500]
+        assert client.cookies.get("ig_lang") == lang
     return client
 
 

@@ -53,6 +53,26 @@ def test_items_pagination_scope_and_decisions(client, app_ws, seeded):
     assert len(first["items"]) == 1 and first["next_offset"] == 1 and first["items"][0]["sha256"] == seeded.suspect
     second = client.get("/api/v1/items", params={"limit": 1, "offset": 1}, headers=bearer(token)).json()
     assert second["items"][0]["sha256"] == seeded.shapes and second["next_offset"] is None
+
+
+def test_deep_offset_is_refused_with_a_pointer_to_the_cursor(client, app_ws, seeded):
+    """An offset page costs what it skips: beyond MAX_OFFSET the API answers 400 and says to use the cursor."""
+    from idolguard.web.api import MAX_OFFSET
+
+    token = token_for(app_ws, "ana", "analyst")
+    deep = client.get("/api/v1/items", params={"offset": MAX_OFFSET + 1}, headers=bearer(token))
+    is_error(deep, 400, "use_cursor")
+    body = deep.json()
+    assert "cursor" in body["error"]["message"] and body["error"]["fields"][0]["field"] == "offset"
+    assert client.get("/api/v1/items", params={"offset": MAX_OFFSET}, headers=bearer(token)).status_code == 200
+    # The cursor is what every page hands on.
+    first = client.get("/api/v1/items", params={"limit": 1, "offset": 0}, headers=bearer(token)).json()
+    assert first["next_cursor"]
+    following = client.get("/api/v1/items", params={"limit": 1, "cursor": first["next_cursor"]}, headers=bearer(token))
+    assert following.status_code == 200 and following.json()["items"][0]["sha256"] == seeded.shapes
+    schema = client.get("/api/v1/openapi.json").json()["paths"]["/items"]["get"]
+    assert "400" in schema["responses"]
+    assert any(p["name"] == "offset" and "cursor" in p["description"] for p in schema["parameters"])
     detail = client.get(f"/api/v1/items/{seeded.suspect}", headers=bearer(token)).json()
     assert detail["analysis"]["faces"][0]["artist"] == "Eileen" and "path" not in detail["analysis"]
     ok = client.post(

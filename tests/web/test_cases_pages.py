@@ -220,8 +220,7 @@ def test_korean_pages(app_ws, world, new_client):  # type: ignore[no-untyped-def
 
     number = open_case(app_ws, "t", world.artist)
     add_to_case(app_ws, number, [world.suspect])
-    client = sign_in(new_client(), make_user(app_ws, "kocounsel", "counsel", password=STRONG))
-    client.post("/account", data={"csrf": csrf_of(client.get("/account").text), "lang": "ko", "timezone": "Asia/Seoul"})
+    client = sign_in(new_client(), make_user(app_ws, "kocounsel", "counsel", password=STRONG), lang="ko")
     listing = client.get("/cases").text
     assert "법률 사건" in listing and "법률 사건 열기" in listing
     page = client.get(f"/cases/{number}").text

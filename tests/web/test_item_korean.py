@@ -19,8 +19,7 @@ def custody_table(page: str) -> str:
 
 def test_korean_item_page_explains_in_korean_and_hides_paths(client, app_ws, tmp_path):
     s = seed(app_ws, tmp_path / "submitter-jimin-private")
-    sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG))
-    client.post("/account", data={"csrf": page_csrf(client), "lang": "ko", "timezone": "Asia/Seoul"})
+    sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG), lang="ko")
     csrf = page_csrf(client)
     client.post(f"/items/{s.suspect}/comment", data={"csrf": csrf, "text": "확인 필요"})
     page = client.get(f"/items/{s.suspect}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import re
 
-from .conftest import STRONG, make_user, page_csrf, sign_in
+from .conftest import STRONG, make_user, sign_in
 from .seed import seed
 
 URL = "https://example.invalid/post/1"
@@ -52,8 +52,7 @@ def test_paste_values_follow_the_notice_language(client, app_ws, tmp_path):
         app_ws, DraftOptions(number, "web_host", "eu_dsa_16", lang="en", affirm=("good_faith",), **common)
     )
 
-    sign_in(client, make_user(app_ws, "cora", "counsel", password=STRONG))
-    client.post("/account", data={"csrf": page_csrf(client), "lang": "ko", "timezone": "Asia/Seoul"})
+    sign_in(client, make_user(app_ws, "cora", "counsel", password=STRONG), lang="ko")
     ko = paste_values(client.get(f"/takedowns/{korean}").text)
     assert ko["good_faith"] == "예" and ko["accuracy_under_perjury"] == "예"
     assert ko["captures"].startswith(f"보존 기록 {capture_id}: {URL}") and "capture " not in ko["captures"]

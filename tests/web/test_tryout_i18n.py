@@ -18,13 +18,6 @@ from .conftest import STRONG, csrf_of, make_user, sign_in
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
-def korean(client, timezone: str = "Asia/Seoul"):  # type: ignore[no-untyped-def]
-    csrf = csrf_of(client.get("/account").text)
-    response = client.post("/account", data={"csrf": csrf, "lang": "ko", "timezone": timezone})
-    assert response.status_code in (200, 303)
-    return client
-
-
 def english(client, timezone: str = "Europe/London"):  # type: ignore[no-untyped-def]
     csrf = csrf_of(client.get("/account").text)
     client.post("/account", data={"csrf": csrf, "lang": "en", "timezone": timezone})
@@ -53,7 +46,7 @@ DNS = "cannot resolve host 'nowhere.invalid': [Errno -2] Name or service not kno
 
 
 def test_job_page_translates_errors_and_says_failed(app_ws, client, new_client):  # type: ignore[no-untyped-def]
-    korean(sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG)))
+    sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG), lang="ko")
     both_failed = job_row(
         app_ws,
         [{"name": "http://10.1.2.3/a", "error": SSRF}, {"name": "https://nowhere.invalid/", "error": DNS}],
@@ -69,7 +62,9 @@ def test_job_page_translates_errors_and_says_failed(app_ws, client, new_client):
     assert "일부 오류와 함께 완료" in client.get(f"/jobs/{partial}").text
     assert "일부 오류와 함께 완료" in client.get("/intake").text  # the recent-jobs list says it too
     # An admin sees where the private address could be allowed; in English.
-    admin = english(sign_in(new_client(), make_user(app_ws, "root", "admin", password=STRONG)))
+    admin = sign_in(
+        new_client(), make_user(app_ws, "root", "admin", password=STRONG), lang="en", timezone="Europe/London"
+    )
     mine = job_row(app_ws, [{"name": "http://10.1.2.3/a", "error": SSRF}], "1 of 1 failed", "root")
     page = admin.get(f"/jobs/{mine}").text
     assert "capture.allow" in page and "IDOLGUARD_CAPTURE_ALLOW" not in page
@@ -77,7 +72,7 @@ def test_job_page_translates_errors_and_says_failed(app_ws, client, new_client):
 
 
 def test_capture_form_reports_each_bad_line(app_ws, client):  # type: ignore[no-untyped-def]
-    korean(sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG)))
+    sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG), lang="ko")
     before = client.get("/intake").text
     text = "https://example.org/a\nnot a url\n\njavascript:alert(1)\nhttps://user:pw@example.org/"
     response = client.post("/intake/capture", data={"csrf": csrf_of(before), "urls": text})
@@ -94,7 +89,7 @@ def test_capture_form_reports_each_bad_line(app_ws, client):  # type: ignore[no-
 
 
 def test_admin_form_errors_in_korean(app_ws, client):  # type: ignore[no-untyped-def]
-    admin = korean(sign_in(client, make_user(app_ws, "root", "admin", password=STRONG)))
+    admin = sign_in(client, make_user(app_ws, "root", "admin", password=STRONG), lang="ko")
     make_user(app_ws, "mina", "viewer")
     csrf = csrf_of(admin.get("/admin/users").text)
     page = admin.post("/admin/users", data={"csrf": csrf, "name": "mina", "role": "viewer"}).text
@@ -111,7 +106,7 @@ def _not_an_image() -> bytes:
 
 
 def test_non_image_uploads_never_show_a_server_path(app_ws, client):  # type: ignore[no-untyped-def]
-    korean(sign_in(client, make_user(app_ws, "root", "admin", password=STRONG)))
+    sign_in(client, make_user(app_ws, "root", "admin", password=STRONG), lang="ko")
     csrf = csrf_of(client.get("/banks").text)
     response = client.post(
         "/banks/debug", data={"csrf": csrf}, files={"image": ("notes.jpg", io.BytesIO(_not_an_image()), "image/jpeg")}
@@ -131,7 +126,7 @@ def test_non_image_uploads_never_show_a_server_path(app_ws, client):  # type: ig
 
 
 def test_audit_log_is_readable(app_ws, client):  # type: ignore[no-untyped-def]
-    korean(sign_in(client, make_user(app_ws, "root", "admin", password=STRONG)))
+    sign_in(client, make_user(app_ws, "root", "admin", password=STRONG), lang="ko")
     make_user(app_ws, "mina", "viewer", ["민아"])  # details with Hangul: no \\uXXXX escapes on the page
     page = client.get("/admin/ledger").text
     assert "사용자 추가" in page and "로그인" in page  # action names, translated
@@ -154,7 +149,7 @@ def test_english_labels_are_words_not_codes(app_ws, client):  # type: ignore[no-
     for code in DYNAMIC:
         if "_" in code:
             assert en.get(code) and "_" not in en[code], code
-    english(sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG)))
+    sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG), lang="en", timezone="Europe/London")
     page = client.get("/triage").text
     for label in ("in review", "not detected", "likely manipulated", "confirmed abuse", "not identified"):
         assert label in page, label
@@ -171,7 +166,7 @@ def test_case_times_aliases_and_filed_needs_fields(app_ws, new_client, tmp_path:
 
     world = seed(app_ws, tmp_path / "media")
     add_alias(app_ws, world.artist, "에일린", "hangul")
-    counsel = korean(sign_in(new_client(), make_user(app_ws, "kc", "counsel", password=STRONG)))
+    counsel = sign_in(new_client(), make_user(app_ws, "kc", "counsel", password=STRONG), lang="ko")
     number = open_case(app_ws, "t", world.artist)
     add_to_case(app_ws, number, [world.suspect])
     page = counsel.get(f"/cases/{number}").text

@@ -1,6 +1,7 @@
 """REST API ``/api/v1``: bearer tokens (``Authorization: Bearer TOKEN``), the same authorisation rules as the
-pages, offset pagination, one error shape ``{"error": {"code", "message"}}``, OpenAPI at
-``/api/v1/openapi.json``. No cookie is ever accepted here, so there is no CSRF surface.
+pages, cursor pagination (``next_cursor``; the older ``offset`` stops at ``MAX_OFFSET`` with a 400 that says
+to use the cursor), one error shape ``{"error": {"code", "message"}}``, OpenAPI at ``/api/v1/openapi.json``.
+No cookie is ever accepted here, so there is no CSRF surface.
 
 401: no or invalid token. 403: valid token but the role or token scope does not allow the action. 404: absent
 or outside the user's artist scope (the same answer, so scope does not leak existence).
@@ -24,6 +25,7 @@ from idolguard.errors import IdolGuardError
 from idolguard.web import accounts, jobs, triage, uploads
 from idolguard.web.models import STATUSES, Job, Review
 from idolguard.web.roles import Principal
+from idolguard.web.sealed_form import SealedRoute
 from idolguard.workspace import Workspace
 
 SHA_PATTERN = r"^[0-9a-f]{64}$"
@@ -49,6 +51,11 @@ class ErrorBody(BaseModel):
 class Error(BaseModel):
     error: ErrorBody
 
+
+# The older ``offset`` paging skips rows of the merged queue order, so a page costs what it skips (offset 2000:
+# p95 403 ms at 100,000 items, docs/BENCHMARKS.md); up to here it stays within the pages' budget, deeper pages
+# are refused with a 400 that points to ``cursor`` (constant cost per page).
+MAX_OFFSET = 500
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Error, "description": "missing or invalid token"},
@@ -269,6 +276,8 @@ def create_api(ws: Workspace) -> FastAPI:
         redoc_url=None,
         description=__doc__,
     )
+    api.state.ws = ws
+    api.router.route_class = SealedRoute  # uploads spool sealed when the vault is encrypted (sealed_form.py)
     bearer = HTTPBearer(auto_error=False)
 
     @api.exception_handler(ApiError)
@@ -320,7 +329,11 @@ def create_api(ws: Workspace) -> FastAPI:
     def me(who: Principal = Depends(principal)) -> MeOut:
         return MeOut(user=who.name, role=who.role, artists=list(who.artists), scope=who.token_scope or "")
 
-    @api.get("/items", response_model=ItemPage, responses=ERRORS)
+    @api.get(
+        "/items",
+        response_model=ItemPage,
+        responses={**ERRORS, 400: {"model": Error, "description": f"offset above {MAX_OFFSET}: page with cursor"}},
+    )
     def list_items(
         who: Principal = Depends(allowed("read")),
         status: Literal[
@@ -331,22 +344,42 @@ def create_api(ws: Workspace) -> FastAPI:
         verdict: Literal["", "likely_manipulated", "uncertain", "not_detected"] = "",
         platform: str = Query("", max_length=128),
         fan_reported: bool = False,
-        offset: int = Query(0, ge=0, le=10_000_000),
+        # The schema states the maximum; the handler (not the validator) refuses a deeper offset, so the answer
+        # is the 400 that names the cursor rather than a bare validation error.
+        offset: int = Query(
+            0,
+            ge=0,
+            json_schema_extra={"maximum": MAX_OFFSET},
+            description=f"older paging, at most {MAX_OFFSET} (a deeper offset answers 400 `use_cursor`); "
+            "page with `cursor` instead",
+        ),
         limit: int = Query(50, ge=1, le=500),
         cursor: str = Query(
-            "", max_length=100, pattern=r"^$|^-?[0-9]{1,17}(\.[0-9]{0,17})?([eE][+-]?[0-9]{1,2})?:[0-9a-f]{64}$"
+            "",
+            max_length=100,
+            description="the previous page's `next_cursor`: every page costs the same however deep",
+            pattern=r"^$|^-?[0-9]{1,17}(\.[0-9]{0,17})?([eE][+-]?[0-9]{1,2})?:[0-9a-f]{64}$",
         ),
     ) -> ItemPage:
         filters = triage.Filters(status, artist, decision, verdict, platform, fan=fan_reported)
         after = triage.parse_cursor(cursor) if cursor else None
         if cursor and after is None:
             raise ApiError(422, "invalid", "cursor: not a cursor from next_cursor")
+        if offset > MAX_OFFSET and after is None:
+            raise ApiError(
+                400,
+                "use_cursor",
+                f"offset: at most {MAX_OFFSET}; deeper pages cost what they skip, so page with cursor "
+                "(pass the previous page's next_cursor; every page then costs the same)",
+                [{"field": "offset", "message": f"at most {MAX_OFFSET}; use cursor"}],
+            )
         rows, more = triage.queue(ws, who, filters, offset=offset, limit=limit, after=after)
+        following = offset + limit
         return ItemPage(
             items=[_item_out(r) for r in rows],
             offset=offset,
             limit=limit,
-            next_offset=offset + limit if more and after is None else None,
+            next_offset=following if more and after is None and following <= MAX_OFFSET else None,
             next_cursor=triage.cursor_text(rows[-1]) if more and rows else None,
         )
 

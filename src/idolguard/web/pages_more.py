@@ -16,10 +16,11 @@ from idolguard.web.custody import actor_name
 from idolguard.web.deps import Denied, PageContext, need, need_csrf, render, ws_of
 from idolguard.web.models import Review
 from idolguard.web.roles import Principal
+from idolguard.web.sealed_form import SealedRoute
 from idolguard.web.triage import scoped
 from idolguard.workspace import Workspace
 
-router = APIRouter()
+router = APIRouter(route_class=SealedRoute)  # file forms spool sealed (sealed_form.py)
 
 
 def visible_incident_ids(ws: Workspace, who: Principal) -> set[int]:
@@ -120,7 +121,9 @@ def artists(request: Request, ctx: PageContext = Depends(need("read"))) -> Respo
             )
         ):
             refs.setdefault(name, []).append(crop)
-    return render(ctx, "artists.html.j2", rows=rows, refs=refs)
+    from idolguard.signals.official import official_counts
+
+    return render(ctx, "artists.html.j2", rows=rows, refs=refs, official=official_counts(ws))
 
 
 @router.post("/artists/enrol", response_class=HTMLResponse)
