@@ -115,6 +115,16 @@ def _error_rules(lang: str) -> list[tuple[re.Pattern[str], str]]:
     return rules
 
 
+def _inner(name: str, value: str) -> str:
+    """A value taken from an error's text: a nested reason is translated too, a code word (``{family}``) by
+    its catalog label; data (paths, names, numbers) stays as it is."""
+    if name == "reason":
+        return tr_error(value)
+    if name == "family":
+        return tr(value)
+    return value
+
+
 def tr_error(text: str) -> str:
     """An error's text (from this CLI or raised by any layer below it) in the current language: an exact catalog
     entry, else the first ``errors.ko.po`` template it matches, with the values taken from the text; else as is."""
@@ -127,6 +137,6 @@ def tr_error(text: str) -> str:
     for pattern, target in _error_rules(lang):
         match = pattern.match(text)
         if match:
-            values = {name: tr_error(value) if name == "reason" else value for name, value in match.groupdict().items()}
+            values = {name: _inner(name, value) for name, value in match.groupdict().items()}
             return target.format(**values)
     return text

@@ -773,13 +773,14 @@ def _check_vault(
     progress: Callable[[int], None] | None,
 ) -> None:
     vault = ws.vault
+    keyed = vault.keyed_objects() if facts.destroyed else set()  # for _erasure_left: one listing of keys/
     for sha in sorted(needed):
         try:
             present = vault.has(sha)
         except ValueError:
             report.problems.append(Problem("vault", repr(sha)[:80], "recorded object name is not a SHA-256 digest"))
             continue
-        if _erasure_left(vault, sha, facts, report):
+        if _erasure_left(vault, sha, facts, report, present or sha in keyed):
             continue  # decided erasure not finished: what is left is not checked as evidence
         if not present:
             if _decided(facts, sha):
@@ -802,7 +803,7 @@ def _check_vault(
         if not _looks_like_digest(sha):
             report.problems.append(Problem("vault", sha, "foreign file in the vault objects folder"))
             continue
-        if _erasure_left(vault, sha, facts, report):
+        if _erasure_left(vault, sha, facts, report, True):
             continue
         problem = vault.check(sha)
         if problem:
@@ -817,12 +818,12 @@ def _decided(facts: SignedFacts, sha: str) -> bool:
     return sha in facts.destroyed and len(set(facts.destroyed[sha]["approved_by"])) >= 2
 
 
-def _erasure_left(vault: Any, sha: str, facts: SignedFacts, report: VerifyReport) -> bool:
+def _erasure_left(vault: Any, sha: str, facts: SignedFacts, report: VerifyReport, anything: bool) -> bool:
     """True (and a warning) when a signed two-approver decision erased this object but files written before
     that decision are still there: an erasure interrupted by a crash, finished by running ``cases destroy``
     for the case again or by the next ``worker``/``serve`` start. The same content stored again after the
     decision is new evidence and is checked as usual."""
-    if not _decided(facts, sha):
+    if not anything or not _decided(facts, sha):  # ``anything``: the object or a key file exists
         return False
     decided_at = _ts(facts.destroyed[sha].get("decided_at"))
     left = vault.leftover(sha, decided_at) if decided_at is not None else ""
