@@ -4,7 +4,9 @@ Source messages are English, written in the code; Korean lives in gettext catalo
 (``*.ko.po``, read with Babel on first use, so no compile step). One catalog per area (``core.ko.po``,
 ``cases.ko.po``...) so areas adding commands do not all edit one file; ``errors.ko.po`` holds the templates of
 errors raised below the CLI (``no IdolGuard workspace at {home} ...``), matched against an exception's text so a
-refusal from any layer is shown in Korean without that layer knowing about languages.
+refusal from any layer is shown in Korean without that layer knowing about languages. ``help.ko.po`` holds
+the ``--help`` texts (docstrings and option help, keyed by the English as ``--help`` shows it);
+``cli_support.plain_help`` puts the command tree into the chosen language before help is rendered.
 
 Language, first that applies: ``idolguard --lang ko|en``, ``IDOLGUARD_LANG``, the locale (``LC_ALL``, then
 ``LC_MESSAGES``, then ``LANG``: starting with ``ko`` means Korean), else English. Only text meant for people
