@@ -190,3 +190,16 @@ def test_rekey_leaves_an_object_erased_meanwhile_erased_and_shreds_stale_keys(tm
 def test_rekey_needs_an_encrypted_vault(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
     result = cli("vault", "rekey", ok=False)
     assert result.exit_code == 4 and "not encrypted" in " ".join(result.output.split())
+
+
+def test_a_decoder_reading_a_plaintext_object_is_not_cut_off_by_rekey(tmp_path: Path) -> None:
+    """``materialize`` in an encrypted vault copies even a not-yet-re-keyed plaintext object out, so a rekey
+    swapping its file for ciphertext meanwhile never makes a decoder that reopens the path read ciphertext."""
+    data = b"a plaintext original from before encryption " * 3000
+    sha = Vault(tmp_path / "v").put_bytes(data).sha256
+    vault = Vault(tmp_path / "v", key=os.urandom(32))
+    assert vault.source_format(sha) == "plain"
+    with vault.materialize(sha) as path:
+        assert vault.rekey(sha) == "plain"
+        assert path.read_bytes() == data  # reopened after the swap: still the plaintext
+    assert vault.read_bytes(sha) == data
