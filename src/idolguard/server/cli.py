@@ -104,8 +104,8 @@ def serve(
 ) -> None:
     """Run the web app (and, by default, an in-process job worker; with --portal, the public portal too).
 
-    With --engine ray the in-process worker's analysis is computed on the Ray cluster, as with
-    ``idolguard worker --engine ray`` (checked at start: exit 4 when it cannot be used)."""
+    With --engine ray the in-process worker's analysis is computed on the Ray cluster, as with 'idolguard worker
+    --engine ray' (checked at start: exit 4 when it cannot be used)."""
     from idolguard.cli_support import fail
     from idolguard.exit_codes import ExitCode
     from idolguard.server.queues import Worker
