@@ -415,8 +415,11 @@ def _remove_dead_actor_dirs(base: Path) -> None:
 
     for folder in base.glob("idolguard-actor-*-*"):
         pid = folder.name.split("-")[2]
-        if not pid.isdigit() or folder.stat().st_uid != os.getuid():
-            continue
+        try:
+            if not pid.isdigit() or folder.stat().st_uid != os.getuid():
+                continue
+        except FileNotFoundError:
+            continue  # another actor starting on this node removed it first
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
