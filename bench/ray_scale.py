@@ -9,8 +9,8 @@ Every measured run analyses the same files from scratch in a fresh workspace (SQ
 are ingested before the clock starts): all available stages (probe, faces, identity, manipulation, signals,
 provenance, ...), results stored through the runner exactly as ``scan`` does. The clock includes starting the
 workers and their model loads (process pool: process start-up and models per process; Ray: actor start-up and
-models per actor); the Ray instance itself (``ray.init``, 2 CPUs, no dashboard) is started once before, as a
-cluster would be. Prints medians and the ratios:
+models per actor); the Ray instance itself (``start_local_ray``: the local instance ``scan --engine ray``
+starts, 2 CPUs, same settings) is started once before, as a cluster would be. Prints medians and the ratios:
 
 - ``ray2 / ray1``: scaling from 1 to 2 Ray workers (target >= 1.7x on 2 free cores);
 - ``ray2 / pool2``: Ray with 2 workers against the local process pool with 2 processes (target >= 0.85).
@@ -189,7 +189,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=8, help="items per Ray task")
+    parser.add_argument("--batch", type=int, default=None, help="most items per Ray task (default: the engine's)")
     parser.add_argument("--clips", type=int, default=4, help="generated clips for the video rates (0: none)")
     parser.add_argument("--clip-seconds", type=float, default=10.0)
     parser.add_argument("--out", type=Path, help="also write the numbers as JSON here")
@@ -200,7 +200,7 @@ def main() -> None:
 
     import ray
 
-    from idolguard.pipeline.ray_engine import RayEngine, RayOptions
+    from idolguard.pipeline.ray_engine import RayEngine, RayOptions, start_local_ray
     from idolguard.pipeline.runner import LocalEngine
 
     load_before = os.getloadavg()
@@ -208,13 +208,7 @@ def main() -> None:
         root = Path(tmp)
         media = root / "media"
         make_images(media, args.images)
-        ray.init(
-            num_cpus=2,
-            include_dashboard=False,
-            _node_ip_address="127.0.0.1",
-            log_to_driver=False,
-            configure_logging=False,
-        )
+        start_local_ray(2)  # the local instance ``scan --engine ray`` starts, with the same settings
         runs: dict[str, list[float]] = defaultdict(list)
         stages: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
         try:
@@ -225,7 +219,10 @@ def main() -> None:
                     if workers is None:
                         engine = LocalEngine(2)
                     else:
-                        engine = RayEngine(RayOptions(workers=workers, batch_size=args.batch, vault="shared"))
+                        options = RayOptions(workers=workers, vault="shared")
+                        if args.batch:
+                            options.batch_size = args.batch
+                        engine = RayEngine(options)
                     elapsed, per_stage = timed(root, media, engine)
                     runs[label].append(elapsed)
                     if label == "ray1":

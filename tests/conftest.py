@@ -19,6 +19,10 @@ from typer.testing import CliRunner
 
 from idolguard.workspace import Workspace, init_workspace
 
+# Tests read the CLI's English output unless they choose a language (a machine with LANG=ko_KR would otherwise
+# get Korean messages): tests/cli/test_cli_i18n.py sets IDOLGUARD_LANG itself.
+os.environ["IDOLGUARD_LANG"] = "en"
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PG_URL = os.environ.get("IDOLGUARD_TEST_PG")
 

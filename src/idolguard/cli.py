@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from typer.core import TyperGroup
 
 from idolguard import __version__
 from idolguard.cli_support import (
+    N_,
     PANEL_INTAKE,
     PANEL_MODELS,
     PANEL_WORKSPACE,
@@ -25,6 +27,7 @@ from idolguard.cli_support import (
     interactive,
     json_option,
     new_app,
+    note,
     open_workspace,
     out,
     plain_help,
@@ -35,6 +38,10 @@ from idolguard.cli_support import (
     resolve_hash,
     safe,
     shown_time,
+    tell,
+    tr,
+    tr_error,
+    warn,
 )
 from idolguard.errors import IdolGuardError, WorkspaceError
 from idolguard.evidence.actions import Action
@@ -49,6 +56,19 @@ class _Root(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         plain_help(self)
+
+    def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
+        """Pick the language before Click parses anything (``--lang`` is read from the line first), so help texts
+        and Click's own errors for this run are in it; the choice is forgotten when the run ends."""
+        from idolguard import cli_lang
+
+        given = list(sys.argv[1:] if args is None else args)
+        cli_lang.choose(cli_lang.from_args(given))
+        plain_help(self)  # again, now in the chosen language
+        try:
+            return super().main(given, *rest, **kwargs)
+        finally:
+            cli_lang.choose(None)
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
@@ -69,7 +89,7 @@ def _after_command(*_args: Any, **_kwargs: Any) -> None:
             try:
                 _finish_writes(ws)
             except Exception as exc:  # noqa: BLE001 - the command's work is done and committed; say so
-                console.print(f"[yellow]warn[/] the ledger head could not be anchored: {safe(exc)}")
+                warn("the ledger head could not be anchored: {reason}", reason=tr_error(str(exc)))
 
 
 app = new_app(
@@ -91,6 +111,13 @@ for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name, rich_help_panel=PANEL_MODELS)
 
 
+class Lang(StrEnum):
+    """``--lang``: read before parsing (``_Root.main``); declared so Click accepts it and ``--help`` lists it."""
+
+    ko = "ko"
+    en = "en"
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"idolguard {__version__}")
@@ -100,6 +127,13 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    lang: Lang = typer.Option(
+        None,
+        "--lang",
+        case_sensitive=False,
+        help="Language of messages, tables and help: ko or en (default: IDOLGUARD_LANG, else the locale "
+        "LC_ALL/LC_MESSAGES/LANG starting with ko means Korean, else English). --json output is the same in both.",
+    ),
 ) -> None:
     """IdolGuard command line."""
     from idolguard.cli_support import opened_workspaces
@@ -127,22 +161,29 @@ def init(
         config = init_workspace(home, encrypt=encrypt, key_file=key_file, signing_key_file=signing_key_file)
     except IdolGuardError as exc:
         fail(str(exc), ExitCode.WORKSPACE)
-    out().print(f"workspace ready at [bold]{safe(config.home)}[/] (database: {safe(_safe_url(config.db_url))})")
+    tell(
+        "workspace ready at [bold]{home}[/] (database: {db})",
+        stdout=True,
+        home=config.home,
+        db=_safe_url(config.db_url),
+    )
     inside = config.keys_dir / PRIVATE_NAME
     if not signing_key_file and not os.environ.get(ENV_KEY_FILE) and inside.exists():
-        console.print(
-            f"[yellow]note:[/] the private signing key is inside the workspace ({safe(inside)}). Anyone who can "
-            "write the workspace can then re-sign its history. Keep it elsewhere: move it and set "
-            f"{ENV_KEY_FILE} (or \\[keys] signing_key_file), or create workspaces with --signing-key-file PATH; "
-            f"set {ENV_PASSPHRASE} to encrypt it."
+        note(
+            "the private signing key is inside the workspace ({path}). Anyone who can write the workspace can then "
+            "re-sign its history. Keep it elsewhere: move it and set {env} (or \\[keys] signing_key_file), or "
+            "create workspaces with --signing-key-file PATH; set {passphrase} to encrypt it.",
+            path=inside,
+            env=ENV_KEY_FILE,
+            passphrase=ENV_PASSPHRASE,
         )
     from idolguard.capture.settings import CaptureSettings
     from idolguard.settings import load
 
     if not load(CaptureSettings, config.raw).tsa_urls:
-        console.print(
-            "[yellow]note:[/] no RFC 3161 timestamping service configured (\\[capture] tsa_urls): captures and the "
-            "ledger head will not be timestamped."
+        note(
+            "no RFC 3161 timestamping service configured (\\[capture] tsa_urls): captures and the ledger head will "
+            "not be timestamped."
         )
     _run_init_hooks(config.home)
 
@@ -158,10 +199,10 @@ def _run_init_hooks(home: Path | None) -> None:
         return
 
     def say(line: str) -> None:
-        console.print(line, highlight=False, soft_wrap=True, markup=False)
+        console.print(tr_error(line), highlight=False, soft_wrap=True, markup=False)
 
     def later(exc: Exception) -> None:
-        console.print(f"[yellow]note:[/] not run now ({safe(str(exc))}); `idolguard serve` creates the first admin")
+        note("not run now ({reason}); `idolguard serve` creates the first admin", reason=tr_error(str(exc)))
 
     # The workspace exists now whatever happens here: a hook that cannot run is a note, not a failed init.
     try:
@@ -175,7 +216,7 @@ def _run_init_hooks(home: Path | None) -> None:
             try:
                 hook(ws, say)
             except IdolGuardError as exc:
-                console.print(f"[yellow]note:[/] {safe(area)}: {safe(str(exc))}")
+                note("{area}: {reason}", area=area, reason=tr_error(str(exc)))
     except IdolGuardError as exc:
         later(exc)
     finally:
@@ -291,31 +332,44 @@ def ingest(
             emit_json(result.__dict__)
         else:
             status = (
-                f"[red]{safe(result.error)}[/]" if result.error else ("duplicate" if result.duplicate else "stored")
+                f"[red]{safe(tr_error(result.error))}[/]"
+                if result.error
+                else tr("duplicate")
+                if result.duplicate
+                else tr("stored")
             )
             out().print(f"{(result.sha256 or '-')[:16]}  {status}  {safe(result.path)}")
     errors = sum(1 for r in results if r.error)
     if not json_out:
         stored = sum(1 for r in results if r.sha256 and not r.error)
-        console.print(f"{stored} stored, {errors} errors")
+        tell("{stored} stored, {errors} errors", stored=stored, errors=errors)
     _finish_writes(ws)
     if stopped:
-        console.print(f"[bold red]error:[/] {safe(stopped)}")
+        _error_line(stopped)
     if not results:
-        console.print("[bold red]error:[/] no input file found")
+        _error_line("no input file found")
     exit_for(errors or bool(stopped) or (not results))
+
+
+def _error_line(message: str) -> None:
+    """``error: ...`` without exiting (the command still reports what it did, then exits non-zero)."""
+    console.print(f"[bold red]{tr('error:')}[/] {safe(tr_error(message))}")
+
+
+# Verdicts shown in the findings column (translated: the --json output keeps the codes).
+VERDICTS = (N_("likely_manipulated"), N_("uncertain"), N_("not_detected"))
 
 
 def _findings(obj: dict[str, Any]) -> str:
     bits = []
     if "faces" in obj and obj["faces"] is not None:
         named = [f.get("artist") for f in obj["faces"] if f.get("decision") == "match"]
-        bits.append(f"{len(obj['faces'])} face(s)" + (f": {', '.join(n for n in named if n)}" if named else ""))
+        bits.append(tr("{n} face(s)", n=len(obj["faces"])) + (f": {', '.join(n for n in named if n)}" if named else ""))
     if obj.get("verdict"):
         score = obj.get("manipulation_score")
-        bits.append(f"{obj['verdict']}" + (f" ({score:.2f})" if isinstance(score, float) else ""))
+        bits.append(tr(str(obj["verdict"])) + (f" ({score:.2f})" if isinstance(score, float) else ""))
     if obj.get("matches"):
-        bits.append(f"{len(obj['matches'])} hash match(es)")
+        bits.append(tr("{n} hash match(es)", n=len(obj["matches"])))
     return "; ".join(bits)
 
 
@@ -338,7 +392,7 @@ def scan_table(objects: list[dict[str, Any]]) -> None:
             dims = f"{obj['width']}x{obj['height']}"
         if obj.get("duration_s"):
             dims += f" {obj['duration_s']:.1f}s"
-        status = obj["error"] if obj.get("error") else ("dup" if obj.get("duplicate") else "ok")
+        status = tr_error(obj["error"]) if obj.get("error") else tr("dup") if obj.get("duplicate") else tr("ok")
         size = obj.get("size")
         rows.append(
             (
@@ -413,13 +467,13 @@ def scan(
         scan_table(objects)
     if report is not None and outcome.stopped is None:
         digest = write_report(ws, objects, report)
-        console.print(f"report: {safe(report.resolve())} (sha256 {digest[:16]}…)")
+        tell("report: {path} (sha256 {digest}…)", path=report.resolve(), digest=digest[:16])
     if outcome.stopped is None:
         _finish_writes(ws)
     else:
-        console.print(f"[bold red]error:[/] {safe(outcome.stopped)}")
+        _error_line(outcome.stopped)
     if not objects:
-        console.print("[bold red]error:[/] no input file found")
+        _error_line("no input file found")
     exit_for(sum(1 for obj in objects if obj.get("error")) or bool(outcome.stopped) or (not objects))
 
 
@@ -432,8 +486,11 @@ def _engine(ws: Any, name: str, workers: int | None, address: str | None, vault:
     except ValueError as exc:
         fail(str(exc))
     if isinstance(chosen, RayEngine) and not quiet:
-        console.print(
-            f"ray: {len(chosen.nodes)} node(s), {chosen.worker_count} worker(s), originals via {chosen.vault_mode}"
+        tell(
+            "ray: {nodes} node(s), {workers} worker(s), originals via {mode}",
+            nodes=len(chosen.nodes),
+            workers=chosen.worker_count,
+            mode=chosen.vault_mode,
         )
     return chosen
 
@@ -481,14 +538,16 @@ def verify(
             recorded = True
             ws.wrote = False  # the verify event alone is not anchored (it would add an anchor entry per check)
         except Exception as exc:  # noqa: BLE001 - the check's result matters more than recording it
-            console.print(f"[yellow]warn[/] the verify event could not be recorded: {safe(exc)}")
+            warn("the verify event could not be recorded: {reason}", reason=tr_error(str(exc)))
     if json_out:
         emit_json({**report.as_dict(), "read_only": read_only, "verify_event_recorded": recorded})
     else:
         for problem in report.problems:
-            out().print(f"[red]BAD[/] {safe(problem.where)} {safe(problem.ref)}: {safe(problem.message)}")
+            line = f"{safe(problem.where)} {safe(problem.ref)}: {safe(tr_error(problem.message))}"
+            out().print(f"[red]{tr('BAD')}[/] {line}")
         for warning in report.warnings:
-            out().print(f"[yellow]warn[/] {safe(warning.where)} {safe(warning.ref)}: {safe(warning.message)}")
+            line = f"{safe(warning.where)} {safe(warning.ref)}: {safe(tr_error(warning.message))}"
+            out().print(f"[yellow]{tr('warning:')}[/] {line}")
         _print_verify_summary(report, read_only=read_only, recorded=recorded)
     ws.close()
     if not report.ok:
@@ -497,45 +556,74 @@ def verify(
 
 def _print_verify_summary(report: Any, *, read_only: bool, recorded: bool) -> None:
     for key_range in report.key_ranges:
-        out().print(f"key {key_range.key_id[:16]}… signed entries {key_range.first_seq}–{key_range.last_seq}")
+        tell(
+            "key {key}… signed entries {first}–{last}",
+            stdout=True,
+            key=key_range.key_id[:16],
+            first=key_range.first_seq,
+            last=key_range.last_seq,
+        )
+    warning = f"[yellow]{tr('warning:')}[/] "
     if report.last_anchor:
         anchor = report.last_anchor
-        newer = report.unanchored_entries
-        out().print(
-            f"last anchor: entry {anchor['seq']} timestamped {safe(anchor['gen_time'])} by {anchor['tokens']} "
-            f"TSA(s); {newer} newer entr{'y is' if newer == 1 else 'ies are'} covered only by --expect-head"
+        tell(
+            "last anchor: entry {seq} timestamped {time} by {tokens} TSA(s); {newer} newer entries are covered only "
+            "by --expect-head",
+            stdout=True,
+            seq=anchor["seq"],
+            time=anchor["gen_time"],
+            tokens=anchor["tokens"],
+            newer=report.unanchored_entries,
         )
     elif report.head_seq is not None:
         out().print(
-            "[yellow]warn[/] no RFC 3161 anchor: removal of the newest entries or re-signing with the instance key "
-            "can only be detected with --expect-head"
+            warning
+            + tr(
+                "no RFC 3161 anchor: removal of the newest entries or re-signing with the instance key can only be "
+                "detected with --expect-head"
+            )
         )
     if report.items_after_last_anchor:
         out().print(
-            f"[yellow]warn[/] {report.items_after_last_anchor} item(s) were ingested after the last anchor and "
-            "have no trusted timestamp yet"
+            warning
+            + tr(
+                "{n} item(s) were ingested after the last anchor and have no trusted timestamp yet",
+                n=report.items_after_last_anchor,
+            )
         )
     for capture in report.unstamped:
-        out().print(f"[yellow]warn[/] {safe(capture)} has no RFC 3161 timestamp")
+        out().print(warning + tr("{capture} has no RFC 3161 timestamp", capture=safe(capture)))
     decisions: dict[Any, list[dict[str, Any]]] = {}
     for gone in report.destroyed:
         decisions.setdefault(gone["decision_seq"], []).append(gone)
     for seq, objects in decisions.items():
         names = ", ".join(str(a) for a in objects[0]["approved_by"])
-        out().print(
-            f"destroyed by decision: {len(objects)} objects of {safe(objects[0]['case'])} "
-            f"(ledger seq {seq}, approved by {safe(names)})"
+        tell(
+            "destroyed by decision: {n} objects of {case} (ledger seq {seq}, approved by {names})",
+            stdout=True,
+            n=len(objects),
+            case=objects[0]["case"],
+            seq=seq,
+            names=names,
         )
-    verdict = "[green]OK[/]" if report.ok else f"[red]FAILED ({len(report.problems)} problems)[/]"
+    verdict = f"[green]{tr('OK')}[/]" if report.ok else f"[red]{tr('FAILED ({n} problems)', n=len(report.problems))}[/]"
     out().print(
-        f"{verdict}: {report.objects_checked} objects re-hashed, {report.entries_checked} ledger entries, "
-        f"{report.mirror_lines_checked} mirror lines and {report.rows_checked} rows checked; head seq "
-        f"{report.head_seq} hash {report.head_hash}"
+        verdict
+        + tr(
+            ": {objects} objects re-hashed, {entries} ledger entries, {mirror} mirror lines and {rows} rows checked; "
+            "head seq {seq} hash {hash}",
+            objects=report.objects_checked,
+            entries=report.entries_checked,
+            mirror=report.mirror_lines_checked,
+            rows=report.rows_checked,
+            seq=report.head_seq,
+            hash=report.head_hash,
+        )
     )
     if read_only:
-        out().print("read-only copy: nothing was written (the verify event was not recorded)")
+        tell("read-only copy: nothing was written (the verify event was not recorded)", stdout=True)
     elif not recorded:
-        out().print("the verify event was not recorded")
+        tell("the verify event was not recorded", stdout=True)
 
 
 @app.command(rich_help_panel=PANEL_WORKSPACE)
@@ -558,7 +646,7 @@ def log(
             query = query.where(LedgerEntry.item_sha256 == full)
         entries = session.execute(query).scalars().all()
     if full and not entries:
-        fail(f"no custody events for {full}")
+        fail("no custody events for {sha256}", sha256=full)
     if limit:
         entries = entries[-limit:]
     import json as _json
@@ -596,20 +684,20 @@ def export(
     """Write the original bytes of a stored object to a file, recording who exported it and why."""
     ws = _open_to_sign(home)
     if out.exists():
-        fail(f"{out} exists; refusing to overwrite")
+        fail("{path} exists; refusing to overwrite", path=out)
     sha256 = resolve_hash(ws, sha256, derived=True)
     try:
         ws.vault.export(sha256, out)
     except (IdolGuardError, ValueError) as exc:
         fail(str(exc), ExitCode.ITEMS_FAILED)
     except OSError as exc:
-        fail(f"cannot write {out}: {exc.strerror or exc}", ExitCode.ITEMS_FAILED)
+        fail("cannot write {path}: {reason}", ExitCode.ITEMS_FAILED, path=out, reason=exc.strerror or exc)
     with ws.write() as (_session, ledger):
         ledger.append(
             Action.EVIDENCE_EXPORT, item=sha256, details={"kind": "original", "path": str(out), "reason": reason}
         )
     _finish_writes(ws)
-    console.print(f"exported {sha256[:16]}… to {safe(out)}")
+    tell("exported {sha256}… to {path}", sha256=sha256[:16], path=out)
 
 
 key_app = new_app("The instance signing key.")
@@ -633,11 +721,9 @@ def key_rotate(
     except IdolGuardError as exc:
         fail(str(exc), ExitCode.WORKSPACE)
     _finish_writes(ws)
-    out().print(f"signing key rotated: new key id {new.key_id}")
+    tell("signing key rotated: new key id {key}", stdout=True, key=new.key_id)
     if new_key_file:
-        console.print(
-            f"set IDOLGUARD_SIGNING_KEY_FILE={safe(new_key_file)} (or the config's signing_key_file) from now on"
-        )
+        tell("set IDOLGUARD_SIGNING_KEY_FILE={path} (or the config's signing_key_file) from now on", path=new_key_file)
 
 
 @app.command(rich_help_panel=PANEL_INTAKE)
@@ -681,7 +767,8 @@ def stages(
         for row in rows:
             emit_json(row)
         return
-    columns = ["stage", "version", "needs", "produces", "status"] + (["results"] if results is not None else [])
+    columns = [N_("stage"), N_("version"), N_("needs"), N_("produces"), N_("status")]
+    columns += [N_("results")] if results is not None else []
     print_table(
         "analysis stages",
         columns,
@@ -691,7 +778,7 @@ def stages(
                 r["version"],
                 ", ".join(r["needs"]),
                 ", ".join(r["produces"]),
-                "available" if r["available"] else r["reason"],
+                tr("available") if r["available"] else tr_error(r["reason"]),
             )
             + ((r.get("results"),) if results is not None else ())
             for r in rows
@@ -732,7 +819,7 @@ def demo(
         fail(str(exc), ExitCode.WORKSPACE)
     media_dir = out or (config.home / "demo-media")
     paths = make_demo_media(media_dir)
-    console.print(f"demo media: {len(paths)} files in {safe(media_dir)}")
+    tell("demo media: {n} files in {path}", n=len(paths), path=media_dir)
     try:
         _demo_scan(paths, media_dir, config)
     except typer.Exit as exc:
@@ -780,7 +867,7 @@ def _demo_case(home: Path, media_dir: Path) -> None:
         add_to_case(ws, number, sorted(set(shas)))
     finally:
         ws.close()
-    console.print(f"demo case: {number} ({len(set(shas))} items, 2 accounts) on the web app's Cases page")
+    tell("demo case: {number} ({n} items, 2 accounts) on the web app's Cases page", number=number, n=len(set(shas)))
 
 
 def _demo_scan(paths: list[Path], media_dir: Path, config: Any) -> None:

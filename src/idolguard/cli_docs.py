@@ -47,7 +47,10 @@ def render() -> str:
     rich_utils.COLOR_SYSTEM = None
     runner = CliRunner()
     parts = [HEADER]
+    # The reference is English whatever the generating machine's locale (``idolguard --lang ko ... --help``
+    # shows the Korean).
     env = {"TERMINAL_WIDTH": str(WIDTH), "COLUMNS": str(WIDTH), "NO_COLOR": "1", "FORCE_COLOR": None}
+    env |= {"IDOLGUARD_LANG": "en", "LC_ALL": None, "LC_MESSAGES": None, "LANG": None}
     for path, _command in _walk(get_command(app)):
         result = runner.invoke(app, [*path, "--help"], prog_name="idolguard", env=env, color=False)
         if result.exit_code != 0:

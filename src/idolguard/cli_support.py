@@ -5,6 +5,9 @@
 * Piped output is never wrapped: paths and hashes stay on one line whatever the terminal width.
 * Every exit goes through ``fail`` with a code from ``idolguard.exit_codes`` (see README).
 * Nothing heavy is imported here: ``idolguard --help`` must not load the database layer.
+* Text for people is English in the code and Korean in ``locales/cli/*.ko.po`` (see ``cli_lang``): ``fail``,
+  ``say``, ``note``, ``warn`` and ``print_table`` translate the literal messages they are given (templates with
+  ``{name}`` fields, values as keywords, never f-strings); other Rich output goes through ``tr``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import typer
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
+from idolguard.cli_lang import N_, tr, tr_error
 from idolguard.errors import IdolGuardError
 from idolguard.exit_codes import ExitCode
 
@@ -31,10 +35,12 @@ if TYPE_CHECKING:
 PIPE_WIDTH = 4096
 
 # Help panels of ``idolguard --help``: every command names one of these.
-PANEL_WORKSPACE = "Workspace and evidence"
-PANEL_INTAKE = "Intake and analysis"
-PANEL_CASEWORK = "Artists, banks and incidents"
-PANEL_MODELS = "Models and measurement"
+PANEL_WORKSPACE = N_("Workspace and evidence")
+PANEL_INTAKE = N_("Intake and analysis")
+PANEL_CASEWORK = N_("Artists, banks and incidents")
+PANEL_MODELS = N_("Models and measurement")
+
+__all__ = ["N_", "tr", "tr_error"]  # re-exported: command modules take everything CLI from here
 
 
 class _Console(Console):
@@ -99,25 +105,72 @@ def _flag_without_metavar(param: Any) -> Any:
 
 
 def plain_help(command: Any) -> None:
-    """Make every help text under ``command`` plain: Typer reads help as Rich markup, so ``pip install
-    '.[train]'`` or a ``[faces.matching]`` block would lose its brackets. Escaping them once, on the built
-    command tree, keeps the Rich layout (panels) and shows the text as written. Flags lose the ``<bool>``
-    metavar Typer gives them."""
-    if getattr(command, "_idolguard_plain", False):
-        return
-    command._idolguard_plain = True
+    """Make every help text under ``command`` plain and in the user's language: Typer reads help as Rich markup,
+    so ``pip install '.[train]'`` or a ``[faces.matching]`` block would lose its brackets. Escaping them on the
+    built command tree keeps the Rich layout (panels) and shows the text as written. The English originals are
+    kept on the objects, so the tree can be put into another language (``--lang``) before help is shown. Flags
+    lose the ``<bool>`` metavar Typer gives them."""
+    _typer_labels()
     for attr in ("help", "short_help", "epilog"):
-        value = getattr(command, attr, None)
+        value = _original(command, attr, reflow=True)
         if isinstance(value, str):
-            setattr(command, attr, escape(_reflow(value)))
+            setattr(command, attr, escape(tr(value)))
+    _panel(command)
     for param in getattr(command, "params", []):
-        if isinstance(getattr(param, "help", None), str):
-            param.help = escape(param.help)
+        value = _original(param, "help")
+        if isinstance(value, str):
+            param.help = escape(tr(value))
+        _panel(param)
         _flag_without_metavar(param)
-    original = command.get_help_option
-    command.get_help_option = lambda ctx: _flag_without_metavar(original(ctx))
+    if not getattr(command, "_idolguard_plain", False):
+        command._idolguard_plain = True
+        original = command.get_help_option
+
+        def help_option(ctx: Any) -> Any:
+            option = _flag_without_metavar(original(ctx))
+            if option is not None:
+                option.help = tr("Show this message and exit.")
+            return option
+
+        command.get_help_option = help_option
     for sub in (getattr(command, "commands", None) or {}).values():
         plain_help(sub)
+
+
+def _original(obj: Any, attr: str, *, reflow: bool = False) -> Any:
+    """The English text of ``obj.attr`` as first seen (kept under ``_idolguard_en_<attr>``)."""
+    key = f"_idolguard_en_{attr}"
+    if key not in obj.__dict__:
+        value = getattr(obj, attr, None)
+        obj.__dict__[key] = _reflow(value) if reflow and isinstance(value, str) else value
+    return obj.__dict__[key]
+
+
+def _panel(obj: Any) -> None:
+    value = _original(obj, "rich_help_panel")
+    if isinstance(value, str):
+        obj.rich_help_panel = tr(value)
+
+
+# Typer's own words in help screens, in the user's language.
+_TYPER_LABELS = {
+    "ARGUMENTS_PANEL_TITLE": N_("Arguments"),
+    "OPTIONS_PANEL_TITLE": N_("Options"),
+    "COMMANDS_PANEL_TITLE": N_("Commands"),
+    "ERRORS_PANEL_TITLE": N_("Error"),
+    "ABORTED_TEXT": N_("Aborted."),
+    "DEFAULT_STRING": N_("[default: {}]"),
+    "ENVVAR_STRING": N_("[env var: {}]"),
+    "REQUIRED_LONG_STRING": N_("[required]"),
+    "RICH_HELP": N_("Try [blue]'{command_path} {help_option}'[/] for help."),
+}
+
+
+def _typer_labels() -> None:
+    import typer.rich_utils as rich_utils
+
+    for name, english in _TYPER_LABELS.items():
+        setattr(rich_utils, name, tr(english))
 
 
 def home_option() -> Any:
@@ -182,15 +235,41 @@ def open_workspace(home: Path | None, *, read_only: bool = False, signs: bool = 
     return ws
 
 
-def fail(message: str, code: int = ExitCode.USAGE) -> NoReturn:
-    """Print ``error: message`` on stderr and exit with ``code`` (default 2: the arguments were wrong)."""
-    console.print(f"[bold red]error:[/] {escape(message)}")
+def fail(message: str, code: int = ExitCode.USAGE, **values: object) -> NoReturn:
+    """Print ``error: message`` on stderr (in the user's language) and exit with ``code`` (default 2: the
+    arguments were wrong). ``message`` is a catalog template filled from ``values``, or an error's text
+    (``str(exc)``), shown in Korean when ``locales/cli/errors.ko.po`` has a template it matches."""
+    text = tr(message, **values) if values else tr_error(message)
+    console.print(f"[bold red]{tr('error:')}[/] {escape(text)}")
     raise typer.Exit(int(code))
 
 
-def say(text: str) -> None:
-    """One result line on stdout; data in it (titles, handles, URLs, notes) cannot style or rewrite the terminal."""
-    out().print(safe(text))
+def say(text: str, **values: object) -> None:
+    """One result line on stdout (a catalog template filled from ``values``); data in it (titles, handles, URLs,
+    notes) cannot style or rewrite the terminal."""
+    out().print(safe(tr(text, **values)))
+
+
+def note(message: str, **values: object) -> None:
+    """``note: ...`` on stderr: something a person should know, the command still did its work. ``message`` is a
+    catalog template (may hold Rich markup); ``values`` are data, escaped here."""
+    console.print(f"[yellow]{tr('note:')}[/] " + tr(message, **{k: safe(v) for k, v in values.items()}))
+
+
+def warn(message: str, **values: object) -> None:
+    """``warning: ...`` on stderr (as ``note``), for something that went wrong without failing the command."""
+    console.print(f"[yellow]{tr('warning:')}[/] " + tr(message, **{k: safe(v) for k, v in values.items()}))
+
+
+def tell(message: str, *, stdout: bool = False, **values: object) -> None:
+    """A line for people (summary, progress, hint) on stderr, or with ``stdout`` on stdout: a catalog template
+    (may hold Rich markup) with ``values`` escaped here."""
+    (out() if stdout else console).print(tr(message, **{k: safe(v) for k, v in values.items()}))
+
+
+def confirm(question: str, **values: object) -> bool:
+    """Ask yes/no on stderr (default no), in the user's language."""
+    return typer.confirm(tr(question, **values), default=False, err=True)
 
 
 def or_usage_error(fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -220,14 +299,14 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
     """A readable table of results on stdout (values escaped; ``None`` shown as ``-``)."""
     from rich.table import Table
 
-    table = Table(title=title)
+    table = Table(title=tr(title) if title else None)
     for column in columns:
-        table.add_column(column)
+        table.add_column(tr(column))
     for row in rows:
         table.add_row(*("-" if value is None or value == "" else safe(value) for value in row))
     out().print(table)
     if not rows:
-        console.print(f"(no {title or 'rows'} yet)")
+        console.print(tr("(no {what} yet)", what=tr(title) if title else tr("rows")))
 
 
 def interactive(json_mode: bool) -> bool:
@@ -254,7 +333,7 @@ def resolve_hash(ws: Workspace, prefix: str, *, derived: bool = False) -> str:
 
     text = prefix.strip().lower()
     if len(text) < MIN_PREFIX or len(text) > 64 or any(c not in "0123456789abcdef" for c in text):
-        fail(f"{prefix!r} is not a SHA-256 or a prefix of at least {MIN_PREFIX} hex characters")
+        fail("{prefix} is not a SHA-256 or a prefix of at least {n} hex characters", prefix=repr(prefix), n=MIN_PREFIX)
     found: set[str] = set()
     with ws.sessions() as session:
         found.update(session.execute(select(Item.sha256).where(Item.sha256.startswith(text)).limit(6)).scalars())
@@ -262,11 +341,17 @@ def resolve_hash(ws: Workspace, prefix: str, *, derived: bool = False) -> str:
             query = select(DerivedObject.sha256).where(DerivedObject.sha256.startswith(text)).limit(6)
             found.update(session.execute(query).scalars())
     if not found:
-        what = "item or stored object" if derived else "item"
-        fail(f"no {what} whose SHA-256 starts with {text} (see `idolguard log` or a scan's output)")
+        if derived:
+            fail("no item or stored object whose SHA-256 starts with {prefix} (see `idolguard log`)", prefix=text)
+        fail("no item whose SHA-256 starts with {prefix} (see `idolguard log` or a scan's output)", prefix=text)
     if len(found) > 1:
         shown = ", ".join(sorted(s[:16] for s in found)[:5])
-        fail(f"{text} is ambiguous: {len(found)} hashes start with it ({shown}…); give more characters")
+        fail(
+            "{prefix} is ambiguous: {n} hashes start with it ({shown}…); give more characters",
+            prefix=text,
+            n=len(found),
+            shown=shown,
+        )
     return found.pop()
 
 
@@ -304,8 +389,8 @@ class ScanProgress:
                 TimeRemainingColumn(),
                 console=console,
             )
-            self._ingest = self._progress.add_task("ingest", total=total_bytes or None, files="")
-            self._analyze = self._progress.add_task("analyse", total=None, files="", visible=False)
+            self._ingest = self._progress.add_task(tr("ingest"), total=total_bytes or None, files="")
+            self._analyze = self._progress.add_task(tr("analyse"), total=None, files="", visible=False)
             self._files_total = total_files
             self._files_done = 0
             self._bytes_done = 0
@@ -325,22 +410,32 @@ class ScanProgress:
         if self._progress:
             self._files_done += 1
             self._bytes_done += size
-            text = (
-                f"{self._files_done}/{self._files_total} files, "
-                f"{self._bytes_done / 1e6:.1f}/{self._bytes_total / 1e6:.1f} MB"
+            text = tr(
+                "{done}/{total} files, {mb_done}/{mb_total} MB",
+                done=self._files_done,
+                total=self._files_total,
+                mb_done=f"{self._bytes_done / 1e6:.1f}",
+                mb_total=f"{self._bytes_total / 1e6:.1f}",
             )
             self._progress.update(self._ingest, advance=size, files=text)
 
     def analysis_started(self, total_items: int) -> None:
         if self._progress:
             self._analyze_total = total_items
-            self._progress.update(self._analyze, total=total_items, visible=True, files=f"0/{total_items} items")
+            self._progress.update(
+                self._analyze,
+                total=total_items,
+                visible=True,
+                files=tr("{done}/{total} items", done=0, total=total_items),
+            )
 
     def analysed(self, _sha256: str) -> None:
         if self._progress:
             self._analysed += 1
             self._progress.update(
-                self._analyze, completed=self._analysed, files=f"{self._analysed}/{self._analyze_total} items"
+                self._analyze,
+                completed=self._analysed,
+                files=tr("{done}/{total} items", done=self._analysed, total=self._analyze_total),
             )
 
 
@@ -356,5 +451,5 @@ def progress_bar(enabled: bool, description: str, total: float | None, *, as_byt
     columns.append(DownloadColumn() if as_bytes else MofNCompleteColumn())
     columns.append(TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(description, total=total)
+        task = progress.add_task(tr(description), total=total)
         yield lambda amount=1: progress.advance(task, amount)

@@ -136,3 +136,19 @@ def test_fine_tuning_starts_exactly_from_an_exported_model(pool: Path, tmp_path:
     assert card["training"]["config"]["degradations"] == "platform"
     (after,) = OnnxDetector(tuned).raw([crop])[0]
     assert abs(float(after) - float(expected)) > 1e-4
+
+
+def test_train_detector_on_an_absent_accelerator_says_so_before_any_work(cli, pool: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`train detector --device cuda` on a machine without CUDA: a one-line refusal (no traceback), given
+    before the pool is read (nothing cached), so a GPU recipe never half-runs on the CPU."""
+    torch = pytest.importorskip("torch", reason="training needs the optional torch extra")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the refusal cannot be seen here")
+    work = tmp_path / "work-cuda"
+    args = ["train", "detector", "--real", str(pool), "--out", str(tmp_path / "m.onnx"), "--work-dir", str(work)]
+    result = cli(*args, "--device", "cuda", ok=False)
+    assert result.exit_code != 0
+    assert "no CUDA device" in result.output and "Traceback" not in result.output
+    assert not work.exists() and not (tmp_path / "m.onnx").exists()
+    result = cli(*args, "--device", "gpu0", ok=False)
+    assert result.exit_code != 0 and "unknown --device 'gpu0'" in result.output

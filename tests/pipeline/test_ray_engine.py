@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 
 from idolguard.db.models import DerivedObject, Item, LedgerEntry, StageResult
 from idolguard.evidence.actions import Action
-from idolguard.pipeline.ray_engine import ClusterError, ClusterSetupError, RayEngine, RayOptions
+from idolguard.pipeline.ray_engine import ClusterError, ClusterSetupError, RayEngine, RayOptions, start_local_ray
 from idolguard.pipeline.scan import scan_paths
 from idolguard.workspace import Workspace, init_workspace
 from tests.conftest import PG_URL, _fresh_pg_database, astronaut, jpeg_bytes, png_bytes
@@ -55,14 +55,7 @@ def ray_address() -> Iterator[str]:
     """A real local Ray instance on 127.0.0.1 for this module: 2 CPUs, no dashboard, usage stats off."""
     started = not ray.is_initialized()
     if started:
-        ray.init(
-            num_cpus=2,
-            include_dashboard=False,
-            _node_ip_address="127.0.0.1",
-            log_to_driver=False,
-            configure_logging=False,
-            namespace="idolguard-tests",
-        )
+        start_local_ray(2, namespace="idolguard-tests")  # what ``scan --engine ray`` starts, same settings
     yield ray.get_runtime_context().gcs_address
     if started:
         ray.shutdown()

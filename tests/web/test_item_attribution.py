@@ -52,6 +52,7 @@ def test_item_page_names_the_official_source_and_blurs_the_pair(client, app_ws, 
     page = client.get(f"/items/{suspect}", headers={"accept-language": "en-US,en;q=0.9"})
     assert page.status_code == 200
     assert "Copied from official photos" in page.text and official[:12] in page.text
+    assert "keyframe" not in page.text, "a photo's row says nothing about tracks or keyframes"
     start = page.text.index(f"/items/{suspect}/attribution/") + len(f"/items/{suspect}/attribution/")
     pair = page.text[start : start + 64]
     figure = client.get(f"/items/{suspect}/attribution/{pair}.png")
@@ -61,3 +62,36 @@ def test_item_page_names_the_official_source_and_blurs_the_pair(client, app_ws, 
     assert client.get(f"/items/{suspect}/attribution/{official}.png").status_code == 404, "not this item's file"
     korean = client.get(f"/items/{suspect}", headers={"Accept-Language": "ko"})
     assert "공식 사진에서 복제된 얼굴" in korean.text
+
+
+def test_artists_page_counts_each_artists_official_collection(client, app_ws, tmp_path):  # type: ignore[no-untyped-def]
+    """`artists official add` shows on the artists page (KO and EN), only for artists the user may see."""
+    import pytest
+    from skimage import data
+
+    from idolguard.faces.detector import get_detector
+    from idolguard.faces.models import ModelUnavailable
+    from idolguard.signals.official import add_official
+
+    try:
+        get_detector()
+    except ModelUnavailable as exc:
+        pytest.skip(f"face detector model unavailable: {exc}")
+    from idolguard.faces.analysis import FaceAnalyzer
+    from idolguard.gallery.store import enrol_artist
+
+    folder = tmp_path / "media"
+    folder.mkdir()
+    portrait = Image.fromarray(np.asarray(data.astronaut()))
+    portrait.crop((40, 0, 480, 440)).save(folder / "ref.jpg", quality=92)
+    portrait.save(folder / "official.jpg", quality=95)
+    for name in ("Han Yuri", "Other Artist"):
+        enrol_artist(app_ws, name, [folder / "ref.jpg"], None, analyzer=FaceAnalyzer())
+    _summary, records = add_official(app_ws, "Han Yuri", [folder / "official.jpg"])
+    assert records[0]["error"] is None
+    sign_in(client, make_user(app_ws, "mgr", "manager", ["Han Yuri"], password=STRONG))
+    en = client.get("/artists", headers={"accept-language": "en-US,en;q=0.9"})
+    assert en.status_code == 200 and "Official collection" in en.text and "1 official item(s)" in en.text
+    assert "Other Artist" not in en.text, "artists outside the user's scope stay hidden"
+    ko = client.get("/artists", headers={"accept-language": "ko-KR,ko;q=0.9"})
+    assert "공식 컬렉션" in ko.text and "공식 항목 1개" in ko.text

@@ -133,8 +133,8 @@ def announce(outcome: AnchorOutcome | None) -> None:
     """Say on stderr what anchoring did: quietly when it worked, as a warning when it could not."""
     if outcome is None or not outcome.message:
         return
-    from idolguard.cli_support import console
+    from idolguard.cli_support import console, tr, tr_error
     from idolguard.display import safe_markup
 
-    style = "anchored:" if outcome.ok else "[yellow]warn[/]"
-    console.print(f"{style} {safe_markup(outcome.message)}", highlight=False)
+    style = tr("anchored:") if outcome.ok else f"[yellow]{tr('warning:')}[/]"
+    console.print(f"{style} {safe_markup(tr_error(outcome.message))}", highlight=False)

@@ -9,8 +9,8 @@ import typer
 from typer.core import TyperGroup
 
 from idolguard.cli_support import (
+    N_,
     PANEL_INTAKE,
-    console,
     emit_json,
     exit_for,
     fail,
@@ -22,6 +22,9 @@ from idolguard.cli_support import (
     print_table,
     safe,
     shown_time,
+    tell,
+    tr,
+    tr_error,
 )
 from idolguard.errors import IdolGuardError
 
@@ -76,7 +79,7 @@ def capture(
         except CaptureRefused as exc:
             bad.append(str(exc))
     if bad:
-        fail("; ".join(bad) + " (nothing was captured or recorded)")
+        fail("{reasons} (nothing was captured or recorded)", reasons="; ".join(tr_error(b) for b in bad))
     ws = open_workspace(home)
     settings = CaptureSettings.from_workspace(ws, browser=screenshot, media=media, timeout_s=timeout)
     outcomes = capture_urls(ws, urls, settings, note=note, analyze_media=analyze_media)
@@ -86,16 +89,23 @@ def capture(
             continue
         colour = {"ok": "green", "partial": "yellow"}.get(outcome.state, "red")
         out().print(
-            f"[{colour}]{outcome.state}[/] #{outcome.capture_id} {safe(outcome.url)} -> "
-            f"{safe(outcome.final_url or '-')} (HTTP {outcome.status or '-'}), "
-            f"{len([m for m in outcome.media if m.sha256])} media, manifest {(outcome.manifest_sha256 or '-')[:16]}"
+            f"[{colour}]{safe(tr(outcome.state))}[/] "
+            + tr(
+                "#{id} {url} -> {final} (HTTP {status}), {media} media, manifest {manifest}",
+                id=outcome.capture_id,
+                url=safe(outcome.url),
+                final=safe(outcome.final_url or "-"),
+                status=outcome.status or "-",
+                media=len([m for m in outcome.media if m.sha256]),
+                manifest=(outcome.manifest_sha256 or "-")[:16],
+            )
         )
         if outcome.wacz_path:
-            out().print(f"  web archive: {safe(outcome.wacz_path)}")
+            tell("  web archive: {path}", stdout=True, path=outcome.wacz_path)
         for error in outcome.errors:
-            out().print(f"  [red]{safe(error)}[/]")
+            out().print(f"  [red]{safe(tr_error(error))}[/]")
     if not json_out and outcomes:
-        console.print(f"details and file paths: idolguard capture show {outcomes[-1].capture_id}")
+        tell("details and file paths: idolguard capture show {id}", id=outcomes[-1].capture_id)
     if report is not None:
         _write_report(ws, outcomes, report)
     exit_for(sum(1 for o in outcomes if o.state in ("error", "refused")))
@@ -112,7 +122,7 @@ def _write_report(ws: Any, outcomes: list[Any], dest: Path) -> None:
         for sha in dict.fromkeys(s for s in shas if s):
             objects.append(item_object(ws, sha))
     digest = write_report(ws, objects, dest)
-    console.print(f"report: {safe(dest.resolve())} (sha256 {digest[:16]}…)")
+    tell("report: {path} (sha256 {digest}…)", path=dest.resolve(), digest=digest[:16])
 
 
 @capture_app.command("list")
@@ -136,7 +146,7 @@ def capture_list(
         [
             (
                 r["id"],
-                r["state"],
+                tr(r["state"]),
                 shown_time(r["captured_at"], ws),
                 r["http_status"],
                 r["media"],
@@ -179,21 +189,41 @@ def capture_show(
         emit_json(detail)
         return
     line = out()
-    line.print(f"[bold]capture {detail['id']}[/] ({detail['state']}) {safe(detail['requested_url'])}")
-    line.print(f"  final URL   {safe(detail['final_url'] or '-')} (HTTP {detail['http_status'] or '-'})")
-    line.print(f"  captured    {shown_time(detail['captured_at'], ws)} by {safe(detail['actor'])}")
+    tell(
+        "[bold]capture {id}[/] ({state}) {url}",
+        stdout=True,
+        id=detail["id"],
+        state=tr(detail["state"]),
+        url=detail["requested_url"],
+    )
+    tell(
+        "  final URL   {url} (HTTP {status})",
+        stdout=True,
+        url=detail["final_url"] or "-",
+        status=detail["http_status"] or "-",
+    )
+    tell(
+        "  captured    {time} by {actor}",
+        stdout=True,
+        time=shown_time(detail["captured_at"], ws),
+        actor=detail["actor"],
+    )
     if detail["note"]:
-        line.print(f"  note        {safe(detail['note'])}")
+        tell("  note        {note}", stdout=True, note=detail["note"])
     for art in detail["files"]:
-        where = art["path"] or "(encrypted in the vault: use --export)"
+        where = art["path"] or tr("(encrypted in the vault: use --export)")
         line.print(f"  {art['kind']:<11} {art['sha256'][:16]}  {safe(where)}")
     for m in detail["media"]:
-        status = m["item_sha256"][:16] if m["item_sha256"] else f"[red]{safe(m['error'])}[/]"
-        line.print(f"  media       {status}  {safe(m['url'])}")
+        status = m["item_sha256"][:16] if m["item_sha256"] else f"[red]{safe(tr_error(m['error']))}[/]"
+        line.print(tr("  media       {status}  {url}", status=status, url=safe(m["url"])))
     for error in detail["errors"]:
-        line.print(f"  [red]{safe(error)}[/]")
+        line.print(f"  [red]{safe(tr_error(error))}[/]")
     for path in detail.get("exported") or []:
-        console.print(f"exported {safe(path)}")
+        tell("exported {path}", path=path)
+
+
+# States shown in tables and lines (translated; --json keeps the codes).
+STATES = (N_("ok"), N_("partial"), N_("error"), N_("refused"), N_("live"), N_("changed"), N_("removed"), N_("blocked"))
 
 
 def recheck(
@@ -216,9 +246,9 @@ def recheck(
         else:
             colour = {"live": "green", "changed": "yellow"}.get(result.state, "red")
             out().print(
-                f"#{result.capture_id} [{colour}]{result.state}[/] HTTP {result.http_status or '-'} {safe(result.url)}"
-                + (f"  ({safe(result.error)})" if result.error else "")
+                f"#{result.capture_id} [{colour}]{safe(tr(result.state))}[/] HTTP {result.http_status or '-'} "
+                f"{safe(result.url)}" + (f"  ({safe(tr_error(result.error))})" if result.error else "")
             )
     if not json_out:
-        console.print(f"{len(results)} capture(s) checked")
+        tell("{n} capture(s) checked", n=len(results))
     exit_for(sum(1 for r in results if r.state == "error"))

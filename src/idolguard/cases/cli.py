@@ -7,14 +7,22 @@ from pathlib import Path
 import typer
 
 from idolguard.cli_support import (
+    N_,
     PANEL_CASEWORK,
     emit_json,
     home_option,
     open_workspace,
     print_table,
+    tr,
+    tr_error,
 )
 from idolguard.cli_support import or_usage_error as _run
 from idolguard.cli_support import say as _say
+
+# Codes shown in tables and lines, translated there (--json keeps the codes).
+CODES = (N_("open"), N_("gathering"), N_("filed"), N_("closed"), N_("destroyed"), N_("counsel"), N_("manager"))
+CODES += (N_("item"), N_("incident"), N_("sighting"), N_("capture"), N_("account"), N_("police"), N_("court"))
+CODES += (N_("platform"),)
 
 cases_app = typer.Typer(help="Cases: turn incidents and evidence into a matter counsel can file.", no_args_is_help=True)
 accounts_app = typer.Typer(
@@ -58,9 +66,9 @@ def cases_add(
         if json_out:
             emit_json(row)
             continue
-        state = "linked" if row["added"] else "already in this case"
-        also = f" (also in {', '.join(row['also_in'])})" if row["also_in"] else ""
-        _say(f"{row['kind']} {row['ref']}: {state}{also}")
+        state = tr("linked") if row["added"] else tr("already in this case")
+        also = tr(" (also in {cases})", cases=", ".join(row["also_in"])) if row["also_in"] else ""
+        _say("{kind} {ref}: {state}{also}", kind=tr(row["kind"]), ref=row["ref"], state=state, also=also)
 
 
 @cases_app.command("list")
@@ -85,8 +93,8 @@ def cases_list(
         [
             (
                 r["number"],
-                "destroyed" if r["destroyed"] else r["status"],
-                "yes" if r["legal_hold"] else "",
+                tr("destroyed") if r["destroyed"] else tr(r["status"]),
+                tr("yes") if r["legal_hold"] else "",
                 r["artist"],
                 r["items"],
                 r["title"],
@@ -107,23 +115,44 @@ def cases_show(
     if json_out:
         emit_json(detail)
         return
-    hold = " LEGAL HOLD" if detail["legal_hold"] else ""
-    _say(f"{detail['number']} {detail['title']} ({detail['status']}){hold}")
-    _say(f"artist: {detail['artist']}; opened {detail['opened_at']} by {detail['opened_by']}")
+    hold = tr(" LEGAL HOLD") if detail["legal_hold"] else ""
+    _say(
+        "{number} {title} ({status}){hold}",
+        number=detail["number"],
+        title=detail["title"],
+        status=tr(detail["status"]),
+        hold=hold,
+    )
+    _say(
+        "artist: {artist}; opened {at} by {by}",
+        artist=detail["artist"],
+        at=detail["opened_at"],
+        by=detail["opened_by"],
+    )
     for a in detail["assignees"]:
-        _say(f"  {a['role']}: {a['person']}")
+        _say("  {role}: {person}", role=tr(a["role"]), person=a["person"])
     for f in detail["filings"]:
-        _say(f"  filed ({f['kind']}) {f['reference']} on {f['filed_on']}")
-    _say(f"{len(detail['items'])} items, {len(detail['sightings'])} sightings, {len(detail['captures'])} captures")
+        _say("  filed ({kind}) {ref} on {date}", kind=tr(f["kind"]), ref=f["reference"], date=f["filed_on"])
+    _say(
+        "{items} items, {sightings} sightings, {captures} captures",
+        items=len(detail["items"]),
+        sightings=len(detail["sightings"]),
+        captures=len(detail["captures"]),
+    )
     for item in detail["items"]:
-        gone = " [destroyed]" if item["destroyed"] else ""
+        gone = tr(" [destroyed]") if item["destroyed"] else ""
         _say(f"  {item['sha256'][:16]}  {item['media_type'] or '-'}  {', '.join(item['why'])}{gone}")
     for o in detail["origin_candidates"]:
         first = o["by_platform_time"]
-        where = f"{first['platform']} {first['account']} {first['seen_at']}" if first else "no dated sighting"
-        _say(f"  incident {o['incident']} earliest by platform time: {where} ({o['caveat']})")
+        where = f"{first['platform']} {first['account']} {first['seen_at']}" if first else tr("no dated sighting")
+        _say(
+            "  incident {incident} earliest by platform time: {where} ({caveat})",
+            incident=o["incident"],
+            where=where,
+            caveat=o["caveat"],
+        )
     for n in detail["notes"]:
-        _say(f"  note {n['at']} {n['author']}: {n['text']}")
+        _say("  note {at} {author}: {text}", at=n["at"], author=n["author"], text=n["text"])
 
 
 @cases_app.command("status")
@@ -142,7 +171,12 @@ def cases_status(
     result = _run(
         set_status, open_workspace(home), case, status, filing_kind=kind, reference=ref, filed_on=filed_on, body=body
     )
-    _say(f"{result['case']}: {result['previous']} -> {result['status']}")
+    _say(
+        "{case}: {previous} -> {status}",
+        case=result["case"],
+        previous=tr(result["previous"]),
+        status=tr(result["status"]),
+    )
 
 
 @cases_app.command("note")
@@ -151,7 +185,7 @@ def cases_note(case: str = typer.Argument(...), text: str = typer.Argument(...),
     from idolguard.cases.service import add_note
 
     note_id = _run(add_note, open_workspace(home), case, text)
-    _say(f"note {note_id} recorded")
+    _say("note {id} recorded", id=note_id)
 
 
 @cases_app.command("assign")
@@ -166,7 +200,10 @@ def cases_assign(
     from idolguard.cases.service import assign
 
     _run(assign, open_workspace(home), case, person, role, remove=remove)
-    _say(f"{person} {'removed from' if remove else 'assigned to'} {case} as {role}")
+    if remove:
+        _say("{person} removed from {case} as {role}", person=person, case=case, role=tr(role))
+    else:
+        _say("{person} assigned to {case} as {role}", person=person, case=case, role=tr(role))
 
 
 @cases_app.command("hold")
@@ -180,7 +217,7 @@ def cases_hold(
     from idolguard.cases.service import set_hold
 
     _run(set_hold, open_workspace(home), case, on, reason)
-    _say(f"{case}: legal hold {'on' if on else 'off'}")
+    _say("{case}: legal hold on" if on else "{case}: legal hold off", case=case)
 
 
 @cases_app.command("retention")
@@ -193,7 +230,7 @@ def cases_retention(
     from idolguard.cases.service import set_retention
 
     _run(set_retention, open_workspace(home), case, days)
-    _say(f"{case}: retention {days} days after closing")
+    _say("{case}: retention {days} days after closing", case=case, days=days)
 
 
 @cases_app.command("close")
@@ -202,7 +239,7 @@ def cases_close(case: str = typer.Argument(...), home: Path = home_option()) -> 
     from idolguard.cases.service import set_status
 
     result = _run(set_status, open_workspace(home), case, "closed")
-    _say(f"{result['case']}: closed")
+    _say("{case}: closed", case=result["case"])
 
 
 @cases_app.command("destroy")
@@ -227,16 +264,30 @@ def cases_destroy(
         )
     if not result.executed:
         _say(
-            f"{result.case}: destruction approved by {result.approvals[0]}; waiting for a second, different "
-            "manager or admin to run the same command"
+            "{case}: destruction approved by {by}; waiting for a second, different manager or admin to run the "
+            "same command",
+            case=result.case,
+            by=result.approvals[0],
+        )
+        return
+    if result.finished:
+        _say(
+            "{case}: finished an interrupted erasure: {n} objects were still on disk (decision ledger seq {seq}); "
+            "see the case.destroy_finish event",
+            case=result.case,
+            n=result.finished,
+            seq=result.decision_seq,
         )
         return
     _say(
-        f"{result.case}: {len(result.destroyed)} objects erased by decision (ledger seq {result.decision_seq}), "
-        f"approved by {', '.join(result.approvals)}"
+        "{case}: {n} objects erased by decision (ledger seq {seq}), approved by {by}",
+        case=result.case,
+        n=len(result.destroyed),
+        seq=result.decision_seq,
+        by=", ".join(result.approvals),
     )
     for kept in result.kept:
-        _say(f"  kept {kept['sha256'][:16]}: {kept['reason']}")
+        _say("  kept {sha256}: {reason}", sha256=kept["sha256"][:16], reason=tr_error(kept["reason"]))
 
 
 @cases_app.command("report")
@@ -255,7 +306,7 @@ def cases_report(
     if json_out:
         emit_json(result)
     else:
-        _say(f"{result['path']}  sha256 {result['sha256']}")
+        _say("{path}  sha256 {sha256}", path=result["path"], sha256=result["sha256"])
 
 
 @cases_app.command("package")
@@ -294,8 +345,12 @@ def cases_package(
         emit_json(result.as_dict())
     else:
         _say(
-            f"{result.path}: {result.files} files, {result.bytes:,} bytes, {result.destroyed} destroyed items "
-            f"(hash only); sha256 {result.sha256}"
+            "{path}: {files} files, {bytes} bytes, {destroyed} destroyed items (hash only); sha256 {sha256}",
+            path=result.path,
+            files=result.files,
+            bytes=f"{result.bytes:,}",
+            destroyed=result.destroyed,
+            sha256=result.sha256,
         )
 
 
@@ -329,8 +384,14 @@ def accounts_list(json_out: bool = typer.Option(False, "--json"), home: Path = h
         return
     for r in rows:
         _say(
-            f"{r['id']:>4}  {r['platform']}/{r['handle']}  items {len(r['items'])}  "
-            f"first {r['first_seen'] or '-'}  last {r['last_seen'] or '-'}  aliases {len(r['aliases'])}"
+            "{id}  {platform}/{handle}  items {items}  first {first}  last {last}  aliases {aliases}",
+            id=f"{r['id']:>4}",
+            platform=r["platform"],
+            handle=r["handle"],
+            items=len(r["items"]),
+            first=r["first_seen"] or "-",
+            last=r["last_seen"] or "-",
+            aliases=len(r["aliases"]),
         )
 
 
@@ -340,7 +401,7 @@ def accounts_sync(home: Path = home_option()) -> None:
     from idolguard.cases.accounts import record_from_sightings
 
     count = _run(record_from_sightings, open_workspace(home))
-    _say(f"{count} accounts recorded")
+    _say("{n} accounts recorded", n=count)
 
 
 @accounts_app.command("alias")
@@ -372,7 +433,7 @@ def accounts_suggest(
             emit_json(row)
         return
     for r in rows:
-        _say(f"{' ~ '.join(r['accounts'])}: {r['why']}")
+        _say("{accounts}: {why}", accounts=" ~ ".join(r["accounts"]), why=tr_error(r["why"]))
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:

@@ -7,7 +7,10 @@ A workspace without web accounts can only tell operator names apart, and says so
 The decision is one signed ``case.destroy`` event listing every erased object's SHA-256 and who approved;
 the rows (items, hashes, sightings) and the ledger stay, so ``verify`` reports those objects as destroyed
 by decision instead of missing. Files are deleted only after the decision is committed; if the process
-dies in between, running the command again finishes the deletion.
+dies in between (or part-way through the files), the erasure is finished by running ``cases destroy`` for
+that case again, and by every ``idolguard worker`` / ``serve`` start (``finish_pending``). Each finished
+erasure is recorded by a signed ``case.destroy_finish`` event naming what was still left; ``verify`` warns
+about a decided erasure that is not finished yet (and does not treat its shredded-key ciphertext as damage).
 
 In an encrypted vault each object has its own data key (``Vault.erase``): destruction shreds that wrapped
 key and deletes the ciphertext, so a backup copy of the object stays unreadable even with the vault key; the
@@ -51,9 +54,11 @@ class DestroyResult:
     destroyed: list[dict[str, str]] = field(default_factory=list)
     kept: list[dict[str, Any]] = field(default_factory=list)
     decision_seq: int | None = None
+    finished: int = 0  # objects of an earlier, interrupted erasure finished by this run
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "finished": self.finished,
             "case": self.case,
             "approvals": self.approvals,
             "roles_checked": self.roles_checked,
@@ -76,6 +81,9 @@ def destroy(ws: Workspace, key: str, reason: str) -> DestroyResult:
         raise CaseError("a destruction needs a --reason", code=ErrorCode.CASE_NEEDS_REASON)
     approver = person(ws, ws.actor, APPROVER_ROLES, "approve a destruction")
     actor = approver.name  # a user counts once, whether approving on the web or on the command line
+    resumed = _resume(ws, key, approver.checked)
+    if resumed is not None:
+        return resumed
     with ws.write() as (session, writer):
         case = get_case(session, key)
         _check_destroyable(case)
@@ -97,6 +105,36 @@ def destroy(ws: Workspace, key: str, reason: str) -> DestroyResult:
     if len(set(approvals)) >= APPROVALS_NEEDED:
         _execute(ws, key, result)
     return result
+
+
+def _resume(ws: Workspace, key: str, roles_checked: bool) -> DestroyResult | None:
+    """For a case destroyed already: finish what an interrupted run left (the result), or refuse when
+    nothing is left; None for a case not destroyed yet."""
+    with ws.sessions() as session:
+        case = get_case(session, key)
+        if case.destroyed_at is None:
+            return None
+        number = case.number
+        approvals = list(
+            session.execute(
+                select(DestructionApproval.approver)
+                .where(DestructionApproval.case_id == case.id)
+                .order_by(DestructionApproval.id)
+            ).scalars()
+        )
+    finished = finish_pending(ws, number)
+    if not finished:
+        raise CaseError(f"{number} was already destroyed")
+    done = finished[0]
+    return DestroyResult(
+        case=number,
+        approvals=approvals,
+        roles_checked=roles_checked,
+        executed=True,
+        destroyed=[{"sha256": o["sha256"], "kind": o["kind"]} for o in done.objects],
+        decision_seq=done.decision_seq,
+        finished=len(done.objects),
+    )
 
 
 def _check_destroyable(case: Case) -> None:
@@ -206,19 +244,23 @@ def _capture_copies(session: Session, case: Case, erased: set[str]) -> list[Path
 def _erasure(ws: Workspace, sha: str) -> str:
     """How this object is erased: its own key destroyed, or (plaintext / vault-key format) deletion only."""
     path = ws.vault.path_for(sha)
-    if not ws.vault.encrypted or not path.exists():
+    if not ws.vault.encrypted:
         return "deleted"
+    if not path.exists():
+        return "key-destroyed" if ws.vault.key_paths(sha) else "deleted"
     return "key-destroyed" if crypto.encrypted_format(path) == "item" else "deleted"
 
 
-def erase_files(ws: Workspace, shas: list[str], capture_copies: list[Path]) -> int:
+def erase_files(
+    ws: Workspace, shas: list[str], capture_copies: list[Path], previews_of: list[str] | None = None
+) -> int:
     """Erase objects (item keys shredded, ciphertext deleted), their cached previews and plain WACZ copies."""
     removed = 0
     for sha in shas:
         removed += ws.vault.erase(sha)
     previews = ws.home / "cache" / "previews"
     if previews.is_dir():
-        for sha in shas:
+        for sha in [*shas, *(previews_of or [])]:
             for cached in previews.glob(f"*/{sha}*"):
                 cached.unlink(missing_ok=True)
     folder = ws.home / "captures"
@@ -227,11 +269,64 @@ def erase_files(ws: Workspace, shas: list[str], capture_copies: list[Path]) -> i
     return removed
 
 
-def finish_pending(ws: Workspace) -> int:
-    """Delete files whose destruction was decided but not completed (the process died after the commit)."""
+@dataclass
+class Finished:
+    """One case's interrupted erasure, finished: which objects still had files, and the signed event."""
+
+    case: str
+    decision_seq: int
+    objects: list[dict[str, str]]
+    seq: int | None = None  # the case.destroy_finish event
+
+
+def finish_pending(ws: Workspace, case_number: str | None = None) -> list[Finished]:
+    """Finish erasures that were decided (``case.destroy`` committed) but not completed because the process
+    died or failed while erasing: shred the keys and delete the ciphertext, previews and capture copies still
+    left, then record a signed ``case.destroy_finish`` per case naming what was left. Idempotent; a run that
+    dies again is finished by the next one (each file step is idempotent)."""
+    done: list[Finished] = []
     with ws.sessions() as session:
-        shas = list(session.execute(select(DestroyedObject.sha256)).scalars())
-    return erase_files(ws, [s for s in shas if ws.vault.has(s) or ws.vault.key_paths(s)], [])
+        query = select(DestroyedObject, Case).join(Case, Case.id == DestroyedObject.case_id)
+        if case_number is not None:
+            query = query.where(Case.number == case_number)
+        rows = session.execute(query.order_by(DestroyedObject.decision_seq, DestroyedObject.sha256)).tuples().all()
+        by_case: dict[str, tuple[Case, int, list[DestroyedObject]]] = {}
+        for row, case in rows:
+            by_case.setdefault(case.number, (case, row.decision_seq, []))[2].append(row)
+        copies = {
+            number: [p for p in _capture_copies(session, case, {o.sha256 for o in objs}) if _copy_left(ws, p)]
+            for number, (case, _seq, objs) in by_case.items()
+        }
+    for number, (_case, decision_seq, objs) in by_case.items():
+        left = [(o, ws.vault.leftover(o.sha256, o.destroyed_at)) for o in objs]
+        left = [(o, what) for o, what in left if what]
+        if not left and not copies[number]:
+            continue
+        objects = [
+            {"sha256": o.sha256, "kind": o.kind, "left": what, "erasure": _erasure(ws, o.sha256)} for o, what in left
+        ]
+        for o, _what in left:
+            ws.vault.erase_leftover(o.sha256, o.destroyed_at)
+        erase_files(ws, [], copies[number], previews_of=[o.sha256 for o, _ in left])
+        finished = Finished(number, decision_seq, objects)
+        with ws.write() as (_session, writer):
+            entry = writer.append(
+                "case.destroy_finish",
+                None,
+                {
+                    "case": number,
+                    "decision_seq": decision_seq,
+                    "objects": objects,
+                    "capture_copies": [p.name for p in copies[number]],
+                },
+            )
+            finished.seq = entry.seq
+        done.append(finished)
+    return done
+
+
+def _copy_left(ws: Workspace, name: Path) -> bool:
+    return (ws.home / "captures" / name).exists()
 
 
 def linked_case_numbers(session: Session, kind: str, ref: str) -> list[str]:

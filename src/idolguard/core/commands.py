@@ -1,4 +1,4 @@
-"""Core commands declared in the core ``Area``: ``config show``."""
+"""Core commands declared in the core ``Area``: ``config show``, ``vault rekey``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from idolguard.cli_support import PANEL_WORKSPACE, fail, home_option
+from idolguard.cli_support import N_, PANEL_WORKSPACE, fail, home_option, say, tr, tr_error
 from idolguard.exit_codes import ExitCode
 
 config_app = typer.Typer(help="The workspace configuration (config.toml).", no_args_is_help=True)
@@ -47,14 +47,70 @@ def config_show(
     width = max(len(f"{r['section']}.{r['key']}") for r in rows)
     for row in rows:
         name = f"{row['section']}.{row['key']}"
-        typer.echo(f"{name:<{width}}  {_shown(row['value'])}  ({row['source']})")
+        typer.echo(f"{name:<{width}}  {_shown(row['value'])}  ({tr(row['source'])})")
+
+
+# Where a value comes from, as the table says it (--json keeps the codes).
+SOURCES = (N_("default"), N_("file"), N_("environment"))
 
 
 def _shown(value: Any) -> str:
     if value is None:
-        return "(shipped calibration)"
+        return tr("(shipped calibration)")
     return json.dumps(value, ensure_ascii=False)
+
+
+vault_app = typer.Typer(help="The evidence vault's encryption at rest.", no_args_is_help=True)
+
+
+@vault_app.command("rekey")
+def vault_rekey(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only count objects by format; change nothing."),
+    batch: int = typer.Option(200, "--batch", min=1, max=10000, help="Objects per recorded vault.rekey event."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON object with the counts."),
+    home: Path = home_option(),
+) -> None:
+    """Give every vault object written before per-item keys (vault-key IGV1 format, or plaintext) its own key
+    (IGV2), so destroying it later is cryptographic erasure. Each object is rewritten, verified against its
+    hash and only then swapped in; the hash never changes. Resumable: run it again after an interruption.
+    Recorded as signed vault.rekey events."""
+    from idolguard.cli_support import open_workspace
+    from idolguard.core.rekey import rekey_vault
+    from idolguard.errors import IdolGuardError
+
+    ws = open_workspace(home, signs=not dry_run)
+    try:
+        result = rekey_vault(ws, dry_run=dry_run, batch=batch)
+    except IdolGuardError as exc:
+        fail(str(exc), ExitCode.WORKSPACE)
+    if json_out:
+        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        counts = ", ".join(f"{n} {form}" for form, n in sorted(result.formats.items())) or tr("no objects")
+        say("vault objects by format: {counts}", counts=counts)
+        if result.skipped_destroyed:
+            say("{n} object(s) decided destroyed are left to their erasure", n=result.skipped_destroyed)
+        if dry_run:
+            say("{n} object(s) would get their own key (dry run: nothing changed)", n=result.to_rekey)
+            if result.resumed:
+                say("an interrupted run left {n} object(s) in its journal", n=result.resumed)
+        else:
+            text = tr("{n} object(s) re-encrypted with their own key", n=result.rekeyed)
+            if result.resumed:
+                text += tr(", {n} finished by an interrupted run", n=result.resumed)
+            if result.events:
+                text += tr("; ledger seq {seqs}", seqs=", ".join(str(s) for s in result.events))
+            say(text)
+        for problem in result.failed:
+            say(
+                "FAILED {sha256}: {reason} (left unchanged; run idolguard verify)",
+                sha256=problem["sha256"],
+                reason=tr_error(problem["error"]),
+            )
+    if result.failed:
+        raise typer.Exit(int(ExitCode.INTEGRITY))
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     app.add_typer(config_app, name="config", rich_help_panel=PANEL_WORKSPACE)
+    app.add_typer(vault_app, name="vault", rich_help_panel=PANEL_WORKSPACE)

@@ -26,6 +26,7 @@ class Action(StrEnum):
     EVIDENCE_EXPORT = "evidence.export"  # original bytes written out, with the reason
     EVIDENCE_VERIFY = "evidence.verify"  # a verification ran and what it found
     REPORT_EXPORT = "report.export"  # an HTML report written, with its hash
+    VAULT_REKEY = "vault.rekey"  # objects re-encrypted under their own item keys (same plaintext hash)
     # gallery (reference faces of protected artists)
     GALLERY_ENROL = "gallery.enrol"
     GALLERY_UNENROL = "gallery.unenrol"
@@ -83,6 +84,7 @@ class Action(StrEnum):
     CASE_ASSIGN = "case.assign"
     CASE_DESTROY = "case.destroy"
     CASE_DESTROY_APPROVE = "case.destroy_approve"
+    CASE_DESTROY_FINISH = "case.destroy_finish"  # an interrupted erasure finished: what was still left
     CASE_HOLD = "case.hold"
     CASE_LINK = "case.link"
     CASE_NOTE = "case.note"
@@ -96,6 +98,8 @@ class Action(StrEnum):
     GALLERY_ALIAS = "gallery.alias"
     GALLERY_GROUP = "gallery.group"
     GALLERY_REMOVE_PHOTO = "gallery.remove_photo"
+    GALLERY_OFFICIAL_ADD = "gallery.official_add"
+    GALLERY_OFFICIAL_REMOVE = "gallery.official_remove"
     # takedowns, accounts and other areas' actions (docs/EVIDENCE.md, their areas' tables)
     ACCOUNT_ALIAS = "account.alias"
     ACCOUNT_RECORD = "account.record"

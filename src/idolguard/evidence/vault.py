@@ -26,6 +26,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -305,13 +306,18 @@ class Vault:
         a plaintext original that merely starts with the format's magic bytes is still read as plaintext
         (its raw bytes hash to its name), so submitted content cannot make the vault unreadable."""
         path = self.path_for(sha256)
-        if not path.exists():
-            raise IntegrityError(f"vault object {sha256} is missing")
-        form = None if self.key is None else crypto.encrypted_format(path)
-        if form is None:
-            yield from _raw_chunks(path)
-            return
-        with open(path, "rb") as handle:
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - closed below; format and content come from one file
+        except FileNotFoundError:
+            raise IntegrityError(f"vault object {sha256} is missing") from None
+        with handle:
+            magic = handle.read(len(crypto.MAGIC))
+            handle.seek(0)
+            form = None if self.key is None else {crypto.MAGIC: "v1", crypto.MAGIC_ITEM: "item"}.get(magic)
+            if form is None:
+                while chunk := handle.read(CHUNK):
+                    yield chunk
+                return
             segments = (
                 self._item_segments(sha256, handle)
                 if form == "item"
@@ -320,8 +326,14 @@ class Vault:
             try:
                 first = next(segments)
             except IntegrityError:
-                if _raw_sha256(path) == sha256:
-                    yield from _raw_chunks(path)  # a plaintext original that starts with "IGV1"/"IGV2"
+                handle.seek(0)
+                raw = hashlib.sha256()
+                while chunk := handle.read(CHUNK):
+                    raw.update(chunk)
+                if raw.hexdigest() == sha256:
+                    handle.seek(0)
+                    while chunk := handle.read(CHUNK):  # a plaintext original that starts with "IGV1"/"IGV2"
+                        yield chunk
                     return
                 raise
             yield first
@@ -395,7 +407,12 @@ class Vault:
     def erase(self, sha256: str) -> bool:
         """Destroy an object by decision: shred its wrapped item keys (overwrite, flush, unlink), then delete
         the ciphertext. With the key gone, any other copy of the ciphertext (a backup) cannot be decrypted,
-        not even with the vault key. True when the object was still there."""
+        not even with the vault key. True when the object was still there. Holds the vault lock, so a
+        concurrent ``rekey`` never swaps a rewritten copy back in after the erasure."""
+        with self._locked():
+            return self._erase(sha256)
+
+    def _erase(self, sha256: str) -> bool:
         for key_file in self.key_paths(sha256):
             _shred(key_file)
         if self.keys.is_dir():
@@ -407,6 +424,152 @@ class Vault:
         except FileNotFoundError:
             return False
         _fsync_dir(path.parent)
+        return True
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The vault's file lock (``vault/vault.lock``): erasing an object and swapping in its re-encrypted
+        copy exclude each other, across processes."""
+        import fcntl
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / "vault.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def source_format(self, sha256: str) -> str:
+        """``item`` (its own key), ``v1`` (the vault key) or ``plain`` (not encrypted), by the magic bytes."""
+        return {"item": "item", "v1": "v1", None: "plain"}[crypto.encrypted_format(self.path_for(sha256))]
+
+    def rekey(self, sha256: str) -> str | None:
+        """Re-encrypt one object that has no key of its own (``IGV1`` under the vault key, or plaintext) as
+        ``IGV2`` under a new item key, so destroying it later is cryptographic erasure. Returns the old format,
+        or None when the object already has its own key.
+
+        Crash-safe: the new ciphertext is written beside the vault and made durable, its wrapped key is stored
+        and made durable, the new file is decrypted with the *stored* key and must hash to the object's name,
+        and only then is it renamed over the old file (atomic; the modification time is kept). A crash before
+        the rename leaves the old object intact (plus an unused key, shredded by the next successful rekey of
+        that object, and a temp file that ``clean_tmp`` removes); after it, the new one. An object erased or
+        replaced meanwhile is left alone. Raises IntegrityError when the object does not read back as its hash
+        (nothing is changed then)."""
+        if self.key is None:
+            raise IntegrityError("the vault is not encrypted: there is no item key to give objects")
+        path = self.path_for(sha256)
+        try:
+            before = os.stat(path)
+        except FileNotFoundError:
+            raise IntegrityError(f"vault object {sha256} is missing") from None
+        old = self.source_format(sha256)
+        if old == "item":
+            return None
+        key_id, data_key = crypto.new_data_key()
+        digest = hashlib.sha256()
+
+        def hashed() -> Iterator[bytes]:
+            for chunk in self.read_chunks(sha256):
+                digest.update(chunk)
+                yield chunk
+
+        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=f"rekey-{os.getpid()}-")
+        tmp_path = Path(tmp_name)
+        key_file: Path | None = None
+        swapped = False
+        try:
+            with os.fdopen(fd, "wb") as out:
+                crypto.encrypt_item_stream(data_key, key_id, hashed(), out)
+                out.flush()
+                os.fsync(out.fileno())
+            if digest.hexdigest() != sha256:
+                raise IntegrityError(f"vault object {sha256} no longer matches its hash; it was not re-encrypted")
+            key_file = self._store_key(sha256, key_id, data_key, durable=True)
+            check = hashlib.sha256()
+            try:
+                with open(tmp_path, "rb") as handle:
+                    stored_id = crypto.read_item_key_id(handle, sha256)
+                    data_key_read = self._unwrap(sha256, stored_id)
+                    for chunk in crypto.decrypt_item_stream(data_key_read, stored_id, handle, sha256):
+                        check.update(chunk)
+            except IntegrityError:
+                if not path.exists():
+                    return None  # erased meanwhile (its keys shredded with it): never bring it back
+                raise
+            if stored_id != key_id or check.hexdigest() != sha256:
+                raise IntegrityError(f"vault object {sha256}: the re-encrypted copy does not read back; unchanged")
+            os.utime(tmp_path, ns=(before.st_atime_ns, before.st_mtime_ns))
+            os.chmod(tmp_path, 0o444)
+            with self._locked():
+                try:
+                    now = os.stat(path)
+                except FileNotFoundError:
+                    return None  # erased meanwhile (a destruction): never bring it back
+                if (now.st_ino, now.st_mtime_ns) != (before.st_ino, before.st_mtime_ns):
+                    return None  # replaced meanwhile (another rekey): leave the newer file
+                os.replace(tmp_path, path)
+                swapped = True
+                _fsync_dir(path.parent)
+                for stale in self.key_paths(sha256):  # keys of earlier, interrupted attempts: never used
+                    if stale != key_file:
+                        _shred(stale)
+            return old
+        finally:
+            tmp_path.unlink(missing_ok=True)
+            if key_file is not None and not swapped:
+                key_file.unlink(missing_ok=True)
+
+    def leftover(self, sha256: str, decided_at: datetime) -> str:
+        """What an erasure decided at ``decided_at`` left of this object: ``object and key``, ``object`` (its
+        key already shredded), ``key`` or '' (nothing). See ``_leftover_files``."""
+        path, key_files = self._leftover_files(sha256, decided_at)
+        return {(True, True): "object and key", (True, False): "object", (False, True): "key"}.get(
+            (path is not None, bool(key_files)), ""
+        )
+
+    def erase_leftover(self, sha256: str, decided_at: datetime) -> bool:
+        """Finish an interrupted ``erase`` decided at ``decided_at``: shred the leftover keys, then delete the
+        leftover ciphertext. True when anything was left."""
+        path, key_files = self._leftover_files(sha256, decided_at)
+        for key_file in key_files:
+            _shred(key_file)
+        if key_files:
+            _fsync_dir(key_files[0].parent)
+        if path is not None:
+            os.chmod(path, 0o600)
+            path.unlink(missing_ok=True)
+            _fsync_dir(path.parent)
+        return path is not None or bool(key_files)
+
+    def _leftover_files(self, sha256: str, decided_at: datetime) -> tuple[Path | None, list[Path]]:
+        """Files written after the decision are not leftovers: the same content submitted again later is new
+        evidence (with a new key), never erased by an old decision. A key file that no longer unwraps (a shred
+        overwrote it but did not reach its unlink) is a leftover whatever its time."""
+        cutoff = (decided_at if decided_at.tzinfo else decided_at.replace(tzinfo=UTC)).timestamp()
+        path: Path | None = self.path_for(sha256)
+        try:
+            if path is not None and path.stat().st_mtime > cutoff:
+                path = None
+        except FileNotFoundError:
+            path = None
+        keys: list[Path] = []
+        for key_file in self.key_paths(sha256):
+            try:
+                if key_file.stat().st_mtime <= cutoff or not self._key_unwraps(sha256, key_file):
+                    keys.append(key_file)
+            except FileNotFoundError:
+                continue
+        return path, keys
+
+    def _key_unwraps(self, sha256: str, key_file: Path) -> bool:
+        if self.key is None:
+            return False
+        try:
+            key_id = bytes.fromhex(key_file.name.split(".")[1])
+            crypto.unwrap_key(self.key, key_file.read_bytes(), sha256, key_id)
+        except (IntegrityError, ValueError, IndexError, OSError):
+            return False
         return True
 
     def export(self, sha256: str, dest: Path) -> None:
@@ -474,16 +637,3 @@ def _shred(path: Path) -> None:
         path.unlink()
     except FileNotFoundError:
         pass
-
-
-def _raw_chunks(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            yield chunk
-
-
-def _raw_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    for chunk in _raw_chunks(path):
-        digest.update(chunk)
-    return digest.hexdigest()

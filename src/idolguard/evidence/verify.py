@@ -389,6 +389,7 @@ class SignedFacts:
                     "decision_seq": record.get("seq"),
                     "approved_by": approvers,
                     "reason": next((str(a.get("reason")) for a in approvals if isinstance(a, dict)), None),
+                    "decided_at": record.get("ts"),
                 }
 
 
@@ -778,8 +779,10 @@ def _check_vault(
         except ValueError:
             report.problems.append(Problem("vault", repr(sha)[:80], "recorded object name is not a SHA-256 digest"))
             continue
+        if _erasure_left(vault, sha, facts, report):
+            continue  # decided erasure not finished: what is left is not checked as evidence
         if not present:
-            if sha in facts.destroyed and len(set(facts.destroyed[sha]["approved_by"])) >= 2:
+            if _decided(facts, sha):
                 report.destroyed.append(facts.destroyed[sha])  # erased by a signed decision, not lost
             else:
                 report.problems.append(Problem("vault", sha, f"{needed[sha]} missing from the vault (deleted?)"))
@@ -799,6 +802,8 @@ def _check_vault(
         if not _looks_like_digest(sha):
             report.problems.append(Problem("vault", sha, "foreign file in the vault objects folder"))
             continue
+        if _erasure_left(vault, sha, facts, report):
+            continue
         problem = vault.check(sha)
         if problem:
             report.problems.append(Problem("vault", sha, problem))
@@ -806,6 +811,34 @@ def _check_vault(
             report.warnings.append(
                 Problem("vault", sha, "object not referenced by any custody event (interrupted ingest?)")
             )
+
+
+def _decided(facts: SignedFacts, sha: str) -> bool:
+    return sha in facts.destroyed and len(set(facts.destroyed[sha]["approved_by"])) >= 2
+
+
+def _erasure_left(vault: Any, sha: str, facts: SignedFacts, report: VerifyReport) -> bool:
+    """True (and a warning) when a signed two-approver decision erased this object but files written before
+    that decision are still there: an erasure interrupted by a crash, finished by running ``cases destroy``
+    for the case again or by the next ``worker``/``serve`` start. The same content stored again after the
+    decision is new evidence and is checked as usual."""
+    if not _decided(facts, sha):
+        return False
+    decided_at = _ts(facts.destroyed[sha].get("decided_at"))
+    left = vault.leftover(sha, decided_at) if decided_at is not None else ""
+    if not left:
+        return False
+    gone = facts.destroyed[sha]
+    report.destroyed.append(gone)
+    report.warnings.append(
+        Problem(
+            "vault",
+            sha,
+            f"erasure decided by ledger seq {gone['decision_seq']} ({gone['case']}) is not finished: {left} left; "
+            f"run `idolguard cases destroy {gone['case']}` again or start the worker to finish it",
+        )
+    )
+    return True
 
 
 def _looks_like_digest(name: Any) -> bool:

@@ -1,10 +1,8 @@
 """User-facing gallery messages in English and Korean (one catalog; the language comes from
-``IDOLGUARD_LANG`` or the locale: ``ko`` for Korean, anything else English)."""
+``idolguard --lang``, ``IDOLGUARD_LANG`` or the locale, as for every CLI message: see ``idolguard.cli_lang``)."""
 
 from __future__ import annotations
 
-import locale
-import os
 from typing import Any
 
 CATALOG: dict[str, dict[str, str]] = {
@@ -41,6 +39,38 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "{ref!r} matches {count} reference photos of {artist}; give more characters of the SHA-256",
         "ko": "{ref!r}은(는) {artist}의 기준 사진 {count}장과 일치합니다. SHA-256을 더 길게 입력하세요",
     },
+    "official_no_face": {
+        "en": "no face found: an official photo or video is only useful for source attribution if it shows a face "
+        "(to keep it from ever being reported, add it to a negative bank with 'bank add')",
+        "ko": "얼굴을 찾지 못했습니다. 원본 얼굴 출처 확인에는 얼굴이 보이는 공식 사진·영상만 쓸 수 있습니다 "
+        "(신고되지 않게만 하려면 'bank add'로 네거티브 뱅크에 추가하세요)",
+    },
+    "official_not_media": {
+        "en": "not a readable photo or video ({reason}); nothing was added",
+        "ko": "읽을 수 있는 사진이나 영상이 아닙니다 ({reason}). 아무것도 추가하지 않았습니다",
+    },
+    "official_duplicate": {
+        "en": "already in {artist}'s official collection (added {added} by {by}); nothing added",
+        "ko": "이미 {artist}의 공식 컬렉션에 있습니다 ({added}, {by} 추가). 추가하지 않았습니다",
+    },
+    "official_other_artist": {
+        "en": "also in the official collection of {others}",
+        "ko": "{others}의 공식 컬렉션에도 있습니다",
+    },
+    "official_item_not_found": {
+        "en": "{artist}'s official collection has no item matching {ref!r} (give a SHA-256 prefix of 8+ characters "
+        "or the file name shown by 'artists official list')",
+        "ko": "{artist}의 공식 컬렉션에 {ref!r}에 해당하는 항목이 없습니다 ('artists official list'에 나온 SHA-256 "
+        "앞 8자 이상 또는 파일 이름을 입력하세요)",
+    },
+    "official_item_ambiguous": {
+        "en": "{ref!r} matches {count} items of {artist}'s official collection; give more characters of the SHA-256",
+        "ko": "{ref!r}은(는) {artist}의 공식 컬렉션 항목 {count}개와 일치합니다. SHA-256을 더 길게 입력하세요",
+    },
+    "official_bank_taken": {
+        "en": "a bank named {bank!r} exists but is not {artist}'s official collection; rename or remove it first",
+        "ko": "{bank!r} 뱅크가 이미 있지만 {artist}의 공식 컬렉션이 아닙니다. 먼저 이름을 바꾸거나 삭제하세요",
+    },
 }
 
 ADVICE_KINDS: dict[str, dict[str, str]] = {
@@ -63,8 +93,11 @@ ADVICE_KINDS: dict[str, dict[str, str]] = {
 
 
 def language() -> str:
-    chosen = os.environ.get("IDOLGUARD_LANG") or (locale.getlocale()[0] or "") or os.environ.get("LANG", "")
-    return "ko" if chosen.lower().startswith("ko") else "en"
+    """The command line's language (``idolguard --lang``, ``IDOLGUARD_LANG``, then the locale): one rule for
+    every message, see ``idolguard.cli_lang``."""
+    from idolguard.cli_lang import current
+
+    return current()
 
 
 def say(key: str, lang: str | None = None, **params: Any) -> str:

@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 
 from idolguard.cli_support import (
+    N_,
     PANEL_CASEWORK,
-    console,
     emit_json,
     fail,
     home_option,
@@ -20,6 +20,8 @@ from idolguard.cli_support import (
     print_table,
     safe,
     shown_time,
+    tell,
+    tr,
 )
 from idolguard.errors import IdolGuardError
 
@@ -33,6 +35,9 @@ class IncidentState(StrEnum):
     takedown_requested = "takedown_requested"
     removed = "removed"
     closed = "closed"
+
+
+STATES = (N_("open"), N_("takedown_requested"), N_("removed"), N_("closed"))  # shown translated
 
 
 @incidents_app.command("list")
@@ -54,7 +59,7 @@ def incidents_list(json_out: bool = json_option("One JSON object per incident.")
         [
             (
                 r["id"],
-                r["state"],
+                tr(r["state"]),
                 ", ".join(r["artists"]),
                 r["items"],
                 r["sightings"],
@@ -91,22 +96,31 @@ def incidents_show(
         emit_json(detail)
         return
     line = out()
-    line.print(f"[bold]incident {detail['id']}[/] ({detail['state']}): {safe(detail['title'])}")
-    artists = ", ".join(detail["artists"]) or "none identified"
+    tell(
+        "[bold]incident {id}[/] ({state}): {title}",
+        stdout=True,
+        id=detail["id"],
+        state=tr(detail["state"]),
+        title=detail["title"],
+    )
+    artists = ", ".join(detail["artists"]) or tr("none identified")
     if detail["possible_artists"]:
-        artists += f" (possibly {', '.join(detail['possible_artists'])})"
-    line.print(f"artists: {safe(artists)}")
-    line.print(f"first seen {shown_time(detail['first_seen'], ws)}, last seen {shown_time(detail['last_seen'], ws)}")
+        artists += tr(" (possibly {names})", names=", ".join(detail["possible_artists"]))
+    tell("artists: {names}", stdout=True, names=artists)
+    tell(
+        "first seen {first}, last seen {last}",
+        stdout=True,
+        first=shown_time(detail["first_seen"], ws),
+        last=shown_time(detail["last_seen"], ws),
+    )
     for item in detail["items"]:
-        line.print(f"  item {item['sha256'][:16]}  {safe(item['reason'])}")
+        tell("  item {sha256}  {reason}", stdout=True, sha256=item["sha256"][:16], reason=item["reason"])
     for s in detail["sightings"]:
         where = s["source_url"] or "-"
-        line.print(
-            f"  {shown_time(s['when'], ws)}  {safe(s['platform'] or 'unknown'):<10} {safe(s['account'] or '-'):<20} "
-            f"{safe(where)}"
-        )
+        platform = s["platform"] or tr("unknown")
+        line.print(f"  {shown_time(s['when'], ws)}  {safe(platform):<10} {safe(s['account'] or '-'):<20} {safe(where)}")
     if chart is not None:
-        console.print(f"chart: {safe(chart)}")
+        tell("chart: {path}", path=chart)
 
 
 @incidents_app.command("status")
@@ -130,9 +144,9 @@ def incidents_status(
     if json_out:
         emit_json({"incident": incident_id, "from": old, "to": state.value, "changed": old != state.value})
     elif old == state.value:
-        out().print(f"incident {incident_id} is already {state.value}")
+        tell("incident {id} is already {state}", stdout=True, id=incident_id, state=tr(state.value))
     else:
-        out().print(f"incident {incident_id}: {old} -> {state.value}")
+        tell("incident {id}: {old} -> {new}", stdout=True, id=incident_id, old=tr(old), new=tr(state.value))
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from idolguard.cli_support import (
+    N_,
     PANEL_INTAKE,
     console,
     emit_json,
@@ -17,6 +18,9 @@ from idolguard.cli_support import (
     open_workspace,
     out,
     safe,
+    tell,
+    tr,
+    tr_error,
 )
 from idolguard.exit_codes import ExitCode
 
@@ -59,7 +63,14 @@ def add(
     if json_out:
         emit_json(source_record(row))
     else:
-        out().print(f"watching #{row.id} {safe(row.url)} ({row.kind}, every {every})", highlight=False)
+        tell(
+            "watching #{id} {url} ({kind}, every {every})",
+            stdout=True,
+            id=row.id,
+            url=row.url,
+            kind=row.kind,
+            every=every,
+        )
 
 
 @watch_app.command("list")
@@ -77,16 +88,27 @@ def list_cmd(
             emit_json(source_record(row))
         return
     for row in rows:
-        status = "deleted by source" if row.source_status == "gone" else row.source_status
-        last = row.last_run_at.strftime("%Y-%m-%d %H:%M UTC") if row.last_run_at else "never run"
-        out().print(
-            f"#{row.id} {row.kind} every {format_every(row.every_s)} ({row.state}) {status}: {safe(row.url)} "
-            f"(last run {last}, {row.items_found} found)" + (f" - {safe(row.last_error)}" if row.last_error else ""),
-            highlight=False,
-            soft_wrap=True,
+        status = tr("deleted by source") if row.source_status == "gone" else tr(row.source_status)
+        last = row.last_run_at.strftime("%Y-%m-%d %H:%M UTC") if row.last_run_at else tr("never run")
+        text = tr(
+            "#{id} {kind} every {every} ({state}) {status}: {url} (last run {last}, {found} found)",
+            id=row.id,
+            kind=row.kind,
+            every=format_every(row.every_s),
+            state=tr(row.state),
+            status=status,
+            url=safe(row.url),
+            last=last,
+            found=row.items_found,
         )
+        error = f" - {safe(tr_error(row.last_error))}" if row.last_error else ""
+        out().print(text + error, highlight=False, soft_wrap=True)
     if not rows:
-        console.print("no watched sources")
+        tell("no watched sources")
+
+
+# Source states and statuses, shown translated (--json keeps the codes).
+STATES = (N_("active"), N_("paused"), N_("removed"), N_("new"), N_("ok"), N_("error"))
 
 
 def _set_state(source_id: int, state: str, home: Path | None) -> None:
@@ -98,7 +120,7 @@ def _set_state(source_id: int, state: str, home: Path | None) -> None:
     except WatchError as exc:
         fail(str(exc), ExitCode.ITEMS_FAILED)
         return
-    out().print(f"#{row.id} {safe(row.url)}: {state}", highlight=False)
+    out().print(f"#{row.id} {safe(row.url)}: {safe(tr(state))}", highlight=False)
 
 
 @watch_app.command("pause")
@@ -142,16 +164,21 @@ def run(
             emit_json(outcome.public())
             continue
         colour = {"ok": "green", "gone": "yellow"}.get(outcome.status, "red")
-        status = "deleted by source" if outcome.status == "gone" else outcome.status
+        status = tr("deleted by source") if outcome.status == "gone" else tr(outcome.status)
+        counts = tr(
+            "{new} new, {seen} seen, {deferred} deferred",
+            new=outcome.new,
+            seen=outcome.skipped_url + outcome.skipped_content,
+            deferred=outcome.deferred,
+        )
         out().print(
-            f"#{outcome.source_id} [{colour}]{status}[/] {safe(outcome.url)}: {outcome.new} new, "
-            f"{outcome.skipped_url + outcome.skipped_content} seen, {outcome.deferred} deferred",
+            f"#{outcome.source_id} [{colour}]{safe(status)}[/] {safe(outcome.url)}: {counts}",
             highlight=False,
             soft_wrap=True,
         )
         for error in outcome.errors[:5]:
-            console.print(f"  [red]{safe(error)}[/]", highlight=False, soft_wrap=True)
+            console.print(f"  [red]{safe(tr_error(error))}[/]", highlight=False, soft_wrap=True)
     if not json_out:
-        console.print(f"{len(outcomes)} source(s) run")
+        tell("{n} source(s) run", n=len(outcomes))
     if any(o.status == "error" for o in outcomes):
         raise typer.Exit(ExitCode.ITEMS_FAILED)

@@ -11,7 +11,7 @@ the same row and the same ``analysis`` event as one computed locally.
   (YuNet, SFace, the detector's ONNX session, PDQ) per process, and the workspace resources (gallery, banks,
   detector calibration) are sent to each actor once per run, not with every item.
 - **Dispatch by SHA-256, in batches, with backpressure.** Items go out as ``Job`` records keyed by their
-  SHA-256, ``batch_size`` items (at most ``batch_bytes`` of originals) per task, at most
+  SHA-256, at most ``batch_size`` items (and ``batch_bytes`` of originals) per task, fewer as the run ends, at most
   ``in_flight_per_worker`` tasks per actor; the next batch is read from the vault only when a slot frees, so
   the driver's memory and the object store stay bounded whatever the number of items.
 - **Resumable.** The runner stores results every ``PERSIST_BATCH`` items or ``PERSIST_SECONDS``; re-running
@@ -68,7 +68,7 @@ class RayOptions:
     address: str | None = None  # None: a private local instance; "auto": the running cluster; "HOST:PORT"
     workers: int | None = None  # actors (each loads the models once); None: one per CPU of the cluster
     cpus_per_worker: float = 1.0
-    batch_size: int = 8
+    batch_size: int = 32  # most items per task; fewer as the run ends (see ``_batches``)
     batch_bytes: int = 64 * 1024 * 1024
     in_flight_per_worker: int = 2
     vault: str = "auto"  # auto|shared|send
@@ -120,36 +120,44 @@ class RayEngine:
                 "PostgreSQL (workers on other machines cannot share an embedded database file): set "
                 "IDOLGUARD_DB_URL=postgresql://... (or [workspace] db_url), or scan on one node"
             )
-        self.nodes = self._probe_nodes(ray, ws, alive)
-        from idolguard import __version__
+        if self._actors:  # started for another workspace: its actors hold that workspace's database URL
+            self._stop_actors(ray)
+        # The actors start first and check their own nodes (no extra process per node on the way); a node
+        # without an actor gets a zero-CPU probe task. When actors cannot start, the probes say why if they can.
+        not_started: ClusterSetupError | None = None
+        try:
+            self._start_actors(ray, ws)
+        except ClusterSetupError as exc:
+            not_started = exc
+        try:
+            self.nodes = self._probe_nodes(ray, ws, alive)
+            from idolguard import __version__
 
-        wrong = [n for n in self.nodes if n.version != __version__]
-        if wrong:
-            raise ClusterSetupError(
-                "every Ray node needs this IdolGuard installed (with the cluster extra) at version "
-                f"{__version__}; " + ", ".join(f"{n.host}: {n.version or 'not importable'}" for n in wrong)
-            )
-        self.vault_mode = self._vault_mode(ws)
-        self._start_actors(ray, ws)
+            wrong = [n for n in self.nodes if n.version != __version__]
+            if wrong:
+                raise ClusterSetupError(
+                    "every Ray node needs this IdolGuard installed (with the cluster extra) at version "
+                    f"{__version__}; " + ", ".join(f"{n.host}: {n.version or 'not importable'}" for n in wrong)
+                )
+            if not_started is not None:
+                raise not_started
+            self.vault_mode = self._vault_mode(ws)
+        except ClusterSetupError:
+            self.close()
+            raise
         self._started_for = key
         return self
 
     def _connect(self, ray: Any) -> None:
         if ray.is_initialized():
             return
-        common = {"log_to_driver": False, "configure_logging": False, "namespace": "idolguard"}
         try:
             if self.options.address is None:
                 cpus = self.options.local_cpus or self.options.workers or os.cpu_count() or 1
-                ray.init(
-                    num_cpus=max(1, int(cpus * self.options.cpus_per_worker + 0.999)),
-                    include_dashboard=False,
-                    _node_ip_address="127.0.0.1",
-                    **common,
-                )
+                start_local_ray(max(1, int(cpus * self.options.cpus_per_worker + 0.999)))
                 self._owns_ray = True
             else:
-                ray.init(address=self.options.address, **common)
+                ray.init(address=self.options.address, **CONNECT_OPTIONS)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = self.options.address or "a local instance"
             raise ClusterSetupError(f"cannot connect to the Ray cluster at {where}: {exc}") from exc
@@ -158,18 +166,25 @@ class RayEngine:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         sample = _sample_object(ws)
-        probe = ray.remote(num_cpus=0)(node_probe)
-        refs = [
-            probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=n["NodeID"], soft=False)).remote(
-                str(ws.vault.objects), sample, str(ws.home)
-            )
-            for n in alive
-        ]
+        where = (str(ws.vault.objects), sample, str(ws.home))
+        answers: dict[str, dict[str, Any]] = {}
         try:
-            answers = ray.get(refs, timeout=self.options.start_timeout_s)
+            for node_id, answer in ray.get(
+                [actor.probe.remote(*where) for actor in self._actors], timeout=self.options.start_timeout_s
+            ):
+                answers[node_id] = answer
+            probe = ray.remote(num_cpus=0)(node_probe)
+            rest = [n["NodeID"] for n in alive if n["NodeID"] not in answers]
+            refs = [
+                probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node, soft=False)).remote(
+                    *where
+                )
+                for node in rest
+            ]
+            answers.update(zip(rest, ray.get(refs, timeout=self.options.start_timeout_s), strict=True))
         except Exception as exc:  # noqa: BLE001 - any failure here means a node cannot run IdolGuard
             raise ClusterSetupError(f"a Ray node could not run IdolGuard's start-time check: {exc}") from exc
-        return [NodeReport(node_id=n["NodeID"], **a) for n, a in zip(alive, answers, strict=True)]
+        return [NodeReport(node_id=n["NodeID"], **answers[n["NodeID"]]) for n in alive if n["NodeID"] in answers]
 
     def _vault_mode(self, ws: Workspace) -> str:
         mode = self.options.vault
@@ -209,7 +224,7 @@ class RayEngine:
         try:
             ray.get([a.ready.remote() for a in self._actors], timeout=self.options.start_timeout_s)
         except Exception as exc:  # noqa: BLE001 - e.g. GetTimeoutError: not enough CPUs for the actors
-            self.close()
+            self._stop_actors(ray)
             raise ClusterSetupError(
                 f"{count} Ray workers ({self.options.cpus_per_worker:g} CPU each) did not start within "
                 f"{self.options.start_timeout_s:.0f} s (cluster: {ray.cluster_resources().get('CPU', 0):g} CPUs): {exc}"
@@ -229,6 +244,12 @@ class RayEngine:
         if not self._actors and not self._owns_ray:
             return
         ray = import_ray()
+        self._stop_actors(ray)
+        if self._owns_ray:
+            ray.shutdown()
+            self._owns_ray = False
+
+    def _stop_actors(self, ray: Any) -> None:
         for actor in self._actors:
             try:
                 ray.kill(actor)
@@ -236,9 +257,6 @@ class RayEngine:
                 pass
         self._actors = []
         self._started_for = ""
-        if self._owns_ray:
-            ray.shutdown()
-            self._owns_ray = False
 
     # -- run --------------------------------------------------------------------------------------------------
 
@@ -266,10 +284,10 @@ class RayEngine:
         shared = [ray.put(resources)]
         self.runs += 1
         run_id = f"{os.getpid()}-{id(self)}-{self.runs}"
-        batches = iter(_batches(jobs, self.options.batch_size, self.options.batch_bytes))
+        limit = max(1, self.options.in_flight_per_worker)
+        batches = iter(_batches(jobs, self.options.batch_size, self.options.batch_bytes, len(self._actors) * limit))
         load = [0] * len(self._actors)
         pending: dict[Any, tuple[int, list[Job]]] = {}
-        limit = max(1, self.options.in_flight_per_worker)
         exhausted = False
         while True:
             while not exhausted:
@@ -316,17 +334,23 @@ class RayEngine:
         return ws.vault.read_bytes(job.sha256)
 
 
-def _batches(jobs: list[Job], size: int, max_bytes: int) -> Iterator[list[Job]]:
-    batch: list[Job] = []
-    total = 0
-    for job in jobs:
-        item_bytes = int(job.item.get("size") or 0)
-        if batch and (len(batch) >= size or total + item_bytes > max_bytes):
-            yield batch
-            batch, total = [], 0
-        batch.append(job)
-        total += item_bytes
-    if batch:
+def _batches(jobs: list[Job], size: int, max_bytes: int, slots: int = 1) -> Iterator[list[Job]]:
+    """Tasks of at most ``size`` items and ``max_bytes`` of originals, sized to what is left: a task takes at
+    most ``remaining / (2 x slots)`` items (``slots``: actors x tasks in flight each), so large runs travel
+    in few, large tasks (fewer round trips and results to unpack) and the last tasks are small enough that
+    every actor finishes at about the same time instead of one working through a large last batch alone."""
+    start, count = 0, len(jobs)
+    while start < count:
+        want = max(1, min(size, -(-(count - start) // (2 * max(1, slots)))))
+        batch: list[Job] = []
+        total = 0
+        for job in jobs[start : start + want]:
+            item_bytes = int(job.item.get("size") or 0)
+            if batch and total + item_bytes > max_bytes:
+                break
+            batch.append(job)
+            total += item_bytes
+        start += len(batch)
         yield batch
 
 
@@ -354,6 +378,12 @@ class AnalysisWorker:
 
     def ready(self) -> int:
         return os.getpid()
+
+    def probe(self, vault_objects: str, sample: str | None, home: str) -> tuple[str, dict[str, Any]]:
+        """``node_probe`` on this actor's node (the start-time check, without a process of its own)."""
+        import ray
+
+        return ray.get_runtime_context().get_node_id(), node_probe(vault_objects, sample, home)
 
     def analyze(
         self, run_id: str, resources: list[Any], batch: list[tuple[Job, bytes | None]]
@@ -430,6 +460,28 @@ def _sample_object(ws: Workspace) -> str | None:
 
     with ws.sessions() as session:
         return session.execute(select(Item.sha256).limit(1)).scalar()
+
+
+# How IdolGuard connects to Ray, and how it starts the private local instance of ``--engine ray`` without
+# ``--ray-address`` (the bench and tests start theirs with ``start_local_ray`` too, so they measure and test
+# what users get). Ray's own worker logs are not forwarded to the driver (IdolGuard reports per-file errors
+# itself), and the local instance runs without the parts nothing reads there: no dashboard, no Prometheus
+# metrics export, no per-task state events to the GCS (``ray list tasks``/timeline); usage statistics are off
+# (``import_ray``). Together these are about a tenth of the CPU the driver's side spends per image.
+CONNECT_OPTIONS: dict[str, Any] = {"log_to_driver": False, "configure_logging": False, "namespace": "idolguard"}
+LOCAL_RAY_SYSTEM_CONFIG: dict[str, Any] = {"enable_metrics_collection": False, "task_events_report_interval_ms": 0}
+
+
+def start_local_ray(cpus: int, **options: Any) -> None:
+    """Start (and connect to) a private Ray instance on 127.0.0.1 with ``cpus`` CPUs and IdolGuard's settings."""
+    ray = import_ray()
+    ray.init(
+        num_cpus=cpus,
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        _system_config=LOCAL_RAY_SYSTEM_CONFIG,
+        **{**CONNECT_OPTIONS, **options},
+    )
 
 
 def is_sqlite(db_url: str) -> bool:

@@ -58,6 +58,9 @@ class StageOutcome:
     duration_ms: int
     derived: list[DerivedFile] = field(default_factory=list)
     reused: bool = False
+    # SHA-256 of the output as the ledger records it, computed where the output was computed (a worker, in
+    # parallel) so the single writer does not walk every output again; ``None``: the writer computes it.
+    output_sha256: str | None = None
 
 
 @dataclass
@@ -162,6 +165,9 @@ def compute_item(job: Job) -> list[StageOutcome]:
             failed.add(name)
             if stage.gates_item:
                 break
+    for outcome in outcomes:  # digests of the outputs as they leave here (after every stage ran)
+        with suppress(TypeError, ValueError):  # not canonical JSON: the writer's own digest reports it
+            outcome.output_sha256 = output_digest(outcome.output)
     return outcomes
 
 
@@ -469,7 +475,7 @@ def _record(
                 "version": outcome.version,
                 "status": outcome.status,
                 "error": outcome.error,
-                "output_sha256": output_digest(outcome.output),
+                "output_sha256": outcome.output_sha256 or output_digest(outcome.output),
                 "inputs": {need: rec["version"] for need, rec in inputs_of(outcome.output).items()},
                 "derived": [d.sha256 for d in outcome.derived],
                 "derived_kinds": [d.kind for d in outcome.derived],

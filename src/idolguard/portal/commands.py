@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from idolguard.cli_support import (
+    N_,
     PANEL_INTAKE,
     console,
     emit_json,
@@ -22,6 +23,8 @@ from idolguard.cli_support import (
     open_workspace,
     out,
     safe,
+    tell,
+    tr,
 )
 from idolguard.exit_codes import ExitCode
 
@@ -30,6 +33,9 @@ class Outcome(StrEnum):
     action_taken = "action_taken"
     not_actionable = "not_actionable"
 
+
+# Link states and outcomes, shown translated (--json keeps the codes).
+STATES = (N_("queued"), N_("captured"), N_("known"), N_("failed"), N_("action_taken"), N_("not_actionable"))
 
 portal_app = new_app("The public link-report portal (separate app), its capture jobs and its queue.")
 
@@ -83,7 +89,7 @@ def worker(
 
     ws = open_workspace(home)
     ran = run_worker(ws, once=once, screenshot=screenshot, analyze_media=analyze_media)
-    console.print(f"{ran} job(s) run")
+    tell("{n} job(s) run", n=ran)
 
 
 @portal_app.command("queue")
@@ -103,12 +109,16 @@ def queue(
             emit_json(row)
         else:
             cats = ", ".join(f"{k} x{v}" for k, v in row["categories"].items())
-            out().print(
-                f"#{row['link_id']} ({row['state']}) {row['report_count']} report(s) ({safe(cats)}) "
-                f"priority {row['priority']}: {safe(row['url'])}",
-                highlight=False,
-                soft_wrap=True,
+            text = tr(
+                "#{id} ({state}) {n} report(s) ({categories}) priority {priority}: {url}",
+                id=row["link_id"],
+                state=tr(row["state"]),
+                n=row["report_count"],
+                categories=safe(cats),
+                priority=row["priority"],
+                url=safe(row["url"]),
             )
+            out().print(text, highlight=False, soft_wrap=True)
 
 
 @portal_app.command("decide")
@@ -127,4 +137,4 @@ def decide(
     except PortalError as exc:
         fail(str(exc), ExitCode.USAGE if "must be one of" in str(exc) else ExitCode.ITEMS_FAILED)
         return
-    out().print(f"#{link.id} {safe(link.url)}: {outcome.value}", highlight=False)
+    out().print(f"#{link.id} {safe(link.url)}: {safe(tr(outcome.value))}", highlight=False)

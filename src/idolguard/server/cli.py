@@ -17,15 +17,18 @@ from typing import Any
 import typer
 
 from idolguard.cli_support import (
+    N_,
     console,
     engine_option,
     home_option,
     open_workspace,
     ray_address_option,
     ray_vault_option,
+    tell,
+    tr,
 )
 
-PANEL_WEB = "Team web app"
+PANEL_WEB = N_("Team web app")
 
 
 def _servers(apps: list[tuple[Any, str, int]]) -> list[Any]:
@@ -109,15 +112,13 @@ def serve(
     ws = open_workspace(home)
     created = ensure_first_admin(ws)
     if created:
-        console.print("[bold]First administrator created. This login is shown only once:[/]")
+        tell("[bold]First administrator created. This login is shown only once:[/]")
         print_login(created)
     else:
-        console.print(
-            "accounts exist (the first login was shown once); another admin: idolguard users add NAME --role admin"
-        )
+        tell("accounts exist (the first login was shown once); another admin: idolguard users add NAME --role admin")
     synced = sync_missing(ws)
     if synced:
-        console.print(f"triage queue: {synced} items added")
+        tell("triage queue: {n} items added", n=synced)
     from idolguard.server.fan import install as with_fan_reports
 
     apps: list[tuple[Any, str, int]] = [(with_fan_reports(create_app(ws)), host, port)]
@@ -127,15 +128,15 @@ def serve(
 
         warning = artists_warning(ws)
         if warning:
-            console.print(warning)
+            console.print(tr(warning))  # the catalog has it as written (markup included)
         public = create_portal(ws.home, public_url=f"http://{portal_host}:{portal_port}")
         apps.append((public, portal_host, portal_port))
     background = Worker(ws) if worker else None
     if background:
         background.start()
-    console.print(f"IdolGuard web app on http://{host}:{port}/", highlight=False)
+    tell("IdolGuard web app on {url}", url=f"http://{host}:{port}/")
     if portal:
-        console.print(f"public report portal on http://{portal_host}:{portal_port}/", highlight=False)
+        tell("public report portal on {url}", url=f"http://{portal_host}:{portal_port}/")
     try:
         run_servers(apps)
     finally:
@@ -173,12 +174,16 @@ def worker_command(
         fail(str(exc))
     if isinstance(chosen, RayEngine):
         use_engine(chosen)
-        console.print(f"analysis on Ray: {len(chosen.nodes)} node(s), {chosen.worker_count} worker(s)")
+        tell(
+            "analysis on Ray: {nodes} node(s), {workers} worker(s)",
+            nodes=len(chosen.nodes),
+            workers=chosen.worker_count,
+        )
     running = Worker(ws, workers=workers, background_workers=background_workers)
     halt = threading.Event()
     running.start()  # Huey's consumers install their own signal handlers: ours go in after them
     previous = {sig: signal.signal(sig, lambda *_: halt.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    console.print("job worker running (Ctrl-C stops it)")
+    tell("job worker running (Ctrl-C stops it)")
     try:
         while not halt.wait(1.0):
             pass

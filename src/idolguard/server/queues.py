@@ -229,6 +229,9 @@ class Worker:
         self.dispatcher = Dispatcher(ws, self.settings)
 
     def start(self) -> None:
+        from idolguard.cases.retention import finish_pending
+
+        finish_pending(self.ws)  # erasures a crash interrupted are finished before any job runs
         self.analysts.start()  # also registers the workspace for tasks and re-enqueues interrupted jobs
         self.background.start()
         self.dispatcher.start()

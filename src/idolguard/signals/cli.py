@@ -458,6 +458,11 @@ def hashes_import(
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
+    from idolguard.faces.cli import artists_app
+    from idolguard.signals.official_cli import official_app
+
     app.add_typer(bank_app, name="bank", rich_help_panel=PANEL_CASEWORK)
+    if not any(group.name == "official" for group in artists_app.registered_groups):
+        artists_app.add_typer(official_app, name="official")
     app.add_typer(hashes_app, name="hashes", rich_help_panel=PANEL_CASEWORK)
     app.command("match", rich_help_panel=PANEL_INTAKE)(match)

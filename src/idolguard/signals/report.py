@@ -72,10 +72,21 @@ def attribution_section(ws: Workspace, obj: dict[str, Any]) -> str:
         pair = blurred_pair(ws, str(row.get("pair_sha256") or ""))
         figure = f'<img alt="aligned pair (blurred)" width="{SHOWN_WIDTH}" src="{pair}">' if pair else ""
         official = esc(str(row.get("official_item") or "-"))
+        where = ""
+        if row.get("track_id") is not None:  # a video face track: which keyframe, and how many agreed
+            where = (
+                f" (track {esc(str(row.get('track_id')))}, best at {esc(str(row.get('t')))} s; verified on "
+                f"{esc(str(row.get('frames_verified')))} of {esc(str(row.get('frames_checked')))} keyframes / "
+                f"트랙 {esc(str(row.get('track_id')))}, 키프레임 {esc(str(row.get('frames_checked')))}개 중 "
+                f"{esc(str(row.get('frames_verified')))}개에서 확인)"
+            )
+        official_where = ""
+        if row.get("official_frame") is not None:
+            official_where = f", video keyframe at {esc(str(row.get('official_t')))} s"
         parts.append(
             "<div class='attribution'>"
-            f"<p><b>Face {esc(str(row.get('face')))} copied from official item <code>{official}</code></b> "
-            f"(bank {esc(str(row.get('bank')))}, face {esc(str(row.get('official_face')))}) / "
+            f"<p><b>Face {esc(str(row.get('face')))}{where} copied from official item <code>{official}</code></b> "
+            f"(bank {esc(str(row.get('bank')))}, face {esc(str(row.get('official_face')))}{official_where}) / "
             f"얼굴 {esc(str(row.get('face')))}: 공식 항목 <code>{official}</code>에서 복제됨</p>"
             f"<p class='small'>inliers {esc(str(row.get('inliers')))} of {esc(str(row.get('matches')))} keypoint "
             f"matches (ratio {esc(str(row.get('inlier_ratio')))}), scale {esc(str(row.get('scale')))}, rotation "

@@ -123,35 +123,44 @@ class SourceAttributionOutput(TypedDict):
 
 
 class SourceAttributionStage(Stage):
-    """Was a face in this picture copied from one of the artist's official photos (``negative`` banks)?
+    """Was a face in this picture or video copied from one of the artist's official photos (``negative``
+    banks, e.g. ``artists official add``)?
 
     Inner-face PDQ candidates from the official collection, verified by ORB + RANSAC on the aligned inner
     crops (``signals/attribution.py``); a verified pair names the official item and keeps the aligned pair.
+    In a video, keyframes of every face track are checked and each track gets its own rows.
     """
 
     name: ClassVar[str] = "source_attribution"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     needs: ClassVar[tuple[str, ...]] = ("faces", "signals")
     produces: ClassVar[tuple[str, ...]] = ("source_attribution",)
-    media_types: ClassVar[frozenset[str]] = frozenset({"image"})
+    media_types: ClassVar[frozenset[str]] = frozenset({"image", "video"})
     description: ClassVar[str] = "source-face attribution: faces copied from official photos (negative banks)"
     uses: ClassVar[tuple[str, ...]] = ("banks",)
 
     def run(self, ctx: StageContext) -> SourceAttributionOutput:
-        from idolguard.signals.attribution import attribute_faces
+        from idolguard.signals.attribution import attribute_faces, attribute_video
         from idolguard.signals.face_match import luma_of
         from idolguard.signals.pdq import reference_rgb
 
-        faces = [f for f in ctx.inputs["faces"].get("faces") or [] if f.get("landmarks")]
+        faces_output = ctx.inputs["faces"]
+        faces = [f for f in faces_output.get("faces") or [] if f.get("landmarks")]
         if not faces:
             return {"source_attribution": []}
         banks = ctx.resources.need("banks", self.name)
         if not len(banks.store.get("pdq_inner")):
             return {"source_attribution": []}
-        luma = luma_of(reference_rgb(ctx.path, ctx.limits))
 
         def keep(png: bytes) -> str:
             return ctx.add_derived(png, "attribution_pair", "image/png")
 
-        found = attribute_faces(banks.workspace, banks.store, luma, faces, ctx.sha256, keep if ctx.persist else None)
+        pair = keep if ctx.persist else None
+        if "face_tracks" in faces_output:  # a video (or an animation): per-track keyframes
+            if ctx.media_type != "video":
+                return {"source_attribution": []}
+            found = attribute_video(banks.workspace, banks.store, ctx.path, ctx.limits, faces_output, ctx.sha256, pair)
+            return {"source_attribution": found}
+        luma = luma_of(reference_rgb(ctx.path, ctx.limits))
+        found = attribute_faces(banks.workspace, banks.store, luma, faces, ctx.sha256, pair)
         return {"source_attribution": found}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from idolguard.cli_support import PANEL_CASEWORK, console, emit_json, fail, home_option, open_workspace
+from idolguard.cli_support import N_, PANEL_CASEWORK, emit_json, fail, home_option, open_workspace, tell, tr
 from idolguard.cli_support import or_usage_error as _run
 from idolguard.cli_support import say as _say
 from idolguard.exit_codes import ExitCode
@@ -19,6 +19,7 @@ takedowns_app = typer.Typer(help="Takedown notices: draft, send, track to remova
 @takedowns_app.command("recipients")
 def recipients_cmd(json_out: bool = typer.Option(False, "--json"), home: Path = home_option()) -> None:
     """List known recipients (shipped file + workspace override), with what is uncertain about each."""
+    from idolguard.gallery.messages import language
     from idolguard.takedowns.recipients import load_recipients
 
     ws = open_workspace(home)
@@ -26,8 +27,16 @@ def recipients_cmd(json_out: bool = typer.Option(False, "--json"), home: Path = 
         if json_out:
             emit_json(r.__dict__)
         else:
-            doubt = f"  [uncertain: {'; '.join(r.uncertain)}]" if r.uncertain else ""
-            _say(f"{r.key:<14} {r.channel:<9} {r.response_hours:>4} h  {r.name_en}{doubt}")
+            doubt = tr("  [uncertain: {what}]", what="; ".join(r.uncertain)) if r.uncertain else ""
+            name = r.name(language())
+            _say(
+                "{key} {channel} {hours} h  {name}{doubt}",
+                key=f"{r.key:<14}",
+                channel=f"{r.channel:<9}",
+                hours=f"{r.response_hours:>4}",
+                name=name,
+                doubt=doubt,
+            )
 
 
 @takedowns_app.command("draft")
@@ -84,12 +93,13 @@ def draft_cmd(
     for notice_id in _run(draft, ws, options):
         missing = show(ws, notice_id)["missing"]
         statements = [k for k, field in AFFIRM_KEYS.items() if field in missing]
-        console.print(  # a note for people on stderr; stdout carries only the new notice ids
-            f"notice {notice_id} drafted"
-            + (f"; missing before it can be sent: {', '.join(missing)}" if missing else "")
-            + (f" (if you make them: --affirm {','.join(statements)})" if statements else ""),
-            highlight=False,
-        )
+        # A note for people on stderr; stdout carries only the new notice ids.
+        text = tr("notice {id} drafted", id=notice_id)
+        if missing:
+            text += tr("; missing before it can be sent: {fields}", fields=", ".join(missing))
+        if statements:
+            text += tr(" (if you make them: --affirm {keys})", keys=",".join(statements))
+        tell("{text}", text=text)
         typer.echo(str(notice_id))
 
 
@@ -107,10 +117,11 @@ def affirm_cmd(
     keys = [key for value in affirm for key in value.split(",") if key.strip()]
     result = _run(affirm_notice, open_workspace(home), notice, keys)
     missing = result["missing"]
-    _say(
-        f"notice {notice}: affirmed {', '.join(result['affirmed'])}"
-        + (f"; still missing: {', '.join(missing)}" if missing else "")
-    )
+    keys = ", ".join(result["affirmed"])
+    if missing:
+        _say("notice {id}: affirmed {keys}; still missing: {fields}", id=notice, keys=keys, fields=", ".join(missing))
+    else:
+        _say("notice {id}: affirmed {keys}", id=notice, keys=keys)
 
 
 @takedowns_app.command("show")
@@ -133,7 +144,12 @@ def send_cmd(notice: int = typer.Argument(...), home: Path = home_option()) -> N
     from idolguard.takedowns.notices import send
 
     result = _run(send, open_workspace(home), notice)
-    _say(f"notice {notice} sent; message {result['message_sha256'][:16]}… stored; due {result['due_at']}")
+    _say(
+        "notice {id} sent; message {sha256}… stored; due {due}",
+        id=notice,
+        sha256=result["message_sha256"][:16],
+        due=result["due_at"],
+    )
 
 
 @takedowns_app.command("mark")
@@ -148,7 +164,7 @@ def mark_cmd(
     from idolguard.takedowns.notices import mark
 
     result = _run(mark, open_workspace(home), notice, status, ref, note)
-    _say(f"notice {notice}: {result['previous']} -> {result['status']}")
+    _say("notice {id}: {previous} -> {status}", id=notice, previous=tr(result["previous"]), status=tr(result["status"]))
 
 
 @takedowns_app.command("list")
@@ -169,11 +185,21 @@ def list_cmd(
         if json_out:
             emit_json(row)
         else:
-            late = " OVERDUE" if row["overdue"] else ""
+            late = tr(" OVERDUE") if row["overdue"] else ""
             _say(
-                f"{row['id']:>5} {recipient_label(row['recipient']):<28} {basis_label(row['basis']):<22} "
-                f"{row['status']:<18} due {row['due_at'] or '-'}{late}"
+                "{id} {recipient} {basis} {status} due {due}{late}",
+                id=f"{row['id']:>5}",
+                recipient=f"{recipient_label(row['recipient']):<28}",
+                basis=f"{basis_label(row['basis']):<22}",
+                status=f"{tr(row['status']):<18}",
+                due=row["due_at"] or "-",
+                late=late,
             )
+
+
+# Notice statuses, shown translated (--json keeps the codes).
+STATUSES = (N_("draft"), N_("sent"), N_("acknowledged"), N_("removed"), N_("partially_removed"), N_("rejected"))
+STATUSES += (N_("no_response"),)
 
 
 def _labels(home: Path) -> tuple[Callable[[str], str], Callable[[str], str]]:
@@ -211,8 +237,10 @@ def sync_cmd(home: Path = home_option()) -> None:
 
     result = _run(sync_from_rechecks, open_workspace(home))
     _say(
-        f"{result['checked']} notices checked, {result['changed']} updated, "
-        f"{result['followups']} follow-up drafts for re-uploads"
+        "{checked} notices checked, {changed} updated, {followups} follow-up drafts for re-uploads",
+        checked=result["checked"],
+        changed=result["changed"],
+        followups=result["followups"],
     )
 
 
@@ -237,13 +265,25 @@ def stats_cmd(
     if json_out:
         emit_json(data)
         return
-    for key, rows in (("recipient", data["by_recipient"]), ("basis", data["by_basis"])):
+    recipient_label, basis_label = _labels(ws.home)
+    for key, rows, label in (
+        (N_("recipient"), data["by_recipient"], recipient_label),
+        (N_("basis"), data["by_basis"], basis_label),
+    ):
         for name, g in rows.items():
             _say(
-                f"{key} {names.get(name, name)} [{name}]: sent {g['sent']}, removed {g['removed']}, "
-                f"partially removed {g['partially_removed']}, rejected {g['rejected']}, "
-                f"no response {g['no_response']}, acceptance {g['acceptance']}, "
-                f"median hours to removal {g['median_hours_to_removal']}"
+                "{key} {name} [{code}]: sent {sent}, removed {removed}, partially removed {partial}, rejected "
+                "{rejected}, no response {none}, acceptance {acceptance}, median hours to removal {median}",
+                key=tr(key),
+                name=label(name),
+                code=name,
+                sent=g["sent"],
+                removed=g["removed"],
+                partial=g["partially_removed"],
+                rejected=g["rejected"],
+                none=g["no_response"],
+                acceptance=g["acceptance"],
+                median=g["median_hours_to_removal"],
             )
 
 

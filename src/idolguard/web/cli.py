@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from idolguard.cli_support import console, emit_json, fail, home_option, open_workspace
+from idolguard.cli_support import N_, console, emit_json, fail, home_option, open_workspace, safe, tell, tr, tr_error
 from idolguard.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def print_login(created: NewUser, json_out: bool = False) -> None:
     from idolguard.web.accounts import login_lines
 
     for line in login_lines(created):
-        console.print(line, highlight=False, soft_wrap=True, markup=False)
+        console.print(tr_error(line), highlight=False, soft_wrap=True, markup=False)
 
 
 @users_app.command("add")
@@ -78,8 +78,9 @@ def users_list(json_out: bool = typer.Option(False, "--json"), home: Path = home
         if json_out:
             emit_json(record)
         else:
-            scope = ",".join(u.artists) or "all artists"
-            console.print(f"{u.name:20} {u.role:8} {scope}{'  (disabled)' if u.disabled else ''}", highlight=False)
+            scope = ",".join(u.artists) or tr("all artists")
+            disabled = tr("  (disabled)") if u.disabled else ""
+            console.print(f"{safe(u.name):20} {safe(tr(u.role)):8} {safe(scope)}{disabled}", highlight=False)
 
 
 @users_app.command("disable")
@@ -91,7 +92,7 @@ def users_disable(name: str = typer.Argument(...), home: Path = home_option()) -
         disable_user(open_workspace(home), name, by=_admin_actor())
     except AccountError as exc:
         fail(str(exc), ExitCode.USAGE)
-    console.print(f"{name} disabled")
+    tell("{name} disabled", name=name)
 
 
 @users_app.command("enable")
@@ -103,7 +104,7 @@ def users_enable(name: str = typer.Argument(...), home: Path = home_option()) ->
         enable_user(open_workspace(home), name, by=_admin_actor())
     except AccountError as exc:
         fail(str(exc), ExitCode.USAGE)
-    console.print(f"{name} enabled", highlight=False)
+    tell("{name} enabled", name=name)
 
 
 @users_app.command("reset-2fa")
@@ -121,7 +122,7 @@ def users_reset_2fa(
     if json_out:
         emit_json({"user": name, "totp_uri": uri})
     else:
-        console.print(f"TOTP setup URI: {uri}", highlight=False)
+        tell("TOTP setup URI: {uri}", uri=uri)
 
 
 @tokens_app.command("create")
@@ -154,10 +155,11 @@ def tokens_revoke(token_id: int = typer.Argument(...), home: Path = home_option(
         revoke_token(open_workspace(home), token_id, by=_admin_actor())
     except AccountError as exc:
         fail(str(exc), ExitCode.USAGE)
-    console.print(f"token {token_id} revoked")
+    tell("token {id} revoked", id=token_id)
 
 
-PANEL_WEB = "Team web app"
+PANEL_WEB = N_("Team web app")
+ROLES = (N_("admin"), N_("manager"), N_("analyst"), N_("counsel"), N_("viewer"))  # shown translated in lists
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:

@@ -121,7 +121,9 @@ def artists(request: Request, ctx: PageContext = Depends(need("read"))) -> Respo
             )
         ):
             refs.setdefault(name, []).append(crop)
-    return render(ctx, "artists.html.j2", rows=rows, refs=refs)
+    from idolguard.signals.official import official_counts
+
+    return render(ctx, "artists.html.j2", rows=rows, refs=refs, official=official_counts(ws))
 
 
 @router.post("/artists/enrol", response_class=HTMLResponse)

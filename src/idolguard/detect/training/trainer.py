@@ -229,6 +229,7 @@ def train(cfg: TrainConfig, log: Log = print) -> dict[str, Any]:
 
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)  # first: an absent accelerator is said before minutes of face finding
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if cfg.pool_files:
@@ -250,7 +251,6 @@ def train(cfg: TrainConfig, log: Log = print) -> dict[str, Any]:
     timings["landmarks_s"] = time.perf_counter() - t0
     log(f"pool: {len(faces)} faces ({len(train_faces)} train, {len(hold_faces)} held out)")
 
-    device = resolve_device(cfg.device)
     log(f"device: {device}")
     model = SbiNet(cfg.size, cfg.frozen_blocks)
     if cfg.init_from is not None:

@@ -1,0 +1,132 @@
+"""Korean and English for the command line: which language, and the catalogs that say it.
+
+Source messages are English, written in the code; Korean lives in gettext catalogs under ``locales/cli/``
+(``*.ko.po``, read with Babel on first use, so no compile step). One catalog per area (``core.ko.po``,
+``cases.ko.po``...) so areas adding commands do not all edit one file; ``errors.ko.po`` holds the templates of
+errors raised below the CLI (``no IdolGuard workspace at {home} ...``), matched against an exception's text so a
+refusal from any layer is shown in Korean without that layer knowing about languages.
+
+Language, first that applies: ``idolguard --lang ko|en``, ``IDOLGUARD_LANG``, the locale (``LC_ALL``, then
+``LC_MESSAGES``, then ``LANG``: starting with ``ko`` means Korean), else English. Only text meant for people
+changes: ``--json`` lines, exported files, ledger entries and exit codes are the same in both languages.
+
+``tests/cli/test_cli_i18n.py`` walks the CLI's source and fails when a message given to the output helpers has
+no Korean entry, naming the catalog file and the entry to add.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cache
+from pathlib import Path
+
+LANGS = ("en", "ko")
+ENV = "IDOLGUARD_LANG"
+LOCALES = Path(__file__).with_name("locales") / "cli"
+ERRORS_CATALOG = "errors"
+
+_chosen: str | None = None  # ``--lang``, for the command now running
+
+
+def choose(lang: str | None) -> None:
+    """Set (or with ``None`` forget) the language given by ``--lang`` for this run."""
+    global _chosen
+    _chosen = lang if lang in LANGS else None
+
+
+def from_args(args: list[str]) -> str | None:
+    """``--lang X`` / ``--lang=X`` among the global options (before the command name), read before Click parses
+    the line, so ``idolguard --lang ko scan --help`` already shows Korean help."""
+    tokens = iter(args)
+    for token in tokens:
+        if token == "--lang":
+            return next(tokens, None)
+        if token.startswith("--lang="):
+            return token.split("=", 1)[1]
+        if not token.startswith("-") or token == "--":
+            return None
+    return None
+
+
+def current() -> str:
+    """The language of this run's human output (see the module's docstring for the order)."""
+    if _chosen:
+        return _chosen
+    wanted = os.environ.get(ENV, "").strip().lower()[:2]
+    if wanted in LANGS:
+        return wanted
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:  # POSIX: the first one set decides, even when it says C or en_US
+            return "ko" if value.lower().startswith("ko") else "en"
+    return "en"
+
+
+@cache
+def catalog(lang: str) -> dict[str, str]:
+    """Every translated message of ``lang`` (empty for English, the source language)."""
+    if lang == "en":
+        return {}
+    table: dict[str, str] = {}
+    for path in sorted(LOCALES.glob(f"*.{lang}.po")):
+        table.update(read_catalog(path))
+    return table
+
+
+def read_catalog(path: Path) -> dict[str, str]:
+    from babel.messages.pofile import read_po
+
+    with open(path, "rb") as handle:
+        po = read_po(handle)
+    return {str(m.id): str(m.string) for m in po if m.id and m.string and not m.fuzzy}
+
+
+def tr(message: str, **values: object) -> str:
+    """``message`` in the current language, with ``{name}`` fields filled from ``values`` (values are inserted as
+    given: escape data first where the result is Rich markup)."""
+    text = catalog(current()).get(message, message) if current() != "en" else message
+    return text.format(**values) if values else text
+
+
+def N_(message: str) -> str:  # noqa: N802 (the conventional gettext marker)
+    """Marks a message for the catalog where it is translated later (a table of labels, a help text)."""
+    return message
+
+
+@cache
+def _error_rules(lang: str) -> list[tuple[re.Pattern[str], str]]:
+    path = LOCALES / f"{ERRORS_CATALOG}.{lang}.po"
+    if not path.is_file():
+        return []
+    rules = []
+    for source, target in read_catalog(path).items():
+        if "{" not in source:
+            continue
+        pattern, seen = "", set()
+        for literal, field in re.findall(r"([^{]*)(?:\{(\w+)\})?", source):
+            pattern += re.escape(literal)
+            if field:
+                pattern += f"(?P={field})" if field in seen else f"(?P<{field}>.+?)"
+                seen.add(field)
+        rules.append((re.compile(pattern + r"\Z", re.S), target))
+    # The most specific (longest literal text) first, so "no database at {x}" wins over "{what}: {why}".
+    rules.sort(key=lambda rule: -len(re.sub(r"\(\?P[<=]\w+>?(?:\.\+\?)?\)", "", rule[0].pattern)))
+    return rules
+
+
+def tr_error(text: str) -> str:
+    """An error's text (from this CLI or raised by any layer below it) in the current language: an exact catalog
+    entry, else the first ``errors.ko.po`` template it matches, with the values taken from the text; else as is."""
+    lang = current()
+    if lang == "en":
+        return text
+    exact = catalog(lang).get(text)
+    if exact is not None:
+        return exact
+    for pattern, target in _error_rules(lang):
+        match = pattern.match(text)
+        if match:
+            values = {name: tr_error(value) if name == "reason" else value for name, value in match.groupdict().items()}
+            return target.format(**values)
+    return text

@@ -1,0 +1,274 @@
+"""An artist's official collection: the photos and video keyframes source-face attribution searches.
+
+``artists official add ARTIST FILES...`` is the one command an agency needs: the files are preserved as
+evidence and banked in the artist's own ``negative`` bank (``official.NAME``; official media is never
+reported as abuse) with the inner-face hashes (``pdq_inner``) scans search for copied faces. The bank is
+an ordinary bank (``bank show``, ``hashes export`` work on it); its description names the artist's id, so
+a bank that merely has the same name is never taken for it.
+
+Refused per file, with nothing lost (the file stays in the vault as evidence either way): a file that is not
+a readable photo or video, one with no face to attribute against, and one already in the collection.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from idolguard.db.models import Item
+from idolguard.errors import IdolGuardError
+from idolguard.evidence.actions import Action
+from idolguard.gallery.messages import say
+from idolguard.gallery.store import require_artist
+from idolguard.signals.models import Bank, BankEntry
+from idolguard.workspace import Workspace
+
+PREFIX = "official."
+
+
+def bank_name(artist_name: str) -> str:
+    """``official.`` + the artist's name with anything a bank name cannot hold replaced by ``_``."""
+    return PREFIX + re.sub(r"[^\w.-]", "_", artist_name.strip())[:100]
+
+
+def _marker(artist_id: int) -> str:
+    return f"(artist #{artist_id})"
+
+
+def _description(artist_name: str, artist_id: int) -> str:
+    return f"Official media of {artist_name} {_marker(artist_id)}: source-face attribution (artists official add)"
+
+
+def _artist(ws: Workspace, name: str) -> tuple[int, str]:
+    with ws.sessions() as session:
+        artist = require_artist(session, name)
+        return artist.id, artist.name
+
+
+def _bank(session: Any, artist_id: int, artist_name: str) -> Bank | None:
+    """The artist's official bank, or None; a same-named bank that is not theirs is refused."""
+    bank: Bank | None = session.execute(select(Bank).where(Bank.name == bank_name(artist_name))).scalar_one_or_none()
+    if bank is None:
+        return None
+    if bank.kind != "negative" or _marker(artist_id) not in (bank.description or ""):
+        raise IdolGuardError(say("official_bank_taken", bank=bank.name, artist=artist_name))
+    return bank
+
+
+def _official_banks(session: Any) -> dict[int, str]:
+    """{bank id: artist name} of every official collection."""
+    rows = session.execute(
+        select(Bank.id, Bank.description).where(Bank.kind == "negative", Bank.name.like(PREFIX + "%"))
+    )
+    found = {}
+    for bank_id, description in rows.tuples():
+        match = re.match(r"Official media of (.*) \(artist #\d+\):", description or "")
+        if match:
+            found[bank_id] = match.group(1)
+    return found
+
+
+def add_official(ws: Workspace, artist: str, paths: list[Path]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Add photos/videos (files or folders) to an artist's official collection; one record per file."""
+    from idolguard.intake.ingest import Ingestor, SightingInfo
+    from idolguard.pipeline.runner import analyze
+    from idolguard.signals.banks import add_entries, create_bank
+    from idolguard.signals.entries import entries_for_item
+
+    artist_id, artist_name = _artist(ws, artist)
+    name = bank_name(artist_name)
+    with ws.sessions() as session:
+        bank = _bank(session, artist_id, artist_name)
+    if bank is None:
+        create_bank(ws, name, "negative", description=_description(artist_name, artist_id))
+    info = SightingInfo(note=f"official media of {artist_name}", purpose="bank_reference")
+    results = list(Ingestor(ws, info).ingest(paths))
+    analyze(ws, list(dict.fromkeys(r.sha256 for r in results if r.sha256 and not r.error)), stage_names=["signals"])
+    records: list[dict[str, Any]] = []
+    for result in results:
+        record: dict[str, Any] = {
+            "path": result.path,
+            "sha256": result.sha256,
+            "media_type": result.media_type,
+            "error": result.error,
+            "duplicate": False,
+            "faces": 0,
+            "entries": 0,
+            "notes": [],
+        }
+        records.append(record)
+        if result.error or not result.sha256:
+            continue
+        sha = result.sha256
+        with ws.sessions() as session:
+            bank_id = session.execute(select(Bank.id).where(Bank.name == name)).scalar_one()
+            first = session.execute(
+                select(BankEntry.added_at, BankEntry.added_by)
+                .where(BankEntry.bank_id == bank_id, BankEntry.source_item == sha)
+                .order_by(BankEntry.id)
+                .limit(1)
+            ).first()
+            others = sorted(
+                {
+                    owner
+                    for bank_of, owner in _official_banks(session).items()
+                    if bank_of != bank_id
+                    and session.execute(
+                        select(BankEntry.id).where(BankEntry.bank_id == bank_of, BankEntry.source_item == sha).limit(1)
+                    ).first()
+                }
+            )
+        if first is not None:
+            record["duplicate"] = True
+            record["notes"].append(
+                say("official_duplicate", artist=artist_name, added=first[0].date().isoformat(), by=first[1])
+            )
+            continue
+        if result.media_type not in ("image", "video"):
+            record["error"] = say("official_not_media", reason=result.mime or result.media_type or "unknown type")
+            continue
+        try:
+            entries, notes = entries_for_item(ws, sha, None, official=True)
+        except Exception as exc:  # noqa: BLE001 - a file that does not decode: said per file, the rest go on
+            record["error"] = say("official_not_media", reason=str(exc) or type(exc).__name__)
+            continue
+        inner = [e for e in entries if e.signal_type == "pdq_inner"]
+        if not inner:
+            record["error"] = say("official_no_face")
+            continue
+        report = add_entries(ws, name, entries, event_details={"item": sha, "case": None})
+        kinds = dict(Counter(e.signal_type for e in entries))
+        record.update(
+            {
+                "faces": len({e.note for e in inner}),
+                "entries": len(report.added),
+                "pdq_inner": kinds.get("pdq_inner", 0),
+                "notes": [*notes, *([say("official_other_artist", others=", ".join(others))] if others else [])],
+            }
+        )
+        with ws.write() as (_session, ledger):
+            ledger.append(
+                Action.GALLERY_OFFICIAL_ADD,
+                item=sha,
+                details={
+                    "artist": artist_name,
+                    "bank": name,
+                    "name": Path(result.path).name,
+                    "media_type": result.media_type,
+                    "faces": record["faces"],
+                    "pdq_inner": record["pdq_inner"],
+                    "entries": record["entries"],
+                },
+            )
+    return {"artist": artist_name, "bank": name}, records
+
+
+def list_official(ws: Workspace, artist: str | None = None) -> list[dict[str, Any]]:
+    """One row per official item (newest last): artist, bank, item, name, media type, faces, when and by whom."""
+    wanted: int | None = None
+    if artist is not None:
+        wanted, _name = _artist(ws, artist)
+    rows: list[dict[str, Any]] = []
+    with ws.sessions() as session:
+        banks = _official_banks(session)
+        for bank_id, owner in sorted(banks.items(), key=lambda kv: kv[1].casefold()):
+            bank = session.get(Bank, bank_id)
+            if bank is None or (wanted is not None and _marker(wanted) not in (bank.description or "")):
+                continue
+            entries = session.execute(
+                select(
+                    BankEntry.source_item,
+                    func.min(BankEntry.added_at),
+                    func.min(BankEntry.added_by),
+                    func.count(BankEntry.id),
+                )
+                .where(BankEntry.bank_id == bank_id, BankEntry.source_item.is_not(None))
+                .group_by(BankEntry.source_item)
+                .order_by(func.min(BankEntry.id))
+            ).tuples()
+            for sha, added_at, added_by, count in entries:
+                notes = session.execute(
+                    select(BankEntry.note)
+                    .where(
+                        BankEntry.bank_id == bank_id,
+                        BankEntry.source_item == sha,
+                        BankEntry.signal_type == "pdq_inner",
+                    )
+                    .distinct()
+                ).scalars()
+                item = session.get(Item, sha)
+                rows.append(
+                    {
+                        "artist": owner,
+                        "bank": bank.name,
+                        "sha256": sha,
+                        "name": item.original_name if item is not None else None,
+                        "media_type": item.media_type if item is not None else None,
+                        "faces": len(list(notes)),
+                        "entries": int(count),
+                        "added_at": added_at.isoformat(),
+                        "added_by": added_by,
+                    }
+                )
+    return rows
+
+
+def official_counts(ws: Workspace) -> dict[str, int]:
+    """{artist name: official items} for every artist with an official collection (web artist list)."""
+    counts: dict[str, int] = {}
+    with ws.sessions() as session:
+        for bank_id, owner in _official_banks(session).items():
+            counts[owner] = int(
+                session.execute(
+                    select(func.count(func.distinct(BankEntry.source_item))).where(BankEntry.bank_id == bank_id)
+                ).scalar_one()
+            )
+    return counts
+
+
+def remove_official(ws: Workspace, artist: str, ref: str, reason: str | None = None) -> dict[str, Any]:
+    """Take one item out of an artist's official collection (it stays in the vault); returns what went."""
+    from idolguard.signals.banks import invalidate_matches
+    from idolguard.signals.store import INDEXED, IndexStore, bump_revision, current_revision
+
+    artist_id, artist_name = _artist(ws, artist)
+    rows = list_official(ws, artist_name)
+    needle = ref.strip().lower()
+    chosen = [r for r in rows if len(needle) >= 8 and r["sha256"].startswith(needle)] or [
+        r for r in rows if r["name"] and (r["name"] == ref.strip() or Path(r["name"]).name == ref.strip())
+    ]
+    if not chosen:
+        raise IdolGuardError(say("official_item_not_found", artist=artist_name, ref=ref))
+    if len(chosen) > 1:
+        raise IdolGuardError(say("official_item_ambiguous", artist=artist_name, ref=ref, count=len(chosen)))
+    sha = chosen[0]["sha256"]
+    with ws.write() as (session, ledger):
+        bank = _bank(session, artist_id, artist_name)
+        if bank is None:  # listed a moment ago; removed since by someone else
+            raise IdolGuardError(say("official_item_not_found", artist=artist_name, ref=ref))
+        old_revision = current_revision(session)
+        doomed = list(
+            session.execute(
+                select(BankEntry.id, BankEntry.signal_type).where(
+                    BankEntry.bank_id == bank.id, BankEntry.source_item == sha
+                )
+            ).tuples()
+        )
+        ids = [i for i, _ in doomed]
+        for start in range(0, len(ids), 900):
+            session.execute(delete(BankEntry).where(BankEntry.id.in_(ids[start : start + 900])))
+        new_revision = bump_revision(session)
+        invalidate_matches(session)
+        ledger.append(
+            Action.GALLERY_OFFICIAL_REMOVE,
+            item=sha,
+            details={"artist": artist_name, "bank": bank.name, "entries_removed": len(ids), "reason": reason},
+        )
+    store = IndexStore(ws)
+    for kind in INDEXED:
+        store.apply(kind, old_revision, new_revision, [], [i for i, t in doomed if t == kind])
+    return {"artist": artist_name, "bank": bank_name(artist_name), "sha256": sha, "entries_removed": len(ids)}

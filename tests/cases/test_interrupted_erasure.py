@@ -1,0 +1,155 @@
+"""An erasure interrupted after its decision is committed (the process killed between objects, one object's
+key already shredded but its ciphertext still there) is finished by running ``cases destroy`` again or by the
+worker's start; ``verify`` warns meanwhile, passes afterwards, and the ledger says what was left.
+
+The kill is real: the second approver's ``cases destroy`` runs in its own process, which sends itself SIGKILL
+right after shredding the second object's key (the test wraps ``Vault.erase`` in that process only)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cases.helpers import ingest_images, set_config_table
+
+KILLING_DESTROY = """
+import os, signal, sys
+from idolguard.evidence import vault as v
+
+real = v.Vault.erase
+calls = []
+
+def erase(self, sha):
+    calls.append(sha)
+    if len(calls) == 2:  # the first object is fully erased; the second loses its key, then the process dies
+        for key_file in self.key_paths(sha):
+            v._shred(key_file)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(self, sha)
+
+v.Vault.erase = erase
+from idolguard.cli import main
+sys.argv = ["idolguard", *sys.argv[1:]]
+main()
+"""
+
+
+def _ledger(home: Path) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(line) for line in (home / "ledger.jsonl").read_text().splitlines() if line.strip()]
+
+
+def _verify(cli) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    result = cli("verify", "--json", ok=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("finish_by", ["destroy-again", "worker-start"])
+def test_killed_destruction_is_finished_and_recorded(cli, home: Path, tmp_path: Path, monkeypatch, finish_by) -> None:  # type: ignore[no-untyped-def]
+    from idolguard.workspace import Workspace
+
+    set_config_table(home, "vault", 'encrypt = true\nkey_file = ""')
+    monkeypatch.setenv("IDOLGUARD_VAULT_KEY", os.urandom(32).hex())
+    shas = ingest_images(cli, tmp_path / "m", 3)
+    keep = ingest_images(cli, tmp_path / "k", 1, start=10)
+    number = cli("cases", "open", "t", "--artist", "A").stdout.strip()
+    cli("cases", "add", number, *shas)
+    cli("cases", "close", number)
+    monkeypatch.setenv("IDOLGUARD_ACTOR", "alice")
+    cli("cases", "destroy", number, "--reason", "retention over")
+
+    env = {**os.environ, "IDOLGUARD_ACTOR": "bob"}
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLING_DESTROY, "cases", "destroy", number, "--reason", "retention over"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    decision = [e for e in _ledger(home) if e["action"] == "case.destroy"]
+    assert len(decision) == 1, "the decision was committed before the kill"
+    erased = [o["sha256"] for o in decision[0]["details"]["objects"]]
+    assert sorted(erased) == sorted(shas)
+    ws = Workspace.open(home)
+    first, second, third = erased
+    assert not ws.vault.has(first) and not ws.vault.key_paths(first)  # erased before the kill
+    assert ws.vault.has(second) and not ws.vault.key_paths(second)  # key shredded, ciphertext left
+    assert ws.vault.has(third) and ws.vault.key_paths(third)  # not reached
+    assert ws.vault.leftover(second, _decided_at(ws, number)) == "object"
+
+    # verify does not call the shredded-key ciphertext damage: it warns that the erasure is unfinished.
+    report = _verify(cli)
+    assert {d["sha256"] for d in report["destroyed"]} == set(erased)
+    unfinished = [w for w in report["warnings"] if "not finished" in w["message"]]
+    assert {w["ref"] for w in unfinished} == {second, third}
+    assert ws.vault.has(keep[0]) and ws.vault.check(keep[0]) is None
+
+    if finish_by == "destroy-again":
+        out = cli("cases", "destroy", number, "--reason", "finish", "--json")
+        result = json.loads(out.stdout)
+        assert result["finished"] == 2 and result["executed"] is True
+    else:
+        from idolguard.server.queues import Worker
+
+        worker = Worker(ws)
+        worker.start()
+        worker.stop()
+    for sha in erased:
+        assert not ws.vault.has(sha) and ws.vault.key_paths(sha) == [], sha
+    finishes = [e for e in _ledger(home) if e["action"] == "case.destroy_finish"]
+    assert len(finishes) == 1
+    details = finishes[0]["details"]
+    assert details["case"] == number and details["decision_seq"] == decision[0]["seq"]
+    assert {o["sha256"]: o["left"] for o in details["objects"]} == {second: "object", third: "object and key"}
+    assert {o["sha256"]: o["erasure"] for o in details["objects"]} == {second: "key-destroyed", third: "key-destroyed"}
+    report = _verify(cli)
+    assert not [w for w in report["warnings"] if "not finished" in w["message"]]
+    assert {d["sha256"] for d in report["destroyed"]} == set(erased)
+    # Nothing is left now: running it again refuses as before, and records nothing more.
+    refused = cli("cases", "destroy", number, "--reason", "again", ok=False)
+    assert "already destroyed" in " ".join(refused.output.split())
+    assert len([e for e in _ledger(home) if e["action"] == "case.destroy_finish"]) == 1
+    ws.close()
+
+
+def _decided_at(ws, number: str):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from idolguard.cases.models import Case
+
+    with ws.sessions() as session:
+        return session.execute(select(Case.destroyed_at).where(Case.number == number)).scalar_one()
+
+
+def test_content_submitted_again_after_destruction_is_not_erased(cli, home: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The same bytes ingested again after a destruction are new evidence: finishing old erasures (a worker
+    start) leaves them alone, and verify checks them as usual."""
+    from idolguard.cases.retention import finish_pending
+    from idolguard.workspace import Workspace
+
+    set_config_table(home, "vault", 'encrypt = true\nkey_file = ""')
+    monkeypatch.setenv("IDOLGUARD_VAULT_KEY", os.urandom(32).hex())
+    [sha] = ingest_images(cli, tmp_path / "m", 1)
+    number = cli("cases", "open", "t", "--artist", "A").stdout.strip()
+    cli("cases", "add", number, sha)
+    cli("cases", "close", number)
+    for approver in ("alice", "bob"):
+        monkeypatch.setenv("IDOLGUARD_ACTOR", approver)
+        cli("cases", "destroy", number, "--reason", "retention over")
+    ws = Workspace.open(home)
+    assert not ws.vault.has(sha)
+    again = ingest_images(cli, tmp_path / "again", 1)  # the same generated image: the same bytes
+    assert again == [sha] and ws.vault.has(sha) and ws.vault.key_paths(sha)
+    assert finish_pending(ws) == []
+    assert ws.vault.has(sha) and ws.vault.check(sha) is None
+    report = _verify(cli)
+    assert not [w for w in report["warnings"] if "not finished" in w["message"]]
+    ws.close()

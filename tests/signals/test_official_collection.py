@@ -1,0 +1,178 @@
+"""``artists official add|list|remove`` and source attribution on video face tracks.
+
+Benign media only: the public-domain astronaut portrait is the artist's "official photo"; suspects re-use
+its face region on another public-domain photo (scikit-image's coffee). The clip's second face is the same
+head blurred and noised until no copied detail is left. No face is swapped onto another person.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+from sqlalchemy import select
+
+from idolguard.db.models import LedgerEntry
+from tests.conftest import astronaut
+from tests.signals.helpers import other_photo, save_jpeg
+
+
+@pytest.fixture(autouse=True)
+def _detector() -> None:
+    from idolguard.faces.detector import get_detector
+    from idolguard.faces.models import ModelUnavailable
+
+    try:
+        get_detector()
+    except ModelUnavailable as exc:  # only a missing model file skips; any other failure is a failure
+        pytest.skip(f"face detector model unavailable: {exc}")
+
+
+def _enrol(cli, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """Enrol the artist (one reference photo) and return the 'official photo'."""
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    save_jpeg(astronaut().crop((40, 0, 480, 440)), refs / "ref.jpg", quality=92)
+    cli("artists", "add", "Han Yuri", "--photos", refs, "--alias", "hangul:한유리")
+    return save_jpeg(astronaut(), tmp_path / "official.jpg", quality=95)
+
+
+def _head(blurred: bool = False) -> Image.Image:
+    head = astronaut().crop((120, 0, 360, 260)).resize((216, 234), Image.Resampling.BICUBIC).rotate(3)
+    if not blurred:
+        return head
+    rng = np.random.default_rng(0)
+    soft = np.asarray(head.filter(ImageFilter.GaussianBlur(3))).astype(np.float64)
+    return Image.fromarray(np.clip(soft + rng.normal(0, 6, soft.shape), 0, 255).astype(np.uint8))
+
+
+def _clip(path: Path, seconds: float = 3.0, fps: int = 5) -> Path:
+    """Two faces drifting slowly on the coffee photo: left the official face (copied pixels), right the
+    blurred, noised head. H.264 CRF 23."""
+    import av
+
+    copied, other = np.asarray(_head()), np.asarray(_head(blurred=True))
+    background = np.asarray(other_photo((640, 360)))
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        stream.options = {"crf": "23"}
+        frames = int(seconds * fps)
+        for i in range(frames):
+            canvas = background.copy()
+            dx = int(round(6 * i / max(1, frames - 1)))
+            canvas[60 : 60 + 234, 40 + dx : 40 + dx + 216] = copied
+            canvas[70 : 70 + 234, 380 - dx : 380 - dx + 216] = other
+            for packet in stream.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def _official_events(workspace) -> list[LedgerEntry]:  # type: ignore[no-untyped-def]
+    with workspace.sessions() as session:
+        rows = session.execute(select(LedgerEntry).where(LedgerEntry.action.like("gallery.official%"))).scalars()
+        return list(rows)
+
+
+def test_official_add_list_remove_with_clear_refusals(cli, workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    official = _enrol(cli, tmp_path)
+    media = tmp_path / "media"
+    media.mkdir()
+    corrupt = media / "broken.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 64)
+    faceless = save_jpeg(other_photo(), media / "coffee.jpg")
+    # Unknown artist: a usage error naming the closest known name; nothing is ingested.
+    result = cli("artists", "official", "add", "Han Yuro", official, ok=False)
+    assert result.exit_code == 2 and "no artist named 'Han Yuro'" in result.output and "Han Yuri" in result.output
+    # The artist by an alias; a corrupt file and a faceless photo are refused with their reasons, the
+    # official photo is added (the same file twice: once added, once a duplicate).
+    result = cli("artists", "official", "add", "한유리", official, corrupt, faceless, official, "--json", ok=False)
+    assert result.exit_code == 1
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    by_name = {Path(r["path"]).name: r for r in rows[:-1]}
+    assert "readable photo or video" in by_name["broken.jpg"]["error"]
+    assert "no face found" in by_name["coffee.jpg"]["error"]
+    added = [r for r in rows[:-1] if Path(r["path"]).name == "official.jpg"]
+    assert [r["duplicate"] for r in added] == [False, True]
+    assert added[0]["error"] is None and added[0]["faces"] == 1 and added[0]["pdq_inner"] >= 5
+    assert "already in Han Yuri's official collection" in added[1]["notes"][0]
+    summary = rows[-1]["summary"]
+    assert summary == {"artist": "Han Yuri", "bank": "official.Han_Yuri", "added": 1, "duplicates": 1, "failed": 2}
+    # Added again later: a duplicate, exit 0, nothing new in the ledger.
+    again = cli.json_lines("artists", "official", "add", "han yuri", official, "--json")
+    assert again[0]["duplicate"] and again[-1]["summary"]["added"] == 0
+    events = _official_events(workspace)
+    assert [e.action for e in events] == ["gallery.official_add"]
+    assert events[0].item_sha256 == added[0]["sha256"] and events[0].details["artist"] == "Han Yuri"
+    # Listed per artist (by any name) and overall; the bank is an ordinary negative bank.
+    listed = cli.json_lines("artists", "official", "list", "Han Yuri", "--json")
+    assert [(r["sha256"], r["faces"], r["media_type"]) for r in listed] == [(added[0]["sha256"], 1, "image")]
+    assert cli.json_lines("artists", "official", "list", "--json") == listed
+    banks = {b["name"]: b for b in cli.json_lines("bank", "list", "--json")}
+    assert banks["official.Han_Yuri"]["kind"] == "negative"
+    text = cli("artists", "official", "list").output
+    assert "official.jpg" in text and "1 official item(s)" in text
+    # Remove: by a SHA-256 prefix; an unknown reference is a clear usage error.
+    missing = cli("artists", "official", "remove", "Han Yuri", "deadbeef00", "--reason", "test", ok=False)
+    assert missing.exit_code == 2 and "has no item matching 'deadbeef00'" in missing.output
+    removed = cli.json_lines(
+        "artists", "official", "remove", "Han Yuri", added[0]["sha256"][:12], "--reason", "wrong photo", "--json"
+    )[0]
+    assert removed["entries_removed"] == added[0]["entries"]
+    assert cli.json_lines("artists", "official", "list", "--json") == []
+    assert workspace.vault.has(added[0]["sha256"]), "the vault keeps the removed item"
+    events = _official_events(workspace)
+    assert events[-1].action == "gallery.official_remove" and events[-1].details["reason"] == "wrong photo"
+
+
+def test_korean_messages(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    _enrol(cli, tmp_path)
+    monkeypatch.setenv("IDOLGUARD_LANG", "ko")
+    faceless = save_jpeg(other_photo(), tmp_path / "coffee.jpg")
+    rows = cli.json_lines("artists", "official", "add", "Han Yuri", faceless, "--json", ok=False)
+    assert rows[0]["error"].startswith("얼굴을 찾지 못했습니다")
+    result = cli("artists", "official", "add", "Nobody", faceless, ok=False)
+    assert "아티스트가 없습니다" in result.output
+    result = cli("artists", "official", "add", "Han Yuri", faceless, ok=False)
+    assert "거부됨: 얼굴을 찾지 못했습니다" in result.output and "공식 컬렉션(뱅크 official.Han_Yuri)" in result.output
+
+
+def test_video_tracks_are_attributed_to_the_official_photo(cli, workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    official = _enrol(cli, tmp_path)
+    added = cli.json_lines("artists", "official", "add", "Han Yuri", official, "--json")[0]
+    clip = _clip(tmp_path / "clip.mp4")
+    scanned = cli.json_lines("scan", clip, "--json")[0]
+    tracks = {f["track_id"]: f for f in scanned["faces"]}
+    assert len(tracks) == 2, scanned["faces"]
+    found = scanned["source_attribution"]
+    assert len(found) == 1, found
+    hit = found[0]
+    left = min(tracks.values(), key=lambda f: f["bbox"][0])
+    assert hit["track_id"] == left["track_id"] and hit["face"] == left["index"]
+    assert hit["official_item"] == added["sha256"] and hit["bank"] == "official.Han_Yuri"
+    assert hit["inliers"] >= 60 and 1 <= hit["frames_verified"] <= hit["frames_checked"] <= 4
+    assert isinstance(hit["t"], float) and isinstance(hit["frame_index"], int)
+    assert workspace.vault.has(hit["pair_sha256"])
+    report = tmp_path / "report.html"
+    cli("scan", clip, "--report", report)
+    text = report.read_text(encoding="utf-8")
+    assert f"track {hit['track_id']}" in text and added["sha256"] in text
+
+
+def test_an_official_video_is_searched_by_its_keyframes(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _enrol(cli, tmp_path)
+    official_clip = _clip(tmp_path / "official-clip.mp4")
+    added = cli.json_lines("artists", "official", "add", "Han Yuri", official_clip, "--json")[0]
+    assert added["error"] is None and added["media_type"] == "video" and added["faces"] >= 2
+    # A photo re-using the clip's copied face: attributed to the video, naming the keyframe.
+    canvas = other_photo((640, 480))
+    canvas.paste(_head(), (300, 120))
+    suspect = save_jpeg(canvas, tmp_path / "suspect.jpg", quality=85)
+    found = cli.json_lines("scan", suspect, "--json")[0]["source_attribution"]
+    assert found and found[0]["official_item"] == added["sha256"]
+    assert isinstance(found[0]["official_frame"], int) and found[0]["official_t"] >= 0.0
