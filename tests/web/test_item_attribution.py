@@ -95,3 +95,30 @@ def test_artists_page_counts_each_artists_official_collection(client, app_ws, tm
     assert "Other Artist" not in en.text, "artists outside the user's scope stay hidden"
     ko = client.get("/artists", headers={"accept-language": "ko-KR,ko;q=0.9"})
     assert "공식 컬렉션" in ko.text and "공식 항목 1개" in ko.text
+
+
+def test_a_video_row_names_its_track_and_the_official_keyframe() -> None:
+    """The item page's block for a video: the track, its best keyframe and how many keyframes agreed (KO/EN)."""
+    from idolguard.web.deps import TEMPLATES
+    from idolguard.web.i18n import translator
+
+    row = {
+        "face": 1,
+        "track_id": 4,
+        "t": 2.4,
+        "frames_verified": 3,
+        "frames_checked": 4,
+        "official_item": "ab" * 32,
+        "bank": "official.Han_Yuri",
+        "official_frame": 50,
+        "official_t": 2.0,
+        "inliers": 97,
+        "matches": 120,
+        "scale": 1.01,
+        "rotation_deg": 0.4,
+    }
+    template = TEMPLATES.get_template("_source_attribution.html.j2")
+    en = template.render(o={"sha256": "cd" * 32, "source_attribution": [row]}, _=translator("en"))
+    assert "track 4 at 2.4 s, verified on 3 of 4 keyframes" in en and "video keyframe at 2.0 s" in en
+    ko = template.render(o={"sha256": "cd" * 32, "source_attribution": [row]}, _=translator("ko"))
+    assert "트랙 4, 2.4초, 키프레임 4개 중 3개에서 확인" in ko and "영상 키프레임 2.0초" in ko

@@ -134,3 +134,153 @@ def test_plain_spool_when_the_vault_is_not_encrypted(tmp_path: Path) -> None:
     assert (folder / got.files[0]).read_bytes() == original
     with uploads.readable(folder, got.files, None, tmp_path) as mapping:
         assert mapping == {folder / got.files[0]: folder / got.files[0]}
+
+
+def noise_png(seed: int, size: tuple[int, int] = (1000, 900)) -> bytes:
+    """A benign image that does not compress (random pixels): a part well over Starlette's 1 MiB spool."""
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_large_parts_are_sealed_never_spooled_in_plaintext(client, app_ws, monkeypatch):  # type: ignore[no-untyped-def]
+    """Parts over 1 MiB would go to an unlinked plaintext file in /tmp with Starlette's parser; in an encrypted
+    workspace they go to a sealed spool in the vault's tmp/ (ciphertext under a key only in memory)."""
+    import hashlib
+
+    import starlette.formparsers as formparsers
+
+    from idolguard.web import sealed_form
+
+    plain_writes: list[int] = []
+
+    class Watched(formparsers.SpooledTemporaryFile):  # type: ignore[type-arg,misc]
+        def write(self, data):  # type: ignore[no-untyped-def]
+            plain_writes.append(len(data))
+            return super().write(data)
+
+    monkeypatch.setattr(formparsers, "SpooledTemporaryFile", Watched)
+    sealed: list[tuple[bytes, int, Path]] = []
+    real_close = sealed_form.SealedSpool.close
+
+    def close(self):  # type: ignore[no-untyped-def]
+        if not self.closed:  # what sat on disk for this part, read through its descriptor before it goes
+            fd = self._file.fileno()
+            stat = os.fstat(fd)
+            sealed.append((os.pread(fd, stat.st_size, 0), stat.st_nlink, Path(os.readlink(f"/proc/self/fd/{fd}"))))
+        real_close(self)
+
+    monkeypatch.setattr(sealed_form.SealedSpool, "close", close)
+    sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG))
+    big = noise_png(21)
+    assert len(big) > 2 * 1024 * 1024
+    response = upload(client, [("big.png", big), ("small.jpg", jpeg(22))], platform="x")
+    assert response.status_code == 303
+    assert plain_writes == [], "Starlette's plaintext spool received upload bytes"
+    assert len(sealed) == 2
+    for raw, links, where in sealed:
+        assert links == 0 and str(where).startswith(str(app_ws.vault.tmp)), where  # nameless, inside the vault
+        assert raw.startswith(crypto.MAGIC) and big[1000:1064] not in raw and big[-64:] not in raw
+    job_id = int(response.headers["location"].rsplit("/", 1)[1])
+    [spooled_big, _small] = sorted(jobs.uploads_dir(app_ws, job_id).iterdir())
+    stored = spooled_big.read_bytes()  # (a 3-byte magic check would match random ciphertext this long by chance)
+    assert crypto.is_encrypted_file(spooled_big) and big[:64] not in stored and big[-64:] not in stored
+    background = jobs.InProcessWorker(app_ws)
+    background.start()
+    try:
+        state = wait_done(client, job_id)
+    finally:
+        background.stop()
+    assert state["state"] == "done" and state["done"] == 2, state
+    with app_ws.sessions() as session:
+        results = session.get(Job, job_id).results
+    assert {r["sha256"] for r in results} == {hashlib.sha256(big).hexdigest(), hashlib.sha256(jpeg(22)).hexdigest()}
+    assert not any(r["error"] for r in results)
+
+
+def test_upload_job_decrypts_one_group_at_a_time(client, app_ws, monkeypatch):  # type: ignore[no-untyped-def]
+    """The job never holds the whole upload's plaintext in /dev/shm: with a tiny group budget, one file at a
+    time (each scan sees only its own group's decrypted copies)."""
+    from idolguard.pipeline import scan
+
+    monkeypatch.setattr(uploads, "DECRYPT_GROUP_BYTES", 1)
+    seen: list[int] = []
+    real = scan.scan_paths
+
+    def watching(ws, paths, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(len([p for p in app_ws.vault.plain_tmp.iterdir() if p.name.startswith("upload-")]))
+        return real(ws, paths, *args, **kwargs)
+
+    monkeypatch.setattr(scan, "scan_paths", watching)
+    sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG))
+    originals = [(f"{n}.jpg", jpeg(30 + n)) for n in range(3)]
+    job_id = int(upload(client, originals, platform="x").headers["location"].rsplit("/", 1)[1])
+    background = jobs.InProcessWorker(app_ws)
+    background.start()
+    try:
+        state = wait_done(client, job_id)
+    finally:
+        background.stop()
+    assert state["state"] == "done" and state["done"] == 3, state
+    assert seen == [1, 1, 1]
+    with app_ws.sessions() as session:
+        results = session.get(Job, job_id).results
+    assert sorted(r["name"] for r in results) == ["0.jpg", "1.jpg", "2.jpg"] and not any(r["error"] for r in results)
+
+
+def test_sealed_spool_round_trip_in_bounded_memory(tmp_path: Path) -> None:
+    from idolguard.web.sealed_form import SealedSpool
+
+    data = os.urandom(3 * crypto.SEGMENT + 12345)
+    spool = SealedSpool(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # no name, from the start
+    for start in range(0, len(data), 64 * 1024):
+        spool.write(data[start : start + 64 * 1024])
+        assert len(spool._writer._buffer) <= crypto.SEGMENT  # type: ignore[union-attr]
+    raw = os.pread(spool._file.fileno(), len(data) * 2, 0)
+    assert data[:64] not in raw and data[-64:] not in raw
+    spool.seek(0)
+    back = b"".join(iter(lambda: spool.read(uploads.CHUNK), b""))
+    assert back == data
+    spool.seek(0)
+    assert spool.read() == data
+    spool.close()
+
+
+def test_api_upload_parts_are_sealed_too(client, app_ws, monkeypatch):  # type: ignore[no-untyped-def]
+    """``POST /api/v1/uploads`` (FastAPI parses its File(...) form itself) goes through the sealed parser too."""
+    import hashlib
+
+    import starlette.formparsers as formparsers
+
+    from idolguard.web import accounts
+
+    plain_writes: list[int] = []
+
+    class Watched(formparsers.SpooledTemporaryFile):  # type: ignore[type-arg,misc]
+        def write(self, data):  # type: ignore[no-untyped-def]
+            plain_writes.append(len(data))
+            return super().write(data)
+
+    monkeypatch.setattr(formparsers, "SpooledTemporaryFile", Watched)
+    make_user(app_ws, "api", "analyst", password=STRONG)
+    token = accounts.create_token(app_ws, "api", "write", "1d", by="test")
+    big = noise_png(23)
+    response = client.post(
+        "/api/v1/uploads",
+        files=[("files", ("big.png", big, "image/png"))],
+        data={"platform": "x"},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 202, response.text
+    assert plain_writes == [], "Starlette's plaintext spool received upload bytes"
+    [spooled] = sorted(jobs.uploads_dir(app_ws, response.json()["id"]).iterdir())
+    stored = spooled.read_bytes()
+    assert crypto.is_encrypted_file(spooled) and big[:64] not in stored and big[-64:] not in stored
+    with uploads.readable(spooled.parent, [spooled.name], app_ws.vault.key, app_ws.vault.plain_tmp) as plain:
+        [copy] = list(plain)
+        assert hashlib.sha256(copy.read_bytes()).hexdigest() == hashlib.sha256(big).hexdigest()

@@ -124,6 +124,42 @@ def encrypt_stream(key: bytes, chunks: Iterable[bytes], out: BinaryIO) -> None:
     _encrypt_segments(key, MAGIC + prefix, prefix, chunks, out)
 
 
+class SegmentWriter:
+    """Push-style ``encrypt_stream`` (``IGV1`` under ``key``) for data that arrives in callbacks, e.g. a
+    multipart parser's: ``write`` as often as needed, then ``close`` writes the final segment. At most one
+    segment (plus the latest write) is held in memory. A segment is only written once more data follows it,
+    so the last one can carry the final flag; ``decrypt_stream`` reads the result."""
+
+    def __init__(self, key: bytes, out: BinaryIO) -> None:
+        self._aes = AESGCM(key)
+        self._prefix = os.urandom(PREFIX)
+        self._header = MAGIC + self._prefix
+        self._out = out
+        self._buffer = bytearray()
+        self._index = 0
+        self.closed = False
+        out.write(self._header)
+
+    def write(self, data: bytes) -> None:
+        if self.closed:
+            raise ValueError("write after close")
+        self._buffer.extend(data)
+        while len(self._buffer) > SEGMENT:
+            self._emit(bytes(self._buffer[:SEGMENT]), final=False)
+            del self._buffer[:SEGMENT]
+
+    def close(self) -> None:
+        if not self.closed:
+            self._emit(bytes(self._buffer), final=True)
+            self._buffer.clear()
+            self.closed = True
+
+    def _emit(self, segment: bytes, *, final: bool) -> None:
+        nonce = self._prefix + struct.pack(">I", self._index)
+        self._out.write(self._aes.encrypt(nonce, segment, _aad(self._header, self._index, final)))
+        self._index += 1
+
+
 def decrypt_stream(key: bytes, handle: BinaryIO, label: str) -> Iterator[bytes]:
     """The plaintext of an ``IGV1`` stream encrypted directly under ``key``."""
     header = handle.read(len(MAGIC) + PREFIX)

@@ -25,6 +25,7 @@ from idolguard.errors import IdolGuardError
 from idolguard.web import accounts, jobs, triage, uploads
 from idolguard.web.models import STATUSES, Job, Review
 from idolguard.web.roles import Principal
+from idolguard.web.sealed_form import SealedRoute
 from idolguard.workspace import Workspace
 
 SHA_PATTERN = r"^[0-9a-f]{64}$"
@@ -290,6 +291,8 @@ def create_api(ws: Workspace) -> FastAPI:
         redoc_url=None,
         description=__doc__,
     )
+    api.state.ws = ws
+    api.router.route_class = SealedRoute  # uploads spool sealed when the vault is encrypted (sealed_form.py)
     bearer = HTTPBearer(auto_error=False)
 
     @api.exception_handler(ApiError)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -183,21 +184,13 @@ class _Progress:
 
 
 def _run_upload(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -> list[dict[str, Any]]:
-    from idolguard.web.uploads import readable
-
-    folder = uploads_dir(ws, job_id)
-    with readable(folder, list(params.get("files", [])), ws.vault.key, ws.vault.plain_tmp) as plain:
-        return _scan_upload(ws, job_id, params, user, plain)
-
-
-def _scan_upload(
-    ws: Workspace, job_id: int, params: dict[str, Any], user: str, plain: dict[Path, Path]
-) -> list[dict[str, Any]]:
-    """Scan the spooled files (``plain`` maps each readable path to its spooled path, which is what the
-    sightings record, so an interrupted job recognises what it already ingested)."""
+    """Scan the spooled files a group at a time (``uploads.groups``): in an encrypted workspace only one
+    group's plaintext is in memory-backed storage at once. Sightings record the spooled path, so an
+    interrupted job recognises what it already ingested."""
     from idolguard.intake.ingest import SightingInfo
     from idolguard.pipeline.runner import analyze
     from idolguard.pipeline.scan import item_objects, scan_paths
+    from idolguard.web.uploads import DECRYPT_GROUP_BYTES, groups, readable
 
     folder = uploads_dir(ws, job_id)
     files = [folder / name for name in params.get("files", [])]
@@ -209,15 +202,19 @@ def _scan_upload(
                 select(Sighting.source_path).where(Sighting.source_path.in_([str(f) for f in files]))
             )
         }
-    todo = [path for path, spooled in plain.items() if str(spooled) not in done_paths]
-    labels = {path: str(spooled) for path, spooled in plain.items()}
     info = SightingInfo(
         source_url=params.get("source_url") or None,
         platform=params.get("platform") or "web-upload",
         note=params.get("note") or None,
     )
     progress = _Progress(ws, job_id)
-    objects = scan_paths(acting, todo, info, on_analyzed=progress, labels=labels) if todo else []
+    todo_names = [name for name in params.get("files", []) if str(folder / name) not in done_paths]
+    objects: list[Any] = []
+    budget = DECRYPT_GROUP_BYTES if ws.vault.key is not None else sys.maxsize  # plaintext spools are read in place
+    for group in groups(folder, todo_names, budget):
+        with readable(folder, group, ws.vault.key, ws.vault.plain_tmp) as plain:
+            labels = {path: str(spooled) for path, spooled in plain.items()}
+            objects += scan_paths(acting, list(plain), info, on_analyzed=progress, labels=labels)
     # Files ingested by an interrupted earlier attempt: bring their analysis up to date and report them too.
     with ws.sessions() as session:
         earlier = list(

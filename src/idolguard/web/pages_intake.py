@@ -14,8 +14,9 @@ from idolguard.web.deps import Denied, PageContext, need, need_csrf, render, ws_
 from idolguard.web.errors import shown_error
 from idolguard.web.i18n import N_
 from idolguard.web.models import Job
+from idolguard.web.sealed_form import SealedRoute
 
-router = APIRouter()
+router = APIRouter(route_class=SealedRoute)  # uploads spool sealed (sealed_form.py)
 MAX_URLS = 100
 
 

@@ -17,10 +17,11 @@ from idolguard.web.custody import actor_name
 from idolguard.web.deps import Denied, PageContext, need, need_csrf, render, ws_of
 from idolguard.web.models import Review
 from idolguard.web.roles import Principal
+from idolguard.web.sealed_form import SealedRoute
 from idolguard.web.triage import scoped
 from idolguard.workspace import Workspace
 
-router = APIRouter()
+router = APIRouter(route_class=SealedRoute)  # file forms spool sealed (sealed_form.py)
 
 
 def visible_incident_ids(ws: Workspace, who: Principal) -> set[int]:

@@ -3,7 +3,10 @@ only ever a label (never a path), so ``../`` or absolute names cannot escape the
 
 When the vault is encrypted at rest, the spool is too: each file is written through the vault's streaming
 AES-GCM (``evidence.crypto``) as it arrives, so an upload waiting for its job, or one cut off by a crash,
-never sits on disk as a plaintext original. The job decrypts it to private memory-backed storage to ingest.
+never sits on disk as a plaintext original (and the multipart parts it is read from are sealed too:
+``sealed_form.py``). The job decrypts it to private memory-backed storage to ingest, a group of files at a
+time (``groups``: about ``DECRYPT_GROUP_BYTES`` of plaintext, or one larger file), so the memory an upload
+takes in ``/dev/shm`` is bounded by the group size or the largest file, not the whole upload.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from idolguard.evidence import crypto
 MAX_FILES = 1000
 MAX_TOTAL_BYTES = 2 * 1024**3
 CHUNK = 1024 * 1024
+DECRYPT_GROUP_BYTES = 64 * 1024 * 1024  # plaintext decrypted to /dev/shm at once by an upload job
 SAFE = re.compile(r"[^\w.\-]+", re.UNICODE)
 
 
@@ -78,6 +82,25 @@ def store(
         got.files.append(name)
         got.display[name] = (client_name or "file")[:255]
     return got
+
+
+def groups(folder: Path, names: list[str], budget: int = DECRYPT_GROUP_BYTES) -> Iterator[list[str]]:
+    """``names`` in order, cut into groups of about ``budget`` bytes (by spooled size; a file larger than the
+    budget is a group of its own; missing files are skipped)."""
+    group: list[str] = []
+    size = 0
+    for name in names:
+        try:
+            length = (folder / name).stat().st_size
+        except FileNotFoundError:
+            continue
+        if group and size + length > budget:
+            yield group
+            group, size = [], 0
+        group.append(name)
+        size += length
+    if group:
+        yield group
 
 
 @contextmanager

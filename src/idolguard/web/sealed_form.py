@@ -1,0 +1,172 @@
+"""Multipart uploads that never reach a disk as plaintext, in bounded memory.
+
+Starlette parses ``multipart/form-data`` into ``SpooledTemporaryFile``s: up to 1 MiB per file part in memory,
+then an unlinked file in the system temp folder (``/tmp``), in plaintext unless ``/tmp`` happens to be a
+tmpfs. For an encrypted workspace that is a copy of each uploaded original outside the workspace's control.
+
+Routes built with :class:`SealedRoute` parse forms with :class:`SealedMultiPartParser` instead when the
+workspace's vault is encrypted: every file part goes into a :class:`SealedSpool`, an unlinked file in the
+vault's own ``tmp/`` folder (same filesystem and permissions as the vault), encrypted as it is written
+(``crypto.SegmentWriter``, IGV1 format) under a random key that exists only in this process's memory. A
+crash leaves nothing readable (the file is unlinked at once and its key dies with the process); memory per
+part is one 1 MiB segment. The route then reads the part back (decrypted segment by segment) and spools it
+into the job's folder under the vault key (``uploads.store``). Every other form limit (``max_files``,
+``max_fields``, ``max_part_size``) is Starlette's, as given by the route.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator
+from contextlib import aclosing
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from starlette.datastructures import FormData, Headers
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from idolguard.evidence import crypto
+
+PREFIX = "part"
+
+
+class SealedSpool:
+    """A write-then-read temporary file for one uploaded part (see the module docstring). Supports what the
+    form parser and ``uploads.store`` use: ``write``, ``seek(0)``, ``read``, ``tell`` and ``close``."""
+
+    def __init__(self, folder: Path) -> None:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=f"{PREFIX}-{os.getpid()}-")
+        os.unlink(name)  # nameless from the start: nothing to clean up after a crash
+        self._file = os.fdopen(fd, "w+b")
+        self._key = os.urandom(32)
+        self._writer: crypto.SegmentWriter | None = crypto.SegmentWriter(self._key, self._file)
+        self._reader: Iterator[bytes] | None = None
+        self._buffer = b""
+        self._written = 0
+        self._position = 0
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        if self._writer is None:
+            raise ValueError("a sealed upload part is written once, then read")
+        self._writer.write(bytes(data))
+        self._written += len(data)
+        self._position = self._written
+        return len(data)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if (offset, whence) != (0, os.SEEK_SET):
+            raise ValueError("a sealed upload part can only be rewound to its start")
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+            self._file.flush()
+        self._file.seek(0)
+        self._reader = crypto.decrypt_stream(self._key, self._file, "upload part")
+        self._buffer = b""
+        self._position = 0
+        return 0
+
+    def tell(self) -> int:
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        if self._reader is None:
+            self.seek(0)
+        assert self._reader is not None
+        want = None if size is None or size < 0 else size
+        while want is None or len(self._buffer) < want:
+            segment = next(self._reader, None)
+            if segment is None:
+                break
+            self._buffer += segment
+        if want is None:
+            out, self._buffer = self._buffer, b""
+        else:
+            out, self._buffer = self._buffer[:want], self._buffer[want:]
+        self._position += len(out)
+        return out
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._file.close()
+
+    def __enter__(self) -> SealedSpool:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class SealedMultiPartParser(MultiPartParser):
+    """Starlette's parser with each file part's spool replaced by a :class:`SealedSpool` in ``folder``."""
+
+    def __init__(self, headers: Headers, stream: AsyncGenerator[bytes, None], *, folder: Path, **limits: Any) -> None:
+        super().__init__(headers, stream, **limits)
+        self.folder = folder
+
+    def on_headers_finished(self) -> None:
+        super().on_headers_finished()
+        upload = self._current_part.file
+        if upload is None:
+            return
+        spooled = upload.file
+        sealed = SealedSpool(self.folder)
+        upload.file = sealed  # type: ignore[assignment]
+        upload._max_mem_size = 0  # never "in memory": writes and reads go through the thread pool
+        spooled.close()  # still empty: nothing was written to it
+        self._files_to_close_on_error[-1] = sealed  # type: ignore[call-overload]
+
+
+def spool_folder(request: Request) -> Path | None:
+    """The vault's ``tmp/`` when the workspace encrypts at rest, else None (Starlette's own spooling)."""
+    ws = getattr(request.app.state, "ws", None)
+    if ws is None or not ws.vault.encrypted:
+        return None
+    folder: Path = ws.vault.tmp
+    return folder
+
+
+class SealedRequest(Request):
+    async def _get_form(
+        self, *, max_files: int | float = 1000, max_fields: int | float = 1000, max_part_size: int = 1024 * 1024
+    ) -> FormData:
+        if self._form is None and self.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+            folder = spool_folder(self)
+            if folder is not None:
+                try:
+                    async with aclosing(self.stream()) as stream:
+                        parser = SealedMultiPartParser(
+                            self.headers,
+                            stream,
+                            folder=folder,
+                            max_files=max_files,
+                            max_fields=max_fields,
+                            max_part_size=max_part_size,
+                        )
+                        self._form = await parser.parse()
+                except MultiPartException as exc:
+                    raise HTTPException(status_code=400, detail=exc.message) from exc
+        return await super()._get_form(max_files=max_files, max_fields=max_fields, max_part_size=max_part_size)
+
+
+class SealedRoute(APIRoute):
+    """An API route whose request parses multipart forms with :class:`SealedMultiPartParser` (FastAPI's
+    documented custom-route pattern: the handler gets a ``Request`` subclass)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def sealed(request: Request) -> Response:
+            wrapped = SealedRequest(request.scope, request.receive)
+            try:
+                return await handler(wrapped)
+            finally:
+                await wrapped.close()  # the sealed parts (their descriptors) go with the request
+
+        return sealed
