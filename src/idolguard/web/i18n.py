@@ -120,9 +120,7 @@ def used_messages() -> set[str]:
     in_code = re.compile(r"(?:\bN_\(|\bgettext\(|\bDenied\(\d+,)" + quoted)
     found: set[str] = set(DYNAMIC)
     root = Path(__file__).parent
-    # ``cli.py`` holds the web area's commands: their messages are the CLI's (``idolguard.cli_lang``, catalogs in
-    # ``locales/cli``), not the pages'.
-    code = [p for p in root.glob("*.py") if p.name != "cli.py"]
+    code = [path for path in root.glob("*.py") if path.name != "cli.py"]  # cli.py speaks through the CLI catalog
     for pattern, paths in ((in_templates, root.glob("templates/*.j2")), (in_code, code)):
         for path in paths:
             for match in pattern.finditer(path.read_text(encoding="utf-8")):
