@@ -594,6 +594,13 @@ def _print_verify_summary(report: Any, *, read_only: bool, recorded: bool) -> No
         )
     for capture in report.unstamped:
         out().print(warning + tr("{capture} has no RFC 3161 timestamp", capture=safe(capture)))
+    if report.vault_key_objects:
+        tell(
+            "{n} vault object(s) are encrypted with the vault key itself (older format): a destruction can only "
+            "delete them, not destroy a key of their own; `idolguard vault rekey` gives them one",
+            stdout=True,
+            n=report.vault_key_objects,
+        )
     decisions: dict[Any, list[dict[str, Any]]] = {}
     for gone in report.destroyed:
         decisions.setdefault(gone["decision_seq"], []).append(gone)
