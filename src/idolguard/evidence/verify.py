@@ -34,6 +34,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
+from idolguard.evidence import crypto
 from idolguard.evidence.actions import INVALIDATES_MATCHES, MATCH_STAGES, Action, parse_action
 from idolguard.evidence.canonical import canonical_bytes
 from idolguard.evidence.keys import key_id_of_raw, load_public_keys, public_key_from_raw, public_key_id
@@ -67,6 +68,9 @@ class KeyRange:
 @dataclass
 class VerifyReport:
     objects_checked: int = 0
+    # Objects still encrypted with the vault key itself (IGV1): readable, but a destruction can only delete
+    # them, not shred a key of their own (``idolguard vault rekey`` gives them one).
+    vault_key_objects: int = 0
     entries_checked: int = 0
     mirror_lines_checked: int = 0
     rows_checked: int = 0
@@ -90,6 +94,7 @@ class VerifyReport:
         return {
             "ok": self.ok,
             "objects_checked": self.objects_checked,
+            "vault_key_objects": self.vault_key_objects,
             "ledger_entries_checked": self.entries_checked,
             "mirror_lines_checked": self.mirror_lines_checked,
             "rows_checked": self.rows_checked,
@@ -797,6 +802,8 @@ def _check_vault(
             progress(1)
         if problem:
             report.problems.append(Problem("vault", sha, problem))
+        elif vault.encrypted and _vault_key_format(vault, sha):
+            report.vault_key_objects += 1
     for sha in vault.iter_objects():
         if sha in needed:
             continue
@@ -812,6 +819,13 @@ def _check_vault(
             report.warnings.append(
                 Problem("vault", sha, "object not referenced by any custody event (interrupted ingest?)")
             )
+
+
+def _vault_key_format(vault: Any, sha: str) -> bool:
+    try:
+        return bool(crypto.encrypted_format(vault.path_for(sha)) == "v1")
+    except OSError:
+        return False
 
 
 def _decided(facts: SignedFacts, sha: str) -> bool:
