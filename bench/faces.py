@@ -73,7 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     cv2.setNumThreads(1)
 
-    from idolguard.faces.analysis import FaceAnalyzer
+    from idolguard.faces.analysis import FaceAnalyzer, reference_embeddings
     from idolguard.faces.detector import get_detector
     from idolguard.gallery.matching import GalleryIndex, MatchParams
     from idolguard.media.frames import VideoReader
@@ -100,6 +100,23 @@ def main() -> None:
         print(
             f"full path (decode+det+align+quality+embed): {faces_found / full:8.1f} faces/s "
             f"({n / full:.1f} images/s, {faces_found} faces in {n} images; {full / decode:.2f}x decode time)"
+        )
+        # What mirroring the scanned face costs (shipped: crop + mirror, see analysis.MIRROR_PROBES).
+        plain_analyzer = FaceAnalyzer(detector=analyzer.detector, embedder=analyzer.embedder, mirror_probes=False)
+        full_plain = timed(lambda: [plain_analyzer.analyze(load_rgb(p)) for p in paths], args.repeats)
+        crops = [f.aligned for a in arrays for f in analyzer.analyze(a, embed=False).faces]
+        assert analyzer.embedder is not None
+        embedder = analyzer.embedder
+        one_view = timed(lambda: embedder.embed(crops), args.repeats)
+        two_views = timed(lambda: reference_embeddings(embedder, crops), args.repeats)
+        k = max(1, len(crops))
+        print(
+            f"embedding per face        : {one_view / k * 1000:8.2f} ms crop only, {two_views / k * 1000:.2f} ms "
+            f"crop + mirror (+{(two_views - one_view) / k * 1000:.2f} ms)"
+        )
+        print(
+            f"full path, probes unmirrored: {faces_found / full_plain:8.1f} faces/s "
+            f"(shipped mirrored: {faces_found / full:.1f} faces/s)"
         )
 
         video = folder / "clip.mp4"

@@ -251,9 +251,10 @@ def _sighting_info(
     source_url: str | None, platform: str | None, account: str | None, seen_at: str | None, note: str | None
 ) -> Any:
     from idolguard.intake.ingest import SightingInfo, parse_seen_at
+    from idolguard.intake.source_url import check_source_url
 
     try:
-        return SightingInfo(source_url, platform, account, parse_seen_at(seen_at), note)
+        return SightingInfo(check_source_url(source_url), platform, account, parse_seen_at(seen_at), note)
     except IdolGuardError as exc:
         fail(str(exc))
 
@@ -593,6 +594,13 @@ def _print_verify_summary(report: Any, *, read_only: bool, recorded: bool) -> No
         )
     for capture in report.unstamped:
         out().print(warning + tr("{capture} has no RFC 3161 timestamp", capture=safe(capture)))
+    if report.vault_key_objects:
+        tell(
+            "{n} vault object(s) are encrypted with the vault key itself (older format): a destruction can only "
+            "delete them, not destroy a key of their own; `idolguard vault rekey` gives them one",
+            stdout=True,
+            n=report.vault_key_objects,
+        )
     decisions: dict[Any, list[dict[str, Any]]] = {}
     for gone in report.destroyed:
         decisions.setdefault(gone["decision_seq"], []).append(gone)

@@ -4,7 +4,9 @@ Source messages are English, written in the code; Korean lives in gettext catalo
 (``*.ko.po``, read with Babel on first use, so no compile step). One catalog per area (``core.ko.po``,
 ``cases.ko.po``...) so areas adding commands do not all edit one file; ``errors.ko.po`` holds the templates of
 errors raised below the CLI (``no IdolGuard workspace at {home} ...``), matched against an exception's text so a
-refusal from any layer is shown in Korean without that layer knowing about languages.
+refusal from any layer is shown in Korean without that layer knowing about languages. ``help.ko.po`` holds
+the ``--help`` texts (docstrings and option help, keyed by the English as ``--help`` shows it);
+``cli_support.plain_help`` puts the command tree into the chosen language before help is rendered.
 
 Language, first that applies: ``idolguard --lang ko|en``, ``IDOLGUARD_LANG``, the locale (``LC_ALL``, then
 ``LC_MESSAGES``, then ``LANG``: starting with ``ko`` means Korean), else English. Only text meant for people
@@ -115,6 +117,23 @@ def _error_rules(lang: str) -> list[tuple[re.Pattern[str], str]]:
     return rules
 
 
+CODE_FIELDS = {"status", "state", "old", "new", "role"}
+
+
+def _inner(name: str, value: str) -> str:
+    """A value taken from an error's text: a nested reason is translated too, a code word (``{family}``) by
+    its catalog label; data (paths, names, numbers) stays as it is."""
+    if name == "reason":
+        return tr_error(value)
+    if name == "family":
+        return tr(value)
+    if name in CODE_FIELDS:  # a status or role code, maybe quoted ('sent'): its label when the catalog has one
+        code = value.strip("'\"")
+        label = tr(code)
+        return label if label != code else value
+    return value
+
+
 def tr_error(text: str) -> str:
     """An error's text (from this CLI or raised by any layer below it) in the current language: an exact catalog
     entry, else the first ``errors.ko.po`` template it matches, with the values taken from the text; else as is."""
@@ -127,6 +146,6 @@ def tr_error(text: str) -> str:
     for pattern, target in _error_rules(lang):
         match = pattern.match(text)
         if match:
-            values = {name: tr_error(value) if name == "reason" else value for name, value in match.groupdict().items()}
+            values = {name: _inner(name, value) for name, value in match.groupdict().items()}
             return target.format(**values)
     return text

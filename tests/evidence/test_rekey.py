@@ -79,7 +79,8 @@ def test_rekey_is_resumable_after_a_kill_and_makes_destruction_cryptographic(
     for sha in shas:
         _make_legacy(ws.vault, sha, master)
     mtimes = {sha: ws.vault.path_for(sha).stat().st_mtime_ns for sha in shas}
-    _verify_ok(cli)
+    assert _verify_ok(cli)["vault_key_objects"] == 3
+    assert "idolguard vault rekey" in " ".join(cli("verify").stdout.split())  # verify points to the command
 
     dry = json.loads(cli("vault", "rekey", "--dry-run", "--json").stdout)
     assert dry["formats"] == {"v1": 3} and dry["to_rekey"] == 3 and dry["rekeyed"] == 0
@@ -116,7 +117,7 @@ def test_rekey_is_resumable_after_a_kill_and_makes_destruction_cryptographic(
         assert path.stat().st_mtime_ns == mtimes[sha]
         with open(path, "rb") as handle, pytest.raises(IntegrityError):
             b"".join(crypto.decrypt_stream(master, handle, sha))  # the vault key alone no longer opens it
-    _verify_ok(cli)
+    assert _verify_ok(cli)["vault_key_objects"] == 0
     again = json.loads(cli("vault", "rekey", "--json").stdout)
     assert again["formats"] == {"item": 3} and again["rekeyed"] == 0 and again["events"] == []
 

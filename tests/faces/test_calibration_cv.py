@@ -136,6 +136,7 @@ def test_calibrate_faces_data_writes_a_record_with_intervals(cli, tmp_path) -> N
     assert expected["false_accept_rate_95ci"][1] >= expected["false_accept_rate"]
     assert "possible_share_genuine" in expected and set(expected["per_source"]) >= {"alpha", "strangers"}
     assert record["source"]["photos_without_face"] == 1
+    assert record["probe_embedding"] == "crop+mirror"  # probes scored as scanning embeds them
     assert record["possible_threshold"] <= record["match_threshold"]
     text = cli(*args, "--target-far-upper", "0.05")
     assert "[faces.matching]" in text.output and "false accepts" in text.output
@@ -216,3 +217,27 @@ def test_fast_threshold_search_agrees_with_decide_and_keeps_the_strictest_tie() 
                 slow = (float(threshold), outcome.rank1, outcome.far)
         assert found is not None and slow is not None
         assert found[0] == slow[0] and abs(found[1] - slow[1]) < 1e-12 and abs(found[2] - slow[2]) < 1e-12
+
+
+def test_labelled_probes_are_embedded_as_the_scanner_embeds_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """With probe-side mirroring (shipped) a calibration probe is the crop + mirror vector, i.e. the reference
+    vector; without it, the plain crop's. The cache keeps both, so switching needs no re-embedding."""
+    import hashlib
+
+    from idolguard.faces.labelled import _save_cache, embed_labelled
+
+    faces = synthetic(seed=3)
+    rng = np.random.default_rng(4)
+    crop = faces.probe[:6]
+    both = np.stack([_unit(v + 0.2 * rng.normal(size=128)) for v in crop]).astype(np.float32)
+    entries, rows = {}, []
+    for k in range(6):
+        photo = tmp_path / f"{k}.jpg"
+        photo.write_bytes(f"photo {k}".encode())
+        entries[hashlib.sha256(photo.read_bytes()).hexdigest()] = (crop[k], both[k], 0.8)
+        rows.append((photo, str(faces.identity[k]), str(faces.source[k])))
+    _save_cache(tmp_path / "emb.npz", entries)
+    mirrored = embed_labelled(rows, tmp_path / "emb.npz")
+    plain = embed_labelled(rows, tmp_path / "emb.npz", mirror_probes=False)
+    assert np.allclose(mirrored.probe, both) and np.allclose(mirrored.reference, both)
+    assert np.allclose(plain.probe, crop) and np.allclose(plain.reference, both)

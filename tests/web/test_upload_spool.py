@@ -249,3 +249,38 @@ def test_sealed_spool_round_trip_in_bounded_memory(tmp_path: Path) -> None:
     spool.seek(0)
     assert spool.read() == data
     spool.close()
+
+
+def test_api_upload_parts_are_sealed_too(client, app_ws, monkeypatch):  # type: ignore[no-untyped-def]
+    """``POST /api/v1/uploads`` (FastAPI parses its File(...) form itself) goes through the sealed parser too."""
+    import hashlib
+
+    import starlette.formparsers as formparsers
+
+    from idolguard.web import accounts
+
+    plain_writes: list[int] = []
+
+    class Watched(formparsers.SpooledTemporaryFile):  # type: ignore[type-arg,misc]
+        def write(self, data):  # type: ignore[no-untyped-def]
+            plain_writes.append(len(data))
+            return super().write(data)
+
+    monkeypatch.setattr(formparsers, "SpooledTemporaryFile", Watched)
+    make_user(app_ws, "api", "analyst", password=STRONG)
+    token = accounts.create_token(app_ws, "api", "write", "1d", by="test")
+    big = noise_png(23)
+    response = client.post(
+        "/api/v1/uploads",
+        files=[("files", ("big.png", big, "image/png"))],
+        data={"platform": "x"},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 202, response.text
+    assert plain_writes == [], "Starlette's plaintext spool received upload bytes"
+    [spooled] = sorted(jobs.uploads_dir(app_ws, response.json()["id"]).iterdir())
+    stored = spooled.read_bytes()
+    assert crypto.is_encrypted_file(spooled) and big[:64] not in stored and big[-64:] not in stored
+    with uploads.readable(spooled.parent, [spooled.name], app_ws.vault.key, app_ws.vault.plain_tmp) as plain:
+        [copy] = list(plain)
+        assert hashlib.sha256(copy.read_bytes()).hexdigest() == hashlib.sha256(big).hexdigest()

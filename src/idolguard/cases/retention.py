@@ -290,8 +290,11 @@ def finish_pending(ws: Workspace, case_number: str | None = None) -> list[Finish
             number: [p for p in _capture_copies(session, case, {o.sha256 for o in objs}) if _copy_left(ws, p)]
             for number, (case, _seq, objs) in by_case.items()
         }
+    keyed = ws.vault.keyed_objects() if by_case else set()
     for number, (_case, decision_seq, objs) in by_case.items():
-        left = [(o, ws.vault.leftover(o.sha256, o.destroyed_at)) for o in objs]
+        # Cheap first: most erasures finished, so only objects with a file or a key left are looked at.
+        maybe = [o for o in objs if o.sha256 in keyed or ws.vault.has(o.sha256)]
+        left = [(o, ws.vault.leftover(o.sha256, o.destroyed_at)) for o in maybe]
         left = [(o, what) for o, what in left if what]
         if not left and not copies[number]:
             continue

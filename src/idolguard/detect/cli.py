@@ -24,6 +24,9 @@ from idolguard.cli_support import (
     out,
     progress_bar,
     safe,
+    tell,
+    tr,
+    tr_error,
 )
 from idolguard.errors import IdolGuardError
 from idolguard.evidence.actions import Action
@@ -158,16 +161,17 @@ def detect(
         if json_out:
             emit_json(result)
         elif result.get("error"):
-            out().print(f"[red]{safe(result['error'])}[/]  {safe(result['path'])}")
+            out().print(f"[red]{safe(tr_error(result['error']))}[/]  {safe(result['path'])}")
         else:
             score = result["manipulation_score"]
             shown = f"{score:.3f}" if isinstance(score, float) else "-"
+            faces = tr("{n} face(s)", n=len(result["faces"]))
+            reason = safe(tr_error(result.get("verdict_reason", "")))
             out().print(
-                f"{result['verdict']:<18} {shown:>6}  {len(result['faces'])} face(s)  {safe(result['path'])}"
-                f"  [dim]{safe(result.get('verdict_reason', ''))}[/]"
+                f"{safe(tr(result['verdict'])):<18} {shown:>6}  {faces}  {safe(result['path'])}  [dim]{reason}[/]"
             )
             if isinstance(score, float):
-                out().print(f"{'':<26}[dim]{safe(describe(result.get('false_positive_rate')))}[/]")
+                out().print(f"{'':<26}[dim]{safe(tr_error(describe(result.get('false_positive_rate'))))}[/]")
     exit_for(failed)
 
 
@@ -240,9 +244,16 @@ def eval_detector(
         emit_json({"summary": summary})
     else:
         auc = summary.get("roc_auc")
-        out().print(
-            f"ROC AUC {auc if auc is not None else '-'}  accuracy@{threshold:.2f} {summary.get('accuracy', '-')}  "
-            f"(scored {summary['scored']}/{summary['files']}, {summary['errors']} errors; plot {safe(plot)})"
+        tell(
+            "ROC AUC {auc}  accuracy@{threshold} {accuracy}  (scored {scored}/{files}, {errors} errors; plot {plot})",
+            stdout=True,
+            auc=auc if auc is not None else "-",
+            threshold=f"{threshold:.2f}",
+            accuracy=summary.get("accuracy", "-"),
+            scored=summary["scored"],
+            files=summary["files"],
+            errors=summary["errors"],
+            plot=plot,
         )
 
 
@@ -271,7 +282,7 @@ def train_detector(
     try:
         from idolguard.detect.training.trainer import TrainConfig, train
     except ImportError as exc:
-        fail(f"training needs the train extra (pip install -e '.[train]'): {exc}")
+        fail("training needs the train extra (pip install -e '.[train]'): {reason}", reason=exc)
     cfg = TrainConfig(
         real_dir=real,
         out=out,
@@ -292,7 +303,7 @@ def train_detector(
         degradations=degradations,
     )
     try:
-        card = train(cfg, log=lambda msg: console.print(safe(msg)))
+        card = train(cfg, log=lambda msg: console.print(safe(tr_error(msg))))
     except (ImportError, ValueError, FileNotFoundError) as exc:
         fail(str(exc))
     emit_json({"out": str(out), "card": str(out.with_suffix(".json")), "metrics": card["metrics"]})
@@ -342,7 +353,12 @@ def calibrate_detector(
             created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
     except ValueError as exc:
-        fail(f"cannot calibrate: {exc} ({len(usable)} of {len(scores)} files had a scorable face)")
+        fail(
+            "cannot calibrate: {reason} ({used} of {files} files had a scorable face)",
+            reason=tr_error(str(exc)),
+            used=len(usable),
+            files=len(scores),
+        )
     record = {"model": detector.model_id, "calibration": calibration.as_dict()}
     data = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
     dest = ws.config.home / CALIBRATION_FILE
@@ -373,7 +389,13 @@ def calibrate_detector(
     if json_out:
         emit_json(summary)
     else:
-        out().print(f"calibration {summary['id']} fitted on {len(usable)} files; written to {safe(dest)}")
+        tell(
+            "calibration {id} fitted on {n} files; written to {path}",
+            stdout=True,
+            id=summary["id"],
+            n=len(usable),
+            path=dest,
+        )
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:

@@ -138,6 +138,19 @@ class Vault:
             _fsync_dir(final.parent)
         return final
 
+    def keyed_objects(self) -> set[str]:
+        """Every object name that has at least one key file (one listing of ``keys/``, for checks over many
+        objects at once instead of one ``key_paths`` listing each)."""
+        found: set[str] = set()
+        try:
+            folders = [entry.path for entry in os.scandir(self.keys) if entry.is_dir()]
+        except FileNotFoundError:
+            return found
+        for folder in folders:
+            with os.scandir(folder) as entries:
+                found.update(entry.name.split(".", 1)[0] for entry in entries if entry.name.endswith(".key"))
+        return found
+
     def item_key(self, sha256: str) -> bytes | None:
         """The object's own data key, or None when it has none (plaintext or written with the vault key).
 

@@ -34,6 +34,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
+from idolguard.evidence import crypto
 from idolguard.evidence.actions import INVALIDATES_MATCHES, MATCH_STAGES, Action, parse_action
 from idolguard.evidence.canonical import canonical_bytes
 from idolguard.evidence.keys import key_id_of_raw, load_public_keys, public_key_from_raw, public_key_id
@@ -67,6 +68,9 @@ class KeyRange:
 @dataclass
 class VerifyReport:
     objects_checked: int = 0
+    # Objects still encrypted with the vault key itself (IGV1): readable, but a destruction can only delete
+    # them, not shred a key of their own (``idolguard vault rekey`` gives them one).
+    vault_key_objects: int = 0
     entries_checked: int = 0
     mirror_lines_checked: int = 0
     rows_checked: int = 0
@@ -90,6 +94,7 @@ class VerifyReport:
         return {
             "ok": self.ok,
             "objects_checked": self.objects_checked,
+            "vault_key_objects": self.vault_key_objects,
             "ledger_entries_checked": self.entries_checked,
             "mirror_lines_checked": self.mirror_lines_checked,
             "rows_checked": self.rows_checked,
@@ -773,13 +778,14 @@ def _check_vault(
     progress: Callable[[int], None] | None,
 ) -> None:
     vault = ws.vault
+    keyed = vault.keyed_objects() if facts.destroyed else set()  # for _erasure_left: one listing of keys/
     for sha in sorted(needed):
         try:
             present = vault.has(sha)
         except ValueError:
             report.problems.append(Problem("vault", repr(sha)[:80], "recorded object name is not a SHA-256 digest"))
             continue
-        if _erasure_left(vault, sha, facts, report):
+        if _erasure_left(vault, sha, facts, report, present or sha in keyed):
             continue  # decided erasure not finished: what is left is not checked as evidence
         if not present:
             if _decided(facts, sha):
@@ -796,13 +802,15 @@ def _check_vault(
             progress(1)
         if problem:
             report.problems.append(Problem("vault", sha, problem))
+        elif vault.encrypted and _vault_key_format(vault, sha):
+            report.vault_key_objects += 1
     for sha in vault.iter_objects():
         if sha in needed:
             continue
         if not _looks_like_digest(sha):
             report.problems.append(Problem("vault", sha, "foreign file in the vault objects folder"))
             continue
-        if _erasure_left(vault, sha, facts, report):
+        if _erasure_left(vault, sha, facts, report, True):
             continue
         problem = vault.check(sha)
         if problem:
@@ -813,16 +821,23 @@ def _check_vault(
             )
 
 
+def _vault_key_format(vault: Any, sha: str) -> bool:
+    try:
+        return bool(crypto.encrypted_format(vault.path_for(sha)) == "v1")
+    except OSError:
+        return False
+
+
 def _decided(facts: SignedFacts, sha: str) -> bool:
     return sha in facts.destroyed and len(set(facts.destroyed[sha]["approved_by"])) >= 2
 
 
-def _erasure_left(vault: Any, sha: str, facts: SignedFacts, report: VerifyReport) -> bool:
+def _erasure_left(vault: Any, sha: str, facts: SignedFacts, report: VerifyReport, anything: bool) -> bool:
     """True (and a warning) when a signed two-approver decision erased this object but files written before
     that decision are still there: an erasure interrupted by a crash, finished by running ``cases destroy``
     for the case again or by the next ``worker``/``serve`` start. The same content stored again after the
     decision is new evidence and is checked as usual."""
-    if not _decided(facts, sha):
+    if not anything or not _decided(facts, sha):  # ``anything``: the object or a key file exists
         return False
     decided_at = _ts(facts.destroyed[sha].get("decided_at"))
     left = vault.leftover(sha, decided_at) if decided_at is not None else ""

@@ -14,6 +14,10 @@ from idolguard.faces.embedder import FaceEmbedder, get_embedder, normalise
 from idolguard.faces.quality import Quality, estimate_quality
 
 SMALL_IMAGE_SIDE = 400  # images up to this size are retried with padding when no face is found
+# Scanned (probe) faces are embedded like references: the mean of the crop's and its mirror image's
+# embeddings. Measured by the calibration's nested cross-validation (docs/BENCHMARKS.md, "Probe-side
+# mirroring"); costs one more SFace pass per face. ``calibration.json`` records the choice (``probe_views``).
+MIRROR_PROBES = True
 
 
 @dataclass
@@ -43,13 +47,15 @@ class FaceAnalyzer:
     embedder: FaceEmbedder | None = None
     max_faces: int = MAX_FACES
     pad_retry: bool = True
+    mirror_probes: bool = MIRROR_PROBES  # embed scanned faces as crop + mirror (see ``MIRROR_PROBES``)
 
     def __post_init__(self) -> None:
         self.detector = self.detector or get_detector()
         self.embedder = self.embedder or get_embedder()
 
     def analyze(self, image_rgb: np.ndarray, *, embed: bool = True, reference: bool = False) -> ImageFaces:
-        """All faces of one picture. ``reference=True`` embeds like an enrolment (see ``reference_embeddings``)."""
+        """All faces of one picture. ``reference=True`` embeds like an enrolment (see ``reference_embeddings``);
+        probes are embedded the same way when ``mirror_probes`` is on, else from the crop alone."""
         assert self.detector is not None and self.embedder is not None
         detections = self.detector.detect(image_rgb)
         padded = False
@@ -68,7 +74,8 @@ class FaceAnalyzer:
             records.append(FaceRecord(det, aligned, estimate_quality(det.bbox, det.landmarks, aligned)))
         if embed and records:
             crops = [r.aligned for r in records]
-            vectors = reference_embeddings(self.embedder, crops) if reference else self.embedder.embed(crops)
+            mirrored = reference or self.mirror_probes
+            vectors = reference_embeddings(self.embedder, crops) if mirrored else self.embedder.embed(crops)
             for record, vector in zip(records, vectors, strict=True):
                 record.embedding = vector
         return ImageFaces(records, total, capped, padded, notes)
@@ -77,8 +84,7 @@ class FaceAnalyzer:
 def reference_embeddings(embedder: FaceEmbedder, crops: list[np.ndarray]) -> np.ndarray:
     """Embeddings of reference faces: the mean of the crop's and its mirror image's embeddings.
 
-    Measured on eastasian-dev pairs (docs/BENCHMARKS.md), mirroring the *reference* side only gives the same
-    gain as mirroring both sides, so enrolment (offline, done once) pays the doubled cost and scanning does not.
+    Used for every reference and, with ``MIRROR_PROBES``, for every scanned face too (docs/BENCHMARKS.md).
     """
     mirrored = [np.ascontiguousarray(c[:, ::-1]) for c in crops]
     both = embedder.embed(list(crops) + mirrored)

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from idolguard.cli_support import (
+    N_,
     PANEL_CASEWORK,
     PANEL_INTAKE,
     console,
@@ -24,6 +25,11 @@ from idolguard.cli_support import (
     print_table,
     progress_bar,
     safe,
+    say,
+    tell,
+    tr,
+    tr_error,
+    warn,
 )
 from idolguard.errors import IdolGuardError
 
@@ -48,9 +54,20 @@ def _alias_arg(value: str) -> tuple[str, str | None]:
     return value, None
 
 
+# Codes shown translated (--json keeps them).
+DECISIONS = (N_("match"), N_("possible"), N_("no_match"))
+ALIAS_LABELS = {  # alias kinds as people read them ("stage" is not the pipeline's stage)
+    "hangul": N_("Hangul name"),
+    "romanised": N_("romanised name"),
+    "stage": N_("stage name"),
+    "legal": N_("legal name"),
+    "other": N_("other name"),
+}
+
+
 def _warn(lines: list[str]) -> None:
     for line in lines:
-        console.print(f"[yellow]warning:[/] {safe(line)}")
+        warn("{text}", text=tr_error(line))
 
 
 class ScoreNorm(StrEnum):
@@ -102,10 +119,15 @@ def artists_add(
         emit_json(result.as_dict())
         return
     for ref in result.references:
-        status = "[green]enrolled[/]" if ref.accepted else f"[yellow]rejected: {safe(ref.reason)}[/]"
+        if ref.accepted:
+            status = f"[green]{tr('enrolled')}[/]"
+        else:
+            status = f"[yellow]{tr('rejected: {reason}', reason=safe(tr_error(ref.reason)))}[/]"
         out().print(f"{status}  {safe(ref.path)}")
-    verb = "created" if result.created else "updated"
-    console.print(f"{safe(result.artist)}: {verb}, {result.accepted} reference(s) added")
+    if result.created:
+        tell("{artist}: created, {n} reference(s) added", artist=result.artist, n=result.accepted)
+    else:
+        tell("{artist}: updated, {n} reference(s) added", artist=result.artist, n=result.accepted)
     _warn(result.warnings)
 
 
@@ -128,7 +150,7 @@ def artists_list(
         ("name", "group", "aliases", "references", "consent"),
         [(r["name"], r["group"], ", ".join(r["aliases"]), r["references"], r["consent_ref"]) for r in rows],
     )
-    console.print(f"{len(rows)} artist(s)")
+    tell("{n} artist(s)", n=len(rows))
 
 
 @artists_app.command("show")
@@ -148,16 +170,23 @@ def artists_show(
     if json_out:
         emit_json(info)
         return
-    out().print(
-        f"{safe(info['name'])}  group={safe(info['group'] or '-')}  consent={safe(info['consent_ref'] or '-')}  "
-        f"enrolled by {safe(info['enrolled_by'])}"
+    say(
+        "{name}  group={group}  consent={consent}  enrolled by {by}",
+        name=info["name"],
+        group=info["group"] or "-",
+        consent=info["consent_ref"] or "-",
+        by=info["enrolled_by"],
     )
     if info["aliases"]:
-        out().print("  aliases: " + ", ".join(f"{safe(a['alias'])} ({a['kind']})" for a in info["aliases"]))
+        aliases = ", ".join(f"{a['alias']} ({tr(ALIAS_LABELS.get(a['kind'], a['kind']))})" for a in info["aliases"])
+        say("  aliases: {aliases}", aliases=aliases)
     for ref in info["references"]:
-        out().print(
-            f"  photo {ref['photo_sha256'][:16]}  crop {ref['crop_sha256'][:16]}  quality {ref['quality']:.2f}"
-            f"  {safe(ref['source_name'])}"
+        say(
+            "  photo {photo}  crop {crop}  quality {quality}  {name}",
+            photo=ref["photo_sha256"][:16],
+            crop=ref["crop_sha256"][:16],
+            quality=f"{ref['quality']:.2f}",
+            name=ref["source_name"],
         )
     _warn(info["warnings"])
 
@@ -180,7 +209,7 @@ def artists_remove(
     if json_out:
         emit_json({"artist": name, "removed": True, "references": removed})
     else:
-        out().print(f"removed {safe(name)} ({removed} reference(s))")
+        say("removed {name} ({n} reference(s))", name=name, n=removed)
 
 
 @artists_app.command("remove-photo")
@@ -204,9 +233,11 @@ def artists_remove_photo(
     if json_out:
         emit_json({**result, "warnings": warnings})
         return
-    out().print(
-        f"{safe(result['artist'])}: removed photo {result['photo_sha256'][:16]}, "
-        f"{result['references_left']} reference(s) left"
+    say(
+        "{artist}: removed photo {photo}, {n} reference(s) left",
+        artist=result["artist"],
+        photo=result["photo_sha256"][:16],
+        n=result["references_left"],
     )
     _warn(warnings)
 
@@ -232,10 +263,10 @@ def artists_alias(
     if json_out:
         emit_json(result)
     elif remove:
-        out().print(f"{safe(result['artist'])}: alias {safe(result['removed'])} removed")
+        say("{artist}: alias {alias} removed", artist=result["artist"], alias=result["removed"])
     else:
-        added = ", ".join(a["alias"] for a in result["added"]) or "nothing new"
-        out().print(f"{safe(result['artist'])}: alias added: {safe(added)}")
+        added = ", ".join(a["alias"] for a in result["added"]) or tr("nothing new")
+        say("{artist}: alias added: {aliases}", artist=result["artist"], aliases=added)
 
 
 @artists_app.command("group")
@@ -256,7 +287,7 @@ def artists_group(
     if json_out:
         emit_json(result)
     else:
-        out().print(f"{safe(result['artist'])}: group {safe(result['group'] or '-')}")
+        say("{artist}: group {group}", artist=result["artist"], group=result["group"] or "-")
 
 
 @artists_app.command("threshold")
@@ -274,7 +305,10 @@ def artists_threshold(
     except IdolGuardError as exc:
         fail(str(exc))
         return
-    out().print(f"{safe(name)}: threshold {'reset to the calibrated default' if value is None else value}")
+    if value is None:
+        say("{name}: threshold reset to the calibrated default", name=name)
+    else:
+        say("{name}: threshold {value}", name=name, value=value)
 
 
 @artists_app.command("cohort")
@@ -296,7 +330,7 @@ def artists_cohort(
     if json_out:
         emit_json(counts)
     else:
-        out().print(f"cohort: {counts['added']} face(s) added, {counts['skipped']} skipped")
+        say("cohort: {added} face(s) added, {skipped} skipped", added=counts["added"], skipped=counts["skipped"])
 
 
 def _named_only_when_matched(face: dict[str, Any]) -> dict[str, Any]:
@@ -327,15 +361,18 @@ def identify(
             emit_json(result)
             continue
         if result["error"]:
-            out().print(f"[red]{safe(result['error'])}[/]  {safe(result['path'])}")
+            out().print(f"[red]{safe(tr_error(result['error']))}[/]  {safe(result['path'])}")
             continue
         described = [
-            f"{f['artist']} ({f['decision']}, {f['similarity']:.2f})"
+            f"{f['artist']} ({tr(f['decision'])}, {f['similarity']:.2f})"
             if f["artist"]
-            else f"unknown ({f['decision']}" + (f", {f['similarity']:.2f})" if f.get("similarity") is not None else ")")
+            else tr("unknown")
+            + f" ({tr(f['decision'])}"
+            + (f", {f['similarity']:.2f})" if f.get("similarity") is not None else ")")
             for f in result["faces"]
         ]
-        out().print(f"{safe(result['path'])}: {len(result['faces'])} face(s) {safe('; '.join(described))}")
+        faces = tr("{n} face(s)", n=len(result["faces"]))
+        say("{path}: {faces} {described}", path=result["path"], faces=faces, described="; ".join(described))
     exit_for(failures)
 
 
@@ -442,8 +479,8 @@ def calibrate_faces(
             return
         for key, value in result.items():
             if key != "toml":
-                console.print(f"{key:>28}: {safe(value)}")
-        typer.echo(result["toml"])
+                console.print(f"{key:>28}: {safe(value)}")  # not for translation: field names of the JSON
+        typer.echo(result["toml"])  # not for translation: a config block to paste
         return
     from idolguard.faces.eval_cli import calibrate_cross_validated
     from idolguard.gallery.calibration import Settings
@@ -482,30 +519,37 @@ def _ci(value: Any, interval: Any) -> str:
 def _print_calibration(record: dict[str, Any]) -> None:
     """Held-out figures per rule variant and per source (stderr, for people), then the config block."""
     expected = record["expected"]
-    console.print(
-        f"shipped rule: {expected['variant']} -> {expected.get('family')} "
-        f"(target met on identity- and source-disjoint folds: {record.get('target_met_both')})"
+    tell(
+        "shipped rule: {variant} -> {family} (target met on identity- and source-disjoint folds: {met})",
+        variant=expected["variant"],
+        family=expected.get("family"),
+        met=record.get("target_met_both"),
     )
     for name, figures in [
         *((f"{n} [identity]", f) for n, f in record["source"]["variants"].items()),
         *((f"{n} [source]", f) for n, f in record["expected_cross_source"]["variants"].items()),
     ]:
-        console.print(
-            f"{name:>26}: rank-1 match {_ci(figures['rank1_match'], figures['rank1_match_95ci'])}  "
-            f"false accepts {_ci(figures['false_accept_rate'], figures['false_accept_rate_95ci'])}  "
-            f"possible: genuine {100 * (figures['possible_share_genuine'] or 0):.1f}%, "
-            f"impostor {100 * (figures['possible_share_impostor'] or 0):.1f}%  (held out)"
+        tell(
+            "{name}: rank-1 match {rank1}  false accepts {far}  possible: genuine {genuine}%, impostor {impostor}%  "
+            "(held out)",
+            name=f"{name:>26}",
+            rank1=_ci(figures["rank1_match"], figures["rank1_match_95ci"]),
+            far=_ci(figures["false_accept_rate"], figures["false_accept_rate_95ci"]),
+            genuine=f"{100 * (figures['possible_share_genuine'] or 0):.1f}",
+            impostor=f"{100 * (figures['possible_share_impostor'] or 0):.1f}",
         )
-    console.print(f"per source ({expected['variant']}, held out):")
+    tell("per source ({variant}, held out):", variant=expected["variant"])
     for source, row in expected["per_source"].items():
         parts = []
         if row.get("genuine_trials"):
-            parts.append(f"rank-1 {_ci(row['rank1_match'], row.get('rank1_match_95ci'))}")
+            parts.append(tr("rank-1 {value}", value=_ci(row["rank1_match"], row.get("rank1_match_95ci"))))
         if row.get("impostor_trials"):
-            parts.append(f"false accepts {_ci(row['false_accept_rate'], row.get('false_accept_rate_95ci'))}")
-        console.print(f"  {safe(source):>34}: " + "  ".join(parts))
+            parts.append(
+                tr("false accepts {value}", value=_ci(row["false_accept_rate"], row.get("false_accept_rate_95ci")))
+            )
+        console.print(f"  {safe(source):>34}: " + safe("  ".join(parts)))
     margin = record["artist_margin"]
-    typer.echo(
+    typer.echo(  # not for translation: a config block to paste
         "[faces.matching]\n"
         f"match_threshold = {record['match_threshold']}\n"
         f"possible_threshold = {record['possible_threshold']}\n"

@@ -289,6 +289,7 @@ def calibrate_cross_validated(
     """
     from datetime import UTC, datetime
 
+    from idolguard.faces.analysis import MIRROR_PROBES
     from idolguard.faces.labelled import embed_labelled, read_labelled_csv
     from idolguard.gallery.calibration import cross_validate, default_folds
 
@@ -340,6 +341,8 @@ def calibrate_cross_validated(
         "fallback_match_threshold": rule["fallback_match_threshold"],
         "cohort_top_k": settings.cohort_top_k,
         "min_cohort": settings.min_cohort,
+        # How scanned faces are embedded for these thresholds (references are always crop + mirror).
+        "probe_embedding": "crop+mirror" if MIRROR_PROBES else "crop",
         "expected": {
             "how": f"held out: {by_identity or 5} identity-disjoint folds, sources mixed"
             + "; 95% Wilson intervals with the per-gallery count as sample size",

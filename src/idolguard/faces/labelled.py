@@ -4,8 +4,9 @@ A row with an empty ``identity`` is a face of someone who is never enrolled (an 
 actor, a face from a crawl). ``source`` names the collection the photo came from; cross-validation keeps
 sources apart so a threshold is never checked on the collection it was fitted on.
 
-Each photo is embedded twice, as a probe (plain crop) and as a reference (crop + mirror, as at enrolment),
-with its face quality, so every simulated gallery and every probe is scored exactly as the product would.
+Each photo is embedded as a reference (crop + mirror, as at enrolment) and from the plain crop, with its face
+quality; a probe is the plain crop or, when scanned faces are mirrored too (``analysis.MIRROR_PROBES``), the
+reference embedding, so every simulated gallery and every probe is scored exactly as the product would.
 The embeddings are cached in an ``.npz`` keyed by the photo's SHA-256, so re-running a calibration with other
 parameters costs nothing and a changed photo is re-embedded.
 """
@@ -73,10 +74,16 @@ NO_FACE = np.zeros(128, np.float32)
 
 
 def embed_labelled(
-    rows: list[tuple[Path, str, str]], cache: Path | None = None, on_done: Callable[[int], None] | None = None
+    rows: list[tuple[Path, str, str]],
+    cache: Path | None = None,
+    on_done: Callable[[int], None] | None = None,
+    mirror_probes: bool | None = None,
 ) -> LabelledFaces:
-    """Embed every photo (primary face) as probe and as reference; photos without a face are listed apart."""
-    from idolguard.faces.analysis import FaceAnalyzer, primary_face, reference_embeddings
+    """Embed every photo (primary face) as probe and as reference; photos without a face are listed apart.
+    ``mirror_probes``: probes embedded as crop + mirror (default: as the product does, ``MIRROR_PROBES``)."""
+    from idolguard.faces.analysis import MIRROR_PROBES, FaceAnalyzer, primary_face, reference_embeddings
+
+    mirror = MIRROR_PROBES if mirror_probes is None else mirror_probes
     from idolguard.media.image import load_rgb
 
     entries = _load_cache(cache)
@@ -97,16 +104,17 @@ def embed_labelled(
             analyzer = analyzer or FaceAnalyzer()
             try:
                 image = load_rgb(photo)
-                found = analyzer.analyze(image)
+                found = analyzer.analyze(image, embed=False)
                 face = primary_face(found.faces, image.shape)
             except (MediaError, OSError):
                 face = None
-            if face is None or face.embedding is None:
+            if face is None:
                 entries[key] = (NO_FACE, NO_FACE, -1.0)
             else:
                 assert analyzer.embedder is not None
+                plain = analyzer.embedder.embed([face.aligned])[0]
                 ref = reference_embeddings(analyzer.embedder, [face.aligned])[0]
-                entries[key] = (face.embedding.astype(np.float32), ref.astype(np.float32), face.quality.score)
+                entries[key] = (plain.astype(np.float32), ref.astype(np.float32), face.quality.score)
             fresh += 1
             if cache is not None and fresh % 200 == 0:
                 _save_cache(cache, entries)
@@ -117,7 +125,7 @@ def embed_labelled(
             paths.append(str(photo))
             identities.append(identity)
             sources.append(source)
-            probes.append(probe)
+            probes.append(ref if mirror else probe)
             refs.append(ref)
             qualities.append(quality)
         if on_done:

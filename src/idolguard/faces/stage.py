@@ -8,7 +8,8 @@ Output (stored per item, read by later stages through ``ctx.inputs["faces"]``):
 - ``face_tracks`` (video): ``[{track_id, frames: [{t, bbox, landmarks, det_score}]}]``;
 - ``embeddings``: the identity vectors (base64 float32, same order as ``faces``), so the decision can be
   re-made when the gallery changes without decoding the media again;
-- ``faces_total``, ``capped``, ``notes``, ``video`` (sampling statistics), ``gallery_revision``, models.
+- ``faces_total``, ``capped``, ``notes``, ``video`` (sampling statistics), ``gallery_revision``, models,
+  ``probe_embedding`` (``crop+mirror``: each vector is the mean of the crop's and its mirror image's).
 
 Matching is done at run time against the workspace gallery (the ``gallery`` resource the runner passes in),
 and again in ``contribute`` whenever the gallery changed since (new artists enrolled after a file was scanned
@@ -91,7 +92,7 @@ def face_entry(index: int, face: FaceRecord, match: Match, crop_sha256: str | No
 
 class FacesStage(Stage):
     name = "faces"
-    version = "3"  # 3: inputs under 64 px are padded (YuNet returned garbage faces on thin strips)
+    version = "4"  # 4: scanned faces embedded as crop + mirror (MIRROR_PROBES); 3: inputs under 64 px padded
     needs = ("probe",)
     produces = ("faces",)
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "video"})
@@ -127,6 +128,9 @@ class FacesStage(Stage):
         output = self._run_video(ctx, options) if ctx.media_type == "video" else self._run_image(ctx, options)
         output["detector"] = self.analyzer.detector.name  # type: ignore[union-attr]
         output["embedder"] = self.analyzer.embedder.name  # type: ignore[union-attr]
+        # How the stored vectors were made (the thresholds are calibrated for it; absent before 2026-12-02:
+        # the crop alone).
+        output["probe_embedding"] = "crop+mirror" if self.analyzer.mirror_probes else "crop"
         apply_matches(output, ctx.resources.get("gallery"))
         return output
 

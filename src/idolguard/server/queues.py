@@ -231,7 +231,12 @@ class Worker:
     def start(self) -> None:
         from idolguard.cases.retention import finish_pending
 
-        finish_pending(self.ws)  # erasures a crash interrupted are finished before any job runs
+        try:
+            finish_pending(self.ws)  # erasures a crash interrupted are finished before any job runs
+        except Exception as exc:  # noqa: BLE001 - jobs still run; verify keeps warning until it is finished
+            log.warning(
+                "an interrupted erasure could not be finished (%s); run `idolguard cases destroy CASE` again", exc
+            )
         self.analysts.start()  # also registers the workspace for tasks and re-enqueues interrupted jobs
         self.background.start()
         self.dispatcher.start()

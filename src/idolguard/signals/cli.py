@@ -11,9 +11,10 @@ from typing import Any
 import typer
 
 from idolguard.cli_support import (
+    N_,
     PANEL_CASEWORK,
     PANEL_INTAKE,
-    console,
+    confirm,
     emit_json,
     exit_for,
     fail,
@@ -24,7 +25,11 @@ from idolguard.cli_support import (
     out,
     print_table,
     safe,
+    say,
     shown_time,
+    tell,
+    tr,
+    tr_error,
 )
 from idolguard.cli_support import out as _stdout
 from idolguard.errors import IdolGuardError
@@ -52,13 +57,15 @@ class HashFormat(StrEnum):
 
 # What each entry type of ``bank add`` is, in words a user can check against the files they gave.
 ENTRY_MEANING = {
-    "sha256": "exact file (SHA-256)",
-    "md5": "exact file (MD5)",
-    "pdq": "whole-image perceptual hash (PDQ)",
-    "pdq_face": "face-anchored PDQ (each face at 9 landmark perturbations)",
-    "pdq_inner": "inner-face PDQ for source-face attribution (official media, 9 per face)",
-    "vpdq": "video perceptual hash (vPDQ)",
+    "sha256": N_("exact file (SHA-256)"),
+    "md5": N_("exact file (MD5)"),
+    "pdq": N_("whole-image perceptual hash (PDQ)"),
+    "pdq_face": N_("face-anchored PDQ (each face at 9 landmark perturbations)"),
+    "pdq_inner": N_("inner-face PDQ for source-face attribution (official media, 9 per face)"),
+    "vpdq": N_("video perceptual hash (vPDQ)"),
 }
+# Codes shown translated in tables (--json keeps them).
+CODES = (N_("known_abuse"), N_("negative"), N_("partner"), N_("manual"), N_("import"), N_("yes"), N_("no"))
 
 
 def _entry_arg() -> Any:
@@ -81,7 +88,7 @@ def bank_create(
         create_bank(ws, name, kind.value, threshold, description)
     except IdolGuardError as exc:
         fail(str(exc))
-    out().print(f"bank {safe(name)} created ({kind.value}, PDQ threshold {threshold})")
+    say("bank {name} created ({kind}, PDQ threshold {threshold})", name=name, kind=tr(kind.value), threshold=threshold)
 
 
 @bank_app.command("list")
@@ -101,7 +108,14 @@ def bank_list(json_out: bool = json_option("One JSON object per bank."), home: P
         "hash banks",
         ("name", "kind", "enabled", "threshold", "entries", "matches"),
         [
-            (b["name"], b["kind"], "yes" if b["enabled"] else "no", b["pdq_threshold"], b["entries"], b["matches"])
+            (
+                b["name"],
+                tr(b["kind"]),
+                tr("yes" if b["enabled"] else "no"),
+                b["pdq_threshold"],
+                b["entries"],
+                b["matches"],
+            )
             for b in banks
         ],
     )
@@ -132,24 +146,31 @@ def bank_show(
     rows = []
     for e in info["entries"]:
         if e["source_kind"] == "item":
-            source = f"item {(e['source_item'] or '-')[:12]}" + (f", case {e['source_ref']}" if e["source_ref"] else "")
+            source = tr("item {sha256}", sha256=(e["source_item"] or "-")[:12])
+            source += tr(", case {case}", case=e["source_ref"]) if e["source_ref"] else ""
         else:
-            source = e["source_kind"] + (f" {e['source_ref']}" if e["source_ref"] else "")
+            source = tr(e["source_kind"]) + (f" {e['source_ref']}" if e["source_ref"] else "")
         rows.append(
             (
                 e["id"],
                 e["signal_type"] + (f" ({e['note']})" if e["note"] else ""),
                 e["value"][:16] + ("…" if len(e["value"]) > 16 else ""),
-                "yes" if e["enabled"] else "no",
+                tr("yes" if e["enabled"] else "no"),
                 source,
-                f"{shown_time(e['added_at'], ws)} by {e['added_by']}",
+                tr("{time} by {person}", time=shown_time(e["added_at"], ws), person=e["added_by"]),
                 e["match_count"],
             )
         )
-    state = "enabled" if info["enabled"] else "disabled"
-    title = f"bank {info['name']} ({info['kind']}, {state}, PDQ threshold {info['pdq_threshold']})"
+    state = tr("enabled") if info["enabled"] else tr("disabled")
+    title = tr(
+        "bank {name} ({kind}, {state}, PDQ threshold {threshold})",
+        name=info["name"],
+        kind=tr(info["kind"]),
+        state=state,
+        threshold=info["pdq_threshold"],
+    )
     print_table(title, ("id", "type", "value", "enabled", "provenance", "added", "matches"), rows)
-    console.print(f"{len(info['entries'])} of {info['entries_total']} entries shown")
+    tell("{shown} of {total} entries shown", shown=len(info["entries"]), total=info["entries_total"])
 
 
 @bank_app.command("add")
@@ -206,9 +227,12 @@ def bank_add(
         else:
             _print_added(record, result.sha256)
     if not json_out:
-        console.print(
-            f"{len(results) - failures} file(s) added to bank {safe(name)}, {failures} failed. "
-            "Entry ids and provenance: idolguard bank show " + safe(name)
+        tell(
+            "{added} file(s) added to bank {name}, {failures} failed. Entry ids and provenance: idolguard bank show "
+            "{name}",
+            added=len(results) - failures,
+            name=name,
+            failures=failures,
         )
     exit_for(failures or (not results))
 
@@ -217,20 +241,27 @@ def _print_added(record: dict[str, Any], sha256: str | None) -> None:
     """One line per file saying what its entries are (e.g. 12 = sha256 + md5 + pdq + 9 face hashes)."""
     line = out()
     if record["error"]:
-        line.print(f"{(sha256 or '-')[:16]}  [red]{safe(record['error'])}[/]  {safe(record['path'])}")
+        line.print(f"{(sha256 or '-')[:16]}  [red]{safe(tr_error(record['error']))}[/]  {safe(record['path'])}")
         return
     kinds = record.get("kinds") or {}
     parts = [f"{n} {kind}" for kind, n in kinds.items() if kind not in ("pdq_face", "pdq_inner")]
     if kinds.get("pdq_face"):
-        parts.append(f"{kinds['pdq_face']} pdq_face ({record.get('faces', 0)} face(s) x 9 perturbations)")
+        parts.append(
+            tr("{n} pdq_face ({faces} face(s) x 9 perturbations)", n=kinds["pdq_face"], faces=record.get("faces", 0))
+        )
     if kinds.get("pdq_inner"):
-        parts.append(f"{kinds['pdq_inner']} pdq_inner (official faces for source attribution)")
-    dup = f", {record['duplicates']} already in the bank" if record.get("duplicates") else ""
-    line.print(
-        f"{(sha256 or '-')[:16]}  {len(record['entries'])} new entries: {', '.join(parts)}{dup}  {safe(record['path'])}"
+        parts.append(tr("{n} pdq_inner (official faces for source attribution)", n=kinds["pdq_inner"]))
+    dup = tr(", {n} already in the bank", n=record["duplicates"]) if record.get("duplicates") else ""
+    say(
+        "{sha256}  {n} new entries: {parts}{dup}  {path}",
+        sha256=(sha256 or "-")[:16],
+        n=len(record["entries"]),
+        parts=", ".join(parts),
+        dup=dup,
+        path=record["path"],
     )
     for note in record.get("notes") or []:
-        line.print(f"  note: {safe(note)}")
+        say("  note: {note}", note=tr_error(note))
 
 
 @bank_app.command("add-hashes")
@@ -273,16 +304,19 @@ def _import(
         emit_json(summary)
     else:
         for rejection in report.rejected:
-            out().print(f"[red]line {rejection.line}:[/] {safe(rejection.reason)}")
+            tell("[red]line {n}:[/] {reason}", stdout=True, n=rejection.line, reason=tr_error(rejection.reason))
         if report.rejected_count > len(report.rejected):
-            out().print(f"... and {report.rejected_count - len(report.rejected)} more rejected lines")
+            say("... and {n} more rejected lines", n=report.rejected_count - len(report.rejected))
         if report.imported:
-            out().print(
-                f"imported {summary['added']} new entries into {safe(name)} "
-                f"({summary['duplicates']} already present, {report.rejected_count} rejected)"
+            say(
+                "imported {added} new entries into {name} ({duplicates} already present, {rejected} rejected)",
+                added=summary["added"],
+                name=name,
+                duplicates=summary["duplicates"],
+                rejected=report.rejected_count,
             )
         else:
-            out().print(f"[red]nothing imported[/]: {report.rejected_count} bad line(s) (use --skip-invalid)")
+            tell("[red]nothing imported[/]: {n} bad line(s) (use --skip-invalid)", stdout=True, n=report.rejected_count)
     exit_for(not report.imported)
 
 
@@ -294,7 +328,10 @@ def _entry_action(name: str, entry: int | None, home: Path, action: str) -> None
         set_enabled(ws, name, entry, action == "enable")
     except IdolGuardError as exc:
         fail(str(exc))
-    out().print(f"{action}d {'entry ' + str(entry) if entry else 'bank ' + safe(name)}")
+    if entry:
+        say("entry {id} enabled" if action == "enable" else "entry {id} disabled", id=entry)
+    else:
+        say("bank {name} enabled" if action == "enable" else "bank {name} disabled", name=name)
 
 
 @bank_app.command("remove")
@@ -319,18 +356,23 @@ def bank_remove(
     except IdolGuardError as exc:
         fail(str(exc))
     what = (
-        f"entry {entry} of bank {name}" if entry is not None else f"bank {name} and its {info['entries_total']} entries"
+        tr("entry {id} of bank {name}", id=entry, name=name)
+        if entry is not None
+        else tr("bank {name} and its {n} entries", name=name, n=info["entries_total"])
     )
     if not yes:
         if not sys.stdin.isatty() and not _has_input():
-            fail(f"removing {what} needs confirmation: run it in a terminal or add --yes")
-        if not typer.confirm(f"Delete {what}?", default=False, err=True):
+            fail("removing {what} needs confirmation: run it in a terminal or add --yes", what=what)
+        if not confirm("Delete {what}?", what=what):
             fail("nothing removed", ExitCode.ITEMS_FAILED)
     try:
         count = remove(ws, name, entry, reason=reason)
     except IdolGuardError as exc:
         fail(str(exc))
-    out().print(f"removed {count} entr{'y' if count == 1 else 'ies'}" + ("" if entry else f" and bank {safe(name)}"))
+    if entry:
+        say("removed {n} entry" if count == 1 else "removed {n} entries", n=count)
+    else:
+        say("removed {n} entries and bank {name}", n=count, name=name)
 
 
 def _has_input() -> bool:
@@ -398,12 +440,13 @@ def match(
             emit_json(out)
         else:
             if out["error"]:
-                _stdout().print(f"error: {safe(out['error'])}  {safe(out['path'])}")
+                _stdout().print(f"{tr('error:')} {safe(tr_error(out['error']))}  {safe(out['path'])}")
                 continue
             described = ", ".join(
                 f"{m['bank']}#{m['entry']} ({m['signal']}, d={m['distance']}, {m['transform']})" for m in out["matches"]
             )
-            _stdout().print(f"{(out['sha256'] or '-')[:16]}  {safe(described or 'no match')}  {safe(out['path'])}")
+            described = described or tr("no match")
+            _stdout().print(f"{(out['sha256'] or '-')[:16]}  {safe(described)}  {safe(out['path'])}")
     exit_for(failures)
 
 
@@ -424,7 +467,7 @@ def hashes_export(
     try:
         result = export_bank(ws, bank, fmt.value, out, reason)
     except FileExistsError:
-        fail(f"{out} exists; refusing to overwrite")
+        fail("{path} exists; refusing to overwrite", path=out)
         return
     except IdolGuardError as exc:
         fail(str(exc))
@@ -435,12 +478,18 @@ def hashes_export(
     counts = result["counts"]
     written = {k: v for k, v in counts.items() if not k.startswith("skipped_")}
     skipped = {k.removeprefix("skipped_"): v for k, v in counts.items() if k.startswith("skipped_")}
-    sys.stdout.write(f"wrote {out} ({fmt.value}): {sum(written.values())} hashes\n")
+    say("wrote {path} ({format}): {n} hashes", path=out, format=fmt.value, n=sum(written.values()))
     for kind, n in sorted(written.items()):
-        sys.stdout.write(f"  {n:>7}  {kind}  {ENTRY_MEANING.get(kind, '')}\n")
+        meaning = tr(ENTRY_MEANING[kind]) if kind in ENTRY_MEANING else ""
+        say(f"  {n:>7}  {kind}  {{meaning}}", meaning=meaning)
     for kind, n in sorted(skipped.items()):
-        sys.stdout.write(f"  {n:>7}  {kind} not written (the {fmt.value} format has no such signal)\n")
-    sys.stdout.write(f"  sha256 of the file: {result['sha256']}\n")
+        say(
+            "{n}  {kind} not written (the {format} format has no such signal)",
+            n=f"  {n:>7}",
+            kind=kind,
+            format=fmt.value,
+        )
+    say("  sha256 of the file: {sha256}", sha256=result["sha256"])
 
 
 @hashes_app.command("import")

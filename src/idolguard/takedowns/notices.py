@@ -27,6 +27,7 @@ from sqlalchemy import select
 from idolguard.cases.service import get_case
 from idolguard.cases.views import detail_in_session
 from idolguard.errors import IdolGuardError
+from idolguard.intake.source_url import is_web_url
 from idolguard.takedowns.bases import MissingElements, NoticeFields, get_basis
 from idolguard.takedowns.models import STATUSES, Notice
 from idolguard.takedowns.recipients import Recipient, get_recipient, load_recipients
@@ -130,7 +131,9 @@ def draft(ws: Workspace, options: DraftOptions, *, parent: Notice | None = None)
     with ws.sessions() as session:
         case = get_case(session, options.case)
         detail = detail_in_session(session, case)
-    sightings = detail["sightings"]
+    # Only http(s) addresses are ever reported: a sighting recorded before every door checked its source URL
+    # (a ``javascript:`` one, say) counts as having no URL.
+    sightings = [s if is_web_url(s["url"]) else {**s, "url": None} for s in detail["sightings"]]
     if options.sightings:
         chosen = {s["id"]: s for s in sightings}
         missing = [i for i in options.sightings if i not in chosen]
@@ -394,6 +397,9 @@ def send(ws: Workspace, notice_id: int) -> dict[str, Any]:
         session.expunge(notice)
     if notice.status != "draft":
         raise TakedownError(f"notice {notice_id} is {notice.status}, not a draft")
+    not_web = [u for u in notice.urls or [] if not is_web_url(u)]
+    if not_web:  # an old draft made before source URLs were checked: it is never sent as it is
+        raise TakedownError(f"notice {notice_id} lists {not_web[0]!r}, which is not an http(s) URL; draft a new one")
     recipient = get_recipient(recipients, notice.recipient)
     if recipient.channel != "email":
         raise TakedownError(
@@ -584,7 +590,7 @@ def reopen_on_reupload(ws: Workspace) -> list[int]:
             fresh = [
                 s
                 for s in detail["sightings"]
-                if s["url"]
+                if is_web_url(s["url"])
                 and s["url"] not in covered.get(notice.recipient, set())
                 and datetime.fromisoformat(s["recorded_at"]) > notice.closed_at  # type: ignore[operator]
             ]

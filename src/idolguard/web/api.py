@@ -437,8 +437,15 @@ def create_api(ws: Workspace) -> FastAPI:
         note: str = Form("", max_length=2000),
         who: Principal = Depends(allowed("upload")),
     ) -> JobOut:
+        from idolguard.intake.source_url import BadSourceUrl, check_source_url
         from idolguard.web.pages_intake import _queue
 
+        try:  # refused before anything is stored
+            source_url = check_source_url(source_url) or ""
+        except BadSourceUrl as exc:
+            raise ApiError(
+                422, "invalid", f"source_url: {exc}", [{"field": "source_url", "message": str(exc)}]
+            ) from exc
         with ws.sessions() as session, session.begin():
             job = Job(kind="upload", state="receiving", created_by=who.name, params={}, results=[])
             session.add(job)

@@ -59,6 +59,8 @@ MORE_ACTIONS = {
     "case.assign": N_("Case assigned"),
     "case.destroy": N_("Case evidence destroyed"),
     "case.destroy_approve": N_("Destruction approved"),
+    "case.destroy_finish": N_("Interrupted destruction finished"),
+    "vault.rekey": N_("Vault objects given their own keys"),
     "case.hold": N_("Legal hold changed"),
     "case.link": N_("Records linked to a case"),
     "case.note": N_("Case note"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
@@ -34,7 +36,13 @@ def outcome(job: Job) -> str:
 
 
 def _intake_page(
-    request: Request, ctx: PageContext, *, url_text: str = "", url_errors: list[str] | None = None, status: int = 200
+    request: Request,
+    ctx: PageContext,
+    *,
+    url_text: str = "",
+    url_errors: list[str] | None = None,
+    upload_error: str = "",
+    status: int = 200,
 ) -> Response:
     ws = ws_of(request)
     query = select(Job).order_by(Job.id.desc()).limit(30)
@@ -50,6 +58,7 @@ def _intake_page(
         outcome=outcome,
         url_text=url_text,
         url_errors=url_errors or [],
+        upload_error=upload_error,
         limit_bytes=upload_limit(request),
     )
 
@@ -69,6 +78,11 @@ async def upload(request: Request, ctx: PageContext = Depends(need_csrf("upload"
     parts = [(f.filename or "file", f.file) for f in form.getlist("files") if hasattr(f, "file")]
     if not parts:
         raise Denied(400, "Choose at least one file.")
+    problem = source_url_problem(str(form.get("source_url") or ""), ctx.gettext)
+    if problem:  # refused before anything is stored: the form comes back saying what to give instead
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(_intake_page, request, ctx, upload_error=problem, status=422)
     ws = ws_of(request)
     with ws.sessions() as session, session.begin():
         job = Job(kind="upload", state="receiving", created_by=ctx.user.name, params={}, results=[])
@@ -89,11 +103,30 @@ async def upload(request: Request, ctx: PageContext = Depends(need_csrf("upload"
         "files": got.files,
         "display": got.display,
         "platform": str(form.get("platform") or "")[:128],
-        "source_url": str(form.get("source_url") or "")[:2000],
+        "source_url": str(form.get("source_url") or "").strip(),
         "note": str(form.get("note") or "")[:2000],
     }
     await run_in_threadpool(_queue, ws, job_id, ctx.user.name, params, len(got.files))
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+SOURCE_URL_PROBLEMS = {
+    "scheme": N_("'Where it was found' must be the http:// or https:// address of the post or page."),
+    "host": N_("'Where it was found' is not a valid web address."),
+    "characters": N_("'Where it was found' contains spaces or control characters: give one web address."),
+    "length": N_("'Where it was found' is too long (at most 2000 characters)."),
+}
+
+
+def source_url_problem(text: str, gettext: Any) -> str:
+    """What is wrong with a submitted source URL, in the reader's language ("" when it is fine or empty)."""
+    from idolguard.intake.source_url import BadSourceUrl, check_source_url
+
+    try:
+        check_source_url(text)
+    except BadSourceUrl as exc:
+        return str(gettext(SOURCE_URL_PROBLEMS[exc.reason]))
+    return ""
 
 
 def _queue(ws, job_id: int, user: str, params: dict, total: int) -> None:  # type: ignore[no-untyped-def]
