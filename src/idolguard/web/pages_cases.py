@@ -29,6 +29,7 @@ from idolguard.errors import IdolGuardError
 from idolguard.web.custody import actor_name
 from idolguard.web.deps import Denied, PageContext, form_data, need, need_csrf, render, ws_of
 from idolguard.web.i18n import N_
+from idolguard.web.ledger_view import action_name
 from idolguard.web.models import Review
 from idolguard.web.roles import Principal
 from idolguard.web.triage import scoped
@@ -133,6 +134,8 @@ def _show(
     ws = ws_of(request)
     case = _case_row(ws, ctx, number)
     data = _page_data(ws, case.number)
+    for event in data["timeline"]["events"]:  # actions by name in the reader's language, as on item pages
+        event["label"] = action_name(str(event["action"]), ctx.gettext)
     people = (
         [u.name for u in list_users(ws) if not u.disabled and u.role in ("counsel", "manager", "admin")]
         if ctx.user.can("cases")
