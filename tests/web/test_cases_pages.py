@@ -80,7 +80,7 @@ def test_case_pages_work_as_the_cli_with_roles_scope_and_csrf(app_ws, world, new
     assert chart.status_code == 200 and chart.content.startswith(b"\x89PNG")
     # A bad reference adds nothing and says why, on the case page.
     bad = post(counsel, f"/cases/{number}/links", {"refs": "incident:99999"})
-    assert bad.status_code == 422 and "no incident 99999" in bad.text
+    assert bad.status_code == 422 and "incident:99999 기록이 없습니다." in bad.text and "no incident" not in bad.text
     # Filing needs its kind, reference and date; the error names what is missing.
     refused = post(counsel, f"/cases/{number}/status", {"status": "filed", "kind": "police"})
     assert refused.status_code == 422 and "다음 항목을 입력하세요: 접수번호, 일자." in refused.text  # form fields
@@ -174,7 +174,8 @@ def test_two_person_destruction_by_web_users_and_mapped_operators(app_ws, world,
         set_hold(app_ws.acting_as("analyst1"), number, True, "x")
     # Counsel may not approve a destruction from the web either (the cases area checks the role).
     refused = post(u["counsel1"], f"/cases/{number}/destroy", {"reason": "over", "confirm": number})
-    assert refused.status_code == 422 and "only manager or admin" in refused.text
+    assert refused.status_code == 422 and "필요한 역할: 매니저, 관리자." in refused.text  # from the code, in Korean
+    assert "only manager or admin" not in refused.text
     assert post(u["manager1"], f"/cases/{number}/destroy", {"reason": "over", "confirm": "wrong"}).status_code == 422
     first = post(u["manager1"], f"/cases/{number}/destroy", {"reason": "case over", "confirm": number})
     assert first.status_code == 303 and app_ws.vault.has(world.shapes)
@@ -342,7 +343,7 @@ def test_takedown_pages_draft_check_send_mark_and_stats(home, smtp, world, new_c
 
         smtp.refuse = True
         failed = post(counsel, f"{notice}/send")
-        assert failed.status_code == 422 and "stays a draft" in failed.text and not smtp.messages
+        assert failed.status_code == 422 and "초안으로 남아 있으니" in failed.text and not smtp.messages
         smtp.refuse = False
         assert post(analyst, f"{notice}/send").status_code == 403
         assert post(counsel, f"{notice}/send").status_code == 303

@@ -126,7 +126,9 @@ def why_label(gettext: Any, text: str) -> str:
     return str(gettext(labels[kind], ref=ref) if ref else gettext(labels[kind]))
 
 
-def _show(request: Request, ctx: PageContext, number: str, *, error: str = "", status: int = 200) -> Response:
+def _show(
+    request: Request, ctx: PageContext, number: str, *, error: str | BaseException = "", status: int = 200
+) -> Response:
     from idolguard.web.accounts import list_users
 
     ws = ws_of(request)
@@ -160,7 +162,7 @@ async def _change(request: Request, ctx: PageContext, number: str, fn: Any, *arg
     try:
         await run_in_threadpool(fn, ws.acting_as(actor_name(ctx.user.name)), case.number, *args, **kwargs)
     except IdolGuardError as exc:
-        return await run_in_threadpool(_show, request, ctx, case.number, error=str(exc), status=422)
+        return await run_in_threadpool(_show, request, ctx, case.number, error=exc, status=422)
     return RedirectResponse(f"/cases/{case.number}", status_code=303)
 
 
@@ -229,7 +231,7 @@ async def open_case(request: Request, ctx: PageContext = Depends(need_csrf("case
     try:
         number = await run_in_threadpool(open_in_ws, ws.acting_as(actor_name(ctx.user.name)), title, artist, incidents)
     except IdolGuardError as exc:
-        return render(ctx, "error.html.j2", status=422, code=422, message=str(exc))
+        return render(ctx, "error.html.j2", status=422, code=422, message=exc)
     return RedirectResponse(f"/cases/{number}", status_code=303)
 
 
@@ -261,7 +263,7 @@ def case_chart(request: Request, number: str, name: str, ctx: PageContext = Depe
     return Response(png, media_type="image/png")
 
 
-def _links_refused(ws: Workspace, ctx: PageContext, refs: list[str]) -> str:
+def _links_refused(ws: Workspace, ctx: PageContext, refs: list[str]) -> str | IdolGuardError:
     """Why these references cannot be linked by this user ("" when they can): unreadable, or records the
     user cannot see (items through their triage row, incidents through theirs)."""
     from idolguard.cases.service import parse_ref
@@ -273,7 +275,7 @@ def _links_refused(ws: Workspace, ctx: PageContext, refs: list[str]) -> str:
         try:
             parsed = [parse_ref(session, r) for r in refs]
         except IdolGuardError as exc:
-            return str(exc)
+            return exc
     items = [p.ref for p in parsed if p.kind == "item"]
     incidents = {int(p.ref) for p in parsed if p.kind == "incident"}
     hidden = set(items) - visible_items(ws, ctx.user, items)
@@ -405,7 +407,7 @@ async def report(request: Request, number: str, ctx: PageContext = Depends(need_
         )
     except IdolGuardError as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        return await run_in_threadpool(_show, request, ctx, case.number, error=str(exc), status=422)
+        return await run_in_threadpool(_show, request, ctx, case.number, error=exc, status=422)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -439,7 +441,7 @@ async def package(request: Request, number: str, ctx: PageContext = Depends(need
         )
     except IdolGuardError as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        return await run_in_threadpool(_show, request, ctx, case.number, error=str(exc), status=422)
+        return await run_in_threadpool(_show, request, ctx, case.number, error=exc, status=422)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -512,7 +514,7 @@ async def alias(request: Request, ctx: PageContext = Depends(need_csrf("cases"))
     try:
         await run_in_threadpool(link_alias, ws.acting_as(actor_name(ctx.user.name)), first, second, reason)
     except IdolGuardError as exc:
-        return render(ctx, "error.html.j2", status=422, code=422, message=str(exc))
+        return render(ctx, "error.html.j2", status=422, code=422, message=exc)
     return RedirectResponse("/accounts", status_code=303)
 
 
