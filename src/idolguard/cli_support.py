@@ -171,6 +171,21 @@ def _typer_labels() -> None:
 
     for name, english in _TYPER_LABELS.items():
         setattr(rich_utils, name, tr(english))
+    if not getattr(rich_utils.rich_format_error, "_idolguard", False):
+        rich_utils.rich_format_error = _translated_usage_error(rich_utils.rich_format_error)
+
+
+def _translated_usage_error(show: Any) -> Any:
+    """Click's own refusals (unknown option, missing argument, bad value) in the user's language: the English
+    text Click builds is matched against the templates in ``locales/cli/errors.ko.po``."""
+
+    def show_translated(error: Any) -> None:
+        english = error.format_message
+        error.format_message = lambda: tr_error(english())
+        show(error)
+
+    show_translated._idolguard = True  # type: ignore[attr-defined]
+    return show_translated
 
 
 def home_option() -> Any:

@@ -95,11 +95,24 @@ def pair_image(query: np.ndarray, official: np.ndarray) -> np.ndarray:
     return np.concatenate([query, gap, official], axis=1)
 
 
-def verify_copy(query: np.ndarray, official: Any) -> dict[str, Any]:
-    """ORB + RANSAC between an aligned suspect crop and an official one (or its ``signals.verify.Features``)."""
+def query_features(query: np.ndarray) -> tuple[Any, Any]:
+    """(features, mirrored features) of an aligned suspect crop: computed once, checked against many."""
+    from idolguard.signals.verify import features
+
+    return features(query), features(np.ascontiguousarray(query[:, ::-1]))
+
+
+def verify_copy(query: Any, official: Any) -> dict[str, Any]:
+    """ORB + RANSAC between an aligned suspect crop (or its ``query_features``) and an official one (or its
+    ``signals.verify.Features``)."""
     from idolguard.signals.verify import features, verify
 
-    result = verify(query, official if not isinstance(official, np.ndarray) else features(official), mirror=True)
+    if isinstance(query, tuple):
+        plain, mirrored = query
+    else:
+        plain, mirrored = query, None
+    bank = official if not isinstance(official, np.ndarray) else features(official)
+    result = verify(plain, bank, mirror=True, query_mirrored=mirrored)
     ratio = result.inliers / result.matches if result.matches else 0.0
     near_identity = (
         result.scale is not None

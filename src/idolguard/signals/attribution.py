@@ -15,6 +15,7 @@ people) are in docs/BENCHMARKS.md (``bench/detector_attribution.py``).
 from __future__ import annotations
 
 import io
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -104,26 +105,41 @@ def sampled_frames(path: Any, limits: Any, sampling: dict[str, Any] | None, want
     return found
 
 
+OFFICIAL_CACHE = 128  # official pictures/keyframes whose aligned faces and keypoints a process keeps
+_official_cache: OrderedDict[tuple[str, int | None], list[tuple[int, np.ndarray, Any]]] = OrderedDict()
+_official_times: dict[tuple[str, int], float] = {}
+
+
 class _OfficialFaces:
-    """Aligned inner crops of official pictures (and official video keyframes), read once per scan."""
+    """Aligned inner crops (and their ORB keypoints) of official pictures and official video keyframes.
+
+    Kept per process across scanned items (``OFFICIAL_CACHE`` most recent): an item is content-addressed, so
+    its faces never change, and re-reading and re-detecting the same official candidates for every scanned
+    picture (or every keyframe) was most of the stage's time. Only candidates the index returns are looked
+    up, so a removed official item is never used again."""
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
-        self.crops: dict[tuple[str, int | None], list[tuple[int, np.ndarray]]] = {}
-        self.times: dict[tuple[str, int], float] = {}
+        self.times = _official_times
 
-    def get(self, item: str, frame: int | None) -> list[tuple[int, np.ndarray]]:
+    def get(self, item: str, frame: int | None) -> list[tuple[int, np.ndarray, Any]]:
         key = (item, frame)
-        if key not in self.crops:
-            try:
-                self.crops[key] = self._read(item, frame)
-            except Exception:  # noqa: BLE001 - an unreadable original cannot verify anything
-                self.crops[key] = []
-        return self.crops[key]
+        if key in _official_cache:
+            _official_cache.move_to_end(key)
+            return _official_cache[key]
+        try:
+            found = self._read(item, frame)
+        except Exception:  # noqa: BLE001 - an unreadable original cannot verify anything
+            return []
+        _official_cache[key] = found
+        while len(_official_cache) > OFFICIAL_CACHE:
+            _official_cache.popitem(last=False)
+        return found
 
-    def _read(self, item: str, frame: int | None) -> list[tuple[int, np.ndarray]]:
+    def _read(self, item: str, frame: int | None) -> list[tuple[int, np.ndarray, Any]]:
         from idolguard.signals.face_match import detect_faces, luma_of
         from idolguard.signals.pdq import reference_rgb
+        from idolguard.signals.verify import features
         from idolguard.source_attribution import inner_face
 
         with self.ws.vault.materialize(item) as path:
@@ -140,7 +156,7 @@ class _OfficialFaces:
         for k, detected in enumerate(detect_faces(rgb) or []):
             official_crop = inner_face(official_luma, detected["landmarks"])
             if official_crop is not None:
-                crops.append((k, official_crop))
+                crops.append((k, official_crop, features(official_crop)))
         return crops
 
 
@@ -155,7 +171,7 @@ def attribute_faces(
 ) -> list[dict[str, Any]]:
     """Verified official sources of each face (best first per face). ``add_pair(png) -> sha256`` keeps the
     aligned pair (``StageContext.add_derived``); None keeps nothing."""
-    from idolguard.source_attribution import inner_face, pair_image, query_hashes, verify_copy
+    from idolguard.source_attribution import inner_face, pair_image, query_features, query_hashes, verify_copy
 
     official = official or _OfficialFaces(ws)
     results: list[dict[str, Any]] = []
@@ -165,16 +181,18 @@ def attribute_faces(
             continue
         seen: set[str] = set()
         found: list[dict[str, Any]] = []
+        keypoints: Any = None  # the suspect crop's (and its mirror's) ORB keypoints, once per face
         for item, bank, frame, banked_face, distance in _candidates(ws, store, query_hashes(crop)):
             if item == own_sha256:
                 continue  # the official picture itself (scanned again): nothing was copied
             if item not in seen and len(seen) >= MAX_ITEMS:
                 continue
             seen.add(item)
-            for k, official_crop in official.get(item, frame):
+            for k, official_crop, official_keypoints in official.get(item, frame):
                 if banked_face >= 0 and k != banked_face:
                     continue
-                figures = verify_copy(crop, official_crop)
+                keypoints = keypoints or query_features(crop)
+                figures = verify_copy(keypoints, official_keypoints)
                 if not figures.pop("copied"):
                     continue
                 row: dict[str, Any] = {

@@ -122,16 +122,24 @@ def _correlation(
     return float(np.median(cells)), overlap
 
 
-def verify(query: np.ndarray | Features, bank: np.ndarray | Features, *, mirror: bool = True) -> Verification:
+def verify(
+    query: np.ndarray | Features,
+    bank: np.ndarray | Features,
+    *,
+    mirror: bool = True,
+    query_mirrored: Features | None = None,
+) -> Verification:
     """Is ``query`` a (possibly edited, possibly mirrored) copy of ``bank``? Luma images or ``features``.
 
-    ORB descriptors are not mirror-invariant, so a failed check is retried on the mirrored query.
+    ORB descriptors are not mirror-invariant, so a failed check is retried on the mirrored query
+    (``query_mirrored``: its features computed once by a caller that checks one query against many).
     """
     fa = query if isinstance(query, Features) else features(query)
     fb = bank if isinstance(bank, Features) else features(bank)
     result = _verify(fa, fb)
     if not result.verified and mirror:
-        mirrored = _verify(features(np.ascontiguousarray(fa.image[:, ::-1])), fb)
+        fm = query_mirrored if query_mirrored is not None else features(np.ascontiguousarray(fa.image[:, ::-1]))
+        mirrored = _verify(fm, fb)
         if mirrored.verified or mirrored.inliers > result.inliers:
             mirrored.mirrored = True
             return mirrored

@@ -73,8 +73,13 @@ def secure_request(request: Request) -> bool:
     return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
 
 
+def default_lang(request: Request) -> str | None:
+    """The workspace's default page language (``[web] lang``; Korean when unset)."""
+    return str(ws_of(request).config.section("web").get("lang") or "") or None
+
+
 def anonymous_context(request: Request) -> PageContext:
-    lang = pick_lang(None, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+    lang = pick_lang(None, request.cookies.get(LANG_COOKIE), default_lang(request))
     return PageContext(None, "", request.cookies.get(LOGIN_CSRF_COOKIE, ""), lang, translator(lang))
 
 
@@ -89,7 +94,7 @@ def _load(request: Request, *, allow_half: bool = False, allow_password_change: 
     if session.second_factor_ok and user.must_change_password and not allow_password_change:
         raise LoginRequired("/account/password")
     principal = accounts.principal_of(user)
-    lang = pick_lang(user.lang, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+    lang = pick_lang(user.lang, request.cookies.get(LANG_COOKIE), default_lang(request))
     ctx = PageContext(principal, token, session.csrf, lang, translator(lang))
     request.state.ctx = ctx
     return ctx
@@ -183,7 +188,9 @@ def render(ctx: PageContext, template_name: str, /, status: int = 200, **values:
         when=lambda moment: local_time(moment, tz),
         size=human_size,
         day=lambda moment: local_time(moment, tz, "%Y-%m-%d"),
-        shown=lambda error: shown_error(ctx.gettext, error, admin=bool(ctx.principal and ctx.principal.can("admin"))),
+        shown=lambda error: shown_error(
+            ctx.gettext, error, admin=bool(ctx.principal and ctx.principal.can("admin")), english=ctx.lang == "en"
+        ),
         **values,
     )
     return HTMLResponse(html, status_code=status)
