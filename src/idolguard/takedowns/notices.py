@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from idolguard.cases.service import get_case
 from idolguard.cases.views import detail_in_session
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.intake.source_url import is_web_url
 from idolguard.takedowns.bases import MissingElements, NoticeFields, get_basis
 from idolguard.takedowns.models import STATUSES, Notice
@@ -147,7 +147,7 @@ def draft(ws: Workspace, options: DraftOptions, *, parent: Notice | None = None)
             raise TakedownError(f"sighting(s) {no_url} have no URL; a notice needs the exact location")
     with_url = [s for s in sightings if s["url"]]
     if not with_url:
-        raise TakedownError(f"{detail['number']} has no sighting with a URL to report")
+        raise TakedownError(f"{detail['number']} has no sighting with a URL to report", code=ErrorCode.TAKEDOWN_NO_URL)
     if options.each:  # one notice per reported URL (its first sighting), drafted in one transaction
         firsts: dict[str, dict[str, Any]] = {}
         for s in with_url:
@@ -199,7 +199,10 @@ def draft(ws: Workspace, options: DraftOptions, *, parent: Notice | None = None)
             if overlap:
                 raise TakedownError(
                     f"notice {covered[overlap[0]]} to {recipient.key} already covers {overlap[0]}; "
-                    "use --again to send another"
+                    "use --again to send another",
+                    code=ErrorCode.TAKEDOWN_DUPLICATE,
+                    id=covered[overlap[0]],
+                    url=overlap[0],
                 )
             items = sorted({s["item"] for s in group})
             fields = NoticeFields(
@@ -340,7 +343,11 @@ def affirm(ws: Workspace, notice_id: int, keys: list[str]) -> dict[str, Any]:
     with ws.write() as (session, writer):
         notice = _notice(session, notice_id)
         if notice.status != "draft":
-            raise TakedownError(f"notice {notice_id} is {notice.status}; only a draft can be affirmed")
+            raise TakedownError(
+                f"notice {notice_id} is {notice.status}; only a draft can be affirmed",
+                code=ErrorCode.TAKEDOWN_NOT_DRAFT,
+                id=notice_id,
+            )
         basis = get_basis(notice.basis)
         flags = _affirmed(basis, keys)
         if not flags:
@@ -367,7 +374,7 @@ def affirm(ws: Workspace, notice_id: int, keys: list[str]) -> dict[str, Any]:
 def _notice(session: Any, notice_id: int) -> Notice:
     notice = session.get(Notice, notice_id)
     if notice is None:
-        raise TakedownError(f"no notice {notice_id}")
+        raise TakedownError(f"no notice {notice_id}", code=ErrorCode.RECORD_UNKNOWN, ref=f"notice:{notice_id}")
     return notice
 
 
@@ -406,7 +413,9 @@ def send(ws: Workspace, notice_id: int) -> dict[str, Any]:
         notice = _notice(session, notice_id)
         session.expunge(notice)
     if notice.status != "draft":
-        raise TakedownError(f"notice {notice_id} is {notice.status}, not a draft")
+        raise TakedownError(
+            f"notice {notice_id} is {notice.status}, not a draft", code=ErrorCode.TAKEDOWN_NOT_DRAFT, id=notice_id
+        )
     not_web = [u for u in notice.urls or [] if not is_web_url(u)]
     if not_web:  # an old draft made before source URLs were checked: it is never sent as it is
         raise TakedownError(f"notice {notice_id} lists {not_web[0]!r}, which is not an http(s) URL; draft a new one")
@@ -424,7 +433,9 @@ def send(ws: Workspace, notice_id: int) -> dict[str, Any]:
     host = settings.get("host")
     sender = settings.get("sender") or notice.fields.get("reporter_email")
     if not host or not sender:
-        raise TakedownError("set [takedowns.smtp] host and sender in config.toml to send e-mail")
+        raise TakedownError(
+            "set [takedowns.smtp] host and sender in config.toml to send e-mail", code=ErrorCode.TAKEDOWN_NO_SMTP
+        )
     message = build_message(notice, str(sender))
     data = message.as_bytes(policy=email_policy.SMTP)  # CRLF line ends: these exact bytes go on the wire
     try:
@@ -435,7 +446,9 @@ def send(ws: Workspace, notice_id: int) -> dict[str, Any]:
             row.last_error = f"{type(exc).__name__}: {exc}"[:500]
             writer.append("takedown.send_failed", None, {"notice": notice_id, "error": row.last_error})
         raise TakedownError(
-            f"sending notice {notice_id} failed ({exc}); it stays a draft, retry with takedowns send"
+            f"sending notice {notice_id} failed ({exc}); it stays a draft, retry with takedowns send",
+            code=ErrorCode.TAKEDOWN_SEND_FAILED,
+            id=notice_id,
         ) from exc
     sha = _store_sent(ws, data, notice_id)
     now = datetime.now(UTC)
@@ -504,7 +517,12 @@ def mark(ws: Workspace, notice_id: int, status: str, ref: str | None = None, not
         previous = notice.status
         if status == "sent":
             if previous != "draft":
-                raise TakedownError(f"notice {notice_id} is already {previous}")
+                raise TakedownError(
+                    f"notice {notice_id} is already {previous}",
+                    code=ErrorCode.TAKEDOWN_ALREADY,
+                    id=notice_id,
+                    status=previous,
+                )
             basis = get_basis(notice.basis)
             try:
                 basis.validate(NoticeFields(**notice.fields))
@@ -513,7 +531,9 @@ def mark(ws: Workspace, notice_id: int, status: str, ref: str | None = None, not
             notice.sent_at = datetime.now(UTC)
             notice.due_at = notice.sent_at + timedelta(hours=get_recipient(recipients, notice.recipient).response_hours)
         elif previous == "draft":
-            raise TakedownError(f"notice {notice_id} has not been sent yet")
+            raise TakedownError(
+                f"notice {notice_id} has not been sent yet", code=ErrorCode.TAKEDOWN_NOT_SENT, id=notice_id
+            )
         if ref:
             notice.recipient_ref = _clean_line("--ref", ref)
         notice.status = status

@@ -10,12 +10,12 @@ or outside the user's artist scope (the same answer, so scope does not leak exis
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, Path, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -220,6 +220,21 @@ def _content_credentials_out(stored: Any, admin: bool) -> ContentCredentialsOut 
         problem=text("error") or text("note"),
         raw=dict(stored) if admin else None,
     )
+
+
+class TokenOut(BaseModel):
+    id: int
+    scope: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    active: bool = Field(description="neither revoked nor expired")
+    current: bool = Field(description="the token this request was made with")
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenOut]
 
 
 class MeOut(BaseModel):
@@ -527,6 +542,38 @@ def create_api(ws: Workspace) -> FastAPI:
         from idolguard.signals.banks import list_banks
 
         return [BankOut(**{k: b[k] for k in BankOut.model_fields}) for b in list_banks(ws)]
+
+    @api.get("/tokens", response_model=TokenList, responses=ERRORS)
+    def list_tokens(who: Principal = Depends(principal)) -> TokenList:
+        """The caller's own API tokens (never the token values: only their hashes are stored)."""
+        moment = datetime.now(UTC)
+        return TokenList(
+            tokens=[
+                TokenOut(
+                    id=t.id,
+                    scope=t.scope,
+                    created_at=t.created_at,
+                    expires_at=t.expires_at,
+                    last_used_at=t.last_used_at,
+                    revoked_at=t.revoked_at,
+                    active=t.revoked_at is None and (t.expires_at is None or t.expires_at > moment),
+                    current=t.id == who.token_id,
+                )
+                for t in accounts.own_tokens(ws, who.user_id)
+            ]
+        )
+
+    @api.delete("/tokens/{token_id}", status_code=204, responses=ERRORS)
+    def revoke_token(token_id: int = Path(ge=1, le=2**31 - 1), who: Principal = Depends(principal)) -> Response:
+        """Revoke one of the caller's own tokens. A token may always revoke itself; revoking another one
+        changes the account, so it needs a write token. Revoking a revoked token changes nothing (204)."""
+        if token_id != who.token_id and who.token_scope != "write":
+            raise ApiError(403, "forbidden", "a read token may only revoke itself")
+        try:
+            accounts.revoke_own_token(ws, who.user_id, token_id, by=who.name)
+        except accounts.AccountError as exc:
+            raise ApiError(404, "not_found", "no such token") from exc
+        return Response(status_code=204)
 
     assert set(STATUSES) <= {"new", "in_review", "confirmed_abuse", "not_our_artist", "authentic", "duplicate"}
     return api

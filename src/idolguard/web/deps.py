@@ -204,7 +204,9 @@ def render(ctx: PageContext, template_name: str, /, status: int = 200, **values:
         when=lambda moment: local_time(moment, tz),
         size=human_size,
         day=lambda moment: local_time(moment, tz, "%Y-%m-%d"),
-        shown=lambda error: shown_error(ctx.gettext, error, admin=bool(ctx.principal and ctx.principal.can("admin"))),
+        shown=lambda error: shown_error(
+            ctx.gettext, error, admin=bool(ctx.principal and ctx.principal.can("admin")), english=ctx.lang == "en"
+        ),
         **values,
     )
     return HTMLResponse(html, status_code=status)

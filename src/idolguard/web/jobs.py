@@ -268,6 +268,9 @@ def _run_capture(ws: Workspace, job_id: int, params: dict[str, Any], user: str) 
                     "state": outcome.state,
                     "media": shas,
                     "error": outcome.error,
+                    # the first error as a code and its values: the job page explains it in the reader's language
+                    "error_code": str(outcome.error_code) if outcome.error_code else None,
+                    "error_params": outcome.error_params,
                 }
             )
             _renew(ws, job_id, done=len(results))

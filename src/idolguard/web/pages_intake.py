@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from idolguard.errors import ErrorCode
 from idolguard.web import jobs, uploads
 from idolguard.web.deps import Denied, PageContext, need, need_csrf, render, ws_of
 from idolguard.web.errors import shown_error
@@ -21,6 +22,19 @@ MAX_URLS = 100
 
 def upload_limit(request: Request) -> int:
     return int(request.app.state.ws.config.section("web").get("max_upload_bytes") or uploads.MAX_TOTAL_BYTES)
+
+
+def job_error(job: Job) -> dict[str, Any] | None:
+    """The job's error as a record pages explain: a finished job's error is how many of its files or URLs
+    failed (each result says why); any other is the worker's own failure, explained as unknown."""
+    if not job.error:
+        return None
+    if job.state == "done" and job.results:
+        failed = sum(1 for r in job.results if r.get("error"))
+        if failed:
+            params = {"failed": failed, "total": len(job.results)}
+            return {"error": job.error, "error_code": ErrorCode.BATCH_PARTLY_FAILED, "error_params": params}
+    return {"error": job.error}
 
 
 def outcome(job: Job) -> str:
@@ -201,7 +215,8 @@ def _own_job(request: Request, ctx: PageContext, job_id: int) -> Job:
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(request: Request, job_id: int, ctx: PageContext = Depends(need("upload"))) -> Response:
-    return render(ctx, "job.html.j2", job=_own_job(request, ctx, job_id), outcome=outcome)
+    job = _own_job(request, ctx, job_id)
+    return render(ctx, "job.html.j2", job=job, outcome=outcome, job_error=job_error(job))
 
 
 @router.get("/jobs/{job_id}/progress.json")
@@ -214,6 +229,7 @@ def job_json(request: Request, job_id: int, ctx: PageContext = Depends(need("upl
             "state_label": ctx.gettext(outcome(job)),
             "total": job.total,
             "done": job.done,
-            "error": shown_error(ctx.gettext, job.error, admin=ctx.user.can("admin")) or None,
+            "error": shown_error(ctx.gettext, job_error(job), admin=ctx.user.can("admin"), english=ctx.lang == "en")
+            or None,
         }
     )

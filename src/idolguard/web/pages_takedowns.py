@@ -160,7 +160,7 @@ def stats_chart(request: Request, ctx: PageContext = Depends(need("read"))) -> R
 
 
 def _draft_page(
-    request: Request, ctx: PageContext, number: str, *, values: dict[str, Any], errors: dict[str, str], status: int
+    request: Request, ctx: PageContext, number: str, *, values: dict[str, Any], errors: dict[str, Any], status: int
 ) -> Response:
     from idolguard.cases.views import case_detail
     from idolguard.takedowns.bases import BASES
@@ -308,7 +308,7 @@ async def draft_notice(request: Request, number: str, ctx: PageContext = Depends
         ids = await run_in_threadpool(draft, ws.acting_as(actor_name(ctx.user.name)), options)
     except IdolGuardError as exc:
         return await run_in_threadpool(
-            _draft_page, request, ctx, case.number, values=values, errors={"_": str(exc)}, status=422
+            _draft_page, request, ctx, case.number, values=values, errors={"_": exc}, status=422
         )
     return RedirectResponse(f"/takedowns/{ids[0]}", status_code=303)
 
@@ -316,7 +316,9 @@ async def draft_notice(request: Request, number: str, ctx: PageContext = Depends
 # --- one notice -------------------------------------------------------------------------------------------
 
 
-def _notice_page(request: Request, ctx: PageContext, notice_id: int, *, error: str = "", status: int = 200) -> Response:
+def _notice_page(
+    request: Request, ctx: PageContext, notice_id: int, *, error: str | BaseException = "", status: int = 200
+) -> Response:
     from idolguard.takedowns.bases import get_basis
     from idolguard.takedowns.models import Notice
     from idolguard.takedowns.notices import _before_due as running
@@ -405,7 +407,7 @@ async def _act(request: Request, ctx: PageContext, notice_id: int, fn: Any, *arg
     try:
         await run_in_threadpool(fn, ws.acting_as(actor_name(ctx.user.name)), notice_id, *args)
     except IdolGuardError as exc:
-        return await run_in_threadpool(_notice_page, request, ctx, notice_id, error=str(exc), status=422)
+        return await run_in_threadpool(_notice_page, request, ctx, notice_id, error=exc, status=422)
     return RedirectResponse(f"/takedowns/{notice_id}", status_code=303)
 
 
@@ -458,5 +460,5 @@ async def escalate_notice(request: Request, notice_id: int, ctx: PageContext = D
     try:
         new_id = await run_in_threadpool(escalate, ws.acting_as(actor_name(ctx.user.name)), notice_id, early=early)
     except IdolGuardError as exc:
-        return await run_in_threadpool(_notice_page, request, ctx, notice_id, error=str(exc), status=422)
+        return await run_in_threadpool(_notice_page, request, ctx, notice_id, error=exc, status=422)
     return RedirectResponse(f"/takedowns/{new_id}", status_code=303)
