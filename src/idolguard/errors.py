@@ -85,6 +85,7 @@ class ErrorCode(StrEnum):
     PASSWORD_WRONG_CURRENT = "password.wrong_current"
     # media, enrolment and batches
     MEDIA_UNREADABLE = "media.unreadable"
+    MEDIA_UNSUPPORTED = "media.unsupported"
     ENROL_NO_FACE = "enrol.no_face"
     ENROL_MANY_FACES = "enrol.many_faces"
     ENROL_FACE_SMALL = "enrol.face_small"

@@ -150,6 +150,11 @@ def test_downloads_are_authorised_not_stored_and_recorded(app_ws, world, new_cli
     written = [e for e in ledger(app_ws) if e["action"] == "case.package_written"]
     assert [e["actor"] for e in written[-2:]] == ["web:manager1", "web:counsel1"]
     assert hashlib.sha256(full.content).hexdigest() == written[-1]["details"]["package_sha256"]
+    # The original that left the vault is on the item's own custody record, by the user who took it.
+    exports = [e for e in ledger(app_ws) if e["action"] == "evidence.export" and e["item"] == world.suspect]
+    assert [(e["actor"], e["details"]["kind"]) for e in exports] == [("web:counsel1", "case_package")]
+    assert exports[0]["details"]["package_sha256"] == written[-1]["details"]["package_sha256"]
+    assert exports[0]["details"]["file"] == f"{number}-package.zip"
     assert not list(app_ws.home.glob(".download-*"))  # the temporary copy is gone once sent
     assert u["analyst1"].post(f"/cases/{number}/report", data={"csrf": "x"}).status_code == 403
     assert post(u["outsider"], f"/cases/{number}/report", {"lang": "ko", "format": "html"}).status_code == 404

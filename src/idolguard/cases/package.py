@@ -260,6 +260,7 @@ def build_package(
                         "kind": "case_package",
                         "case": detail["number"],
                         "path": str(out),
+                        "file": out.name,
                         "package_sha256": digest,
                         "reason": f"evidence package of case {detail['number']}",
                     },

@@ -277,6 +277,7 @@ def build_context(ws: Workspace, key: str, lang: str) -> dict[str, Any]:
                 "ts": ts[:19].replace("T", " "),
                 "actor": actor,
                 "action": action,
+                "label": t.inline(f"action.{action}") if f"action.{action}" in catalog("en") else None,
                 "item": short.get(item or "", ""),
             }
             for seq, ts, actor, action, item in custody

@@ -39,11 +39,6 @@ class AccountError(IdolGuardError):
     """A refused account operation: the English message for the CLI, a ``code`` (with the values its message
     names) for the pages, which say it from their catalog (``web.errors.MESSAGES``)."""
 
-    def translated(self, gettext: Callable[..., str]) -> str:
-        from idolguard.web.errors import shown_error
-
-        return shown_error(gettext, self, english=gettext("Something went wrong.") == "Something went wrong.")
-
 
 class PasswordRefused(AccountError):
     """A password that fails the rules (``reason``: a key of ``passwords.REASONS``, or ``wrong_current``)."""

@@ -111,6 +111,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.PASSWORD_SAME: N_("The new password is the same as the current one."),
     ErrorCode.PASSWORD_WRONG_CURRENT: N_("The current password is wrong."),
     ErrorCode.MEDIA_UNREADABLE: N_("This is not an image file we can read."),
+    ErrorCode.MEDIA_UNSUPPORTED: N_("The file is kept, but it is not an image or video that can be analysed."),
     ErrorCode.ENROL_NO_FACE: N_("No face was found in this photo."),
     ErrorCode.ENROL_MANY_FACES: N_("{count} faces were found: a reference photo must show only the artist."),
     ErrorCode.ENROL_FACE_SMALL: N_("The face is too small ({px} px; at least {need} px are needed)."),
