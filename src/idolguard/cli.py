@@ -251,9 +251,10 @@ def _sighting_info(
     source_url: str | None, platform: str | None, account: str | None, seen_at: str | None, note: str | None
 ) -> Any:
     from idolguard.intake.ingest import SightingInfo, parse_seen_at
+    from idolguard.intake.source_url import check_source_url
 
     try:
-        return SightingInfo(source_url, platform, account, parse_seen_at(seen_at), note)
+        return SightingInfo(check_source_url(source_url), platform, account, parse_seen_at(seen_at), note)
     except IdolGuardError as exc:
         fail(str(exc))
 

@@ -117,6 +117,9 @@ def _error_rules(lang: str) -> list[tuple[re.Pattern[str], str]]:
     return rules
 
 
+CODE_FIELDS = {"status", "state", "old", "new", "role"}
+
+
 def _inner(name: str, value: str) -> str:
     """A value taken from an error's text: a nested reason is translated too, a code word (``{family}``) by
     its catalog label; data (paths, names, numbers) stays as it is."""
@@ -124,6 +127,10 @@ def _inner(name: str, value: str) -> str:
         return tr_error(value)
     if name == "family":
         return tr(value)
+    if name in CODE_FIELDS:  # a status or role code, maybe quoted ('sent'): its label when the catalog has one
+        code = value.strip("'\"")
+        label = tr(code)
+        return label if label != code else value
     return value
 
 

@@ -1,8 +1,110 @@
-"""Exceptions that carry a message meant for the user, so the CLI can print them without a traceback."""
+"""Exceptions that carry a message meant for the user, so the CLI can print them without a traceback.
+
+Each error also carries a stable ``code`` (an ``ErrorCode``) and the ``params`` its message names, so a front
+door in another language (the web pages, KO/EN) says the same thing from its own catalog instead of reading
+the English text. The English ``str(error)`` stays what the CLI prints. Codes are part of the interface:
+never renamed, only added (stored records keep them next to the text: a job's results, a portal link's row).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, ClassVar
+
+
+class ErrorCode(StrEnum):
+    """Stable codes of the refusals the product explains to people (the web catalog has a KO and EN message
+    for each, a test checks). ``GENERIC`` is any error without a more specific code."""
+
+    GENERIC = "error"
+    # capture (the SSRF guard and the fetch)
+    CAPTURE_PRIVATE_ADDRESS = "capture.private_address"
+    CAPTURE_HOST_NOT_FOUND = "capture.host_not_found"
+    CAPTURE_DNS_TIMEOUT = "capture.dns_timeout"
+    CAPTURE_SCHEME = "capture.scheme"
+    CAPTURE_INVALID_URL = "capture.invalid_url"
+    CAPTURE_CREDENTIALS = "capture.credentials"
+    CAPTURE_BAD_IDN = "capture.bad_idn"
+    CAPTURE_UNREACHABLE = "capture.unreachable"
+    CAPTURE_TIME_LIMIT = "capture.time_limit"
+    CAPTURE_SIZE_LIMIT = "capture.size_limit"
+    CAPTURE_LIMIT = "capture.limit"
+    CAPTURE_REDIRECTS = "capture.redirects"
+    CAPTURE_HTTP_STATUS = "capture.http_status"
+    CAPTURE_FAILED = "capture.failed"
+    # records, cases, takedowns and reported links
+    RECORD_UNKNOWN = "record.unknown"
+    ROLE_NOT_ALLOWED = "role.not_allowed"
+    CASE_FILED_NEEDS = "case.filed_needs"
+    CASE_FILING_DATE = "case.filing_date"
+    CASE_FILING_FUTURE = "case.filing_future"
+    CASE_DESTROYED = "case.destroyed"
+    CASE_BAD_TRANSITION = "case.bad_transition"
+    CASE_ALREADY = "case.already"
+    CASE_EMPTY_NOTE = "case.empty_note"
+    CASE_NOT_ASSIGNED = "case.not_assigned"
+    CASE_ALREADY_ASSIGNED = "case.already_assigned"
+    CASE_NEEDS_REASON = "case.needs_reason"
+    CASE_HOLD_ON = "case.hold_on"
+    CASE_HOLD_OFF = "case.hold_off"
+    CASE_RETENTION = "case.retention"
+    CASE_ON_HOLD = "case.on_hold"
+    CASE_NOT_CLOSED = "case.not_closed"
+    CASE_SECOND_APPROVER = "case.second_approver"
+    TAKEDOWN_DUPLICATE = "takedown.duplicate"
+    TAKEDOWN_NOT_DRAFT = "takedown.not_draft"
+    TAKEDOWN_NO_SMTP = "takedown.no_smtp"
+    TAKEDOWN_SEND_FAILED = "takedown.send_failed"
+    TAKEDOWN_ALREADY = "takedown.already"
+    TAKEDOWN_NOT_SENT = "takedown.not_sent"
+    TAKEDOWN_NO_URL = "takedown.no_url"
+    PORTAL_NOT_FAILED = "portal.not_failed"
+    # accounts and tokens
+    USER_EXISTS = "user.exists"
+    USER_UNKNOWN = "user.unknown"
+    USER_DISABLED = "user.disabled"
+    USER_ALREADY_DISABLED = "user.already_disabled"
+    USER_NOT_DISABLED = "user.not_disabled"
+    USER_SELF_DISABLE = "user.self_disable"
+    USER_LAST_ADMIN = "user.last_admin"
+    USER_NAME_INVALID = "user.name_invalid"
+    ROLE_UNKNOWN = "role.unknown"
+    SCOPE_UNKNOWN_ARTISTS = "scope.unknown_artists"
+    TOKEN_UNKNOWN = "token.unknown"
+    TOKEN_SCOPE = "token.scope"
+    TOKEN_TTL = "token.ttl"
+    TOKEN_READ_ONLY_ROLE = "token.read_only_role"
+    DURATION_INVALID = "duration.invalid"
+    PASSWORD_SHORT = "password.short"
+    PASSWORD_LONG = "password.long"
+    PASSWORD_REPEATED = "password.repeated"
+    PASSWORD_SEQUENCE = "password.sequence"
+    PASSWORD_COMMON = "password.common"
+    PASSWORD_NAME = "password.name"
+    PASSWORD_SAME = "password.same"
+    PASSWORD_WRONG_CURRENT = "password.wrong_current"
+    # media, enrolment and batches
+    MEDIA_UNREADABLE = "media.unreadable"
+    MEDIA_UNSUPPORTED = "media.unsupported"
+    ENROL_NO_FACE = "enrol.no_face"
+    ENROL_MANY_FACES = "enrol.many_faces"
+    ENROL_FACE_SMALL = "enrol.face_small"
+    ENROL_POOR_QUALITY = "enrol.poor_quality"
+    ENROL_NONE_USABLE = "enrol.none_usable"
+    BATCH_PARTLY_FAILED = "batch.partly_failed"
 
 
 class IdolGuardError(Exception):
-    """Base class: the message is shown to the user as-is."""
+    """Base class: the message is shown to the user as-is (CLI); ``code`` and ``params`` let other front doors
+    say it in their reader's language. A subclass sets its default ``code``; a raise site may name a finer one."""
+
+    code: ClassVar[ErrorCode] = ErrorCode.GENERIC
+
+    def __init__(self, *args: object, code: ErrorCode | None = None, **params: Any) -> None:
+        super().__init__(*args)
+        if code is not None:
+            self.code = code  # type: ignore[misc]  # the instance's own, finer code
+        self.params: dict[str, Any] = params
 
 
 class WorkspaceError(IdolGuardError):
@@ -16,6 +118,8 @@ class RejectedInput(IdolGuardError):
 class MediaError(IdolGuardError):
     """Media could not be decoded or breaks a safety limit; the original stays preserved."""
 
+    code = ErrorCode.MEDIA_UNREADABLE
+
 
 class IntegrityError(IdolGuardError):
     """Stored evidence does not match what was recorded."""
@@ -23,3 +127,15 @@ class IntegrityError(IdolGuardError):
 
 class StorageFull(IdolGuardError):
     """The disk (or quota) holding the workspace is full: the run stops; what was committed stays valid."""
+
+
+def code_of(error: BaseException) -> ErrorCode:
+    """The error's code (``GENERIC`` for anything that is not one of ours)."""
+    return getattr(error, "code", ErrorCode.GENERIC) if isinstance(error, IdolGuardError) else ErrorCode.GENERIC
+
+
+def error_params(error: BaseException) -> dict[str, Any]:
+    """The values an error's message names, as short strings and numbers fit to store next to its code (a
+    job's result, a link's row): never media or file contents."""
+    params = getattr(error, "params", {}) if isinstance(error, IdolGuardError) else {}
+    return {k: v if isinstance(v, int | float) else str(v)[:500] for k, v in params.items()}

@@ -125,6 +125,24 @@ def test_report_shows_the_capture(cli, home: Path, site: Site, allow_local: str)
     assert "No RFC 3161 timestamp" in text
     # Each media item's own section links back to the capture it came from.
     assert text.count(f"Web capture #{out['capture_id']}") == 1 + len(out["media"])
+    # In Korean (--lang ko) the capture block is Korean too, with the same facts.
+    korean = home / "capture-report-ko.html"
+    [again] = cli.json_lines(
+        "--lang",
+        "ko",
+        "capture",
+        f"{site.base}/post/report",
+        "--json",
+        "--no-screenshot",
+        "--no-analyze",
+        "--report",
+        str(korean),
+    )
+    text = korean.read_text()
+    assert f"웹 게시물 수집 #{again['capture_id']}" in text and "Web capture #" not in text
+    assert "요청 URL" in text and "보존한 각 파일의 SHA-256 해시값" in text and "RFC 3161 타임스탬프 없음" in text
+    assert again["manifest_sha256"] in text and "@idol_fan" in text
+    assert "Requested URL" not in text and "Liveness checks" not in text
 
 
 def test_report_embeds_screenshot_thumbnail(workspace: Workspace, site: Site, allow_local: str, pool) -> None:  # type: ignore[no-untyped-def]

@@ -182,6 +182,30 @@ def test_package_limits_hash_only_destroyed_and_interrupted(cli, home: Path, tmp
     assert ok and "3 item(s) destroyed by a signed decision" in text
 
 
+def test_originals_in_a_package_are_on_each_items_custody_record(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    shas = ingest_images(cli, tmp_path / "m", 2)
+    number = cli("cases", "open", "t", "--artist", "A").stdout.strip()
+    cli("cases", "add", number, *shas)
+
+    def exports(sha: str) -> list[dict]:  # type: ignore[type-arg]
+        return [e for e in cli.json_lines("log", sha, "--json") if e["action"] in ("evidence.export", "export")]
+
+    # Hashes only: no original leaves the vault, so nothing is recorded on the items.
+    cli("cases", "package", number, "--out", tmp_path / "h.zip", "--hashes-only")
+    assert all(not exports(sha) for sha in shas)
+    result = cli.json_lines("cases", "package", number, "--out", tmp_path / "p.zip", "--json")[0]
+    with zipfile.ZipFile(tmp_path / "p.zip") as zf:
+        assert {f"originals/{sha}.jpg" for sha in shas} <= set(zf.namelist())
+    for sha in shas:
+        [event] = exports(sha)
+        assert event["item"] == sha
+        details = event["details"]
+        assert details["kind"] == "case_package" and details["case"] == number
+        assert details["package_sha256"] == result["sha256"] and details["path"] == str((tmp_path / "p.zip").resolve())
+    # The package itself still verifies (the per-item events come after it is written).
+    assert _check(tmp_path / "p.zip")[0]
+
+
 def test_encrypted_packages(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import pyrage
 
@@ -288,6 +312,27 @@ def test_report_html_both_languages_and_pdf(cli, home: Path, tmp_path: Path, cas
     assert data.startswith(b"%PDF") and b"Noto-Sans-CJK-KR" in _inflated(data)
     bad = cli("cases", "report", number, "--out", tmp_path / "x", "--lang", "fr", ok=False)
     assert bad.exit_code == 2 and "--lang" in " ".join(bad.output.split())
+
+
+def test_report_names_analysis_stages_in_its_language(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The tools table names each analysis stage by what it does ("stage provenance" is not Korean)."""
+    from tests.conftest import jpeg_bytes
+
+    (tmp_path / "a.jpg").write_bytes(jpeg_bytes(5))
+    [obj] = cli.json_lines("scan", tmp_path / "a.jpg", "--json")
+    number = cli("cases", "open", "t", "--artist", "A").stdout.strip()
+    cli("cases", "add", number, obj["sha256"])
+    pages = {}
+    for lang in ("ko", "en", "both"):
+        cli("cases", "report", number, "--out", tmp_path / f"{lang}.html", "--lang", lang, "--format", "html")
+        pages[lang] = (tmp_path / f"{lang}.html").read_text(encoding="utf-8")
+    assert all("stage provenance" not in page and "stage faces" not in page for page in pages.values())
+    assert "분석 단계: 출처 단서" in pages["ko"] and "Analysis stage" not in pages["ko"]
+    assert "Analysis stage: provenance leads" in pages["en"] and "분석 단계" not in pages["en"]
+    assert "분석 단계: 출처 단서 / Analysis stage: provenance leads" in pages["both"]
+    # The custody excerpt names each action (the ledger code stays beside it).
+    assert '법률 사건 개시<br><span class="hash">case.open</span>' in pages["ko"]
+    assert 'Case opened<br><span class="hash">case.open</span>' in pages["en"]
 
 
 def _inflated(pdf: bytes) -> bytes:

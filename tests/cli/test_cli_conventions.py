@@ -184,6 +184,21 @@ def test_init_creates_what_readme_promises(tmp_path, monkeypatch):
         assert name in promised and (home / name).exists(), name
 
 
+def test_readme_log_example_and_setup_target_are_true():
+    """Tryout #17: the README's ``idolguard log`` example is a prefix the CLI accepts (not a 6-character one)
+    and the quick start names ``make setup``, a real Makefile target."""
+    from idolguard.cli_support import MIN_PREFIX
+
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    line = next(line for line in readme.splitlines() if line.startswith("idolguard log "))
+    example = line.split()[2]
+    assert all(c in "0123456789abcdef" for c in example) and len(example) >= MIN_PREFIX, line
+    assert f"{MIN_PREFIX}+" in line or f"at least {MIN_PREFIX}" in line, line
+    assert any(line.startswith("make setup ") for line in readme.splitlines())
+    assert "\nsetup:" in (root / "Makefile").read_text(encoding="utf-8")
+
+
 def test_help_is_fast_enough_to_import_no_database_layer():
     """``idolguard --help`` must not import SQLAlchemy/alembic/the workspace (timing lives in bench/)."""
     heavy = "('sqlalchemy', 'alembic', 'idolguard.workspace', 'numpy')"

@@ -251,6 +251,12 @@ def test_bad_input_is_refused_in_korean(tmp_path):
     result = run(["log", "--limit", "many", "--home", str(home)], "ko")
     assert result.exit_code == 2 and "'--limit'의 값이 올바르지 않습니다: 정수를 입력해야 합니다" in result.output
     assert "No such option: --bogus" in run(["verify", "--bogus"], "en").output
+    # refusals raised below the CLI (cases, banks) are matched against errors.ko.po's templates
+    result = run(["cases", "show", "IG-2026-9999", "--home", str(home)], "ko")
+    assert result.exit_code == 2 and "법률 사건 'IG-2026-9999'이(가) 없습니다" in result.stderr
+    result = run(["bank", "show", "nope", "--home", str(home)], "ko")
+    assert result.exit_code == 2 and "'nope'(이)라는 뱅크가 없습니다" in result.stderr
+    assert "no case 'IG-2026-9999'" in run(["cases", "show", "IG-2026-9999", "--home", str(home)], "en").stderr
 
 
 def test_init_verify_and_help_in_korean(tmp_path):

@@ -140,6 +140,9 @@ def test_korean_messages(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert "아티스트가 없습니다" in result.output
     result = cli("artists", "official", "add", "Han Yuri", faceless, ok=False)
     assert "거부됨: 얼굴을 찾지 못했습니다" in result.output and "공식 컬렉션(뱅크 official.Han_Yuri)" in result.output
+    monkeypatch.setenv("IDOLGUARD_LANG", "en")
+    result = cli("--lang", "ko", "artists", "official", "add", "Han Yuri", faceless, ok=False)
+    assert "거부됨: 얼굴을 찾지 못했습니다" in result.output, "--lang ko: the refusal reasons are Korean too"
 
 
 def test_video_tracks_are_attributed_to_the_official_photo(cli, workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

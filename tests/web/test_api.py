@@ -134,9 +134,39 @@ def test_api_conforms_to_its_schema(app, app_ws, tmp_path):  # type: ignore[no-u
         )
         def check(case) -> None:  # type: ignore[no-untyped-def]
             # ``ignored_auth`` re-sends the call without credentials; our explicit header defeats it, and
-            # test_unauthenticated_and_invalid_tokens_get_401 covers that ground directly.
-            case.call_and_validate(headers=bearer(token), excluded_checks=[ignored_auth])
+            # test_unauthenticated_and_invalid_tokens_get_401 covers that ground directly. A revocation gets a
+            # token of its own each time (it may revoke itself), so the other operations keep theirs.
+            used = accounts.create_token(app_ws, "schema", "write", "1d", by="t") if case.method == "DELETE" else token
+            case.call_and_validate(headers=bearer(used), excluded_checks=[ignored_auth])
 
         check()
         checked += 1
     assert checked >= 9
+
+
+def test_own_tokens_listed_and_revoked(client, app_ws):
+    """GET /tokens lists the caller's own tokens (never their values); DELETE revokes one of them: a token may
+    always revoke itself, another one needs a write token; someone else's token is 404 and stays valid."""
+    reader = token_for(app_ws, "ana", "analyst", scope="read")
+    writer = accounts.create_token(app_ws, "ana", "write", "30d", by="test")
+    other = token_for(app_ws, "bob", "analyst")
+    listed = client.get("/api/v1/tokens", headers=bearer(reader))
+    assert listed.status_code == 200
+    tokens = listed.json()["tokens"]
+    assert [t["scope"] for t in tokens] == ["write", "read"] and [t["current"] for t in tokens] == [False, True]
+    assert all(t["active"] for t in tokens) and reader not in listed.text and writer not in listed.text
+    write_id, read_id = tokens[0]["id"], tokens[1]["id"]
+    bob_id = client.get("/api/v1/tokens", headers=bearer(other)).json()["tokens"][0]["id"]
+
+    is_error(client.delete(f"/api/v1/tokens/{write_id}", headers=bearer(reader)), 403, "forbidden")
+    is_error(client.delete(f"/api/v1/tokens/{bob_id}", headers=bearer(writer)), 404, "not_found")
+    assert client.get("/api/v1/me", headers=bearer(other)).status_code == 200  # untouched
+    assert client.delete(f"/api/v1/tokens/{read_id}", headers=bearer(writer)).status_code == 204
+    is_error(client.get("/api/v1/me", headers=bearer(reader)), 401, "unauthenticated")
+    assert client.delete(f"/api/v1/tokens/{read_id}", headers=bearer(writer)).status_code == 204  # already: no-op
+    after = client.get("/api/v1/tokens", headers=bearer(writer)).json()["tokens"]
+    assert [t["active"] for t in after] == [True, False] and after[1]["revoked_at"]
+    assert client.delete(f"/api/v1/tokens/{write_id}", headers=bearer(writer)).status_code == 204  # itself
+    is_error(client.get("/api/v1/tokens", headers=bearer(writer)), 401, "unauthenticated")
+    ledger = [line for line in (app_ws.home / "ledger.jsonl").read_text().splitlines() if "web.token_revoke" in line]
+    assert len(ledger) == 2  # the no-op revocation recorded nothing

@@ -150,6 +150,9 @@ API = [
     Route("GET", "/takedowns", "read", api=True),
     Route("POST", "/takedowns", "cases", scoped=True, api=True),
     Route("GET", "/takedowns/{notice_id}", "read", scoped=True, api=True),
+    Route("GET", "/tokens", None, api=True),  # one's own tokens, whatever the role
+    # Last: each user revokes the token it calls with (always allowed), so nothing after it needs that token.
+    Route("DELETE", "/tokens/{token_id}", None, api=True),
 ]
 
 
@@ -316,7 +319,14 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
             session.add(job)
             session.flush()
             values["job_id"] = job.id
-    if "{token_id}" in path:
+    if route.api and "{token_id}" in path:  # the caller's own token (revoking another's: test_api.py)
+        from idolguard.web import security
+        from idolguard.web.models import ApiToken
+
+        with ws.sessions() as session:
+            own = session.scalar(select(ApiToken.id).where(ApiToken.token_hash == security.token_hash(token or "")))
+        values["token_id"] = own or 1
+    elif "{token_id}" in path:
         values["token_id"] = int(accounts.create_token(ws, "admin0", "read", "1d", by="t") and 0) or _last_token(ws)
     for key, value in values.items():
         path = path.replace("{" + key + "}", str(value))
@@ -354,6 +364,7 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
             "again": "1",
         },
         "/mark": {"status": "acknowledged", "ref": "T"},
+        "/escalate": {"early": "1"},
         "/fan-reports/{link_id}/decide": {"decision": "not_actionable"},
         "/accounts/alias": {"a": "x/@a", "b": "x/@b", "reason": "matrix"},
     }
@@ -396,6 +407,8 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
                 "again": True,
             },
         }
+        if route.method == "DELETE":
+            return client.delete("/api/v1" + path, headers=headers).status_code
         if route.method == "POST" and route.path in api_bodies:
             return client.post("/api/v1" + path, json=api_bodies[route.path], headers=headers).status_code
         if route.method == "POST":

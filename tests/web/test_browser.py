@@ -103,7 +103,7 @@ def sign_in(browser, base: str, login, lang: str = "en"):  # type: ignore[no-unt
         "response",
         lambda r: errors.append(f"{r.status} {r.url}") if r.status == 404 and "/items/" not in r.url else None,
     )
-    page.goto(f"{base}/login")
+    page.goto(f"{base}/lang/{lang}")  # the sign-in page's language link (the browser's language is not used)
     page.fill("input[name=name]", login.name)
     page.fill("input[name=password]", login.password)
     page.click("button[type=submit]")
@@ -177,7 +177,7 @@ def viewer_scenario(server, browser, app_ws) -> None:  # type: ignore[no-untyped
     base, world = server
     viewer = make_user(app_ws, "vic", "viewer", [world.artist], password=STRONG)
     page = sign_in(browser, base, viewer, lang="ko")
-    assert page.inner_text("nav").startswith("분류")  # Korean UI from Accept-Language
+    assert page.inner_text("nav").startswith("분류")  # Korean UI from the language chosen at sign-in
     assert world.shapes[:12] not in page.inner_text("#queue")  # unattributed items are not for viewers
     page.goto(f"{base}/items/{world.suspect}")
     assert page.is_visible("#no-reveal") and not page.is_visible("#reveal-form")

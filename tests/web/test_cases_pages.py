@@ -80,7 +80,7 @@ def test_case_pages_work_as_the_cli_with_roles_scope_and_csrf(app_ws, world, new
     assert chart.status_code == 200 and chart.content.startswith(b"\x89PNG")
     # A bad reference adds nothing and says why, on the case page.
     bad = post(counsel, f"/cases/{number}/links", {"refs": "incident:99999"})
-    assert bad.status_code == 422 and "no incident 99999" in bad.text
+    assert bad.status_code == 422 and "incident:99999 기록이 없습니다." in bad.text and "no incident" not in bad.text
     # Filing needs its kind, reference and date; the error names what is missing.
     refused = post(counsel, f"/cases/{number}/status", {"status": "filed", "kind": "police"})
     assert refused.status_code == 422 and "다음 항목을 입력하세요: 접수번호, 일자." in refused.text  # form fields
@@ -100,8 +100,8 @@ def test_case_pages_work_as_the_cli_with_roles_scope_and_csrf(app_ws, world, new
     assert {"case.open", "case.link", "case.status", "case.note", "case.assign", "case.hold"} <= set(actions)
     by_web = [e for e in ledger(app_ws) if e["action"] == "case.note"]
     assert by_web[-1]["actor"] == "web:counsel1"
-    # The custody timeline on the page lists those events.
-    assert "case.hold" in page and "web:counsel1" in page
+    # The custody timeline on the page lists those events, by name (the code stays in the cell's title).
+    assert "법적 보존 변경" in page and 'title="case.hold"' in page and "web:counsel1" in page
 
     # Analysts read cases but do not change them; out-of-scope users get 404 as for an absent case.
     analyst = u["analyst1"]
@@ -150,6 +150,11 @@ def test_downloads_are_authorised_not_stored_and_recorded(app_ws, world, new_cli
     written = [e for e in ledger(app_ws) if e["action"] == "case.package_written"]
     assert [e["actor"] for e in written[-2:]] == ["web:manager1", "web:counsel1"]
     assert hashlib.sha256(full.content).hexdigest() == written[-1]["details"]["package_sha256"]
+    # The original that left the vault is on the item's own custody record, by the user who took it.
+    exports = [e for e in ledger(app_ws) if e["action"] == "evidence.export" and e["item"] == world.suspect]
+    assert [(e["actor"], e["details"]["kind"]) for e in exports] == [("web:counsel1", "case_package")]
+    assert exports[0]["details"]["package_sha256"] == written[-1]["details"]["package_sha256"]
+    assert exports[0]["details"]["file"] == f"{number}-package.zip"
     assert not list(app_ws.home.glob(".download-*"))  # the temporary copy is gone once sent
     assert u["analyst1"].post(f"/cases/{number}/report", data={"csrf": "x"}).status_code == 403
     assert post(u["outsider"], f"/cases/{number}/report", {"lang": "ko", "format": "html"}).status_code == 404
@@ -174,7 +179,8 @@ def test_two_person_destruction_by_web_users_and_mapped_operators(app_ws, world,
         set_hold(app_ws.acting_as("analyst1"), number, True, "x")
     # Counsel may not approve a destruction from the web either (the cases area checks the role).
     refused = post(u["counsel1"], f"/cases/{number}/destroy", {"reason": "over", "confirm": number})
-    assert refused.status_code == 422 and "only manager or admin" in refused.text
+    assert refused.status_code == 422 and "필요한 역할: 매니저, 관리자." in refused.text  # from the code, in Korean
+    assert "only manager or admin" not in refused.text
     assert post(u["manager1"], f"/cases/{number}/destroy", {"reason": "over", "confirm": "wrong"}).status_code == 422
     first = post(u["manager1"], f"/cases/{number}/destroy", {"reason": "case over", "confirm": number})
     assert first.status_code == 303 and app_ws.vault.has(world.shapes)
@@ -225,6 +231,9 @@ def test_korean_pages(app_ws, world, new_client):  # type: ignore[no-untyped-def
     assert "법률 사건" in listing and "법률 사건 열기" in listing
     page = client.get(f"/cases/{number}").text
     assert "증거" in page and "보관 이력" in page and "최초 게시 후보" in page and "직접 연결" in page
+    # The custody timeline names actions in Korean as item pages do, not by their ledger code.
+    timeline = page.split('id="timeline"', 1)[1].split("</table>", 1)[0]
+    assert ">법률 사건 개시</td>" in timeline and ">case.open<" not in timeline
     accounts_page = client.get("/accounts").text
     assert "계정" in accounts_page
     # Times in the user's zone with its label: the first sighting, 2026-11-01 10:00 UTC, is 19:00 KST.
@@ -339,7 +348,7 @@ def test_takedown_pages_draft_check_send_mark_and_stats(home, smtp, world, new_c
 
         smtp.refuse = True
         failed = post(counsel, f"{notice}/send")
-        assert failed.status_code == 422 and "stays a draft" in failed.text and not smtp.messages
+        assert failed.status_code == 422 and "초안으로 남아 있으니" in failed.text and not smtp.messages
         smtp.refuse = False
         assert post(analyst, f"{notice}/send").status_code == 403
         assert post(counsel, f"{notice}/send").status_code == 303

@@ -69,3 +69,46 @@ def test_items_scanned_by_the_cli_are_in_the_triage_queue(cli, home: Path, tmp_p
             assert session.get(Review, sha).status == "authentic"
     finally:
         ws.close()
+
+
+def test_official_reference_photos_are_not_triage_suspects(cli, home: Path, tmp_path: Path) -> None:
+    """``artists official add`` files are reference material: never listed in triage, also where a triage
+    row was made for them earlier (excluded when the queue is read, no row or evidence rewritten)."""
+    from idolguard.faces.detector import get_detector
+    from idolguard.faces.models import ModelUnavailable
+    from idolguard.web.roles import Principal
+    from idolguard.web.triage import Filters, queue, sync_missing, sync_reviews
+    from tests.conftest import astronaut
+    from tests.signals.helpers import save_jpeg
+
+    try:
+        get_detector()
+    except ModelUnavailable as exc:
+        pytest.skip(f"face detector model unavailable: {exc}")
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    save_jpeg(astronaut().crop((40, 0, 480, 440)), refs / "ref.jpg", quality=92)
+    cli("artists", "add", "Han Yuri", "--photos", refs)
+    official = save_jpeg(astronaut(), tmp_path / "official.jpg", quality=95)
+    [added, _summary] = cli.json_lines("artists", "official", "add", "Han Yuri", official, "--json")
+    suspect = media_file(tmp_path / "in", "s.jpg", 1)
+    [scanned] = cli.json_lines("scan", str(suspect), "--json")
+    admin = Principal(1, "root", "admin", ())
+    ws = Workspace.open(home)
+    try:
+        sync_missing(ws)
+        sync_reviews(ws, [added["sha256"]])  # as a workspace made before this rule would hold it
+        with ws.sessions() as session:
+            assert session.get(Review, added["sha256"]) is not None
+        for status in ("open", "all", "new"):
+            listed = {r.item_sha256 for r in queue(ws, admin, Filters(status=status))[0]}
+            assert scanned["sha256"] in listed and added["sha256"] not in listed, status
+    finally:
+        ws.close()
+    # Taken out of the collection, it is an ordinary item again and triage lists it.
+    cli("artists", "official", "remove", "Han Yuri", added["sha256"], "--reason", "not ours")
+    ws = Workspace.open(home)
+    try:
+        assert added["sha256"] in {r.item_sha256 for r in queue(ws, admin, Filters(status="all"))[0]}
+    finally:
+        ws.close()

@@ -59,6 +59,15 @@ def test_failed_captures_are_listed_and_actionable(home: Path, workspace: Worksp
     assert 'href="https://down.invalid' not in page.text and 'src="https://down.invalid' not in page.text
     row1 = table.split(f'id="link-{first}"')[1].split("</tr>")[0]
     assert "<td>2</td>" in row1 and "Artist A ×2" in row1 and "×2" in row1 and "사유:" in row1
+    # The reason is translated from the link's stored code; the capture's English text is for admins only.
+    with workspace.sessions() as session:
+        assert session.get(PortalLink, first).error_code == "capture.host_not_found"
+    assert "수집하지 않음: 주소 down.invalid을(를) 찾을 수 없습니다." in row1
+    assert "cannot resolve" not in page.text and "Errno" not in page.text and "fan-detail" not in page.text
+    admin = client("admin1", "admin")
+    admin_page = admin.get("/fan-reports").text
+    assert "수집하지 않음: 주소 down.invalid을(를) 찾을 수 없습니다." in admin_page
+    assert 'class="fan-detail"' in admin_page and "cannot resolve host" in admin_page
     row2 = table.split(f'id="link-{second}"')[1].split("</tr>")[0]
     assert "잘 모르겠음 / 다른 사람 ×1" in row2 and "수집 실패" in row2
 
@@ -81,7 +90,7 @@ def test_failed_captures_are_listed_and_actionable(home: Path, workspace: Worksp
         assert link.state == "queued" and link.error is None
         assert [j.state for j in job if j.payload["link_id"] == first] == ["queued"]
     again = _post(analyst, f"/fan-reports/{first}/retry", {})
-    assert again.status_code == 422 and "only a link whose capture failed" in again.text
+    assert again.status_code == 422 and "수집에 실패한 링크만 다시 시도할 수 있습니다." in again.text
     ledger = [json.loads(line) for line in (workspace.home / "ledger.jsonl").read_text().splitlines()]
     [event] = [e for e in ledger if e["action"] == "portal.retry"]
     assert event["actor"] == "web:analyst1" and event["details"]["link_id"] == first

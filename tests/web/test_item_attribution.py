@@ -48,8 +48,8 @@ def test_item_page_names_the_official_source_and_blurs_the_pair(client, app_ws, 
 
         pytest.skip(f"face detector model unavailable: {exc}")
     official, suspect = _official_bank_and_collage(app_ws, tmp_path / "media")
-    sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG))
-    page = client.get(f"/items/{suspect}", headers={"accept-language": "en-US,en;q=0.9"})
+    sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG), lang="en")
+    page = client.get(f"/items/{suspect}")
     assert page.status_code == 200
     assert "Copied from official photos" in page.text and official[:12] in page.text
     assert "keyframe" not in page.text, "a photo's row says nothing about tracks or keyframes"
@@ -60,7 +60,8 @@ def test_item_page_names_the_official_source_and_blurs_the_pair(client, app_ws, 
     shown = Image.open(io.BytesIO(figure.content))
     assert shown.mode == "L", "greyscale, blurred like every preview"
     assert client.get(f"/items/{suspect}/attribution/{official}.png").status_code == 404, "not this item's file"
-    korean = client.get(f"/items/{suspect}", headers={"Accept-Language": "ko"})
+    sign_in(client, make_user(app_ws, "kim", "analyst", password=STRONG), lang="ko")
+    korean = client.get(f"/items/{suspect}")
     assert "공식 사진에서 복제된 얼굴" in korean.text
 
 
@@ -89,11 +90,12 @@ def test_artists_page_counts_each_artists_official_collection(client, app_ws, tm
         enrol_artist(app_ws, name, [folder / "ref.jpg"], None, analyzer=FaceAnalyzer())
     _summary, records = add_official(app_ws, "Han Yuri", [folder / "official.jpg"])
     assert records[0]["error"] is None
-    sign_in(client, make_user(app_ws, "mgr", "manager", ["Han Yuri"], password=STRONG))
-    en = client.get("/artists", headers={"accept-language": "en-US,en;q=0.9"})
+    sign_in(client, make_user(app_ws, "mgr", "manager", ["Han Yuri"], password=STRONG), lang="en")
+    en = client.get("/artists")
     assert en.status_code == 200 and "Official collection" in en.text and "1 official item(s)" in en.text
     assert "Other Artist" not in en.text, "artists outside the user's scope stay hidden"
-    ko = client.get("/artists", headers={"accept-language": "ko-KR,ko;q=0.9"})
+    sign_in(client, make_user(app_ws, "mgr2", "manager", ["Han Yuri"], password=STRONG), lang="ko")
+    ko = client.get("/artists")
     assert "공식 컬렉션" in ko.text and "공식 항목 1개" in ko.text
 
 

@@ -72,6 +72,20 @@ def test_upload_job_runs_to_completion_with_progress(client, app_ws, worker):
     assert all(r["sha256"][:12] in client.get("/triage").text for r in session.get(Job, job_id).results)
 
 
+def test_upload_of_a_non_media_file_is_explained_in_the_readers_language(client, app_ws, worker):
+    """The job stores why a file failed as a code (its probe stage failed), so the page says it in Korean."""
+    sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG), lang="ko")
+    response = upload(client, [("notes.jpg", b"plain text, not a picture\n" * 10), ("one.jpg", jpeg(3))])
+    job_id = int(response.headers["location"].rsplit("/", 1)[1])
+    assert wait_done(client, job_id)["state"] == "done"
+    with app_ws.sessions() as session:
+        failed = [r for r in session.get(Job, job_id).results if r["error"]]
+    assert [r["error_code"] for r in failed] == ["media.unsupported"]
+    page = client.get(f"/jobs/{job_id}").text
+    assert "파일은 보존했지만 분석할 수 있는 이미지나 동영상이 아닙니다." in page and "2건 중 1건 실패" in page
+    assert "unsupported media type" not in page and "probe" not in page
+
+
 def test_duplicate_upload_is_deduplicated(client, app_ws, worker):
     sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG))
     data = jpeg(3)

@@ -43,13 +43,19 @@ SSRF = (
     "(allow it explicitly with capture.allow or IDOLGUARD_CAPTURE_ALLOW)"
 )
 DNS = "cannot resolve host 'nowhere.invalid': [Errno -2] Name or service not known"
+# What a capture job stores per URL: the English text and, beside it, its code and values (pages read those).
+SSRF_CODE = {"error_code": "capture.private_address", "error_params": {"url": "http://10.1.2.3/a"}}
+DNS_CODE = {"error_code": "capture.host_not_found", "error_params": {"host": "nowhere.invalid"}}
 
 
 def test_job_page_translates_errors_and_says_failed(app_ws, client, new_client):  # type: ignore[no-untyped-def]
     sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG), lang="ko")
     both_failed = job_row(
         app_ws,
-        [{"name": "http://10.1.2.3/a", "error": SSRF}, {"name": "https://nowhere.invalid/", "error": DNS}],
+        [
+            {"name": "http://10.1.2.3/a", "error": SSRF, **SSRF_CODE},
+            {"name": "https://nowhere.invalid/", "error": DNS, **DNS_CODE},
+        ],
         "2 of 2 failed",
         "ana",
     )
@@ -58,14 +64,16 @@ def test_job_page_translates_errors_and_says_failed(app_ws, client, new_client):
     assert "사설·내부 네트워크 주소" in page and "nowhere.invalid을(를) 찾을 수 없습니다" in page
     assert "2건 중 2건 실패" in page and '<strong id="job-state">실패</strong>' in page
     assert client.get(f"/jobs/{both_failed}/progress.json").json()["state_label"] == "실패"
-    partial = job_row(app_ws, [{"name": "a", "error": DNS}, {"name": "b", "error": None}], "1 of 2 failed", "ana")
+    partial = job_row(
+        app_ws, [{"name": "a", "error": DNS, **DNS_CODE}, {"name": "b", "error": None}], "1 of 2 failed", "ana"
+    )
     assert "일부 오류와 함께 완료" in client.get(f"/jobs/{partial}").text
     assert "일부 오류와 함께 완료" in client.get("/intake").text  # the recent-jobs list says it too
     # An admin sees where the private address could be allowed; in English.
     admin = sign_in(
         new_client(), make_user(app_ws, "root", "admin", password=STRONG), lang="en", timezone="Europe/London"
     )
-    mine = job_row(app_ws, [{"name": "http://10.1.2.3/a", "error": SSRF}], "1 of 1 failed", "root")
+    mine = job_row(app_ws, [{"name": "http://10.1.2.3/a", "error": SSRF, **SSRF_CODE}], "1 of 1 failed", "root")
     page = admin.get(f"/jobs/{mine}").text
     assert "capture.allow" in page and "IDOLGUARD_CAPTURE_ALLOW" not in page
     assert '<strong id="job-state">failed</strong>' in page and "1 of 1 failed." in page

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError
 
 
 class CaptureError(IdolGuardError):
     """A capture step failed (network error, bad response); what was captured before is kept."""
+
+    code = ErrorCode.CAPTURE_FAILED
 
 
 class CaptureRefused(CaptureError):
@@ -15,3 +17,5 @@ class CaptureRefused(CaptureError):
 
 class LimitExceeded(CaptureError):
     """A safety limit (bytes, redirects, time, media count) was reached; data captured before it is kept."""
+
+    code = ErrorCode.CAPTURE_LIMIT

@@ -31,6 +31,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from idolguard.capture.errors import CaptureError, CaptureRefused, LimitExceeded
 from idolguard.capture.netpolicy import NetPolicy, Target
+from idolguard.errors import ErrorCode, code_of, error_params
 
 CHUNK = 64 * 1024
 SPOOL_BYTES = 4 * 1024 * 1024
@@ -60,6 +61,7 @@ class Exchange:
     tls: dict[str, Any] | None = None
     elapsed_ms: int = 0
     error: str | None = None
+    error_code: ErrorCode | None = None  # why the body stopped early, for pages in other languages
 
     def open_body(self) -> BinaryIO:
         """The body as received, from memory or from its spool file."""
@@ -103,6 +105,16 @@ class FetchResult:
     exchanges: list[Exchange] = field(default_factory=list)
     error: str | None = None
     refused: bool = False
+    error_code: ErrorCode | None = None  # ``error`` as a stable code (``idolguard.errors``) and its values
+    error_params: dict[str, Any] = field(default_factory=dict)
+
+    def stop(self, error: BaseException | str, code: ErrorCode | None = None, **params: Any) -> None:
+        """Record why the fetch stopped: the English text and its code (from the error, else ``code``)."""
+        self.error = str(error)
+        if isinstance(error, BaseException):
+            self.error_code, self.error_params = code or code_of(error), {**error_params(error), **params}
+        else:
+            self.error_code, self.error_params = code or ErrorCode.CAPTURE_FAILED, params
 
     @property
     def final(self) -> Exchange | None:
@@ -127,7 +139,9 @@ class Budget:
 
     def check_time(self, what: str) -> None:
         if self.remaining_s() <= 0:
-            raise LimitExceeded(f"time limit of {self.timeout_s:g} s per URL reached during {what}")
+            raise LimitExceeded(
+                f"time limit of {self.timeout_s:g} s per URL reached during {what}", code=ErrorCode.CAPTURE_TIME_LIMIT
+            )
 
     def remaining_bytes(self) -> int:
         return max(0, self.max_total_bytes - self.used_bytes)
@@ -261,7 +275,10 @@ class SafeFetcher:
         target = self.policy.check_url(url)
         self.budget.check_time(f"request to {url}")
         if self.budget.remaining_bytes() <= 0:
-            raise LimitExceeded(f"total download limit of {self.budget.max_total_bytes} bytes per URL reached")
+            raise LimitExceeded(
+                f"total download limit of {self.budget.max_total_bytes} bytes per URL reached",
+                code=ErrorCode.CAPTURE_SIZE_LIMIT,
+            )
         request_headers = self._headers(target, headers, body)
         exchange = Exchange(url, method, request_headers, body, datetime.now(UTC))
         started = time.monotonic()
@@ -335,7 +352,9 @@ class SafeFetcher:
                 except ValueError as exc:  # e.g. a header value with a line break: never sent
                     watchdog.cancel()
                     conn.close()
-                    raise CaptureRefused(f"refused {target.url}: invalid request ({exc})") from exc
+                    raise CaptureRefused(
+                        f"refused {target.url}: invalid request ({exc})", code=ErrorCode.CAPTURE_INVALID_URL
+                    ) from exc
                 except (OSError, http.client.HTTPException) as exc:
                     watchdog.cancel()
                     conn.close()
@@ -344,7 +363,8 @@ class SafeFetcher:
                     # (set to the same limit) has already fired: past the deadline it is the time limit either way.
                     if watchdog.fired or time.monotonic() >= deadline:
                         raise LimitExceeded(
-                            f"time limit of {watchdog.limit_s:.1f} s reached waiting for {target.url}"
+                            f"time limit of {watchdog.limit_s:.1f} s reached waiting for {target.url}",
+                            code=ErrorCode.CAPTURE_TIME_LIMIT,
                         ) from exc
                     break  # try the next address
                 exchange.server_ip, exchange.server_port = ip, target.port
@@ -353,7 +373,9 @@ class SafeFetcher:
                 exchange.response_headers = [(k, v) for k, v in response.getheaders()]
                 conn._idolguard_watchdog = watchdog  # type: ignore[attr-defined]
                 return conn, response
-        raise CaptureError(f"cannot fetch {target.url}: {_describe(last_error)}")
+        raise CaptureError(
+            f"cannot fetch {target.url}: {_describe(last_error)}", code=ErrorCode.CAPTURE_UNREACHABLE, host=target.host
+        )
 
     def _connection(self, target: Target, ip: str, timeout: float, trusted: bool) -> _Connection:
         if target.scheme == "https":
@@ -377,6 +399,7 @@ class SafeFetcher:
             if not keep_partial and declared and declared.isdigit() and int(declared) > max_bytes:
                 exchange.truncated = True
                 exchange.error = f"response declares {declared} bytes, over the per-file limit of {max_bytes}"
+                exchange.error_code = ErrorCode.CAPTURE_SIZE_LIMIT
                 return
             while True:
                 cap = min(max_bytes, size + self.budget.remaining_bytes())
@@ -392,6 +415,7 @@ class SafeFetcher:
                     size += keep
                     self.budget.used_bytes += keep
                     exchange.truncated = True
+                    exchange.error_code = ErrorCode.CAPTURE_SIZE_LIMIT
                     if cap == max_bytes:
                         exchange.error = (
                             f"response exceeds the per-file limit of {max_bytes} bytes (kept the first part)"
@@ -404,12 +428,14 @@ class SafeFetcher:
                 self.budget.used_bytes += len(chunk)
             if watchdog.fired:  # a read-until-close body ends silently when the watchdog shuts the socket
                 exchange.truncated = True
+                exchange.error_code = ErrorCode.CAPTURE_TIME_LIMIT
                 exchange.error = f"time limit of {watchdog.limit_s:.1f} s reached while reading the body"
         except LimitExceeded as exc:
             exchange.truncated = True
-            exchange.error = str(exc)
+            exchange.error, exchange.error_code = str(exc), code_of(exc)
         except (OSError, http.client.HTTPException, ValueError) as exc:
             exchange.truncated = True
+            exchange.error_code = ErrorCode.CAPTURE_TIME_LIMIT if watchdog.fired else ErrorCode.CAPTURE_FAILED
             if watchdog.fired:
                 exchange.error = f"time limit of {watchdog.limit_s:.1f} s reached while reading the body"
             else:
@@ -431,24 +457,26 @@ class SafeFetcher:
             try:
                 exchange = self.request(current, headers=headers, max_bytes=max_bytes, keep_partial=keep_partial)
             except CaptureRefused as exc:
-                result.error = str(exc) if current == url else f"redirect refused: {exc}"
+                result.stop(exc)
+                if current != url:
+                    result.error = f"redirect refused: {exc}"
                 result.refused = True
                 return result
             except CaptureError as exc:
-                result.error = str(exc)
+                result.stop(exc)
                 return result
             result.exchanges.append(exchange)
             if exchange.error:
-                result.error = exchange.error
+                result.stop(exchange.error, exchange.error_code)
                 return result
             nxt = exchange.location
             if nxt is None:
                 return result
             if nxt in seen:
-                result.error = f"redirect loop: {exchange.url} redirects back to {nxt}"
+                result.stop(f"redirect loop: {exchange.url} redirects back to {nxt}", ErrorCode.CAPTURE_REDIRECTS)
                 return result
             current = nxt
-        result.error = f"too many redirects (limit {self.max_redirects})"
+        result.stop(f"too many redirects (limit {self.max_redirects})", ErrorCode.CAPTURE_REDIRECTS)
         return result
 
 
@@ -542,7 +570,9 @@ def _inflate(raw: BinaryIO, wbits: int, max_bytes: int) -> Iterator[bytes]:
         nonlocal size
         size += len(chunk)
         if size > max_bytes:
-            raise LimitExceeded(f"decompressed body exceeds {max_bytes} bytes (compression bomb?)")
+            raise LimitExceeded(
+                f"decompressed body exceeds {max_bytes} bytes (compression bomb?)", code=ErrorCode.CAPTURE_SIZE_LIMIT
+            )
         return chunk
 
     while data := raw.read(CHUNK):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urlsplit
 
 from idolguard.capture.errors import CaptureRefused
+from idolguard.errors import ErrorCode
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -42,7 +43,9 @@ def _getaddrinfo(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise CaptureRefused(f"cannot resolve host {host!r}: {exc}") from exc
+        raise CaptureRefused(
+            f"cannot resolve host {host!r}: {exc}", code=ErrorCode.CAPTURE_HOST_NOT_FOUND, host=host
+        ) from exc
     return list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
 
 
@@ -62,7 +65,9 @@ def with_timeout(resolver: Resolver, seconds: float) -> Resolver:
         thread.start()
         thread.join(seconds)
         if thread.is_alive():
-            raise CaptureRefused(f"DNS lookup of {host!r} took longer than {seconds:g} s")
+            raise CaptureRefused(
+                f"DNS lookup of {host!r} took longer than {seconds:g} s", code=ErrorCode.CAPTURE_DNS_TIMEOUT, host=host
+            )
         if "error" in outcome:
             raise outcome["error"]  # type: ignore[misc]
         return outcome["ips"]  # type: ignore[return-value]
@@ -167,7 +172,9 @@ class NetPolicy:
             shown = host if host == ip else f"{host} resolves to {ip}"
             raise CaptureRefused(
                 f"refused {url}: {shown}, a {reason}; capture only reaches public addresses "
-                f"(allow it explicitly with capture.allow or IDOLGUARD_CAPTURE_ALLOW)"
+                f"(allow it explicitly with capture.allow or IDOLGUARD_CAPTURE_ALLOW)",
+                code=ErrorCode.CAPTURE_PRIVATE_ADDRESS,
+                url=url,
             )
         return Target(url, parts.scheme, host, port, ips)
 
@@ -178,7 +185,7 @@ class NetPolicy:
             literal = None
         ips = [str(literal)] if literal is not None else self.resolver(host, port)
         if not ips:
-            raise CaptureRefused(f"host {host!r} has no addresses")
+            raise CaptureRefused(f"host {host!r} has no addresses", code=ErrorCode.CAPTURE_HOST_NOT_FOUND, host=host)
         return ips
 
 
@@ -190,18 +197,24 @@ def check_url_syntax(url: str) -> None:
 
 def _split(url: str) -> SplitResult:
     if any(ch in url for ch in "\r\n\t\x00 "):
-        raise CaptureRefused(f"refused {url!r}: whitespace or control characters in the URL")
+        raise CaptureRefused(
+            f"refused {url!r}: whitespace or control characters in the URL", code=ErrorCode.CAPTURE_INVALID_URL
+        )
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise CaptureRefused(f"refused {url!r}: malformed URL ({exc})") from exc
+        raise CaptureRefused(f"refused {url!r}: malformed URL ({exc})", code=ErrorCode.CAPTURE_INVALID_URL) from exc
     if parts.scheme.lower() not in ALLOWED_SCHEMES:
-        raise CaptureRefused(f"refused {url!r}: only http and https URLs can be captured")
+        raise CaptureRefused(
+            f"refused {url!r}: only http and https URLs can be captured", code=ErrorCode.CAPTURE_SCHEME
+        )
     if not parts.hostname:
-        raise CaptureRefused(f"refused {url!r}: no host name")
+        raise CaptureRefused(f"refused {url!r}: no host name", code=ErrorCode.CAPTURE_INVALID_URL)
     if parts.username is not None or parts.password is not None:
-        raise CaptureRefused(f"refused {url!r}: URLs with embedded credentials are not captured")
+        raise CaptureRefused(
+            f"refused {url!r}: URLs with embedded credentials are not captured", code=ErrorCode.CAPTURE_CREDENTIALS
+        )
     return parts
 
 
@@ -212,7 +225,9 @@ def _ascii_host(host: str, url: str) -> str:
     try:
         return host.encode("idna").decode("ascii")
     except UnicodeError as exc:
-        raise CaptureRefused(f"refused {url!r}: invalid international host name ({exc})") from exc
+        raise CaptureRefused(
+            f"refused {url!r}: invalid international host name ({exc})", code=ErrorCode.CAPTURE_BAD_IDN
+        ) from exc
 
 
 def _port(parts: SplitResult) -> int:

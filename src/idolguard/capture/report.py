@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from idolguard.capture.models import Capture, CaptureCheck, CaptureMedia
 from idolguard.report.html import data_uri
+from idolguard.report.i18n import t
 from idolguard.workspace import Workspace
 
 THUMB_WIDTH = 480
@@ -39,75 +40,83 @@ def _thumbnail(ws: Workspace, sha: str | None) -> str | None:
         return None
 
 
-def _row(name: str, value: Any, code: bool = False) -> str:
+def _row(key: str, value: Any, code: bool = False, **label: Any) -> str:
+    """One labelled row (label from the report catalog, in the report's language); nothing for no value."""
     if value in (None, "", [], {}):
         return ""
     text = html.escape(str(value))
-    return f"<tr><th>{html.escape(name)}</th><td>{f'<code>{text}</code>' if code else text}</td></tr>"
+    return f"<tr><th>{html.escape(t(key, **label))}</th><td>{f'<code>{text}</code>' if code else text}</td></tr>"
 
 
 def render_capture(ws: Workspace, capture: Capture, checks: list[CaptureCheck], full: bool) -> str:
-    parts = [f"<h3>Web capture #{capture.id} ({html.escape(capture.state)})</h3>"]
+    esc = html.escape
+    parts = [f"<h3>{esc(t('capture.title', id=capture.id, state=capture.state))}</h3>"]
     thumb = _thumbnail(ws, capture.screenshot_sha256)
     if thumb:
         parts.append(
-            f'<div class="thumbs"><figure><img src="{thumb}" alt="screenshot of the captured page">'
-            f"<figcaption>screenshot as rendered at capture time</figcaption></figure></div>"
+            f'<div class="thumbs"><figure><img src="{thumb}" alt="{esc(t("capture.screenshot_alt"))}">'
+            f"<figcaption>{esc(t('capture.screenshot'))}</figcaption></figure></div>"
         )
     rows = [
-        _row("Requested URL", capture.requested_url, code=True),
-        _row("Final URL", capture.final_url, code=True),
-        _row("Captured at (UTC)", capture.captured_at.isoformat() if capture.captured_at else None),
-        _row("Captured by", capture.actor),
-        _row("HTTP status", capture.http_status),
-        _row("Server IP", capture.server_ip),
-        _row("Page title", capture.page_title),
+        _row("capture.requested_url", capture.requested_url, code=True),
+        _row("capture.final_url", capture.final_url, code=True),
+        _row("capture.captured_at", capture.captured_at.isoformat() if capture.captured_at else None),
+        _row("capture.captured_by", capture.actor),
+        _row("capture.http_status", capture.http_status),
+        _row("capture.server_ip", capture.server_ip),
+        _row("capture.page_title", capture.page_title),
     ]
     for key in ("platform", "author_handle", "author_name", "post_time", "caption"):
-        rows.append(_row(key.replace("_", " ").capitalize(), (capture.context or {}).get(key)))
+        rows.append(_row(f"capture.{key}", (capture.context or {}).get(key)))
     if capture.tls:
         chain = capture.tls.get("chain") or [{}]
-        trust = "trusted" if capture.tls.get("trusted") else f"NOT trusted ({capture.tls.get('verify_error')})"
-        rows.append(_row("TLS", f"{capture.tls.get('version')}, certificate {trust}"))
-        rows.append(_row("TLS leaf certificate SHA-256", chain[0].get("sha256"), code=True))
-        rows.append(_row("TLS leaf subject", chain[0].get("subject")))
+        trust = (
+            t("capture.tls_trusted")
+            if capture.tls.get("trusted")
+            else t("capture.tls_untrusted", error=capture.tls.get("verify_error"))
+        )
+        rows.append(_row("capture.tls", t("capture.tls_value", version=capture.tls.get("version"), trust=trust)))
+        rows.append(_row("capture.tls_leaf", chain[0].get("sha256"), code=True))
+        rows.append(_row("capture.tls_subject", chain[0].get("subject")))
     if capture.note:
-        rows.append(_row("Note", capture.note))
+        rows.append(_row("capture.note", capture.note))
     parts.append("<table>" + "".join(rows) + "</table>")
     if full and capture.redirect_chain and len(capture.redirect_chain) > 1:
         hops = "".join(
             f"<li><code>{html.escape(str(h.get('url')))}</code> → {html.escape(str(h.get('status')))}</li>"
             for h in capture.redirect_chain
         )
-        parts.append(f"<p>Redirect chain:</p><ol>{hops}</ol>")
-    hashes = [_row("Capture manifest", capture.manifest_sha256, code=True)]
+        parts.append(f"<p>{esc(t('capture.redirects'))}</p><ol>{hops}</ol>")
+    hashes = [_row("capture.manifest", capture.manifest_sha256, code=True)]
     for kind, artifact in sorted((capture.artifacts or {}).items()):
-        hashes.append(_row(f"{kind} ({artifact.get('size'):,} bytes)", artifact.get("sha256"), code=True))
-    parts.append("<p>SHA-256 of every preserved file:</p><table>" + "".join(hashes) + "</table>")
+        size = f"{artifact.get('size'):,}"
+        hashes.append(_row("capture.artifact", artifact.get("sha256"), code=True, kind=kind, size=size))
+    parts.append(f"<p>{esc(t('capture.hashes'))}</p><table>" + "".join(hashes) + "</table>")
     if capture.timestamps:
         stamps = []
         for stamp in capture.timestamps:
+            detail = esc(
+                t("capture.granted_detail", time=stamp.get("gen_time"), serial=stamp.get("serial"), token="\0")
+            ).replace("\0", f"<code>{esc(str(stamp.get('token_sha256'))[:16])}…</code>")
             status = (
-                f'<span class="ok">granted</span> at {html.escape(str(stamp.get("gen_time")))} '
-                f"(serial {html.escape(str(stamp.get('serial')))}, token <code>"
-                f"{html.escape(str(stamp.get('token_sha256'))[:16])}…</code>)"
+                f'<span class="ok">{esc(t("capture.granted"))}</span> {detail}'
                 if stamp.get("ok")
-                else f'<span class="error">failed: {html.escape(str(stamp.get("error")))}</span>'
+                else f'<span class="error">{esc(t("capture.failed", error=stamp.get("error")))}</span>'
             )
             stamps.append(f"<tr><th>{html.escape(str(stamp.get('tsa_url')))}</th><td>{status}</td></tr>")
-        parts.append("<p>RFC 3161 timestamps of the manifest:</p><table>" + "".join(stamps) + "</table>")
+        parts.append(f"<p>{esc(t('capture.timestamps'))}</p><table>" + "".join(stamps) + "</table>")
     else:
-        parts.append('<p class="note">No RFC 3161 timestamp (no TSA configured in capture.tsa_urls).</p>')
+        parts.append(f'<p class="note">{esc(t("capture.no_timestamp"))}</p>')
     if checks:
         items = "".join(
             f"<li>{c.checked_at.strftime('%Y-%m-%d %H:%M:%S')} UTC: <b>{html.escape(c.state)}</b>"
             f"{' (HTTP ' + str(c.http_status) + ')' if c.http_status else ''}</li>"
             for c in checks[-10:]
         )
-        parts.append(f"<p>Liveness checks (newest last):</p><ul>{items}</ul>")
+        parts.append(f"<p>{esc(t('capture.checks'))}</p><ul>{items}</ul>")
     if capture.errors:
         errors = "".join(f"<li>{html.escape(str(e))}</li>" for e in capture.errors[:20])
-        parts.append(f'<p>Problems recorded during capture:</p><ul class="error">{errors}</ul>')
+        parts.append(f'<p>{esc(t("capture.problems"))}</p><ul class="error">{errors}</ul>')
     return "\n".join(parts)
 
 

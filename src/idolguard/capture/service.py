@@ -32,6 +32,7 @@ from idolguard.capture.netpolicy import NetPolicy
 from idolguard.capture.settings import CaptureSettings
 from idolguard.db.base import utcnow
 from idolguard.db.models import DerivedObject
+from idolguard.errors import ErrorCode, code_of, error_params
 from idolguard.evidence.actions import Action
 from idolguard.intake.ingest import Ingestor, SightingInfo
 from idolguard.media.sniff import sniff_bytes
@@ -93,10 +94,30 @@ class CaptureOutcome:
     blocked_requests: list[dict[str, str]] = field(default_factory=list)
     browser: dict[str, Any] = field(default_factory=dict)  # requests, popups closed, downloads refused
     errors: list[str] = field(default_factory=list)
+    # Stable codes (``idolguard.errors.ErrorCode``) and values of the errors that have one, by their index in
+    # ``errors``: pages in other languages explain the first error from its code, not its English text.
+    error_codes: dict[int, tuple[ErrorCode, dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def error(self) -> str | None:
         return self.errors[0] if self.errors else None
+
+    @property
+    def error_code(self) -> ErrorCode | None:
+        """The first error's code (None when it has none, or there is no error)."""
+        return self.error_codes[0][0] if 0 in self.error_codes else None
+
+    @property
+    def error_params(self) -> dict[str, Any]:
+        return self.error_codes[0][1] if 0 in self.error_codes else {}
+
+    def add_error(self, error: BaseException | str, code: ErrorCode | None = None, **params: Any) -> None:
+        """Record an error with its code (an exception's own, else ``code``)."""
+        if isinstance(error, BaseException):
+            code, params = code or code_of(error), {**error_params(error), **params}
+        if code is not None:
+            self.error_codes[len(self.errors)] = (code, params)
+        self.errors.append(str(error))
 
     def public(self) -> dict[str, Any]:
         return {
@@ -189,7 +210,7 @@ class CaptureJob:
         try:
             self.policy.check_url(self.url)
         except CaptureRefused as exc:
-            self.out.errors.append(str(exc))
+            self.out.add_error(exc)
             self._finish("refused")
             return self.out
         with tempfile.TemporaryDirectory(prefix="idolguard-capture-") as tmp_name:
@@ -241,7 +262,7 @@ class CaptureJob:
     def _record_fetch(self, result: FetchResult) -> None:
         self.out.redirect_chain = [e.summary() for e in result.exchanges]
         if result.error:
-            self.out.errors.append(result.error)
+            self.out.add_error(result.error, result.error_code, **result.error_params)
         final = result.final
         if final is None or final.status is None:
             return
@@ -253,7 +274,11 @@ class CaptureJob:
         out = self.out
         out.final_url, out.status, out.server_ip, out.tls = final.url, final.status, final.server_ip, final.tls
         if final.status >= 400:  # still preserved: a "gone" page at capture time is evidence too
-            out.errors.append(f"the page answered HTTP {final.status} {final.reason}".rstrip())
+            out.add_error(
+                f"the page answered HTTP {final.status} {final.reason}".rstrip(),
+                ErrorCode.CAPTURE_HTTP_STATUS,
+                status=final.status,
+            )
         if final.tls is not None and not final.tls.get("trusted"):
             out.errors.append(f"TLS certificate not trusted: {final.tls.get('verify_error')} (captured anyway)")
         try:

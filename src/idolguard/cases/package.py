@@ -35,6 +35,7 @@ from idolguard.cases.models import DestroyedObject
 from idolguard.cases.service import CaseError, get_case
 from idolguard.cases.views import case_event_seqs, detail_in_session
 from idolguard.db.models import LedgerEntry
+from idolguard.evidence.actions import Action
 from idolguard.evidence.canonical import canonical_bytes
 from idolguard.workspace import Workspace
 
@@ -249,6 +250,21 @@ def build_package(
                 "bytes": out.stat().st_size,
             },
         )
+        # Each original now outside the vault is on its own item's custody record, as `idolguard export` is.
+        for entry in items_out:
+            if entry["status"] in ("included", "included_as_capture"):
+                writer.append(
+                    Action.EVIDENCE_EXPORT,
+                    entry["sha256"],
+                    {
+                        "kind": "case_package",
+                        "case": detail["number"],
+                        "path": str(out),
+                        "file": out.name,
+                        "package_sha256": digest,
+                        "reason": f"evidence package of case {detail['number']}",
+                    },
+                )
     return PackageResult(
         out,
         digest,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from idolguard import registry
 from idolguard.cases.service import CaseError
+from idolguard.errors import ErrorCode
 from idolguard.workspace import Workspace
 
 APPROVER_ROLES = ("manager", "admin")
@@ -40,5 +41,10 @@ def person(ws: Workspace, actor: str, roles: tuple[str, ...], what: str) -> Pers
         )
     name, role = found
     if role not in roles:
-        raise CaseError(f"{name} is {role}; only {' or '.join(roles)} may {what}")
+        raise CaseError(
+            f"{name} is {role}; only {' or '.join(roles)} may {what}",
+            code=ErrorCode.ROLE_NOT_ALLOWED,
+            role=role,
+            roles=",".join(roles),
+        )
     return Person(name, role, True)

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from sqlalchemy import select
 
 from idolguard import __version__
 from idolguard.cases import impact
-from idolguard.cases.i18n import Translator
+from idolguard.cases.i18n import Translator, catalog
 from idolguard.cases.provenance import file_name_leads
 from idolguard.cases.service import CaseError, get_case
 from idolguard.cases.views import detail_in_session
@@ -276,6 +277,7 @@ def build_context(ws: Workspace, key: str, lang: str) -> dict[str, Any]:
                 "ts": ts[:19].replace("T", " "),
                 "actor": actor,
                 "action": action,
+                "label": t.inline(f"action.{action}") if f"action.{action}" in catalog("en") else None,
                 "item": short.get(item or "", ""),
             }
             for seq, ts, actor, action, item in custody
@@ -287,12 +289,18 @@ def build_context(ws: Workspace, key: str, lang: str) -> dict[str, Any]:
         "tools": {
             "IdolGuard": __version__,
             "Python": platform.python_version(),
-            **{f"stage {k}": ", ".join(sorted(v)) for k, v in sorted(stage_versions.items())},
+            **{_stage_label(t, k): ", ".join(sorted(v)) for k, v in sorted(stage_versions.items())},
         },
         "operator": ws.actor,
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "version": __version__,
     }
+
+
+def _stage_label(t: Translator, stage: str) -> Markup:
+    """An analysis stage by what it does, in the report's language(s) (its code only for an unknown stage)."""
+    key = f"tools.stage.{stage}"
+    return t.inline(key) if key in catalog("en") else t.inline("tools.stage", name=stage)
 
 
 def render_html(context: dict[str, Any]) -> str:

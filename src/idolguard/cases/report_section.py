@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from idolguard.report.i18n import t
 from idolguard.workspace import Workspace
 
 SHOWN = ("tool", "model", "model_hash", "seed", "sampler", "steps")
@@ -18,7 +19,7 @@ def provenance_section(ws: Workspace, obj: dict[str, Any]) -> str:
     for lead in leads:
         value = lead.get("value")
         if lead["kind"] in ("generator_parameters", "generator_workflow"):
-            value = "; ".join(f"{k}: {lead[k]}" for k in SHOWN if lead.get(k)) or "(parameters present)"
+            value = "; ".join(f"{k}: {lead[k]}" for k in SHOWN if lead.get(k)) or t("provenance.parameters")
         rows.append(
             "<tr>"
             + "".join(
@@ -27,8 +28,6 @@ def provenance_section(ws: Workspace, obj: dict[str, Any]) -> str:
             )
             + "</tr>"
         )
-    return (
-        "<h3>Provenance leads</h3><table><tr><th>found in</th><th>value</th><th>suggests</th><th>trust</th></tr>"
-        + "".join(rows)
-        + "</table>"
-    )
+    columns = ("source", "value", "meaning", "trust")
+    header = "".join(f"<th>{html.escape(t('provenance.col.' + c))}</th>" for c in columns)
+    return f"<h3>{html.escape(t('provenance.title'))}</h3><table><tr>{header}</tr>" + "".join(rows) + "</table>"

@@ -41,6 +41,7 @@ from idolguard.cases.service import CaseError, get_case
 from idolguard.cases.views import case_items
 from idolguard.db.models import DerivedObject
 from idolguard.db.session import in_chunks
+from idolguard.errors import ErrorCode
 from idolguard.evidence import crypto
 from idolguard.workspace import Workspace
 
@@ -80,7 +81,7 @@ def destroy(ws: Workspace, key: str, reason: str) -> DestroyResult:
     """Record this operator's approval; when two different approvers agree, erase the media."""
     reason = reason.strip()
     if not reason:
-        raise CaseError("a destruction needs a --reason")
+        raise CaseError("a destruction needs a --reason", code=ErrorCode.CASE_NEEDS_REASON)
     approver = person(ws, ws.actor, APPROVER_ROLES, "approve a destruction")
     actor = approver.name  # a user counts once, whether approving on the web or on the command line
     resumed = _resume(ws, key, approver.checked)
@@ -95,7 +96,8 @@ def destroy(ws: Workspace, key: str, reason: str) -> DestroyResult:
         )
         if any(a.approver == actor for a in already):
             raise CaseError(
-                f"{actor} has already approved destroying {case.number}; a different manager or admin must approve"
+                f"{actor} has already approved destroying {case.number}; a different manager or admin must approve",
+                code=ErrorCode.CASE_SECOND_APPROVER,
             )
         session.add(DestructionApproval(case_id=case.id, approver=actor, role=role, reason=reason))
         writer.append(
@@ -140,11 +142,16 @@ def _resume(ws: Workspace, key: str, roles_checked: bool) -> DestroyResult | Non
 
 def _check_destroyable(case: Case) -> None:
     if case.destroyed_at is not None:
-        raise CaseError(f"{case.number} was already destroyed")
+        raise CaseError(f"{case.number} was already destroyed", code=ErrorCode.CASE_DESTROYED, number=case.number)
     if case.legal_hold:
-        raise CaseError(f"{case.number} is under legal hold; lift the hold (cases hold --off) before destroying")
+        raise CaseError(
+            f"{case.number} is under legal hold; lift the hold (cases hold --off) before destroying",
+            code=ErrorCode.CASE_ON_HOLD,
+        )
     if case.status != "closed":
-        raise CaseError(f"{case.number} is {case.status}; close it first (idolguard cases close)")
+        raise CaseError(
+            f"{case.number} is {case.status}; close it first (idolguard cases close)", code=ErrorCode.CASE_NOT_CLOSED
+        )
 
 
 def _objects_to_erase(session: Session, case: Case) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
@@ -195,7 +202,7 @@ def _execute(ws: Workspace, key: str, result: DestroyResult) -> None:
             .all()
         )
         if len({a.approver for a in approvals}) < APPROVALS_NEEDED:
-            raise CaseError("a destruction needs two different approvers")
+            raise CaseError("a destruction needs two different approvers", code=ErrorCode.CASE_SECOND_APPROVER)
         objects, kept = _objects_to_erase(session, case)
         entry = writer.append(
             "case.destroy",

@@ -26,7 +26,7 @@ from idolguard.cases.models import (
     CaseNote,
 )
 from idolguard.db.models import Item, Sighting
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.evidence.ledger import LedgerWriter
 from idolguard.workspace import Workspace
 
@@ -110,7 +110,7 @@ def parse_ref(session: Session, text: str) -> LinkRef:
             )
         found = session.execute(select(Item.sha256).where(Item.sha256.like(lowered + "%")).limit(2)).scalars().all()
         if not found:
-            raise CaseError(f"no item {lowered}")
+            raise CaseError(f"no item {lowered}", code=ErrorCode.RECORD_UNKNOWN, ref=lowered[:16])
         if len(found) > 1:
             raise CaseError(f"item prefix {lowered} is ambiguous; give more digits")
         return LinkRef("item", found[0])
@@ -124,7 +124,7 @@ def parse_ref(session: Session, text: str) -> LinkRef:
     if not value.strip().isdigit():
         raise CaseError(f"{kind} ids are numbers, got {value!r}")
     if session.get(models[kind], int(value)) is None:
-        raise CaseError(f"no {kind} {int(value)}")
+        raise CaseError(f"no {kind} {int(value)}", code=ErrorCode.RECORD_UNKNOWN, ref=f"{kind}:{int(value)}")
     return LinkRef(kind, str(int(value)))
 
 
@@ -165,7 +165,7 @@ def _link(session: Session, writer: LedgerWriter, ws: Workspace, case: Case, ref
         from idolguard.incidents.models import Incident
 
         if session.get(Incident, int(ref.ref)) is None:
-            raise CaseError(f"no incident {ref.ref}")
+            raise CaseError(f"no incident {ref.ref}", code=ErrorCode.RECORD_UNKNOWN, ref=f"incident:{ref.ref}")
     session.add(CaseLink(case_id=case.id, kind=ref.kind, ref=ref.ref, added_by=ws.actor))
     item = ref.ref if ref.kind == "item" else None
     _event(writer, "case.link", case, item, kind=ref.kind, ref=ref.ref, also_in=sorted(others))
@@ -187,7 +187,11 @@ def add_to_case(ws: Workspace, key: str, refs: list[str]) -> list[dict[str, Any]
 
 def _refuse_destroyed(case: Case) -> None:
     if case.destroyed_at is not None:
-        raise CaseError(f"{case.number} was destroyed on {case.destroyed_at:%Y-%m-%d}; it only keeps hashes")
+        raise CaseError(
+            f"{case.number} was destroyed on {case.destroyed_at:%Y-%m-%d}; it only keeps hashes",
+            code=ErrorCode.CASE_DESTROYED,
+            number=case.number,
+        )
 
 
 def set_status(
@@ -213,9 +217,14 @@ def set_status(
         case = get_case(session, key)
         _refuse_destroyed(case)
         if status != case.status and status not in TRANSITIONS[case.status]:
-            raise CaseError(f"{case.number} cannot go from {case.status} to {status}")
+            raise CaseError(
+                f"{case.number} cannot go from {case.status} to {status}",
+                code=ErrorCode.CASE_BAD_TRANSITION,
+                current=case.status,
+                status=status,
+            )
         if status == case.status and filing is None:
-            raise CaseError(f"{case.number} is already {status}")
+            raise CaseError(f"{case.number} is already {status}", code=ErrorCode.CASE_ALREADY, status=status)
         previous = case.status
         case.status = status
         if status == "closed":
@@ -242,16 +251,22 @@ def _check_filing(kind: str | None, reference: str | None, filed_on: str | None,
         if not (value and value.strip())
     ]
     if missing:
-        raise CaseError(f"status filed needs {', '.join(missing)} (the filing's kind, reference number and date)")
+        raise CaseError(
+            f"status filed needs {', '.join(missing)} (the filing's kind, reference number and date)",
+            code=ErrorCode.CASE_FILED_NEEDS,
+            fields=",".join(m.lstrip("-") for m in missing),  # the form's field names, not the CLI's flags
+        )
     assert kind and reference and filed_on
     if kind not in FILING_KINDS:
         raise CaseError(f"unknown filing kind {kind!r}; use one of {', '.join(FILING_KINDS)}")
     try:
         day = date.fromisoformat(filed_on.strip())
     except ValueError as exc:
-        raise CaseError(f"--date must be YYYY-MM-DD, got {filed_on!r}") from exc
+        raise CaseError(
+            f"--date must be YYYY-MM-DD, got {filed_on!r}", code=ErrorCode.CASE_FILING_DATE, text=filed_on
+        ) from exc
     if day > datetime.now(UTC).date():
-        raise CaseError(f"filing date {day} is in the future")
+        raise CaseError(f"filing date {day} is in the future", code=ErrorCode.CASE_FILING_FUTURE, day=str(day))
     return {
         "kind": kind,
         "reference": reference.strip(),
@@ -263,7 +278,7 @@ def _check_filing(kind: str | None, reference: str | None, filed_on: str | None,
 def add_note(ws: Workspace, key: str, text: str) -> int:
     text = text.strip()
     if not text:
-        raise CaseError("an empty note was not recorded")
+        raise CaseError("an empty note was not recorded", code=ErrorCode.CASE_EMPTY_NOTE)
     with ws.write() as (session, writer):
         case = get_case(session, key)
         note = CaseNote(case_id=case.id, text=text, author=ws.actor)
@@ -288,12 +303,20 @@ def assign(ws: Workspace, key: str, person: str, role: str, *, remove: bool = Fa
         ).scalar_one_or_none()
         if remove:
             if row is None:
-                raise CaseError(f"{person} is not assigned to {case.number} as {role}")
+                raise CaseError(
+                    f"{person} is not assigned to {case.number} as {role}",
+                    code=ErrorCode.CASE_NOT_ASSIGNED,
+                    name=person,
+                )
             session.delete(row)
             _event(writer, "case.unassign", case, person=person, role=role)
             return
         if row is not None:
-            raise CaseError(f"{person} is already assigned to {case.number} as {role}")
+            raise CaseError(
+                f"{person} is already assigned to {case.number} as {role}",
+                code=ErrorCode.CASE_ALREADY_ASSIGNED,
+                name=person,
+            )
         session.add(CaseAssignee(case_id=case.id, person=person, role=role))
         _event(writer, "case.assign", case, person=person, role=role)
 
@@ -301,19 +324,22 @@ def assign(ws: Workspace, key: str, person: str, role: str, *, remove: bool = Fa
 def set_hold(ws: Workspace, key: str, on: bool, reason: str) -> None:
     reason = reason.strip()
     if not reason:
-        raise CaseError("a legal hold change needs a --reason")
+        raise CaseError("a legal hold change needs a --reason", code=ErrorCode.CASE_NEEDS_REASON)
     _legal_step(ws, "change a legal hold")
     with ws.write() as (session, writer):
         case = get_case(session, key)
         if case.legal_hold == on:
-            raise CaseError(f"{case.number} legal hold is already {'on' if on else 'off'}")
+            raise CaseError(
+                f"{case.number} legal hold is already {'on' if on else 'off'}",
+                code=ErrorCode.CASE_HOLD_ON if on else ErrorCode.CASE_HOLD_OFF,
+            )
         case.legal_hold = on
         _event(writer, "case.hold", case, legal_hold=on, reason=reason)
 
 
 def set_retention(ws: Workspace, key: str, days: int) -> None:
     if days < 0:
-        raise CaseError("retention is a number of days, 0 or more")
+        raise CaseError("retention is a number of days, 0 or more", code=ErrorCode.CASE_RETENTION)
     _legal_step(ws, "change a retention period")
     with ws.write() as (session, writer):
         case = get_case(session, key)

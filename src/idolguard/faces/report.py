@@ -7,13 +7,19 @@ import html
 from typing import Any
 
 from idolguard.report.html import data_uri
+from idolguard.report.i18n import t
 from idolguard.workspace import Workspace
 
-DECISION_LABEL = {"match": "MATCH", "possible": "possible - needs review", "no_match": "no match"}
+DECISION_LABEL = {"match": "faces.match", "possible": "faces.possible", "no_match": "faces.no_match"}  # catalog keys
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else html.escape(str(value))
+
+
+def _decision(value: Any) -> str:
+    key = DECISION_LABEL.get(str(value or ""))
+    return t(key) if key else str(value)
 
 
 def faces_section(ws: Workspace, obj: dict[str, Any]) -> str:
@@ -21,31 +27,26 @@ def faces_section(ws: Workspace, obj: dict[str, Any]) -> str:
     if faces is None:
         return ""
     if not faces:
-        return "<p>No face found.</p>"
+        return f"<p>{html.escape(t('faces.none'))}</p>"
     rows = []
     for face in faces:
         crop = ""
         sha = face.get("crop_sha256")
         if sha and ws.vault.has(sha):
             src = data_uri(ws.vault.read_bytes(sha), "image/png")
-            crop = f'<img alt="face crop" width="112" height="112" src="{src}">'
+            crop = f'<img alt="{html.escape(t("faces.crop_alt"))}" width="112" height="112" src="{src}">'
         when = f"t={face['frame_t']:.2f}s" if isinstance(face.get("frame_t"), float) else ""
         rows.append(
             "<tr>"
             f"<td>{crop}</td>"
             f"<td>{html.escape(str(face.get('artist') or '-'))}</td>"
-            f"<td>{html.escape(DECISION_LABEL.get(face.get('decision') or '', str(face.get('decision'))))}</td>"
+            f"<td>{html.escape(_decision(face.get('decision')))}</td>"
             f"<td>{_fmt(face.get('similarity'))}</td><td>{_fmt(face.get('margin'))}</td>"
             f"<td>{_fmt(face.get('quality'), 2)}</td><td>{_fmt(face.get('det_score'), 2)}</td>"
             f"<td>{_fmt(face.get('track_id'))} {html.escape(when)}</td>"
             "</tr>"
         )
-    header = (
-        "<tr><th>crop</th><th>artist</th><th>decision</th><th>similarity</th><th>margin</th>"
-        "<th>quality</th><th>detection</th><th>track / time</th></tr>"
-    )
-    note = (
-        "<p>Identity is a similarity between face embeddings (SFace), not proof: a 'match' means the score "
-        "passed the calibrated threshold; 'possible' needs a human decision.</p>"
-    )
+    columns = ("crop", "artist", "decision", "similarity", "margin", "quality", "detection", "track")
+    header = "<tr>" + "".join(f"<th>{html.escape(t('faces.col.' + c))}</th>" for c in columns) + "</tr>"
+    note = f"<p>{html.escape(t('faces.note'))}</p>"
     return f"{note}<table>{header}{''.join(rows)}</table>"

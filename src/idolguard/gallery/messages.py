@@ -100,10 +100,11 @@ def language() -> str:
     return current()
 
 
-def say(key: str, **params: Any) -> str:
-    return CATALOG[key][language()].format(**params)
+def say(key: str, lang: str | None = None, **params: Any) -> str:
+    """The message in ``lang`` (the web page's), else in the CLI's language."""
+    return CATALOG[key][lang if lang in ("ko", "en") else language()].format(**params)
 
 
-def kinds_text(kinds: list[str]) -> str:
-    lang = language()
+def kinds_text(kinds: list[str], lang: str | None = None) -> str:
+    lang = lang if lang in ("ko", "en") else language()
     return "; ".join(ADVICE_KINDS[k][lang] for k in kinds if k in ADVICE_KINDS)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import delete, func, select
 
-from idolguard.errors import IdolGuardError, MediaError
+from idolguard.errors import ErrorCode, IdolGuardError, MediaError
 from idolguard.evidence.actions import Action
 from idolguard.gallery.advice import Advice, advise
 from idolguard.gallery.matching import GalleryIndex, MatchParams
@@ -35,7 +35,10 @@ MIN_REFERENCE_FACE_PX = 48.0
 
 
 class GalleryError(IdolGuardError):
-    """A gallery operation was refused (unknown artist, no usable photos...)."""
+    """A gallery operation was refused (unknown artist, no usable photos...). ``outcomes`` says, per photo, why
+    none was usable (pages list them)."""
+
+    outcomes: list[ReferenceOutcome] = []  # noqa: RUF012 - replaced per instance where it applies
 
 
 def find_artist(session: Any, name: str) -> Artist | None:
@@ -97,6 +100,12 @@ class ReferenceOutcome:
     photo_sha256: str | None = None
     crop_sha256: str | None = None
     quality: float | None = None
+    # ``reason`` as a stable code (``idolguard.errors.ErrorCode``) and its values, for pages in other languages.
+    reason_code: str | None = None
+    reason_params: dict[str, Any] = field(default_factory=dict)
+
+    def refuse(self, reason: str, code: ErrorCode, **params: Any) -> None:
+        self.reason, self.reason_code, self.reason_params = reason, str(code), params
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -142,32 +151,44 @@ def _reference_from_photo(path: Path, analyzer: FaceAnalyzer, ws: Workspace) -> 
     try:
         data = path.read_bytes()
     except OSError as exc:
-        outcome.reason = f"cannot read: {exc}"
+        outcome.refuse(f"cannot read: {exc}", ErrorCode.MEDIA_UNREADABLE)
         return outcome, None
     outcome.photo_sha256 = hashlib.sha256(data).hexdigest()
     try:
         image = load_rgb(path, ws.config.limits)
     except MediaError as exc:
-        outcome.reason = str(exc)
+        outcome.refuse(str(exc), exc.code, **exc.params)
         return outcome, None
     found = analyzer.analyze(image, reference=True)
     if not found.faces:
-        outcome.reason = "no face found"
+        outcome.refuse("no face found", ErrorCode.ENROL_NO_FACE)
         return outcome, None
     confident = [f for f in found.faces if f.detection.score >= 0.8]
     if len(confident) > 1:
-        outcome.reason = f"{len(confident)} faces found; a reference photo must show only the artist"
+        outcome.refuse(
+            f"{len(confident)} faces found; a reference photo must show only the artist",
+            ErrorCode.ENROL_MANY_FACES,
+            count=len(confident),
+        )
         return outcome, None
     face = max(found.faces, key=lambda f: f.detection.score)
     outcome.quality = round(face.quality.score, 3)
     if face.quality.face_px < MIN_REFERENCE_FACE_PX:
-        outcome.reason = f"face too small ({face.quality.face_px:.0f} px; need {MIN_REFERENCE_FACE_PX:.0f})"
+        outcome.refuse(
+            f"face too small ({face.quality.face_px:.0f} px; need {MIN_REFERENCE_FACE_PX:.0f})",
+            ErrorCode.ENROL_FACE_SMALL,
+            px=f"{face.quality.face_px:.0f}",
+            need=f"{MIN_REFERENCE_FACE_PX:.0f}",
+        )
         return outcome, None
     if face.quality.score < MIN_REFERENCE_QUALITY:
         q = face.quality
-        outcome.reason = (
+        outcome.refuse(
             f"poor quality {q.score:.2f} < {MIN_REFERENCE_QUALITY} (size {q.size:.2f}, sharpness {q.sharpness:.2f}, "
-            f"frontal {q.frontal:.2f})"
+            f"frontal {q.frontal:.2f})",
+            ErrorCode.ENROL_POOR_QUALITY,
+            score=f"{q.score:.2f}",
+            need=f"{MIN_REFERENCE_QUALITY}",
         )
         return outcome, None
     return outcome, (data, face)
@@ -202,7 +223,11 @@ def enrol_artist(
             usable.append((outcome, *found))
     if not usable:
         reasons = "; ".join(f"{Path(o.path).name}: {o.reason}" for o in outcomes)
-        raise GalleryError(f"no usable reference photo for {name!r} ({reasons})")
+        refused = GalleryError(
+            f"no usable reference photo for {name!r} ({reasons})", code=ErrorCode.ENROL_NONE_USABLE, name=name
+        )
+        refused.outcomes = outcomes
+        raise refused
     crops: list[tuple[ReferenceOutcome, bytes, Any, bytes]] = []
     for outcome, data, face in usable:
         png = png_bytes(face.aligned)
@@ -343,7 +368,7 @@ def _lookalikes(ws: Workspace, embedder: str, name: str, crops: list[Any]) -> li
     return out
 
 
-def advice_lines(name: str, advice: Advice | None) -> list[str]:
+def advice_lines(name: str, advice: Advice | None, lang: str | None = None) -> list[str]:
     from idolguard.gallery.advice import RECOMMENDED_REFERENCES
     from idolguard.gallery.messages import kinds_text
 
@@ -354,6 +379,7 @@ def advice_lines(name: str, advice: Advice | None) -> list[str]:
         lines.append(
             say(
                 "advice_more",
+                lang,
                 artist=name,
                 distinct=advice.distinct,
                 more=advice.more_needed,
@@ -362,7 +388,7 @@ def advice_lines(name: str, advice: Advice | None) -> list[str]:
             )
         )
     if advice.kinds:
-        lines.append(say("advice_kinds", kinds=kinds_text(advice.kinds)))
+        lines.append(say("advice_kinds", lang, kinds=kinds_text(advice.kinds, lang)))
     return lines
 
 

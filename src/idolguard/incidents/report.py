@@ -6,6 +6,7 @@ import html
 from typing import Any
 
 from idolguard.report.html import data_uri
+from idolguard.report.i18n import t
 from idolguard.workspace import Workspace
 
 
@@ -16,14 +17,18 @@ def matches_section(ws: Workspace, obj: dict[str, Any]) -> str:
         if obj.get("pdq"):
             quality = obj.get("pdq_quality")
             note = f" <em>{html.escape(obj['pdq_note'])}</em>" if obj.get("pdq_note") else ""
-            rows.append(f"<tr><th>PDQ</th><td><code>{obj['pdq']}</code> (quality {quality}){note}</td></tr>")
+            rows.append(
+                f"<tr><th>PDQ</th><td><code>{obj['pdq']}</code> ({html.escape(t('hashes.quality', q=quality))}){note}"
+                "</td></tr>"
+            )
         if obj.get("vpdq"):
             v = obj["vpdq"]
             rows.append(
-                f"<tr><th>vPDQ</th><td>{v.get('frames_hashed')} frames hashed, {v.get('usable_frames')} usable; "
-                f"digest <code>{html.escape(str(v.get('digest')))}</code></td></tr>"
+                "<tr><th>vPDQ</th><td>"
+                + html.escape(t("hashes.vpdq", hashed=v.get("frames_hashed"), usable=v.get("usable_frames")))
+                + f" <code>{html.escape(str(v.get('digest')))}</code></td></tr>"
             )
-        parts.append("<h3>Perceptual hashes</h3><table>" + "".join(rows) + "</table>")
+        parts.append(f"<h3>{html.escape(t('hashes.title'))}</h3><table>" + "".join(rows) + "</table>")
     matches = obj.get("matches") or []
     if matches:
         rows = []
@@ -40,10 +45,11 @@ def matches_section(ws: Workspace, obj: dict[str, Any]) -> str:
                 + f"<td>{html.escape(detail)}</td></tr>"
             )
         header = "".join(
-            f'<th style="width:auto">{h}</th>'
+            f'<th style="width:auto">{html.escape(t("matches.col." + h))}</th>'
             for h in ("bank", "kind", "entry", "signal", "distance", "transform", "ranges")
         )
-        parts.append("<h3>Hash-bank matches</h3><table><tr>" + header + "</tr>" + "".join(rows) + "</table>")
+        title = html.escape(t("matches.title"))
+        parts.append(f"<h3>{title}</h3><table><tr>" + header + "</tr>" + "".join(rows) + "</table>")
     incident = _incident_block(ws, obj)
     if incident:
         parts.append(incident)
@@ -66,11 +72,18 @@ def _incident_block(ws: Workspace, obj: dict[str, Any]) -> str:
     accounts = ", ".join(
         html.escape(f"{a['platform']}:{a['account']} ({a['sightings']})") for a in detail["accounts"][:20]
     )
+    summary = t(
+        "incident.summary",
+        items=len(detail["items"]),
+        sightings=len(detail["sightings"]),
+        platforms=", ".join(detail["platforms"]) or "—",
+        first=detail["first_seen"],
+        last=detail["last_seen"],
+    )
+    chart = data_uri(svg.encode("utf-8"), "image/svg+xml")
     return (
-        f"<h3>Incident {detail['id']} ({html.escape(detail['state'])})</h3>"
-        f"<p>{len(detail['items'])} item(s), {len(detail['sightings'])} sighting(s) on "
-        f"{html.escape(', '.join(detail['platforms']) or '—')}; first seen {detail['first_seen']}, "
-        f"last seen {detail['last_seen']}.</p>"
-        + (f"<p>Accounts: {accounts}</p>" if accounts else "")
-        + f'<img alt="spread chart" style="max-width:100%" src="{data_uri(svg.encode("utf-8"), "image/svg+xml")}">'
+        f"<h3>{html.escape(t('incident.title', id=detail['id'], state=detail['state']))}</h3>"
+        f"<p>{html.escape(summary)}</p>"
+        + (f"<p>{html.escape(t('incident.accounts', accounts='{}')).format(accounts)}</p>" if accounts else "")
+        + f'<img alt="{html.escape(t("incident.chart_alt"))}" style="max-width:100%" src="{chart}">'
     )

@@ -26,6 +26,7 @@ from idolguard.evidence.actions import Action
 from idolguard.evidence.vault import PutResult
 from idolguard.intake import archives
 from idolguard.intake.paths import Found, display_name, raw_name_hex, walk
+from idolguard.intake.source_url import check_source_url
 from idolguard.intake.trailing import Trailing, find_trailing
 from idolguard.media.sniff import sniff_bytes, sniff_file
 from idolguard.workspace import Workspace
@@ -131,6 +132,8 @@ class Ingestor:
         # private memory-backed storage; its sighting still names the spooled upload, not the temp copy).
         self.labels = labels or {}
         self.info = info or SightingInfo()
+        # Every door checks the source URL first; this is the last guard before it is recorded (BadSourceUrl).
+        check_source_url(self.info.source_url)
         self.limits = ws.config.limits
         self.on_progress = on_progress
         self._pending: list[_Pending] = []

@@ -159,7 +159,9 @@ class FloodGate:
             ip_key = keyed(self.portal.secret, "ip", self.portal.client_ip(request))
             retry = self.portal.local.blocked(rules_for(self.portal.settings, ip_key))
             if retry is not None:
-                lang = pick_language(request.query_params.get("lang"), request.headers.get("accept-language"))
+                lang = pick_language(
+                    request.query_params.get("lang"), request.headers.get("accept-language"), self.portal.settings.lang
+                )
                 body = self.bodies.get(lang)
                 if body is None:
                     body = self.bodies[lang] = bytes(_limited(lang, 1).body)
@@ -215,7 +217,7 @@ def create_app(home: Path | None = None, *, public_url: str = "", **overrides: A
     app.add_middleware(SecurityHeaders)  # added last: outermost, so the gate's 429s carry the headers too
 
     def lang_of(request: Request) -> str:
-        return pick_language(request.query_params.get("lang"), request.headers.get("accept-language"))
+        return pick_language(request.query_params.get("lang"), request.headers.get("accept-language"), settings.lang)
 
     @app.get("/", response_class=HTMLResponse)
     async def form(request: Request) -> HTMLResponse:

@@ -142,14 +142,16 @@ def validate(
     return links, category, artist, note_text, contact_text, token
 
 
-def pick_language(requested: str | None, accept: str | None) -> str:
+def pick_language(requested: str | None, accept: str | None, default: str = "ko") -> str:
+    """The team app's rule (``web.i18n``) for visitors without an account: the language they asked for
+    (``?lang=``), else their browser's (in place of a saved choice), else the configured default (Korean)."""
     if requested in LANGUAGES:
         return requested  # type: ignore[return-value]
     for part in (accept or "").split(","):
         code = part.split(";")[0].strip().lower()
         if code[:2] in LANGUAGES:
             return code[:2]
-    return "en"
+    return default if default in LANGUAGES else "ko"
 
 
 def new_receipt() -> str:

@@ -17,14 +17,22 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, cast, func, or_, select, update
+from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from idolguard.capture.models import Capture, CaptureMedia
 from idolguard.db.base import utcnow
 from idolguard.db.models import Sighting
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.evidence.actions import Action
-from idolguard.portal.models import PortalJob, PortalLink, PortalReport, PortalReporter, PortalReportLink
+from idolguard.portal.models import (
+    PortalJob,
+    PortalLink,
+    PortalLinkItem,
+    PortalReport,
+    PortalReporter,
+    PortalReportLink,
+)
 from idolguard.workspace import Workspace
 
 DECISIONS = ("action_taken", "not_actionable")
@@ -89,18 +97,36 @@ def link_items(ws: Workspace, link_id: int) -> list[str]:
         return list(link.item_sha256 or []) if link is not None else []
 
 
+def set_link_items(session: Session, link: PortalLink, shas: list[str]) -> None:
+    """The items ``link`` led to: its ordered list and one ``portal_link_items`` row each (the indexed
+    item -> links lookup). Called in the writer's transaction, so both always agree."""
+    link.item_sha256 = list(shas)
+    wanted = set(shas)
+    have = set(session.scalars(select(PortalLinkItem.item_sha256).where(PortalLinkItem.link_id == link.id)))
+    if have - wanted:
+        session.execute(
+            delete(PortalLinkItem).where(
+                PortalLinkItem.link_id == link.id, PortalLinkItem.item_sha256.in_(sorted(have - wanted))
+            )
+        )
+    session.add_all(PortalLinkItem(link_id=link.id, item_sha256=sha) for sha in sorted(wanted - have))
+
+
+def links_of_item_query(sha: str) -> Select[tuple[int]]:
+    """The ids of the links that led to item ``sha``: an index probe of ``ix_portal_link_items_item``."""
+    return select(PortalLinkItem.link_id).where(PortalLinkItem.item_sha256 == sha)
+
+
 def item_reports(ws: Workspace, shas: list[str]) -> dict[str, tuple[int, dict[str, int]]]:
     """Per item: how many reports named a link that led to it, and their categories (what triage shows).
 
-    A report naming two links to the same item counts once. Links keep their items as a JSON list, so the
-    links of an item are found through the list's text (a SHA-256 hex string cannot match by accident).
+    A report naming two links to the same item counts once. The links of an item come from
+    ``portal_link_items`` through its (item, link) index.
     """
     found: dict[str, tuple[int, dict[str, int]]] = {}
     with ws.sessions() as session:
         for sha in dict.fromkeys(shas):
-            link_ids = list(
-                session.scalars(select(PortalLink.id).where(cast(PortalLink.item_sha256, String).contains(sha)))
-            )
+            link_ids = list(session.scalars(links_of_item_query(sha)))
             if not link_ids:
                 continue
             per_report = dict(
@@ -125,7 +151,7 @@ def links_of_items(ws: Workspace, shas: list[str]) -> list[tuple[int, str | None
         for sha in dict.fromkeys(shas):
             for row in session.execute(
                 select(PortalLink.id, PortalLink.decision, PortalLink.item_sha256).where(
-                    cast(PortalLink.item_sha256, String).contains(sha), PortalLink.state.in_(("captured", "known"))
+                    PortalLink.id.in_(links_of_item_query(sha)), PortalLink.state.in_(("captured", "known"))
                 )
             ):
                 found[row[0]] = (row[0], row[1], list(row[2] or []))
@@ -201,7 +227,7 @@ def _capture_link(ws: Workspace, link_id: int, capture_settings: Any, pool: Any,
     with ws.sessions() as session:
         link = session.get(PortalLink, link_id)
         if link is None:
-            raise PortalError(f"no portal link #{link_id}")
+            raise PortalError(f"no portal link #{link_id}", code=ErrorCode.RECORD_UNKNOWN, ref=f"link:{link_id}")
         url = link.url
         if link.state in ("captured", "known"):
             return {"state": link.state, "capture_id": link.capture_id}  # a retried job completes once
@@ -234,9 +260,11 @@ def _capture_link(ws: Workspace, link_id: int, capture_settings: Any, pool: Any,
                         )
                     )
                 )
-                row.known_as, row.capture_id, row.item_sha256 = f"capture:{known[0]}", known[0], media
+                row.known_as, row.capture_id = f"capture:{known[0]}", known[0]
+                set_link_items(session, row, media)
             else:
-                row.known_as, row.item_sha256 = f"sighting:{sighting[0]}", [sighting[1]]
+                row.known_as = f"sighting:{sighting[0]}"
+                set_link_items(session, row, [sighting[1]])
             row.state, row.status = "known", "under_review"
             ledger.append(
                 Action.PORTAL_LINK_KNOWN,
@@ -252,11 +280,16 @@ def _capture_link(ws: Workspace, link_id: int, capture_settings: Any, pool: Any,
         row = session.get(PortalLink, link_id)
         assert row is not None
         row.capture_id = outcome.capture_id
-        row.item_sha256 = shas
+        set_link_items(session, row, shas)
         if outcome.state in ("ok", "partial"):
             row.state, row.status, row.error = "captured", "under_review", None
+            row.error_code, row.error_params = None, None
         else:  # refused (SSRF policy) or unreachable: analysts still see the report, marked failed
             row.state, row.status, row.error = "failed", "under_review", outcome.error
+            # The reason as a code (the team's page translates it) beside the capture's English text.
+            code = outcome.error_code
+            row.error_code = str(code) if code else None
+            row.error_params = dict(outcome.error_params) if code else None
         ledger.append(
             Action.PORTAL_LINK_CAPTURED,
             item=shas[0] if shas else outcome.manifest_sha256,
@@ -278,7 +311,7 @@ def decide(ws: Workspace, link_id: int, decision: str) -> PortalLink:
     with ws.write() as (session, ledger):
         link = session.get(PortalLink, link_id)
         if link is None:
-            raise PortalError(f"no portal link #{link_id}")
+            raise PortalError(f"no portal link #{link_id}", code=ErrorCode.RECORD_UNKNOWN, ref=f"link:{link_id}")
         previous = link.decision
         link.decision, link.status = decision, decision
         reporter_keys = set(
@@ -322,11 +355,14 @@ def retry(ws: Workspace, link_id: int) -> PortalLink:
     with ws.write() as (session, ledger):
         link = session.get(PortalLink, link_id)
         if link is None:
-            raise PortalError(f"no portal link #{link_id}")
+            raise PortalError(f"no portal link #{link_id}", code=ErrorCode.RECORD_UNKNOWN, ref=f"link:{link_id}")
         if link.state != "failed":
-            raise PortalError(f"link #{link_id} is {link.state}; only a link whose capture failed is retried")
+            raise PortalError(
+                f"link #{link_id} is {link.state}; only a link whose capture failed is retried",
+                code=ErrorCode.PORTAL_NOT_FAILED,
+            )
         previous_error = link.error
-        link.state, link.error = "queued", None
+        link.state, link.error, link.error_code, link.error_params = "queued", None, None, None
         key = f"capture_link:{link.url_sha256}"[:128]
         job = session.scalars(select(PortalJob).where(PortalJob.dedup_key == key)).first()
         if job is None:
@@ -421,6 +457,8 @@ def triage_rows(
                 "first_reported_at": row.first_reported_at.isoformat(),
                 "last_reported_at": row.last_reported_at.isoformat(),
                 "error": row.error,
+                "error_code": row.error_code,
+                "error_params": row.error_params or {},
             }
             for row in links
         ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idolguard.db.base import Base, JSONType, UTCDateTime, utcnow
@@ -61,7 +61,23 @@ class PortalLink(Base):
     item_sha256: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     first_reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)  # English, as the capture recorded it
+    # Why the capture failed as a stable code (``idolguard.errors.ErrorCode``) and the values its message names,
+    # so the team's page says it in the reader's language instead of showing the capture's English text.
+    error_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    error_params: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+
+
+class PortalLinkItem(Base):
+    """The items a link led to, one row each (``PortalLink.item_sha256`` keeps them in capture order): the
+    item -> links lookup of triage (fan report counts) and of decisions is an index probe, not a scan of every
+    link's list."""
+
+    __tablename__ = "portal_link_items"
+    __table_args__ = (Index("ix_portal_link_items_item", "item_sha256", "link_id"),)
+
+    link_id: Mapped[int] = mapped_column(ForeignKey("portal_links.id"), primary_key=True)
+    item_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 class PortalReportLink(Base):

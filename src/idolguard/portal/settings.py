@@ -41,6 +41,11 @@ class PortalSettings:
         "The public list of artists reporters may choose (the agency decides; never the whole gallery). Reporters "
         "can always answer 'not sure / someone else'; with an empty list that is the only choice.",
     )
+    lang: str = _h(
+        "ko",
+        "Language for visitors who ask for none (no ?lang= and no browser language among ko, en, ja, zh); "
+        "Korean unless configured, like the team app.",
+    )
     public_url: str = _h("", "Public base URL of the portal; status links are built on it (never on Host).")
     pow_bits: int = _h(18, "Proof-of-work difficulty: leading zero bits of SHA-256 a solution needs.")
     challenge_ttl_s: int = _h(600, "How long a challenge may be solved and used (s).")

@@ -26,6 +26,7 @@ from idolguard.db.models import DerivedObject
 from idolguard.display import json_line, safe_layout, safe_text
 from idolguard.evidence.actions import Action
 from idolguard.registry import report_sections
+from idolguard.report import i18n
 from idolguard.workspace import Workspace
 
 IMAGE_MIMES = {"image/png", "image/jpeg", "image/webp", "image/gif", "image/svg+xml"}
@@ -185,31 +186,57 @@ def _last_anchor(ws: Workspace) -> dict[str, Any] | None:
     return None
 
 
-def render_report(ws: Workspace, objects: list[dict[str, Any]], title: str = "IdolGuard evidence report") -> str:
+def _marked_up(key: str, **values: Any) -> Markup:
+    """A catalog string whose values are HTML fragments (``<code>`` commands): the text is escaped, the
+    fragments are kept, plain values are escaped by ``Markup.format``."""
+    return Markup(html.escape(i18n.t(key), quote=False)).format(**values)
+
+
+def _code(text: Any) -> Markup:
+    return Markup("<code>{}</code>").format(safe_text(str(text)))
+
+
+def render_report(
+    ws: Workspace, objects: list[dict[str, Any]], title: str | None = None, *, lang: str | None = None
+) -> str:
+    """The report in ``lang`` (``ko``/``en``; by default the command line's language, ``cli_lang.current()``)."""
     from idolguard.db.models import LedgerEntry
 
-    with ws.sessions() as session:
-        head = session.execute(
-            select(LedgerEntry.seq, LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)
-        ).first()
-    template = _environment().get_template("report.html.j2")
-    return template.render(
-        head=f"{head.seq}:{head.entry_hash}" if head else None,
-        title=title,
-        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-        version=__version__,
-        workspace=str(ws.home),
-        actor=ws.actor,
-        key_id=ws.public_key_id,
-        anchor=_last_anchor(ws),
-        items=[_item_context(ws, obj) for obj in objects],
-        escape=html.escape,
+    with i18n.speaking(i18n.resolve(lang)) as chosen:
+        with ws.sessions() as session:
+            head = session.execute(
+                select(LedgerEntry.seq, LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)
+            ).first()
+        template = _environment().get_template("report.html.j2")
+        return _render(ws, objects, template, head, title or i18n.t("title"), chosen)
+
+
+def _render(ws: Workspace, objects: list[dict[str, Any]], template: Any, head: Any, title: str, lang: str) -> str:
+    return str(
+        template.render(
+            lang=lang,
+            t=i18n.t,
+            tm=_marked_up,
+            code=_code,
+            head=f"{head.seq}:{head.entry_hash}" if head else None,
+            title=title,
+            generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            version=__version__,
+            workspace=str(ws.home),
+            actor=ws.actor,
+            key_id=ws.public_key_id,
+            anchor=_last_anchor(ws),
+            items=[_item_context(ws, obj) for obj in objects],
+            escape=html.escape,
+        )
     )
 
 
-def write_report(ws: Workspace, objects: list[dict[str, Any]], dest: Path) -> str:
-    """Write the report and record its hash as an export event; returns the report's SHA-256."""
-    text = render_report(ws, objects)
+def write_report(ws: Workspace, objects: list[dict[str, Any]], dest: Path, *, lang: str | None = None) -> str:
+    """Write the report (in ``lang``, by default the command line's language) and record its hash as an
+    export event; returns the report's SHA-256."""
+    chosen = i18n.resolve(lang)
+    text = render_report(ws, objects, lang=chosen)
     data = text.encode("utf-8")
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(f".{dest.name}.part-{os.getpid()}")
@@ -223,6 +250,7 @@ def write_report(ws: Workspace, objects: list[dict[str, Any]], dest: Path) -> st
                 "kind": "html_report",
                 "path": str(dest),
                 "report_sha256": digest,
+                "lang": chosen,
                 "items": [o["sha256"] for o in objects if o.get("sha256")],
             },
         )

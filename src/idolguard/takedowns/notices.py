@@ -26,7 +26,8 @@ from sqlalchemy import select
 
 from idolguard.cases.service import get_case
 from idolguard.cases.views import detail_in_session
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError
+from idolguard.intake.source_url import is_web_url
 from idolguard.takedowns.bases import MissingElements, NoticeFields, get_basis
 from idolguard.takedowns.models import STATUSES, Notice
 from idolguard.takedowns.recipients import Recipient, get_recipient, load_recipients
@@ -130,7 +131,9 @@ def draft(ws: Workspace, options: DraftOptions, *, parent: Notice | None = None)
     with ws.sessions() as session:
         case = get_case(session, options.case)
         detail = detail_in_session(session, case)
-    sightings = detail["sightings"]
+    # Only http(s) addresses are ever reported: a sighting recorded before every door checked its source URL
+    # (a ``javascript:`` one, say) counts as having no URL.
+    sightings = [s if is_web_url(s["url"]) else {**s, "url": None} for s in detail["sightings"]]
     if options.sightings:
         chosen = {s["id"]: s for s in sightings}
         missing = [i for i in options.sightings if i not in chosen]
@@ -138,11 +141,13 @@ def draft(ws: Workspace, options: DraftOptions, *, parent: Notice | None = None)
             raise TakedownError(f"sighting(s) {missing} are not in {detail['number']}")
         sightings = [chosen[i] for i in options.sightings]
         no_url = [s["id"] for s in sightings if not s["url"]]
-        if no_url:
+        # An escalation names its first notice's sightings, URL-less ones of the case included: those are
+        # simply not reported again (a person choosing sightings is told instead).
+        if no_url and parent is None:
             raise TakedownError(f"sighting(s) {no_url} have no URL; a notice needs the exact location")
     with_url = [s for s in sightings if s["url"]]
     if not with_url:
-        raise TakedownError(f"{detail['number']} has no sighting with a URL to report")
+        raise TakedownError(f"{detail['number']} has no sighting with a URL to report", code=ErrorCode.TAKEDOWN_NO_URL)
     if options.each:  # one notice per reported URL (its first sighting), drafted in one transaction
         firsts: dict[str, dict[str, Any]] = {}
         for s in with_url:
@@ -194,7 +199,10 @@ def draft(ws: Workspace, options: DraftOptions, *, parent: Notice | None = None)
             if overlap:
                 raise TakedownError(
                     f"notice {covered[overlap[0]]} to {recipient.key} already covers {overlap[0]}; "
-                    "use --again to send another"
+                    "use --again to send another",
+                    code=ErrorCode.TAKEDOWN_DUPLICATE,
+                    id=covered[overlap[0]],
+                    url=overlap[0],
                 )
             items = sorted({s["item"] for s in group})
             fields = NoticeFields(
@@ -265,14 +273,22 @@ def render_text(
     if parent is not None:
         sent_on = f"{parent.sent_at:%Y-%m-%d}" if parent.sent_at else "-"
         reference = parent.recipient_ref or "-"
-        lines += [
-            (
+        if _before_due(parent):  # escalated early (explicitly confirmed): never claim the deadline passed
+            due = f"{parent.due_at:%Y-%m-%d %H:%M} UTC"
+            line = (
+                f"{sent_on}에 보낸 요청(참조 {reference})의 응답 기한({due})이 아직 지나지 않았지만, 신속한 "
+                "처리를 위해 다시 요청합니다."
+                if ko
+                else f"The response time of our notice sent {sent_on} (reference {reference}) runs until {due}; "
+                "we ask again before then because the matter is urgent."
+            )
+        else:
+            line = (
                 f"{sent_on}에 보낸 요청(참조 {reference})에 대한 조치가 확인되지 않아 다시 요청합니다."
                 if ko
                 else f"We have not seen action on our notice sent {sent_on} (reference {reference}); we ask again."
-            ),
-            "",
-        ]
+            )
+        lines += [line, ""]
     if basis_key == "platform_form":
         lines.append("양식 입력 항목:" if ko else "Fields to paste into the form:")
         for label_en, label_ko, value in (
@@ -327,7 +343,11 @@ def affirm(ws: Workspace, notice_id: int, keys: list[str]) -> dict[str, Any]:
     with ws.write() as (session, writer):
         notice = _notice(session, notice_id)
         if notice.status != "draft":
-            raise TakedownError(f"notice {notice_id} is {notice.status}; only a draft can be affirmed")
+            raise TakedownError(
+                f"notice {notice_id} is {notice.status}; only a draft can be affirmed",
+                code=ErrorCode.TAKEDOWN_NOT_DRAFT,
+                id=notice_id,
+            )
         basis = get_basis(notice.basis)
         flags = _affirmed(basis, keys)
         if not flags:
@@ -354,7 +374,7 @@ def affirm(ws: Workspace, notice_id: int, keys: list[str]) -> dict[str, Any]:
 def _notice(session: Any, notice_id: int) -> Notice:
     notice = session.get(Notice, notice_id)
     if notice is None:
-        raise TakedownError(f"no notice {notice_id}")
+        raise TakedownError(f"no notice {notice_id}", code=ErrorCode.RECORD_UNKNOWN, ref=f"notice:{notice_id}")
     return notice
 
 
@@ -393,7 +413,12 @@ def send(ws: Workspace, notice_id: int) -> dict[str, Any]:
         notice = _notice(session, notice_id)
         session.expunge(notice)
     if notice.status != "draft":
-        raise TakedownError(f"notice {notice_id} is {notice.status}, not a draft")
+        raise TakedownError(
+            f"notice {notice_id} is {notice.status}, not a draft", code=ErrorCode.TAKEDOWN_NOT_DRAFT, id=notice_id
+        )
+    not_web = [u for u in notice.urls or [] if not is_web_url(u)]
+    if not_web:  # an old draft made before source URLs were checked: it is never sent as it is
+        raise TakedownError(f"notice {notice_id} lists {not_web[0]!r}, which is not an http(s) URL; draft a new one")
     recipient = get_recipient(recipients, notice.recipient)
     if recipient.channel != "email":
         raise TakedownError(
@@ -408,7 +433,9 @@ def send(ws: Workspace, notice_id: int) -> dict[str, Any]:
     host = settings.get("host")
     sender = settings.get("sender") or notice.fields.get("reporter_email")
     if not host or not sender:
-        raise TakedownError("set [takedowns.smtp] host and sender in config.toml to send e-mail")
+        raise TakedownError(
+            "set [takedowns.smtp] host and sender in config.toml to send e-mail", code=ErrorCode.TAKEDOWN_NO_SMTP
+        )
     message = build_message(notice, str(sender))
     data = message.as_bytes(policy=email_policy.SMTP)  # CRLF line ends: these exact bytes go on the wire
     try:
@@ -419,7 +446,9 @@ def send(ws: Workspace, notice_id: int) -> dict[str, Any]:
             row.last_error = f"{type(exc).__name__}: {exc}"[:500]
             writer.append("takedown.send_failed", None, {"notice": notice_id, "error": row.last_error})
         raise TakedownError(
-            f"sending notice {notice_id} failed ({exc}); it stays a draft, retry with takedowns send"
+            f"sending notice {notice_id} failed ({exc}); it stays a draft, retry with takedowns send",
+            code=ErrorCode.TAKEDOWN_SEND_FAILED,
+            id=notice_id,
         ) from exc
     sha = _store_sent(ws, data, notice_id)
     now = datetime.now(UTC)
@@ -488,7 +517,12 @@ def mark(ws: Workspace, notice_id: int, status: str, ref: str | None = None, not
         previous = notice.status
         if status == "sent":
             if previous != "draft":
-                raise TakedownError(f"notice {notice_id} is already {previous}")
+                raise TakedownError(
+                    f"notice {notice_id} is already {previous}",
+                    code=ErrorCode.TAKEDOWN_ALREADY,
+                    id=notice_id,
+                    status=previous,
+                )
             basis = get_basis(notice.basis)
             try:
                 basis.validate(NoticeFields(**notice.fields))
@@ -497,7 +531,9 @@ def mark(ws: Workspace, notice_id: int, status: str, ref: str | None = None, not
             notice.sent_at = datetime.now(UTC)
             notice.due_at = notice.sent_at + timedelta(hours=get_recipient(recipients, notice.recipient).response_hours)
         elif previous == "draft":
-            raise TakedownError(f"notice {notice_id} has not been sent yet")
+            raise TakedownError(
+                f"notice {notice_id} has not been sent yet", code=ErrorCode.TAKEDOWN_NOT_SENT, id=notice_id
+            )
         if ref:
             notice.recipient_ref = _clean_line("--ref", ref)
         notice.status = status
@@ -584,7 +620,7 @@ def reopen_on_reupload(ws: Workspace) -> list[int]:
             fresh = [
                 s
                 for s in detail["sightings"]
-                if s["url"]
+                if is_web_url(s["url"])
                 and s["url"] not in covered.get(notice.recipient, set())
                 and datetime.fromisoformat(s["recorded_at"]) > notice.closed_at  # type: ignore[operator]
             ]
@@ -664,14 +700,31 @@ def show(ws: Workspace, notice_id: int) -> dict[str, Any]:
         }
 
 
-def escalate(ws: Workspace, notice_id: int) -> int:
-    """The next step for an overdue notice: a second notice to the same recipient, then a KCSC request."""
+def _before_due(notice: Notice, now: datetime | None = None) -> bool:
+    """Whether the recipient's response time for ``notice`` is still running."""
+    due = notice.due_at
+    if due is None:
+        return False
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)
+    return due > (now or datetime.now(UTC))
+
+
+def escalate(ws: Workspace, notice_id: int, *, early: bool = False) -> int:
+    """The next step for an overdue notice: a second notice to the same recipient, then a KCSC request.
+    Before the notice's due time only with ``early`` (an explicit confirmation: the recipient still has time
+    to act), and the new notice then says so instead of claiming no action was seen."""
     with ws.sessions() as session:
         n = _notice(session, notice_id)
         session.expunge(n)
         case_number = get_case(session, str(n.case_id)).number
     if n.status not in ("sent", "acknowledged", "no_response", "partially_removed"):
         raise TakedownError(f"notice {notice_id} is {n.status}; only sent notices without removal are escalated")
+    if _before_due(n) and not early:
+        raise TakedownError(
+            f"notice {notice_id} is not due until {n.due_at:%Y-%m-%d %H:%M} UTC; "
+            "to escalate before then, confirm it with --early"
+        )
     fields = n.fields
     common = dict(
         case=case_number,

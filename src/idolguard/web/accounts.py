@@ -13,10 +13,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.web import passwords, security
 from idolguard.web.custody import custody
-from idolguard.web.i18n import N_
 from idolguard.web.models import ROLES, ApiToken, LoginThrottle, User, WebSession
 from idolguard.web.roles import Principal
 from idolguard.workspace import Workspace
@@ -37,23 +36,15 @@ MAX_TOKEN_TTL = timedelta(days=365)
 
 
 class AccountError(IdolGuardError):
-    """A refused account operation (message shown to the administrator). ``shown`` is the catalog message
-    pages show instead of the English text (``values`` fill its fields)."""
-
-    def __init__(self, message: str, shown: str | None = None, **values: object) -> None:
-        super().__init__(message)
-        self.shown = shown
-        self.values = values
-
-    def translated(self, gettext: Callable[..., str]) -> str:
-        return gettext(self.shown, **self.values) if self.shown else str(self)
+    """A refused account operation: the English message for the CLI, a ``code`` (with the values its message
+    names) for the pages, which say it from their catalog (``web.errors.MESSAGES``)."""
 
 
 class PasswordRefused(AccountError):
     """A password that fails the rules (``reason``: a key of ``passwords.REASONS``, or ``wrong_current``)."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(passwords.REASONS.get(reason, reason))
+        super().__init__(passwords.REASONS.get(reason, reason), code=ErrorCode(f"password.{reason}"))
         self.reason = reason
 
 
@@ -68,7 +59,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def principal_of(user: User, token_scope: str | None = None) -> Principal:
+def principal_of(user: User, token_scope: str | None = None, token_id: int | None = None) -> Principal:
     return Principal(
         user_id=user.id,
         name=user.name,
@@ -78,13 +69,16 @@ def principal_of(user: User, token_scope: str | None = None) -> Principal:
         timezone=user.timezone or "Asia/Seoul",
         never_reveal=bool(user.never_reveal),
         token_scope=token_scope,
+        token_id=token_id,
     )
 
 
 def _check_name(name: str) -> str:
     name = name.strip().lower()
     if not name or len(name) > 64 or not set(name) <= NAME_OK:
-        raise AccountError("user names are 1-64 characters: letters, digits, '.', '_', '-', '@'")
+        raise AccountError(
+            "user names are 1-64 characters: letters, digits, '.', '_', '-', '@'", code=ErrorCode.USER_NAME_INVALID
+        )
     return name
 
 
@@ -106,7 +100,7 @@ def known_scope(session: Session, artists: list[str], *, allow_unknown: bool = F
     if unknown:
         raise AccountError(
             f"unknown artist(s) in the scope: {', '.join(unknown)} (enrol them first, or check the spelling)",
-            N_("Unknown artist(s) in the scope: {names}. Enrol them first, or check the spelling."),
+            code=ErrorCode.SCOPE_UNKNOWN_ARTISTS,
             names=", ".join(unknown),
         )
     return sorted(scope)
@@ -117,12 +111,12 @@ def add_user(
 ) -> NewUser:
     name = _check_name(name)
     if role not in ROLES:
-        raise AccountError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+        raise AccountError(f"unknown role {role!r} (one of {', '.join(ROLES)})", code=ErrorCode.ROLE_UNKNOWN)
     password = security.new_password()
     secret = security.new_totp_secret()
     with custody(ws, by) as (session, ledger):
         if session.scalar(select(User.id).where(User.name == name)) is not None:
-            raise AccountError(f"user {name!r} already exists")
+            raise AccountError(f"user {name!r} already exists", code=ErrorCode.USER_EXISTS, name=name)
         artists = known_scope(session, artists, allow_unknown=allow_unknown_artists)
         session.add(
             User(
@@ -148,7 +142,7 @@ def list_users(ws: Workspace) -> list[User]:
 def get_user(session: Session, name: str) -> User:
     user = session.scalar(select(User).where(User.name == name.strip().lower()))
     if user is None:
-        raise AccountError(f"no user {name!r}")
+        raise AccountError(f"no user {name!r}", code=ErrorCode.USER_UNKNOWN, name=name.strip())
     return user
 
 
@@ -161,7 +155,7 @@ def _active_admins(session: Session) -> int:
 def _last_admin(name: str) -> AccountError:
     return AccountError(
         f"{name!r} is the last active administrator; add or enable another first",
-        N_("{name} is the last active administrator. Add or enable another administrator first."),
+        code=ErrorCode.USER_LAST_ADMIN,
         name=name,
     )
 
@@ -173,13 +167,10 @@ def disable_user(ws: Workspace, name: str, *, by: str) -> None:
         user = get_user(session, name)
         if user.disabled:
             raise AccountError(
-                f"user {user.name!r} is already disabled", N_("{name} is already disabled."), name=user.name
+                f"user {user.name!r} is already disabled", code=ErrorCode.USER_ALREADY_DISABLED, name=user.name
             )
         if user.name == by.strip().lower():
-            raise AccountError(
-                "you cannot disable your own account",
-                N_("You cannot disable your own account. Another administrator can."),
-            )
+            raise AccountError("you cannot disable your own account", code=ErrorCode.USER_SELF_DISABLE)
         if user.role == "admin" and _active_admins(session) <= 1:
             raise _last_admin(user.name)
         user.disabled = True
@@ -195,7 +186,7 @@ def enable_user(ws: Workspace, name: str, *, by: str) -> None:
     with custody(ws, by) as (session, ledger):
         user = get_user(session, name)
         if not user.disabled:
-            raise AccountError(f"user {user.name!r} is not disabled", N_("{name} is not disabled."), name=user.name)
+            raise AccountError(f"user {user.name!r} is not disabled", code=ErrorCode.USER_NOT_DISABLED, name=user.name)
         user.disabled = False
         user.failed_logins = 0
         user.locked_until = None
@@ -205,7 +196,7 @@ def enable_user(ws: Workspace, name: str, *, by: str) -> None:
 def change_user(ws: Workspace, name: str, role: str, artists: list[str], *, by: str) -> None:
     """New role and artist scope; the user's sessions end so the change applies at once."""
     if role not in ROLES:
-        raise AccountError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+        raise AccountError(f"unknown role {role!r} (one of {', '.join(ROLES)})", code=ErrorCode.ROLE_UNKNOWN)
     with custody(ws, by) as (session, ledger):
         user = get_user(session, name)
         scope = known_scope(session, artists)
@@ -254,7 +245,7 @@ def change_password(ws: Workspace, user_id: int, current: str, new: str, *, clie
     with ws.sessions() as session:
         user = session.get(User, user_id)
         if user is None or user.disabled:
-            raise AccountError("no such user")
+            raise AccountError("no such user", code=ErrorCode.USER_UNKNOWN, name="")
         name, stored = user.name, user.password_hash
     if not security.verify_password(stored, current[: passwords.MAX_LENGTH]):
         _record_attempt(
@@ -456,7 +447,7 @@ def parse_duration(text: str) -> timedelta | None:
         return None
     units = {"d": "days", "h": "hours", "w": "weeks"}
     if text[-1] not in units or not text[:-1].isdigit() or int(text[:-1]) <= 0 or len(text) > 8:
-        raise AccountError(f"bad duration {text!r} (e.g. 30d, 12h, 2w)")
+        raise AccountError(f"bad duration {text!r} (e.g. 30d, 12h, 2w)", code=ErrorCode.DURATION_INVALID, text=text)
     return timedelta(**{units[text[-1]]: int(text[:-1])})
 
 
@@ -466,23 +457,23 @@ def create_token(ws: Workspace, name: str, scope: str, expires: str, *, by: str)
     from idolguard.web.roles import PERMISSIONS
 
     if scope not in ("read", "write"):
-        raise AccountError("scope is read or write")
+        raise AccountError("scope is read or write", code=ErrorCode.TOKEN_SCOPE)
     ttl = parse_duration(expires)
     if ttl is None or ttl > MAX_TOKEN_TTL:
         raise AccountError(
             f"tokens expire within {MAX_TOKEN_TTL.days} days (e.g. 30d, 12h, 2w)",
-            N_("Tokens must expire within {days} days: write for example 30d, 12h or 2w."),
+            code=ErrorCode.TOKEN_TTL,
             days=MAX_TOKEN_TTL.days,
         )
     token = security.new_token()
     with custody(ws, by) as (session, ledger):
         user = get_user(session, name)
         if user.disabled:
-            raise AccountError(f"user {name!r} is disabled")
+            raise AccountError(f"user {name!r} is disabled", code=ErrorCode.USER_DISABLED, name=user.name)
         if scope == "write" and PERMISSIONS[user.role] <= {"read"}:
             raise AccountError(
                 f"user {user.name!r} is a {user.role}, who cannot change anything: only read tokens",
-                N_("{name}'s role can only read: issue a read-only token."),
+                code=ErrorCode.TOKEN_READ_ONLY_ROLE,
                 name=user.name,
             )
         row = ApiToken(
@@ -502,9 +493,31 @@ def revoke_token(ws: Workspace, token_id: int, *, by: str) -> None:
     with custody(ws, by) as (session, ledger):
         row = session.get(ApiToken, token_id)
         if row is None:
-            raise AccountError(f"no token {token_id}")
+            raise AccountError(f"no token {token_id}", code=ErrorCode.TOKEN_UNKNOWN, id=token_id)
         row.revoked_at = now()
         ledger.append("web.token_revoke", details={"token_id": token_id})
+
+
+def own_tokens(ws: Workspace, user_id: int) -> list[ApiToken]:
+    """A user's API tokens, newest first (hashes only are stored; the tokens themselves were shown once)."""
+    with ws.sessions() as session:
+        rows = list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())))
+        session.expunge_all()
+        return rows
+
+
+def revoke_own_token(ws: Workspace, user_id: int, token_id: int, *, by: str) -> bool:
+    """Revoke one of the user's own tokens (another user's is "no token", so ids do not leak); False when it
+    was revoked already (nothing changes, nothing is recorded)."""
+    with custody(ws, by) as (session, ledger):
+        row = session.get(ApiToken, token_id)
+        if row is None or row.user_id != user_id:
+            raise AccountError(f"no token {token_id}", code=ErrorCode.TOKEN_UNKNOWN, id=token_id)
+        if row.revoked_at is not None:
+            return False
+        row.revoked_at = now()
+        ledger.append("web.token_revoke", details={"token_id": token_id, "own": True})
+        return True
 
 
 def principal_for_token(ws: Workspace, token: str) -> Principal | None:
@@ -517,7 +530,7 @@ def principal_for_token(ws: Workspace, token: str) -> Principal | None:
             return None
         if row.last_used_at is None or now() - row.last_used_at > timedelta(minutes=1):
             row.last_used_at = now()
-        return principal_of(user, token_scope=row.scope)
+        return principal_of(user, token_scope=row.scope, token_id=row.id)
 
 
 def ensure_first_admin(ws: Workspace) -> NewUser | None:

@@ -10,18 +10,18 @@ or outside the user's artist scope (the same answer, so scope does not leak exis
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, Path, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError, code_of, error_params
 from idolguard.web import accounts, jobs, triage, uploads
 from idolguard.web.models import STATUSES, Job, Review
 from idolguard.web.roles import Principal
@@ -33,8 +33,20 @@ SHA = re.compile(SHA_PATTERN)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, fields: list[dict[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: list[dict[str, str]] | None = None,
+        refusal: BaseException | None = None,
+    ) -> None:
         self.status, self.code, self.message, self.fields = status, code, message, fields
+        # A domain refusal's stable code and values, so clients can say it in their own language.
+        self.reason = (
+            str(code_of(refusal)) if refusal is not None and code_of(refusal) is not ErrorCode.GENERIC else None
+        )
+        self.params = error_params(refusal) if self.reason and refusal is not None else None
 
 
 class FieldError(BaseModel):
@@ -46,6 +58,10 @@ class ErrorBody(BaseModel):
     code: str
     message: str
     fields: list[FieldError] | None = Field(None, description="one entry per invalid or missing field, when known")
+    reason: str | None = Field(
+        None, description="stable code of a refused action (idolguard.errors.ErrorCode), when it has one"
+    )
+    params: dict[str, Any] | None = Field(None, description="the values the reason's message names")
 
 
 class Error(BaseModel):
@@ -222,6 +238,21 @@ def _content_credentials_out(stored: Any, admin: bool) -> ContentCredentialsOut 
     )
 
 
+class TokenOut(BaseModel):
+    id: int
+    scope: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    active: bool = Field(description="neither revoked nor expired")
+    current: bool = Field(description="the token this request was made with")
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenOut]
+
+
 class MeOut(BaseModel):
     user: str
     role: str
@@ -286,6 +317,8 @@ def create_api(ws: Workspace) -> FastAPI:
         body: dict[str, Any] = {"code": exc.code, "message": exc.message}
         if exc.fields:
             body["fields"] = exc.fields
+        if exc.reason:
+            body["reason"], body["params"] = exc.reason, exc.params
         return JSONResponse({"error": body}, exc.status, headers=headers)
 
     @api.exception_handler(RequestValidationError)
@@ -437,8 +470,15 @@ def create_api(ws: Workspace) -> FastAPI:
         note: str = Form("", max_length=2000),
         who: Principal = Depends(allowed("upload")),
     ) -> JobOut:
+        from idolguard.intake.source_url import BadSourceUrl, check_source_url
         from idolguard.web.pages_intake import _queue
 
+        try:  # refused before anything is stored
+            source_url = check_source_url(source_url) or ""
+        except BadSourceUrl as exc:
+            raise ApiError(
+                422, "invalid", f"source_url: {exc}", [{"field": "source_url", "message": str(exc)}]
+            ) from exc
         with ws.sessions() as session, session.begin():
             job = Job(kind="upload", state="receiving", created_by=who.name, params={}, results=[])
             session.add(job)
@@ -520,6 +560,38 @@ def create_api(ws: Workspace) -> FastAPI:
         from idolguard.signals.banks import list_banks
 
         return [BankOut(**{k: b[k] for k in BankOut.model_fields}) for b in list_banks(ws)]
+
+    @api.get("/tokens", response_model=TokenList, responses=ERRORS)
+    def list_tokens(who: Principal = Depends(principal)) -> TokenList:
+        """The caller's own API tokens (never the token values: only their hashes are stored)."""
+        moment = datetime.now(UTC)
+        return TokenList(
+            tokens=[
+                TokenOut(
+                    id=t.id,
+                    scope=t.scope,
+                    created_at=t.created_at,
+                    expires_at=t.expires_at,
+                    last_used_at=t.last_used_at,
+                    revoked_at=t.revoked_at,
+                    active=t.revoked_at is None and (t.expires_at is None or t.expires_at > moment),
+                    current=t.id == who.token_id,
+                )
+                for t in accounts.own_tokens(ws, who.user_id)
+            ]
+        )
+
+    @api.delete("/tokens/{token_id}", status_code=204, responses=ERRORS)
+    def revoke_token(token_id: int = Path(ge=1, le=2**31 - 1), who: Principal = Depends(principal)) -> Response:
+        """Revoke one of the caller's own tokens. A token may always revoke itself; revoking another one
+        changes the account, so it needs a write token. Revoking a revoked token changes nothing (204)."""
+        if token_id != who.token_id and who.token_scope != "write":
+            raise ApiError(403, "forbidden", "a read token may only revoke itself")
+        try:
+            accounts.revoke_own_token(ws, who.user_id, token_id, by=who.name)
+        except accounts.AccountError as exc:
+            raise ApiError(404, "not_found", "no such token") from exc
+        return Response(status_code=204)
 
     assert set(STATUSES) <= {"new", "in_review", "confirmed_abuse", "not_our_artist", "authentic", "duplicate"}
     return api

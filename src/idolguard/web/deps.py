@@ -27,12 +27,28 @@ LANG_COOKIE = "ig_lang"
 LOGIN_CSRF_COOKIE = "ig_login_csrf"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
+
+def visible(value: Any) -> Any:
+    """Every value a page prints, made visible (``display.safe_layout``, as the CLI does): a right-to-left
+    override in a file name (``\u202egpj.exe``), zero-width or control characters in a user name, caption or
+    note show as ``\u202e``-style escapes, never reorder or hide what is around them. Line breaks and tabs
+    stay (they lay out notes and notice bodies); markup the app built (``Markup``) and non-text pass as is.
+    Applied to every ``{{ ... }}`` (the environment's ``finalize``), so no page can forget it."""
+    if type(value) is str and not value.isprintable():
+        from idolguard.display import safe_layout
+
+        return safe_layout(value.replace("\r\n", "\n"))
+    return value
+
+
 TEMPLATES = Environment(
     loader=FileSystemLoader(str(Path(__file__).with_name("templates"))),
     autoescape=True,  # every value is escaped: file names, captions, comments, artist names
+    finalize=visible,  # ... and every invisible or reordering character shown as an escape
     trim_blocks=True,
     lstrip_blocks=True,
 )
+TEMPLATES.filters["visible"] = lambda value: visible(str(value))  # for values a template builds up itself
 
 
 class LoginRequired(Exception):
@@ -73,8 +89,13 @@ def secure_request(request: Request) -> bool:
     return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
 
 
+def default_lang(request: Request) -> str | None:
+    """The workspace's default page language (``[web] lang``; Korean when unset)."""
+    return str(ws_of(request).config.section("web").get("lang") or "") or None
+
+
 def anonymous_context(request: Request) -> PageContext:
-    lang = pick_lang(None, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+    lang = pick_lang(None, request.cookies.get(LANG_COOKIE), default_lang(request))
     return PageContext(None, "", request.cookies.get(LOGIN_CSRF_COOKIE, ""), lang, translator(lang))
 
 
@@ -89,7 +110,7 @@ def _load(request: Request, *, allow_half: bool = False, allow_password_change: 
     if session.second_factor_ok and user.must_change_password and not allow_password_change:
         raise LoginRequired("/account/password")
     principal = accounts.principal_of(user)
-    lang = pick_lang(user.lang, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+    lang = pick_lang(user.lang, request.cookies.get(LANG_COOKIE), default_lang(request))
     ctx = PageContext(principal, token, session.csrf, lang, translator(lang))
     request.state.ctx = ctx
     return ctx
@@ -183,7 +204,9 @@ def render(ctx: PageContext, template_name: str, /, status: int = 200, **values:
         when=lambda moment: local_time(moment, tz),
         size=human_size,
         day=lambda moment: local_time(moment, tz, "%Y-%m-%d"),
-        shown=lambda error: shown_error(ctx.gettext, error, admin=bool(ctx.principal and ctx.principal.can("admin"))),
+        shown=lambda error: shown_error(
+            ctx.gettext, error, admin=bool(ctx.principal and ctx.principal.can("admin")), english=ctx.lang == "en"
+        ),
         **values,
     )
     return HTMLResponse(html, status_code=status)

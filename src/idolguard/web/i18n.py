@@ -3,8 +3,14 @@
 Source strings are English (``locales/*.en.po`` only labels the codes pages show, e.g. ``in_review``);
 ``locales/ko.po`` holds the Korean (a Babel catalog, read with Babel at start-up,
 so no compile step is needed to run), with one more catalog per group of pages (``locales/cases.ko.po``: cases,
-accounts, takedowns) so areas' pages do not all edit one file. The language is the user's preference, then a
-cookie chosen on the login page, then ``Accept-Language``; Korean is the default for an agency in Korea.
+accounts, takedowns) so areas' pages do not all edit one file.
+
+One rule picks the language of every page (``pick_lang``): what the person chose (the language saved in their
+account, else the one chosen with the language links, kept in a cookie), else the workspace's default
+(``[web] lang``, Korean unless configured: an agency in Korea). The browser's ``Accept-Language`` never
+overrides that for the team app: a staff member on an English browser still gets the agency's language until
+they choose another. The public fan portal, whose visitors have no account, follows the same rule with the
+browser's language in place of a saved one (``portal.intake.pick_language``).
 """
 
 from __future__ import annotations
@@ -50,14 +56,12 @@ def N_(message: str) -> str:  # noqa: N802 (the conventional gettext marker)
     return message
 
 
-def pick_lang(preference: str | None, cookie: str | None, accept_language: str | None) -> str:
-    for choice in (preference, cookie):
+def pick_lang(saved: str | None, cookie: str | None, default: str | None = None) -> str:
+    """The page's language: the account's saved language, else the one chosen with the language links (the
+    cookie), else ``default`` (the workspace's ``[web] lang``), else Korean. See the module's docstring."""
+    for choice in (saved, cookie, default):
         if choice in LANGS:
             return choice  # type: ignore[return-value]
-    for part in (accept_language or "").split(","):
-        tag = part.split(";")[0].strip().lower()[:2]
-        if tag in LANGS:
-            return tag
     return DEFAULT_LANG
 
 

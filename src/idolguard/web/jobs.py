@@ -27,6 +27,7 @@ from huey import Huey, RedisHuey, SqliteHuey
 from sqlalchemy import select, update
 
 from idolguard.db.models import Sighting
+from idolguard.errors import ErrorCode
 from idolguard.web.custody import actor_name
 from idolguard.web.models import Job
 from idolguard.workspace import Workspace
@@ -240,9 +241,18 @@ def _run_upload(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -
                 "sha256": obj.get("sha256"),
                 "duplicate": bool(obj.get("duplicate")),
                 "error": obj.get("error"),
+                **_upload_error_code(obj),
             }
         )
     return results
+
+
+def _upload_error_code(obj: Any) -> dict[str, Any]:
+    """The code of a file's failure, from which stage failed (the pipeline stores stage errors as text): the
+    ``probe`` stage reads and decodes the media, so its failure means the file is not media we can analyse."""
+    if obj.get("error") and "probe" in (obj.get("stage_errors") or {}):
+        return {"error_code": str(ErrorCode.MEDIA_UNSUPPORTED), "error_params": {}}
+    return {}
 
 
 def _run_capture(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -> list[dict[str, Any]]:
@@ -268,6 +278,9 @@ def _run_capture(ws: Workspace, job_id: int, params: dict[str, Any], user: str) 
                     "state": outcome.state,
                     "media": shas,
                     "error": outcome.error,
+                    # the first error as a code and its values: the job page explains it in the reader's language
+                    "error_code": str(outcome.error_code) if outcome.error_code else None,
+                    "error_params": outcome.error_params,
                 }
             )
             _renew(ws, job_id, done=len(results))

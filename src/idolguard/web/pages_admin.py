@@ -54,7 +54,7 @@ def add_user(
     try:
         created = accounts.add_user(ws, name, role, artists.split(","), by=ctx.user.name)
     except accounts.AccountError as exc:
-        return render(ctx, "error.html.j2", status=400, message=exc.translated(ctx.gettext), code=400)
+        return render(ctx, "error.html.j2", status=400, message=exc, code=400)
     return render(ctx, "admin_created.html.j2", created=created)
 
 
@@ -64,7 +64,7 @@ def disable(request: Request, name: str, ctx: PageContext = Depends(need_csrf("a
     try:
         accounts.disable_user(ws_of(request), name, by=ctx.user.name)
     except accounts.AccountError as exc:
-        return render(ctx, "error.html.j2", status=409, message=exc.translated(ctx.gettext), code=409)
+        return render(ctx, "error.html.j2", status=409, message=exc, code=409)
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -73,7 +73,7 @@ def enable(request: Request, name: str, ctx: PageContext = Depends(need_csrf("ad
     try:
         accounts.enable_user(ws_of(request), name, by=ctx.user.name)
     except accounts.AccountError as exc:
-        return render(ctx, "error.html.j2", status=409, message=exc.translated(ctx.gettext), code=409)
+        return render(ctx, "error.html.j2", status=409, message=exc, code=409)
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -88,7 +88,7 @@ def change_role(
     try:
         accounts.change_user(ws_of(request), name, role, artists.split(","), by=ctx.user.name)
     except accounts.AccountError as exc:
-        return render(ctx, "error.html.j2", status=400, message=exc.translated(ctx.gettext), code=400)
+        return render(ctx, "error.html.j2", status=400, message=exc, code=400)
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -97,7 +97,7 @@ def reset(request: Request, name: str, ctx: PageContext = Depends(need_csrf("adm
     try:
         uri = accounts.reset_2fa(ws_of(request), name, by=ctx.user.name)
     except accounts.AccountError as exc:
-        return render(ctx, "error.html.j2", status=404, message=exc.translated(ctx.gettext), code=404)
+        return render(ctx, "error.html.j2", status=404, message=exc, code=404)
     return render(ctx, "admin_created.html.j2", created=accounts.NewUser(name, "", uri))
 
 
@@ -112,7 +112,7 @@ def create_token(
     try:
         token = accounts.create_token(ws_of(request), name, scope, expires, by=ctx.user.name)
     except accounts.AccountError as exc:
-        return render(ctx, "error.html.j2", status=400, message=exc.translated(ctx.gettext), code=400)
+        return render(ctx, "error.html.j2", status=400, message=exc, code=400)
     return render(ctx, "admin_token.html.j2", token=token, name=name)
 
 
@@ -121,7 +121,7 @@ def revoke(request: Request, token_id: int, ctx: PageContext = Depends(need_csrf
     try:
         accounts.revoke_token(ws_of(request), token_id, by=ctx.user.name)
     except accounts.AccountError as exc:
-        return render(ctx, "error.html.j2", status=404, message=exc.translated(ctx.gettext), code=404)
+        return render(ctx, "error.html.j2", status=404, message=exc, code=404)
     return RedirectResponse("/admin/users", status_code=303)
 
 

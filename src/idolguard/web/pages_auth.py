@@ -195,10 +195,26 @@ def account_save(
 ) -> Response:
     from zoneinfo import ZoneInfo
 
+    from idolguard.web.reveal import reveals_today
+
+    timezone = timezone.strip()
     try:
+        if not timezone or len(timezone) > 64:
+            raise ValueError(timezone)
         ZoneInfo(timezone)
-    except Exception:
-        timezone = "Asia/Seoul"
+    except Exception:  # nothing is saved: the form comes back with the zone as typed and what to give instead
+        return render(
+            ctx,
+            "account.html.j2",
+            status=422,
+            reveals_today=reveals_today(ws_of(request), ctx.user.user_id, ctx.user.timezone),
+            password_changed=False,
+            timezone_error=ctx.gettext(
+                N_("'{zone}' is not a time zone: write a name such as Asia/Seoul, Europe/London or UTC."),
+                zone=timezone[:64],
+            ),
+            timezone_typed=timezone[:64],
+        )
     ws = ws_of(request)
     with custody(ws, ctx.user.name) as (session, ledger):
         user = session.get(User, ctx.user.user_id)
@@ -220,13 +236,32 @@ def account_save(
     return response
 
 
+def _next_path(request: Request, signed_in: bool) -> str:
+    """Where a language link leads back to: ``?next=`` when it is a path of this app, else the start page
+    (the sign-in page for visitors). Pages send no Referer (``no-referrer``), so links carry ``next``."""
+    wanted = request.query_params.get("next", "")
+    if wanted.startswith("/") and not wanted.startswith("//") and "\\" not in wanted and wanted.isprintable():
+        return wanted[:500]
+    return "/" if signed_in else "/login"
+
+
 @router.get("/lang/{code}")
-def choose_lang(code: str) -> Response:
-    """Language of the sign-in page (signed-in users keep theirs in their settings)."""
-    response = RedirectResponse("/login", status_code=303)
+def choose_lang(request: Request, code: str) -> Response:
+    """Choose the page language (kept in a cookie: the sign-in page's links). A signed-in user's saved
+    language wins over it (``/account``). An unknown code is answered with a page that says so, offers the
+    languages there are and leads back, never with a trip to the sign-in page."""
+    from idolguard.web.deps import LoginRequired
+
+    try:
+        ctx = page_user(request)
+    except LoginRequired:
+        ctx = anonymous_context(request)
+    back = _next_path(request, ctx.principal is not None)
     if code in LANGS:
+        response = RedirectResponse(back, status_code=303)
         response.set_cookie(LANG_COOKIE, code, samesite="strict", path="/")
-    return response
+        return response
+    return render(ctx, "lang_unknown.html.j2", status=404, code=code[:20], back=back)
 
 
 @router.get("/")

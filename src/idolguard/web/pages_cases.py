@@ -29,6 +29,7 @@ from idolguard.errors import IdolGuardError
 from idolguard.web.custody import actor_name
 from idolguard.web.deps import Denied, PageContext, form_data, need, need_csrf, render, ws_of
 from idolguard.web.i18n import N_
+from idolguard.web.ledger_view import action_name
 from idolguard.web.models import Review
 from idolguard.web.roles import Principal
 from idolguard.web.triage import scoped
@@ -125,12 +126,16 @@ def why_label(gettext: Any, text: str) -> str:
     return str(gettext(labels[kind], ref=ref) if ref else gettext(labels[kind]))
 
 
-def _show(request: Request, ctx: PageContext, number: str, *, error: str = "", status: int = 200) -> Response:
+def _show(
+    request: Request, ctx: PageContext, number: str, *, error: str | BaseException = "", status: int = 200
+) -> Response:
     from idolguard.web.accounts import list_users
 
     ws = ws_of(request)
     case = _case_row(ws, ctx, number)
     data = _page_data(ws, case.number)
+    for event in data["timeline"]["events"]:  # actions by name in the reader's language, as on item pages
+        event["label"] = action_name(str(event["action"]), ctx.gettext)
     people = (
         [u.name for u in list_users(ws) if not u.disabled and u.role in ("counsel", "manager", "admin")]
         if ctx.user.can("cases")
@@ -157,7 +162,7 @@ async def _change(request: Request, ctx: PageContext, number: str, fn: Any, *arg
     try:
         await run_in_threadpool(fn, ws.acting_as(actor_name(ctx.user.name)), case.number, *args, **kwargs)
     except IdolGuardError as exc:
-        return await run_in_threadpool(_show, request, ctx, case.number, error=str(exc), status=422)
+        return await run_in_threadpool(_show, request, ctx, case.number, error=exc, status=422)
     return RedirectResponse(f"/cases/{case.number}", status_code=303)
 
 
@@ -226,7 +231,7 @@ async def open_case(request: Request, ctx: PageContext = Depends(need_csrf("case
     try:
         number = await run_in_threadpool(open_in_ws, ws.acting_as(actor_name(ctx.user.name)), title, artist, incidents)
     except IdolGuardError as exc:
-        return render(ctx, "error.html.j2", status=422, code=422, message=str(exc))
+        return render(ctx, "error.html.j2", status=422, code=422, message=exc)
     return RedirectResponse(f"/cases/{number}", status_code=303)
 
 
@@ -258,7 +263,7 @@ def case_chart(request: Request, number: str, name: str, ctx: PageContext = Depe
     return Response(png, media_type="image/png")
 
 
-def _links_refused(ws: Workspace, ctx: PageContext, refs: list[str]) -> str:
+def _links_refused(ws: Workspace, ctx: PageContext, refs: list[str]) -> str | IdolGuardError:
     """Why these references cannot be linked by this user ("" when they can): unreadable, or records the
     user cannot see (items through their triage row, incidents through theirs)."""
     from idolguard.cases.service import parse_ref
@@ -270,7 +275,7 @@ def _links_refused(ws: Workspace, ctx: PageContext, refs: list[str]) -> str:
         try:
             parsed = [parse_ref(session, r) for r in refs]
         except IdolGuardError as exc:
-            return str(exc)
+            return exc
     items = [p.ref for p in parsed if p.kind == "item"]
     incidents = {int(p.ref) for p in parsed if p.kind == "incident"}
     hidden = set(items) - visible_items(ws, ctx.user, items)
@@ -402,7 +407,7 @@ async def report(request: Request, number: str, ctx: PageContext = Depends(need_
         )
     except IdolGuardError as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        return await run_in_threadpool(_show, request, ctx, case.number, error=str(exc), status=422)
+        return await run_in_threadpool(_show, request, ctx, case.number, error=exc, status=422)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -436,7 +441,7 @@ async def package(request: Request, number: str, ctx: PageContext = Depends(need
         )
     except IdolGuardError as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        return await run_in_threadpool(_show, request, ctx, case.number, error=str(exc), status=422)
+        return await run_in_threadpool(_show, request, ctx, case.number, error=exc, status=422)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -509,7 +514,7 @@ async def alias(request: Request, ctx: PageContext = Depends(need_csrf("cases"))
     try:
         await run_in_threadpool(link_alias, ws.acting_as(actor_name(ctx.user.name)), first, second, reason)
     except IdolGuardError as exc:
-        return render(ctx, "error.html.j2", status=422, code=422, message=str(exc))
+        return render(ctx, "error.html.j2", status=422, code=422, message=exc)
     return RedirectResponse("/accounts", status_code=303)
 
 

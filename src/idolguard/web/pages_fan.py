@@ -2,7 +2,8 @@
 
 A link whose capture failed (site down, refused by the capture policy) has no media, so it never reaches the
 media triage queue; here it is listed with its URL (as text, never a link that a browser would load), the
-categories and artists its reporters chose, the report count and the failure reason. Analysts retry the
+categories and artists its reporters chose, the report count and the failure reason (from its stored code, in
+the reader's language; the capture's own English text only for admins). Analysts retry the
 capture or record the outcome (the reporters' status pages follow). The portal data reach the web app through
 the ``fan_links`` adapter the server installs (``idolguard.server.fan``): web and portal do not import each other.
 
@@ -108,7 +109,7 @@ async def _act(request: Request, ctx: PageContext, link_id: int, action: str) ->
             available=True,
             states=STATES,
             decisions=DECISIONS,
-            error=str(exc),
+            error=exc,
         )
     back = "/fan-reports?all=1" if form.get("back") == "all" else "/fan-reports"
     return RedirectResponse(back, status_code=303)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from idolguard.errors import ErrorCode
 from idolguard.web import jobs, uploads
 from idolguard.web.deps import Denied, PageContext, need, need_csrf, render, ws_of
 from idolguard.web.errors import shown_error
@@ -21,6 +24,19 @@ def upload_limit(request: Request) -> int:
     return int(request.app.state.ws.config.section("web").get("max_upload_bytes") or uploads.MAX_TOTAL_BYTES)
 
 
+def job_error(job: Job) -> dict[str, Any] | None:
+    """The job's error as a record pages explain: a finished job's error is how many of its files or URLs
+    failed (each result says why); any other is the worker's own failure, explained as unknown."""
+    if not job.error:
+        return None
+    if job.state == "done" and job.results:
+        failed = sum(1 for r in job.results if r.get("error"))
+        if failed:
+            params = {"failed": failed, "total": len(job.results)}
+            return {"error": job.error, "error_code": ErrorCode.BATCH_PARTLY_FAILED, "error_params": params}
+    return {"error": job.error}
+
+
 def outcome(job: Job) -> str:
     """The state a person reads: a finished job where every file or URL failed has *failed*; one where some
     failed has *finished with errors*; otherwise the queue state (queued, running, done...)."""
@@ -34,7 +50,13 @@ def outcome(job: Job) -> str:
 
 
 def _intake_page(
-    request: Request, ctx: PageContext, *, url_text: str = "", url_errors: list[str] | None = None, status: int = 200
+    request: Request,
+    ctx: PageContext,
+    *,
+    url_text: str = "",
+    url_errors: list[str] | None = None,
+    upload_error: str = "",
+    status: int = 200,
 ) -> Response:
     ws = ws_of(request)
     query = select(Job).order_by(Job.id.desc()).limit(30)
@@ -50,6 +72,7 @@ def _intake_page(
         outcome=outcome,
         url_text=url_text,
         url_errors=url_errors or [],
+        upload_error=upload_error,
         limit_bytes=upload_limit(request),
     )
 
@@ -69,6 +92,11 @@ async def upload(request: Request, ctx: PageContext = Depends(need_csrf("upload"
     parts = [(f.filename or "file", f.file) for f in form.getlist("files") if hasattr(f, "file")]
     if not parts:
         raise Denied(400, "Choose at least one file.")
+    problem = source_url_problem(str(form.get("source_url") or ""), ctx.gettext)
+    if problem:  # refused before anything is stored: the form comes back saying what to give instead
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(_intake_page, request, ctx, upload_error=problem, status=422)
     ws = ws_of(request)
     with ws.sessions() as session, session.begin():
         job = Job(kind="upload", state="receiving", created_by=ctx.user.name, params={}, results=[])
@@ -89,11 +117,30 @@ async def upload(request: Request, ctx: PageContext = Depends(need_csrf("upload"
         "files": got.files,
         "display": got.display,
         "platform": str(form.get("platform") or "")[:128],
-        "source_url": str(form.get("source_url") or "")[:2000],
+        "source_url": str(form.get("source_url") or "").strip(),
         "note": str(form.get("note") or "")[:2000],
     }
     await run_in_threadpool(_queue, ws, job_id, ctx.user.name, params, len(got.files))
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+SOURCE_URL_PROBLEMS = {
+    "scheme": N_("'Where it was found' must be the http:// or https:// address of the post or page."),
+    "host": N_("'Where it was found' is not a valid web address."),
+    "characters": N_("'Where it was found' contains spaces or control characters: give one web address."),
+    "length": N_("'Where it was found' is too long (at most 2000 characters)."),
+}
+
+
+def source_url_problem(text: str, gettext: Any) -> str:
+    """What is wrong with a submitted source URL, in the reader's language ("" when it is fine or empty)."""
+    from idolguard.intake.source_url import BadSourceUrl, check_source_url
+
+    try:
+        check_source_url(text)
+    except BadSourceUrl as exc:
+        return str(gettext(SOURCE_URL_PROBLEMS[exc.reason]))
+    return ""
 
 
 def _queue(ws, job_id: int, user: str, params: dict, total: int) -> None:  # type: ignore[no-untyped-def]
@@ -168,7 +215,8 @@ def _own_job(request: Request, ctx: PageContext, job_id: int) -> Job:
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(request: Request, job_id: int, ctx: PageContext = Depends(need("upload"))) -> Response:
-    return render(ctx, "job.html.j2", job=_own_job(request, ctx, job_id), outcome=outcome)
+    job = _own_job(request, ctx, job_id)
+    return render(ctx, "job.html.j2", job=job, outcome=outcome, job_error=job_error(job))
 
 
 @router.get("/jobs/{job_id}/progress.json")
@@ -181,6 +229,7 @@ def job_json(request: Request, job_id: int, ctx: PageContext = Depends(need("upl
             "state_label": ctx.gettext(outcome(job)),
             "total": job.total,
             "done": job.done,
-            "error": shown_error(ctx.gettext, job.error, admin=ctx.user.can("admin")) or None,
+            "error": shown_error(ctx.gettext, job_error(job), admin=ctx.user.can("admin"), english=ctx.lang == "en")
+            or None,
         }
     )

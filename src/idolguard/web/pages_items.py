@@ -214,7 +214,7 @@ def decision(
             ),
         )
     except IdolGuardError as exc:
-        return render(ctx, "error.html.j2", status=400, code=400, message=str(exc))
+        return render(ctx, "error.html.j2", status=400, code=400, message=exc)
     if status == "confirmed_abuse" and add_to_bank:
         try:
             triage.add_to_known_abuse(ws.acting_as(actor_name(ctx.user.name)), sha)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -92,7 +93,7 @@ async def incident_state(
             str(form.get("reason") or "")[:500] or None,
         )
     except IdolGuardError as exc:
-        return render(ctx, "error.html.j2", status=400, code=400, message=str(exc))
+        return render(ctx, "error.html.j2", status=400, code=400, message=exc)
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
 
 
@@ -131,7 +132,7 @@ async def enrol(request: Request, ctx: PageContext = Depends(need_csrf("artists"
     from starlette.concurrency import run_in_threadpool
 
     from idolguard.faces.analysis import FaceAnalyzer
-    from idolguard.gallery.store import enrol_artist
+    from idolguard.gallery.store import GalleryError, enrol_artist
     from idolguard.web.uploads import TooLarge, store
 
     form = await request.form(max_files=50)
@@ -159,9 +160,55 @@ async def enrol(request: Request, ctx: PageContext = Depends(need_csrf("artists"
                 str(form.get("consent_ref") or "") or None,
                 FaceAnalyzer(),
             )
+        except GalleryError as exc:
+            if not exc.outcomes:
+                return render(ctx, "error.html.j2", status=400, code=400, message=exc)
+            # Nothing was stored: say so, and why each photo could not be used.
+            rows = _enrol_rows([o.as_dict() for o in exc.outcomes], [], got.display, ctx.lang, name)
+            return render(ctx, "enrolled.html.j2", status=400, artist_name=name, rows=rows, refused=exc, general=[])
         except IdolGuardError as exc:
-            return render(ctx, "error.html.j2", status=400, code=400, message=str(exc))
-    return render(ctx, "enrolled.html.j2", artist_name=name, result=result.as_dict())
+            return render(ctx, "error.html.j2", status=400, code=400, message=exc)
+    from idolguard.gallery.store import advice_lines
+
+    data = result.as_dict()
+    rows = _enrol_rows(data["references"], data["lookalikes"], got.display, ctx.lang, name)
+    general = advice_lines(name, result.advice, ctx.lang)
+    return render(
+        ctx, "enrolled.html.j2", artist_name=name, rows=rows, refused=None, general=general, created=data["created"]
+    )
+
+
+def _enrol_rows(
+    references: list[dict[str, Any]], lookalikes: list[dict[str, Any]], display: dict[str, str], lang: str, name: str
+) -> list[dict[str, Any]]:
+    """One row per uploaded photo: the name it was uploaded under, accepted or why not (from the reason's code),
+    and its own warnings (a face that looks more like another enrolled artist), in the page's language."""
+    from idolguard.gallery.messages import say
+
+    rows = []
+    for ref in references:
+        stored = Path(str(ref.get("path") or "")).name
+        shown_name = display.get(stored, stored)
+        warnings = [
+            say(
+                "lookalike",
+                lang,
+                photo=shown_name,
+                other=hit["other"],
+                other_score=hit["other_score"],
+                artist=name,
+                score="-" if hit.get("score") is None else f"{hit['score']:.2f}",
+            )
+            for hit in lookalikes
+            if hit.get("photo") == stored
+        ]
+        reason = {
+            "error": ref.get("reason"),
+            "error_code": ref.get("reason_code"),
+            "error_params": ref.get("reason_params"),
+        }
+        rows.append({"name": shown_name, "accepted": ref.get("accepted"), "reason": reason, "warnings": warnings})
+    return rows
 
 
 @router.post("/artists/{name}/threshold")
@@ -178,7 +225,7 @@ async def threshold(request: Request, name: str, ctx: PageContext = Depends(need
             ws_of(request).acting_as(actor_name(ctx.user.name)), name, value, str(form.get("reason") or "") or None
         )
     except (ValueError, IdolGuardError) as exc:
-        return render(ctx, "error.html.j2", status=400, code=400, message=str(exc))
+        return render(ctx, "error.html.j2", status=400, code=400, message=exc)
     return RedirectResponse("/artists", status_code=303)
 
 
@@ -216,7 +263,7 @@ def export(request: Request, name: str, ctx: PageContext = Depends(need_csrf("ba
                 ws.acting_as(actor_name(ctx.user.name)), name, "threatexchange", dest, f"web export by {ctx.user.name}"
             )
         except IdolGuardError as exc:
-            return render(ctx, "error.html.j2", status=400, code=400, message=str(exc))
+            return render(ctx, "error.html.j2", status=400, code=400, message=exc)
         data = dest.read_bytes()
     return Response(
         data, media_type="text/plain", headers={"content-disposition": f'attachment; filename="{name}-hashes.txt"'}
@@ -246,7 +293,7 @@ async def import_hashes(request: Request, name: str, ctx: PageContext = Depends(
                 import_file, ws.acting_as(actor_name(ctx.user.name)), Path(tmp) / "in" / got.files[0], name, fmt
             )
         except IdolGuardError as exc:
-            return render(ctx, "error.html.j2", status=400, code=400, message=str(exc))
+            return render(ctx, "error.html.j2", status=400, code=400, message=exc)
     return render(
         ctx,
         "error.html.j2",
@@ -277,7 +324,7 @@ async def debug(request: Request, ctx: PageContext = Depends(need_csrf("read")))
         try:
             result = await run_in_threadpool(nearest_entries, ws, Path(tmp) / "in" / got.files[0])
         except IdolGuardError as exc:
-            return render(ctx, "error.html.j2", status=400, code=400, message=str(exc))
+            return render(ctx, "error.html.j2", status=400, code=400, message=exc)
     return render(ctx, "banks.html.j2", rows=list_banks(ws), nearest=result)
 
 

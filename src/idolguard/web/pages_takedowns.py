@@ -18,6 +18,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from idolguard.errors import IdolGuardError
+from idolguard.intake.source_url import is_web_url
 from idolguard.web.custody import actor_name
 from idolguard.web.deps import Denied, PageContext, form_data, need, need_csrf, render, ws_of
 from idolguard.web.i18n import N_, translator
@@ -159,7 +160,7 @@ def stats_chart(request: Request, ctx: PageContext = Depends(need("read"))) -> R
 
 
 def _draft_page(
-    request: Request, ctx: PageContext, number: str, *, values: dict[str, Any], errors: dict[str, str], status: int
+    request: Request, ctx: PageContext, number: str, *, values: dict[str, Any], errors: dict[str, Any], status: int
 ) -> Response:
     from idolguard.cases.views import case_detail
     from idolguard.takedowns.bases import BASES
@@ -190,7 +191,7 @@ def _draft_page(
         channels=CHANNELS,
         basis_labels={key: b.label(ctx.lang) for key, b in BASES.items()},
         affirm_boxes=AFFIRM_BOXES,
-        sightings=[s for s in detail["sightings"] if s["url"]],
+        sightings=[s for s in detail["sightings"] if is_web_url(s["url"])],
     )
 
 
@@ -228,7 +229,7 @@ def _form_errors(ws: Workspace, number: str, values: dict[str, Any]) -> dict[str
             errors[name] = N_("Line breaks are not allowed here.")
     detail = case_detail(ws, number)
     chosen = set(values["sightings"])
-    urls = [s["url"] for s in detail["sightings"] if s["url"] and (not chosen or s["id"] in chosen)]
+    urls = [s["url"] for s in detail["sightings"] if is_web_url(s["url"]) and (not chosen or s["id"] in chosen)]
     fields = NoticeFields(
         urls=urls,
         description="-",
@@ -307,7 +308,7 @@ async def draft_notice(request: Request, number: str, ctx: PageContext = Depends
         ids = await run_in_threadpool(draft, ws.acting_as(actor_name(ctx.user.name)), options)
     except IdolGuardError as exc:
         return await run_in_threadpool(
-            _draft_page, request, ctx, case.number, values=values, errors={"_": str(exc)}, status=422
+            _draft_page, request, ctx, case.number, values=values, errors={"_": exc}, status=422
         )
     return RedirectResponse(f"/takedowns/{ids[0]}", status_code=303)
 
@@ -315,9 +316,12 @@ async def draft_notice(request: Request, number: str, ctx: PageContext = Depends
 # --- one notice -------------------------------------------------------------------------------------------
 
 
-def _notice_page(request: Request, ctx: PageContext, notice_id: int, *, error: str = "", status: int = 200) -> Response:
+def _notice_page(
+    request: Request, ctx: PageContext, notice_id: int, *, error: str | BaseException = "", status: int = 200
+) -> Response:
     from idolguard.takedowns.bases import get_basis
     from idolguard.takedowns.models import Notice
+    from idolguard.takedowns.notices import _before_due as running
     from idolguard.takedowns.recipients import load_recipients
 
     ws = ws_of(request)
@@ -337,6 +341,12 @@ def _notice_page(request: Request, ctx: PageContext, notice_id: int, *, error: s
     # Values are pasted into the recipient's form in the notice's language: the words that are ours (yes/no)
     # follow the notice, not the page; what people typed is pasted as typed.
     in_notice_lang = translator(notice.lang if notice.lang in ("ko", "en") else ctx.lang)
+    # A draft made before source URLs were checked may list a non-web "URL": never offered for pasting, and
+    # the page says the draft cannot be sent (``send`` refuses it too).
+    not_web = [u for u in notice.urls or [] if not is_web_url(u)]
+    if not_web and not error:
+        error = ctx.gettext(N_("This notice lists an address that is not an http(s) URL; draft a new notice."))
+    fields = {**fields, "urls": [u for u in fields.get("urls") or [] if is_web_url(u)]} if not_web else fields
     paste = [
         {"name": name, "label": ELEMENTS.get(name, name), "value": _pasteable(fields.get(name), in_notice_lang)}
         for name in ELEMENTS
@@ -359,7 +369,17 @@ def _notice_page(request: Request, ctx: PageContext, notice_id: int, *, error: s
         channels=CHANNELS,
         to_affirm=[a.key for a in basis.affirmations if a.field in missing],
         affirm_boxes=AFFIRM_BOXES,
+        before_due=running(notice),
     )
+
+
+def _is_before_due(ws: Workspace, notice_id: int) -> bool:
+    from idolguard.takedowns.models import Notice
+    from idolguard.takedowns.notices import _before_due as running
+
+    with ws.sessions() as session:
+        notice = session.get(Notice, notice_id)
+        return notice is not None and running(notice)
 
 
 def _fields(stored: dict[str, Any]) -> Any:
@@ -387,7 +407,7 @@ async def _act(request: Request, ctx: PageContext, notice_id: int, fn: Any, *arg
     try:
         await run_in_threadpool(fn, ws.acting_as(actor_name(ctx.user.name)), notice_id, *args)
     except IdolGuardError as exc:
-        return await run_in_threadpool(_notice_page, request, ctx, notice_id, error=str(exc), status=422)
+        return await run_in_threadpool(_notice_page, request, ctx, notice_id, error=exc, status=422)
     return RedirectResponse(f"/takedowns/{notice_id}", status_code=303)
 
 
@@ -430,8 +450,15 @@ async def escalate_notice(request: Request, notice_id: int, ctx: PageContext = D
 
     ws = ws_of(request)
     await run_in_threadpool(_notice_case, ws, ctx, notice_id)
+    form = await form_data(request)
+    early = _text(form, "early", 4) == "1"
+    if not early and await run_in_threadpool(_is_before_due, ws, notice_id):
+        message = ctx.gettext(
+            N_("The recipient still has time to act: to escalate before the due time, tick the confirmation.")
+        )
+        return await run_in_threadpool(_notice_page, request, ctx, notice_id, error=message, status=422)
     try:
-        new_id = await run_in_threadpool(escalate, ws.acting_as(actor_name(ctx.user.name)), notice_id)
+        new_id = await run_in_threadpool(escalate, ws.acting_as(actor_name(ctx.user.name)), notice_id, early=early)
     except IdolGuardError as exc:
-        return await run_in_threadpool(_notice_page, request, ctx, notice_id, error=str(exc), status=422)
+        return await run_in_threadpool(_notice_page, request, ctx, notice_id, error=exc, status=422)
     return RedirectResponse(f"/takedowns/{new_id}", status_code=303)

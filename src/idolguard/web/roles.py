@@ -40,6 +40,7 @@ class Principal:
     timezone: str = "Asia/Seoul"
     never_reveal: bool = False
     token_scope: str | None = None  # read|write for API tokens, None for a browser session
+    token_id: int | None = None  # the API token this request came with (it may always revoke itself)
 
     def can(self, permission: str) -> bool:
         if permission not in PERMISSIONS[self.role]:

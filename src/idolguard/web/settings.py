@@ -21,6 +21,13 @@ class WebSettings:
             "env": ENV_QUEUE,
         },
     )
+    lang: str = field(
+        default="ko",
+        metadata={
+            "help": 'Default page language, "ko" or "en": used until a person saves their own (the browser\'s '
+            "language does not override it)."
+        },
+    )
     max_upload_bytes: int = field(default=2 * 1024**3, metadata={"help": "Largest upload (all files together)."})
     reveal_seconds: int = field(default=60, metadata={"help": "How long a revealed original stays visible."})
     login_ip_max_failures: int = field(

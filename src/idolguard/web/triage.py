@@ -18,6 +18,7 @@ from idolguard.db.models import Item, Sighting
 from idolguard.db.session import in_chunks
 from idolguard.detect.scoring import RENAMED_VERDICTS, verdict_name
 from idolguard.errors import IdolGuardError
+from idolguard.signals.models import Bank, BankEntry
 from idolguard.web.custody import custody
 from idolguard.web.models import STATUSES, Review, ReviewArtist
 from idolguard.web.roles import Principal
@@ -146,6 +147,19 @@ def scoped(query: Select[Any], who: Principal) -> Select[Any]:
     return query.where(in_scope)
 
 
+def is_reference_material() -> Any:
+    """True for an item that is itself in a ``negative`` bank: an artist's official photo (``artists official
+    add``) or other reference media, which is never a suspect, so triage never lists it. Decided when the queue
+    is read, so items triaged before they became reference material leave the queue too, with no row changed
+    (remove the photo from the collection and it is listed again)."""
+    return (
+        select(BankEntry.id)
+        .join(Bank, Bank.id == BankEntry.bank_id)
+        .where(BankEntry.source_item == Review.item_sha256, Bank.kind == "negative")
+        .exists()
+    )
+
+
 @dataclass
 class Filters:
     status: str = "open"  # open|all|one of STATUSES
@@ -159,6 +173,7 @@ class Filters:
     assignee: str = ""
 
     def apply(self, query: Select[Any], *, with_artist: bool = True) -> Select[Any]:
+        query = query.where(~is_reference_material())
         if self.status == "open":
             query = query.where(Review.status.in_(OPEN_STATUSES))
         elif self.status in STATUSES:
