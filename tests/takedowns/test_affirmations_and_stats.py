@@ -92,7 +92,7 @@ def test_escalation_keeps_affirmations_reupload_followup_asks_again(cli, home: P
     number, _shas = case
     first = _draft(cli, number, "--recipient", "x", "--basis", "eu_dsa_16", "--affirm", "good_faith").stdout.split()
     cli("takedowns", "mark", first[-1], "sent", "--ref", "X-1")
-    second = cli("takedowns", "escalate", first[-1]).stdout.split()[-1]
+    second = cli("takedowns", "escalate", first[-1], "--early").stdout.split()[-1]  # before the due time
     assert _show(cli, second)["missing"] == []  # the same URLs again: the statement made for them stands
     cli("takedowns", "mark", first[-1], "removed")
     from tests.conftest import jpeg_bytes

@@ -232,10 +232,14 @@ def test_deadlines_escalation_and_removal_from_recheck(cli, home: Path, smtp: In
     assert [o["id"] for o in overdue] == [notice]
     second = int(cli("takedowns", "escalate", str(notice)).stdout.split()[-1])
     cli("takedowns", "mark", str(second), "sent")
-    third = int(cli("takedowns", "escalate", str(second)).stdout.split()[-1])
+    assert "We have not seen action" in cli.json_lines("takedowns", "show", str(second), "--json")[0]["body"]
+    early = cli("takedowns", "escalate", str(second), ok=False)  # the second notice's clock is still running
+    assert early.exit_code == 2 and "--early" in early.output
+    third = int(cli("takedowns", "escalate", str(second), "--early").stdout.split()[-1])
     shown = cli.json_lines("takedowns", "show", str(third), "--json")[0]
     assert shown["recipient"] == "kcsc" and shown["basis"] == "kr_tba_22_5"
     assert "[재요청]" in shown["subject"]
+    assert "아직 지나지 않았지만" in shown["body"] and "조치가 확인되지 않아" not in shown["body"]
 
     # Removal confirmed by recheck: a capture of the reported URL whose latest check says removed.
     from idolguard.capture.models import Capture, CaptureCheck

@@ -68,11 +68,11 @@ def test_cases_open_link_status_paginate_and_scope(client, app_ws, world):
     )
     moved = client.post(f"/api/v1/cases/{number}/status", json={"status": "gathering"}, headers=bearer(counsel))
     assert moved.status_code == 200 and moved.json()["previous"] == "open"
-    is_error(
-        client.post(f"/api/v1/cases/{number}/status", json={"status": "filed"}, headers=bearer(counsel)),
-        422,
-        "refused",
-    )
+    unfiled = client.post(f"/api/v1/cases/{number}/status", json={"status": "filed"}, headers=bearer(counsel))
+    is_error(unfiled, 422, "refused")
+    # The refusal's stable code and values, for clients that say it in their own language.
+    assert unfiled.json()["error"]["reason"] == "case.filed_needs"
+    assert unfiled.json()["error"]["params"] == {"fields": "kind,ref,date"}
     filed = client.post(
         f"/api/v1/cases/{number}/status",
         json={"status": "filed", "kind": "police", "reference": "SPD-2026-118", "filed_on": "2026-01-05"},
@@ -186,6 +186,7 @@ def test_takedown_draft_names_each_missing_element_then_drafts(client, app_ws, w
         headers=bearer(manager),
     )
     is_error(dup, 422, "refused")
+    assert dup.json()["error"]["reason"] == "takedown.duplicate" and dup.json()["error"]["params"]["id"]
     outsider = token_for(app_ws, "otto", "counsel", ["Someone Else"])
     is_error(client.get(f"/api/v1/takedowns/{notice['id']}", headers=bearer(outsider)), 404, "not_found")
     assert client.get("/api/v1/takedowns", headers=bearer(outsider)).json()["notices"] == []

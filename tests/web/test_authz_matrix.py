@@ -364,6 +364,7 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
             "again": "1",
         },
         "/mark": {"status": "acknowledged", "ref": "T"},
+        "/escalate": {"early": "1"},
         "/fan-reports/{link_id}/decide": {"decision": "not_actionable"},
         "/accounts/alias": {"a": "x/@a", "b": "x/@b", "reason": "matrix"},
     }

@@ -222,11 +222,17 @@ def _labels(home: Path) -> tuple[Callable[[str], str], Callable[[str], str]]:
 
 
 @takedowns_app.command("escalate")
-def escalate_cmd(notice: int = typer.Argument(...), home: Path = home_option()) -> None:
+def escalate_cmd(
+    notice: int = typer.Argument(...),
+    early: bool = typer.Option(
+        False, "--early", help="Escalate before the notice's due time (the recipient still has time to act)."
+    ),
+    home: Path = home_option(),
+) -> None:
     """Draft the next step for an unanswered notice: a second notice, then a KCSC deletion request."""
     from idolguard.takedowns.notices import escalate
 
-    new_id = _run(escalate, open_workspace(home), notice)
+    new_id = _run(escalate, open_workspace(home), notice, early=early)
     typer.echo(str(new_id))
 
 

@@ -141,7 +141,9 @@ def draft(ws: Workspace, options: DraftOptions, *, parent: Notice | None = None)
             raise TakedownError(f"sighting(s) {missing} are not in {detail['number']}")
         sightings = [chosen[i] for i in options.sightings]
         no_url = [s["id"] for s in sightings if not s["url"]]
-        if no_url:
+        # An escalation names its first notice's sightings, URL-less ones of the case included: those are
+        # simply not reported again (a person choosing sightings is told instead).
+        if no_url and parent is None:
             raise TakedownError(f"sighting(s) {no_url} have no URL; a notice needs the exact location")
     with_url = [s for s in sightings if s["url"]]
     if not with_url:
@@ -271,14 +273,22 @@ def render_text(
     if parent is not None:
         sent_on = f"{parent.sent_at:%Y-%m-%d}" if parent.sent_at else "-"
         reference = parent.recipient_ref or "-"
-        lines += [
-            (
+        if _before_due(parent):  # escalated early (explicitly confirmed): never claim the deadline passed
+            due = f"{parent.due_at:%Y-%m-%d %H:%M} UTC"
+            line = (
+                f"{sent_on}에 보낸 요청(참조 {reference})의 응답 기한({due})이 아직 지나지 않았지만, 신속한 "
+                "처리를 위해 다시 요청합니다."
+                if ko
+                else f"The response time of our notice sent {sent_on} (reference {reference}) runs until {due}; "
+                "we ask again before then because the matter is urgent."
+            )
+        else:
+            line = (
                 f"{sent_on}에 보낸 요청(참조 {reference})에 대한 조치가 확인되지 않아 다시 요청합니다."
                 if ko
                 else f"We have not seen action on our notice sent {sent_on} (reference {reference}); we ask again."
-            ),
-            "",
-        ]
+            )
+        lines += [line, ""]
     if basis_key == "platform_form":
         lines.append("양식 입력 항목:" if ko else "Fields to paste into the form:")
         for label_en, label_ko, value in (
@@ -690,14 +700,31 @@ def show(ws: Workspace, notice_id: int) -> dict[str, Any]:
         }
 
 
-def escalate(ws: Workspace, notice_id: int) -> int:
-    """The next step for an overdue notice: a second notice to the same recipient, then a KCSC request."""
+def _before_due(notice: Notice, now: datetime | None = None) -> bool:
+    """Whether the recipient's response time for ``notice`` is still running."""
+    due = notice.due_at
+    if due is None:
+        return False
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)
+    return due > (now or datetime.now(UTC))
+
+
+def escalate(ws: Workspace, notice_id: int, *, early: bool = False) -> int:
+    """The next step for an overdue notice: a second notice to the same recipient, then a KCSC request.
+    Before the notice's due time only with ``early`` (an explicit confirmation: the recipient still has time
+    to act), and the new notice then says so instead of claiming no action was seen."""
     with ws.sessions() as session:
         n = _notice(session, notice_id)
         session.expunge(n)
         case_number = get_case(session, str(n.case_id)).number
     if n.status not in ("sent", "acknowledged", "no_response", "partially_removed"):
         raise TakedownError(f"notice {notice_id} is {n.status}; only sent notices without removal are escalated")
+    if _before_due(n) and not early:
+        raise TakedownError(
+            f"notice {notice_id} is not due until {n.due_at:%Y-%m-%d %H:%M} UTC; "
+            "to escalate before then, confirm it with --early"
+        )
     fields = n.fields
     common = dict(
         case=case_number,

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError, code_of, error_params
 from idolguard.web import accounts, jobs, triage, uploads
 from idolguard.web.models import STATUSES, Job, Review
 from idolguard.web.roles import Principal
@@ -33,8 +33,20 @@ SHA = re.compile(SHA_PATTERN)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, fields: list[dict[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: list[dict[str, str]] | None = None,
+        refusal: BaseException | None = None,
+    ) -> None:
         self.status, self.code, self.message, self.fields = status, code, message, fields
+        # A domain refusal's stable code and values, so clients can say it in their own language.
+        self.reason = (
+            str(code_of(refusal)) if refusal is not None and code_of(refusal) is not ErrorCode.GENERIC else None
+        )
+        self.params = error_params(refusal) if self.reason and refusal is not None else None
 
 
 class FieldError(BaseModel):
@@ -46,6 +58,10 @@ class ErrorBody(BaseModel):
     code: str
     message: str
     fields: list[FieldError] | None = Field(None, description="one entry per invalid or missing field, when known")
+    reason: str | None = Field(
+        None, description="stable code of a refused action (idolguard.errors.ErrorCode), when it has one"
+    )
+    params: dict[str, Any] | None = Field(None, description="the values the reason's message names")
 
 
 class Error(BaseModel):
@@ -301,6 +317,8 @@ def create_api(ws: Workspace) -> FastAPI:
         body: dict[str, Any] = {"code": exc.code, "message": exc.message}
         if exc.fields:
             body["fields"] = exc.fields
+        if exc.reason:
+            body["reason"], body["params"] = exc.reason, exc.params
         return JSONResponse({"error": body}, exc.status, headers=headers)
 
     @api.exception_handler(RequestValidationError)

@@ -307,7 +307,7 @@ def register(api: FastAPI, ws: Workspace, allowed: Callable[[str], Any]) -> None
         try:
             number = open_in_ws(acting(who), body.title, body.artist, body.incidents)
         except IdolGuardError as exc:
-            raise fail(422, "refused", str(exc)) from exc
+            raise fail(422, "refused", str(exc), refusal=exc) from exc
         detail = case_detail(ws, number)
         return CaseDetailOut(**{k: v for k, v in detail.items() if k in CaseDetailOut.model_fields})
 
@@ -330,7 +330,7 @@ def register(api: FastAPI, ws: Workspace, allowed: Callable[[str], Any]) -> None
         try:
             return add_to_case(acting(who), case.number, list(body.refs))
         except IdolGuardError as exc:
-            raise fail(422, "refused", str(exc)) from exc
+            raise fail(422, "refused", str(exc), refusal=exc) from exc
 
     @api.post("/cases/{number}/status", response_model=StatusOut, responses=errors)
     def change_status(body: StatusIn, number: str = number_path, who: Principal = Depends(allowed("cases"))) -> Any:
@@ -348,7 +348,7 @@ def register(api: FastAPI, ws: Workspace, allowed: Callable[[str], Any]) -> None
                 body=body.body or None,
             )
         except IdolGuardError as exc:
-            raise fail(422, "refused", str(exc)) from exc
+            raise fail(422, "refused", str(exc), refusal=exc) from exc
 
     # --- takedowns -----------------------------------------------------------------------------------------
 
@@ -468,5 +468,5 @@ def register(api: FastAPI, ws: Workspace, allowed: Callable[[str], Any]) -> None
         try:
             ids = draft(acting(who), options)
         except IdolGuardError as exc:
-            raise fail(422, "refused", str(exc)) from exc
+            raise fail(422, "refused", str(exc), refusal=exc) from exc
         return notice_detail(who, ids[0])

@@ -27,12 +27,28 @@ LANG_COOKIE = "ig_lang"
 LOGIN_CSRF_COOKIE = "ig_login_csrf"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
+
+def visible(value: Any) -> Any:
+    """Every value a page prints, made visible (``display.safe_layout``, as the CLI does): a right-to-left
+    override in a file name (``\u202egpj.exe``), zero-width or control characters in a user name, caption or
+    note show as ``\u202e``-style escapes, never reorder or hide what is around them. Line breaks and tabs
+    stay (they lay out notes and notice bodies); markup the app built (``Markup``) and non-text pass as is.
+    Applied to every ``{{ ... }}`` (the environment's ``finalize``), so no page can forget it."""
+    if type(value) is str and not value.isprintable():
+        from idolguard.display import safe_layout
+
+        return safe_layout(value.replace("\r\n", "\n"))
+    return value
+
+
 TEMPLATES = Environment(
     loader=FileSystemLoader(str(Path(__file__).with_name("templates"))),
     autoescape=True,  # every value is escaped: file names, captions, comments, artist names
+    finalize=visible,  # ... and every invisible or reordering character shown as an escape
     trim_blocks=True,
     lstrip_blocks=True,
 )
+TEMPLATES.filters["visible"] = lambda value: visible(str(value))  # for values a template builds up itself
 
 
 class LoginRequired(Exception):

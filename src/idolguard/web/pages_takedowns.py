@@ -321,6 +321,7 @@ def _notice_page(
 ) -> Response:
     from idolguard.takedowns.bases import get_basis
     from idolguard.takedowns.models import Notice
+    from idolguard.takedowns.notices import _before_due as running
     from idolguard.takedowns.recipients import load_recipients
 
     ws = ws_of(request)
@@ -368,7 +369,17 @@ def _notice_page(
         channels=CHANNELS,
         to_affirm=[a.key for a in basis.affirmations if a.field in missing],
         affirm_boxes=AFFIRM_BOXES,
+        before_due=running(notice),
     )
+
+
+def _is_before_due(ws: Workspace, notice_id: int) -> bool:
+    from idolguard.takedowns.models import Notice
+    from idolguard.takedowns.notices import _before_due as running
+
+    with ws.sessions() as session:
+        notice = session.get(Notice, notice_id)
+        return notice is not None and running(notice)
 
 
 def _fields(stored: dict[str, Any]) -> Any:
@@ -439,8 +450,15 @@ async def escalate_notice(request: Request, notice_id: int, ctx: PageContext = D
 
     ws = ws_of(request)
     await run_in_threadpool(_notice_case, ws, ctx, notice_id)
+    form = await form_data(request)
+    early = _text(form, "early", 4) == "1"
+    if not early and await run_in_threadpool(_is_before_due, ws, notice_id):
+        message = ctx.gettext(
+            N_("The recipient still has time to act: to escalate before the due time, tick the confirmation.")
+        )
+        return await run_in_threadpool(_notice_page, request, ctx, notice_id, error=message, status=422)
     try:
-        new_id = await run_in_threadpool(escalate, ws.acting_as(actor_name(ctx.user.name)), notice_id)
+        new_id = await run_in_threadpool(escalate, ws.acting_as(actor_name(ctx.user.name)), notice_id, early=early)
     except IdolGuardError as exc:
         return await run_in_threadpool(_notice_page, request, ctx, notice_id, error=exc, status=422)
     return RedirectResponse(f"/takedowns/{new_id}", status_code=303)
