@@ -400,3 +400,18 @@ def test_the_worker_default_engine_keeps_its_actors_across_runs(ray_address, tmp
         use_engine(None)
         engine.close()
     assert_complete_once(workspace, 7)
+
+
+def test_a_dead_actors_folder_removed_by_another_starting_actor_is_skipped(tmp_path, monkeypatch):
+    """Actors starting together on one node each clear the plaintext folders of dead actors: a folder another
+    actor removed between listing and checking is skipped (it used to fail the actor's start)."""
+    from idolguard.pipeline import ray_engine
+
+    gone = tmp_path / "idolguard-actor-999999991-gone"  # listed, then removed by the other actor
+    dead = tmp_path / "idolguard-actor-999999992-dead"  # a dead actor's folder: removed
+    mine = tmp_path / f"idolguard-actor-{os.getpid()}-live"  # a live process's folder: kept
+    dead.mkdir()
+    mine.mkdir()
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: iter([gone, dead, mine]))
+    ray_engine._remove_dead_actor_dirs(tmp_path)
+    assert not dead.exists() and mine.exists()

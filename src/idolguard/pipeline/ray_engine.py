@@ -415,8 +415,11 @@ def _remove_dead_actor_dirs(base: Path) -> None:
 
     for folder in base.glob("idolguard-actor-*-*"):
         pid = folder.name.split("-")[2]
-        if not pid.isdigit() or folder.stat().st_uid != os.getuid():
-            continue
+        try:
+            if not pid.isdigit() or folder.stat().st_uid != os.getuid():
+                continue
+        except FileNotFoundError:
+            continue  # another actor starting on this node removed it first
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
@@ -467,15 +470,18 @@ def _sample_object(ws: Workspace) -> str | None:
 # what users get). Ray's own worker logs are not forwarded to the driver (IdolGuard reports per-file errors
 # itself), and the local instance runs without the parts nothing reads there: no dashboard, no Prometheus
 # metrics export, no per-task state events to the GCS (``ray list tasks``/timeline); usage statistics are off
-# (``import_ray``). Together these are about a tenth of the CPU the driver's side spends per image.
+# (``import_ray``). Ray's daemons then take ~17 CPU-ms per second instead of 19-21 (docs/BENCHMARKS.md).
 CONNECT_OPTIONS: dict[str, Any] = {"log_to_driver": False, "configure_logging": False, "namespace": "idolguard"}
 LOCAL_RAY_SYSTEM_CONFIG: dict[str, Any] = {"enable_metrics_collection": False, "task_events_report_interval_ms": 0}
 
 
 def start_local_ray(cpus: int, **options: Any) -> None:
-    """Start (and connect to) a private Ray instance on 127.0.0.1 with ``cpus`` CPUs and IdolGuard's settings."""
+    """Start (and connect to) a private Ray instance on 127.0.0.1 with ``cpus`` CPUs and IdolGuard's settings;
+    ``address="local"``: always a new instance, even when this machine runs a cluster (``ray start``) that
+    ``ray.init()`` would otherwise join."""
     ray = import_ray()
     ray.init(
+        address="local",
         num_cpus=cpus,
         include_dashboard=False,
         _node_ip_address="127.0.0.1",

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from idolguard.config import Limits
 from idolguard.db.models import DerivedObject, Item, StageResult
@@ -405,7 +405,7 @@ def persist_batch(ws: Workspace, batch: list[tuple[str, list[StageOutcome]]]) ->
     shas = list(dict.fromkeys(sha for sha, _ in batch))
     with ws.write() as (session, ledger):
         items: dict[str, Item] = {}
-        existing: dict[tuple[str, str, str], StageResult] = {}
+        existing: dict[tuple[str, str, str], StageResult | dict[str, Any]] = {}
         derived_known: set[tuple[str, str, str]] = set()
         for chunk in in_chunks(shas):
             items.update((i.sha256, i) for i in session.execute(select(Item).where(Item.sha256.in_(chunk))).scalars())
@@ -417,9 +417,12 @@ def persist_batch(ws: Workspace, batch: list[tuple[str, list[StageOutcome]]]) ->
                 )
             )
             derived_known.update((r.sha256, r.parent_sha256, r.kind) for r in rows)
+        new_rows: list[dict[str, Any]] = []
         with session.no_autoflush:
             for sha, outcomes in batch:
-                _record(session, ledger, sha, outcomes, refs[sha], items.get(sha), existing, derived_known)
+                _record(session, ledger, sha, outcomes, refs[sha], items.get(sha), existing, derived_known, new_rows)
+        if new_rows:  # one bulk INSERT (no ORM object per row): the writer's CPU is the cluster's bottleneck
+            session.execute(insert(StageResult), new_rows)
 
 
 def _store_derived(ws: Workspace, outcomes: list[StageOutcome]) -> list[tuple[StageOutcome, DerivedFile, str]]:
@@ -438,30 +441,43 @@ def _record(
     outcomes: list[StageOutcome],
     derived_refs: list[tuple[StageOutcome, DerivedFile, str]],
     item: Item | None,
-    existing: dict[tuple[str, str, str], StageResult],
+    existing: dict[tuple[str, str, str], StageResult | dict[str, Any]],
     derived_known: set[tuple[str, str, str]],
+    new_rows: list[dict[str, Any]],
 ) -> None:
+    """Queue the stage rows (``new_rows``, inserted in bulk by ``persist_batch``), set the item columns and
+    append one custody event per stage run. ``existing``: stored rows, and rows queued in this batch."""
     stages = {s.name: s for s in all_stages()}
     for outcome in outcomes:
         key = (sha256, outcome.stage, outcome.version)
         previous = existing.get(key)
-        if previous is not None and previous.status == "ok" and inputs_of(previous.output) == inputs_of(outcome.output):
+        if isinstance(previous, dict):
+            status, output = previous["status"], previous["output"]
+        elif previous is not None:
+            status, output = previous.status, previous.output
+        else:
+            status, output = None, None
+        if status == "ok" and inputs_of(output) == inputs_of(outcome.output):
             continue  # a concurrent scan stored it first; keep the first result
-        if previous is not None:
-            # An error being retried, or an output of this version computed from older upstream outputs: the
-            # row is replaced; the earlier result stays in the ledger (its analysis event and output hash).
-            session.delete(previous)
-            session.flush()
-        row = StageResult(
-            item_sha256=sha256,
-            stage=outcome.stage,
-            version=outcome.version,
-            status=outcome.status,
-            output=outcome.output,
-            error=outcome.error,
-            duration_ms=outcome.duration_ms,
-        )
-        session.add(row)
+        row = {
+            "item_sha256": sha256,
+            "stage": outcome.stage,
+            "version": outcome.version,
+            "status": outcome.status,
+            "output": outcome.output,
+            "error": outcome.error,
+            "duration_ms": outcome.duration_ms,
+        }
+        if isinstance(previous, dict):  # queued earlier in this batch, not written yet: replaced in the queue
+            previous.update(row)
+            row = previous
+        else:
+            if previous is not None:
+                # An error being retried, or an output of this version computed from older upstream outputs: the
+                # row is replaced; the earlier result stays in the ledger (its analysis event and output hash).
+                session.delete(previous)
+                session.flush()
+            new_rows.append(row)
         existing[key] = row
         if item is not None and outcome.status == "ok":
             stage = stages.get(outcome.stage)

@@ -96,9 +96,16 @@ def serve(
     portal_host: str = typer.Option("127.0.0.1", "--portal-host", help="Portal address."),
     portal_port: int = typer.Option(8080, "--portal-port", help="Portal port (must differ from --port)."),
     worker: bool = typer.Option(True, "--worker/--no-worker", help="Run a job worker inside the server."),
+    engine: str = engine_option(),
+    ray_address: str = ray_address_option(),
+    ray_vault: str = ray_vault_option(),
+    ray_workers: int = typer.Option(None, "--ray-workers", min=1, help="Ray workers (default: one per CPU)."),
     home: Path = home_option(),
 ) -> None:
-    """Run the web app (and, by default, an in-process job worker; with --portal, the public portal too)."""
+    """Run the web app (and, by default, an in-process job worker; with --portal, the public portal too).
+
+    With --engine ray the in-process worker's analysis is computed on the Ray cluster, as with 'idolguard worker
+    --engine ray' (checked at start: exit 4 when it cannot be used)."""
     from idolguard.cli_support import fail
     from idolguard.exit_codes import ExitCode
     from idolguard.server.queues import Worker
@@ -109,7 +116,10 @@ def serve(
 
     if portal and (portal_host, portal_port) == (host, port):
         fail("the portal needs its own port (--portal-port differs from --port)", ExitCode.USAGE)
+    if not worker and (engine != "local" or ray_address is not None or ray_vault != "auto" or ray_workers):
+        fail("--engine and the --ray-* options choose where the in-process worker analyses: drop --no-worker")
     ws = open_workspace(home)
+    chosen = _analysis_engine(ws, engine, ray_workers, ray_address, ray_vault) if worker else None
     created = ensure_first_admin(ws)
     if created:
         tell("[bold]First administrator created. This login is shown only once:[/]")
@@ -142,6 +152,33 @@ def serve(
     finally:
         if background:
             background.stop()
+        _release_engine(chosen)
+
+
+def _analysis_engine(ws: Any, engine: str, workers: int | None, address: str | None, vault: str) -> Any:
+    """The engine this process's jobs analyse with (``runner.use_engine``), started and checked now; the
+    local default needs nothing. Bad option combinations are usage errors (exit 2)."""
+    from idolguard.cli_support import fail
+    from idolguard.pipeline.ray_engine import RayEngine, choose_engine
+    from idolguard.pipeline.runner import use_engine
+
+    try:
+        chosen = choose_engine(ws, engine, workers=workers, address=address, vault=vault)
+    except ValueError as exc:
+        fail(str(exc))
+    if not isinstance(chosen, RayEngine):
+        return None
+    use_engine(chosen)
+    tell("analysis on Ray: {nodes} node(s), {workers} worker(s)", nodes=len(chosen.nodes), workers=chosen.worker_count)
+    return chosen
+
+
+def _release_engine(chosen: Any) -> None:
+    from idolguard.pipeline.runner import use_engine
+
+    if chosen is not None:
+        use_engine(None)
+        chosen.close()
 
 
 def worker_command(
@@ -162,23 +199,10 @@ def worker_command(
     cannot be used) and stored here; the job threads take turns on the cluster (docs/SCALING.md)."""
     import threading
 
-    from idolguard.cli_support import fail
-    from idolguard.pipeline.ray_engine import RayEngine, choose_engine
-    from idolguard.pipeline.runner import use_engine
     from idolguard.server.queues import Worker
 
     ws = open_workspace(home)
-    try:
-        chosen = choose_engine(ws, engine, workers=ray_workers, address=ray_address, vault=ray_vault)
-    except ValueError as exc:
-        fail(str(exc))
-    if isinstance(chosen, RayEngine):
-        use_engine(chosen)
-        tell(
-            "analysis on Ray: {nodes} node(s), {workers} worker(s)",
-            nodes=len(chosen.nodes),
-            workers=chosen.worker_count,
-        )
+    chosen = _analysis_engine(ws, engine, ray_workers, ray_address, ray_vault)
     running = Worker(ws, workers=workers, background_workers=background_workers)
     halt = threading.Event()
     running.start()  # Huey's consumers install their own signal handlers: ours go in after them
@@ -191,9 +215,7 @@ def worker_command(
         running.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if isinstance(chosen, RayEngine):
-            use_engine(None)
-            chosen.close()
+        _release_engine(chosen)
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
