@@ -146,7 +146,17 @@ def test_unreachable_tsa_is_said_plainly(cli, home: Path, tmp_path: Path, monkey
     use_tsa(home, "http://127.0.0.1:9/tsa")
     (tmp_path / "a.jpg").write_bytes(jpeg_bytes(5))
     out = cli("scan", tmp_path / "a.jpg", "--json").output
-    assert "could NOT be timestamped" in out
+    # Tryout #5: one short line, no raw errno or URL; what each TSA said is in logs/anchors.log.
+    [line] = [line for line in out.splitlines() if "timestamped" in line]
+    assert "was not timestamped: no time-stamping service could be reached" in line
+    assert "Errno" not in line and "127.0.0.1:9" not in line and len(line) < 220 + len(str(home))
+    logged = [json.loads(x) for x in (home / "logs" / "anchors.log").read_text(encoding="utf-8").splitlines()]
+    assert "127.0.0.1:9" in logged[-1]["errors"][0] and logged[-1]["ledger_seq"] > 0
+    monkeypatch.setenv("IDOLGUARD_LANG", "ko")
+    (tmp_path / "b.jpg").write_bytes(jpeg_bytes(6))
+    korean = cli("scan", tmp_path / "b.jpg", "--json").output
+    assert "타임스탬프 서버에 연결할 수 없습니다" in korean and "was not timestamped" not in korean
+    monkeypatch.delenv("IDOLGUARD_LANG")
     verify_out = cli("verify").output
     assert "no RFC 3161 anchor" in verify_out
 

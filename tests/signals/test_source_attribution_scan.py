@@ -64,7 +64,13 @@ def test_scan_names_the_official_photo_a_face_was_copied_from(cli, workspace, tm
     report = tmp_path / "report.html"
     cli("scan", collage, "--report", report)
     text = report.read_text(encoding="utf-8")
-    assert "copied from official item" in text and added["sha256"] in text and "원본 얼굴 출처" in text
+    assert "copied from official item" in text and added["sha256"] in text and "Source-face attribution" in text
+    assert "원본 얼굴 출처" not in text, "one language per report"
+    korean = tmp_path / "report-ko.html"
+    cli("--lang", "ko", "scan", collage, "--report", korean)
+    ko_text = korean.read_text(encoding="utf-8")
+    assert "원본 얼굴 출처" in ko_text and f"공식 항목 <code>{added['sha256']}</code>에서 복제됨" in ko_text
+    assert "copied from official item" not in ko_text and "keypoint matches" not in ko_text
     import base64
 
     sharp = base64.b64encode(workspace.vault.read_bytes(hit["pair_sha256"])).decode("ascii")
@@ -79,7 +85,9 @@ def test_only_official_banks_are_searched(cli, tmp_path: Path) -> None:  # type:
     assert scanned["source_attribution"] == []
     report = tmp_path / "report.html"
     cli("scan", _collage(tmp_path), "--report", report)
-    assert "원본 얼굴 출처" not in report.read_text(encoding="utf-8"), "no attribution block when nothing was found"
+    assert "Source-face attribution" not in report.read_text(encoding="utf-8"), (
+        "no attribution block when nothing was found"
+    )
 
 
 def test_bank_change_clears_stored_attribution(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -100,6 +100,7 @@ def anchor_now(ws: Any) -> AnchorOutcome:
             tokens.append(result.token)
         else:
             errors.append(f"{url}: {result.error}")
+    log = _log_failures(ws.home, seq, errors) if errors else None
     if tokens:
         store_anchor(ws.home, seq, entry_hash, tokens)
         return AnchorOutcome(
@@ -108,14 +109,42 @@ def anchor_now(ws: Any) -> AnchorOutcome:
             tokens=len(tokens),
             errors=errors,
             message=f"ledger head {seq} timestamped by {len(tokens)} of {len(settings.tsa_urls)} TSA(s)"
-            + (f" ({'; '.join(errors)})" if errors else ""),
+            + (f"; details of the others in {log}" if log else ""),
         )
+    why = "no time-stamping service could be reached (offline?)" if _unreachable(errors) else "the TSAs refused"
     return AnchorOutcome(
         ok=False,
         seq=seq,
         errors=errors,
-        message=f"the ledger head ({seq}) could NOT be timestamped: {'; '.join(errors)}",
+        # One short line people read (KO/EN through errors.ko.po); each TSA's own error goes to the log.
+        message=f"the ledger head ({seq}) was not timestamped: {why}; details in {log}",
     )
+
+
+ANCHOR_LOG = ("logs", "anchors.log")
+
+
+def _unreachable(errors: list[str]) -> bool:
+    words = ("resolve", "errno", "connect", "unreachable", "timed out", "timeout", "no addresses", "refused")
+    return all(any(w in e.lower() for w in words) for e in errors)
+
+
+def _log_failures(home: Any, seq: int, errors: list[str]) -> str:
+    """Append what each TSA answered to ``logs/anchors.log`` in the workspace (a diagnostic record, not
+    evidence: the ledger's anchor entry is the record); returns its path for the one-line warning."""
+    import json
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    path = Path(home).joinpath(*ANCHOR_LOG)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        line = {"at": datetime.now(UTC).isoformat(), "ledger_seq": seq, "errors": errors}
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+    except OSError:
+        return "-"
+    return str(path)
 
 
 def _previous_anchor(ws: Any) -> dict[str, Any] | None:

@@ -5,6 +5,7 @@ API tokens. Every change and every sign-in attempt is a custody event.
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,18 @@ ABSOLUTE_TIMEOUT = timedelta(hours=12)
 IP_MAX_FAILURES = 20
 IP_WINDOW = timedelta(minutes=15)
 NAME_OK = set("abcdefghijklmnopqrstuvwxyz0123456789._-@")
+NAME_MAX = 64
+
+
+def _hangul(ch: str) -> bool:
+    return "\uac00" <= ch <= "\ud7a3"  # precomposed syllables (NFC gives these; jamo-only names are refused)
+
+
+def normal_name(name: str) -> str:
+    """The form a user name is stored and looked up in: NFC (a name typed on a Mac arrives decomposed),
+    surrounding spaces removed, lower case. Used by every door (CLI, admin page, sign-in), so 민지 typed
+    anywhere is the same account."""
+    return unicodedata.normalize("NFC", name).strip().lower()
 
 
 MAX_TOKEN_TTL = timedelta(days=365)
@@ -74,10 +87,14 @@ def principal_of(user: User, token_scope: str | None = None, token_id: int | Non
 
 
 def _check_name(name: str) -> str:
-    name = name.strip().lower()
-    if not name or len(name) > 64 or not set(name) <= NAME_OK:
+    """A valid user name (``normal_name``): 1-64 characters, each a Latin letter, a Hangul syllable, a digit
+    or ``. _ - @``. Other scripts are refused rather than risk look-alikes (Cyrillic "а" for Latin "a"), and
+    control, bidirectional and zero-width characters never pass, so a name reads as what it is everywhere."""
+    name = normal_name(name)
+    if not name or len(name) > NAME_MAX or not all(ch in NAME_OK or _hangul(ch) for ch in name):
         raise AccountError(
-            "user names are 1-64 characters: letters, digits, '.', '_', '-', '@'", code=ErrorCode.USER_NAME_INVALID
+            "user names are 1-64 characters: Latin letters, Hangul, digits, '.', '_', '-', '@'",
+            code=ErrorCode.USER_NAME_INVALID,
         )
     return name
 
@@ -140,7 +157,7 @@ def list_users(ws: Workspace) -> list[User]:
 
 
 def get_user(session: Session, name: str) -> User:
-    user = session.scalar(select(User).where(User.name == name.strip().lower()))
+    user = session.scalar(select(User).where(User.name == normal_name(name)))
     if user is None:
         raise AccountError(f"no user {name!r}", code=ErrorCode.USER_UNKNOWN, name=name.strip())
     return user
@@ -169,7 +186,7 @@ def disable_user(ws: Workspace, name: str, *, by: str) -> None:
             raise AccountError(
                 f"user {user.name!r} is already disabled", code=ErrorCode.USER_ALREADY_DISABLED, name=user.name
             )
-        if user.name == by.strip().lower():
+        if user.name == normal_name(by):
             raise AccountError("you cannot disable your own account", code=ErrorCode.USER_SELF_DISABLE)
         if user.role == "admin" and _active_admins(session) <= 1:
             raise _last_admin(user.name)
@@ -273,7 +290,7 @@ class LoginResult:
 
 def check_password(ws: Workspace, name: str, password: str, *, client: str) -> LoginResult:
     """First factor. Failures count towards a lock-out; each attempt is a custody event (no password logged)."""
-    name = name.strip().lower()[:128]
+    name = normal_name(name[:256])[:128]
     with ws.sessions() as session:
         user = session.scalar(select(User).where(User.name == name))
         if client_blocked(ws, client):

@@ -86,7 +86,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.USER_LAST_ADMIN: N_(
         "{name} is the last active administrator. Add or enable another administrator first."
     ),
-    ErrorCode.USER_NAME_INVALID: N_("User names are 1 to 64 characters: letters, digits and . _ - @"),
+    ErrorCode.USER_NAME_INVALID: N_("User names are 1 to 64 characters: Latin letters, Hangul, digits and . _ - @"),
     ErrorCode.ROLE_UNKNOWN: N_("Choose one of the roles in the list."),
     ErrorCode.SCOPE_UNKNOWN_ARTISTS: N_(
         "Unknown artist(s) in the scope: {names}. Enrol them first, or check the spelling."
