@@ -252,3 +252,17 @@ def test_a_batch_recorded_before_a_kill_is_not_recorded_again(cli, home: Path, t
     assert not (ws.vault.root / "rekey.journal").exists()
     assert len([e for e in _ledger(home) if e["action"] == "vault.rekey"]) == 1
     ws.close()
+
+
+def test_a_plaintext_original_that_starts_with_the_item_magic_is_rekeyed(tmp_path: Path) -> None:
+    """Submitted bytes may begin with ``IGV2``/``IGV1``: judged by the magic alone such an original counted as
+    already keyed (never re-encrypted) or as vault-key ciphertext. Its raw bytes hash to its name: ``plain``."""
+    master = os.urandom(32)
+    originals = [crypto.MAGIC_ITEM + os.urandom(5000), crypto.MAGIC + os.urandom(5000)]
+    shas = [Vault(tmp_path / "v").put_bytes(data).sha256 for data in originals]
+    vault = Vault(tmp_path / "v", key=master)
+    for sha, data, label in zip(shas, originals, ("plain", "v1"), strict=True):
+        assert vault.source_format(sha) == label
+        assert vault.rekey(sha) == label
+        assert vault.source_format(sha) == "item" and len(vault.key_paths(sha)) == 1
+        assert vault.read_bytes(sha) == data and vault.check(sha) is None

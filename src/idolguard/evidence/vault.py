@@ -472,8 +472,33 @@ class Vault:
             os.close(fd)  # closing releases the lock
 
     def source_format(self, sha256: str) -> str:
-        """``item`` (its own key), ``v1`` (the vault key) or ``plain`` (not encrypted), by the magic bytes."""
-        return {"item": "item", "v1": "v1", None: "plain"}[crypto.encrypted_format(self.path_for(sha256))]
+        """``item`` (its own key), ``v1`` (the vault key) or ``plain`` (not encrypted), by the magic bytes.
+
+        Submitted content may itself start with the magic bytes: a file that looks like ``item`` but whose
+        named key was never stored is ``plain`` when its raw bytes hash to its name (so ``rekey`` still gives
+        such an original its own key; one that looks like ``v1`` is re-encrypted as ``v1`` and reads right). A real item whose key was shredded (an
+        unfinished erasure) stays ``item``: its ciphertext does not hash to the name."""
+        path = self.path_for(sha256)
+        form = crypto.encrypted_format(path)
+        if form is None:
+            return "plain"
+        if form == "v1":
+            return form  # (``rekey`` reads a plaintext that starts with ``IGV1`` correctly either way)
+        try:
+            with open(path, "rb") as handle:
+                if self.key_path(sha256, crypto.read_item_key_id(handle, sha256)).exists():
+                    return "item"
+        except IntegrityError:
+            pass
+        return "plain" if self._raw_hash(path) == sha256 else form  # hashed only when its key is missing
+
+    @staticmethod
+    def _raw_hash(path: Path) -> str:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
 
     def rekey(self, sha256: str) -> str | None:
         """Re-encrypt one object that has no key of its own (``IGV1`` under the vault key, or plaintext) as
