@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -214,7 +215,28 @@ class Workspace:
             return Vault(self.config.vault_dir, key=self.vault_key, create=False)
         vault = Vault(self.config.vault_dir, key=self.vault_key)
         vault.clean_tmp()  # leftovers of killed processes (incl. decrypted analysis copies) go at once
+        vault.erasure_decided = self._erasure_decided
         return vault
+
+    def _erasure_decided(self, sha256: str) -> datetime | None:
+        """When a signed destruction decision (``destroyed_objects``, written by cases) named this object, for
+        the vault: content submitted again finishes that erasure first, and rekey never re-keys doomed data.
+        Plain SQL, so the workspace does not import the cases area; a database without that table has none."""
+        from sqlalchemy.exc import OperationalError, ProgrammingError
+
+        from idolguard.db.base import UTCDateTime
+
+        query = text("SELECT destroyed_at FROM destroyed_objects WHERE sha256 = :sha").columns(
+            destroyed_at=UTCDateTime()
+        )
+        try:
+            with self.engine.connect() as conn:
+                value = conn.execute(query, {"sha": sha256}).scalar()
+        except (OperationalError, ProgrammingError) as exc:  # no cases migrations yet: no decisions
+            if "destroyed_objects" in str(exc):
+                return None
+            raise
+        return value if isinstance(value, datetime) else None
 
     @cached_property
     def signing_key(self) -> keys.SigningKey:

@@ -153,3 +153,105 @@ def test_content_submitted_again_after_destruction_is_not_erased(cli, home: Path
     report = _verify(cli)
     assert not [w for w in report["warnings"] if "not finished" in w["message"]]
     ws.close()
+
+
+def _killed_destruction(cli, home: Path, tmp_path: Path, monkeypatch) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
+    """A two-approver destruction of three objects, the second approver's process killed mid-erasure (the
+    first object erased, the second's key shredded with its ciphertext left, the third untouched)."""
+    set_config_table(home, "vault", 'encrypt = true\nkey_file = ""')
+    monkeypatch.setenv("IDOLGUARD_VAULT_KEY", os.urandom(32).hex())
+    shas = ingest_images(cli, tmp_path / "m", 3)
+    number = cli("cases", "open", "t", "--artist", "A").stdout.strip()
+    cli("cases", "add", number, *shas)
+    cli("cases", "close", number)
+    monkeypatch.setenv("IDOLGUARD_ACTOR", "alice")
+    cli("cases", "destroy", number, "--reason", "retention over")
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLING_DESTROY, "cases", "destroy", number, "--reason", "retention over"],
+        env={**os.environ, "IDOLGUARD_ACTOR": "bob"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    [decision] = [e for e in _ledger(home) if e["action"] == "case.destroy"]
+    return number, [o["sha256"] for o in decision["details"]["objects"]]
+
+
+def test_content_submitted_again_before_the_erasure_finished_is_kept(
+    cli, home: Path, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The same bytes ingested again while the decided erasure is unfinished (one leftover without its key,
+    one with it) are new evidence: the leftover's erasure is finished first and the content is stored afresh
+    under a new key, so finishing the erasure later (a worker start) never erases or strands it."""
+    from idolguard.cases.retention import finish_pending
+    from idolguard.workspace import Workspace
+
+    number, erased = _killed_destruction(cli, home, tmp_path, monkeypatch)
+    ws = Workspace.open(home)
+    _first, second, third = erased
+    old_third_keys = ws.vault.key_paths(third)
+    assert ws.vault.has(second) and not ws.vault.key_paths(second) and old_third_keys
+    again = ingest_images(cli, tmp_path / "again", 3)  # the same generated images: the same bytes
+    assert sorted(again) == sorted(erased)
+    for sha in erased:  # readable at once: a fresh object with its own new key
+        assert ws.vault.check(sha) is None, sha
+        assert ws.vault.source_format(sha) == "item" and len(ws.vault.key_paths(sha)) == 1
+    assert not set(old_third_keys) & set(ws.vault.key_paths(third))  # the decided-on key was shredded
+    finish_pending(ws)
+    for sha in erased:
+        assert ws.vault.has(sha) and ws.vault.check(sha) is None, sha
+    report = _verify(cli)
+    assert not [w for w in report["warnings"] if "not finished" in w["message"]]
+    assert not report["problems"], report["problems"]
+    ws.close()
+
+
+KILLED_AFTER_ERASING = """
+import os, signal, sys
+from idolguard.evidence import vault as v
+
+real = v.Vault.erase_leftover
+
+def erase_leftover(self, sha, decided_at):
+    real(self, sha, decided_at)
+    os.kill(os.getpid(), signal.SIGKILL)  # the files are gone; nothing after this runs
+
+v.Vault.erase_leftover = erase_leftover
+from idolguard.cli import main
+sys.argv = ["idolguard", *sys.argv[1:]]
+main()
+"""
+
+
+def test_finishing_killed_after_erasing_is_still_recorded(cli, home: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A finisher killed right after erasing a leftover has already signed what it found left: no file goes
+    without its ``case.destroy_finish`` event, and the next run finishes (and records) the rest."""
+    number, erased = _killed_destruction(cli, home, tmp_path, monkeypatch)
+    _first, second, third = erased
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_ERASING, "cases", "destroy", number, "--reason", "finish"],
+        env={**os.environ, "IDOLGUARD_ACTOR": "carol"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    recorded = [e for e in _ledger(home) if e["action"] == "case.destroy_finish"]
+    assert recorded, "files were erased but no case.destroy_finish was signed"
+    assert {o["sha256"] for o in recorded[0]["details"]["objects"]} == {second, third}
+    cli("cases", "destroy", number, "--reason", "finish", "--json", ok=False)
+    from idolguard.workspace import Workspace
+
+    ws = Workspace.open(home)
+    for sha in erased:
+        assert not ws.vault.has(sha) and ws.vault.key_paths(sha) == [], sha
+    named = {
+        o["sha256"] for e in _ledger(home) if e["action"] == "case.destroy_finish" for o in e["details"]["objects"]
+    }
+    assert named == {second, third}
+    report = _verify(cli)
+    assert not [w for w in report["warnings"] if "not finished" in w["message"]]
+    ws.close()

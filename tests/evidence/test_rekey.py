@@ -190,3 +190,65 @@ def test_rekey_leaves_an_object_erased_meanwhile_erased_and_shreds_stale_keys(tm
 def test_rekey_needs_an_encrypted_vault(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
     result = cli("vault", "rekey", ok=False)
     assert result.exit_code == 4 and "not encrypted" in " ".join(result.output.split())
+
+
+def test_a_decoder_reading_a_plaintext_object_is_not_cut_off_by_rekey(tmp_path: Path) -> None:
+    """``materialize`` in an encrypted vault copies even a not-yet-re-keyed plaintext object out, so a rekey
+    swapping its file for ciphertext meanwhile never makes a decoder that reopens the path read ciphertext."""
+    data = b"a plaintext original from before encryption " * 3000
+    sha = Vault(tmp_path / "v").put_bytes(data).sha256
+    vault = Vault(tmp_path / "v", key=os.urandom(32))
+    assert vault.source_format(sha) == "plain"
+    with vault.materialize(sha) as path:
+        assert vault.rekey(sha) == "plain"
+        assert path.read_bytes() == data  # reopened after the swap: still the plaintext
+    assert vault.read_bytes(sha) == data
+
+
+KILLED_BEFORE_JOURNAL_UNLINK = """
+import os, signal, sys
+from pathlib import Path
+import idolguard.core.rekey as r
+
+real = r.journal_path
+
+class Killing(type(Path())):
+    def unlink(self, missing_ok=False):
+        os.kill(os.getpid(), signal.SIGKILL)  # the batch's event is signed; the journal is not removed yet
+
+r.journal_path = lambda ws: Killing(real(ws))
+from idolguard.cli import main
+sys.argv = ["idolguard", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_batch_recorded_before_a_kill_is_not_recorded_again(cli, home: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Killed after its ``vault.rekey`` event but before removing the journal: the next run sees the batch in
+    the ledger and records nothing more (not the same objects again as done ``by_interrupted_run``)."""
+    from idolguard.workspace import Workspace
+
+    master = os.urandom(32)
+    set_config_table(home, "vault", 'encrypt = true\nkey_file = ""')
+    monkeypatch.setenv("IDOLGUARD_VAULT_KEY", master.hex())
+    shas = ingest_images(cli, tmp_path / "m", 2)
+    ws = Workspace.open(home)
+    for sha in shas:
+        _make_legacy(ws.vault, sha, master)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_BEFORE_JOURNAL_UNLINK, "vault", "rekey"],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert (ws.vault.root / "rekey.journal").exists()
+    [event] = [e for e in _ledger(home) if e["action"] == "vault.rekey"]
+    assert {o["sha256"] for o in event["details"]["objects"]} == set(shas)
+    again = json.loads(cli("vault", "rekey", "--json").stdout)
+    assert again["events"] == [] and again["resumed"] == 0 and again["rekeyed"] == 0
+    assert not (ws.vault.root / "rekey.journal").exists()
+    assert len([e for e in _ledger(home) if e["action"] == "vault.rekey"]) == 1
+    ws.close()

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from idolguard.db.models import Sighting
 from idolguard.evidence import crypto
@@ -18,7 +18,7 @@ from idolguard.web import jobs, uploads
 from idolguard.web.models import Job
 from idolguard.workspace import Workspace, init_workspace
 
-from .conftest import STRONG, make_user, sign_in
+from .conftest import STRONG, make_user, page_csrf, sign_in
 from .test_jobs import jpeg, upload, wait_done
 
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -168,7 +168,9 @@ def test_large_parts_are_sealed_never_spooled_in_plaintext(client, app_ws, monke
     real_close = sealed_form.SealedSpool.close
 
     def close(self):  # type: ignore[no-untyped-def]
-        if not self.closed:  # what sat on disk for this part, read through its descriptor before it goes
+        if not self.closed and isinstance(self._file, io.BytesIO):  # a small part: ciphertext in memory only
+            sealed.append((self._file.getvalue(), 0, app_ws.vault.tmp / "(memory)"))
+        elif not self.closed:  # what sat on disk for this part, read through its descriptor before it goes
             fd = self._file.fileno()
             stat = os.fstat(fd)
             sealed.append((os.pread(fd, stat.st_size, 0), stat.st_nlink, Path(os.readlink(f"/proc/self/fd/{fd}"))))
@@ -284,3 +286,77 @@ def test_api_upload_parts_are_sealed_too(client, app_ws, monkeypatch):  # type: 
     with uploads.readable(spooled.parent, [spooled.name], app_ws.vault.key, app_ws.vault.plain_tmp) as plain:
         [copy] = list(plain)
         assert hashlib.sha256(copy.read_bytes()).hexdigest() == hashlib.sha256(big).hexdigest()
+
+
+def _endless_part(boundary: str, chunks: int) -> Iterator[bytes]:
+    """A multipart body streamed in chunks (no Content-Length): one file part of ``chunks`` × 64 KiB."""
+    yield (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="x.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    for n in range(chunks):
+        yield bytes([n % 256]) * 65536
+    yield f"\r\n--{boundary}--\r\n".encode()
+
+
+def test_upload_body_over_the_limit_is_cut_off_before_it_is_spooled(client, app_ws, monkeypatch):  # type: ignore[no-untyped-def]
+    """FastAPI parses an API route's form before its dependencies (sign-in) run: without a body limit anyone
+    could stream an endless body into the vault's filesystem. A body over ``max_upload_bytes`` (+ margin) is
+    refused with 413 whether its length is declared or streamed, signed in or not, and at most the limit is
+    ever spooled."""
+    from idolguard.web import sealed_form
+
+    app_ws.config.raw["web"] = {"max_upload_bytes": 100_000}
+    spooled: list[int] = []
+    real_write = sealed_form.SealedSpool.write
+
+    def write(self, data):  # type: ignore[no-untyped-def]
+        spooled.append(len(data))
+        return real_write(self, data)
+
+    monkeypatch.setattr(sealed_form.SealedSpool, "write", write)
+    boundary = "b0undary"
+    multipart = {"content-type": f"multipart/form-data; boundary={boundary}"}
+    # Not signed in, streamed (chunked): 8 MiB offered, refused at the limit.
+    response = client.post("/api/v1/uploads", content=_endless_part(boundary, 128), headers=multipart)
+    assert response.status_code == 413, response.text[:300]
+    assert response.json()["error"]["code"] == "too_large"
+    assert sum(spooled) <= 100_000 + sealed_form.BODY_MARGIN
+    # Declared over the limit: refused before a byte is read.
+    body = b"".join(_endless_part(boundary, 32))
+    response = client.post("/api/v1/uploads", content=body, headers={**multipart, "content-length": str(len(body))})
+    assert response.status_code == 413 and sum(spooled) <= 100_000 + sealed_form.BODY_MARGIN
+    # The web page, signed in, streamed: 413 with the message in the user's language.
+    sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG), lang="ko")
+    spooled.clear()
+    csrf = page_csrf(client, "/intake")
+    response = client.post(
+        "/intake/upload", content=_endless_part(boundary, 128), headers={**multipart, "x-csrf-token": csrf}
+    )
+    assert response.status_code == 413, response.text[:300]
+    assert "업로드" in response.text  # the Korean message, from the catalog
+    assert sum(spooled) <= 100_000 + sealed_form.BODY_MARGIN
+    with app_ws.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 0
+
+
+def test_many_tiny_parts_never_hold_a_descriptor_each(client, app_ws):  # type: ignore[no-untyped-def]
+    """Each small part's ciphertext stays in memory (a file only past 1 MiB), so a form of hundreds of tiny
+    parts cannot exhaust the process's file descriptors: run here under a descriptor limit far below the part
+    count, the upload is accepted."""
+    import resource
+
+    from idolguard.web import accounts
+
+    make_user(app_ws, "api", "analyst", password=STRONG)
+    token = accounts.create_token(app_ws, "api", "write", "1d", by="test")
+    parts = [("files", (f"p{n}.jpg", b"\xff\xd8tiny" + bytes([n % 256]), "image/jpeg")) for n in range(400)]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    open_now = len(os.listdir("/proc/self/fd"))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (open_now + 150, hard))
+    try:
+        response = client.post("/api/v1/uploads", files=parts, headers={"authorization": f"Bearer {token}"})
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert response.status_code == 202, response.text[:300]
+    assert len(sorted(jobs.uploads_dir(app_ws, response.json()["id"]).iterdir())) == 400

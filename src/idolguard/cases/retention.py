@@ -24,6 +24,9 @@ destruction never takes evidence another case still needs.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -283,7 +286,31 @@ def finish_pending(ws: Workspace, case_number: str | None = None) -> list[Finish
     """Finish erasures that were decided (``case.destroy`` committed) but not completed because the process
     died or failed while erasing: shred the keys and delete the ciphertext, previews and capture copies still
     left, then record a signed ``case.destroy_finish`` per case naming what was left. Idempotent; a run that
-    dies again is finished by the next one (each file step is idempotent)."""
+    dies again is finished by the next one (each file step is idempotent).
+
+    Runs one at a time (``vault/finish.lock``: a worker start, ``serve`` and ``cases destroy`` may all call it),
+    so what is left is looked at again after a concurrent run and never recorded twice. The event is signed
+    *before* the files are erased: a crash after it leaves files the next run erases and records again, never
+    an erasure nobody recorded."""
+    with _finish_lock(ws):
+        return _finish_pending(ws, case_number)
+
+
+@contextmanager
+def _finish_lock(ws: Workspace) -> Iterator[None]:
+    import fcntl
+
+    root = ws.vault.root
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / "finish.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _finish_pending(ws: Workspace, case_number: str | None) -> list[Finished]:
     done: list[Finished] = []
     with ws.sessions() as session:
         query = select(DestroyedObject, Case).join(Case, Case.id == DestroyedObject.case_id)
@@ -308,9 +335,6 @@ def finish_pending(ws: Workspace, case_number: str | None = None) -> list[Finish
         objects = [
             {"sha256": o.sha256, "kind": o.kind, "left": what, "erasure": _erasure(ws, o.sha256)} for o, what in left
         ]
-        for o, _what in left:
-            ws.vault.erase_leftover(o.sha256, o.destroyed_at)
-        erase_files(ws, [], copies[number], previews_of=[o.sha256 for o, _ in left])
         finished = Finished(number, decision_seq, objects)
         with ws.write() as (_session, writer):
             entry = writer.append(
@@ -324,6 +348,9 @@ def finish_pending(ws: Workspace, case_number: str | None = None) -> list[Finish
                 },
             )
             finished.seq = entry.seq
+        for o, _what in left:  # recorded first (above): a crash from here on is finished and recorded again
+            ws.vault.erase_leftover(o.sha256, o.destroyed_at)
+        erase_files(ws, [], copies[number], previews_of=[o.sha256 for o, _ in left])
         done.append(finished)
     return done
 

@@ -90,7 +90,11 @@ def rekey_vault(
                 result.skipped_destroyed += 1
                 continue
             todo.append((sha, form))
-        pending = _read_journal(ws)
+        batch_id, pending = _read_journal(ws)
+        if pending and _recorded(ws, batch_id):
+            journal_path(ws).unlink(missing_ok=True)  # killed after its event, before the unlink: done already
+            pending = []
+        pending = [(sha, form) for sha, form in pending if sha not in destroyed]  # never re-key doomed data
         result.to_rekey = len(todo)
         if dry_run:
             result.resumed = len(pending)
@@ -112,7 +116,7 @@ def _run_batch(
     resumed: bool,
     on_object: Callable[[], None] | None,
 ) -> None:
-    _write_journal(ws, objects)
+    batch_id = _write_journal(ws, objects)
     recorded: list[dict[str, Any]] = []
     failed: list[dict[str, str]] = []
     for sha, old in objects:
@@ -139,7 +143,13 @@ def _run_batch(
             entry = writer.append(
                 Action.VAULT_REKEY,
                 None,
-                {"objects": recorded, "failed": failed, "to": "item key (IGV2)", "resumed": resumed},
+                {
+                    "objects": recorded,
+                    "failed": failed,
+                    "to": "item key (IGV2)",
+                    "resumed": resumed,
+                    "batch": batch_id,
+                },
             )
         result.events.append(entry.seq)
     journal_path(ws).unlink(missing_ok=True)
@@ -161,11 +171,25 @@ def _destroyed(ws: Workspace) -> set[str]:
         return set(session.execute(select(DestroyedObject.sha256)).scalars())
 
 
-def _write_journal(ws: Workspace, objects: list[tuple[str, str]]) -> None:
+def _recorded(ws: Workspace, batch_id: str | None) -> bool:
+    """Whether a ``vault.rekey`` event already names this journal's batch (a run killed after signing it)."""
+    if batch_id is None:
+        return False
+    from idolguard.db.models import LedgerEntry
+
+    with ws.sessions() as session:
+        rows = session.execute(
+            select(LedgerEntry.details).where(LedgerEntry.action == Action.VAULT_REKEY.value)
+        ).scalars()
+        return any(isinstance(d, dict) and d.get("batch") == batch_id for d in rows)
+
+
+def _write_journal(ws: Workspace, objects: list[tuple[str, str]]) -> str:
     path = journal_path(ws)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    batch_id = os.urandom(8).hex()
     with open(tmp, "w", encoding="utf-8") as out:
-        json.dump({"objects": [{"sha256": sha, "from": form} for sha, form in objects]}, out)
+        json.dump({"batch": batch_id, "objects": [{"sha256": sha, "from": form} for sha, form in objects]}, out)
         out.flush()
         os.fsync(out.fileno())
     os.replace(tmp, path)
@@ -174,15 +198,17 @@ def _write_journal(ws: Workspace, objects: list[tuple[str, str]]) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+    return batch_id
 
 
-def _read_journal(ws: Workspace) -> list[tuple[str, str]]:
+def _read_journal(ws: Workspace) -> tuple[str | None, list[tuple[str, str]]]:
     path = journal_path(ws)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return [(str(o["sha256"]), str(o["from"])) for o in data["objects"]]
+        batch = data.get("batch")
+        return (str(batch) if batch else None), [(str(o["sha256"]), str(o["from"])) for o in data["objects"]]
     except FileNotFoundError:
-        return []
+        return None, []
     except (ValueError, KeyError, TypeError) as exc:
         raise WorkspaceError(f"{path} is damaged ({exc}); move it away and run `idolguard vault rekey` again") from exc
 

@@ -140,6 +140,11 @@ class SegmentWriter:
         self.closed = False
         out.write(self._header)
 
+    def retarget(self, out: BinaryIO) -> None:
+        """Continue writing to ``out``, which already holds everything written so far (a spool that moves
+        from memory to a file)."""
+        self._out = out
+
     def write(self, data: bytes) -> None:
         if self.closed:
             raise ValueError("write after close")

@@ -23,7 +23,7 @@ import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -97,6 +97,9 @@ class Vault:
             self.tmp.mkdir(parents=True, exist_ok=True)
         # digest -> (durable-pending temp file, its wrapped key file or None) for defer=True writes
         self._pending: dict[str, tuple[Path, Path | None]] = {}
+        # When a signed destruction decision names this object: the time it was decided, else None. The
+        # workspace installs it (the decisions live in its database); without it the vault knows of none.
+        self.erasure_decided: Callable[[str], datetime | None] | None = None
 
     @property
     def encrypted(self) -> bool:
@@ -268,6 +271,8 @@ class Vault:
                     os.fsync(out.fileno())
             digest = sha.hexdigest()
             final = self.path_for(digest)
+            if final.exists() and digest not in self._pending:
+                self._finish_decided_erasure(digest)  # a leftover of an unfinished erasure is no duplicate
             if final.exists() or digest in self._pending:
                 tmp_path.unlink()
                 return PutResult(digest, md5.hexdigest(), size, created=False)
@@ -296,6 +301,17 @@ class Vault:
             if key_file is not None and not self.path_for(sha.hexdigest()).exists():
                 key_file.unlink(missing_ok=True)
             raise
+
+    def _finish_decided_erasure(self, sha256: str) -> None:
+        """The same content submitted again while an erasure decided for it is unfinished (a crash, or a
+        failure the worker only logged): finish that erasure first (old keys shredded, old ciphertext
+        deleted), so the new submission is stored as a fresh object with a new key. Otherwise the new
+        evidence would point at the doomed file and be erased (or be unreadable, its key already shredded)."""
+        decided_at = self.erasure_decided(sha256) if self.erasure_decided is not None else None
+        if decided_at is None:
+            return
+        with self._locked():
+            self._erase_leftover(sha256, decided_at)
 
     def sync_pending(self) -> None:
         """Make deferred writes durable and give them their names; call before committing rows about them."""
@@ -389,15 +405,17 @@ class Vault:
 
     @contextmanager
     def materialize(self, sha256: str) -> Iterator[Path]:
-        """A readable plaintext path for decoders: the object itself, or, in an encrypted vault, a private
+        """A readable plaintext path for decoders: the object itself (unencrypted vault), or a private
         decrypted copy in memory-backed storage (``/dev/shm``) when the system has it, so plaintext does not
         reach persistent disk; it is removed when the block ends (or by ``clean_tmp`` after a crash)."""
         path = self.path_for(sha256)
         if not path.exists():
             raise IntegrityError(f"vault object {sha256} is missing")
-        if self.key is None or crypto.encrypted_format(path) is None:
+        if self.key is None:
             yield path
             return
+        # In an encrypted vault even a plaintext (not yet re-keyed) object is copied out: ``rekey`` may swap
+        # its file for ciphertext while a decoder still reopens the path.
         fd, name = tempfile.mkstemp(dir=self.plain_tmp, prefix=f"view-{os.getpid()}-")
         os.fchmod(fd, 0o600)
         try:
@@ -521,6 +539,8 @@ class Vault:
                     return None  # erased meanwhile (a destruction): never bring it back
                 if (now.st_ino, now.st_mtime_ns) != (before.st_ino, before.st_mtime_ns):
                     return None  # replaced meanwhile (another rekey): leave the newer file
+                if self.erasure_decided is not None and self.erasure_decided(sha256) is not None:
+                    return None  # a destruction was decided meanwhile: never give doomed data a new key
                 os.replace(tmp_path, path)
                 swapped = True
                 _fsync_dir(path.parent)
@@ -543,22 +563,37 @@ class Vault:
 
     def erase_leftover(self, sha256: str, decided_at: datetime) -> bool:
         """Finish an interrupted ``erase`` decided at ``decided_at``: shred the leftover keys, then delete the
-        leftover ciphertext. True when anything was left."""
+        leftover ciphertext. True when anything was left. Holds the vault lock (a concurrent rekey, erase or
+        second finisher waits), and a file another finisher removed meanwhile is simply no longer left."""
+        with self._locked():
+            return self._erase_leftover(sha256, decided_at)
+
+    def _erase_leftover(self, sha256: str, decided_at: datetime) -> bool:
         path, key_files = self._leftover_files(sha256, decided_at)
         for key_file in key_files:
             _shred(key_file)
         if key_files:
             _fsync_dir(key_files[0].parent)
         if path is not None:
-            os.chmod(path, 0o600)
-            path.unlink(missing_ok=True)
-            _fsync_dir(path.parent)
+            try:
+                os.chmod(path, 0o600)
+                path.unlink()
+            except FileNotFoundError:
+                path = None
+            else:
+                _fsync_dir(path.parent)
         return path is not None or bool(key_files)
 
     def _leftover_files(self, sha256: str, decided_at: datetime) -> tuple[Path | None, list[Path]]:
         """Files written after the decision are not leftovers: the same content submitted again later is new
         evidence (with a new key), never erased by an old decision. A key file that no longer unwraps (a shred
-        overwrote it but did not reach its unlink) is a leftover whatever its time."""
+        overwrote it but did not reach its unlink) is a leftover whatever its time. When the object itself is a
+        leftover, every key of it is one too, whatever its time: a key written after the decision for a file
+        from before it (an interrupted ``rekey`` swapping the old file in with its old time) would otherwise
+        keep the destroyed content readable from a backup.
+
+        Raises IntegrityError when keys newer than the decision exist but no vault key is configured: whether
+        they belong to new evidence cannot be told, so nothing is erased (verify reports it)."""
         cutoff = (decided_at if decided_at.tzinfo else decided_at.replace(tzinfo=UTC)).timestamp()
         path: Path | None = self.path_for(sha256)
         try:
@@ -569,15 +604,22 @@ class Vault:
         keys: list[Path] = []
         for key_file in self.key_paths(sha256):
             try:
-                if key_file.stat().st_mtime <= cutoff or not self._key_unwraps(sha256, key_file):
+                if path is not None or key_file.stat().st_mtime <= cutoff:
+                    keys.append(key_file)
+                elif self.key is None:
+                    raise IntegrityError(
+                        f"vault object {sha256}: an item key newer than its destruction decision exists, but no "
+                        "vault key is configured, so whether it belongs to new evidence cannot be told; set the "
+                        "vault key (IDOLGUARD_VAULT_KEY or [vault] key_file) before the erasure is finished"
+                    )
+                elif not self._key_unwraps(sha256, key_file):
                     keys.append(key_file)
             except FileNotFoundError:
                 continue
         return path, keys
 
     def _key_unwraps(self, sha256: str, key_file: Path) -> bool:
-        if self.key is None:
-            return False
+        assert self.key is not None
         try:
             key_id = bytes.fromhex(key_file.name.split(".")[1])
             crypto.unwrap_key(self.key, key_file.read_bytes(), sha256, key_id)

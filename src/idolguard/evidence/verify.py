@@ -34,6 +34,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
+from idolguard.errors import IntegrityError
 from idolguard.evidence import crypto
 from idolguard.evidence.actions import INVALIDATES_MATCHES, MATCH_STAGES, Action, parse_action
 from idolguard.evidence.canonical import canonical_bytes
@@ -840,10 +841,15 @@ def _erasure_left(vault: Any, sha: str, facts: SignedFacts, report: VerifyReport
     if not anything or not _decided(facts, sha):  # ``anything``: the object or a key file exists
         return False
     decided_at = _ts(facts.destroyed[sha].get("decided_at"))
-    left = vault.leftover(sha, decided_at) if decided_at is not None else ""
+    gone = facts.destroyed[sha]
+    try:
+        left = vault.leftover(sha, decided_at) if decided_at is not None else ""
+    except IntegrityError as exc:  # keys newer than the decision and no vault key: cannot tell, so say so
+        report.destroyed.append(gone)
+        report.problems.append(Problem("vault", sha, str(exc)))
+        return True
     if not left:
         return False
-    gone = facts.destroyed[sha]
     report.destroyed.append(gone)
     report.warnings.append(
         Problem(

@@ -12,26 +12,43 @@ crash leaves nothing readable (the file is unlinked at once and its key dies wit
 part is one 1 MiB segment. The route then reads the part back (decrypted segment by segment) and spools it
 into the job's folder under the vault key (``uploads.store``). Every other form limit (``max_files``,
 ``max_fields``, ``max_part_size``) is Starlette's, as given by the route.
+
+The whole body is limited too (``[web] max_upload_bytes`` plus 1 MiB for the other fields and the multipart
+framing): FastAPI parses a route's form *before* its dependencies run, so without a limit anyone, signed in or
+not, could stream an endless body into the spool on the vault's filesystem. A declared ``Content-Length`` over
+the limit is refused before a byte is read; a chunked body is counted as it arrives and cut off at the limit
+(its parts closed at once). Either way the answer is 413 ("The upload is too large.", KO/EN on web pages).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator
 from contextlib import aclosing
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.datastructures import FormData, Headers
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.types import Message, Receive
 
 from idolguard.evidence import crypto
 
 PREFIX = "part"
+IN_MEMORY = 1024 * 1024  # ciphertext bytes a part keeps in memory before it gets a (nameless) file
+BODY_MARGIN = 1024 * 1024  # the non-file fields and multipart framing around the files
+
+
+class BodyTooLarge(MultiPartException):
+    """The request body went over the upload limit; parsing stops and every part spooled so far is closed."""
+
+    def __init__(self) -> None:
+        super().__init__("The upload is too large.")
 
 
 class SealedSpool:
@@ -39,9 +56,10 @@ class SealedSpool:
     form parser and ``uploads.store`` use: ``write``, ``seek(0)``, ``read``, ``tell`` and ``close``."""
 
     def __init__(self, folder: Path) -> None:
-        fd, name = tempfile.mkstemp(dir=folder, prefix=f"{PREFIX}-{os.getpid()}-")
-        os.unlink(name)  # nameless from the start: nothing to clean up after a crash
-        self._file = os.fdopen(fd, "w+b")
+        # Ciphertext stays in memory until the part outgrows one segment: a form of many tiny parts never
+        # holds a descriptor per part (which could exhaust the process's descriptors).
+        self._folder = folder
+        self._file: BinaryIO = io.BytesIO()
         self._key = os.urandom(32)
         self._writer: crypto.SegmentWriter | None = crypto.SegmentWriter(self._key, self._file)
         self._reader: Iterator[bytes] | None = None
@@ -54,9 +72,20 @@ class SealedSpool:
         if self._writer is None:
             raise ValueError("a sealed upload part is written once, then read")
         self._writer.write(bytes(data))
+        if isinstance(self._file, io.BytesIO) and self._file.tell() > IN_MEMORY:
+            self._to_disk()
         self._written += len(data)
         self._position = self._written
         return len(data)
+
+    def _to_disk(self) -> None:
+        fd, name = tempfile.mkstemp(dir=self._folder, prefix=f"{PREFIX}-{os.getpid()}-")
+        os.unlink(name)  # nameless from the start: nothing to clean up after a crash
+        on_disk = os.fdopen(fd, "w+b")
+        assert isinstance(self._file, io.BytesIO) and self._writer is not None
+        on_disk.write(self._file.getbuffer())
+        self._file = on_disk
+        self._writer.retarget(on_disk)
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         if (offset, whence) != (0, os.SEEK_SET):
@@ -123,6 +152,16 @@ class SealedMultiPartParser(MultiPartParser):
         self._files_to_close_on_error[-1] = sealed  # type: ignore[call-overload]
 
 
+def body_limit(request: Request) -> int:
+    """The most bytes a request body may carry on a file-upload route: the workspace's upload limit plus a
+    margin for the other fields."""
+    from idolguard.web import uploads
+
+    ws = getattr(request.app.state, "ws", None)
+    limit = ws.config.section("web").get("max_upload_bytes") if ws is not None else None
+    return int(limit or uploads.MAX_TOTAL_BYTES) + BODY_MARGIN
+
+
 def spool_folder(request: Request) -> Path | None:
     """The vault's ``tmp/`` when the workspace encrypts at rest, else None (Starlette's own spooling)."""
     ws = getattr(request.app.state, "ws", None)
@@ -138,21 +177,42 @@ class SealedRequest(Request):
     ) -> FormData:
         if self._form is None and self.headers.get("content-type", "").lower().startswith("multipart/form-data"):
             folder = spool_folder(self)
-            if folder is not None:
-                try:
-                    async with aclosing(self.stream()) as stream:
-                        parser = SealedMultiPartParser(
-                            self.headers,
-                            stream,
-                            folder=folder,
-                            max_files=max_files,
-                            max_fields=max_fields,
-                            max_part_size=max_part_size,
-                        )
-                        self._form = await parser.parse()
-                except MultiPartException as exc:
-                    raise HTTPException(status_code=400, detail=exc.message) from exc
+            try:
+                async with aclosing(self.stream()) as stream:
+                    limits: dict[str, Any] = {
+                        "max_files": max_files,
+                        "max_fields": max_fields,
+                        "max_part_size": max_part_size,
+                    }
+                    parser = (
+                        MultiPartParser(self.headers, stream, **limits)
+                        if folder is None
+                        else SealedMultiPartParser(self.headers, stream, folder=folder, **limits)
+                    )
+                    self._form = await parser.parse()
+            except BodyTooLarge as exc:
+                raise HTTPException(status_code=413, detail=exc.message) from exc
+            except OSError as exc:  # out of descriptors or space: the parts spooled so far are closed already
+                raise HTTPException(status_code=503, detail="The upload could not be stored; retry later.") from exc
+            except MultiPartException as exc:
+                raise HTTPException(status_code=400, detail=exc.message) from exc
         return await super()._get_form(max_files=max_files, max_fields=max_fields, max_part_size=max_part_size)
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    """``receive`` that raises :class:`BodyTooLarge` once the body has carried more than ``limit`` bytes."""
+    seen = 0
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message.get("type") == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge()
+        return message
+
+    return counted
 
 
 class SealedRoute(APIRoute):
@@ -163,7 +223,14 @@ class SealedRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def sealed(request: Request) -> Response:
-            wrapped = SealedRequest(request.scope, request.receive)
+            limit = body_limit(request)
+            try:
+                declared = int(request.headers.get("content-length") or 0)
+            except ValueError:
+                declared = 0
+            if declared > limit:
+                raise HTTPException(status_code=413, detail="The upload is too large.")
+            wrapped = SealedRequest(request.scope, _limited(request.receive, limit))
             try:
                 return await handler(wrapped)
             finally:
