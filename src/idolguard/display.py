@@ -60,6 +60,15 @@ def safe_layout(fragment: str) -> str:
     return "\n".join("\t".join(safe_text(part) for part in line.split("\t")) for line in fragment.split("\n"))
 
 
+def jinja_visible(value: object) -> object:
+    """A Jinja ``finalize`` for HTML templates: every printed text value through :func:`safe_layout` (line
+    breaks of notes and bodies kept, ``\r\n`` read as one), so a bidi override or zero-width character in a
+    file name, URL or note shows as an escape on any page; ``Markup`` the app built and non-text pass as is."""
+    if type(value) is str and not value.isprintable():
+        return safe_layout(value.replace("\r\n", "\n"))
+    return value
+
+
 def safe_markup(value: object) -> str:
     """:func:`safe_text` and then Rich markup escaping, for strings printed through a Rich console."""
     from rich.markup import escape

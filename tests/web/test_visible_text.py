@@ -47,3 +47,15 @@ def test_an_uploaded_rlo_name_is_escaped_on_the_pages(client, app_ws, worker):  
     item = client.get(f"/items/{sha}").text
     assert "\u202e" not in item
     assert "\u202e" not in client.get("/intake").text and "\u202e" not in client.get("/triage").text
+
+
+def test_portal_and_case_reports_print_through_the_same_rule(app_ws):
+    from jinja2 import Environment
+
+    from idolguard.display import jinja_visible
+    from idolguard.portal.app import create_app
+
+    portal = create_app(app_ws.home).state.portal
+    assert portal.env.from_string("{{ x }}").render(x=RLO_NAME) == "\\u202egpj.exe 악성.jpg"
+    env = Environment(autoescape=True, finalize=jinja_visible)
+    assert env.from_string("{{ x }}").render(x="a\u2066b\r\nc") == "a\\u2066b\nc"

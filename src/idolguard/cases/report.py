@@ -304,7 +304,11 @@ def _stage_label(t: Translator, stage: str) -> Markup:
 
 
 def render_html(context: dict[str, Any]) -> str:
-    env = Environment(loader=PackageLoader("idolguard.cases"), autoescape=select_autoescape(["html", "j2"]))
+    from idolguard.display import jinja_visible
+
+    env = Environment(
+        loader=PackageLoader("idolguard.cases"), autoescape=select_autoescape(["html", "j2"]), finalize=jinja_visible
+    )
     return env.get_template("case_report.html.j2").render(**context)
 
 

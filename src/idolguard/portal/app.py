@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from idolguard.display import jinja_visible
 from idolguard.portal import challenge
 from idolguard.portal.intake import (
     Accepted,
@@ -86,7 +87,11 @@ class Portal:
 
         self.allow_hosts = frozenset(a.strip().lower() for a in CaptureSettings.from_workspace(ws).allow)
         self.trusted = [ipaddress.ip_network(n, strict=False) for n in settings.trusted_proxies]
-        self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
+        self.env = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(default=True),
+            finalize=jinja_visible,  # bidi/zero-width/control characters in anything printed show as escapes
+        )
 
     def client_ip(self, request: Request) -> str:
         """The peer address, or the nearest untrusted X-Forwarded-For hop when the peer is a trusted proxy."""

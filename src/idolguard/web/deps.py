@@ -29,16 +29,13 @@ UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def visible(value: Any) -> Any:
-    """Every value a page prints, made visible (``display.safe_layout``, as the CLI does): a right-to-left
+    """Every value a page prints, made visible as the CLI shows it (``display.jinja_visible``): a right-to-left
     override in a file name (``\u202egpj.exe``), zero-width or control characters in a user name, caption or
-    note show as ``\u202e``-style escapes, never reorder or hide what is around them. Line breaks and tabs
-    stay (they lay out notes and notice bodies); markup the app built (``Markup``) and non-text pass as is.
-    Applied to every ``{{ ... }}`` (the environment's ``finalize``), so no page can forget it."""
-    if type(value) is str and not value.isprintable():
-        from idolguard.display import safe_layout
+    note show as ``\u202e``-style escapes, never reorder or hide what is around them. Applied to every
+    ``{{ ... }}`` (the environment's ``finalize``), so no page can forget it."""
+    from idolguard.display import jinja_visible
 
-        return safe_layout(value.replace("\r\n", "\n"))
-    return value
+    return jinja_visible(value)
 
 
 TEMPLATES = Environment(
