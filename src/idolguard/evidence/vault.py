@@ -476,8 +476,9 @@ class Vault:
 
         Submitted content may itself start with the magic bytes: a file that looks like ``item`` but whose
         named key was never stored is ``plain`` when its raw bytes hash to its name (so ``rekey`` still gives
-        such an original its own key; one that looks like ``v1`` is re-encrypted as ``v1`` and reads right). A real item whose key was shredded (an
-        unfinished erasure) stays ``item``: its ciphertext does not hash to the name."""
+        such an original its own key; one that looks like ``v1`` is re-encrypted as ``v1`` and reads right).
+        A real item whose key was shredded (an unfinished erasure) stays ``item``: its ciphertext does not hash
+        to the name."""
         path = self.path_for(sha256)
         form = crypto.encrypted_format(path)
         if form is None:
