@@ -255,3 +255,45 @@ def test_finishing_killed_after_erasing_is_still_recorded(cli, home: Path, tmp_p
     report = _verify(cli)
     assert not [w for w in report["warnings"] if "not finished" in w["message"]]
     ws.close()
+
+
+HOLD_LOCK = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_finishers_run_one_at_a_time(cli, home: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A worker start, ``serve`` and ``cases destroy`` may all finish erasures at once: they take turns
+    (``vault/finish.lock``), so the second looks again after the first and records nothing twice."""
+    import threading
+    import time
+
+    from idolguard.cases.retention import finish_pending
+    from idolguard.workspace import Workspace
+
+    _number, erased = _killed_destruction(cli, home, tmp_path, monkeypatch)
+    ws = Workspace.open(home)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(ws.vault.root / "finish.lock"), "1.5"], stdout=subprocess.PIPE, text=True
+    )
+    results: list[object] = []
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        runs = [threading.Thread(target=lambda: results.append(finish_pending(ws))) for _ in range(2)]
+        for run in runs:
+            run.start()
+        time.sleep(0.5)
+        assert ws.vault.has(erased[1]), "finished while another finisher held the lock"
+        for run in runs:
+            run.join(timeout=60)
+    finally:
+        holder.wait(timeout=30)
+    assert sorted(len(r) for r in results) == [0, 1]  # type: ignore[arg-type]
+    assert len([e for e in _ledger(home) if e["action"] == "case.destroy_finish"]) == 1
+    for sha in erased:
+        assert not ws.vault.has(sha) and ws.vault.key_paths(sha) == [], sha
+    ws.close()
