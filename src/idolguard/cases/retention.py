@@ -325,16 +325,18 @@ def _finish_pending(ws: Workspace, case_number: str | None) -> list[Finished]:
             for number, (case, _seq, objs) in by_case.items()
         }
     keyed = ws.vault.keyed_objects() if by_case else set()
+    notes = ws.vault.finished_notes() if by_case else {}  # leftovers erased when the content came again
     for number, (_case, decision_seq, objs) in by_case.items():
         # Cheap first: most erasures finished, so only objects with a file or a key left are looked at.
         maybe = [o for o in objs if o.sha256 in keyed or ws.vault.has(o.sha256)]
         left = [(o, ws.vault.leftover(o.sha256, o.destroyed_at)) for o in maybe]
         left = [(o, what) for o, what in left if what]
-        if not left and not copies[number]:
+        noted = [o for o in objs if o.sha256 in notes and o.sha256 not in {x.sha256 for x, _ in left}]
+        if not left and not copies[number] and not noted:
             continue
         objects = [
             {"sha256": o.sha256, "kind": o.kind, "left": what, "erasure": _erasure(ws, o.sha256)} for o, what in left
-        ]
+        ] + [{"sha256": o.sha256, "kind": o.kind, **notes[o.sha256], "when": "content submitted again"} for o in noted]
         finished = Finished(number, decision_seq, objects)
         with ws.write() as (_session, writer):
             entry = writer.append(
@@ -348,6 +350,8 @@ def _finish_pending(ws: Workspace, case_number: str | None) -> list[Finished]:
                 },
             )
             finished.seq = entry.seq
+        for o in noted:
+            ws.vault.drop_finished_note(o.sha256)
         for o, _what in left:  # recorded first (above): a crash from here on is finished and recorded again
             ws.vault.erase_leftover(o.sha256, o.destroyed_at)
         erase_files(ws, [], copies[number], previews_of=[o.sha256 for o, _ in left])

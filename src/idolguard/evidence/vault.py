@@ -311,7 +311,52 @@ class Vault:
         if decided_at is None:
             return
         with self._locked():
+            path, key_files = self._leftover_files(sha256, decided_at)
+            if path is None and not key_files:
+                return
+            left = {(True, True): "object and key", (True, False): "object", (False, True): "key"}[
+                (path is not None, bool(key_files))
+            ]
+            erasure = "key-destroyed" if path is None or crypto.encrypted_format(path) == "item" else "deleted"
+            self._note_finished(sha256, left, erasure)  # durable first: the next finisher signs it
             self._erase_leftover(sha256, decided_at)
+
+    @property
+    def finished_dir(self) -> Path:
+        """Notes of erasures the vault finished itself (content submitted again), until a finisher signs them."""
+        return self.root / "finished"
+
+    def _note_finished(self, sha256: str, left: str, erasure: str) -> None:
+        import json
+
+        self.finished_dir.mkdir(parents=True, exist_ok=True)
+        final = self.finished_dir / f"{sha256}.json"
+        tmp = self.finished_dir / f".{sha256}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as out:
+            json.dump({"sha256": sha256, "left": left, "erasure": erasure}, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, final)
+        _fsync_dir(self.finished_dir)
+
+    def finished_notes(self) -> dict[str, dict[str, str]]:
+        """Object -> what the vault found left and erased when the content was submitted again."""
+        import json
+
+        notes: dict[str, dict[str, str]] = {}
+        if self.finished_dir.is_dir():
+            for path in self.finished_dir.glob("*.json"):
+                try:
+                    data = json.loads(path.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    continue
+                if isinstance(data, dict) and data.get("sha256") == path.stem:
+                    notes[path.stem] = {"left": str(data.get("left", "")), "erasure": str(data.get("erasure", ""))}
+        return notes
+
+    def drop_finished_note(self, sha256: str) -> None:
+        self.path_for(sha256)  # validates the name
+        (self.finished_dir / f"{sha256}.json").unlink(missing_ok=True)
 
     def sync_pending(self) -> None:
         """Make deferred writes durable and give them their names; call before committing rows about them."""
