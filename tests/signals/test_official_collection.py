@@ -179,3 +179,31 @@ def test_an_official_video_is_searched_by_its_keyframes(cli, tmp_path: Path) -> 
     found = cli.json_lines("scan", suspect, "--json")[0]["source_attribution"]
     assert found and found[0]["official_item"] == added["sha256"]
     assert isinstance(found[0]["official_frame"], int) and found[0]["official_t"] >= 0.0
+
+
+def test_official_event_and_bank_entries_are_one_transaction(cli, workspace, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A failure while the official-add event is written leaves no bank entries behind (nothing half done);
+    the same command run again adds the photo with its event instead of calling it a duplicate."""
+    from idolguard.evidence.ledger import LedgerWriter as Ledger
+    from idolguard.signals.models import BankEntry
+
+    official = _enrol(cli, tmp_path)
+    real_append = Ledger.append
+
+    def failing_append(self, action, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(getattr(action, "value", action)) == "gallery.official_add":
+            raise OSError(28, "No space left on device")  # the disk fills exactly between the two writes
+        return real_append(self, action, *args, **kwargs)
+
+    monkeypatch.setattr(Ledger, "append", failing_append)
+    with pytest.raises(OSError):  # (the runner lets it through; the real entry point reports a full disk)
+        cli("artists", "official", "add", "Han Yuri", official, ok=False)
+    with workspace.sessions() as session:
+        assert session.execute(select(BankEntry.id)).first() is None  # rolled back with the event
+    assert _official_events(workspace) == []
+    monkeypatch.setattr(Ledger, "append", real_append)
+    rows = cli.json_lines("artists", "official", "add", "Han Yuri", official, "--json")
+    assert rows[0]["duplicate"] is False and rows[0]["entries"] >= 5 and rows[-1]["summary"]["added"] == 1
+    events = _official_events(workspace)
+    assert [e.action for e in events] == ["gallery.official_add"]
+    assert events[0].details["entries"] == rows[0]["entries"]

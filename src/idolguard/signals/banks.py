@@ -6,7 +6,7 @@ reports the duplicate. Removing deletes the entry (and its index rows); disablin
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,11 +83,19 @@ def _insert_statement(session: Any) -> Any:
 
 
 def add_entries(
-    ws: Workspace, bank_name: str, entries: Iterable[NewEntry], *, event_details: dict[str, Any]
+    ws: Workspace,
+    bank_name: str,
+    entries: Iterable[NewEntry],
+    *,
+    event_details: dict[str, Any],
+    then: Callable[[Any, AddReport], None] | None = None,
 ) -> AddReport:
     """Add entries in one transaction (all or nothing) with one custody event, then update the index.
 
     Streams: entries are inserted in batches as they come, so the caller may pass a generator over a file.
+    ``then(ledger, report)`` runs inside the same transaction after the bank event, for a caller whose own
+    custody event must exist exactly when the entries do (a crash between two transactions would leave
+    entries without it, and a re-run would only see duplicates).
     """
     report = AddReport()
     total = 0
@@ -140,6 +148,8 @@ def add_entries(
             item=event_details.pop("item", None),
             details={"bank": bank_name, "added": len(report.added), "duplicates": report.duplicates, **event_details},
         )
+        if then is not None:
+            then(ledger, report)
     store = IndexStore(ws)
     for kind in INDEXED:
         with ws.sessions() as session:

@@ -140,30 +140,33 @@ def add_official(ws: Workspace, artist: str, paths: list[Path]) -> tuple[dict[st
         if not inner:
             record["error"] = say("official_no_face")
             continue
-        report = add_entries(ws, name, entries, event_details={"item": sha, "case": None})
         kinds = dict(Counter(e.signal_type for e in entries))
         record.update(
             {
                 "faces": len({e.note for e in inner}),
-                "entries": len(report.added),
                 "pdq_inner": kinds.get("pdq_inner", 0),
                 "notes": [*notes, *([say("official_other_artist", others=", ".join(others))] if others else [])],
             }
         )
-        with ws.write() as (_session, ledger):
+
+        def official_event(ledger: Any, report: Any, record: dict[str, Any] = record, path: str = result.path) -> None:
+            # In the bank's own transaction: the entries and this event exist together or not at all.
+            record["entries"] = len(report.added)
             ledger.append(
                 Action.GALLERY_OFFICIAL_ADD,
-                item=sha,
+                item=record["sha256"],
                 details={
                     "artist": artist_name,
                     "bank": name,
-                    "name": Path(result.path).name,
-                    "media_type": result.media_type,
+                    "name": Path(path).name,
+                    "media_type": record["media_type"],
                     "faces": record["faces"],
                     "pdq_inner": record["pdq_inner"],
                     "entries": record["entries"],
                 },
             )
+
+        add_entries(ws, name, entries, event_details={"item": sha, "case": None}, then=official_event)
     return {"artist": artist_name, "bank": name}, records
 
 
