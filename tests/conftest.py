@@ -6,6 +6,9 @@ from __future__ import annotations
 import io
 import os
 import re
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,3 +158,14 @@ def media_dir(tmp_path: Path) -> Path:
     (sub / "c.jpg").write_bytes(jpeg_bytes(3))
     write_clip(folder / "clip.mp4", seconds=1.0)
     return folder
+
+
+def run_until_killed(script: str, *args: str, actor: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -c script ARGS`` (a CLI run that SIGKILLs itself at a chosen point) and check it really died
+    there: an interruption test whose process exited normally would prove nothing."""
+    env = {**os.environ, **({"IDOLGUARD_ACTOR": actor} if actor else {})}
+    killed = subprocess.run(
+        [sys.executable, "-c", script, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    return killed

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.cases.helpers import ingest_images, set_config_table
+from tests.conftest import run_until_killed
 
 KILLING_DESTROY = """
 import os, signal, sys
@@ -64,16 +64,7 @@ def test_killed_destruction_is_finished_and_recorded(cli, home: Path, tmp_path: 
     monkeypatch.setenv("IDOLGUARD_ACTOR", "alice")
     cli("cases", "destroy", number, "--reason", "retention over")
 
-    env = {**os.environ, "IDOLGUARD_ACTOR": "bob"}
-    killed = subprocess.run(
-        [sys.executable, "-c", KILLING_DESTROY, "cases", "destroy", number, "--reason", "retention over"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    run_until_killed(KILLING_DESTROY, "cases", "destroy", number, "--reason", "retention over", actor="bob")
     decision = [e for e in _ledger(home) if e["action"] == "case.destroy"]
     assert len(decision) == 1, "the decision was committed before the kill"
     erased = [o["sha256"] for o in decision[0]["details"]["objects"]]
@@ -166,15 +157,7 @@ def _killed_destruction(cli, home: Path, tmp_path: Path, monkeypatch) -> tuple[s
     cli("cases", "close", number)
     monkeypatch.setenv("IDOLGUARD_ACTOR", "alice")
     cli("cases", "destroy", number, "--reason", "retention over")
-    killed = subprocess.run(
-        [sys.executable, "-c", KILLING_DESTROY, "cases", "destroy", number, "--reason", "retention over"],
-        env={**os.environ, "IDOLGUARD_ACTOR": "bob"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    run_until_killed(KILLING_DESTROY, "cases", "destroy", number, "--reason", "retention over", actor="bob")
     [decision] = [e for e in _ledger(home) if e["action"] == "case.destroy"]
     return number, [o["sha256"] for o in decision["details"]["objects"]]
 
@@ -234,15 +217,7 @@ def test_finishing_killed_after_erasing_is_still_recorded(cli, home: Path, tmp_p
     without its ``case.destroy_finish`` event, and the next run finishes (and records) the rest."""
     number, erased = _killed_destruction(cli, home, tmp_path, monkeypatch)
     _first, second, third = erased
-    killed = subprocess.run(
-        [sys.executable, "-c", KILLED_AFTER_ERASING, "cases", "destroy", number, "--reason", "finish"],
-        env={**os.environ, "IDOLGUARD_ACTOR": "carol"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    run_until_killed(KILLED_AFTER_ERASING, "cases", "destroy", number, "--reason", "finish", actor="carol")
     recorded = [e for e in _ledger(home) if e["action"] == "case.destroy_finish"]
     assert recorded, "files were erased but no case.destroy_finish was signed"
     assert {o["sha256"] for o in recorded[0]["details"]["objects"]} == {second, third}

@@ -7,9 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,7 @@ from idolguard.errors import IntegrityError
 from idolguard.evidence import crypto
 from idolguard.evidence.vault import Vault
 from tests.cases.helpers import ingest_images, set_config_table
+from tests.conftest import run_until_killed
 
 KILLING_REKEY = """
 import os, signal, sys
@@ -87,15 +85,7 @@ def test_rekey_is_resumable_after_a_kill_and_makes_destruction_cryptographic(
     assert all(ws.vault.source_format(sha) == "v1" for sha in shas)
     assert not [e for e in _ledger(home) if e["action"] == "vault.rekey"]
 
-    killed = subprocess.run(
-        [sys.executable, "-c", KILLING_REKEY, "vault", "rekey"],
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    run_until_killed(KILLING_REKEY, "vault", "rekey")
     ordered = sorted(shas)
     assert [ws.vault.source_format(sha) for sha in ordered] == ["item", "item", "v1"]
     assert (ws.vault.root / "rekey.journal").exists()
@@ -235,15 +225,7 @@ def test_a_batch_recorded_before_a_kill_is_not_recorded_again(cli, home: Path, t
     ws = Workspace.open(home)
     for sha in shas:
         _make_legacy(ws.vault, sha, master)
-    killed = subprocess.run(
-        [sys.executable, "-c", KILLED_BEFORE_JOURNAL_UNLINK, "vault", "rekey"],
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    run_until_killed(KILLED_BEFORE_JOURNAL_UNLINK, "vault", "rekey")
     assert (ws.vault.root / "rekey.journal").exists()
     [event] = [e for e in _ledger(home) if e["action"] == "vault.rekey"]
     assert {o["sha256"] for o in event["details"]["objects"]} == set(shas)
