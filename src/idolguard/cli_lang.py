@@ -26,6 +26,7 @@ from pathlib import Path
 LANGS = ("en", "ko")
 ENV = "IDOLGUARD_LANG"
 LOCALES = Path(__file__).with_name("locales") / "cli"
+SHARED = Path(__file__).with_name("locales")  # catalogs the web reads too: ``errcodes.ko.po`` (typed error codes)
 ERRORS_CATALOG = "errors"
 
 _chosen: str | None = None  # ``--lang``, for the command now running
@@ -71,7 +72,7 @@ def catalog(lang: str) -> dict[str, str]:
     if lang == "en":
         return {}
     table: dict[str, str] = {}
-    for path in sorted(LOCALES.glob(f"*.{lang}.po")):
+    for path in [*sorted(SHARED.glob(f"*.{lang}.po")), *sorted(LOCALES.glob(f"*.{lang}.po"))]:
         table.update(read_catalog(path))
     return table
 
@@ -134,12 +135,26 @@ def _inner(name: str, value: str) -> str:
     return value
 
 
-def tr_error(text: str) -> str:
-    """An error's text (from this CLI or raised by any layer below it) in the current language: an exact catalog
-    entry, else the first ``errors.ko.po`` template it matches, with the values taken from the text; else as is."""
+def tr_error(error: str | BaseException) -> str:
+    """An error (an exception, or its text) from this CLI or raised by any layer below it, in the current
+    language: an exact catalog entry, else the first ``errors.ko.po`` template its text matches, with the values
+    taken from the text; else, for an error with a typed code (``idolguard.errors.ErrorCode``), the code's
+    message (``error_messages``, the one the web pages show) filled from its params; else the text as is."""
+    text = str(error)
     lang = current()
     if lang == "en":
         return text
+    translated = _from_text(text, lang)
+    if translated is not None and (_HANGUL.search(translated) or not isinstance(error, BaseException)):
+        return translated
+    coded = _from_code(error) if isinstance(error, BaseException) else None
+    return coded or translated or text
+
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def _from_text(text: str, lang: str) -> str | None:
     exact = catalog(lang).get(text)
     if exact is not None:
         return exact
@@ -148,4 +163,19 @@ def tr_error(text: str) -> str:
         if match:
             values = {name: _inner(name, value) for name, value in match.groupdict().items()}
             return target.format(**values)
-    return text
+    return None
+
+
+def _from_code(error: BaseException) -> str | None:
+    """The catalog message of ``error``'s typed code (the administrators' wording: the command line is run by
+    people who may change settings), or ``None`` for an error without one."""
+    from idolguard.error_messages import ADMIN_MESSAGES, MESSAGES
+    from idolguard.errors import ErrorCode, code_of
+
+    code = code_of(error)
+    if code is ErrorCode.GENERIC or code not in MESSAGES:
+        return None
+    template = ADMIN_MESSAGES.get(code) or MESSAGES[code]
+    params = getattr(error, "params", {}) or {}
+    values = {name: params.get(name, "\u2026") for name in re.findall(r"{(\w+)}", template)}
+    return tr(template, **values) if values else tr(template)

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from idolguard.db.models import Item, Sighting
 from idolguard.db.session import in_chunks
-from idolguard.errors import IdolGuardError, RejectedInput, StorageFull
+from idolguard.errors import ErrorCode, IdolGuardError, RejectedInput, StorageFull
 from idolguard.evidence.actions import Action
 from idolguard.evidence.vault import PutResult
 from idolguard.intake import archives
@@ -70,9 +70,15 @@ def parse_seen_at(text: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise IdolGuardError(f"--seen-at must be ISO 8601 (e.g. 2026-11-01T12:30:00Z): {text!r}") from exc
+        raise IdolGuardError(
+            f"--seen-at must be ISO 8601 (e.g. 2026-11-01T12:30:00Z): {text!r}", code=ErrorCode.INPUT_SEEN_AT, text=text
+        ) from exc
     if moment.tzinfo is None:
-        raise IdolGuardError("--seen-at needs a timezone (e.g. 2026-11-01T12:30:00+09:00 or ...Z)")
+        raise IdolGuardError(
+            "--seen-at needs a timezone (e.g. 2026-11-01T12:30:00+09:00 or ...Z)",
+            code=ErrorCode.INPUT_SEEN_AT,
+            text=text,
+        )
     return moment.astimezone(UTC)
 
 
@@ -154,7 +160,7 @@ class Ingestor:
         try:
             size = found.path.stat().st_size
             if size == 0:
-                raise RejectedInput("empty file (0 bytes): nothing to preserve")
+                raise RejectedInput("empty file (0 bytes): nothing to preserve", code=ErrorCode.INPUT_EMPTY)
             sniffed = sniff_file(found.path)
             put = self.ws.vault.put_file(found.path, max_bytes=self.limits.max_file_bytes, defer=True)
             mtime = datetime.fromtimestamp(found.path.stat().st_mtime, UTC)
