@@ -524,6 +524,13 @@ class Vault:
         return True
 
     @contextmanager
+    def locked(self) -> Iterator[None]:
+        """The vault lock for callers that cache something derived from an object under its current key (the
+        web previews): a ``rekey`` swap or an ``erase`` cannot happen while they choose the key and write."""
+        with self._locked():
+            yield
+
+    @contextmanager
     def _locked(self) -> Iterator[None]:
         """The vault's file lock (``vault/vault.lock``): erasing an object and swapping in its re-encrypted
         copy exclude each other, across processes."""
