@@ -111,8 +111,7 @@ def profiled(root: Path, media: Path, workers: int, db_url: str | None, batch: i
         )
     ends = sorted(w["end"] for w in per_worker)
     first, last = t["first_result"], t["last_result"]
-    # items in the first completed task are not counted in the steady rate (it ended the cold interval)
-    first_items = min(w["first_task_items"] for w in per_worker)
+    first_items = t["first_items"]  # the first completed task ended the cold interval: not counted
     return {
         "workers": workers,
         "images": len(shas),

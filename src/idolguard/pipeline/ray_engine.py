@@ -105,9 +105,11 @@ class RayEngine:
     _owns_ray: bool = False
     _started_for: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    # Where the driver's wall time went in the last run (seconds; bench/ray_profile.py): actor start and
-    # checks, reading originals and submitting tasks, waiting, fetching results, and the time the runner held
-    # the results (storing them) before asking for more.
+    # Where the driver's wall time went in the last run (seconds; bench/ray_profile.py): ``start`` (actors and
+    # checks), the pump's ``dispatch`` (reading originals, submitting), ``wait`` and ``get`` (fetching results),
+    # the runner's ``consumer`` time (storing what was yielded), ``first_result``/``last_result`` (from the
+    # run's start) and ``first_items`` (items of the first completed task): the steady rate with warm actors is
+    # ``(items - first_items) / (last_result - first_result)``.
     timings: dict[str, float] = field(default_factory=dict)
 
     # -- start ------------------------------------------------------------------------------------------------
@@ -402,7 +404,8 @@ class RayEngine:
                     mark, now = now, clock()
                     spent["get"] += now - mark
                     last = now
-                    first = first or now
+                    if not first:
+                        first, self.timings["first_items"] = now, len(batch)
                     if not hand((batch, results)):
                         return
         except Exception as exc:  # noqa: BLE001 - reaches the consumer, which raises it
