@@ -42,7 +42,8 @@ def app_ws(tmp_path: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch) 
 def assert_not_plaintext(path: Path, original: bytes) -> None:
     data = path.read_bytes()
     assert crypto.is_encrypted_file(path), f"{path.name} is not in the vault's encrypted format"
-    assert JPEG_MAGIC not in data and original[:64] not in data and original[-64:] not in data
+    # Not "JPEG_MAGIC not in data": 3 given bytes turn up by chance in a few MiB of ciphertext (~1 run in 8).
+    assert not data.startswith(JPEG_MAGIC) and original[:64] not in data and original[-64:] not in data
 
 
 def plaintext_copies(ws: Workspace) -> list[str]:
