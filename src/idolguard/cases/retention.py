@@ -128,7 +128,7 @@ def _resume(ws: Workspace, key: str, roles_checked: bool) -> DestroyResult | Non
         )
     finished = finish_pending(ws, number)
     if not finished:
-        raise CaseError(f"{number} was already destroyed")
+        raise CaseError(f"{number} was already destroyed", code=ErrorCode.CASE_DESTROYED, number=number)
     done = finished[0]
     return DestroyResult(
         case=number,
