@@ -198,6 +198,24 @@ def gallery_bench(data: Path, folder: Path, artists: int, strangers: int, repeat
             f"full path with gallery, {label:26s}: {faces / wall:6.1f} faces/s wall, {cpu / faces * 1000:6.1f} ms "
             f"CPU/face ({faces / cpu:5.1f} faces/CPU-s); mirrored {results[policy][2]}/{faces}"
         )
+    groups = {"enrolled artists' unseen photos": [], "labelled people not enrolled": [], "unlabelled strangers": []}
+    for file, is_genuine, path in zip(files, genuine, probe_paths, strict=True):
+        labelled = any(path in paths for paths in by_identity.values())
+        key = (
+            "enrolled artists' unseen photos"
+            if is_genuine
+            else ("labelled people not enrolled" if labelled else "unlabelled strangers")
+        )
+        groups[key].append(file)
+    lazy_embedder = lazy.embedder
+    assert lazy_embedder is not None
+    for name, members in groups.items():
+        count = needed = 0
+        for file in members:
+            found = lazy.analyze(load_rgb(file))
+            needed += complete_views(lazy_embedder, found.faces, index)
+            count += len(found.faces)
+        print(f"  mirrored, {name:32s}: {needed}/{count} faces")
     print(
         f"lazy vs every face mirrored: {differ} of {len(results[LAZY][0])} decisions differ "
         f"(crop only vs mirrored: {crop_differ}); share mirrored {results[LAZY][2] / max(faces, 1):.1%}"
