@@ -74,9 +74,9 @@ class _Root(TyperGroup):
         try:
             return super().invoke(ctx)
         except WorkspaceError as exc:
-            fail(str(exc), ExitCode.WORKSPACE)
+            fail(exc, ExitCode.WORKSPACE)
         except IdolGuardError as exc:
-            fail(str(exc), ExitCode.ITEMS_FAILED)
+            fail(exc, ExitCode.ITEMS_FAILED)
 
 
 def _after_command(*_args: Any, **_kwargs: Any) -> None:
@@ -89,7 +89,7 @@ def _after_command(*_args: Any, **_kwargs: Any) -> None:
             try:
                 _finish_writes(ws)
             except Exception as exc:  # noqa: BLE001 - the command's work is done and committed; say so
-                warn("the ledger head could not be anchored: {reason}", reason=tr_error(str(exc)))
+                warn("the ledger head could not be anchored: {reason}", reason=tr_error(exc))
 
 
 app = new_app(
@@ -160,7 +160,7 @@ def init(
     try:
         config = init_workspace(home, encrypt=encrypt, key_file=key_file, signing_key_file=signing_key_file)
     except IdolGuardError as exc:
-        fail(str(exc), ExitCode.WORKSPACE)
+        fail(exc, ExitCode.WORKSPACE)
     tell(
         "workspace ready at [bold]{home}[/] (database: {db})",
         stdout=True,
@@ -202,7 +202,7 @@ def _run_init_hooks(home: Path | None) -> None:
         console.print(tr_error(line), highlight=False, soft_wrap=True, markup=False)
 
     def later(exc: Exception) -> None:
-        note("not run now ({reason}); `idolguard serve` creates the first admin", reason=tr_error(str(exc)))
+        note("not run now ({reason}); `idolguard serve` creates the first admin", reason=tr_error(exc))
 
     # The workspace exists now whatever happens here: a hook that cannot run is a note, not a failed init.
     try:
@@ -216,7 +216,7 @@ def _run_init_hooks(home: Path | None) -> None:
             try:
                 hook(ws, say)
             except IdolGuardError as exc:
-                note("{area}: {reason}", area=area, reason=tr_error(str(exc)))
+                note("{area}: {reason}", area=area, reason=tr_error(exc))
     except IdolGuardError as exc:
         later(exc)
     finally:
@@ -256,7 +256,7 @@ def _sighting_info(
     try:
         return SightingInfo(check_source_url(source_url), platform, account, parse_seen_at(seen_at), note)
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
 
 
 # The sighting options of ``ingest`` and ``scan``: one definition, so both show the same help.
@@ -485,7 +485,7 @@ def _engine(ws: Any, name: str, workers: int | None, address: str | None, vault:
     try:
         chosen = choose_engine(ws, name, workers=workers, address=address, vault=vault)
     except ValueError as exc:
-        fail(str(exc))
+        fail(exc)
     if isinstance(chosen, RayEngine) and not quiet:
         tell(
             "ray: {nodes} node(s), {workers} worker(s), originals via {mode}",
@@ -539,7 +539,7 @@ def verify(
             recorded = True
             ws.wrote = False  # the verify event alone is not anchored (it would add an anchor entry per check)
         except Exception as exc:  # noqa: BLE001 - the check's result matters more than recording it
-            warn("the verify event could not be recorded: {reason}", reason=tr_error(str(exc)))
+            warn("the verify event could not be recorded: {reason}", reason=tr_error(exc))
     if json_out:
         emit_json({**report.as_dict(), "read_only": read_only, "verify_event_recorded": recorded})
     else:
@@ -697,7 +697,7 @@ def export(
     try:
         ws.vault.export(sha256, out)
     except (IdolGuardError, ValueError) as exc:
-        fail(str(exc), ExitCode.ITEMS_FAILED)
+        fail(exc, ExitCode.ITEMS_FAILED)
     except OSError as exc:
         fail("cannot write {path}: {reason}", ExitCode.ITEMS_FAILED, path=out, reason=exc.strerror or exc)
     with ws.write() as (_session, ledger):
@@ -727,7 +727,7 @@ def key_rotate(
     try:
         new = rotate_signing_key(ws, new_key_file, reason)
     except IdolGuardError as exc:
-        fail(str(exc), ExitCode.WORKSPACE)
+        fail(exc, ExitCode.WORKSPACE)
     _finish_writes(ws)
     tell("signing key rotated: new key id {key}", stdout=True, key=new.key_id)
     if new_key_file:
@@ -824,7 +824,7 @@ def demo(
     try:
         config = init_workspace(home)
     except IdolGuardError as exc:
-        fail(str(exc), ExitCode.WORKSPACE)
+        fail(exc, ExitCode.WORKSPACE)
     media_dir = out or (config.home / "demo-media")
     paths = make_demo_media(media_dir)
     tell("demo media: {n} files in {path}", n=len(paths), path=media_dir)

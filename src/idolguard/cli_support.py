@@ -283,16 +283,17 @@ def open_workspace(home: Path | None, *, read_only: bool = False, signs: bool = 
         if signs:
             ws.signing_key  # noqa: B018
     except IdolGuardError as exc:
-        fail(str(exc), ExitCode.WORKSPACE)
+        fail(exc, ExitCode.WORKSPACE)
     _OPENED.append(ws)
     return ws
 
 
-def fail(message: str, code: int = ExitCode.USAGE, **values: object) -> NoReturn:
+def fail(message: str | BaseException, code: int = ExitCode.USAGE, **values: object) -> NoReturn:
     """Print ``error: message`` on stderr (in the user's language) and exit with ``code`` (default 2: the
-    arguments were wrong). ``message`` is a catalog template filled from ``values``, or an error's text
-    (``str(exc)``), shown in Korean when ``locales/cli/errors.ko.po`` has a template it matches."""
-    text = tr(message, **values) if values else tr_error(message)
+    arguments were wrong). ``message`` is a catalog template filled from ``values``, or an error (give the
+    exception itself: its typed code says it in Korean when no ``locales/cli/errors.ko.po`` template matches
+    its English text; see ``cli_lang.tr_error``)."""
+    text = tr(message, **values) if values and isinstance(message, str) else tr_error(message)
     console.print(f"[bold red]{tr('error:')}[/] {escape(text)}")
     raise typer.Exit(int(code))
 
@@ -330,7 +331,7 @@ def or_usage_error(fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except IdolGuardError as exc:
-        fail(str(exc), ExitCode.USAGE)
+        fail(exc, ExitCode.USAGE)
 
 
 def exit_for(failures: int) -> None:

@@ -203,7 +203,7 @@ def eval_detector(
         files = read_labels(labels, root)
         detector = default_detector()
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
     if limit:
         files = files[:limit]
     started = time.perf_counter()
@@ -305,7 +305,7 @@ def train_detector(
     try:
         card = train(cfg, log=lambda msg: console.print(safe(tr_error(msg))))
     except (ImportError, ValueError, FileNotFoundError) as exc:
-        fail(str(exc))
+        fail(exc)
     emit_json({"out": str(out), "card": str(out.with_suffix(".json")), "metrics": card["metrics"]})
 
 
@@ -332,7 +332,7 @@ def calibrate_detector(
         files = read_labels(labels, root)
         detector = default_detector()
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
     with progress_bar(interactive(json_out), "scoring", len(files)) as advance:
         scores = list(
             score_labelled(
@@ -355,7 +355,7 @@ def calibrate_detector(
     except ValueError as exc:
         fail(
             "cannot calibrate: {reason} ({used} of {files} files had a scorable face)",
-            reason=tr_error(str(exc)),
+            reason=tr_error(exc),
             used=len(usable),
             files=len(scores),
         )

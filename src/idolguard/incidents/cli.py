@@ -89,7 +89,7 @@ def incidents_show(
     try:
         detail = incident_detail(ws, incident_id)
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
     if chart is not None:
         chart.write_text(spread_chart_svg(detail), encoding="utf-8")
     if json_out:
@@ -140,7 +140,7 @@ def incidents_status(
     try:
         old = set_state(ws, incident_id, state.value, reason)
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
     if json_out:
         emit_json({"incident": incident_id, "from": old, "to": state.value, "changed": old != state.value})
     elif old == state.value:

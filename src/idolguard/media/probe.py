@@ -15,7 +15,7 @@ from typing import Any
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from idolguard.config import Limits
-from idolguard.errors import MediaError
+from idolguard.errors import ErrorCode, MediaError
 from idolguard.media.sniff import sniff_file
 
 
@@ -80,7 +80,11 @@ def probe_image(path: Path, limits: Limits) -> Probe:
                 if width * height > limits.max_image_pixels:
                     raise MediaError(
                         f"image is {width}x{height} = {width * height} pixels, over the limit of "
-                        f"{limits.max_image_pixels} (possible decompression bomb); preserved, not decoded"
+                        f"{limits.max_image_pixels} (possible decompression bomb); preserved, not decoded",
+                        code=ErrorCode.MEDIA_PIXEL_LIMIT,
+                        width=width,
+                        height=height,
+                        limit=limits.max_image_pixels,
                     )
                 meta: dict[str, Any] = {
                     "format": img.format,
@@ -104,13 +108,17 @@ def probe_image(path: Path, limits: Limits) -> Probe:
                     img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))
                 img.load()  # decode now: report truncated/corrupt data here rather than in every stage
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise MediaError(f"image exceeds the decompression-bomb limit: {exc}; preserved, not decoded") from exc
+        raise MediaError(
+            f"image exceeds the decompression-bomb limit: {exc}; preserved, not decoded",
+            code=ErrorCode.MEDIA_BOMB,
+            limit=limits.max_image_pixels,
+        ) from exc
     except UnidentifiedImageError as exc:
-        raise MediaError(f"not a decodable image ({sniffed.mime}): {exc}") from exc
+        raise MediaError(f"not a decodable image ({sniffed.mime}): {exc}", code=ErrorCode.MEDIA_UNREADABLE) from exc
     except MediaError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise MediaError(f"corrupt or truncated image: {exc}") from exc
+        raise MediaError(f"corrupt or truncated image: {exc}", code=ErrorCode.MEDIA_CORRUPT) from exc
     return Probe("image", sniffed.mime, width, height, None, meta["frames"], meta)
 
 
@@ -135,7 +143,7 @@ def probe_video(path: Path, limits: Limits) -> Probe:
             }
             duration = float(container.duration / 1_000_000) if container.duration else None
             if not streams:
-                raise MediaError("container has no video stream")
+                raise MediaError("container has no video stream", code=ErrorCode.MEDIA_NO_VIDEO)
             stream = streams[0]
             width = stream.codec_context.width
             height = stream.codec_context.height
@@ -151,11 +159,21 @@ def probe_video(path: Path, limits: Limits) -> Probe:
     except MediaError:
         raise
     except (av.error.FFmpegError, OSError, ValueError) as exc:  # type: ignore[attr-defined]
-        raise MediaError(f"corrupt or unreadable video: {exc}") from exc
+        raise MediaError(f"corrupt or unreadable video: {exc}", code=ErrorCode.MEDIA_CORRUPT) from exc
     if width and height and width * height > limits.max_video_pixels_per_frame:
-        raise MediaError(f"video frames are {width}x{height}, over the limit; preserved, not decoded")
+        raise MediaError(
+            f"video frames are {width}x{height}, over the limit; preserved, not decoded",
+            code=ErrorCode.MEDIA_FRAME_LIMIT,
+            width=width,
+            height=height,
+        )
     if duration is not None and duration > limits.max_video_seconds:
-        raise MediaError(f"video lasts {duration:.0f} s, over the limit of {limits.max_video_seconds} s")
+        raise MediaError(
+            f"video lasts {duration:.0f} s, over the limit of {limits.max_video_seconds} s",
+            code=ErrorCode.MEDIA_TOO_LONG,
+            seconds=round(duration),
+            limit=limits.max_video_seconds,
+        )
     return Probe("video", sniffed.mime, width or None, height or None, duration, meta.get("frames"), meta)
 
 
@@ -181,4 +199,8 @@ def probe(path: Path, limits: Limits) -> Probe:
     if sniffed.mime == "application/zip":
         # Archives are preserved as received; their members were ingested as items of their own.
         return Probe("other", sniffed.mime, meta={"container": "zip"})
-    raise MediaError(f"unsupported media type ({sniffed.mime}); the file is preserved but not analysed")
+    raise MediaError(
+        f"unsupported media type ({sniffed.mime}); the file is preserved but not analysed",
+        code=ErrorCode.MEDIA_UNSUPPORTED,
+        mime=sniffed.mime,
+    )
