@@ -114,3 +114,46 @@ def test_a_coded_error_without_a_cli_template_is_said_from_its_code(monkeypatch:
     assert HANGUL.search(cli_lang.tr_error(StorageFull("disk full while storing x.jpg")))
     monkeypatch.setenv("IDOLGUARD_LANG", "en")
     assert cli_lang.tr_error(error) == english
+
+
+def test_the_probes_stored_refusals_are_recognised_with_their_codes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The runner stores a failed stage as text: each refusal the probe raises is recognised back to the code it
+    was raised with (``media.probe.FAILURE_FORMS``), so the upload job explains it in the reader's language."""
+    from idolguard.coded_text import recognise
+    from idolguard.config import Limits
+    from idolguard.errors import MediaError
+    from idolguard.media.probe import FAILURE_FORMS, probe
+
+    cases = {
+        "corrupt.jpg": b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF\x00" + b"garbage" * 40,
+        "notes.jpg": b"plain text, not a picture\n" * 10,
+        "clip.mp4": b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200,
+    }
+    seen = set()
+    for name, data in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(MediaError) as raised:
+            probe(path, Limits())
+        found = recognise(str(raised.value), FAILURE_FORMS)
+        assert found is not None and found["code"] == str(raised.value.code), (name, str(raised.value))
+        seen.add(found["code"])
+    assert {"media.corrupt", "media.unsupported"} <= seen, seen
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "browser: browser time limit of 30 s reached",
+        "media https://example.org/a.jpg: corrupt or truncated image: broken data stream",
+        "TLS certificate not trusted: self-signed certificate (captured anyway)",
+        "screenshot skipped: WebSockets are not captured",
+    ],
+)
+def test_a_captures_stored_problems_are_said_in_korean(stored: str) -> None:
+    """A capture's per-step problems are stored as English text (evidence, never rewritten); the capture report
+    and the CLI say them from the error templates, keeping data (URLs, a library's own words) as stored."""
+    korean = cli_lang.tr_stored(stored, None, None, "ko")
+    assert HANGUL.search(korean) and korean != stored
+    assert not re.search(r"\b(browser|reached|skipped|captured anyway|media https)\b", korean), korean
+    assert cli_lang.tr_stored(stored, None, None, "en") == stored

@@ -41,6 +41,7 @@ from idolguard.cli_support import (
     tell,
     tr,
     tr_error,
+    tr_stored,
     warn,
 )
 from idolguard.errors import IdolGuardError, WorkspaceError
@@ -333,7 +334,7 @@ def ingest(
             emit_json(result.__dict__)
         else:
             status = (
-                f"[red]{safe(tr_error(result.error))}[/]"
+                f"[red]{safe(tr_stored(result.error, result.error_code, result.error_params))}[/]"
                 if result.error
                 else tr("duplicate")
                 if result.duplicate
@@ -393,7 +394,13 @@ def scan_table(objects: list[dict[str, Any]]) -> None:
             dims = f"{obj['width']}x{obj['height']}"
         if obj.get("duration_s"):
             dims += f" {obj['duration_s']:.1f}s"
-        status = tr_error(obj["error"]) if obj.get("error") else tr("dup") if obj.get("duplicate") else tr("ok")
+        status = (
+            tr_stored(obj["error"], obj.get("error_code"), obj.get("error_params"))
+            if obj.get("error")
+            else tr("dup")
+            if obj.get("duplicate")
+            else tr("ok")
+        )
         size = obj.get("size")
         rows.append(
             (

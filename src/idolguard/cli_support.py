@@ -25,7 +25,7 @@ from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from typer._click.formatting import HelpFormatter
 
-from idolguard.cli_lang import N_, tr, tr_error
+from idolguard.cli_lang import N_, tr, tr_error, tr_stored
 from idolguard.errors import IdolGuardError
 from idolguard.exit_codes import ExitCode
 
@@ -41,7 +41,7 @@ PANEL_INTAKE = N_("Intake and analysis")
 PANEL_CASEWORK = N_("Artists, banks and incidents")
 PANEL_MODELS = N_("Models and measurement")
 
-__all__ = ["N_", "tr", "tr_error"]  # re-exported: command modules take everything CLI from here
+__all__ = ["N_", "tr", "tr_error", "tr_stored"]  # re-exported: command modules take everything CLI from here
 
 
 class _Console(Console):

@@ -11,8 +11,9 @@ output without a code, or a code the catalog does not know, shows its stored Eng
 
 from __future__ import annotations
 
+import re
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 Lookup = Callable[[str], "str | None"]
@@ -66,3 +67,31 @@ def _value(value: Any, lookup: Lookup) -> str | None:
         parts = [_value(v, lookup) for v in value]
         return None if any(p is None for p in parts) else "; ".join(p for p in parts if p is not None)
     return str(value)
+
+
+Forms = Mapping[str, str] | Sequence[tuple[str, str]]
+
+
+def recognised(field: str, text: str | None, forms: Forms) -> dict[str, Any]:
+    """``{<field>_code, <field>_params}`` for ``text`` when it is one of ``forms`` (see ``recognise``), else
+    nothing: merged into a view beside the stored text."""
+    found = recognise(text or "", forms)
+    return {f"{field}_code": found["code"], f"{field}_params": found["params"]} if found else {}
+
+
+def recognise(text: str, forms: Forms) -> dict[str, Any] | None:
+    """The code and values of ``text`` when it is one of ``forms`` (code -> English template with ``{name}``
+    fields, or (code, template) pairs when a code has several) filled in: for sentences a module writes into a
+    plain text column from its own fixed templates, so readers get the code back without a column of its own.
+    ``None`` for any other text."""
+    pairs = forms.items() if isinstance(forms, Mapping) else forms
+    for code, template in pairs:
+        pattern = ""
+        for literal, name, _spec, _conv in string.Formatter().parse(template):
+            pattern += re.escape(literal)
+            if name:
+                pattern += f"(?P<{name}>.+?)"
+        matched = re.fullmatch(pattern, text, flags=re.S)
+        if matched:
+            return coded(code, **matched.groupdict())
+    return None

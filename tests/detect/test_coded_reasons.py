@@ -23,6 +23,8 @@ def _sentences(obj: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
     found = [(obj, "verdict_reason"), (info, "rules")]
     found += [(fam, "explanation") for fam in (info.get("families") or {}).values()]
     found += [(face, "reason") for face in info.get("faces") or [] if face.get("reason")]
+    if obj.get("pdq_note"):  # the signals stage's note on a hash too plain to match with
+        found.append((obj, "pdq_note"))
     return found
 
 
@@ -46,6 +48,7 @@ def test_a_korean_report_says_the_analysis_in_korean(cli, tmp_path: Path) -> Non
             assert english not in text, english  # the stored English is in the raw JSON only
             checked += 1
     assert checked >= 5
+    assert any(obj.get("pdq_note_code") for obj in objects)  # the plain picture's PDQ note was checked too
     # --json keeps the English sentence (old readers) beside the code.
     assert all(isinstance(obj["verdict_reason"], str) and obj["verdict_reason"] for obj in objects)
 

@@ -471,9 +471,13 @@ class Vault:
 
     @contextmanager
     def materialize(self, sha256: str) -> Iterator[Path]:
-        """A readable plaintext path for decoders: the object itself (unencrypted vault), or a private
-        decrypted copy in memory-backed storage (``/dev/shm``) when the system has it, so plaintext does not
-        reach persistent disk; it is removed when the block ends (or by ``clean_tmp`` after a crash)."""
+        """A readable plaintext path for decoders: the object itself (unencrypted vault), or a private decrypted
+        copy with no name in any filesystem (an anonymous, sealed, read-only memory file reached as
+        ``/proc/<pid>/fd/<n>``: ``plaintext.plaintext_path``), gone when the block ends or the process dies.
+        Where memory files are unavailable, a private named copy in memory-backed storage (``plain_tmp``:
+        ``/dev/shm``) removed when the block ends (or by ``clean_tmp`` after a crash)."""
+        from idolguard.evidence.plaintext import plaintext_path
+
         path = self.path_for(sha256)
         if not path.exists():
             raise IntegrityError(f"vault object {sha256} is missing", code=ErrorCode.VAULT_MISSING, sha256=sha256)
@@ -482,15 +486,8 @@ class Vault:
             return
         # In an encrypted vault even a plaintext (not yet re-keyed) object is copied out: ``rekey`` may swap
         # its file for ciphertext while a decoder still reopens the path.
-        fd, name = tempfile.mkstemp(dir=self.plain_tmp, prefix=f"view-{os.getpid()}-")
-        os.fchmod(fd, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in self.read_chunks(sha256):
-                    out.write(chunk)
-            yield Path(name)
-        finally:
-            Path(name).unlink(missing_ok=True)
+        with plaintext_path(self.read_chunks(sha256), lambda: self.plain_tmp, prefix="view") as plain:
+            yield plain
 
     @property
     def plain_tmp(self) -> Path:

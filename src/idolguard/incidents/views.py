@@ -13,10 +13,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from idolguard.coded_text import recognised
 from idolguard.db.models import Item, Sighting, StageResult
 from idolguard.errors import IdolGuardError
 from idolguard.evidence.actions import Action
 from idolguard.incidents.models import Incident, IncidentMember
+from idolguard.incidents.sync import MEMBER_REASONS, TITLES
 from idolguard.signals.models import BankEntry, EntryHit
 from idolguard.workspace import Workspace
 
@@ -123,6 +125,7 @@ def incident_detail(ws: Workspace, incident_id: int) -> dict[str, Any]:
     return {
         "id": incident.id,
         "title": incident.title,
+        **recognised("title", incident.title, TITLES),
         "state": incident.state,
         **artists,
         "created_at": incident.created_at.isoformat(),
@@ -132,6 +135,7 @@ def incident_detail(ws: Workspace, incident_id: int) -> dict[str, Any]:
                 "sha256": m.item_sha256,
                 "media_type": item.media_type,
                 "reason": m.reason,
+                **recognised("reason", m.reason, MEMBER_REASONS),  # its code and values, for other languages
                 "added_at": m.added_at.isoformat(),
             }
             for m, item in members
@@ -162,6 +166,7 @@ def list_incidents(ws: Workspace) -> list[dict[str, Any]]:
             {
                 "id": detail["id"],
                 "title": detail["title"],
+                **recognised("title", detail["title"], TITLES),
                 "state": detail["state"],
                 "artists": detail["artists"],
                 "items": len(detail["items"]),

@@ -69,6 +69,25 @@ def _exif(img: Image.Image) -> dict[str, Any]:
     return out
 
 
+# The sentences the probe's refusals say, by code (the runner stores a failed stage as text: front doors get
+# the code and values back with ``coded_text.recognise``; ``tests/media`` checks each refusal is recognised).
+FAILURE_FORMS: tuple[tuple[str, str], ...] = (
+    (
+        "media.pixel_limit",
+        "image is {width}x{height} = {pixels} pixels, over the limit of {limit} (possible decompression bomb); "
+        "preserved, not decoded",
+    ),
+    ("media.bomb", "image exceeds the decompression-bomb limit: {detail}; preserved, not decoded"),
+    ("media.unreadable", "not a decodable image ({mime}): {detail}"),
+    ("media.corrupt", "corrupt or truncated image: {detail}"),
+    ("media.corrupt", "corrupt or unreadable video: {detail}"),
+    ("media.no_video", "container has no video stream"),
+    ("media.frame_limit", "video frames are {width}x{height}, over the limit; preserved, not decoded"),
+    ("media.too_long", "video lasts {seconds} s, over the limit of {limit} s"),
+    ("media.unsupported", "unsupported media type ({mime}); the file is preserved but not analysed"),
+)
+
+
 def probe_image(path: Path, limits: Limits) -> Probe:
     sniffed = sniff_file(path)
     Image.MAX_IMAGE_PIXELS = limits.max_image_pixels  # the configured limit, not Pillow's default (89.5 MP)

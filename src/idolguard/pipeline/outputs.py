@@ -49,6 +49,8 @@ class ScanObject(TypedDict, total=False):
     pdq: str | None
     pdq_quality: int | None
     pdq_note: str | None
+    pdq_note_code: str | None  # the note as a code and values (idolguard.coded_text)
+    pdq_note_params: dict[str, Any]
     pdq_extra: list[dict[str, Any]]
     vpdq: dict[str, Any]
     matches: list[dict[str, Any]]

@@ -489,7 +489,7 @@ def _record(
             stage = stages.get(outcome.stage)
             for name, value in (stage.item_fields(outcome.output) if stage else {}).items():
                 setattr(item, name, value)
-        ledger.append(
+        ledger.append_row(  # inserted with the batch's other events in one statement, same transaction
             Action.PIPELINE_ANALYSE,
             item=sha256,
             details={
