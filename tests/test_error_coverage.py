@@ -39,6 +39,11 @@ USER_FACING = [
     "cases/accounts.py",
     "cases/retention.py",
     "takedowns/notices.py",
+    "incidents/views.py",
+    "web/triage.py",
+    "monitor/service.py",
+    "signals/pdq.py",
+    "signals/vpdq.py",
 ]
 
 
