@@ -18,11 +18,13 @@ files are then refused by intake as an unknown type; decryption happens first, w
     python bench/upload_memory.py --exposure [--files 4] [--mib 64]
 
 Exposure only (no server): the files are spooled encrypted straight through ``uploads.store`` and the job's
-ingest (``jobs._run_upload``, ``DECRYPT_GROUP_BYTES`` groups) runs twice, sampled every 5 ms: named plaintext
-files (``upload-*`` in ``Vault.plain_tmp``, i.e. ``/dev/shm``, and in the vault's ``tmp/``: how many distinct
-ones were seen, and the peak MiB) and anonymous memory copies this process holds (``/memfd:idolguard-*`` in
-``/proc/self/fd``). ``before`` = ``IDOLGUARD_PLAINTEXT_MEMFD=0`` (the named copies the job used before),
-``after`` = anonymous sealed memory files (``evidence.plaintext``).
+ingest (``jobs._run_upload``, ``DECRYPT_GROUP_BYTES`` groups, then the analysis of what was stored) runs twice,
+sampled every 5 ms: named plaintext files (``upload-*`` from ``uploads.readable`` and ``view-*`` from
+``Vault.materialize``, in ``Vault.plain_tmp``, i.e. ``/dev/shm``, and in the vault's ``tmp/``: how many
+distinct ones were seen, and the peak MiB) and anonymous memory copies this process holds
+(``/memfd:idolguard-*`` in ``/proc/self/fd``, counted once per memory file). ``before`` =
+``IDOLGUARD_PLAINTEXT_MEMFD=0`` (the named copies used before), ``after`` = anonymous sealed memory files
+(``evidence.plaintext``).
 """
 
 from __future__ import annotations
@@ -206,7 +208,7 @@ def exposure(ws, files: int, mib: int, memfd: bool) -> dict[str, float]:  # type
             named = 0
             for folder in folders:
                 for path in folder.iterdir():
-                    if path.name.startswith("upload-"):
+                    if path.name.startswith(("upload-", "view-")):  # the job's copies, and analysis's
                         names.add(str(path))
                         try:
                             named += path.stat().st_size

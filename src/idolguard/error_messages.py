@@ -203,6 +203,18 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.TAKEDOWN_MISSING: N_("Notice {id} lacks elements its legal basis requires: {fields}."),
     ErrorCode.TAKEDOWN_UNKNOWN_BASIS: N_("'{basis}' is not a legal basis known here."),
     ErrorCode.TAKEDOWN_UNKNOWN_RECIPIENT: N_("'{recipient}' is not a recipient known here."),
+    # incidents, triage and watched sources
+    ErrorCode.INCIDENT_MERGED: N_("Incident {id} was merged into incident {into}: open that one."),
+    ErrorCode.INCIDENT_STATE: N_("Choose one of the incident states: {choices}."),
+    ErrorCode.TRIAGE_STATUS: N_("'{status}' is not a review status."),
+    ErrorCode.TRIAGE_CONFLICT: N_("Someone else changed this item meanwhile; reload to see their decision."),
+    ErrorCode.COMMENT_EMPTY: N_("An empty comment is not recorded: write something first."),
+    ErrorCode.COMMENT_TOO_LONG: N_("Comments have at most {max} characters (this one has {length})."),
+    ErrorCode.WATCH_INTERVAL: N_("'{text}' is not an interval: write a number and a unit, e.g. 30m, 6h or 1d."),
+    ErrorCode.WATCH_INTERVAL_SHORT: N_("The interval '{text}' is shorter than one minute."),
+    ErrorCode.WATCH_KIND: N_("'{kind}' is not a kind of source: choose one of {choices}."),
+    ErrorCode.WATCH_URL: N_("{url} cannot be watched: give the public http(s) address of a page or account."),
+    ErrorCode.WATCH_DUPLICATE: N_("{url} is already watched (source #{id})."),
 }
 
 # What admins read instead (they may change settings, so the setting is named).

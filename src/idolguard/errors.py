@@ -158,6 +158,18 @@ class ErrorCode(StrEnum):
     TAKEDOWN_MISSING = "takedown.missing"
     TAKEDOWN_UNKNOWN_BASIS = "takedown.unknown_basis"
     TAKEDOWN_UNKNOWN_RECIPIENT = "takedown.unknown_recipient"
+    # incidents, triage and watched sources
+    INCIDENT_MERGED = "incident.merged"
+    INCIDENT_STATE = "incident.state"
+    TRIAGE_STATUS = "triage.status"
+    TRIAGE_CONFLICT = "triage.conflict"
+    COMMENT_EMPTY = "comment.empty"
+    COMMENT_TOO_LONG = "comment.too_long"
+    WATCH_INTERVAL = "watch.interval"
+    WATCH_INTERVAL_SHORT = "watch.interval_short"
+    WATCH_KIND = "watch.kind"
+    WATCH_URL = "watch.url"
+    WATCH_DUPLICATE = "watch.duplicate"
 
 
 class IdolGuardError(Exception):

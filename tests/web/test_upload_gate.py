@@ -156,3 +156,4 @@ def test_refused_uploads_are_answered_before_the_body_is_read(app_ws, port, coun
     with app_ws.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Job)) == 0
     assert not (app_ws.home / "uploads").exists() or not any((app_ws.home / "uploads").iterdir())
+    assert list(app_ws.vault.tmp.iterdir()) == []  # (sealed parts are nameless: ``spooled`` above counts them)

@@ -138,6 +138,8 @@ def detect_paths(ws: Any, paths: list[Path]) -> Any:
             synthetic_model=output["manipulation"].get("synthetic_model"),
             verdict=output["verdict"],
             verdict_reason=output["verdict_reason"],
+            verdict_reason_code=output.get("verdict_reason_code"),
+            verdict_reason_params=output.get("verdict_reason_params"),
             faces=_public_faces(faces, output["manipulation"]["faces"]),
             calibration=output["manipulation"]["calibration"],
             content_credentials=output["content_credentials"],
@@ -166,7 +168,7 @@ def detect(
             score = result["manipulation_score"]
             shown = f"{score:.3f}" if isinstance(score, float) else "-"
             faces = tr("{n} face(s)", n=len(result["faces"]))
-            reason = safe(tr_error(result.get("verdict_reason", "")))
+            reason = safe(_reason(result))
             out().print(
                 f"{safe(tr(result['verdict'])):<18} {shown:>6}  {faces}  {safe(result['path'])}  [dim]{reason}[/]"
             )
@@ -403,3 +405,14 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     groups["eval"].command("detector")(eval_detector)
     groups["train"].command("detector")(train_detector)
     groups["calibrate"].command("detector")(calibrate_detector)
+
+
+def _reason(result: dict[str, Any]) -> str:
+    """The verdict's reason in the CLI's language: from its code (the report catalogs' ``said.*`` sentences),
+    else the CLI's error templates, else as stored."""
+    from idolguard.cli_lang import current
+    from idolguard.report.i18n import said
+
+    if result.get("verdict_reason_code"):
+        return said(result, "verdict_reason", current())
+    return tr_error(result.get("verdict_reason", ""))

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from idolguard.coded_text import recognised
 from idolguard.db.models import Item, Sighting, StageResult
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.evidence.actions import Action
 from idolguard.incidents.models import Incident, IncidentMember
 from idolguard.incidents.sync import MEMBER_REASONS, TITLES
@@ -72,9 +72,16 @@ def incident_detail(ws: Workspace, incident_id: int) -> dict[str, Any]:
     with ws.sessions() as session:
         incident = session.get(Incident, incident_id)
         if incident is None:
-            raise IdolGuardError(f"no incident {incident_id}")
+            raise IdolGuardError(
+                f"no incident {incident_id}", code=ErrorCode.RECORD_UNKNOWN, ref=f"incident:{incident_id}"
+            )
         if incident.merged_into is not None:
-            raise IdolGuardError(f"incident {incident_id} was merged into incident {incident.merged_into}")
+            raise IdolGuardError(
+                f"incident {incident_id} was merged into incident {incident.merged_into}",
+                code=ErrorCode.INCIDENT_MERGED,
+                id=incident_id,
+                into=incident.merged_into,
+            )
         ids = _member_ids(session, incident_id)
         members = (
             session.execute(
@@ -222,13 +229,26 @@ def set_state(ws: Workspace, incident_id: int, state: str, reason: str | None = 
     from idolguard.incidents.models import INCIDENT_STATES
 
     if state not in INCIDENT_STATES:
-        raise IdolGuardError(f"incident state must be one of {', '.join(INCIDENT_STATES)}")
+        raise IdolGuardError(
+            f"incident state must be one of {', '.join(INCIDENT_STATES)}",
+            code=ErrorCode.INCIDENT_STATE,
+            choices=", ".join(INCIDENT_STATES),
+        )
     with ws.write() as (session, ledger):
         incident = session.get(Incident, incident_id)
         if incident is None:
-            raise IdolGuardError(f"no incident {incident_id} (see `idolguard incidents list`)")
+            raise IdolGuardError(
+                f"no incident {incident_id} (see `idolguard incidents list`)",
+                code=ErrorCode.RECORD_UNKNOWN,
+                ref=f"incident:{incident_id}",
+            )
         if incident.merged_into is not None:
-            raise IdolGuardError(f"incident {incident_id} was merged into incident {incident.merged_into}")
+            raise IdolGuardError(
+                f"incident {incident_id} was merged into incident {incident.merged_into}",
+                code=ErrorCode.INCIDENT_MERGED,
+                id=incident_id,
+                into=incident.merged_into,
+            )
         old = incident.state
         if old != state:
             incident.state = state

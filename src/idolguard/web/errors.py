@@ -3,15 +3,17 @@
 The areas raise errors in English written for the command line (they name flags such as ``--again`` and config
 keys such as ``capture.allow``), and operating-system errors carry server paths. Pages never read those texts:
 every refusal people need explained carries a stable ``ErrorCode`` (``idolguard.errors``) and the values its
-message names, and ``MESSAGES`` maps each code to a catalog message (KO/EN; ``tests/web/test_error_codes.py``
-checks every code has both). Stored failures (a job's per-file results, a reported link) keep the code beside
-the text, so they are translated later too.
+message names, and ``MESSAGES`` (``idolguard/error_messages.py``, shared with the CLI) maps each code to a
+catalog message (KO in ``locales/errcodes.ko.po``; ``tests/web/test_error_codes.py`` checks every code has
+both). Stored failures (a job's per-file results, a reported link) keep the code beside the text, so they are
+translated later too.
 
 Anything without a code is not explained in words of its own: the page says a generic translated sentence;
 an English reader also gets the text of our own refusals (written for people in English; paths, errno codes
 and, except for admins, config keys taken out), and admins get the detail of anything. It is logged with
 paths, URLs' queries and errno codes taken out, never media. A refusal that readers meet often deserves a
-code: add it to ``ErrorCode`` and ``MESSAGES`` (KO/EN).
+code: add it to ``ErrorCode``, ``error_messages.MESSAGES`` and ``locales/errcodes.ko.po`` (a raise without a code
+in the modules ``tests/test_error_coverage.py`` walks fails there).
 """
 
 from __future__ import annotations
