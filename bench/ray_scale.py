@@ -87,6 +87,9 @@ def stage_ms(ws: Any) -> dict[str, tuple[int, int]]:
         return {stage: (int(count), int(total or 0)) for stage, count, total in rows}
 
 
+STEADY: list[float] = []  # the steady rate of the last Ray run ``timed`` measured
+
+
 def timed(root: Path, media: Path, engine: Any, db_url: str | None = None) -> tuple[float, dict[str, tuple[int, int]]]:
     from idolguard.pipeline.runner import analyze
 
@@ -100,6 +103,10 @@ def timed(root: Path, media: Path, engine: Any, db_url: str | None = None) -> tu
         elapsed = time.perf_counter() - started
         failed = [sha for sha, outcomes in results.items() if any(o.status != "ok" for o in outcomes)]
         assert not failed, f"{len(failed)} items failed, e.g. {failed[:2]}"
+        timings = getattr(engine, "timings", None)
+        if timings and timings.get("last_result", 0) > timings.get("first_result", 0):
+            # items/s between the first and the last completed task, actors warm (``RayEngine.timings``)
+            STEADY.append((len(shas) - timings["first_items"]) / (timings["last_result"] - timings["first_result"]))
         return elapsed, stage_ms(ws)
     finally:
         close = getattr(engine, "close", None)
@@ -193,6 +200,7 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=4, help="generated clips for the video rates (0: none)")
     parser.add_argument("--clip-seconds", type=float, default=10.0)
     parser.add_argument("--out", type=Path, help="also write the numbers as JSON here")
+    parser.add_argument("--no-store", action="store_true", help="skip the driver store rate (ratios only)")
     parser.add_argument(
         "--pg", help="also measure the driver's store rate on a fresh PostgreSQL database made from this URL"
     )
@@ -210,6 +218,7 @@ def main() -> None:
         make_images(media, args.images)
         start_local_ray(2)  # the local instance ``scan --engine ray`` starts, with the same settings
         runs: dict[str, list[float]] = defaultdict(list)
+        steady: dict[str, list[float]] = defaultdict(list)
         stages: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
         try:
             for repeat in range(args.repeats):
@@ -223,17 +232,21 @@ def main() -> None:
                         if args.batch:
                             options.batch_size = args.batch
                         engine = RayEngine(options)
+                    STEADY.clear()
                     elapsed, per_stage = timed(root, media, engine)
                     runs[label].append(elapsed)
+                    if STEADY:
+                        steady[label].append(STEADY[0])
                     if label == "ray1":
                         for stage, (n, ms) in per_stage.items():
                             count, total = stages[stage]
                             stages[stage] = (count + n, total + ms)
-                    print(f"repeat {repeat + 1} {label}: {elapsed:.2f} s, {args.images / elapsed:.1f} images/s")
+                    warm = f", steady {steady[label][-1]:.1f} images/s" if STEADY else ""
+                    print(f"repeat {repeat + 1} {label}: {elapsed:.2f} s, {args.images / elapsed:.1f} images/s{warm}")
         finally:
             ray.shutdown()
         video = video_rates(root, args.clips, args.clip_seconds) if args.clips else {}
-        store = store_rate(root, media)
+        store = store_rate(root, media) if not args.no_store else {}
         store_pg: dict[str, float] = {}
         if args.pg:
             from tests.conftest import _fresh_pg_database
@@ -243,6 +256,7 @@ def main() -> None:
     median = {label: statistics.median(times) for label, times in runs.items()}
     rate = {label: args.images / seconds for label, seconds in median.items()}
     per_core = {stage: round(n / (ms / 1000), 1) for stage, (n, ms) in stages.items() if ms > 0}
+    warm = {label: statistics.median(rates) for label, rates in steady.items()}
     report = {
         "images": args.images,
         "repeats": args.repeats,
@@ -250,6 +264,8 @@ def main() -> None:
         "images_per_s": {k: round(v, 2) for k, v in rate.items()},
         "ray2_over_ray1": round(rate["ray2"] / rate["ray1"], 3),
         "ray2_over_pool2": round(rate["ray2"] / rate["pool2"], 3),
+        "steady_images_per_s": {k: round(v, 2) for k, v in warm.items()},
+        "steady_ray2_over_ray1": round(warm["ray2"] / warm["ray1"], 3) if len(warm) == 2 else None,
         "per_core_images_per_s_by_stage": per_core,
         "per_core_video_seconds_per_s_by_stage": video,
         "driver_store_rate": store,
@@ -264,6 +280,11 @@ def main() -> None:
         print(f"  {label:6s} {median[label]:8.2f} s  {rate[label]:8.1f} images/s")
     print(f"  ray2 / ray1  = {report['ray2_over_ray1']:.2f}x  (target >= 1.7x)")
     print(f"  ray2 / pool2 = {report['ray2_over_pool2']:.2f}x  (target >= 0.85)")
+    if len(warm) == 2:
+        print(
+            f"  steady state (actors warm, first to last completed task): ray1 {warm['ray1']:.1f}, ray2 "
+            f"{warm['ray2']:.1f} images/s, ray2 / ray1 = {report['steady_ray2_over_ray1']:.2f}x"
+        )
     print("per-core images/s by stage (ray1 runs):", json.dumps(per_core))
     if video:
         print("per-core video seconds/s by stage:", json.dumps(video))

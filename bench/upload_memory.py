@@ -14,6 +14,17 @@ Job: the queued upload job's decryption step (``jobs._run_upload``) in this proc
 ``/dev/shm`` (``Vault.plain_tmp``) every 20 ms. ``before`` = one group holding the whole upload (what the job
 did before: every file decrypted at once), ``after`` = ``uploads.DECRYPT_GROUP_BYTES`` groups. (The random
 files are then refused by intake as an unknown type; decryption happens first, which is what is measured.)
+
+    python bench/upload_memory.py --exposure [--files 4] [--mib 64]
+
+Exposure only (no server): the files are spooled encrypted straight through ``uploads.store`` and the job's
+ingest (``jobs._run_upload``, ``DECRYPT_GROUP_BYTES`` groups, then the analysis of what was stored) runs twice,
+sampled every 5 ms: named plaintext files (``upload-*`` from ``uploads.readable`` and ``view-*`` from
+``Vault.materialize``, in ``Vault.plain_tmp``, i.e. ``/dev/shm``, and in the vault's ``tmp/``: how many
+distinct ones were seen, and the peak MiB) and anonymous memory copies this process holds
+(``/memfd:idolguard-*`` in ``/proc/self/fd``, counted once per memory file). ``before`` =
+``IDOLGUARD_PLAINTEXT_MEMFD=0`` (the named copies used before), ``after`` = anonymous sealed memory files
+(``evidence.plaintext``).
 """
 
 from __future__ import annotations
@@ -174,11 +185,112 @@ def job_peak(ws, job_id: int, budget: int | None) -> float:  # type: ignore[no-u
     return peak[0] / MIB
 
 
+def exposure(ws, files: int, mib: int, memfd: bool) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Named plaintext files and anonymous memory copies seen while one upload job ingests."""
+    from idolguard.evidence.plaintext import ENV_SWITCH
+    from idolguard.web import jobs, uploads
+    from idolguard.web.models import Job
+
+    with ws.sessions() as session, session.begin():
+        job = Job(kind="upload", state="running", created_by="bench", params={}, results=[])
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    parts = [(f"part{n}.bin", _RandomFile(mib * MIB)) for n in range(files)]
+    got = uploads.store(jobs.uploads_dir(ws, job_id), parts, key=ws.vault.key)  # type: ignore[arg-type]
+    folders = [ws.vault.plain_tmp, ws.vault.tmp]
+    names: set[str] = set()
+    peaks = [0, 0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            named = 0
+            for folder in folders:
+                for path in folder.iterdir():
+                    if path.name.startswith(("upload-", "view-")):  # the job's copies, and analysis's
+                        names.add(str(path))
+                        try:
+                            named += path.stat().st_size
+                        except OSError:
+                            pass
+            anonymous: dict[int, int] = {}  # by inode: a decoder's own descriptor of a copy is not another copy
+            for fd in Path("/proc/self/fd").iterdir():
+                try:
+                    if os.readlink(fd).startswith("/memfd:idolguard"):
+                        info = os.stat(fd)
+                        anonymous[info.st_ino] = info.st_size
+                except OSError:
+                    continue
+            peaks[0], peaks[1] = max(peaks[0], named), max(peaks[1], sum(anonymous.values()))
+            time.sleep(0.005)
+
+    saved = os.environ.get(ENV_SWITCH)
+    os.environ[ENV_SWITCH] = "1" if memfd else "0"
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    started = time.perf_counter()
+    try:
+        jobs._run_upload(ws, job_id, {"files": got.files, "display": got.display}, "bench")
+    finally:
+        elapsed = time.perf_counter() - started
+        done.set()
+        sampler.join()
+        if saved is None:
+            os.environ.pop(ENV_SWITCH, None)
+        else:
+            os.environ[ENV_SWITCH] = saved
+    return {"named_files": len(names), "named_mib": peaks[0] / MIB, "memfd_mib": peaks[1] / MIB, "seconds": elapsed}
+
+
+class _RandomFile:
+    """``read`` gives ``size`` random bytes in total, a chunk at a time (nothing held but the chunk)."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def read(self, n: int = -1) -> bytes:
+        take = self.left if n is None or n < 0 else min(n, self.left)
+        self.left -= take
+        return os.urandom(take)
+
+
+def main_exposure(files: int, mib: int, rounds: int) -> None:
+    from idolguard.evidence.plaintext import memfd_available
+    from idolguard.web.uploads import DECRYPT_GROUP_BYTES
+    from idolguard.workspace import Workspace, init_workspace
+
+    os.environ["IDOLGUARD_VAULT_KEY"] = os.urandom(32).hex()
+    os.environ.pop("IDOLGUARD_DB_URL", None)
+    print(
+        f"ingest exposure: {files} files x {mib} MiB, decrypt group {DECRYPT_GROUP_BYTES // MIB} MiB, "
+        f"{rounds} rounds each; memfd available: {memfd_available()}; load {os.getloadavg()[0]:.2f}"
+    )
+    print(f"{'':8} {'named files':>11} {'named MiB':>10} {'memfd MiB':>10} {'ingest s':>9}")
+    with tempfile.TemporaryDirectory(prefix="idolguard-expo-") as root:
+        home = Path(root) / "ws"
+        init_workspace(home, encrypt=True)
+        ws = Workspace.open(home)
+        for _ in range(rounds):
+            for mode, memfd in (("before", False), ("after", True)):
+                got = exposure(ws, files, mib, memfd)
+                print(
+                    f"{mode:8} {got['named_files']:11d} {got['named_mib']:10.1f} {got['memfd_mib']:10.1f} "
+                    f"{got['seconds']:9.2f}"
+                )
+        ws.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=4)
     parser.add_argument("--mib", type=int, default=64)
+    parser.add_argument("--exposure", action="store_true", help="only the job's named/anonymous plaintext copies")
+    parser.add_argument("--rounds", type=int, default=3, help="--exposure: repetitions of before/after")
     args = parser.parse_args()
+    if args.exposure:
+        main_exposure(args.files, args.mib, args.rounds)
+        return
     from idolguard.web import accounts
     from idolguard.web.uploads import DECRYPT_GROUP_BYTES
     from idolguard.workspace import Workspace, init_workspace

@@ -41,6 +41,7 @@ from idolguard.cli_support import (
     tell,
     tr,
     tr_error,
+    tr_stored,
     warn,
 )
 from idolguard.errors import IdolGuardError, WorkspaceError
@@ -74,9 +75,9 @@ class _Root(TyperGroup):
         try:
             return super().invoke(ctx)
         except WorkspaceError as exc:
-            fail(str(exc), ExitCode.WORKSPACE)
+            fail(exc, ExitCode.WORKSPACE)
         except IdolGuardError as exc:
-            fail(str(exc), ExitCode.ITEMS_FAILED)
+            fail(exc, ExitCode.ITEMS_FAILED)
 
 
 def _after_command(*_args: Any, **_kwargs: Any) -> None:
@@ -89,7 +90,7 @@ def _after_command(*_args: Any, **_kwargs: Any) -> None:
             try:
                 _finish_writes(ws)
             except Exception as exc:  # noqa: BLE001 - the command's work is done and committed; say so
-                warn("the ledger head could not be anchored: {reason}", reason=tr_error(str(exc)))
+                warn("the ledger head could not be anchored: {reason}", reason=tr_error(exc))
 
 
 app = new_app(
@@ -160,7 +161,7 @@ def init(
     try:
         config = init_workspace(home, encrypt=encrypt, key_file=key_file, signing_key_file=signing_key_file)
     except IdolGuardError as exc:
-        fail(str(exc), ExitCode.WORKSPACE)
+        fail(exc, ExitCode.WORKSPACE)
     tell(
         "workspace ready at [bold]{home}[/] (database: {db})",
         stdout=True,
@@ -202,7 +203,7 @@ def _run_init_hooks(home: Path | None) -> None:
         console.print(tr_error(line), highlight=False, soft_wrap=True, markup=False)
 
     def later(exc: Exception) -> None:
-        note("not run now ({reason}); `idolguard serve` creates the first admin", reason=tr_error(str(exc)))
+        note("not run now ({reason}); `idolguard serve` creates the first admin", reason=tr_error(exc))
 
     # The workspace exists now whatever happens here: a hook that cannot run is a note, not a failed init.
     try:
@@ -216,7 +217,7 @@ def _run_init_hooks(home: Path | None) -> None:
             try:
                 hook(ws, say)
             except IdolGuardError as exc:
-                note("{area}: {reason}", area=area, reason=tr_error(str(exc)))
+                note("{area}: {reason}", area=area, reason=tr_error(exc))
     except IdolGuardError as exc:
         later(exc)
     finally:
@@ -239,6 +240,11 @@ def _finish_writes(ws: Any) -> None:
     from idolguard.capture.anchor import anchor_if_due, announce
 
     announce(anchor_if_due(ws))
+    # Done for what was written so far: the after-command step (``_after_command``) then skips this workspace
+    # unless something is written after this point. Without it a command that finishes its own writes (scan,
+    # ingest, export...) said twice that the head was not timestamped when no TSA is configured (no anchor
+    # entry is appended then, so the second call still finds entries since the last anchor).
+    ws.wrote = False
 
 
 def _safe_url(url: str) -> str:
@@ -256,7 +262,7 @@ def _sighting_info(
     try:
         return SightingInfo(check_source_url(source_url), platform, account, parse_seen_at(seen_at), note)
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
 
 
 # The sighting options of ``ingest`` and ``scan``: one definition, so both show the same help.
@@ -333,7 +339,7 @@ def ingest(
             emit_json(result.__dict__)
         else:
             status = (
-                f"[red]{safe(tr_error(result.error))}[/]"
+                f"[red]{safe(tr_stored(result.error, result.error_code, result.error_params))}[/]"
                 if result.error
                 else tr("duplicate")
                 if result.duplicate
@@ -393,7 +399,13 @@ def scan_table(objects: list[dict[str, Any]]) -> None:
             dims = f"{obj['width']}x{obj['height']}"
         if obj.get("duration_s"):
             dims += f" {obj['duration_s']:.1f}s"
-        status = tr_error(obj["error"]) if obj.get("error") else tr("dup") if obj.get("duplicate") else tr("ok")
+        status = (
+            tr_stored(obj["error"], obj.get("error_code"), obj.get("error_params"))
+            if obj.get("error")
+            else tr("dup")
+            if obj.get("duplicate")
+            else tr("ok")
+        )
         size = obj.get("size")
         rows.append(
             (
@@ -485,7 +497,7 @@ def _engine(ws: Any, name: str, workers: int | None, address: str | None, vault:
     try:
         chosen = choose_engine(ws, name, workers=workers, address=address, vault=vault)
     except ValueError as exc:
-        fail(str(exc))
+        fail(exc)
     if isinstance(chosen, RayEngine) and not quiet:
         tell(
             "ray: {nodes} node(s), {workers} worker(s), originals via {mode}",
@@ -539,7 +551,7 @@ def verify(
             recorded = True
             ws.wrote = False  # the verify event alone is not anchored (it would add an anchor entry per check)
         except Exception as exc:  # noqa: BLE001 - the check's result matters more than recording it
-            warn("the verify event could not be recorded: {reason}", reason=tr_error(str(exc)))
+            warn("the verify event could not be recorded: {reason}", reason=tr_error(exc))
     if json_out:
         emit_json({**report.as_dict(), "read_only": read_only, "verify_event_recorded": recorded})
     else:
@@ -697,7 +709,7 @@ def export(
     try:
         ws.vault.export(sha256, out)
     except (IdolGuardError, ValueError) as exc:
-        fail(str(exc), ExitCode.ITEMS_FAILED)
+        fail(exc, ExitCode.ITEMS_FAILED)
     except OSError as exc:
         fail("cannot write {path}: {reason}", ExitCode.ITEMS_FAILED, path=out, reason=exc.strerror or exc)
     with ws.write() as (_session, ledger):
@@ -727,7 +739,7 @@ def key_rotate(
     try:
         new = rotate_signing_key(ws, new_key_file, reason)
     except IdolGuardError as exc:
-        fail(str(exc), ExitCode.WORKSPACE)
+        fail(exc, ExitCode.WORKSPACE)
     _finish_writes(ws)
     tell("signing key rotated: new key id {key}", stdout=True, key=new.key_id)
     if new_key_file:
@@ -824,7 +836,7 @@ def demo(
     try:
         config = init_workspace(home)
     except IdolGuardError as exc:
-        fail(str(exc), ExitCode.WORKSPACE)
+        fail(exc, ExitCode.WORKSPACE)
     media_dir = out or (config.home / "demo-media")
     paths = make_demo_media(media_dir)
     tell("demo media: {n} files in {path}", n=len(paths), path=media_dir)

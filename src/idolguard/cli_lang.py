@@ -22,10 +22,12 @@ import os
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 LANGS = ("en", "ko")
 ENV = "IDOLGUARD_LANG"
 LOCALES = Path(__file__).with_name("locales") / "cli"
+SHARED = Path(__file__).with_name("locales")  # catalogs the web reads too: ``errcodes.ko.po`` (typed error codes)
 ERRORS_CATALOG = "errors"
 
 _chosen: str | None = None  # ``--lang``, for the command now running
@@ -71,7 +73,7 @@ def catalog(lang: str) -> dict[str, str]:
     if lang == "en":
         return {}
     table: dict[str, str] = {}
-    for path in sorted(LOCALES.glob(f"*.{lang}.po")):
+    for path in [*sorted(SHARED.glob(f"*.{lang}.po")), *sorted(LOCALES.glob(f"*.{lang}.po"))]:
         table.update(read_catalog(path))
     return table
 
@@ -120,32 +122,73 @@ def _error_rules(lang: str) -> list[tuple[re.Pattern[str], str]]:
 CODE_FIELDS = {"status", "state", "old", "new", "role"}
 
 
-def _inner(name: str, value: str) -> str:
+def _inner(name: str, value: str, lang: str) -> str:
     """A value taken from an error's text: a nested reason is translated too, a code word (``{family}``) by
     its catalog label; data (paths, names, numbers) stays as it is."""
     if name == "reason":
-        return tr_error(value)
+        return tr_error(value, lang)
     if name == "family":
-        return tr(value)
+        return catalog(lang).get(value, value)
     if name in CODE_FIELDS:  # a status or role code, maybe quoted ('sent'): its label when the catalog has one
         code = value.strip("'\"")
-        label = tr(code)
+        label = catalog(lang).get(code, code)
         return label if label != code else value
     return value
 
 
-def tr_error(text: str) -> str:
-    """An error's text (from this CLI or raised by any layer below it) in the current language: an exact catalog
-    entry, else the first ``errors.ko.po`` template it matches, with the values taken from the text; else as is."""
-    lang = current()
+def tr_error(error: str | BaseException, lang: str | None = None) -> str:
+    """An error (an exception, or its text) from this CLI or raised by any layer below it, in the current
+    language (or ``lang``): an exact catalog entry, else the first ``errors.ko.po`` template its text matches,
+    with the values taken from the text; else, for an error with a typed code (``idolguard.errors.ErrorCode``),
+    the code's message (``error_messages``, the one the web pages show) filled from its params; else as is."""
+    if isinstance(error, BaseException):
+        from idolguard.errors import code_of
+
+        return tr_stored(str(error), str(code_of(error)), getattr(error, "params", None), lang)
+    return tr_stored(error, None, None, lang)
+
+
+def tr_stored(text: str, code: str | None, params: dict[str, Any] | None, lang: str | None = None) -> str:
+    """A stored failure (a file's ``error`` with its ``error_code``/``error_params``, or an exception's parts)
+    in the current language (or ``lang``), as ``tr_error`` says it."""
+    lang = lang if lang in LANGS else current()
     if lang == "en":
         return text
+    translated = _from_text(text, lang)
+    if translated is not None and (_HANGUL.search(translated) or not code):
+        return translated
+    coded = _from_code(code, params or {}, lang) if code else None
+    return coded or translated or text
+
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def _from_text(text: str, lang: str) -> str | None:
     exact = catalog(lang).get(text)
     if exact is not None:
         return exact
     for pattern, target in _error_rules(lang):
         match = pattern.match(text)
         if match:
-            values = {name: _inner(name, value) for name, value in match.groupdict().items()}
+            values = {name: _inner(name, value, lang) for name, value in match.groupdict().items()}
             return target.format(**values)
-    return text
+    return None
+
+
+def _from_code(code: str, params: dict[str, Any], lang: str) -> str | None:
+    """The catalog message of a typed code (the administrators' wording: the command line is run by people who
+    may change settings), or ``None`` for the generic code or one this version does not know."""
+    from idolguard.error_messages import ADMIN_MESSAGES, MESSAGES
+    from idolguard.errors import ErrorCode
+
+    try:
+        known = ErrorCode(code)
+    except ValueError:
+        return None
+    if known is ErrorCode.GENERIC or known not in MESSAGES:
+        return None
+    template = ADMIN_MESSAGES.get(known) or MESSAGES[known]
+    values = {name: params.get(name, "\u2026") for name in re.findall(r"{(\w+)}", template)}
+    text = catalog(lang).get(template, template)
+    return text.format(**values) if values else text

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
+from typer._click.formatting import HelpFormatter
 
-from idolguard.cli_lang import N_, tr, tr_error
+from idolguard.cli_lang import N_, tr, tr_error, tr_stored
 from idolguard.errors import IdolGuardError
 from idolguard.exit_codes import ExitCode
 
@@ -40,7 +41,7 @@ PANEL_INTAKE = N_("Intake and analysis")
 PANEL_CASEWORK = N_("Artists, banks and incidents")
 PANEL_MODELS = N_("Models and measurement")
 
-__all__ = ["N_", "tr", "tr_error"]  # re-exported: command modules take everything CLI from here
+__all__ = ["N_", "tr", "tr_error", "tr_stored"]  # re-exported: command modules take everything CLI from here
 
 
 class _Console(Console):
@@ -167,12 +168,49 @@ _TYPER_LABELS = {
 
 
 def _typer_labels() -> None:
+    import typer._click as click
     import typer.rich_utils as rich_utils
+    from typer._click.exceptions import UsageError
 
     for name, english in _TYPER_LABELS.items():
         setattr(rich_utils, name, tr(english))
     if not getattr(rich_utils.rich_format_error, "_idolguard", False):
         rich_utils.rich_format_error = _translated_usage_error(rich_utils.rich_format_error)
+    # Click's own words around our texts (the usage line, plain section headings, a plain error's hint and
+    # prefix) are literals in Typer's bundled Click: its formatter and error display are replaced once.
+    click.Context.formatter_class = _Formatter
+    click.ClickException.show = _show_error  # type: ignore[method-assign]
+    UsageError.show = _show_error  # type: ignore[method-assign]
+
+
+class _Formatter(HelpFormatter):
+    """Click's help formatter with its words in the user's language, read when help is shown (so ``--lang``
+    counts): ``Usage:`` before every usage line (Rich help and errors print the same line) and the headings of
+    plain (non-Rich) help, which Typer names in English (``Options``, ``Commands``, ``Arguments``)."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, f"{tr('Usage:')} " if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        super().write_heading(tr(heading))
+
+
+def _show_error(error: Any, file: Any = None) -> None:
+    """Click's plain (non-Rich: ``TYPER_USE_RICH=0``) display of its refusals, in the user's language: the usage
+    line, the hint and ``Error:`` with the message matched against ``errors.ko.po`` as the Rich panel is."""
+    import typer._click as click
+    from typer._click._compat import get_text_stderr
+
+    file = file if file is not None else get_text_stderr()
+    ctx = getattr(error, "ctx", None)
+    color = ctx.color if ctx is not None else getattr(error, "show_color", None)
+    if ctx is not None:
+        hint = ""
+        if ctx.command.get_help_option(ctx) is not None:
+            hint = tr("Try '{command} {option}' for help.", command=ctx.command_path, option=ctx.help_option_names[0])
+            hint += "\n"
+        click.echo(f"{ctx.get_usage()}\n{hint}", file=file, color=color)
+    click.echo(tr("Error: {text}", text=tr_error(error.format_message())), file=file, color=color)
 
 
 def _translated_usage_error(show: Any) -> Any:
@@ -245,16 +283,17 @@ def open_workspace(home: Path | None, *, read_only: bool = False, signs: bool = 
         if signs:
             ws.signing_key  # noqa: B018
     except IdolGuardError as exc:
-        fail(str(exc), ExitCode.WORKSPACE)
+        fail(exc, ExitCode.WORKSPACE)
     _OPENED.append(ws)
     return ws
 
 
-def fail(message: str, code: int = ExitCode.USAGE, **values: object) -> NoReturn:
+def fail(message: str | BaseException, code: int = ExitCode.USAGE, **values: object) -> NoReturn:
     """Print ``error: message`` on stderr (in the user's language) and exit with ``code`` (default 2: the
-    arguments were wrong). ``message`` is a catalog template filled from ``values``, or an error's text
-    (``str(exc)``), shown in Korean when ``locales/cli/errors.ko.po`` has a template it matches."""
-    text = tr(message, **values) if values else tr_error(message)
+    arguments were wrong). ``message`` is a catalog template filled from ``values``, or an error (give the
+    exception itself: its typed code says it in Korean when no ``locales/cli/errors.ko.po`` template matches
+    its English text; see ``cli_lang.tr_error``)."""
+    text = tr(message, **values) if values and isinstance(message, str) else tr_error(message)
     console.print(f"[bold red]{tr('error:')}[/] {escape(text)}")
     raise typer.Exit(int(code))
 
@@ -292,7 +331,7 @@ def or_usage_error(fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except IdolGuardError as exc:
-        fail(str(exc), ExitCode.USAGE)
+        fail(exc, ExitCode.USAGE)
 
 
 def exit_for(failures: int) -> None:

@@ -92,6 +92,84 @@ class ErrorCode(StrEnum):
     ENROL_POOR_QUALITY = "enrol.poor_quality"
     ENROL_NONE_USABLE = "enrol.none_usable"
     BATCH_PARTLY_FAILED = "batch.partly_failed"
+    # media decoding and its safety limits (the original stays preserved)
+    MEDIA_CORRUPT = "media.corrupt"
+    MEDIA_PIXEL_LIMIT = "media.pixel_limit"
+    MEDIA_BOMB = "media.bomb"
+    MEDIA_FRAME_LIMIT = "media.frame_limit"
+    MEDIA_TOO_LONG = "media.too_long"
+    MEDIA_NO_VIDEO = "media.no_video"
+    MEDIA_NO_FRAMES = "media.no_frames"
+    # intake: files, archives, the source URL, the disk
+    INPUT_EMPTY = "input.empty"
+    INPUT_TOO_LARGE = "input.too_large"
+    INPUT_CHANGED = "input.changed"
+    INPUT_SEEN_AT = "input.seen_at"
+    ARCHIVE_ENTRIES = "archive.entries"
+    ARCHIVE_BOMB = "archive.bomb"
+    ARCHIVE_MEMBER_BOMB = "archive.member_bomb"
+    ARCHIVE_CORRUPT = "archive.corrupt"
+    SOURCE_URL_TOO_LONG = "source_url.too_long"
+    SOURCE_URL_SPACES = "source_url.spaces"
+    SOURCE_URL_NOT_WEB = "source_url.not_web"
+    SOURCE_URL_INVALID = "source_url.invalid"
+    SOURCE_URL_NO_HOST = "source_url.no_host"
+    STORAGE_FULL = "storage.full"
+    # the vault (stored evidence)
+    VAULT_MISSING = "vault.missing"
+    VAULT_ALTERED = "vault.altered"
+    VAULT_ITEM_KEY_MISSING = "vault.item_key_missing"
+    VAULT_NOT_ENCRYPTED = "vault.not_encrypted"
+    VAULT_REENCRYPT_FAILED = "vault.reencrypt_failed"
+    VAULT_KEY_UNDECIDED = "vault.key_undecided"
+    # exports and folders
+    EXPORT_EXISTS = "export.exists"
+    FOLDER_UNWRITABLE = "folder.unwritable"
+    # cases and accounts
+    CASE_UNKNOWN = "case.unknown"
+    CASE_NEEDS_TITLE = "case.needs_title"
+    CASE_NEEDS_ARTIST = "case.needs_artist"
+    CASE_REF_UNREADABLE = "case.ref_unreadable"
+    CASE_REF_AMBIGUOUS = "case.ref_ambiguous"
+    CASE_REF_KIND = "case.ref_kind"
+    CASE_REF_NUMBER = "case.ref_number"
+    CASE_REF_ACCOUNT = "case.ref_account"
+    CASE_STATUS_UNKNOWN = "case.status_unknown"
+    CASE_FILING_KIND = "case.filing_kind"
+    CASE_ROLE_UNKNOWN = "case.role_unknown"
+    CASE_NEEDS_ASSIGNEE = "case.needs_assignee"
+    ACCOUNT_NEEDS_HANDLE = "account.needs_handle"
+    ACCOUNT_LINK_REASON = "account.link_reason"
+    ACCOUNT_SELF_ALIAS = "account.self_alias"
+    ACCOUNT_ALREADY_LINKED = "account.already_linked"
+    # takedown notices
+    TAKEDOWN_HEADER_INJECTION = "takedown.header_injection"
+    TAKEDOWN_WRONG_BASIS = "takedown.wrong_basis"
+    TAKEDOWN_LANG = "takedown.lang"
+    TAKEDOWN_NEEDS_ADDRESS = "takedown.needs_address"
+    TAKEDOWN_NOT_WEB_URL = "takedown.not_web_url"
+    TAKEDOWN_OTHER_CHANNEL = "takedown.other_channel"
+    TAKEDOWN_NOT_STORED = "takedown.not_stored"
+    TAKEDOWN_BAD_STATUS = "takedown.bad_status"
+    TAKEDOWN_NOT_ESCALATABLE = "takedown.not_escalatable"
+    TAKEDOWN_NOT_DUE = "takedown.not_due"
+    TAKEDOWN_NOT_IN_CASE = "takedown.not_in_case"
+    TAKEDOWN_AFFIRM = "takedown.affirm"
+    TAKEDOWN_MISSING = "takedown.missing"
+    TAKEDOWN_UNKNOWN_BASIS = "takedown.unknown_basis"
+    TAKEDOWN_UNKNOWN_RECIPIENT = "takedown.unknown_recipient"
+    # incidents, triage and watched sources
+    INCIDENT_MERGED = "incident.merged"
+    INCIDENT_STATE = "incident.state"
+    TRIAGE_STATUS = "triage.status"
+    TRIAGE_CONFLICT = "triage.conflict"
+    COMMENT_EMPTY = "comment.empty"
+    COMMENT_TOO_LONG = "comment.too_long"
+    WATCH_INTERVAL = "watch.interval"
+    WATCH_INTERVAL_SHORT = "watch.interval_short"
+    WATCH_KIND = "watch.kind"
+    WATCH_URL = "watch.url"
+    WATCH_DUPLICATE = "watch.duplicate"
 
 
 class IdolGuardError(Exception):
@@ -127,6 +205,8 @@ class IntegrityError(IdolGuardError):
 
 class StorageFull(IdolGuardError):
     """The disk (or quota) holding the workspace is full: the run stops; what was committed stays valid."""
+
+    code = ErrorCode.STORAGE_FULL
 
 
 def code_of(error: BaseException) -> ErrorCode:

@@ -273,8 +273,8 @@ class Workspace:
             raise WorkspaceError("this workspace was opened read-only: nothing can be recorded")
         with self.sessions() as session, self.ledger.transaction(session, self.actor) as writer:
             yield session, writer
-        self.wrote = self.wrote or bool(writer.written)
-        self._written_since_anchor += len(writer.written)
+        self.wrote = self.wrote or bool(writer.count)
+        self._written_since_anchor += writer.count
         every = self._anchor_every()
         if self.anchor_hook is not None and every > 0 and self._written_since_anchor >= every and not self._anchoring:
             self._written_since_anchor = 0

@@ -231,8 +231,63 @@ def test_finishing_killed_after_erasing_is_still_recorded(cli, home: Path, tmp_p
         o["sha256"] for e in _ledger(home) if e["action"] == "case.destroy_finish" for o in e["details"]["objects"]
     }
     assert named == {second, third}
+    # The rest was completed under the event the killed run signed: no second event for the same leftovers.
+    assert len([e for e in _ledger(home) if e["action"] == "case.destroy_finish"]) == 1
     report = _verify(cli)
     assert not [w for w in report["warnings"] if "not finished" in w["message"]]
+    ws.close()
+
+
+KILLED_RIGHT_AFTER_SIGNING = """
+import os, signal, sys
+from idolguard.evidence import vault as v
+
+def erase_leftover(self, sha, decided_at):
+    # The first step after the case.destroy_finish transaction commits: die before erasing anything.
+    os.kill(os.getpid(), signal.SIGKILL)
+
+v.Vault.erase_leftover = erase_leftover
+from idolguard.cli import main
+sys.argv = ["idolguard", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("finish_by", ["destroy-again", "worker-start"])
+def test_finisher_killed_right_after_signing_is_completed_without_a_second_event(
+    cli, home: Path, tmp_path: Path, monkeypatch, finish_by
+) -> None:  # type: ignore[no-untyped-def]
+    """A finisher SIGKILLed right after its ``case.destroy_finish`` is committed (nothing erased yet): the next
+    run recognises the signed event and completes that erasure without signing a second one; verify is clean."""
+    from idolguard.workspace import Workspace
+
+    number, erased = _killed_destruction(cli, home, tmp_path, monkeypatch)
+    _first, second, third = erased
+    run_until_killed(KILLED_RIGHT_AFTER_SIGNING, "cases", "destroy", number, "--reason", "finish", actor="carol")
+    [signed] = [e for e in _ledger(home) if e["action"] == "case.destroy_finish"]
+    assert {o["sha256"]: o["left"] for o in signed["details"]["objects"]} == {second: "object", third: "object and key"}
+    ws = Workspace.open(home)
+    assert ws.vault.has(second) and ws.vault.has(third) and ws.vault.key_paths(third)  # killed before erasing
+    if finish_by == "destroy-again":
+        out = json.loads(cli("cases", "destroy", number, "--reason", "finish", "--json").stdout)
+        assert out["finished"] == 2 and out["executed"] is True
+    else:
+        from idolguard.server.queues import Worker
+
+        worker = Worker(ws)
+        worker.start()
+        worker.stop()
+    for sha in erased:
+        assert not ws.vault.has(sha) and ws.vault.key_paths(sha) == [], sha
+    finishes = [e for e in _ledger(home) if e["action"] == "case.destroy_finish"]
+    assert [e["seq"] for e in finishes] == [signed["seq"]], "a second case.destroy_finish was signed"
+    report = _verify(cli)
+    assert not [w for w in report["warnings"] if "not finished" in w["message"]]
+    assert not report["problems"], report["problems"]
+    assert not list((ws.vault.root / "finishing").glob("*.json"))  # the note went with the completed erasure
+    refused = cli("cases", "destroy", number, "--reason", "again", ok=False)
+    assert "already destroyed" in " ".join(refused.output.split())
+    assert len([e for e in _ledger(home) if e["action"] == "case.destroy_finish"]) == 1
     ws.close()
 
 

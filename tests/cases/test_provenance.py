@@ -194,3 +194,45 @@ def test_c2pa_manifest_is_a_lead(tmp_path: Path) -> None:
     assert lead["kind"] == "c2pa" and lead["ai_generated"] is True
     assert lead["trust"] == "high" and lead["signer"] == "IdolGuard tests"  # a valid signature
     assert lead["meaning"] == "Content Credentials declare the file AI-generated"
+
+
+def test_every_lead_meaning_has_a_code_and_korean(tmp_path: Path) -> None:
+    """What a lead means is stored with a stable code beside the English; both catalogs say every code, the
+    English catalog exactly as stored."""
+    import re
+
+    from idolguard.report.i18n import catalog
+
+    ko, en = catalog("ko"), catalog("en")
+    for code, english in provenance.MEANINGS.items():
+        assert en[f"said.{code}"] == english, code
+        assert re.search(r"[\uac00-\ud7a3]", ko[f"said.{code}"]), code
+    sd = png_with_text(tmp_path / "00012-1234567890.png", {"parameters": SD_PARAMETERS, "Software": "ComfyUI"})
+    photo = jpeg_with_exif(tmp_path / "a.jpg", software="FaceApp 11.2", make="Samsung", model="SM-S918N")
+    leads = provenance.image_leads(sd)[0] + provenance.image_leads(photo)[0]
+    leads += provenance.file_name_leads([str(sd)])
+    assert leads and all(lead.get("meaning_code") in provenance.MEANINGS for lead in leads), leads
+    png = next(lead for lead in leads if lead["source"] == "PNG text 'parameters'")
+    assert png["source_code"] == "prov.src.png_text" and png["source_params"] == {"key": "parameters"}
+
+
+def test_a_korean_report_says_where_a_lead_was_found_and_what_it_means(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import html
+    import re
+
+    from idolguard.cases.report_section import provenance_section
+    from idolguard.report.i18n import said, speaking
+
+    sd = png_with_text(tmp_path / "00012-1234567890.png", {"parameters": SD_PARAMETERS})
+    report = tmp_path / "ko.html"
+    [obj] = cli.json_lines("--lang", "ko", "scan", sd, "--json", "--report", report)
+    text = html.unescape(re.sub(r"<pre.*?</pre>", "", report.read_text(encoding="utf-8"), flags=re.S))
+    (lead,) = [lead for lead in obj["provenance"]["leads"] if lead["kind"] == "generator_parameters"]
+    assert "Stable Diffusion WebUI 생성 설정값" in text and "PNG 텍스트 'parameters'" in text and "중간" in text
+    assert lead["meaning"] not in text and "PNG text" not in text
+    # A lead stored before the codes (evidence is never rewritten) shows its English.
+    old = {k: v for k, v in lead.items() if not k.endswith(("_code", "_params"))}
+    with speaking("ko"):
+        block = html.unescape(provenance_section(None, {"provenance": {"leads": [old]}}))  # type: ignore[arg-type]
+    assert lead["meaning"] in block and "PNG text 'parameters'" in block
+    assert said(lead, "meaning", "en") == lead["meaning"]

@@ -298,3 +298,28 @@ def test_json_output_is_the_same_in_both_languages(tmp_path):
     assert json.loads(again["ko"].splitlines()[0])  # still JSON lines
     log = {lang: run(["log", "--json", "--home", str(home)], lang).stdout for lang in ("en", "ko")}
     assert log["en"] == log["ko"] and log["en"]
+
+
+def test_click_words_follow_the_language(monkeypatch):
+    """Click's own words around our texts: ``Usage:`` (help and refusals), and with plain help
+    (``TYPER_USE_RICH=0``) the ``Options:``/``Commands:`` headings, the ``Try ... for help.`` hint and ``Error:``."""
+    import typer.core
+
+    korean = run(["--lang", "ko", "takedowns", "--help"], "en").stdout
+    assert "사용법: idolguard takedowns" in korean and "Usage:" not in korean
+    refused = run(["verify", "--bogus"], "ko").output
+    assert "사용법: idolguard verify" in refused and "Usage:" not in refused
+    english = run(["takedowns", "--help"], "en").stdout
+    assert "Usage: idolguard takedowns" in english and "사용법" not in english
+    monkeypatch.setattr(typer.core, "HAS_RICH", False)  # plain Click output
+    plain = run(["takedowns", "--help"], "ko").stdout
+    assert "사용법: idolguard takedowns" in plain and "\n옵션:\n" in plain and "\n명령:\n" in plain
+    assert "Options:" not in plain and "Commands:" not in plain
+    refused = run(["verify", "--bogus"], "ko").output
+    assert "도움말은 'idolguard verify --help'을(를) 실행해 보세요." in refused
+    assert "오류: 없는 옵션입니다: --bogus" in refused and "Try '" not in refused and "Error:" not in refused
+    refused = run(["--lang", "en", "verify", "--bogus"], "ko").output
+    assert "Usage: idolguard verify" in refused and "Try 'idolguard verify --help' for help." in refused
+    assert "Error: No such option: --bogus" in refused
+    plain = run(["takedowns", "--help"], "en").stdout
+    assert "\nOptions:\n" in plain and "\nCommands:\n" in plain

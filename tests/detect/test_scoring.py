@@ -49,6 +49,8 @@ def test_no_face_and_unjudgeable_faces() -> None:
         "manipulation_score": None,
         "verdict": "not_detected",
         "verdict_reason": "no face found",
+        "verdict_reason_code": "manip.no_face",  # the same reason as a code, for reports in other languages
+        "verdict_reason_params": {},
     }
     small = {"status": "insufficient_resolution", "reason": "insufficient resolution: face is 20px, below 48px"}
     out = finalize({"faces": [small], "faces_seen": 1}, IDENTITY, LIMITS)

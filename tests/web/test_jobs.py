@@ -86,6 +86,23 @@ def test_upload_of_a_non_media_file_is_explained_in_the_readers_language(client,
     assert "unsupported media type" not in page and "probe" not in page
 
 
+def test_a_file_refused_at_intake_is_explained_with_its_own_code(client, app_ws, worker):
+    """An empty file is refused before anything is stored (no stage runs): the job keeps the refusal's own code,
+    so the Korean page says why in Korean, not a generic sentence and not the English text."""
+    sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG), lang="ko")
+    damaged = jpeg(5)[: len(jpeg(5)) // 3]  # a JPEG cut short: probed, refused as damaged (not "unsupported")
+    response = upload(client, [("empty.jpg", b""), ("cut.jpg", damaged), ("one.jpg", jpeg(4))])
+    job_id = int(response.headers["location"].rsplit("/", 1)[1])
+    assert wait_done(client, job_id)["state"] == "done"
+    with app_ws.sessions() as session:
+        failed = [r for r in session.get(Job, job_id).results if r["error"]]
+    assert sorted(r["error_code"] for r in failed) == ["input.empty", "media.corrupt"]
+    page = client.get(f"/jobs/{job_id}").text
+    assert "빈 파일(0바이트)입니다. 보존할 내용이 없습니다." in page
+    assert "이미지 또는 영상이 손상되었거나 잘려 있어 디코딩할 수 없습니다." in page and "truncated" not in page
+    assert "empty file" not in page and "요청을 처리하지 못했습니다" not in page
+
+
 def test_duplicate_upload_is_deduplicated(client, app_ws, worker):
     sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG))
     data = jpeg(3)

@@ -179,12 +179,12 @@ def capture_show(
     try:
         detail = capture_detail(ws, capture_id)
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
     if export is not None:
         try:
             detail["exported"] = export_capture(ws, detail, export, reason)
         except IdolGuardError as exc:
-            fail(str(exc))
+            fail(exc)
     if json_out:
         emit_json(detail)
         return

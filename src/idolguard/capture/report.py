@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import select
 
 from idolguard.capture.models import Capture, CaptureCheck, CaptureMedia
+from idolguard.cli_lang import tr_stored
 from idolguard.report.html import data_uri
-from idolguard.report.i18n import t
+from idolguard.report.i18n import current, t
 from idolguard.workspace import Workspace
 
 THUMB_WIDTH = 480
@@ -115,7 +116,11 @@ def render_capture(ws: Workspace, capture: Capture, checks: list[CaptureCheck], 
         )
         parts.append(f"<p>{esc(t('capture.checks'))}</p><ul>{items}</ul>")
     if capture.errors:
-        errors = "".join(f"<li>{html.escape(str(e))}</li>" for e in capture.errors[:20])
+        # stored as English text: said through the CLI's error templates in the report's language (as stored
+        # when none matches)
+        errors = "".join(
+            f"<li>{html.escape(tr_stored(str(e), None, None, current()))}</li>" for e in capture.errors[:20]
+        )
         parts.append(f'<p>{esc(t("capture.problems"))}</p><ul class="error">{errors}</ul>')
     return "\n".join(parts)
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from idolguard.capture.models import Capture, CaptureMedia
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.evidence.actions import Action
 from idolguard.workspace import Workspace
 
@@ -91,7 +91,11 @@ def capture_detail(ws: Workspace, capture_id: int) -> dict[str, Any]:
     with ws.sessions() as session:
         capture = session.get(Capture, capture_id)
         if capture is None:
-            raise IdolGuardError(f"no capture {capture_id} (see `idolguard capture list`)")
+            raise IdolGuardError(
+                f"no capture {capture_id} (see `idolguard capture list`)",
+                code=ErrorCode.RECORD_UNKNOWN,
+                ref=f"capture:{capture_id}",
+            )
         media = session.execute(
             select(CaptureMedia).where(CaptureMedia.capture_id == capture_id).order_by(CaptureMedia.id)
         ).scalars()
@@ -123,13 +127,17 @@ def export_capture(ws: Workspace, detail: dict[str, Any], dest: Path, reason: st
     """Write plain copies of a capture's files and media into ``dest`` (a new folder), re-hashed on the way,
     and record one ``export`` custody event listing them. Returns the written paths."""
     if dest.exists():
-        raise IdolGuardError(f"{dest} exists; give a new folder for --export")
+        raise IdolGuardError(
+            f"{dest} exists; give a new folder for --export", code=ErrorCode.EXPORT_EXISTS, name=dest.name
+        )
     wanted = [(f["kind"], f["sha256"]) for f in detail["files"]]
     wanted += [("media", m["item_sha256"]) for m in detail["media"] if m["item_sha256"]]
     try:
         dest.mkdir(parents=True)
     except OSError as exc:
-        raise IdolGuardError(f"cannot create {dest}: {exc.strerror or exc}") from exc
+        raise IdolGuardError(
+            f"cannot create {dest}: {exc.strerror or exc}", code=ErrorCode.FOLDER_UNWRITABLE, name=dest.name
+        ) from exc
     written: list[str] = []
     for index, (kind, sha) in enumerate(dict.fromkeys(wanted)):
         name = f"{index:02d}-{kind}-{sha[:12]}{EXTENSIONS.get(kind, '')}"

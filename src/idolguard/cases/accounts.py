@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 from idolguard.cases.models import Account, AccountAlias, AccountCapture
 from idolguard.cases.service import CaseError, _account_id
 from idolguard.db.models import Sighting
+from idolguard.errors import ErrorCode
 from idolguard.workspace import Workspace
 
 
 def normalise(platform: str, handle: str) -> tuple[str, str]:
     platform, handle = platform.strip().lower(), handle.strip()
     if not platform or not handle:
-        raise CaseError("an account needs a platform and a handle")
+        raise CaseError("an account needs a platform and a handle", code=ErrorCode.ACCOUNT_NEEDS_HANDLE)
     return platform, handle
 
 
@@ -54,7 +55,7 @@ def add_account(
             from idolguard.capture.models import Capture
 
             if session.get(Capture, capture_id) is None:
-                raise CaseError(f"no capture {capture_id}")
+                raise CaseError(f"no capture {capture_id}", code=ErrorCode.RECORD_UNKNOWN, ref=f"capture:{capture_id}")
             session.add(AccountCapture(account_id=account.id, capture_id=capture_id))
         writer.append(
             "account.record",
@@ -75,16 +76,16 @@ def add_account(
 def link_alias(ws: Workspace, a: str, b: str, reason: str) -> None:
     reason = reason.strip()
     if not reason:
-        raise CaseError("say why the two accounts are the same (--reason)")
+        raise CaseError("say why the two accounts are the same (--reason)", code=ErrorCode.ACCOUNT_LINK_REASON)
     with ws.write() as (session, writer):
         first, second = sorted((_account_id(session, a), _account_id(session, b)))
         if first == second:
-            raise CaseError("an account cannot be its own alias")
+            raise CaseError("an account cannot be its own alias", code=ErrorCode.ACCOUNT_SELF_ALIAS)
         exists = session.execute(
             select(AccountAlias.id).where(AccountAlias.account_a == first, AccountAlias.account_b == second)
         ).first()
         if exists:
-            raise CaseError("these accounts are already linked")
+            raise CaseError("these accounts are already linked", code=ErrorCode.ACCOUNT_ALREADY_LINKED)
         session.add(AccountAlias(account_a=first, account_b=second, reason=reason, linked_by=ws.actor))
         writer.append("account.alias", None, {"accounts": [first, second], "reason": reason})
 

@@ -51,10 +51,81 @@ GENERATOR_SOFTWARE = re.compile(
 )
 
 
+# Every sentence a lead's ``meaning`` can be, under a stable code (``meaning_code``: reports in other languages
+# say it from their catalog, keys ``said.<code>``; the English stays in ``meaning`` for old readers).
+MEANINGS: dict[str, str] = {
+    "prov.generator_software": "generator or face-swap software wrote this file",
+    "prov.last_program": "last program that saved the file",
+    "prov.device": "camera or phone that recorded the source picture (a platform or editor may keep it)",
+    "prov.person": "a name or machine typed into the camera or editor",
+    "prov.generator_parameters": "image-generator parameters (prompt, seed, model)",
+    "prov.device_clock": "device clock when the picture was taken or saved (no time zone)",
+    "prov.sd_parameters": "Stable Diffusion WebUI generation parameters",
+    "prov.comfy_workflow": "ComfyUI workflow saved by the generator",
+    "prov.prompt_text": "generator prompt text",
+    "prov.comment": "free-text comment",
+    "prov.generator_json": "image-generator parameters",
+    "prov.png_software": "software that wrote the PNG",
+    "prov.declared_ai": "declared AI-generated",
+    "prov.declared_source": "declared source type",
+    "prov.xmp_tool": "tool that created or edited the file",
+    "prov.xmp_person": "name typed into the editor",
+    "prov.xmp_document": "editor document id: the same id in another file means the same project",
+    "prov.thumbnail_differs": "the picture was changed after its embedded thumbnail was written; the thumbnail may "
+    "show the unaltered source (kept as a derived file)",
+    "prov.ffmpeg": "written by FFmpeg (libavformat): re-encoded or re-muxed by a tool",
+    "prov.muxer": "muxer that wrote the file",
+    "prov.video_device": "device or app that recorded the video",
+    "prov.video_time": "time the muxer wrote (device or tool clock)",
+    "prov.video_brand": "container flavour chosen by the writing tool",
+    "prov.stream_tag": "stream tag written by the tool that made the file",
+    "prov.video_generator": "names a generator or face-swap tool",
+    "prov.handler_apple": "Apple device or software (Core Media)",
+    "prov.handler_ffmpeg": "FFmpeg/libavformat default handler name",
+    "prov.handler_google": "Google/Android or YouTube processing",
+    "prov.handler_android": "Android MediaRecorder",
+    "prov.name_comfyui": "ComfyUI default output name",
+    "prov.name_a1111": "AUTOMATIC1111 Stable Diffusion WebUI name (counter-seed)",
+    "prov.name_a1111_grid": "AUTOMATIC1111 WebUI grid image",
+    "prov.name_novelai": "NovelAI-style seed suffix",
+    "prov.name_midjourney": "Midjourney download name (user_prompt_uuid)",
+    "prov.name_faceswap": "face-swap tool name",
+    "prov.name_telegram_photo": "Telegram Desktop export name (photo_DATE_TIME)",
+    "prov.name_telegram_video": "Telegram Desktop export name (video_DATE_TIME)",
+    "prov.name_camera": "camera or phone file name (not a generator)",
+    "prov.name_screenshot": "screenshot name",
+    "prov.name_kakaotalk": "KakaoTalk export name",
+    "prov.c2pa_ai": "Content Credentials declare the file AI-generated",
+    "prov.c2pa_tool": "Content Credentials name the tool and signer",
+    "prov.c2pa_ai_invalid": "Content Credentials declare the file AI-generated (signature not valid: may be altered)",
+    "prov.c2pa_tool_invalid": "Content Credentials name the tool and signer (signature not valid: may be altered)",
+}
+_MEANING_CODES = {text: code for code, text in MEANINGS.items()}
+# Where a lead was read, when the place is described in words (``source_code``/``source_params``); technical
+# names (``EXIF Software``, ``XMP dc:creator``) are the same in every language and carry no code.
+SOURCES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("prov.src.file_name", re.compile(r"submitted file name\Z")),
+    ("prov.src.container_tags", re.compile(r"container tags\Z")),
+    ("prov.src.container_brand", re.compile(r"container brand\Z")),
+    ("prov.src.container_tag", re.compile(r"container tag '(?P<key>.*)'\Z", re.S)),
+    ("prov.src.stream_tag", re.compile(r"stream tag '(?P<key>.*)'\Z", re.S)),
+    ("prov.src.png_text", re.compile(r"PNG text '(?P<key>.*)'\Z", re.S)),
+    ("prov.src.exif_thumbnail", re.compile(r"EXIF embedded thumbnail\Z")),
+)
+
+
 def lead(kind: str, source: str, value: Any, meaning: str, trust: str, **extra: Any) -> dict[str, Any]:
     if isinstance(value, str) and len(value) > MAX_TEXT:
         value = value[:MAX_TEXT] + "…"
-    return {"kind": kind, "source": source, "value": value, "meaning": meaning, "trust": trust, **extra}
+    found: dict[str, Any] = {"kind": kind, "source": source, "value": value, "meaning": meaning, "trust": trust}
+    if meaning in _MEANING_CODES:
+        found["meaning_code"] = _MEANING_CODES[meaning]
+    for code, form in SOURCES:
+        matched = form.match(source)
+        if matched:
+            found["source_code"], found["source_params"] = code, matched.groupdict()
+            break
+    return {**found, **extra}
 
 
 def _text(value: Any) -> str:

@@ -168,6 +168,17 @@ def _item_leads(number: int, prov: dict[str, Any] | None, sightings: list[Sighti
     return out
 
 
+def _said_leads(leads: list[dict[str, Any]], langs: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Leads with where they were found and what they mean in the report's language(s) (``ko / en`` for a
+    bilingual report), said from their codes; leads stored before the codes keep their English."""
+    from idolguard.report.i18n import said
+
+    def both(lead: dict[str, Any], field: str) -> str:
+        return " / ".join(dict.fromkeys(said(lead, field, lang) for lang in langs))
+
+    return [{**lead, "source": both(lead, "source"), "meaning": both(lead, "meaning")} for lead in leads]
+
+
 def provenance_leads(session: Any, detail: dict[str, Any]) -> list[dict[str, Any]]:
     """Every provenance lead of a case's items (``no`` = the item's number in the case, 1-based)."""
     shas = [i["sha256"] for i in detail["items"]]
@@ -242,7 +253,7 @@ def build_context(ws: Workspace, key: str, lang: str) -> dict[str, Any]:
         prov = results.get((sha, "provenance"))
         if prov:
             stage_versions.setdefault("provenance", set()).add(prov["version"])
-        leads.extend(_item_leads(short[sha], prov, sightings_by_item.get(sha, [])))
+        leads.extend(_said_leads(_item_leads(short[sha], prov, sightings_by_item.get(sha, [])), t.langs))
     record = impact.impact_record(detail)
     charts = {
         "sightings": impact.sightings_chart_png(detail),

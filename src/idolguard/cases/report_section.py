@@ -1,14 +1,23 @@
-"""Per-item HTML report section: the provenance leads of an item (tool, device, generator settings)."""
+"""Per-item HTML report section: the provenance leads of an item (tool, device, generator settings).
+
+Where a lead was found and what it means are said from the codes the provenance stage stores beside the English
+(``report.i18n.said``); leads stored before the codes show their English."""
 
 from __future__ import annotations
 
 import html
 from typing import Any
 
-from idolguard.report.i18n import t
+from idolguard.report.i18n import catalog, current, said, t
 from idolguard.workspace import Workspace
 
 SHOWN = ("tool", "model", "model_hash", "seed", "sampler", "steps")
+
+
+def _trust(level: Any) -> str:
+    """A lead's trust level in the report's language (an unknown level as stored)."""
+    key = f"provenance.trust.{level}"
+    return t(key) if key in catalog(current()) else str(level)
 
 
 def provenance_section(ws: Workspace, obj: dict[str, Any]) -> str:
@@ -24,7 +33,7 @@ def provenance_section(ws: Workspace, obj: dict[str, Any]) -> str:
             "<tr>"
             + "".join(
                 f"<td>{html.escape(str(v))}</td>"
-                for v in (lead["source"], str(value)[:300], lead["meaning"], lead["trust"])
+                for v in (said(lead, "source"), str(value)[:300], said(lead, "meaning"), _trust(lead.get("trust")))
             )
             + "</tr>"
         )

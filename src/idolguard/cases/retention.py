@@ -9,7 +9,8 @@ the rows (items, hashes, sightings) and the ledger stay, so ``verify`` reports t
 by decision instead of missing. Files are deleted only after the decision is committed; if the process
 dies in between (or part-way through the files), the erasure is finished by running ``cases destroy`` for
 that case again, and by every ``idolguard worker`` / ``serve`` start (``finish_pending``). Each finished
-erasure is recorded by a signed ``case.destroy_finish`` event naming what was still left; ``verify`` warns
+erasure is recorded by a signed ``case.destroy_finish`` event naming what was still left (once: a run killed
+after signing it is completed by the next run under the same event, see ``finish_pending``); ``verify`` warns
 about a decided erasure that is not finished yet (and does not treat its shredded-key ciphertext as damage).
 
 In an encrypted vault each object has its own data key (``Vault.erase``): destruction shreds that wrapped
@@ -127,7 +128,7 @@ def _resume(ws: Workspace, key: str, roles_checked: bool) -> DestroyResult | Non
         )
     finished = finish_pending(ws, number)
     if not finished:
-        raise CaseError(f"{number} was already destroyed")
+        raise CaseError(f"{number} was already destroyed", code=ErrorCode.CASE_DESTROYED, number=number)
     done = finished[0]
     return DestroyResult(
         case=number,
@@ -280,6 +281,7 @@ class Finished:
     decision_seq: int
     objects: list[dict[str, str]]
     seq: int | None = None  # the case.destroy_finish event
+    continued: bool = False  # True: completing an event an interrupted run signed (no new event was written)
 
 
 def finish_pending(ws: Workspace, case_number: str | None = None) -> list[Finished]:
@@ -290,10 +292,12 @@ def finish_pending(ws: Workspace, case_number: str | None = None) -> list[Finish
 
     Runs one at a time (``vault/finish.lock``: a worker start, ``serve`` and ``cases destroy`` may all call it),
     so what is left is looked at again after a concurrent run and never recorded twice. The event is signed
-    *before* the files are erased: a crash after it leaves files the next run erases and records again, never
-    an erasure nobody recorded."""
+    *before* the files are erased, so a crash never leaves an erasure nobody recorded. A crash *after* the event
+    is signed but before its files are gone is recognised by the next run (a durable note in
+    ``vault/finishing/``, written before the event, names the ledger head it was written after): that run
+    completes the erasure the signed event already names and signs nothing more (``Finished.continued``)."""
     with _finish_lock(ws):
-        return _finish_pending(ws, case_number)
+        return _continue_signed(ws, case_number) + _finish_pending(ws, case_number)
 
 
 @contextmanager
@@ -338,6 +342,7 @@ def _finish_pending(ws: Workspace, case_number: str | None) -> list[Finished]:
             {"sha256": o.sha256, "kind": o.kind, "left": what, "erasure": _erasure(ws, o.sha256)} for o, what in left
         ] + [{"sha256": o.sha256, "kind": o.kind, **notes[o.sha256], "when": "content submitted again"} for o in noted]
         finished = Finished(number, decision_seq, objects)
+        note = _note_signing(ws, number, decision_seq)  # durable before the event: a crash after it is recognised
         with ws.write() as (_session, writer):
             entry = writer.append(
                 "case.destroy_finish",
@@ -350,12 +355,114 @@ def _finish_pending(ws: Workspace, case_number: str | None) -> list[Finished]:
                 },
             )
             finished.seq = entry.seq
-        for o in noted:
-            ws.vault.drop_finished_note(o.sha256)
-        for o, _what in left:  # recorded first (above): a crash from here on is finished and recorded again
-            ws.vault.erase_leftover(o.sha256, o.destroyed_at)
-        erase_files(ws, [], copies[number], previews_of=[o.sha256 for o, _ in left])
+        # Recorded first (above): a crash from here on is completed by the next run under this same event.
+        _erase_signed(ws, objs, objects, [p.name for p in copies[number]])
+        note.unlink(missing_ok=True)
         done.append(finished)
+    return done
+
+
+def _erase_signed(ws: Workspace, rows: list[DestroyedObject], objects: list[dict[str, str]], copies: list[str]) -> None:
+    """Erase what a signed ``case.destroy_finish`` names (every step idempotent, so it can be run again after a
+    crash): the vault's own notes dropped, leftover keys and ciphertext erased, previews and capture copies
+    deleted."""
+    decided = {row.sha256: row.destroyed_at for row in rows}
+    erased: list[str] = []
+    for obj in objects:
+        sha = obj["sha256"]
+        if obj.get("when") == "content submitted again":
+            ws.vault.drop_finished_note(sha)
+        elif sha in decided:
+            ws.vault.erase_leftover(sha, decided[sha])
+            erased.append(sha)
+    names = [Path(name) for name in copies if name and Path(name).name == name]  # plain names only
+    erase_files(ws, [], names, previews_of=erased)
+
+
+def _finishing_dir(ws: Workspace) -> Path:
+    return ws.vault.root / "finishing"
+
+
+def _note_signing(ws: Workspace, number: str, decision_seq: int) -> Path:
+    """Durably note that a ``case.destroy_finish`` for this case is about to be signed, with the ledger head
+    before it: the next run tells "signed, files not yet erased" (an event for this case after that head)
+    from "died before signing" (none)."""
+    import hashlib
+    import json
+
+    from sqlalchemy import func
+
+    from idolguard.db.models import LedgerEntry
+
+    with ws.sessions() as session:
+        head = session.execute(select(func.max(LedgerEntry.seq))).scalar()
+    folder = _finishing_dir(ws)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{hashlib.sha256(number.encode('utf-8')).hexdigest()[:32]}.json"
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as out:
+        json.dump({"case": number, "decision_seq": decision_seq, "after_seq": head if head is not None else -1}, out)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+    _fsync(folder)
+    return path
+
+
+def _fsync(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _continue_signed(ws: Workspace, case_number: str | None) -> list[Finished]:
+    """Complete the erasures whose ``case.destroy_finish`` an interrupted run signed (see ``finish_pending``),
+    without signing them again; drop the notes of runs that died before signing."""
+    import json
+
+    from idolguard.db.models import LedgerEntry
+
+    folder = _finishing_dir(ws)
+    if not folder.is_dir():
+        return []
+    done: list[Finished] = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            note = json.loads(path.read_text(encoding="utf-8"))
+            number, decision_seq, after = str(note["case"]), int(note["decision_seq"]), int(note["after_seq"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # unreadable: left for an operator (nothing is erased on its say-so)
+        if case_number is not None and number != case_number:
+            continue
+        with ws.sessions() as session:
+            events = session.execute(
+                select(LedgerEntry.seq, LedgerEntry.details)
+                .where(LedgerEntry.action == "case.destroy_finish", LedgerEntry.seq > after)
+                .order_by(LedgerEntry.seq)
+            ).all()
+            signed = next(
+                (
+                    (seq, details)
+                    for seq, details in events
+                    if isinstance(details, dict)
+                    and details.get("case") == number
+                    and details.get("decision_seq") == decision_seq
+                ),
+                None,
+            )
+            rows = list(
+                session.execute(
+                    select(DestroyedObject).join(Case, Case.id == DestroyedObject.case_id).where(Case.number == number)
+                ).scalars()
+            )
+        if signed is not None:
+            seq, details = signed
+            objects = [dict(o) for o in details.get("objects") or [] if isinstance(o, dict) and "sha256" in o]
+            _erase_signed(ws, rows, objects, [str(c) for c in details.get("capture_copies") or []])
+            done.append(Finished(number, decision_seq, objects, seq=seq, continued=True))
+        path.unlink(missing_ok=True)
     return done
 
 

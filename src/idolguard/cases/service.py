@@ -61,7 +61,7 @@ def get_case(session: Session, key: str) -> Case:
     elif key.isdigit():
         case = session.get(Case, int(key))
     if case is None:
-        raise CaseError(f"no case {key!r} (case numbers look like IG-2026-0007)")
+        raise CaseError(f"no case {key!r} (case numbers look like IG-2026-0007)", code=ErrorCode.CASE_UNKNOWN, key=key)
     return case
 
 
@@ -72,9 +72,9 @@ def _event(writer: LedgerWriter, action: str, case: Case, item: str | None = Non
 def open_case(ws: Workspace, title: str, artist: str, incidents: list[int] | None = None) -> str:
     title, artist = title.strip(), artist.strip()
     if not title:
-        raise CaseError("a case needs a title")
+        raise CaseError("a case needs a title", code=ErrorCode.CASE_NEEDS_TITLE)
     if not artist:
-        raise CaseError("a case needs an artist (--artist NAME)")
+        raise CaseError("a case needs an artist (--artist NAME)", code=ErrorCode.CASE_NEEDS_ARTIST)
     with ws.write() as (session, writer):
         number = next_number(session, datetime.now(UTC).year)
         case = Case(number=number, title=title, artist=artist, status="open", opened_by=ws.actor)
@@ -106,13 +106,17 @@ def parse_ref(session: Session, text: str) -> LinkRef:
         if not HEX_RE.match(lowered):
             raise CaseError(
                 f"cannot read {raw!r}: give an item SHA-256 (or 8+ hex digits of it), incident:N, sighting:N, "
-                "capture:N or account:PLATFORM/HANDLE"
+                "capture:N or account:PLATFORM/HANDLE",
+                code=ErrorCode.CASE_REF_UNREADABLE,
+                text=raw[:100],
             )
         found = session.execute(select(Item.sha256).where(Item.sha256.like(lowered + "%")).limit(2)).scalars().all()
         if not found:
             raise CaseError(f"no item {lowered}", code=ErrorCode.RECORD_UNKNOWN, ref=lowered[:16])
         if len(found) > 1:
-            raise CaseError(f"item prefix {lowered} is ambiguous; give more digits")
+            raise CaseError(
+                f"item prefix {lowered} is ambiguous; give more digits", code=ErrorCode.CASE_REF_AMBIGUOUS, ref=lowered
+            )
         return LinkRef("item", found[0])
     if kind == "item":
         return parse_ref(session, value)
@@ -120,9 +124,13 @@ def parse_ref(session: Session, text: str) -> LinkRef:
         return LinkRef("account", str(_account_id(session, value)))
     models = {"incident": Incident, "sighting": Sighting, "capture": Capture}
     if kind not in models:
-        raise CaseError(f"unknown kind {kind!r}; use item, incident, sighting, capture or account")
+        raise CaseError(
+            f"unknown kind {kind!r}; use item, incident, sighting, capture or account",
+            code=ErrorCode.CASE_REF_KIND,
+            kind=kind[:40],
+        )
     if not value.strip().isdigit():
-        raise CaseError(f"{kind} ids are numbers, got {value!r}")
+        raise CaseError(f"{kind} ids are numbers, got {value!r}", code=ErrorCode.CASE_REF_NUMBER, text=value[:100])
     if session.get(models[kind], int(value)) is None:
         raise CaseError(f"no {kind} {int(value)}", code=ErrorCode.RECORD_UNKNOWN, ref=f"{kind}:{int(value)}")
     return LinkRef(kind, str(int(value)))
@@ -132,16 +140,24 @@ def _account_id(session: Session, value: str) -> int:
     value = value.strip()
     if value.isdigit():
         if session.get(Account, int(value)) is None:
-            raise CaseError(f"no account {value}")
+            raise CaseError(f"no account {value}", code=ErrorCode.RECORD_UNKNOWN, ref=f"account:{value}")
         return int(value)
     platform, sep, handle = value.partition("/")
     if not sep or not platform or not handle:
-        raise CaseError(f"accounts are account:ID or account:PLATFORM/HANDLE, got {value!r}")
+        raise CaseError(
+            f"accounts are account:ID or account:PLATFORM/HANDLE, got {value!r}",
+            code=ErrorCode.CASE_REF_ACCOUNT,
+            text=value[:100],
+        )
     account = session.execute(
         select(Account).where(Account.platform == platform.lower(), Account.handle == handle)
     ).scalar_one_or_none()
     if account is None:
-        raise CaseError(f"no account {platform}/{handle} (record it first: idolguard accounts add)")
+        raise CaseError(
+            f"no account {platform}/{handle} (record it first: idolguard accounts add)",
+            code=ErrorCode.RECORD_UNKNOWN,
+            ref=f"account:{platform}/{handle}",
+        )
     return account.id
 
 
@@ -208,7 +224,12 @@ def set_status(
     the reference number the police/court/platform gave, and the date on it."""
     status = status.strip().lower()
     if status not in CASE_STATUSES:
-        raise CaseError(f"unknown status {status!r}; use one of {', '.join(CASE_STATUSES)}")
+        raise CaseError(
+            f"unknown status {status!r}; use one of {', '.join(CASE_STATUSES)}",
+            code=ErrorCode.CASE_STATUS_UNKNOWN,
+            status=status[:40],
+            choices=",".join(CASE_STATUSES),
+        )
     filing: dict[str, Any] | None = None
     if status == "filed":
         filing = _check_filing(filing_kind, reference, filed_on, body)
@@ -258,7 +279,12 @@ def _check_filing(kind: str | None, reference: str | None, filed_on: str | None,
         )
     assert kind and reference and filed_on
     if kind not in FILING_KINDS:
-        raise CaseError(f"unknown filing kind {kind!r}; use one of {', '.join(FILING_KINDS)}")
+        raise CaseError(
+            f"unknown filing kind {kind!r}; use one of {', '.join(FILING_KINDS)}",
+            code=ErrorCode.CASE_FILING_KIND,
+            kind=kind[:40],
+            choices=",".join(FILING_KINDS),
+        )
     try:
         day = date.fromisoformat(filed_on.strip())
     except ValueError as exc:
@@ -291,9 +317,14 @@ def add_note(ws: Workspace, key: str, text: str) -> int:
 def assign(ws: Workspace, key: str, person: str, role: str, *, remove: bool = False) -> None:
     person, role = person.strip(), role.strip().lower()
     if role not in ASSIGNEE_ROLES:
-        raise CaseError(f"unknown role {role!r}; use one of {', '.join(ASSIGNEE_ROLES)}")
+        raise CaseError(
+            f"unknown role {role!r}; use one of {', '.join(ASSIGNEE_ROLES)}",
+            code=ErrorCode.CASE_ROLE_UNKNOWN,
+            role=role[:40],
+            choices=",".join(ASSIGNEE_ROLES),
+        )
     if not person:
-        raise CaseError("name the person to assign")
+        raise CaseError("name the person to assign", code=ErrorCode.CASE_NEEDS_ASSIGNEE)
     with ws.write() as (session, writer):
         case = get_case(session, key)
         row = session.execute(

@@ -29,7 +29,7 @@ def config_show(
     try:
         config = load_config(home)
     except IdolGuardError as exc:
-        fail(str(exc), ExitCode.WORKSPACE)
+        fail(exc, ExitCode.WORKSPACE)
     values = effective(config.raw)
     import os
 
@@ -82,7 +82,7 @@ def vault_rekey(
     try:
         result = rekey_vault(ws, dry_run=dry_run, batch=batch)
     except IdolGuardError as exc:
-        fail(str(exc), ExitCode.WORKSPACE)
+        fail(exc, ExitCode.WORKSPACE)
     if json_out:
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     else:

@@ -138,6 +138,8 @@ def detect_paths(ws: Any, paths: list[Path]) -> Any:
             synthetic_model=output["manipulation"].get("synthetic_model"),
             verdict=output["verdict"],
             verdict_reason=output["verdict_reason"],
+            verdict_reason_code=output.get("verdict_reason_code"),
+            verdict_reason_params=output.get("verdict_reason_params"),
             faces=_public_faces(faces, output["manipulation"]["faces"]),
             calibration=output["manipulation"]["calibration"],
             content_credentials=output["content_credentials"],
@@ -166,7 +168,7 @@ def detect(
             score = result["manipulation_score"]
             shown = f"{score:.3f}" if isinstance(score, float) else "-"
             faces = tr("{n} face(s)", n=len(result["faces"]))
-            reason = safe(tr_error(result.get("verdict_reason", "")))
+            reason = safe(_reason(result))
             out().print(
                 f"{safe(tr(result['verdict'])):<18} {shown:>6}  {faces}  {safe(result['path'])}  [dim]{reason}[/]"
             )
@@ -203,7 +205,7 @@ def eval_detector(
         files = read_labels(labels, root)
         detector = default_detector()
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
     if limit:
         files = files[:limit]
     started = time.perf_counter()
@@ -305,7 +307,7 @@ def train_detector(
     try:
         card = train(cfg, log=lambda msg: console.print(safe(tr_error(msg))))
     except (ImportError, ValueError, FileNotFoundError) as exc:
-        fail(str(exc))
+        fail(exc)
     emit_json({"out": str(out), "card": str(out.with_suffix(".json")), "metrics": card["metrics"]})
 
 
@@ -332,7 +334,7 @@ def calibrate_detector(
         files = read_labels(labels, root)
         detector = default_detector()
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
     with progress_bar(interactive(json_out), "scoring", len(files)) as advance:
         scores = list(
             score_labelled(
@@ -355,7 +357,7 @@ def calibrate_detector(
     except ValueError as exc:
         fail(
             "cannot calibrate: {reason} ({used} of {files} files had a scorable face)",
-            reason=tr_error(str(exc)),
+            reason=tr_error(exc),
             used=len(usable),
             files=len(scores),
         )
@@ -403,3 +405,14 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     groups["eval"].command("detector")(eval_detector)
     groups["train"].command("detector")(train_detector)
     groups["calibrate"].command("detector")(calibrate_detector)
+
+
+def _reason(result: dict[str, Any]) -> str:
+    """The verdict's reason in the CLI's language: from its code (the report catalogs' ``said.*`` sentences),
+    else the CLI's error templates, else as stored."""
+    from idolguard.cli_lang import current
+    from idolguard.report.i18n import said
+
+    if result.get("verdict_reason_code"):
+        return said(result, "verdict_reason", current())
+    return tr_error(result.get("verdict_reason", ""))

@@ -1,7 +1,8 @@
 """The manipulation block of the HTML evidence report: verdict, per-face scores, heat maps, C2PA.
 
 Labels and sentences come from the report catalog in the report's language (``report.i18n``); the analysis's
-own explanations (``verdict_reason``, a family's ``explanation``) are shown as the analysis stored them."""
+own explanations (``verdict_reason``, a family's ``explanation``, a face's ``reason``, the rules) are said from
+the codes stored beside them (``report.i18n.said``), or as stored when an older output has none."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from idolguard.detect.scoring import verdict_name
 from idolguard.report.html import data_uri
-from idolguard.report.i18n import t
+from idolguard.report.i18n import said, t
 from idolguard.workspace import Workspace
 
 VERDICTS = ("likely_manipulated", "uncertain", "not_detected")
@@ -53,12 +54,12 @@ def render(ws: Workspace, obj: dict[str, Any]) -> str:
         name=model.get("name"),
         version=model.get("version"),
         calibration=info.get("calibration"),
-        rules=info.get("rules", ""),
+        rules=said(info, "rules"),
     )
     parts = [
         f"<h3>{esc(t('manip.title'))}</h3>",
         f"<p><b>{esc(_verdict(verdict))}</b> ({esc(t('manip.score', score=_fmt(obj.get('manipulation_score'))))})"
-        f": {esc(str(obj.get('verdict_reason', '')))}</p>",
+        f": {esc(said(obj, 'verdict_reason'))}</p>",
         f"<p class='small'>{esc(model_line)} {esc(t('manip.caveat'))}</p>",
     ]
     if isinstance(obj.get("manipulation_score"), (int, float)):
@@ -70,7 +71,7 @@ def render(ws: Workspace, obj: dict[str, Any]) -> str:
             rows.append(
                 f"<tr><td>{esc(_family(str(name)))}</td><td>{_fmt(fam.get('score'))}</td>"
                 f"<td>{esc(_verdict(fam.get('verdict')))}</td>"
-                f"<td>{esc(str(fam.get('explanation', '')))}<br>"
+                f"<td>{esc(said(fam, 'explanation'))}<br>"
                 f"{esc(fpr_sentence(fam.get('false_positive_rate')))}</td></tr>"
             )
         parts.append("<table>" + _header("family", "score", "verdict", "why") + "".join(rows) + "</table>")
@@ -88,7 +89,7 @@ def render(ws: Workspace, obj: dict[str, Any]) -> str:
             label = t("manip.track", index=face.get("index"), track=face.get("track_id"))
         else:
             label = t("manip.face", index=face.get("index"))
-        detail = esc(str(face.get("reason") or t("manip.frames", n=face.get("frames_scored") or 0)))
+        detail = esc(said(face, "reason") or t("manip.frames", n=face.get("frames_scored") or 0))
         if isinstance(face.get("manipulation_score"), (int, float)):
             detail += "<br>" + esc(fpr_sentence(face.get("false_positive_rate")))
         rows.append(

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from idolguard.coded_text import coded, put
 from idolguard.config import Limits
 from idolguard.detect.calibration import Calibration
 from idolguard.detect.crops import crop_face, face_size_px
@@ -213,13 +214,15 @@ def measure(
                 ]
         elif i in small:
             entry["status"] = "insufficient_resolution"
-            entry["reason"] = f"insufficient resolution: face is {small[i]:.0f}px, below {MIN_FACE_PX}px"
+            px = f"{small[i]:.0f}"
+            text = f"insufficient resolution: face is {px}px, below {MIN_FACE_PX}px"
+            put(entry, "reason", text, "manip.face_small", px=px, min=str(MIN_FACE_PX))
         elif i in with_obs:
             entry["status"] = "not_scored"
-            entry["reason"] = "face frames could not be decoded again"
+            put(entry, "reason", "face frames could not be decoded again", "manip.face_not_decoded")
         else:
             entry["status"] = "invalid_box"
-            entry["reason"] = "the face detector returned an unusable box; ignored"
+            put(entry, "reason", "the face detector returned an unusable box; ignored", "manip.face_bad_box")
         per_face.append(entry)
     best_crop: dict[int, tuple[float, np.ndarray, np.ndarray]] = {}
     for ob, lg, crop, cam in zip(judged, logits, crops, cams, strict=True):
@@ -243,12 +246,24 @@ def _track_score(frame_logits: list[Any], calibration: Calibration) -> float | N
     return float(np.mean(probs[:TOP_K]))
 
 
-def _band(score: float, limits: dict[str, float], family: str) -> tuple[str, str]:
+def _band(score: float, limits: dict[str, float], family: str) -> tuple[str, str, dict[str, Any]]:
+    """The verdict of one family's score, its English reason and the same as a code with values
+    (``coded_text``: front doors in other languages say it from their catalog)."""
+    name = coded(f"manip.family_word.{family}")
+    value, likely, uncertain = f"{score:.2f}", f"{limits['likely']:.2f}", f"{limits['uncertain']:.2f}"
     if score >= limits["likely"]:
-        return "likely_manipulated", f"{family} score {score:.2f} >= {limits['likely']:.2f}"
+        return (
+            "likely_manipulated",
+            f"{family} score {value} >= {likely}",
+            coded("manip.band_likely", family=name, score=value, limit=likely),
+        )
     if score >= limits["uncertain"]:
-        return "uncertain", f"{family} score {score:.2f} in [{limits['uncertain']:.2f}, {limits['likely']:.2f})"
-    return "not_detected", f"{family} scores below {limits['uncertain']:.2f}"
+        return (
+            "uncertain",
+            f"{family} score {value} in [{uncertain}, {likely})",
+            coded("manip.band_uncertain", family=name, score=value, low=uncertain, high=likely),
+        )
+    return "not_detected", f"{family} scores below {uncertain}", coded("manip.band_below", family=name, limit=uncertain)
 
 
 def finalize(
@@ -291,31 +306,45 @@ def finalize(
     fpr = None
     if seen == 0:
         score, verdict, reason = None, "not_detected", "no face found"
+        why = coded("manip.no_face")
     elif not scores:
         score, verdict = None, "uncertain"
-        reasons = sorted({f.get("reason", "") for f in faces if f.get("reason")})
-        reason = "no face could be judged: " + "; ".join(reasons)
+        unjudged = {f["reason"]: f for f in faces if f.get("reason")}
+        reason = "no face could be judged: " + "; ".join(sorted(unjudged))
+        why = coded(
+            "manip.none_judged",
+            reasons=[
+                coded(str(f.get("reason_code")), **(f.get("reason_params") or {}))
+                if f.get("reason_code")
+                else coded("manip.text", text=text)
+                for text, f in sorted(unjudged.items())
+            ],
+        )
     else:
         score = round(max(scores), 4)
-        verdict, reason = _band(score, limits, "face")
+        verdict, reason, why = _band(score, limits, "face")
         if reference is not None:
             fpr = reference.rate_at(score, calibration)
         families["face_swap"] = {
             "score": score,
             "verdict": verdict,
             "explanation": f"{FAMILY_TEXT['face_swap']}: {reason}",
+            "explanation_code": "manip.family_explained",
+            "explanation_params": {"detector": coded("manip.detector.face_swap"), "reason": why},
             "thresholds": limits,
             "false_positive_rate": fpr,
         }
         if synth_scores and synthetic is not None:
             synth_limits = thresholds(None, synthetic.card)
             synth_score = round(max(synth_scores), 4)
-            synth_verdict, synth_reason = _band(synth_score, synth_limits, "synthetic-image")
+            synth_verdict, synth_reason, synth_why = _band(synth_score, synth_limits, "synthetic-image")
             synth_fpr = synth_ref.rate_at(synth_score, synthetic.calibration) if synth_ref is not None else None
             families["synthetic_image"] = {
                 "score": synth_score,
                 "verdict": synth_verdict,
                 "explanation": f"{FAMILY_TEXT['synthetic_image']}: {synth_reason}",
+                "explanation_code": "manip.family_explained",
+                "explanation_params": {"detector": coded("manip.detector.synthetic_image"), "reason": synth_why},
                 "thresholds": synth_limits,
                 "false_positive_rate": synth_fpr,
                 "model": synthetic.model_id,
@@ -323,7 +352,9 @@ def finalize(
             if SEVERITY[synth_verdict] > SEVERITY[verdict]:
                 score, verdict, fpr = synth_score, synth_verdict, synth_fpr
                 reason = f"{synth_reason} (face-swap: {families['face_swap']['explanation'].split(': ', 1)[1]})"
-    result: dict[str, Any] = {"faces": faces, "manipulation_score": score, "verdict": verdict, "verdict_reason": reason}
+                why = coded("manip.synthetic_decides", reason=synth_why, other=why)
+    result: dict[str, Any] = {"faces": faces, "manipulation_score": score, "verdict": verdict}
+    put(result, "verdict_reason", reason, why["code"], **why["params"])
     if families:
         result["families"] = families
         result["deciding_family"] = next(

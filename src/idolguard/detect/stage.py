@@ -23,6 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+from idolguard.coded_text import coded, put
 from idolguard.config import Limits
 from idolguard.detect.content_credentials import read_content_credentials
 from idolguard.detect.detector import DetectorUnavailable, OnnxDetector, default_detector
@@ -31,6 +32,8 @@ from idolguard.detect.recalibration import WorkspaceCalibration, active_calibrat
 from idolguard.detect.scoring import (
     AGGREGATION,
     MAX_HEATMAPS,
+    MIN_FACE_PX,
+    TOP_K,
     finalize,
     heatmap_png,
     measure,
@@ -70,6 +73,8 @@ def score_file(
             "calibration": cal_id,
             "thresholds": limits_,
             "rules": AGGREGATION,
+            "rules_code": "manip.rules",
+            "rules_params": {"min": str(MIN_FACE_PX), "k": str(TOP_K)},
             "faces_seen": measured["faces_seen"],
             "faces": measured["faces"],
         },
@@ -113,17 +118,19 @@ def apply_scores(
     info["calibration"] = cal_id
     info["thresholds"] = limits_
     verdict, reason = result["verdict"], result["verdict_reason"]
+    why = coded(result["verdict_reason_code"], **result["verdict_reason_params"])
     credentials = output.get("content_credentials") or {}
     if credentials.get("ai_generated") and credentials.get("signature_valid"):
         verdict = "likely_manipulated"
         reason = "Content Credentials (valid signature) declare generative AI; " + reason
+        why = coded("manip.c2pa_ai", reason=why)
     output["manipulation_score"] = result["manipulation_score"]
     output["false_positive_rate"] = result.get("false_positive_rate")
     info["false_positive_reference"] = reference.data if reference is not None else None
     info["families"] = result.get("families")
     info["deciding_family"] = result.get("deciding_family")
     output["verdict"] = verdict
-    output["verdict_reason"] = reason
+    put(output, "verdict_reason", reason, why["code"], **why["params"])
 
 
 def _stage_version() -> str:
@@ -157,6 +164,8 @@ class ManipulationStage(Stage):
         "false_positive_rate",
         "verdict",
         "verdict_reason",
+        "verdict_reason_code",
+        "verdict_reason_params",
         "manipulation",
         "content_credentials",
     )

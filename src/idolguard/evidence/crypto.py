@@ -4,8 +4,9 @@ Each object gets a random 8-byte nonce prefix; a segment's nonce is that prefix 
 its associated data is the prefix, the counter and a final-segment flag, so segments cannot be reordered,
 dropped or truncated without failing authentication. An object swapped for another whole object decrypts,
 but then its plaintext SHA-256 no longer matches its name, which ``verify`` reports. Encryption streams
-from the source, so the vault never holds plaintext; analysis decrypts to memory-backed ``/dev/shm`` where
-available (see ``Vault.materialize``). Hashes are always those of the plaintext original.
+from the source, so the vault never holds plaintext; analysis decrypts to anonymous memory files with no name
+in any filesystem (see ``Vault.materialize`` and ``evidence.plaintext``). Hashes are always those of the
+plaintext original.
 
 Two object formats share that segment layout:
 

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from idolguard.errors import IntegrityError, RejectedInput
+from idolguard.errors import ErrorCode, IntegrityError, RejectedInput
 from idolguard.evidence import crypto
 
 CHUNK = 1024 * 1024
@@ -174,7 +174,9 @@ class Vault:
         except FileNotFoundError:
             raise IntegrityError(
                 f"vault object {sha256}: its item key keys/{sha256[:2]}/{key_file.name} is missing "
-                "(destroyed, or the vault's keys/ folder was not copied with objects/)"
+                "(destroyed, or the vault's keys/ folder was not copied with objects/)",
+                code=ErrorCode.VAULT_ITEM_KEY_MISSING,
+                sha256=sha256,
             ) from None
         return crypto.unwrap_key(self.key, blob, sha256, key_id)
 
@@ -194,7 +196,12 @@ class Vault:
         """
         before = os.stat(path)
         if max_bytes is not None and before.st_size > max_bytes:
-            raise RejectedInput(f"file is {before.st_size} bytes, over the limit of {max_bytes}")
+            raise RejectedInput(
+                f"file is {before.st_size} bytes, over the limit of {max_bytes}",
+                code=ErrorCode.INPUT_TOO_LARGE,
+                size=before.st_size,
+                limit=max_bytes,
+            )
         already_pending = set(self._pending)
         with open(path, "rb") as handle:
             result = self.put_stream(handle, max_bytes=max_bytes, defer=True)
@@ -211,7 +218,10 @@ class Vault:
                 tmp_path.unlink(missing_ok=True)
                 if key_file is not None:
                     key_file.unlink(missing_ok=True)
-            raise SourceChanged("file changed while it was being read; nothing was stored (retry when stable)")
+            raise SourceChanged(
+                "file changed while it was being read; nothing was stored (retry when stable)",
+                code=ErrorCode.INPUT_CHANGED,
+            )
         if not defer and staged_here:
             self._commit_one(result.sha256)
         return result
@@ -250,7 +260,12 @@ class Vault:
                     return
                 size += len(chunk)
                 if max_bytes is not None and size > max_bytes:
-                    raise RejectedInput(f"stream exceeds the limit of {max_bytes} bytes; nothing was stored")
+                    raise RejectedInput(
+                        f"stream exceeds the limit of {max_bytes} bytes; nothing was stored",
+                        code=ErrorCode.INPUT_TOO_LARGE,
+                        size=size,
+                        limit=max_bytes,
+                    )
                 sha.update(chunk)
                 md5.update(chunk)
                 yield chunk
@@ -383,7 +398,9 @@ class Vault:
         try:
             handle = open(path, "rb")  # noqa: SIM115 - closed below; format and content come from one file
         except FileNotFoundError:
-            raise IntegrityError(f"vault object {sha256} is missing") from None
+            raise IntegrityError(
+                f"vault object {sha256} is missing", code=ErrorCode.VAULT_MISSING, sha256=sha256
+            ) from None
         with handle:
             magic = handle.read(len(crypto.MAGIC))
             handle.seek(0)
@@ -440,7 +457,11 @@ class Vault:
         """The whole object, refused unless it still hashes to its name (for reports and small exports)."""
         data = self.read_bytes(sha256)
         if hashlib.sha256(data).hexdigest() != sha256:
-            raise IntegrityError(f"vault object {sha256} no longer matches its hash; run `idolguard verify`")
+            raise IntegrityError(
+                f"vault object {sha256} no longer matches its hash; run `idolguard verify`",
+                code=ErrorCode.VAULT_ALTERED,
+                sha256=sha256,
+            )
         return data
 
     def iter_objects(self) -> Iterator[str]:
@@ -450,26 +471,23 @@ class Vault:
 
     @contextmanager
     def materialize(self, sha256: str) -> Iterator[Path]:
-        """A readable plaintext path for decoders: the object itself (unencrypted vault), or a private
-        decrypted copy in memory-backed storage (``/dev/shm``) when the system has it, so plaintext does not
-        reach persistent disk; it is removed when the block ends (or by ``clean_tmp`` after a crash)."""
+        """A readable plaintext path for decoders: the object itself (unencrypted vault), or a private decrypted
+        copy with no name in any filesystem (an anonymous, sealed, read-only memory file reached as
+        ``/proc/<pid>/fd/<n>``: ``plaintext.plaintext_path``), gone when the block ends or the process dies.
+        Where memory files are unavailable, a private named copy in memory-backed storage (``plain_tmp``:
+        ``/dev/shm``) removed when the block ends (or by ``clean_tmp`` after a crash)."""
+        from idolguard.evidence.plaintext import plaintext_path
+
         path = self.path_for(sha256)
         if not path.exists():
-            raise IntegrityError(f"vault object {sha256} is missing")
+            raise IntegrityError(f"vault object {sha256} is missing", code=ErrorCode.VAULT_MISSING, sha256=sha256)
         if self.key is None:
             yield path
             return
         # In an encrypted vault even a plaintext (not yet re-keyed) object is copied out: ``rekey`` may swap
         # its file for ciphertext while a decoder still reopens the path.
-        fd, name = tempfile.mkstemp(dir=self.plain_tmp, prefix=f"view-{os.getpid()}-")
-        os.fchmod(fd, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in self.read_chunks(sha256):
-                    out.write(chunk)
-            yield Path(name)
-        finally:
-            Path(name).unlink(missing_ok=True)
+        with plaintext_path(self.read_chunks(sha256), lambda: self.plain_tmp, prefix="view") as plain:
+            yield plain
 
     @property
     def plain_tmp(self) -> Path:
@@ -501,6 +519,13 @@ class Vault:
             return False
         _fsync_dir(path.parent)
         return True
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """The vault lock for callers that cache something derived from an object under its current key (the
+        web previews): a ``rekey`` swap or an ``erase`` cannot happen while they choose the key and write."""
+        with self._locked():
+            yield
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -559,12 +584,16 @@ class Vault:
         replaced meanwhile is left alone. Raises IntegrityError when the object does not read back as its hash
         (nothing is changed then)."""
         if self.key is None:
-            raise IntegrityError("the vault is not encrypted: there is no item key to give objects")
+            raise IntegrityError(
+                "the vault is not encrypted: there is no item key to give objects", code=ErrorCode.VAULT_NOT_ENCRYPTED
+            )
         path = self.path_for(sha256)
         try:
             before = os.stat(path)
         except FileNotFoundError:
-            raise IntegrityError(f"vault object {sha256} is missing") from None
+            raise IntegrityError(
+                f"vault object {sha256} is missing", code=ErrorCode.VAULT_MISSING, sha256=sha256
+            ) from None
         old = self.source_format(sha256)
         if old == "item":
             return None
@@ -586,7 +615,11 @@ class Vault:
                 out.flush()
                 os.fsync(out.fileno())
             if digest.hexdigest() != sha256:
-                raise IntegrityError(f"vault object {sha256} no longer matches its hash; it was not re-encrypted")
+                raise IntegrityError(
+                    f"vault object {sha256} no longer matches its hash; it was not re-encrypted",
+                    code=ErrorCode.VAULT_ALTERED,
+                    sha256=sha256,
+                )
             key_file = self._store_key(sha256, key_id, data_key, durable=True)
             check = hashlib.sha256()
             try:
@@ -600,7 +633,11 @@ class Vault:
                     return None  # erased meanwhile (its keys shredded with it): never bring it back
                 raise
             if stored_id != key_id or check.hexdigest() != sha256:
-                raise IntegrityError(f"vault object {sha256}: the re-encrypted copy does not read back; unchanged")
+                raise IntegrityError(
+                    f"vault object {sha256}: the re-encrypted copy does not read back; unchanged",
+                    code=ErrorCode.VAULT_REENCRYPT_FAILED,
+                    sha256=sha256,
+                )
             os.utime(tmp_path, ns=(before.st_atime_ns, before.st_mtime_ns))
             os.chmod(tmp_path, 0o444)
             with self._locked():
@@ -681,7 +718,9 @@ class Vault:
                     raise IntegrityError(
                         f"vault object {sha256}: an item key newer than its destruction decision exists, but no "
                         "vault key is configured, so whether it belongs to new evidence cannot be told; set the "
-                        "vault key (IDOLGUARD_VAULT_KEY or [vault] key_file) before the erasure is finished"
+                        "vault key (IDOLGUARD_VAULT_KEY or [vault] key_file) before the erasure is finished",
+                        code=ErrorCode.VAULT_KEY_UNDECIDED,
+                        sha256=sha256,
                     )
                 elif not self._key_unwraps(sha256, key_file):
                     keys.append(key_file)
@@ -712,7 +751,11 @@ class Vault:
                 out.flush()
                 os.fsync(out.fileno())
             if digest.hexdigest() != sha256:
-                raise IntegrityError(f"vault object {sha256} no longer matches its hash; nothing exported")
+                raise IntegrityError(
+                    f"vault object {sha256} no longer matches its hash; nothing exported",
+                    code=ErrorCode.VAULT_ALTERED,
+                    sha256=sha256,
+                )
             os.link(tmp_path, dest)  # fails if dest appeared meanwhile: never overwrite
         finally:
             tmp_path.unlink(missing_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -89,7 +90,7 @@ def incidents_show(
     try:
         detail = incident_detail(ws, incident_id)
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
     if chart is not None:
         chart.write_text(spread_chart_svg(detail), encoding="utf-8")
     if json_out:
@@ -101,7 +102,7 @@ def incidents_show(
         stdout=True,
         id=detail["id"],
         state=tr(detail["state"]),
-        title=detail["title"],
+        title=_said(detail, "title"),
     )
     artists = ", ".join(detail["artists"]) or tr("none identified")
     if detail["possible_artists"]:
@@ -114,7 +115,7 @@ def incidents_show(
         last=shown_time(detail["last_seen"], ws),
     )
     for item in detail["items"]:
-        tell("  item {sha256}  {reason}", stdout=True, sha256=item["sha256"][:16], reason=item["reason"])
+        tell("  item {sha256}  {reason}", stdout=True, sha256=item["sha256"][:16], reason=_said(item, "reason"))
     for s in detail["sightings"]:
         where = s["source_url"] or "-"
         platform = s["platform"] or tr("unknown")
@@ -140,7 +141,7 @@ def incidents_status(
     try:
         old = set_state(ws, incident_id, state.value, reason)
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
     if json_out:
         emit_json({"incident": incident_id, "from": old, "to": state.value, "changed": old != state.value})
     elif old == state.value:
@@ -151,3 +152,13 @@ def incidents_status(
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     app.add_typer(incidents_app, name="incidents", rich_help_panel=PANEL_CASEWORK)
+
+
+def _said(record: dict[str, Any], field: str) -> str:
+    """A title or member reason the incidents area wrote as an English sentence, in the CLI's language from its
+    code (``coded_text``); text a person wrote stays as written."""
+    from idolguard.coded_text import said
+    from idolguard.incidents.sync import MEMBER_REASONS, TITLES
+
+    forms = {**MEMBER_REASONS, **TITLES}
+    return said(record, field, lambda code: tr(forms[code]) if code in forms else None)

@@ -6,7 +6,7 @@ import html
 from typing import Any
 
 from idolguard.report.html import data_uri
-from idolguard.report.i18n import t
+from idolguard.report.i18n import said, t
 from idolguard.workspace import Workspace
 
 
@@ -16,7 +16,7 @@ def matches_section(ws: Workspace, obj: dict[str, Any]) -> str:
         rows = []
         if obj.get("pdq"):
             quality = obj.get("pdq_quality")
-            note = f" <em>{html.escape(obj['pdq_note'])}</em>" if obj.get("pdq_note") else ""
+            note = f" <em>{html.escape(said(obj, 'pdq_note'))}</em>" if obj.get("pdq_note") else ""
             rows.append(
                 f"<tr><th>PDQ</th><td><code>{obj['pdq']}</code> ({html.escape(t('hashes.quality', q=quality))}){note}"
                 "</td></tr>"
@@ -35,7 +35,7 @@ def matches_section(ws: Workspace, obj: dict[str, Any]) -> str:
         for m in matches:
             detail = ""
             if m.get("query_ranges"):
-                detail = f"query {m['query_ranges']} ↔ bank {m.get('bank_ranges')}"
+                detail = t("hashes.ranges", query=m["query_ranges"], bank=m.get("bank_ranges"))
             rows.append(
                 "<tr>"
                 + "".join(

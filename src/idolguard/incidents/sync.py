@@ -25,6 +25,16 @@ from idolguard.workspace import Workspace
 WATERMARK = "incidents_synced"
 
 
+# The sentences this module writes into text columns (an incident member's ``reason``, a new incident's
+# ``title``), by stable code: the English stays the stored text, and readers get the code and values back with
+# ``coded_text.recognise`` so pages say them in the reader's language.
+MEMBER_REASONS = {
+    "incident.matched_entry": "matched bank entry {entry} ({signal}, distance {distance})",
+    "incident.source_item": "source item of bank entry {entry}",
+}
+TITLES = {"incident.copies_of_entry": "copies of bank entry {entry}"}
+
+
 def _root(session: Any, incident_id: int) -> int:
     seen = set()
     while True:
@@ -131,15 +141,17 @@ def _record(session: Any, ledger: Any, sha: str, matches: list[dict[str, Any]], 
             session.get(Incident, other).merged_into = target
             ledger.append(Action.INCIDENT_MERGE, details={"incident": other, "into": target})
     else:
-        incident = Incident(title=f"copies of bank entry {entries[0].id}", state="open")
+        incident = Incident(title=TITLES["incident.copies_of_entry"].format(entry=entries[0].id), state="open")
         session.add(incident)
         session.flush()
         target = incident.id
         ledger.append(Action.INCIDENT_CREATE, details={"incident": target, "entry": entries[0].id})
     best = min(matches, key=lambda m: m.get("distance") or 0)
-    reason = f"matched bank entry {best['entry']} ({best.get('signal')}, distance {best.get('distance')})"
+    reason = MEMBER_REASONS["incident.matched_entry"].format(
+        entry=best["entry"], signal=best.get("signal"), distance=best.get("distance")
+    )
     for member_sha, why in [(sha, reason)] + [
-        (e.source_item, f"source item of bank entry {e.id}") for e in entries if e.source_item
+        (e.source_item, MEMBER_REASONS["incident.source_item"].format(entry=e.id)) for e in entries if e.source_item
     ]:
         if session.get(Item, member_sha) is None:
             continue

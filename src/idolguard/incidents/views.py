@@ -13,10 +13,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from idolguard.coded_text import recognised
 from idolguard.db.models import Item, Sighting, StageResult
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.evidence.actions import Action
 from idolguard.incidents.models import Incident, IncidentMember
+from idolguard.incidents.sync import MEMBER_REASONS, TITLES
 from idolguard.signals.models import BankEntry, EntryHit
 from idolguard.workspace import Workspace
 
@@ -70,9 +72,16 @@ def incident_detail(ws: Workspace, incident_id: int) -> dict[str, Any]:
     with ws.sessions() as session:
         incident = session.get(Incident, incident_id)
         if incident is None:
-            raise IdolGuardError(f"no incident {incident_id}")
+            raise IdolGuardError(
+                f"no incident {incident_id}", code=ErrorCode.RECORD_UNKNOWN, ref=f"incident:{incident_id}"
+            )
         if incident.merged_into is not None:
-            raise IdolGuardError(f"incident {incident_id} was merged into incident {incident.merged_into}")
+            raise IdolGuardError(
+                f"incident {incident_id} was merged into incident {incident.merged_into}",
+                code=ErrorCode.INCIDENT_MERGED,
+                id=incident_id,
+                into=incident.merged_into,
+            )
         ids = _member_ids(session, incident_id)
         members = (
             session.execute(
@@ -123,6 +132,7 @@ def incident_detail(ws: Workspace, incident_id: int) -> dict[str, Any]:
     return {
         "id": incident.id,
         "title": incident.title,
+        **recognised("title", incident.title, TITLES),
         "state": incident.state,
         **artists,
         "created_at": incident.created_at.isoformat(),
@@ -132,6 +142,7 @@ def incident_detail(ws: Workspace, incident_id: int) -> dict[str, Any]:
                 "sha256": m.item_sha256,
                 "media_type": item.media_type,
                 "reason": m.reason,
+                **recognised("reason", m.reason, MEMBER_REASONS),  # its code and values, for other languages
                 "added_at": m.added_at.isoformat(),
             }
             for m, item in members
@@ -162,6 +173,7 @@ def list_incidents(ws: Workspace) -> list[dict[str, Any]]:
             {
                 "id": detail["id"],
                 "title": detail["title"],
+                **recognised("title", detail["title"], TITLES),
                 "state": detail["state"],
                 "artists": detail["artists"],
                 "items": len(detail["items"]),
@@ -217,13 +229,26 @@ def set_state(ws: Workspace, incident_id: int, state: str, reason: str | None = 
     from idolguard.incidents.models import INCIDENT_STATES
 
     if state not in INCIDENT_STATES:
-        raise IdolGuardError(f"incident state must be one of {', '.join(INCIDENT_STATES)}")
+        raise IdolGuardError(
+            f"incident state must be one of {', '.join(INCIDENT_STATES)}",
+            code=ErrorCode.INCIDENT_STATE,
+            choices=", ".join(INCIDENT_STATES),
+        )
     with ws.write() as (session, ledger):
         incident = session.get(Incident, incident_id)
         if incident is None:
-            raise IdolGuardError(f"no incident {incident_id} (see `idolguard incidents list`)")
+            raise IdolGuardError(
+                f"no incident {incident_id} (see `idolguard incidents list`)",
+                code=ErrorCode.RECORD_UNKNOWN,
+                ref=f"incident:{incident_id}",
+            )
         if incident.merged_into is not None:
-            raise IdolGuardError(f"incident {incident_id} was merged into incident {incident.merged_into}")
+            raise IdolGuardError(
+                f"incident {incident_id} was merged into incident {incident.merged_into}",
+                code=ErrorCode.INCIDENT_MERGED,
+                id=incident_id,
+                into=incident.merged_into,
+            )
         old = incident.state
         if old != state:
             incident.state = state

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from idolguard.config import Limits
-from idolguard.errors import RejectedInput
+from idolguard.errors import ErrorCode, RejectedInput
 
 
 @dataclass
@@ -46,14 +46,22 @@ RATIO_FLOOR = 64 * 1024  # smaller members may compress well legitimately (text,
 def list_members(archive: zipfile.ZipFile, limits: Limits, archive_size: int | None = None) -> Iterator[Member]:
     infos = archive.infolist()
     if len(infos) > limits.zip_max_entries:
-        raise RejectedInput(f"archive has {len(infos)} entries, over the limit of {limits.zip_max_entries}")
+        raise RejectedInput(
+            f"archive has {len(infos)} entries, over the limit of {limits.zip_max_entries}",
+            code=ErrorCode.ARCHIVE_ENTRIES,
+            count=len(infos),
+            limit=limits.zip_max_entries,
+        )
     if archive_size:
         # Many members each just under a per-member check still add up: bound the archive as a whole too.
         declared = sum(info.file_size for info in infos if not info.is_dir())
         if declared > RATIO_FLOOR and declared / archive_size > limits.zip_max_ratio:
             raise RejectedInput(
                 f"archive declares {declared} bytes from {archive_size} "
-                f"({declared / archive_size:.0f}:1, over the limit of {limits.zip_max_ratio}:1; zip bomb?)"
+                f"({declared / archive_size:.0f}:1, over the limit of {limits.zip_max_ratio}:1; zip bomb?)",
+                code=ErrorCode.ARCHIVE_BOMB,
+                ratio=round(declared / archive_size),
+                limit=limits.zip_max_ratio,
             )
     declared_total = 0
     for info in infos:
@@ -94,7 +102,11 @@ class CappedReader:
         chunk = self._raw.read(size if size > 0 else 1 << 20)
         self._seen += len(chunk)
         if self._seen > self._cap:
-            raise RejectedInput(f"{self._label}: decompresses beyond its declared size (zip bomb?)")
+            raise RejectedInput(
+                f"{self._label}: decompresses beyond its declared size (zip bomb?)",
+                code=ErrorCode.ARCHIVE_MEMBER_BOMB,
+                name=self._label,
+            )
         return chunk
 
 
@@ -102,4 +114,4 @@ def open_archive(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise RejectedInput(f"corrupt or unreadable zip archive: {exc}") from exc
+        raise RejectedInput(f"corrupt or unreadable zip archive: {exc}", code=ErrorCode.ARCHIVE_CORRUPT) from exc

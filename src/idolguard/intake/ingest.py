@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from idolguard.db.models import Item, Sighting
 from idolguard.db.session import in_chunks
-from idolguard.errors import IdolGuardError, RejectedInput, StorageFull
+from idolguard.errors import ErrorCode, IdolGuardError, RejectedInput, StorageFull, code_of, error_params
 from idolguard.evidence.actions import Action
 from idolguard.evidence.vault import PutResult
 from idolguard.intake import archives
@@ -59,9 +59,18 @@ class IngestResult:
     mime: str | None = None
     duplicate: bool = False
     error: str | None = None
+    # the error's typed code and values (``idolguard.errors``), so front doors say it in their reader's language
+    error_code: str | None = None
+    error_params: dict[str, Any] | None = None
     archive: str | None = None  # sha256 of the archive this member came from
     sighting_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def coded_error(error: IdolGuardError) -> dict[str, Any]:
+    """``error_code``/``error_params`` of a refused file's result (nothing for an error without a code)."""
+    code = code_of(error)
+    return {} if code is ErrorCode.GENERIC else {"error_code": str(code), "error_params": error_params(error)}
 
 
 def parse_seen_at(text: str | None) -> datetime | None:
@@ -70,9 +79,15 @@ def parse_seen_at(text: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise IdolGuardError(f"--seen-at must be ISO 8601 (e.g. 2026-11-01T12:30:00Z): {text!r}") from exc
+        raise IdolGuardError(
+            f"--seen-at must be ISO 8601 (e.g. 2026-11-01T12:30:00Z): {text!r}", code=ErrorCode.INPUT_SEEN_AT, text=text
+        ) from exc
     if moment.tzinfo is None:
-        raise IdolGuardError("--seen-at needs a timezone (e.g. 2026-11-01T12:30:00+09:00 or ...Z)")
+        raise IdolGuardError(
+            "--seen-at needs a timezone (e.g. 2026-11-01T12:30:00+09:00 or ...Z)",
+            code=ErrorCode.INPUT_SEEN_AT,
+            text=text,
+        )
     return moment.astimezone(UTC)
 
 
@@ -154,12 +169,12 @@ class Ingestor:
         try:
             size = found.path.stat().st_size
             if size == 0:
-                raise RejectedInput("empty file (0 bytes): nothing to preserve")
+                raise RejectedInput("empty file (0 bytes): nothing to preserve", code=ErrorCode.INPUT_EMPTY)
             sniffed = sniff_file(found.path)
             put = self.ws.vault.put_file(found.path, max_bytes=self.limits.max_file_bytes, defer=True)
             mtime = datetime.fromtimestamp(found.path.stat().st_mtime, UTC)
         except IdolGuardError as exc:
-            yield IngestResult(path=label, error=str(exc))
+            yield IngestResult(path=label, error=str(exc), **coded_error(exc))
             return
         except OSError as exc:
             if _storage_full(exc):
@@ -205,13 +220,13 @@ class Ingestor:
         try:
             archive = archives.open_archive(path)
         except IdolGuardError as exc:
-            yield IngestResult(path=label, sha256=archive_sha, error=str(exc))
+            yield IngestResult(path=label, sha256=archive_sha, error=str(exc), **coded_error(exc))
             return
         with archive:
             try:
                 members = list(archives.list_members(archive, self.limits, path.stat().st_size))
             except IdolGuardError as exc:
-                yield IngestResult(path=label, sha256=archive_sha, error=str(exc))
+                yield IngestResult(path=label, sha256=archive_sha, error=str(exc), **coded_error(exc))
                 return
             written = 0
             for member in members:
@@ -237,7 +252,8 @@ class Ingestor:
                         yield from self.flush()
                         raise StorageFull(f"the workspace's disk is full while storing {member_label}: {exc}") from exc
                     text = str(exc) if isinstance(exc, IdolGuardError) else f"corrupt archive member: {exc}"
-                    yield IngestResult(path=member_label, archive=archive_sha, error=text)
+                    code = coded_error(exc) if isinstance(exc, IdolGuardError) else {}
+                    yield IngestResult(path=member_label, archive=archive_sha, error=text, **code)
                     continue
                 written += put.size
                 self.archive_bytes_written += put.size

@@ -10,9 +10,10 @@ may still hold (``is_web_url``). Purely syntactic: nothing is resolved or fetche
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 from urllib.parse import urlsplit
 
-from idolguard.errors import RejectedInput
+from idolguard.errors import ErrorCode, RejectedInput
 
 MAX_LENGTH = 2000
 SCHEMES = ("http", "https")
@@ -22,8 +23,8 @@ class BadSourceUrl(RejectedInput):
     """A source URL that is not an http(s) web address; ``reason`` says why for front doors with their own
     words (``scheme``, ``host``, ``characters``, ``length``), the English text is what the CLI prints."""
 
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, reason: str, code: ErrorCode, **params: Any) -> None:
+        super().__init__(message, code=code, **params)
         self.reason = reason
 
 
@@ -41,23 +42,39 @@ def check_source_url(text: str | None) -> str | None:
     if not url:
         return None
     if len(url) > MAX_LENGTH:
-        raise BadSourceUrl(f"the source URL is longer than {MAX_LENGTH} characters", "length")
+        raise BadSourceUrl(
+            f"the source URL is longer than {MAX_LENGTH} characters",
+            "length",
+            ErrorCode.SOURCE_URL_TOO_LONG,
+            limit=MAX_LENGTH,
+        )
     shown = ascii(url)[1:-1][:200]
     if any(_bad_character(ch) for ch in url):
-        raise BadSourceUrl(f"the source URL '{shown}' contains spaces or control characters", "characters")
+        raise BadSourceUrl(
+            f"the source URL '{shown}' contains spaces or control characters",
+            "characters",
+            ErrorCode.SOURCE_URL_SPACES,
+            url=shown,
+        )
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise BadSourceUrl(f"the source URL '{shown}' is not a valid web address", "host") from exc
+        raise BadSourceUrl(
+            f"the source URL '{shown}' is not a valid web address", "host", ErrorCode.SOURCE_URL_INVALID, url=shown
+        ) from exc
     if parts.scheme.lower() not in SCHEMES:
         raise BadSourceUrl(
             f"the source URL '{shown}' is not a web address: give the http:// or https:// address of the post "
             "or page where the media was found",
             "scheme",
+            ErrorCode.SOURCE_URL_NOT_WEB,
+            url=shown,
         )
     if not parts.hostname:
-        raise BadSourceUrl(f"the source URL '{shown}' has no host name", "host")
+        raise BadSourceUrl(
+            f"the source URL '{shown}' has no host name", "host", ErrorCode.SOURCE_URL_NO_HOST, url=shown
+        )
     return url
 
 

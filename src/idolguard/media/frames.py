@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from idolguard.config import Limits
-from idolguard.errors import MediaError
+from idolguard.errors import ErrorCode, MediaError
 
 SCENE_THUMB = (32, 18)
 SCENE_THRESHOLD = 28.0  # mean absolute luma difference (0-255) between consecutive checked thumbnails
@@ -65,10 +65,10 @@ def open_video(path: Path, limits: Limits, stats: VideoStats) -> Iterator[tuple[
     try:
         container = av.open(str(path), metadata_errors="replace")
     except (av.error.FFmpegError, OSError, ValueError) as exc:  # type: ignore[attr-defined]
-        raise MediaError(f"corrupt or unreadable video: {exc}") from exc
+        raise MediaError(f"corrupt or unreadable video: {exc}", code=ErrorCode.MEDIA_CORRUPT) from exc
     with container:
         if not container.streams.video:
-            raise MediaError("container has no video stream")
+            raise MediaError("container has no video stream", code=ErrorCode.MEDIA_NO_VIDEO)
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         width, height = stream.codec_context.width, stream.codec_context.height
@@ -81,9 +81,19 @@ def open_video(path: Path, limits: Limits, stats: VideoStats) -> Iterator[tuple[
         stats.duration_s = duration
         stats.fps = float(stream.average_rate) if stream.average_rate else None
         if width and height and width * height > limits.max_video_pixels_per_frame:
-            raise MediaError(f"video frames are {width}x{height}, over the per-frame pixel limit")
+            raise MediaError(
+                f"video frames are {width}x{height}, over the per-frame pixel limit",
+                code=ErrorCode.MEDIA_FRAME_LIMIT,
+                width=width,
+                height=height,
+            )
         if duration is not None and duration > limits.max_video_seconds:
-            raise MediaError(f"video lasts {duration:.0f} s, over the limit of {limits.max_video_seconds} s")
+            raise MediaError(
+                f"video lasts {duration:.0f} s, over the limit of {limits.max_video_seconds} s",
+                code=ErrorCode.MEDIA_TOO_LONG,
+                seconds=round(duration),
+                limit=limits.max_video_seconds,
+            )
         yield container, stream
 
 
@@ -164,7 +174,7 @@ class VideoReader:
         if self.stats.corrupt_packets:
             self.stats.notes.append(f"{self.stats.corrupt_packets} undecodable packet(s) skipped")
         if self.stats.decoded_frames == 0:
-            raise MediaError("no decodable video frames")
+            raise MediaError("no decodable video frames", code=ErrorCode.MEDIA_NO_FRAMES)
 
     def _to_rgb(self, frame: Any, max_side: int | None) -> np.ndarray:
         rotation = int(getattr(frame, "rotation", 0) or 0) % 360

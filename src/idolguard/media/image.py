@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from idolguard.config import Limits
-from idolguard.errors import MediaError
+from idolguard.errors import ErrorCode, MediaError
 
 
 def open_image(path: Path, limits: Limits) -> Image.Image:
@@ -29,16 +29,24 @@ def open_image(path: Path, limits: Limits) -> Image.Image:
             img = Image.open(path)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise MediaError(
-            f"image is over the pixel limit of {limits.max_image_pixels} (decompression bomb?): {exc}"
+            f"image is over the pixel limit of {limits.max_image_pixels} (decompression bomb?): {exc}",
+            code=ErrorCode.MEDIA_BOMB,
+            limit=limits.max_image_pixels,
         ) from exc
     except UnidentifiedImageError as exc:
-        raise MediaError(f"not a decodable image: {exc}") from exc
+        raise MediaError(f"not a decodable image: {exc}", code=ErrorCode.MEDIA_UNREADABLE) from exc
     except OSError as exc:
-        raise MediaError(f"cannot open image: {exc}") from exc
+        raise MediaError(f"cannot open image: {exc}", code=ErrorCode.MEDIA_UNREADABLE) from exc
     width, height = img.size
     if width * height > limits.max_image_pixels:
         img.close()
-        raise MediaError(f"image is {width}x{height}, over the pixel limit of {limits.max_image_pixels}")
+        raise MediaError(
+            f"image is {width}x{height}, over the pixel limit of {limits.max_image_pixels}",
+            code=ErrorCode.MEDIA_PIXEL_LIMIT,
+            width=width,
+            height=height,
+            limit=limits.max_image_pixels,
+        )
     return img
 
 
@@ -74,7 +82,7 @@ def load_rgb(path: Path, limits: Limits | None = None) -> np.ndarray:
     except MediaError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise MediaError(f"corrupt or truncated image: {exc}") from exc
+        raise MediaError(f"corrupt or truncated image: {exc}", code=ErrorCode.MEDIA_CORRUPT) from exc
 
 
 def iter_image_frames(path: Path, limits: Limits | None = None, max_frames: int = 64) -> Iterator[np.ndarray]:
@@ -92,7 +100,7 @@ def iter_image_frames(path: Path, limits: Limits | None = None, max_frames: int 
     except MediaError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise MediaError(f"corrupt or truncated image: {exc}") from exc
+        raise MediaError(f"corrupt or truncated image: {exc}", code=ErrorCode.MEDIA_CORRUPT) from exc
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:

@@ -15,7 +15,7 @@ from typing import Any
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from idolguard.config import Limits
-from idolguard.errors import MediaError
+from idolguard.errors import ErrorCode, MediaError
 from idolguard.media.sniff import sniff_file
 
 
@@ -69,6 +69,32 @@ def _exif(img: Image.Image) -> dict[str, Any]:
     return out
 
 
+# The sentences the probe's refusals say, by code (the runner stores a failed stage as text: front doors get
+# the code and values back with ``coded_text.recognise``; ``tests/media`` checks each refusal is recognised).
+FAILURE_FORMS: tuple[tuple[str, str], ...] = (
+    (
+        "media.pixel_limit",
+        "image is {width}x{height} = {pixels} pixels, over the limit of {limit} (possible decompression bomb); "
+        "preserved, not decoded",
+    ),
+    ("media.bomb", "image exceeds the decompression-bomb limit of {limit} pixels: {detail}; preserved, not decoded"),
+    # Refusals stored before the limit was named in our own words: the limit is in Pillow's sentence (the
+    # threshold Pillow enforced, twice the configured one), so old records still show a number.
+    (
+        "media.bomb",
+        "image exceeds the decompression-bomb limit: Image size ({pixels} pixels) exceeds limit of {limit} "
+        "pixels, could be decompression bomb DOS attack.; preserved, not decoded",
+    ),
+    ("media.unreadable", "not a decodable image ({mime}): {detail}"),
+    ("media.corrupt", "corrupt or truncated image: {detail}"),
+    ("media.corrupt", "corrupt or unreadable video: {detail}"),
+    ("media.no_video", "container has no video stream"),
+    ("media.frame_limit", "video frames are {width}x{height}, over the limit; preserved, not decoded"),
+    ("media.too_long", "video lasts {seconds} s, over the limit of {limit} s"),
+    ("media.unsupported", "unsupported media type ({mime}); the file is preserved but not analysed"),
+)
+
+
 def probe_image(path: Path, limits: Limits) -> Probe:
     sniffed = sniff_file(path)
     Image.MAX_IMAGE_PIXELS = limits.max_image_pixels  # the configured limit, not Pillow's default (89.5 MP)
@@ -80,7 +106,11 @@ def probe_image(path: Path, limits: Limits) -> Probe:
                 if width * height > limits.max_image_pixels:
                     raise MediaError(
                         f"image is {width}x{height} = {width * height} pixels, over the limit of "
-                        f"{limits.max_image_pixels} (possible decompression bomb); preserved, not decoded"
+                        f"{limits.max_image_pixels} (possible decompression bomb); preserved, not decoded",
+                        code=ErrorCode.MEDIA_PIXEL_LIMIT,
+                        width=width,
+                        height=height,
+                        limit=limits.max_image_pixels,
                     )
                 meta: dict[str, Any] = {
                     "format": img.format,
@@ -104,13 +134,18 @@ def probe_image(path: Path, limits: Limits) -> Probe:
                     img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))
                 img.load()  # decode now: report truncated/corrupt data here rather than in every stage
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise MediaError(f"image exceeds the decompression-bomb limit: {exc}; preserved, not decoded") from exc
+        raise MediaError(
+            f"image exceeds the decompression-bomb limit of {limits.max_image_pixels} pixels: {exc}; "
+            "preserved, not decoded",
+            code=ErrorCode.MEDIA_BOMB,
+            limit=limits.max_image_pixels,
+        ) from exc
     except UnidentifiedImageError as exc:
-        raise MediaError(f"not a decodable image ({sniffed.mime}): {exc}") from exc
+        raise MediaError(f"not a decodable image ({sniffed.mime}): {exc}", code=ErrorCode.MEDIA_UNREADABLE) from exc
     except MediaError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise MediaError(f"corrupt or truncated image: {exc}") from exc
+        raise MediaError(f"corrupt or truncated image: {exc}", code=ErrorCode.MEDIA_CORRUPT) from exc
     return Probe("image", sniffed.mime, width, height, None, meta["frames"], meta)
 
 
@@ -135,7 +170,7 @@ def probe_video(path: Path, limits: Limits) -> Probe:
             }
             duration = float(container.duration / 1_000_000) if container.duration else None
             if not streams:
-                raise MediaError("container has no video stream")
+                raise MediaError("container has no video stream", code=ErrorCode.MEDIA_NO_VIDEO)
             stream = streams[0]
             width = stream.codec_context.width
             height = stream.codec_context.height
@@ -151,11 +186,21 @@ def probe_video(path: Path, limits: Limits) -> Probe:
     except MediaError:
         raise
     except (av.error.FFmpegError, OSError, ValueError) as exc:  # type: ignore[attr-defined]
-        raise MediaError(f"corrupt or unreadable video: {exc}") from exc
+        raise MediaError(f"corrupt or unreadable video: {exc}", code=ErrorCode.MEDIA_CORRUPT) from exc
     if width and height and width * height > limits.max_video_pixels_per_frame:
-        raise MediaError(f"video frames are {width}x{height}, over the limit; preserved, not decoded")
+        raise MediaError(
+            f"video frames are {width}x{height}, over the limit; preserved, not decoded",
+            code=ErrorCode.MEDIA_FRAME_LIMIT,
+            width=width,
+            height=height,
+        )
     if duration is not None and duration > limits.max_video_seconds:
-        raise MediaError(f"video lasts {duration:.0f} s, over the limit of {limits.max_video_seconds} s")
+        raise MediaError(
+            f"video lasts {duration:.0f} s, over the limit of {limits.max_video_seconds} s",
+            code=ErrorCode.MEDIA_TOO_LONG,
+            seconds=round(duration),
+            limit=limits.max_video_seconds,
+        )
     return Probe("video", sniffed.mime, width or None, height or None, duration, meta.get("frames"), meta)
 
 
@@ -181,4 +226,8 @@ def probe(path: Path, limits: Limits) -> Probe:
     if sniffed.mime == "application/zip":
         # Archives are preserved as received; their members were ingested as items of their own.
         return Probe("other", sniffed.mime, meta={"container": "zip"})
-    raise MediaError(f"unsupported media type ({sniffed.mime}); the file is preserved but not analysed")
+    raise MediaError(
+        f"unsupported media type ({sniffed.mime}); the file is preserved but not analysed",
+        code=ErrorCode.MEDIA_UNSUPPORTED,
+        mime=sniffed.mime,
+    )

@@ -58,7 +58,7 @@ def add(
     try:
         row = add_source(ws, url, kind.value, every, artist)
     except WatchError as exc:
-        fail(str(exc), ExitCode.USAGE)
+        fail(exc, ExitCode.USAGE)
         return
     if json_out:
         emit_json(source_record(row))
@@ -118,7 +118,7 @@ def _set_state(source_id: int, state: str, home: Path | None) -> None:
     try:
         row = set_state(ws, source_id, state)
     except WatchError as exc:
-        fail(str(exc), ExitCode.ITEMS_FAILED)
+        fail(exc, ExitCode.ITEMS_FAILED)
         return
     out().print(f"#{row.id} {safe(row.url)}: {safe(tr(state))}", highlight=False)
 

@@ -23,7 +23,7 @@ from idolguard.capture.links import LinkError, canonical_link
 from idolguard.capture.netpolicy import NetPolicy
 from idolguard.capture.settings import CaptureSettings
 from idolguard.db.base import utcnow
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.evidence.actions import Action
 from idolguard.monitor.models import WatchedSource, WatchSeen
 from idolguard.monitor.sources import KINDS, Entry, Listing, list_source
@@ -43,10 +43,16 @@ def parse_every(text: str) -> int:
     """``30m``, ``6h``, ``1d`` ... as seconds (at least a minute)."""
     found = _DURATION.match(text or "")
     if not found:
-        raise WatchError(f"invalid interval {text!r}: use a number and a unit, e.g. 30m, 6h, 1d")
+        raise WatchError(
+            f"invalid interval {text!r}: use a number and a unit, e.g. 30m, 6h, 1d",
+            code=ErrorCode.WATCH_INTERVAL,
+            text=str(text)[:40],
+        )
     seconds = int(found.group(1)) * _UNITS[found.group(2).lower()]
     if seconds < MIN_EVERY_S:
-        raise WatchError(f"interval {text!r} is shorter than one minute")
+        raise WatchError(
+            f"interval {text!r} is shorter than one minute", code=ErrorCode.WATCH_INTERVAL_SHORT, text=text
+        )
     return seconds
 
 
@@ -82,19 +88,29 @@ def source_record(row: WatchedSource) -> dict[str, Any]:
 
 def add_source(ws: Workspace, url: str, kind: str, every: str, artist: str | None = None) -> WatchedSource:
     if kind not in KINDS:
-        raise WatchError(f"unknown kind {kind!r}: choose one of {', '.join(KINDS)}")
+        raise WatchError(
+            f"unknown kind {kind!r}: choose one of {', '.join(KINDS)}",
+            code=ErrorCode.WATCH_KIND,
+            kind=kind[:40],
+            choices=", ".join(KINDS),
+        )
     settings = CaptureSettings.from_workspace(ws)
     try:
         link = canonical_link(url, allow_hosts=frozenset(a.strip().lower() for a in settings.allow))
     except LinkError as exc:
-        raise WatchError(f"cannot watch {url!r}: {exc}") from exc
+        raise WatchError(f"cannot watch {url!r}: {exc}", code=ErrorCode.WATCH_URL, url=url[:300]) from exc
     seconds = parse_every(every)
     with ws.write() as (session, ledger):
         existing = session.scalars(
             select(WatchedSource).where(WatchedSource.url == url.strip(), WatchedSource.state != "removed")
         ).first()
         if existing is not None:
-            raise WatchError(f"{url} is already watched as source #{existing.id}")
+            raise WatchError(
+                f"{url} is already watched as source #{existing.id}",
+                code=ErrorCode.WATCH_DUPLICATE,
+                url=url.strip(),
+                id=existing.id,
+            )
         row = WatchedSource(
             url=url.strip(),
             kind=kind,
@@ -144,7 +160,7 @@ def set_state(ws: Workspace, source_id: int, state: str) -> WatchedSource:
     with ws.write() as (session, ledger):
         row = session.get(WatchedSource, source_id)
         if row is None or row.state == "removed":
-            raise WatchError(f"no watched source #{source_id}")
+            raise WatchError(f"no watched source #{source_id}", code=ErrorCode.RECORD_UNKNOWN, ref=f"#{source_id}")
         before = row.state
         row.state = state
         if state == "active" and before != "active":

@@ -38,6 +38,8 @@ class ScanObject(TypedDict, total=False):
     duplicate: bool
     stages: dict[str, str]
     error: str | None
+    error_code: str  # a refusal at intake: its typed code and values (idolguard.errors)
+    error_params: dict[str, Any]
     stage_errors: dict[str, str]
     # added by stages (probe, faces, signals, match, face_match, manipulation, ...)
     media_meta: dict[str, Any]
@@ -47,6 +49,8 @@ class ScanObject(TypedDict, total=False):
     pdq: str | None
     pdq_quality: int | None
     pdq_note: str | None
+    pdq_note_code: str | None  # the note as a code and values (idolguard.coded_text)
+    pdq_note_params: dict[str, Any]
     pdq_extra: list[dict[str, Any]]
     vpdq: dict[str, Any]
     matches: list[dict[str, Any]]
@@ -54,6 +58,8 @@ class ScanObject(TypedDict, total=False):
     manipulation_score: float | None
     verdict: str | None
     verdict_reason: str
+    verdict_reason_code: str  # the reason as a code and values (idolguard.coded_text)
+    verdict_reason_params: dict[str, Any]
     manipulation: dict[str, Any]
     content_credentials: dict[str, Any]
     # added by intake (every object)

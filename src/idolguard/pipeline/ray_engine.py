@@ -40,9 +40,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import tempfile
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -101,6 +105,12 @@ class RayEngine:
     _owns_ray: bool = False
     _started_for: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Where the driver's wall time went in the last run (seconds; bench/ray_profile.py): ``start`` (actors and
+    # checks), the pump's ``dispatch`` (reading originals, submitting), ``wait`` and ``get`` (fetching results),
+    # the runner's ``consumer`` time (storing what was yielded), ``first_result``/``last_result`` (from the
+    # run's start) and ``first_items`` (items of the first completed task): the steady rate with warm actors is
+    # ``(items - first_items) / (last_result - first_result)``.
+    timings: dict[str, float] = field(default_factory=dict)
 
     # -- start ------------------------------------------------------------------------------------------------
 
@@ -109,6 +119,7 @@ class RayEngine:
         key = f"{ws.home}|{ws.config.db_url}"
         if self._started_for == key and self._actors:
             return self
+        began = time.perf_counter()
         ray = import_ray()
         if self.options.vault not in VAULT_MODES:
             raise ClusterSetupError(f"--ray-vault must be one of {', '.join(VAULT_MODES)}, not {self.options.vault!r}")
@@ -146,6 +157,7 @@ class RayEngine:
             self.close()
             raise
         self._started_for = key
+        self.timings["start"] = time.perf_counter() - began
         return self
 
     def _connect(self, ray: Any) -> None:
@@ -285,46 +297,124 @@ class RayEngine:
         self.runs += 1
         run_id = f"{os.getpid()}-{id(self)}-{self.runs}"
         limit = max(1, self.options.in_flight_per_worker)
-        batches = iter(_batches(jobs, self.options.batch_size, self.options.batch_bytes, len(self._actors) * limit))
-        load = [0] * len(self._actors)
-        pending: dict[Any, tuple[int, list[Job]]] = {}
-        exhausted = False
-        while True:
-            while not exhausted:
-                slot = min(range(len(load)), key=load.__getitem__)
-                if load[slot] >= limit:
+        slots = len(self._actors) * limit
+        batches = iter(_batches(jobs, self.options.batch_size, self.options.batch_bytes, slots))
+        # A pump thread dispatches and collects tasks while this generator's consumer (the runner) stores what
+        # it already yielded: the actors get their next batches during ``persist_batch`` instead of waiting for
+        # it. At most ``slots`` tasks in flight and ``slots`` completed tasks waiting here (backpressure: a slow
+        # writer stops dispatch); what waits here is lost with the driver exactly as what is in flight is.
+        done: queue.Queue[Any] = queue.Queue(maxsize=slots)
+        stop = threading.Event()
+        self.timings = {k: v for k, v in self.timings.items() if k == "start"}
+        pump = threading.Thread(
+            target=self._pump, args=(ws, run_id, shared, batches, limit, done, stop), name="idolguard-ray", daemon=True
+        )
+        began = time.perf_counter()
+        held = 0.0
+        pump.start()
+        try:
+            while True:
+                entry = done.get()
+                if entry is None:
                     break
-                batch = next(batches, None)
-                if batch is None:
-                    exhausted = True
-                    break
-                payload = []
-                for job in batch:
-                    data = self._original(ws, job)  # sets job.path first in shared mode
-                    payload.append((replace(job, resources=Resources()), data))
-                pending[self._actors[slot].analyze.remote(run_id, shared, payload)] = (slot, batch)
-                load[slot] += 1
-            if not pending:
-                return
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            for ref in ready:
-                slot, batch = pending.pop(ref)
-                load[slot] -= 1
-                try:
-                    results = ray.get(ref)
-                except ray.exceptions.RayError as exc:
-                    for other in pending:
-                        ray.cancel(other, force=False)
-                    raise ClusterError(
-                        f"a Ray worker was lost beyond {self.options.task_retries} retries while analysing "
-                        f"{len(batch)} items (first {batch[0].sha256[:16]}): {type(exc).__name__}; everything "
-                        "computed before was stored: run the same command again to resume"
-                    ) from exc
-                for job, outcomes in zip(batch, results, strict=True):
-                    yield job, outcomes
+                if isinstance(entry, BaseException):
+                    raise entry
+                batch, results = entry
+                mark = time.perf_counter()
+                yield from zip(batch, results, strict=True)
                 self.tasks_done += 1
                 if self.on_task_done is not None:
                     self.on_task_done(self)
+                held += time.perf_counter() - mark
+        finally:
+            stop.set()
+            while pump.is_alive():  # a pump blocked on a full queue sees ``stop`` once there is room
+                with suppress(queue.Empty):
+                    done.get_nowait()
+                pump.join(0.05)
+            self.timings.update(consumer=held, run=time.perf_counter() - began)
+
+    def _pump(
+        self,
+        ws: Workspace,
+        run_id: str,
+        shared: list[Any],
+        batches: Iterator[list[Job]],
+        limit: int,
+        done: queue.Queue[Any],
+        stop: threading.Event,
+    ) -> None:
+        """Keep every actor at ``limit`` tasks and hand completed tasks to ``_run`` in completion order; then
+        ``None``, or the ``ClusterError`` that ended the run (after every task completed before it)."""
+        ray = import_ray()
+        load = [0] * len(self._actors)
+        pending: dict[Any, tuple[int, list[Job]]] = {}
+        exhausted = False
+        spent = dict.fromkeys(("dispatch", "wait", "get"), 0.0)
+        clock = time.perf_counter
+        began = clock()
+        first = last = 0.0
+
+        def hand(entry: Any) -> bool:
+            while not stop.is_set():
+                with suppress(queue.Full):
+                    done.put(entry, timeout=0.2)
+                    return True
+            return False
+
+        try:
+            while not stop.is_set():
+                mark = clock()
+                while not exhausted:
+                    slot = min(range(len(load)), key=load.__getitem__)
+                    if load[slot] >= limit:
+                        break
+                    batch = next(batches, None)
+                    if batch is None:
+                        exhausted = True
+                        break
+                    payload = []
+                    for job in batch:
+                        data = self._original(ws, job)  # sets job.path first in shared mode
+                        payload.append((replace(job, resources=Resources()), data))
+                    pending[self._actors[slot].analyze.remote(run_id, shared, payload)] = (slot, batch)
+                    load[slot] += 1
+                now = clock()
+                spent["dispatch"] += now - mark
+                if not pending:
+                    hand(None)
+                    return
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)  # timeout: notice ``stop``
+                mark, now = now, clock()
+                spent["wait"] += now - mark
+                for ref in ready:
+                    slot, batch = pending.pop(ref)
+                    load[slot] -= 1
+                    try:
+                        results = ray.get(ref)
+                    except ray.exceptions.RayError as exc:
+                        lost = ClusterError(
+                            f"a Ray worker was lost beyond {self.options.task_retries} retries while analysing "
+                            f"{len(batch)} items (first {batch[0].sha256[:16]}): {type(exc).__name__}; "
+                            "everything computed before was stored: run the same command again to resume"
+                        )
+                        lost.__cause__ = exc
+                        hand(lost)
+                        return
+                    mark, now = now, clock()
+                    spent["get"] += now - mark
+                    last = now
+                    if not first:
+                        first, self.timings["first_items"] = now, len(batch)
+                    if not hand((batch, results)):
+                        return
+        except Exception as exc:  # noqa: BLE001 - reaches the consumer, which raises it
+            hand(exc)
+        finally:
+            for other in pending:  # stopped early (error, or the consumer stopped): the actors drop the rest
+                with suppress(Exception):
+                    ray.cancel(other, force=False)
+            self.timings.update(spent, first_result=first - began, last_result=last - began)
 
     def _original(self, ws: Workspace, job: Job) -> bytes | None:
         """``None`` when the actor reads the shared vault path (``job.path``), else the plaintext bytes."""
@@ -375,6 +465,11 @@ class AnalysisWorker:
         _remove_dead_actor_dirs(base)  # plaintext left by an actor that was killed mid-item
         self._tmp = tempfile.mkdtemp(prefix=f"idolguard-actor-{os.getpid()}-", dir=base)
         os.chmod(self._tmp, 0o700)
+        self._busy: deque[tuple[float, float, int]] = deque(maxlen=4096)  # (start, end, items) per task
+
+    def busy(self) -> list[tuple[float, float, int]]:
+        """When this actor computed (``time.time()`` at start and end of each task, items): for the profile."""
+        return list(self._busy)
 
     def ready(self) -> int:
         return os.getpid()
@@ -388,6 +483,7 @@ class AnalysisWorker:
     def analyze(
         self, run_id: str, resources: list[Any], batch: list[tuple[Job, bytes | None]]
     ) -> list[list[StageOutcome]]:
+        began = time.time()
         if run_id != self._run_id:
             import ray
 
@@ -407,6 +503,7 @@ class AnalysisWorker:
                 results.append(compute_item(job))
             finally:
                 Path(name).unlink(missing_ok=True)
+        self._busy.append((began, time.time(), len(batch)))
         return results
 
 

@@ -312,10 +312,16 @@ def analyze(
             job.resources = resources
     batch: list[tuple[str, list[StageOutcome]]] = []
     batch_started = time.monotonic()
+    told: set[str] = set()
 
     def flush() -> None:
         persist_batch(ws, batch)
-        for sha, _ in batch:
+        # The areas' hooks hear of each stored batch now, not of every item once the engine is done: their work
+        # (the triage rows) overlaps the computing of later items instead of adding to the end of the run.
+        shas = [sha for sha, _ in batch]
+        run_item_hooks(ws, shas)
+        told.update(shas)
+        for sha in shas:
             if on_done:
                 on_done(sha)
         batch.clear()
@@ -334,7 +340,7 @@ def analyze(
                 flush()
         raise
     flush()
-    run_item_hooks(ws, list(results))
+    run_item_hooks(ws, [sha for sha in results if sha not in told])  # items already up to date
     return results
 
 
@@ -483,7 +489,7 @@ def _record(
             stage = stages.get(outcome.stage)
             for name, value in (stage.item_fields(outcome.output) if stage else {}).items():
                 setattr(item, name, value)
-        ledger.append(
+        ledger.append_row(  # inserted with the batch's other events in one statement, same transaction
             Action.PIPELINE_ANALYSE,
             item=sha256,
             details={

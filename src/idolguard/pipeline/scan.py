@@ -102,6 +102,8 @@ def failed_object(result: IngestResult) -> ScanObject:
             "error": result.error,
         }
     )
+    if result.error_code:  # the refusal's code and values (``idolguard.errors``), for other languages
+        obj["error_code"], obj["error_params"] = result.error_code, result.error_params or {}
     obj["media_type"] = result.media_type or "other"  # the interface promises image|video|other
     obj["stage_errors"] = {}
     return cast(ScanObject, obj)

@@ -135,6 +135,6 @@ def decide(
     try:
         link = record(ws, link_id, outcome.value)
     except PortalError as exc:
-        fail(str(exc), ExitCode.USAGE if "must be one of" in str(exc) else ExitCode.ITEMS_FAILED)
+        fail(exc, ExitCode.USAGE if "must be one of" in str(exc) else ExitCode.ITEMS_FAILED)
         return
     out().print(f"#{link.id} {safe(link.url)}: {safe(tr(outcome.value))}", highlight=False)

@@ -192,6 +192,17 @@ def _marked_up(key: str, **values: Any) -> Markup:
     return Markup(html.escape(i18n.t(key), quote=False)).format(**values)
 
 
+def _failure(text: Any, code: Any = None, params: Any = None) -> str:
+    """A stored failure (a file's ``error``, a stage's error text) in the report's language: from its typed code
+    where the file was refused at intake, else from the CLI's error templates (``cli_lang.tr_stored``); text no
+    template matches stays as stored."""
+    from idolguard.cli_lang import tr_stored
+
+    return tr_stored(
+        str(text), str(code) if code else None, params if isinstance(params, dict) else None, i18n.current()
+    )
+
+
 def _code(text: Any) -> Markup:
     return Markup("<code>{}</code>").format(safe_text(str(text)))
 
@@ -218,6 +229,7 @@ def _render(ws: Workspace, objects: list[dict[str, Any]], template: Any, head: A
             t=i18n.t,
             tm=_marked_up,
             code=_code,
+            failure=_failure,
             head=f"{head.seq}:{head.entry_hash}" if head else None,
             title=title,
             generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),

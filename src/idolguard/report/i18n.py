@@ -10,11 +10,12 @@ it without a language parameter in their signature.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from importlib import resources
+from typing import Any
 
 LANGS = ("en", "ko")
 _current: ContextVar[str] = ContextVar("report_lang", default="en")
@@ -59,3 +60,13 @@ def t(key: str, **values: object) -> str:
     """The report string ``key`` in the language being rendered (plain text: the template escapes it)."""
     text = catalog(current()).get(key) or catalog("en")[key]
     return text.format(**values) if values else text
+
+
+def said(obj: Mapping[str, Any], field: str, lang: str | None = None) -> str:
+    """``obj[field]``, a sentence the analysis stored in English, in the report's language (or ``lang``): said
+    from its code (``<field>_code``/``_params``, keys ``said.<code>`` in the catalogs), else, for outputs
+    stored before codes or with a code this version does not know, the stored text (``coded_text``)."""
+    from idolguard.coded_text import said as coded_said
+
+    chosen = resolve(lang) if lang is not None else current()
+    return coded_said(obj, field, lambda code: catalog(chosen).get(f"said.{code}") or catalog("en").get(f"said.{code}"))

@@ -165,7 +165,7 @@ def _analysis_engine(ws: Any, engine: str, workers: int | None, address: str | N
     try:
         chosen = choose_engine(ws, engine, workers=workers, address=address, vault=vault)
     except ValueError as exc:
-        fail(str(exc))
+        fail(exc)
     if not isinstance(chosen, RayEngine):
         return None
     use_engine(chosen)

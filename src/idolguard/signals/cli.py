@@ -87,7 +87,7 @@ def bank_create(
     try:
         create_bank(ws, name, kind.value, threshold, description)
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
     say("bank {name} created ({kind}, PDQ threshold {threshold})", name=name, kind=tr(kind.value), threshold=threshold)
 
 
@@ -138,7 +138,7 @@ def bank_show(
     try:
         info = show_bank(ws, name, limit=limit or None)
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
     if json_out:
         for entry in info["entries"]:
             emit_json({"bank": info["name"], **entry})
@@ -201,7 +201,7 @@ def bank_add(
         try:
             official = get_bank(session, name).kind == "negative"
         except IdolGuardError as exc:
-            fail(str(exc))
+            fail(exc)
     info = SightingInfo(note=f"added to bank {name}", purpose="bank_reference")
     results = list(Ingestor(ws, info).ingest(paths))
     stored = [r for r in results if r.sha256 and not r.error]
@@ -287,7 +287,7 @@ def _import(
     try:
         report = import_file(ws, file, name, fmt, partner=partner, skip_invalid=skip_invalid)
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
         return
     summary = {
         "file": str(file),
@@ -327,7 +327,7 @@ def _entry_action(name: str, entry: int | None, home: Path, action: str) -> None
     try:
         set_enabled(ws, name, entry, action == "enable")
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
     if entry:
         say("entry {id} enabled" if action == "enable" else "entry {id} disabled", id=entry)
     else:
@@ -354,7 +354,7 @@ def bank_remove(
     try:
         info = show_bank(ws, name, limit=1)
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
     what = (
         tr("entry {id} of bank {name}", id=entry, name=name)
         if entry is not None
@@ -368,7 +368,7 @@ def bank_remove(
     try:
         count = remove(ws, name, entry, reason=reason)
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
     if entry:
         say("removed {n} entry" if count == 1 else "removed {n} entries", n=count)
     else:
@@ -470,7 +470,7 @@ def hashes_export(
         fail("{path} exists; refusing to overwrite", path=out)
         return
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
         return
     if json_out:
         emit_json(result)

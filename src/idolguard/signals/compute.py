@@ -42,6 +42,9 @@ def image_signals(path: Path, limits: Limits, *, exact: bool = False) -> dict[st
         "pdq_method": "reference" if exact else "fast-luma",
         "pdq_dihedral": variants,
         "pdq_note": None if quality >= MIN_MATCH_QUALITY else LOW_QUALITY_NOTE,
+        # the note as a code and values (``idolguard.coded_text``), for reports in other languages
+        "pdq_note_code": None if quality >= MIN_MATCH_QUALITY else "signals.pdq_low_quality",
+        "pdq_note_params": {} if quality >= MIN_MATCH_QUALITY else {"min": str(MIN_MATCH_QUALITY)},
         "extra_pdq": [],
     }
     luma = array if array.ndim == 2 else _luma_of(array)

@@ -21,7 +21,7 @@ import pdqhash
 from PIL import Image
 
 from idolguard.config import Limits
-from idolguard.errors import MediaError
+from idolguard.errors import ErrorCode, MediaError
 from idolguard.media.image import open_image
 
 PDQ_BITS = 256
@@ -123,7 +123,7 @@ def fast_luma(path: Path, limits: Limits | None = None) -> np.ndarray:
     except MediaError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise MediaError(f"corrupt or truncated image: {exc}") from exc
+        raise MediaError(f"corrupt or truncated image: {exc}", code=ErrorCode.MEDIA_CORRUPT) from exc
 
 
 def reference_rgb(path: Path, limits: Limits | None = None) -> np.ndarray:

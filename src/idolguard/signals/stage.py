@@ -24,6 +24,8 @@ class SignalsOutput(TypedDict, total=False):
     pdq_quality: int | None
     pdq_usable: bool
     pdq_note: str | None
+    pdq_note_code: str | None
+    pdq_note_params: dict[str, Any]
     pdq_decode: str
     extra_pdq: list[dict[str, Any]]
     vpdq: dict[str, Any]
@@ -48,7 +50,15 @@ class SignalsStage(Stage):
     name: ClassVar[str] = "signals"
     version: ClassVar[str] = SIGNALS_VERSION
     needs: ClassVar[tuple[str, ...]] = ("probe",)
-    produces: ClassVar[tuple[str, ...]] = ("md5", "pdq", "pdq_quality", "pdq_note", "vpdq")
+    produces: ClassVar[tuple[str, ...]] = (
+        "md5",
+        "pdq",
+        "pdq_quality",
+        "pdq_note",
+        "pdq_note_code",
+        "pdq_note_params",
+        "vpdq",
+    )
     description: ClassVar[str] = "SHA-256, MD5, PDQ + quality (images), vPDQ (videos)"
 
     def run(self, ctx: StageContext) -> SignalsOutput:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from idolguard.config import Limits
-from idolguard.errors import MediaError
+from idolguard.errors import ErrorCode, MediaError
 from idolguard.media.frames import VideoStats, decoded_frames, open_video, rotate
 from idolguard.signals.index import as_hash_array
 from idolguard.signals.pdq import MIN_MATCH_QUALITY, PDQ_HEX_LEN, hash_array
@@ -93,7 +93,7 @@ def iter_features(
                 pdq = hash_array(luma)
                 yield VpdqFeature(index, pdq.hex, pdq.quality, index / fps)
     if stats.decoded_frames == 0:
-        raise MediaError("no decodable video frames")
+        raise MediaError("no decodable video frames", code=ErrorCode.MEDIA_NO_FRAMES)
 
 
 def hash_video(

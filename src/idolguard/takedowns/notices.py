@@ -43,7 +43,11 @@ class TakedownError(IdolGuardError):
 
 def _no_header_injection(name: str, value: str) -> str:
     if any(ch in value for ch in ("\r", "\n", "\x00")):
-        raise TakedownError(f"{name} contains a line break or NUL character (header injection refused)")
+        raise TakedownError(
+            f"{name} contains a line break or NUL character (header injection refused)",
+            code=ErrorCode.TAKEDOWN_HEADER_INJECTION,
+            field=name.lstrip("-"),
+        )
     return value
 
 
@@ -77,7 +81,8 @@ def _affirmed(basis: Any, keys: list[str]) -> dict[str, bool]:
     try:
         return basis.affirm_fields(keys)  # type: ignore[no-any-return]
     except AffirmationError as exc:
-        raise TakedownError(str(exc)) from exc
+        choices = ",".join(a.key for a in basis.affirmations)
+        raise TakedownError(str(exc), code=ErrorCode.TAKEDOWN_AFFIRM, keys=choices) from exc
 
 
 def _missing_message(exc: MissingElements, basis: Any, notice_id: int) -> str:
@@ -113,21 +118,35 @@ def draft(ws: Workspace, options: DraftOptions, *, parent: Notice | None = None)
         recipient = get_recipient(recipients, options.recipient)
         basis = get_basis(options.basis)
     except (IdolGuardError, ValueError) as exc:
-        raise TakedownError(str(exc)) from exc
+        unknown = ErrorCode.TAKEDOWN_UNKNOWN_RECIPIENT if isinstance(exc, IdolGuardError) else None
+        raise TakedownError(
+            str(exc),
+            code=unknown or ErrorCode.TAKEDOWN_UNKNOWN_BASIS,
+            recipient=options.recipient,
+            basis=options.basis,
+        ) from exc
     if basis.key not in recipient.bases:
         raise TakedownError(
-            f"{recipient.key} does not take {basis.key} notices (it takes {', '.join(recipient.bases)})"
+            f"{recipient.key} does not take {basis.key} notices (it takes {', '.join(recipient.bases)})",
+            code=ErrorCode.TAKEDOWN_WRONG_BASIS,
+            recipient=recipient.key,
+            basis=basis.key,
+            bases=", ".join(recipient.bases),
         )
     affirmed = _affirmed(basis, [*options.affirm, *(["accuracy"] if options.perjury else [])])
     lang = options.lang or recipient.language
     if lang not in ("ko", "en"):
-        raise TakedownError("--lang must be ko or en")
+        raise TakedownError("--lang must be ko or en", code=ErrorCode.TAKEDOWN_LANG)
     settings = _settings(ws)
     reporter_name = _clean_line("reporter name", options.reporter_name or str(settings.get("reporter_name", "")))
     reporter_email = _clean_line("reporter e-mail", options.reporter_email or str(settings.get("reporter_email", "")))
     to = _clean_line("--to", options.to or recipient.address) if recipient.channel == "email" else recipient.address
     if recipient.channel == "email" and (not to or "@" not in to):
-        raise TakedownError(f"{recipient.key} needs an e-mail address: give --to ADDRESS")
+        raise TakedownError(
+            f"{recipient.key} needs an e-mail address: give --to ADDRESS",
+            code=ErrorCode.TAKEDOWN_NEEDS_ADDRESS,
+            recipient=recipient.key,
+        )
     with ws.sessions() as session:
         case = get_case(session, options.case)
         detail = detail_in_session(session, case)
@@ -138,13 +157,20 @@ def draft(ws: Workspace, options: DraftOptions, *, parent: Notice | None = None)
         chosen = {s["id"]: s for s in sightings}
         missing = [i for i in options.sightings if i not in chosen]
         if missing:
-            raise TakedownError(f"sighting(s) {missing} are not in {detail['number']}")
+            raise TakedownError(
+                f"sighting(s) {missing} are not in {detail['number']}",
+                code=ErrorCode.TAKEDOWN_NOT_IN_CASE,
+                ids=", ".join(map(str, missing)),
+                number=detail["number"],
+            )
         sightings = [chosen[i] for i in options.sightings]
         no_url = [s["id"] for s in sightings if not s["url"]]
         # An escalation names its first notice's sightings, URL-less ones of the case included: those are
         # simply not reported again (a person choosing sightings is told instead).
         if no_url and parent is None:
-            raise TakedownError(f"sighting(s) {no_url} have no URL; a notice needs the exact location")
+            raise TakedownError(
+                f"sighting(s) {no_url} have no URL; a notice needs the exact location", code=ErrorCode.TAKEDOWN_NO_URL
+            )
     with_url = [s for s in sightings if s["url"]]
     if not with_url:
         raise TakedownError(f"{detail['number']} has no sighting with a URL to report", code=ErrorCode.TAKEDOWN_NO_URL)
@@ -352,7 +378,9 @@ def affirm(ws: Workspace, notice_id: int, keys: list[str]) -> dict[str, Any]:
         flags = _affirmed(basis, keys)
         if not flags:
             raise TakedownError(
-                f"name the statements to affirm: {', '.join(a.key for a in basis.affirmations) or '(none)'}"
+                f"name the statements to affirm: {', '.join(a.key for a in basis.affirmations) or '(none)'}",
+                code=ErrorCode.TAKEDOWN_AFFIRM,
+                keys=",".join(a.key for a in basis.affirmations),
             )
         fields = NoticeFields(**{**notice.fields, **flags})
         parent = session.get(Notice, notice.parent_id) if notice.parent_id else None
@@ -418,18 +446,32 @@ def send(ws: Workspace, notice_id: int) -> dict[str, Any]:
         )
     not_web = [u for u in notice.urls or [] if not is_web_url(u)]
     if not_web:  # an old draft made before source URLs were checked: it is never sent as it is
-        raise TakedownError(f"notice {notice_id} lists {not_web[0]!r}, which is not an http(s) URL; draft a new one")
+        raise TakedownError(
+            f"notice {notice_id} lists {not_web[0]!r}, which is not an http(s) URL; draft a new one",
+            code=ErrorCode.TAKEDOWN_NOT_WEB_URL,
+            id=notice_id,
+            url=not_web[0],
+        )
     recipient = get_recipient(recipients, notice.recipient)
     if recipient.channel != "email":
         raise TakedownError(
             f"{recipient.key} is reached by {recipient.channel} ({recipient.address or 'address typed by you'}); "
-            f"file it there and run: idolguard takedowns mark {notice_id} sent --ref TICKET"
+            f"file it there and run: idolguard takedowns mark {notice_id} sent --ref TICKET",
+            code=ErrorCode.TAKEDOWN_OTHER_CHANNEL,
+            id=notice_id,
+            recipient=recipient.key,
+            channel=recipient.channel,
         )
     basis = get_basis(notice.basis)
     try:
         basis.validate(NoticeFields(**notice.fields))
     except MissingElements as exc:
-        raise TakedownError(_missing_message(exc, basis, notice_id)) from exc
+        raise TakedownError(
+            _missing_message(exc, basis, notice_id),
+            code=ErrorCode.TAKEDOWN_MISSING,
+            id=notice_id,
+            fields=",".join(exc.missing),
+        ) from exc
     host = settings.get("host")
     sender = settings.get("sender") or notice.fields.get("reporter_email")
     if not host or not sender:
@@ -503,14 +545,22 @@ def _store_sent(ws: Workspace, data: bytes, notice_id: int) -> str:
         path.write_bytes(data)
         results = list(Ingestor(ws, SightingInfo(note=f"takedown notice {notice_id} as sent")).ingest([path]))
     if not results or not results[0].sha256 or results[0].error:
-        raise TakedownError(f"the sent message could not be stored: {results[0].error if results else 'no result'}")
+        raise TakedownError(
+            f"the sent message could not be stored: {results[0].error if results else 'no result'}",
+            code=ErrorCode.TAKEDOWN_NOT_STORED,
+            id=notice_id,
+        )
     return str(results[0].sha256)
 
 
 def mark(ws: Workspace, notice_id: int, status: str, ref: str | None = None, note: str | None = None) -> dict[str, Any]:
     status = status.strip().lower()
     if status not in MARKABLE:
-        raise TakedownError(f"status must be one of {', '.join(MARKABLE)}")
+        raise TakedownError(
+            f"status must be one of {', '.join(MARKABLE)}",
+            code=ErrorCode.TAKEDOWN_BAD_STATUS,
+            statuses=",".join(MARKABLE),
+        )
     recipients = load_recipients(ws.home)
     with ws.write() as (session, writer):
         notice = _notice(session, notice_id)
@@ -527,7 +577,12 @@ def mark(ws: Workspace, notice_id: int, status: str, ref: str | None = None, not
             try:
                 basis.validate(NoticeFields(**notice.fields))
             except MissingElements as exc:
-                raise TakedownError(_missing_message(exc, basis, notice_id)) from exc
+                raise TakedownError(
+                    _missing_message(exc, basis, notice_id),
+                    code=ErrorCode.TAKEDOWN_MISSING,
+                    id=notice_id,
+                    fields=",".join(exc.missing),
+                ) from exc
             notice.sent_at = datetime.now(UTC)
             notice.due_at = notice.sent_at + timedelta(hours=get_recipient(recipients, notice.recipient).response_hours)
         elif previous == "draft":
@@ -719,11 +774,19 @@ def escalate(ws: Workspace, notice_id: int, *, early: bool = False) -> int:
         session.expunge(n)
         case_number = get_case(session, str(n.case_id)).number
     if n.status not in ("sent", "acknowledged", "no_response", "partially_removed"):
-        raise TakedownError(f"notice {notice_id} is {n.status}; only sent notices without removal are escalated")
+        raise TakedownError(
+            f"notice {notice_id} is {n.status}; only sent notices without removal are escalated",
+            code=ErrorCode.TAKEDOWN_NOT_ESCALATABLE,
+            id=notice_id,
+            status=n.status,
+        )
     if _before_due(n) and not early:
         raise TakedownError(
             f"notice {notice_id} is not due until {n.due_at:%Y-%m-%d %H:%M} UTC; "
-            "to escalate before then, confirm it with --early"
+            "to escalate before then, confirm it with --early",
+            code=ErrorCode.TAKEDOWN_NOT_DUE,
+            id=notice_id,
+            due=f"{n.due_at:%Y-%m-%d %H:%M} UTC",
         )
     fields = n.fields
     common = dict(

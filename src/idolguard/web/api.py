@@ -25,7 +25,7 @@ from idolguard.errors import ErrorCode, IdolGuardError, code_of, error_params
 from idolguard.web import accounts, jobs, triage, uploads
 from idolguard.web.models import STATUSES, Job, Review
 from idolguard.web.roles import Principal
-from idolguard.web.sealed_form import SealedRoute
+from idolguard.web.sealed_form import SealedRoute, gated
 from idolguard.workspace import Workspace
 
 SHA_PATTERN = r"^[0-9a-f]{64}$"
@@ -457,12 +457,18 @@ def create_api(ws: Workspace) -> FastAPI:
         visible(who, sha256)
         return list(item_object(ws, sha256).get("matches") or [])
 
+    async def upload_gate(request: Request) -> None:
+        """The upload's token and role, checked before its body is read (``sealed_form.gated``)."""
+        who = await run_in_threadpool(principal, await bearer(request))
+        allowed("upload")(who)
+
     @api.post(
         "/uploads",
         response_model=JobOut,
         status_code=202,
         responses={**ERRORS, 413: {"model": Error, "description": "too large"}},
     )
+    @gated(upload_gate)
     async def upload(
         files: list[UploadFile] = File(...),
         platform: str = Form("", max_length=128),

@@ -56,7 +56,7 @@ def users_add(
     try:
         created = add_user(ws, name, role, artists.split(","), by=_admin_actor())
     except AccountError as exc:
-        fail(str(exc), ExitCode.USAGE)
+        fail(exc, ExitCode.USAGE)
         return
     print_login(created, json_out)
 
@@ -91,7 +91,7 @@ def users_disable(name: str = typer.Argument(...), home: Path = home_option()) -
     try:
         disable_user(open_workspace(home), name, by=_admin_actor())
     except AccountError as exc:
-        fail(str(exc), ExitCode.USAGE)
+        fail(exc, ExitCode.USAGE)
     tell("{name} disabled", name=name)
 
 
@@ -103,7 +103,7 @@ def users_enable(name: str = typer.Argument(...), home: Path = home_option()) ->
     try:
         enable_user(open_workspace(home), name, by=_admin_actor())
     except AccountError as exc:
-        fail(str(exc), ExitCode.USAGE)
+        fail(exc, ExitCode.USAGE)
     tell("{name} enabled", name=name)
 
 
@@ -117,7 +117,7 @@ def users_reset_2fa(
     try:
         uri = reset_2fa(open_workspace(home), name, by=_admin_actor())
     except AccountError as exc:
-        fail(str(exc), ExitCode.USAGE)
+        fail(exc, ExitCode.USAGE)
         return
     if json_out:
         emit_json({"user": name, "totp_uri": uri})
@@ -139,7 +139,7 @@ def tokens_create(
     try:
         token = create_token(open_workspace(home), name, scope, expires, by=_admin_actor())
     except AccountError as exc:
-        fail(str(exc), ExitCode.USAGE)
+        fail(exc, ExitCode.USAGE)
         return
     if json_out:
         emit_json({"token": token})
@@ -154,7 +154,7 @@ def tokens_revoke(token_id: int = typer.Argument(...), home: Path = home_option(
     try:
         revoke_token(open_workspace(home), token_id, by=_admin_actor())
     except AccountError as exc:
-        fail(str(exc), ExitCode.USAGE)
+        fail(exc, ExitCode.USAGE)
     tell("token {id} revoked", id=token_id)
 
 

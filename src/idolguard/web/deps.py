@@ -159,6 +159,7 @@ async def csrf_half(request: Request) -> PageContext:
 
 
 async def _check(request: Request, ctx: PageContext) -> None:
+    request.state.csrf_expected = ctx.csrf  # an upload form's parser wants the token before any file part
     if request.method in UNSAFE and not (ctx.csrf and security.same(await _csrf_from(request), ctx.csrf)):
         raise Denied(403, "The form expired or came from another site (CSRF check failed). Reload and retry.")
 
@@ -181,9 +182,15 @@ def need(permission: str) -> Callable[..., PageContext]:
 
 
 def need_csrf(permission: str) -> Callable[..., Any]:
-    async def check(ctx: PageContext = Depends(csrf_page_user)) -> PageContext:
+    """A full session allowed ``permission``, then a matching CSRF token: sign-in and role are checked before
+    the token, because finding a token in a form means reading the body (an upload's files), which a request
+    that may not send it never gets to have read."""
+
+    async def check(request: Request) -> PageContext:
+        ctx = await run_in_threadpool(_load, request)
         if not ctx.user.can(permission):
             raise Denied()
+        await _check(request, ctx)
         return ctx
 
     return check

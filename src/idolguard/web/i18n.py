@@ -26,6 +26,7 @@ from babel.messages.pofile import read_po
 LANGS = ("ko", "en")
 DEFAULT_LANG = "ko"
 LOCALES = Path(__file__).with_name("locales")
+SHARED = Path(__file__).parents[1] / "locales"
 
 
 @cache
@@ -34,7 +35,8 @@ def catalog(lang: str) -> dict[str, str]:
     # verdicts...) their human labels, so the English UI never shows ``in_review`` or ``not_detected``.
     main = [] if lang == "en" else [LOCALES / f"{lang}.po"]
     table: dict[str, str] = {}
-    for path in [*main, *sorted(LOCALES.glob(f"*.{lang}.po"))]:
+    # ``SHARED``: catalogs the command line reads too (the messages of typed error codes, ``errcodes.ko.po``).
+    for path in [*main, *sorted(SHARED.glob(f"*.{lang}.po")), *sorted(LOCALES.glob(f"*.{lang}.po"))]:
         with open(path, "rb") as handle:
             po = read_po(handle, locale=lang)
         table.update({str(m.id): str(m.string) for m in po if m.id and m.string and not m.fuzzy})

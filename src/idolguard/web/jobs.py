@@ -250,6 +250,16 @@ def _run_upload(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -
 def _upload_error_code(obj: Any) -> dict[str, Any]:
     """The code of a file's failure, from which stage failed (the pipeline stores stage errors as text): the
     ``probe`` stage reads and decodes the media, so its failure means the file is not media we can analyse."""
+    if obj.get("error_code"):  # refused at intake (empty, too large, a zip bomb...): its own code and values
+        return {"error_code": str(obj["error_code"]), "error_params": obj.get("error_params") or {}}
+    probe_error = (obj.get("stage_errors") or {}).get("probe")
+    if obj.get("error") and probe_error:  # the probe's refusal, recognised from its text (damaged, too long...)
+        from idolguard.coded_text import recognise
+        from idolguard.media.probe import FAILURE_FORMS
+
+        found = recognise(str(probe_error), FAILURE_FORMS)
+        if found:
+            return {"error_code": found["code"], "error_params": found["params"]}
     if obj.get("error") and "probe" in (obj.get("stage_errors") or {}):
         return {"error_code": str(ErrorCode.MEDIA_UNSUPPORTED), "error_params": {}}
     return {}

@@ -50,7 +50,7 @@ def incidents(request: Request, ctx: PageContext = Depends(need("read"))) -> Res
 
     ws = ws_of(request)
     allowed = visible_incident_ids(ws, ctx.user)
-    rows = [r for r in list_incidents(ws) if r["id"] in allowed]
+    rows = [_said_in_language(r, ctx) for r in list_incidents(ws) if r["id"] in allowed]
     return render(ctx, "incidents.html.j2", rows=rows)
 
 
@@ -61,9 +61,27 @@ def _incident(request: Request, ctx: PageContext, incident_id: int) -> dict:
     if incident_id not in visible_incident_ids(ws, ctx.user):
         raise Denied(404, "Not found.")
     try:
-        return incident_detail(ws, incident_id)
+        detail = incident_detail(ws, incident_id)
     except IdolGuardError as exc:
         raise Denied(404, "Not found.") from exc
+    return _said_in_language(detail, ctx)
+
+
+def _said_in_language(detail: dict, ctx: PageContext) -> dict:
+    """The incident's title and its members' reasons, which the incidents area writes as English sentences,
+    in the reader's language from their codes (``coded_text``); other text (a title a person gave) as stored."""
+    from idolguard.coded_text import said
+    from idolguard.incidents.sync import MEMBER_REASONS, TITLES
+
+    forms = {**MEMBER_REASONS, **TITLES}
+
+    def lookup(code: str) -> str | None:
+        return ctx.gettext(forms[code]) if code in forms else None
+
+    out = {**detail, "title_text": said(detail, "title", lookup)}
+    if isinstance(detail.get("items"), list):  # the incident page's members (the list has only counts)
+        out["items"] = [{**item, "reason_text": said(item, "reason", lookup)} for item in detail["items"]]
+    return out
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)

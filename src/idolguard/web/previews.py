@@ -7,14 +7,17 @@ playback). Capture screenshots (whole pages): long side 512 px, same blur. Heat 
 blurred derivative, never over the original.
 
 Previews are cached in ``HOME/cache/previews`` (derivatives for display, not evidence: the vault keeps the
-originals). When the vault is encrypted at rest, so is the cache (the vault's key and AES-256-GCM format): no
-plaintext derivative of encrypted evidence is ever written to disk.
+originals). When the vault is encrypted at rest, so is the cache (AES-256-GCM under a key derived from the
+object's item key, or the vault key for an object without one): no plaintext derivative of encrypted evidence is
+ever written to disk, and a preview is stored under the vault lock so a concurrent ``vault rekey`` or erasure
+never leaves one under a stale key (``_store``).
 """
 
 from __future__ import annotations
 
 import io
 import os
+import threading
 from pathlib import Path
 
 from PIL import Image, ImageFilter, ImageOps
@@ -90,15 +93,29 @@ def _cached(ws: Workspace, sha: str, target: Path) -> bytes | None:
 
 def _store(ws: Workspace, sha: str, target: Path, data: bytes) -> None:
     """Cache a preview; in an encrypted vault under a key derived from the object's own item key, so
-    destroying the item leaves no readable preview behind (retention also deletes the file)."""
-    key = None
-    if ws.vault.encrypted:
+    destroying the item leaves no readable preview behind (retention also deletes the file).
+
+    In an encrypted vault the key is chosen and the file written under the vault lock: ``vault rekey`` swaps an
+    object to its new item key (then drops its previews) and ``erase`` destroys it under the same lock, so a
+    preview made meanwhile is never left encrypted under the old key (the vault key, after a rekey) nor written
+    for an object that is gone (whose ``cache_key`` would fall back to the vault key)."""
+    if not ws.vault.encrypted:
+        _write(target, data, None)
+        return
+    with ws.vault.locked():
+        if not ws.vault.has(sha):
+            return  # erased meanwhile: nothing may be cached from it
         try:
             key = ws.vault.cache_key(sha, "preview")
         except (OSError, IdolGuardError):
             return  # the object's key is gone: nothing worth caching
+        _write(target, data, key)
+
+
+def _write(target: Path, data: bytes, key: bytes | None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    # A hidden name: the ``{sha}*`` globs that drop previews (rekey, retention) never take a file mid-write.
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with open(tmp, "wb") as out:
         if key is not None:
             from idolguard.evidence.crypto import encrypt_stream

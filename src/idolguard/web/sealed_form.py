@@ -13,6 +13,14 @@ part is one 1 MiB segment. The route then reads the part back (decrypted segment
 into the job's folder under the vault key (``uploads.store``). Every other form limit (``max_files``,
 ``max_fields``, ``max_part_size``) is Starlette's, as given by the route.
 
+Nothing of the body is read before the request may send it. A route's gate (:func:`gated`; the API upload's
+bearer token and role) runs before the handler, which is where FastAPI would parse a form with ``File``/``Form``
+parameters; pages check sign-in and role in their dependency before the CSRF token (``deps.need_csrf``). A
+page form's CSRF token comes from the ``X-CSRF-Token`` header, or from the ``csrf`` field, which must then come
+before any file part (browsers send fields in page order; every upload form starts with it): a file part that
+arrives before a matching token ends the request with 403 before a byte of it is spooled
+(:class:`CsrfBeforeFiles`).
+
 The whole body is limited too (``[web] max_upload_bytes`` plus 1 MiB for the other fields and the multipart
 framing): FastAPI parses a route's form *before* its dependencies run, so without a limit anyone, signed in or
 not, could stream an endless body into the spool on the vault's filesystem. A declared ``Content-Length`` over
@@ -25,21 +33,22 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import aclosing
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.datastructures import FormData, Headers
 from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.formparsers import MultiPartException, MultiPartParser, parse_options_header
 from starlette.types import Message, Receive
 
 from idolguard.evidence import crypto
 
 PREFIX = "part"
+CSRF_FAILED = "The form expired or came from another site (CSRF check failed). Reload and retry."
 IN_MEMORY = 1024 * 1024  # ciphertext bytes a part keeps in memory before it gets a (nameless) file
 BODY_MARGIN = 1024 * 1024  # the non-file fields and multipart framing around the files
 
@@ -132,8 +141,50 @@ class SealedSpool:
         self.close()
 
 
-class SealedMultiPartParser(MultiPartParser):
-    """Starlette's parser with each file part's spool replaced by a :class:`SealedSpool` in ``folder``."""
+class CsrfNotFirst(MultiPartException):
+    """A file part began before a ``csrf`` field matching the session's token: refused before it is spooled."""
+
+    def __init__(self) -> None:
+        super().__init__(CSRF_FAILED)
+
+
+class CsrfBeforeFiles(MultiPartParser):
+    """Starlette's parser that, when ``csrf`` (the session's token) is given, refuses the first file part unless
+    a ``csrf`` field holding that token came before it. Fields before it are bounded (``BODY_MARGIN`` bytes), so
+    at most that much is read before the request is known to be genuine."""
+
+    def __init__(
+        self, headers: Headers, stream: AsyncGenerator[bytes, None], *, csrf: str | None = None, **limits: Any
+    ) -> None:
+        super().__init__(headers, stream, **limits)
+        self.csrf = csrf
+        self._before_token = 0
+
+    def _token_seen(self) -> bool:
+        from idolguard.web import security
+
+        assert self.csrf is not None
+        return any(
+            name == "csrf" and isinstance(value, str) and security.same(value, self.csrf) for name, value in self.items
+        )
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.csrf is not None and self._current_part.file is None and not self._token_seen():
+            self._before_token += end - start
+            if self._before_token > BODY_MARGIN:
+                raise CsrfNotFirst()
+        super().on_part_data(data, start, end)
+
+    def on_headers_finished(self) -> None:
+        if self.csrf is not None:
+            _, options = parse_options_header(self._current_part.content_disposition)
+            if b"filename" in options and not self._token_seen():
+                raise CsrfNotFirst()
+        super().on_headers_finished()
+
+
+class SealedMultiPartParser(CsrfBeforeFiles):
+    """The parser with each file part's spool replaced by a :class:`SealedSpool` in ``folder``."""
 
     def __init__(self, headers: Headers, stream: AsyncGenerator[bytes, None], *, folder: Path, **limits: Any) -> None:
         super().__init__(headers, stream, **limits)
@@ -183,15 +234,20 @@ class SealedRequest(Request):
                         "max_files": max_files,
                         "max_fields": max_fields,
                         "max_part_size": max_part_size,
+                        "csrf": getattr(self.state, "csrf_expected", None),  # set by deps._check (pages)
                     }
                     parser = (
-                        MultiPartParser(self.headers, stream, **limits)
+                        CsrfBeforeFiles(self.headers, stream, **limits)
                         if folder is None
                         else SealedMultiPartParser(self.headers, stream, folder=folder, **limits)
                     )
                     self._form = await parser.parse()
             except BodyTooLarge as exc:
                 raise HTTPException(status_code=413, detail=exc.message) from exc
+            except CsrfNotFirst as exc:
+                from idolguard.web.deps import Denied
+
+                raise Denied(403, CSRF_FAILED) from exc
             except OSError as exc:  # out of descriptors or space: the parts spooled so far are closed already
                 raise HTTPException(status_code=503, detail="The upload could not be stored; retry later.") from exc
             except MultiPartException as exc:
@@ -215,14 +271,34 @@ def _limited(receive: Receive, limit: int) -> Receive:
     return counted
 
 
+Gate = Callable[[Request], Awaitable[object]]
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
+
+
+def gated(check: Gate) -> Callable[[_Endpoint], _Endpoint]:
+    """Give an upload endpoint the check (sign-in, role) that must pass before a byte of its body is read: its
+    :class:`SealedRoute` awaits ``check(request)`` before the handler, so an anonymous or under-privileged
+    request is answered (401/403) without the body being received, spooled or sealed. FastAPI would otherwise
+    parse ``File``/``Form`` parameters before the route's dependencies run."""
+
+    def mark(endpoint: _Endpoint) -> _Endpoint:
+        endpoint.__dict__["upload_gate"] = check
+        return endpoint
+
+    return mark
+
+
 class SealedRoute(APIRoute):
     """An API route whose request parses multipart forms with :class:`SealedMultiPartParser` (FastAPI's
-    documented custom-route pattern: the handler gets a ``Request`` subclass)."""
+    documented custom-route pattern: the handler gets a ``Request`` subclass), after its :func:`gated` check."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        gate: Gate | None = getattr(self.endpoint, "upload_gate", None)
 
         async def sealed(request: Request) -> Response:
+            if gate is not None:
+                await gate(request)  # before any byte of the body is read
             limit = body_limit(request)
             try:
                 declared = int(request.headers.get("content-length") or 0)

@@ -17,7 +17,7 @@ from sqlalchemy import Select, delete, func, or_, select, update
 from idolguard.db.models import Item, Sighting
 from idolguard.db.session import in_chunks
 from idolguard.detect.scoring import RENAMED_VERDICTS, verdict_name
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.signals.models import Bank, BankEntry
 from idolguard.web.custody import custody
 from idolguard.web.models import STATUSES, Review, ReviewArtist
@@ -32,6 +32,8 @@ FAN_PLATFORMS = ("portal", "fan-report")
 
 class Conflict(IdolGuardError):
     """Someone else changed the item since it was loaded (optimistic locking): nothing was overwritten."""
+
+    code = ErrorCode.TRIAGE_CONFLICT
 
 
 def risk(decision: str | None, manipulation: float | None, matches: int, sightings: int) -> float:
@@ -300,11 +302,11 @@ def item_artists(ws: Workspace, sha: str) -> list[str]:
 def decide(ws: Workspace, who: Principal, sha: str, status: str, version: int, *, note: str = "") -> Review:
     """Set the status if nobody changed the item since ``version`` (else Conflict); one custody event."""
     if status not in STATUSES:
-        raise IdolGuardError(f"unknown status {status!r}")
+        raise IdolGuardError(f"unknown status {status!r}", code=ErrorCode.TRIAGE_STATUS, status=status[:40])
     with custody(ws, who.name) as (session, ledger):
         row = session.get(Review, sha)
         if row is None:
-            raise IdolGuardError("no such item")
+            raise IdolGuardError("no such item", code=ErrorCode.RECORD_UNKNOWN, ref=sha[:16])
         previous = row.status
         changed = session.execute(
             update(Review)
@@ -348,9 +350,14 @@ def comment(ws: Workspace, who: Principal, sha: str, text: str) -> None:
     cut silently, the part a reader never sees could be the part that mattered."""
     text = text.strip()
     if not text:
-        raise IdolGuardError("empty comment")
+        raise IdolGuardError("empty comment", code=ErrorCode.COMMENT_EMPTY)
     if len(text) > MAX_COMMENT:
-        raise IdolGuardError(f"comments have at most {MAX_COMMENT} characters (this one has {len(text)})")
+        raise IdolGuardError(
+            f"comments have at most {MAX_COMMENT} characters (this one has {len(text)})",
+            code=ErrorCode.COMMENT_TOO_LONG,
+            max=MAX_COMMENT,
+            length=len(text),
+        )
     with custody(ws, who.name) as (_session, ledger):
         ledger.append("web.comment", item=sha, details={"user": who.name, "text": text})
 

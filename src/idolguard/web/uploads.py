@@ -6,18 +6,17 @@ AES-GCM (``evidence.crypto``) as it arrives, so an upload waiting for its job, o
 never sits on disk as a plaintext original (and the multipart parts it is read from are sealed too:
 ``sealed_form.py``). The job decrypts it to private memory-backed storage to ingest, a group of files at a
 time (``groups``: about ``DECRYPT_GROUP_BYTES`` of plaintext, or one larger file), so the memory an upload
-takes in ``/dev/shm`` is bounded by the group size or the largest file, not the whole upload.
+takes is bounded by the group size or the largest file, not the whole upload. The decrypted copies are
+anonymous sealed memory files (``evidence.plaintext``): no plaintext original has a name in any filesystem.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import tempfile
 import unicodedata
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -27,7 +26,7 @@ from idolguard.evidence import crypto
 MAX_FILES = 1000
 MAX_TOTAL_BYTES = 2 * 1024**3
 CHUNK = 1024 * 1024
-DECRYPT_GROUP_BYTES = 64 * 1024 * 1024  # plaintext decrypted to /dev/shm at once by an upload job
+DECRYPT_GROUP_BYTES = 64 * 1024 * 1024  # plaintext decrypted to memory at once by an upload job
 SAFE = re.compile(r"[^\w.\-]+", re.UNICODE)
 
 
@@ -106,12 +105,14 @@ def groups(folder: Path, names: list[str], budget: int = DECRYPT_GROUP_BYTES) ->
 @contextmanager
 def readable(folder: Path, names: list[str], key: bytes | None, plain_tmp: Path) -> Iterator[dict[Path, Path]]:
     """Paths a scan can read for the spooled ``names``: the files themselves, or, when the spool is
-    encrypted, private decrypted copies in ``plain_tmp`` (memory-backed ``/dev/shm`` where the system has it),
-    removed when the block ends (after a crash, by ``Vault.clean_tmp``: the names carry this process id).
-    Maps each readable path to the spooled path it stands for."""
+    encrypted, private decrypted copies with no name in any filesystem (``evidence.plaintext``: anonymous sealed
+    memory files, gone when the block ends or the process dies; named files in ``plain_tmp`` only where those
+    are unavailable, removed by ``Vault.clean_tmp`` after a crash: the names carry this process id). Each copy
+    keeps the spooled file's modification time. Maps each readable path to the spooled path it stands for."""
+    from idolguard.evidence.plaintext import plaintext_path
+
     mapping: dict[Path, Path] = {}
-    made: list[Path] = []
-    try:
+    with ExitStack() as copies:
         for name in names:
             spooled = folder / name
             if not spooled.exists():
@@ -119,16 +120,16 @@ def readable(folder: Path, names: list[str], key: bytes | None, plain_tmp: Path)
             if key is None or not crypto.is_encrypted_file(spooled):
                 mapping[spooled] = spooled
                 continue
-            fd, tmp = tempfile.mkstemp(dir=plain_tmp, prefix=f"upload-{os.getpid()}-", suffix=f"-{name}")
-            os.fchmod(fd, 0o600)
-            made.append(Path(tmp))
-            with os.fdopen(fd, "wb") as out, open(spooled, "rb") as handle:
-                for chunk in crypto.decrypt_stream(key, handle, f"upload {name}"):
-                    out.write(chunk)
-            mtime = spooled.stat().st_mtime
-            os.utime(tmp, (mtime, mtime))
-            mapping[Path(tmp)] = spooled
+            handle = copies.enter_context(open(spooled, "rb"))
+            plain = copies.enter_context(
+                plaintext_path(
+                    crypto.decrypt_stream(key, handle, f"upload {name}"),
+                    lambda: plain_tmp,
+                    prefix="upload",
+                    suffix=f"-{name}",
+                    mtime=spooled.stat().st_mtime,
+                )
+            )
+            handle.close()
+            mapping[plain] = spooled
         yield mapping
-    finally:
-        for path in made:
-            path.unlink(missing_ok=True)

@@ -1,0 +1,228 @@
+"""The message of every typed error code (``idolguard.errors.ErrorCode``), in English, for every front door.
+
+The web pages (``web/errors.py``) and the command line (``cli_lang.tr_error``) both say a coded refusal with
+the message here, translated through one catalog: ``locales/errcodes.ko.po`` (loaded by the web's and the
+CLI's catalogs alike), so a Korean reader sees the same sentence, with the same specifics (a file's limit, a
+case number), wherever the refusal reaches them. ``{name}`` fields are filled from the error's ``params``.
+``tests/web/test_error_codes.py`` checks every code has a message and real Korean naming the same fields;
+``tests/test_error_coverage.py`` checks the refusals people meet carry a code.
+"""
+
+from __future__ import annotations
+
+from idolguard.errors import ErrorCode
+
+
+def N_(message: str) -> str:  # noqa: N802 (the conventional gettext marker)
+    """Marks a message for the catalog (translated where it is shown)."""
+    return message
+
+
+# One message per code; ``{name}`` fields come from the error's params.
+MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.GENERIC: N_("The request could not be completed."),
+    ErrorCode.CAPTURE_PRIVATE_ADDRESS: N_(
+        "Not captured: {url} leads to a private or internal network address, which capture never reaches."
+    ),
+    ErrorCode.CAPTURE_HOST_NOT_FOUND: N_("Not captured: the address {host} could not be found."),
+    ErrorCode.CAPTURE_DNS_TIMEOUT: N_("Not captured: looking up the address {host} took too long."),
+    ErrorCode.CAPTURE_SCHEME: N_("Not captured: only http and https addresses can be captured."),
+    ErrorCode.CAPTURE_INVALID_URL: N_("Not captured: this is not a valid web address."),
+    ErrorCode.CAPTURE_CREDENTIALS: N_("Not captured: addresses with a user name or password in them are not captured."),
+    ErrorCode.CAPTURE_BAD_IDN: N_("Not captured: the international host name is not valid."),
+    ErrorCode.CAPTURE_UNREACHABLE: N_("Not captured: the site {host} did not answer or refused the connection."),
+    ErrorCode.CAPTURE_TIME_LIMIT: N_("The capture stopped at its time limit; what arrived before is kept."),
+    ErrorCode.CAPTURE_SIZE_LIMIT: N_("The capture stopped at its size limit; what arrived before is kept."),
+    ErrorCode.CAPTURE_LIMIT: N_("The capture stopped at a safety limit; what arrived before is kept."),
+    ErrorCode.CAPTURE_REDIRECTS: N_("Not captured: the address redirects in a loop or too many times."),
+    ErrorCode.CAPTURE_HTTP_STATUS: N_("The page answered with HTTP status {status} (preserved as it was)."),
+    ErrorCode.CAPTURE_FAILED: N_("The capture failed; try again later."),
+    ErrorCode.RECORD_UNKNOWN: N_("There is no record {ref}."),
+    ErrorCode.ROLE_NOT_ALLOWED: N_("Your role ({role}) may not do this; it needs: {roles}."),
+    ErrorCode.CASE_FILED_NEEDS: N_("To mark the case as filed, fill in: {fields}."),
+    ErrorCode.CASE_FILING_DATE: N_("'{text}' is not a date: write it as YYYY-MM-DD."),
+    ErrorCode.CASE_FILING_FUTURE: N_("The filing date {day} is in the future."),
+    ErrorCode.CASE_DESTROYED: N_("The evidence of {number} was destroyed; the case only keeps hashes."),
+    ErrorCode.CASE_BAD_TRANSITION: N_("The case cannot go from '{current}' to '{status}'."),
+    ErrorCode.CASE_ALREADY: N_("The case already has the status '{status}'."),
+    ErrorCode.CASE_EMPTY_NOTE: N_("An empty note is not recorded: write something first."),
+    ErrorCode.CASE_NOT_ASSIGNED: N_("{name} is not assigned to this case in this role."),
+    ErrorCode.CASE_ALREADY_ASSIGNED: N_("{name} is already assigned to this case in this role."),
+    ErrorCode.CASE_NEEDS_REASON: N_("Give a reason: it is recorded in the custody log."),
+    ErrorCode.CASE_HOLD_ON: N_("The case is already under legal hold."),
+    ErrorCode.CASE_HOLD_OFF: N_("The case is not under legal hold."),
+    ErrorCode.CASE_RETENTION: N_("Retention is a number of days, 0 or more."),
+    ErrorCode.CASE_ON_HOLD: N_("The case is under legal hold: lift the hold before destroying its evidence."),
+    ErrorCode.CASE_NOT_CLOSED: N_("Close the case before destroying its evidence."),
+    ErrorCode.CASE_SECOND_APPROVER: N_("Destroying evidence needs two different managers or admins to approve."),
+    ErrorCode.TAKEDOWN_DUPLICATE: N_(
+        "Notice {id} to this recipient already covers {url}. To send another one, tick 'Send again'."
+    ),
+    ErrorCode.TAKEDOWN_NOT_DRAFT: N_("Notice {id} is no longer a draft."),
+    ErrorCode.TAKEDOWN_NO_SMTP: N_("E-mail sending is not set up; an administrator can set it up."),
+    ErrorCode.TAKEDOWN_SEND_FAILED: N_("Sending notice {id} failed; it stays a draft. Try again later."),
+    ErrorCode.TAKEDOWN_ALREADY: N_("Notice {id} already has the status '{status}'."),
+    ErrorCode.TAKEDOWN_NOT_SENT: N_("Notice {id} has not been sent yet."),
+    ErrorCode.TAKEDOWN_NO_URL: N_("The case has no sighting with a URL to report: a notice needs the exact location."),
+    ErrorCode.PORTAL_NOT_FAILED: N_("Only a link whose capture failed can be retried."),
+    ErrorCode.USER_EXISTS: N_("A user named {name} already exists."),
+    ErrorCode.USER_UNKNOWN: N_("There is no user named {name}."),
+    ErrorCode.USER_DISABLED: N_("The user {name} is disabled."),
+    ErrorCode.USER_ALREADY_DISABLED: N_("{name} is already disabled."),
+    ErrorCode.USER_NOT_DISABLED: N_("{name} is not disabled."),
+    ErrorCode.USER_SELF_DISABLE: N_("You cannot disable your own account. Another administrator can."),
+    ErrorCode.USER_LAST_ADMIN: N_(
+        "{name} is the last active administrator. Add or enable another administrator first."
+    ),
+    ErrorCode.USER_NAME_INVALID: N_("User names are 1 to 64 characters: Latin letters, Hangul, digits and . _ - @"),
+    ErrorCode.ROLE_UNKNOWN: N_("Choose one of the roles in the list."),
+    ErrorCode.SCOPE_UNKNOWN_ARTISTS: N_(
+        "Unknown artist(s) in the scope: {names}. Enrol them first, or check the spelling."
+    ),
+    ErrorCode.TOKEN_UNKNOWN: N_("There is no token {id}."),
+    ErrorCode.TOKEN_SCOPE: N_("Choose read or write access."),
+    ErrorCode.TOKEN_TTL: N_("Tokens must expire within {days} days: write for example 30d, 12h or 2w."),
+    ErrorCode.TOKEN_READ_ONLY_ROLE: N_("{name}'s role can only read: issue a read-only token."),
+    ErrorCode.DURATION_INVALID: N_(
+        "'{text}' is not a duration: write for example 30d (days), 12h (hours) or 2w (weeks)."
+    ),
+    ErrorCode.PASSWORD_SHORT: N_("Passwords need at least 12 characters."),
+    ErrorCode.PASSWORD_LONG: N_("Passwords have at most 1024 characters."),
+    ErrorCode.PASSWORD_REPEATED: N_(
+        "This password repeats one character or a short pattern. Choose a longer mix, e.g. a few words."
+    ),
+    ErrorCode.PASSWORD_SEQUENCE: N_(
+        "This password is a keyboard or alphabet sequence. Choose something less guessable."
+    ),
+    ErrorCode.PASSWORD_COMMON: N_("This is a common password (digits added at the end do not help). Choose another."),
+    ErrorCode.PASSWORD_NAME: N_("The password must not contain your user name."),
+    ErrorCode.PASSWORD_SAME: N_("The new password is the same as the current one."),
+    ErrorCode.PASSWORD_WRONG_CURRENT: N_("The current password is wrong."),
+    ErrorCode.MEDIA_UNREADABLE: N_("This is not an image file we can read."),
+    ErrorCode.MEDIA_UNSUPPORTED: N_("The file is kept, but it is not an image or video that can be analysed."),
+    ErrorCode.ENROL_NO_FACE: N_("No face was found in this photo."),
+    ErrorCode.ENROL_MANY_FACES: N_("{count} faces were found: a reference photo must show only the artist."),
+    ErrorCode.ENROL_FACE_SMALL: N_("The face is too small ({px} px; at least {need} px are needed)."),
+    ErrorCode.ENROL_POOR_QUALITY: N_(
+        "The face is not clear enough (quality {score}; at least {need}): choose a sharper, more frontal photo."
+    ),
+    ErrorCode.ENROL_NONE_USABLE: N_("No photo could be used as a reference for {name}; nothing was stored."),
+    ErrorCode.BATCH_PARTLY_FAILED: N_("{failed} of {total} failed."),
+    # media decoding and its safety limits
+    ErrorCode.MEDIA_CORRUPT: N_("The image or video is damaged or cut short and cannot be decoded; the file is kept."),
+    ErrorCode.MEDIA_PIXEL_LIMIT: N_(
+        "The image is {width}x{height} pixels, over the limit of {limit} pixels; the file is kept but not decoded."
+    ),
+    ErrorCode.MEDIA_BOMB: N_(
+        "The image would decode beyond the limit of {limit} pixels (a decompression bomb?); the file is kept but "
+        "not decoded."
+    ),
+    ErrorCode.MEDIA_FRAME_LIMIT: N_(
+        "The video frames are {width}x{height} pixels, over the per-frame limit; the file is kept but not decoded."
+    ),
+    ErrorCode.MEDIA_TOO_LONG: N_(
+        "The video lasts {seconds} s, over the limit of {limit} s; the file is kept but not analysed."
+    ),
+    ErrorCode.MEDIA_NO_VIDEO: N_("The file has no video stream; it is kept but not analysed."),
+    ErrorCode.MEDIA_NO_FRAMES: N_("No frame of the video could be decoded; the file is kept."),
+    # intake
+    ErrorCode.INPUT_EMPTY: N_("The file is empty (0 bytes): there is nothing to preserve."),
+    ErrorCode.INPUT_TOO_LARGE: N_("The file is over the size limit of {limit} bytes; nothing was stored."),
+    ErrorCode.INPUT_CHANGED: N_("The file changed while it was being read; nothing was stored. Try again."),
+    ErrorCode.INPUT_SEEN_AT: N_("'{text}' is not a time with a time zone: write it like 2026-11-01T12:30:00+09:00."),
+    ErrorCode.ARCHIVE_ENTRIES: N_(
+        "The archive has {count} entries, over the limit of {limit}; nothing in it was stored."
+    ),
+    ErrorCode.ARCHIVE_BOMB: N_(
+        "The archive would expand {ratio}:1, over the limit of {limit}:1 (a zip bomb?); nothing in it was stored."
+    ),
+    ErrorCode.ARCHIVE_MEMBER_BOMB: N_("{name} expands beyond its declared size (a zip bomb?); it was not stored."),
+    ErrorCode.ARCHIVE_CORRUPT: N_("The zip archive is damaged or cannot be read."),
+    ErrorCode.SOURCE_URL_TOO_LONG: N_("The source URL is longer than {limit} characters."),
+    ErrorCode.SOURCE_URL_SPACES: N_("The source URL '{url}' contains spaces or control characters."),
+    ErrorCode.SOURCE_URL_NOT_WEB: N_(
+        "The source URL '{url}' is not a web address: give the http:// or https:// address of the post or page "
+        "where the media was found."
+    ),
+    ErrorCode.SOURCE_URL_INVALID: N_("The source URL '{url}' is not a valid web address."),
+    ErrorCode.SOURCE_URL_NO_HOST: N_("The source URL '{url}' has no host name."),
+    ErrorCode.STORAGE_FULL: N_(
+        "The workspace's disk is full: the work stopped; everything recorded before is kept. Free space and try again."
+    ),
+    # the vault
+    ErrorCode.VAULT_MISSING: N_("The stored evidence {sha256} is missing from the vault; run a verification."),
+    ErrorCode.VAULT_ALTERED: N_("The stored evidence {sha256} no longer matches its hash; run a verification."),
+    ErrorCode.VAULT_ITEM_KEY_MISSING: N_("The key of the stored evidence {sha256} is missing, so it cannot be read."),
+    ErrorCode.VAULT_NOT_ENCRYPTED: N_("The vault is not encrypted: there are no item keys to give."),
+    ErrorCode.VAULT_REENCRYPT_FAILED: N_("Re-encrypting {sha256} failed its check; the stored copy is unchanged."),
+    ErrorCode.VAULT_KEY_UNDECIDED: N_(
+        "Whether a newer key of {sha256} belongs to new evidence cannot be told without the vault key; the erasure "
+        "waits."
+    ),
+    ErrorCode.EXPORT_EXISTS: N_("{name} already exists: choose a new folder."),
+    ErrorCode.FOLDER_UNWRITABLE: N_("The folder {name} cannot be created."),
+    # cases and accounts
+    ErrorCode.CASE_UNKNOWN: N_("There is no case {key} (case numbers look like IG-2026-0007)."),
+    ErrorCode.CASE_NEEDS_TITLE: N_("A case needs a title."),
+    ErrorCode.CASE_NEEDS_ARTIST: N_("A case needs an artist."),
+    ErrorCode.CASE_REF_UNREADABLE: N_(
+        "'{text}' is not a reference: give an item's SHA-256 (or 8+ hex digits of it), incident:N, sighting:N, "
+        "capture:N or account:PLATFORM/HANDLE."
+    ),
+    ErrorCode.CASE_REF_AMBIGUOUS: N_("More than one item starts with {ref}: give more digits."),
+    ErrorCode.CASE_REF_KIND: N_("'{kind}' is not a kind of record: use item, incident, sighting, capture or account."),
+    ErrorCode.CASE_REF_NUMBER: N_("'{text}' is not a number: these records are numbered."),
+    ErrorCode.CASE_REF_ACCOUNT: N_("'{text}' is not an account: write account:ID or account:PLATFORM/HANDLE."),
+    ErrorCode.CASE_STATUS_UNKNOWN: N_("'{status}' is not a case status: use one of {choices}."),
+    ErrorCode.CASE_FILING_KIND: N_("'{kind}' is not a kind of filing: use one of {choices}."),
+    ErrorCode.CASE_ROLE_UNKNOWN: N_("'{role}' is not a case role: use one of {choices}."),
+    ErrorCode.CASE_NEEDS_ASSIGNEE: N_("Name the person to assign."),
+    ErrorCode.ACCOUNT_NEEDS_HANDLE: N_("An account needs a platform and a handle."),
+    ErrorCode.ACCOUNT_LINK_REASON: N_("Say why the two accounts are the same person: it is recorded."),
+    ErrorCode.ACCOUNT_SELF_ALIAS: N_("An account cannot be its own alias."),
+    ErrorCode.ACCOUNT_ALREADY_LINKED: N_("These accounts are already linked."),
+    # takedown notices
+    ErrorCode.TAKEDOWN_HEADER_INJECTION: N_("The {field} contains a line break or NUL character; it was refused."),
+    ErrorCode.TAKEDOWN_WRONG_BASIS: N_("{recipient} does not take {basis} notices (it takes: {bases})."),
+    ErrorCode.TAKEDOWN_LANG: N_("The notice's language must be Korean (ko) or English (en)."),
+    ErrorCode.TAKEDOWN_NEEDS_ADDRESS: N_("{recipient} needs an e-mail address: give the address to send to."),
+    ErrorCode.TAKEDOWN_NOT_WEB_URL: N_("Notice {id} lists {url}, which is not a web address: draft a new notice."),
+    ErrorCode.TAKEDOWN_OTHER_CHANNEL: N_(
+        "{recipient} is reached by {channel}, not e-mail: file notice {id} there, then mark it as sent."
+    ),
+    ErrorCode.TAKEDOWN_NOT_STORED: N_("The sent message of notice {id} could not be stored as evidence."),
+    ErrorCode.TAKEDOWN_BAD_STATUS: N_("Choose one of the statuses: {statuses}."),
+    ErrorCode.TAKEDOWN_NOT_ESCALATABLE: N_(
+        "Notice {id} has the status '{status}': only sent notices without removal are escalated."
+    ),
+    ErrorCode.TAKEDOWN_NOT_DUE: N_(
+        "Notice {id} is not due until {due}; to escalate before then, confirm the early escalation."
+    ),
+    ErrorCode.TAKEDOWN_NOT_IN_CASE: N_("The sighting(s) {ids} are not in {number}."),
+    ErrorCode.TAKEDOWN_AFFIRM: N_("Choose the statements to affirm among: {keys}."),
+    ErrorCode.TAKEDOWN_MISSING: N_("Notice {id} lacks elements its legal basis requires: {fields}."),
+    ErrorCode.TAKEDOWN_UNKNOWN_BASIS: N_("'{basis}' is not a legal basis known here."),
+    ErrorCode.TAKEDOWN_UNKNOWN_RECIPIENT: N_("'{recipient}' is not a recipient known here."),
+    # incidents, triage and watched sources
+    ErrorCode.INCIDENT_MERGED: N_("Incident {id} was merged into incident {into}: open that one."),
+    ErrorCode.INCIDENT_STATE: N_("Choose one of the incident states: {choices}."),
+    ErrorCode.TRIAGE_STATUS: N_("'{status}' is not a review status."),
+    ErrorCode.TRIAGE_CONFLICT: N_("Someone else changed this item meanwhile; reload to see their decision."),
+    ErrorCode.COMMENT_EMPTY: N_("An empty comment is not recorded: write something first."),
+    ErrorCode.COMMENT_TOO_LONG: N_("Comments have at most {max} characters (this one has {length})."),
+    ErrorCode.WATCH_INTERVAL: N_("'{text}' is not an interval: write a number and a unit, e.g. 30m, 6h or 1d."),
+    ErrorCode.WATCH_INTERVAL_SHORT: N_("The interval '{text}' is shorter than one minute."),
+    ErrorCode.WATCH_KIND: N_("'{kind}' is not a kind of source: choose one of {choices}."),
+    ErrorCode.WATCH_URL: N_("{url} cannot be watched: give the public http(s) address of a page or account."),
+    ErrorCode.WATCH_DUPLICATE: N_("{url} is already watched (source #{id})."),
+}
+
+# What admins read instead (they may change settings, so the setting is named).
+ADMIN_MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.TAKEDOWN_NO_SMTP: N_(
+        "E-mail sending is not set up: set host and sender in [takedowns.smtp] of config.toml."
+    ),
+    ErrorCode.CAPTURE_PRIVATE_ADDRESS: N_(
+        "Not captured: {url} leads to a private address; allow it with capture.allow if it is meant."
+    ),
+}
