@@ -228,12 +228,12 @@ def test_korean_pages(app_ws, world, new_client):  # type: ignore[no-untyped-def
     add_to_case(app_ws, number, [world.suspect])
     client = sign_in(new_client(), make_user(app_ws, "kocounsel", "counsel", password=STRONG), lang="ko")
     listing = client.get("/cases").text
-    assert "법률 사건" in listing and "법률 사건 열기" in listing
+    assert "사건" in listing and "사건 열기" in listing and "법률 사건" not in listing
     page = client.get(f"/cases/{number}").text
     assert "증거" in page and "보관 이력" in page and "최초 게시 후보" in page and "직접 연결" in page
     # The custody timeline names actions in Korean as item pages do, not by their ledger code.
     timeline = page.split('id="timeline"', 1)[1].split("</table>", 1)[0]
-    assert ">법률 사건 개시</td>" in timeline and ">case.open<" not in timeline
+    assert ">사건 개시</td>" in timeline and ">case.open<" not in timeline
     accounts_page = client.get("/accounts").text
     assert "계정" in accounts_page
     # Times in the user's zone with its label: the first sighting, 2026-11-01 10:00 UTC, is 19:00 KST.
