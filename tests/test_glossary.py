@@ -4,6 +4,8 @@ Reads the glossary's tables (the document is the single place a term is decided)
 the CLI's, the shared error codes', the web's, the HTML report's, the case report's and the portal's. A
 forbidden variant fails with the catalog, the English and the Korean to fix. The analysis's sentences
 (``said.*`` in the report catalog) and the CLI's templates for the same English must also say the same Korean.
+One English text says one Korean text in every catalog, unless the glossary's third table allows the variants
+with a reason. ``python tests/test_glossary.py`` lists the English texts whose Korean differs.
 """
 
 from __future__ import annotations
@@ -146,3 +148,62 @@ def test_the_analysis_sentences_have_one_korean() -> None:
                 problems.append(f"{where}: {text!r} -> {translated!r}; report says {said[_shape(text)]!r}")
     assert compared >= 5, compared  # the verdict sentences the CLI still matches for old outputs
     assert not problems, "\n".join(problems)
+
+
+def differing_translations() -> dict[str, dict[str, list[str]]]:
+    """English texts whose Korean differs between (or within) the catalogs: {English: {Korean: [where, ...]}}."""
+    seen: dict[str, dict[str, list[str]]] = {}
+    for where, english, korean in korean_entries():
+        if english:
+            seen.setdefault(english, {}).setdefault(korean, []).append(where)
+    return {english: found for english, found in seen.items() if len(found) > 1}
+
+
+def _allowed_variants() -> dict[str, set[str]]:
+    """The glossary's third table: an English text and the Korean texts it may say, each exactly."""
+    rows = _tables()[2]
+    assert rows and all(len(row) == 3 and len(_quoted(row[0])) == 1 and row[2] for row in rows), rows
+    return {_quoted(english)[0]: set(_quoted(korean)) for english, korean, _why in rows}
+
+
+def unexplained_variants(differing: dict[str, dict[str, list[str]]], allowed: dict[str, set[str]]) -> list[str]:
+    """Why the catalogs break "one English, one Korean": variants the glossary does not allow, and allowances
+    whose English no longer differs (a stale row would let a future variant through unseen)."""
+    problems = [
+        f"{english!r}: " + "; ".join(f"{korean!r} in {', '.join(where)}" for korean, where in sorted(found.items()))
+        for english, found in sorted(differing.items())
+        if not set(found) <= allowed.get(english, set())
+    ]
+    problems += [f"{english!r}: allowed in docs/I18N.md but no longer differs" for english in sorted(allowed)
+                 if english not in differing]
+    return problems
+
+
+def test_one_english_says_one_korean() -> None:
+    problems = unexplained_variants(differing_translations(), _allowed_variants())
+    assert not problems, "docs/I18N.md, same English, one Korean:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("entries", "allowed", "clean"),
+    [
+        ([("a.po", "Verdict", "판정"), ("b.json", "Verdict", "판정 결과")], {}, False),
+        ([("a.po", "Item", "자료"), ("b.json", "Item", "증거물")], {"Item": {"자료", "증거물"}}, True),
+        ([("a.po", "Item", "자료"), ("b.json", "Item", "물건")], {"Item": {"자료", "증거물"}}, False),
+        ([("a.po", "Item", "자료"), ("b.json", "Item", "자료")], {"Item": {"자료", "증거물"}}, False),  # stale row
+        ([("a.po", "no", "아니요"), ("a.po", "No", "아니오")], {}, True),  # different English
+    ],
+)
+def test_the_one_korean_check_catches_variants(
+    entries: list[tuple[str, str, str]], allowed: dict[str, set[str]], clean: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check is not vacuous: a variant the glossary does not allow, or a stale allowance, is reported."""
+    monkeypatch.setattr(f"{__name__}.korean_entries", lambda: iter(entries))
+    assert (unexplained_variants(differing_translations(), allowed) == []) is clean
+
+
+if __name__ == "__main__":  # list the English texts whose Korean differs, for a translator
+    for english, found in sorted(differing_translations().items()):
+        print(repr(english))
+        for korean, where in sorted(found.items()):
+            print(f"    {korean!r}: {', '.join(where)}")

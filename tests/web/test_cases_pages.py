@@ -101,7 +101,7 @@ def test_case_pages_work_as_the_cli_with_roles_scope_and_csrf(app_ws, world, new
     by_web = [e for e in ledger(app_ws) if e["action"] == "case.note"]
     assert by_web[-1]["actor"] == "web:counsel1"
     # The custody timeline on the page lists those events, by name (the code stays in the cell's title).
-    assert "법적 보존 변경" in page and 'title="case.hold"' in page and "web:counsel1" in page
+    assert "법적 보존 조치 변경" in page and 'title="case.hold"' in page and "web:counsel1" in page
 
     # Analysts read cases but do not change them; out-of-scope users get 404 as for an absent case.
     analyst = u["analyst1"]

@@ -38,7 +38,7 @@ def test_korean_item_page_explains_in_korean_and_hides_paths(client, app_ws, tmp
 
     # The custody log: Korean labels, local time (KST), no JSON, no local path anywhere on the page.
     log = custody_table(page.text)
-    assert "증거 보관소에 저장됨" in log and "분석" in log and "KST" in log
+    assert "증거 보관소에 보존됨" in log and "분석" in log and "KST" in log
     assert "{" not in log and '"' not in html.unescape(re.sub(r"<[^>]+>", "", log))
     assert "submitter-jimin-private" not in text and str(tmp_path) not in text
     assert "source_path" not in text and "intake.ingest" not in re.sub(r'title="[^"]*"', "", log)
