@@ -174,8 +174,11 @@ def unexplained_variants(differing: dict[str, dict[str, list[str]]], allowed: di
         for english, found in sorted(differing.items())
         if not set(found) <= allowed.get(english, set())
     ]
-    problems += [f"{english!r}: allowed in docs/I18N.md but no longer differs" for english in sorted(allowed)
-                 if english not in differing]
+    problems += [
+        f"{english!r}: allowed in docs/I18N.md but no longer differs"
+        for english in sorted(allowed)
+        if english not in differing
+    ]
     return problems
 
 
