@@ -449,3 +449,29 @@ def test_generic_bank_remove_keeps_the_collection_consistent(  # type: ignore[no
     assert json.loads(cli("verify", "--json").stdout)["problems"] == []
     third = cli.json_lines("artists", "official", "add", "Han Yuri", official, "--json")[0]
     assert third["duplicate"] is False and third["error"] is None
+
+
+def test_an_item_row_left_by_an_older_bank_remove_is_repaired_on_re_adding(cli, workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A workspace where ``bank remove`` deleted an item's hashes before it took the item out of the collection
+    (the row stayed): adding the file again adds it (not "already there"), and the ledger says the item left
+    (``via``: ``repair``) before it came back. ``verify`` stays clean."""
+    from sqlalchemy import delete
+
+    from idolguard.signals.models import BankEntry, OfficialItem
+
+    official = _enrol(cli, tmp_path)
+    sha = cli.json_lines("artists", "official", "add", "Han Yuri", official, "--json")[0]["sha256"]
+    with workspace.sessions() as session:  # what the older bank remove left: the hashes gone, the row kept
+        session.execute(delete(BankEntry).where(BankEntry.source_item == sha))
+        session.commit()
+    again = cli.json_lines("artists", "official", "add", "Han Yuri", official, "--json")[0]
+    assert again["duplicate"] is False and again["error"] is None and again["entries"] >= 5
+    with workspace.sessions() as session:
+        assert list(session.execute(select(OfficialItem.item_sha256)).scalars()) == [sha]
+    events = _official_events(workspace)
+    assert [e.action for e in events] == ["gallery.official_add", "gallery.official_remove", "gallery.official_add"]
+    assert events[1].item_sha256 == sha and events[1].details["via"] == "repair"
+    assert events[1].details["entries_removed"] == 0
+    third = cli.json_lines("artists", "official", "add", "Han Yuri", official, "--json")[0]
+    assert third["duplicate"] is True and len(_official_events(workspace)) == 3
+    assert json.loads(cli("verify", "--json").stdout)["problems"] == []
