@@ -49,7 +49,7 @@ def test_report_receipt_status_and_custody(portal_server: PortalServer, workspac
 
 def test_form_page_in_four_languages_without_inline_script(portal_server: PortalServer) -> None:
     with portal_server.client() as client:
-        for lang, phrase in [("ko", "다운로드"), ("en", "Never download"), ("ja", "ダウンロード"), ("zh", "下载")]:
+        for lang, phrase in [("ko", "내려받거나"), ("en", "Never download"), ("ja", "ダウンロード"), ("zh", "下载")]:
             page = client.get(f"/?lang={lang}")
             assert page.status_code == 200 and phrase in page.text, lang
             assert f'<html lang="{lang}">' in page.text
