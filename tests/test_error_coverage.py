@@ -162,3 +162,42 @@ def test_a_captures_stored_problems_are_said_in_korean(stored: str) -> None:
     assert HANGUL.search(korean) and korean != stored
     assert not re.search(r"\b(browser|reached|skipped|captured anyway|media https)\b", korean), korean
     assert cli_lang.tr_stored(stored, None, None, "en") == stored
+
+
+def test_a_decompression_bomb_is_explained_with_its_pixel_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The probe's bomb refusal names the configured limit in its stored English, so the upload job (which
+    recognises the code back from that text) says the number in both languages instead of an ellipsis."""
+    from PIL import Image
+
+    from idolguard.coded_text import recognise
+    from idolguard.config import Limits
+    from idolguard.errors import MediaError
+    from idolguard.media.probe import FAILURE_FORMS, probe
+    from idolguard.web.errors import shown_error
+    from idolguard.web.i18n import translator
+    from idolguard.web.jobs import _upload_error_code
+
+    path = tmp_path / "bomb.png"
+    Image.new("1", (400, 400)).save(path)  # 160,000 pixels: over twice the limit below, so Pillow refuses it
+    limits = Limits(max_image_pixels=10_000)
+    with pytest.raises(MediaError) as raised:
+        probe(path, limits)
+    assert raised.value.code is ErrorCode.MEDIA_BOMB, str(raised.value)
+    found = recognise(str(raised.value), FAILURE_FORMS)
+    assert found is not None and found["code"] == "media.bomb" and found["params"]["limit"] == "10000", found
+    job_row = {"error": str(raised.value), "stage_errors": {"probe": str(raised.value)}}
+    coded = {"error": str(raised.value), **_upload_error_code(job_row)}
+    for lang in ("ko", "en"):
+        shown = shown_error(translator(lang), coded, english=lang == "en")
+        assert "10000" in shown and "\u2026" not in shown, (lang, shown)
+    assert HANGUL.search(shown_error(translator("ko"), coded))
+    # A refusal stored before the limit was in our own words still has one: Pillow's, inside its sentence.
+    old = (
+        "image exceeds the decompression-bomb limit: Image size (160000 pixels) exceeds limit of 20000 pixels, "
+        "could be decompression bomb DOS attack.; preserved, not decoded"
+    )
+    old_found = recognise(old, FAILURE_FORMS)
+    assert old_found is not None and old_found["code"] == "media.bomb" and old_found["params"]["limit"] == "20000"
+    # The CLI says the new sentence in Korean too, keeping the number.
+    korean = cli_lang.tr_stored(str(raised.value), None, None, "ko")
+    assert HANGUL.search(korean) and "10000" in korean and "preserved" not in korean, korean

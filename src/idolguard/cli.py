@@ -240,6 +240,11 @@ def _finish_writes(ws: Any) -> None:
     from idolguard.capture.anchor import anchor_if_due, announce
 
     announce(anchor_if_due(ws))
+    # Done for what was written so far: the after-command step (``_after_command``) then skips this workspace
+    # unless something is written after this point. Without it a command that finishes its own writes (scan,
+    # ingest, export...) said twice that the head was not timestamped when no TSA is configured (no anchor
+    # entry is appended then, so the second call still finds entries since the last anchor).
+    ws.wrote = False
 
 
 def _safe_url(url: str) -> str:

@@ -161,6 +161,17 @@ def test_unreachable_tsa_is_said_plainly(cli, home: Path, tmp_path: Path, monkey
     assert "no RFC 3161 anchor" in verify_out
 
 
+def test_an_unanchored_head_is_warned_about_once_per_command(cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """With no TSA configured, ``scan --report`` (which anchors at its end, before the after-command step that
+    anchors every command that wrote) says once, not twice, that the head was not timestamped."""
+    (tmp_path / "a.jpg").write_bytes(jpeg_bytes(7))
+    out = cli("scan", tmp_path / "a.jpg", "--report", tmp_path / "r.html").output
+    assert (tmp_path / "r.html").is_file()
+    assert out.count("NOT timestamped") == 1, out
+    (tmp_path / "b.jpg").write_bytes(jpeg_bytes(8))  # a later command that writes is warned about again
+    assert cli("ingest", tmp_path / "b.jpg").output.count("NOT timestamped") == 1
+
+
 def test_report_prints_the_last_anchor_and_signed_sightings(
     cli, home: Path, tmp_path: Path, tsa_server: TsaServer, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]

@@ -34,7 +34,7 @@ def _detector() -> None:
 def _enrol(cli, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
     """Enrol the artist (one reference photo) and return the 'official photo'."""
     refs = tmp_path / "refs"
-    refs.mkdir()
+    refs.mkdir(exist_ok=True)
     save_jpeg(astronaut().crop((40, 0, 480, 440)), refs / "ref.jpg", quality=92)
     cli("artists", "add", "Han Yuri", "--photos", refs, "--alias", "hangul:한유리")
     return save_jpeg(astronaut(), tmp_path / "official.jpg", quality=95)
@@ -207,3 +207,186 @@ def test_official_event_and_bank_entries_are_one_transaction(cli, workspace, tmp
     events = _official_events(workspace)
     assert [e.action for e in events] == ["gallery.official_add"]
     assert events[0].details["entries"] == rows[0]["entries"]
+
+
+def test_two_runs_adding_the_same_file_at_once_add_it_once(cli, workspace, home, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Two ``artists official add`` runs of one file in two threads, each with its own workspace connection, both
+    held at hashing until the other has also passed the "already there?" check: the database lets one add the
+    file; the other is told "already there" exactly as a later run is, and the ledger records one addition."""
+    import threading
+
+    from idolguard.signals import entries as entries_module
+    from idolguard.signals.models import OfficialItem
+    from idolguard.signals.official import add_official
+    from idolguard.workspace import Workspace
+
+    official = _enrol(cli, tmp_path)
+    cli("scan", official)  # stored and hashed once: the racing runs find it again, as a second upload would
+    barrier = threading.Barrier(2, timeout=120)
+    real = entries_module.entries_for_item
+
+    def held(*args, **kwargs):  # type: ignore[no-untyped-def]
+        barrier.wait()  # both runs have checked "already there?" and found nothing
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(entries_module, "entries_for_item", held)
+    outcomes: list[dict] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        ws = Workspace.open(home)
+        try:
+            outcomes.extend(add_official(ws, "Han Yuri", [official])[1])
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            ws.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors, errors
+    assert sorted(r["duplicate"] for r in outcomes) == [False, True], outcomes
+    winner, loser = sorted(outcomes, key=lambda r: r["duplicate"])
+    assert winner["error"] is None and winner["entries"] >= 5
+    assert loser["error"] is None and loser["entries"] == 0
+    assert len(loser["notes"]) == 1
+    assert loser["notes"][0].startswith("already in Han Yuri's official collection (added ")
+    monkeypatch.setattr(entries_module, "entries_for_item", real)
+    later = cli.json_lines("artists", "official", "add", "Han Yuri", official, "--json")[0]
+    assert later["duplicate"] and later["notes"] == loser["notes"], "the loser reads like a sequential duplicate"
+    assert [e.action for e in _official_events(workspace)] == ["gallery.official_add"]
+    with workspace.sessions() as session:
+        assert session.execute(select(OfficialItem.item_sha256)).scalars().all() == [winner["sha256"]]
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_artist_removal_waits_for_the_official_collection_retired_in_one_transaction(  # type: ignore[no-untyped-def]
+    cli, workspace, tmp_path, monkeypatch
+) -> None:
+    """``artists remove`` refuses while the artist's official collection holds anything and says what to run;
+    ``artists official remove ARTIST --all`` retires it in one transaction (a full disk at its last event leaves
+    everything as it was); then the artist goes, ``verify`` is clean and a re-enrolled artist starts afresh."""
+    from idolguard.evidence.ledger import LedgerWriter as Ledger
+    from idolguard.signals.models import Bank, BankEntry, OfficialItem
+
+    official = _enrol(cli, tmp_path)
+    added = cli.json_lines("artists", "official", "add", "Han Yuri", official, "--json")[0]
+    refused = cli("artists", "remove", "한유리", "--reason", "contract ended", ok=False)
+    text = _flat(refused.output)
+    assert refused.exit_code == 2 and "Han Yuri still has an official collection (1 item(s)" in text
+    assert "idolguard artists official remove 'Han Yuri' --all --reason" in text
+    assert [a["name"] for a in cli.json_lines("artists", "list", "--json")] == ["Han Yuri"]
+    monkeypatch.setenv("IDOLGUARD_LANG", "ko")
+    assert "Han Yuri에게 아직 공식 컬렉션이 있습니다" in _flat(cli("artists", "remove", "Han Yuri", ok=False).output)
+    monkeypatch.setenv("IDOLGUARD_LANG", "en")
+
+    def counts() -> tuple[int, int, int]:
+        with workspace.sessions() as session:
+            return tuple(  # type: ignore[return-value]
+                len(session.execute(select(model)).all()) for model in (Bank, BankEntry, OfficialItem)
+            )
+
+    before = counts()
+    real_append = Ledger.append
+
+    def failing_append(self, action, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(getattr(action, "value", action)) == "bank.remove":
+            raise OSError(28, "No space left on device")  # after the per-item events and the deletions
+        return real_append(self, action, *args, **kwargs)
+
+    monkeypatch.setattr(Ledger, "append", failing_append)
+    with pytest.raises(OSError):
+        cli("artists", "official", "remove", "Han Yuri", "--all", "--reason", "contract ended", ok=False)
+    monkeypatch.setattr(Ledger, "append", real_append)
+    assert counts() == before and before[1] >= 5
+    assert [e.action for e in _official_events(workspace)] == ["gallery.official_add"]
+    both = cli("artists", "official", "remove", "Han Yuri", added["sha256"][:12], "--all", "--reason", "x", ok=False)
+    assert both.exit_code == 2 and "either one ITEM or --all" in both.output
+    retired = cli.json_lines(
+        "artists", "official", "remove", "Han Yuri", "--all", "--reason", "contract ended", "--json"
+    )[0]
+    assert retired == {
+        "artist": "Han Yuri",
+        "bank": "official.Han_Yuri",
+        "items": [added["sha256"]],
+        "entries_removed": added["entries"],
+    }
+    assert counts() == (before[0] - 1, before[1] - added["entries"], 0)
+    assert workspace.vault.has(added["sha256"]), "the vault keeps the files"
+    events = _official_events(workspace)
+    assert [e.action for e in events] == ["gallery.official_add", "gallery.official_remove"]
+    assert events[-1].item_sha256 == added["sha256"] and events[-1].details["reason"] == "contract ended"
+    removed = cli("artists", "remove", "Han Yuri", "--reason", "contract ended", "--json")
+    assert json.loads(removed.stdout)["removed"] is True
+    checked = cli("verify", "--json")
+    assert json.loads(checked.stdout)["problems"] == [] and "official collection" not in checked.stdout
+    official = _enrol(cli, tmp_path)  # the same artist again (a new id): their collection starts afresh
+    again = cli.json_lines("artists", "official", "add", "Han Yuri", official, "--json")[0]
+    assert again["duplicate"] is False and again["error"] is None
+
+
+def test_an_empty_collection_goes_with_its_artist_and_leftovers_are_flagged(
+    cli, workspace, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A collection bank with nothing in it (every file refused) is removed with the artist, named in the
+    ``gallery.unenrol`` event. A collection left by a removal from before the refusal: ``verify`` warns (KO/EN)
+    and names the command; the web artist list never counts it for an artist enrolled later under that name."""
+    from sqlalchemy import delete
+
+    from idolguard.gallery.models import Artist, ArtistAlias, ArtistReference
+    from idolguard.signals.official import official_counts
+
+    _enrol(cli, tmp_path)
+    faceless = save_jpeg(other_photo(), tmp_path / "coffee.jpg")
+    cli("artists", "official", "add", "Han Yuri", faceless, ok=False)
+    assert "official.Han_Yuri" in {b["name"] for b in cli.json_lines("bank", "list", "--json")}
+    cli("artists", "remove", "Han Yuri", "--reason", "test")
+    assert "official.Han_Yuri" not in {b["name"] for b in cli.json_lines("bank", "list", "--json")}
+    with workspace.sessions() as session:
+        unenrol = session.execute(select(LedgerEntry).where(LedgerEntry.action == "gallery.unenrol")).scalar_one()
+    assert unenrol.details["official_banks_removed"] == ["official.Han_Yuri"]
+
+    official = _enrol(cli, tmp_path)
+    cli("artists", "official", "add", "Han Yuri", official)
+    assert official_counts(workspace) == {"Han Yuri": 1}
+    with workspace.sessions() as session:  # what `artists remove` did before it refused: the artist only
+        artist_id = session.execute(select(Artist.id)).scalar_one()
+        for model in (ArtistReference, ArtistAlias):
+            session.execute(delete(model).where(model.artist_id == artist_id))
+        session.execute(delete(Artist).where(Artist.id == artist_id))
+        session.commit()
+    checked = cli("verify")
+    assert checked.exit_code == 0
+    text = _flat(checked.output)
+    assert f"official collection of artist #{artist_id}, who is no longer enrolled" in text
+    assert "idolguard bank remove official.Han_Yuri --reason" in text
+    monkeypatch.setenv("IDOLGUARD_LANG", "ko")
+    assert f"더 이상 등록되어 있지 않은 아티스트 #{artist_id}의 공식 컬렉션" in _flat(cli("verify").output)
+    monkeypatch.setenv("IDOLGUARD_LANG", "en")
+    _enrol(cli, tmp_path)  # the same name, a new artist: the old bank is not theirs
+    assert official_counts(workspace) == {}
+    listed = cli.json_lines("artists", "official", "list", "Han Yuri", "--json")
+    assert listed == []
+
+
+def test_verify_is_clean_after_an_official_item_is_removed(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Removing an official item drops the stored match, face-match and attribution results (the next scan
+    recomputes them): ``verify`` takes ``gallery.official_remove`` as the bank change it is, and still finds the
+    attribution's face pair named by the analysis that made it."""
+    official = _enrol(cli, tmp_path)
+    added = cli.json_lines("artists", "official", "add", "Han Yuri", official, "--json")[0]
+    canvas = other_photo((640, 480))
+    canvas.paste(_head(), (300, 120))
+    suspect = save_jpeg(canvas, tmp_path / "suspect.jpg", quality=85)
+    assert cli.json_lines("scan", suspect, "--json")[0]["source_attribution"]
+    cli("artists", "official", "remove", "Han Yuri", added["sha256"][:12], "--reason", "wrong photo")
+    report = json.loads(cli("verify", "--json").stdout)
+    assert report["ok"] and report["problems"] == []
+    assert not cli.json_lines("scan", suspect, "--json")[0]["source_attribution"]
+    assert json.loads(cli("verify", "--json").stdout)["problems"] == []

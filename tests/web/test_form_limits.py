@@ -32,25 +32,25 @@ def _answer(conn: socket.socket) -> bytes:
     return answer
 
 
-def send_declared(port: int, path: str, headers: dict[str, str], start: bytes) -> tuple[int, bytes]:
+def send_declared(to_port: int, path: str, headers: dict[str, str], start: bytes) -> tuple[int, bytes]:
     """A url-encoded POST declaring ``DECLARED`` bytes, of which only ``start`` is sent."""
-    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {DECLARED}\r\n"
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{to_port}\r\nContent-Length: {DECLARED}\r\n"
     head += "Content-Type: application/x-www-form-urlencoded\r\n"
     head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+    with socket.create_connection(("127.0.0.1", to_port), timeout=30) as conn:
         conn.sendall(head.encode() + start)
         answer = _answer(conn)
     return int(answer.split(b" ", 2)[1]), answer
 
 
-def send_chunked(port: int, path: str, headers: dict[str, str], total: int) -> tuple[int, bytes]:
+def send_chunked(to_port: int, path: str, headers: dict[str, str], total: int) -> tuple[int, bytes]:
     """A url-encoded POST sent chunked (no declared length), ``total`` bytes in 64 KiB chunks, stopping early
     if the server answers (or closes) first."""
-    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nTransfer-Encoding: chunked\r\n"
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{to_port}\r\nTransfer-Encoding: chunked\r\n"
     head += "Content-Type: application/x-www-form-urlencoded\r\n"
     head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
     chunk = b"note=" + b"a" * (64 * 1024 - 5)
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+    with socket.create_connection(("127.0.0.1", to_port), timeout=30) as conn:
         conn.sendall(head.encode())
         sent = 0
         try:
@@ -64,8 +64,8 @@ def send_chunked(port: int, path: str, headers: dict[str, str], total: int) -> t
     return int(answer.split(b" ", 2)[1]), answer
 
 
-def _signed_in(app_ws, client, role: str = "analyst") -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    user = make_user(app_ws, f"u{role}", role, password=STRONG)
+def _signed_in(ws, client, role: str = "analyst") -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    user = make_user(ws, f"u{role}", role, password=STRONG)
     sign_in(client, user, lang="ko")
     return f"ig_session={client.cookies.get('ig_session')}", page_csrf(client)
 

@@ -149,9 +149,13 @@ LEGACY_NAMES: dict[str, Action] = {
     "recheck": Action.CAPTURE_RECHECK,
 }
 
-# Bank changes drop stored match results (the next scan recomputes them), inside the same signed transaction.
-INVALIDATES_MATCHES = frozenset({Action.BANK_ADD, Action.BANK_REMOVE, Action.BANK_ENABLE, Action.BANK_DISABLE})
-MATCH_STAGES = ("match", "face_match")
+# Bank changes drop stored match results (the next scan recomputes them), inside the same signed transaction:
+# ``signals.banks.invalidate_matches`` deletes these stages' results, and ``verify`` forgets their analysis events
+# at these actions (an official item's removal deletes entries without a ``bank.*`` event of its own).
+INVALIDATES_MATCHES = frozenset(
+    {Action.BANK_ADD, Action.BANK_REMOVE, Action.BANK_ENABLE, Action.BANK_DISABLE, Action.GALLERY_OFFICIAL_REMOVE}
+)
+MATCH_STAGES = ("match", "face_match", "source_attribution")
 
 
 def parse_action(name: object) -> Action | None:

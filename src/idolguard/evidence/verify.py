@@ -23,6 +23,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -310,6 +311,9 @@ class SignedFacts:
     ingests: dict[str, IngestFact] = field(default_factory=dict)  # item -> first ingest
     sightings: dict[int, SightingFact] = field(default_factory=dict)  # sighting id -> recorded fields
     analyses: dict[tuple[str, str, str], AnalysisFact] = field(default_factory=dict)
+    # analyses whose stored results a bank change dropped: no result row is expected, but the files they made
+    # (an attribution's face pair) stay and are still named by them
+    dropped: list[tuple[tuple[str, str, str], AnalysisFact]] = field(default_factory=list)
     gallery_objects: dict[str, int] = field(default_factory=dict)  # photo/crop hash -> seq of the enrol
     mentioned: set[str] = field(default_factory=set)  # every digest a signed event names
     anchor_tokens: dict[int, list[str]] = field(default_factory=dict)  # anchor seq -> its tokens' SHA-256
@@ -364,7 +368,7 @@ class SignedFacts:
             )
         if action in INVALIDATES_MATCHES:
             for key in [k for k in self.analyses if k[1] in MATCH_STAGES]:
-                del self.analyses[key]
+                self.dropped.append((key, self.analyses.pop(key)))
         if action is Action.LEDGER_ANCHOR and isinstance(details.get("previous_anchor"), dict):
             previous = details["previous_anchor"]
             if isinstance(previous.get("seq"), int) and isinstance(previous.get("tokens"), list):
@@ -569,7 +573,7 @@ def check_rows(ws: Any, facts: SignedFacts, report: VerifyReport) -> dict[str, s
                 )
 
         signed_derived: dict[tuple[str, str], set[tuple[str, str, Any]]] = {}
-        for (item_sha, stage, version), analysis in facts.analyses.items():
+        for (item_sha, stage, version), analysis in [*facts.analyses.items(), *facts.dropped]:
             for index, derived_sha in enumerate(analysis.derived):
                 kinds = analysis.kinds
                 kind = kinds[index] if kinds is not None and index < len(kinds) else None
@@ -714,6 +718,7 @@ def _verify(
     report.items_after_last_anchor = sum(1 for fact in facts.ingests.values() if fact.seq > anchored_to)
     _check_capture_stamps(ws, report)
     _check_preview_cache(ws, facts, report)
+    _check_official_collections(ws, report)
     if expect_head and not head_found:
         report.problems.append(
             Problem(
@@ -797,6 +802,51 @@ def _check_preview_cache(ws: Any, facts: SignedFacts, report: VerifyReport) -> N
                 "delete HOME/cache/previews (previews are made again when shown)",
             )
         )
+
+
+def _check_official_collections(ws: Any, report: VerifyReport) -> None:
+    """Official collections (``artists official add``) whose artist is no longer enrolled: left by an
+    ``artists remove`` from before it refused to leave them. Their hashes still keep those files from being
+    reported and name them in source attribution, for nobody. A warning (the evidence itself is intact) that
+    says how to retire the bank. Read by table name, as the capture check: those areas sit above this one."""
+    from sqlalchemy import column, inspect, text
+
+    from idolguard.db.base import UTCDateTime
+
+    try:
+        with ws.sessions() as session:
+            tables = set(inspect(session.get_bind()).get_table_names())
+            if not {"signal_banks", "signal_bank_entries", "gallery_artists"} <= tables:
+                return
+            banks = session.execute(
+                text(
+                    "SELECT b.name, b.description, b.created_at, COUNT(e.id) AS hashes FROM signal_banks b "
+                    "LEFT JOIN signal_bank_entries e ON e.bank_id = b.id WHERE b.kind = 'negative' "
+                    "AND b.name LIKE 'official.%' GROUP BY b.id, b.name, b.description, b.created_at ORDER BY b.name"
+                ).columns(column("name"), column("description"), column("created_at", UTCDateTime()), column("hashes"))
+            ).all()
+            artists = session.execute(
+                text("SELECT id, created_at FROM gallery_artists").columns(
+                    column("id"), column("created_at", UTCDateTime())
+                )
+            ).all()
+            enrolled = {artist_id: enrolled_at for artist_id, enrolled_at in artists}
+    except Exception as exc:  # noqa: BLE001
+        report.problems.append(Problem("db", "signal_banks", f"table cannot be read: {_first_line(exc)}"))
+        return
+    for name, description, created_at, hashes in banks:
+        found = re.search(r"\(artist #(\d+)\)", str(description or ""))
+        # Gone, or the id now belongs to someone enrolled after the bank was made (SQLite reuses ids).
+        if found and not (int(found.group(1)) in enrolled and created_at >= enrolled[int(found.group(1))]):
+            report.warnings.append(
+                Problem(
+                    "db",
+                    str(name),
+                    f"official collection of artist #{found.group(1)}, who is no longer enrolled: its {hashes} "
+                    "hash(es) still keep those files from being reported and name them in source attribution; "
+                    f"retire it with `idolguard bank remove {name} --reason ...`",
+                )
+            )
 
 
 def _check_vault(

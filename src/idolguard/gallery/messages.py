@@ -67,6 +67,20 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "{ref!r} matches {count} items of {artist}'s official collection; give more characters of the SHA-256",
         "ko": "{ref!r}은(는) {artist}의 공식 컬렉션 항목 {count}개와 일치합니다. SHA-256을 더 길게 입력하세요",
     },
+    "official_left": {
+        "en": "{artist} still has an official collection ({items} item(s), {hashes} hash(es) in bank {bank}): it keeps "
+        "those files from being reported and names them in source attribution, so it is not dropped as a side "
+        "effect. Retire it first (the vault keeps the files; the ledger records each item and the reason): "
+        "idolguard artists official remove {quoted} --all --reason '...' then remove the artist",
+        "ko": "{artist}에게 아직 공식 컬렉션이 있습니다 (뱅크 {bank}: 항목 {items}개, 해시 {hashes}개). "
+        "이 파일들이 신고되지 않게 하고 원본 얼굴 출처 확인에 쓰이므로 아티스트 삭제와 함께 조용히 지우지 "
+        "않습니다. 먼저 컬렉션을 정리하세요 (파일은 보관소에 남고, 원장에 항목마다 이유와 함께 기록됩니다): "
+        "idolguard artists official remove {quoted} --all --reason '...' 그다음 아티스트를 삭제하세요",
+    },
+    "official_none": {
+        "en": "{artist} has no official collection (see 'artists official list')",
+        "ko": "{artist}에게는 공식 컬렉션이 없습니다 ('artists official list'로 확인하세요)",
+    },
     "official_bank_taken": {
         "en": "a bank named {bank!r} exists but is not {artist}'s official collection; rename or remove it first",
         "ko": "{bank!r} 뱅크가 이미 있지만 {artist}의 공식 컬렉션이 아닙니다. 먼저 이름을 바꾸거나 삭제하세요",

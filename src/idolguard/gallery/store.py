@@ -8,14 +8,17 @@ reference, including the photos that were rejected and why.
 from __future__ import annotations
 
 import hashlib
+import shlex
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import Integer, String, Text, column, delete, func, select, table
 
+from idolguard.db.base import UTCDateTime
 from idolguard.errors import ErrorCode, IdolGuardError, MediaError
 from idolguard.evidence.actions import Action
 from idolguard.gallery.advice import Advice, advise
@@ -489,21 +492,90 @@ def set_threshold(ws: Workspace, name: str, threshold: float | None, reason: str
         )
 
 
+def official_marker(artist_id: int) -> str:
+    """How an official collection's bank names its artist (in its description; ``signals/official.py``): by
+    id, so a bank that merely has the artist's name, or a removed artist's, is never taken for theirs."""
+    return f"(artist #{artist_id})"
+
+
+def owns_official_bank(artist: Artist, description: str | None, created_at: datetime) -> bool:
+    """Whether a bank is this artist's official collection: its description names the artist's id and it was
+    made after the artist was enrolled. The second half matters on SQLite, which may give a removed artist's id
+    to the next artist enrolled: a collection left by the first is then not the newcomer's."""
+    return official_marker(artist.id) in (description or "") and created_at >= artist.created_at
+
+
+# The signals area's tables, read by name: the gallery sits below the signals area and may not import it.
+_BANKS = table(
+    "signal_banks",
+    column("id", Integer),
+    column("name", String),
+    column("kind", String),
+    column("description", Text),
+    column("created_at", UTCDateTime),
+)
+_BANK_ENTRIES = table("signal_bank_entries", column("bank_id", Integer), column("source_item", String))
+
+
+def _official_collections(session: Any, artist: Artist) -> list[tuple[int, str, int, int]]:
+    """(bank id, bank name, items, hashes) of the artist's official collection(s) (``owns_official_bank``)."""
+    banks = session.execute(
+        select(_BANKS.c.id, _BANKS.c.name, _BANKS.c.description, _BANKS.c.created_at).where(
+            _BANKS.c.kind == "negative",
+            _BANKS.c.name.startswith("official.", autoescape=True),
+            _BANKS.c.description.contains(official_marker(artist.id), autoescape=True),
+        )
+    ).all()
+    found = []
+    for bank_id, name, description, created_at in banks:
+        if not owns_official_bank(artist, description, created_at):
+            continue
+        items, hashes = session.execute(
+            select(func.count(func.distinct(_BANK_ENTRIES.c.source_item)), func.count()).where(
+                _BANK_ENTRIES.c.bank_id == bank_id
+            )
+        ).one()
+        found.append((bank_id, name, int(items), int(hashes)))
+    return found
+
+
 def remove_artist(ws: Workspace, name: str, reason: str | None = None) -> int:
-    """Delete an artist and its reference vectors (vault copies stay: the vault only grows). Returns refs removed."""
+    """Delete an artist and its reference vectors (vault copies stay: the vault only grows). Returns refs removed.
+
+    Refused while the artist's official collection (``artists official add``) still holds anything. That
+    collection is evidence-adjacent: it keeps the agency's own files from ever being reported and names them
+    when a deepfake copied a face from one. An agency wants it retired on purpose, item by item in the ledger
+    with a reason, not dropped as a side effect, and it cannot outlive its artist either (it would still
+    suppress and attribute for nobody, and block the same artist's collection after a re-enrolment). So the
+    refusal says what to run (``artists official remove ARTIST --all --reason ...``, one transaction). An
+    empty collection bank (every file refused, or every item removed) goes with the artist, in the same
+    transaction, and the ``gallery.unenrol`` event names it. Writers are serialised by the ledger lock, so a
+    collection cannot gain an item between this check and the deletion.
+    """
     with ws.write() as (session, ledger):
         artist = require_artist(session, name)
         name = artist.name
+        collections = _official_collections(session, artist)
+        kept = [(bank, items, hashes) for _id, bank, items, hashes in collections if hashes]
+        if kept:
+            bank, items, hashes = kept[0]
+            raise IdolGuardError(
+                say("official_left", artist=name, bank=bank, items=items, hashes=hashes, quoted=shlex.quote(name))
+            )
         refs = (
             session.execute(select(ArtistReference.photo_sha256).where(ArtistReference.artist_id == artist.id))
             .scalars()
             .all()
         )
         session.execute(delete(ArtistReference).where(ArtistReference.artist_id == artist.id))
+        emptied = [bank for _id, bank, _items, _hashes in collections]
+        if collections:
+            session.execute(delete(_BANKS).where(_BANKS.c.id.in_([bank_id for bank_id, *_ in collections])))
         session.delete(artist)
-        ledger.append(
-            Action.GALLERY_UNENROL, item=None, details={"artist": name, "references": list(refs), "reason": reason}
-        )
+        details: dict[str, Any] = {"artist": name, "references": list(refs), "reason": reason}
+        if emptied:
+            details["official_banks_removed"] = emptied
+        ledger.append(Action.GALLERY_UNENROL, item=None, details=details)
     return len(refs)
 
 

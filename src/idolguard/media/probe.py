@@ -77,7 +77,14 @@ FAILURE_FORMS: tuple[tuple[str, str], ...] = (
         "image is {width}x{height} = {pixels} pixels, over the limit of {limit} (possible decompression bomb); "
         "preserved, not decoded",
     ),
-    ("media.bomb", "image exceeds the decompression-bomb limit: {detail}; preserved, not decoded"),
+    ("media.bomb", "image exceeds the decompression-bomb limit of {limit} pixels: {detail}; preserved, not decoded"),
+    # Refusals stored before the limit was named in our own words: the limit is in Pillow's sentence (the
+    # threshold Pillow enforced, twice the configured one), so old records still show a number.
+    (
+        "media.bomb",
+        "image exceeds the decompression-bomb limit: Image size ({pixels} pixels) exceeds limit of {limit} "
+        "pixels, could be decompression bomb DOS attack.; preserved, not decoded",
+    ),
     ("media.unreadable", "not a decodable image ({mime}): {detail}"),
     ("media.corrupt", "corrupt or truncated image: {detail}"),
     ("media.corrupt", "corrupt or unreadable video: {detail}"),
@@ -128,7 +135,8 @@ def probe_image(path: Path, limits: Limits) -> Probe:
                 img.load()  # decode now: report truncated/corrupt data here rather than in every stage
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise MediaError(
-            f"image exceeds the decompression-bomb limit: {exc}; preserved, not decoded",
+            f"image exceeds the decompression-bomb limit of {limits.max_image_pixels} pixels: {exc}; "
+            "preserved, not decoded",
             code=ErrorCode.MEDIA_BOMB,
             limit=limits.max_image_pixels,
         ) from exc

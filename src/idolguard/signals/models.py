@@ -84,3 +84,17 @@ class EntryHit(Base):
     distance: Mapped[int] = mapped_column(Integer)
     transform: Mapped[str | None] = mapped_column(String(32), nullable=True)
     first_matched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OfficialItem(Base):
+    """One item of an artist's official collection (``artists official add``), written in the transaction that
+    banks its hashes. The primary key (bank, item) is what makes adding the same file twice impossible: two
+    runs racing past the "already there?" check cannot both commit, whatever the database or the number of
+    processes (the loser is reported as already there). The bank entries stay the searched hashes."""
+
+    __tablename__ = "signal_official_items"
+
+    bank_id: Mapped[int] = mapped_column(ForeignKey("signal_banks.id", ondelete="CASCADE"), primary_key=True)
+    item_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    added_by: Mapped[str] = mapped_column(String(256))

@@ -7,7 +7,10 @@ an ordinary bank (``bank show``, ``hashes export`` work on it); its description 
 a bank that merely has the same name is never taken for it.
 
 Refused per file, with nothing lost (the file stays in the vault as evidence either way): a file that is not
-a readable photo or video, one with no face to attribute against, and one already in the collection.
+a readable photo or video, one with no face to attribute against, and one already in the collection. "Already
+there" is decided by the database: each official item is a row of ``signal_official_items`` (primary key bank +
+item) written in the transaction that banks its hashes, so two runs adding the same file at once cannot both
+succeed; the one that loses is told "already there", as a later run would be.
 """
 
 from __future__ import annotations
@@ -18,13 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from idolguard.db.models import Item
 from idolguard.errors import IdolGuardError
 from idolguard.evidence.actions import Action
 from idolguard.gallery.messages import say
-from idolguard.gallery.store import require_artist
-from idolguard.signals.models import Bank, BankEntry
+from idolguard.gallery.models import Artist
+from idolguard.gallery.store import official_marker, owns_official_bank, require_artist
+from idolguard.signals.models import Bank, BankEntry, OfficialItem
 from idolguard.workspace import Workspace
 
 PREFIX = "official."
@@ -36,7 +41,7 @@ def bank_name(artist_name: str) -> str:
 
 
 def _marker(artist_id: int) -> str:
-    return f"(artist #{artist_id})"
+    return official_marker(artist_id)  # the gallery reads it too (``artists remove``)
 
 
 def _description(artist_name: str, artist_id: int) -> str:
@@ -50,11 +55,13 @@ def _artist(ws: Workspace, name: str) -> tuple[int, str]:
 
 
 def _bank(session: Any, artist_id: int, artist_name: str) -> Bank | None:
-    """The artist's official bank, or None; a same-named bank that is not theirs is refused."""
+    """The artist's official bank, or None; a same-named bank that is not theirs (another bank, or one left by
+    a removed artist: ``owns_official_bank``) is refused."""
     bank: Bank | None = session.execute(select(Bank).where(Bank.name == bank_name(artist_name))).scalar_one_or_none()
     if bank is None:
         return None
-    if bank.kind != "negative" or _marker(artist_id) not in (bank.description or ""):
+    artist = session.get(Artist, artist_id)
+    if bank.kind != "negative" or artist is None or not owns_official_bank(artist, bank.description, bank.created_at):
         raise IdolGuardError(say("official_bank_taken", bank=bank.name, artist=artist_name))
     return bank
 
@@ -84,7 +91,12 @@ def add_official(ws: Workspace, artist: str, paths: list[Path]) -> tuple[dict[st
     with ws.sessions() as session:
         bank = _bank(session, artist_id, artist_name)
     if bank is None:
-        create_bank(ws, name, "negative", description=_description(artist_name, artist_id))
+        try:
+            create_bank(ws, name, "negative", description=_description(artist_name, artist_id))
+        except IdolGuardError:
+            with ws.sessions() as session:  # created by a run started at the same time: use it
+                if _bank(session, artist_id, artist_name) is None:
+                    raise
     info = SightingInfo(note=f"official media of {artist_name}", purpose="bank_reference")
     results = list(Ingestor(ws, info).ingest(paths))
     analyze(ws, list(dict.fromkeys(r.sha256 for r in results if r.sha256 and not r.error)), stage_names=["signals"])
@@ -106,12 +118,7 @@ def add_official(ws: Workspace, artist: str, paths: list[Path]) -> tuple[dict[st
         sha = result.sha256
         with ws.sessions() as session:
             bank_id = session.execute(select(Bank.id).where(Bank.name == name)).scalar_one()
-            first = session.execute(
-                select(BankEntry.added_at, BankEntry.added_by)
-                .where(BankEntry.bank_id == bank_id, BankEntry.source_item == sha)
-                .order_by(BankEntry.id)
-                .limit(1)
-            ).first()
+            first = _already_there(session, bank_id, sha)
             others = sorted(
                 {
                     owner
@@ -123,10 +130,7 @@ def add_official(ws: Workspace, artist: str, paths: list[Path]) -> tuple[dict[st
                 }
             )
         if first is not None:
-            record["duplicate"] = True
-            record["notes"].append(
-                say("official_duplicate", artist=artist_name, added=first[0].date().isoformat(), by=first[1])
-            )
+            _mark_duplicate(record, artist_name, first)
             continue
         if result.media_type not in ("image", "video"):
             record["error"] = say("official_not_media", reason=result.mime or result.media_type or "unknown type")
@@ -149,8 +153,16 @@ def add_official(ws: Workspace, artist: str, paths: list[Path]) -> tuple[dict[st
             }
         )
 
-        def official_event(ledger: Any, report: Any, record: dict[str, Any] = record, path: str = result.path) -> None:
-            # In the bank's own transaction: the entries and this event exist together or not at all.
+        def official_event(
+            ledger: Any, report: Any, record: dict[str, Any] = record, path: str = result.path, bank_id: int = bank_id
+        ) -> None:
+            # In the bank's own transaction: the entries, the item's row and this event exist together or not at
+            # all. The row's primary key refuses a second copy of the item (a run that raced this one); an artist
+            # removed while this run hashed gets no collection (writes are serialised, so this check holds).
+            if ledger.session.get(Artist, artist_id) is None:
+                raise IdolGuardError(say("unknown_artist", name=artist_name))
+            ledger.session.add(OfficialItem(bank_id=bank_id, item_sha256=record["sha256"], added_by=ws.actor))
+            ledger.session.flush()
             record["entries"] = len(report.added)
             ledger.append(
                 Action.GALLERY_OFFICIAL_ADD,
@@ -166,8 +178,34 @@ def add_official(ws: Workspace, artist: str, paths: list[Path]) -> tuple[dict[st
                 },
             )
 
-        add_entries(ws, name, entries, event_details={"item": sha, "case": None}, then=official_event)
+        try:
+            add_entries(ws, name, entries, event_details={"item": sha, "case": None}, then=official_event)
+        except IntegrityError:
+            # Another run added this file between our check and our transaction (everything of ours rolled back).
+            with ws.sessions() as session:
+                first = _already_there(session, bank_id, sha)
+            if first is None:
+                raise
+            record.update({"faces": 0, "entries": 0, "notes": []})
+            record.pop("pdq_inner", None)
+            _mark_duplicate(record, artist_name, first)
     return {"artist": artist_name, "bank": name}, records
+
+
+def _already_there(session: Any, bank_id: int, sha: str) -> tuple[Any, str] | None:
+    """(when, by whom) the item entered this collection, or None."""
+    row = session.execute(
+        select(OfficialItem.added_at, OfficialItem.added_by).where(
+            OfficialItem.bank_id == bank_id, OfficialItem.item_sha256 == sha
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def _mark_duplicate(record: dict[str, Any], artist_name: str, first: tuple[Any, str]) -> None:
+    record["duplicate"] = True
+    added, by = first
+    record["notes"].append(say("official_duplicate", artist=artist_name, added=added.date().isoformat(), by=by))
 
 
 def list_official(ws: Workspace, artist: str | None = None) -> list[dict[str, Any]]:
@@ -180,7 +218,7 @@ def list_official(ws: Workspace, artist: str | None = None) -> list[dict[str, An
         banks = _official_banks(session)
         for bank_id, owner in sorted(banks.items(), key=lambda kv: kv[1].casefold()):
             bank = session.get(Bank, bank_id)
-            if bank is None or (wanted is not None and _marker(wanted) not in (bank.description or "")):
+            if bank is None or (wanted is not None and not _owned_by(session, wanted, bank)):
                 continue
             entries = session.execute(
                 select(
@@ -220,12 +258,29 @@ def list_official(ws: Workspace, artist: str | None = None) -> list[dict[str, An
     return rows
 
 
+def _owned_by(session: Any, artist_id: int, bank: Bank) -> bool:
+    artist = session.get(Artist, artist_id)
+    return artist is not None and owns_official_bank(artist, bank.description, bank.created_at)
+
+
 def official_counts(ws: Workspace) -> dict[str, int]:
-    """{artist name: official items} for every artist with an official collection (web artist list)."""
+    """{artist name: official items} for every enrolled artist with an official collection (web artist list).
+
+    By the artist's id in the bank's description, as ``artists official list`` finds a collection: a bank left
+    by a removed artist (``verify`` warns about it) is never counted for someone enrolled later under the same
+    name."""
     counts: dict[str, int] = {}
     with ws.sessions() as session:
-        for bank_id, owner in _official_banks(session).items():
-            counts[owner] = int(
+        for bank_id, description, created_at in session.execute(
+            select(Bank.id, Bank.description, Bank.created_at).where(
+                Bank.kind == "negative", Bank.name.like(PREFIX + "%")
+            )
+        ).tuples():
+            match = re.search(r"\(artist #(\d+)\)", description or "")
+            artist = session.get(Artist, int(match.group(1))) if match else None
+            if artist is None or not owns_official_bank(artist, description, created_at):
+                continue
+            counts[artist.name] = int(
                 session.execute(
                     select(func.count(func.distinct(BankEntry.source_item))).where(BankEntry.bank_id == bank_id)
                 ).scalar_one()
@@ -264,6 +319,7 @@ def remove_official(ws: Workspace, artist: str, ref: str, reason: str | None = N
         ids = [i for i, _ in doomed]
         for start in range(0, len(ids), 900):
             session.execute(delete(BankEntry).where(BankEntry.id.in_(ids[start : start + 900])))
+        session.execute(delete(OfficialItem).where(OfficialItem.bank_id == bank.id, OfficialItem.item_sha256 == sha))
         new_revision = bump_revision(session)
         invalidate_matches(session)
         ledger.append(
@@ -275,3 +331,49 @@ def remove_official(ws: Workspace, artist: str, ref: str, reason: str | None = N
     for kind in INDEXED:
         store.apply(kind, old_revision, new_revision, [], [i for i, t in doomed if t == kind])
     return {"artist": artist_name, "bank": bank_name(artist_name), "sha256": sha, "entries_removed": len(ids)}
+
+
+def retire_official(ws: Workspace, artist: str, reason: str) -> dict[str, Any]:
+    """Take an artist's whole official collection out in one transaction (``artists official remove ARTIST
+    --all``), what ``artists remove`` asks for first: one ``gallery.official_remove`` event per item (as removing
+    them one by one would record), the entries, the item rows and the bank deleted, and ``bank.remove`` last.
+    A failure anywhere leaves the collection and the ledger as they were. The vault keeps every file."""
+    from idolguard.signals.banks import invalidate_matches
+    from idolguard.signals.store import INDEXED, IndexStore, bump_revision, current_revision
+
+    artist_id, artist_name = _artist(ws, artist)
+    with ws.write() as (session, ledger):
+        bank = _bank(session, artist_id, artist_name)
+        if bank is None:
+            raise IdolGuardError(say("official_none", artist=artist_name))
+        name = bank.name
+        old_revision = current_revision(session)
+        doomed = list(
+            session.execute(
+                select(BankEntry.id, BankEntry.signal_type, BankEntry.source_item)
+                .where(BankEntry.bank_id == bank.id)
+                .order_by(BankEntry.id)
+            ).tuples()
+        )
+        per_item = Counter(sha for _i, _t, sha in doomed if sha)
+        for sha, count in per_item.items():  # first-added first
+            ledger.append(
+                Action.GALLERY_OFFICIAL_REMOVE,
+                item=sha,
+                details={"artist": artist_name, "bank": name, "entries_removed": count, "reason": reason},
+            )
+        ids = [i for i, _t, _s in doomed]
+        for start in range(0, len(ids), 900):
+            session.execute(delete(BankEntry).where(BankEntry.id.in_(ids[start : start + 900])))
+        session.execute(delete(OfficialItem).where(OfficialItem.bank_id == bank.id))
+        session.delete(bank)
+        new_revision = bump_revision(session)
+        invalidate_matches(session)
+        ledger.append(
+            Action.BANK_REMOVE,
+            details={"bank": name, "entry": None, "entries_removed": len(ids), "reason": reason},
+        )
+    store = IndexStore(ws)
+    for kind in INDEXED:
+        store.apply(kind, old_revision, new_revision, [], [i for i, t, _s in doomed if t == kind])
+    return {"artist": artist_name, "bank": name, "items": list(per_item), "entries_removed": len(ids)}

@@ -132,20 +132,37 @@ def official_list(
 @official_app.command("remove")
 def official_remove(
     artist: str = typer.Argument(..., help="Artist (any name or alias)."),
-    item: str = typer.Argument(..., help="Item SHA-256 prefix (8+ characters) or file name ('artists official list')."),
+    item: str = typer.Argument(
+        None, help="Item SHA-256 prefix (8+ characters) or file name ('artists official list'); not with --all."
+    ),
+    everything: bool = typer.Option(
+        False, "--all", help="The whole collection, in one transaction (what 'artists remove' asks for first)."
+    ),
     reason: str = typer.Option(..., "--reason", help="Why (recorded in the ledger)."),
     json_out: bool = json_option("The result as one JSON object."),
     home: Path = home_option(),
 ) -> None:
-    """Take one item out of an artist's official collection (the vault keeps it; the ledger records it)."""
-    from idolguard.signals.official import remove_official
+    """Take one item, or with --all the whole collection, out of an artist's official collection (the vault keeps
+    the files; the ledger records each item with the reason)."""
+    from idolguard.signals.official import remove_official, retire_official
 
+    if everything == (item is not None):
+        fail("give either one ITEM or --all")
     try:
-        result = remove_official(open_workspace(home), artist, item, reason)
+        ws = open_workspace(home)
+        result = retire_official(ws, artist, reason) if everything else remove_official(ws, artist, item, reason)
     except IdolGuardError as exc:
         fail(str(exc))
     if json_out:
         emit_json(result)
+    elif everything:
+        say(
+            "{artist}: official collection retired ({items} item(s), {n} entries; bank {bank} removed)",
+            artist=result["artist"],
+            items=len(result["items"]),
+            n=result["entries_removed"],
+            bank=result["bank"],
+        )
     else:
         say(
             "{artist}: removed {item} from the official collection ({n} entries)",
