@@ -1,11 +1,21 @@
 """Throughput of the faces area on one core, against raw decoding measured in the same run.
 
-    taskset -c 0 python bench/faces.py [--repeats 5] [--video-seconds 10]
+    taskset -c 1 python bench/faces.py [--repeats 5] [--video-seconds 10] [--data ../shared/data]
 
 Prints medians over repeats: 640x480 JPEG decode (baseline), face detection alone, the full image path
-(decode + detect + align + quality + embed), a 720p 30 fps video through the faces stage's video path versus
-decoding every frame, and gallery search latency with 1,000 artists x 20 references. Test media are made
-from scikit-image's public-domain astronaut portrait.
+(decode + detect + align + quality + embed) with no gallery, a 720p 30 fps video through the faces stage's
+video path versus decoding every frame, and gallery search latency with 1,000 artists x 20 references. Test
+media are made from scikit-image's public-domain astronaut portrait.
+
+With ``--data`` (the shared East Asian sets, read as ``bench/faces_calibration_sets.py`` does): the full image
+path *with a realistic gallery* (``--artists`` identities enrolled with 3 references each, crop + mirror as at
+enrolment) on probes that are mostly people who are not enrolled (every photo of the other labelled
+identities and ``--strangers`` unlabelled faces: actors and UTKFace adults) plus one unseen photo of each
+enrolled artist, each letterboxed into 640x480, decided against the gallery exactly as the faces stage does,
+with scanned faces embedded three ways in the same run: crop only, crop + mirror for every face, and lazy
+(the mirror only where ``GalleryIndex.mirror_needed`` says it can change the decision). Reports faces/s (wall
+clock, median of repeats), CPU time per face (``time.process_time``, steadier on a loaded machine), the share of
+faces mirrored, and how many decisions differ between lazy and full mirroring.
 """
 
 from __future__ import annotations
@@ -65,13 +75,166 @@ def timed(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
     return statistics.median(times)
 
 
+def timed_both(fn, repeats: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(median wall seconds, median process CPU seconds) over ``repeats`` calls."""
+    walls, cpus = [], []
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def letterbox_jpeg(path: Path, size: tuple[int, int] = (640, 480)) -> bytes:
+    """The photo scaled to fit a 640x480 grey canvas, as JPEG (a scanned picture of the usual size)."""
+    image = Image.open(path).convert("RGB")
+    image.thumbnail(size)
+    canvas = Image.new("RGB", size, (120, 120, 120))
+    canvas.paste(image, ((size[0] - image.width) // 2, (size[1] - image.height) // 2))
+    buffer = io.BytesIO()
+    canvas.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def gallery_bench(data: Path, folder: Path, artists: int, strangers: int, repeats: int, seed: int = 0) -> None:
+    """Full image path with a realistic gallery: crop only vs crop + mirror vs lazy (see module docstring)."""
+    import random
+    import sys
+
+    from idolguard.faces.analysis import CROP, CROP_MIRROR, LAZY, FaceAnalyzer, complete_views, primary_face
+    from idolguard.gallery.matching import GalleryIndex, MatchParams
+    from idolguard.media.image import load_rgb
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from faces_calibration_sets import rows_for
+
+    rows = rows_for(data)
+    by_identity: dict[str, list[str]] = {}
+    unlabelled = []
+    for path, identity, _source in rows:
+        if identity:
+            by_identity.setdefault(identity, []).append(path)
+        else:
+            unlabelled.append(path)
+    rng = random.Random(seed)
+    eligible = sorted(i for i, paths in by_identity.items() if len(paths) >= 4)
+    enrolled = sorted(rng.sample(eligible, min(artists, len(eligible) - 1)))
+    lazy = FaceAnalyzer(probe_views=LAZY)
+    names, refs, owners, probe_paths, genuine = [], [], [], [], []
+    for identity in sorted(by_identity):
+        paths = rng.sample(by_identity[identity], len(by_identity[identity]))
+        if identity in enrolled:
+            vectors = []
+            for path in paths[:3]:
+                image = load_rgb(Path(path))
+                face = primary_face(lazy.analyze(image, reference=True).faces, image.shape)
+                if face is not None and face.embedding is not None:
+                    vectors.append(face.embedding)
+            if vectors:
+                owners += [len(names)] * len(vectors)
+                names.append(identity)
+                refs += vectors
+                probe_paths.append(paths[3])
+                genuine.append(True)
+        else:
+            probe_paths += paths
+            genuine += [False] * len(paths)
+    for path in rng.sample(unlabelled, min(strangers, len(unlabelled))):
+        probe_paths.append(path)
+        genuine.append(False)
+    index = GalleryIndex(names, np.stack(refs), np.array(owners), params=MatchParams.shipped())
+    files = []
+    for i, path in enumerate(probe_paths):
+        files.append(folder / f"probe{i}.jpg")
+        files[-1].write_bytes(letterbox_jpeg(Path(path)))
+    analyzers = {
+        CROP: FaceAnalyzer(lazy.detector, lazy.embedder, probe_views=CROP),
+        CROP_MIRROR: FaceAnalyzer(lazy.detector, lazy.embedder, probe_views=CROP_MIRROR),
+        LAZY: lazy,
+    }
+
+    def scan(policy: str) -> tuple[list[tuple[str, str | None]], int, int]:
+        """Decode, detect, align, embed and decide every probe file as the faces stage does."""
+        analyzer = analyzers[policy]
+        assert analyzer.embedder is not None
+        decisions, faces, mirrored = [], 0, 0
+        for file in files:
+            found = analyzer.analyze(load_rgb(file))
+            if policy == LAZY:
+                mirrored += complete_views(analyzer.embedder, found.faces, index)
+            elif policy == CROP_MIRROR:
+                mirrored += len(found.faces)
+            usable = [f for f in found.faces if f.embedding is not None]
+            if usable:
+                matches = index.match(
+                    np.stack([f.embedding for f in usable]), [round(f.quality.score, 3) for f in usable]
+                )
+                decisions += [(m.decision, m.artist if m.decision != "no_match" else None) for m in matches]
+            faces += len(found.faces)
+        return decisions, faces, mirrored
+
+    scan(LAZY)  # warm up
+    results = {policy: scan(policy) for policy in analyzers}
+    faces = results[CROP][1]
+    differ = sum(a != b for a, b in zip(results[LAZY][0], results[CROP_MIRROR][0], strict=True))
+    crop_differ = sum(a != b for a, b in zip(results[CROP][0], results[CROP_MIRROR][0], strict=True))
+    print(
+        f"gallery: {len(names)} artists x 3 references (crop + mirror), probes: {len(files)} files "
+        f"({sum(genuine)} enrolled artists' unseen photos, {len(files) - sum(genuine)} people not enrolled), "
+        f"{faces} faces; shipped calibration (match {index.params.match_threshold}, possible "
+        f"{index.params.possible_threshold}, mirror_delta {index.params.mirror_delta})"
+    )
+    timings = {}
+    for policy in (CROP, CROP_MIRROR, LAZY):
+        timings[policy] = timed_both(lambda p=policy: scan(p), repeats)  # type: ignore[misc]
+    for policy, label in (
+        (CROP, "crop only (unmirrored)"),
+        (CROP_MIRROR, "crop + mirror, every face"),
+        (LAZY, "lazy mirroring"),
+    ):
+        wall, cpu = timings[policy]
+        print(
+            f"full path with gallery, {label:26s}: {faces / wall:6.1f} faces/s wall, {cpu / faces * 1000:6.1f} ms "
+            f"CPU/face ({faces / cpu:5.1f} faces/CPU-s); mirrored {results[policy][2]}/{faces}"
+        )
+    groups = {"enrolled artists' unseen photos": [], "labelled people not enrolled": [], "unlabelled strangers": []}
+    for file, is_genuine, path in zip(files, genuine, probe_paths, strict=True):
+        labelled = any(path in paths for paths in by_identity.values())
+        key = (
+            "enrolled artists' unseen photos"
+            if is_genuine
+            else ("labelled people not enrolled" if labelled else "unlabelled strangers")
+        )
+        groups[key].append(file)
+    lazy_embedder = lazy.embedder
+    assert lazy_embedder is not None
+    for name, members in groups.items():
+        count = needed = 0
+        for file in members:
+            found = lazy.analyze(load_rgb(file))
+            needed += complete_views(lazy_embedder, found.faces, index)
+            count += len(found.faces)
+        print(f"  mirrored, {name:32s}: {needed}/{count} faces")
+    print(
+        f"lazy vs every face mirrored: {differ} of {len(results[LAZY][0])} decisions differ "
+        f"(crop only vs mirrored: {crop_differ}); share mirrored {results[LAZY][2] / max(faces, 1):.1%}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--images", type=int, default=40)
     parser.add_argument("--video-seconds", type=float, default=10.0)
+    parser.add_argument("--data", type=Path, help="../shared/data: also run the realistic-gallery comparison")
+    parser.add_argument("--artists", type=int, default=40, help="identities enrolled (3 references each)")
+    parser.add_argument("--strangers", type=int, default=120, help="unlabelled never-enrolled faces as probes")
+    parser.add_argument("--only-gallery", action="store_true", help="run only the realistic-gallery comparison")
     args = parser.parse_args()
     cv2.setNumThreads(1)
+
+    import os
 
     from idolguard.faces.analysis import FaceAnalyzer, reference_embeddings
     from idolguard.faces.detector import get_detector
@@ -79,6 +242,13 @@ def main() -> None:
     from idolguard.media.frames import VideoReader
     from idolguard.media.image import load_rgb
 
+    print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    if args.data is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            gallery_bench(args.data, Path(tmp), args.artists, args.strangers, args.repeats)
+        print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+        if args.only_gallery:
+            return
     analyzer = FaceAnalyzer()
     detector = get_detector()
     with tempfile.TemporaryDirectory() as tmp:
@@ -101,8 +271,8 @@ def main() -> None:
             f"full path (decode+det+align+quality+embed): {faces_found / full:8.1f} faces/s "
             f"({n / full:.1f} images/s, {faces_found} faces in {n} images; {full / decode:.2f}x decode time)"
         )
-        # What mirroring the scanned face costs (shipped: crop + mirror, see analysis.MIRROR_PROBES).
-        plain_analyzer = FaceAnalyzer(detector=analyzer.detector, embedder=analyzer.embedder, mirror_probes=False)
+        # What mirroring every scanned face costs (no gallery here: the shipped lazy path embeds the crop alone).
+        plain_analyzer = FaceAnalyzer(detector=analyzer.detector, embedder=analyzer.embedder, probe_views="crop+mirror")
         full_plain = timed(lambda: [plain_analyzer.analyze(load_rgb(p)) for p in paths], args.repeats)
         crops = [f.aligned for a in arrays for f in analyzer.analyze(a, embed=False).faces]
         assert analyzer.embedder is not None
@@ -115,8 +285,8 @@ def main() -> None:
             f"crop + mirror (+{(two_views - one_view) / k * 1000:.2f} ms)"
         )
         print(
-            f"full path, probes unmirrored: {faces_found / full_plain:8.1f} faces/s "
-            f"(shipped mirrored: {faces_found / full:.1f} faces/s)"
+            f"full path, every probe mirrored: {faces_found / full_plain:8.1f} faces/s "
+            f"(shipped, no gallery so no mirror: {faces_found / full:.1f} faces/s)"
         )
 
         video = folder / "clip.mp4"

@@ -5,8 +5,10 @@ the English sentence as before (``verdict_reason``: old readers and ``--json`` c
 it, ``<field>_code`` and ``<field>_params``. Renderers in another language (the HTML reports, the web pages, the
 case report) say the code from their catalog (``report/locales/{en,ko}.json``, keys ``said.<code>``) with the
 values filled in; a value may itself be coded (``{"code": ..., "params": ...}``: a family's name, a nested
-reason) or a list of coded values (joined with "; "). Stored outputs are evidence and never rewritten: an old
-output without a code, or a code the catalog does not know, shows its stored English text.
+reason) or a list of coded values (joined with the catalog's ``LIST_JOIN`` entry: "; " in English, ". " in
+Korean, where a semicolon reads as foreign punctuation; "; " when a catalog has none). Stored outputs are
+evidence and never rewritten: an old output without a code, or a code the catalog does not know, shows its
+stored English text.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 Lookup = Callable[[str], "str | None"]
+
+# The pseudo-code under which a catalog gives the separator of a list of coded values (``said._list_join``).
+LIST_JOIN = "_list_join"
 
 
 def coded(code: str, **params: Any) -> dict[str, Any]:
@@ -65,7 +70,9 @@ def _value(value: Any, lookup: Lookup) -> str | None:
         return render(str(value["code"]), value.get("params") or {}, lookup)
     if isinstance(value, list) and all(isinstance(v, Mapping) and "code" in v for v in value):
         parts = [_value(v, lookup) for v in value]
-        return None if any(p is None for p in parts) else "; ".join(p for p in parts if p is not None)
+        if any(p is None for p in parts):
+            return None
+        return (lookup(LIST_JOIN) or "; ").join(p for p in parts if p is not None)
     return str(value)
 
 

@@ -331,7 +331,7 @@ def test_report_names_analysis_stages_in_its_language(cli, tmp_path: Path) -> No
     assert "Analysis stage: provenance leads" in pages["en"] and "분석 단계" not in pages["en"]
     assert "분석 단계: 출처 단서 / Analysis stage: provenance leads" in pages["both"]
     # The custody excerpt names each action (the ledger code stays beside it).
-    assert '법률 사건 개시<br><span class="hash">case.open</span>' in pages["ko"]
+    assert '사건 개시<br><span class="hash">case.open</span>' in pages["ko"]
     assert 'Case opened<br><span class="hash">case.open</span>' in pages["en"]
 
 

@@ -228,7 +228,7 @@ def test_a_korean_report_says_where_a_lead_was_found_and_what_it_means(cli, tmp_
     [obj] = cli.json_lines("--lang", "ko", "scan", sd, "--json", "--report", report)
     text = html.unescape(re.sub(r"<pre.*?</pre>", "", report.read_text(encoding="utf-8"), flags=re.S))
     (lead,) = [lead for lead in obj["provenance"]["leads"] if lead["kind"] == "generator_parameters"]
-    assert "Stable Diffusion WebUI 생성 설정값" in text and "PNG 텍스트 'parameters'" in text and "중간" in text
+    assert "Stable Diffusion WebUI 생성 설정값" in text and "PNG 텍스트 'parameters'" in text and "보통" in text
     assert lead["meaning"] not in text and "PNG text" not in text
     # A lead stored before the codes (evidence is never rewritten) shows its English.
     old = {k: v for k, v in lead.items() if not k.endswith(("_code", "_params"))}

@@ -73,7 +73,7 @@ def test_html_report_is_in_the_command_lines_language(cli, media_dir, tmp_path, 
     objects = cli.json_lines("scan", media_dir, "--json", "--report", korean)
     text = korean.read_text(encoding="utf-8")
     assert '<html lang="ko">' in text
-    for phrase in ("IdolGuard 증거 보고서", "작성자", "분석 단계", "중복 제출 여부", "게시 확인 기록", "목록"):
+    for phrase in ("IdolGuard 증거 보고서", "작성자", "분석 단계", "중복 제출 여부", "발견 기록", "목록"):
         assert phrase in text, phrase
     for english in (
         "IdolGuard evidence report",

@@ -253,7 +253,7 @@ def test_bad_input_is_refused_in_korean(tmp_path):
     assert "No such option: --bogus" in run(["verify", "--bogus"], "en").output
     # refusals raised below the CLI (cases, banks) are matched against errors.ko.po's templates
     result = run(["cases", "show", "IG-2026-9999", "--home", str(home)], "ko")
-    assert result.exit_code == 2 and "법률 사건 'IG-2026-9999'이(가) 없습니다" in result.stderr
+    assert result.exit_code == 2 and "사건 'IG-2026-9999'이(가) 없습니다" in result.stderr
     result = run(["bank", "show", "nope", "--home", str(home)], "ko")
     assert result.exit_code == 2 and "'nope'(이)라는 뱅크가 없습니다" in result.stderr
     assert "no case 'IG-2026-9999'" in run(["cases", "show", "IG-2026-9999", "--home", str(home)], "en").stderr

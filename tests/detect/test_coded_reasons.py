@@ -90,6 +90,25 @@ def test_unjudged_faces_are_explained_with_their_sizes() -> None:
     korean = said(result, "verdict_reason", "ko")
     assert "21px" in korean and "48px" in korean and HANGUL.search(korean)
     assert "an old output's reason without a code" in korean  # the uncoded part kept as stored
+    # Two faces, two reasons: joined with "; " in English (byte-identical to the stored text) and ". " in
+    # Korean, where a semicolon inside a sentence reads as English punctuation.
+    assert "; " in result["verdict_reason"] and "; " not in korean and "code. 해상도 부족" in korean, korean
+
+
+def test_the_uncertain_band_states_its_half_open_interval() -> None:
+    """[lo, hi) in Korean: "lo 이상 hi 미만", not a bare range that leaves either end open to doubt."""
+    obj = {
+        "verdict_reason": "face score 0.62 in [0.5, 0.9)",
+        "verdict_reason_code": "manip.band_uncertain",
+        "verdict_reason_params": {
+            "family": {"code": "manip.family_word.face", "params": {}},
+            "score": "0.62",
+            "low": "0.5",
+            "high": "0.9",
+        },
+    }
+    assert said(obj, "verdict_reason", "en") == "face score 0.62 in [0.5, 0.9)"
+    assert said(obj, "verdict_reason", "ko") == "얼굴 점수 0.62: 0.5 이상 0.9 미만(판정 보류 구간)"
 
 
 def _strip_codes(value: Any) -> Any:

@@ -136,7 +136,15 @@ def test_calibrate_faces_data_writes_a_record_with_intervals(cli, tmp_path) -> N
     assert expected["false_accept_rate_95ci"][1] >= expected["false_accept_rate"]
     assert "possible_share_genuine" in expected and set(expected["per_source"]) >= {"alpha", "strangers"}
     assert record["source"]["photos_without_face"] == 1
-    assert record["probe_embedding"] == "crop+mirror"  # probes scored as scanning embeds them
+    assert record["probe_embedding"] == "lazy"  # decided on crop + mirror, the mirror only where it matters
+    # The delta comes from the data: a high quantile of how far fusing the mirror raises a score, and the
+    # held-out lazy-vs-full comparison is recorded with it (identity- and source-disjoint).
+    how = record["mirror_delta_how"]
+    assert record["mirror_delta"] >= how["rises"]["q0.999"] + 0.01 - 1e-9  # quantile + safety margin
+    for side in ("held_out_identity", "held_out_source"):
+        check = how[side]
+        assert check["trials"] > 0 and 0 <= check["mirrored_share"] <= 1
+        assert check["decisions_differing_95ci"][0] <= check["decisions_differing"] / check["trials"]
     assert record["possible_threshold"] <= record["match_threshold"]
     text = cli(*args, "--target-far-upper", "0.05")
     assert "[faces.matching]" in text.output and "false accepts" in text.output
@@ -241,3 +249,5 @@ def test_labelled_probes_are_embedded_as_the_scanner_embeds_them(tmp_path) -> No
     plain = embed_labelled(rows, tmp_path / "emb.npz", mirror_probes=False)
     assert np.allclose(mirrored.probe, both) and np.allclose(mirrored.reference, both)
     assert np.allclose(plain.probe, crop) and np.allclose(plain.reference, both)
+    # The crop alone is kept either way: lazy mirroring is replayed from it (``calibration.lazy_check``).
+    assert mirrored.crop is not None and np.allclose(mirrored.crop, crop) and np.allclose(plain.crop, crop)

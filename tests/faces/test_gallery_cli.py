@@ -77,6 +77,10 @@ def test_scan_matches_enrolled_artist_and_reports_strangers(cli, tmp_path, works
     after = {o["path"].rsplit("/", 1)[-1]: o for o in cli.json_lines("scan", media, "--json")}
     face = after["repost.jpg"]["faces"][0]
     assert face["artist"] == "Eileen Collins" and face["decision"] == "match" and face["similarity"] > 0.7
+    # Scanned before enrolment, the stored vector was the crop alone; the refresh embedded the mirror of the
+    # face crop stored in the vault, so the face is decided on crop + mirror like a fresh scan (no cap).
+    assert face["views"] == "crop+mirror" and "review_reason" not in face
+    assert before["repost.jpg"]["faces"][0]["views"] == "crop"
     assert after["rotated.jpg"]["faces"][0]["decision"] == "match"
     crop = face["crop_sha256"]
     assert workspace.vault.has(crop)

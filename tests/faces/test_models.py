@@ -128,15 +128,16 @@ def test_extreme_strips_never_yield_garbage_faces() -> None:
 
 
 def test_scanned_faces_are_embedded_like_references_and_ignore_a_mirror_flip():
-    """Probe-side mirroring (``MIRROR_PROBES``): a scanned face is the mean of the crop and its mirror, the same
-    vector enrolment makes, so a mirrored copy of a photo (a common re-upload edit) scores like the original."""
+    """Probe-side mirroring: a mirrored scanned face is the mean of the crop and its mirror, the same vector
+    enrolment makes, so a mirrored copy of a photo (a common re-upload edit) scores like the original. (The
+    shipped ``lazy`` policy adds the mirror where the gallery needs it: tests/faces/test_lazy_mirror.py.)"""
     from idolguard.faces.analysis import MIRROR_PROBES, reference_embeddings
 
-    assert MIRROR_PROBES
+    assert MIRROR_PROBES and FaceAnalyzer().probe_views == "lazy"
     image = astronaut_array()
     flipped = np.ascontiguousarray(image[:, ::-1])
-    mirrored = FaceAnalyzer()
-    plain = FaceAnalyzer(detector=mirrored.detector, embedder=mirrored.embedder, mirror_probes=False)
+    mirrored = FaceAnalyzer(probe_views="crop+mirror")
+    plain = FaceAnalyzer(detector=mirrored.detector, embedder=mirrored.embedder, probe_views="crop")
     face = mirrored.analyze(image).faces[0]
     assert mirrored.embedder is not None
     assert np.allclose(face.embedding, reference_embeddings(mirrored.embedder, [face.aligned])[0], atol=1e-6)
@@ -163,8 +164,8 @@ def test_mirrored_probes_separate_east_asian_pairs_at_least_as_well():
     with open(root / "pairs.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     chosen = [r for r in rows if r["same"] == "1"][:20] + [r for r in rows if r["same"] == "0"][:20]
-    mirrored = FaceAnalyzer()
-    plain = FaceAnalyzer(detector=mirrored.detector, embedder=mirrored.embedder, mirror_probes=False)
+    mirrored = FaceAnalyzer(probe_views="crop+mirror")
+    plain = FaceAnalyzer(detector=mirrored.detector, embedder=mirrored.embedder, probe_views="crop")
     from idolguard.faces.analysis import primary_face
     from idolguard.media.image import load_rgb
 

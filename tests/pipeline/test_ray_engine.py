@@ -415,3 +415,198 @@ def test_a_dead_actors_folder_removed_by_another_starting_actor_is_skipped(tmp_p
     monkeypatch.setattr(Path, "glob", lambda self, pattern: iter([gone, dead, mine]))
     ray_engine._remove_dead_actor_dirs(tmp_path)
     assert not dead.exists() and mine.exists()
+
+
+def _finishes(work: Any, limit_s: float = 600) -> BaseException | None:
+    """Run ``work`` in a thread and return what it raised (``None``: it returned); fails the test if it is
+    still running after ``limit_s`` (a hang guard, not a timing assertion: the runs take seconds)."""
+    import threading
+
+    raised: list[BaseException | None] = []
+
+    def target() -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            raised.append(exc)
+        else:
+            raised.append(None)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(limit_s)
+    assert not thread.is_alive(), "the run hung"
+    return raised[0]
+
+
+def _pump_threads() -> list[Any]:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "idolguard-ray" and t.is_alive()]
+
+
+class PumpBug(BaseException):
+    """A failure outside ``Exception`` in the pump thread (what ``except Exception`` would let kill it)."""
+
+
+def test_a_failing_pump_surfaces_as_an_error_not_a_hang(ray_address, tmp_path, home, workspace, monkeypatch):
+    """The pump thread ending without a word, or dying of a ``BaseException`` subclass mid-run, reaches the
+    runner as ``ClusterError`` (no hang); the engine stays usable and a re-run completes, nothing stored twice."""
+    from idolguard.pipeline import ray_engine
+
+    media = write_media(tmp_path / "media", 24)
+    engine = RayEngine(RayOptions(workers=1, batch_size=2))
+    try:
+        with monkeypatch.context() as patch:  # a pump that ends silently (a bug): the consumer notices
+            patch.setattr(ray_engine.RayEngine, "_pump", lambda self, *args: None)
+            raised = _finishes(lambda: scan_paths(workspace, [media], engine=engine))
+        assert isinstance(raised, ClusterError) and "ended without a result" in str(raised)
+
+        original = ray_engine.RayEngine._original
+        calls: list[str] = []
+
+        def failing(self: RayEngine, ws: Workspace, job: Any) -> Any:
+            calls.append(job.sha256)
+            if len(calls) == 7:  # after three tasks went out: some results are already stored
+                raise PumpBug("injected")
+            return original(self, ws, job)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(ray_engine.RayEngine, "_original", failing)
+            raised = _finishes(lambda: scan_paths(workspace, [media], engine=engine))
+        assert isinstance(raised, ClusterError), repr(raised)
+        assert "PumpBug: injected" in str(raised) and isinstance(raised.__cause__, PumpBug)
+        assert not _pump_threads()
+        partial = analysis_counts(workspace)
+        assert max(partial.values(), default=1) == 1
+
+        assert _finishes(lambda: scan_paths(workspace, [media], engine=engine)) is None  # lock released
+    finally:
+        engine.close()
+    assert_complete_once(workspace, 24)
+    verify_ok(home)
+
+
+def test_an_interrupted_run_resumes_with_no_duplicates(ray_address, tmp_path, home, workspace, monkeypatch):
+    """Ctrl-C in the consumer (the runner storing results) after two tasks, then in the pump (while it reads
+    originals): each stops the run promptly with ``KeyboardInterrupt`` and the pump thread ends; completed
+    but unstored tasks are recomputed by the next run, which completes with every result stored once."""
+    from idolguard.pipeline import ray_engine
+
+    media = write_media(tmp_path / "media", 40)
+
+    def interrupt(engine: RayEngine) -> None:
+        if engine.tasks_done == 2:
+            raise KeyboardInterrupt
+
+    engine = RayEngine(RayOptions(workers=2, batch_size=4), on_task_done=interrupt)
+    try:
+        raised = _finishes(lambda: scan_paths(workspace, [media], engine=engine))
+        assert isinstance(raised, KeyboardInterrupt), repr(raised)
+        assert not _pump_threads()
+        first = analysis_counts(workspace)
+        probed = {sha for sha, stage, _ in first if stage == "probe"}
+        assert first and max(first.values()) == 1 and 0 < len(probed) < 40
+
+        engine.on_task_done = None
+        original = ray_engine.RayEngine._original
+        calls: list[str] = []
+
+        def interrupted(self: RayEngine, ws: Workspace, job: Any) -> Any:
+            calls.append(job.sha256)
+            if len(calls) == 9:
+                raise KeyboardInterrupt
+            return original(self, ws, job)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(ray_engine.RayEngine, "_original", interrupted)
+            raised = _finishes(lambda: scan_paths(workspace, [media], engine=engine))
+        assert isinstance(raised, KeyboardInterrupt), repr(raised)
+        assert not _pump_threads()
+        assert max(analysis_counts(workspace).values()) == 1
+
+        assert _finishes(lambda: scan_paths(workspace, [media], engine=engine)) is None
+    finally:
+        engine.close()
+    assert_complete_once(workspace, 40)
+    verify_ok(home)
+
+
+@pytest.mark.parametrize("memfd", [True, False], ids=["memfd", "fallback"])
+def test_an_actor_gives_decoders_encrypted_vault_plaintext_with_no_name(tmp_path, monkeypatch, memfd):
+    """``AnalysisWorker.analyze`` (the actor's code, run in this process) on items of an encrypted vault, sent
+    as plaintext bytes as the driver does: while each item is analysed, its decoders read an anonymous memory
+    file (``/proc/<pid>/fd/<n>``) and no file under ``/dev/shm`` holds the plaintext. With memory files
+    switched off, the fallback's named 0600 copy is found in the actor's 0700 folder (so the check can fail)
+    and removed after the item."""
+    from dataclasses import replace
+
+    from idolguard.pipeline import ray_engine
+    from idolguard.pipeline.resources import Resources
+
+    monkeypatch.setenv("IDOLGUARD_ACTOR", "tester@idolguard")
+    monkeypatch.delenv("IDOLGUARD_DB_URL", raising=False)
+    monkeypatch.delenv("IDOLGUARD_VAULT_KEY", raising=False)  # the actor drops it from its environment
+    monkeypatch.setenv("IDOLGUARD_PLAINTEXT_MEMFD", "1" if memfd else "0")
+    key_file = tmp_path / "vault.key"
+    key_file.write_text(os.urandom(32).hex(), encoding="ascii")
+    home = tmp_path / "enc"
+    init_workspace(home, encrypt=True, key_file=str(key_file))
+    media = write_media(tmp_path / "media", 4)
+    shm = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile_dir())
+    seen: list[tuple[str, list[Path]]] = []
+    real_compute = ray_engine.compute_item
+
+    def named_copies(data: bytes) -> list[Path]:
+        found = []
+        for root, _, files in os.walk(shm):
+            for name in files:
+                path = Path(root) / name
+                with_size = path.is_file() and not path.is_symlink()
+                try:
+                    if with_size and path.stat().st_size == len(data) and path.read_bytes() == data:
+                        found.append(path)
+                except OSError:
+                    continue  # another process's file, or gone meanwhile
+        return found
+
+    def spying(job: Any) -> Any:
+        data = Path(job.path).read_bytes()
+        seen.append((job.path, named_copies(data)))
+        return real_compute(job)
+
+    class ActorInProcess:
+        """An engine running the actor's ``analyze`` here, with the payload the driver would send."""
+
+        worker: Any = None
+
+        def run(self, ws: Workspace, jobs: list[Any]) -> Iterator[tuple[Any, Any]]:
+            self.worker = worker = ray_engine.AnalysisWorker({}, 1)
+            worker._run_id, worker._resources = "run", jobs[0].resources  # what ``ray.get`` would fetch
+            payload = [(replace(job, resources=Resources()), ws.vault.read_bytes(job.sha256)) for job in jobs]
+            yield from zip(jobs, worker.analyze("run", [], payload), strict=True)
+
+    monkeypatch.setattr(ray_engine, "compute_item", spying)
+    engine = ActorInProcess()
+    with opened(home, None) as ws:
+        assert ws.vault.encrypted
+        objects = scan_paths(ws, [media], engine=engine)  # type: ignore[arg-type]
+    assert len(seen) == 4 and all(o["stages"].get("probe") for o in objects if not o.get("error"))
+    assert sum(1 for o in objects if o.get("error")) == 1  # the truncated JPEG, as in any scan
+    if memfd:
+        for path, copies in seen:
+            assert re.fullmatch(rf"/proc/{os.getpid()}/fd/\d+", path) and copies == []
+        assert engine.worker._tmp == ""  # the fallback's folder was never made
+    else:
+        folder = Path(engine.worker._tmp)
+        assert folder.stat().st_mode & 0o777 == 0o700
+        for path, copies in seen:
+            assert copies == [Path(path)] and Path(path).parent == folder and not Path(path).exists()
+        assert not list(folder.iterdir())
+        folder.rmdir()
+
+
+def tempfile_dir() -> str:
+    import tempfile
+
+    return tempfile.gettempdir()

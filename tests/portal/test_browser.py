@@ -80,7 +80,7 @@ def scenario(browser, server: PortalServer, workspace, tmp_path: Path) -> None: 
     receipt_ko = page.inner_text("#receipt")
     assert receipt_ko.startswith("R-")
     assert page.inner_text("#status").startswith("접수됨")
-    assert "다운로드" in page.content()  # the warning is repeated on the receipt
+    assert "내려받거나" in page.content()  # the warning is repeated on the receipt
     assert page.inner_text("#note") == "<b>found</b> in an open chat"  # shown as text, not markup
     assert page.locator("#note b").count() == 0
     status_link = page.get_attribute("#status-link", "href")

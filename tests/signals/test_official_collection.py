@@ -390,3 +390,88 @@ def test_verify_is_clean_after_an_official_item_is_removed(cli, tmp_path: Path) 
     assert report["ok"] and report["problems"] == []
     assert not cli.json_lines("scan", suspect, "--json")[0]["source_attribution"]
     assert json.loads(cli("verify", "--json").stdout)["problems"] == []
+
+
+def test_generic_bank_remove_keeps_the_collection_consistent(  # type: ignore[no-untyped-def]
+    cli, workspace, tmp_path, monkeypatch
+) -> None:
+    """``bank remove official.X ENTRY`` of an item's last entry takes the item out of the collection in the same
+    transaction (its ``signal_official_items`` row and a ``gallery.official_remove`` event): the file can be added
+    again afterwards instead of being told "already there", and ``verify`` stays clean. Removing the whole bank
+    records each item leaving as ``--all`` does."""
+    from idolguard.signals.models import BankEntry, OfficialItem
+
+    official = _enrol(cli, tmp_path)
+    added = cli.json_lines("artists", "official", "add", "Han Yuri", official, "--json")[0]
+    sha = added["sha256"]
+
+    def items() -> list[str]:
+        with workspace.sessions() as session:
+            return list(session.execute(select(OfficialItem.item_sha256)).scalars())
+
+    with workspace.sessions() as session:
+        ids = list(session.execute(select(BankEntry.id).where(BankEntry.source_item == sha).order_by(BankEntry.id)))
+    ids = [i for (i,) in ids]
+    assert len(ids) == added["entries"] >= 2
+    for entry in ids[:-1]:  # one hash at a time: the item stays in the collection while it has any
+        said = cli("bank", "remove", "official.Han_Yuri", entry, "--reason", "bad crop", "--yes")
+        assert "left the official collection" not in said.output
+    assert items() == [sha]
+    assert [e.action for e in _official_events(workspace)] == ["gallery.official_add"]
+    monkeypatch.setenv("IDOLGUARD_LANG", "ko")
+    last = cli("bank", "remove", "official.Han_Yuri", ids[-1], "--reason", "wrong photo", "--yes")
+    monkeypatch.setenv("IDOLGUARD_LANG", "en")
+    assert f"{sha[:12]}…은(는) official.Han_Yuri의 공식 컬렉션에서 빠졌습니다" in _flat(last.output)
+    assert items() == []
+    events = _official_events(workspace)
+    assert [e.action for e in events] == ["gallery.official_add", "gallery.official_remove"]
+    assert events[-1].item_sha256 == sha
+    assert events[-1].details == {
+        "artist": "Han Yuri",
+        "bank": "official.Han_Yuri",
+        "entries_removed": 1,
+        "reason": "wrong photo",
+        "via": "bank remove",
+    }
+    assert cli.json_lines("artists", "official", "list", "--json") == []
+    assert json.loads(cli("verify", "--json").stdout)["problems"] == []
+    again = cli.json_lines("artists", "official", "add", "Han Yuri", official, "--json")[0]
+    assert again["duplicate"] is False and again["error"] is None and again["entries"] == added["entries"]
+    assert items() == [sha]
+    # The whole bank: every item leaves the collection, recorded before the bank.remove, in one transaction.
+    gone = cli("bank", "remove", "official.Han_Yuri", "--reason", "contract ended", "--yes")
+    assert f"{sha[:12]}… left the official collection in official.Han_Yuri" in _flat(gone.output)
+    assert items() == []
+    with workspace.sessions() as session:
+        tail = session.execute(select(LedgerEntry).order_by(LedgerEntry.seq.desc()).limit(2)).scalars().all()
+    assert [e.action for e in reversed(tail)] == ["gallery.official_remove", "bank.remove"]
+    assert tail[1].details["entries_removed"] == added["entries"] and tail[1].item_sha256 == sha
+    assert json.loads(cli("verify", "--json").stdout)["problems"] == []
+    third = cli.json_lines("artists", "official", "add", "Han Yuri", official, "--json")[0]
+    assert third["duplicate"] is False and third["error"] is None
+
+
+def test_an_item_row_left_by_an_older_bank_remove_is_repaired_on_re_adding(cli, workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A workspace where ``bank remove`` deleted an item's hashes before it took the item out of the collection
+    (the row stayed): adding the file again adds it (not "already there"), and the ledger says the item left
+    (``via``: ``repair``) before it came back. ``verify`` stays clean."""
+    from sqlalchemy import delete
+
+    from idolguard.signals.models import BankEntry, OfficialItem
+
+    official = _enrol(cli, tmp_path)
+    sha = cli.json_lines("artists", "official", "add", "Han Yuri", official, "--json")[0]["sha256"]
+    with workspace.sessions() as session:  # what the older bank remove left: the hashes gone, the row kept
+        session.execute(delete(BankEntry).where(BankEntry.source_item == sha))
+        session.commit()
+    again = cli.json_lines("artists", "official", "add", "Han Yuri", official, "--json")[0]
+    assert again["duplicate"] is False and again["error"] is None and again["entries"] >= 5
+    with workspace.sessions() as session:
+        assert list(session.execute(select(OfficialItem.item_sha256)).scalars()) == [sha]
+    events = _official_events(workspace)
+    assert [e.action for e in events] == ["gallery.official_add", "gallery.official_remove", "gallery.official_add"]
+    assert events[1].item_sha256 == sha and events[1].details["via"] == "repair"
+    assert events[1].details["entries_removed"] == 0
+    third = cli.json_lines("artists", "official", "add", "Han Yuri", official, "--json")[0]
+    assert third["duplicate"] is True and len(_official_events(workspace)) == 3
+    assert json.loads(cli("verify", "--json").stdout)["problems"] == []

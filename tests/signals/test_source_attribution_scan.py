@@ -69,7 +69,7 @@ def test_scan_names_the_official_photo_a_face_was_copied_from(cli, workspace, tm
     korean = tmp_path / "report-ko.html"
     cli("--lang", "ko", "scan", collage, "--report", korean)
     ko_text = korean.read_text(encoding="utf-8")
-    assert "원본 얼굴 출처" in ko_text and f"공식 항목 <code>{added['sha256']}</code>에서 복제됨" in ko_text
+    assert "원본 얼굴 출처" in ko_text and f"공식 자료 <code>{added['sha256']}</code>에서 복제됨" in ko_text
     assert "copied from official item" not in ko_text and "keypoint matches" not in ko_text
     import base64
 

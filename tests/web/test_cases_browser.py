@@ -36,7 +36,7 @@ def case_scenario(running, browser, app_ws) -> None:  # type: ignore[no-untyped-
     page.goto(f"{base}/cases/{number}")
     timeline = page.inner_text("#timeline")  # the translated label shows; the ledger code is the cell's title
     assert page.locator('#timeline td[title="case.report"]').count() == 1, timeline
-    assert ("법률 사건 보고서 작성" in timeline or "Case report written" in timeline) and "web:counsel-b" in timeline
+    assert ("사건 보고서 작성" in timeline or "Case report written" in timeline) and "web:counsel-b" in timeline
     assert not page.console_errors  # type: ignore[attr-defined]  (CSP violations would show here)
 
 

@@ -101,7 +101,7 @@ def test_case_pages_work_as_the_cli_with_roles_scope_and_csrf(app_ws, world, new
     by_web = [e for e in ledger(app_ws) if e["action"] == "case.note"]
     assert by_web[-1]["actor"] == "web:counsel1"
     # The custody timeline on the page lists those events, by name (the code stays in the cell's title).
-    assert "법적 보존 변경" in page and 'title="case.hold"' in page and "web:counsel1" in page
+    assert "법적 보존 조치 변경" in page and 'title="case.hold"' in page and "web:counsel1" in page
 
     # Analysts read cases but do not change them; out-of-scope users get 404 as for an absent case.
     analyst = u["analyst1"]
@@ -228,12 +228,12 @@ def test_korean_pages(app_ws, world, new_client):  # type: ignore[no-untyped-def
     add_to_case(app_ws, number, [world.suspect])
     client = sign_in(new_client(), make_user(app_ws, "kocounsel", "counsel", password=STRONG), lang="ko")
     listing = client.get("/cases").text
-    assert "법률 사건" in listing and "법률 사건 열기" in listing
+    assert "사건" in listing and "사건 열기" in listing and "법률 사건" not in listing
     page = client.get(f"/cases/{number}").text
     assert "증거" in page and "보관 이력" in page and "최초 게시 후보" in page and "직접 연결" in page
     # The custody timeline names actions in Korean as item pages do, not by their ledger code.
     timeline = page.split('id="timeline"', 1)[1].split("</table>", 1)[0]
-    assert ">법률 사건 개시</td>" in timeline and ">case.open<" not in timeline
+    assert ">사건 개시</td>" in timeline and ">case.open<" not in timeline
     accounts_page = client.get("/accounts").text
     assert "계정" in accounts_page
     # Times in the user's zone with its label: the first sighting, 2026-11-01 10:00 UTC, is 19:00 KST.

@@ -58,9 +58,7 @@ def test_a_korean_reader_never_sees_the_english_text_of_a_known_code(code: Error
 
 def test_filing_fields_are_the_forms_names() -> None:
     error = IdolGuardError("status filed needs --kind, --ref", code=ErrorCode.CASE_FILED_NEEDS, fields="kind,ref")
-    assert (
-        shown_error(translator("ko"), error) == "법률 사건을 '접수'로 바꾸려면 다음 항목을 입력하세요: 종류, 접수번호."
-    )
+    assert shown_error(translator("ko"), error) == "사건을 '접수'로 바꾸려면 다음 항목을 입력하세요: 종류, 접수번호."
     assert shown_error(translator("en"), error) == "To mark the case as filed, fill in: Kind, Reference."
 
 

@@ -96,7 +96,7 @@ def test_artists_page_counts_each_artists_official_collection(client, app_ws, tm
     assert "Other Artist" not in en.text, "artists outside the user's scope stay hidden"
     sign_in(client, make_user(app_ws, "mgr2", "manager", ["Han Yuri"], password=STRONG), lang="ko")
     ko = client.get("/artists")
-    assert "공식 컬렉션" in ko.text and "공식 항목 1개" in ko.text
+    assert "공식 컬렉션" in ko.text and "공식 자료 1개" in ko.text
 
 
 def test_a_video_row_names_its_track_and_the_official_keyframe() -> None:

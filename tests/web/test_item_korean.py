@@ -38,7 +38,7 @@ def test_korean_item_page_explains_in_korean_and_hides_paths(client, app_ws, tmp
 
     # The custody log: Korean labels, local time (KST), no JSON, no local path anywhere on the page.
     log = custody_table(page.text)
-    assert "증거 보관소에 저장됨" in log and "분석" in log and "KST" in log
+    assert "증거 보관소에 보존됨" in log and "분석" in log and "KST" in log
     assert "{" not in log and '"' not in html.unescape(re.sub(r"<[^>]+>", "", log))
     assert "submitter-jimin-private" not in text and str(tmp_path) not in text
     assert "source_path" not in text and "intake.ingest" not in re.sub(r'title="[^"]*"', "", log)
@@ -70,7 +70,8 @@ def test_explanations_cover_bands_and_families():
     assert "at or above the 'likely' threshold 0.90" in english[2]
     assert english[3].startswith("The verdict follows the more severe detector")
     korean = explain.manipulation_lines(obj, ko)
-    assert len(korean) == 4 and "기준 0.50~0.80 사이" in korean[1] and "가능성 높음" in korean[2]
+    assert len(korean) == 4 and "0.50 이상 0.80 미만" in korean[1] and "가능성 높음" in korean[2]  # [lo, hi)
+    assert not any("; " in line for line in korean) and "; " in english[1]  # no English semicolon in Korean
     assert not any(k == e for k, e in zip(korean, english, strict=True))
     # No face: said so; a too-small face: said so.
     assert "얼굴이 발견되지 않아" in explain.manipulation_lines({"media_type": "image"}, ko)[0]

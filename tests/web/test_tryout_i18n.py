@@ -185,7 +185,7 @@ def test_case_times_aliases_and_filed_needs_fields(app_ws, new_client, tmp_path:
     assert item.count("콘텐츠 자격 증명(C2PA)") <= 1
     assert re.search(r"\d+(\.\d)? KB \([\d,]+ B\)", item) and not re.search(r"\d{4,} B ·", item)
     assert "판정</h2>" not in item and "face_match" not in item and "얼굴 대조" in item
-    assert "와 0." not in item  # "기준 0.50~0.70 사이": no particle after a number
+    assert "와 0." not in item  # "0.50 이상 0.70 미만": no particle after a number
     # Filing needs fields: said with the form's field names, never CLI flags.
     csrf = csrf_of(page)
     response = counsel.post(f"/cases/{number}/status", data={"csrf": csrf, "status": "filed"})

@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from itertools import zip_longest
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -47,14 +48,47 @@ BODY_FIELDS = ("v", "seq", "ts", "actor", "action", "item", "details", "prev", "
 LEGACY_TIME_TOLERANCE_S = 120.0
 
 
+class Finding(StrEnum):
+    """Stable codes of the findings a front door says in its own words: the web's admin verify page shows a coded
+    finding from its catalogs (KO/EN) with the ``params`` filled in, not the English ``message``; the command
+    line matches the message against its ``errors.ko.po`` templates as it does for any finding. Never renamed,
+    only added; the English template of each is ``FINDING_MESSAGES``."""
+
+    OFFICIAL_ORPHANED = "official.orphaned"
+
+
+def N_(message: str) -> str:  # noqa: N802 (the conventional gettext marker)
+    """Marks a message for the catalogs (the web's ``locales/ko.po``, the CLI's ``errors.ko.po``)."""
+    return message
+
+
+FINDING_MESSAGES: dict[Finding, str] = {
+    Finding.OFFICIAL_ORPHANED: N_(
+        "official collection of artist #{artist_id}, who is no longer enrolled: its {hashes} hash(es) still keep "
+        "those files from being reported and name them in source attribution; retire it with "
+        "`idolguard bank remove {bank} --reason ...`"
+    ),
+}
+
+
 @dataclass
 class Problem:
     where: str  # "vault", "ledger-db", "ledger-jsonl", "cross", "db", "keys", "anchor"
     ref: str  # object hash or ledger seq/line
     message: str
+    code: Finding | None = None  # set for the findings a front door says in its own language
+    params: dict[str, Any] = field(default_factory=dict)  # the values ``FINDING_MESSAGES[code]`` names
 
-    def as_dict(self) -> dict[str, str]:
-        return {"where": self.where, "ref": self.ref, "message": self.message}
+    @classmethod
+    def coded(cls, where: str, ref: str, code: Finding, **params: Any) -> Problem:
+        """A finding with a code: its English message is ``FINDING_MESSAGES[code]`` filled from ``params``."""
+        return cls(where, ref, FINDING_MESSAGES[code].format(**params), code, params)
+
+    def as_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"where": self.where, "ref": self.ref, "message": self.message}
+        if self.code is not None:
+            found.update({"code": str(self.code), "params": dict(self.params)})
+        return found
 
 
 @dataclass
@@ -839,12 +873,13 @@ def _check_official_collections(ws: Any, report: VerifyReport) -> None:
         # Gone, or the id now belongs to someone enrolled after the bank was made (SQLite reuses ids).
         if found and not (int(found.group(1)) in enrolled and created_at >= enrolled[int(found.group(1))]):
             report.warnings.append(
-                Problem(
+                Problem.coded(
                     "db",
                     str(name),
-                    f"official collection of artist #{found.group(1)}, who is no longer enrolled: its {hashes} "
-                    "hash(es) still keep those files from being reported and name them in source attribution; "
-                    f"retire it with `idolguard bank remove {name} --reason ...`",
+                    Finding.OFFICIAL_ORPHANED,
+                    artist_id=int(found.group(1)),
+                    hashes=int(hashes),
+                    bank=str(name),
                 )
             )
 

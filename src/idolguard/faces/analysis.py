@@ -12,12 +12,21 @@ from idolguard.faces.align import align_face
 from idolguard.faces.detector import MAX_FACES, DetectedFace, FaceDetector, detect_padded, get_detector
 from idolguard.faces.embedder import FaceEmbedder, get_embedder, normalise
 from idolguard.faces.quality import Quality, estimate_quality
+from idolguard.gallery.matching import GalleryIndex
 
 SMALL_IMAGE_SIDE = 400  # images up to this size are retried with padding when no face is found
-# Scanned (probe) faces are embedded like references: the mean of the crop's and its mirror image's
-# embeddings. Measured by the calibration's nested cross-validation (docs/BENCHMARKS.md, "Probe-side
-# mirroring"); costs one more SFace pass per face. ``calibration.json`` records the choice (``probe_views``).
+# Scanned (probe) faces are decided on the same vector as references: the mean of the crop's and its mirror
+# image's embeddings (measured by the calibration's nested cross-validation, docs/BENCHMARKS.md, "Probe-side
+# mirroring"). The mirror costs one more SFace pass per face, so it is embedded lazily: only for faces whose
+# crop-only scores come within ``MatchParams.mirror_delta`` of some artist's ``possible`` threshold
+# (``GalleryIndex.mirror_needed``), i.e. only where it can change the decision; with no gallery, never.
 MIRROR_PROBES = True
+# What a face's vector was made from (stored per face as ``views``): the crop alone, or crop + mirror fused.
+CROP = "crop"
+CROP_MIRROR = "crop+mirror"
+# Probe policies of ``FaceAnalyzer.probe_views``: ``lazy`` (shipped), every face mirrored, or never.
+LAZY = "lazy"
+PROBE_POLICIES = (LAZY, CROP_MIRROR, CROP)
 
 
 @dataclass
@@ -26,6 +35,8 @@ class FaceRecord:
     aligned: np.ndarray  # 112x112 RGB
     quality: Quality
     embedding: np.ndarray | None = None  # unit vector, or None when embedding was skipped
+    views: str = CROP  # what ``embedding`` was made from: ``crop`` or ``crop+mirror``
+    crop_embedding: np.ndarray | None = None  # the crop's own vector (kept so the mirror can be fused later)
 
     @property
     def bbox(self) -> tuple[float, float, float, float]:
@@ -47,15 +58,20 @@ class FaceAnalyzer:
     embedder: FaceEmbedder | None = None
     max_faces: int = MAX_FACES
     pad_retry: bool = True
-    mirror_probes: bool = MIRROR_PROBES  # embed scanned faces as crop + mirror (see ``MIRROR_PROBES``)
+    # How scanned faces are embedded: ``lazy`` (crop now, mirror later where ``complete_views`` needs it),
+    # ``crop+mirror`` (every face, the slow reference behaviour) or ``crop`` (never; benchmarks only).
+    probe_views: str = LAZY
 
     def __post_init__(self) -> None:
         self.detector = self.detector or get_detector()
         self.embedder = self.embedder or get_embedder()
+        if self.probe_views not in PROBE_POLICIES:
+            raise ValueError(f"probe_views must be one of {PROBE_POLICIES}, not {self.probe_views!r}")
 
     def analyze(self, image_rgb: np.ndarray, *, embed: bool = True, reference: bool = False) -> ImageFaces:
         """All faces of one picture. ``reference=True`` embeds like an enrolment (see ``reference_embeddings``);
-        probes are embedded the same way when ``mirror_probes`` is on, else from the crop alone."""
+        probes are embedded the same way with ``probe_views="crop+mirror"``, else from the crop alone (the
+        ``lazy`` policy adds the mirror afterwards where the gallery needs it: ``complete_views``)."""
         assert self.detector is not None and self.embedder is not None
         detections = self.detector.detect(image_rgb)
         padded = False
@@ -74,22 +90,60 @@ class FaceAnalyzer:
             records.append(FaceRecord(det, aligned, estimate_quality(det.bbox, det.landmarks, aligned)))
         if embed and records:
             crops = [r.aligned for r in records]
-            mirrored = reference or self.mirror_probes
-            vectors = reference_embeddings(self.embedder, crops) if mirrored else self.embedder.embed(crops)
-            for record, vector in zip(records, vectors, strict=True):
-                record.embedding = vector
+            if reference or self.probe_views == CROP_MIRROR:
+                plain, fused = _both_views(self.embedder, crops)
+                for record, crop_vector, vector in zip(records, plain, fused, strict=True):
+                    record.crop_embedding, record.embedding, record.views = crop_vector, vector, CROP_MIRROR
+            else:
+                for record, vector in zip(records, self.embedder.embed(crops), strict=True):
+                    record.crop_embedding, record.embedding, record.views = vector, vector, CROP
         return ImageFaces(records, total, capped, padded, notes)
+
+
+def add_mirror(embedder: FaceEmbedder, records: list[FaceRecord]) -> None:
+    """Give crop-only records their crop + mirror vector (one SFace pass each; records already mirrored are
+    left alone). The fused vector is exactly the one ``reference_embeddings`` gives for the same crop."""
+    todo = [r for r in records if r.views == CROP and r.crop_embedding is not None]
+    if not todo:
+        return
+    mirrors = embedder.embed([np.ascontiguousarray(r.aligned[:, ::-1]) for r in todo])
+    for record, mirror in zip(todo, mirrors, strict=True):
+        assert record.crop_embedding is not None
+        record.embedding = fuse_views(record.crop_embedding, mirror)
+        record.views = CROP_MIRROR
+
+
+def complete_views(embedder: FaceEmbedder, records: list[FaceRecord], index: GalleryIndex | None) -> int:
+    """Lazy probe mirroring: add the mirror view to the crop-only records whose decision it could change
+    against ``index`` (``GalleryIndex.mirror_needed``); returns how many were mirrored. No gallery: none."""
+    pending = [r for r in records if r.views == CROP and r.embedding is not None]
+    if index is None or index.empty or not pending:
+        return 0
+    # Qualities rounded as the stage stores and decides them (``stage.face_entry``).
+    qualities = [round(r.quality.score, 3) for r in pending]
+    needed = index.mirror_needed(np.stack([r.embedding for r in pending]), qualities)
+    chosen = [r for r, flag in zip(pending, needed, strict=True) if flag]
+    add_mirror(embedder, chosen)
+    return len(chosen)
+
+
+def fuse_views(crop: np.ndarray, mirror: np.ndarray) -> np.ndarray:
+    """The crop + mirror vector from the two unit vectors (normalised sum, as ``reference_embeddings``)."""
+    return normalise((np.asarray(crop, np.float32) + np.asarray(mirror, np.float32))[None, :])[0]
+
+
+def _both_views(embedder: FaceEmbedder, crops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    mirrored = [np.ascontiguousarray(c[:, ::-1]) for c in crops]
+    both = embedder.embed(list(crops) + mirrored)
+    return both[: len(crops)], normalise(both[: len(crops)] + both[len(crops) :])
 
 
 def reference_embeddings(embedder: FaceEmbedder, crops: list[np.ndarray]) -> np.ndarray:
     """Embeddings of reference faces: the mean of the crop's and its mirror image's embeddings.
 
-    Used for every reference and, with ``MIRROR_PROBES``, for every scanned face too (docs/BENCHMARKS.md).
+    Used for every reference and for every scanned face whose decision it can change (``complete_views``).
     """
-    mirrored = [np.ascontiguousarray(c[:, ::-1]) for c in crops]
-    both = embedder.embed(list(crops) + mirrored)
-    summed = both[: len(crops)] + both[len(crops) :]
-    return normalise(summed)
+    return _both_views(embedder, crops)[1]
 
 
 def primary_face(faces: list[FaceRecord], shape: tuple[int, ...]) -> FaceRecord | None:

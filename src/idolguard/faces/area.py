@@ -9,5 +9,8 @@ AREA = Area(
     commands=("idolguard.faces.cli:register",),
     report_sections=(ReportSection("Faces", "idolguard.faces.report:faces_section", order=10),),
     settings=("idolguard.faces.settings:FacesSettings", "idolguard.faces.settings:MatchingSettings"),
-    resources=(ResourceProvider("gallery", "idolguard.faces.gallery_resource:load_gallery"),),
+    resources=(
+        ResourceProvider("gallery", "idolguard.faces.gallery_resource:load_gallery"),
+        ResourceProvider("face_crops", "idolguard.faces.crop_resource:load_face_crops"),
+    ),
 )

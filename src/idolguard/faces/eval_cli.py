@@ -14,7 +14,15 @@ from typing import Any
 import numpy as np
 
 from idolguard.errors import IdolGuardError
-from idolguard.faces.evaluation import best_accuracy_threshold, embed_photos, read_csv, tar_at_far
+from idolguard.faces.analysis import CROP, CROP_MIRROR, FaceAnalyzer, FaceRecord, complete_views
+from idolguard.faces.evaluation import (
+    PhotoEmbedding,
+    best_accuracy_threshold,
+    complete_photo_views,
+    embed_photos,
+    read_csv,
+    tar_at_far,
+)
 from idolguard.gallery.calibration import wilson
 from idolguard.gallery.matching import MATCH, POSSIBLE, GalleryIndex, MatchParams
 
@@ -42,16 +50,22 @@ def run_eval_faces(
         raise IdolGuardError(f"{pairs_csv} has no pairs")
     params = MatchParams.shipped()
     threshold = params.verify_threshold if threshold is None else threshold
-    # Column a plays the enrolled reference (embedded as at enrolment), column b the scanned probe.
-    references = embed_photos([r["a"] for r in rows], root, on_done=on_done, reference=True)
-    probes = embed_photos([r["b"] for r in rows], root, on_done=on_done)
+    # Column a plays the enrolled reference (embedded as at enrolment), column b the scanned probe, embedded
+    # as a scan embeds it against a one-reference gallery whose only threshold is the verify threshold: the
+    # crop, plus the mirror view where it can change the same/different decision (lazy mirroring).
+    analyzer = FaceAnalyzer()
+    references = embed_photos([r["a"] for r in rows], root, analyzer, on_done=on_done, reference=True)
+    probes = embed_photos([r["b"] for r in rows], root, analyzer, on_done=on_done)
+    verify = MatchParams(match_threshold=threshold, possible_threshold=threshold, mirror_delta=params.mirror_delta)
     out: list[dict[str, Any]] = []
-    scores, labels, failed = [], [], 0
+    scores, labels, failed, mirrored = [], [], 0, 0
     for row in rows:
         a, b, same = references[row["a"]], probes[row["b"]], _truthy(row["same"])
         similarity = None
         if a.embedding is not None and b.embedding is not None:
-            similarity = float(a.embedding @ b.embedding)
+            probe = pair_probe(b, a.embedding, verify, analyzer)
+            mirrored += int(probe.views == CROP_MIRROR)
+            similarity = float(a.embedding @ probe.embedding)
             scores.append(similarity)
             labels.append(same)
         else:
@@ -87,10 +101,33 @@ def run_eval_faces(
         "tar_at_far_1e-2": tar2,
         "oracle_best_accuracy": best_acc,
         "oracle_best_threshold": best_t,
+        "probe_embedding": "lazy",
+        "mirror_delta": params.mirror_delta,
+        "pairs_probe_mirrored": mirrored,
         "note": "accuracy counts pairs without a detected face as errors; oracle_* pick the threshold on this set; "
         f"TAR at FAR=1e-3 with {len(impostor)} impostor pairs is a coarse estimate",
     }
     return out, summary
+
+
+def pair_probe(photo: PhotoEmbedding, reference: np.ndarray, verify: MatchParams, analyzer: FaceAnalyzer) -> FaceRecord:
+    """The probe face of one pair, with its mirror view where the pair's decision needs it (a copy: the same
+    photo is the probe of other pairs, against other references)."""
+    assert photo.face is not None
+    face = FaceRecord(
+        photo.face.detection,
+        photo.face.aligned,
+        photo.face.quality,
+        photo.face.crop_embedding,
+        CROP,
+        photo.face.crop_embedding,
+    )
+    if photo.face.views == CROP_MIRROR:  # already mirrored (probe_views="crop+mirror")
+        face.embedding, face.views = photo.face.embedding, CROP_MIRROR
+    index = GalleryIndex(["a"], reference[None, :], np.array([0]), params=verify)
+    assert analyzer.embedder is not None
+    complete_views(analyzer.embedder, [face], index)
+    return face
 
 
 def _labelled(csv_path: Path) -> list[tuple[str, str]]:
@@ -111,8 +148,11 @@ def run_eval_gallery(
     cohort_paths = [r["path"] for r in read_csv(cohort_csv, ("path",))] if cohort_csv else []
     if not gallery or not probes:
         raise IdolGuardError("gallery and probes must both list at least one photo")
-    refs_embedded = embed_photos([p for p, _ in gallery], root, on_done=on_done, reference=True)
-    embeddings = embed_photos([p for p, _ in probes] + cohort_paths, root, on_done=on_done)
+    analyzer = FaceAnalyzer()
+    refs_embedded = embed_photos([p for p, _ in gallery], root, analyzer, on_done=on_done, reference=True)
+    embeddings = embed_photos([p for p, _ in probes], root, analyzer, on_done=on_done)
+    # Cohort faces are stored crop + mirror (as ``calibrate faces`` simulates them).
+    embeddings.update(embed_photos(cohort_paths, root, analyzer, on_done=on_done, reference=True))
     params = params or MatchParams.shipped()
     if norm:
         if norm not in ("none", "snorm"):
@@ -133,6 +173,8 @@ def run_eval_gallery(
         params=params,
     )
     enrolled = set(names)
+    # Probes are embedded as a scan embeds them: the mirror view only where it can change the decision.
+    mirrored = complete_photo_views([embeddings[p] for p in dict.fromkeys(p for p, _ in probes)], index, analyzer)
     usable = [(p, i) for p, i in probes if embeddings[p].embedding is not None]
     matches = dict(
         zip(
@@ -158,6 +200,8 @@ def run_eval_gallery(
             }
         )
     summary = gallery_summary(rows, len(names), len(refs), rejected_refs, len(cohort), index)
+    summary["probe_embedding"] = "lazy"
+    summary["probes_mirrored"] = mirrored
     return rows, summary
 
 
@@ -289,9 +333,8 @@ def calibrate_cross_validated(
     """
     from datetime import UTC, datetime
 
-    from idolguard.faces.analysis import MIRROR_PROBES
     from idolguard.faces.labelled import embed_labelled, read_labelled_csv
-    from idolguard.gallery.calibration import cross_validate, default_folds
+    from idolguard.gallery.calibration import MIRROR_QUANTILE, MIRROR_SAFETY, cross_validate, default_folds
 
     faces = embed_labelled(read_labelled_csv(data_csv), cache, on_done)
     if not (faces.identity != "").any():
@@ -341,8 +384,18 @@ def calibrate_cross_validated(
         "fallback_match_threshold": rule["fallback_match_threshold"],
         "cohort_top_k": settings.cohort_top_k,
         "min_cohort": settings.min_cohort,
-        # How scanned faces are embedded for these thresholds (references are always crop + mirror).
-        "probe_embedding": "crop+mirror" if MIRROR_PROBES else "crop",
+        # How scanned faces are embedded for these thresholds (references are always crop + mirror): decided on
+        # crop + mirror, the mirror embedded lazily where it can change the decision (``mirror_delta``).
+        "probe_embedding": "lazy",
+        "mirror_delta": report.get("mirror_delta"),
+        "mirror_delta_how": {
+            "rule": f"quantile {MIRROR_QUANTILE} of the largest rise of any artist's score when the mirror view is"
+            f" fused (per probe per simulated gallery, all the calibration data) + {MIRROR_SAFETY}, rounded up to"
+            " 0.005",
+            "rises": report.get("mirror_rises"),
+            "held_out_identity": report.get("lazy_mirroring"),
+            "held_out_source": cross.get("lazy_mirroring"),
+        },
         "expected": {
             "how": f"held out: {by_identity or 5} identity-disjoint folds, sources mixed"
             + "; 95% Wilson intervals with the per-gallery count as sample size",

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from idolguard.errors import IdolGuardError, MediaError
-from idolguard.faces.analysis import FaceAnalyzer, primary_face
+from idolguard.faces.analysis import FaceAnalyzer, FaceRecord, complete_views, primary_face
+from idolguard.gallery.matching import GalleryIndex
 from idolguard.media.image import load_rgb
 
 
@@ -24,6 +25,7 @@ class PhotoEmbedding:
     embedding: np.ndarray | None
     quality: float | None
     error: str | None = None
+    face: FaceRecord | None = None  # the primary face (its crop, for a lazily added mirror view)
 
 
 def read_csv(path: Path, required: Iterable[str]) -> list[dict[str, str]]:
@@ -57,12 +59,27 @@ def embed_photos(
             if face is None:
                 results[rel] = PhotoEmbedding(rel, None, None, "no face found")
             else:
-                results[rel] = PhotoEmbedding(rel, face.embedding, face.quality.score)
+                results[rel] = PhotoEmbedding(rel, face.embedding, face.quality.score, face=face)
         except (MediaError, OSError) as exc:
             results[rel] = PhotoEmbedding(rel, None, None, str(exc))
         if on_done:
             on_done(1)
     return results
+
+
+def complete_photo_views(
+    photos: Iterable[PhotoEmbedding], index: GalleryIndex, analyzer: FaceAnalyzer | None = None
+) -> int:
+    """Lazy probe mirroring for evaluated probes, exactly as a scan does (``analysis.complete_views``): the
+    mirror view is added where it can change the decision against ``index``; returns how many got it."""
+    found = [p for p in photos if p.face is not None and p.embedding is not None]
+    embedder = (analyzer or FaceAnalyzer()).embedder
+    assert embedder is not None
+    count = complete_views(embedder, [p.face for p in found if p.face is not None], index)
+    for photo in found:
+        assert photo.face is not None
+        photo.embedding = photo.face.embedding
+    return count
 
 
 def tar_at_far(genuine: np.ndarray, impostor: np.ndarray, far: float) -> tuple[float, float]:

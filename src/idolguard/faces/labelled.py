@@ -5,8 +5,9 @@ actor, a face from a crawl). ``source`` names the collection the photo came from
 sources apart so a threshold is never checked on the collection it was fitted on.
 
 Each photo is embedded as a reference (crop + mirror, as at enrolment) and from the plain crop, with its face
-quality; a probe is the plain crop or, when scanned faces are mirrored too (``analysis.MIRROR_PROBES``), the
-reference embedding, so every simulated gallery and every probe is scored exactly as the product would.
+quality; a probe is the reference embedding (the crop + mirror vector scanned faces are decided on wherever the
+mirror can change the decision: lazy mirroring, ``GalleryIndex.mirror_needed``), or the plain crop when asked
+for, and the crop alone is kept too (``LabelledFaces.crop``) so lazy decisions can be replayed exactly.
 The embeddings are cached in an ``.npz`` keyed by the photo's SHA-256, so re-running a calibration with other
 parameters costs nothing and a changed photo is re-embedded.
 """
@@ -88,7 +89,7 @@ def embed_labelled(
 
     entries = _load_cache(cache)
     analyzer: FaceAnalyzer | None = None
-    paths, identities, sources, probes, refs, qualities = [], [], [], [], [], []
+    paths, identities, sources, probes, refs, qualities, crops = [], [], [], [], [], [], []
     missing: list[tuple[str, str, str]] = []
     fresh = 0
     for photo, identity, source in rows:
@@ -127,6 +128,7 @@ def embed_labelled(
             sources.append(source)
             probes.append(ref if mirror else probe)
             refs.append(ref)
+            crops.append(probe)
             qualities.append(quality)
         if on_done:
             on_done(1)
@@ -140,4 +142,5 @@ def embed_labelled(
         np.array(refs, np.float32).reshape(-1, 128),
         np.array(qualities, np.float64),
         missing,
+        np.array(crops, np.float32).reshape(-1, 128),
     )

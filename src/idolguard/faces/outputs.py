@@ -22,6 +22,8 @@ class FaceEntry(TypedDict, total=False):
     margin: float | None
     score: float | None
     decision: str  # match | possible | no_match
+    views: str  # what the stored vector was made from: crop | crop+mirror (absent before stage version 5)
+    review_reason: str  # why the decision was capped at ``possible`` (a crop-only vector in the mirror band)
     runner_up: str | None
     crop_sha256: str | None
     frame_t: float | None
@@ -49,3 +51,5 @@ class FacesOutput(TypedDict, total=False):
     embedder: str
     gallery_revision: str | None
     match_params: dict[str, Any]
+    probe_embedding: str  # lazy (per-face ``views``); crop+mirror (version 4); absent: crop (version <= 3)
+    mirrored: int  # faces (tracks) whose mirror view was embedded at scan time

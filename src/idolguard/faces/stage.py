@@ -4,12 +4,24 @@ Output (stored per item, read by later stages through ``ctx.inputs["faces"]``):
 
 - ``faces``: one entry per face (image) or per face track (video, summarising the track's best frame):
   ``index, bbox [x,y,w,h], landmarks [[x,y]x5], det_score, quality, quality_detail, track_id, artist,
-  similarity, margin, score, decision, runner_up, crop_sha256, frame_t``;
+  similarity, margin, score, decision, runner_up, crop_sha256, frame_t, views`` (``views``: what the stored
+  vector was made from, ``crop`` or ``crop+mirror``; see "Lazy mirroring" below);
 - ``face_tracks`` (video): ``[{track_id, frames: [{t, bbox, landmarks, det_score}]}]``;
 - ``embeddings``: the identity vectors (base64 float32, same order as ``faces``), so the decision can be
   re-made when the gallery changes without decoding the media again;
 - ``faces_total``, ``capped``, ``notes``, ``video`` (sampling statistics), ``gallery_revision``, models,
-  ``probe_embedding`` (``crop+mirror``: each vector is the mean of the crop's and its mirror image's).
+  ``probe_embedding`` (``lazy``: per-face ``views``; version 4 stored ``crop+mirror`` for every face, and
+  versions up to 3 nothing, meaning ``crop``), ``mirrored`` (how many faces got their mirror view).
+
+Lazy mirroring: the thresholds are calibrated on crop + mirror vectors. Each face (track) is embedded from
+its crop; its mirror view is embedded and fused only when some artist's crop-only score comes within
+``mirror_delta`` of that artist's ``possible`` threshold (``GalleryIndex.mirror_needed``), so faces far from
+every artist are decided on the crop (they are ``no_match`` either way) and the rest on crop + mirror. When a
+later gallery puts a stored crop-only vector into that band, the refresh (``contribute``) embeds the mirror of
+the face crop stored in the vault (the ``face_crops`` resource: lossless, so the fused vector is exactly the
+one a scan would store). Where that cannot be done (a video track's vector averages several frames and only
+one crop is stored; no stored crop; an unreadable crop) the face is decided at most ``possible``, with
+``review_reason``, until the item is analysed again.
 
 Matching is done at run time against the workspace gallery (the ``gallery`` resource the runner passes in),
 and again in ``contribute`` whenever the gallery changed since (new artists enrolled after a file was scanned
@@ -27,12 +39,22 @@ import numpy as np
 
 from idolguard.config import Limits
 from idolguard.errors import MediaError
-from idolguard.faces.analysis import FaceAnalyzer, FaceRecord, crop_png
+from idolguard.faces.analysis import (
+    CROP,
+    CROP_MIRROR,
+    FaceAnalyzer,
+    FaceRecord,
+    add_mirror,
+    complete_views,
+    crop_png,
+    fuse_views,
+)
+from idolguard.faces.crop_resource import FaceCrops
 from idolguard.faces.detector import MAX_FACES
 from idolguard.faces.models import ModelUnavailable
 from idolguard.faces.settings import FacesSettings
 from idolguard.faces.tracking import Tracker
-from idolguard.gallery.matching import NO_GALLERY, GalleryIndex, Match
+from idolguard.gallery.matching import NO_GALLERY, POSSIBLE, GalleryIndex, Match
 from idolguard.pipeline.resources import Resources
 from idolguard.pipeline.stage import Stage, StageContext
 from idolguard.settings import load as load_settings
@@ -87,18 +109,21 @@ def face_entry(index: int, face: FaceRecord, match: Match, crop_sha256: str | No
     entry.update(match.as_dict())
     entry["crop_sha256"] = crop_sha256
     entry["frame_t"] = t
+    entry["views"] = face.views
     return entry
 
 
 class FacesStage(Stage):
     name = "faces"
-    version = "4"  # 4: scanned faces embedded as crop + mirror (MIRROR_PROBES); 3: inputs under 64 px padded
+    # 5: lazy probe mirroring, per-face ``views``; 4: every scanned face crop + mirror; 3: inputs under 64 px padded
+    version = "5"
     needs = ("probe",)
     produces = ("faces",)
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "video"})
     description = "detect faces (YuNet), align, embed (SFace), track in video, match against the artist gallery"
     may_use = ("gallery",)
-    refresh_uses = ("gallery",)  # re-match stored embeddings when the gallery changed
+    # Re-match stored embeddings when the gallery changed; stored crops give crop-only faces their mirror view.
+    refresh_uses = ("gallery", "face_crops")
 
     def __init__(self) -> None:
         self._analyzer: FaceAnalyzer | None = None
@@ -125,13 +150,18 @@ class FacesStage(Stage):
     # --- running ---------------------------------------------------------------------------------------------
     def run(self, ctx: StageContext) -> dict[str, Any]:
         options = _settings(ctx.settings)
-        output = self._run_video(ctx, options) if ctx.media_type == "video" else self._run_image(ctx, options)
+        gallery = ctx.resources.get("gallery")
+        if ctx.media_type == "video":
+            output = self._run_video(ctx, options, gallery)
+        else:
+            output = self._run_image(ctx, options, gallery)
         output["detector"] = self.analyzer.detector.name  # type: ignore[union-attr]
         output["embedder"] = self.analyzer.embedder.name  # type: ignore[union-attr]
-        # How the stored vectors were made (the thresholds are calibrated for it; absent before 2026-12-02:
-        # the crop alone).
-        output["probe_embedding"] = "crop+mirror" if self.analyzer.mirror_probes else "crop"
-        apply_matches(output, ctx.resources.get("gallery"))
+        # How the stored vectors were made: per face in ``views`` (the thresholds are calibrated on crop +
+        # mirror; see "Lazy mirroring" above). Version 4 stored ``crop+mirror`` here, versions up to 3 nothing.
+        output["probe_embedding"] = self.analyzer.probe_views
+        output["mirrored"] = sum(1 for f in output["faces"] if f.get("views") == CROP_MIRROR)
+        apply_matches(output, gallery)
         return output
 
     def video_analyzer(self, detect_side: int) -> FaceAnalyzer:
@@ -151,17 +181,20 @@ class FacesStage(Stage):
 
         return hashlib.sha256(png).hexdigest()
 
-    def _run_image(self, ctx: StageContext, options: FacesSettings) -> dict[str, Any]:
+    def _run_image(self, ctx: StageContext, options: FacesSettings, gallery: GalleryIndex | None) -> dict[str, Any]:
         from idolguard.media.image import iter_image_frames, load_rgb
 
         frames = list(iter_image_frames(ctx.path, ctx.limits, MAX_ANIMATION_FRAMES)) if self._animated(ctx) else []
         if len(frames) > 1:
             # Animated GIF/WebP: the frames become face tracks like a video's; ``frame_t`` is the frame number.
-            output = self._run_frames(ctx, [(i, float(i), frame, False) for i, frame in enumerate(frames)])
+            frame_list = [(i, float(i), frame, False) for i, frame in enumerate(frames)]
+            output = self._run_frames(ctx, frame_list, gallery)
             output["frame_t_unit"] = "frame"
             return output
         image = frames[0] if frames else load_rgb(ctx.path, ctx.limits)
         found = self.analyzer.analyze(image)
+        assert self.analyzer.embedder is not None
+        complete_views(self.analyzer.embedder, found.faces, gallery)
         faces, vectors = [], []
         for i, face in enumerate(found.faces):
             crop = self._crop(ctx, face, {"index": i, "bbox": face.detection.as_dict()["bbox"]})
@@ -181,12 +214,12 @@ class FacesStage(Stage):
         mime = (ctx.item.get("mime") or "").lower()
         return mime in ("image/gif", "image/webp", "image/apng", "image/png")
 
-    def _run_video(self, ctx: StageContext, options: FacesSettings) -> dict[str, Any]:
+    def _run_video(self, ctx: StageContext, options: FacesSettings, gallery: GalleryIndex | None) -> dict[str, Any]:
         sampled = sample_video(ctx.path, ctx.limits, options)
         reader = sampled.reader
         frames = ((f.index, f.t, f.image, f.scene_cut) for f in sampled.frames)
         analyzer = self.video_analyzer(options.video_detect_side)
-        output = self._run_frames(ctx, frames, analyzer)
+        output = self._run_frames(ctx, frames, gallery, analyzer)
         # The parameters used, so later stages (``manipulation``) decode exactly these frames again.
         output["sampling"] = options.sampling()
         output["video"] = reader.stats.as_dict()
@@ -195,7 +228,9 @@ class FacesStage(Stage):
             output["notes"].append(f"sampling stopped early: {reader.stats.stopped_early}")
         return output
 
-    def _run_frames(self, ctx: StageContext, frames: Any, analyzer: FaceAnalyzer | None = None) -> dict[str, Any]:
+    def _run_frames(
+        self, ctx: StageContext, frames: Any, gallery: GalleryIndex | None, analyzer: FaceAnalyzer | None = None
+    ) -> dict[str, Any]:
         analyzer = analyzer or self.analyzer
         tracker = Tracker()
         notes: list[str] = []
@@ -208,6 +243,7 @@ class FacesStage(Stage):
             if found.capped:
                 notes.append(f"t={t:.2f}s: " + "; ".join(found.notes))
             tracker.update(t, index, found.faces, cut)
+        self._complete_track_views(tracker, gallery, analyzer)
         faces, vectors, tracks = [], [], []
         for track in tracker.tracks:
             best = track.best()
@@ -215,6 +251,7 @@ class FacesStage(Stage):
             entry = face_entry(len(faces), best.face, NO_GALLERY, crop, best.t)
             entry["track_id"] = track.track_id
             entry["frames"] = len(track.observations)
+            entry["views"] = track.views()
             faces.append(entry)
             vectors.append(encode_vector(track.embedding()))
             tracks.append(
@@ -237,25 +274,106 @@ class FacesStage(Stage):
             "max_faces": MAX_FACES,
         }
 
+    @staticmethod
+    def _complete_track_views(tracker: Tracker, gallery: GalleryIndex | None, analyzer: FaceAnalyzer) -> None:
+        """Lazy mirroring per track: the track's crop-only vector (mean of its best frames) decides whether
+        the mirror views of those frames are embedded (the same rule as a picture's face)."""
+        if gallery is None or gallery.empty or analyzer.embedder is None:
+            return
+        pending = [t for t in tracker.tracks if t.views() == CROP and t.embedding() is not None]
+        if not pending:
+            return
+        vectors = np.stack([t.embedding() for t in pending])  # type: ignore[misc]
+        qualities = [round(t.best().face.quality.score, 3) for t in pending]
+        for track, needed in zip(pending, gallery.mirror_needed(vectors, qualities), strict=True):
+            if needed:
+                add_mirror(analyzer.embedder, [o.face for o in track.top()])
+
     # --- matching --------------------------------------------------------------------------------------------
     def contribute(self, obj: dict[str, Any], output: dict[str, Any], resources: Resources | None = None) -> None:
-        contribute_faces(obj, output, (resources or Resources()).get("gallery"))
+        resources = resources or Resources()
+        contribute_faces(obj, output, resources.get("gallery"), resources.get("face_crops"))
 
 
-def apply_matches(output: dict[str, Any], index: GalleryIndex | None) -> None:
-    """Fill the identity fields of every face from its stored embedding (in place)."""
+def apply_matches(output: dict[str, Any], index: GalleryIndex | None, crops: FaceCrops | None = None) -> None:
+    """Fill the identity fields of every face from its stored embedding (in place).
+
+    A stored crop-only vector that ``index`` puts in the mirror band first gets its mirror view from the
+    stored face crop (``crops``: single pictures and one-frame tracks, whose vector is that crop's); where
+    that is impossible it is decided at most ``possible`` (see "Lazy mirroring" in the module docstring)."""
     faces = output.get("faces") or []
     vectors = [decode_vector(v) for v in output.get("embeddings") or []]
+    if index is not None and not index.empty:
+        _mirror_stored(output, faces, vectors, index, crops)
     output["gallery_revision"] = index.revision if index is not None else None
     if index is not None:
         output["match_params"] = {k: v for k, v in index.params.as_dict().items() if k != "source"}
     usable = [i for i, v in enumerate(vectors) if v is not None and i < len(faces)]
     matches: dict[int, Match] = {}
+    capped: set[int] = set()
     if index is not None and usable:
-        found = index.match(np.stack([vectors[i] for i in usable]), [faces[i]["quality"] for i in usable])
+        stacked = np.stack([vectors[i] for i in usable])
+        qualities = [faces[i]["quality"] for i in usable]
+        found = index.match(stacked, qualities)
         matches = dict(zip(usable, found, strict=True))
+        # A crop-only vector where the mirror could change the decision: the thresholds are for crop + mirror,
+        # and a stored result has no media to embed the mirror from, so a person decides (at most ``possible``).
+        crop_only = [k for k, i in enumerate(usable) if face_views(output, faces[i]) == CROP]
+        if crop_only:
+            needed = index.mirror_needed(stacked[crop_only], [qualities[k] for k in crop_only])
+            capped = {usable[k] for k, flag in zip(crop_only, needed, strict=True) if flag}
     for i, face in enumerate(faces):
+        face.pop("review_reason", None)
         face.update(matches.get(i, NO_GALLERY).as_dict())
+        if i in capped:
+            face["decision"] = POSSIBLE
+            face["review_reason"] = MIRROR_MISSING
+
+
+# ``review_reason`` code (machine-readable; reports translate codes, never show it raw): a crop-only vector near a
+# threshold whose mirror view could not be embedded, decided at most ``possible`` until the item is re-analysed.
+MIRROR_MISSING = "mirror_view_missing"
+
+
+def _mirror_stored(
+    output: dict[str, Any],
+    faces: list[dict[str, Any]],
+    vectors: list[np.ndarray | None],
+    index: GalleryIndex,
+    crops: FaceCrops | None,
+) -> None:
+    """Give the stored crop-only vectors that ``index`` needs mirrored their mirror view, in place (vectors,
+    ``embeddings`` and each face's ``views``), from the stored crop; the others are left for the cap."""
+    pending = [
+        i
+        for i, v in enumerate(vectors)
+        if v is not None
+        and i < len(faces)
+        and face_views(output, faces[i]) == CROP
+        and faces[i].get("crop_sha256")
+        # a video track's vector is the mean of several frames, only one of whose crops is stored
+        and (faces[i].get("track_id") is None or faces[i].get("frames") == 1)
+    ]
+    if crops is None or not pending:
+        return
+    needed = index.mirror_needed(np.stack([vectors[i] for i in pending]), [faces[i]["quality"] for i in pending])
+    embeddings = list(output.get("embeddings") or [])
+    for i, flag in zip(pending, needed, strict=True):
+        mirror = crops.mirror_vector(str(faces[i]["crop_sha256"])) if flag else None
+        crop_vector = vectors[i]
+        if mirror is None or crop_vector is None:
+            continue
+        vectors[i] = fuse_views(crop_vector, mirror)
+        embeddings[i] = encode_vector(vectors[i])
+        faces[i]["views"] = CROP_MIRROR
+    output["embeddings"] = embeddings
+
+
+def face_views(output: dict[str, Any], face: dict[str, Any]) -> str:
+    """What a stored face's vector was made from: its own ``views`` (version 5), else the whole output's
+    ``probe_embedding`` (version 4: ``crop+mirror``), else ``crop`` (versions up to 3 stored neither)."""
+    views = face.get("views") or output.get("probe_embedding")
+    return CROP_MIRROR if views == CROP_MIRROR else CROP
 
 
 PUBLIC_FIELDS = (
@@ -271,15 +389,24 @@ PUBLIC_FIELDS = (
     "decision",
     "crop_sha256",
     "frame_t",
+    "views",
 )
 
 
-def contribute_faces(obj: dict[str, Any], output: dict[str, Any], index: GalleryIndex | None = None) -> None:
+def contribute_faces(
+    obj: dict[str, Any], output: dict[str, Any], index: GalleryIndex | None = None, crops: FaceCrops | None = None
+) -> None:
     output = {**output, "faces": [dict(f) for f in output.get("faces") or []]}
     if index is not None and index.revision != output.get("gallery_revision"):
-        apply_matches(output, index)
+        apply_matches(output, index, crops)
     obj["faces"] = [
-        {**{k: f.get(k) for k in PUBLIC_FIELDS}, "score": f.get("score"), "runner_up": f.get("runner_up")}
+        {
+            **{k: f.get(k) for k in PUBLIC_FIELDS},
+            "views": face_views(output, f),
+            "score": f.get("score"),
+            "runner_up": f.get("runner_up"),
+            **({"review_reason": f["review_reason"]} if f.get("review_reason") else {}),
+        }
         for f in output["faces"]
     ]
     if "face_tracks" in output:

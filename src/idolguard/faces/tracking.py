@@ -41,11 +41,20 @@ class Track:
     def best(self) -> Observation:
         return max(self.observations, key=lambda o: (o.face.quality.score, o.face.detection.score))
 
-    def embedding(self, top: int = 3) -> np.ndarray | None:
-        ranked = sorted(
+    def top(self, top: int = 3) -> list[Observation]:
+        """The best-quality embedded observations, whose vectors make the track's identity vector."""
+        return sorted(
             (o for o in self.observations if o.face.embedding is not None),
             key=lambda o: -o.face.quality.score,
         )[:top]
+
+    def views(self, top: int = 3) -> str:
+        """``crop+mirror`` when every observation behind ``embedding`` has its mirror view, else ``crop``."""
+        ranked = self.top(top)
+        return "crop+mirror" if ranked and all(o.face.views == "crop+mirror" for o in ranked) else "crop"
+
+    def embedding(self, top: int = 3) -> np.ndarray | None:
+        ranked = self.top(top)
         if not ranked:
             return None
         weights = np.array([max(o.face.quality.score, 1e-3) for o in ranked], dtype=np.float32)

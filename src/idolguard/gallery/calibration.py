@@ -41,10 +41,11 @@ class LabelledFaces:
     paths: list[str]
     identity: np.ndarray  # str, "" for never-enrolled faces
     source: np.ndarray  # str
-    probe: np.ndarray  # (N, 128) plain embeddings
+    probe: np.ndarray  # (N, 128) probe embeddings as decided (crop + mirror; the crop alone if asked for)
     reference: np.ndarray  # (N, 128) mirrored-mean embeddings
     quality: np.ndarray  # (N,)
     missing: list[tuple[str, str, str]]  # (path, source, reason) of photos without a usable face
+    crop: np.ndarray | None = None  # (N, 128) the crop alone (what lazy mirroring first scores); None: unknown
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -59,6 +60,7 @@ class LabelledFaces:
             self.reference[idx],
             self.quality[idx],
             [],
+            None if self.crop is None else self.crop[idx],
         )
 
 
@@ -176,24 +178,36 @@ def default_folds(faces: LabelledFaces) -> list[set[str]]:
     return groups
 
 
-def simulate(faces: LabelledFaces, settings: Settings, rng: np.random.Generator, draws: int) -> Trials:
-    """Score every probe of ``draws`` random open-set galleries built from ``faces`` (see module docstring)."""
-    parts = []
+@dataclass
+class Draw:
+    """One simulated open-set gallery: enrolled names, reference rows (with owners), cohort rows, probe rows."""
+
+    names: list[str]
+    ref_rows: list[int]
+    ref_owner: list[int]
+    cohort_rows: np.ndarray
+    probe_rows: np.ndarray
+
+    def index(self, faces: LabelledFaces, params: MatchParams) -> GalleryIndex:
+        """The gallery as the product builds it: references crop + mirror, cohort faces as scanned."""
+        return GalleryIndex(
+            self.names,
+            faces.reference[self.ref_rows],
+            np.array(self.ref_owner),
+            faces.probe[self.cohort_rows] if len(self.cohort_rows) else None,
+            params=params,
+        )
+
+
+def draw_galleries(faces: LabelledFaces, settings: Settings, rng: np.random.Generator, draws: int) -> list[Draw]:
+    """``draws`` random open-set galleries built from ``faces`` (see module docstring)."""
     labelled = faces.identity != ""
     by_identity: dict[str, np.ndarray] = {}
     for identity in sorted({str(i) for i in faces.identity[labelled]}):
         by_identity[identity] = np.flatnonzero(faces.identity == identity)
     eligible = sorted(i for i, rows in by_identity.items() if len(rows) >= settings.refs + 1)
     unlabelled = np.flatnonzero(~labelled)
-    params = MatchParams(
-        match_threshold=0.0,
-        possible_threshold=0.0,
-        artist_margin=0.0,
-        artist_quantile=settings.artist_quantile,
-        norm_threshold=0.0,
-        cohort_top_k=settings.cohort_top_k,
-        min_cohort=settings.min_cohort,
-    )
+    out = []
     for _ in range(draws):
         if len(eligible) < 2:
             break
@@ -213,14 +227,31 @@ def simulate(faces: LabelledFaces, settings: Settings, rng: np.random.Generator,
         cut = int(round(len(shuffled) * settings.cohort_fraction))
         cohort_rows, stranger_rows = shuffled[:cut], shuffled[cut:]
         probe_rows += stranger_rows.tolist()
-        index = GalleryIndex(
-            names,
-            faces.reference[ref_rows],
-            np.array(ref_owner),
-            faces.probe[cohort_rows] if len(cohort_rows) else None,
-            params=params,
-        )
-        probes = np.array(probe_rows, dtype=np.int64)
+        out.append(Draw(names, ref_rows, ref_owner, cohort_rows, np.array(probe_rows, dtype=np.int64)))
+    return out
+
+
+def simulate(faces: LabelledFaces, settings: Settings, rng: np.random.Generator, draws: int) -> Trials:
+    """Score every probe of ``draws`` random open-set galleries built from ``faces`` (see module docstring).
+
+    Probes are scored on their crop + mirror vectors (``faces.probe``): the thresholds are fitted on the
+    vectors the product decides on; lazy mirroring only skips the mirror where it cannot change a decision
+    (``GalleryIndex.mirror_needed``; ``bench/faces_lazy_mirror.py`` counts the held-out differences)."""
+    parts = []
+    params = MatchParams(
+        match_threshold=0.0,
+        possible_threshold=0.0,
+        artist_margin=0.0,
+        artist_quantile=settings.artist_quantile,
+        norm_threshold=0.0,
+        cohort_top_k=settings.cohort_top_k,
+        min_cohort=settings.min_cohort,
+    )
+    for draw in draw_galleries(faces, settings, rng, draws):
+        names = draw.names
+        position = {n: k for k, n in enumerate(names)}
+        index = draw.index(faces, params)
+        probes = draw.probe_rows
         scores = index.artist_scores(faces.probe[probes])
         best = scores.argmax(axis=1)
         identity = faces.identity[probes]
@@ -243,6 +274,99 @@ def simulate(faces: LabelledFaces, settings: Settings, rng: np.random.Generator,
         empty = np.zeros(0)
         return Trials(empty.astype(object), empty.astype(bool), empty.astype(bool), empty, empty, empty, 1, empty)
     return Trials.concat(parts)
+
+
+# Lazy probe mirroring (``GalleryIndex.mirror_needed``): the mirror is skipped for a face whose every artist
+# score is more than ``mirror_delta`` below that artist's ``possible`` threshold. ``mirror_delta`` bounds how
+# far fusing the mirror raises a face's best-raised artist score: per probe and gallery the largest rise over
+# all enrolled artists, its ``MIRROR_QUANTILE`` quantile on the fitting side plus ``MIRROR_SAFETY``. Both
+# constants were fixed before any held-out count was looked at.
+MIRROR_QUANTILE = 0.999
+MIRROR_SAFETY = 0.01
+
+
+def mirror_rises(faces: LabelledFaces, settings: Settings, rng: np.random.Generator, draws: int) -> np.ndarray:
+    """Per probe per simulated gallery: the largest rise of any artist's score when the crop-only vector is
+    replaced by the crop + mirror vector (``faces.crop`` -> ``faces.probe``)."""
+    if faces.crop is None:
+        raise ValueError("lazy mirroring needs the crop-only embeddings (LabelledFaces.crop)")
+    params = MatchParams(artist_quantile=settings.artist_quantile)
+    rises = []
+    for draw in draw_galleries(faces, settings, rng, draws):
+        index = draw.index(faces, params)
+        rows = draw.probe_rows
+        rises.append((index.artist_scores(faces.probe[rows]) - index.artist_scores(faces.crop[rows])).max(axis=1))
+    return np.concatenate(rises) if rises else np.zeros(0)
+
+
+def choose_mirror_delta(rises: np.ndarray) -> float:
+    """The shipped rule for ``mirror_delta`` (see ``MIRROR_QUANTILE``), rounded up to 0.005."""
+    if not len(rises):
+        return 0.0
+    raw = float(np.quantile(rises, MIRROR_QUANTILE)) + MIRROR_SAFETY
+    return math.ceil(max(raw, 0.0) / 0.005) * 0.005
+
+
+def rule_params(rule: Rule, settings: Settings, mirror_delta: float | None) -> MatchParams:
+    """The ``MatchParams`` a fitted rule corresponds to (what ``calibrate faces`` ships)."""
+    return MatchParams(
+        match_threshold=rule.match_threshold,
+        possible_threshold=rule.match_threshold - rule.possible_gap,
+        artist_margin=rule.artist_margin,
+        artist_quantile=settings.artist_quantile,
+        quality_pivot=settings.quality_pivot,
+        quality_slope=rule.quality_slope,
+        min_quality=settings.min_quality,
+        norm_threshold=rule.norm_threshold,
+        cohort_top_k=settings.cohort_top_k,
+        min_cohort=settings.min_cohort,
+        mirror_delta=mirror_delta,
+    )
+
+
+def lazy_check(
+    faces: LabelledFaces, rule: Rule, delta: float, settings: Settings, rng: np.random.Generator, draws: int
+) -> dict[str, Any]:
+    """Decisions of lazy vs full probe mirroring under ``rule`` on simulated galleries of ``faces`` (the product's
+    own ``GalleryIndex.match`` and ``mirror_needed``): how many differ (decision, or artist of a ``match`` or
+    ``possible``), with a Wilson interval, and the share of faces that needed the mirror pass."""
+    if faces.crop is None:
+        raise ValueError("lazy mirroring needs the crop-only embeddings (LabelledFaces.crop)")
+    params = rule_params(rule, settings, delta)
+    trials = differ = mirrored = crop_differ = 0
+    examples: list[dict[str, Any]] = []
+    for draw in draw_galleries(faces, settings, rng, draws):
+        index = draw.index(faces, params)
+        rows = draw.probe_rows
+        quality = faces.quality[rows].tolist()
+        needed = index.mirror_needed(faces.crop[rows], quality)
+        lazy_vectors = np.where(needed[:, None], faces.probe[rows], faces.crop[rows])
+        full = index.match(faces.probe[rows], quality)
+        lazy = index.match(lazy_vectors, quality)
+        crop = index.match(faces.crop[rows], quality)
+
+        def key(m: Any) -> tuple[str, str | None]:
+            return (m.decision, m.artist if m.decision != "no_match" else None)
+
+        for k, (f, l_, c) in enumerate(zip(full, lazy, crop, strict=True)):
+            if key(f) != key(l_):
+                differ += 1
+                if len(examples) < 10:
+                    examples.append({"path": faces.paths[rows[k]], "full": key(f), "lazy": key(l_)})
+            crop_differ += int(key(f) != key(c))
+        trials += len(rows)
+        mirrored += int(needed.sum())
+    low, high = wilson(differ / max(draws, 1), trials / max(draws, 1))
+    return {
+        "mirror_delta": round(delta, 4),
+        "trials": trials,
+        "galleries": draws,
+        "decisions_differing": differ,
+        "decisions_differing_95ci": [round(low, 5), round(high, 5)],
+        "mirrored_share": round(mirrored / trials, 4) if trials else None,
+        "crop_only_decisions_differing": crop_differ,
+        "examples": examples,
+    }
 
 
 @dataclass
@@ -532,6 +656,8 @@ def cross_validate(
     rule family inside each fitting side (``select_variant``), so its held-out figures are nested.
     """
     rng = np.random.default_rng(settings.seed)
+    # Lazy-mirroring checks draw their own galleries (own stream: the figures above do not move with them).
+    lazy_rng = np.random.default_rng(settings.seed + 13)
     report: dict[str, Any] = {"folds": [], "variants": {}, "mode": "identity" if by_identity else "source"}
     held: dict[str, list[tuple[Rule, Trials]]] = defaultdict(list)
     if by_identity:
@@ -566,7 +692,30 @@ def cross_validate(
                 "held_out": decide(rule, check_trials, settings).as_dict(),
                 **({"family": family, "selection": why} if why is not None else {}),
             }
+        if faces.crop is not None:
+            # delta from the fitting side only; lazy vs full decisions counted on the checked side.
+            delta = choose_mirror_delta(mirror_rises(fit_faces, settings, lazy_rng, settings.draws))
+            last = settings.variants[-1]
+            rule = held[last][-1][0]
+            entry["lazy_mirroring"] = lazy_check(
+                faces.subset(check_mask), rule, delta, settings, lazy_rng, settings.draws
+            )
         report["folds"].append(entry)
+    if faces.crop is not None and report["folds"]:
+        checks = [f["lazy_mirroring"] for f in report["folds"]]
+        trials = sum(c["trials"] for c in checks)
+        differ = sum(c["decisions_differing"] for c in checks)
+        low, high = wilson(differ / settings.draws, trials / settings.draws)
+        report["lazy_mirroring"] = {
+            "how": f"mirror_delta per fold = quantile {MIRROR_QUANTILE} of the fitting side's largest score rise "
+            f"+ {MIRROR_SAFETY}; decisions of the fold's rule, lazy vs every probe mirrored, on the checked side",
+            "trials": trials,
+            "decisions_differing": differ,
+            "decisions_differing_95ci": [round(low, 5), round(high, 5)],
+            "mirrored_share": round(sum(c["mirrored_share"] * c["trials"] for c in checks) / trials, 4),
+            "crop_only_decisions_differing": sum(c["crop_only_decisions_differing"] for c in checks),
+            "per_fold_delta": [c["mirror_delta"] for c in checks],
+        }
     for variant, runs in held.items():
         pooled = _pooled(runs, settings)
         report["variants"][variant] = {"held_out": pooled.as_dict(), "per_source": per_source(runs, settings)}
@@ -587,6 +736,14 @@ def cross_validate(
     report["final_rule"]["fallback_match_threshold"] = (
         fit(everything, settings, "global").match_threshold if rule.norm_threshold is not None else None
     )
+    if faces.crop is not None:
+        rises = mirror_rises(faces, settings, np.random.default_rng(settings.seed + 17), settings.draws * 4)
+        report["mirror_delta"] = choose_mirror_delta(rises)
+        report["mirror_rises"] = {
+            "probes": len(rises),
+            **{f"q{q:g}": round(float(np.quantile(rises, q)), 4) for q in (0.5, 0.9, 0.99, 0.999)},
+            "max": round(float(rises.max()), 4) if len(rises) else None,
+        }
     final_outcome = decide(rule, everything, settings)
     report["final_fitted"] = final_outcome.as_dict()
     report["final_target_met"] = final_outcome.far_upper() <= settings.target_far_upper

@@ -65,6 +65,12 @@ class MatchParams:
     quality_pivot: float = 0.5
     quality_slope: float = 0.0
     min_references: int = 3  # enrolment warns below this many references (see ``gallery/advice.py``)
+    # Lazy probe mirroring: a scanned face is embedded from its crop alone, and its mirror view is embedded
+    # and fused only when some artist's crop-only score lies at or above that artist's ``possible`` threshold
+    # minus this delta (``GalleryIndex.mirror_needed``). The delta is a high quantile of how far fusing the
+    # mirror raises a score, measured on the calibration's fitting folds (``bench/faces_lazy_mirror.py``).
+    # None: every scanned face is embedded as crop + mirror.
+    mirror_delta: float | None = None
     source: dict[str, Any] = field(default_factory=dict)  # provenance of the calibration
     expected: dict[str, Any] = field(default_factory=dict)  # held-out figures of the calibration run
 
@@ -267,6 +273,33 @@ class GalleryIndex:
                 warnings.simplefilter("ignore", RuntimeWarning)
                 tails = np.nanquantile(scores, self.params.artist_quantile, axis=0)
         return np.where(np.isnan(tails), -np.inf, tails)
+
+    def mirror_needed(
+        self, probes: np.ndarray, qualities: list[float] | None = None, delta: float | None = None
+    ) -> np.ndarray:
+        """Which crop-only probe vectors need their mirror view before a decision (lazy probe mirroring).
+
+        A face is decided ``no_match`` exactly when its best artist's score is below that artist's ``possible``
+        threshold (match threshold + quality penalty - gap); the S-norm gate, the margin and the minimum
+        quality only move faces between ``match`` and ``possible``. If fusing the mirror raises no artist's
+        score by more than ``delta``, a face whose every artist score is more than ``delta`` below that
+        artist's ``possible`` threshold stays ``no_match`` with the fused vector too, so only the other faces
+        need the mirror (including every face at or above ``possible``: which of the three decisions, which
+        artist and the reported similarity then come from the crop + mirror vector the thresholds were
+        calibrated on). With S-norm scores (``norm = "snorm"``) the raw-score bound does not carry over, so
+        every face is mirrored; so too with ``delta`` None (``params.mirror_delta`` when not given). An empty
+        gallery needs no mirror at all.
+        """
+        probes = np.asarray(probes, np.float32).reshape(-1, self.refs.shape[1] if len(self.refs) else 128)
+        if self.empty or len(probes) == 0:
+            return np.zeros(len(probes), bool)
+        delta = self.params.mirror_delta if delta is None else delta
+        if delta is None or self.normalising:
+            return np.ones(len(probes), bool)
+        scores = self.artist_scores(probes)  # (N, A)
+        q = np.array([1.0 if v is None else v for v in qualities] if qualities is not None else [1.0] * len(probes))
+        possible = self.thresholds[None, :] + self.params.quality_penalty(q)[:, None] - self.params.possible_gap
+        return np.asarray(((scores - possible).max(axis=1) >= -float(delta)), bool)
 
     def artist_threshold(self, artist: int, quality: float = 1.0) -> float:
         """The score a face of this quality needs for ``match`` with this artist."""

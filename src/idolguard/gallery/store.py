@@ -658,7 +658,8 @@ def add_cohort(ws: Workspace, photos: list[Path], analyzer: FaceAnalyzer | None 
     for path in photos:
         try:
             data = path.read_bytes()
-            found = analyzer.analyze(load_rgb(path, ws.config.limits))
+            # Crop + mirror, like the scanned faces the cohort stands for are decided on (and as calibrated).
+            found = analyzer.analyze(load_rgb(path, ws.config.limits), reference=True)
         except (OSError, MediaError):
             skipped += 1
             continue

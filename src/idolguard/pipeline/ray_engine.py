@@ -19,16 +19,27 @@ the same row and the same ``analysis`` event as one computed locally.
   interrupted run (driver killed, actor killed, node lost) completes by running it again and nothing is
   stored twice. A lost actor is restarted by Ray and its task retried (``max_restarts``, ``task_retries``);
   beyond that the run stops with ``ClusterError`` after storing what was computed.
+- **Stopping.** A pump thread dispatches and collects tasks while the runner (the consumer) stores results.
+  The consumer waits on it with a timeout and checks it is alive: any failure of the pump (``Exception`` or
+  not) reaches the consumer as an error (``ClusterError`` when it is not an ordinary exception, or when the
+  thread ended without saying why), never as a hang; Ctrl-C or ``SystemExit`` in either thread stops the other
+  within about a second (the consumer sets ``stop``, which the pump checks between short waits; the pump hands
+  its interruption to the consumer, which raises it). Completed tasks still queued between the two threads
+  when a run stops (at most ``slots`` = actors x ``in_flight_per_worker``) are dropped with those still in
+  flight, unstored: they are simply computed again by the next run of the same command, which reuses what
+  was stored (content hash + stage version) and stores the rest once.
 - **Originals reach workers** either from a vault path every node can read (``vault="shared"``: the same path
   mounted on every node; checked at start by hashing a stored object on every node) or sent by the driver
   through Ray's object store (``vault="send"``). ``auto`` picks ``shared`` when every node passes the check
   and the vault is not encrypted, else ``send``.
 - **Keys never leave the driver.** The signing key is only ever loaded by the runner's ledger writer on the
   driver. With encryption at rest, the driver decrypts each original (the vault key stays with it) and sends
-  the plaintext to the actor, which writes it to a private (0600) file in memory-backed storage for the
-  duration of the item, exactly as the local runner's ``vault.materialize`` does; an encrypted vault is never
-  read by workers, so ``shared`` is refused for it. Plaintext then crosses the cluster network: run Ray with
-  TLS (``RAY_USE_TLS``) between nodes that are not on a trusted network.
+  the plaintext to the actor, which hands it to the decoders through ``evidence.plaintext.plaintext_path``
+  for the duration of the item, as the local runner's ``vault.materialize`` does: an anonymous sealed memory
+  file (``/proc/<pid>/fd/<n>``, no name in any filesystem, gone with the actor even after SIGKILL), or, where
+  that is unavailable, its fallback, a private (0600) named file in the actor's own folder in memory-backed
+  ``/dev/shm``. An encrypted vault is never read by workers, so ``shared`` is refused for it. Plaintext then
+  crosses the cluster network: run Ray with TLS (``RAY_USE_TLS``) between nodes that are not on a trusted network.
 - **Start-time checks** (``ClusterSetupError``, exit 4): Ray importable, SQLite refused when the cluster has
   more than one node (workers on other machines cannot share an embedded database file safely, and bank
   matching opens the workspace database from the actors: use PostgreSQL), every node able to import this
@@ -52,11 +63,14 @@ from pathlib import Path
 from typing import Any
 
 from idolguard.errors import IdolGuardError, WorkspaceError
+from idolguard.evidence.plaintext import plaintext_path
 from idolguard.pipeline.resources import Resources
 from idolguard.pipeline.runner import Job, StageOutcome, compute_item
 from idolguard.workspace import Workspace
 
 VAULT_MODES = ("auto", "shared", "send")
+WAIT_S = 0.5  # how often the consumer, waiting for the pump, checks that the pump thread is still alive
+STOP_WAIT_S = 30.0  # how long a stopping run waits for the pump thread to end (it notices ``stop`` in < 1 s)
 
 
 class ClusterSetupError(WorkspaceError):
@@ -302,7 +316,8 @@ class RayEngine:
         # A pump thread dispatches and collects tasks while this generator's consumer (the runner) stores what
         # it already yielded: the actors get their next batches during ``persist_batch`` instead of waiting for
         # it. At most ``slots`` tasks in flight and ``slots`` completed tasks waiting here (backpressure: a slow
-        # writer stops dispatch); what waits here is lost with the driver exactly as what is in flight is.
+        # writer stops dispatch); what waits here is lost with the driver exactly as what is in flight is,
+        # and recomputed by the next run (module docstring, "Stopping").
         done: queue.Queue[Any] = queue.Queue(maxsize=slots)
         stop = threading.Event()
         self.timings = {k: v for k, v in self.timings.items() if k == "start"}
@@ -314,11 +329,22 @@ class RayEngine:
         pump.start()
         try:
             while True:
-                entry = done.get()
+                try:
+                    entry = done.get(timeout=WAIT_S)
+                except queue.Empty:
+                    if pump.is_alive():
+                        continue
+                    try:  # it may have handed its last entry just before ending
+                        entry = done.get_nowait()
+                    except queue.Empty:
+                        raise ClusterError(
+                            "the Ray dispatch thread ended without a result or an error; everything computed "
+                            "before was stored: run the same command again to resume"
+                        ) from None
                 if entry is None:
                     break
                 if isinstance(entry, BaseException):
-                    raise entry
+                    raise _surfaced(entry)
                 batch, results = entry
                 mark = time.perf_counter()
                 yield from zip(batch, results, strict=True)
@@ -328,7 +354,9 @@ class RayEngine:
                 held += time.perf_counter() - mark
         finally:
             stop.set()
-            while pump.is_alive():  # a pump blocked on a full queue sees ``stop`` once there is room
+            # Completed but unstored tasks still queued are dropped here: the next run recomputes them.
+            deadline = time.monotonic() + STOP_WAIT_S
+            while pump.is_alive() and time.monotonic() < deadline:  # a pump blocked on a full queue sees ``stop``
                 with suppress(queue.Empty):
                     done.get_nowait()
                 pump.join(0.05)
@@ -361,6 +389,17 @@ class RayEngine:
                     done.put(entry, timeout=0.2)
                     return True
             return False
+
+        def hand_anyway(exc: BaseException) -> None:
+            # An error must reach a consumer still waiting even when the queue is full: make room (the
+            # dropped completed task is recomputed by the next run). A consumer that stopped drains the queue.
+            while True:
+                try:
+                    done.put_nowait(exc)
+                    return
+                except queue.Full:
+                    with suppress(queue.Empty):
+                        done.get_nowait()
 
         try:
             while not stop.is_set():
@@ -408,8 +447,9 @@ class RayEngine:
                         first, self.timings["first_items"] = now, len(batch)
                     if not hand((batch, results)):
                         return
-        except Exception as exc:  # noqa: BLE001 - reaches the consumer, which raises it
-            hand(exc)
+        except BaseException as exc:  # noqa: BLE001 - reaches the consumer, which raises it (see ``_surfaced``)
+            stop.set()  # nothing more is dispatched, whatever the consumer does next
+            hand_anyway(exc)
         finally:
             for other in pending:  # stopped early (error, or the consumer stopped): the actors drop the rest
                 with suppress(Exception):
@@ -422,6 +462,20 @@ class RayEngine:
             job.path = str(ws.vault.path_for(job.sha256))
             return None
         return ws.vault.read_bytes(job.sha256)
+
+
+def _surfaced(exc: BaseException) -> BaseException:
+    """What the consumer raises for an error the pump handed over: ordinary exceptions (``ClusterError``, a
+    vault error) and interruptions (``KeyboardInterrupt``, ``SystemExit``) as they are; any other
+    ``BaseException`` (never meant to be caught by ``except Exception``) as a ``ClusterError`` naming it."""
+    if isinstance(exc, Exception | KeyboardInterrupt | SystemExit):
+        return exc
+    error = ClusterError(
+        f"the Ray dispatch thread failed ({type(exc).__name__}: {exc}); everything computed before was stored: "
+        "run the same command again to resume"
+    )
+    error.__cause__ = exc
+    return error
 
 
 def _batches(jobs: list[Job], size: int, max_bytes: int, slots: int = 1) -> Iterator[list[Job]]:
@@ -447,8 +501,9 @@ def _batches(jobs: list[Job], size: int, max_bytes: int, slots: int = 1) -> Iter
 class AnalysisWorker:
     """One Ray actor: a long-lived process that loads the stages' models once and computes batches of jobs.
 
-    It writes nothing but private temporary copies of originals sent by the driver (removed after each item);
-    it never sees a signing key or the vault key."""
+    It writes no file for the originals the driver sends: each is an anonymous memory file for the duration of
+    its item (``plaintext_path``; a private named file in this actor's folder only in its fallback). It never
+    sees a signing key or the vault key."""
 
     def __init__(self, env: dict[str, str], threads: int = 1) -> None:
         os.environ.update(env)
@@ -462,10 +517,18 @@ class AnalysisWorker:
         self._run_id = ""
         shm = Path("/dev/shm")
         base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
-        _remove_dead_actor_dirs(base)  # plaintext left by an actor that was killed mid-item
-        self._tmp = tempfile.mkdtemp(prefix=f"idolguard-actor-{os.getpid()}-", dir=base)
-        os.chmod(self._tmp, 0o700)
+        _remove_dead_actor_dirs(base)  # fallback plaintext left by an actor that was killed mid-item
+        self._base = base
+        self._tmp = ""  # this actor's private folder, made on first use by the fallback only
         self._busy: deque[tuple[float, float, int]] = deque(maxlen=4096)  # (start, end, items) per task
+
+    def _fallback_dir(self) -> Path:
+        """This actor's 0700 folder for ``plaintext_path``'s fallback (named files; removed after each item,
+        the folder by the next actor starting on this node if this one is killed)."""
+        if not self._tmp:
+            self._tmp = tempfile.mkdtemp(prefix=f"idolguard-actor-{os.getpid()}-", dir=self._base)
+            os.chmod(self._tmp, 0o700)
+        return Path(self._tmp)
 
     def busy(self) -> list[tuple[float, float, int]]:
         """When this actor computed (``time.time()`` at start and end of each task, items): for the profile."""
@@ -495,14 +558,9 @@ class AnalysisWorker:
             if data is None:
                 results.append(compute_item(job))
                 continue
-            fd, name = tempfile.mkstemp(dir=self._tmp, prefix="item-")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(data)
-                job.path = name
+            with plaintext_path((data,), self._fallback_dir, prefix="item") as path:
+                job.path = str(path)
                 results.append(compute_item(job))
-            finally:
-                Path(name).unlink(missing_ok=True)
         self._busy.append((began, time.time(), len(batch)))
         return results
 

@@ -6,6 +6,7 @@ reports the duplicate. Removing deletes the entry (and its index rows); disablin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy import delete, func, select, update
 from idolguard.db.base import utcnow
 from idolguard.errors import IdolGuardError
 from idolguard.evidence.actions import Action
-from idolguard.signals.models import BANK_KINDS, Bank, BankEntry
+from idolguard.signals.models import BANK_KINDS, Bank, BankEntry, OfficialItem
 from idolguard.signals.store import INDEXED, IndexStore, bump_revision, current_revision
 from idolguard.workspace import Workspace
 
@@ -162,8 +163,22 @@ def add_entries(
     return report
 
 
-def remove(ws: Workspace, bank_name: str, entry_id: int | None, *, reason: str | None = None) -> int:
-    """Delete one entry, or the whole bank with its entries; returns how many entries went."""
+@dataclass
+class RemoveReport:
+    entries: int  # entries deleted
+    official_items: list[str] = field(default_factory=list)  # items that left an official collection with them
+
+
+def remove(ws: Workspace, bank_name: str, entry_id: int | None, *, reason: str | None = None) -> RemoveReport:
+    """Delete one entry, or the whole bank with its entries; says how many entries went (and which official
+    items with them).
+
+    An official collection (``artists official add``) stays consistent whichever command removes from it: when
+    the last entry of one of its items goes here, the item leaves the collection in the same transaction (its
+    ``signal_official_items`` row is deleted and ``gallery.official_remove`` is written, as ``artists official
+    remove`` would), so adding that file again later works instead of being told "already there". Not refused:
+    deleting one face's hash of a group photo is a legitimate use of ``bank remove``, and the whole-bank form is
+    what retires a collection whose artist is gone (``verify`` names it)."""
     with ws.write() as (session, ledger):
         bank = get_bank(session, bank_name)
         old_revision = current_revision(session)
@@ -174,12 +189,27 @@ def remove(ws: Workspace, bank_name: str, entry_id: int | None, *, reason: str |
         if entry_id is not None and not doomed:
             raise IdolGuardError(f"bank {bank_name!r} has no entry {entry_id}")
         ids = [i for i, _ in doomed]
+        per_item = _entries_per_official_item(session, bank.id, ids, whole=entry_id is None)
         for start in range(0, len(ids), 900):
             session.execute(delete(BankEntry).where(BankEntry.id.in_(ids[start : start + 900])))
+        left = _official_items_emptied(session, bank, per_item)
+        owner = _official_owner(bank.description)
         if entry_id is None:
             session.delete(bank)
         new_revision = bump_revision(session)
         invalidate_matches(session)
+        for sha, count in left.items():  # first-added first, then the bank change, as ``--all`` writes them
+            ledger.append(
+                Action.GALLERY_OFFICIAL_REMOVE,
+                item=sha,
+                details={
+                    "artist": owner,
+                    "bank": bank_name,
+                    "entries_removed": count,
+                    "reason": reason,
+                    "via": "bank remove",
+                },
+            )
         ledger.append(
             Action.BANK_REMOVE,
             details={"bank": bank_name, "entry": entry_id, "entries_removed": len(ids), "reason": reason},
@@ -187,7 +217,50 @@ def remove(ws: Workspace, bank_name: str, entry_id: int | None, *, reason: str |
     store = IndexStore(ws)
     for kind in INDEXED:
         store.apply(kind, old_revision, new_revision, [], [i for i, t in doomed if t == kind])
-    return len(ids)
+    return RemoveReport(len(ids), list(left))
+
+
+def _entries_per_official_item(session: Any, bank_id: int, ids: list[int], *, whole: bool) -> dict[str, int]:
+    """{official item: entries of it among ``ids``}, in the order the items entered the bank (empty for a bank
+    that is no official collection); with ``whole`` (the bank goes), every item of the collection."""
+    items = set(session.execute(select(OfficialItem.item_sha256).where(OfficialItem.bank_id == bank_id)).scalars())
+    if not items:
+        return {}
+    counts: dict[str, int] = {}
+    for start in range(0, len(ids), 900):
+        rows = session.execute(
+            select(BankEntry.id, BankEntry.source_item)
+            .where(BankEntry.id.in_(ids[start : start + 900]))
+            .order_by(BankEntry.id)
+        ).tuples()
+        for _id, sha in rows:
+            if sha in items:
+                counts[sha] = counts.get(sha, 0) + 1
+    if whole:
+        counts.update({sha: 0 for sha in sorted(items - counts.keys())})
+    return counts  # by entry id: the order the items entered the bank
+
+
+def _official_items_emptied(session: Any, bank: Bank, per_item: dict[str, int]) -> dict[str, int]:
+    """Delete the ``signal_official_items`` rows of the items in ``per_item`` with no entry left in ``bank``
+    (call after the entries are deleted); returns {item: entries removed} of those that left the collection."""
+    left: dict[str, int] = {}
+    for sha, count in per_item.items():
+        remaining = session.execute(
+            select(BankEntry.id).where(BankEntry.bank_id == bank.id, BankEntry.source_item == sha).limit(1)
+        ).first()
+        if remaining is None:
+            session.execute(
+                delete(OfficialItem).where(OfficialItem.bank_id == bank.id, OfficialItem.item_sha256 == sha)
+            )
+            left[sha] = count
+    return left
+
+
+def _official_owner(description: str | None) -> str | None:
+    """The artist's name an official collection's description gives (``signals/official.py``), else None."""
+    found = re.match(r"Official media of (.*) \(artist #\d+\):", description or "")
+    return found.group(1) if found else None
 
 
 def set_enabled(ws: Workspace, bank_name: str, entry_id: int | None, enabled: bool) -> None:

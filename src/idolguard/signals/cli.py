@@ -366,13 +366,16 @@ def bank_remove(
         if not confirm("Delete {what}?", what=what):
             fail("nothing removed", ExitCode.ITEMS_FAILED)
     try:
-        count = remove(ws, name, entry, reason=reason)
+        removed = remove(ws, name, entry, reason=reason)
     except IdolGuardError as exc:
         fail(exc)
+    count = removed.entries
     if entry:
         say("removed {n} entry" if count == 1 else "removed {n} entries", n=count)
     else:
         say("removed {n} entries and bank {name}", n=count, name=name)
+    for sha in removed.official_items:
+        say("{item}… left the official collection in {name} (recorded in the ledger)", item=sha[:12], name=name)
 
 
 def _has_input() -> bool:

@@ -118,6 +118,10 @@ def add_official(ws: Workspace, artist: str, paths: list[Path]) -> tuple[dict[st
         sha = result.sha256
         with ws.sessions() as session:
             bank_id = session.execute(select(Bank.id).where(Bank.name == name)).scalar_one()
+            left = _left_behind(session, bank_id, sha)
+        if left:
+            _forget_if_left(ws, bank_id, sha, artist_name, name)
+        with ws.sessions() as session:
             first = _already_there(session, bank_id, sha)
             others = sorted(
                 {
@@ -190,6 +194,31 @@ def add_official(ws: Workspace, artist: str, paths: list[Path]) -> tuple[dict[st
             record.pop("pdq_inner", None)
             _mark_duplicate(record, artist_name, first)
     return {"artist": artist_name, "bank": name}, records
+
+
+def _forget_if_left(ws: Workspace, bank_id: int, sha: str, artist_name: str, bank: str) -> None:
+    """An item row whose hashes are all gone from the bank: left by a ``bank remove`` from before it took items
+    out of the collection with their last entry (it kept the row, so the file was "already there" for good).
+    The row goes and the ledger says the item left (``via``: ``repair``, nothing removed now), then the file
+    is added as any other. In a write transaction: writes are serialised, so a run adding the file at this
+    moment has either committed its entries (the row is not stale) or not yet inserted its row."""
+    with ws.write() as (session, ledger):
+        if not _left_behind(session, bank_id, sha):
+            return
+        session.execute(delete(OfficialItem).where(OfficialItem.bank_id == bank_id, OfficialItem.item_sha256 == sha))
+        ledger.append(
+            Action.GALLERY_OFFICIAL_REMOVE,
+            item=sha,
+            details={"artist": artist_name, "bank": bank, "entries_removed": 0, "reason": None, "via": "repair"},
+        )
+
+
+def _left_behind(session: Any, bank_id: int, sha: str) -> bool:
+    """Whether the item has a row in the collection but no hash left in its bank."""
+    if _already_there(session, bank_id, sha) is None:
+        return False
+    entry = select(BankEntry.id).where(BankEntry.bank_id == bank_id, BankEntry.source_item == sha).limit(1)
+    return session.execute(entry).first() is None
 
 
 def _already_there(session: Any, bank_id: int, sha: str) -> tuple[Any, str] | None:

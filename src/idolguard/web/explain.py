@@ -75,7 +75,10 @@ def manipulation_lines(obj: dict[str, Any], gettext: Gettext) -> list[str]:
             if fam.get("false_positive_rate") is not None:
                 parts.append(_fpr(fam["false_positive_rate"], gettext))
             label = gettext(FAMILIES[name]) if name in FAMILIES else name
-            lines.append(f"{label}: {gettext(fam.get('verdict') or 'uncertain')} — {'; '.join(p for p in parts if p)}")
+            facts = [p for p in parts if p]  # the band, then the measured false-positive rate when there is one
+            # The join is the catalog's: "; " reads as foreign punctuation inside a Korean sentence.
+            said = facts[0] if len(facts) == 1 else gettext("{band}; {rate}", band=facts[0], rate=facts[1])
+            lines.append(f"{label}: {gettext(fam.get('verdict') or 'uncertain')} — {said}")
         deciding = info.get("deciding_family")
         if deciding in FAMILIES and len(families) > 1:
             lines.append(

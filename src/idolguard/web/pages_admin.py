@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
@@ -164,7 +166,22 @@ def verify(request: Request, ctx: PageContext = Depends(need_csrf("admin")), obj
     from idolguard.evidence.verify import verify_workspace
 
     report = verify_workspace(ws_of(request), objects=bool(objects))
-    return render(ctx, "admin_verify.html.j2", report=report.as_dict())
+    found = report.as_dict()
+    for finding in [*found["problems"], *found["warnings"]]:
+        finding["said"] = _said(finding, ctx)
+    return render(ctx, "admin_verify.html.j2", report=found)
+
+
+def _said(finding: dict[str, Any], ctx: PageContext) -> str:
+    """A verify finding in the page's language: a coded one (``evidence.verify.Finding``) from the web catalogs
+    with its values, any other as ``verify`` wrote it (the English the CLI matches its templates against)."""
+    from idolguard.evidence.verify import FINDING_MESSAGES, Finding
+
+    try:
+        template = FINDING_MESSAGES[Finding(finding.get("code"))]
+    except ValueError:
+        return str(finding["message"])
+    return ctx.gettext(template, **finding.get("params", {}))
 
 
 @router.get("/verify", response_class=HTMLResponse)

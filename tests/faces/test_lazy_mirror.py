@@ -1,0 +1,248 @@
+"""Lazy probe mirroring: scanned faces get their mirror view only where it can change the decision.
+
+The thresholds are calibrated on crop + mirror vectors; a face is embedded from its crop and, when some
+artist's crop-only score comes within ``mirror_delta`` of that artist's ``possible`` threshold (or above it),
+its mirror view too. Real models on the astronaut portrait and, where present, real East Asian photos.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from idolguard.faces.analysis import CROP, CROP_MIRROR, LAZY, FaceAnalyzer, complete_views, fuse_views
+from idolguard.faces.stage import MIRROR_MISSING, analyse_path, contribute_faces
+from idolguard.gallery.matching import MATCH, NO_MATCH, POSSIBLE, GalleryIndex, MatchParams
+from idolguard.pipeline.resources import Resources
+from tests.faces.helpers import astronaut_array, save
+from tests.faces.test_matching import mix, unit
+
+
+@pytest.fixture(scope="module")
+def analyzers() -> dict[str, FaceAnalyzer]:
+    lazy = FaceAnalyzer(probe_views=LAZY)
+    return {
+        LAZY: lazy,
+        CROP_MIRROR: FaceAnalyzer(lazy.detector, lazy.embedder, probe_views=CROP_MIRROR),
+        CROP: FaceAnalyzer(lazy.detector, lazy.embedder, probe_views=CROP),
+    }
+
+
+def params(match: float, possible: float, delta: float | None = 0.08) -> MatchParams:
+    return MatchParams(match_threshold=match, possible_threshold=possible, mirror_delta=delta)
+
+
+def gallery_of(reference: np.ndarray, p: MatchParams, revision: str = "r1") -> GalleryIndex:
+    """The astronaut enrolled (its crop + mirror vector, twice) next to two artists it does not resemble."""
+    rng = np.random.default_rng(3)
+    others = unit(rng.normal(size=(4, 128)).astype(np.float32))
+    refs = np.concatenate([np.stack([reference, reference]), others])
+    return GalleryIndex(["astronaut", "b", "c"], refs, np.array([0, 0, 1, 1, 2, 2]), params=p, revision=revision)
+
+
+def test_mirror_band_follows_every_artists_possible_threshold() -> None:
+    basis = np.eye(128, dtype=np.float32)
+    refs = np.stack([basis[0], basis[0], basis[1], basis[1]])
+    index = GalleryIndex(["a", "b"], refs, np.array([0, 0, 1, 1]), params=params(0.46, 0.40))
+    probes = np.stack(
+        [
+            mix(basis, {0: 0.30, 9: 1.0}),  # crop score ~0.29: more than delta below possible (0.32)
+            mix(basis, {0: 0.36, 9: 1.0}),  # ~0.34: within delta below possible
+            mix(basis, {0: 1.0, 9: 0.2}),  # far above match
+            basis[9],  # nobody
+        ]
+    )
+    assert index.mirror_needed(probes).tolist() == [False, True, True, False]
+    # A stricter explicit threshold for artist a moves its band up; a laxer one for b brings b's band down.
+    strict = GalleryIndex(["a", "b"], refs, np.array([0, 0, 1, 1]), thresholds={"a": 0.9}, params=params(0.46, 0.40))
+    assert strict.mirror_needed(probes).tolist() == [False, False, True, False]
+    lax_b = GalleryIndex(["a", "b"], refs, np.array([0, 0, 1, 1]), thresholds={"b": 0.07}, params=params(0.46, 0.40))
+    assert lax_b.mirror_needed(probes).tolist() == [True, True, True, True]
+    # No calibrated delta: every face mirrored. S-norm scores: the raw bound does not apply, every face.
+    assert (
+        GalleryIndex(["a", "b"], refs, np.array([0, 0, 1, 1]), params=params(0.46, 0.40, None))
+        .mirror_needed(probes)
+        .all()
+    )
+    snorm = MatchParams(norm="snorm", min_cohort=1, mirror_delta=0.08)
+    assert GalleryIndex(["a", "b"], refs, np.array([0, 0, 1, 1]), params=snorm).mirror_needed(probes).all()
+    empty = GalleryIndex([], np.zeros((0, 128), np.float32), np.zeros(0, np.int64), params=params(0.46, 0.40))
+    assert not empty.mirror_needed(probes).any()
+
+
+def test_lazy_and_full_mirroring_decide_alike_near_and_far_from_the_thresholds(analyzers) -> None:  # type: ignore[no-untyped-def]
+    image = astronaut_array()
+    lazy, full = analyzers[LAZY], analyzers[CROP_MIRROR]
+    assert lazy.embedder is not None
+    reference = full.analyze(image, reference=True).faces[0].embedding
+    crop_score = float(full.analyze(image, reference=True).faces[0].crop_embedding @ reference)
+    full_face = full.analyze(image).faces[0]
+    full_score = float(full_face.embedding @ reference)
+    assert full_face.views == CROP_MIRROR and crop_score < full_score  # the mirror moves the score
+    # Thresholds placed around the face's own scores: far above it, at it, just under it, far under it.
+    cases = {
+        "far below possible": (full_score + 0.3, full_score + 0.25, NO_MATCH, CROP),
+        "just above the crop score": (crop_score + 0.01, crop_score - 0.01, POSSIBLE, CROP_MIRROR),
+        "between the crop and fused scores": ((crop_score + full_score) / 2, crop_score - 0.05, MATCH, CROP_MIRROR),
+        "far above match": (full_score - 0.3, full_score - 0.35, MATCH, CROP_MIRROR),
+    }
+    for name, (match_t, possible_t, expected, views) in cases.items():
+        index = gallery_of(reference, params(match_t, possible_t))
+        faces = lazy.analyze(image).faces
+        assert faces[0].views == CROP, "lazy embeds the crop alone first"
+        complete_views(lazy.embedder, faces, index)
+        lazy_decision = index.match(np.stack([faces[0].embedding]), [faces[0].quality.score])[0]
+        full_decision = index.match(np.stack([full_face.embedding]), [full_face.quality.score])[0]
+        assert faces[0].views == views, name
+        assert lazy_decision.decision == full_decision.decision == expected, name
+        if views == CROP_MIRROR:  # decided on exactly the vector a full mirror pass gives
+            assert np.allclose(faces[0].embedding, full_face.embedding, atol=1e-6), name
+    # The crop-only decision would differ in the "between" case: there the mirror pass was needed.
+    index = gallery_of(reference, params((crop_score + full_score) / 2, crop_score - 0.05))
+    crop_face = analyzers[CROP].analyze(image).faces[0]
+    assert index.match(np.stack([crop_face.embedding]))[0].decision == POSSIBLE
+
+
+def test_fused_vector_equals_the_reference_embedding(analyzers) -> None:  # type: ignore[no-untyped-def]
+    lazy = analyzers[LAZY]
+    assert lazy.embedder is not None
+    face = lazy.analyze(astronaut_array()).faces[0]
+    mirror = lazy.embedder.embed([np.ascontiguousarray(face.aligned[:, ::-1])])[0]
+    reference = lazy.analyze(astronaut_array(), reference=True).faces[0]
+    assert reference.views == CROP_MIRROR
+    assert np.allclose(fuse_views(face.embedding, mirror), reference.embedding, atol=1e-6)
+
+
+def _stage_output(tmp_path: Path, gallery: GalleryIndex | None) -> dict[str, Any]:
+    from PIL import Image
+
+    path = save(Image.fromarray(astronaut_array()), tmp_path / "astronaut.jpg")
+    resources = Resources({"gallery": gallery}) if gallery is not None else None
+    return analyse_path(path, "image", mime="image/jpeg", resources=resources)
+
+
+def test_stage_stores_per_face_views_and_skips_the_mirror_without_a_gallery(tmp_path, analyzers) -> None:  # type: ignore[no-untyped-def]
+    output = _stage_output(tmp_path, None)
+    assert output["probe_embedding"] == LAZY and output["mirrored"] == 0
+    assert [f["views"] for f in output["faces"]] == [CROP] and output["faces"][0]["decision"] == NO_MATCH
+    reference = analyzers[CROP_MIRROR].analyze(astronaut_array(), reference=True).faces[0].embedding
+    matched = _stage_output(tmp_path, gallery_of(reference, params(0.46, 0.40)))
+    assert matched["mirrored"] == 1 and matched["faces"][0]["views"] == CROP_MIRROR
+    assert matched["faces"][0]["decision"] == MATCH and matched["faces"][0]["artist"] == "astronaut"
+    assert "review_reason" not in matched["faces"][0]
+
+
+def test_refresh_caps_a_stored_crop_only_face_that_a_new_gallery_puts_in_the_band(tmp_path, analyzers) -> None:  # type: ignore[no-untyped-def]
+    stored = _stage_output(tmp_path, None)  # scanned before any artist was enrolled: crop only
+    reference = analyzers[CROP_MIRROR].analyze(astronaut_array(), reference=True).faces[0].embedding
+    # The artist is enrolled afterwards: the stored vector would be a clear match, but it is crop-only and the
+    # thresholds are for crop + mirror, so the refresh (no media at hand) sends it to a person.
+    obj: dict[str, Any] = {}
+    contribute_faces(obj, stored, gallery_of(reference, params(0.46, 0.40), revision="r2"))
+    face = obj["faces"][0]
+    assert face["views"] == CROP and face["artist"] == "astronaut"
+    assert face["decision"] == POSSIBLE and face["review_reason"] == MIRROR_MISSING
+    # A gallery that puts the face far below every possible threshold: decided on the crop, no cap.
+    far: dict[str, Any] = {}
+    rng = np.random.default_rng(9)
+    strangers = GalleryIndex(
+        ["x", "y"], unit(rng.normal(size=(4, 128)).astype(np.float32)), np.array([0, 0, 1, 1]), params=params(0.46, 0.4)
+    )
+    contribute_faces(far, stored, strangers)
+    assert far["faces"][0]["decision"] == NO_MATCH and "review_reason" not in far["faces"][0]
+    # Analysed again with the gallery in place, the face gets its mirror and a plain ``match``.
+    again = _stage_output(tmp_path, gallery_of(reference, params(0.46, 0.40), revision="r2"))
+    assert again["faces"][0]["decision"] == MATCH and again["faces"][0]["views"] == CROP_MIRROR
+
+
+def test_old_stored_outputs_keep_working(tmp_path, analyzers) -> None:  # type: ignore[no-untyped-def]
+    reference = analyzers[CROP_MIRROR].analyze(astronaut_array(), reference=True).faces[0].embedding
+    index = gallery_of(reference, params(0.46, 0.40), revision="r3")
+    current = _stage_output(tmp_path, None)
+    # Version 3 (and earlier): no ``probe_embedding``, no per-face ``views``: crop-only vectors.
+    v3 = {k: v for k, v in current.items() if k not in ("probe_embedding", "mirrored")}
+    v3["faces"] = [{k: v for k, v in f.items() if k != "views"} for f in current["faces"]]
+    obj3: dict[str, Any] = {}
+    contribute_faces(obj3, v3, index)
+    assert obj3["faces"][0]["views"] == CROP and obj3["faces"][0]["decision"] == POSSIBLE
+    # Version 4: every vector crop + mirror, said once for the whole output: decided as is.
+    mirrored = analyzers[CROP_MIRROR].analyze(astronaut_array()).faces[0].embedding
+    from idolguard.faces.stage import encode_vector
+
+    v4 = {**v3, "probe_embedding": CROP_MIRROR, "embeddings": [encode_vector(mirrored)]}
+    obj4: dict[str, Any] = {}
+    contribute_faces(obj4, v4, index)
+    assert obj4["faces"][0]["views"] == CROP_MIRROR and obj4["faces"][0]["decision"] == MATCH
+    assert "review_reason" not in obj4["faces"][0]
+
+
+def test_video_tracks_get_the_mirror_only_with_a_gallery_that_needs_it(tmp_path, analyzers) -> None:  # type: ignore[no-untyped-def]
+    from tests.faces.helpers import write_face_clip
+
+    clip = write_face_clip(tmp_path / "clip.mp4", seconds=3.0)
+    plain = analyse_path(clip, "video", mime="video/mp4")
+    assert plain["faces"] and all(f["views"] == CROP for f in plain["faces"]) and plain["mirrored"] == 0
+    reference = analyzers[CROP_MIRROR].analyze(astronaut_array(), reference=True).faces[0].embedding
+    near = analyse_path(
+        clip, "video", mime="video/mp4", resources=Resources({"gallery": gallery_of(reference, params(0.3, 0.2))})
+    )
+    assert all(f["views"] == CROP_MIRROR for f in near["faces"]) and near["mirrored"] == len(near["faces"])
+    # The track vector is the quality-weighted mean of its best frames' crop + mirror vectors.
+    assert all(f["decision"] in (MATCH, POSSIBLE) for f in near["faces"])
+
+
+def test_lazy_equals_full_on_real_east_asian_photos(analyzers) -> None:  # type: ignore[no-untyped-def]
+    """Shipped calibration: 6 enrolled identities (3 photos each, crop + mirror), every other photo of the
+    first 12 identities as a probe: lazy and full mirroring give the same decision for every face."""
+    import csv
+
+    from idolguard.faces.analysis import primary_face
+    from idolguard.media.image import load_rgb
+    from tests.conftest import shared_data
+
+    root = shared_data("eastasian-dev")
+    with open(root / "manifest.csv", newline="", encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["set"].startswith("kpop")]
+    by_identity: dict[str, list[str]] = {}
+    for row in rows:
+        by_identity.setdefault(row["identity"], []).append(row["path"])
+    people = sorted(i for i, paths in by_identity.items() if len(paths) >= 4)[:12]
+    full, lazy = analyzers[CROP_MIRROR], analyzers[LAZY]
+    assert lazy.embedder is not None
+    names, refs, owners, probes = [], [], [], []
+    for k, person in enumerate(people):
+        paths = sorted(by_identity[person])
+        if k < 6:
+            for rel in paths[:3]:
+                image = load_rgb(root / rel)
+                face = primary_face(full.analyze(image, reference=True).faces, image.shape)
+                if face is not None:
+                    refs.append(face.embedding)
+                    owners.append(len(names))
+            names.append(person)
+            probes += paths[3:5]
+        else:
+            probes += paths[:2]
+    index = GalleryIndex(names, np.stack(refs), np.array(owners), params=MatchParams.shipped())
+    assert index.params.mirror_delta is not None
+    decided, mirrored = 0, 0
+    for rel in probes:
+        image = load_rgb(root / rel)
+        full_faces = full.analyze(image).faces
+        lazy_faces = lazy.analyze(image).faces
+        mirrored += complete_views(lazy.embedder, lazy_faces, index)
+        if not full_faces:
+            continue
+        q = [f.quality.score for f in full_faces]
+        by_full = index.match(np.stack([f.embedding for f in full_faces]), q)
+        by_lazy = index.match(np.stack([f.embedding for f in lazy_faces]), q)
+        for a, b in zip(by_full, by_lazy, strict=True):
+            assert (a.decision, a.artist if a.decision != NO_MATCH else None) == (
+                b.decision,
+                b.artist if b.decision != NO_MATCH else None,
+            ), rel
+            decided += 1
+    assert decided >= 20 and 0 < mirrored <= decided
