@@ -257,6 +257,46 @@ class Workspace:
     def actor(self) -> str:
         return self.actor_override or self.config.actor
 
+    @property
+    def preview_cache(self) -> Path:
+        """Where the web's blurred previews are cached (``cache/previews/<version>/<sha>[-kind].png[.enc]``,
+        written via hidden ``.<name>.<pid>.<tid>.tmp`` files): here so that erasure and rekey, which must
+        delete an object's previews, and ``verify`` know the layout without importing the web."""
+        return self.home / "cache" / "previews"
+
+    def cached_previews(self, sha256: str | None = None) -> list[Path]:
+        """Every cached preview file of one object (all objects when None), hidden temporary files included:
+        what an erasure or a rekey deletes, and what ``verify`` checks against the vault."""
+        root = self.preview_cache
+        if not root.is_dir():
+            return []
+        if sha256 is None:
+            return sorted(p for p in root.glob("*/*") if p.is_file())
+        return [*root.glob(f"*/{sha256}*"), *root.glob(f"*/.{sha256}*")]
+
+    def drop_previews(self, sha256: str) -> None:
+        """Delete an object's cached previews and any temporary file a write of one left."""
+        for path in self.cached_previews(sha256):
+            path.unlink(missing_ok=True)
+
+    def sweep_preview_tmp(self, older_than_s: float = 600.0) -> int:
+        """Delete temporary preview files older than ``older_than_s`` (a process killed mid-write left them; a
+        write takes milliseconds): run at ``serve`` start. The number deleted."""
+        import time
+
+        root = self.preview_cache
+        if not root.is_dir():
+            return 0
+        cutoff, removed = time.time() - older_than_s, 0
+        for tmp in root.glob("*/.*.tmp"):
+            try:
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
     def acting_as(self, actor: str) -> Workspace:
         """The same open workspace (engine, vault, key shared) recording custody events under ``actor``."""
         # Build the shared parts first, so the clone never makes its own (a second Vault would clean tmp/

@@ -190,50 +190,58 @@ def _objects_to_erase(session: Session, case: Case) -> tuple[list[tuple[str, str
 
 
 def _execute(ws: Workspace, key: str, result: DestroyResult) -> None:
-    with ws.write() as (session, writer):
-        case = get_case(session, key)
-        _check_destroyable(case)
-        approvals = (
-            session.execute(
-                select(DestructionApproval)
-                .where(DestructionApproval.case_id == case.id)
-                .order_by(DestructionApproval.id)
-            )
-            .scalars()
-            .all()
-        )
-        if len({a.approver for a in approvals}) < APPROVALS_NEEDED:
-            raise CaseError("a destruction needs two different approvers", code=ErrorCode.CASE_SECOND_APPROVER)
-        objects, kept = _objects_to_erase(session, case)
-        entry = writer.append(
-            "case.destroy",
-            None,
-            {
-                "case": case.number,
-                "approvals": [
-                    {"approver": a.approver, "role": a.role, "reason": a.reason, "at": a.approved_at.isoformat()}
-                    for a in approvals
-                ],
-                "objects": [{"sha256": sha, "kind": kind, "erasure": _erasure(ws, sha)} for sha, kind in objects],
-                "kept": kept,
-                "method": "deleted" if not ws.vault.encrypted else "item keys destroyed (encrypted at rest)",
-            },
-        )
-        from idolguard.db.base import utcnow
-
-        now = utcnow()
-        case.destroyed_at = now
-        for sha, kind in objects:
-            if session.get(DestroyedObject, sha) is None:
-                session.add(
-                    DestroyedObject(sha256=sha, case_id=case.id, kind=kind, destroyed_at=now, decision_seq=entry.seq)
+    """Commit the signed decision, then erase its files, all under ``vault/finish.lock``: a ``finish_pending``
+    (a ``worker``/``serve`` start, ``vault rekey``) that ran between the commit and the erasure would take this
+    ordinary erasure for an interrupted one and sign a ``case.destroy_finish`` claiming a crash that never
+    happened. Lock order as in ``finish_pending``: the finish lock, then the ledger's (``ws.write``), then the
+    vault's (``erase``), so the two cannot deadlock."""
+    with _finish_lock(ws):
+        with ws.write() as (session, writer):
+            case = get_case(session, key)
+            _check_destroyable(case)
+            approvals = (
+                session.execute(
+                    select(DestructionApproval)
+                    .where(DestructionApproval.case_id == case.id)
+                    .order_by(DestructionApproval.id)
                 )
-        result.decision_seq = entry.seq
-        captures = _capture_copies(session, case, {sha for sha, _ in objects})
-    result.executed = True
-    result.kept = kept
-    result.destroyed = [{"sha256": sha, "kind": kind} for sha, kind in objects]
-    erase_files(ws, [sha for sha, _ in objects], captures)
+                .scalars()
+                .all()
+            )
+            if len({a.approver for a in approvals}) < APPROVALS_NEEDED:
+                raise CaseError("a destruction needs two different approvers", code=ErrorCode.CASE_SECOND_APPROVER)
+            objects, kept = _objects_to_erase(session, case)
+            entry = writer.append(
+                "case.destroy",
+                None,
+                {
+                    "case": case.number,
+                    "approvals": [
+                        {"approver": a.approver, "role": a.role, "reason": a.reason, "at": a.approved_at.isoformat()}
+                        for a in approvals
+                    ],
+                    "objects": [{"sha256": sha, "kind": kind, "erasure": _erasure(ws, sha)} for sha, kind in objects],
+                    "kept": kept,
+                    "method": "deleted" if not ws.vault.encrypted else "item keys destroyed (encrypted at rest)",
+                },
+            )
+            from idolguard.db.base import utcnow
+
+            now = utcnow()
+            case.destroyed_at = now
+            for sha, kind in objects:
+                if session.get(DestroyedObject, sha) is None:
+                    session.add(
+                        DestroyedObject(
+                            sha256=sha, case_id=case.id, kind=kind, destroyed_at=now, decision_seq=entry.seq
+                        )
+                    )
+            result.decision_seq = entry.seq
+            captures = _capture_copies(session, case, {sha for sha, _ in objects})
+        result.executed = True
+        result.kept = kept
+        result.destroyed = [{"sha256": sha, "kind": kind} for sha, kind in objects]
+        erase_files(ws, [sha for sha, _ in objects], captures)
 
 
 def _capture_copies(session: Session, case: Case, erased: set[str]) -> list[Path]:
@@ -262,11 +270,8 @@ def erase_files(
     removed = 0
     for sha in shas:
         removed += ws.vault.erase(sha)
-    previews = ws.home / "cache" / "previews"
-    if previews.is_dir():
-        for sha in [*shas, *(previews_of or [])]:
-            for cached in previews.glob(f"*/{sha}*"):
-                cached.unlink(missing_ok=True)
+    for sha in [*shas, *(previews_of or [])]:
+        ws.drop_previews(sha)  # with the hidden temporary file of a preview write killed or in progress
     folder = ws.home / "captures"
     for name in capture_copies:
         (folder / name).unlink(missing_ok=True)

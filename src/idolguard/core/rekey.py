@@ -158,10 +158,7 @@ def _run_batch(
 def _drop_previews(ws: Workspace, sha: str) -> None:
     """Cached previews were encrypted under the vault key for objects without their own key: made again
     (under a key derived from the new item key) when next shown."""
-    folder = ws.home / "cache" / "previews"
-    if folder.is_dir():
-        for cached in folder.glob(f"*/{sha}*"):
-            cached.unlink(missing_ok=True)
+    ws.drop_previews(sha)
 
 
 def _destroyed(ws: Workspace) -> set[str]:

@@ -751,6 +751,7 @@ def _verify(
     anchored_to = report.last_anchor["seq"] if report.last_anchor else -1
     report.items_after_last_anchor = sum(1 for fact in facts.ingests.values() if fact.seq > anchored_to)
     _check_capture_stamps(ws, report)
+    _check_preview_cache(ws, facts, report)
     _check_official_collections(ws, report)
     if expect_head and not head_found:
         report.problems.append(
@@ -808,6 +809,33 @@ def _check_capture_stamps(ws: Any, report: VerifyReport) -> None:
     for capture_id, manifest in manifests:
         if manifest and manifest not in stamped:
             report.unstamped.append(f"capture {capture_id} (manifest {str(manifest)[:16]}…)")
+
+
+def _check_preview_cache(ws: Any, facts: SignedFacts, report: VerifyReport) -> None:
+    """A warning per cached web preview (a blurred derivative, not evidence) whose vault object is gone: one
+    left behind by an erasure must not outlive it (the web deletes such a file instead of serving it; deleting
+    ``HOME/cache/previews`` is always safe). One ``stat`` per cached file."""
+    listing = getattr(ws, "cached_previews", None)
+    if listing is None:
+        return
+    for path in listing():
+        sha = path.name.lstrip(".")[:64]
+        if not _looks_like_digest(sha):
+            continue
+        try:
+            if ws.vault.has(sha):
+                continue
+        except ValueError:
+            continue
+        why = "destroyed by decision" if _decided(facts, sha) else "gone from the vault"
+        report.warnings.append(
+            Problem(
+                "vault",
+                sha,
+                f"a cached preview ({path.parent.name}/{path.name}) remains of an object {why}; "
+                "delete HOME/cache/previews (previews are made again when shown)",
+            )
+        )
 
 
 def _check_official_collections(ws: Any, report: VerifyReport) -> None:

@@ -237,6 +237,10 @@ class Worker:
             log.warning(
                 "an interrupted erasure could not be finished (%s); run `idolguard cases destroy CASE` again", exc
             )
+        try:
+            self.ws.sweep_preview_tmp()  # temporary preview files a process killed mid-write left behind
+        except OSError as exc:
+            log.warning("stale temporary previews could not be removed (%s)", exc)
         self.analysts.start()  # also registers the workspace for tasks and re-enqueues interrupted jobs
         self.background.start()
         self.dispatcher.start()

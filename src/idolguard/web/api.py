@@ -329,7 +329,9 @@ def create_api(ws: Workspace) -> FastAPI:
 
     @api.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "error")
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}.get(
+            exc.status_code, "error"
+        )
         return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, exc.status_code)
 
     def principal(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:

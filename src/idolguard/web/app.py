@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from idolguard.web.deps import Denied, LoginRequired, anonymous_context, render
 from idolguard.web.i18n import N_
+from idolguard.web.sealed_form import FORM_TOO_LARGE, FormBodyLimit
 from idolguard.workspace import Workspace
 
 STATIC = Path(__file__).with_name("static")
@@ -35,6 +36,7 @@ SECURITY_HEADERS = {
 def create_app(ws: Workspace) -> FastAPI:
     app = FastAPI(title="IdolGuard", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ws = ws
+    app.add_middleware(FormBodyLimit)  # url-encoded forms are read into memory whole: at most 1 MiB (sealed_form)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -64,9 +66,12 @@ def create_app(ws: Workspace) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
         ctx = getattr(request.state, "ctx", None) or anonymous_context(request)
-        message = {404: N_("Not found."), 405: N_("Method not allowed."), 413: N_("The upload is too large.")}.get(
-            exc.status_code, N_("Request refused.")
-        )
+        message = {
+            404: N_("Not found."),
+            405: N_("Method not allowed."),
+            413: N_("The form is too large.") if exc.detail == FORM_TOO_LARGE else N_("The upload is too large."),
+            415: N_("Files must be sent as a multipart form (multipart/form-data)."),
+        }.get(exc.status_code, N_("Request refused."))
         return render(ctx, "error.html.j2", status=exc.status_code, message=ctx.gettext(message), code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)

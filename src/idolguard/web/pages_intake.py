@@ -14,7 +14,7 @@ from idolguard.web.deps import Denied, PageContext, need, need_csrf, render, ws_
 from idolguard.web.errors import shown_error
 from idolguard.web.i18n import N_
 from idolguard.web.models import Job
-from idolguard.web.sealed_form import SealedRoute
+from idolguard.web.sealed_form import SealedRoute, takes_files
 
 router = APIRouter(route_class=SealedRoute)  # uploads spool sealed (sealed_form.py)
 MAX_URLS = 100
@@ -83,6 +83,7 @@ def intake(request: Request, ctx: PageContext = Depends(need("upload"))) -> Resp
 
 
 @router.post("/intake/upload")
+@takes_files
 async def upload(request: Request, ctx: PageContext = Depends(need_csrf("upload"))) -> Response:
     limit = upload_limit(request)
     declared = int(request.headers.get("content-length") or 0)

@@ -17,7 +17,7 @@ from idolguard.web.custody import actor_name
 from idolguard.web.deps import Denied, PageContext, need, need_csrf, render, ws_of
 from idolguard.web.models import Review
 from idolguard.web.roles import Principal
-from idolguard.web.sealed_form import SealedRoute
+from idolguard.web.sealed_form import SealedRoute, takes_files
 from idolguard.web.triage import scoped
 from idolguard.workspace import Workspace
 
@@ -146,6 +146,7 @@ def artists(request: Request, ctx: PageContext = Depends(need("read"))) -> Respo
 
 
 @router.post("/artists/enrol", response_class=HTMLResponse)
+@takes_files
 async def enrol(request: Request, ctx: PageContext = Depends(need_csrf("artists"))) -> Response:
     from starlette.concurrency import run_in_threadpool
 
@@ -289,6 +290,7 @@ def export(request: Request, name: str, ctx: PageContext = Depends(need_csrf("ba
 
 
 @router.post("/banks/{name}/import", response_class=HTMLResponse)
+@takes_files
 async def import_hashes(request: Request, name: str, ctx: PageContext = Depends(need_csrf("banks"))) -> Response:
     from starlette.concurrency import run_in_threadpool
 
@@ -322,6 +324,7 @@ async def import_hashes(request: Request, name: str, ctx: PageContext = Depends(
 
 
 @router.post("/banks/debug", response_class=HTMLResponse)
+@takes_files
 async def debug(request: Request, ctx: PageContext = Depends(need_csrf("read"))) -> Response:
     """Match debugger: PDQ of an uploaded image and the nearest bank entries, with distances (no threshold)."""
     from starlette.concurrency import run_in_threadpool

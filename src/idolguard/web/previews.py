@@ -9,8 +9,13 @@ blurred derivative, never over the original.
 Previews are cached in ``HOME/cache/previews`` (derivatives for display, not evidence: the vault keeps the
 originals). When the vault is encrypted at rest, so is the cache (AES-256-GCM under a key derived from the
 object's item key, or the vault key for an object without one): no plaintext derivative of encrypted evidence is
-ever written to disk, and a preview is stored under the vault lock so a concurrent ``vault rekey`` or erasure
-never leaves one under a stale key (``_store``).
+ever written to disk. A preview is stored under the vault lock, and only while its object is still in the
+vault, so a concurrent ``vault rekey`` never leaves one under a stale key and a concurrent erasure (``cases
+destroy``) never leaves one behind, encrypted or not (``_store``); a cached preview whose object is gone is
+deleted instead of served (``_cached``). Files are written under hidden temporary names (``.{sha}...tmp``);
+every cleanup that drops an object's previews also drops those (``Workspace.drop_previews``), and ``serve``
+sweeps stale ones a killed process left (``Workspace.sweep_preview_tmp``); ``verify`` warns about a cached
+preview whose object is gone.
 """
 
 from __future__ import annotations
@@ -72,11 +77,16 @@ def _video_strip(path: Path, ws: Workspace) -> Image.Image:
 
 def _cache_path(ws: Workspace, sha: str, kind: str) -> Path:
     suffix = ".png.enc" if ws.vault.encrypted else ".png"
-    return ws.home / "cache" / "previews" / VERSION / f"{sha}{'' if kind in ('image', 'video') else '-' + kind}{suffix}"
+    return ws.preview_cache / VERSION / f"{sha}{'' if kind in ('image', 'video') else '-' + kind}{suffix}"
 
 
 def _cached(ws: Workspace, sha: str, target: Path) -> bytes | None:
     if not target.exists():
+        return None
+    if not ws.vault.has(sha):
+        # Its object was erased (a destruction) after the preview was cached, or while it was being made: a
+        # derivative of destroyed evidence is deleted, never served.
+        ws.drop_previews(sha)
         return None
     try:
         if ws.vault.encrypted:
@@ -95,16 +105,18 @@ def _store(ws: Workspace, sha: str, target: Path, data: bytes) -> None:
     """Cache a preview; in an encrypted vault under a key derived from the object's own item key, so
     destroying the item leaves no readable preview behind (retention also deletes the file).
 
-    In an encrypted vault the key is chosen and the file written under the vault lock: ``vault rekey`` swaps an
-    object to its new item key (then drops its previews) and ``erase`` destroys it under the same lock, so a
-    preview made meanwhile is never left encrypted under the old key (the vault key, after a rekey) nor written
-    for an object that is gone (whose ``cache_key`` would fall back to the vault key)."""
-    if not ws.vault.encrypted:
-        _write(target, data, None)
-        return
+    The file is written under the vault lock, and only if the object is still there: ``erase`` destroys an
+    object under the same lock (and retention then deletes its previews), so a preview made from an object
+    erased meanwhile is never cached, encrypted or not. In an encrypted vault the key is chosen under the lock
+    too: ``vault rekey`` swaps an object to its new item key (then drops its previews) under it, so a preview
+    made meanwhile is never left encrypted under the old key (the vault key, after a rekey) nor under the vault
+    key that ``cache_key`` falls back to for an object that is gone."""
     with ws.vault.locked():
         if not ws.vault.has(sha):
             return  # erased meanwhile: nothing may be cached from it
+        if not ws.vault.encrypted:
+            _write(target, data, None)
+            return
         try:
             key = ws.vault.cache_key(sha, "preview")
         except (OSError, IdolGuardError):
@@ -114,7 +126,8 @@ def _store(ws: Workspace, sha: str, target: Path, data: bytes) -> None:
 
 def _write(target: Path, data: bytes, key: bytes | None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    # A hidden name: the ``{sha}*`` globs that drop previews (rekey, retention) never take a file mid-write.
+    # A hidden name, so a half-written file is never served; ``Workspace.drop_previews`` (erasure, rekey) and
+    # ``Workspace.sweep_preview_tmp`` (worker/serve start) delete the ones a killed process left.
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with open(tmp, "wb") as out:
         if key is not None:

@@ -26,6 +26,12 @@ framing): FastAPI parses a route's form *before* its dependencies run, so withou
 not, could stream an endless body into the spool on the vault's filesystem. A declared ``Content-Length`` over
 the limit is refused before a byte is read; a chunked body is counted as it arrives and cut off at the limit
 (its parts closed at once). Either way the answer is 413 ("The upload is too large.", KO/EN on web pages).
+
+Only file forms get that limit. A route that takes files (:func:`takes_files`, and every :func:`gated` one)
+refuses any other body with 415 before reading it, and every url-encoded form, on any route, is limited to
+``FORM_LIMIT`` (1 MiB) by :class:`FormBodyLimit` (413 "The form is too large."): Starlette reads such a form
+into memory whole, so without it a signed-in user could make an upload route hold ``max_upload_bytes`` of
+form in memory.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterable, Iterator
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -43,7 +49,7 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import FormData, Headers
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser, parse_options_header
-from starlette.types import Message, Receive
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from idolguard.evidence import crypto
 
@@ -51,6 +57,9 @@ PREFIX = "part"
 CSRF_FAILED = "The form expired or came from another site (CSRF check failed). Reload and retry."
 IN_MEMORY = 1024 * 1024  # ciphertext bytes a part keeps in memory before it gets a (nameless) file
 BODY_MARGIN = 1024 * 1024  # the non-file fields and multipart framing around the files
+FORM_LIMIT = 1024 * 1024  # a url-encoded form (sign-in, decisions, notes): read into memory whole
+FORM_TOO_LARGE = "The form is too large."
+NOT_MULTIPART = "Files must be sent as a multipart form (multipart/form-data)."
 
 
 class BodyTooLarge(MultiPartException):
@@ -271,8 +280,65 @@ def _limited(receive: Receive, limit: int) -> Receive:
     return counted
 
 
-Gate = Callable[[Request], Awaitable[object]]
 _Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
+
+
+class FormTooLarge(HTTPException):
+    """A url-encoded form over ``FORM_LIMIT`` (raised while its body is read, so the route's handlers answer)."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413, detail=FORM_TOO_LARGE)
+
+
+def _is_urlencoded(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if name.lower() == b"content-type":
+            return value.split(b";", 1)[0].strip().lower() == b"application/x-www-form-urlencoded"
+    return False
+
+
+class FormBodyLimit:
+    """ASGI middleware: a url-encoded request body may carry at most ``limit`` bytes. A declared
+    ``Content-Length`` over it is refused at the first read of the body, before a byte is pulled; a chunked one
+    once it has carried more. The error (:class:`FormTooLarge`) is raised inside the route, so pages answer in
+    the reader's language and the API as JSON; a route that never reads its body is not affected."""
+
+    def __init__(self, app: ASGIApp, limit: int = FORM_LIMIT) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _is_urlencoded(scope.get("headers") or []):
+            await self.app(scope, receive, send)
+            return
+        try:
+            declared = int(Headers(scope=scope).get("content-length") or 0)
+        except ValueError:
+            declared = 0
+        seen, limit = 0, self.limit
+
+        async def counted() -> Message:
+            nonlocal seen
+            if declared > limit:
+                raise FormTooLarge()
+            message = await receive()
+            if message.get("type") == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise FormTooLarge()
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def takes_files(endpoint: _Endpoint) -> _Endpoint:
+    """Mark a :class:`SealedRoute` endpoint that takes files: a body that is not ``multipart/form-data`` is
+    refused with 415 before it is read (only a file form may be as large as ``max_upload_bytes``)."""
+    endpoint.__dict__["takes_files"] = True
+    return endpoint
+
+
+Gate = Callable[[Request], Awaitable[object]]
 
 
 def gated(check: Gate) -> Callable[[_Endpoint], _Endpoint]:
@@ -283,7 +349,7 @@ def gated(check: Gate) -> Callable[[_Endpoint], _Endpoint]:
 
     def mark(endpoint: _Endpoint) -> _Endpoint:
         endpoint.__dict__["upload_gate"] = check
-        return endpoint
+        return takes_files(endpoint)
 
     return mark
 
@@ -295,10 +361,13 @@ class SealedRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         gate: Gate | None = getattr(self.endpoint, "upload_gate", None)
+        files = bool(getattr(self.endpoint, "takes_files", False)) and "POST" in (self.methods or set())
 
         async def sealed(request: Request) -> Response:
             if gate is not None:
                 await gate(request)  # before any byte of the body is read
+            if files and not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+                raise HTTPException(status_code=415, detail=NOT_MULTIPART)  # nor of one that is not a file form
             limit = body_limit(request)
             try:
                 declared = int(request.headers.get("content-length") or 0)

@@ -1,0 +1,106 @@
+"""Only a file form may be as large as ``max_upload_bytes``: a route that takes files refuses any other body
+(415) before reading it, and a url-encoded form is limited to 1 MiB on every route (413, KO/EN), so a
+signed-in user cannot make the server hold an upload-sized form in memory.
+
+Real uvicorn on 127.0.0.1 and a raw-socket client: the headers declare a large url-encoded body and only a
+first slice is sent; an answer that comes at once shows the body was not waited for (the client gives up
+after 30 s otherwise). A chunked body with no declared length is cut off once it passes the limit."""
+
+from __future__ import annotations
+
+import socket
+
+from idolguard.web import sealed_form
+
+from .conftest import STRONG, make_user, page_csrf, sign_in
+from .test_upload_gate import app_ws, port  # noqa: F401 - the fixtures: a real server on an encrypted workspace
+
+DECLARED = 48 * 1024 * 1024  # under the upload limit of that workspace (64 MiB)
+
+
+def _answer(conn: socket.socket) -> bytes:
+    answer = b""
+    while True:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        answer += chunk
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        length = [line for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")]
+        if length and len(rest) >= int(length[0].split(b":")[1]):
+            break
+    return answer
+
+
+def send_declared(to_port: int, path: str, headers: dict[str, str], start: bytes) -> tuple[int, bytes]:
+    """A url-encoded POST declaring ``DECLARED`` bytes, of which only ``start`` is sent."""
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{to_port}\r\nContent-Length: {DECLARED}\r\n"
+    head += "Content-Type: application/x-www-form-urlencoded\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
+    with socket.create_connection(("127.0.0.1", to_port), timeout=30) as conn:
+        conn.sendall(head.encode() + start)
+        answer = _answer(conn)
+    return int(answer.split(b" ", 2)[1]), answer
+
+
+def send_chunked(to_port: int, path: str, headers: dict[str, str], total: int) -> tuple[int, bytes]:
+    """A url-encoded POST sent chunked (no declared length), ``total`` bytes in 64 KiB chunks, stopping early
+    if the server answers (or closes) first."""
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{to_port}\r\nTransfer-Encoding: chunked\r\n"
+    head += "Content-Type: application/x-www-form-urlencoded\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
+    chunk = b"note=" + b"a" * (64 * 1024 - 5)
+    with socket.create_connection(("127.0.0.1", to_port), timeout=30) as conn:
+        conn.sendall(head.encode())
+        sent = 0
+        try:
+            while sent < total:
+                conn.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                sent += len(chunk)
+            conn.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and closed: the rest was never wanted
+        answer = _answer(conn)
+    return int(answer.split(b" ", 2)[1]), answer
+
+
+def _signed_in(ws, client, role: str = "analyst") -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    user = make_user(ws, f"u{role}", role, password=STRONG)
+    sign_in(client, user, lang="ko")
+    return f"ig_session={client.cookies.get('ig_session')}", page_csrf(client)
+
+
+def test_upload_routes_refuse_a_url_encoded_body_before_reading_it(app_ws, port, client) -> None:  # noqa: F811  # type: ignore[no-untyped-def]
+    from idolguard.web import accounts
+
+    cookie, csrf = _signed_in(app_ws, client)
+    start = f"csrf={csrf}&files=".encode() + b"a" * (256 * 1024)
+    for path in ("/intake/upload", "/banks/debug"):
+        status, answer = send_declared(port, path, {"Cookie": cookie, "X-CSRF-Token": csrf}, start)
+        assert status == 415, (path, answer[:300])
+        assert "multipart 양식".encode() in answer  # the reader's language (signed in in Korean)
+    token = accounts.create_token(app_ws, "uanalyst", "write", "1d", by="test")
+    status, answer = send_declared(port, "/api/v1/uploads", {"Authorization": f"Bearer {token}"}, start)
+    assert status == 415 and b"unsupported_media_type" in answer
+
+
+def test_url_encoded_forms_are_limited_on_every_route(app_ws, port, client) -> None:  # noqa: F811  # type: ignore[no-untyped-def]
+    cookie, csrf = _signed_in(app_ws, client)
+    headers = {"Cookie": cookie, "X-CSRF-Token": csrf}
+    start = f"csrf={csrf}&body=".encode() + b"a" * 1024
+    # Declared over the limit: answered at once, before the body (the client sent only ``start``).
+    status, answer = send_declared(port, "/account/password", headers, start)
+    assert status == 413, answer[:300]
+    assert "양식 내용이 너무 깁니다".encode() in answer
+    # Chunked, no declared length: cut off once past the limit (the client would send 8 MiB).
+    status, answer = send_chunked(port, "/account/password", headers, 8 * 1024 * 1024)
+    assert status == 413, answer[:300]
+    # A form under the limit is read as before (here: a wrong current password, an ordinary answer).
+    small = f"csrf={csrf}&current=wrong&new=x&again=x".encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        head = f"POST /account/password HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {len(small)}\r\n"
+        head += f"Content-Type: application/x-www-form-urlencoded\r\nCookie: {cookie}\r\n\r\n"
+        conn.sendall(head.encode() + small)
+        answer = _answer(conn)
+    assert int(answer.split(b" ", 2)[1]) not in (413, 415)
+    assert sealed_form.FORM_LIMIT == 1024 * 1024
