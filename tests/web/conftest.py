@@ -77,6 +77,24 @@ def page_csrf(client: TestClient, path: str = "/account") -> str:
     return csrf_of(client.get(path).text)
 
 
+def encrypted_workspace(tmp_path: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """A fresh workspace with an encrypted vault (a random key in the environment), on the test database."""
+    import os
+
+    from idolguard.workspace import init_workspace
+
+    monkeypatch.setenv("IDOLGUARD_VAULT_KEY", os.urandom(32).hex())
+    if db_url:
+        monkeypatch.setenv("IDOLGUARD_DB_URL", db_url)
+    else:
+        monkeypatch.delenv("IDOLGUARD_DB_URL", raising=False)
+    home = tmp_path / "enc"
+    init_workspace(home, encrypt=True)
+    ws = Workspace.open(home)
+    assert ws.vault.encrypted
+    return ws
+
+
 @pytest.fixture
 def app_ws(workspace: Workspace) -> Workspace:
     return workspace

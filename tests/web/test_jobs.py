@@ -45,6 +45,16 @@ def wait_done(client, job_id: int, timeout: float = 180) -> dict:  # type: ignor
     raise AssertionError(f"job {job_id} did not finish: {seen[-5:]}")
 
 
+def run_job(client, ws, job_id: int) -> dict:  # type: ignore[no-untyped-def]
+    """Run the web's background worker until this job has finished; its final progress state."""
+    background = jobs.InProcessWorker(ws)
+    background.start()
+    try:
+        return wait_done(client, job_id)
+    finally:
+        background.stop()
+
+
 def upload(client, files: list[tuple[str, bytes]], **fields: str):  # type: ignore[no-untyped-def]
     csrf = csrf_of(client.get("/intake").text)
     return client.post(

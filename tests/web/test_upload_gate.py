@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 
 from idolguard.web import accounts, sealed_form
 from idolguard.web.models import Job
-from idolguard.workspace import Workspace, init_workspace
+from idolguard.workspace import Workspace
 
-from .conftest import STRONG, make_user, page_csrf, sign_in
+from .conftest import STRONG, encrypted_workspace, make_user, page_csrf, sign_in
 from .test_jobs import jpeg
 
 BOUNDARY = "gateboundary"
@@ -32,14 +32,7 @@ DECLARED = 48 * 1024 * 1024  # under the limit below: the size check alone would
 
 @pytest.fixture
 def app_ws(tmp_path: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
-    monkeypatch.setenv("IDOLGUARD_VAULT_KEY", os.urandom(32).hex())
-    if db_url:
-        monkeypatch.setenv("IDOLGUARD_DB_URL", db_url)
-    else:
-        monkeypatch.delenv("IDOLGUARD_DB_URL", raising=False)
-    home = tmp_path / "enc"
-    init_workspace(home, encrypt=True)
-    ws = Workspace.open(home)
+    ws = encrypted_workspace(tmp_path, db_url, monkeypatch)
     ws.config.raw["web"] = {"max_upload_bytes": 64 * 1024 * 1024}
     yield ws
     ws.close()

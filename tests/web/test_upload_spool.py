@@ -16,25 +16,17 @@ from idolguard.db.models import Sighting
 from idolguard.evidence import crypto
 from idolguard.web import jobs, uploads
 from idolguard.web.models import Job
-from idolguard.workspace import Workspace, init_workspace
+from idolguard.workspace import Workspace
 
-from .conftest import STRONG, make_user, page_csrf, sign_in
-from .test_jobs import jpeg, upload, wait_done
+from .conftest import STRONG, encrypted_workspace, make_user, page_csrf, sign_in
+from .test_jobs import jpeg, run_job, upload
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 
 
 @pytest.fixture
 def app_ws(tmp_path: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
-    monkeypatch.setenv("IDOLGUARD_VAULT_KEY", os.urandom(32).hex())
-    if db_url:
-        monkeypatch.setenv("IDOLGUARD_DB_URL", db_url)
-    else:
-        monkeypatch.delenv("IDOLGUARD_DB_URL", raising=False)
-    home = tmp_path / "enc"
-    init_workspace(home, encrypt=True)
-    ws = Workspace.open(home)
-    assert ws.vault.encrypted
+    ws = encrypted_workspace(tmp_path, db_url, monkeypatch)
     yield ws
     ws.close()
 
@@ -89,12 +81,7 @@ def test_upload_job_copies_have_no_name(client, app_ws, monkeypatch):  # type: i
     monkeypatch.setattr(scan, "scan_paths", watching)
     sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG))
     job_id = int(upload(client, [("a.jpg", original)], platform="y").headers["location"].rsplit("/", 1)[1])
-    background = jobs.InProcessWorker(app_ws)
-    background.start()
-    try:
-        state = wait_done(client, job_id)
-    finally:
-        background.stop()
+    state = run_job(client, app_ws, job_id)
     assert state["state"] == "done" and state["done"] == 1, state
     assert named == [[]]
     with app_ws.sessions() as session:
@@ -115,12 +102,7 @@ def test_spooled_upload_is_encrypted_then_ingested_and_removed(client, app_ws): 
     assert [p.name for p in spooled] == ["0000-one.jpg", "0001-two.jpg"]
     for path, original in zip(spooled, originals.values(), strict=True):
         assert_not_plaintext(path, original)
-    background = jobs.InProcessWorker(app_ws)
-    background.start()
-    try:
-        state = wait_done(client, job_id)
-    finally:
-        background.stop()
+    state = run_job(client, app_ws, job_id)
     assert state["state"] == "done" and state["done"] == 2, state
     assert not spool.exists()  # the vault holds the originals now
     leftovers = [p for p in app_ws.vault.plain_tmp.iterdir() if p.name.startswith("upload-")]
@@ -249,12 +231,7 @@ def test_large_parts_are_sealed_never_spooled_in_plaintext(client, app_ws, monke
     [spooled_big, _small] = sorted(jobs.uploads_dir(app_ws, job_id).iterdir())
     stored = spooled_big.read_bytes()  # (a 3-byte magic check would match random ciphertext this long by chance)
     assert crypto.is_encrypted_file(spooled_big) and big[:64] not in stored and big[-64:] not in stored
-    background = jobs.InProcessWorker(app_ws)
-    background.start()
-    try:
-        state = wait_done(client, job_id)
-    finally:
-        background.stop()
+    state = run_job(client, app_ws, job_id)
     assert state["state"] == "done" and state["done"] == 2, state
     with app_ws.sessions() as session:
         results = session.get(Job, job_id).results
@@ -280,12 +257,7 @@ def test_upload_job_decrypts_one_group_at_a_time(client, app_ws, monkeypatch):  
     sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG))
     originals = [(f"{n}.jpg", jpeg(30 + n)) for n in range(3)]
     job_id = int(upload(client, originals, platform="x").headers["location"].rsplit("/", 1)[1])
-    background = jobs.InProcessWorker(app_ws)
-    background.start()
-    try:
-        state = wait_done(client, job_id)
-    finally:
-        background.stop()
+    state = run_job(client, app_ws, job_id)
     assert state["state"] == "done" and state["done"] == 3, state
     assert seen == [1, 1, 1]
     with app_ws.sessions() as session:

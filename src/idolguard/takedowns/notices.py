@@ -96,6 +96,21 @@ def _missing_message(exc: MissingElements, basis: Any, notice_id: int) -> str:
     )
 
 
+def require_elements(notice: Any, notice_id: int) -> None:
+    """Refuse a notice whose fields lack an element its legal basis requires (sending and marking sent both
+    need it: a notice is never recorded as sent without its statements)."""
+    basis = get_basis(notice.basis)
+    try:
+        basis.validate(NoticeFields(**notice.fields))
+    except MissingElements as exc:
+        raise TakedownError(
+            _missing_message(exc, basis, notice_id),
+            code=ErrorCode.TAKEDOWN_MISSING,
+            id=notice_id,
+            fields=",".join(exc.missing),
+        ) from exc
+
+
 def affirmed_keys(basis_key: str, fields: dict[str, Any]) -> list[str]:
     """The ``--affirm`` keys a stored notice's fields say were affirmed."""
     return [a.key for a in get_basis(basis_key).affirmations if fields.get(a.field) is True]
@@ -462,16 +477,7 @@ def send(ws: Workspace, notice_id: int) -> dict[str, Any]:
             recipient=recipient.key,
             channel=recipient.channel,
         )
-    basis = get_basis(notice.basis)
-    try:
-        basis.validate(NoticeFields(**notice.fields))
-    except MissingElements as exc:
-        raise TakedownError(
-            _missing_message(exc, basis, notice_id),
-            code=ErrorCode.TAKEDOWN_MISSING,
-            id=notice_id,
-            fields=",".join(exc.missing),
-        ) from exc
+    require_elements(notice, notice_id)
     host = settings.get("host")
     sender = settings.get("sender") or notice.fields.get("reporter_email")
     if not host or not sender:
@@ -573,16 +579,7 @@ def mark(ws: Workspace, notice_id: int, status: str, ref: str | None = None, not
                     id=notice_id,
                     status=previous,
                 )
-            basis = get_basis(notice.basis)
-            try:
-                basis.validate(NoticeFields(**notice.fields))
-            except MissingElements as exc:
-                raise TakedownError(
-                    _missing_message(exc, basis, notice_id),
-                    code=ErrorCode.TAKEDOWN_MISSING,
-                    id=notice_id,
-                    fields=",".join(exc.missing),
-                ) from exc
+            require_elements(notice, notice_id)
             notice.sent_at = datetime.now(UTC)
             notice.due_at = notice.sent_at + timedelta(hours=get_recipient(recipients, notice.recipient).response_hours)
         elif previous == "draft":
