@@ -58,6 +58,16 @@ def _fresh_pg_database(base_url: str) -> Iterator[str]:
 DB_PARAMS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
+@pytest.fixture(autouse=True)
+def _pillow_pixel_limit() -> Iterator[None]:
+    """Put Pillow's process-wide bomb threshold back after each test. The media code sets it to the
+    workspace's configured pixel limit on every open (one process, one configuration); a test that uses a tiny
+    limit must not leave it behind for the next test's fixtures (skimage/imageio open images through Pillow)."""
+    before = Image.MAX_IMAGE_PIXELS
+    yield
+    Image.MAX_IMAGE_PIXELS = before
+
+
 @pytest.fixture(params=DB_PARAMS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
     """None means the workspace's own embedded SQLite; otherwise a fresh PostgreSQL database URL."""
