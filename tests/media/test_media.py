@@ -175,3 +175,29 @@ def test_truncated_video_is_a_media_error_or_partial(tmp_path):
     path.write_bytes(path.read_bytes()[:300])
     with pytest.raises(MediaError):
         probe(path, Limits())
+
+
+def test_a_cut_short_jpeg_stays_corrupt_after_weasyprint_is_imported(tmp_path):
+    """WeasyPrint's import sets Pillow's process-wide LOAD_TRUNCATED_IMAGES = True; in a long-lived ``serve``
+    that makes a report first, a cut-short upload must still be refused as damaged, not analysed as whole."""
+    import io
+
+    import weasyprint  # noqa: F401 - imported for its side effect on Pillow
+    from PIL import ImageFile
+
+    from idolguard.errors import ErrorCode
+
+    buffer = io.BytesIO()
+    Image.effect_noise((256, 192), 64).convert("RGB").save(buffer, "JPEG", quality=90)
+    whole = buffer.getvalue()
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(whole[: len(whole) // 3])
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # the side effect is real
+    try:
+        with pytest.raises(MediaError) as refused:
+            probe(path, Limits())
+        assert refused.value.code == ErrorCode.MEDIA_CORRUPT
+        with pytest.raises(MediaError):
+            load_rgb(path, Limits())
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False

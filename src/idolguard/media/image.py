@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, ImageSequence, UnidentifiedImageError
 
 from idolguard.config import Limits
 from idolguard.errors import ErrorCode, MediaError
@@ -23,6 +23,7 @@ def open_image(path: Path, limits: Limits) -> Image.Image:
     # Pillow's own bomb check uses its module-wide MAX_IMAGE_PIXELS (89,478,485 by default), which would
     # silently override the configured limit: make Pillow's threshold the configured one.
     Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
+    ImageFile.LOAD_TRUNCATED_IMAGES = False  # truncated is corrupt (WeasyPrint's import sets it True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -12,7 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from PIL import ExifTags, Image, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
 from idolguard.config import Limits
 from idolguard.errors import ErrorCode, MediaError
@@ -98,6 +98,9 @@ FAILURE_FORMS: tuple[tuple[str, str], ...] = (
 def probe_image(path: Path, limits: Limits) -> Probe:
     sniffed = sniff_file(path)
     Image.MAX_IMAGE_PIXELS = limits.max_image_pixels  # the configured limit, not Pillow's default (89.5 MP)
+    # Truncated data is corruption here, whatever another library set process-wide (WeasyPrint's import sets
+    # LOAD_TRUNCATED_IMAGES = True, which in a long-lived `serve` would let cut-short uploads pass as whole).
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own check below names the limit
