@@ -50,6 +50,19 @@ def _verify(cli) -> dict:  # type: ignore[no-untyped-def,type-arg]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def _finish(cli, ws, number: str, finish_by: str) -> None:  # type: ignore[no-untyped-def]
+    """Finish an interrupted erasure the two ways a user does: `cases destroy` again, or a worker start."""
+    if finish_by == "destroy-again":
+        out = json.loads(cli("cases", "destroy", number, "--reason", "finish", "--json").stdout)
+        assert out["finished"] == 2 and out["executed"] is True
+    else:
+        from idolguard.server.queues import Worker
+
+        worker = Worker(ws)
+        worker.start()
+        worker.stop()
+
+
 @pytest.mark.parametrize("finish_by", ["destroy-again", "worker-start"])
 def test_killed_destruction_is_finished_and_recorded(cli, home: Path, tmp_path: Path, monkeypatch, finish_by) -> None:  # type: ignore[no-untyped-def]
     from idolguard.workspace import Workspace
@@ -83,16 +96,7 @@ def test_killed_destruction_is_finished_and_recorded(cli, home: Path, tmp_path: 
     assert {w["ref"] for w in unfinished} == {second, third}
     assert ws.vault.has(keep[0]) and ws.vault.check(keep[0]) is None
 
-    if finish_by == "destroy-again":
-        out = cli("cases", "destroy", number, "--reason", "finish", "--json")
-        result = json.loads(out.stdout)
-        assert result["finished"] == 2 and result["executed"] is True
-    else:
-        from idolguard.server.queues import Worker
-
-        worker = Worker(ws)
-        worker.start()
-        worker.stop()
+    _finish(cli, ws, number, finish_by)
     for sha in erased:
         assert not ws.vault.has(sha) and ws.vault.key_paths(sha) == [], sha
     finishes = [e for e in _ledger(home) if e["action"] == "case.destroy_finish"]
@@ -268,15 +272,7 @@ def test_finisher_killed_right_after_signing_is_completed_without_a_second_event
     assert {o["sha256"]: o["left"] for o in signed["details"]["objects"]} == {second: "object", third: "object and key"}
     ws = Workspace.open(home)
     assert ws.vault.has(second) and ws.vault.has(third) and ws.vault.key_paths(third)  # killed before erasing
-    if finish_by == "destroy-again":
-        out = json.loads(cli("cases", "destroy", number, "--reason", "finish", "--json").stdout)
-        assert out["finished"] == 2 and out["executed"] is True
-    else:
-        from idolguard.server.queues import Worker
-
-        worker = Worker(ws)
-        worker.start()
-        worker.stop()
+    _finish(cli, ws, number, finish_by)
     for sha in erased:
         assert not ws.vault.has(sha) and ws.vault.key_paths(sha) == [], sha
     finishes = [e for e in _ledger(home) if e["action"] == "case.destroy_finish"]
