@@ -160,6 +160,7 @@ def _item(
         reveal_window=reveal.reveal_seconds(ws),
         references=_references(ws, triage.item_artists(ws, row.item_sha256), ctx),
         explanation=explain.manipulation_lines(obj, ctx.gettext),
+        stage_problems=explain.stage_problems(obj, ctx.gettext),
         custody_rows=explain.custody_rows(detail["entries"], ctx.gettext, tz),
         c2pa=explain.c2pa_rows(obj.get("content_credentials"), ctx.gettext, tz),
         file_name=explain.file_name(obj.get("path")),
