@@ -152,6 +152,13 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.STORAGE_FULL: N_(
         "The workspace's disk is full: the work stopped; everything recorded before is kept. Free space and try again."
     ),
+    # analysis stages
+    ErrorCode.STAGE_INTERNAL: N_(
+        "This analysis step stopped on an internal error; the details are kept with its result for an administrator."
+    ),
+    ErrorCode.STAGE_MISSING_RESOURCE: N_(
+        "This analysis step needs the workspace's {resource}, and none was provided: run it inside a workspace."
+    ),
     # the vault
     ErrorCode.VAULT_MISSING: N_("The stored evidence {sha256} is missing from the vault; run a verification."),
     ErrorCode.VAULT_ALTERED: N_("The stored evidence {sha256} no longer matches its hash; run a verification."),

@@ -116,6 +116,9 @@ class ErrorCode(StrEnum):
     SOURCE_URL_INVALID = "source_url.invalid"
     SOURCE_URL_NO_HOST = "source_url.no_host"
     STORAGE_FULL = "storage.full"
+    # analysis stages (a stage's failure, stored beside its English text in the stage result)
+    STAGE_INTERNAL = "stage.internal"
+    STAGE_MISSING_RESOURCE = "stage.missing_resource"
     # the vault (stored evidence)
     VAULT_MISSING = "vault.missing"
     VAULT_ALTERED = "vault.altered"
