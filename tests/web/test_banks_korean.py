@@ -1,5 +1,5 @@
-"""The hash banks page names each bank's kind in the reader's language (it printed the kind's code: a Korean
-reader read ``negative`` and ``partner``), with the Korean the command line uses."""
+"""Codes the pages printed as they are, now said in the reader's language: a bank's kind (a Korean reader read
+``negative`` and ``partner``; the Korean is the command line's) and an API token's scope."""
 
 from __future__ import annotations
 
@@ -22,3 +22,16 @@ def test_bank_kinds_are_said_in_korean(app_ws, new_client):  # type: ignore[no-u
         assert f"<td>{code}</td>" not in table
     english = sign_in(new_client(), viewer, lang="en").get("/banks").text
     assert "<td>negative</td>" in english and "<td>partner</td>" in english
+
+
+def test_token_scopes_are_said_in_korean(app_ws, new_client):  # type: ignore[no-untyped-def]
+    """The admin users page listed an API token's scope as its code (``read``/``write``) to a Korean admin."""
+    from idolguard.web.accounts import create_token
+
+    admin = make_user(app_ws, "boss", "admin", password=STRONG)
+    make_user(app_ws, "ana", "analyst", password=STRONG)
+    create_token(app_ws, "ana", "read", "30d", by="test")
+    create_token(app_ws, "ana", "write", "30d", by="test")
+    page = html.unescape(sign_in(new_client(), admin, lang="ko").get("/admin/users").text)
+    assert "<td>읽기 전용</td>" in page and "<td>읽기 및 쓰기</td>" in page
+    assert "<td>read</td>" not in page and "<td>write</td>" not in page

@@ -148,3 +148,25 @@ def test_results_stored_before_the_codes_keep_their_text(app_ws, tmp_path):
     details = {"stage": "faces", "status": "error", "error": "cannot open /srv/x/y.onnx"}
     assert explain.event_error(details, KO) == "cannot open …"
     assert json.dumps(details)  # untouched
+
+
+def test_a_reveal_reason_chosen_in_english_reads_in_korean():
+    """A reveal's listed reason is stored as ``code: label`` in the revealer's language; the custody log says the
+    label in the reader's language (it showed the English label to a Korean reader)."""
+    from types import SimpleNamespace
+
+    from idolguard.web import explain
+
+    entry = SimpleNamespace(
+        seq=7,
+        ts="2026-11-01T10:00:00+00:00",
+        actor="web:mina",
+        action="web.reveal",
+        details={"user": "mina", "reason": "identity_check: identity check"},
+    )
+    [row] = explain.custody_rows([entry], KO, "Asia/Seoul")
+    assert "사유: 신원 확인" in row["details"] and "identity check" not in row["details"], row["details"]
+    [row] = explain.custody_rows([entry], translator("en"), "UTC")
+    assert "reason: identity check" in row["details"]
+    typed = SimpleNamespace(**{**entry.__dict__, "details": {"user": "mina", "reason": "제보 확인"}})
+    assert "제보 확인" in explain.custody_rows([typed], translator("en"), "UTC")[0]["details"]  # typed: as typed

@@ -179,9 +179,10 @@ def _value(key: str, value: Any, gettext: Gettext) -> str:
     if key in ("status", "from", "to") and value in TRANSLATED_VALUES:
         return gettext(str(value))
     if key == "reason" and isinstance(value, str) and ": " in value:
-        code, text = value.split(": ", 1)
+        code, _text = value.split(": ", 1)
         if code in ("identity_check", "manipulation_check", "legal_review", "takedown_preparation"):
-            return text
+            # the text is the label in the revealer's language: the reader gets it in theirs
+            return gettext(code)
     return str(value)
 
 
