@@ -128,6 +128,9 @@ MESSAGES: dict[ErrorCode, str] = {
     # intake
     ErrorCode.INPUT_EMPTY: N_("The file is empty (0 bytes): there is nothing to preserve."),
     ErrorCode.INPUT_TOO_LARGE: N_("The file is over the size limit of {limit} bytes; nothing was stored."),
+    ErrorCode.REQUEST_TOO_LARGE: N_(
+        "The request is over the limit of {limit} bytes for requests that are not file uploads; nothing was done."
+    ),
     ErrorCode.INPUT_CHANGED: N_("The file changed while it was being read; nothing was stored. Try again."),
     ErrorCode.INPUT_SEEN_AT: N_("'{text}' is not a time with a time zone: write it like 2026-11-01T12:30:00+09:00."),
     ErrorCode.ARCHIVE_ENTRIES: N_(
