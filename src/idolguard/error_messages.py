@@ -128,6 +128,9 @@ MESSAGES: dict[ErrorCode, str] = {
     # intake
     ErrorCode.INPUT_EMPTY: N_("The file is empty (0 bytes): there is nothing to preserve."),
     ErrorCode.INPUT_TOO_LARGE: N_("The file is over the size limit of {limit} bytes; nothing was stored."),
+    ErrorCode.REQUEST_TOO_LARGE: N_(
+        "The request is over the limit of {limit} bytes for requests that are not file uploads; nothing was done."
+    ),
     ErrorCode.INPUT_CHANGED: N_("The file changed while it was being read; nothing was stored. Try again."),
     ErrorCode.INPUT_SEEN_AT: N_("'{text}' is not a time with a time zone: write it like 2026-11-01T12:30:00+09:00."),
     ErrorCode.ARCHIVE_ENTRIES: N_(
@@ -148,6 +151,13 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.SOURCE_URL_NO_HOST: N_("The source URL '{url}' has no host name."),
     ErrorCode.STORAGE_FULL: N_(
         "The workspace's disk is full: the work stopped; everything recorded before is kept. Free space and try again."
+    ),
+    # analysis stages
+    ErrorCode.STAGE_INTERNAL: N_(
+        "This analysis step stopped on an internal error; the details are kept with its result for an administrator."
+    ),
+    ErrorCode.STAGE_MISSING_RESOURCE: N_(
+        "This analysis step needs the workspace's {resource}, and none was provided: run it inside a workspace."
     ),
     # the vault
     ErrorCode.VAULT_MISSING: N_("The stored evidence {sha256} is missing from the vault; run a verification."),

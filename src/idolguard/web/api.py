@@ -25,7 +25,7 @@ from idolguard.errors import ErrorCode, IdolGuardError, code_of, error_params
 from idolguard.web import accounts, jobs, triage, uploads
 from idolguard.web.models import STATUSES, Job, Review
 from idolguard.web.roles import Principal
-from idolguard.web.sealed_form import SealedRoute, gated
+from idolguard.web.sealed_form import RequestTooLarge, SealedRoute, gated
 from idolguard.workspace import Workspace
 
 SHA_PATTERN = r"^[0-9a-f]{64}$"
@@ -332,7 +332,10 @@ def create_api(ws: Workspace) -> FastAPI:
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}.get(
             exc.status_code, "error"
         )
-        return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, exc.status_code)
+        body: dict[str, Any] = {"code": code, "message": str(exc.detail)}
+        if isinstance(exc, RequestTooLarge):  # a JSON body over the small limit: coded, with the limit
+            body["reason"], body["params"] = str(exc.code), exc.params
+        return JSONResponse({"error": body}, exc.status_code)
 
     def principal(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
         if credentials is None or credentials.scheme.lower() != "bearer":
