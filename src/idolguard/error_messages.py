@@ -225,6 +225,12 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.WATCH_KIND: N_("'{kind}' is not a kind of source: choose one of {choices}."),
     ErrorCode.WATCH_URL: N_("{url} cannot be watched: give the public http(s) address of a page or account."),
     ErrorCode.WATCH_DUPLICATE: N_("{url} is already watched (source #{id})."),
+    # hash banks and hash lists
+    ErrorCode.BANK_UNKNOWN: N_("There is no hash bank named {name}."),
+    ErrorCode.HASHES_FORMAT: N_("Choose one of the hash list formats: {formats}."),
+    ErrorCode.HASHES_CSV_HEADER: N_("The CSV file needs a header line with a 'signal' (or 'hash' or 'value') column."),
+    ErrorCode.HASHES_NOT_TEXT: N_("The hash list is not UTF-8 text."),
+    ErrorCode.HASHES_JSON: N_("The JSON hash list is damaged or not in the StopNCII format."),
 }
 
 # What admins read instead (they may change settings, so the setting is named).

@@ -174,6 +174,12 @@ class ErrorCode(StrEnum):
     WATCH_KIND = "watch.kind"
     WATCH_URL = "watch.url"
     WATCH_DUPLICATE = "watch.duplicate"
+    # hash banks and the hash lists imported into them
+    BANK_UNKNOWN = "bank.unknown"
+    HASHES_FORMAT = "hashes.format"
+    HASHES_CSV_HEADER = "hashes.csv_header"
+    HASHES_NOT_TEXT = "hashes.not_text"
+    HASHES_JSON = "hashes.json"
 
 
 class IdolGuardError(Exception):

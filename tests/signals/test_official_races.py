@@ -217,3 +217,55 @@ def test_two_removals_of_one_item_at_once_remove_it_once(cli, workspace, home, t
     assert len(errors) == 1 and "official collection has no item matching" in str(errors[0]), runs
     _banks, items, actions = _state(workspace)
     assert items == [] and actions.count("gallery.official_remove") == 1
+
+
+_HELD_ADD = """
+import pathlib, sys, time
+from idolguard.signals import entries
+
+real, mine, other = entries.entries_for_item, pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+
+def held(*args, **kwargs):
+    mine.touch()  # past "already there?": wait until the other process is too
+    deadline = time.monotonic() + 120
+    while not other.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return real(*args, **kwargs)
+
+entries.entries_for_item = held
+from idolguard.cli import app
+app(["artists", "official", "add", "Han Yuri", sys.argv[3], "--json"])
+"""
+
+
+def test_two_processes_adding_the_same_file_at_once_add_it_once(cli, workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The same race as ``test_two_runs_adding_the_same_file_at_once_add_it_once``, between two real
+    ``idolguard artists official add`` processes (each held past its "already there?" check until the other is
+    too, by files): one adds the file, the other says it is already there; one item row, one event."""
+    import subprocess
+    import sys
+
+    from idolguard.signals.models import OfficialItem
+
+    official = _enrol(cli, tmp_path)
+    cli("scan", official)  # stored and hashed: both processes go straight to the check
+    flags = [tmp_path / "a.flag", tmp_path / "b.flag"]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _HELD_ADD, str(flags[i]), str(flags[1 - i]), str(official)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert all(flag.exists() for flag in flags), "both processes passed the check before either banked the file"
+    records = [json.loads(out.splitlines()[0]) for out, _err in outputs]
+    assert sorted(r["duplicate"] for r in records) == [False, True], records
+    assert all(r["error"] is None for r in records)
+    _banks, items, actions = _state(workspace)
+    assert items == [records[0]["sha256"]] and actions.count("gallery.official_add") == 1
+    with workspace.sessions() as session:
+        assert len(session.execute(select(OfficialItem.item_sha256)).all()) == 1

@@ -63,3 +63,10 @@ def test_a_hash_import_says_what_it_did_in_korean(app_ws, new_client, tmp_path):
     assert refused.status_code == 422
     said = html.unescape(refused.text.split('id="import-result" role="status">', 1)[1].split("</p>", 1)[0])
     assert said == "아무것도 가져오지 않았습니다. 올바른 해시가 아닌 줄이 1개 있습니다(줄 4).", said
+    # A file the import cannot read at all: the refusal's own words, in Korean (a generic sentence before).
+    headless = upload("pdq\n")
+    assert headless.status_code == 400
+    assert "CSV 파일에는 'signal'(또는 'hash'나 'value') 열이 있는 머리글 줄이 필요합니다." in html.unescape(
+        headless.text
+    )
+    assert "요청을 처리하지 못했습니다" not in html.unescape(headless.text)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from idolguard.db.base import utcnow
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.evidence.actions import Action
 from idolguard.signals.models import BANK_KINDS, Bank, BankEntry, OfficialItem
 from idolguard.signals.store import INDEXED, IndexStore, bump_revision, current_revision
@@ -50,7 +50,9 @@ def invalidate_matches(session: Any) -> None:
 def get_bank(session: Any, name: str) -> Bank:
     bank: Bank | None = session.execute(select(Bank).where(Bank.name == name)).scalar_one_or_none()
     if bank is None:
-        raise IdolGuardError(f"no bank named {name!r} (see `idolguard bank list`)")
+        raise IdolGuardError(
+            f"no bank named {name!r} (see `idolguard bank list`)", code=ErrorCode.BANK_UNKNOWN, name=name
+        )
     return bank
 
 

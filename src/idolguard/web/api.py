@@ -4,7 +4,9 @@ to use the cursor), one error shape ``{"error": {"code", "message"}}``, OpenAPI 
 No cookie is ever accepted here, so there is no CSRF surface.
 
 401: no or invalid token. 403: valid token but the role or token scope does not allow the action. 404: absent
-or outside the user's artist scope (the same answer, so scope does not leak existence).
+or outside the user's artist scope (the same answer, so scope does not leak existence). 413 (``too_large``): an
+upload over the workspace's upload limit, or any other body (JSON) over 1 MiB, refused before it is read
+(``reason``: ``request.too_large``, ``params.limit``).
 """
 
 from __future__ import annotations
