@@ -4,18 +4,21 @@
 
 Prints medians over repeats: 640x480 JPEG decode (baseline), face detection alone, the full image path
 (decode + detect + align + quality + embed) with no gallery, a 720p 30 fps video through the faces stage's
-video path versus decoding every frame, and gallery search latency with 1,000 artists x 20 references. Test
-media are made from scikit-image's public-domain astronaut portrait.
+video path versus decoding every frame (with no gallery, with the clip's face enrolled, and with a look-alike
+enrolled next to it, so every track needs its mirror views), and gallery search latency with 1,000 artists x
+20 references. Test media are made from scikit-image's public-domain astronaut portrait.
 
 With ``--data`` (the shared East Asian sets, read as ``bench/faces_calibration_sets.py`` does): the full image
 path *with a realistic gallery* (``--artists`` identities enrolled with 3 references each, crop + mirror as at
 enrolment) on probes that are mostly people who are not enrolled (every photo of the other labelled
 identities and ``--strangers`` unlabelled faces: actors and UTKFace adults) plus one unseen photo of each
 enrolled artist, each letterboxed into 640x480, decided against the gallery exactly as the faces stage does,
-with scanned faces embedded three ways in the same run: crop only, crop + mirror for every face, and lazy
-(the mirror only where ``GalleryIndex.mirror_needed`` says it can change the decision). Reports faces/s (wall
-clock, median of repeats), CPU time per face (``time.process_time``, steadier on a loaded machine), the share of
-faces mirrored, and how many decisions differ between lazy and full mirroring.
+with scanned faces embedded four ways in the same run: crop only, crop + mirror for every face, lazy with
+the band rule alone (the mirror for every face within ``mirror_delta`` of some artist's ``possible`` threshold
+or above it: the rule shipped before the certain-match skip), and lazy as shipped (``GalleryIndex.mirror_needed``:
+also no mirror for a certain ``match``). Reports faces/s (wall clock, median of repeats), CPU time per face
+(``time.process_time``, steadier on a loaded machine), the share of faces mirrored, and how many decisions
+differ between each lazy rule and full mirroring.
 """
 
 from __future__ import annotations
@@ -102,7 +105,15 @@ def gallery_bench(data: Path, folder: Path, artists: int, strangers: int, repeat
     import random
     import sys
 
-    from idolguard.faces.analysis import CROP, CROP_MIRROR, LAZY, FaceAnalyzer, complete_views, primary_face
+    from idolguard.faces.analysis import (
+        CROP,
+        CROP_MIRROR,
+        LAZY,
+        FaceAnalyzer,
+        add_mirror,
+        complete_views,
+        primary_face,
+    )
     from idolguard.gallery.matching import GalleryIndex, MatchParams
     from idolguard.media.image import load_rgb
 
@@ -148,9 +159,11 @@ def gallery_bench(data: Path, folder: Path, artists: int, strangers: int, repeat
     for i, path in enumerate(probe_paths):
         files.append(folder / f"probe{i}.jpg")
         files[-1].write_bytes(letterbox_jpeg(Path(path)))
+    band = "lazy-band"  # the band rule alone (before the certain-match skip)
     analyzers = {
         CROP: FaceAnalyzer(lazy.detector, lazy.embedder, probe_views=CROP),
         CROP_MIRROR: FaceAnalyzer(lazy.detector, lazy.embedder, probe_views=CROP_MIRROR),
+        band: lazy,
         LAZY: lazy,
     }
 
@@ -163,6 +176,13 @@ def gallery_bench(data: Path, folder: Path, artists: int, strangers: int, repeat
             found = analyzer.analyze(load_rgb(file))
             if policy == LAZY:
                 mirrored += complete_views(analyzer.embedder, found.faces, index)
+            elif policy == band and found.faces:
+                qualities = [round(f.quality.score, 3) for f in found.faces]
+                vectors = np.stack([f.embedding for f in found.faces])
+                flags = index.mirror_needed(vectors, qualities, skip_certain=False)
+                chosen = [f for f, flag in zip(found.faces, flags, strict=True) if flag]
+                add_mirror(analyzer.embedder, chosen)
+                mirrored += len(chosen)
             elif policy == CROP_MIRROR:
                 mirrored += len(found.faces)
             usable = [f for f in found.faces if f.embedding is not None]
@@ -178,6 +198,7 @@ def gallery_bench(data: Path, folder: Path, artists: int, strangers: int, repeat
     results = {policy: scan(policy) for policy in analyzers}
     faces = results[CROP][1]
     differ = sum(a != b for a, b in zip(results[LAZY][0], results[CROP_MIRROR][0], strict=True))
+    band_differ = sum(a != b for a, b in zip(results[band][0], results[CROP_MIRROR][0], strict=True))
     crop_differ = sum(a != b for a, b in zip(results[CROP][0], results[CROP_MIRROR][0], strict=True))
     print(
         f"gallery: {len(names)} artists x 3 references (crop + mirror), probes: {len(files)} files "
@@ -185,15 +206,19 @@ def gallery_bench(data: Path, folder: Path, artists: int, strangers: int, repeat
         f"{faces} faces; shipped calibration (match {index.params.match_threshold}, possible "
         f"{index.params.possible_threshold}, mirror_delta {index.params.mirror_delta})"
     )
-    timings = {}
-    for policy in (CROP, CROP_MIRROR, LAZY):
-        timings[policy] = timed_both(lambda p=policy: scan(p), repeats)  # type: ignore[misc]
+    timings: dict[str, list[tuple[float, float]]] = {}
+    policies = (CROP, CROP_MIRROR, band, LAZY)
+    for _ in range(repeats):  # interleaved, so load changes hit every policy alike
+        for policy in policies:
+            timings.setdefault(policy, []).append(timed_both(lambda p=policy: scan(p), 1))  # type: ignore[misc]
     for policy, label in (
         (CROP, "crop only (unmirrored)"),
         (CROP_MIRROR, "crop + mirror, every face"),
-        (LAZY, "lazy mirroring"),
+        (band, "lazy, band rule alone"),
+        (LAZY, "lazy (band + certain match)"),
     ):
-        wall, cpu = timings[policy]
+        wall = statistics.median(t[0] for t in timings[policy])
+        cpu = statistics.median(t[1] for t in timings[policy])
         print(
             f"full path with gallery, {label:26s}: {faces / wall:6.1f} faces/s wall, {cpu / faces * 1000:6.1f} ms "
             f"CPU/face ({faces / cpu:5.1f} faces/CPU-s); mirrored {results[policy][2]}/{faces}"
@@ -210,15 +235,20 @@ def gallery_bench(data: Path, folder: Path, artists: int, strangers: int, repeat
     lazy_embedder = lazy.embedder
     assert lazy_embedder is not None
     for name, members in groups.items():
-        count = needed = 0
+        count = needed = before = 0
         for file in members:
             found = lazy.analyze(load_rgb(file))
+            if found.faces:
+                vectors = np.stack([f.embedding for f in found.faces])
+                qualities = [round(f.quality.score, 3) for f in found.faces]
+                before += int(index.mirror_needed(vectors, qualities, skip_certain=False).sum())
             needed += complete_views(lazy_embedder, found.faces, index)
             count += len(found.faces)
-        print(f"  mirrored, {name:32s}: {needed}/{count} faces")
+        print(f"  mirrored, {name:32s}: {needed}/{count} faces (band rule alone {before})")
     print(
-        f"lazy vs every face mirrored: {differ} of {len(results[LAZY][0])} decisions differ "
-        f"(crop only vs mirrored: {crop_differ}); share mirrored {results[LAZY][2] / max(faces, 1):.1%}"
+        f"lazy vs every face mirrored: {differ} of {len(results[LAZY][0])} decisions differ, band rule alone "
+        f"{band_differ} (crop only vs mirrored: {crop_differ}); share mirrored {results[LAZY][2] / max(faces, 1):.1%}"
+        f" (band rule alone {results[band][2] / max(faces, 1):.1%})"
     )
 
 
@@ -305,7 +335,24 @@ def main() -> None:
         sampling = FacesSettings()  # the defaults a scan uses
         video_analyzer = FacesStage().video_analyzer(sampling.video_detect_side)
 
-        def faces_video() -> None:
+        # With a gallery the shipped path also adds the mirror views of a track's 3 best frames where its
+        # crop-only track vector needs them (``FacesStage._complete_track_views``): the clip's face enrolled
+        # alone (a certain match: no mirror) or next to a look-alike enrolled with the same references (never
+        # certain: every track mirrored, the worst case).
+        reference = analyzer.analyze(np.asarray(data.astronaut()), reference=True).faces[0].embedding
+        strangers = np.random.default_rng(2).normal(size=(4, 128)).astype(np.float32)
+        strangers /= np.linalg.norm(strangers, axis=1, keepdims=True)
+
+        def clip_gallery(twin: bool) -> GalleryIndex:
+            refs = np.concatenate([np.stack([reference] * (4 if twin else 2)), strangers])
+            owners = np.array([0, 0, 1, 1, 2, 2, 3, 3][: len(refs)] if twin else [0, 0, 1, 1, 2, 2])
+            names = ["astronaut", "twin", "b", "c"] if twin else ["astronaut", "b", "c"]
+            return GalleryIndex(names, refs, owners, params=MatchParams.shipped())
+
+        mirrored_tracks: dict[str, str] = {}
+
+        def faces_video(gallery: GalleryIndex | None = None, label: str = "") -> None:
+            from idolguard.faces.analysis import CROP_MIRROR
             from idolguard.faces.tracking import Tracker
 
             reader = VideoReader(video)
@@ -318,12 +365,28 @@ def main() -> None:
             )
             for frame in sampled:
                 tracker.update(frame.t, frame.index, video_analyzer.analyze(frame.image).faces, frame.scene_cut)
+            if gallery is not None:
+                FacesStage._complete_track_views(tracker, gallery, video_analyzer)
+                done = sum(t.views() == CROP_MIRROR for t in tracker.tracks)
+                mirrored_tracks[label] = f"{done}/{len(tracker.tracks)} tracks mirrored"
 
-        raw = timed(decode_all, max(1, args.repeats // 2))
-        stage = timed(faces_video, max(1, args.repeats // 2))
+        runs = max(1, args.repeats // 2)
+        raw, raw_cpu = timed_both(decode_all, runs)
+        stage, stage_cpu = timed_both(faces_video, runs)
+        certain, certain_cpu = timed_both(lambda: faces_video(clip_gallery(False), "certain"), runs)
+        twins, twins_cpu = timed_both(lambda: faces_video(clip_gallery(True), "twin"), runs)
         secs = args.video_seconds
-        print(f"720p30 decode all frames   : {secs / raw:8.1f}x real time (baseline)")
-        print(f"720p30 faces video path    : {secs / stage:8.1f}x real time ({stage / raw:.2f}x decode time)")
+        # Real time per wall second and per CPU second (the latter steadier on a shared machine).
+        print(f"720p30 decode all frames   : {secs / raw:8.1f}x real time (baseline; {secs / raw_cpu:.1f}x per CPU-s)")
+        print(
+            f"720p30 faces video path    : {secs / stage:8.1f}x real time ({stage / raw:.2f}x decode time; "
+            f"{secs / stage_cpu:.1f}x per CPU-s), no gallery"
+        )
+        print(
+            f"  with the face enrolled   : {secs / certain:8.1f}x real time ({secs / certain_cpu:.1f}x per CPU-s; "
+            f"{mirrored_tracks['certain']}); with a look-alike enrolled too: {secs / twins:.1f}x "
+            f"({secs / twins_cpu:.1f}x per CPU-s; {mirrored_tracks['twin']})"
+        )
 
     rng = np.random.default_rng(1)
     refs = rng.normal(size=(20_000, 128)).astype(np.float32)

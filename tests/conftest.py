@@ -62,10 +62,15 @@ DB_PARAMS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 def _pillow_pixel_limit() -> Iterator[None]:
     """Put Pillow's process-wide bomb threshold back after each test. The media code sets it to the
     workspace's configured pixel limit on every open (one process, one configuration); a test that uses a tiny
-    limit must not leave it behind for the next test's fixtures (skimage/imageio open images through Pillow)."""
+    limit must not leave it behind for the next test's fixtures (skimage/imageio open images through Pillow).
+    The truncated-images flag likewise (WeasyPrint's first import sets it; the media code resets it)."""
+    from PIL import ImageFile
+
     before = Image.MAX_IMAGE_PIXELS
+    truncated_before = ImageFile.LOAD_TRUNCATED_IMAGES
     yield
     Image.MAX_IMAGE_PIXELS = before
+    ImageFile.LOAD_TRUNCATED_IMAGES = truncated_before
 
 
 @pytest.fixture(params=DB_PARAMS)

@@ -44,6 +44,9 @@ USER_FACING = [
     "monitor/service.py",
     "signals/pdq.py",
     "signals/vpdq.py",
+    "signals/exchange.py",
+    "signals/formats/csv_format.py",
+    "signals/formats/stopncii_json.py",
 ]
 
 

@@ -556,15 +556,25 @@ def verify(
         emit_json({**report.as_dict(), "read_only": read_only, "verify_event_recorded": recorded})
     else:
         for problem in report.problems:
-            line = f"{safe(problem.where)} {safe(problem.ref)}: {safe(tr_error(problem.message))}"
+            line = f"{safe(problem.where)} {safe(problem.ref)}: {safe(_finding(problem))}"
             out().print(f"[red]{tr('BAD')}[/] {line}")
         for warning in report.warnings:
-            line = f"{safe(warning.where)} {safe(warning.ref)}: {safe(tr_error(warning.message))}"
+            line = f"{safe(warning.where)} {safe(warning.ref)}: {safe(_finding(warning))}"
             out().print(f"[yellow]{tr('warning:')}[/] {line}")
         _print_verify_summary(report, read_only=read_only, recorded=recorded)
     ws.close()
     if not report.ok:
         raise typer.Exit(int(ExitCode.INTEGRITY))
+
+
+def _finding(problem: Any) -> str:
+    """A verify finding in the CLI's language: a coded one from the shared catalog (``locales/verify.ko.po``) with
+    its values, any other as an error text (``tr_error``)."""
+    from idolguard.evidence.verify import FINDING_MESSAGES, finding_values
+
+    if problem.code is None:
+        return tr_error(problem.message)
+    return tr(FINDING_MESSAGES[problem.code], **finding_values(problem.params, tr))
 
 
 def _print_verify_summary(report: Any, *, read_only: bool, recorded: bool) -> None:

@@ -128,6 +128,9 @@ MESSAGES: dict[ErrorCode, str] = {
     # intake
     ErrorCode.INPUT_EMPTY: N_("The file is empty (0 bytes): there is nothing to preserve."),
     ErrorCode.INPUT_TOO_LARGE: N_("The file is over the size limit of {limit} bytes; nothing was stored."),
+    ErrorCode.REQUEST_TOO_LARGE: N_(
+        "The request is over the limit of {limit} bytes for requests that are not file uploads; nothing was done."
+    ),
     ErrorCode.INPUT_CHANGED: N_("The file changed while it was being read; nothing was stored. Try again."),
     ErrorCode.INPUT_SEEN_AT: N_("'{text}' is not a time with a time zone: write it like 2026-11-01T12:30:00+09:00."),
     ErrorCode.ARCHIVE_ENTRIES: N_(
@@ -148,6 +151,13 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.SOURCE_URL_NO_HOST: N_("The source URL '{url}' has no host name."),
     ErrorCode.STORAGE_FULL: N_(
         "The workspace's disk is full: the work stopped; everything recorded before is kept. Free space and try again."
+    ),
+    # analysis stages
+    ErrorCode.STAGE_INTERNAL: N_(
+        "This analysis step stopped on an internal error; the details are kept with its result for an administrator."
+    ),
+    ErrorCode.STAGE_MISSING_RESOURCE: N_(
+        "This analysis step needs the workspace's {resource}, and none was provided: run it inside a workspace."
     ),
     # the vault
     ErrorCode.VAULT_MISSING: N_("The stored evidence {sha256} is missing from the vault; run a verification."),
@@ -215,6 +225,12 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.WATCH_KIND: N_("'{kind}' is not a kind of source: choose one of {choices}."),
     ErrorCode.WATCH_URL: N_("{url} cannot be watched: give the public http(s) address of a page or account."),
     ErrorCode.WATCH_DUPLICATE: N_("{url} is already watched (source #{id})."),
+    # hash banks and hash lists
+    ErrorCode.BANK_UNKNOWN: N_("There is no hash bank named {name}."),
+    ErrorCode.HASHES_FORMAT: N_("Choose one of the hash list formats: {formats}."),
+    ErrorCode.HASHES_CSV_HEADER: N_("The CSV file needs a header line with a 'signal' (or 'hash' or 'value') column."),
+    ErrorCode.HASHES_NOT_TEXT: N_("The hash list is not UTF-8 text."),
+    ErrorCode.HASHES_JSON: N_("The JSON hash list is damaged or not in the StopNCII format."),
 }
 
 # What admins read instead (they may change settings, so the setting is named).

@@ -103,6 +103,7 @@ class ErrorCode(StrEnum):
     # intake: files, archives, the source URL, the disk
     INPUT_EMPTY = "input.empty"
     INPUT_TOO_LARGE = "input.too_large"
+    REQUEST_TOO_LARGE = "request.too_large"  # a web request body that is not a file upload (the API's JSON)
     INPUT_CHANGED = "input.changed"
     INPUT_SEEN_AT = "input.seen_at"
     ARCHIVE_ENTRIES = "archive.entries"
@@ -115,6 +116,9 @@ class ErrorCode(StrEnum):
     SOURCE_URL_INVALID = "source_url.invalid"
     SOURCE_URL_NO_HOST = "source_url.no_host"
     STORAGE_FULL = "storage.full"
+    # analysis stages (a stage's failure, stored beside its English text in the stage result)
+    STAGE_INTERNAL = "stage.internal"
+    STAGE_MISSING_RESOURCE = "stage.missing_resource"
     # the vault (stored evidence)
     VAULT_MISSING = "vault.missing"
     VAULT_ALTERED = "vault.altered"
@@ -170,6 +174,12 @@ class ErrorCode(StrEnum):
     WATCH_KIND = "watch.kind"
     WATCH_URL = "watch.url"
     WATCH_DUPLICATE = "watch.duplicate"
+    # hash banks and the hash lists imported into them
+    BANK_UNKNOWN = "bank.unknown"
+    HASHES_FORMAT = "hashes.format"
+    HASHES_CSV_HEADER = "hashes.csv_header"
+    HASHES_NOT_TEXT = "hashes.not_text"
+    HASHES_JSON = "hashes.json"
 
 
 class IdolGuardError(Exception):

@@ -10,6 +10,7 @@ commands in both languages and check that machine-readable output does not chang
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 
 from idolguard import cli_lang
 from idolguard.cli import app
+from tests.conftest import jpeg_bytes
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "idolguard"
 CATALOGS = SRC / "locales" / "cli"
@@ -276,6 +278,27 @@ def test_init_verify_and_help_in_korean(tmp_path):
     verify_help = run(["--lang", "ko", "verify", "--help"], "en").stdout
     assert "보관소의 모든 객체 해시를 다시 계산" in verify_help and "원장만 확인합니다" in verify_help
     assert "Re-hash every vault object" in run(["verify", "--help"], "en").stdout
+
+
+def test_verify_findings_in_korean(tmp_path):
+    """A coded verify finding is said from the shared catalog (``locales/verify.ko.po``) with its values, a word it
+    lists ("item") in Korean too; English stays the message ``--json`` and the English CLI print."""
+    from idolguard.workspace import Workspace
+
+    home = tmp_path / "ws"
+    assert run(["init", "--home", str(home)], "en").exit_code == 0
+    data = jpeg_bytes(3)
+    (tmp_path / "a.jpg").write_bytes(data)
+    assert run(["scan", str(tmp_path / "a.jpg"), "--home", str(home)], "en").exit_code == 0
+    ws = Workspace.open(home)
+    ws.vault.path_for(hashlib.sha256(data).hexdigest()).unlink()  # the item's original
+    ws.close()
+    korean = run(["verify", "--home", str(home)], "ko")
+    assert korean.exit_code != 0
+    assert "자료이(가) 증거 보관소에 없습니다(삭제되었을 수 있음)" in korean.stdout, korean.stdout
+    assert "missing from the vault" not in korean.stdout
+    english = run(["verify", "--home", str(home)], "en")
+    assert "item missing from the vault (deleted?)" in english.stdout and not re.search("[가-힣]", english.stdout)
 
 
 def test_json_output_is_the_same_in_both_languages(tmp_path):

@@ -144,6 +144,7 @@ def test_calibrate_faces_data_writes_a_record_with_intervals(cli, tmp_path) -> N
     for side in ("held_out_identity", "held_out_source"):
         check = how[side]
         assert check["trials"] > 0 and 0 <= check["mirrored_share"] <= 1
+        assert 0 <= check["certain_match_skipped"] <= check["trials"]  # the certain-match skip is checked too
         assert check["decisions_differing_95ci"][0] <= check["decisions_differing"] / check["trials"]
     assert record["possible_threshold"] <= record["match_threshold"]
     text = cli(*args, "--target-far-upper", "0.05")

@@ -77,11 +77,19 @@ def test_scan_matches_enrolled_artist_and_reports_strangers(cli, tmp_path, works
     after = {o["path"].rsplit("/", 1)[-1]: o for o in cli.json_lines("scan", media, "--json")}
     face = after["repost.jpg"]["faces"][0]
     assert face["artist"] == "Eileen Collins" and face["decision"] == "match" and face["similarity"] > 0.7
-    # Scanned before enrolment, the stored vector was the crop alone; the refresh embedded the mirror of the
-    # face crop stored in the vault, so the face is decided on crop + mirror like a fresh scan (no cap).
-    assert face["views"] == "crop+mirror" and "review_reason" not in face
+    # Scanned before enrolment, the stored vector was the crop alone; far above the threshold and with no
+    # other artist near, it is a certain match that the mirror cannot change: decided on the crop, no cap.
+    assert face["views"] == "crop" and "review_reason" not in face
     assert before["repost.jpg"]["faces"][0]["views"] == "crop"
     assert after["rotated.jpg"]["faces"][0]["decision"] == "match"
+    # A stricter threshold just under its score puts it in the mirror band: the refresh embeds the mirror of
+    # the face crop stored in the vault, so the face is decided on crop + mirror like a fresh scan (no cap).
+    strict = round(face["similarity"] - 0.02, 3)
+    cli("artists", "threshold", "Eileen Collins", str(strict), "--reason", "look-alikes")
+    banded = {o["path"].rsplit("/", 1)[-1]: o for o in cli.json_lines("scan", media, "--json")}
+    face = banded["repost.jpg"]["faces"][0]
+    assert face["views"] == "crop+mirror" and "review_reason" not in face
+    assert face["decision"] == "match" and face["similarity"] > strict
     crop = face["crop_sha256"]
     assert workspace.vault.has(crop)
     with workspace.sessions() as session:

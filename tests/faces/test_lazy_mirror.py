@@ -1,8 +1,10 @@
 """Lazy probe mirroring: scanned faces get their mirror view only where it can change the decision.
 
 The thresholds are calibrated on crop + mirror vectors; a face is embedded from its crop and, when some
-artist's crop-only score comes within ``mirror_delta`` of that artist's ``possible`` threshold (or above it),
-its mirror view too. Real models on the astronaut portrait and, where present, real East Asian photos.
+artist's crop-only score comes within ``mirror_delta`` of that artist's ``possible`` threshold (or above it)
+and the face is not a certain ``match`` (far above its best artist's match threshold, far ahead of every
+other artist), its mirror view too. Real models on the astronaut portrait and, where present, real East
+Asian photos.
 """
 
 from __future__ import annotations
@@ -35,12 +37,27 @@ def params(match: float, possible: float, delta: float | None = 0.08) -> MatchPa
     return MatchParams(match_threshold=match, possible_threshold=possible, mirror_delta=delta)
 
 
-def gallery_of(reference: np.ndarray, p: MatchParams, revision: str = "r1") -> GalleryIndex:
-    """The astronaut enrolled (its crop + mirror vector, twice) next to two artists it does not resemble."""
+def gallery_of(reference: np.ndarray, p: MatchParams, revision: str = "r1", twin: bool = False) -> GalleryIndex:
+    """The astronaut enrolled (its crop + mirror vector, twice) next to two artists it does not resemble; with
+    ``twin`` the second artist has the astronaut's references too (a runner-up as close as the best: no face
+    of the astronaut is then a certain match)."""
     rng = np.random.default_rng(3)
     others = unit(rng.normal(size=(4, 128)).astype(np.float32))
+    if twin:
+        others[:2] = reference
     refs = np.concatenate([np.stack([reference, reference]), others])
     return GalleryIndex(["astronaut", "b", "c"], refs, np.array([0, 0, 1, 1, 2, 2]), params=p, revision=revision)
+
+
+def own_crop_score(analyzers: dict[str, FaceAnalyzer], reference: np.ndarray) -> float:
+    """The astronaut's crop-only score against its own crop + mirror reference."""
+    face = analyzers[CROP].analyze(astronaut_array()).faces[0]
+    return float(face.embedding @ reference)
+
+
+def band(score: float) -> MatchParams:
+    """Thresholds that put a crop-only ``score`` in the mirror band but not far enough above ``match``."""
+    return params(score - 0.02, score - 0.08)
 
 
 def test_mirror_band_follows_every_artists_possible_threshold() -> None:
@@ -55,12 +72,15 @@ def test_mirror_band_follows_every_artists_possible_threshold() -> None:
             basis[9],  # nobody
         ]
     )
-    assert index.mirror_needed(probes).tolist() == [False, True, True, False]
+    # The band alone (the earlier rule); the shipped rule also leaves the certain match (third) crop-only.
+    assert index.mirror_needed(probes, skip_certain=False).tolist() == [False, True, True, False]
+    assert index.mirror_needed(probes).tolist() == [False, True, False, False]
     # A stricter explicit threshold for artist a moves its band up; a laxer one for b brings b's band down.
-    strict = GalleryIndex(["a", "b"], refs, np.array([0, 0, 1, 1]), thresholds={"a": 0.9}, params=params(0.46, 0.40))
-    assert strict.mirror_needed(probes).tolist() == [False, False, True, False]
+    strict = GalleryIndex(["a", "b"], refs, np.array([0, 0, 1, 1]), thresholds={"a": 0.95}, params=params(0.46, 0.40))
+    assert strict.mirror_needed(probes).tolist() == [False, False, True, False]  # 0.98 is not certain at 0.95
     lax_b = GalleryIndex(["a", "b"], refs, np.array([0, 0, 1, 1]), thresholds={"b": 0.07}, params=params(0.46, 0.40))
-    assert lax_b.mirror_needed(probes).tolist() == [True, True, True, True]
+    assert lax_b.mirror_needed(probes, skip_certain=False).tolist() == [True, True, True, True]
+    assert lax_b.mirror_needed(probes).tolist() == [True, True, False, True]
     # No calibrated delta: every face mirrored. S-norm scores: the raw bound does not apply, every face.
     assert (
         GalleryIndex(["a", "b"], refs, np.array([0, 0, 1, 1]), params=params(0.46, 0.40, None))
@@ -71,6 +91,110 @@ def test_mirror_band_follows_every_artists_possible_threshold() -> None:
     assert GalleryIndex(["a", "b"], refs, np.array([0, 0, 1, 1]), params=snorm).mirror_needed(probes).all()
     empty = GalleryIndex([], np.zeros((0, 128), np.float32), np.zeros(0, np.int64), params=params(0.46, 0.40))
     assert not empty.mirror_needed(probes).any()
+
+
+def scored(basis: np.ndarray, a: float, b: float) -> np.ndarray:
+    """A probe whose artist scores are exactly ``a`` (artist a: basis 0) and ``b`` (artist b: basis 1)."""
+    return mix(basis, {0: a, 1: b, 9: float(np.sqrt(1 - a * a - b * b))})
+
+
+def test_a_certain_match_is_left_crop_only_but_a_close_runner_up_or_threshold_is_not() -> None:
+    basis = np.eye(128, dtype=np.float32)
+    refs = np.stack([basis[0], basis[0], basis[1], basis[1], basis[2], basis[2]])
+    owners = np.array([0, 0, 1, 1, 2, 2])
+
+    def needed(p: MatchParams, rows: list[tuple[float, float]], quality: list[float] | None = None) -> list[bool]:
+        index = GalleryIndex(["a", "b", "c"], refs, owners, params=p)
+        return index.mirror_needed(np.stack([scored(basis, a, b) for a, b in rows]), quality).tolist()
+
+    shipped = params(0.46, 0.40)  # delta 0.08: certain = best >= 0.54 and best - runner-up > 0.16
+    cases = {
+        (0.75, 0.20): False,  # certain match
+        (0.75, 0.62): True,  # runner-up within 2 x delta: the mirror could swap them
+        (0.75, 0.58): False,  # runner-up just over 2 x delta behind
+        (0.53, 0.00): True,  # above match but within delta of it: the mirror could drop it to possible
+        (0.55, 0.00): False,
+    }
+    assert needed(shipped, list(cases)) == list(cases.values())
+    # Quality: a poor face's penalty raises the threshold the best artist must clear by delta.
+    slope = MatchParams(match_threshold=0.46, possible_threshold=0.40, mirror_delta=0.08, quality_slope=0.5)
+    assert needed(slope, [(0.70, 0.2), (0.70, 0.2)], [1.0, 0.1]) == [False, True]
+    # Under the minimum quality the face is ``possible`` with its artist either way: certain too.
+    assert needed(shipped, [(0.75, 0.2)], [0.05]) == [False]
+    # A required margin widens the lead needed: best - runner-up - 2 x delta >= min_margin.
+    margin = MatchParams(match_threshold=0.46, possible_threshold=0.40, mirror_delta=0.08, min_margin=0.2)
+    assert needed(margin, [(0.75, 0.20), (0.75, 0.45)]) == [False, True]
+    # With the S-norm gate a match also needs the probe's z-score, which the raw bound does not cover.
+    gated = MatchParams(match_threshold=0.46, possible_threshold=0.40, mirror_delta=0.08, norm_threshold=1.0)
+    gated = MatchParams(**{**gated.as_dict(), "min_cohort": 1})
+    assert needed(gated, [(0.75, 0.20)]) == [True]
+    # One artist: no runner-up, the threshold alone.
+    single = GalleryIndex(["a"], refs[:2], np.array([0, 0]), params=shipped)
+    assert single.mirror_needed(np.stack([scored(basis, 0.6, 0.0), scored(basis, 0.5, 0.0)])).tolist() == [
+        False,
+        True,
+    ]
+
+
+def test_no_face_left_crop_only_changes_decision_when_the_mirror_moves_scores_within_delta() -> None:
+    """The rule's promise, on random galleries: wherever fusing the mirror raises no artist's score and lowers
+    the crop-only best artist's by no more than delta, every face ``mirror_needed`` leaves crop-only (below the
+    band or a certain match) gets the same decision and artist from the fused vector as from the crop."""
+    rng = np.random.default_rng(17)
+    delta = 0.08
+    checked = {"certain": 0, "below": 0}
+    for trial in range(40):
+        # Three pairs of look-alikes, so runner-ups are often close.
+        pairs = np.repeat(rng.normal(size=(3, 128)), 2, axis=0)
+        centres = unit((pairs + 0.6 * rng.normal(size=(6, 128))).astype(np.float32))
+        refs = unit(np.repeat(centres, 3, axis=0) + 0.08 * rng.normal(size=(18, 128)).astype(np.float32))
+        p = MatchParams(
+            match_threshold=0.46,
+            possible_threshold=0.40,
+            mirror_delta=delta,
+            quality_slope=0.3 * (trial % 2),
+            min_margin=0.05 * (trial % 3 == 0),
+        )
+        index = GalleryIndex([f"a{i}" for i in range(6)], refs, np.repeat(np.arange(6), 3), params=p)
+        who = rng.integers(0, 6, 200)
+        crop = unit(centres[who] * rng.uniform(0, 1.2, (200, 1)) + 0.1 * rng.normal(size=(200, 128)))
+        # The "mirror" moves the vector at random and towards the crop's look-alike (the adversarial case).
+        twin = centres[who ^ 1] - centres[who]
+        fused = unit(
+            crop
+            + rng.uniform(0, 0.2, (200, 1)) * unit(rng.normal(size=(200, 128)))
+            + rng.uniform(0, 0.4, (200, 1)) * twin
+        )
+        quality = rng.uniform(0, 1, 200).round(3).tolist()
+        c_scores, f_scores = index.artist_scores(crop), index.artist_scores(fused)
+        change = f_scores - c_scores
+        best = c_scores.argmax(axis=1)
+        within = np.maximum(change.max(axis=1), -change[np.arange(200), best]) <= delta
+        needed = index.mirror_needed(crop, quality)
+        band_only = index.mirror_needed(crop, quality, skip_certain=False)
+        by_crop, by_fused = index.match(crop, quality), index.match(fused, quality)
+        for k in np.flatnonzero(within & ~needed):
+            a, b = by_crop[k], by_fused[k]
+            assert (a.decision, a.artist if a.decision != NO_MATCH else None) == (
+                b.decision,
+                b.artist if b.decision != NO_MATCH else None,
+            ), (trial, k)
+            checked["certain" if band_only[k] else "below"] += 1
+    assert checked["certain"] >= 100 and checked["below"] >= 1000, checked
+
+
+def test_the_shipped_record_measured_both_skips_on_held_out_folds() -> None:
+    """The claim "0 decisions differ" is a held-out count of the rule as shipped (both skips), not assumed."""
+    import json
+    from importlib import resources
+
+    record = json.loads(resources.files("idolguard.gallery").joinpath("calibration.json").read_text("utf-8"))
+    how = record["mirror_delta_how"]
+    assert "best artist's fall" in how["held_out_identity"]["how"] and "certain match" in how["held_out_source"]["how"]
+    for side in ("held_out_identity", "held_out_source"):
+        check = how[side]
+        assert check["decisions_differing"] == 0 and check["certain_match_skipped"] > 0, side
+    assert record["mirror_delta"] == MatchParams.shipped().mirror_delta >= how["rises"]["q0.999"] + 0.01 - 1e-9
 
 
 def test_lazy_and_full_mirroring_decide_alike_near_and_far_from_the_thresholds(analyzers) -> None:  # type: ignore[no-untyped-def]
@@ -87,7 +211,8 @@ def test_lazy_and_full_mirroring_decide_alike_near_and_far_from_the_thresholds(a
         "far below possible": (full_score + 0.3, full_score + 0.25, NO_MATCH, CROP),
         "just above the crop score": (crop_score + 0.01, crop_score - 0.01, POSSIBLE, CROP_MIRROR),
         "between the crop and fused scores": ((crop_score + full_score) / 2, crop_score - 0.05, MATCH, CROP_MIRROR),
-        "far above match": (full_score - 0.3, full_score - 0.35, MATCH, CROP_MIRROR),
+        # A certain match: the crop decides (the mirror cannot change it), so no mirror pass.
+        "far above match": (full_score - 0.3, full_score - 0.35, MATCH, CROP),
     }
     for name, (match_t, possible_t, expected, views) in cases.items():
         index = gallery_of(reference, params(match_t, possible_t))
@@ -100,6 +225,13 @@ def test_lazy_and_full_mirroring_decide_alike_near_and_far_from_the_thresholds(a
         assert lazy_decision.decision == full_decision.decision == expected, name
         if views == CROP_MIRROR:  # decided on exactly the vector a full mirror pass gives
             assert np.allclose(faces[0].embedding, full_face.embedding, atol=1e-6), name
+        else:  # the crop's own vector (and similarity)
+            assert np.array_equal(faces[0].embedding, faces[0].crop_embedding), name
+            assert lazy_decision.similarity == pytest.approx(crop_score, abs=1e-5), name
+    # The same far-above face with a look-alike enrolled as close as the astronaut: not certain, mirrored.
+    index = gallery_of(reference, params(full_score - 0.3, full_score - 0.35), twin=True)
+    faces = lazy.analyze(image).faces
+    assert complete_views(lazy.embedder, faces, index) == 1 and faces[0].views == CROP_MIRROR
     # The crop-only decision would differ in the "between" case: there the mirror pass was needed.
     index = gallery_of(reference, params((crop_score + full_score) / 2, crop_score - 0.05))
     crop_face = analyzers[CROP].analyze(image).faces[0]
@@ -129,22 +261,34 @@ def test_stage_stores_per_face_views_and_skips_the_mirror_without_a_gallery(tmp_
     assert output["probe_embedding"] == LAZY and output["mirrored"] == 0
     assert [f["views"] for f in output["faces"]] == [CROP] and output["faces"][0]["decision"] == NO_MATCH
     reference = analyzers[CROP_MIRROR].analyze(astronaut_array(), reference=True).faces[0].embedding
-    matched = _stage_output(tmp_path, gallery_of(reference, params(0.46, 0.40)))
+    # Shipped-like thresholds: the astronaut is a certain match to its own reference, decided on the crop.
+    certain = _stage_output(tmp_path, gallery_of(reference, params(0.46, 0.40)))
+    assert certain["mirrored"] == 0 and certain["faces"][0]["views"] == CROP
+    assert certain["faces"][0]["decision"] == MATCH and certain["faces"][0]["artist"] == "astronaut"
+    # Thresholds just under its crop score: in the band, so the mirror is embedded before deciding.
+    matched = _stage_output(tmp_path, gallery_of(reference, band(own_crop_score(analyzers, reference))))
     assert matched["mirrored"] == 1 and matched["faces"][0]["views"] == CROP_MIRROR
     assert matched["faces"][0]["decision"] == MATCH and matched["faces"][0]["artist"] == "astronaut"
-    assert "review_reason" not in matched["faces"][0]
+    assert "review_reason" not in matched["faces"][0] and "review_reason" not in certain["faces"][0]
 
 
 def test_refresh_caps_a_stored_crop_only_face_that_a_new_gallery_puts_in_the_band(tmp_path, analyzers) -> None:  # type: ignore[no-untyped-def]
     stored = _stage_output(tmp_path, None)  # scanned before any artist was enrolled: crop only
     reference = analyzers[CROP_MIRROR].analyze(astronaut_array(), reference=True).faces[0].embedding
-    # The artist is enrolled afterwards: the stored vector would be a clear match, but it is crop-only and the
-    # thresholds are for crop + mirror, so the refresh (no media at hand) sends it to a person.
+    near = band(own_crop_score(analyzers, reference))
+    # The artist is enrolled afterwards with thresholds near the face's score: the stored vector would be a
+    # match, but it is crop-only and the thresholds are for crop + mirror, so the refresh (no media at hand)
+    # sends it to a person.
     obj: dict[str, Any] = {}
-    contribute_faces(obj, stored, gallery_of(reference, params(0.46, 0.40), revision="r2"))
+    contribute_faces(obj, stored, gallery_of(reference, near, revision="r2"))
     face = obj["faces"][0]
     assert face["views"] == CROP and face["artist"] == "astronaut"
     assert face["decision"] == POSSIBLE and face["review_reason"] == MIRROR_MISSING
+    # Shipped-like thresholds make it a certain match: the mirror cannot change that, so no cap.
+    sure: dict[str, Any] = {}
+    contribute_faces(sure, stored, gallery_of(reference, params(0.46, 0.40), revision="r2"))
+    assert sure["faces"][0]["decision"] == MATCH and sure["faces"][0]["views"] == CROP
+    assert "review_reason" not in sure["faces"][0]
     # A gallery that puts the face far below every possible threshold: decided on the crop, no cap.
     far: dict[str, Any] = {}
     rng = np.random.default_rng(9)
@@ -154,13 +298,13 @@ def test_refresh_caps_a_stored_crop_only_face_that_a_new_gallery_puts_in_the_ban
     contribute_faces(far, stored, strangers)
     assert far["faces"][0]["decision"] == NO_MATCH and "review_reason" not in far["faces"][0]
     # Analysed again with the gallery in place, the face gets its mirror and a plain ``match``.
-    again = _stage_output(tmp_path, gallery_of(reference, params(0.46, 0.40), revision="r2"))
+    again = _stage_output(tmp_path, gallery_of(reference, near, revision="r2"))
     assert again["faces"][0]["decision"] == MATCH and again["faces"][0]["views"] == CROP_MIRROR
 
 
 def test_old_stored_outputs_keep_working(tmp_path, analyzers) -> None:  # type: ignore[no-untyped-def]
     reference = analyzers[CROP_MIRROR].analyze(astronaut_array(), reference=True).faces[0].embedding
-    index = gallery_of(reference, params(0.46, 0.40), revision="r3")
+    index = gallery_of(reference, band(own_crop_score(analyzers, reference)), revision="r3")
     current = _stage_output(tmp_path, None)
     # Version 3 (and earlier): no ``probe_embedding``, no per-face ``views``: crop-only vectors.
     v3 = {k: v for k, v in current.items() if k not in ("probe_embedding", "mirrored")}
@@ -186,12 +330,18 @@ def test_video_tracks_get_the_mirror_only_with_a_gallery_that_needs_it(tmp_path,
     plain = analyse_path(clip, "video", mime="video/mp4")
     assert plain["faces"] and all(f["views"] == CROP for f in plain["faces"]) and plain["mirrored"] == 0
     reference = analyzers[CROP_MIRROR].analyze(astronaut_array(), reference=True).faces[0].embedding
-    near = analyse_path(
-        clip, "video", mime="video/mp4", resources=Resources({"gallery": gallery_of(reference, params(0.3, 0.2))})
-    )
+    # A look-alike enrolled as close as the astronaut: no track is a certain match, every one is mirrored.
+    twins = gallery_of(reference, params(0.3, 0.2), twin=True)
+    near = analyse_path(clip, "video", mime="video/mp4", resources=Resources({"gallery": twins}))
     assert all(f["views"] == CROP_MIRROR for f in near["faces"]) and near["mirrored"] == len(near["faces"])
     # The track vector is the quality-weighted mean of its best frames' crop + mirror vectors.
     assert all(f["decision"] in (MATCH, POSSIBLE) for f in near["faces"])
+    # The astronaut alone, far above the threshold: certain matches, decided on the crop-only track vector.
+    alone = analyse_path(
+        clip, "video", mime="video/mp4", resources=Resources({"gallery": gallery_of(reference, params(0.3, 0.2))})
+    )
+    assert alone["mirrored"] == 0 and all(f["views"] == CROP for f in alone["faces"])
+    assert all(f["decision"] == MATCH and f["artist"] == "astronaut" for f in alone["faces"])
 
 
 def test_lazy_equals_full_on_real_east_asian_photos(analyzers) -> None:  # type: ignore[no-untyped-def]

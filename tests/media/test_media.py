@@ -177,12 +177,16 @@ def test_truncated_video_is_a_media_error_or_partial(tmp_path):
         probe(path, Limits())
 
 
-def test_a_cut_short_jpeg_stays_corrupt_after_weasyprint_is_imported(tmp_path):
+def test_a_cut_short_jpeg_stays_corrupt_after_weasyprint_is_imported(tmp_path, monkeypatch):
     """WeasyPrint's import sets Pillow's process-wide LOAD_TRUNCATED_IMAGES = True; in a long-lived ``serve``
-    that makes a report first, a cut-short upload must still be refused as damaged, not analysed as whole."""
+    that makes a report first, a cut-short upload must still be refused as damaged, not analysed as whole.
+
+    The import's side effect happens once per process (at the first import), so in the full run an earlier test
+    may already have imported WeasyPrint and a probe reset the flag; the test therefore puts the process in the
+    state the import leaves — the flag set — itself, rather than relying on being the first importer."""
     import io
 
-    import weasyprint  # noqa: F401 - imported for its side effect on Pillow
+    import weasyprint  # noqa: F401 - the real library is present in the process, as in `serve`
     from PIL import ImageFile
 
     from idolguard.errors import ErrorCode
@@ -192,12 +196,10 @@ def test_a_cut_short_jpeg_stays_corrupt_after_weasyprint_is_imported(tmp_path):
     whole = buffer.getvalue()
     path = tmp_path / "cut.jpg"
     path.write_bytes(whole[: len(whole) // 3])
-    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # the side effect is real
-    try:
-        with pytest.raises(MediaError) as refused:
-            probe(path, Limits())
-        assert refused.value.code == ErrorCode.MEDIA_CORRUPT
-        with pytest.raises(MediaError):
-            load_rgb(path, Limits())
-    finally:
-        ImageFile.LOAD_TRUNCATED_IMAGES = False
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # what WeasyPrint's first import leaves
+    with pytest.raises(MediaError) as refused:
+        probe(path, Limits())
+    assert refused.value.code == ErrorCode.MEDIA_CORRUPT
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    with pytest.raises(MediaError):
+        load_rgb(path, Limits())

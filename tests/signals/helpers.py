@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from idolguard.workspace import Workspace
 from tests.conftest import astronaut
 
 
@@ -61,3 +65,22 @@ def write_video(
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def in_thread(home: Path, work: Callable[[Workspace], Any]) -> tuple[threading.Thread, dict[str, Any]]:
+    """Run ``work`` on a workspace of its own in a thread (as another process would: its own connection); the
+    result or the exception lands in the dict once the thread has finished."""
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        ws = Workspace.open(home)
+        try:
+            out["result"] = work(ws)
+        except BaseException as exc:  # noqa: BLE001 - the test asserts on it
+            out["error"] = exc
+        finally:
+            ws.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, out

@@ -379,3 +379,33 @@ def test_takedown_pages_draft_check_send_mark_and_stats(home, smtp, world, new_c
         assert f"/takedowns/{notice_id}" not in outsider.get("/takedowns").text
     finally:
         ws.close()
+
+
+def test_korean_case_page_says_provenance_leads_in_korean(app_ws, world, new_client, tmp_path):  # type: ignore[no-untyped-def]
+    """The leads table said where a lead was found by its raw kind and its trust as a raw code (``high``), with no
+    meaning at all: it now says them from the report's catalog, in the reader's language."""
+    import html as html_module
+
+    from idolguard.cases.service import add_to_case, open_case
+    from idolguard.pipeline.scan import item_object, scan_paths
+    from idolguard.report.i18n import catalog, said
+    from tests.cases.test_provenance import jpeg_with_exif
+
+    path = jpeg_with_exif(tmp_path / "edited.jpg", software="Adobe Photoshop 25.0")
+    sha = scan_paths(app_ws, [path])[0]["sha256"]
+    leads = item_object(app_ws, sha)["provenance"]["leads"]
+    assert leads and all(lead.get("meaning_code") for lead in leads)  # a technical source (XMP CreatorTool) stays
+    number = open_case(app_ws, "leads", world.artist)
+    add_to_case(app_ws, number, [sha])
+    client = sign_in(new_client(), make_user(app_ws, "kocounsel2", "counsel", password=STRONG), lang="ko")
+    page = client.get(f"/cases/{number}").text
+    table = html_module.unescape(page.split('id="leads"', 1)[1].split("</table>", 1)[0])
+    assert "<th>의미</th>" in table and "<th>신뢰도</th>" in table
+    for lead in leads:
+        assert said(lead, "source", "ko") in table and said(lead, "meaning", "ko") in table
+        assert catalog("ko")[f"provenance.trust.{lead['trust']}"] in table
+        assert f">{lead['kind']}<" not in table and f">{lead['trust']}<" not in table
+        assert lead["meaning"] not in table  # the stored English sentence
+    english = sign_in(new_client(), make_user(app_ws, "encounsel", "counsel", password=STRONG), lang="en")
+    table = html_module.unescape(english.get(f"/cases/{number}").text.split('id="leads"', 1)[1].split("</table>", 1)[0])
+    assert all(lead["meaning"] in table for lead in leads)

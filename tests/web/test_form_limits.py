@@ -32,10 +32,15 @@ def _answer(conn: socket.socket) -> bytes:
     return answer
 
 
-def send_declared(to_port: int, path: str, headers: dict[str, str], start: bytes) -> tuple[int, bytes]:
-    """A url-encoded POST declaring ``DECLARED`` bytes, of which only ``start`` is sent."""
+URLENCODED = "application/x-www-form-urlencoded"
+
+
+def send_declared(
+    to_port: int, path: str, headers: dict[str, str], start: bytes, content_type: str = URLENCODED
+) -> tuple[int, bytes]:
+    """A POST (url-encoded unless told) declaring ``DECLARED`` bytes, of which only ``start`` is sent."""
     head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{to_port}\r\nContent-Length: {DECLARED}\r\n"
-    head += "Content-Type: application/x-www-form-urlencoded\r\n"
+    head += f"Content-Type: {content_type}\r\n"
     head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
     with socket.create_connection(("127.0.0.1", to_port), timeout=30) as conn:
         conn.sendall(head.encode() + start)
@@ -43,15 +48,24 @@ def send_declared(to_port: int, path: str, headers: dict[str, str], start: bytes
     return int(answer.split(b" ", 2)[1]), answer
 
 
-def send_chunked(to_port: int, path: str, headers: dict[str, str], total: int) -> tuple[int, bytes]:
-    """A url-encoded POST sent chunked (no declared length), ``total`` bytes in 64 KiB chunks, stopping early
-    if the server answers (or closes) first."""
+def send_chunked(
+    to_port: int, path: str, headers: dict[str, str], total: int, content_type: str = URLENCODED
+) -> tuple[int, bytes]:
+    """A POST (url-encoded unless told) sent chunked (no declared length), ``total`` bytes in 64 KiB chunks,
+    stopping early if the server answers (or closes) first. JSON: one string that never ends."""
     head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{to_port}\r\nTransfer-Encoding: chunked\r\n"
-    head += "Content-Type: application/x-www-form-urlencoded\r\n"
+    head += f"Content-Type: {content_type}\r\n"
     head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
     chunk = b"note=" + b"a" * (64 * 1024 - 5)
+    if content_type != URLENCODED:
+        chunk = b"a" * len(chunk)
+        conn_start = b'{"n":"'
+    else:
+        conn_start = b""
     with socket.create_connection(("127.0.0.1", to_port), timeout=30) as conn:
         conn.sendall(head.encode())
+        if conn_start:
+            conn.sendall(f"{len(conn_start):x}\r\n".encode() + conn_start + b"\r\n")
         sent = 0
         try:
             while sent < total:
@@ -104,3 +118,46 @@ def test_url_encoded_forms_are_limited_on_every_route(app_ws, port, client) -> N
         answer = _answer(conn)
     assert int(answer.split(b" ", 2)[1]) not in (413, 415)
     assert sealed_form.FORM_LIMIT == 1024 * 1024
+
+
+def test_json_bodies_are_limited_to_a_megabyte_with_a_coded_413(app_ws, port, client) -> None:  # noqa: F811  # type: ignore[no-untyped-def]
+    """The API's JSON (cases, links, notices, decisions) is read into memory whole, before the token is even
+    checked: it gets the small limit, not the upload's (64 MiB here). Declared over it: 413 at once, to anyone;
+    streamed: cut off past it. The answer carries the typed reason and the limit; a page says it in the reader's
+    language. A body under the limit is read as before."""
+    import json
+
+    from idolguard.web import accounts
+
+    limit = sealed_form.SMALL_BODY_LIMIT
+    assert limit == 1024 * 1024 < 64 * 1024 * 1024
+    make_user(app_ws, "counsel", "counsel", password=STRONG)
+    token = accounts.create_token(app_ws, "counsel", "write", "1d", by="test")
+    for headers in ({}, {"Authorization": f"Bearer {token}"}):  # anonymous too: the body comes before the token
+        status, answer = send_declared(port, "/api/v1/cases", headers, b'{"title": "', "application/json")
+        assert status == 413, answer[:300]
+        error = json.loads(answer.partition(b"\r\n\r\n")[2])["error"]
+        assert error["code"] == "too_large" and error["reason"] == "request.too_large"
+        assert error["params"] == {"limit": limit} and f"{limit} bytes" in error["message"]
+    status, answer = send_chunked(
+        port, "/api/v1/cases", {"Authorization": f"Bearer {token}"}, 8 * 1024 * 1024, "application/json"
+    )
+    assert status == 413 and json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["reason"] == "request.too_large"
+    # Another content type is read whole by FastAPI just the same: the same limit.
+    status, answer = send_declared(port, "/api/v1/cases", {}, b"x", "text/plain")
+    assert status == 413 and b"request.too_large" in answer
+    # Under the limit: read and answered as before (the artist is unknown here: not a size refusal).
+    body = json.dumps({"title": "t" * 200, "artist": "Nobody", "note": "n" * (limit // 2)}).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        head = f"POST /api/v1/cases HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {len(body)}\r\n"
+        head += f"Content-Type: application/json\r\nAuthorization: Bearer {token}\r\n\r\n"
+        conn.sendall(head.encode() + body)
+        answer = _answer(conn)
+    assert int(answer.split(b" ", 2)[1]) not in (413, 415), answer[:300]
+    # A page route (Korean reader): the coded message from the shared catalog, with the limit.
+    cookie, csrf = _signed_in(app_ws, client)
+    status, answer = send_declared(
+        port, "/banks/known_abuse/toggle", {"Cookie": cookie, "X-CSRF-Token": csrf}, b"{", "application/json"
+    )
+    assert status == 413, answer[:300]
+    assert f"파일 업로드가 아닌 요청의 한도 {limit}바이트".encode() in answer

@@ -44,13 +44,13 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     seen = {"received": 0, "spooled": 0}
     real_limited, real_write = sealed_form._limited, sealed_form.SealedSpool.write
 
-    def limited(receive, limit):  # type: ignore[no-untyped-def]
+    def limited(receive, limit, *how):  # type: ignore[no-untyped-def]
         async def counting():  # type: ignore[no-untyped-def]
             message = await receive()
             seen["received"] += len(message.get("body", b""))
             return message
 
-        return real_limited(counting, limit)
+        return real_limited(counting, limit, *how)
 
     def write(self, data):  # type: ignore[no-untyped-def]
         seen["spooled"] += len(data)

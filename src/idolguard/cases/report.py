@@ -149,6 +149,11 @@ def _evidence_rows(
     return rows
 
 
+# The value of a generator lead whose settings are left out (a prompt can describe the abuse itself): said in
+# the report's language (``prov.parameters``) and on the web case page.
+PARAMETERS_PRESENT = "(parameters present; full text in the evidence package)"
+
+
 def _item_leads(number: int, prov: dict[str, Any] | None, sightings: list[Sighting]) -> list[dict[str, Any]]:
     """Provenance leads of one item (stage output plus file-name patterns), prompts reduced to tool and
     settings: a prompt can describe the abuse itself."""
@@ -163,7 +168,7 @@ def _item_leads(number: int, prov: dict[str, Any] | None, sightings: list[Sighti
             ]
             if entry.get("nodes"):
                 bits.append("nodes: " + ", ".join(entry["nodes"][:8]))
-            value = "; ".join(bits) or "(parameters present; full text in the evidence package)"
+            value = "; ".join(bits) or PARAMETERS_PRESENT
         out.append({"no": number, **entry, "value": str(value)[:300]})
     return out
 
@@ -176,7 +181,15 @@ def _said_leads(leads: list[dict[str, Any]], langs: tuple[str, ...]) -> list[dic
     def both(lead: dict[str, Any], field: str) -> str:
         return " / ".join(dict.fromkeys(said(lead, field, lang) for lang in langs))
 
-    return [{**lead, "source": both(lead, "source"), "meaning": both(lead, "meaning")} for lead in leads]
+    def value(lead: dict[str, Any]) -> Any:
+        if lead.get("value") != PARAMETERS_PRESENT:
+            return lead.get("value")
+        return " / ".join(catalog(lang)["prov.parameters"] for lang in langs)
+
+    return [
+        {**lead, "source": both(lead, "source"), "meaning": both(lead, "meaning"), "value": value(lead)}
+        for lead in leads
+    ]
 
 
 def provenance_leads(session: Any, detail: dict[str, Any]) -> list[dict[str, Any]]:

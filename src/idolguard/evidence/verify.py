@@ -49,16 +49,96 @@ LEGACY_TIME_TOLERANCE_S = 120.0
 
 
 class Finding(StrEnum):
-    """Stable codes of the findings a front door says in its own words: the web's admin verify page shows a coded
-    finding from its catalogs (KO/EN) with the ``params`` filled in, not the English ``message``; the command
-    line matches the message against its ``errors.ko.po`` templates as it does for any finding. Never renamed,
-    only added; the English template of each is ``FINDING_MESSAGES``."""
+    """Stable codes of the findings a front door says in its own words: the web's admin verify page and the
+    command line show a coded finding from their catalogs (KO/EN; the Korean is ``locales/verify.ko.po``, read by
+    both) with the ``params`` filled in, not the English ``message``. Never renamed, only added; the English
+    template of each is ``FINDING_MESSAGES``. A finding made from English text (``Problem(where, ref, text)``)
+    gets its code back when the text is one of the templates (``Problem.__post_init__``);
+    ``tests/evidence/test_finding_codes.py`` checks that every finding this module and ``anchors.py`` make has
+    one."""
 
     OFFICIAL_ORPHANED = "official.orphaned"
+    # the ledger (either copy) and its signing keys
+    LEDGER_UNREADABLE = "ledger.unreadable"
+    LEDGER_STORED_LINE_MISSING = "ledger.stored_line_missing"
+    LEDGER_STORED_LINE_NOT_JSON = "ledger.stored_line_not_json"
+    LEDGER_STORED_LINE_NOT_OBJECT = "ledger.stored_line_not_object"
+    LEDGER_LINE_NOT_JSON = "ledger.line_not_json"
+    LEDGER_LINE_NOT_OBJECT = "ledger.line_not_object"
+    LEDGER_MISSING_FIELDS = "ledger.missing_fields"
+    LEDGER_NOT_CANONICAL = "ledger.not_canonical"
+    LEDGER_LINE_FORM = "ledger.line_form"
+    LEDGER_HASH = "ledger.hash"
+    LEDGER_SEQUENCE = "ledger.sequence"
+    LEDGER_LINK = "ledger.link"
+    LEDGER_UNKNOWN_KEY = "ledger.unknown_key"
+    LEDGER_SIGNATURE = "ledger.signature"
+    LEDGER_FOREIGN_KEY = "ledger.foreign_key"
+    LEDGER_ROTATION_KEY = "ledger.rotation_key"
+    LEDGER_COLUMNS = "ledger.columns"
+    LEDGER_MIRROR_DIFFERS = "ledger.mirror_differs"
+    LEDGER_EMPTY = "ledger.empty"
+    LEDGER_MIRROR_EXTRA = "ledger.mirror_extra"
+    LEDGER_MIRROR_BEHIND = "ledger.mirror_behind"
+    LEDGER_KEY_NOT_IN_FORCE = "ledger.key_not_in_force"
+    LEDGER_HEAD_MISSING = "ledger.head_missing"
+    # database rows against their signed events
+    TABLE_UNREADABLE = "db.table_unreadable"
+    ROW_CORRUPT = "db.row_corrupt"
+    ITEM_HASH_FORM = "db.item_hash_form"
+    ITEM_NO_INGEST = "db.item_no_ingest"
+    ITEM_DIFFERS = "db.item_differs"
+    ITEM_ROW_GONE = "db.item_row_gone"
+    SIGHTING_NO_EVENT = "db.sighting_no_event"
+    SIGHTING_DIFFERS = "db.sighting_differs"
+    SIGHTING_ROW_GONE = "db.sighting_row_gone"
+    RESULT_NO_EVENT = "db.result_no_event"
+    RESULT_NOT_JSON = "db.result_not_json"
+    RESULT_DIFFERS = "db.result_differs"
+    RESULT_ERROR_DIFFERS = "db.result_error_differs"
+    RESULT_ROW_GONE = "db.result_row_gone"
+    ITEM_PROBE_DIFFERS = "db.item_probe_differs"
+    ARTIFACT_UNNAMED = "db.artifact_unnamed"
+    DERIVED_UNNAMED = "db.derived_unnamed"
+    DERIVED_STAGE = "db.derived_stage"
+    DERIVED_KIND = "db.derived_kind"
+    DERIVED_ROW_GONE = "db.derived_row_gone"
+    VERIFY_UNFINISHED = "verify.unfinished"
+    # the vault and what is kept beside it
+    PREVIEW_LEFT_DESTROYED = "vault.preview_left_destroyed"
+    PREVIEW_LEFT_GONE = "vault.preview_left_gone"
+    OBJECT_NAME = "vault.object_name"
+    OBJECT_MISSING = "vault.object_missing"
+    OBJECT_UNREADABLE = "vault.object_unreadable"
+    OBJECT_UNREADABLE_AT = "vault.object_unreadable_at"
+    OBJECT_NO_VAULT_KEY = "vault.object_no_vault_key"
+    OBJECT_HASH = "vault.object_hash"
+    OBJECT_ALTERED = "vault.object_altered"
+    OBJECT_GONE = "vault.object_gone"
+    OBJECT_KEY_MISSING = "vault.object_key_missing"
+    OBJECT_SEGMENT = "vault.object_segment"
+    OBJECT_NOT_VAULT_FORMAT = "vault.object_not_vault_format"
+    OBJECT_NOT_ITEM_FORMAT = "vault.object_not_item_format"
+    OBJECT_TRUNCATED_HEADER = "vault.object_truncated_header"
+    ITEM_KEY_DAMAGED = "vault.item_key_damaged"
+    ITEM_KEY_AUTH = "vault.item_key_auth"
+    KEY_UNDECIDED = "vault.key_undecided"
+    FOREIGN_FILE = "vault.foreign_file"
+    UNREFERENCED = "vault.unreferenced"
+    ERASURE_UNFINISHED = "vault.erasure_unfinished"
+    # RFC 3161 anchors
+    ANCHOR_STRAY_FILE = "anchor.stray_file"
+    ANCHOR_HEAD_FILE = "anchor.head_file"
+    ANCHOR_TOKEN_DAMAGED = "anchor.token_damaged"
+    ANCHOR_TOKEN_OTHER_DATA = "anchor.token_other_data"
+    ANCHOR_NO_TOKEN = "anchor.no_token"
+    ANCHOR_ENTRY_GONE = "anchor.entry_gone"
+    ANCHOR_ENTRY_REPLACED = "anchor.entry_replaced"
+    ANCHOR_TOKENS_MISSING = "anchor.tokens_missing"
 
 
 def N_(message: str) -> str:  # noqa: N802 (the conventional gettext marker)
-    """Marks a message for the catalogs (the web's ``locales/ko.po``, the CLI's ``errors.ko.po``)."""
+    """Marks a message for the catalogs (``locales/verify.ko.po``, read by the web and the command line)."""
     return message
 
 
@@ -68,7 +148,155 @@ FINDING_MESSAGES: dict[Finding, str] = {
         "those files from being reported and name them in source attribution; retire it with "
         "`idolguard bank remove {bank} --reason ...`"
     ),
+    Finding.LEDGER_UNREADABLE: N_("unreadable entry"),
+    Finding.LEDGER_STORED_LINE_MISSING: N_("stored line is missing"),
+    Finding.LEDGER_STORED_LINE_NOT_JSON: N_("stored line is not JSON"),
+    Finding.LEDGER_STORED_LINE_NOT_OBJECT: N_("stored line is not a JSON object"),
+    Finding.LEDGER_LINE_NOT_JSON: N_("line is not JSON"),
+    Finding.LEDGER_LINE_NOT_OBJECT: N_("line is not a JSON object"),
+    Finding.LEDGER_MISSING_FIELDS: N_("missing fields {fields}"),
+    Finding.LEDGER_NOT_CANONICAL: N_("not canonical: {reason}"),
+    Finding.LEDGER_LINE_FORM: N_("line is not in canonical form (duplicate or reordered members, extra whitespace)"),
+    Finding.LEDGER_HASH: N_("content does not match its hash (edited?): computed {digest}\u2026"),
+    Finding.LEDGER_SEQUENCE: N_("sequence {seq} where {expected} was expected (removed or reordered entry)"),
+    Finding.LEDGER_LINK: N_("link to previous entry broken (entry removed, inserted or reordered)"),
+    Finding.LEDGER_UNKNOWN_KEY: N_("signed by unknown key {key}\u2026"),
+    Finding.LEDGER_SIGNATURE: N_("signature invalid (forged or altered)"),
+    Finding.LEDGER_FOREIGN_KEY: N_(
+        "signed by key {key}\u2026 while key {current}\u2026 was in force, with no rotation entry signed by it "
+        "(history re-signed or a foreign key added?)"
+    ),
+    Finding.LEDGER_ROTATION_KEY: N_("key rotation entry does not carry a valid new public key"),
+    Finding.LEDGER_COLUMNS: N_("row columns differ from signed line"),
+    Finding.LEDGER_MIRROR_DIFFERS: N_("database entry and JSONL mirror line differ"),
+    Finding.LEDGER_EMPTY: N_("the ledger is empty: nothing has been recorded yet"),
+    Finding.LEDGER_MIRROR_EXTRA: N_("mirror has {count} entries the database lacks"),
+    Finding.LEDGER_MIRROR_BEHIND: N_(
+        "mirror is {count} signed entries behind the database (interrupted write); the next write appends them"
+    ),
+    Finding.LEDGER_KEY_NOT_IN_FORCE: N_(
+        "the workspace's public key is not the key the ledger has in force ({key}\u2026)"
+    ),
+    Finding.LEDGER_HEAD_MISSING: N_(
+        "expected head {seq}:{hash}\u2026 is not in the ledger (entries removed or replaced since it was recorded)"
+    ),
+    Finding.TABLE_UNREADABLE: N_("table cannot be read: {reason}"),
+    Finding.ROW_CORRUPT: N_("row is corrupt: {reason}"),
+    Finding.ITEM_HASH_FORM: N_("item hash is not a SHA-256 hex digest"),
+    Finding.ITEM_NO_INGEST: N_("item has no ingest event in the ledger"),
+    Finding.ITEM_DIFFERS: N_("item differs from its signed ingest event: {fields}"),
+    Finding.ITEM_ROW_GONE: N_("ledger entry {seq} records this item's ingest but the item row is gone (deleted?)"),
+    Finding.SIGHTING_NO_EVENT: N_("sighting has no custody event"),
+    Finding.SIGHTING_DIFFERS: N_("sighting differs from what its custody event recorded: {fields}"),
+    Finding.SIGHTING_ROW_GONE: N_("ledger entry {seq} records this sighting but its row is gone (deleted?)"),
+    Finding.RESULT_NO_EVENT: N_("stage result has no analysis event"),
+    Finding.RESULT_NOT_JSON: N_("stored output is not valid JSON data: {reason}"),
+    Finding.RESULT_DIFFERS: N_("stage result differs from its signed output hash"),
+    Finding.RESULT_ERROR_DIFFERS: N_("stage error text differs from its analysis event"),
+    Finding.RESULT_ROW_GONE: N_("ledger entry {seq} records this analysis but its stage result is gone (deleted?)"),
+    Finding.ITEM_PROBE_DIFFERS: N_("item type/dimensions/metadata differ from its signed probe output"),
+    Finding.ARTIFACT_UNNAMED: N_("capture artifact is not named by any capture event"),
+    Finding.DERIVED_UNNAMED: N_("derived object is not named by any analysis event"),
+    Finding.DERIVED_STAGE: N_("derived object's stage differs from its analysis event"),
+    Finding.DERIVED_KIND: N_("derived object's kind differs from its analysis event"),
+    Finding.DERIVED_ROW_GONE: N_("an analysis event records this derived file but its row is gone (deleted?)"),
+    Finding.VERIFY_UNFINISHED: N_("verification could not finish: {reason}"),
+    Finding.PREVIEW_LEFT_DESTROYED: N_(
+        "a cached preview ({file}) remains of an object destroyed by decision; delete HOME/cache/previews "
+        "(previews are made again when shown)"
+    ),
+    Finding.PREVIEW_LEFT_GONE: N_(
+        "a cached preview ({file}) remains of an object gone from the vault; delete HOME/cache/previews "
+        "(previews are made again when shown)"
+    ),
+    Finding.OBJECT_NAME: N_("recorded object name is not a SHA-256 digest"),
+    Finding.OBJECT_MISSING: N_("{what} missing from the vault (deleted?)"),
+    Finding.OBJECT_UNREADABLE: N_("cannot be read: {reason}"),
+    Finding.OBJECT_UNREADABLE_AT: N_("vault object {sha256} unreadable: {reason}"),
+    Finding.OBJECT_NO_VAULT_KEY: N_(
+        "vault object {sha256} looks encrypted but no vault key is configured (or it was altered)"
+    ),
+    Finding.OBJECT_HASH: N_("vault object {sha256} content hashes to {digest}"),
+    Finding.OBJECT_ALTERED: N_("vault object {sha256} no longer matches its hash; run `idolguard verify`"),
+    # what reading an object refuses (``Vault.check`` and an erasure's check say the ``IntegrityError``'s text)
+    Finding.OBJECT_GONE: N_("vault object {sha256} is missing"),
+    Finding.OBJECT_KEY_MISSING: N_(
+        "vault object {sha256}: its item key keys/{x}/{name} is missing (destroyed, or the vault's keys/ folder was "
+        "not copied with objects/)"
+    ),
+    Finding.OBJECT_SEGMENT: N_("vault object {label}: segment {index} fails authentication"),
+    Finding.OBJECT_NOT_VAULT_FORMAT: N_("vault object {label} is not encrypted with this vault's format"),
+    Finding.OBJECT_NOT_ITEM_FORMAT: N_("vault object {label} is not in the per-item-key format"),
+    Finding.OBJECT_TRUNCATED_HEADER: N_("vault object {label}: truncated header"),
+    Finding.ITEM_KEY_DAMAGED: N_("item key of vault object {sha256} is damaged"),
+    Finding.ITEM_KEY_AUTH: N_(
+        "item key of vault object {sha256} fails authentication with this vault key (altered, or another vault's)"
+    ),
+    Finding.KEY_UNDECIDED: N_(
+        "vault object {sha256}: an item key newer than its destruction decision exists, but no vault key is "
+        "configured, so whether it belongs to new evidence cannot be told; set the vault key (IDOLGUARD_VAULT_KEY or "
+        "[vault] key_file) before the erasure is finished"
+    ),
+    Finding.FOREIGN_FILE: N_("foreign file in the vault objects folder"),
+    Finding.UNREFERENCED: N_("object not referenced by any custody event (interrupted ingest?)"),
+    Finding.ERASURE_UNFINISHED: N_(
+        "erasure decided by ledger seq {seq} ({case}) is not finished: {left} left; run `idolguard cases destroy "
+        "{case}` again or start the worker to finish it"
+    ),
+    Finding.ANCHOR_STRAY_FILE: N_("file in anchors/ that belongs to no anchor"),
+    Finding.ANCHOR_HEAD_FILE: N_("anchored head file is unreadable or altered"),
+    Finding.ANCHOR_TOKEN_DAMAGED: N_("timestamp token is damaged or not signed"),
+    Finding.ANCHOR_TOKEN_OTHER_DATA: N_("timestamp token is for other data"),
+    Finding.ANCHOR_NO_TOKEN: N_("anchor without any timestamp token"),
+    Finding.ANCHOR_ENTRY_GONE: N_(
+        "a TSA timestamped entry {seq}:{hash}\u2026 at {when}, but the ledger no longer has that entry (newest "
+        "entries removed)"
+    ),
+    Finding.ANCHOR_ENTRY_REPLACED: N_(
+        "a TSA timestamped entry {seq}:{hash}\u2026 at {when}, but the ledger now has a different entry there "
+        "(history re-signed or replaced)"
+    ),
+    Finding.ANCHOR_TOKENS_MISSING: N_(
+        "{count} timestamp token(s) recorded by a later ledger.anchor entry are missing (deleted?)"
+    ),
 }
+# Values that are themselves English words from a short list (``item``, ``size/MD5``...): a front door says each
+# comma-separated part from its catalog (``finding_values``) before filling the template.
+WORD_PARAMS = frozenset({"fields", "what", "left"})
+
+
+def finding_values(params: dict[str, Any], translate: Callable[[str], str]) -> dict[str, Any]:
+    """``params`` with each part of a word value (``WORD_PARAMS``) said by ``translate`` (a catalog lookup)."""
+    return {
+        name: ", ".join(translate(part) for part in str(value).split(", ")) if name in WORD_PARAMS else value
+        for name, value in params.items()
+    }
+
+
+def recognise_finding(text: str) -> tuple[Finding, dict[str, str]] | None:
+    """The code and values of a finding's English text when it is one of ``FINDING_MESSAGES`` filled in (a
+    value named twice must be the same both times), else ``None``."""
+    for code, pattern in _finding_patterns():
+        matched = pattern.fullmatch(text)
+        if matched:
+            return code, matched.groupdict()
+    return None
+
+
+_PATTERNS: list[tuple[Finding, re.Pattern[str]]] = []
+
+
+def _finding_patterns() -> list[tuple[Finding, re.Pattern[str]]]:
+    if not _PATTERNS:
+        for code, template in FINDING_MESSAGES.items():
+            pattern, seen = "", set()
+            for literal, name in re.findall(r"([^{]*)(?:\{(\w+)\})?", template):
+                pattern += re.escape(literal)
+                if name:
+                    pattern += f"(?P={name})" if name in seen else f"(?P<{name}>.+?)"
+                    seen.add(name)
+            _PATTERNS.append((code, re.compile(pattern, re.S)))
+    return _PATTERNS
 
 
 @dataclass
@@ -78,6 +306,12 @@ class Problem:
     message: str
     code: Finding | None = None  # set for the findings a front door says in its own language
     params: dict[str, Any] = field(default_factory=dict)  # the values ``FINDING_MESSAGES[code]`` names
+
+    def __post_init__(self) -> None:
+        if self.code is None:  # made from English text: its code back when the text is one of the templates
+            found = recognise_finding(self.message)
+            if found is not None:
+                self.code, self.params = found
 
     @classmethod
     def coded(cls, where: str, ref: str, code: Finding, **params: Any) -> Problem:
@@ -827,15 +1061,8 @@ def _check_preview_cache(ws: Any, facts: SignedFacts, report: VerifyReport) -> N
                 continue
         except ValueError:
             continue
-        why = "destroyed by decision" if _decided(facts, sha) else "gone from the vault"
-        report.warnings.append(
-            Problem(
-                "vault",
-                sha,
-                f"a cached preview ({path.parent.name}/{path.name}) remains of an object {why}; "
-                "delete HOME/cache/previews (previews are made again when shown)",
-            )
-        )
+        code = Finding.PREVIEW_LEFT_DESTROYED if _decided(facts, sha) else Finding.PREVIEW_LEFT_GONE
+        report.warnings.append(Problem.coded("vault", sha, code, file=f"{path.parent.name}/{path.name}"))
 
 
 def _check_official_collections(ws: Any, report: VerifyReport) -> None:
@@ -965,12 +1192,7 @@ def _erasure_left(vault: Any, sha: str, facts: SignedFacts, report: VerifyReport
         return False
     report.destroyed.append(gone)
     report.warnings.append(
-        Problem(
-            "vault",
-            sha,
-            f"erasure decided by ledger seq {gone['decision_seq']} ({gone['case']}) is not finished: {left} left; "
-            f"run `idolguard cases destroy {gone['case']}` again or start the worker to finish it",
-        )
+        Problem.coded("vault", sha, Finding.ERASURE_UNFINISHED, seq=gone["decision_seq"], case=gone["case"], left=left)
     )
     return True
 

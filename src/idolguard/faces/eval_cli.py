@@ -389,9 +389,9 @@ def calibrate_cross_validated(
         "probe_embedding": "lazy",
         "mirror_delta": report.get("mirror_delta"),
         "mirror_delta_how": {
-            "rule": f"quantile {MIRROR_QUANTILE} of the largest rise of any artist's score when the mirror view is"
-            f" fused (per probe per simulated gallery, all the calibration data) + {MIRROR_SAFETY}, rounded up to"
-            " 0.005",
+            "rule": f"quantile {MIRROR_QUANTILE} of the largest move towards another decision when the mirror view"
+            " is fused (any artist's score rising, the crop-only best artist's falling; per probe per simulated"
+            f" gallery, all the calibration data) + {MIRROR_SAFETY}, rounded up to 0.005",
             "rises": report.get("mirror_rises"),
             "held_out_identity": report.get("lazy_mirroring"),
             "held_out_source": cross.get("lazy_mirroring"),

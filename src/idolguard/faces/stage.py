@@ -11,12 +11,17 @@ Output (stored per item, read by later stages through ``ctx.inputs["faces"]``):
   re-made when the gallery changes without decoding the media again;
 - ``faces_total``, ``capped``, ``notes``, ``video`` (sampling statistics), ``gallery_revision``, models,
   ``probe_embedding`` (``lazy``: per-face ``views``; version 4 stored ``crop+mirror`` for every face, and
-  versions up to 3 nothing, meaning ``crop``), ``mirrored`` (how many faces got their mirror view).
+  versions up to 3 nothing, meaning ``crop``), ``mirrored`` (how many faces got their mirror view; from
+  version 6 certain matches are not among them).
 
 Lazy mirroring: the thresholds are calibrated on crop + mirror vectors. Each face (track) is embedded from
 its crop; its mirror view is embedded and fused only when some artist's crop-only score comes within
-``mirror_delta`` of that artist's ``possible`` threshold (``GalleryIndex.mirror_needed``), so faces far from
-every artist are decided on the crop (they are ``no_match`` either way) and the rest on crop + mirror. When a
+``mirror_delta`` of that artist's ``possible`` threshold and the face is not a certain ``match``
+(``GalleryIndex.mirror_needed``), so faces far from every artist (``no_match`` either way) and faces far
+above one artist's match threshold and far ahead of every other artist (``match`` to that artist either
+way) are decided on the crop, the rest on crop + mirror. A certain match's stored ``similarity``, ``margin``
+and ``score`` are then the crop's (``views: crop`` says so), a little lower than crop + mirror would give
+(fusing raises scores by 0.025 at the median). When a
 later gallery puts a stored crop-only vector into that band, the refresh (``contribute``) embeds the mirror of
 the face crop stored in the vault (the ``face_crops`` resource: lossless, so the fused vector is exactly the
 one a scan would store). Where that cannot be done (a video track's vector averages several frames and only
@@ -115,8 +120,10 @@ def face_entry(index: int, face: FaceRecord, match: Match, crop_sha256: str | No
 
 class FacesStage(Stage):
     name = "faces"
-    # 5: lazy probe mirroring, per-face ``views``; 4: every scanned face crop + mirror; 3: inputs under 64 px padded
-    version = "5"
+    # 6: a certain ``match`` is left crop-only too (its vector, similarity and margin are the crop's; version 5
+    # stored crop + mirror for it, read as it is); 5: lazy probe mirroring, per-face ``views``; 4: every scanned
+    # face crop + mirror; 3: inputs under 64 px padded
+    version = "6"
     needs = ("probe",)
     produces = ("faces",)
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "video"})

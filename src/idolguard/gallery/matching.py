@@ -67,8 +67,9 @@ class MatchParams:
     min_references: int = 3  # enrolment warns below this many references (see ``gallery/advice.py``)
     # Lazy probe mirroring: a scanned face is embedded from its crop alone, and its mirror view is embedded
     # and fused only when some artist's crop-only score lies at or above that artist's ``possible`` threshold
-    # minus this delta (``GalleryIndex.mirror_needed``). The delta is a high quantile of how far fusing the
-    # mirror raises a score, measured on the calibration's fitting folds (``bench/faces_lazy_mirror.py``).
+    # minus this delta and the face is not a certain ``match`` (``GalleryIndex.mirror_needed``). The delta is
+    # a high quantile of how far fusing the mirror moves a score towards another decision (any artist's rise,
+    # the best artist's fall), measured by ``calibrate faces`` (``gallery/calibration.py``).
     # None: every scanned face is embedded as crop + mirror.
     mirror_delta: float | None = None
     source: dict[str, Any] = field(default_factory=dict)  # provenance of the calibration
@@ -275,20 +276,33 @@ class GalleryIndex:
         return np.where(np.isnan(tails), -np.inf, tails)
 
     def mirror_needed(
-        self, probes: np.ndarray, qualities: list[float] | None = None, delta: float | None = None
+        self,
+        probes: np.ndarray,
+        qualities: list[float] | None = None,
+        delta: float | None = None,
+        skip_certain: bool = True,
     ) -> np.ndarray:
         """Which crop-only probe vectors need their mirror view before a decision (lazy probe mirroring).
 
-        A face is decided ``no_match`` exactly when its best artist's score is below that artist's ``possible``
-        threshold (match threshold + quality penalty - gap); the S-norm gate, the margin and the minimum
-        quality only move faces between ``match`` and ``possible``. If fusing the mirror raises no artist's
-        score by more than ``delta``, a face whose every artist score is more than ``delta`` below that
-        artist's ``possible`` threshold stays ``no_match`` with the fused vector too, so only the other faces
-        need the mirror (including every face at or above ``possible``: which of the three decisions, which
-        artist and the reported similarity then come from the crop + mirror vector the thresholds were
-        calibrated on). With S-norm scores (``norm = "snorm"``) the raw-score bound does not carry over, so
-        every face is mirrored; so too with ``delta`` None (``params.mirror_delta`` when not given). An empty
-        gallery needs no mirror at all.
+        ``delta`` (``params.mirror_delta`` when not given) bounds how far fusing the mirror moves a score
+        towards another decision: it raises no artist's score, and lowers the crop-only best artist's score,
+        by more than ``delta`` (a high quantile measured by ``calibrate faces``). Under that bound two kinds
+        of face keep their decision whichever vector decides, and are left crop-only:
+
+        - *below the band*: a face is ``no_match`` exactly when its best artist's score is below that
+          artist's ``possible`` threshold (match threshold + quality penalty - gap; the S-norm gate, the
+          margin and the minimum quality only move faces between ``match`` and ``possible``), so a face whose
+          every artist score is more than ``delta`` below that artist's ``possible`` threshold stays
+          ``no_match``;
+        - *a certain match* (``skip_certain``, ``certain_match``): the crop-only best artist stays best and
+          at or above its match threshold, so the decision (``match``, or ``possible`` for a face under the
+          minimum quality) and its artist stay the same; only the reported similarity, margin and runner-up
+          are then the crop's.
+
+        Every other face needs the mirror (the thresholds were calibrated on crop + mirror vectors). With
+        S-norm scores (``norm = "snorm"``) the raw-score bound does not carry over, so every face is
+        mirrored; so too with no delta. An empty gallery needs no mirror at all. ``skip_certain=False`` is
+        the earlier rule (benchmarks compare the two).
         """
         probes = np.asarray(probes, np.float32).reshape(-1, self.refs.shape[1] if len(self.refs) else 128)
         if self.empty or len(probes) == 0:
@@ -298,8 +312,38 @@ class GalleryIndex:
             return np.ones(len(probes), bool)
         scores = self.artist_scores(probes)  # (N, A)
         q = np.array([1.0 if v is None else v for v in qualities] if qualities is not None else [1.0] * len(probes))
-        possible = self.thresholds[None, :] + self.params.quality_penalty(q)[:, None] - self.params.possible_gap
-        return np.asarray(((scores - possible).max(axis=1) >= -float(delta)), bool)
+        penalty = self.params.quality_penalty(q)
+        possible = self.thresholds[None, :] + penalty[:, None] - self.params.possible_gap
+        near = (scores - possible).max(axis=1) >= -float(delta)
+        if skip_certain:
+            near &= ~self.certain_match(scores, penalty, float(delta))
+        return np.asarray(near, bool)
+
+    def certain_match(self, scores: np.ndarray, penalty: np.ndarray, delta: float) -> np.ndarray:
+        """Per row of crop-only artist ``scores``: whether fusing the mirror cannot change its decision from
+        the best artist's ``match`` when no artist's score rises, and the best artist's does not fall, by more
+        than ``delta``.
+
+        ``match`` looks at the best artist alone (its threshold, the margin to whichever artist is second,
+        the quality), so it is enough that (1) the best artist stays best by more than ``min_margin``: best -
+        runner-up > 2 x ``delta`` (and >= 2 x ``delta`` + ``min_margin``), and (2) it stays at or above its
+        own match threshold: best - ``delta`` >= threshold + quality penalty. Other artists' thresholds do
+        not enter the decision. With the S-norm gate in use (``norm_threshold``) a ``match`` also needs a
+        z-score of the probe vector against the cohort, which the raw bound says nothing about: never
+        certain then."""
+        n = len(scores)
+        if self.z_gated or n == 0:
+            return np.zeros(n, bool)
+        rows = np.arange(n)
+        best = scores.argmax(axis=1)
+        top = scores[rows, best].astype(np.float64)
+        certain = top - delta >= self.thresholds[best] + penalty
+        if scores.shape[1] > 1:
+            others = np.array(scores, np.float64)
+            others[rows, best] = -np.inf
+            lead = top - others.max(axis=1) - 2 * delta
+            certain &= (lead > 0) & (lead >= self.params.min_margin)
+        return np.asarray(certain, bool)
 
     def artist_threshold(self, artist: int, quality: float = 1.0) -> float:
         """The score a face of this quality needs for ``match`` with this artist."""

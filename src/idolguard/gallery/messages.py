@@ -81,6 +81,12 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "{artist} has no official collection (see 'artists official list')",
         "ko": "{artist}에게는 공식 컬렉션이 없습니다 ('artists official list'로 확인하세요)",
     },
+    "official_artist_gone": {
+        "en": "{artist} was removed (or their official collection's bank was) while this run was adding files: "
+        "not added, and no collection is made for them (the vault keeps the file)",
+        "ko": "이 작업이 파일을 추가하는 동안 {artist}(또는 그 공식 컬렉션 뱅크)이(가) 삭제되었습니다. 추가하지 "
+        "않았고 컬렉션도 만들지 않습니다 (파일은 보관소에 남아 있습니다)",
+    },
     "official_bank_taken": {
         "en": "a bank named {bank!r} exists but is not {artist}'s official collection; rename or remove it first",
         "ko": "{bank!r} 뱅크가 이미 있지만 {artist}의 공식 컬렉션이 아닙니다. 먼저 이름을 바꾸거나 삭제하세요",

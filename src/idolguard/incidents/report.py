@@ -6,7 +6,7 @@ import html
 from typing import Any
 
 from idolguard.report.html import data_uri
-from idolguard.report.i18n import said, t
+from idolguard.report.i18n import catalog, current, said, t
 from idolguard.workspace import Workspace
 
 
@@ -40,7 +40,14 @@ def matches_section(ws: Workspace, obj: dict[str, Any]) -> str:
                 "<tr>"
                 + "".join(
                     f"<td>{html.escape(str(v))}</td>"
-                    for v in (m["bank"], m.get("bank_kind"), m["entry"], m.get("signal"), m["distance"], m["transform"])
+                    for v in (
+                        m["bank"],
+                        _label("bank_kind", m.get("bank_kind")),
+                        m["entry"],
+                        m.get("signal"),
+                        m["distance"],
+                        _label("transform", m["transform"]),
+                    )
                 )
                 + f"<td>{html.escape(detail)}</td></tr>"
             )
@@ -54,6 +61,13 @@ def matches_section(ws: Workspace, obj: dict[str, Any]) -> str:
     if incident:
         parts.append(incident)
     return "\n".join(parts)
+
+
+def _label(group: str, code: Any) -> str:
+    """A bank's kind or a match's transform (codes the matcher stores) in the report's language; a code this
+    version has no label for as stored."""
+    key = f"{group}.{code}"
+    return t(key) if key in catalog(current()) else str(code)
 
 
 def _incident_block(ws: Workspace, obj: dict[str, Any]) -> str:

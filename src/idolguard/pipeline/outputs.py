@@ -38,9 +38,10 @@ class ScanObject(TypedDict, total=False):
     duplicate: bool
     stages: dict[str, str]
     error: str | None
-    error_code: str  # a refusal at intake: its typed code and values (idolguard.errors)
+    error_code: str  # a refusal at intake, or the first failed stage's: its typed code and values (idolguard.errors)
     error_params: dict[str, Any]
     stage_errors: dict[str, str]
+    stage_error_codes: dict[str, dict[str, Any]]  # stage -> {"code", "params"} (stages that stored one)
     # added by stages (probe, faces, signals, match, face_match, manipulation, ...)
     media_meta: dict[str, Any]
     faces: list[FaceEntry]

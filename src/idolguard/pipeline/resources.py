@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError
 
 
 class MissingResource(IdolGuardError):
@@ -44,7 +44,9 @@ class Resources(Mapping[str, Any]):
         if value is None:
             who = f"stage {stage!r}" if stage else "this stage"
             raise MissingResource(
-                f"{who} needs the workspace's {name!r} and the runner provided none (run it inside a workspace)"
+                f"{who} needs the workspace's {name!r} and the runner provided none (run it inside a workspace)",
+                code=ErrorCode.STAGE_MISSING_RESOURCE,
+                resource=name,
             )
         return value
 

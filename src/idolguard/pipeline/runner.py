@@ -37,7 +37,7 @@ from sqlalchemy import insert, select
 from idolguard.config import Limits
 from idolguard.db.models import DerivedObject, Item, StageResult
 from idolguard.db.session import in_chunks
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError, code_of, error_params
 from idolguard.evidence.actions import Action
 from idolguard.evidence.canonical import output_digest
 from idolguard.pipeline.registry import all_stages
@@ -46,6 +46,11 @@ from idolguard.pipeline.stage import DerivedFile, Stage, StageContext
 from idolguard.workspace import Workspace
 
 INPUTS_KEY = "_inputs"  # reserved output key: what the output was computed from (written by the runner)
+# Reserved output key of a failed stage: its error as ``{"code", "params"}`` (``idolguard.errors.ErrorCode`` and
+# the values its message names), beside the English ``error`` text the CLI and ``--json`` keep reading, so the
+# web pages and the reports say the failure from their catalogs. Inside the output, so the signed output hash
+# covers it; rows stored before it have none and are shown by their text.
+ERROR_KEY = "_error"
 
 
 @dataclass
@@ -146,10 +151,10 @@ def compute_item(job: Job) -> list[StageOutcome]:
             output = dict(stage.run(ctx))
             status, error = "ok", None
         except IdolGuardError as exc:
-            output, status, error = {}, "error", str(exc)
+            output, status, error = {ERROR_KEY: _coded(code_of(exc), error_params(exc))}, "error", str(exc)
         except Exception as exc:  # noqa: BLE001 - one broken stage must not stop the batch
             output, status, error = {}, "error", f"internal error in stage {name}: {exc!r}"
-            output = {"traceback": traceback.format_exc(limit=6)}
+            output = {"traceback": traceback.format_exc(limit=6), ERROR_KEY: _coded(ErrorCode.STAGE_INTERNAL, {})}
         elapsed = int((time.perf_counter() - started) * 1000)
         output = json_safe(output)
         output[INPUTS_KEY] = upstream_record(stage, by_name, outputs)
@@ -169,6 +174,20 @@ def compute_item(job: Job) -> list[StageOutcome]:
         with suppress(TypeError, ValueError):  # not canonical JSON: the writer's own digest reports it
             outcome.output_sha256 = output_digest(outcome.output)
     return outcomes
+
+
+def _coded(code: ErrorCode, params: dict[str, Any]) -> dict[str, Any]:
+    return {"code": str(code), "params": params}
+
+
+def stage_error_code(output: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A failed stage's error as ``{"code", "params"}`` (``ERROR_KEY``), or ``None`` for a row stored before
+    codes were (its ``error`` text is all there is)."""
+    value = (output or {}).get(ERROR_KEY)
+    if not isinstance(value, dict) or not value.get("code"):
+        return None
+    params = value.get("params")
+    return {"code": str(value["code"]), "params": params if isinstance(params, dict) else {}}
 
 
 def json_safe(value: Any) -> Any:
@@ -497,6 +516,8 @@ def _record(
                 "version": outcome.version,
                 "status": outcome.status,
                 "error": outcome.error,
+                # the error's code and values (new events only): the custody log says it in the reader's language
+                **_event_error_code(outcome),
                 "output_sha256": outcome.output_sha256 or output_digest(outcome.output),
                 "inputs": {need: rec["version"] for need, rec in inputs_of(outcome.output).items()},
                 "derived": [d.sha256 for d in outcome.derived],
@@ -519,6 +540,11 @@ def _record(
                 meta=derived.meta,
             )
         )
+
+
+def _event_error_code(outcome: StageOutcome) -> dict[str, Any]:
+    found = stage_error_code(outcome.output) if outcome.status != "ok" else None
+    return {"error_code": found["code"], "error_params": found["params"]} if found else {}
 
 
 @dataclass

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from idolguard.db.models import Item
-from idolguard.errors import StorageFull
+from idolguard.errors import ErrorCode, StorageFull
 from idolguard.intake.ingest import Ingestor, IngestResult, SightingInfo
 from idolguard.pipeline.outputs import ScanObject
 from idolguard.pipeline.registry import all_stages
@@ -25,6 +25,7 @@ from idolguard.pipeline.runner import (
     item_record,
     load_state,
     select_stages,
+    stage_error_code,
     upstream_record,
 )
 from idolguard.workspace import Workspace
@@ -68,6 +69,7 @@ def _build(
         "stages": {},
         "error": None,
         "stage_errors": {},
+        "stage_error_codes": {},
     }
     shown: dict[str, dict[str, Any]] = {}
     for row in sorted(rows, key=lambda r: order.get(r.stage, len(order))):
@@ -85,9 +87,15 @@ def _build(
                 stage.contribute(obj, row.output)
         else:
             obj["stage_errors"][row.stage] = row.error
+            found = stage_error_code(row.output)
+            if found:  # the error as a code and values, for pages and reports in another language
+                obj["stage_error_codes"][row.stage] = found
     if obj["stage_errors"]:
         first = next(name for name in obj["stages"] if name in obj["stage_errors"])
         obj["error"] = f"{first}: {obj['stage_errors'][first]}"
+        coded = obj["stage_error_codes"].get(first)
+        if coded and coded["code"] != str(ErrorCode.GENERIC):
+            obj["error_code"], obj["error_params"] = coded["code"], coded["params"]
     return cast(ScanObject, obj)  # stages add their own fields: built as a plain dict, typed at the boundary
 
 
@@ -106,6 +114,7 @@ def failed_object(result: IngestResult) -> ScanObject:
         obj["error_code"], obj["error_params"] = result.error_code, result.error_params or {}
     obj["media_type"] = result.media_type or "other"  # the interface promises image|video|other
     obj["stage_errors"] = {}
+    obj["stage_error_codes"] = {}
     return cast(ScanObject, obj)
 
 

@@ -85,7 +85,9 @@ def _item_context(ws: Workspace, obj: dict[str, Any]) -> dict[str, Any]:
         fragment = render(ws, obj)
         if fragment:
             extra.append({"name": name, "html": Markup(safe_layout(fragment))})
-    meta = {k: v for k, v in obj.items() if k not in {"stages", "stage_errors", "media_meta", "error"}}
+    meta = {
+        k: v for k, v in obj.items() if k not in {"stages", "stage_errors", "stage_error_codes", "media_meta", "error"}
+    }
     return {
         "obj": obj,
         "meta_json": _json_block(obj.get("media_meta") or {}),
@@ -203,6 +205,13 @@ def _failure(text: Any, code: Any = None, params: Any = None) -> str:
     )
 
 
+def _stage_failure(obj: dict[str, Any], stage: str) -> str:
+    """A stage's stored error in the report's language: from the code the runner stored beside it, else (a
+    result stored before codes were) from its text as ``_failure`` says it."""
+    coded = (obj.get("stage_error_codes") or {}).get(stage) or {}
+    return _failure((obj.get("stage_errors") or {}).get(stage) or "", coded.get("code"), coded.get("params"))
+
+
 def _code(text: Any) -> Markup:
     return Markup("<code>{}</code>").format(safe_text(str(text)))
 
@@ -230,6 +239,7 @@ def _render(ws: Workspace, objects: list[dict[str, Any]], template: Any, head: A
             tm=_marked_up,
             code=_code,
             failure=_failure,
+            stage_failure=_stage_failure,
             head=f"{head.seq}:{head.entry_hash}" if head else None,
             title=title,
             generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from idolguard.db.base import utcnow
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.evidence.actions import Action
 from idolguard.signals.models import BANK_KINDS, Bank, BankEntry, OfficialItem
 from idolguard.signals.store import INDEXED, IndexStore, bump_revision, current_revision
@@ -50,25 +50,63 @@ def invalidate_matches(session: Any) -> None:
 def get_bank(session: Any, name: str) -> Bank:
     bank: Bank | None = session.execute(select(Bank).where(Bank.name == name)).scalar_one_or_none()
     if bank is None:
-        raise IdolGuardError(f"no bank named {name!r} (see `idolguard bank list`)")
+        raise IdolGuardError(
+            f"no bank named {name!r} (see `idolguard bank list`)", code=ErrorCode.BANK_UNKNOWN, name=name
+        )
     return bank
 
 
-def create_bank(ws: Workspace, name: str, kind: str, threshold: int = 31, description: str | None = None) -> Bank:
+def _check_bank(name: str, kind: str, threshold: int) -> None:
     if kind not in BANK_KINDS:
         raise IdolGuardError(f"bank kind must be one of {', '.join(BANK_KINDS)}")
     if not 0 <= threshold <= 64:
         raise IdolGuardError("PDQ threshold must be between 0 and 64 bits (default 31)")
     if not name or len(name) > 128 or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise IdolGuardError("bank names use letters, digits, '-', '_' and '.' (at most 128 characters)")
+
+
+def create_bank(ws: Workspace, name: str, kind: str, threshold: int = 31, description: str | None = None) -> Bank:
+    _check_bank(name, kind, threshold)
     with ws.write() as (session, ledger):
         if session.execute(select(Bank).where(Bank.name == name)).scalar_one_or_none():
             raise IdolGuardError(f"bank {name!r} already exists")
-        bank = Bank(name=name, kind=kind, pdq_threshold=threshold, description=description, created_by=ws.actor)
-        session.add(bank)
-        session.flush()
-        bump_revision(session)
-        ledger.append(Action.BANK_CREATE, details={"bank": name, "kind": kind, "pdq_threshold": threshold})
+        bank = new_bank(session, ledger, ws.actor, name, kind, threshold, description)
+    return bank
+
+
+def ensure_bank(ws: Workspace, name: str, kind: str, description: str | None = None) -> Bank:
+    """The bank ``name``, created (kind ``kind``) if it does not exist yet: "is it there?" and the creation are
+    one write transaction, and writers are serialised (the ledger lock), so two requests wanting the bank at
+    the same moment get the one bank, one ``bank.create``, and neither an "already exists" refusal. A bank of
+    that name but of another kind is refused (it would not do what the caller means)."""
+    _check_bank(name, kind, 31)
+    with ws.write() as (session, ledger):
+        bank: Bank | None = session.execute(select(Bank).where(Bank.name == name)).scalar_one_or_none()
+        if bank is None:
+            bank = new_bank(session, ledger, ws.actor, name, kind, description=description)
+        elif bank.kind != kind:
+            raise IdolGuardError(f"bank {name!r} exists but is a {bank.kind} bank, not {kind}")
+    return bank
+
+
+def new_bank(
+    session: Any,
+    ledger: Any,
+    actor: str,
+    name: str,
+    kind: str,
+    threshold: int = 31,
+    description: str | None = None,
+) -> Bank:
+    """Insert a bank and its ``bank.create`` event in the caller's write transaction (``ws.write()``), for a
+    caller that must decide in that same transaction whether the bank may exist (``artists official add``
+    checks that its artist is still enrolled). The caller has checked that no bank has the name."""
+    _check_bank(name, kind, threshold)
+    bank = Bank(name=name, kind=kind, pdq_threshold=threshold, description=description, created_by=actor)
+    session.add(bank)
+    session.flush()
+    bump_revision(session)
+    ledger.append(Action.BANK_CREATE, details={"bank": name, "kind": kind, "pdq_threshold": threshold})
     return bank
 
 

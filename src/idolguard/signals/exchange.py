@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from sqlalchemy import select
 
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.evidence.actions import Action
 from idolguard.signals import formats, types
 from idolguard.signals.banks import NewEntry, add_entries, get_bank
@@ -95,7 +95,7 @@ def _validated(path: Path, fmt: str, report: ImportReport | None, source_ref: st
                 entry.source_ref = source_ref
                 yield entry
         except UnicodeDecodeError as exc:
-            raise IdolGuardError(f"{path} is not UTF-8 text: {exc}") from exc
+            raise IdolGuardError(f"{path} is not UTF-8 text: {exc}", code=ErrorCode.HASHES_NOT_TEXT) from exc
 
 
 def file_sha256(path: Path) -> str:

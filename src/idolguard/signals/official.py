@@ -11,12 +11,19 @@ a readable photo or video, one with no face to attribute against, and one alread
 there" is decided by the database: each official item is a row of ``signal_official_items`` (primary key bank +
 item) written in the transaction that banks its hashes, so two runs adding the same file at once cannot both
 succeed; the one that loses is told "already there", as a later run would be.
+
+A run racing ``artists remove`` of its artist ends consistently either way: the bank is made, and each file
+banked, in write transactions that first check the artist is still the one the run looked up (``ArtistGone``
+otherwise: no bank is made for nobody, and the file's record says so); writers are serialised, so a removal
+that comes after a file was banked finds the collection and refuses.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +61,63 @@ def _artist(ws: Workspace, name: str) -> tuple[int, str]:
         return artist.id, artist.name
 
 
+@dataclass(frozen=True)
+class _Enrolled:
+    """The artist a run adds files for, as it found them: id, name and enrolment time. The time tells this
+    artist from one enrolled after their removal that SQLite gave the same id."""
+
+    id: int
+    name: str
+    created_at: datetime
+
+
+class ArtistGone(IdolGuardError):
+    """The artist (or their official collection's bank) was removed while an ``official add`` run was adding
+    files for them: nothing more is added, and no bank is made for an artist who is no longer enrolled."""
+
+
+def _enrolled(ws: Workspace, name: str) -> _Enrolled:
+    with ws.sessions() as session:
+        artist = require_artist(session, name)
+        return _Enrolled(artist.id, artist.name, artist.created_at)
+
+
+def _still_enrolled(session: Any, who: _Enrolled, bank_id: int | None = None) -> None:
+    """Refuse (``ArtistGone``) unless the run's artist is still enrolled (the same enrolment) and, given
+    ``bank_id``, that bank is still their collection. Called inside write transactions: writers are
+    serialised, so what it finds holds until the transaction commits (``artists remove`` waits, then sees the
+    collection and refuses)."""
+    artist = session.get(Artist, who.id)
+    gone = artist is None or artist.created_at != who.created_at
+    if not gone and bank_id is not None:
+        current = session.execute(select(Bank.id).where(Bank.name == bank_name(who.name))).scalar_one_or_none()
+        gone = current != bank_id
+    if gone:
+        raise ArtistGone(say("official_artist_gone", artist=who.name))
+
+
+def _collection(ws: Workspace, who: _Enrolled) -> int:
+    """The id of the artist's official bank, made if they have none. The bank is made in a write transaction
+    that first checks the artist is still enrolled: a run whose artist was removed after it looked them up
+    makes no bank (it would stay behind, empty, for nobody, and refuse the name to a later enrolment). Two runs
+    making it at once: the second finds the first's under the lock."""
+    from idolguard.signals.banks import new_bank
+
+    with ws.sessions() as session:
+        bank = _bank(session, who.id, who.name)
+        if bank is not None:
+            return bank.id
+    with ws.write() as (session, ledger):
+        _still_enrolled(session, who)
+        bank = _bank(session, who.id, who.name)
+        if bank is None:
+            bank = new_bank(
+                session, ledger, ws.actor, bank_name(who.name), "negative", description=_description(who.name, who.id)
+            )
+        bank_id: int = bank.id
+    return bank_id
+
+
 def _bank(session: Any, artist_id: int, artist_name: str) -> Bank | None:
     """The artist's official bank, or None; a same-named bank that is not theirs (another bank, or one left by
     a removed artist: ``owns_official_bank``) is refused."""
@@ -83,24 +147,17 @@ def add_official(ws: Workspace, artist: str, paths: list[Path]) -> tuple[dict[st
     """Add photos/videos (files or folders) to an artist's official collection; one record per file."""
     from idolguard.intake.ingest import Ingestor, SightingInfo
     from idolguard.pipeline.runner import analyze
-    from idolguard.signals.banks import add_entries, create_bank
+    from idolguard.signals.banks import add_entries
     from idolguard.signals.entries import entries_for_item
 
-    artist_id, artist_name = _artist(ws, artist)
-    name = bank_name(artist_name)
-    with ws.sessions() as session:
-        bank = _bank(session, artist_id, artist_name)
-    if bank is None:
-        try:
-            create_bank(ws, name, "negative", description=_description(artist_name, artist_id))
-        except IdolGuardError:
-            with ws.sessions() as session:  # created by a run started at the same time: use it
-                if _bank(session, artist_id, artist_name) is None:
-                    raise
+    who = _enrolled(ws, artist)
+    artist_name, name = who.name, bank_name(who.name)
+    bank_id = _collection(ws, who)
     info = SightingInfo(note=f"official media of {artist_name}", purpose="bank_reference")
     results = list(Ingestor(ws, info).ingest(paths))
     analyze(ws, list(dict.fromkeys(r.sha256 for r in results if r.sha256 and not r.error)), stage_names=["signals"])
     records: list[dict[str, Any]] = []
+    gone: ArtistGone | None = None
     for result in results:
         record: dict[str, Any] = {
             "path": result.path,
@@ -113,11 +170,18 @@ def add_official(ws: Workspace, artist: str, paths: list[Path]) -> tuple[dict[st
             "notes": [],
         }
         records.append(record)
+        if gone is not None:  # the artist went while this run was adding: nothing more is added for them
+            record["error"] = str(gone)
+            continue
         if result.error or not result.sha256:
             continue
         sha = result.sha256
         with ws.sessions() as session:
-            bank_id = session.execute(select(Bank.id).where(Bank.name == name)).scalar_one()
+            try:
+                _still_enrolled(session, who, bank_id)
+            except ArtistGone as exc:
+                gone, record["error"] = exc, str(exc)
+                continue
             left = _left_behind(session, bank_id, sha)
         if left:
             _forget_if_left(ws, bank_id, sha, artist_name, name)
@@ -163,8 +227,7 @@ def add_official(ws: Workspace, artist: str, paths: list[Path]) -> tuple[dict[st
             # In the bank's own transaction: the entries, the item's row and this event exist together or not at
             # all. The row's primary key refuses a second copy of the item (a run that raced this one); an artist
             # removed while this run hashed gets no collection (writes are serialised, so this check holds).
-            if ledger.session.get(Artist, artist_id) is None:
-                raise IdolGuardError(say("unknown_artist", name=artist_name))
+            _still_enrolled(ledger.session, who, bank_id)
             ledger.session.add(OfficialItem(bank_id=bank_id, item_sha256=record["sha256"], added_by=ws.actor))
             ledger.session.flush()
             record["entries"] = len(report.added)
@@ -184,16 +247,34 @@ def add_official(ws: Workspace, artist: str, paths: list[Path]) -> tuple[dict[st
 
         try:
             add_entries(ws, name, entries, event_details={"item": sha, "case": None}, then=official_event)
+        except ArtistGone as exc:  # removed while this file was hashed: everything of ours rolled back
+            gone, record["error"] = exc, str(exc)
+            _unadded(record)
+        except IdolGuardError:
+            # ``add_entries`` found no bank of that name: removed with the artist while this file was hashed?
+            with ws.sessions() as session:
+                try:
+                    _still_enrolled(session, who, bank_id)
+                except ArtistGone as exc:
+                    gone, record["error"] = exc, str(exc)
+                    _unadded(record)
+                    continue
+            raise
         except IntegrityError:
             # Another run added this file between our check and our transaction (everything of ours rolled back).
             with ws.sessions() as session:
                 first = _already_there(session, bank_id, sha)
             if first is None:
                 raise
-            record.update({"faces": 0, "entries": 0, "notes": []})
-            record.pop("pdq_inner", None)
+            _unadded(record)
             _mark_duplicate(record, artist_name, first)
     return {"artist": artist_name, "bank": name}, records
+
+
+def _unadded(record: dict[str, Any]) -> None:
+    """A record whose banking transaction rolled back: nothing of it was added."""
+    record.update({"faces": 0, "entries": 0, "notes": []})
+    record.pop("pdq_inner", None)
 
 
 def _forget_if_left(ws: Workspace, bank_id: int, sha: str, artist_name: str, bank: str) -> None:
@@ -345,6 +426,9 @@ def remove_official(ws: Workspace, artist: str, ref: str, reason: str | None = N
                 )
             ).tuples()
         )
+        if not doomed and _already_there(session, bank.id, sha) is None:
+            # Listed a moment ago, removed since by a run that got the lock first: one removal, one event.
+            raise IdolGuardError(say("official_item_not_found", artist=artist_name, ref=ref))
         ids = [i for i, _ in doomed]
         for start in range(0, len(ids), 900):
             session.execute(delete(BankEntry).where(BankEntry.id.in_(ids[start : start + 900])))

@@ -4,7 +4,9 @@ to use the cursor), one error shape ``{"error": {"code", "message"}}``, OpenAPI 
 No cookie is ever accepted here, so there is no CSRF surface.
 
 401: no or invalid token. 403: valid token but the role or token scope does not allow the action. 404: absent
-or outside the user's artist scope (the same answer, so scope does not leak existence).
+or outside the user's artist scope (the same answer, so scope does not leak existence). 413 (``too_large``): an
+upload over the workspace's upload limit, or any other body (JSON) over 1 MiB, refused before it is read
+(``reason``: ``request.too_large``, ``params.limit``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from idolguard.errors import ErrorCode, IdolGuardError, code_of, error_params
 from idolguard.web import accounts, jobs, triage, uploads
 from idolguard.web.models import STATUSES, Job, Review
 from idolguard.web.roles import Principal
-from idolguard.web.sealed_form import SealedRoute, gated
+from idolguard.web.sealed_form import RequestTooLarge, SealedRoute, gated
 from idolguard.workspace import Workspace
 
 SHA_PATTERN = r"^[0-9a-f]{64}$"
@@ -332,7 +334,10 @@ def create_api(ws: Workspace) -> FastAPI:
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}.get(
             exc.status_code, "error"
         )
-        return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, exc.status_code)
+        body: dict[str, Any] = {"code": code, "message": str(exc.detail)}
+        if isinstance(exc, RequestTooLarge):  # a JSON body over the small limit: coded, with the limit
+            body["reason"], body["params"] = str(exc.code), exc.params
+        return JSONResponse({"error": body}, exc.status_code)
 
     def principal(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
         if credentials is None or credentials.scheme.lower() != "bearer":

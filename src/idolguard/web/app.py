@@ -11,8 +11,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from idolguard.web.deps import Denied, LoginRequired, anonymous_context, render
+from idolguard.web.errors import message as error_message
 from idolguard.web.i18n import N_
-from idolguard.web.sealed_form import FORM_TOO_LARGE, FormBodyLimit
+from idolguard.web.sealed_form import FORM_TOO_LARGE, FormBodyLimit, RequestTooLarge
 from idolguard.workspace import Workspace
 
 STATIC = Path(__file__).with_name("static")
@@ -66,6 +67,9 @@ def create_app(ws: Workspace) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
         ctx = getattr(request.state, "ctx", None) or anonymous_context(request)
+        if isinstance(exc, RequestTooLarge):  # coded: said from the shared catalog with its limit
+            said = error_message(ctx.gettext, exc.code, exc.params)
+            return render(ctx, "error.html.j2", status=413, message=said, code=413)
         message = {
             404: N_("Not found."),
             405: N_("Method not allowed."),

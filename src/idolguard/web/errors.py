@@ -109,6 +109,26 @@ def shown_error(
     return _unexplained(gettext, error, ours=isinstance(error, IdolGuardError), admin=admin, english=english)
 
 
+def stored_failure(
+    gettext: Gettext, text: Any, code: Any = None, params: Any = None, *, stage: str | None = None, admin: bool = False
+) -> str:
+    """A failure stored as English text with, since codes were stored beside it, its code and values (a stage's
+    error in its result or its custody event): the code's catalog message; else, for a ``probe`` refusal stored
+    before codes, the code recognised from its text (``media.probe.FAILURE_FORMS``); else the stored text
+    without internals: old rows keep saying what they said, never a generic sentence that hides it."""
+    known = _known(code)
+    if known is not None and known is not ErrorCode.GENERIC and known in MESSAGES:
+        return message(gettext, known, params if isinstance(params, Mapping) else {}, admin=admin)
+    if stage in (None, "probe") and text:
+        from idolguard.coded_text import recognise
+        from idolguard.media.probe import FAILURE_FORMS
+
+        found = recognise(str(text), FAILURE_FORMS)
+        if found and _known(found["code"]) in MESSAGES:
+            return message(gettext, ErrorCode(found["code"]), found["params"], admin=admin)
+    return _clean(str(text or ""), admin)
+
+
 def _known(code: object) -> ErrorCode | None:
     try:
         return ErrorCode(str(code)) if code else None

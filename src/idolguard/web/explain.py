@@ -95,6 +95,20 @@ def manipulation_lines(obj: dict[str, Any], gettext: Gettext) -> list[str]:
     return lines
 
 
+def stage_problems(obj: dict[str, Any], gettext: Gettext) -> list[tuple[str, str]]:
+    """(step, why) for each analysis stage that failed on the item, in the reader's language: from the code the
+    runner stored beside the English text, else from the text (``errors.stored_failure``)."""
+    from idolguard.web.errors import stored_failure
+
+    codes = obj.get("stage_error_codes") or {}
+    rows = []
+    for stage, text in (obj.get("stage_errors") or {}).items():
+        coded = codes.get(stage) or {}
+        label = gettext(STAGES[stage]) if stage in STAGES else str(stage)
+        rows.append((label, stored_failure(gettext, text, coded.get("code"), coded.get("params"), stage=stage)))
+    return rows
+
+
 # --- custody log -----------------------------------------------------------------------------------------
 
 ACTIONS = {
@@ -165,9 +179,10 @@ def _value(key: str, value: Any, gettext: Gettext) -> str:
     if key in ("status", "from", "to") and value in TRANSLATED_VALUES:
         return gettext(str(value))
     if key == "reason" and isinstance(value, str) and ": " in value:
-        code, text = value.split(": ", 1)
+        code, _text = value.split(": ", 1)
         if code in ("identity_check", "manipulation_check", "legal_review", "takedown_preparation"):
-            return text
+            # the text is the label in the revealer's language: the reader gets it in theirs
+            return gettext(code)
     return str(value)
 
 
@@ -183,6 +198,9 @@ def custody_rows(entries: list[Any], gettext: Gettext, tz: str) -> list[dict[str
             value = details.get(key)
             if value in (None, "", [], {}):
                 continue
+            if key == "error":  # a stage's failure: from its code where the event stored one
+                facts.append(f"{gettext(label)}: {event_error(details, gettext)}")
+                continue
             facts.append(f"{gettext(label)}: {_value(key, value, gettext)}")
         rows.append(
             {
@@ -195,6 +213,21 @@ def custody_rows(entries: list[Any], gettext: Gettext, tz: str) -> list[dict[str
             }
         )
     return rows
+
+
+def event_error(details: dict[str, Any], gettext: Gettext) -> str:
+    """The ``error`` of a custody event (a stage's failure) in the reader's language: from the ``error_code`` and
+    ``error_params`` events carry since they were recorded, else its stored text (``errors.stored_failure``)."""
+    from idolguard.web.errors import stored_failure
+
+    stage = details.get("stage")
+    return stored_failure(
+        gettext,
+        details.get("error"),
+        details.get("error_code"),
+        details.get("error_params"),
+        stage=str(stage) if stage else None,
+    )
 
 
 def stamp(ts: Any, tz: str) -> str:

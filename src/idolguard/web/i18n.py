@@ -113,7 +113,7 @@ DYNAMIC = (
     *("ok", "partial", "refused"),
     *("open", "takedown_requested", "removed", "closed"),
     *("identity_check", "manipulation_check", "legal_review", "takedown_preparation"),
-    "known_abuse",
+    *("known_abuse", "negative", "partner"),  # bank kinds
 )
 
 

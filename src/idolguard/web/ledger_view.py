@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from idolguard.web.explain import ACTIONS, FIELDS, _value, stamp
+from idolguard.web.explain import ACTIONS, FIELDS, _value, event_error, stamp
 from idolguard.web.i18n import N_
 
 Gettext = Callable[..., str]
@@ -120,6 +120,11 @@ def detail_pairs(details: Any, gettext: Gettext) -> list[tuple[str, str]]:
     pairs = []
     for key, value in details.items():
         if value in (None, "", [], {}):
+            continue
+        if key in ("error_code", "error_params") and details.get("error"):
+            continue  # said with the error (below), in the reader's language
+        if key == "error" and isinstance(details.get("error_code"), str):
+            pairs.append((gettext(FIELDS["error"]), event_error(details, gettext)))
             continue
         named = FIELDS.get(key) or MORE_FIELDS.get(key)
         label = gettext(named) if named else key.replace("_", " ")

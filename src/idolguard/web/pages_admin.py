@@ -175,13 +175,13 @@ def verify(request: Request, ctx: PageContext = Depends(need_csrf("admin")), obj
 def _said(finding: dict[str, Any], ctx: PageContext) -> str:
     """A verify finding in the page's language: a coded one (``evidence.verify.Finding``) from the web catalogs
     with its values, any other as ``verify`` wrote it (the English the CLI matches its templates against)."""
-    from idolguard.evidence.verify import FINDING_MESSAGES, Finding
+    from idolguard.evidence.verify import FINDING_MESSAGES, Finding, finding_values
 
     try:
         template = FINDING_MESSAGES[Finding(finding.get("code"))]
     except ValueError:
         return str(finding["message"])
-    return ctx.gettext(template, **finding.get("params", {}))
+    return ctx.gettext(template, **finding_values(finding.get("params", {}), ctx.gettext))
 
 
 @router.get("/verify", response_class=HTMLResponse)

@@ -82,6 +82,29 @@ def _case_row(ws: Workspace, ctx: PageContext, number: str) -> Any:
     return case
 
 
+# What ``cases.report`` writes for generator settings it leaves out (a prompt can describe the abuse itself).
+PARAMETERS_PRESENT = N_("(parameters present; full text in the evidence package)")
+
+
+def _leads_said(leads: list[dict[str, Any]], lang: str, gettext: Any) -> list[dict[str, Any]]:
+    """Provenance leads in the reader's language: where each was found and what it means from the codes the
+    provenance stage stores (the HTML report's catalog, ``report.i18n.said``; leads stored before the codes keep
+    their English), the trust level as a word, never the stored English or a raw code."""
+    from idolguard.report.i18n import catalog, said
+
+    words = catalog(lang)
+    return [
+        {
+            **lead,
+            "where": said(lead, "source", lang) or lead.get("kind") or "-",
+            "meaning_said": said(lead, "meaning", lang),
+            "trust_said": words.get(f"provenance.trust.{lead.get('trust')}", lead.get("trust") or "-"),
+            "value": gettext(PARAMETERS_PRESENT) if lead.get("value") == PARAMETERS_PRESENT else lead.get("value"),
+        }
+        for lead in leads
+    ]
+
+
 def _page_data(ws: Workspace, number: str) -> dict[str, Any]:
     from idolguard.cases import impact
     from idolguard.cases.report import provenance_leads
@@ -134,6 +157,7 @@ def _show(
     ws = ws_of(request)
     case = _case_row(ws, ctx, number)
     data = _page_data(ws, case.number)
+    data["leads"] = _leads_said(data["leads"], ctx.lang, ctx.gettext)
     for event in data["timeline"]["events"]:  # actions by name in the reader's language, as on item pages
         event["label"] = action_name(str(event["action"]), ctx.gettext)
     people = (

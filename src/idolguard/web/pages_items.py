@@ -160,11 +160,21 @@ def _item(
         reveal_window=reveal.reveal_seconds(ws),
         references=_references(ws, triage.item_artists(ws, row.item_sha256), ctx),
         explanation=explain.manipulation_lines(obj, ctx.gettext),
+        stage_problems=explain.stage_problems(obj, ctx.gettext),
         custody_rows=explain.custody_rows(detail["entries"], ctx.gettext, tz),
         c2pa=explain.c2pa_rows(obj.get("content_credentials"), ctx.gettext, tz),
         file_name=explain.file_name(obj.get("path")),
         comment_time=lambda ts: explain.stamp(ts, tz),
+        transform=lambda code: _report_label("transform", code, ctx.lang),
     )
+
+
+def _report_label(group: str, code: object, lang: str) -> str:
+    """A code the analysis stores (a match's transform) as the HTML report says it in ``lang``: one wording
+    for both; a code without a label as stored."""
+    from idolguard.report.i18n import catalog
+
+    return catalog(lang).get(f"{group}.{code}", str(code)) if code else "-"
 
 
 def _references(ws: Workspace, artists: list[str], ctx: PageContext) -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from idolguard.errors import IdolGuardError
 from idolguard.web.custody import actor_name
 from idolguard.web.deps import Denied, PageContext, need, need_csrf, render, ws_of
+from idolguard.web.i18n import N_
 from idolguard.web.models import Review
 from idolguard.web.roles import Principal
 from idolguard.web.sealed_form import SealedRoute, takes_files
@@ -314,13 +315,37 @@ async def import_hashes(request: Request, name: str, ctx: PageContext = Depends(
             )
         except IdolGuardError as exc:
             return render(ctx, "error.html.j2", status=400, code=400, message=exc)
+    from idolguard.signals.banks import list_banks
+
+    # On the banks page (an "Error 200" page said a successful import before), with what happened.
     return render(
         ctx,
-        "error.html.j2",
-        status=200,
-        code=200,
-        message=f"{ctx.gettext('Imported')}: {getattr(report, 'added', report)}",
+        "banks.html.j2",
+        status=200 if report.imported else 422,
+        rows=list_banks(ws),
+        nearest=None,
+        imported=_imported(report, ctx),
+        imported_ok=report.imported,
     )
+
+
+def _imported(report: Any, ctx: PageContext) -> str:
+    """What an import did, in the reader's language: how many hashes were added, or why nothing was (the page
+    printed the added entries' ids, and an empty list when bad lines stopped the import)."""
+    if report.imported:
+        return ctx.gettext(
+            N_("{added} hash(es) added to the bank, {duplicates} already in it."),
+            added=len(report.added),
+            duplicates=report.duplicates,
+        )
+    if report.rejected_count:
+        lines = ", ".join(str(r.line) for r in report.rejected[:10]) + (", …" if report.rejected_count > 10 else "")
+        return ctx.gettext(
+            N_("Nothing was imported: {n} line(s) are not valid hashes (lines {lines})."),
+            n=report.rejected_count,
+            lines=lines,
+        )
+    return ctx.gettext(N_("Nothing was imported: the file has no hash."))
 
 
 @router.post("/banks/debug", response_class=HTMLResponse)

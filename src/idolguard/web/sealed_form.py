@@ -31,7 +31,11 @@ Only file forms get that limit. A route that takes files (:func:`takes_files`, a
 refuses any other body with 415 before reading it, and every url-encoded form, on any route, is limited to
 ``FORM_LIMIT`` (1 MiB) by :class:`FormBodyLimit` (413 "The form is too large."): Starlette reads such a form
 into memory whole, so without it a signed-in user could make an upload route hold ``max_upload_bytes`` of
-form in memory.
+form in memory. Any other body on a :class:`SealedRoute` (every API route: the JSON of cases, links, notices,
+decisions; or any other content type, which FastAPI also reads whole) is limited to ``SMALL_BODY_LIMIT``
+(1 MiB) the same way, declared or counted, before the token is checked (FastAPI reads the body first):
+413 :class:`RequestTooLarge`, with the typed code ``request.too_large`` and the limit (the API's ``reason``
+and ``params``; pages say it from the shared catalog).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser, parse_options_header
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from idolguard.errors import ErrorCode
 from idolguard.evidence import crypto
 
 PREFIX = "part"
@@ -58,6 +63,9 @@ CSRF_FAILED = "The form expired or came from another site (CSRF check failed). R
 IN_MEMORY = 1024 * 1024  # ciphertext bytes a part keeps in memory before it gets a (nameless) file
 BODY_MARGIN = 1024 * 1024  # the non-file fields and multipart framing around the files
 FORM_LIMIT = 1024 * 1024  # a url-encoded form (sign-in, decisions, notes): read into memory whole
+# Any other body that is not a file form (the API's JSON: cases, links, notices, decisions) is read into memory
+# whole and parsed there too: a decision or a notice is a few kilobytes, a megabyte is generous.
+SMALL_BODY_LIMIT = 1024 * 1024
 FORM_TOO_LARGE = "The form is too large."
 NOT_MULTIPART = "Files must be sent as a multipart form (multipart/form-data)."
 
@@ -264,8 +272,9 @@ class SealedRequest(Request):
         return await super()._get_form(max_files=max_files, max_fields=max_fields, max_part_size=max_part_size)
 
 
-def _limited(receive: Receive, limit: int) -> Receive:
-    """``receive`` that raises :class:`BodyTooLarge` once the body has carried more than ``limit`` bytes."""
+def _limited(receive: Receive, limit: int, too_large: Callable[[], Exception] = BodyTooLarge) -> Receive:
+    """``receive`` that raises ``too_large()`` (:class:`BodyTooLarge` for a file form) once the body has carried
+    more than ``limit`` bytes."""
     seen = 0
 
     async def counted() -> Message:
@@ -274,13 +283,27 @@ def _limited(receive: Receive, limit: int) -> Receive:
         if message.get("type") == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise BodyTooLarge()
+                raise too_large()
         return message
 
     return counted
 
 
 _Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
+
+
+class RequestTooLarge(HTTPException):
+    """A body that is not a file form (the API's JSON) over ``SMALL_BODY_LIMIT``: 413 with a typed code
+    (``request.too_large``, said in Korean from ``locales/errcodes.ko.po``) and the limit, so a client can tell
+    it from an upload over ``max_upload_bytes`` and say it in its reader's language."""
+
+    code = ErrorCode.REQUEST_TOO_LARGE
+
+    def __init__(self, limit: int) -> None:
+        from idolguard.error_messages import MESSAGES
+
+        super().__init__(status_code=413, detail=MESSAGES[self.code].format(limit=limit))
+        self.params: dict[str, Any] = {"limit": limit}
 
 
 class FormTooLarge(HTTPException):
@@ -366,16 +389,24 @@ class SealedRoute(APIRoute):
         async def sealed(request: Request) -> Response:
             if gate is not None:
                 await gate(request)  # before any byte of the body is read
-            if files and not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+            multipart = request.headers.get("content-type", "").lower().startswith("multipart/form-data")
+            if files and not multipart:
                 raise HTTPException(status_code=415, detail=NOT_MULTIPART)  # nor of one that is not a file form
-            limit = body_limit(request)
+            # Only a file form may be as large as an upload; any other body (JSON above all) is read whole.
+            too_large: Callable[[], Exception]
+            if multipart:
+                limit, too_large = body_limit(request), BodyTooLarge
+            elif _is_urlencoded(request.scope.get("headers") or []):
+                limit, too_large = FORM_LIMIT, FormTooLarge  # the same answer as FormBodyLimit gives
+            else:
+                limit, too_large = SMALL_BODY_LIMIT, lambda: RequestTooLarge(SMALL_BODY_LIMIT)
             try:
                 declared = int(request.headers.get("content-length") or 0)
             except ValueError:
                 declared = 0
-            if declared > limit:
-                raise HTTPException(status_code=413, detail="The upload is too large.")
-            wrapped = SealedRequest(request.scope, _limited(request.receive, limit))
+            if declared > limit:  # refused before a byte of the body is read
+                raise HTTPException(status_code=413, detail="The upload is too large.") if multipart else too_large()
+            wrapped = SealedRequest(request.scope, _limited(request.receive, limit, too_large))
             try:
                 return await handler(wrapped)
             finally:

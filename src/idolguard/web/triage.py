@@ -365,15 +365,12 @@ def comment(ws: Workspace, who: Principal, sha: str, text: str) -> None:
 def add_to_known_abuse(ws: Workspace, sha: str, bank: str = "known_abuse") -> str:
     """Confirmed abuse goes into the ``known_abuse`` bank (created on first use) so re-uploads match."""
     from idolguard.incidents.sync import sync
-    from idolguard.signals.banks import add_entries, create_bank, get_bank
+    from idolguard.signals.banks import add_entries, ensure_bank
     from idolguard.signals.entries import entries_for_item
 
-    with ws.sessions() as session:
-        try:
-            get_bank(session, bank)
-        except IdolGuardError:
-            session.rollback()
-            create_bank(ws, bank, "known_abuse", description="confirmed in the web triage")
+    # Checked and made under the write lock: two analysts confirming at once get one bank (checked outside it,
+    # the second request's creation failed with "already exists").
+    ensure_bank(ws, bank, "known_abuse", description="confirmed in the web triage")
     entries, _notes = entries_for_item(ws, sha)
     add_entries(ws, bank, entries, event_details={"item": sha, "via": "web"})
     sync(ws)

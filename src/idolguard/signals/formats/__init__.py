@@ -35,12 +35,15 @@ def names() -> tuple[str, ...]:
 
 
 def get(name: str) -> ExchangeFormat:
-    from idolguard.errors import IdolGuardError
+    from idolguard.errors import ErrorCode, IdolGuardError
 
     try:
         return all_formats()[name]
     except KeyError:
-        raise IdolGuardError(f"format must be one of {', '.join(names())}") from None
+        choices = ", ".join(names())
+        raise IdolGuardError(
+            f"format must be one of {choices}", code=ErrorCode.HASHES_FORMAT, formats=choices
+        ) from None
 
 
 __all__ = ["ExchangeFormat", "all_formats", "get", "names"]

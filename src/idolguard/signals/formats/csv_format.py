@@ -7,7 +7,7 @@ import csv
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.signals.formats.base import ExchangeFormat, counter
 
 
@@ -24,7 +24,9 @@ class CsvFormat(ExchangeFormat):
         try:
             signal_col = next(columns.index(n) for n in ("signal", "hash", "value", "hash_value") if n in columns)
         except StopIteration:
-            raise IdolGuardError("CSV header needs a 'signal' (or 'hash'/'value') column") from None
+            raise IdolGuardError(
+                "CSV header needs a 'signal' (or 'hash'/'value') column", code=ErrorCode.HASHES_CSV_HEADER
+            ) from None
         type_col = columns.index("signal_type") if "signal_type" in columns else None
         for number, row in enumerate(reader, 2):
             if not row or all(not cell.strip() for cell in row):

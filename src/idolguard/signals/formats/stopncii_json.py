@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
-from idolguard.errors import IdolGuardError
+from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.signals.formats.base import ExchangeFormat, counter, exported_name
 
 
@@ -28,7 +28,7 @@ def iter_json_array(handle: TextIO, key: str, chunk: int = 1 << 16) -> Iterator[
     while marker not in buffer:
         more = handle.read(chunk)
         if not more:
-            raise IdolGuardError(f"JSON has no {key!r} array")
+            raise IdolGuardError(f"JSON has no {key!r} array", code=ErrorCode.HASHES_JSON)
         buffer = buffer[-len(marker) :] + more
     buffer = buffer[buffer.index(marker) + len(marker) :]
     expected = ":"
@@ -37,10 +37,10 @@ def iter_json_array(handle: TextIO, key: str, chunk: int = 1 << 16) -> Iterator[
         if not buffer:
             buffer = handle.read(chunk)
             if not buffer:
-                raise IdolGuardError(f"truncated JSON after {key!r}")
+                raise IdolGuardError(f"truncated JSON after {key!r}", code=ErrorCode.HASHES_JSON)
             continue
         if not buffer.startswith(expected):
-            raise IdolGuardError(f"{key!r} is not an array")
+            raise IdolGuardError(f"{key!r} is not an array", code=ErrorCode.HASHES_JSON)
         buffer = buffer[1:]
         expected = "[" if expected == ":" else ""
     number = 0
@@ -54,7 +54,7 @@ def iter_json_array(handle: TextIO, key: str, chunk: int = 1 << 16) -> Iterator[
                 break
             buffer, pos = handle.read(chunk), 0
             if not buffer:
-                raise IdolGuardError(f"truncated JSON: {key!r} array never closes")
+                raise IdolGuardError(f"truncated JSON: {key!r} array never closes", code=ErrorCode.HASHES_JSON)
         if buffer[pos] == "]":
             return
         while True:
@@ -64,7 +64,9 @@ def iter_json_array(handle: TextIO, key: str, chunk: int = 1 << 16) -> Iterator[
             except json.JSONDecodeError as exc:
                 more = handle.read(chunk)
                 if not more or len(buffer) - pos > 4 * chunk:
-                    raise IdolGuardError(f"malformed JSON in record {number + 1}: {exc.msg}") from exc
+                    raise IdolGuardError(
+                        f"malformed JSON in record {number + 1}: {exc.msg}", code=ErrorCode.HASHES_JSON
+                    ) from exc
                 buffer, pos = buffer[pos:] + more, 0
         number += 1
         yield number, item
