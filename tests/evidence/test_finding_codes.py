@@ -110,3 +110,30 @@ def test_listed_words_are_said_in_korean_and_the_english_is_unchanged() -> None:
     same = "erasure decided by ledger seq 9 (IG-2026-0001) is not finished: object left; run `idolguard cases "
     assert Problem("vault", "s", same + "destroy IG-2026-0001` again or start the worker to finish it").code
     assert Problem("vault", "s", same + "destroy IG-2026-0002` again or start the worker to finish it").code is None
+
+
+def test_finding_patterns_are_complete_before_any_verify_runs() -> None:
+    """The patterns that give English findings their codes are built whole at import: no verify call fills
+    them, so a second verify thread can never read a part-filled list (and make findings without codes)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import threading\n"
+        "from idolguard.evidence import verify\n"
+        "assert len(verify._PATTERNS) == len(verify.FINDING_MESSAGES) > 0, len(verify._PATTERNS)\n"
+        "texts = [(code, template.replace('{', '<').replace('}', '>')) for code, template in "
+        "verify.FINDING_MESSAGES.items()]\n"
+        "wrong = []\n"
+        "def check():\n"
+        "    for code, text in texts:\n"
+        "        if verify.recognise_finding(text) is None:\n"
+        "            wrong.append(code)\n"
+        "threads = [threading.Thread(target=check) for _ in range(8)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "assert not wrong, wrong\n"
+        "assert len(verify._PATTERNS) == len(verify.FINDING_MESSAGES)\n"
+    )
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    done = subprocess.run([sys.executable, "-c", probe], env={"PYTHONPATH": src}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

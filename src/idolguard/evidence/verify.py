@@ -276,27 +276,29 @@ def finding_values(params: dict[str, Any], translate: Callable[[str], str]) -> d
 def recognise_finding(text: str) -> tuple[Finding, dict[str, str]] | None:
     """The code and values of a finding's English text when it is one of ``FINDING_MESSAGES`` filled in (a
     value named twice must be the same both times), else ``None``."""
-    for code, pattern in _finding_patterns():
+    for code, pattern in _PATTERNS:
         matched = pattern.fullmatch(text)
         if matched:
             return code, matched.groupdict()
     return None
 
 
-_PATTERNS: list[tuple[Finding, re.Pattern[str]]] = []
+def _finding_pattern(template: str) -> re.Pattern[str]:
+    """A template's English as a pattern: each ``{name}`` a lazy group, a name used twice the same value."""
+    pattern, seen = "", set()
+    for literal, name in re.findall(r"([^{]*)(?:\{(\w+)\})?", template):
+        pattern += re.escape(literal)
+        if name:
+            pattern += f"(?P={name})" if name in seen else f"(?P<{name}>.+?)"
+            seen.add(name)
+    return re.compile(pattern, re.S)
 
 
-def _finding_patterns() -> list[tuple[Finding, re.Pattern[str]]]:
-    if not _PATTERNS:
-        for code, template in FINDING_MESSAGES.items():
-            pattern, seen = "", set()
-            for literal, name in re.findall(r"([^{]*)(?:\{(\w+)\})?", template):
-                pattern += re.escape(literal)
-                if name:
-                    pattern += f"(?P={name})" if name in seen else f"(?P<{name}>.+?)"
-                    seen.add(name)
-            _PATTERNS.append((code, re.compile(pattern, re.S)))
-    return _PATTERNS
+# Built whole at import, never filled lazily: verify runs in the web's thread pool, and a list being filled by
+# one thread would be read part-filled by another (findings without their codes, shown in English).
+_PATTERNS: tuple[tuple[Finding, re.Pattern[str]], ...] = tuple(
+    (code, _finding_pattern(template)) for code, template in FINDING_MESSAGES.items()
+)
 
 
 @dataclass
