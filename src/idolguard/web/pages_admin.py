@@ -13,8 +13,9 @@ from idolguard.web import accounts
 from idolguard.web.deps import PageContext, need, need_csrf, render, ws_of
 from idolguard.web.models import ROLES, ApiToken, Reveal, User
 from idolguard.web.reveal import day_start
+from idolguard.web.sealed_form import SealedRoute
 
-router = APIRouter(prefix="/admin")
+router = APIRouter(prefix="/admin", route_class=SealedRoute)  # body limits by route (sealed_form.py)
 PAGE = 100
 
 

@@ -28,8 +28,9 @@ from idolguard.web.deps import (
 )
 from idolguard.web.i18n import LANGS, N_
 from idolguard.web.models import User
+from idolguard.web.sealed_form import SealedRoute
 
-router = APIRouter()
+router = APIRouter(route_class=SealedRoute)  # body limits by route, not by Content-Type (sealed_form.py)
 
 MESSAGES = {
     "bad_credentials": N_("Wrong user name or password."),

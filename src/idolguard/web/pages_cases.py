@@ -32,10 +32,11 @@ from idolguard.web.i18n import N_
 from idolguard.web.ledger_view import action_name
 from idolguard.web.models import Review
 from idolguard.web.roles import Principal
+from idolguard.web.sealed_form import SealedRoute
 from idolguard.web.triage import scoped
 from idolguard.workspace import Workspace
 
-router = APIRouter()
+router = APIRouter(route_class=SealedRoute)  # body limits by route, not by Content-Type (sealed_form.py)
 
 CASE_STATUSES_SHOWN = ("open", "gathering", "filed", "closed")
 FILING_KINDS_SHOWN = ("police", "court", "platform")

@@ -16,9 +16,10 @@ from idolguard.web import previews, reveal
 from idolguard.web.custody import custody
 from idolguard.web.deps import Denied, PageContext, need_csrf, page_user, ws_of
 from idolguard.web.pages_items import visible
+from idolguard.web.sealed_form import SealedRoute
 from idolguard.workspace import Workspace
 
-router = APIRouter()
+router = APIRouter(route_class=SealedRoute)  # body limits by route, not by Content-Type (sealed_form.py)
 
 
 def capture_of(ws: Workspace, sha: str, capture_id: int) -> tuple[str | None, str | None]:

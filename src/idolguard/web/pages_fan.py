@@ -24,9 +24,10 @@ from idolguard.web.custody import actor_name
 from idolguard.web.deps import Denied, PageContext, form_data, need, need_csrf, render, ws_of
 from idolguard.web.i18n import N_
 from idolguard.web.roles import Principal
+from idolguard.web.sealed_form import SealedRoute
 from idolguard.workspace import Workspace
 
-router = APIRouter()
+router = APIRouter(route_class=SealedRoute)  # body limits by route, not by Content-Type (sealed_form.py)
 
 STATES = {
     "queued": N_("waiting for capture"),

@@ -15,9 +15,10 @@ from idolguard.web.custody import actor_name
 from idolguard.web.deps import Denied, PageContext, need, need_csrf, page_user, render, ws_of
 from idolguard.web.errors import shown_error
 from idolguard.web.models import STATUSES, Review
+from idolguard.web.sealed_form import SealedRoute
 from idolguard.workspace import Workspace
 
-router = APIRouter()
+router = APIRouter(route_class=SealedRoute)  # body limits by route, not by Content-Type (sealed_form.py)
 SHA = re.compile(r"^[0-9a-f]{64}$")
 PAGE = 50
 

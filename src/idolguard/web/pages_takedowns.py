@@ -23,9 +23,10 @@ from idolguard.web.custody import actor_name
 from idolguard.web.deps import Denied, PageContext, form_data, need, need_csrf, render, ws_of
 from idolguard.web.i18n import N_, translator
 from idolguard.web.pages_cases import _case_row, _text
+from idolguard.web.sealed_form import SealedRoute
 from idolguard.workspace import Workspace
 
-router = APIRouter()
+router = APIRouter(route_class=SealedRoute)  # body limits by route, not by Content-Type (sealed_form.py)
 
 # Labels of the notice elements (NoticeFields names), for the per-field check and the "fields to paste" view.
 ELEMENTS = {

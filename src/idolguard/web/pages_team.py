@@ -17,10 +17,11 @@ from idolguard.web.deps import PageContext, need, render, ws_of
 from idolguard.web.models import Reveal, Review, User
 from idolguard.web.reveal import day_start
 from idolguard.web.roles import Principal
+from idolguard.web.sealed_form import SealedRoute
 from idolguard.web.triage import scoped
 from idolguard.workspace import Workspace
 
-router = APIRouter()
+router = APIRouter(route_class=SealedRoute)  # body limits by route, not by Content-Type (sealed_form.py)
 
 
 def reveal_counts(ws: Workspace, who: Principal) -> list[dict[str, object]]:

@@ -31,9 +31,11 @@ Only file forms get that limit. A route that takes files (:func:`takes_files`, a
 refuses any other body with 415 before reading it, and every url-encoded form, on any route, is limited to
 ``FORM_LIMIT`` (1 MiB) by :class:`FormBodyLimit` (413 "The form is too large."): Starlette reads such a form
 into memory whole, so without it a signed-in user could make an upload route hold ``max_upload_bytes`` of
-form in memory. Any other body on a :class:`SealedRoute` (every API route: the JSON of cases, links, notices,
+form in memory. Any other body on a :class:`SealedRoute` (every API and page route: the JSON of cases, links, notices,
 decisions; or any other content type, which FastAPI also reads whole) is limited to ``SMALL_BODY_LIMIT``
-(1 MiB) the same way, declared or counted, before the token is checked (FastAPI reads the body first):
+(1 MiB) the same way, declared or counted, before the token is checked (FastAPI reads the body first). The
+limit follows the route, not the client's ``Content-Type``: a multipart body sent to a route that takes no
+files gets the small limit too (FastAPI reads a JSON route's body whole whatever its label):
 413 :class:`RequestTooLarge`, with the typed code ``request.too_large`` and the limit (the API's ``reason``
 and ``params``; pages say it from the shared catalog).
 """
@@ -392,9 +394,10 @@ class SealedRoute(APIRoute):
             multipart = request.headers.get("content-type", "").lower().startswith("multipart/form-data")
             if files and not multipart:
                 raise HTTPException(status_code=415, detail=NOT_MULTIPART)  # nor of one that is not a file form
-            # Only a file form may be as large as an upload; any other body (JSON above all) is read whole.
+            # Only a route that takes files may receive an upload-sized body: chosen by the route, never by the
+            # client's Content-Type (a JSON route labelled multipart is still read whole, before its token check).
             too_large: Callable[[], Exception]
-            if multipart:
+            if files:
                 limit, too_large = body_limit(request), BodyTooLarge
             elif _is_urlencoded(request.scope.get("headers") or []):
                 limit, too_large = FORM_LIMIT, FormTooLarge  # the same answer as FormBodyLimit gives
@@ -405,7 +408,7 @@ class SealedRoute(APIRoute):
             except ValueError:
                 declared = 0
             if declared > limit:  # refused before a byte of the body is read
-                raise HTTPException(status_code=413, detail="The upload is too large.") if multipart else too_large()
+                raise HTTPException(status_code=413, detail="The upload is too large.") if files else too_large()
             wrapped = SealedRequest(request.scope, _limited(request.receive, limit, too_large))
             try:
                 return await handler(wrapped)
