@@ -168,7 +168,7 @@ def test_json_bodies_are_limited_to_a_megabyte_with_a_coded_413(app_ws, port, cl
         port, "/banks/known_abuse/toggle", {"Cookie": cookie, "X-CSRF-Token": csrf}, b"{", "application/json"
     )
     assert status == 413, answer[:300]
-    assert f"파일 업로드가 아닌 요청의 한도 {limit}바이트".encode() in answer
+    assert f"파일 업로드가 아닌 요청은 최대 {limit}바이트까지 받을 수 있습니다".encode() in answer
 
 
 MULTIPART = "multipart/form-data; boundary=xx"
