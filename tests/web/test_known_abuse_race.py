@@ -1,13 +1,17 @@
 """Confirming abuse creates the ``known_abuse`` bank on first use: two confirmations at once make it once.
 
-Two threads with their own workspace connections (as two server workers would), released together by a
-barrier, on SQLite and PostgreSQL.
+Two threads with their own workspace connections (as two server workers would), on SQLite and PostgreSQL. The
+first is held inside its write transaction, the bank inserted but not committed, until the second has reached
+its own write: the interleaving under test happens every time, not by luck of scheduling. Before, the second
+checked "is there a bank?" outside the write lock, saw none, and its creation then failed "already exists".
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import select
 
@@ -17,36 +21,68 @@ from idolguard.workspace import Workspace
 from tests.signals.helpers import in_thread
 
 
-def test_two_first_confirmations_make_one_known_abuse_bank(workspace, home, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Two analysts confirm abuse at the same moment in a workspace without a ``known_abuse`` bank yet: one
-    bank, one ``bank.create``, both items banked. Before, each request checked "is there a bank?" outside the
-    write lock, and the second's creation failed with "already exists" (a 500 on the page)."""
+def _wait(event: threading.Event) -> None:
+    assert event.wait(120), "the other side never reached its point"
+
+
+def _items(workspace: Workspace, tmp_path, runs: int) -> list[str]:  # type: ignore[no-untyped-def]
     from idolguard.intake.ingest import Ingestor, SightingInfo
     from idolguard.pipeline.runner import analyze
-    from idolguard.web.triage import add_to_known_abuse
     from tests.conftest import jpeg_bytes
 
-    runs = 2
     shas = []
     for seed in range(runs):
         path = tmp_path / f"s{seed}.jpg"
         path.write_bytes(jpeg_bytes(seed + 10))
         shas.extend(r.sha256 for r in Ingestor(workspace, SightingInfo()).ingest([path]))
     analyze(workspace, shas, stage_names=["signals"])
-    barrier = threading.Barrier(runs, timeout=120)
+    return shas
+
+
+def test_two_first_confirmations_make_one_known_abuse_bank(workspace, home, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Two analysts confirm abuse at the same moment in a workspace without a ``known_abuse`` bank yet. The
+    first is held after inserting the bank, before committing; the second starts then and must wait on the
+    write lock (it is seen entering its write and still not done while the first is held), then find the
+    bank: one bank, one ``bank.create``, both items banked."""
+    from idolguard.signals import banks as banks_module
+    from idolguard.web.triage import add_to_known_abuse
+
+    first, second = _items(workspace, tmp_path, 2)
+    inserted, released, second_writing = threading.Event(), threading.Event(), threading.Event()
+    real_bump, real_write = banks_module.bump_revision, Workspace.write
+
+    def held_bump(session: Any) -> Any:
+        revision = real_bump(session)
+        if not inserted.is_set():  # the first bank insert (the first thread's): hold it uncommitted
+            inserted.set()
+            _wait(released)
+        return revision
+
+    @contextmanager
+    def noted_write(self: Workspace) -> Iterator[Any]:
+        if inserted.is_set() and not released.is_set():  # only the second thread writes while the first is held
+            second_writing.set()
+        with real_write(self) as pair:
+            yield pair
+
+    monkeypatch.setattr(banks_module, "bump_revision", held_bump)
+    monkeypatch.setattr(Workspace, "write", noted_write)
 
     def confirm(sha: str) -> Callable[[Workspace], str]:
-        def work(ws: Workspace) -> str:
-            barrier.wait()
-            return add_to_known_abuse(ws, sha)
+        return lambda ws: add_to_known_abuse(ws, sha)
 
-        return work
-
-    threads = [in_thread(home, confirm(sha)) for sha in shas]
-    for thread, _out in threads:
+    one = in_thread(home, confirm(first))
+    _wait(inserted)
+    two = in_thread(home, confirm(second))
+    _wait(second_writing)
+    two[0].join(1.0)
+    assert two[0].is_alive(), f"the second confirmation did not wait for the first's transaction: {two[1]}"
+    released.set()
+    for thread, _out in (one, two):
         thread.join(300)
-    assert [out.get("result") for _t, out in threads] == ["known_abuse"] * runs, threads
+    assert [out.get("result") for _t, out in (one, two)] == ["known_abuse"] * 2, (one[1], two[1])
     with workspace.sessions() as session:
         banks = list(session.execute(select(Bank.name)).scalars())
         actions = list(session.execute(select(LedgerEntry.action).where(LedgerEntry.action.like("bank.%"))).scalars())
-    assert banks == ["known_abuse"] and actions.count("bank.create") == 1 and actions.count("bank.add") == runs
+    assert banks == ["known_abuse"] and actions.count("bank.create") == 1 and actions.count("bank.add") == 2
+
