@@ -227,6 +227,10 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.WATCH_DUPLICATE: N_("{url} is already watched (source #{id})."),
     # hash banks and hash lists
     ErrorCode.BANK_UNKNOWN: N_("There is no hash bank named {name}."),
+    ErrorCode.BANK_KIND_MISMATCH: N_(
+        "A hash bank named {name} already exists, but its kind is {kind}, not {wanted}, so nothing was added to "
+        "it. Rename that bank, then try again."
+    ),
     ErrorCode.HASHES_FORMAT: N_("Choose one of the hash list formats: {formats}."),
     ErrorCode.HASHES_CSV_HEADER: N_("The CSV file needs a header line with a 'signal' (or 'hash' or 'value') column."),
     ErrorCode.HASHES_NOT_TEXT: N_("The hash list is not UTF-8 text."),

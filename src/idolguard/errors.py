@@ -176,6 +176,7 @@ class ErrorCode(StrEnum):
     WATCH_DUPLICATE = "watch.duplicate"
     # hash banks and the hash lists imported into them
     BANK_UNKNOWN = "bank.unknown"
+    BANK_KIND_MISMATCH = "bank.kind_mismatch"
     HASHES_FORMAT = "hashes.format"
     HASHES_CSV_HEADER = "hashes.csv_header"
     HASHES_NOT_TEXT = "hashes.not_text"

@@ -13,9 +13,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from idolguard.db.models import LedgerEntry
+from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.signals.models import Bank
 from idolguard.workspace import Workspace
 from tests.signals.helpers import in_thread
@@ -86,3 +88,21 @@ def test_two_first_confirmations_make_one_known_abuse_bank(workspace, home, tmp_
         actions = list(session.execute(select(LedgerEntry.action).where(LedgerEntry.action.like("bank.%"))).scalars())
     assert banks == ["known_abuse"] and actions.count("bank.create") == 1 and actions.count("bank.add") == 2
 
+
+def test_a_known_abuse_bank_of_another_kind_is_refused_with_a_coded_message(workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A bank named ``known_abuse`` that is a ``negative`` list (which would veto matches) is not used for
+    confirmed abuse: the refusal is coded, so the item page tells a Korean reader to rename that bank."""
+    from idolguard.signals.banks import create_bank
+    from idolguard.web.errors import shown_error
+    from idolguard.web.i18n import translator
+    from idolguard.web.triage import add_to_known_abuse
+
+    (sha,) = _items(workspace, tmp_path, 1)
+    create_bank(workspace, "known_abuse", "negative")
+    with pytest.raises(IdolGuardError) as refused:
+        add_to_known_abuse(workspace, sha)
+    assert refused.value.code is ErrorCode.BANK_KIND_MISMATCH
+    korean = shown_error(translator("ko"), refused.value)
+    assert "이름을 바꾼" in korean and "negative" in korean and "known_abuse" in korean, korean
+    english = shown_error(translator("en"), refused.value, english=True)
+    assert "Rename that bank" in english and "negative" in english, english

@@ -77,15 +77,24 @@ def create_bank(ws: Workspace, name: str, kind: str, threshold: int = 31, descri
 def ensure_bank(ws: Workspace, name: str, kind: str, description: str | None = None) -> Bank:
     """The bank ``name``, created (kind ``kind``) if it does not exist yet: "is it there?" and the creation are
     one write transaction, and writers are serialised (the ledger lock), so two requests wanting the bank at
-    the same moment get the one bank, one ``bank.create``, and neither an "already exists" refusal. A bank of
-    that name but of another kind is refused (it would not do what the caller means)."""
+    the same moment get the one bank, one ``bank.create``, and neither an "already exists" refusal.
+
+    A bank of that name but of another kind is refused with ``bank.kind_mismatch``, which tells the reader to
+    rename that bank: it would not do what the caller means (a ``negative`` bank named ``known_abuse`` would
+    veto matches instead of making them). Before 2026-12-02 the web triage used any bank of that name."""
     _check_bank(name, kind, 31)
     with ws.write() as (session, ledger):
         bank: Bank | None = session.execute(select(Bank).where(Bank.name == name)).scalar_one_or_none()
         if bank is None:
             bank = new_bank(session, ledger, ws.actor, name, kind, description=description)
         elif bank.kind != kind:
-            raise IdolGuardError(f"bank {name!r} exists but is a {bank.kind} bank, not {kind}")
+            raise IdolGuardError(
+                f"bank {name!r} exists but is a {bank.kind} bank, not {kind}: rename that bank",
+                code=ErrorCode.BANK_KIND_MISMATCH,
+                name=name,
+                kind=bank.kind,
+                wanted=kind,
+            )
     return bank
 
 
