@@ -336,12 +336,39 @@ def test_video_tracks_get_the_mirror_only_with_a_gallery_that_needs_it(tmp_path,
     assert all(f["views"] == CROP_MIRROR for f in near["faces"]) and near["mirrored"] == len(near["faces"])
     # The track vector is the quality-weighted mean of its best frames' crop + mirror vectors.
     assert all(f["decision"] in (MATCH, POSSIBLE) for f in near["faces"])
-    # The astronaut alone, far above the threshold: certain matches, decided on the crop-only track vector.
+    # The astronaut alone, far above the threshold: certain matches, yet a track of several frames is mirrored
+    # (its mirror could not be made later from the one stored crop); only a one-frame track stays crop-only.
     alone = analyse_path(
         clip, "video", mime="video/mp4", resources=Resources({"gallery": gallery_of(reference, params(0.3, 0.2))})
     )
-    assert alone["mirrored"] == 0 and all(f["views"] == CROP for f in alone["faces"])
+    assert any(f["frames"] > 1 for f in alone["faces"])
+    assert all(f["views"] == (CROP_MIRROR if f["frames"] > 1 else CROP) for f in alone["faces"])
     assert all(f["decision"] == MATCH and f["artist"] == "astronaut" for f in alone["faces"])
+    still = _stage_output(tmp_path, gallery_of(reference, params(0.3, 0.2)))  # a picture keeps the skip
+    assert still["faces"][0]["views"] == CROP and still["faces"][0]["decision"] == MATCH
+
+
+def test_a_video_certain_match_stays_a_match_when_a_look_alike_is_enrolled_later(tmp_path, analyzers) -> None:  # type: ignore[no-untyped-def]
+    """A video track that was a certain match, refreshed against a gallery that enrolled a look-alike: the
+    refresh decides it as a fresh scan does (``match``), not ``possible`` for want of a mirror view it cannot
+    make (a track's vector averages several frames; one crop is stored)."""
+    from tests.faces.helpers import write_face_clip
+
+    clip = write_face_clip(tmp_path / "clip.mp4", seconds=3.0)
+    reference = analyzers[CROP_MIRROR].analyze(astronaut_array(), reference=True).faces[0].embedding
+    alone = analyse_path(
+        clip, "video", mime="video/mp4", resources=Resources({"gallery": gallery_of(reference, params(0.3, 0.2))})
+    )
+    assert any(f["frames"] > 1 for f in alone["faces"])
+    twins = gallery_of(reference, params(0.3, 0.2), twin=True, revision="r9")
+    refreshed: dict[str, Any] = {}
+    contribute_faces(refreshed, alone, twins)
+    fresh = analyse_path(clip, "video", mime="video/mp4", resources=Resources({"gallery": twins}))
+    assert not any(f.get("review_reason") == MIRROR_MISSING for f in refreshed["faces"])
+    assert [(f["decision"], f["artist"], f["views"]) for f in refreshed["faces"]] == [
+        (f["decision"], f["artist"], f["views"]) for f in fresh["faces"]
+    ]
+    assert any(f["decision"] == MATCH for f in refreshed["faces"])
 
 
 def test_lazy_equals_full_on_real_east_asian_photos(analyzers) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ Output (stored per item, read by later stages through ``ctx.inputs["faces"]``):
 - ``faces_total``, ``capped``, ``notes``, ``video`` (sampling statistics), ``gallery_revision``, models,
   ``probe_embedding`` (``lazy``: per-face ``views``; version 4 stored ``crop+mirror`` for every face, and
   versions up to 3 nothing, meaning ``crop``), ``mirrored`` (how many faces got their mirror view; from
-  version 6 certain matches are not among them).
+  version 6 certain matches are not among them, except video tracks of several frames).
 
 Lazy mirroring: the thresholds are calibrated on crop + mirror vectors. Each face (track) is embedded from
 its crop; its mirror view is embedded and fused only when some artist's crop-only score comes within
@@ -21,12 +21,14 @@ its crop; its mirror view is embedded and fused only when some artist's crop-onl
 above one artist's match threshold and far ahead of every other artist (``match`` to that artist either
 way) are decided on the crop, the rest on crop + mirror. A certain match's stored ``similarity``, ``margin``
 and ``score`` are then the crop's (``views: crop`` says so), a little lower than crop + mirror would give
-(fusing raises scores by 0.025 at the median). When a
-later gallery puts a stored crop-only vector into that band, the refresh (``contribute``) embeds the mirror of
-the face crop stored in the vault (the ``face_crops`` resource: lossless, so the fused vector is exactly the
-one a scan would store). Where that cannot be done (a video track's vector averages several frames and only
-one crop is stored; no stored crop; an unreadable crop) the face is decided at most ``possible``, with
-``review_reason``, until the item is analysed again.
+(fusing raises scores by 0.025 at the median). The certain-match skip applies to pictures and one-frame
+video tracks only: a track of several frames in the band is always mirrored, since its mirror cannot be made
+later (below). When a later gallery puts a stored crop-only vector into that band, the refresh
+(``contribute``) embeds the mirror of the face crop stored in the vault (the ``face_crops`` resource:
+lossless, so the fused vector is exactly the one a scan would store). Where that cannot be done (a video
+track's vector averages several frames and only one crop is stored; no stored crop; an
+unreadable crop) the face is decided at most ``possible``, with ``review_reason``, until the item is analysed
+again.
 
 Matching is done at run time against the workspace gallery (the ``gallery`` resource the runner passes in),
 and again in ``contribute`` whenever the gallery changed since (new artists enrolled after a file was scanned
@@ -120,9 +122,14 @@ def face_entry(index: int, face: FaceRecord, match: Match, crop_sha256: str | No
 
 class FacesStage(Stage):
     name = "faces"
-    # 6: a certain ``match`` is left crop-only too (its vector, similarity and margin are the crop's; version 5
-    # stored crop + mirror for it, read as it is); 5: lazy probe mirroring, per-face ``views``; 4: every scanned
-    # face crop + mirror; 3: inputs under 64 px padded
+    # 6: a certain ``match`` is left crop-only too, except a video track of several frames (its vector,
+    # similarity and margin are the crop's; version 5 stored crop + mirror for it, read as it is. The video
+    # exception came after review, without a new version: a version 6 output stored before it may hold such a
+    # track crop-only, which a later refresh can at worst cap at ``possible``, never a wrong ``match``);
+    # 5: lazy probe mirroring, per-face ``views``; 4: every scanned face crop + mirror; 3: inputs under 64 px
+    # padded. A new version makes every stored output of this stage, and of the stages that need it
+    # (``manipulation``, ``face_match``, ``source_attribution``), no longer current: views leave them out until
+    # the item is analysed again (docs/ARCHITECTURE.md, "The faces stage").
     version = "6"
     needs = ("probe",)
     produces = ("faces",)
@@ -284,7 +291,11 @@ class FacesStage(Stage):
     @staticmethod
     def _complete_track_views(tracker: Tracker, gallery: GalleryIndex | None, analyzer: FaceAnalyzer) -> None:
         """Lazy mirroring per track: the track's crop-only vector (mean of its best frames) decides whether
-        the mirror views of those frames are embedded (the same rule as a picture's face)."""
+        the mirror views of those frames are embedded (the same rule as a picture's face), except that a
+        track of several frames is mirrored as a certain match too. Its vector averages several frames and
+        only one crop is stored, so a later refresh cannot add the mirror: left crop-only, a gallery change
+        that made it uncertain would cap it at ``possible`` (``mirror_view_missing``) where a fresh scan
+        says ``match``. A one-frame track's vector is its stored crop's, so the refresh can."""
         if gallery is None or gallery.empty or analyzer.embedder is None:
             return
         pending = [t for t in tracker.tracks if t.views() == CROP and t.embedding() is not None]
@@ -292,8 +303,10 @@ class FacesStage(Stage):
             return
         vectors = np.stack([t.embedding() for t in pending])  # type: ignore[misc]
         qualities = [round(t.best().face.quality.score, 3) for t in pending]
-        for track, needed in zip(pending, gallery.mirror_needed(vectors, qualities), strict=True):
-            if needed:
+        in_band = gallery.mirror_needed(vectors, qualities, skip_certain=False)
+        uncertain = gallery.mirror_needed(vectors, qualities)  # the band less the certain matches
+        for track, band, needed in zip(pending, in_band, uncertain, strict=True):
+            if needed or (band and len(track.observations) > 1):
                 add_mirror(analyzer.embedder, [o.face for o in track.top()])
 
     # --- matching --------------------------------------------------------------------------------------------

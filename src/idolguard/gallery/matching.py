@@ -302,7 +302,8 @@ class GalleryIndex:
         Every other face needs the mirror (the thresholds were calibrated on crop + mirror vectors). With
         S-norm scores (``norm = "snorm"``) the raw-score bound does not carry over, so every face is
         mirrored; so too with no delta. An empty gallery needs no mirror at all. ``skip_certain=False`` is
-        the earlier rule (benchmarks compare the two).
+        the earlier rule (benchmarks compare the two), and the faces stage's rule for a video track of several
+        frames, whose mirror a later refresh could not make.
         """
         probes = np.asarray(probes, np.float32).reshape(-1, self.refs.shape[1] if len(self.refs) else 128)
         if self.empty or len(probes) == 0:
