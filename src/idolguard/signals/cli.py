@@ -1,4 +1,5 @@
-"""``idolguard bank ...`` (rename and delete: ``bank_changes.py``), ``idolguard match``, ``idolguard hashes export|import``."""
+"""``idolguard bank ...`` (rename and delete: ``bank_changes.py``), ``idolguard match``,
+``idolguard hashes export|import``."""
 
 from __future__ import annotations
 
