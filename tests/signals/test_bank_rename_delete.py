@@ -218,3 +218,12 @@ def test_two_renames_at_once(workspace, home: Path, monkeypatch: pytest.MonkeyPa
     with workspace.sessions() as session:
         assert sorted(session.execute(select(Bank.name)).scalars()) == ["b", "x"]
     assert [e["new_name"] for e in _events(workspace, "bank.rename")] == ["x"]
+
+
+def test_the_admin_ledger_names_the_new_events_in_both_languages() -> None:
+    from idolguard.web.i18n import translator
+    from idolguard.web.ledger_view import action_name
+
+    assert action_name("bank.rename", translator("ko")) == "해시 뱅크 이름 변경"
+    assert action_name("bank.delete", translator("ko")) == "해시 뱅크 삭제"
+    assert action_name("bank.delete", translator("en")) == "Hash bank deleted"
