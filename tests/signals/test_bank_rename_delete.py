@@ -21,7 +21,7 @@ from idolguard import cli_lang
 from idolguard.db.models import LedgerEntry
 from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.signals.bank_changes import delete_bank, rename_bank
-from idolguard.signals.banks import create_bank, new_bank
+from idolguard.signals.banks import create_bank, ensure_bank, new_bank
 from idolguard.signals.models import Bank, BankEntry
 from idolguard.signals.store import IndexStore, current_revision
 from idolguard.workspace import Workspace
@@ -227,3 +227,17 @@ def test_the_admin_ledger_names_the_new_events_in_both_languages() -> None:
     assert action_name("bank.rename", translator("ko")) == "해시 뱅크 이름 변경"
     assert action_name("bank.delete", translator("ko")) == "해시 뱅크 삭제"
     assert action_name("bank.delete", translator("en")) == "Hash bank deleted"
+
+
+def test_the_rename_kind_mismatch_asks_for_unblocks_the_triage_bank(workspace) -> None:  # type: ignore[no-untyped-def]
+    """The case ``bank.kind_mismatch`` tells the reader to rename: a ``negative`` list named ``known_abuse`` is
+    renamed away (its entries keep vetoing under the new name), then the triage's bank can be made."""
+    create_bank(workspace, "known_abuse", "negative")
+    refused = _refused(ErrorCode.BANK_KIND_MISMATCH, ensure_bank, workspace, "known_abuse", "known_abuse")
+    assert "bank rename known_abuse" in cli_lang.tr_error(refused, "en")
+    assert "bank rename known_abuse" in cli_lang.tr_error(refused, "ko")
+    rename_bank(workspace, "known_abuse", "official-media-list", reason="kind mismatch")
+    assert ensure_bank(workspace, "known_abuse", "known_abuse").kind == "known_abuse"
+    with workspace.sessions() as session:
+        kinds = dict(session.execute(select(Bank.name, Bank.kind)).tuples().all())
+    assert kinds == {"known_abuse": "known_abuse", "official-media-list": "negative"}
