@@ -15,8 +15,9 @@ Output (stored per item, read by later stages through ``ctx.inputs["faces"]``):
   version 6 certain matches are not among them, except video tracks of several frames).
 
 Lazy mirroring: the thresholds are calibrated on crop + mirror vectors. Each face (track) is embedded from
-its crop; its mirror view is embedded and fused only when some artist's crop-only score comes within
-``mirror_delta`` of that artist's ``possible`` threshold and the face is not a certain ``match``
+its crop; its mirror view is embedded and fused only when some artist's crop-only score comes within the
+band's width (``mirror_band`` at the thresholds it was measured at, else ``mirror_delta``;
+``GalleryIndex.band_widths``) of that artist's ``possible`` threshold and the face is not a certain ``match``
 (``GalleryIndex.mirror_needed``), so faces far from every artist (``no_match`` either way) and faces far
 above one artist's match threshold and far ahead of every other artist (``match`` to that artist either
 way) are decided on the crop, the rest on crop + mirror. A certain match's stored ``similarity``, ``margin``
