@@ -268,9 +268,10 @@ def build_context(ws: Workspace, key: str, lang: str) -> dict[str, Any]:
             stage_versions.setdefault("provenance", set()).add(prov["version"])
         leads.extend(_said_leads(_item_leads(short[sha], prov, sightings_by_item.get(sha, [])), t.langs))
     record = impact.impact_record(detail)
+    chart_lang = t.langs[0]  # "both" draws its charts in Korean, the report's first language
     charts = {
-        "sightings": impact.sightings_chart_png(detail),
-        "platforms": impact.platforms_chart_png(record),
+        "sightings": impact.sightings_chart_png(detail, chart_lang),
+        "platforms": impact.platforms_chart_png(record, chart_lang),
     }
     report = verify_workspace(ws, objects=False)
     evidence = _evidence_rows(ws, detail, sightings_by_item)

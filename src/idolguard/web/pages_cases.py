@@ -279,9 +279,9 @@ def case_chart(request: Request, number: str, name: str, ctx: PageContext = Depe
         raise Denied(404, "Not found.")
     detail = case_detail(ws, case.number)
     png = (
-        impact.sightings_chart_png(detail)
+        impact.sightings_chart_png(detail, ctx.lang)
         if name == "sightings"
-        else impact.platforms_chart_png(impact.impact_record(detail))
+        else impact.platforms_chart_png(impact.impact_record(detail), ctx.lang)
     )
     if png is None:
         raise Denied(404, "Not found.")
