@@ -169,13 +169,13 @@ def test_report_catalogs_have_the_same_keys_and_real_korean():
 
 
 def test_a_failed_items_status_names_the_step_in_words_not_the_stage(cli, tmp_path, monkeypatch):
-    """The report's status column and the scan table say which step failed in the reader's language ("미디어
-    확인 실패: ..."), never the pipeline's internal stage name ("probe: "); ``--json`` keeps the stored text."""
+    """The report's status column and the scan table say which step failed in the reader's language ("파일
+    검사 실패: ..."), never the pipeline's internal stage name ("probe: "); ``--json`` keeps the stored text."""
     folder = tmp_path / "bad"
     folder.mkdir()
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF\x00" + b"garbage" * 40)
     (folder / "notes.txt").write_bytes(b"plain text, not media\n")
-    for lang, said, media in (("ko", "미디어 확인 실패: ", "기타"), ("en", "Media check failed: ", "other")):
+    for lang, said, media in (("ko", "파일 검사 실패: ", "기타"), ("en", "File check failed: ", "other")):
         report = tmp_path / f"{lang}.html"
         result = cli("--lang", lang, "scan", folder, "--report", report, ok=False)
         text = report.read_text(encoding="utf-8")

@@ -214,7 +214,7 @@ def _stage_failure(obj: dict[str, Any], stage: str) -> str:
 
 def item_failure(obj: dict[str, Any], lang: str | None = None) -> str:
     """Why an item failed, for people (the report's language, or ``lang``: the scan table says it too): a
-    stage's failure names the step in words ("Media check failed: ...") and says its error from its code,
+    stage's failure names the step in words ("File check failed: ...") and says its error from its code,
     never the stored ``"probe: ..."`` (the pipeline's internal stage name, kept in ``error`` for ``--json``
     readers); a file refused at intake is said from its own code."""
     if lang is not None:
