@@ -15,8 +15,9 @@ Output (stored per item, read by later stages through ``ctx.inputs["faces"]``):
   version 6 certain matches are not among them, except video tracks of several frames).
 
 Lazy mirroring: the thresholds are calibrated on crop + mirror vectors. Each face (track) is embedded from
-its crop; its mirror view is embedded and fused only when some artist's crop-only score comes within
-``mirror_delta`` of that artist's ``possible`` threshold and the face is not a certain ``match``
+its crop; its mirror view is embedded and fused only when some artist's crop-only score comes within the
+band's width (``mirror_band`` at the thresholds it was measured at, else ``mirror_delta``;
+``GalleryIndex.band_widths``) of that artist's ``possible`` threshold and the face is not a certain ``match``
 (``GalleryIndex.mirror_needed``), so faces far from every artist (``no_match`` either way) and faces far
 above one artist's match threshold and far ahead of every other artist (``match`` to that artist either
 way) are decided on the crop, the rest on crop + mirror. A certain match's stored ``similarity``, ``margin``
@@ -122,6 +123,9 @@ def face_entry(index: int, face: FaceRecord, match: Match, crop_sha256: str | No
 
 class FacesStage(Stage):
     name = "faces"
+    # 7: the mirror band below ``possible`` is ``mirror_band`` wide (0.07) at the thresholds it was measured at,
+    # ``mirror_delta`` (0.08) elsewhere, so a face 0.07-0.08 below is stored crop-only (``no_match`` with either
+    # vector; a version 6 output that mirrored it holds the same decision);
     # 6: a certain ``match`` is left crop-only too, except a video track of several frames (its vector,
     # similarity and margin are the crop's; version 5 stored crop + mirror for it, read as it is. The video
     # exception came after review, without a new version: a version 6 output stored before it may hold such a
@@ -130,7 +134,7 @@ class FacesStage(Stage):
     # padded. A new version makes every stored output of this stage, and of the stages that need it
     # (``manipulation``, ``face_match``, ``source_attribution``), no longer current: views leave them out until
     # the item is analysed again (docs/ARCHITECTURE.md, "The faces stage").
-    version = "6"
+    version = "7"
     needs = ("probe",)
     produces = ("faces",)
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "video"})
