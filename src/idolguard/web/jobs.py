@@ -304,6 +304,24 @@ def _run_upload(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -
                 **_upload_error_code(obj),
             }
         )
+    return _mark_archive_contents(results)
+
+
+def _mark_archive_contents(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tell an archive's own row from the refusal of its contents. A zip refused as a whole (a bomb, too many
+    entries, unreadable) gives two results with the same name and hash: the archive stored (kept as evidence:
+    an archive built that way is itself a finding) and the refusal of what is in it. Marked ``archive_kept``
+    and ``contents``, the job page says so instead of showing what reads like the same file twice."""
+    stored: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in results:
+        key = (str(row.get("name")), str(row.get("sha256")))
+        if not row.get("sha256"):
+            continue
+        if row.get("error") and key in stored:
+            row["contents"] = True
+            stored[key]["archive_kept"] = True
+        elif not row.get("error"):
+            stored.setdefault(key, row)
     return results
 
 
