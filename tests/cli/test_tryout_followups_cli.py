@@ -15,7 +15,7 @@ def test_cases_show_says_media_types_and_reasons_in_the_language(cli, case, monk
     number, shas = case
     monkeypatch.setenv("IDOLGUARD_LANG", "ko")
     lines = [line for line in cli("cases", "show", number).stdout.splitlines() if shas[0][:16] in line]
-    assert len(lines) == 1 and "이미지" in lines[0] and "직접 연결됨" in lines[0]
+    assert len(lines) == 1 and "이미지" in lines[0] and "직접 연결" in lines[0]
     assert "image" not in lines[0] and "linked" not in lines[0]
     monkeypatch.setenv("IDOLGUARD_LANG", "en")
     lines = [line for line in cli("cases", "show", number).stdout.splitlines() if shas[0][:16] in line]

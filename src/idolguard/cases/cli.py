@@ -27,13 +27,13 @@ CODES += (N_("platform"),)
 MEDIA_TYPES = (N_("image"), N_("video"), N_("other"))  # an item's media type in ``cases show``
 
 # Why an item is in a case, as ``cases.views.case_items`` writes it (``--json`` keeps these English codes):
-# said in the command's language from the same templates.
+# said in the command's language with the case page's words (web/locales/cases.ko.po).
 WHY_FORMS = {
     "linked": N_("linked directly"),
-    "incident {ref}": N_("from incident {ref}"),
-    "sighting {ref}": N_("from sighting {ref}"),
-    "capture {ref} manifest": N_("manifest of capture {ref}"),
-    "capture {ref} media": N_("media of capture {ref}"),
+    "incident {ref}": N_("incident {ref}"),
+    "sighting {ref}": N_("sighting {ref}"),
+    "capture {ref} manifest": N_("capture {ref} (page)"),
+    "capture {ref} media": N_("capture {ref} (media)"),
 }
 
 
