@@ -90,9 +90,7 @@ def test_enrolment_stores_multiscale_vectors_and_says_so(cli, tmp_path, workspac
     assert shown["reembed_needed"] == 0
     # nothing to re-embed on a fresh gallery: no event, nothing changed
     again = cli.json_lines("artists", "reembed", "--json")
-    assert again == [
-        {**again[0], "artist": "Eileen Collins", "pending": 0, "converted": 0, "already": 2, "kept": []}
-    ]
+    assert again == [{**again[0], "artist": "Eileen Collins", "pending": 0, "converted": 0, "already": 2, "kept": []}]
     assert _events(workspace, "gallery.reembed") == []
 
 
@@ -138,7 +136,10 @@ def test_reembed_converts_an_older_gallery_from_the_vault(cli, tmp_path, workspa
     assert before.get("review_reason") == REFERENCE_MISMATCH or before["decision"] == POSSIBLE
 
     dry = cli.json_lines("artists", "reembed", "--dry-run", "--json")
-    assert [(d["artist"], d["pending"], d["dry_run"]) for d in dry] == [("Eileen Collins", 2, True), ("Sally Ride", 2, True)]
+    assert [(d["artist"], d["pending"], d["dry_run"]) for d in dry] == [
+        ("Eileen Collins", 2, True),
+        ("Sally Ride", 2, True),
+    ]
     assert _events(workspace, "gallery.reembed") == []
     assert {r.photo_sha256: np.frombuffer(r.embedding, "<f4").tolist() for r in _rows(workspace)} == {
         k: v.tolist() for k, v in old.items()
@@ -152,7 +153,10 @@ def test_reembed_converts_an_older_gallery_from_the_vault(cli, tmp_path, workspa
     assert events[0]["reference_embedding"] == REFERENCE_EMBEDDING and len(events[0]["references"]) == 2
     # resumed: only the other artist is left
     rest = cli.json_lines("artists", "reembed", "--json")
-    assert [(d["artist"], d["converted"], d["already"]) for d in rest] == [("Eileen Collins", 0, 2), ("Sally Ride", 2, 0)]
+    assert [(d["artist"], d["converted"], d["already"]) for d in rest] == [
+        ("Eileen Collins", 0, 2),
+        ("Sally Ride", 2, 0),
+    ]
     rows_now = _rows(workspace)
     assert len(rows_now) == 4, "never two vectors for one reference"
     for row in rows_now:
@@ -193,13 +197,22 @@ def test_reembed_resumes_after_a_crash_midway(cli, tmp_path, workspace, monkeypa
     assert [k for _a, k in kinds] == [REFERENCE_EMBEDDING, REFERENCE_EMBEDDING, None, None]
     monkeypatch.setattr(module, "_embed_from_vault", real)
     reports = module.reembed_references(workspace, FaceAnalyzer())
-    assert [(r.artist, len(r.converted), r.already) for r in reports] == [("Eileen Collins", 0, 2), ("Sally Ride", 2, 0)]
+    assert [(r.artist, len(r.converted), r.already) for r in reports] == [
+        ("Eileen Collins", 0, 2),
+        ("Sally Ride", 2, 0),
+    ]
     rows = _rows(workspace)
     assert len(rows) == 4 and {r.face["reference_embedding"] for r in rows} == {REFERENCE_EMBEDDING}
     with workspace.sessions() as session:
-        per_photo = session.execute(
-            select(func.count()).select_from(ArtistReference).group_by(ArtistReference.artist_id, ArtistReference.photo_sha256)
-        ).scalars().all()
+        per_photo = (
+            session.execute(
+                select(func.count())
+                .select_from(ArtistReference)
+                .group_by(ArtistReference.artist_id, ArtistReference.photo_sha256)
+            )
+            .scalars()
+            .all()
+        )
     assert set(per_photo) == {1}
 
 
