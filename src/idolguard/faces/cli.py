@@ -621,7 +621,8 @@ def _print_calibration(record: dict[str, Any]) -> None:
             if record.get("fallback_match_threshold") is not None
             else ""
         )
-        + 'norm = "none"'
+        + 'norm = "none"\n'
+        + f'reference_embedding = "{record.get("reference_embedding") or "crop+mirror"}"'
     )
 
 
