@@ -67,6 +67,11 @@ def test_stale_items_are_counted_then_brought_up_to_date_once(cli, tmp_path, hom
     assert (_rows(workspace), len(_ledger(home))) == (rows_before, events_before), "the dry run wrote nothing"
     text = cli("analyze", "--stale", "--dry-run").stdout
     assert "3 item(s) analysed by older stage versions" in " ".join(text.split())
+    listed = {r["stage"]: r for r in cli.json_lines("stages", "--json")}
+    assert listed["counting"]["outdated"] == 3 and listed["probe"]["outdated"] == 0
+    assert "3 item(s) were analysed by older stage versions: run `idolguard analyze --stale`" in " ".join(
+        cli("stages").output.split()
+    )
 
     # Until re-analysed, the item's current view has no counting result; the view with older results marks it.
     from idolguard.pipeline.scan import item_objects
@@ -83,6 +88,7 @@ def test_stale_items_are_counted_then_brought_up_to_date_once(cli, tmp_path, hom
     assert again["stale_items"] == 1 and again["analysed"] == 1
     done = cli.json_lines("analyze", "--stale", "--json")[0]
     assert done["stale_items"] == 0 and done["analysed"] == 0 and done["stored"] == 0
+    assert {r["stage"]: r for r in cli.json_lines("stages", "--json")}["counting"]["outdated"] == 0
 
     events = [e for e in _ledger(home)[events_before:] if e["action"] == "pipeline.analyse"]
     per_item = {sha: sorted(e["details"]["stage"] for e in events if e["item"] == sha) for sha in shas}
