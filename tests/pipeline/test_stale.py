@@ -79,7 +79,10 @@ def test_stale_items_are_counted_then_brought_up_to_date_once(cli, tmp_path, hom
     current = item_objects(workspace, [(shas[0], None, False)])[0]
     assert "pixel_count" not in current and "counting" not in current["stages"]
     older = item_objects(workspace, [(shas[0], None, False)], older=True)[0]
-    assert older["pixel_count"] == PIXELS[shas[0]] and older["older_stages"]["counting"] == {"stored": "1", "current": "2"}
+    assert older["pixel_count"] == PIXELS[shas[0]] and older["older_stages"]["counting"] == {
+        "stored": "1",
+        "current": "2",
+    }
     assert "counting" not in older["stages"], "an older result is never listed as a current one"
 
     first = cli.json_lines("analyze", "--stale", "--limit", "2", "--json")[0]
