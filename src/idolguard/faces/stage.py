@@ -122,15 +122,17 @@ def face_entry(index: int, face: FaceRecord, match: Match, crop_sha256: str | No
 
 class FacesStage(Stage):
     name = "faces"
-    # 6: a certain ``match`` is left crop-only too, except a video track of several frames (its vector,
-    # similarity and margin are the crop's; version 5 stored crop + mirror for it, read as it is. The video
-    # exception came after review, without a new version: a version 6 output stored before it may hold such a
-    # track crop-only, which a later refresh can at worst cap at ``possible``, never a wrong ``match``);
+    # 7: a video track of several frames in the mirror band is always mirrored, even when a certain match
+    # (a version 6 output may hold such a track crop-only, which a later gallery refresh could at worst cap at
+    # ``possible``: ``idolguard analyze --stale`` re-analyses them);
+    # 6: a certain ``match`` is left crop-only too (its vector, similarity and margin are the crop's; version 5
+    # stored crop + mirror for it, read as it is);
     # 5: lazy probe mirroring, per-face ``views``; 4: every scanned face crop + mirror; 3: inputs under 64 px
     # padded. A new version makes every stored output of this stage, and of the stages that need it
-    # (``manipulation``, ``face_match``, ``source_attribution``), no longer current: views leave them out until
-    # the item is analysed again (docs/ARCHITECTURE.md, "The faces stage").
-    version = "6"
+    # (``manipulation``, ``face_match``, ``source_attribution``), no longer current: the item page shows them
+    # marked as older, other views leave them out, until ``idolguard analyze --stale`` (docs/ARCHITECTURE.md,
+    # "The faces stage" and "Older stage versions").
+    version = "7"
     needs = ("probe",)
     produces = ("faces",)
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "video"})
