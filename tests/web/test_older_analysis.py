@@ -71,3 +71,44 @@ def test_korean_item_page_marks_older_results(client, app_ws, bumped):
     page = html.unescape(client.get(f"/items/{bumped.suspect}").text)
     assert "이전 분석 버전" in page and "참고용으로만" in page
     assert "이전 단계 버전으로 분석되었습니다" in html.unescape(client.get("/triage").text)
+
+
+def test_an_admin_starts_the_re_analysis_as_a_background_job(client, app_ws, bumped, new_client):
+    import json
+
+    from idolguard.db.models import LedgerEntry
+    from idolguard.pipeline.stale import find_stale
+
+    from .conftest import csrf_of
+    from .test_jobs import run_job
+
+    analyst = sign_in(new_client(), make_user(app_ws, "ana", "analyst", password=STRONG))
+    assert 'id="reanalyse-form"' not in analyst.get("/triage").text, "the button is for admins"
+    assert analyst.post("/admin/reanalyse", data={"csrf": csrf_of(analyst.get("/triage").text)}).status_code == 403
+
+    sign_in(client, make_user(app_ws, "adm", "admin", password=STRONG), lang="en")
+    triage = client.get("/triage").text
+    assert 'id="reanalyse-form"' in triage
+    started = client.post("/admin/reanalyse", data={"csrf": csrf_of(triage)})
+    assert started.status_code == 303 and started.headers["location"].startswith("/jobs/")
+    job_id = int(started.headers["location"].rsplit("/", 1)[1])
+    again = client.post("/admin/reanalyse", data={"csrf": csrf_of(client.get("/triage").text)})
+    assert again.headers["location"] == f"/jobs/{job_id}", "one re-analysis at a time"
+    state = run_job(client, app_ws, job_id)
+    assert state["state"] == "done" and state["done"] == state["total"] == 2 and not state["error"]
+    assert find_stale(app_ws).items == []
+    with app_ws.sessions() as session:
+        events = [
+            json.loads(e.line)
+            for e in session.query(LedgerEntry)
+            .filter(LedgerEntry.action == "pipeline.analyse")
+            .order_by(LedgerEntry.seq)
+        ]
+    from idolguard.faces.stage import FacesStage
+
+    faces = [e for e in events if e["details"]["stage"] == "faces" and e["details"]["version"] == FacesStage.version]
+    assert sorted(e["item"] for e in faces) == sorted([bumped.suspect, bumped.shapes])  # once per item
+    assert {e["actor"] for e in faces} == {"web:adm"}
+    assert 'id="stale-notice"' not in client.get("/triage").text
+    page = client.get(f"/jobs/{job_id}").text
+    assert bumped.suspect[:12] in page

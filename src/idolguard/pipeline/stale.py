@@ -28,7 +28,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from idolguard.db.models import Item, StageResult
 from idolguard.db.session import in_chunks
-from idolguard.errors import IdolGuardError, code_of, error_params
+from idolguard.errors import ErrorCode, IdolGuardError, code_of, error_params
 from idolguard.pipeline.runner import INPUTS_KEY, Engine, StageOutcome, analyze, plan_item, select_stages
 from idolguard.pipeline.stage import Stage
 from idolguard.workspace import Workspace
@@ -223,8 +223,12 @@ class RefreshResult:
                 {
                     "sha256": s.sha256,
                     "reason": s.reason,
-                    **({"error": s.error} if s.error else {}),
-                    **({"error_code": s.error_code, "error_params": s.error_params} if s.error_code else {}),
+                    # the read error of an unreadable one (erased and missing say it all by their reason)
+                    **(
+                        {"error": s.error, "error_code": s.error_code, "error_params": s.error_params}
+                        if s.error
+                        else {}
+                    ),
                 }
                 for s in self.skipped
             ],
@@ -247,7 +251,7 @@ def refresh(
     run loses only unstored work and the next ``find_stale`` no longer lists what was finished."""
     names = list(stage_names) if stage_names is not None else None
     result = RefreshResult()
-    result.skipped += [Skipped(item.sha256, item.skip) for item in report.skipped if item.skip]
+    result.skipped += [_known(item.sha256, item.skip) for item in report.skipped if item.skip]
     targets = [item.sha256 for item in report.runnable]
     if limit is not None:
         targets = targets[:limit]
@@ -303,12 +307,18 @@ def _analyze_skipping(
 def _unreadable(ws: Workspace, sha: str) -> Skipped | None:
     """Why this item's original cannot be opened now, or None (cheap: a stat and its item key)."""
     if not ws.vault.has(sha):
-        return Skipped(sha, ERASED if erased_objects(ws, [sha]) else MISSING)
+        return _known(sha, ERASED if erased_objects(ws, [sha]) else MISSING)
     try:
         ws.vault.item_key(sha)
     except (IdolGuardError, OSError) as exc:
         return _skipped(sha, exc)
     return None
+
+
+def _known(sha: str, reason: str) -> Skipped:
+    """An item skipped for a reason found without reading it, with the code the front doors say it by."""
+    code = ErrorCode.VAULT_ERASED if reason == ERASED else ErrorCode.VAULT_MISSING
+    return Skipped(sha, reason, None, str(code), {"sha256": sha})
 
 
 def _skipped(sha: str, exc: BaseException) -> Skipped:
