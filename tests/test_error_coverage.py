@@ -45,6 +45,8 @@ USER_FACING = [
     "signals/pdq.py",
     "signals/vpdq.py",
     "signals/exchange.py",
+    "signals/banks.py",
+    "signals/bank_changes.py",
     "signals/formats/csv_format.py",
     "signals/formats/stopncii_json.py",
 ]

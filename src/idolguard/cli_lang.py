@@ -24,6 +24,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from idolguard.coded_text import template_pattern
+
 LANGS = ("en", "ko")
 ENV = "IDOLGUARD_LANG"
 LOCALES = Path(__file__).with_name("locales") / "cli"
@@ -103,17 +105,7 @@ def _error_rules(lang: str) -> list[tuple[re.Pattern[str], str]]:
     path = LOCALES / f"{ERRORS_CATALOG}.{lang}.po"
     if not path.is_file():
         return []
-    rules = []
-    for source, target in read_catalog(path).items():
-        if "{" not in source:
-            continue
-        pattern, seen = "", set()
-        for literal, field in re.findall(r"([^{]*)(?:\{(\w+)\})?", source):
-            pattern += re.escape(literal)
-            if field:
-                pattern += f"(?P={field})" if field in seen else f"(?P<{field}>.+?)"
-                seen.add(field)
-        rules.append((re.compile(pattern + r"\Z", re.S), target))
+    rules = [(template_pattern(source), target) for source, target in read_catalog(path).items() if "{" in source]
     # The most specific (longest literal text) first, so "no database at {x}" wins over "{what}: {why}".
     rules.sort(key=lambda rule: -len(re.sub(r"\(\?P[<=]\w+>?(?:\.\+\?)?\)", "", rule[0].pattern)))
     return rules
@@ -169,7 +161,7 @@ def _from_text(text: str, lang: str) -> str | None:
     if exact is not None:
         return exact
     for pattern, target in _error_rules(lang):
-        match = pattern.match(text)
+        match = pattern.fullmatch(text)
         if match:
             values = {name: _inner(name, value, lang) for name, value in match.groupdict().items()}
             return target.format(**values)

@@ -76,6 +76,20 @@ def _value(value: Any, lookup: Lookup) -> str | None:
     return str(value)
 
 
+def template_pattern(template: str) -> re.Pattern[str]:
+    """An English template as a pattern its filled-in text ``fullmatch``es: the literal text escaped, each
+    ``{name}`` a lazy group of that name, a name used twice the same value both times. Shared by the readers
+    that take a sentence's values back from its text (``cli_lang``'s error templates, ``verify``'s findings);
+    stdlib only, so any layer may import it."""
+    pattern, seen = "", set()
+    for literal, name in re.findall(r"([^{]*)(?:\{(\w+)\})?", template):
+        pattern += re.escape(literal)
+        if name:
+            pattern += f"(?P={name})" if name in seen else f"(?P<{name}>.+?)"
+            seen.add(name)
+    return re.compile(pattern, re.S)
+
+
 Forms = Mapping[str, str] | Sequence[tuple[str, str]]
 
 

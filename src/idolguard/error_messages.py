@@ -234,6 +234,35 @@ MESSAGES: dict[ErrorCode, str] = {
         "A hash bank named {name} already exists, but its kind is {kind}, not {wanted}, so nothing was added to "
         "it. Rename that bank, then try again."
     ),
+    ErrorCode.BANK_KIND_INVALID: N_("Choose one of the bank kinds: {kinds}."),
+    ErrorCode.BANK_THRESHOLD: N_("The PDQ threshold must be between 0 and 64 bits (default 31); {threshold} is not."),
+    ErrorCode.BANK_NAME_INVALID: N_(
+        "'{name}' is not a bank name: use letters, digits, '-', '_' and '.' (at most 128 characters)."
+    ),
+    ErrorCode.BANK_EXISTS: N_("A hash bank named {name} already exists: choose another name."),
+    ErrorCode.BANK_NO_ENTRY: N_("The hash bank {name} has no entry {entry}."),
+    ErrorCode.BANK_MANAGED: N_(
+        "The hash bank {name} is the official collection of {artist}, which 'artists official' finds by its "
+        "name: it is not renamed or deleted with this command. Use 'artists official remove', or 'bank remove' "
+        "for a collection whose artist is gone."
+    ),
+    ErrorCode.BANK_NAME_OFFICIAL: N_(
+        "Bank names starting with 'official.' are kept for artists' official collections ('artists official "
+        "add'): choose another name than {name}."
+    ),
+    ErrorCode.BANK_NAME_TRIAGE: N_(
+        "The name {name} is the bank confirmed abuse is added to from the web triage: only a known_abuse bank "
+        "may have it (this bank is {kind})."
+    ),
+    ErrorCode.BANK_NOT_EMPTY: N_(
+        "The hash bank {name} still holds {entries} entries, so nothing was deleted. Add --force to delete them "
+        "with the bank, or disable the bank to stop its matching and keep them."
+    ),
+    ErrorCode.BANK_HAS_MATCHES: N_(
+        "The hash bank {name} has recorded matches ({hits} item(s) matched its entries, {results} stored scan "
+        "result(s) name it): they are kept as evidence, so the bank was not deleted. Disable the bank instead: "
+        "it stops matching and everything is kept."
+    ),
     ErrorCode.HASHES_FORMAT: N_("Choose one of the hash list formats: {formats}."),
     ErrorCode.HASHES_CSV_HEADER: N_("The CSV file needs a header line with a 'signal' (or 'hash' or 'value') column."),
     ErrorCode.HASHES_NOT_TEXT: N_("The hash list is not UTF-8 text."),
@@ -242,6 +271,19 @@ MESSAGES: dict[ErrorCode, str] = {
 
 # What admins read instead (they may change settings, so the setting is named).
 ADMIN_MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.BANK_KIND_MISMATCH: N_(
+        "A hash bank named {name} already exists, but its kind is {kind}, not {wanted}, so nothing was added to "
+        "it. Rename that bank (idolguard bank rename {name} NEW_NAME), then try again."
+    ),
+    ErrorCode.BANK_NOT_EMPTY: N_(
+        "The hash bank {name} still holds {entries} entries, so nothing was deleted. Add --force to delete them "
+        "with the bank, or run 'idolguard bank disable {name}' to stop its matching and keep them."
+    ),
+    ErrorCode.BANK_HAS_MATCHES: N_(
+        "The hash bank {name} has recorded matches ({hits} item(s) matched its entries, {results} stored scan "
+        "result(s) name it): they are kept as evidence, so the bank was not deleted. Run 'idolguard bank disable "
+        "{name}' instead: it stops matching and everything is kept."
+    ),
     ErrorCode.TAKEDOWN_NO_SMTP: N_(
         "E-mail sending is not set up: set host and sender in [takedowns.smtp] of config.toml."
     ),

@@ -178,6 +178,16 @@ class ErrorCode(StrEnum):
     # hash banks and the hash lists imported into them
     BANK_UNKNOWN = "bank.unknown"
     BANK_KIND_MISMATCH = "bank.kind_mismatch"
+    BANK_KIND_INVALID = "bank.kind_invalid"
+    BANK_THRESHOLD = "bank.threshold"
+    BANK_NAME_INVALID = "bank.name_invalid"
+    BANK_EXISTS = "bank.exists"
+    BANK_NO_ENTRY = "bank.no_entry"
+    BANK_MANAGED = "bank.managed"  # an artist's official collection: ``artists official`` finds it by name
+    BANK_NAME_OFFICIAL = "bank.name_official"  # ``official.*`` names are kept for official collections
+    BANK_NAME_TRIAGE = "bank.name_triage"  # ``known_abuse`` is the web triage's bank: only of that kind
+    BANK_NOT_EMPTY = "bank.not_empty"
+    BANK_HAS_MATCHES = "bank.has_matches"
     HASHES_FORMAT = "hashes.format"
     HASHES_CSV_HEADER = "hashes.csv_header"
     HASHES_NOT_TEXT = "hashes.not_text"

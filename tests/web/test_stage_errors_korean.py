@@ -76,11 +76,10 @@ def test_a_damaged_file_is_explained_in_korean_on_the_item_page(client, app_ws, 
     assert english not in text and "truncated" not in text.lower() and "Truncated" not in text
 
 
-def test_an_internal_stage_failure_is_said_in_korean_and_its_details_stay_out(
-    client, new_client, app_ws, tmp_path, monkeypatch: pytest.MonkeyPatch
-):
-    """A stage that crashes (a bug, here injected: no real stage fails on demand) stores the code of an internal
-    error: pages say it in Korean, without the exception's English or its traceback."""
+@pytest.fixture
+def crashed_item(app_ws, tmp_path, monkeypatch: pytest.MonkeyPatch) -> str:  # type: ignore[no-untyped-def]
+    """An item whose ``signals`` stage crashed (a bug, here injected: no real stage fails on demand), its
+    exception naming a private path that must never reach a reader; returns its SHA-256."""
     from idolguard.signals.stage import SignalsStage
 
     def crash(self, ctx):  # type: ignore[no-untyped-def]
@@ -89,8 +88,15 @@ def test_an_internal_stage_failure_is_said_in_korean_and_its_details_stay_out(
     monkeypatch.setattr(SignalsStage, "run", crash)
     path = tmp_path / "red.jpg"
     Image.new("RGB", (64, 48), (200, 10, 10)).save(path, "JPEG")
-    sha = _store(app_ws, path)
+    return _store(app_ws, path)
 
+
+def test_an_internal_stage_failure_is_said_in_korean_and_its_details_stay_out(
+    client, new_client, app_ws, crashed_item: str
+):
+    """A stage that crashes stores the code of an internal error: pages say it in Korean, without the
+    exception's English or its traceback."""
+    sha = crashed_item
     admin = make_user(app_ws, "boss", "admin", password=STRONG)
     sign_in(client, admin, lang="ko")
     page = client.get(f"/items/{sha}")
@@ -111,19 +117,11 @@ def test_an_internal_stage_failure_is_said_in_korean_and_its_details_stay_out(
     assert shown == f"hashes: {MESSAGES[ErrorCode.STAGE_INTERNAL]}" and not HANGUL.search(shown)
 
 
-def test_the_html_report_says_stage_failures_in_its_language(app_ws, tmp_path, monkeypatch: pytest.MonkeyPatch):
+def test_the_html_report_says_stage_failures_in_its_language(app_ws, crashed_item: str):
     from idolguard.pipeline.scan import item_object
     from idolguard.report.html import render_report
-    from idolguard.signals.stage import SignalsStage
 
-    def crash(self, ctx):  # type: ignore[no-untyped-def]
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr(SignalsStage, "run", crash)
-    path = tmp_path / "red.jpg"
-    Image.new("RGB", (64, 48), (200, 10, 10)).save(path, "JPEG")
-    sha = _store(app_ws, path)
-    obj = dict(item_object(app_ws, sha))
+    obj = dict(item_object(app_ws, crashed_item))
     assert obj["stage_error_codes"]["signals"] == {"code": "stage.internal", "params": {}}
     assert obj["error_code"] == "stage.internal" and obj["error"].startswith("signals: internal error in stage")
 

@@ -51,6 +51,8 @@ class Action(StrEnum):
     BANK_REMOVE = "bank.remove"
     BANK_ENABLE = "bank.enable"
     BANK_DISABLE = "bank.disable"
+    BANK_RENAME = "bank.rename"  # a bank's name changed (entries, ids, matches unchanged)
+    BANK_DELETE = "bank.delete"  # a bank without recorded matches deleted, with its entries (``bank delete``)
     HASHES_EXPORT = "hashes.export"
     # incidents
     INCIDENT_CREATE = "incident.create"

@@ -36,6 +36,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
+from idolguard.coded_text import template_pattern
 from idolguard.errors import IntegrityError
 from idolguard.evidence import crypto
 from idolguard.evidence.actions import INVALIDATES_MATCHES, MATCH_STAGES, Action, parse_action
@@ -283,21 +284,10 @@ def recognise_finding(text: str) -> tuple[Finding, dict[str, str]] | None:
     return None
 
 
-def _finding_pattern(template: str) -> re.Pattern[str]:
-    """A template's English as a pattern: each ``{name}`` a lazy group, a name used twice the same value."""
-    pattern, seen = "", set()
-    for literal, name in re.findall(r"([^{]*)(?:\{(\w+)\})?", template):
-        pattern += re.escape(literal)
-        if name:
-            pattern += f"(?P={name})" if name in seen else f"(?P<{name}>.+?)"
-            seen.add(name)
-    return re.compile(pattern, re.S)
-
-
 # Built whole at import, never filled lazily: verify runs in the web's thread pool, and a list being filled by
 # one thread would be read part-filled by another (findings without their codes, shown in English).
 _PATTERNS: tuple[tuple[Finding, re.Pattern[str]], ...] = tuple(
-    (code, _finding_pattern(template)) for code, template in FINDING_MESSAGES.items()
+    (code, template_pattern(template)) for code, template in FINDING_MESSAGES.items()
 )
 
 

@@ -56,20 +56,38 @@ def get_bank(session: Any, name: str) -> Bank:
     return bank
 
 
+def check_name(name: str) -> None:
+    """Refuse (``bank.name_invalid``) a name that is not letters, digits, '-', '_' and '.' (1-128 characters):
+    names appear in exports, ledger events and command lines."""
+    if not name or len(name) > 128 or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise IdolGuardError(
+            "bank names use letters, digits, '-', '_' and '.' (at most 128 characters)",
+            code=ErrorCode.BANK_NAME_INVALID,
+            name=name,
+        )
+
+
 def _check_bank(name: str, kind: str, threshold: int) -> None:
     if kind not in BANK_KINDS:
-        raise IdolGuardError(f"bank kind must be one of {', '.join(BANK_KINDS)}")
+        raise IdolGuardError(
+            f"bank kind must be one of {', '.join(BANK_KINDS)}",
+            code=ErrorCode.BANK_KIND_INVALID,
+            kinds=", ".join(BANK_KINDS),
+        )
     if not 0 <= threshold <= 64:
-        raise IdolGuardError("PDQ threshold must be between 0 and 64 bits (default 31)")
-    if not name or len(name) > 128 or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise IdolGuardError("bank names use letters, digits, '-', '_' and '.' (at most 128 characters)")
+        raise IdolGuardError(
+            "PDQ threshold must be between 0 and 64 bits (default 31)",
+            code=ErrorCode.BANK_THRESHOLD,
+            threshold=threshold,
+        )
+    check_name(name)
 
 
 def create_bank(ws: Workspace, name: str, kind: str, threshold: int = 31, description: str | None = None) -> Bank:
     _check_bank(name, kind, threshold)
     with ws.write() as (session, ledger):
         if session.execute(select(Bank).where(Bank.name == name)).scalar_one_or_none():
-            raise IdolGuardError(f"bank {name!r} already exists")
+            raise IdolGuardError(f"bank {name!r} already exists", code=ErrorCode.BANK_EXISTS, name=name)
         bank = new_bank(session, ledger, ws.actor, name, kind, threshold, description)
     return bank
 
@@ -89,7 +107,8 @@ def ensure_bank(ws: Workspace, name: str, kind: str, description: str | None = N
             bank = new_bank(session, ledger, ws.actor, name, kind, description=description)
         elif bank.kind != kind:
             raise IdolGuardError(
-                f"bank {name!r} exists but is a {bank.kind} bank, not {kind}: rename that bank",
+                f"bank {name!r} exists but is a {bank.kind} bank, not {kind}: rename that bank "
+                f"(idolguard bank rename {name} NEW_NAME)",
                 code=ErrorCode.BANK_KIND_MISMATCH,
                 name=name,
                 kind=bank.kind,
@@ -234,13 +253,18 @@ def remove(ws: Workspace, bank_name: str, entry_id: int | None, *, reason: str |
             query = query.where(BankEntry.id == entry_id)
         doomed = list(session.execute(query).tuples())
         if entry_id is not None and not doomed:
-            raise IdolGuardError(f"bank {bank_name!r} has no entry {entry_id}")
+            raise IdolGuardError(
+                f"bank {bank_name!r} has no entry {entry_id}",
+                code=ErrorCode.BANK_NO_ENTRY,
+                name=bank_name,
+                entry=entry_id,
+            )
         ids = [i for i, _ in doomed]
         per_item = _entries_per_official_item(session, bank.id, ids, whole=entry_id is None)
         for start in range(0, len(ids), 900):
             session.execute(delete(BankEntry).where(BankEntry.id.in_(ids[start : start + 900])))
         left = _official_items_emptied(session, bank, per_item)
-        owner = _official_owner(bank.description)
+        owner = official_owner(bank.description)
         if entry_id is None:
             session.delete(bank)
         new_revision = bump_revision(session)
@@ -304,7 +328,7 @@ def _official_items_emptied(session: Any, bank: Bank, per_item: dict[str, int]) 
     return left
 
 
-def _official_owner(description: str | None) -> str | None:
+def official_owner(description: str | None) -> str | None:
     """The artist's name an official collection's description gives (``signals/official.py``), else None."""
     found = re.match(r"Official media of (.*) \(artist #\d+\):", description or "")
     return found.group(1) if found else None
@@ -320,7 +344,12 @@ def set_enabled(ws: Workspace, bank_name: str, entry_id: int | None, enabled: bo
                 update(BankEntry).where(BankEntry.bank_id == bank.id, BankEntry.id == entry_id).values(enabled=enabled)
             )
             if result.rowcount == 0:
-                raise IdolGuardError(f"bank {bank_name!r} has no entry {entry_id}")
+                raise IdolGuardError(
+                    f"bank {bank_name!r} has no entry {entry_id}",
+                    code=ErrorCode.BANK_NO_ENTRY,
+                    name=bank_name,
+                    entry=entry_id,
+                )
         invalidate_matches(session)
         ledger.append(
             Action.BANK_ENABLE if enabled else Action.BANK_DISABLE, details={"bank": bank_name, "entry": entry_id}

@@ -1,4 +1,5 @@
-"""``idolguard bank ...``, ``idolguard match``, ``idolguard hashes export|import``."""
+"""``idolguard bank ...`` (rename and delete: ``bank_changes.py``), ``idolguard match``,
+``idolguard hashes export|import``."""
 
 from __future__ import annotations
 
@@ -376,6 +377,61 @@ def bank_remove(
         say("removed {n} entries and bank {name}", n=count, name=name)
     for sha in removed.official_items:
         say("{item}… left the official collection in {name} (recorded in the ledger)", item=sha[:12], name=name)
+
+
+@bank_app.command("rename")
+def bank_rename(
+    old: str = typer.Argument(..., help="The bank's current name."),
+    new: str = typer.Argument(..., help="Its new name (letters, digits, '-', '_' and '.')."),
+    reason: str = typer.Option(None, "--reason", help="Why (recorded in the custody ledger)."),
+    json_out: bool = json_option("The renamed bank as one JSON object."),
+    home: Path = home_option(),
+) -> None:
+    """Rename a bank: its entries, their ids, matches and history stay (recorded in the ledger).
+
+    An artist's official collection (official.NAME) is not renamed, no bank takes an official. name, and only
+    a known_abuse bank may be named known_abuse (the web triage's bank).
+    """
+    from idolguard.signals.bank_changes import rename_bank
+
+    ws = open_workspace(home)
+    try:
+        renamed = rename_bank(ws, old, new, reason=reason)
+    except IdolGuardError as exc:
+        fail(exc)
+    if json_out:
+        emit_json({"bank": renamed.new, "old_name": renamed.old, "kind": renamed.kind, "entries": renamed.entries})
+        return
+    say("bank {old} renamed to {new} ({n} entries kept)", old=renamed.old, new=renamed.new, n=renamed.entries)
+
+
+@bank_app.command("delete")
+def bank_delete(
+    name: str = typer.Argument(...),
+    force: bool = typer.Option(False, "--force", help="Delete the bank even if it still holds entries."),
+    reason: str = typer.Option(None, "--reason", help="Why (recorded in the custody ledger)."),
+    json_out: bool = json_option("What was deleted as one JSON object."),
+    home: Path = home_option(),
+) -> None:
+    """Delete a bank (recorded in the ledger). A bank with entries needs --force and goes with them.
+
+    Refused for a bank with recorded matches (items matched its entries, or stored scan results name it):
+    those are evidence; `bank disable` stops its matching and keeps everything. Refused for an artist's
+    official collection (see `artists official remove`).
+    """
+    from idolguard.signals.bank_changes import delete_bank
+
+    ws = open_workspace(home)
+    if force and not (reason or "").strip():
+        fail("--force needs --reason: deleting entries is recorded in the custody ledger with why")
+    try:
+        deleted = delete_bank(ws, name, force=force, reason=reason)
+    except IdolGuardError as exc:
+        fail(exc)
+    if json_out:
+        emit_json({"bank": deleted.name, "kind": deleted.kind, "entries_removed": deleted.entries})
+        return
+    say("deleted bank {name} and its {n} entries", name=deleted.name, n=deleted.entries)
 
 
 def _has_input() -> bool:

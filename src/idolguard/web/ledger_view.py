@@ -37,6 +37,8 @@ MORE_ACTIONS = {
     "bank.create": N_("Hash bank created"),
     "bank.enable": N_("Hash bank enabled"),
     "bank.disable": N_("Hash bank disabled"),
+    "bank.rename": N_("Hash bank renamed"),
+    "bank.delete": N_("Hash bank deleted"),
     "hashes.export": N_("Hashes exported"),
     "incident.merge": N_("Incidents merged"),
     "incident.status": N_("Incident state changed"),
