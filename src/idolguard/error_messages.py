@@ -141,6 +141,24 @@ MESSAGES: dict[ErrorCode, str] = {
     ),
     ErrorCode.ARCHIVE_MEMBER_BOMB: N_("{name} expands beyond its declared size (a zip bomb?); it was not stored."),
     ErrorCode.ARCHIVE_CORRUPT: N_("The zip archive is damaged or cannot be read."),
+    ErrorCode.ARCHIVE_MEMBER_PATH: N_(
+        "Not stored: the name inside the archive is an absolute path or climbs out of its folder ('..'), which a "
+        "genuine export does not do; the archive itself is kept."
+    ),
+    ErrorCode.ARCHIVE_MEMBER_LINK: N_("Not stored: this archive entry is a symbolic link, which is not followed."),
+    ErrorCode.ARCHIVE_MEMBER_ENCRYPTED: N_(
+        "Not stored: this archive entry is password-protected. Upload it again without the password."
+    ),
+    ErrorCode.ARCHIVE_MEMBER_TOO_LARGE: N_(
+        "Not stored: this archive entry declares {size} bytes, over the per-file limit."
+    ),
+    ErrorCode.ARCHIVE_MEMBER_RATIO: N_(
+        "Not stored: this archive entry would expand {ratio}:1, over the limit of {limit}:1 (a zip bomb?)."
+    ),
+    ErrorCode.ARCHIVE_TOTAL_SIZE: N_(
+        "Not stored: the archive expands beyond the total-size limit here (a zip bomb?); the entries before it "
+        "were stored."
+    ),
     ErrorCode.SOURCE_URL_TOO_LONG: N_("The source URL is longer than {limit} characters."),
     ErrorCode.SOURCE_URL_SPACES: N_("The source URL '{url}' contains spaces or control characters."),
     ErrorCode.SOURCE_URL_NOT_WEB: N_(

@@ -110,6 +110,12 @@ class ErrorCode(StrEnum):
     ARCHIVE_BOMB = "archive.bomb"
     ARCHIVE_MEMBER_BOMB = "archive.member_bomb"
     ARCHIVE_CORRUPT = "archive.corrupt"
+    ARCHIVE_MEMBER_PATH = "archive.member_path"  # one member not stored (intake.archives.MEMBER_FORMS)...
+    ARCHIVE_MEMBER_LINK = "archive.member_link"
+    ARCHIVE_MEMBER_ENCRYPTED = "archive.member_encrypted"
+    ARCHIVE_MEMBER_TOO_LARGE = "archive.member_too_large"
+    ARCHIVE_MEMBER_RATIO = "archive.member_ratio"
+    ARCHIVE_TOTAL_SIZE = "archive.total_size"
     SOURCE_URL_TOO_LONG = "source_url.too_long"
     SOURCE_URL_SPACES = "source_url.spaces"
     SOURCE_URL_NOT_WEB = "source_url.not_web"

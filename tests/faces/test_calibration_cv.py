@@ -146,6 +146,12 @@ def test_calibrate_faces_data_writes_a_record_with_intervals(cli, tmp_path) -> N
         assert check["trials"] > 0 and 0 <= check["mirrored_share"] <= 1
         assert 0 <= check["certain_match_skipped"] <= check["trials"]  # the certain-match skip is checked too
         assert check["decisions_differing_95ci"][0] <= check["decisions_differing"] / check["trials"]
+        # The narrower band below ``possible`` mirrors a subset of what the delta-wide band does.
+        assert all(b <= d for b, d in zip(check["per_fold_band"], check["per_fold_delta"], strict=True))
+        assert check["mirrored_share"] <= check["mirrored_share_delta_band"]
+    assert record["mirror_band"] <= record["mirror_delta"]
+    assert record["mirror_band"] >= min(record["mirror_delta"], record["mirror_band_how"]["rises"]["q0.999"] + 0.01)
+    assert record["mirror_band_from"] <= record["mirror_band_upto"] <= record["possible_threshold"] + 1e-9
     assert record["possible_threshold"] <= record["match_threshold"]
     text = cli(*args, "--target-far-upper", "0.05")
     assert "[faces.matching]" in text.output and "false accepts" in text.output
@@ -252,3 +258,33 @@ def test_labelled_probes_are_embedded_as_the_scanner_embeds_them(tmp_path) -> No
     assert np.allclose(plain.probe, crop) and np.allclose(plain.reference, both)
     # The crop alone is kept either way: lazy mirroring is replayed from it (``calibration.lazy_check``).
     assert mirrored.crop is not None and np.allclose(mirrored.crop, crop) and np.allclose(plain.crop, crop)
+
+
+def test_band_rises_count_only_artists_just_below_their_threshold_and_the_band_is_never_wider_than_delta() -> None:
+    """``band_rises``: per probe, the largest rise among artists whose crop-only score lies below their
+    ``possible`` threshold by at most ``BAND_REACH``; an artist above it, or further below, does not count."""
+    from idolguard.gallery.calibration import BAND_REACH, band_rises, choose_mirror_band, draw_galleries
+
+    faces = synthetic(seed=2)
+    rng = np.random.default_rng(4)
+    faces.crop = faces.probe.copy()
+    faces.probe = _unit(faces.probe + 0.03 * rng.normal(size=faces.probe.shape))  # a "mirror" that moves scores
+    # Thresholds where these random faces' scores lie (near 0.1), so many artists are just below them.
+    params = MatchParams(match_threshold=0.16, possible_threshold=0.10, mirror_delta=0.08)
+    settings = Settings(draws=2)
+    rises, at = band_rises(faces, params, settings, np.random.default_rng(9), 2)
+    assert at == (0.1, 0.1)  # the thresholds measured: one global rule
+    expected = []
+    for draw in draw_galleries(faces, settings, np.random.default_rng(9), 2):  # the same galleries, by hand
+        index = draw.index(faces, params)
+        crop = index.artist_scores(faces.crop[draw.probe_rows])
+        rise = index.artist_scores(faces.probe[draw.probe_rows]) - crop
+        for c_row, r_row in zip(crop, rise, strict=True):
+            near = [r for c, r in zip(c_row, r_row, strict=True) if 0 < 0.1 - c <= BAND_REACH]
+            if near:
+                expected.append(max(near))
+    assert np.allclose(rises, expected) and len(rises) > 100
+    band = choose_mirror_band(rises, 0.08)
+    assert band >= min(0.08, float(np.quantile(rises, 0.999)) + 0.01) - 1e-9 and band <= 0.08
+    assert choose_mirror_band(np.array([0.5]), 0.08) == 0.08  # never wider than delta
+    assert choose_mirror_band(np.zeros(0), 0.08) == 0.08  # nothing measured: delta

@@ -93,6 +93,50 @@ def test_mirror_band_follows_every_artists_possible_threshold() -> None:
     assert not empty.mirror_needed(probes).any()
 
 
+def test_the_narrower_band_applies_only_at_the_thresholds_it_was_measured_at() -> None:
+    """``mirror_band`` narrows the band below ``possible`` for artists whose threshold lies in
+    [``mirror_band_from``, ``mirror_band_upto``]; any other artist keeps the ``mirror_delta``-wide band."""
+    basis = np.eye(128, dtype=np.float32)
+    refs = np.stack([basis[0], basis[0], basis[1], basis[1]])
+    owners = np.array([0, 0, 1, 1])
+    banded = MatchParams(
+        match_threshold=0.46,
+        possible_threshold=0.40,
+        mirror_delta=0.08,
+        mirror_band=0.05,
+        mirror_band_from=0.40,
+        mirror_band_upto=0.40,
+    )
+    probes = np.stack([scored(basis, a, 0.0) for a in (0.30, 0.34, 0.36, 0.48)])  # gaps to 0.40: .10 .06 .04 -
+    wide = GalleryIndex(["a", "b"], refs, owners, params=params(0.46, 0.40))
+    narrow = GalleryIndex(["a", "b"], refs, owners, params=banded)
+    assert wide.mirror_needed(probes).tolist() == [False, True, True, True]
+    assert narrow.mirror_needed(probes).tolist() == [False, False, True, True]  # 0.34: outside 0.05, skipped
+    # An explicit threshold the band was not measured at keeps the delta-wide band, stricter or laxer.
+    for explicit, score in ((0.60, 0.48), (0.30, 0.18)):  # possible 0.54 / 0.24, the score 0.06 below it
+        index = GalleryIndex(["a", "b"], refs, owners, thresholds={"a": explicit}, params=banded)
+        assert index.mirror_needed(np.stack([scored(basis, score, 0.0)])).tolist() == [True], explicit
+    # A quality penalty moves the face's threshold out of the measured range: delta again.
+    penalised = GalleryIndex(["a", "b"], refs, owners, params=MatchParams(**{**banded.as_dict(), "quality_slope": 0.5}))
+    assert penalised.mirror_needed(probes[1:2], [1.0]).tolist() == [False]
+    assert penalised.mirror_needed(np.stack([scored(basis, 0.44, 0.0)]), [0.3]).tolist() == [True]  # possible .50
+    # Never wider than delta; without its measured range the band is delta wide.
+    too_wide = MatchParams(**{**banded.as_dict(), "mirror_band": 0.2})
+    assert GalleryIndex(["a", "b"], refs, owners, params=too_wide).mirror_needed(probes).tolist() == [
+        False,
+        True,
+        True,
+        True,
+    ]
+    unmeasured = MatchParams(**{**banded.as_dict(), "mirror_band_from": None})
+    assert GalleryIndex(["a", "b"], refs, owners, params=unmeasured).mirror_needed(probes).tolist() == [
+        False,
+        True,
+        True,
+        True,
+    ]
+
+
 def scored(basis: np.ndarray, a: float, b: float) -> np.ndarray:
     """A probe whose artist scores are exactly ``a`` (artist a: basis 0) and ``b`` (artist b: basis 1)."""
     return mix(basis, {0: a, 1: b, 9: float(np.sqrt(1 - a * a - b * b))})
@@ -183,6 +227,67 @@ def test_no_face_left_crop_only_changes_decision_when_the_mirror_moves_scores_wi
     assert checked["certain"] >= 100 and checked["below"] >= 1000, checked
 
 
+def test_no_face_left_crop_only_changes_decision_when_each_score_moves_within_its_band() -> None:
+    """The narrower band's promise, on random galleries with some artists at measured thresholds and some not:
+    wherever fusing the mirror raises each artist's score by no more than that artist's band width
+    (``band_widths``: ``mirror_band`` at a measured threshold, else ``mirror_delta``) and every score, and the
+    best artist's fall, by no more than ``mirror_delta``, a face left crop-only decides as the fused vector."""
+    rng = np.random.default_rng(23)
+    delta, band = 0.08, 0.05
+    newly_skipped = checked = 0
+    for trial in range(40):
+        pairs = np.repeat(rng.normal(size=(3, 128)), 2, axis=0)
+        centres = unit((pairs + 0.6 * rng.normal(size=(6, 128))).astype(np.float32))
+        refs = unit(np.repeat(centres, 3, axis=0) + 0.08 * rng.normal(size=(18, 128)).astype(np.float32))
+        p = MatchParams(
+            match_threshold=0.46,
+            possible_threshold=0.40,
+            mirror_delta=delta,
+            mirror_band=band,
+            mirror_band_from=0.40,
+            mirror_band_upto=0.40,
+            quality_slope=0.3 * (trial % 2),
+            min_margin=0.05 * (trial % 3 == 0),
+        )
+        explicit = {"a1": 0.55, "a4": 0.38} if trial % 4 else {}  # thresholds the band was not measured at
+        names = [f"a{i}" for i in range(6)]
+        index = GalleryIndex(names, refs, np.repeat(np.arange(6), 3), thresholds=explicit, params=p)
+        wide = GalleryIndex(
+            names,
+            refs,
+            np.repeat(np.arange(6), 3),
+            thresholds=explicit,
+            params=MatchParams(**{**p.as_dict(), "mirror_band": None}),
+        )
+        who = rng.integers(0, 6, 200)
+        crop = unit(centres[who] * rng.uniform(0, 1.2, (200, 1)) + 0.1 * rng.normal(size=(200, 128)))
+        twin = centres[who ^ 1] - centres[who]
+        fused = unit(
+            crop
+            + rng.uniform(0, 0.2, (200, 1)) * unit(rng.normal(size=(200, 128)))
+            + rng.uniform(0, 0.4, (200, 1)) * twin
+        )
+        quality = rng.uniform(0, 1, 200).round(3).tolist()
+        c_scores, f_scores = index.artist_scores(crop), index.artist_scores(fused)
+        change = f_scores - c_scores
+        penalty = p.quality_penalty(np.array(quality))
+        widths = index.band_widths(index.thresholds[None, :] + penalty[:, None] - p.possible_gap, delta)
+        best = c_scores.argmax(axis=1)
+        within = (change <= widths).all(axis=1) & (-change[np.arange(200), best] <= delta)
+        needed = index.mirror_needed(crop, quality)
+        by_crop, by_fused = index.match(crop, quality), index.match(fused, quality)
+        for k in np.flatnonzero(within & ~needed):
+            a, b = by_crop[k], by_fused[k]
+            assert (a.decision, a.artist if a.decision != NO_MATCH else None) == (
+                b.decision,
+                b.artist if b.decision != NO_MATCH else None,
+            ), (trial, k)
+            checked += 1
+        newly_skipped += int((within & ~needed & wide.mirror_needed(crop, quality)).sum())
+        assert not (needed & ~wide.mirror_needed(crop, quality)).any()  # a subset of the delta-wide band
+    assert checked >= 1000 and newly_skipped >= 50, (checked, newly_skipped)
+
+
 def test_the_shipped_record_measured_both_skips_on_held_out_folds() -> None:
     """The claim "0 decisions differ" is a held-out count of the rule as shipped (both skips), not assumed."""
     import json
@@ -195,6 +300,13 @@ def test_the_shipped_record_measured_both_skips_on_held_out_folds() -> None:
         check = how[side]
         assert check["decisions_differing"] == 0 and check["certain_match_skipped"] > 0, side
     assert record["mirror_delta"] == MatchParams.shipped().mirror_delta >= how["rises"]["q0.999"] + 0.01 - 1e-9
+    # The narrower band below ``possible``: measured at the shipped threshold, checked held out with the rest.
+    shipped = MatchParams.shipped()
+    assert shipped.mirror_band is not None and shipped.mirror_band <= shipped.mirror_delta
+    assert shipped.mirror_band >= record["mirror_band_how"]["rises"]["q0.999"] + 0.01 - 1e-9
+    assert shipped.mirror_band_from == shipped.mirror_band_upto == shipped.possible_threshold
+    for side in ("held_out_identity", "held_out_source"):
+        assert how[side]["mirrored_share"] < how[side]["mirrored_share_delta_band"], side
 
 
 def test_lazy_and_full_mirroring_decide_alike_near_and_far_from_the_thresholds(analyzers) -> None:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from idolguard.cli_support import (
     home_option,
     open_workspace,
     print_table,
+    shown_time,
     tr,
     tr_error,
 )
@@ -111,7 +112,8 @@ def cases_show(
     """Show a case: links, items, sightings, captures, accounts, origin candidates, filings, notes."""
     from idolguard.cases.views import case_detail
 
-    detail = _run(case_detail, open_workspace(home), case)
+    ws = open_workspace(home)
+    detail = _run(case_detail, ws, case)
     if json_out:
         emit_json(detail)
         return
@@ -126,7 +128,7 @@ def cases_show(
     _say(
         "artist: {artist}; opened {at} by {by}",
         artist=detail["artist"],
-        at=detail["opened_at"],
+        at=shown_time(detail["opened_at"], ws),  # in the display time zone, as tables show times (README)
         by=detail["opened_by"],
     )
     for a in detail["assignees"]:
@@ -144,7 +146,8 @@ def cases_show(
         _say(f"  {item['sha256'][:16]}  {item['media_type'] or '-'}  {', '.join(item['why'])}{gone}")
     for o in detail["origin_candidates"]:
         first = o["by_platform_time"]
-        where = f"{first['platform']} {first['account']} {first['seen_at']}" if first else tr("no dated sighting")
+        seen = shown_time(first["seen_at"], ws) if first else ""
+        where = f"{first['platform']} {first['account']} {seen}" if first else tr("no dated sighting")
         _say(
             "  incident {incident} earliest by platform time: {where} ({caveat})",
             incident=o["incident"],
@@ -152,7 +155,8 @@ def cases_show(
             caveat=o["caveat"],
         )
     for n in detail["notes"]:
-        _say("  note {at} {author}: {text}", at=n["at"], author=n["author"], text=n["text"])
+        # ``{body}``, not ``{text}``: ``say``'s own first parameter is ``text`` (a note crashed ``cases show``)
+        _say("  note {at} {author}: {body}", at=shown_time(n["at"], ws), author=n["author"], body=n["text"])
 
 
 @cases_app.command("status")

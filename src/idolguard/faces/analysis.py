@@ -18,9 +18,10 @@ SMALL_IMAGE_SIDE = 400  # images up to this size are retried with padding when n
 # Scanned (probe) faces are decided on the same vector as references: the mean of the crop's and its mirror
 # image's embeddings (measured by the calibration's nested cross-validation, docs/BENCHMARKS.md, "Probe-side
 # mirroring"). The mirror costs one more SFace pass per face, so it is embedded lazily: only for faces whose
-# crop-only scores come within ``MatchParams.mirror_delta`` of some artist's ``possible`` threshold and that
-# are not a certain ``match`` (``GalleryIndex.mirror_needed``), i.e. only where it can change the decision;
-# with no gallery, never. (A video track of several frames is mirrored as a certain match too: faces/stage.py.)
+# crop-only scores come within the band (``MatchParams.mirror_band``, else ``mirror_delta``) of some
+# artist's ``possible`` threshold and that are not a certain ``match`` (``GalleryIndex.mirror_needed``), i.e.
+# only where it can change the decision; with no gallery, never. (A video track of several frames is
+# mirrored as a certain match too: faces/stage.py.)
 MIRROR_PROBES = True
 # What a face's vector was made from (stored per face as ``views``): the crop alone, or crop + mirror fused.
 CROP = "crop"

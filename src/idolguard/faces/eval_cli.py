@@ -334,7 +334,13 @@ def calibrate_cross_validated(
     from datetime import UTC, datetime
 
     from idolguard.faces.labelled import embed_labelled, read_labelled_csv
-    from idolguard.gallery.calibration import MIRROR_QUANTILE, MIRROR_SAFETY, cross_validate, default_folds
+    from idolguard.gallery.calibration import (
+        BAND_REACH,
+        MIRROR_QUANTILE,
+        MIRROR_SAFETY,
+        cross_validate,
+        default_folds,
+    )
 
     faces = embed_labelled(read_labelled_csv(data_csv), cache, on_done)
     if not (faces.identity != "").any():
@@ -395,6 +401,20 @@ def calibrate_cross_validated(
             "rises": report.get("mirror_rises"),
             "held_out_identity": report.get("lazy_mirroring"),
             "held_out_source": cross.get("lazy_mirroring"),
+        },
+        # The band's own, narrower width where an artist's ``possible`` threshold is one it was measured at.
+        "mirror_band": report.get("mirror_band"),
+        "mirror_band_from": (report.get("mirror_band_at") or [None, None])[0],
+        "mirror_band_upto": (report.get("mirror_band_at") or [None, None])[1],
+        "mirror_band_how": {
+            "rule": f"quantile {MIRROR_QUANTILE} of the largest rise, when the mirror view is fused, among artists"
+            f" whose crop-only score lies below their possible threshold by at most {BAND_REACH} (per probe per"
+            f" simulated gallery with such an artist, all the calibration data, the shipped rule's thresholds)"
+            f" + {MIRROR_SAFETY}, rounded up to 0.005, never wider than mirror_delta; it applies to artists whose"
+            " possible threshold lies in [mirror_band_from, mirror_band_upto], the thresholds measured",
+            "rises": report.get("mirror_band_rises"),
+            "held_out": "mirror_delta_how.held_out_identity / held_out_source (per_fold_band, mirrored_share"
+            " with it, mirrored_share_delta_band without it)",
         },
         "expected": {
             "how": f"held out: {by_identity or 5} identity-disjoint folds, sources mixed"

@@ -15,8 +15,9 @@ Output (stored per item, read by later stages through ``ctx.inputs["faces"]``):
   version 6 certain matches are not among them, except video tracks of several frames).
 
 Lazy mirroring: the thresholds are calibrated on crop + mirror vectors. Each face (track) is embedded from
-its crop; its mirror view is embedded and fused only when some artist's crop-only score comes within
-``mirror_delta`` of that artist's ``possible`` threshold and the face is not a certain ``match``
+its crop; its mirror view is embedded and fused only when some artist's crop-only score comes within the
+band's width (``mirror_band`` at the thresholds it was measured at, else ``mirror_delta``;
+``GalleryIndex.band_widths``) of that artist's ``possible`` threshold and the face is not a certain ``match``
 (``GalleryIndex.mirror_needed``), so faces far from every artist (``no_match`` either way) and faces far
 above one artist's match threshold and far ahead of every other artist (``match`` to that artist either
 way) are decided on the crop, the rest on crop + mirror. A certain match's stored ``similarity``, ``margin``
@@ -122,9 +123,12 @@ def face_entry(index: int, face: FaceRecord, match: Match, crop_sha256: str | No
 
 class FacesStage(Stage):
     name = "faces"
-    # 7: a video track of several frames in the mirror band is always mirrored, even when a certain match
-    # (a version 6 output may hold such a track crop-only, which a later gallery refresh could at worst cap at
-    # ``possible``: ``idolguard analyze --stale`` re-analyses them);
+    # 7: the mirror band below ``possible`` is ``mirror_band`` wide (0.07) at the thresholds it was measured at,
+    # ``mirror_delta`` (0.08) elsewhere, so a face 0.07-0.08 below is stored crop-only (``no_match`` with either
+    # vector; a version 6 output that mirrored it holds the same decision); and a video track of several frames
+    # in the mirror band is always mirrored, even when a certain match (that came after review of version 6
+    # without a new version, so a version 6 output of a video may hold such a track crop-only, which a later
+    # gallery refresh could at worst cap at ``possible``; this version re-analyses it: ``analyze --stale``);
     # 6: a certain ``match`` is left crop-only too (its vector, similarity and margin are the crop's; version 5
     # stored crop + mirror for it, read as it is);
     # 5: lazy probe mirroring, per-face ``views``; 4: every scanned face crop + mirror; 3: inputs under 64 px

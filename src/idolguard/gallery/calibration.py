@@ -277,7 +277,8 @@ def simulate(faces: LabelledFaces, settings: Settings, rng: np.random.Generator,
 
 
 # Lazy probe mirroring (``GalleryIndex.mirror_needed``): the mirror is skipped for a face whose every artist
-# score is more than ``mirror_delta`` below that artist's ``possible`` threshold, and for a certain ``match``
+# score is more than the band's width (``mirror_delta``; ``mirror_band`` below) below that artist's
+# ``possible`` threshold, and for a certain ``match``
 # (best artist more than ``mirror_delta`` above its match threshold and more than 2 x ``mirror_delta`` ahead
 # of the runner-up). ``mirror_delta`` bounds how far fusing the mirror moves a score towards another decision:
 # per probe and gallery the largest rise over all enrolled artists, or the crop-only best artist's fall if
@@ -306,6 +307,57 @@ def mirror_rises(faces: LabelledFaces, settings: Settings, rng: np.random.Genera
     return np.concatenate(rises) if rises else np.zeros(0)
 
 
+# The mirror band's own width (``MatchParams.mirror_band``, 2026-12-03): a face is skipped below the band when
+# every artist's crop-only score is more than the width below that artist's ``possible`` threshold, so what the
+# width must cover is the rise of artists whose score lies *just below* their threshold, not the largest rise
+# of any artist (that one is usually the best artist of a genuine probe, high above every threshold, whose
+# fused score gains most). Per probe per simulated gallery: the largest rise among artists whose crop-only
+# score lies below their ``possible`` threshold by at most ``BAND_REACH``; probes with no such artist are left
+# out. ``BAND_REACH`` is well above the largest rise of any artist measured (0.080-0.090), so an artist further
+# below cannot cross. Same quantile and safety as ``mirror_delta``, never wider than it; fixed before any
+# held-out count was looked at. The figure depends on the threshold (a lower one has more artists just below
+# it, so a larger largest rise: on 20 galleries, quantile 0.999 0.060 below a ``possible`` of 0.40, 0.062
+# below 0.25, 0.065 below 0.15), so
+# it is recorded with the thresholds it was measured at and holds for those only. Like ``mirror_delta`` it is
+# a per-probe maximum measured on galleries of ~20 artists; a much larger gallery puts more artists just
+# below a threshold per probe (not measured).
+BAND_REACH = 0.15
+
+
+def band_rises(
+    faces: LabelledFaces, params: MatchParams, settings: Settings, rng: np.random.Generator, draws: int
+) -> tuple[np.ndarray, tuple[float, float] | None]:
+    """Per probe per simulated gallery under the rule ``params``: the largest rise, when the crop-only vector
+    is replaced by crop + mirror, of the artists whose crop-only score lies below their ``possible`` threshold
+    by at most ``BAND_REACH`` (probes with none are left out); and the lowest and highest ``possible``
+    threshold met (quality penalty included): ``mirror_band_from``, ``mirror_band_upto``, the thresholds the
+    width holds for."""
+    if faces.crop is None:
+        raise ValueError("lazy mirroring needs the crop-only embeddings (LabelledFaces.crop)")
+    rises: list[np.ndarray] = []
+    low, high = np.inf, -np.inf
+    for draw in draw_galleries(faces, settings, rng, draws):
+        index = draw.index(faces, params)
+        rows = draw.probe_rows
+        crop = index.artist_scores(faces.crop[rows])
+        rise = index.artist_scores(faces.probe[rows]) - crop
+        penalty = params.quality_penalty(faces.quality[rows])
+        possible = index.thresholds[None, :] + penalty[:, None] - params.possible_gap
+        gap = possible - crop
+        near = (gap > 0) & (gap <= BAND_REACH)
+        keep = near.any(axis=1)
+        rises.append(np.where(near, rise, -np.inf).max(axis=1)[keep])
+        if possible.size:
+            low, high = min(low, float(possible.min())), max(high, float(possible.max()))
+    measured = (round(low, 4), round(high, 4)) if low <= high else None
+    return (np.concatenate(rises) if rises else np.zeros(0)), measured
+
+
+def choose_mirror_band(rises: np.ndarray, delta: float) -> float:
+    """The shipped rule for ``mirror_band``: as ``choose_mirror_delta``, never wider than ``delta``."""
+    return min(delta, choose_mirror_delta(rises)) if len(rises) else delta
+
+
 def choose_mirror_delta(rises: np.ndarray) -> float:
     """The shipped rule for ``mirror_delta`` (see ``MIRROR_QUANTILE``), rounded up to 0.005."""
     if not len(rises):
@@ -314,7 +366,13 @@ def choose_mirror_delta(rises: np.ndarray) -> float:
     return math.ceil(max(raw, 0.0) / 0.005) * 0.005
 
 
-def rule_params(rule: Rule, settings: Settings, mirror_delta: float | None) -> MatchParams:
+def rule_params(
+    rule: Rule,
+    settings: Settings,
+    mirror_delta: float | None,
+    mirror_band: float | None = None,
+    band_at: tuple[float, float] | None = None,
+) -> MatchParams:
     """The ``MatchParams`` a fitted rule corresponds to (what ``calibrate faces`` ships)."""
     return MatchParams(
         match_threshold=rule.match_threshold,
@@ -328,20 +386,33 @@ def rule_params(rule: Rule, settings: Settings, mirror_delta: float | None) -> M
         cohort_top_k=settings.cohort_top_k,
         min_cohort=settings.min_cohort,
         mirror_delta=mirror_delta,
+        mirror_band=mirror_band,
+        mirror_band_from=None if band_at is None else band_at[0],
+        mirror_band_upto=None if band_at is None else band_at[1],
     )
 
 
 def lazy_check(
-    faces: LabelledFaces, rule: Rule, delta: float, settings: Settings, rng: np.random.Generator, draws: int
+    faces: LabelledFaces,
+    rule: Rule,
+    delta: float,
+    settings: Settings,
+    rng: np.random.Generator,
+    draws: int,
+    band: tuple[float, tuple[float, float] | None] | None = None,
 ) -> dict[str, Any]:
     """Decisions of lazy vs full probe mirroring under ``rule`` on simulated galleries of ``faces`` (the product's
     own ``GalleryIndex.match`` and ``mirror_needed``, both of its skips): how many differ (decision, or artist
     of a ``match`` or ``possible``), with a Wilson interval, the share of faces that needed the mirror pass,
-    and how many faces the certain-``match`` skip left crop-only."""
+    and how many faces the certain-``match`` skip left crop-only. ``band``: ``mirror_band`` and the
+    ``possible`` thresholds it holds for (None: the band is ``delta`` wide); the share the ``delta``-wide band
+    would have mirrored on the same galleries is reported beside it."""
     if faces.crop is None:
         raise ValueError("lazy mirroring needs the crop-only embeddings (LabelledFaces.crop)")
-    params = rule_params(rule, settings, delta)
-    trials = differ = mirrored = crop_differ = certain = 0
+    width, at = band if band is not None else (None, None)
+    params = rule_params(rule, settings, delta, width, at)
+    wide = rule_params(rule, settings, delta)
+    trials = differ = mirrored = crop_differ = certain = mirrored_wide = 0
     examples: list[dict[str, Any]] = []
     for draw in draw_galleries(faces, settings, rng, draws):
         index = draw.index(faces, params)
@@ -365,9 +436,13 @@ def lazy_check(
         trials += len(rows)
         mirrored += int(needed.sum())
         certain += int((index.mirror_needed(faces.crop[rows], quality, skip_certain=False) & ~needed).sum())
+        mirrored_wide += int(draw.index(faces, wide).mirror_needed(faces.crop[rows], quality).sum())
     low, high = wilson(differ / max(draws, 1), trials / max(draws, 1))
     return {
         "mirror_delta": round(delta, 4),
+        "mirror_band": None if width is None else round(width, 4),
+        "mirror_band_at": None if at is None else list(at),
+        "mirrored_share_delta_band": round(mirrored_wide / trials, 4) if trials else None,
         "trials": trials,
         "galleries": draws,
         "decisions_differing": differ,
@@ -668,6 +743,7 @@ def cross_validate(
     rng = np.random.default_rng(settings.seed)
     # Lazy-mirroring checks draw their own galleries (own stream: the figures above do not move with them).
     lazy_rng = np.random.default_rng(settings.seed + 13)
+    band_rng = np.random.default_rng(settings.seed + 19)
     report: dict[str, Any] = {"folds": [], "variants": {}, "mode": "identity" if by_identity else "source"}
     held: dict[str, list[tuple[Rule, Trials]]] = defaultdict(list)
     if by_identity:
@@ -707,8 +783,17 @@ def cross_validate(
             delta = choose_mirror_delta(mirror_rises(fit_faces, settings, lazy_rng, settings.draws))
             last = settings.variants[-1]
             rule = held[last][-1][0]
+            # The band's width from the fitting side too, at the fold's rule (own stream: the galleries of the
+            # check below are those of the delta-only record).
+            rises, at = band_rises(fit_faces, rule_params(rule, settings, delta), settings, band_rng, settings.draws)
             entry["lazy_mirroring"] = lazy_check(
-                faces.subset(check_mask), rule, delta, settings, lazy_rng, settings.draws
+                faces.subset(check_mask),
+                rule,
+                delta,
+                settings,
+                lazy_rng,
+                settings.draws,
+                (choose_mirror_band(rises, delta), at),
             )
         report["folds"].append(entry)
     if faces.crop is not None and report["folds"]:
@@ -727,6 +812,14 @@ def cross_validate(
             "certain_match_skipped": sum(c["certain_match_skipped"] for c in checks),
             "crop_only_decisions_differing": sum(c["crop_only_decisions_differing"] for c in checks),
             "per_fold_delta": [c["mirror_delta"] for c in checks],
+            "mirror_band_how": f"mirror_band per fold = quantile {MIRROR_QUANTILE} of the fitting side's largest "
+            f"rise among artists whose crop-only score lies below their possible threshold by at most {BAND_REACH}"
+            f" + {MIRROR_SAFETY}, never wider than mirror_delta; mirrored_share_delta_band: the same galleries with "
+            "the band mirror_delta wide",
+            "per_fold_band": [c["mirror_band"] for c in checks],
+            "mirrored_share_delta_band": round(
+                sum(c["mirrored_share_delta_band"] * c["trials"] for c in checks) / trials, 4
+            ),
         }
     for variant, runs in held.items():
         pooled = _pooled(runs, settings)
@@ -755,6 +848,16 @@ def cross_validate(
             "probes": len(rises),
             **{f"q{q:g}": round(float(np.quantile(rises, q)), 4) for q in (0.5, 0.9, 0.99, 0.999)},
             "max": round(float(rises.max()), 4) if len(rises) else None,
+        }
+        final_params = rule_params(rule, settings, report["mirror_delta"])
+        final_band_rng = np.random.default_rng(settings.seed + 23)
+        near, at = band_rises(faces, final_params, settings, final_band_rng, settings.draws * 4)
+        report["mirror_band"] = choose_mirror_band(near, report["mirror_delta"])
+        report["mirror_band_at"] = None if at is None else list(at)
+        report["mirror_band_rises"] = {
+            "probes": len(near),
+            **{f"q{q:g}": round(float(np.quantile(near, q)), 4) for q in (0.5, 0.9, 0.99, 0.999)},
+            "max": round(float(near.max()), 4) if len(near) else None,
         }
     final_outcome = decide(rule, everything, settings)
     report["final_fitted"] = final_outcome.as_dict()

@@ -72,6 +72,17 @@ class MatchParams:
     # the best artist's fall), measured by ``calibrate faces`` (``gallery/calibration.py``).
     # None: every scanned face is embedded as crop + mirror.
     mirror_delta: float | None = None
+    # The band's width below ``possible`` for artists whose ``possible`` threshold (quality penalty included)
+    # lies in [``mirror_band_from``, ``mirror_band_upto``]: a high quantile of the rise of artists whose
+    # crop-only score lies just below their ``possible`` threshold, measured by ``calibrate faces`` at exactly
+    # those thresholds. Such scores rise less than the largest rise of any artist (``mirror_delta``, usually
+    # a genuine probe's best artist far above every threshold), so the band is narrower; it is never wider.
+    # Outside that range (an explicit per-artist threshold, a local calibration) the rise was not measured, and
+    # it depends on the threshold (lower thresholds have more artists close below them, so a larger largest
+    # rise): ``mirror_delta`` applies. None: the band is ``mirror_delta`` wide (the rule before 2026-12-03).
+    mirror_band: float | None = None
+    mirror_band_from: float | None = None
+    mirror_band_upto: float | None = None
     source: dict[str, Any] = field(default_factory=dict)  # provenance of the calibration
     expected: dict[str, Any] = field(default_factory=dict)  # held-out figures of the calibration run
 
@@ -292,8 +303,10 @@ class GalleryIndex:
         - *below the band*: a face is ``no_match`` exactly when its best artist's score is below that
           artist's ``possible`` threshold (match threshold + quality penalty - gap; the S-norm gate, the
           margin and the minimum quality only move faces between ``match`` and ``possible``), so a face whose
-          every artist score is more than ``delta`` below that artist's ``possible`` threshold stays
-          ``no_match``;
+          every artist score is more than the band's width below that artist's ``possible`` threshold stays
+          ``no_match``. The width is ``delta``, or the narrower ``mirror_band`` for artists whose threshold
+          is one it was measured at (``band_widths``): what matters there is how far an artist's score just
+          below its threshold rises, less than the largest rise of any artist;
         - *a certain match* (``skip_certain``, ``certain_match``): the crop-only best artist stays best and
           at or above its match threshold, so the decision (``match``, or ``possible`` for a face under the
           minimum quality) and its artist stay the same; only the reported similarity, margin and runner-up
@@ -315,10 +328,20 @@ class GalleryIndex:
         q = np.array([1.0 if v is None else v for v in qualities] if qualities is not None else [1.0] * len(probes))
         penalty = self.params.quality_penalty(q)
         possible = self.thresholds[None, :] + penalty[:, None] - self.params.possible_gap
-        near = (scores - possible).max(axis=1) >= -float(delta)
+        near = (scores - possible + self.band_widths(possible, float(delta))).max(axis=1) >= 0
         if skip_certain:
             near &= ~self.certain_match(scores, penalty, float(delta))
         return np.asarray(near, bool)
+
+    def band_widths(self, possible: np.ndarray, delta: float) -> np.ndarray:
+        """How far below each ``possible`` threshold the mirror band reaches: ``mirror_band`` where the
+        threshold lies in [``mirror_band_from``, ``mirror_band_upto``] (the thresholds its rises were measured
+        at), else ``delta``; never wider than ``delta``."""
+        band, low, high = self.params.mirror_band, self.params.mirror_band_from, self.params.mirror_band_upto
+        if band is None or low is None or high is None:
+            return np.full(np.shape(possible), delta)
+        measured = (possible >= low - 1e-9) & (possible <= high + 1e-9)
+        return np.where(measured, min(float(band), delta), delta)
 
     def certain_match(self, scores: np.ndarray, penalty: np.ndarray, delta: float) -> np.ndarray:
         """Per row of crop-only artist ``scores``: whether fusing the mirror cannot change its decision from

@@ -27,16 +27,38 @@ class Member:
     problem: str | None = None
 
 
+# Why one member was not stored, by code: the English is what the runner stores as the member's error (plain text),
+# and readers get the code and values back with ``coded_text.recognise`` (the upload job's page says it in the
+# reader's language; the CLI has the same sentences as templates in ``locales/cli/errors.ko.po``).
+MEMBER_FORMS: tuple[tuple[str, str], ...] = (
+    ("archive.member_path", "empty member name"),
+    ("archive.member_path", "absolute path in archive member name"),
+    ("archive.member_path", "path traversal ('..') in archive member name"),
+    ("archive.member_path", "NUL byte in archive member name"),
+    ("archive.member_link", "symbolic link member: not followed"),
+    ("archive.member_encrypted", "encrypted member: cannot be read without its password"),
+    ("input.empty", "empty file (0 bytes): nothing to preserve"),
+    ("archive.member_too_large", "member declares {size} bytes, over the per-file limit"),
+    ("archive.member_ratio", "compression ratio {ratio}:1 over the limit of {limit}:1 (zip bomb?)"),
+    ("archive.total_size", "archive expands beyond the total-size limit (zip bomb?)"),
+)
+
+
+def _said(index: int, **values: object) -> str:
+    """The English of ``MEMBER_FORMS[index]`` filled in (so the stored text always matches its form)."""
+    return MEMBER_FORMS[index][1].format(**values)
+
+
 def unsafe_name_reason(name: str) -> str | None:
     if not name:
-        return "empty member name"
+        return _said(0)
     normal = name.replace("\\", "/")
     if normal.startswith("/") or (len(normal) > 1 and normal[1] == ":"):
-        return "absolute path in archive member name"
+        return _said(1)
     if ".." in PurePosixPath(normal).parts:
-        return "path traversal ('..') in archive member name"
+        return _said(2)
     if "\x00" in name:
-        return "NUL byte in archive member name"
+        return _said(3)
     return None
 
 
@@ -71,21 +93,21 @@ def list_members(archive: zipfile.ZipFile, limits: Limits, archive_size: int | N
         reason = unsafe_name_reason(name)
         mode = info.external_attr >> 16
         if reason is None and stat.S_ISLNK(mode):
-            reason = "symbolic link member: not followed"
+            reason = _said(4)
         if reason is None and info.flag_bits & 0x1:
-            reason = "encrypted member: cannot be read without its password"
+            reason = _said(5)
         if reason is None and info.file_size == 0:
-            reason = "empty file (0 bytes): nothing to preserve"
+            reason = _said(6)
         if reason is None and info.file_size > limits.max_file_bytes:
-            reason = f"member declares {info.file_size} bytes, over the per-file limit"
+            reason = _said(7, size=info.file_size)
         if reason is None and info.file_size > RATIO_FLOOR:
             ratio = info.file_size / max(1, info.compress_size)
             if ratio > limits.zip_max_ratio:
-                reason = f"compression ratio {ratio:.0f}:1 over the limit of {limits.zip_max_ratio}:1 (zip bomb?)"
+                reason = _said(8, ratio=f"{ratio:.0f}", limit=limits.zip_max_ratio)
         if reason is None:
             declared_total += info.file_size
             if declared_total > limits.zip_max_total_bytes:
-                reason = "archive expands beyond the total-size limit (zip bomb?)"
+                reason = _said(9)
         yield Member(name, info, reason)
 
 

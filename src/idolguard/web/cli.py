@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.cells import cell_len
 
 from idolguard.cli_support import N_, console, emit_json, fail, home_option, open_workspace, safe, tell, tr, tr_error
 from idolguard.exit_codes import ExitCode
@@ -66,6 +67,10 @@ def users_list(json_out: bool = typer.Option(False, "--json"), home: Path = home
     from idolguard.web.accounts import list_users
 
     rows = list_users(open_workspace(home))
+    # Columns padded by display width (a Hangul syllable takes two cells): padding by characters pushed the
+    # scope column of Korean role names ("법률 대리인") out of line.
+    name_width = max([cell_len(str(u.name)) for u in rows] + [18]) + 2
+    role_width = max([cell_len(tr(u.role)) for u in rows] + [6]) + 2
     for u in rows:
         record = {
             "user": u.name,
@@ -80,7 +85,17 @@ def users_list(json_out: bool = typer.Option(False, "--json"), home: Path = home
         else:
             scope = ",".join(u.artists) or tr("all artists")
             disabled = tr("  (disabled)") if u.disabled else ""
-            console.print(f"{safe(u.name):20} {safe(tr(u.role)):8} {safe(scope)}{disabled}", highlight=False)
+            name, role = safe(u.name), safe(tr(u.role))
+            console.print(
+                f"{_padded(name, name_width)}{_padded(role, role_width)}{safe(scope)}{disabled}", highlight=False
+            )
+
+
+def _padded(markup: str, width: int) -> str:
+    """``markup`` (already escaped with ``safe``) followed by spaces up to ``width`` terminal cells."""
+    from rich.text import Text
+
+    return markup + " " * max(1, width - cell_len(Text.from_markup(markup).plain))
 
 
 @users_app.command("disable")

@@ -235,11 +235,9 @@ def _run_upload(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -
     display = params.get("display", {})
     results = []
     for obj in objects:
-        path = str(obj.get("path") or "")
-        stored = next((n for full, n in names.items() if path.endswith(n)), path)
         results.append(
             {
-                "name": display.get(stored, stored),
+                "name": _shown_name(str(obj.get("path") or ""), names, display),
                 "sha256": obj.get("sha256"),
                 "duplicate": bool(obj.get("duplicate")),
                 "error": obj.get("error"),
@@ -249,11 +247,29 @@ def _run_upload(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -
     return results
 
 
+def _shown_name(path: str, names: dict[str, str], display: dict[str, str]) -> str:
+    """The name a person gave a result's file: the client's name for an uploaded file, and for a zip member
+    ``archive.zip!member`` with the client's archive name (the runner's path names the spool folder on the
+    server, which the page must not show: it is an internal path, and not what the person uploaded)."""
+    for full, stored in names.items():
+        if path == full or path.startswith(full + "!"):
+            return display.get(stored, stored) + path[len(full) :]
+    stored = next((n for full, n in names.items() if path.endswith(n)), path)
+    return display.get(stored, stored)
+
+
 def _upload_error_code(obj: Any) -> dict[str, Any]:
     """The code of a file's failure, from which stage failed (the pipeline stores stage errors as text): the
     ``probe`` stage reads and decodes the media, so its failure means the file is not media we can analyse."""
     if obj.get("error_code"):  # refused at intake (empty, too large, a zip bomb...): its own code and values
         return {"error_code": str(obj["error_code"]), "error_params": obj.get("error_params") or {}}
+    if obj.get("error") and not obj.get("stage_errors"):  # a zip member refused before analysis: its own form
+        from idolguard.coded_text import recognise
+        from idolguard.intake.archives import MEMBER_FORMS
+
+        member = recognise(str(obj["error"]), MEMBER_FORMS)
+        if member:
+            return {"error_code": member["code"], "error_params": member["params"]}
     probe_error = (obj.get("stage_errors") or {}).get("probe")
     if obj.get("error") and probe_error:  # the probe's refusal, recognised from its text (damaged, too long...)
         from idolguard.coded_text import recognise

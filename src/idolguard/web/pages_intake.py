@@ -109,11 +109,11 @@ async def upload(request: Request, ctx: PageContext = Depends(need_csrf("upload"
     try:
         got = await run_in_threadpool(uploads.store, jobs.uploads_dir(ws, job_id), parts, limit, ws.vault.key)
     except uploads.TooLarge as exc:
-        with ws.sessions() as session, session.begin():
-            row = session.get(Job, job_id)
-            if row is not None:
-                session.delete(row)
+        _drop_job(ws, job_id)
         raise Denied(413, "The upload is too large.") from exc
+    except OSError as exc:  # disk full, a name the file system refuses...: no job left "receiving" for ever
+        _drop_job(ws, job_id)
+        raise Denied(507, N_("The upload could not be stored on the server; nothing was kept. Tell an admin.")) from exc
     params = {
         "files": got.files,
         "display": got.display,
@@ -123,6 +123,17 @@ async def upload(request: Request, ctx: PageContext = Depends(need_csrf("upload"
     }
     await run_in_threadpool(_queue, ws, job_id, ctx.user.name, params, len(got.files))
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+def _drop_job(ws: Any, job_id: int) -> None:
+    """Remove an upload job whose files could not all be spooled, and what it spooled (nothing was queued)."""
+    import shutil
+
+    shutil.rmtree(jobs.uploads_dir(ws, job_id), ignore_errors=True)
+    with ws.sessions() as session, session.begin():
+        row = session.get(Job, job_id)
+        if row is not None:
+            session.delete(row)
 
 
 SOURCE_URL_PROBLEMS = {

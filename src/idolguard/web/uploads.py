@@ -34,11 +34,23 @@ class TooLarge(Exception):
     pass
 
 
+MAX_NAME_BYTES = 200  # of the stored name's base: file systems cap a name at 255 bytes, not characters
+
+
+def _fit(text: str, limit: int) -> str:
+    """The last characters of ``text`` that fit in ``limit`` bytes of UTF-8 (never half a character)."""
+    return text.encode("utf-8")[-limit:].decode("utf-8", errors="ignore")
+
+
 def safe_name(index: int, client_name: str) -> str:
-    """``0007-name.jpg``: the base name only, control and path characters replaced, length capped."""
+    """``0007-name.jpg``: the base name only, control and path characters replaced, length capped in bytes.
+
+    The cap is in UTF-8 bytes because file systems count bytes: 120 Hangul syllables (360 bytes) made
+    ``open`` fail with "File name too long" and left the upload job receiving forever. The end of the name
+    (the extension, which decoders and readers go by) is kept."""
     base = unicodedata.normalize("NFC", client_name.replace("\\", "/").split("/")[-1])
     base = SAFE.sub("_", base).strip("._") or "file"
-    return f"{index:04d}-{base[-120:]}"
+    return f"{index:04d}-{_fit(base, MAX_NAME_BYTES).lstrip('._') or 'file'}"
 
 
 @dataclass
