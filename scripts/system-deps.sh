@@ -13,7 +13,8 @@ _capture_missing() {
     local missing=()
     [ -x "$_root/usr/bin/chromium" ] || missing+=(chromium)
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
-    # Fonts so screenshots of Korean/Japanese/Chinese captions are legible evidence, not tofu boxes.
+    # Fonts so screenshots of Korean/Japanese/Chinese captions are legible evidence, not tofu boxes; the
+    # charts (report/charts.py) draw Korean with Noto Sans CJK KR too.
     ls "$_root"/usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
     [ -d "$_root/usr/share/fonts/truetype/dejavu" ] || missing+=(fonts-dejavu-core)
     echo "${missing[@]}"

@@ -392,6 +392,9 @@ def _short_path(path: str | None, width: int = 48) -> str:
 
 
 def scan_table(objects: list[dict[str, Any]]) -> None:
+    from idolguard.cli_lang import current
+    from idolguard.report.html import item_failure
+
     rows = []
     for obj in objects:
         dims = ""
@@ -400,7 +403,7 @@ def scan_table(objects: list[dict[str, Any]]) -> None:
         if obj.get("duration_s"):
             dims += f" {obj['duration_s']:.1f}s"
         status = (
-            tr_stored(obj["error"], obj.get("error_code"), obj.get("error_params"))
+            item_failure(obj, current())  # "Media check failed: ...", never the stage's internal name
             if obj.get("error")
             else tr("dup")
             if obj.get("duplicate")

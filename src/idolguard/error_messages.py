@@ -37,6 +37,44 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CAPTURE_REDIRECTS: N_("Not captured: the address redirects in a loop or too many times."),
     ErrorCode.CAPTURE_HTTP_STATUS: N_("The page answered with HTTP status {status} (preserved as it was)."),
     ErrorCode.CAPTURE_FAILED: N_("The capture failed; try again later."),
+    ErrorCode.CAPTURE_INTERNAL: N_(
+        "The capture stopped on an internal error; what was captured before is kept. Try again, "
+        "and tell an administrator if it happens again."
+    ),
+    ErrorCode.CAPTURE_TLS_UNTRUSTED: N_(
+        "The site's security certificate is not trusted ({reason}); the page was captured anyway, and this is recorded."
+    ),
+    ErrorCode.CAPTURE_PAGE_BODY: N_("The page's content could not be decoded; it is kept exactly as the site sent it."),
+    ErrorCode.CAPTURE_EXTRACTOR: N_(
+        "The reader for {extractor} failed; the page and the media found on it were still captured."
+    ),
+    ErrorCode.CAPTURE_MEDIA_LIMIT: N_(
+        "Only the first {limit} media files of the page were captured; {skipped} more were skipped."
+    ),
+    ErrorCode.CAPTURE_MEDIA_FAILED: N_(
+        "A media file ({url}) could not be captured completely; the rest of the page is kept."
+    ),
+    ErrorCode.CAPTURE_NO_BROWSER: N_(
+        "No screenshot or PDF was made: the browser is not available on this server. The page and its media are kept."
+    ),
+    ErrorCode.CAPTURE_BROWSER: N_(
+        "The browser could not render the page completely: the screenshot or PDF may be missing or incomplete. "
+        "The page and its media are kept."
+    ),
+    ErrorCode.CAPTURE_PAGE_SLOW: N_(
+        "The page did not finish loading within {seconds} s; the screenshot shows it as it was then."
+    ),
+    ErrorCode.CAPTURE_SCREENSHOT_CUT: N_("The page is {height} px tall; the screenshot stops at {limit} px."),
+    ErrorCode.CAPTURE_ARCHIVE: N_(
+        "The web archive (WACZ) could not be packaged; the WARC record and the other files are kept."
+    ),
+    ErrorCode.CAPTURE_MANIFEST: N_(
+        "The capture's manifest could not be stored, so the capture cannot be timestamped. Capture the address again."
+    ),
+    ErrorCode.CAPTURE_TIMESTAMP: N_(
+        "No trusted timestamp came from {tsa}; the capture is kept. "
+        "Check the time-stamping service settings or the network."
+    ),
     ErrorCode.RECORD_UNKNOWN: N_("There is no record {ref}."),
     ErrorCode.ROLE_NOT_ALLOWED: N_("Your role ({role}) may not do this; it needs: {roles}."),
     ErrorCode.CASE_FILED_NEEDS: N_("To mark the case as filed, fill in: {fields}."),

@@ -230,9 +230,15 @@ def test_a_korean_report_says_where_a_lead_was_found_and_what_it_means(cli, tmp_
     (lead,) = [lead for lead in obj["provenance"]["leads"] if lead["kind"] == "generator_parameters"]
     assert "Stable Diffusion WebUI 생성 설정값" in text and "PNG 텍스트 'parameters'" in text and "보통" in text
     assert lead["meaning"] not in text and "PNG text" not in text
-    # A lead stored before the codes (evidence is never rewritten) shows its English.
+    # A lead stored before the codes (evidence is never rewritten) is said from its English text when this
+    # version knows the sentence (``provenance.recoded``); the stored lead stays as it was.
     old = {k: v for k, v in lead.items() if not k.endswith(("_code", "_params"))}
+    kept = dict(old)
     with speaking("ko"):
         block = html.unescape(provenance_section(None, {"provenance": {"leads": [old]}}))  # type: ignore[arg-type]
-    assert lead["meaning"] in block and "PNG text 'parameters'" in block
+    assert "Stable Diffusion WebUI 생성 설정값" in block and "PNG 텍스트 'parameters'" in block and old == kept
+    unknown = {**old, "meaning": "a sentence this version does not know", "source": "somewhere new"}
+    with speaking("ko"):
+        block = html.unescape(provenance_section(None, {"provenance": {"leads": [unknown]}}))  # type: ignore[arg-type]
+    assert "a sentence this version does not know" in block and "somewhere new" in block  # shown as stored
     assert said(lead, "meaning", "en") == lead["meaning"]

@@ -166,3 +166,31 @@ def test_report_catalogs_have_the_same_keys_and_real_korean():
         assert set(re.findall(r"\{(\w+)\}", text)) == set(re.findall(r"\{(\w+)\}", en[key])), key
     hangul = [k for k, v in ko.items() if any("\uac00" <= ch <= "\ud7a3" for ch in v)]
     assert len(hangul) >= len(ko) - 3  # all but a few identical labels
+
+
+def test_a_failed_items_status_names_the_step_in_words_not_the_stage(cli, tmp_path, monkeypatch):
+    """The report's status column and the scan table say which step failed in the reader's language ("파일
+    검사 실패: ..."), never the pipeline's internal stage name ("probe: "); ``--json`` keeps the stored text."""
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF\x00" + b"garbage" * 40)
+    (folder / "notes.txt").write_bytes(b"plain text, not media\n")
+    for lang, said, media in (("ko", "파일 검사 실패: ", "기타"), ("en", "File check failed: ", "other")):
+        report = tmp_path / f"{lang}.html"
+        result = cli("--lang", lang, "scan", folder, "--report", report, ok=False)
+        text = report.read_text(encoding="utf-8")
+        assert "probe:" not in text and "probe:" not in result.stdout, lang
+        assert text.count(said) >= 4 and said.strip() in result.stdout, lang  # 2 items: index row and section
+        assert f"<td>{media}</td>" in text, lang
+    objects = cli.json_lines("scan", folder, "--json", ok=False)
+    assert all(obj["error"].startswith("probe: ") for obj in objects)  # the stored text, for scripts
+
+
+def test_every_stage_has_a_name_for_people_in_both_languages():
+    """A failed stage is named in words in reports and the scan table: each built-in stage needs its label."""
+    from idolguard.registry import stage_classes
+    from idolguard.report.i18n import catalog
+
+    for stage in stage_classes():
+        assert catalog("en").get(f"stage.{stage.name}"), stage.name
+        assert re.search(r"[\uac00-\ud7a3]", catalog("ko").get(f"stage.{stage.name}", "")), stage.name

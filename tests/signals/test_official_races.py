@@ -68,7 +68,8 @@ def test_artist_removed_before_the_run_makes_the_collection(cli, workspace, home
     removed.set()
     thread.join(300)
     assert isinstance(out.get("error"), ArtistGone), out
-    assert "Han Yuri was removed" in str(out["error"])
+    said = str(out["error"])  # what happened, and what to do about it
+    assert "Han Yuri, or their official collection, was removed" in said and "artists official add" in said
     banks, items, actions = _state(workspace)
     assert "official.Han_Yuri" not in banks and items == [] and actions == []
     monkeypatch.setattr(official_module, "_enrolled", real)
@@ -104,7 +105,7 @@ def test_artist_removed_while_the_run_hashes(cli, workspace, home, tmp_path, mon
     assert "error" not in out, out
     _summary, records = out["result"]
     assert len(records) == 1 and records[0]["duplicate"] is False and records[0]["entries"] == 0
-    assert "Han Yuri was removed" in records[0]["error"]
+    assert "Han Yuri, or their official collection, was removed" in records[0]["error"]
     banks, items, actions = _state(workspace)
     assert banks == [] and items == []
     assert actions == ["bank.create"], "the bank it made, removed with the artist (gallery.unenrol names it)"
@@ -269,3 +270,14 @@ def test_two_processes_adding_the_same_file_at_once_add_it_once(cli, workspace, 
     assert items == [records[0]["sha256"]] and actions.count("gallery.official_add") == 1
     with workspace.sessions() as session:
         assert len(session.execute(select(OfficialItem.item_sha256)).all()) == 1
+
+
+def test_the_artist_gone_message_says_what_to_do_in_both_languages() -> None:
+    """Korean without a doubled particle ("이(가)" after a bracket) and both languages name the next steps."""
+    from idolguard.gallery.messages import say
+
+    korean = say("official_artist_gone", "ko", artist="한유리")
+    assert "(가)" not in korean and "한유리 또는 그 공식 컬렉션이 삭제되어" in korean
+    assert "artists list" in korean and "다시 등록" in korean and "다시 실행하세요" in korean
+    english = say("official_artist_gone", "en", artist="Han Yuri")
+    assert "check 'idolguard artists list'" in english and "run 'idolguard artists official add' again" in english

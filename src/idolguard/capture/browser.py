@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from idolguard.capture.errors import CaptureError, CaptureRefused
+from idolguard.errors import ErrorCode
 
 # (status, headers, body or a file holding it) for the browser, or an exception from the fetcher.
 BrowserFetch = Callable[[str, str, dict[str, str], bytes | None, float], tuple[int, dict[str, str], bytes | Path]]
@@ -52,6 +53,12 @@ QUIET_FLAGS = [
     "--mute-audio",
 ]
 VIEWPORT = {"width": 1280, "height": 900}
+# The problems ``render`` reports as text (stored as evidence, in English), each with the code that says it
+# for people (``coded_text.recognise``); any other problem is ``capture.browser``.
+RENDER_FORMS: tuple[tuple[str, str], ...] = (
+    (str(ErrorCode.CAPTURE_PAGE_SLOW), "page did not finish loading within {seconds} s; rendered as it was"),
+    (str(ErrorCode.CAPTURE_SCREENSHOT_CUT), "page is {height} px tall; screenshot cut at {limit} px"),
+)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from idolguard.cli_support import (
     tell,
     tr,
     tr_error,
+    tr_stored,
 )
 from idolguard.errors import IdolGuardError
 
@@ -102,8 +103,9 @@ def capture(
         )
         if outcome.wacz_path:
             tell("  web archive: {path}", stdout=True, path=outcome.wacz_path)
-        for error in outcome.errors:
-            out().print(f"  [red]{safe(tr_error(error))}[/]")
+        for index, error in enumerate(outcome.errors):  # each said from its template, else from its code
+            code, params = outcome.error_codes.get(index, (None, {}))
+            out().print(f"  [red]{safe(tr_stored(error, code, params))}[/]")
     if not json_out and outcomes:
         tell("details and file paths: idolguard capture show {id}", id=outcomes[-1].capture_id)
     if report is not None:
@@ -247,7 +249,12 @@ def recheck(
             colour = {"live": "green", "changed": "yellow"}.get(result.state, "red")
             out().print(
                 f"#{result.capture_id} [{colour}]{safe(tr(result.state))}[/] HTTP {result.http_status or '-'} "
-                f"{safe(result.url)}" + (f"  ({safe(tr_error(result.error))})" if result.error else "")
+                f"{safe(result.url)}"
+                + (
+                    f"  ({safe(tr_stored(result.error, result.error_code, result.error_params))})"
+                    if result.error
+                    else ""
+                )
             )
     if not json_out:
         tell("{n} capture(s) checked", n=len(results))

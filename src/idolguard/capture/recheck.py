@@ -22,6 +22,7 @@ from idolguard.capture.models import Capture, CaptureCheck, CaptureMedia
 from idolguard.capture.netpolicy import NetPolicy
 from idolguard.capture.settings import CaptureSettings
 from idolguard.db.base import utcnow
+from idolguard.errors import ErrorCode, code_of
 from idolguard.evidence.actions import Action
 from idolguard.workspace import Workspace
 
@@ -64,6 +65,9 @@ class CheckResult:
     media: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     check_id: int | None = None
+    # ``error`` as a stable code and its values (``idolguard.errors``): the CLI says it in the reader's language
+    error_code: ErrorCode | None = None
+    error_params: dict[str, Any] = field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
         return {
@@ -155,19 +159,22 @@ def check_one(capture: Capture, media: list[CaptureMedia], settings: CaptureSett
     final = fetched.final
     if final is None or final.status is None or final.location is not None:
         result.error = fetched.error or "no response"
+        result.error_code = fetched.error_code or ErrorCode.CAPTURE_FAILED
+        result.error_params = dict(fetched.error_params) if fetched.error_code else {}
         return result
     result.http_status, result.final_url = final.status, final.url
     try:
         text = decode_html(decode_body(final, settings.max_html_bytes), final.header("content-type"))
     except CaptureError as exc:
         text = ""
-        result.error = str(exc)
+        result.error, result.error_code = str(exc), code_of(exc)
     state = classify(final.status, text)
     if state is not None:
         result.state = state
         return result
     if final.status >= 400:
         result.error = f"HTTP {final.status}"
+        result.error_code, result.error_params = ErrorCode.CAPTURE_HTTP_STATUS, {"status": final.status}
         return result
     result.state = "live"
     for row in media:

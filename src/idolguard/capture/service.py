@@ -23,13 +23,14 @@ from sqlalchemy import select
 
 from idolguard import __version__
 from idolguard.capture import archive, tsa
-from idolguard.capture.browser import BrowserPool, render
+from idolguard.capture.browser import RENDER_FORMS, BrowserPool, render
 from idolguard.capture.errors import CaptureError, CaptureRefused, LimitExceeded
 from idolguard.capture.extract import MediaLink, PageInfo, decode_html, parse_page, platform_for
 from idolguard.capture.fetch import Budget, Exchange, FetchResult, SafeFetcher, decode_body, decode_to_file
 from idolguard.capture.models import Capture, CaptureMedia
 from idolguard.capture.netpolicy import NetPolicy
 from idolguard.capture.settings import CaptureSettings
+from idolguard.coded_text import coded, recognise
 from idolguard.db.base import utcnow
 from idolguard.db.models import DerivedObject
 from idolguard.errors import ErrorCode, code_of, error_params
@@ -199,7 +200,7 @@ class CaptureJob:
         try:
             return self._run()
         except Exception as exc:  # noqa: BLE001 - one broken capture must not lose the others or its record
-            self.out.errors.append(f"internal error during capture: {exc!r}")
+            self.out.add_error(f"internal error during capture: {exc!r}", ErrorCode.CAPTURE_INTERNAL)
             try:
                 self._finish("error")
             except Exception:  # noqa: BLE001 - the database itself failed; the outcome still reports it
@@ -280,11 +281,16 @@ class CaptureJob:
                 status=final.status,
             )
         if final.tls is not None and not final.tls.get("trusted"):
-            out.errors.append(f"TLS certificate not trusted: {final.tls.get('verify_error')} (captured anyway)")
+            reason = final.tls.get("verify_error")
+            out.add_error(
+                f"TLS certificate not trusted: {reason} (captured anyway)",
+                ErrorCode.CAPTURE_TLS_UNTRUSTED,
+                reason=reason,
+            )
         try:
             body = decode_body(final, self.settings.max_html_bytes)
         except CaptureError as exc:
-            out.errors.append(f"page body: {exc}")
+            out.add_error(f"page body: {exc}", ErrorCode.CAPTURE_PAGE_BODY)
             with final.open_body() as raw:  # keep the bytes as served (bounded by the page cap)
                 body = raw.read()
         self._store_artifact("page", body, final.content_type or "application/octet-stream")
@@ -344,13 +350,16 @@ class CaptureJob:
                     self.out.context.update({k: v for k, v in found.context.items() if v})
                     links = found.media + [m for m in links if m.url not in {f.url for f in found.media}]
                 except CaptureError as exc:
-                    self.out.errors.append(f"yt-dlp ({extractor}): {exc}")
+                    self.out.add_error(f"yt-dlp ({extractor}): {exc}", ErrorCode.CAPTURE_EXTRACTOR, extractor=extractor)
         if not self.settings.media:
             return []
         if len(links) > self.settings.max_media:
-            self.out.errors.append(
-                f"media limit of {self.settings.max_media} files per URL reached; "
-                f"{len(links) - self.settings.max_media} more links skipped"
+            skipped = len(links) - self.settings.max_media
+            self.out.add_error(
+                f"media limit of {self.settings.max_media} files per URL reached; {skipped} more links skipped",
+                ErrorCode.CAPTURE_MEDIA_LIMIT,
+                limit=self.settings.max_media,
+                skipped=skipped,
             )
         return links[: self.settings.max_media]
 
@@ -376,11 +385,11 @@ class CaptureJob:
             except LimitExceeded as exc:
                 media.error = str(exc)
                 if "total download limit" in str(exc) or "time limit" in str(exc):
-                    self.out.errors.append(f"media {link.url}: {exc}")
+                    self.out.add_error(f"media {link.url}: {exc}", ErrorCode.CAPTURE_MEDIA_FAILED, url=link.url)
                     for rest in links[index + 1 :]:
                         self.out.media.append(MediaOutcome(rest.url, rest.via, error=f"skipped: {exc}"))
                     break
-                self.out.errors.append(f"media {link.url}: {exc}")
+                self.out.add_error(f"media {link.url}: {exc}", ErrorCode.CAPTURE_MEDIA_FAILED, url=link.url)
                 continue
             except CaptureError as exc:
                 media.error = str(exc)
@@ -506,7 +515,7 @@ class CaptureJob:
             return
         reason = self.pool.unavailable_reason()
         if reason:
-            self.out.errors.append(f"screenshot skipped: {reason}")
+            self.out.add_error(f"screenshot skipped: {reason}", ErrorCode.CAPTURE_NO_BROWSER)
             return
         seconds = min(self.settings.browser_timeout_s, max(1.0, self.budget.remaining_s()))
         try:
@@ -520,7 +529,7 @@ class CaptureJob:
                 max_height=self.settings.screenshot_max_height,
             )
         except CaptureError as exc:
-            self.out.errors.append(f"browser: {exc}")
+            self.out.add_error(f"browser: {exc}", ErrorCode.CAPTURE_BROWSER)
             return
         self.out.blocked_requests = rendered.blocked
         self.out.browser = {
@@ -530,7 +539,9 @@ class CaptureJob:
             "popups_closed": rendered.popups_closed,
             "downloads_refused": rendered.downloads_refused,
         }
-        self.out.errors.extend(f"browser: {e}" for e in rendered.errors)
+        for problem in rendered.errors:  # the browser's text, said from its code (``browser.RENDER_FORMS``)
+            found = recognise(problem, RENDER_FORMS) or coded(str(ErrorCode.CAPTURE_BROWSER))
+            self.out.add_error(f"browser: {problem}", ErrorCode(found["code"]), **found["params"])
         target = self.out.final_url or self.url
         if rendered.screenshot:
             self._store_artifact("screenshot", rendered.screenshot, "image/png")
@@ -575,7 +586,7 @@ class CaptureJob:
                 self.out.wacz_sha256 = self.artifacts["wacz"]["sha256"]
                 self.out.wacz_path = self._export_wacz(wacz)
             except CaptureError as exc:
-                self.out.errors.append(str(exc))
+                self.out.add_error(str(exc), ErrorCode.CAPTURE_ARCHIVE)
         with self.ws.write() as (_session, ledger):
             ledger.append(
                 Action.CAPTURE_ARCHIVE,
@@ -645,7 +656,9 @@ class CaptureJob:
         )
         results = list(Ingestor(self.ws, info).ingest([path]))
         if not results or results[0].error or not results[0].sha256:
-            out.errors.append(f"manifest not stored: {results[0].error if results else 'unknown'}")
+            out.add_error(
+                f"manifest not stored: {results[0].error if results else 'unknown'}", ErrorCode.CAPTURE_MANIFEST
+            )
             return
         out.manifest_sha256 = results[0].sha256
         with self.ws.write() as (session, ledger):
@@ -700,7 +713,7 @@ class CaptureJob:
             record = result.record(token_sha)
             self.out.timestamps.append(record)
             if not result.ok:
-                self.out.errors.append(f"timestamp from {url} failed: {result.error}")
+                self.out.add_error(f"timestamp from {url} failed: {result.error}", ErrorCode.CAPTURE_TIMESTAMP, tsa=url)
             with self.ws.write() as (session, ledger):
                 if token_sha:
                     self._derived(session, token_sha, "capture_tsa_token", "application/timestamp-token")

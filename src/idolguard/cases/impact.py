@@ -3,10 +3,11 @@ captures, and how long each captured copy stayed online (first seen -> removal c
 
 from __future__ import annotations
 
-import io
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
+
+from idolguard.report import charts
 
 
 def impact_record(detail: dict[str, Any]) -> dict[str, Any]:
@@ -56,15 +57,6 @@ def impact_record(detail: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _figure(width: float = 7.0, height: float = 2.8):  # type: ignore[no-untyped-def]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=110)
-
-
 def time_axis_limits(times: list[datetime]) -> tuple[datetime, datetime]:
     """The chart's time range, padded: one sighting (or several at one moment) otherwise gives matplotlib an
     empty range, which it widens to an unreadable axis of microseconds or decades."""
@@ -73,15 +65,17 @@ def time_axis_limits(times: list[datetime]) -> tuple[datetime, datetime]:
     return first - pad, last + pad
 
 
-def sightings_chart_png(detail: dict[str, Any]) -> bytes | None:
-    """Cumulative sightings per platform over time (labels are platform names and dates only, so the chart
-    reads the same in both languages; the caption around it is translated)."""
+def sightings_chart_png(detail: dict[str, Any], lang: str | None = None) -> bytes | None:
+    """Cumulative sightings per platform over time, its words in ``lang`` (``ko``/``en``; default the report
+    being rendered): platform names as recorded (Korean ones drawn with a Hangul font, ``report.charts``),
+    dates as numbers, the axis label and an unknown platform from the catalog."""
+    text = charts.words(lang)
     series: dict[str, list[datetime]] = defaultdict(list)
     for s in detail["sightings"]:
-        series[s["platform"] or "unknown"].append(datetime.fromisoformat(s["when"]))
+        series[s["platform"] or text["unknown_platform"]].append(datetime.fromisoformat(s["when"]))
     if not series:
         return None
-    figure = _figure()
+    figure = charts.new_figure(7.0, 2.8)
     axes = figure.add_subplot()
     for platform, times in sorted(series.items()):
         times.sort()
@@ -92,26 +86,32 @@ def sightings_chart_png(detail: dict[str, Any]) -> bytes | None:
 
     axes.set_xlim(*time_axis_limits([t for times in series.values() for t in times]))
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of sightings, never 1.5
+    most = max((len(times) for times in series.values()), default=1)
+    # Counts start at 0 (one sighting each would otherwise zoom to 0.95-1.05); headroom keeps the top points
+    # clear of the legend in the upper left.
+    axes.set_ylim(0, most + max(1, round(most * 0.5)))
+    axes.set_ylabel(text["cumulative_sightings"], fontsize=8)
     axes.grid(alpha=0.3)
     axes.legend(loc="upper left", fontsize=7)
     figure.autofmt_xdate()
     figure.tight_layout()
-    return _png(figure)
+    return charts.png(figure)
 
 
-def platforms_chart_png(record: dict[str, Any]) -> bytes | None:
+def platforms_chart_png(record: dict[str, Any], lang: str | None = None) -> bytes | None:
+    """Sightings per platform (``impact_record``'s counts), its words in ``lang`` as ``sightings_chart_png``."""
     if not record["platforms"]:
         return None
-    figure = _figure(7.0, 0.5 + 0.3 * len(record["platforms"]))
+    text = charts.words(lang)
+    figure = charts.new_figure(7.0, 0.9 + 0.3 * len(record["platforms"]))
     axes = figure.add_subplot()
     names = list(record["platforms"])[::-1]
-    axes.barh(names, [record["platforms"][n] for n in names], color="#4a6fa5")
+    labels = [text["unknown_platform"] if n == "unknown" else n for n in names]
+    axes.barh(labels, [record["platforms"][n] for n in names], color="#4a6fa5")
+    from matplotlib.ticker import MaxNLocator
+
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlabel(text["sightings"], fontsize=8)
     axes.grid(axis="x", alpha=0.3)
     figure.tight_layout()
-    return _png(figure)
-
-
-def _png(figure: Any) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+    return charts.png(figure)

@@ -111,7 +111,11 @@ SOURCES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("prov.src.stream_tag", re.compile(r"stream tag '(?P<key>.*)'\Z", re.S)),
     ("prov.src.png_text", re.compile(r"PNG text '(?P<key>.*)'\Z", re.S)),
     ("prov.src.exif_thumbnail", re.compile(r"EXIF embedded thumbnail\Z")),
+    ("prov.src.c2pa_manifest", re.compile(r"C2PA manifest\Z")),
 )
+# The value of a C2PA lead whose manifest names no generator, tool or signer (said by renderers from their
+# catalogs: ``prov.manifest_present``).
+MANIFEST_PRESENT = "manifest present"
 
 
 def lead(kind: str, source: str, value: Any, meaning: str, trust: str, **extra: Any) -> dict[str, Any]:
@@ -126,6 +130,21 @@ def lead(kind: str, source: str, value: Any, meaning: str, trust: str, **extra: 
             found["source_code"], found["source_params"] = code, matched.groupdict()
             break
     return {**found, **extra}
+
+
+def recoded(found: dict[str, Any]) -> dict[str, Any]:
+    """A stored lead with the codes of its meaning and place added where it was stored without them (before
+    this version knew the sentence): renderers then say it in their language. The stored lead is not changed."""
+    extra: dict[str, Any] = {}
+    if not found.get("meaning_code") and found.get("meaning") in _MEANING_CODES:
+        extra["meaning_code"] = _MEANING_CODES[found["meaning"]]
+    if not found.get("source_code"):
+        for code, form in SOURCES:
+            matched = form.match(str(found.get("source") or ""))
+            if matched:
+                extra["source_code"], extra["source_params"] = code, matched.groupdict()
+                break
+    return {**found, **extra} if extra else found
 
 
 def _text(value: Any) -> str:

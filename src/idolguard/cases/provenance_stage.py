@@ -44,7 +44,7 @@ def _c2pa_leads(ctx: StageContext) -> list[dict[str, Any]]:
         return []
     valid = bool(info.get("signature_valid"))
     ai = bool(info.get("ai_generated"))
-    value = info.get("generator") or info.get("claim_generator") or info.get("signer") or "manifest present"
+    value = info.get("generator") or info.get("claim_generator") or info.get("signer") or provenance.MANIFEST_PRESENT
     meaning = (
         "Content Credentials declare the file AI-generated" if ai else "Content Credentials name the tool and signer"
     )

@@ -176,19 +176,23 @@ def _item_leads(number: int, prov: dict[str, Any] | None, sightings: list[Sighti
 def _said_leads(leads: list[dict[str, Any]], langs: tuple[str, ...]) -> list[dict[str, Any]]:
     """Leads with where they were found and what they mean in the report's language(s) (``ko / en`` for a
     bilingual report), said from their codes; leads stored before the codes keep their English."""
+    from idolguard.cases.provenance import MANIFEST_PRESENT, recoded
     from idolguard.report.i18n import said
 
     def both(lead: dict[str, Any], field: str) -> str:
         return " / ".join(dict.fromkeys(said(lead, field, lang) for lang in langs))
 
     def value(lead: dict[str, Any]) -> Any:
+        if lead.get("kind") == "c2pa" and lead.get("value") == MANIFEST_PRESENT:
+            return " / ".join(catalog(lang)["prov.manifest_present"] for lang in langs)
         if lead.get("value") != PARAMETERS_PRESENT:
             return lead.get("value")
         return " / ".join(catalog(lang)["prov.parameters"] for lang in langs)
 
+    said_leads = [recoded(lead) for lead in leads]  # stored before their place had a code: said from the text
     return [
         {**lead, "source": both(lead, "source"), "meaning": both(lead, "meaning"), "value": value(lead)}
-        for lead in leads
+        for lead in said_leads
     ]
 
 
@@ -268,9 +272,10 @@ def build_context(ws: Workspace, key: str, lang: str) -> dict[str, Any]:
             stage_versions.setdefault("provenance", set()).add(prov["version"])
         leads.extend(_said_leads(_item_leads(short[sha], prov, sightings_by_item.get(sha, [])), t.langs))
     record = impact.impact_record(detail)
+    chart_lang = t.langs[0]  # "both" draws its charts in Korean, the report's first language
     charts = {
-        "sightings": impact.sightings_chart_png(detail),
-        "platforms": impact.platforms_chart_png(record),
+        "sightings": impact.sightings_chart_png(detail, chart_lang),
+        "platforms": impact.platforms_chart_png(record, chart_lang),
     }
     report = verify_workspace(ws, objects=False)
     evidence = _evidence_rows(ws, detail, sightings_by_item)

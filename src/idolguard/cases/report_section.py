@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from idolguard.cases.provenance import MANIFEST_PRESENT, recoded
 from idolguard.report.i18n import catalog, current, said, t
 from idolguard.workspace import Workspace
 
@@ -25,8 +26,11 @@ def provenance_section(ws: Workspace, obj: dict[str, Any]) -> str:
     if not leads:
         return ""
     rows = []
-    for lead in leads:
+    for stored in leads:
+        lead = recoded(stored)  # stored before its place had a code: said from the text
         value = lead.get("value")
+        if lead["kind"] == "c2pa" and value == MANIFEST_PRESENT:
+            value = t("provenance.manifest_present")
         if lead["kind"] in ("generator_parameters", "generator_workflow"):
             value = "; ".join(f"{k}: {lead[k]}" for k in SHOWN if lead.get(k)) or t("provenance.parameters")
         rows.append(

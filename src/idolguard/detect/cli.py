@@ -238,7 +238,13 @@ def eval_detector(
         seconds=round(time.perf_counter() - started, 1),
     )
     try:
-        roc_plot(scores, plot, f"{detector.name} {detector.version} on {labels.name} ({degrade.value})")
+        from idolguard.cli_lang import current
+        from idolguard.report.charts import words
+
+        title = words(current())["roc_title"].format(
+            detector=f"{detector.name} {detector.version}", labels=labels.name, degrade=degrade.value
+        )
+        roc_plot(scores, plot, title, current())
         summary["plot"] = str(plot)
     except IdolGuardError as exc:
         summary["plot_error"] = str(exc)

@@ -93,6 +93,31 @@ def summarize_manifest_store(store: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Why Content Credentials could not be read or verified: ``error`` keeps the English (stored, read by ``--json``
+# and API consumers), ``error_code``/``error_params`` say it for pages in other languages (``coded_text``).
+NOT_INSTALLED = "c2pa-python is not installed"
+C2PA_PROBLEMS = ("c2pa.not_installed", "c2pa.unreadable")  # unreadable: {detail}, the C2PA library's message
+
+
+def _problem(summary: dict[str, Any], detail: str) -> dict[str, Any]:
+    from idolguard.coded_text import put
+
+    if detail == NOT_INSTALLED:
+        put(summary, "error", detail, "c2pa.not_installed")
+    else:
+        put(summary, "error", detail, "c2pa.unreadable", detail=detail)
+    return summary
+
+
+def problem_code(credentials: dict[str, Any]) -> tuple[str, str]:
+    """The code and the library's words of a stored ``error`` (a result stored before codes: from its text)."""
+    detail = str(credentials.get("error") or "")
+    code = credentials.get("error_code")
+    if code in C2PA_PROBLEMS:
+        return str(code), str((credentials.get("error_params") or {}).get("detail", detail))
+    return ("c2pa.not_installed" if detail == NOT_INSTALLED else "c2pa.unreadable"), detail
+
+
 def read_content_credentials(path: Path, mime: str | None = None) -> dict[str, Any]:
     """Content Credentials of a file: ``{"present": False}`` when there are none, else a summary.
 
@@ -102,14 +127,14 @@ def read_content_credentials(path: Path, mime: str | None = None) -> dict[str, A
     try:
         import c2pa
     except ImportError:
-        return {"present": None, "error": "c2pa-python is not installed"}
+        return _problem({"present": None}, NOT_INSTALLED)
     try:
         reader = c2pa.Reader.try_create(str(path))
     except c2pa.C2paError as exc:
         message = str(exc)
         if "not supported" in message.lower() or "could not be parsed" in message.lower() or "type" in message.lower():
             return {"present": False, "note": f"not readable for C2PA: {message}"}
-        return {"present": True, "signature_valid": False, "ai_generated": False, "error": message}
+        return _problem({"present": True, "signature_valid": False, "ai_generated": False}, message)
     except (OSError, ValueError) as exc:
         return {"present": False, "note": f"not readable for C2PA: {exc}"}
     if reader is None:
@@ -118,5 +143,5 @@ def read_content_credentials(path: Path, mime: str | None = None) -> dict[str, A
         with reader:
             store = json.loads(reader.json())
     except (c2pa.C2paError, ValueError) as exc:
-        return {"present": True, "signature_valid": False, "ai_generated": False, "error": str(exc)}
+        return _problem({"present": True, "signature_valid": False, "ai_generated": False}, str(exc))
     return summarize_manifest_store(store)

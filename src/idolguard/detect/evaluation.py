@@ -181,12 +181,12 @@ def summarize(scores: list[FileScore], threshold: float) -> dict[str, Any]:
     return summary
 
 
-def roc_plot(scores: list[FileScore], dest: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def roc_plot(scores: list[FileScore], dest: Path, title: str, lang: str | None = None) -> None:
+    """The ROC curve as a PNG at ``dest``; axis labels in ``lang`` (``ko``/``en``, from the report catalog) and
+    Korean letters in ``title`` drawn with a Hangul font (``report.charts``)."""
     from sklearn.metrics import roc_auc_score, roc_curve
+
+    from idolguard.report import charts
 
     scored = [s for s in scores if s.logit is not None]
     labels = np.array([s.label for s in scored])
@@ -195,14 +195,15 @@ def roc_plot(scores: list[FileScore], dest: Path, title: str) -> None:
     logits = np.array([s.logit for s in scored])
     fpr, tpr, _ = roc_curve(labels, logits)
     auc = roc_auc_score(labels, logits)
-    fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=100)
+    text = charts.words(lang)
+    fig = charts.new_figure(4.5, 4.5, dpi=100)
+    ax = fig.add_subplot()
     ax.plot(fpr, tpr, label=f"AUC {auc:.3f} (n={len(scored)})")
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8)
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
+    ax.set_xlabel(text["false_positive_rate"])
+    ax.set_ylabel(text["true_positive_rate"])
     ax.set_title(title, fontsize=9)
     ax.legend(loc="lower right")
     fig.tight_layout()
     dest.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(dest)
-    plt.close(fig)

@@ -82,10 +82,14 @@ CATALOG: dict[str, dict[str, str]] = {
         "ko": "{artist}에게는 공식 컬렉션이 없습니다 ('artists official list'로 확인하세요)",
     },
     "official_artist_gone": {
-        "en": "{artist} was removed (or their official collection's bank was) while this run was adding files: "
-        "not added, and no collection is made for them (the vault keeps the file)",
-        "ko": "이 작업이 파일을 추가하는 동안 {artist}(또는 그 공식 컬렉션 뱅크)이(가) 삭제되었습니다. 추가하지 "
-        "않았고 컬렉션도 만들지 않습니다 (파일은 보관소에 남아 있습니다)",
+        "en": "{artist}, or their official collection, was removed while these files were being added, so this "
+        "file was not added and no collection was made (the vault keeps the file). If {artist} should have an "
+        "official collection, check 'idolguard artists list', enrol them again if they are missing, then run "
+        "'idolguard artists official add' again",
+        "ko": "파일을 추가하는 동안 {artist} 또는 그 공식 컬렉션이 삭제되어, 이 파일은 추가하지 않았고 컬렉션도 "
+        "만들지 않았습니다 (파일은 보관소에 남아 있습니다). {artist}의 공식 컬렉션이 필요하다면 'idolguard "
+        "artists list'로 확인하고, 목록에 없으면 아티스트를 다시 등록한 뒤 'idolguard artists official add'를 "
+        "다시 실행하세요",
     },
     "official_bank_taken": {
         "en": "a bank named {bank!r} exists but is not {artist}'s official collection; rename or remove it first",

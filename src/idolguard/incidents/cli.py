@@ -92,7 +92,9 @@ def incidents_show(
     except IdolGuardError as exc:
         fail(exc)
     if chart is not None:
-        chart.write_text(spread_chart_svg(detail), encoding="utf-8")
+        from idolguard.cli_lang import current
+
+        chart.write_text(spread_chart_svg(detail, current()), encoding="utf-8")  # in the CLI's language
     if json_out:
         emit_json(detail)
         return

@@ -6,7 +6,6 @@ A sighting's time is when it was seen (``seen_at``, as given at intake) or, if u
 
 from __future__ import annotations
 
-import io
 from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
@@ -194,34 +193,36 @@ def incident_of_item(ws: Workspace, sha256: str) -> int | None:
         return _incident_of_item(session, sha256)
 
 
-def spread_chart_svg(detail: dict[str, Any]) -> str:
-    """Cumulative sightings over time, one line per platform (SVG via matplotlib's Agg-free SVG backend)."""
-    import matplotlib
+def spread_chart_svg(detail: dict[str, Any], lang: str | None = None) -> str:
+    """Cumulative sightings over time, one line per platform, as SVG; its title, axis label and an unknown
+    platform in ``lang`` (``ko``/``en``; default the report being rendered), Korean letters drawn with a Hangul
+    font (``report.charts``)."""
+    from matplotlib.ticker import MaxNLocator
 
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from idolguard.report import charts
 
+    text = charts.words(lang)
     series: dict[str, list[datetime]] = defaultdict(list)
     for row in detail["sightings"]:
-        series[row["platform"] or "unknown"].append(datetime.fromisoformat(row["when"]))
-    figure = Figure(figsize=(7, 3), dpi=100)
+        series[row["platform"] or text["unknown_platform"]].append(datetime.fromisoformat(row["when"]))
+    figure = charts.new_figure(7, 3, dpi=100)
     axes = figure.add_subplot()
     for platform, times in sorted(series.items()):
         times.sort()
         axes.step(times, range(1, len(times) + 1), where="post", marker="o", label=f"{platform} ({len(times)})")
-    from matplotlib.ticker import MaxNLocator
-
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # sightings are counted: no 0.5 ticks
-    axes.set_ylabel("cumulative sightings")
-    axes.set_title(f"Spread of incident {detail['id']}")
+    most = max((len(times) for times in series.values()), default=1)
+    # Counts start at 0 (one sighting each would otherwise zoom to 0.95-1.05); headroom keeps the top points
+    # clear of the legend in the upper left.
+    axes.set_ylim(0, most + max(1, round(most * 0.5)))
+    axes.set_ylabel(text["cumulative_sightings"])
+    axes.set_title(text["spread_title"].format(id=detail["id"]))
     axes.grid(alpha=0.3)
     if series:
         axes.legend(loc="upper left", fontsize=8)
     figure.autofmt_xdate()
     figure.tight_layout()
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})
-    return buffer.getvalue()
+    return charts.svg(figure)
 
 
 def set_state(ws: Workspace, incident_id: int, state: str, reason: str | None = None) -> str:

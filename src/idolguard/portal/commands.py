@@ -108,7 +108,7 @@ def queue(
         if json_out:
             emit_json(row)
         else:
-            cats = ", ".join(f"{k} x{v}" for k, v in row["categories"].items())
+            cats = ", ".join(f"{_category(k)} x{v}" for k, v in row["categories"].items())
             text = tr(
                 "#{id} ({state}) {n} report(s) ({categories}) priority {priority}: {url}",
                 id=row["link_id"],
@@ -119,6 +119,17 @@ def queue(
                 url=safe(row["url"]),
             )
             out().print(text, highlight=False, soft_wrap=True)
+
+
+def _category(code: str) -> str:
+    """A report category as the portal's form names it, in the command's language (``--json`` keeps the code):
+    the queue said ``ai_deepfake`` even in Korean."""
+    from idolguard.cli_lang import current
+    from idolguard.portal.app import translate
+
+    key = f"cat_{code}"
+    label = translate(current(), key)
+    return code if label == key else label  # a category the portal no longer offers: its code
 
 
 @portal_app.command("decide")

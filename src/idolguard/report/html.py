@@ -212,6 +212,29 @@ def _stage_failure(obj: dict[str, Any], stage: str) -> str:
     return _failure((obj.get("stage_errors") or {}).get(stage) or "", coded.get("code"), coded.get("params"))
 
 
+def item_failure(obj: dict[str, Any], lang: str | None = None) -> str:
+    """Why an item failed, for people (the report's language, or ``lang``: the scan table says it too): a
+    stage's failure names the step in words ("File check failed: ...") and says its error from its code,
+    never the stored ``"probe: ..."`` (the pipeline's internal stage name, kept in ``error`` for ``--json``
+    readers); a file refused at intake is said from its own code."""
+    if lang is not None:
+        with i18n.speaking(lang):
+            return item_failure(obj)
+    stage_errors = obj.get("stage_errors") or {}
+    stage = next((name for name in obj.get("stages") or {} if name in stage_errors), None)
+    if stage is None:
+        return _failure(obj.get("error"), obj.get("error_code"), obj.get("error_params"))
+    key = f"stage.{stage}"
+    label = i18n.t(key) if key in i18n.catalog("en") else stage  # a plug-in's stage: its own name
+    return i18n.t("item_failure", stage=label, error=_stage_failure(obj, stage))
+
+
+def _media_type(value: Any) -> str:
+    """``image``/``video``/``other`` in the report's language (another value as stored)."""
+    key = f"media.{value}"
+    return i18n.t(key) if value and key in i18n.catalog("en") else str(value or "\u2014")
+
+
 def _code(text: Any) -> Markup:
     return Markup("<code>{}</code>").format(safe_text(str(text)))
 
@@ -240,6 +263,8 @@ def _render(ws: Workspace, objects: list[dict[str, Any]], template: Any, head: A
             code=_code,
             failure=_failure,
             stage_failure=_stage_failure,
+            item_failure=item_failure,
+            media_type=_media_type,
             head=f"{head.seq}:{head.entry_hash}" if head else None,
             title=title,
             generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),

@@ -257,21 +257,18 @@ def stats_cmd(
     home: Path = home_option(),
 ) -> None:
     """Time to removal, success rate and acceptance per recipient and per legal basis."""
+    from idolguard.gallery.messages import language
     from idolguard.takedowns.notices import stats, stats_chart_png
 
     ws = open_workspace(home)
     data = _run(stats, ws)
-    from idolguard.takedowns.bases import BASES
-    from idolguard.takedowns.recipients import load_recipients
-
-    names = {k: r.name_en for k, r in _run(load_recipients, ws.home).items()}
-    names.update({k: b.short_en for k, b in BASES.items()})
-    if chart is not None:
-        chart.write_bytes(stats_chart_png(data, names))
+    recipient_label, basis_label = _labels(ws.home)
+    if chart is not None:  # in the CLI's language, as the table below: recipients' names and the chart's words
+        names = {key: recipient_label(key) for key in data["by_recipient"]}
+        chart.write_bytes(stats_chart_png(data, names, language()))
     if json_out:
         emit_json(data)
         return
-    recipient_label, basis_label = _labels(ws.home)
     for key, rows, label in (
         (N_("recipient"), data["by_recipient"], recipient_label),
         (N_("basis"), data["by_basis"], basis_label),

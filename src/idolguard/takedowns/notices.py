@@ -854,45 +854,46 @@ def stats(ws: Workspace, notice_ids: set[int] | None = None) -> dict[str, Any]:
     return {"by_recipient": group("recipient"), "by_basis": group("basis"), "notices": len(rows)}
 
 
-def stats_chart_png(data: dict[str, Any], labels: dict[str, str] | None = None) -> bytes:
+def stats_chart_png(data: dict[str, Any], labels: dict[str, str] | None = None, lang: str | None = None) -> bytes:
     """Per recipient: notices sent, removed, and the acceptance share (the trusted-flagger precision).
-    ``labels`` names the recipients (keys like "x" otherwise)."""
-    import io
+    ``labels`` names the recipients (keys like "x" otherwise), in the reader's language: Korean names are drawn
+    with a Hangul font, and the legend and notes come from the catalog in ``lang`` (``report.charts``)."""
+    from idolguard.report import charts
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
+    text = charts.words(lang)
     rows = sorted(data["by_recipient"].items())
-    names = [(labels or {}).get(name, name) for name, _ in rows] or ["(none)"]
-    figure = Figure(figsize=(7, 0.8 + 0.35 * len(names)), dpi=110)
+    names = [(labels or {}).get(name, name) for name, _ in rows] or [text["none"]]
+    figure = charts.new_figure(7, 1.1 + 0.35 * len(names))
     axes = figure.add_subplot()
     positions = range(len(names))
-    axes.barh([p + 0.2 for p in positions], [g["sent"] for _, g in rows] or [0], height=0.4, label="sent")
+    sent = [g["sent"] for _, g in rows] or [0]
+    axes.barh([p + 0.2 for p in positions], sent, height=0.4, label=text["sent"])
     axes.barh(
         [p - 0.2 for p in positions],
         [g["removed"] + g["partially_removed"] for _, g in rows] or [0],
         height=0.4,
-        label="removed",
+        label=text["removed"],
     )
     for p, (_, g) in zip(positions, rows, strict=False):
         if g["acceptance"] is not None:
             axes.annotate(
-                f"{g['acceptance']:.0%} accepted",
+                text["accepted"].format(share=f"{g['acceptance']:.0%}"),
                 (g["sent"], p),
                 xytext=(4, 0),
                 textcoords="offset points",
                 va="center",
                 fontsize=7,
             )
+    from matplotlib.ticker import MaxNLocator
+
     axes.set_yticks(list(positions), names)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # notices are counted
+    axes.set_xlim(0, max(sent) * 1.4 + 0.5)  # room for the acceptance notes and the legend beside the bars
+    axes.set_xlabel(text["notices"], fontsize=8)
     axes.legend(fontsize=7, loc="lower right")
     axes.grid(axis="x", alpha=0.3)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+    return charts.png(figure)
 
 
 def export_lumen(ws: Workspace) -> list[dict[str, Any]]:

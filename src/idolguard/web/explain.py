@@ -256,6 +256,11 @@ def c2pa_rows(credentials: dict[str, Any] | None, gettext: Gettext, tz: str) -> 
     if not credentials:
         return []
     # The section's heading already says "Content Credentials": the first row says whether the file has them.
+    if credentials.get("present") is None and credentials.get("error"):  # never read: not "absent"
+        return [
+            (gettext("In the file"), gettext("not checked")),
+            (gettext("Problem"), c2pa_problem(credentials, gettext)),
+        ]
     if not credentials.get("present"):
         return [(gettext("In the file"), gettext("absent"))]
     rows = [(gettext("In the file"), gettext("present"))]
@@ -279,5 +284,21 @@ def c2pa_rows(credentials: dict[str, Any] | None, gettext: Gettext, tz: str) -> 
             agent = assertion.get("software_agent") or ""
             rows.append((gettext("AI assertion"), f"{said} {agent}".strip()))
     if credentials.get("error"):
-        rows.append((gettext("Problem"), str(credentials["error"])))
+        rows.append((gettext("Problem"), c2pa_problem(credentials, gettext)))
     return rows
+
+
+def c2pa_problem(credentials: dict[str, Any], gettext: Gettext) -> str:
+    """Why the Content Credentials could not be read or verified, in the reader's language: from the code the
+    reader stores beside its English (``content_credentials.C2PA_PROBLEMS``), or, for a result stored before
+    codes, from the English itself. The C2PA library's own words are kept, as data, after our sentence."""
+    from idolguard.detect.content_credentials import problem_code
+
+    code, detail = problem_code(credentials)
+    if code == "c2pa.not_installed":
+        return gettext(
+            "The Content Credentials reader (c2pa-python) is not installed on this server, so they were not checked."
+        )
+    return gettext(
+        "The Content Credentials could not be read or verified. The C2PA library said: {detail}", detail=detail
+    )

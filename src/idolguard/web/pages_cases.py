@@ -85,24 +85,35 @@ def _case_row(ws: Workspace, ctx: PageContext, number: str) -> Any:
 
 # What ``cases.report`` writes for generator settings it leaves out (a prompt can describe the abuse itself).
 PARAMETERS_PRESENT = N_("(parameters present; full text in the evidence package)")
+# What a C2PA lead's value says when its manifest names no generator, tool or signer (cases.provenance).
+MANIFEST_PRESENT = N_("manifest present")
 
 
 def _leads_said(leads: list[dict[str, Any]], lang: str, gettext: Any) -> list[dict[str, Any]]:
     """Provenance leads in the reader's language: where each was found and what it means from the codes the
     provenance stage stores (the HTML report's catalog, ``report.i18n.said``; leads stored before the codes keep
     their English), the trust level as a word, never the stored English or a raw code."""
+    from idolguard.cases.provenance import recoded
     from idolguard.report.i18n import catalog, said
 
     words = catalog(lang)
+
+    def value(lead: dict[str, Any]) -> Any:
+        if lead.get("value") == PARAMETERS_PRESENT:
+            return gettext(PARAMETERS_PRESENT)
+        if lead.get("kind") == "c2pa" and lead.get("value") == MANIFEST_PRESENT:
+            return gettext(MANIFEST_PRESENT)
+        return lead.get("value")
+
     return [
         {
             **lead,
             "where": said(lead, "source", lang) or lead.get("kind") or "-",
             "meaning_said": said(lead, "meaning", lang),
             "trust_said": words.get(f"provenance.trust.{lead.get('trust')}", lead.get("trust") or "-"),
-            "value": gettext(PARAMETERS_PRESENT) if lead.get("value") == PARAMETERS_PRESENT else lead.get("value"),
+            "value": value(lead),
         }
-        for lead in leads
+        for lead in map(recoded, leads)  # stored before their place had a code: said from the text
     ]
 
 
@@ -279,9 +290,9 @@ def case_chart(request: Request, number: str, name: str, ctx: PageContext = Depe
         raise Denied(404, "Not found.")
     detail = case_detail(ws, case.number)
     png = (
-        impact.sightings_chart_png(detail)
+        impact.sightings_chart_png(detail, ctx.lang)
         if name == "sightings"
-        else impact.platforms_chart_png(impact.impact_record(detail))
+        else impact.platforms_chart_png(impact.impact_record(detail), ctx.lang)
     )
     if png is None:
         raise Denied(404, "Not found.")

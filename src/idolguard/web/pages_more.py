@@ -120,7 +120,7 @@ async def incident_state(
 def spread(request: Request, incident_id: int, ctx: PageContext = Depends(need("read"))) -> Response:
     from idolguard.incidents.views import spread_chart_svg
 
-    return Response(spread_chart_svg(_incident(request, ctx, incident_id)), media_type="image/svg+xml")
+    return Response(spread_chart_svg(_incident(request, ctx, incident_id), ctx.lang), media_type="image/svg+xml")
 
 
 # --- artists ---------------------------------------------------------------------------------------------

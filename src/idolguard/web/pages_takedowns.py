@@ -153,8 +153,8 @@ def stats_chart(request: Request, ctx: PageContext = Depends(need("read"))) -> R
 
     ws = ws_of(request)
     figures = stats(ws, _visible_notices(ws, ctx, _case_of_notices(ws)))
-    # English names: the chart's font has no Hangul glyphs, and names beat keys like "x".
-    return Response(stats_chart_png(figures, _labels(ws, "en")), media_type="image/png")
+    # The reader's language: recipients' names (never keys like "x") and the chart's words.
+    return Response(stats_chart_png(figures, _labels(ws, ctx.lang), ctx.lang), media_type="image/png")
 
 
 # --- drafting ---------------------------------------------------------------------------------------------
