@@ -109,3 +109,18 @@ def test_every_member_refusal_is_recognised_with_its_code(tmp_path):
         "link.jpg": "archive.member_link",
     }
     assert recognise(problems["zeros.bin"], MEMBER_FORMS)["params"]["limit"] == str(Limits().zip_max_ratio)
+
+
+def test_a_capture_jobs_rows_are_headed_url_not_file(client, app_ws):
+    """A URL-capture job's result table was headed "파일" (file) above web addresses."""
+    sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG), lang="ko")
+    with app_ws.sessions() as session, session.begin():
+        job = Job(kind="capture", state="done", created_by="ana", params={}, total=1, results=[])
+        job.done, job.results = 1, [{"name": "https://x.com/a/status/1", "sha256": None, "error": None}]
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    page = client.get(f"/jobs/{job_id}").text
+    head = page[page.index('id="job-results"') :]
+    head = head[: head.index("</thead>")]
+    assert "<th>URL</th>" in head and "파일" not in head
