@@ -145,6 +145,12 @@ MESSAGES: dict[ErrorCode, str] = {
         "The face is not clear enough (quality {score}; at least {need}): choose a sharper, more frontal photo."
     ),
     ErrorCode.ENROL_NONE_USABLE: N_("No photo could be used as a reference for {name}; nothing was stored."),
+    ErrorCode.REEMBED_VAULT_MISSING: N_(
+        "The reference photo {photo} is no longer in the vault (missing or erased): its vector was kept as it was."
+    ),
+    ErrorCode.REEMBED_UNREADABLE: N_(
+        "The reference photo {photo} could not be read from the vault ({reason}): its vector was kept as it was."
+    ),
     ErrorCode.BATCH_PARTLY_FAILED: N_("{failed} of {total} failed."),
     # media decoding and its safety limits
     ErrorCode.MEDIA_CORRUPT: N_("The image or video is damaged or cut short and cannot be decoded; the file is kept."),
@@ -221,6 +227,9 @@ MESSAGES: dict[ErrorCode, str] = {
     ),
     # the vault
     ErrorCode.VAULT_MISSING: N_("The stored evidence {sha256} is missing from the vault; run a verification."),
+    ErrorCode.VAULT_ERASED: N_(
+        "The original of {sha256} was erased by a destruction decision, so it is not analysed again."
+    ),
     ErrorCode.VAULT_ALTERED: N_("The stored evidence {sha256} no longer matches its hash; run a verification."),
     ErrorCode.VAULT_ITEM_KEY_MISSING: N_("The key of the stored evidence {sha256} is missing, so it cannot be read."),
     ErrorCode.VAULT_NOT_ENCRYPTED: N_("The vault is not encrypted: there are no item keys to give."),
