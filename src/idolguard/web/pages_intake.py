@@ -29,20 +29,36 @@ def job_error(job: Job) -> dict[str, Any] | None:
     failed (each result says why); any other is the worker's own failure, explained as unknown."""
     if not job.error:
         return None
-    if job.state == "done" and job.results:
-        failed = sum(1 for r in job.results if r.get("error"))
+    if job.state == "done" and (job.results or _counted(job)):
+        failed, total = _failed_of(job)
         if failed:
-            params = {"failed": failed, "total": len(job.results)}
+            params = {"failed": failed, "total": total}
             return {"error": job.error, "error_code": ErrorCode.BATCH_PARTLY_FAILED, "error_params": params}
     return {"error": job.error}
+
+
+def _counted(job: Job) -> dict[str, Any] | None:
+    """A re-analysis job's counts (it keeps rows only for skipped and failed items, at most
+    ``jobs.REANALYSE_ROWS``); ``None`` for jobs that keep one row per file or URL."""
+    counts = (job.params or {}).get("counts")
+    return counts if isinstance(counts, dict) else None
+
+
+def _failed_of(job: Job) -> tuple[int, int]:
+    """How many of the job's files, URLs or items failed, and of how many."""
+    counts = _counted(job)
+    if counts is not None:
+        failed = int(counts.get("failed", 0)) + int(counts.get("skipped", 0))
+        return failed, int(counts.get("analysed", 0)) + int(counts.get("skipped", 0))
+    return sum(1 for r in job.results if r.get("error")), len(job.results)
 
 
 def outcome(job: Job) -> str:
     """The state a person reads: a finished job where every file or URL failed has *failed*; one where some
     failed has *finished with errors*; otherwise the queue state (queued, running, done...)."""
-    if job.state == "done" and job.results:
-        failed = sum(1 for r in job.results if r.get("error"))
-        if failed == len(job.results):
+    if job.state == "done" and (job.results or _counted(job)):
+        failed, total = _failed_of(job)
+        if failed == total:
             return N_("failed")
         if failed:
             return N_("finished with errors")
@@ -227,8 +243,34 @@ def _own_job(request: Request, ctx: PageContext, job_id: int) -> Job:
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(request: Request, job_id: int, ctx: PageContext = Depends(need("upload"))) -> Response:
+    from idolguard.web.explain import stage_problems
+
     job = _own_job(request, ctx, job_id)
-    return render(ctx, "job.html.j2", job=job, outcome=outcome, job_error=job_error(job))
+    # A re-analysis goes through every item: its rows are listed only to those who see the whole workspace.
+    rows_hidden = job.kind == jobs.REANALYSE and not (ctx.user.unscoped and ctx.user.sees_unattributed)
+    return render(
+        ctx,
+        "job.html.j2",
+        job=job,
+        outcome=outcome,
+        job_error=job_error(job),
+        results=[] if rows_hidden else job.results,
+        rows_hidden=rows_hidden and bool(job.results),
+        counts=_counted(job) or {},
+        step_failure=lambda row: "; ".join(f"{s}: {w}" for s, w in stage_problems(_as_item(row), ctx.gettext)),
+    )
+
+
+def _as_item(row: dict[str, Any]) -> dict[str, Any]:
+    """A re-analysis row as ``explain.stage_problems`` reads an item (the item page's form): the failed step
+    named in words and its error said from its code."""
+    stage = str(row.get("stage") or "")
+    text = str(row.get("error") or "").removeprefix(f"{stage}: ")
+    coded = {"code": row.get("error_code"), "params": row.get("error_params") or {}} if row.get("error_code") else {}
+    return {
+        "stage_errors": {stage: text},
+        "stage_error_codes": {stage: coded} if coded else {},
+    }
 
 
 @router.get("/jobs/{job_id}/progress.json")
