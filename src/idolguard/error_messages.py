@@ -146,6 +146,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ),
     ErrorCode.ENROL_NONE_USABLE: N_("No photo could be used as a reference for {name}; nothing was stored."),
     ErrorCode.BATCH_PARTLY_FAILED: N_("{failed} of {total} failed."),
+    ErrorCode.UPLOAD_NOT_STORED: N_("The upload could not be stored on the server; nothing was kept. Tell an admin."),
     # media decoding and its safety limits
     ErrorCode.MEDIA_CORRUPT: N_("The image or video is damaged or cut short and cannot be decoded; the file is kept."),
     ErrorCode.MEDIA_PIXEL_LIMIT: N_(

@@ -106,6 +106,7 @@ class ErrorCode(StrEnum):
     ENROL_POOR_QUALITY = "enrol.poor_quality"
     ENROL_NONE_USABLE = "enrol.none_usable"
     BATCH_PARTLY_FAILED = "batch.partly_failed"
+    UPLOAD_NOT_STORED = "upload.not_stored"  # the spool could not be written (disk full, a refused name)
     # media decoding and its safety limits (the original stays preserved)
     MEDIA_CORRUPT = "media.corrupt"
     MEDIA_PIXEL_LIMIT = "media.pixel_limit"

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from idolguard.error_messages import MESSAGES
 from idolguard.errors import ErrorCode, IdolGuardError, code_of, error_params
 from idolguard.web import accounts, jobs, triage, uploads
 from idolguard.web.models import STATUSES, Job, Review
@@ -473,7 +474,11 @@ def create_api(ws: Workspace) -> FastAPI:
         "/uploads",
         response_model=JobOut,
         status_code=202,
-        responses={**ERRORS, 413: {"model": Error, "description": "too large"}},
+        responses={
+            **ERRORS,
+            413: {"model": Error, "description": "too large"},
+            507: {"model": Error, "description": "the upload could not be stored (reason upload.not_stored)"},
+        },
     )
     @gated(upload_gate)
     async def upload(
@@ -484,7 +489,7 @@ def create_api(ws: Workspace) -> FastAPI:
         who: Principal = Depends(allowed("upload")),
     ) -> JobOut:
         from idolguard.intake.source_url import BadSourceUrl, check_source_url
-        from idolguard.web.pages_intake import _queue
+        from idolguard.web.pages_intake import NotStored, _queue, spool_upload
 
         try:  # refused before anything is stored
             source_url = check_source_url(source_url) or ""
@@ -492,21 +497,19 @@ def create_api(ws: Workspace) -> FastAPI:
             raise ApiError(
                 422, "invalid", f"source_url: {exc}", [{"field": "source_url", "message": str(exc)}]
             ) from exc
-        with ws.sessions() as session, session.begin():
-            job = Job(kind="upload", state="receiving", created_by=who.name, params={}, results=[])
-            session.add(job)
-            session.flush()
-            job_id = job.id
-        try:
-            got = await run_in_threadpool(
-                uploads.store,
-                jobs.uploads_dir(ws, job_id),
+        try:  # the job and its spool are removed when the files cannot all be spooled (as the page does)
+            job_id, got = await run_in_threadpool(
+                spool_upload,
+                ws,
+                who.name,
                 [(f.filename or "file", f.file) for f in files],
                 int(ws.config.section("web").get("max_upload_bytes") or uploads.MAX_TOTAL_BYTES),
-                ws.vault.key,
             )
         except uploads.TooLarge as exc:
             raise ApiError(413, "too_large", str(exc)) from exc
+        except NotStored as exc:
+            refusal = IdolGuardError(MESSAGES[ErrorCode.UPLOAD_NOT_STORED], code=ErrorCode.UPLOAD_NOT_STORED)
+            raise ApiError(507, "not_stored", str(refusal), refusal=refusal) from exc
         params = {
             "files": got.files,
             "display": got.display,

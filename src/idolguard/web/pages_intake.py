@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from idolguard.error_messages import MESSAGES
 from idolguard.errors import ErrorCode
 from idolguard.web import jobs, uploads
 from idolguard.web.deps import Denied, PageContext, need, need_csrf, render, ws_of
@@ -16,6 +18,7 @@ from idolguard.web.i18n import N_
 from idolguard.web.models import Job
 from idolguard.web.sealed_form import SealedRoute, takes_files
 
+log = logging.getLogger(__name__)
 router = APIRouter(route_class=SealedRoute)  # uploads spool sealed (sealed_form.py)
 MAX_URLS = 100
 
@@ -115,21 +118,14 @@ async def upload(request: Request, ctx: PageContext = Depends(need_csrf("upload"
 
         return await run_in_threadpool(_intake_page, request, ctx, upload_error=problem, status=422)
     ws = ws_of(request)
-    with ws.sessions() as session, session.begin():
-        job = Job(kind="upload", state="receiving", created_by=ctx.user.name, params={}, results=[])
-        session.add(job)
-        session.flush()
-        job_id = job.id
     from starlette.concurrency import run_in_threadpool
 
     try:
-        got = await run_in_threadpool(uploads.store, jobs.uploads_dir(ws, job_id), parts, limit, ws.vault.key)
+        job_id, got = await run_in_threadpool(spool_upload, ws, ctx.user.name, parts, limit)
     except uploads.TooLarge as exc:
-        _drop_job(ws, job_id)
         raise Denied(413, "The upload is too large.") from exc
-    except OSError as exc:  # disk full, a name the file system refuses...: no job left "receiving" for ever
-        _drop_job(ws, job_id)
-        raise Denied(507, N_("The upload could not be stored on the server; nothing was kept. Tell an admin.")) from exc
+    except NotStored as exc:
+        raise Denied(507, MESSAGES[ErrorCode.UPLOAD_NOT_STORED]) from exc
     params = {
         "files": got.files,
         "display": got.display,
@@ -139,6 +135,32 @@ async def upload(request: Request, ctx: PageContext = Depends(need_csrf("upload"
     }
     await run_in_threadpool(_queue, ws, job_id, ctx.user.name, params, len(got.files))
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+class NotStored(Exception):
+    """The upload could not be written to the spool (disk full, a name the file system refuses...): the job
+    and what was spooled are removed, the error is logged, and the client is answered 507 (``upload.not_stored``)."""
+
+
+def spool_upload(ws: Any, user: str, parts: list[tuple[str, Any]], limit: int) -> tuple[int, Any]:
+    """Create the upload job ("receiving") and spool its files (``uploads.store``): the page and the API share
+    it, so neither leaves a job "receiving" for ever, or partly written (plaintext, when the vault is not
+    encrypted) spool files behind. Raises ``uploads.TooLarge`` or :class:`NotStored`; both leave nothing."""
+    with ws.sessions() as session, session.begin():
+        job = Job(kind="upload", state="receiving", created_by=user, params={}, results=[])
+        session.add(job)
+        session.flush()
+        job_id = int(job.id)
+    try:
+        return job_id, uploads.store(jobs.uploads_dir(ws, job_id), parts, limit, ws.vault.key)
+    except uploads.TooLarge:
+        _drop_job(ws, job_id)
+        raise
+    except OSError as exc:
+        _drop_job(ws, job_id)
+        # For the admin the page sends: the kind and errno only (the path holds the client's file name).
+        log.warning("upload job %s could not be spooled: %s (errno %s)", job_id, type(exc).__name__, exc.errno)
+        raise NotStored from exc
 
 
 def _drop_job(ws: Any, job_id: int) -> None:
