@@ -196,6 +196,11 @@ class ItemDetailOut(BaseModel):
         None, description="C2PA key fields; null when not analysed for Content Credentials"
     )
     analysis: dict[str, Any] = Field(description="stored analysis results (faces, manipulation, hashes, sightings)")
+    outdated_stages: list[str] = Field(
+        default_factory=list,
+        description="analysis steps whose stored result is older than the step installed now: their fields are "
+        "missing from analysis because it is out of date, not because nothing was found (idolguard analyze --stale)",
+    )
 
 
 def _content_credentials_out(stored: Any, admin: bool) -> ContentCredentialsOut | None:
@@ -432,14 +437,20 @@ def create_api(ws: Workspace) -> FastAPI:
         obj = item_object(ws, sha256)
         obj.pop("path", None)
         credentials = _content_credentials_out(obj.pop("content_credentials", None), who.role == "admin")
-        obj["faces"] = [
-            {
-                **{k: v for k, v in f.items() if k != "embedding"},
-                "artist": f.get("artist") if f.get("artist") and who.sees_artist(f["artist"]) else None,
-            }
-            for f in (obj.get("faces") or [])
-        ]
-        return ItemDetailOut(triage=_item_out(row), content_credentials=credentials, analysis=obj)
+        if "faces" in obj:  # absent when not analysed or out of date (outdated_stages): never an empty "no face"
+            obj["faces"] = [
+                {
+                    **{k: v for k, v in f.items() if k != "embedding"},
+                    "artist": f.get("artist") if f.get("artist") and who.sees_artist(f["artist"]) else None,
+                }
+                for f in (obj.get("faces") or [])
+            ]
+        return ItemDetailOut(
+            triage=_item_out(row),
+            content_credentials=credentials,
+            analysis=obj,
+            outdated_stages=list(obj.get("outdated_stages") or []),
+        )
 
     @api.post(
         "/items/{sha256}/decision",
