@@ -110,7 +110,8 @@ def render(ws: Workspace, obj: dict[str, Any]) -> str:
         parts.append("<table>" + _header("face", "score", "detail", "heatmap") + "".join(rows) + "</table>")
     cc = obj.get("content_credentials") or {}
     if cc.get("present") is None and cc.get("error"):  # never read: the report must not say "absent"
-        parts.append(f"<p class='small' id='c2pa-not-checked'>{esc(t('manip.c2pa_not_checked', reason=_c2pa_problem(cc)))}</p>")
+        not_checked = t("manip.c2pa_not_checked", reason=_c2pa_problem(cc))
+        parts.append(f"<p class='small' id='c2pa-not-checked'>{esc(not_checked)}</p>")
     elif cc.get("present"):
         line = t(
             "manip.c2pa",
