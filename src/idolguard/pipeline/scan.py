@@ -27,6 +27,7 @@ from idolguard.pipeline.runner import (
     select_stages,
     stage_error_code,
     upstream_record,
+    version_key,
 )
 from idolguard.workspace import Workspace
 
@@ -71,7 +72,8 @@ def _add_older(
     for row in rows:
         if row.status == "ok" and row.stage in current and row.stage not in obj["stages"]:
             seen = latest.get(row.stage)
-            if seen is None or (row.created_at, row.version) > (seen.created_at, seen.version):
+            newer = (row.created_at, version_key(row.version))
+            if seen is None or newer > (seen.created_at, version_key(seen.version)):
                 latest[row.stage] = row
     for name in sorted(latest, key=lambda n: order.get(n, len(order))):
         stage, row = current[name], latest[name]

@@ -37,6 +37,7 @@ from idolguard.pipeline.runner import (
     plan_item,
     select_stages,
     stage_error_code,
+    version_key,
 )
 from idolguard.pipeline.stage import Stage
 from idolguard.workspace import Workspace
@@ -186,7 +187,7 @@ def stale_stages(stages: list[Stage], rows: list[StoredRow]) -> dict[str, str]:
 def _newer(row: StoredRow, than: StoredRow) -> bool:
     if row.created_at is not None and than.created_at is not None and row.created_at != than.created_at:
         return row.created_at > than.created_at
-    return row.version > than.version
+    return version_key(row.version) > version_key(than.version)
 
 
 def _item_chunks(ws: Workspace, shas: list[str] | None) -> Iterator[list[str]]:
