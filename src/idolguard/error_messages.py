@@ -149,6 +149,12 @@ MESSAGES: dict[ErrorCode, str] = {
         "The face is not clear enough (quality {score}; at least {need}): choose a sharper, more frontal photo."
     ),
     ErrorCode.ENROL_NONE_USABLE: N_("No photo could be used as a reference for {name}; nothing was stored."),
+    ErrorCode.REEMBED_VAULT_MISSING: N_(
+        "The reference photo {photo} is no longer in the vault (missing or erased): its vector was kept as it was."
+    ),
+    ErrorCode.REEMBED_UNREADABLE: N_(
+        "The reference photo {photo} could not be read from the vault ({reason}): its vector was kept as it was."
+    ),
     ErrorCode.BATCH_PARTLY_FAILED: N_("{failed} of {total} failed."),
     ErrorCode.UPLOAD_NOT_STORED: N_("The upload could not be stored on the server; nothing was kept. Tell an admin."),
     # media decoding and its safety limits
