@@ -83,6 +83,7 @@ def test_a_capture_queued_during_a_re_analysis_runs_before_it_finishes(app_ws, b
     assert captured.finished_at < reanalysed.finished_at, "the capture waited behind the whole re-analysis"
     assert steps[:2] == [1, 1], steps  # one item per step
     assert reanalysed.done == reanalysed.total == 2 and reanalysed.params["counts"]["analysed"] == 2
+    assert reanalysed.attempts == 1, "steps are not shown as retries"
     assert stale.find_stale(app_ws).items == []
 
 

@@ -382,6 +382,7 @@ def _run_reanalyse(ws: Workspace, job_id: int, params: dict[str, Any], user: str
         job.started_at = datetime.now(UTC)
         if cursor is not None:
             job.state = "queued"  # the next step claims it at once (no lease to wait for)
+            job.attempts = max(0, job.attempts - 1)  # a step is not a retry: the page counts retries only
     if cursor is not None:
         enqueue(ws, job_id)
         return False
