@@ -125,7 +125,10 @@ class FacesStage(Stage):
     name = "faces"
     # 7: the mirror band below ``possible`` is ``mirror_band`` wide (0.07) at the thresholds it was measured at,
     # ``mirror_delta`` (0.08) elsewhere, so a face 0.07-0.08 below is stored crop-only (``no_match`` with either
-    # vector; a version 6 output that mirrored it holds the same decision);
+    # vector; a version 6 output that mirrored it holds the same decision). A video track of several frames is
+    # mirrored with the ``mirror_delta``-wide band (review A, finding 10), without a new version: its decision
+    # at the measured threshold is the same either way, and a version 7 output stored before may hold such a
+    # track crop-only, which a later threshold change can at worst cap at ``possible``, never a wrong ``match``;
     # 6: a certain ``match`` is left crop-only too, except a video track of several frames (its vector,
     # similarity and margin are the crop's; version 5 stored crop + mirror for it, read as it is. The video
     # exception came after review, without a new version: a version 6 output stored before it may hold such a
@@ -299,7 +302,10 @@ class FacesStage(Stage):
         track of several frames is mirrored as a certain match too. Its vector averages several frames and
         only one crop is stored, so a later refresh cannot add the mirror: left crop-only, a gallery change
         that made it uncertain would cap it at ``possible`` (``mirror_view_missing``) where a fresh scan
-        says ``match``. A one-frame track's vector is its stored crop's, so the refresh can."""
+        says ``match``. For the same reason such a track is decided with the ``mirror_delta``-wide band, not the
+        narrower ``mirror_band`` (measured at one threshold, on single pictures): a later threshold outside its
+        range would widen the band over a crop-only track and cap it at ``possible`` (review A, finding 10). A
+        one-frame track's vector is its stored crop's, so the refresh can."""
         if gallery is None or gallery.empty or analyzer.embedder is None:
             return
         pending = [t for t in tracker.tracks if t.views() == CROP and t.embedding() is not None]
@@ -307,10 +313,11 @@ class FacesStage(Stage):
             return
         vectors = np.stack([t.embedding() for t in pending])  # type: ignore[misc]
         qualities = [round(t.best().face.quality.score, 3) for t in pending]
-        in_band = gallery.mirror_needed(vectors, qualities, skip_certain=False)
+        # A track of several frames: the ``mirror_delta``-wide band (``narrow=False``), certain matches included.
+        wide = gallery.mirror_needed(vectors, qualities, skip_certain=False, narrow=False)
         uncertain = gallery.mirror_needed(vectors, qualities)  # the band less the certain matches
-        for track, band, needed in zip(pending, in_band, uncertain, strict=True):
-            if needed or (band and len(track.observations) > 1):
+        for track, in_wide, needed in zip(pending, wide, uncertain, strict=True):
+            if needed or (in_wide and len(track.observations) > 1):
                 add_mirror(analyzer.embedder, [o.face for o in track.top()])
 
     # --- matching --------------------------------------------------------------------------------------------
