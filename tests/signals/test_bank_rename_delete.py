@@ -244,6 +244,29 @@ def test_the_admin_ledger_names_the_new_events_in_both_languages() -> None:
     assert action_name("bank.rename", translator("ko")) == "해시 뱅크 이름 변경"
     assert action_name("bank.delete", translator("ko")) == "해시 뱅크 삭제"
     assert action_name("bank.delete", translator("en")) == "Hash bank deleted"
+    # Review A finding 7: the new events' detail fields are labelled (and yes/no, kinds said) in Korean.
+    from idolguard.web.ledger_view import detail_pairs
+
+    details = {
+        "bank": "abuse",
+        "bank_id": 4,
+        "kind": "known_abuse",
+        "entries_removed": 3,
+        "entry_ids": [7, 8, 9],
+        "entries_sha256": "ab" * 32,
+        "forced": True,
+        "reason": "withdrawn",
+    }
+    korean = dict(detail_pairs(details, translator("ko"), "bank.delete"))
+    assert korean["뱅크 종류"] == "확인된 악용물" and korean["항목까지 함께 삭제(--force)"] == "예", korean
+    assert korean["삭제된 항목 수"] == "3" and korean["삭제된 항목 번호"] == "7, 8, 9", korean
+    assert not any(label.isascii() for label in korean), korean  # no raw English key left
+    renamed = dict(detail_pairs({"bank": "a", "new_name": "b", "kind": "partner"}, translator("ko"), "bank.rename"))
+    assert renamed["새 이름"] == "b" and renamed["뱅크 종류"] == "협력 기관", renamed
+    english = dict(detail_pairs(details, translator("en"), "bank.delete"))
+    assert english["bank kind"] == "confirmed abuse" and english["with its entries (--force)"] == "yes", english
+    # ``kind`` of another event is not called a bank kind.
+    assert "bank kind" not in dict(detail_pairs({"kind": "capture_files"}, translator("en"), "export"))
 
 
 def test_the_rename_kind_mismatch_asks_for_unblocks_the_triage_bank(workspace) -> None:  # type: ignore[no-untyped-def]
@@ -396,3 +419,29 @@ def test_a_match_computed_before_a_bank_delete_is_not_stored_naming_the_gone_ent
     again = cli.json_lines("scan", copy, "--json")[0]
     assert again["matches"] == []  # matched again, against the banks as they are now
     assert cli("verify").exit_code == 0
+
+
+def test_a_match_stored_after_a_bank_change_is_still_folded(cli, workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A bank change folds, then deletes the stored match results; SQLite gives the next row the id after the
+    largest one left, i.e. the id of a deleted row the fold's watermark already passed. The fold runs again
+    after the delete and brings the watermark back to the rows that remain, so a match stored later is counted:
+    here an item scanned before (no match), its original confirmed in the web triage (no new file, so no new
+    stored rows), the item scanned again (only the match stages run)."""
+    from idolguard.db.models import StageResult
+    from idolguard.signals.models import SignalState
+    from idolguard.web.triage import add_to_known_abuse
+
+    _banked(cli, tmp_path)
+    original = cli.json_lines("scan", save_jpeg(photo(), tmp_path / "p.jpg", quality=95), "--json")[0]
+    item = save_jpeg(photo().resize((400, 300)), tmp_path / "item.jpg", quality=60)
+    assert cli.json_lines("scan", item, "--json")[0]["matches"] == []
+    cli("bank", "list")  # folds: the watermark passes the item's (empty) match results
+    add_to_known_abuse(workspace, original["sha256"])  # drops every stored match result
+    with workspace.sessions() as session:
+        watermark = session.get(SignalState, "incidents_synced").value
+        top = session.execute(select(func.max(StageResult.id))).scalar_one() or 0
+    assert watermark <= top  # no id above the rows left counts as already folded
+    assert cli.json_lines("scan", item, "--json")[0]["matches"]  # only the match stages run again
+    cli("bank", "list")
+    assert _hits(workspace) == 1
+    assert len(cli.json_lines("incidents", "list", "--json")) == 1

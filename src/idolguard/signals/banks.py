@@ -60,6 +60,9 @@ def invalidate_matches(session: Any, ledger: Any) -> None:
 
     fold_matches(session, ledger)
     session.execute(delete(StageResult).where(StageResult.stage.in_(("match", "face_match", "source_attribution"))))
+    # Again, with nothing left to fold: a fold keeps its watermark at or below the rows that remain, as SQLite
+    # gives the next stored result the id after the largest left (one the watermark had passed).
+    fold_matches(session, ledger)
 
 
 def get_bank(session: Any, name: str) -> Bank:
