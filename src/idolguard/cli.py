@@ -770,14 +770,24 @@ def stages(
     ),
 ) -> None:
     """List analysis stages with their versions, whether they can run here and, in a workspace, how many
-    items have a stored result of each."""
+    items have a stored result of each and how many hold only an older version's (idolguard analyze --stale)."""
     from idolguard.config import default_home
     from idolguard.pipeline.registry import all_stages, import_problems
 
     results: dict[str, int] | None = None
+    outdated: dict[str, int] = {}
+    stale_items = 0
     where = (home or default_home()).expanduser()
     if home is not None or (where / "config.toml").is_file():
-        results = _results_per_stage(open_workspace(home))
+        from idolguard.pipeline.stale import find_stale
+
+        ws = open_workspace(home)
+        results = _results_per_stage(ws)
+        report = find_stale(ws)
+        stale_items = len(report.runnable)
+        for item in report.runnable:
+            for name in item.stages:
+                outdated[name] = outdated.get(name, 0) + 1
     rows = []
     for stage in all_stages():
         reason = stage.unavailable_reason()
@@ -790,6 +800,7 @@ def stages(
                 "available": reason is None,
                 "reason": reason,
                 "results": None if results is None else results.get(stage.name, 0),
+                "outdated": None if results is None else outdated.get(stage.name, 0),
             }
         )
     for spec, problem in import_problems().items():
@@ -801,7 +812,7 @@ def stages(
             emit_json(row)
         return
     columns = [N_("stage"), N_("version"), N_("needs"), N_("produces"), N_("status")]
-    columns += [N_("results")] if results is not None else []
+    columns += [N_("results"), N_("outdated")] if results is not None else []
     print_table(
         "analysis stages",
         columns,
@@ -813,10 +824,12 @@ def stages(
                 ", ".join(r["produces"]),
                 tr("available") if r["available"] else tr_error(r["reason"]),
             )
-            + ((r.get("results"),) if results is not None else ())
+            + ((r.get("results"), r.get("outdated")) if results is not None else ())
             for r in rows
         ],
     )
+    if stale_items:
+        warn("{n} item(s) were analysed by older stage versions: run `idolguard analyze --stale`", n=stale_items)
 
 
 def _results_per_stage(ws: Any) -> dict[str, int]:

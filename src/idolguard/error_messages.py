@@ -222,6 +222,9 @@ MESSAGES: dict[ErrorCode, str] = {
     ),
     # the vault
     ErrorCode.VAULT_MISSING: N_("The stored evidence {sha256} is missing from the vault; run a verification."),
+    ErrorCode.VAULT_ERASED: N_(
+        "The original of {sha256} was erased by a destruction decision, so it is not analysed again."
+    ),
     ErrorCode.VAULT_ALTERED: N_("The stored evidence {sha256} no longer matches its hash; run a verification."),
     ErrorCode.VAULT_ITEM_KEY_MISSING: N_("The key of the stored evidence {sha256} is missing, so it cannot be read."),
     ErrorCode.VAULT_NOT_ENCRYPTED: N_("The vault is not encrypted: there are no item keys to give."),

@@ -141,6 +141,7 @@ class ErrorCode(StrEnum):
     STAGE_MISSING_RESOURCE = "stage.missing_resource"
     # the vault (stored evidence)
     VAULT_MISSING = "vault.missing"
+    VAULT_ERASED = "vault.erased"  # erased by a signed destruction decision: not analysed again
     VAULT_ALTERED = "vault.altered"
     VAULT_ITEM_KEY_MISSING = "vault.item_key_missing"
     VAULT_NOT_ENCRYPTED = "vault.not_encrypted"

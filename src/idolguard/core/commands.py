@@ -1,4 +1,4 @@
-"""Core commands declared in the core ``Area``: ``config show``, ``vault rekey``."""
+"""Core commands declared in the core ``Area``: ``config show``, ``vault rekey``, ``analyze --stale``."""
 
 from __future__ import annotations
 
@@ -112,5 +112,9 @@ def vault_rekey(
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
+    from idolguard.cli_support import PANEL_INTAKE
+    from idolguard.core.analyze import analyze_command
+
+    app.command("analyze", rich_help_panel=PANEL_INTAKE)(analyze_command)
     app.add_typer(config_app, name="config", rich_help_panel=PANEL_WORKSPACE)
     app.add_typer(vault_app, name="vault", rich_help_panel=PANEL_WORKSPACE)

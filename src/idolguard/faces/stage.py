@@ -125,18 +125,21 @@ class FacesStage(Stage):
     name = "faces"
     # 7: the mirror band below ``possible`` is ``mirror_band`` wide (0.07) at the thresholds it was measured at,
     # ``mirror_delta`` (0.08) elsewhere, so a face 0.07-0.08 below is stored crop-only (``no_match`` with either
-    # vector; a version 6 output that mirrored it holds the same decision). A video track of several frames is
-    # mirrored with the ``mirror_delta``-wide band (review A, finding 10), without a new version: its decision
-    # at the measured threshold is the same either way, and a version 7 output stored before may hold such a
-    # track crop-only, which a later threshold change can at worst cap at ``possible``, never a wrong ``match``;
-    # 6: a certain ``match`` is left crop-only too, except a video track of several frames (its vector,
-    # similarity and margin are the crop's; version 5 stored crop + mirror for it, read as it is. The video
-    # exception came after review, without a new version: a version 6 output stored before it may hold such a
-    # track crop-only, which a later refresh can at worst cap at ``possible``, never a wrong ``match``);
+    # vector; a version 6 output that mirrored it holds the same decision); and a video track of several frames
+    # in the mirror band is always mirrored, even when a certain match (that came after review of version 6
+    # without a new version, so a version 6 output of a video may hold such a track crop-only, which a later
+    # gallery refresh could at worst cap at ``possible``; this version re-analyses it: ``analyze --stale``). Such
+    # a track is decided with the ``mirror_delta``-wide band, not the narrower ``mirror_band`` (review A, finding
+    # 10), without a new version: its decision at the measured threshold is the same either way; a version 7
+    # output stored before may hold a track 0.07-0.08 below crop-only, which a later threshold change can at
+    # worst cap at ``possible``, never a wrong ``match``;
+    # 6: a certain ``match`` is left crop-only too (its vector, similarity and margin are the crop's; version 5
+    # stored crop + mirror for it, read as it is);
     # 5: lazy probe mirroring, per-face ``views``; 4: every scanned face crop + mirror; 3: inputs under 64 px
     # padded. A new version makes every stored output of this stage, and of the stages that need it
-    # (``manipulation``, ``face_match``, ``source_attribution``), no longer current: views leave them out until
-    # the item is analysed again (docs/ARCHITECTURE.md, "The faces stage").
+    # (``manipulation``, ``face_match``, ``source_attribution``), no longer current: the item page shows them
+    # marked as older, other views leave them out, until ``idolguard analyze --stale`` (docs/ARCHITECTURE.md,
+    # "The faces stage" and "Older stage versions").
     version = "7"
     needs = ("probe",)
     produces = ("faces",)

@@ -66,3 +66,5 @@ class ScanObject(TypedDict, total=False):
     # added by intake (every object)
     findings: list[dict[str, Any]]  # e.g. {"kind": "trailing_data", "offset", "length", "looks_like"}
     already_recorded: bool  # a re-scan with identical sighting information: no new sighting
+    # the item page only (``item_objects(older=True)``): stages shown from an older version's result
+    older_stages: dict[str, dict[str, str]]

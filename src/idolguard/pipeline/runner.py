@@ -25,7 +25,7 @@ import math
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
@@ -204,8 +204,24 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+class StoredResult(Protocol):
+    """What the planner reads of a stored result: a ``StageResult`` row, or a lighter record of one
+    (``pipeline.stale`` reads only the ``_inputs`` part of the outputs)."""
+
+    @property
+    def stage(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def output(self) -> dict[str, Any]: ...
+    @property
+    def error(self) -> str | None: ...
+
+
 def plan_item(
-    stages: list[Stage], stored: dict[tuple[str, str], StageResult], retry_errors: bool = True
+    stages: list[Stage], stored: Mapping[tuple[str, str], StoredResult], retry_errors: bool = True
 ) -> tuple[list[StageOutcome], dict[str, dict[str, Any]], list[str]]:
     """Which stored outputs of one item are current (reused) and which stages must run.
 

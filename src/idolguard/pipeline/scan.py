@@ -38,8 +38,12 @@ def item_object(ws: Workspace, sha256: str, *, path: str | None = None, duplicat
     return item_objects(ws, [(sha256, path, duplicate)])[0]
 
 
-def item_objects(ws: Workspace, wanted: list[tuple[str, str | None, bool]]) -> list[ScanObject]:
-    """Scan objects for many items ((sha256, path shown, duplicate) each) with two queries per 500 items."""
+def item_objects(ws: Workspace, wanted: list[tuple[str, str | None, bool]], *, older: bool = False) -> list[ScanObject]:
+    """Scan objects for many items ((sha256, path shown, duplicate) each) with two queries per 500 items.
+
+    Only current results count (``stages``). With ``older`` (the item page, for people), a stage without a
+    current result shows its latest older ``ok`` result instead, named in ``older_stages`` ({stage: {"stored",
+    "current"}}); triage, incidents, reports and ``scan --json`` never ask for them (docs/ARCHITECTURE.md)."""
     current = {s.name: s for s in select_stages()}
     order = {name: index for index, name in enumerate(s.name for s in all_stages())}
     items, stored = load_state(ws, list(dict.fromkeys(sha for sha, _, _ in wanted)))
@@ -49,8 +53,36 @@ def item_objects(ws: Workspace, wanted: list[tuple[str, str | None, bool]]) -> l
         item = items.get(sha256)
         if item is None:
             raise KeyError(sha256)
-        objects.append(_build(item, stored.get(sha256, {}).values(), current, order, path, duplicate, resources))
+        rows = stored.get(sha256, {}).values()
+        obj = _build(item, rows, current, order, path, duplicate, resources)
+        if older:
+            _add_older(cast(dict[str, Any], obj), rows, current, order, resources)
+        objects.append(obj)
     return objects
+
+
+def _add_older(
+    obj: dict[str, Any], rows: Any, current: dict[str, Any], order: dict[str, int], resources: Resources
+) -> None:
+    """Fill in each stage that has no current result from its latest older ``ok`` result, marked as such.
+    An older output the current code cannot read is left out (it is still stored, and in the custody log)."""
+    obj["older_stages"] = {}
+    latest: dict[str, Any] = {}
+    for row in rows:
+        if row.status == "ok" and row.stage in current and row.stage not in obj["stages"]:
+            seen = latest.get(row.stage)
+            if seen is None or (row.created_at, row.version) > (seen.created_at, seen.version):
+                latest[row.stage] = row
+    for name in sorted(latest, key=lambda n: order.get(n, len(order))):
+        stage, row = current[name], latest[name]
+        try:
+            if stage.refresh_uses:
+                stage.contribute(obj, row.output, Resources({k: resources.get(k) for k in stage.refresh_uses}))
+            else:
+                stage.contribute(obj, row.output)
+        except Exception:  # noqa: BLE001 - an older output's shape may have changed; shown without it
+            continue
+        obj["older_stages"][name] = {"stored": row.version, "current": stage.version}
 
 
 def _build(

@@ -4,6 +4,8 @@ sightings, captures, comments and the item's custody log with a live chain check
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -13,10 +15,14 @@ from idolguard.workspace import Workspace
 
 
 def item_detail(ws: Workspace, sha: str) -> dict[str, Any]:
+    """The item page's data. Its analysis includes, clearly marked (``older_stages``), the latest older
+    results of stages whose current version has not run on the item yet: a person reading the page sees
+    what was found, while triage and incidents, which read ``item_objects`` without ``older``, never act on
+    them (docs/ARCHITECTURE.md, "Stage versions and older results")."""
     from idolguard.capture.models import Capture, CaptureMedia
-    from idolguard.pipeline.scan import item_object
+    from idolguard.pipeline.scan import item_objects
 
-    obj = item_object(ws, sha)
+    obj = item_objects(ws, [(sha, None, False)], older=True)[0]
     with ws.sessions() as session:
         sightings = list(session.scalars(select(Sighting).where(Sighting.item_sha256 == sha).order_by(Sighting.id)))
         heatmaps = list(
@@ -42,6 +48,32 @@ def item_detail(ws: Workspace, sha: str) -> dict[str, Any]:
         "entries": entries,
         "comments": comments,
     }
+
+
+STALE_TTL_S = 300.0  # the count reads every item's stored rows: at most once per five minutes per workspace
+_stale_counts: dict[str, tuple[float, int]] = {}
+_stale_lock = threading.Lock()
+
+
+def stale_count(ws: Workspace) -> int:
+    """How many items hold results of older stage versions and can be re-analysed (``idolguard analyze
+    --stale``), for the triage page's notice; cached for ``STALE_TTL_S`` (a count, not a decision)."""
+    from idolguard.pipeline.stale import find_stale
+
+    key = str(ws.home)
+    with _stale_lock:
+        cached = _stale_counts.get(key)
+        if cached is not None and time.monotonic() - cached[0] < STALE_TTL_S:
+            return cached[1]
+        count = len(find_stale(ws).runnable)
+        _stale_counts[key] = (time.monotonic(), count)
+        return count
+
+
+def forget_stale_count(ws: Workspace) -> None:
+    """Count again on the next page (after a re-analysis job)."""
+    with _stale_lock:
+        _stale_counts.pop(str(ws.home), None)
 
 
 def custody_check(ws: Workspace, sha: str) -> dict[str, Any]:

@@ -155,6 +155,8 @@ def run_job(ws: Workspace, job_id: int) -> None:
             results = _run_upload(ws, job_id, params, user)
         elif kind == "capture":
             results = _run_capture(ws, job_id, params, user)
+        elif kind == REANALYSE:
+            results = _run_reanalyse(ws, job_id, user)
         else:
             raise ValueError(f"unknown job kind {kind!r}")
     except Exception as exc:  # the job shows the error; Huey retries (the work is idempotent)
@@ -313,6 +315,41 @@ def _run_capture(ws: Workspace, job_id: int, params: dict[str, Any], user: str) 
     finally:
         if pool is not None:
             pool.close()
+    return results
+
+
+REANALYSE = "reanalyse"  # an admin's ``idolguard analyze --stale`` (the triage page's button)
+
+
+def _run_reanalyse(ws: Workspace, job_id: int, user: str) -> list[dict[str, Any]]:
+    """Re-analyse every item holding results of older stage versions, as ``idolguard analyze --stale`` does
+    (``pipeline.stale``: the runner stores results and custody events, recorded as the admin who asked).
+    Resumable like the command: a retried or recovered job finds only what is still stale."""
+    from idolguard.pipeline.stale import find_stale, refresh
+    from idolguard.web.item_view import forget_stale_count
+
+    acting = ws.acting_as(actor_name(user))
+    report = find_stale(acting)
+    _renew(ws, job_id, total=len(report.items), done=0)
+    try:
+        result = refresh(acting, report, on_done=_Progress(ws, job_id))
+    finally:
+        forget_stale_count(ws)
+    results: list[dict[str, Any]] = []
+    for skipped in result.skipped:
+        results.append(
+            {
+                "name": skipped.sha256[:12],
+                "sha256": skipped.sha256,
+                "error": skipped.error or skipped.reason,
+                "error_code": skipped.error_code,
+                "error_params": skipped.error_params,
+            }
+        )
+    for sha in result.analysed:
+        errors = result.failures.get(sha, {})
+        first = next(iter(errors.items()), None)
+        results.append({"name": sha[:12], "sha256": sha, "error": f"{first[0]}: {first[1]}" if first else None})
     return results
 
 

@@ -185,6 +185,24 @@ def _said(finding: dict[str, Any], ctx: PageContext) -> str:
     return ctx.gettext(template, **finding_values(finding.get("params", {}), ctx.gettext))
 
 
+@router.post("/reanalyse")
+def reanalyse(request: Request, ctx: PageContext = Depends(need_csrf("admin"))) -> Response:
+    """Start ``idolguard analyze --stale`` as a background job (the triage page's notice offers it to admins):
+    every item holding results of older stage versions is analysed again, as this admin. One at a time: a
+    job already queued or running is shown instead of a second one."""
+    from idolguard.pipeline.stale import find_stale
+    from idolguard.web import jobs
+    from idolguard.web.models import Job
+
+    ws = ws_of(request)
+    with ws.sessions() as session:
+        running = session.scalar(
+            select(Job.id).where(Job.kind == jobs.REANALYSE, Job.state.in_(("queued", "running"))).limit(1)
+        )
+    job_id = running or jobs.submit(ws, jobs.REANALYSE, ctx.user.name, {}, len(find_stale(ws).items))
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
 @router.get("/verify", response_class=HTMLResponse)
 def verify_form(ctx: PageContext = Depends(need("admin"))) -> Response:
     return render(ctx, "admin_verify.html.j2", report=None)

@@ -47,6 +47,12 @@ def visible(ws: Workspace, ctx: PageContext, sha: str) -> Review:
     return row
 
 
+def stale_count(ws: Workspace) -> int:
+    from idolguard.web.item_view import stale_count as count
+
+    return count(ws)
+
+
 @router.get("/triage", response_class=HTMLResponse)
 def triage_page(
     request: Request,
@@ -96,6 +102,7 @@ def triage_page(
         next_cursor=triage.cursor_text(rows[-1]) if more and rows else "",
         f=args,
         statuses=STATUSES,
+        stale_items=stale_count(ws) if ctx.user.can("decide") else 0,
     )
 
 

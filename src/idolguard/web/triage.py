@@ -59,11 +59,18 @@ def _projection(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def sync_reviews(ws: Workspace, shas: list[str]) -> int:
-    """Create or refresh the triage rows of these items from their stored analysis (decisions are kept)."""
+    """Create or refresh the triage rows of these items from their stored analysis (decisions are kept).
+
+    Only current results are projected. An item whose analysis is outdated (a stage's current version has
+    not run on it yet: ``idolguard analyze --stale``) keeps the projection its row got while that analysis
+    was current (artist, verdict, risk): re-projecting it now would silently drop its artist, and projecting
+    its older results would silently feed them to triage. Its sightings and fan reports are refreshed."""
     from idolguard.pipeline.scan import item_objects
+    from idolguard.pipeline.stale import find_stale
 
     shas = list(dict.fromkeys(shas))
     for chunk in in_chunks(shas, 500):
+        outdated = {item.sha256 for item in find_stale(ws, shas=chunk).items}  # stored rows only: one light query
         objects = item_objects(ws, [(sha, None, False) for sha in chunk])
         with ws.sessions() as session, session.begin():
             seen = dict(
@@ -86,12 +93,17 @@ def sync_reviews(ws: Workspace, shas: list[str]) -> int:
                         fans.add(sha)
             firsts = dict(session.execute(select(Item.sha256, Item.first_seen_at).where(Item.sha256.in_(chunk))).all())
             existing = {r.item_sha256: r for r in session.scalars(select(Review).where(Review.item_sha256.in_(chunk)))}
-            session.execute(delete(ReviewArtist).where(ReviewArtist.item_sha256.in_(chunk)))
+            kept = outdated & set(existing)  # their projection (and per-artist rows) stays as it was
+            session.execute(
+                delete(ReviewArtist).where(ReviewArtist.item_sha256.in_([s for s in chunk if s not in kept]))
+            )
             for obj in objects:
                 sha = obj["sha256"]
                 values = _projection(obj)
                 artists = values.pop("artists")
                 row = existing.get(sha) or Review(item_sha256=sha, status="new", version=1)
+                if sha in kept:
+                    artists, values = [], {"media_type": values["media_type"]}
                 for key, value in values.items():
                     setattr(row, key, value)
                 row.sightings = int(seen.get(sha, 1))
@@ -102,6 +114,8 @@ def sync_reviews(ws: Workspace, shas: list[str]) -> int:
                 if sha not in existing:
                     row.updated_at = datetime.now(UTC)
                     session.add(row)
+                if sha in kept:  # its per-artist rows stay; they carry the item's risk
+                    session.execute(update(ReviewArtist).where(ReviewArtist.item_sha256 == sha).values(risk=row.risk))
                 for artist in artists:
                     session.add(ReviewArtist(item_sha256=sha, artist=artist, risk=row.risk))
     return len(shas)
