@@ -445,3 +445,15 @@ def test_a_match_stored_after_a_bank_change_is_still_folded(cli, workspace, tmp_
     cli("bank", "list")
     assert _hits(workspace) == 1
     assert len(cli.json_lines("incidents", "list", "--json")) == 1
+
+
+def test_a_new_bank_with_a_renamed_banks_old_name_can_be_deleted(cli, workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Review A finding 5: stored results keep the name a bank had when they were computed. After renaming A
+    to B and creating a new, empty A, those results name "A" but B's entries: they keep B, not the new A."""
+    _original, copy = _banked(cli, tmp_path)
+    assert cli.json_lines("scan", copy, "--json")[0]["matches"]
+    rename_bank(workspace, "abuse", "abuse-2025")
+    create_bank(workspace, "abuse", "partner")
+    assert delete_bank(workspace, "abuse").entries == 0  # the results naming "abuse" are abuse-2025's
+    refused = _refused(ErrorCode.BANK_HAS_MATCHES, delete_bank, workspace, "abuse-2025", force=True, reason="r")
+    assert refused.params["hits"] == 1 and refused.params["results"] >= 1

@@ -227,13 +227,14 @@ def _results_naming(session: Any, bank: Bank, entry_ids: set[int]) -> int:
 
 
 def _names(row: dict[str, Any], name: str, entry_ids: set[int], items: set[str]) -> bool:
-    """Whether one match (or attribution row) of a stored output is of the bank."""
+    """Whether one match (or attribution row) of a stored output is of the bank. A row naming an entry id is
+    the bank's exactly when the entry is: the name it carries is the bank's name when it was computed, which a
+    rename may since have given to another bank (review A, finding 5). Only a row without an entry id is
+    matched by name (or official item)."""
     entry, item = row.get("entry"), row.get("official_item")
-    return (
-        row.get("bank") == name
-        or (isinstance(entry, int) and entry in entry_ids)
-        or (entry is None and isinstance(item, str) and item in items)
-    )
+    if isinstance(entry, int):
+        return entry in entry_ids
+    return row.get("bank") == name or (entry is None and isinstance(item, str) and item in items)
 
 
 def _dicts(value: Any) -> Iterator[dict[str, Any]]:
