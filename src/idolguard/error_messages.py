@@ -150,6 +150,12 @@ MESSAGES: dict[ErrorCode, str] = {
         "The face is not clear enough (quality {score}; at least {need}): choose a sharper, more frontal photo."
     ),
     ErrorCode.ENROL_NONE_USABLE: N_("No photo could be used as a reference for {name}; nothing was stored."),
+    ErrorCode.REEMBED_VAULT_MISSING: N_(
+        "The reference photo {photo} is no longer in the vault (missing or erased): its vector was kept as it was."
+    ),
+    ErrorCode.REEMBED_UNREADABLE: N_(
+        "The reference photo {photo} could not be read from the vault ({reason}): its vector was kept as it was."
+    ),
     ErrorCode.BATCH_PARTLY_FAILED: N_("{failed} of {total} failed."),
     # media decoding and its safety limits
     ErrorCode.MEDIA_CORRUPT: N_("The image or video is damaged or cut short and cannot be decoded; the file is kept."),

@@ -105,6 +105,8 @@ class ErrorCode(StrEnum):
     ENROL_FACE_SMALL = "enrol.face_small"
     ENROL_POOR_QUALITY = "enrol.poor_quality"
     ENROL_NONE_USABLE = "enrol.none_usable"
+    REEMBED_VAULT_MISSING = "reembed.vault_missing"
+    REEMBED_UNREADABLE = "reembed.unreadable"
     BATCH_PARTLY_FAILED = "batch.partly_failed"
     # media decoding and its safety limits (the original stays preserved)
     MEDIA_CORRUPT = "media.corrupt"

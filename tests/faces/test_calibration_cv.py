@@ -109,6 +109,7 @@ def test_calibrate_faces_data_writes_a_record_with_intervals(cli, tmp_path) -> N
     import hashlib
     import json
 
+    from idolguard.faces.analysis import REFERENCE_EMBEDDING
     from idolguard.faces.labelled import _save_cache
 
     faces = synthetic(seed=5)
@@ -118,12 +119,17 @@ def test_calibrate_faces_data_writes_a_record_with_intervals(cli, tmp_path) -> N
         photo = tmp_path / "photos" / f"{k}.jpg"
         photo.parent.mkdir(exist_ok=True)
         photo.write_bytes(f"photo {k}".encode())
-        entries[hashlib.sha256(photo.read_bytes()).hexdigest()] = (faces.probe[k], faces.reference[k], 0.9)
+        entries[hashlib.sha256(photo.read_bytes()).hexdigest()] = (
+            faces.probe[k],
+            faces.probe[k],
+            faces.reference[k],
+            0.9,
+        )
         rows.append((f"photos/{k}.jpg", identity, source))
     (tmp_path / "photos" / "noface.jpg").write_bytes(b"no face here")
-    entries[hashlib.sha256(b"no face here").hexdigest()] = (np.zeros(128), np.zeros(128), -1.0)
+    entries[hashlib.sha256(b"no face here").hexdigest()] = (np.zeros(128), np.zeros(128), np.zeros(128), -1.0)
     rows.append(("photos/noface.jpg", "", "crowd"))
-    _save_cache(tmp_path / "emb.npz", entries)
+    _save_cache(tmp_path / "emb.npz", entries, REFERENCE_EMBEDDING)
     data = tmp_path / "sets.csv"
     with open(data, "w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows([("path", "identity", "source"), *rows])
@@ -137,6 +143,7 @@ def test_calibrate_faces_data_writes_a_record_with_intervals(cli, tmp_path) -> N
     assert "possible_share_genuine" in expected and set(expected["per_source"]) >= {"alpha", "strangers"}
     assert record["source"]["photos_without_face"] == 1
     assert record["probe_embedding"] == "lazy"  # decided on crop + mirror, the mirror only where it matters
+    assert record["reference_embedding"] == REFERENCE_EMBEDDING  # the references the thresholds are for
     # The delta comes from the data: a high quantile of how far fusing the mirror raises a score, and the
     # held-out lazy-vs-full comparison is recorded with it (identity- and source-disjoint).
     how = record["mirror_delta_how"]
@@ -248,27 +255,32 @@ def test_fast_threshold_search_agrees_with_decide_and_keeps_the_strictest_tie() 
 
 
 def test_labelled_probes_are_embedded_as_the_scanner_embeds_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """With probe-side mirroring (shipped) a calibration probe is the crop + mirror vector, i.e. the reference
-    vector; without it, the plain crop's. The cache keeps both, so switching needs no re-embedding."""
+    """With probe-side mirroring (shipped) a calibration probe is the crop + mirror vector; without it, the
+    plain crop's; references are the multi-scale vector either way. The cache keeps all three, so switching
+    needs no re-embedding, and a cache made for another reference embedding is not reused."""
     import hashlib
 
-    from idolguard.faces.labelled import _save_cache, embed_labelled
+    from idolguard.faces.analysis import REFERENCE_EMBEDDING
+    from idolguard.faces.labelled import _load_cache, _save_cache, embed_labelled
 
     faces = synthetic(seed=3)
     rng = np.random.default_rng(4)
     crop = faces.probe[:6]
     both = np.stack([_unit(v + 0.2 * rng.normal(size=128)) for v in crop]).astype(np.float32)
+    multi = np.stack([_unit(v + 0.2 * rng.normal(size=128)) for v in both]).astype(np.float32)
     entries, rows = {}, []
     for k in range(6):
         photo = tmp_path / f"{k}.jpg"
         photo.write_bytes(f"photo {k}".encode())
-        entries[hashlib.sha256(photo.read_bytes()).hexdigest()] = (crop[k], both[k], 0.8)
+        entries[hashlib.sha256(photo.read_bytes()).hexdigest()] = (crop[k], both[k], multi[k], 0.8)
         rows.append((photo, str(faces.identity[k]), str(faces.source[k])))
-    _save_cache(tmp_path / "emb.npz", entries)
+    _save_cache(tmp_path / "emb.npz", entries, REFERENCE_EMBEDDING)
     mirrored = embed_labelled(rows, tmp_path / "emb.npz")
     plain = embed_labelled(rows, tmp_path / "emb.npz", mirror_probes=False)
-    assert np.allclose(mirrored.probe, both) and np.allclose(mirrored.reference, both)
-    assert np.allclose(plain.probe, crop) and np.allclose(plain.reference, both)
+    assert np.allclose(mirrored.probe, both) and np.allclose(mirrored.reference, multi)
+    assert np.allclose(plain.probe, crop) and np.allclose(plain.reference, multi)
+    _save_cache(tmp_path / "old.npz", entries, "crop+mirror")
+    assert _load_cache(tmp_path / "old.npz", REFERENCE_EMBEDDING) == {}
     # The crop alone is kept either way: lazy mirroring is replayed from it (``calibration.lazy_check``).
     assert mirrored.crop is not None and np.allclose(mirrored.crop, crop) and np.allclose(plain.crop, crop)
 

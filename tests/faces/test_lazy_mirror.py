@@ -385,9 +385,20 @@ def test_fused_vector_equals_the_reference_embedding(analyzers) -> None:  # type
     assert lazy.embedder is not None
     face = lazy.analyze(astronaut_array()).faces[0]
     mirror = lazy.embedder.embed([np.ascontiguousarray(face.aligned[:, ::-1])])[0]
-    reference = lazy.analyze(astronaut_array(), reference=True).faces[0]
+    reference = lazy.analyze(astronaut_array(), mirror=True).faces[0]  # cohort faces, pair column a
     assert reference.views == CROP_MIRROR
     assert np.allclose(fuse_views(face.embedding, mirror), reference.embedding, atol=1e-6)
+    # Enrolled references are multi-scale: the same crop and mirror first, then 2 more alignments.
+    from idolguard.faces.analysis import REFERENCE_EMBEDDING, multiscale_views
+
+    enrolled = lazy.analyze(astronaut_array(), reference=True).faces[0]
+    assert enrolled.views == REFERENCE_EMBEDDING
+    views = multiscale_views(lazy.embedder, astronaut_array(), enrolled.detection.landmarks, enrolled.aligned)
+    assert views.shape == (6, 128)
+    assert np.allclose(views[0], face.embedding, atol=1e-6) and np.allclose(views[1], mirror, atol=1e-6)
+    assert not np.allclose(views[2], views[0], atol=1e-3)  # another alignment, another vector
+    mean = views.sum(axis=0)
+    assert np.allclose(enrolled.embedding, mean / np.linalg.norm(mean), atol=1e-6)
 
 
 def _stage_output(tmp_path: Path, gallery: GalleryIndex | None) -> dict[str, Any]:

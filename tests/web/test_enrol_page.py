@@ -57,3 +57,24 @@ def test_enrol_result_names_files_and_says_why(app_ws, client, tmp_path) -> None
     csrf = csrf_of(client.get("/artists").text)
     refused = client.post("/artists/enrol", data={"csrf": csrf, "name": "Other Artist"}, files=files)
     assert "No face was found in this photo." in html.unescape(refused.text)
+
+
+def test_artists_page_warns_when_references_need_reembedding(app_ws, client) -> None:  # type: ignore[no-untyped-def]
+    """References embedded otherwise than the calibration's (an older enrolment) are said on the artists page,
+    in the reader's language, until ``artists reembed`` converts them."""
+    from skimage import data
+    from sqlalchemy import select
+
+    from idolguard.gallery.models import ArtistReference
+
+    sign_in(client, make_user(app_ws, "root", "admin", password=STRONG), lang="ko")
+    csrf = csrf_of(client.get("/artists").text)
+    files = [("photos", ("stage.png", _png(np.asarray(data.astronaut())), "image/png"))]
+    assert client.post("/artists/enrol", data={"csrf": csrf, "name": "New Artist"}, files=files).status_code == 200
+    assert 'id="reembed-warning"' not in client.get("/artists").text  # enrolled as calibrated: nothing to say
+    with app_ws.write() as (session, _ledger):
+        for row in session.execute(select(ArtistReference)).scalars():
+            row.face = {k: v for k, v in dict(row.face).items() if k != "reference_embedding"}
+    page = html.unescape(client.get("/artists").text)
+    warning = page.split('id="reembed-warning"')[1].split("</p>")[0]
+    assert "idolguard artists reembed" in warning and "가능성 있음" in warning and "1장" in warning

@@ -100,6 +100,7 @@ class Action(StrEnum):
     GALLERY_ALIAS = "gallery.alias"
     GALLERY_GROUP = "gallery.group"
     GALLERY_REMOVE_PHOTO = "gallery.remove_photo"
+    GALLERY_REEMBED = "gallery.reembed"
     GALLERY_OFFICIAL_ADD = "gallery.official_add"
     GALLERY_OFFICIAL_REMOVE = "gallery.official_remove"
     # takedowns, accounts and other areas' actions (docs/EVIDENCE.md, their areas' tables)

@@ -41,15 +41,21 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.hstack([scale * rotation, translation[:, None]])
 
 
-def align_matrix(landmarks: np.ndarray, size: int = 112) -> np.ndarray:
-    return similarity_transform(np.asarray(landmarks).reshape(5, 2), TEMPLATE_112 * (size / 112.0))
+def align_matrix(landmarks: np.ndarray, size: int = 112, scale: float = 1.0) -> np.ndarray:
+    """``scale`` shrinks (< 1: more context around the face) or grows (> 1: less) the template about the crop's
+    centre; 1.0 is the template the embedder was trained on. Multi-scale references use 0.92 and 1.08."""
+    template = TEMPLATE_112
+    if scale != 1.0:
+        centre = np.array([56.0, 56.0])
+        template = (TEMPLATE_112 - centre) * scale + centre
+    return similarity_transform(np.asarray(landmarks).reshape(5, 2), template * (size / 112.0))
 
 
-def align_face(image_rgb: np.ndarray, landmarks: np.ndarray, size: int = 112) -> np.ndarray:
-    """A ``size`` x ``size`` RGB crop with eyes, nose and mouth at the template positions."""
+def align_face(image_rgb: np.ndarray, landmarks: np.ndarray, size: int = 112, scale: float = 1.0) -> np.ndarray:
+    """A ``size`` x ``size`` RGB crop with eyes, nose and mouth at the (optionally scaled) template positions."""
     import cv2
 
-    matrix = align_matrix(landmarks, size)
+    matrix = align_matrix(landmarks, size, scale)
     return cv2.warpAffine(
         np.ascontiguousarray(image_rgb), matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
     )

@@ -29,6 +29,14 @@ CROP_MIRROR = "crop+mirror"
 # Probe policies of ``FaceAnalyzer.probe_views``: ``lazy`` (shipped), every face mirrored, or never.
 LAZY = "lazy"
 PROBE_POLICIES = (LAZY, CROP_MIRROR, CROP)
+# How enrolled reference vectors are made (stored per reference as ``reference_embedding``; the calibration
+# record says which one its thresholds were fitted for). ``multiscale-v1``: the face aligned to the template at
+# 3 scales (1.0; 0.92, more context; 1.08, less) and each crop's mirror, the 6 SFace vectors averaged
+# (docs/BENCHMARKS.md, "Multi-scale references"). ``crop+mirror``: references enrolled before it (and the
+# probe-side vector). Scanned faces, the cohort and pair comparison keep crop (+ mirror).
+MULTISCALE_V1 = "multiscale-v1"
+REFERENCE_EMBEDDING = MULTISCALE_V1
+REFERENCE_SCALES = (1.0, 0.92, 1.08)
 
 
 @dataclass
@@ -70,10 +78,14 @@ class FaceAnalyzer:
         if self.probe_views not in PROBE_POLICIES:
             raise ValueError(f"probe_views must be one of {PROBE_POLICIES}, not {self.probe_views!r}")
 
-    def analyze(self, image_rgb: np.ndarray, *, embed: bool = True, reference: bool = False) -> ImageFaces:
-        """All faces of one picture. ``reference=True`` embeds like an enrolment (see ``reference_embeddings``);
-        probes are embedded the same way with ``probe_views="crop+mirror"``, else from the crop alone (the
-        ``lazy`` policy adds the mirror afterwards where the gallery needs it: ``complete_views``)."""
+    def analyze(
+        self, image_rgb: np.ndarray, *, embed: bool = True, reference: bool = False, mirror: bool = False
+    ) -> ImageFaces:
+        """All faces of one picture. ``reference=True`` embeds like an enrolment (``REFERENCE_EMBEDDING``,
+        multi-scale: ``multiscale_embeddings``); ``mirror=True`` (cohort faces, pair comparison) and
+        ``probe_views="crop+mirror"`` embed crop + mirror, else from the crop alone (the ``lazy`` policy adds
+        the mirror afterwards where the gallery needs it: ``complete_views``). ``crop_embedding`` is always
+        the crop's own vector."""
         assert self.detector is not None and self.embedder is not None
         detections = self.detector.detect(image_rgb)
         padded = False
@@ -92,7 +104,12 @@ class FaceAnalyzer:
             records.append(FaceRecord(det, aligned, estimate_quality(det.bbox, det.landmarks, aligned)))
         if embed and records:
             crops = [r.aligned for r in records]
-            if reference or self.probe_views == CROP_MIRROR:
+            if reference:
+                for record in records:
+                    views = multiscale_views(self.embedder, image_rgb, record.detection.landmarks, record.aligned)
+                    record.crop_embedding, record.embedding = views[0], _mean(views)
+                    record.views = REFERENCE_EMBEDDING
+            elif mirror or self.probe_views == CROP_MIRROR:
                 plain, fused = _both_views(self.embedder, crops)
                 for record, crop_vector, vector in zip(records, plain, fused, strict=True):
                     record.crop_embedding, record.embedding, record.views = crop_vector, vector, CROP_MIRROR
@@ -141,11 +158,37 @@ def _both_views(embedder: FaceEmbedder, crops: list[np.ndarray]) -> tuple[np.nda
 
 
 def reference_embeddings(embedder: FaceEmbedder, crops: list[np.ndarray]) -> np.ndarray:
-    """Embeddings of reference faces: the mean of the crop's and its mirror image's embeddings.
+    """Crop + mirror embeddings: the mean of the crop's and its mirror image's embeddings.
 
-    Used for every reference and for every scanned face whose decision it can change (``complete_views``).
+    The vector of every scanned face whose decision the mirror can change (``complete_views``), of cohort faces
+    and of references enrolled before multi-scale references (``crop+mirror``).
     """
     return _both_views(embedder, crops)[1]
+
+
+def multiscale_views(
+    embedder: FaceEmbedder, image_rgb: np.ndarray, landmarks: np.ndarray, aligned: np.ndarray | None = None
+) -> np.ndarray:
+    """The 6 unit vectors of a multi-scale reference, in order: crop, mirror at each of ``REFERENCE_SCALES``
+    (``aligned``, the scale-1.0 crop, is reused when given so the first view is the stored crop's own)."""
+    crops: list[np.ndarray] = []
+    for scale in REFERENCE_SCALES:
+        crop = aligned if scale == 1.0 and aligned is not None else align_face(image_rgb, landmarks, scale=scale)
+        crops += [crop, np.ascontiguousarray(crop[:, ::-1])]
+    return embedder.embed(crops)
+
+
+def multiscale_embeddings(
+    embedder: FaceEmbedder, image_rgb: np.ndarray, landmarks: list[np.ndarray]
+) -> list[np.ndarray]:
+    """Multi-scale reference vectors (``multiscale-v1``) of the faces at ``landmarks`` in one picture: why
+    several alignments rather than one: a reference averaged over slightly different framings lies nearer
+    the centre of the artist's own faces, so look-alikes cross the threshold less often (issue 17)."""
+    return [_mean(multiscale_views(embedder, image_rgb, points)) for points in landmarks]
+
+
+def _mean(vectors: np.ndarray) -> np.ndarray:
+    return normalise(np.asarray(vectors, np.float32).sum(axis=0, keepdims=True))[0]
 
 
 def primary_face(faces: list[FaceRecord], shape: tuple[int, ...]) -> FaceRecord | None:

@@ -138,12 +138,16 @@ def artists_list(
     home: Path = home_option(),
 ) -> None:
     """Enrolled artists with their group, aliases and reference counts."""
-    from idolguard.gallery.store import list_artists
+    from idolguard.gallery.store import list_artists, reference_embedding_status, reference_warning
 
-    rows = list_artists(open_workspace(home), group)
+    ws = open_workspace(home)
+    rows = list_artists(ws, group)
+    warning = reference_warning(reference_embedding_status(ws))
     if json_out:
         for row in rows:
             emit_json(row)
+        if warning:
+            _warn([warning])
         return
     print_table(
         "artists",
@@ -151,6 +155,8 @@ def artists_list(
         [(r["name"], r["group"], ", ".join(r["aliases"]), r["references"], r["consent_ref"]) for r in rows],
     )
     tell("{n} artist(s)", n=len(rows))
+    if warning:
+        _warn([warning])
 
 
 @artists_app.command("show")
@@ -240,6 +246,58 @@ def artists_remove_photo(
         n=result["references_left"],
     )
     _warn(warnings)
+
+
+@artists_app.command("reembed")
+def artists_reembed(
+    artist: list[str] = typer.Argument(None, help="Artists (any name or alias); default: every artist."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be re-embedded; write nothing."),
+    json_out: bool = json_option("One JSON object per artist."),
+    home: Path = home_option(),
+) -> None:
+    """Re-embed reference photos from the vault the way the face thresholds were calibrated for.
+
+    Needed after an upgrade that changes how references are embedded: until then those artists' faces are
+    decided at most 'possible'. One ledger event per artist; safe to stop and run again (it continues).
+    Photos missing from the vault are reported and their vectors kept.
+    """
+    from idolguard.error_messages import MESSAGES
+    from idolguard.errors import ErrorCode
+    from idolguard.faces.analysis import REFERENCE_EMBEDDING, FaceAnalyzer
+    from idolguard.faces.reembed import reembed_references
+
+    ws = open_workspace(home)
+    try:
+        reports = reembed_references(ws, FaceAnalyzer(), list(artist or []), dry_run=dry_run)
+    except IdolGuardError as exc:
+        fail(str(exc))
+        return
+    if json_out:
+        for report in reports:
+            emit_json({**report.as_dict(), "dry_run": dry_run, "reference_embedding": REFERENCE_EMBEDDING})
+        exit_for(sum(len(r.kept) for r in reports))
+        return
+    for report in reports:
+        if dry_run:
+            say(
+                "{artist}: {n} reference(s) would be re-embedded, {already} already {kind}",
+                artist=report.artist,
+                n=report.pending,
+                already=report.already,
+                kind=REFERENCE_EMBEDDING,
+            )
+            continue
+        say(
+            "{artist}: {n} reference(s) re-embedded, {kept} kept, {already} already {kind}",
+            artist=report.artist,
+            n=len(report.converted),
+            kept=len(report.kept),
+            already=report.already,
+            kind=REFERENCE_EMBEDDING,
+        )
+        for kept in report.kept:
+            warn("{text}", text=safe(tr(MESSAGES[ErrorCode(kept.code)], **kept.params)))
+    exit_for(sum(len(r.kept) for r in reports))
 
 
 @artists_app.command("alias")
@@ -571,7 +629,8 @@ def _print_calibration(record: dict[str, Any]) -> None:
             if all(record.get(k) is not None for k in ("mirror_band", "mirror_band_from", "mirror_band_upto"))
             else ""
         )
-        + 'norm = "none"'
+        + 'norm = "none"\n'
+        + f'reference_embedding = "{record.get("reference_embedding") or "crop+mirror"}"'
     )
 
 

@@ -50,11 +50,13 @@ def run_eval_faces(
         raise IdolGuardError(f"{pairs_csv} has no pairs")
     params = MatchParams.shipped()
     threshold = params.verify_threshold if threshold is None else threshold
-    # Column a plays the enrolled reference (embedded as at enrolment), column b the scanned probe, embedded
-    # as a scan embeds it against a one-reference gallery whose only threshold is the verify threshold: the
-    # crop, plus the mirror view where it can change the same/different decision (lazy mirroring).
+    # Column a plays the reference photo, embedded crop + mirror (one-to-one comparison of two photos: the
+    # embedder's own verification; multi-scale vectors are a gallery's, fitted with the gallery thresholds,
+    # docs/BENCHMARKS.md "Multi-scale references"), column b the scanned probe, embedded as a scan embeds it
+    # against a one-reference gallery whose only threshold is the verify threshold: the crop, plus the mirror
+    # view where it can change the same/different decision (lazy mirroring).
     analyzer = FaceAnalyzer()
-    references = embed_photos([r["a"] for r in rows], root, analyzer, on_done=on_done, reference=True)
+    references = embed_photos([r["a"] for r in rows], root, analyzer, on_done=on_done, mirror=True)
     probes = embed_photos([r["b"] for r in rows], root, analyzer, on_done=on_done)
     verify = MatchParams(match_threshold=threshold, possible_threshold=threshold, mirror_delta=params.mirror_delta)
     out: list[dict[str, Any]] = []
@@ -152,7 +154,7 @@ def run_eval_gallery(
     refs_embedded = embed_photos([p for p, _ in gallery], root, analyzer, on_done=on_done, reference=True)
     embeddings = embed_photos([p for p, _ in probes], root, analyzer, on_done=on_done)
     # Cohort faces are stored crop + mirror (as ``calibrate faces`` simulates them).
-    embeddings.update(embed_photos(cohort_paths, root, analyzer, on_done=on_done, reference=True))
+    embeddings.update(embed_photos(cohort_paths, root, analyzer, on_done=on_done, mirror=True))
     params = params or MatchParams.shipped()
     if norm:
         if norm not in ("none", "snorm"):
@@ -333,6 +335,7 @@ def calibrate_cross_validated(
     """
     from datetime import UTC, datetime
 
+    from idolguard.faces.analysis import REFERENCE_EMBEDDING
     from idolguard.faces.labelled import embed_labelled, read_labelled_csv
     from idolguard.gallery.calibration import (
         BAND_REACH,
@@ -390,9 +393,10 @@ def calibrate_cross_validated(
         "fallback_match_threshold": rule["fallback_match_threshold"],
         "cohort_top_k": settings.cohort_top_k,
         "min_cohort": settings.min_cohort,
-        # How scanned faces are embedded for these thresholds (references are always crop + mirror): decided on
+        # How scanned faces are embedded for these thresholds (references: ``reference_embedding``): decided on
         # crop + mirror, the mirror embedded lazily where it can change the decision (``mirror_delta``).
         "probe_embedding": "lazy",
+        "reference_embedding": REFERENCE_EMBEDDING,
         "mirror_delta": report.get("mirror_delta"),
         "mirror_delta_how": {
             "rule": f"quantile {MIRROR_QUANTILE} of the largest move towards another decision when the mirror view"

@@ -47,14 +47,16 @@ def embed_photos(
     on_done: Callable[[int], None] | None = None,
     *,
     reference: bool = False,
+    mirror: bool = False,
 ) -> dict[str, PhotoEmbedding]:
-    """Primary-face embedding of each distinct photo (relative to ``root``); ``reference`` as at enrolment."""
+    """Primary-face embedding of each distinct photo (relative to ``root``); ``reference`` as at enrolment
+    (multi-scale), ``mirror`` as crop + mirror (cohort faces, the pair protocol's column a)."""
     analyzer = analyzer or FaceAnalyzer()
     results: dict[str, PhotoEmbedding] = {}
     for rel in dict.fromkeys(paths):
         try:
             image = load_rgb(root / rel)
-            found = analyzer.analyze(image, reference=reference)
+            found = analyzer.analyze(image, reference=reference, mirror=mirror)
             face = primary_face(found.faces, image.shape)
             if face is None:
                 results[rel] = PhotoEmbedding(rel, None, None, "no face found")

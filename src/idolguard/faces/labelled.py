@@ -4,12 +4,13 @@ A row with an empty ``identity`` is a face of someone who is never enrolled (an 
 actor, a face from a crawl). ``source`` names the collection the photo came from; cross-validation keeps
 sources apart so a threshold is never checked on the collection it was fitted on.
 
-Each photo is embedded as a reference (crop + mirror, as at enrolment) and from the plain crop, with its face
-quality; a probe is the reference embedding (the crop + mirror vector scanned faces are decided on wherever the
-mirror can change the decision: lazy mirroring, ``GalleryIndex.mirror_needed``), or the plain crop when asked
-for, and the crop alone is kept too (``LabelledFaces.crop``) so lazy decisions can be replayed exactly.
-The embeddings are cached in an ``.npz`` keyed by the photo's SHA-256, so re-running a calibration with other
-parameters costs nothing and a changed photo is re-embedded.
+Each photo is embedded as a reference (``REFERENCE_EMBEDDING``, multi-scale, as at enrolment), as crop + mirror
+and from the plain crop, with its face quality; a probe is the crop + mirror vector (the one scanned faces are
+decided on wherever the mirror can change the decision: lazy mirroring, ``GalleryIndex.mirror_needed``), or the
+plain crop when asked for, and the crop alone is kept too (``LabelledFaces.crop``) so lazy decisions can be
+replayed exactly. The embeddings are cached in an ``.npz`` keyed by the photo's SHA-256 and tagged with the
+reference embedding (a cache of another one is not reused), so re-running a calibration with other parameters
+costs nothing and a changed photo is re-embedded.
 """
 
 from __future__ import annotations
@@ -48,25 +49,34 @@ def read_labelled_csv(path: Path) -> list[tuple[Path, str, str]]:
     return rows
 
 
-def _load_cache(cache: Path | None) -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
+Entry = tuple[np.ndarray, np.ndarray, np.ndarray, float]  # crop, crop + mirror, reference, quality (-1: no face)
+
+
+def _load_cache(cache: Path | None, kind: str) -> dict[str, Entry]:
     if cache is None or not cache.exists():
         return {}
     data = np.load(cache, allow_pickle=False)
+    if "reference_embedding" not in data or str(data["reference_embedding"]) != kind or "mirror" not in data:
+        return {}  # made for other reference vectors: embed again
     return {
-        str(key): (probe, ref, float(q))
-        for key, probe, ref, q in zip(data["keys"], data["probe"], data["reference"], data["quality"], strict=True)
+        str(key): (probe, mirror, ref, float(q))
+        for key, probe, mirror, ref, q in zip(
+            data["keys"], data["probe"], data["mirror"], data["reference"], data["quality"], strict=True
+        )
     }
 
 
-def _save_cache(cache: Path, entries: dict[str, tuple[np.ndarray, np.ndarray, float]]) -> None:
+def _save_cache(cache: Path, entries: dict[str, Entry], kind: str) -> None:
     keys = sorted(entries)
     tmp = cache.with_name(cache.name + ".tmp.npz")
     np.savez(
         tmp,
         keys=np.array(keys),
         probe=np.array([entries[k][0] for k in keys], np.float32).reshape(-1, 128),
-        reference=np.array([entries[k][1] for k in keys], np.float32).reshape(-1, 128),
-        quality=np.array([entries[k][2] for k in keys], np.float64),
+        mirror=np.array([entries[k][1] for k in keys], np.float32).reshape(-1, 128),
+        reference=np.array([entries[k][2] for k in keys], np.float32).reshape(-1, 128),
+        quality=np.array([entries[k][3] for k in keys], np.float64),
+        reference_embedding=np.array(kind),
     )
     tmp.replace(cache)
 
@@ -82,12 +92,19 @@ def embed_labelled(
 ) -> LabelledFaces:
     """Embed every photo (primary face) as probe and as reference; photos without a face are listed apart.
     ``mirror_probes``: probes embedded as crop + mirror (default: as the product does, ``MIRROR_PROBES``)."""
-    from idolguard.faces.analysis import MIRROR_PROBES, FaceAnalyzer, primary_face, reference_embeddings
+    from idolguard.faces.analysis import (
+        MIRROR_PROBES,
+        REFERENCE_EMBEDDING,
+        FaceAnalyzer,
+        fuse_views,
+        multiscale_views,
+        primary_face,
+    )
 
     mirror = MIRROR_PROBES if mirror_probes is None else mirror_probes
     from idolguard.media.image import load_rgb
 
-    entries = _load_cache(cache)
+    entries = _load_cache(cache, REFERENCE_EMBEDDING)
     analyzer: FaceAnalyzer | None = None
     paths, identities, sources, probes, refs, qualities, crops = [], [], [], [], [], [], []
     missing: list[tuple[str, str, str]] = []
@@ -110,30 +127,31 @@ def embed_labelled(
             except (MediaError, OSError):
                 face = None
             if face is None:
-                entries[key] = (NO_FACE, NO_FACE, -1.0)
+                entries[key] = (NO_FACE, NO_FACE, NO_FACE, -1.0)
             else:
                 assert analyzer.embedder is not None
-                plain = analyzer.embedder.embed([face.aligned])[0]
-                ref = reference_embeddings(analyzer.embedder, [face.aligned])[0]
-                entries[key] = (plain.astype(np.float32), ref.astype(np.float32), face.quality.score)
+                views = multiscale_views(analyzer.embedder, image, face.detection.landmarks, face.aligned)
+                ref = views.sum(axis=0)
+                ref = (ref / max(float(np.linalg.norm(ref)), 1e-12)).astype(np.float32)
+                entries[key] = (views[0], fuse_views(views[0], views[1]), ref, face.quality.score)
             fresh += 1
             if cache is not None and fresh % 200 == 0:
-                _save_cache(cache, entries)
-        probe, ref, quality = entries[key]
+                _save_cache(cache, entries, REFERENCE_EMBEDDING)
+        probe, fused, ref, quality = entries[key]
         if quality < 0:
             missing.append((str(photo), source, "no face found"))
         else:
             paths.append(str(photo))
             identities.append(identity)
             sources.append(source)
-            probes.append(ref if mirror else probe)
+            probes.append(fused if mirror else probe)
             refs.append(ref)
             crops.append(probe)
             qualities.append(quality)
         if on_done:
             on_done(1)
     if cache is not None and fresh:
-        _save_cache(cache, entries)
+        _save_cache(cache, entries, REFERENCE_EMBEDDING)
     return LabelledFaces(
         paths,
         np.array(identities, dtype=object),

@@ -56,3 +56,7 @@ class MatchingSettings:
     min_references: int | None = field(
         default=None, metadata={"help": "Enrolment warns below this many distinct reference photos."}
     )
+    reference_embedding: str | None = field(
+        default=None,
+        metadata={"help": "Reference embedding these thresholds were fitted for (other references: at most possible)."},
+    )

@@ -40,6 +40,19 @@ import numpy as np
 MATCH = "match"
 POSSIBLE = "possible"
 NO_MATCH = "no_match"
+# How a reference vector was embedded (stored per reference in its ``face`` record as ``reference_embedding``;
+# the faces area makes them, ``faces/analysis.py``). References stored without the field, and calibrations
+# without it, are the crop + mirror kind used before multi-scale references.
+LEGACY_REFERENCE_EMBEDDING = "crop+mirror"
+# ``review_reason`` of a face whose best artist has references of another embedding than the calibration was
+# fitted for (``artists reembed`` fixes it): decided at most ``possible``, never ``match``, because the
+# thresholds were not fitted for those vectors and a wrong ``match`` names the wrong artist on a sexual image.
+REFERENCE_MISMATCH = "reference_embedding_mismatch"
+
+
+def reference_kind(face: dict[str, Any] | None) -> str:
+    """The embedding kind of a stored reference, from its ``face`` record."""
+    return str((face or {}).get("reference_embedding") or LEGACY_REFERENCE_EMBEDDING)
 
 
 # The narrower mirror band's fields (``MatchParams.mirror_band``), and the settings that leave it valid: they
@@ -91,6 +104,9 @@ class MatchParams:
     mirror_band: float | None = None
     mirror_band_from: float | None = None
     mirror_band_upto: float | None = None
+    # The reference embedding these thresholds were fitted for (``faces/analysis.py`` ``REFERENCE_EMBEDDING``):
+    # references of another kind are matched but never decided ``match`` (``REFERENCE_MISMATCH``).
+    reference_embedding: str = LEGACY_REFERENCE_EMBEDDING
     source: dict[str, Any] = field(default_factory=dict)  # provenance of the calibration
     expected: dict[str, Any] = field(default_factory=dict)  # held-out figures of the calibration run
 
@@ -143,6 +159,7 @@ class Match:
     runner_up: str | None = None
     threshold: float | None = None
     z: float | None = None  # S-norm z-score against the cohort (only when ``norm_threshold`` is in use)
+    review_reason: str | None = None  # why a ``match`` was capped at ``possible`` (``REFERENCE_MISMATCH``)
 
     def as_dict(self) -> dict[str, Any]:
         def r(v: float | None) -> float | None:
@@ -157,6 +174,7 @@ class Match:
             "runner_up": self.runner_up,
             "threshold": r(self.threshold),
             **({"z": r(self.z)} if self.z is not None else {}),
+            **({"review_reason": self.review_reason} if self.review_reason else {}),
         }
 
 
@@ -175,7 +193,9 @@ class GalleryIndex:
         thresholds: dict[str, float] | None = None,
         params: MatchParams | None = None,
         revision: str = "",
+        reference_kinds: list[str] | None = None,
     ) -> None:
+        """``reference_kinds``: the embedding kind of each reference (None: all of the calibration's kind)."""
         self.names = list(names)
         self.params = params or MatchParams()
         self.revision = revision
@@ -201,6 +221,13 @@ class GalleryIndex:
         if self.impostor_tail is not None:
             derived = np.maximum(base, self.impostor_tail + float(self.params.artist_margin or 0.0))
         self.thresholds = np.where(np.isnan(self.explicit), derived, self.explicit)
+        # Artists holding a reference of another embedding than the thresholds were fitted for.
+        self.mismatched = np.zeros(len(self.names), dtype=bool)
+        if reference_kinds is not None:
+            other = np.array([k != self.params.reference_embedding for k in reference_kinds], dtype=bool)
+            if other.any():
+                owners = np.asarray(reference_artist, dtype=np.int64)[other]
+                self.mismatched[np.unique(owners)] = True
         self._artist_stats: dict[int, tuple[float, float]] = {}
         self._artist_z: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -421,6 +448,9 @@ class GalleryIndex:
                 decision = MATCH if quality >= self.params.min_quality else POSSIBLE
             elif score >= threshold - self.params.possible_gap:
                 decision = POSSIBLE
+            review = None
+            if decision == MATCH and self.mismatched[best]:
+                decision, review = POSSIBLE, REFERENCE_MISMATCH
             results.append(
                 Match(
                     self.names[best],
@@ -431,6 +461,7 @@ class GalleryIndex:
                     self.names[runner] if runner is not None else None,
                     threshold,
                     z,
+                    review,
                 )
             )
         return results

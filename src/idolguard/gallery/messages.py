@@ -6,6 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 CATALOG: dict[str, dict[str, str]] = {
+    "reembed_needed": {
+        "en": "{n} reference(s) of {artists} artist(s) were embedded differently from what the face thresholds "
+        "were calibrated for ({kind}): their faces are decided at most 'possible' until you run "
+        "'idolguard artists reembed'",
+        "ko": "아티스트 {artists}명의 기준 사진 {n}장이 얼굴 임계값을 보정한 방식({kind})과 다르게 "
+        "임베딩되어 있습니다. 'idolguard artists reembed'를 실행하기 전까지 이 아티스트들의 얼굴은 "
+        "최대 '가능성 있음'으로만 판정됩니다",
+    },
     "unknown_artist": {
         "en": "no artist named {name!r}",
         "ko": "{name!r}(이)라는 아티스트가 없습니다",

@@ -22,7 +22,7 @@ from idolguard.db.base import UTCDateTime
 from idolguard.errors import ErrorCode, IdolGuardError, MediaError
 from idolguard.evidence.actions import Action
 from idolguard.gallery.advice import Advice, advise
-from idolguard.gallery.matching import GalleryIndex, MatchParams
+from idolguard.gallery.matching import GalleryIndex, MatchParams, reference_kind
 from idolguard.gallery.messages import say
 from idolguard.gallery.models import Artist, ArtistAlias, ArtistReference, CohortFace
 from idolguard.gallery.names import ALIAS_KINDS, fold, guess_kind, suggestions
@@ -290,7 +290,12 @@ def enrol_artist(
                     embedding=np.asarray(face.embedding, "<f4").tobytes(),
                     quality=float(face.quality.score),
                     det_score=float(face.detection.score),
-                    face={**face.detection.as_dict(), "quality": face.quality.as_dict()},
+                    face={
+                        **face.detection.as_dict(),
+                        "quality": face.quality.as_dict(),
+                        # how ``embedding`` was made (``faces/analysis.py`` ``REFERENCE_EMBEDDING``)
+                        "reference_embedding": face.views,
+                    },
                 )
             )
         ledger.append(
@@ -304,6 +309,7 @@ def enrol_artist(
                 "aliases": added_aliases,
                 "lookalikes": lookalikes,
                 "embedder": embedder,
+                "reference_embedding": sorted({face.views for o, _d, face, _p in crops if o.accepted}),
                 "accepted": [
                     {"photo": o.photo_sha256, "crop": o.crop_sha256, "name": Path(o.path).name}
                     for o in outcomes
@@ -591,6 +597,11 @@ def list_artists(ws: Workspace, group: str | None = None) -> list[dict[str, Any]
         aliases: dict[int, list[str]] = {}
         for alias in session.execute(select(ArtistAlias).order_by(ArtistAlias.id)).scalars():
             aliases.setdefault(alias.artist_id, []).append(alias.alias)
+        kinds: dict[int, dict[str, int]] = {}
+        for artist_id, face in session.execute(select(ArtistReference.artist_id, ArtistReference.face)).all():
+            counts = kinds.setdefault(artist_id, {})
+            counts[reference_kind(face)] = counts.get(reference_kind(face), 0) + 1
+    expected = MatchParams.for_settings(ws.config.raw).reference_embedding
     if group is not None:
         rows = [(a, n) for a, n in rows if fold(a.group_name or "") == fold(group)]
     return [
@@ -603,9 +614,46 @@ def list_artists(ws: Workspace, group: str | None = None) -> list[dict[str, Any]
             "enrolled_by": a.enrolled_by,
             "created_at": a.created_at.isoformat(),
             "threshold": a.threshold,
+            "reference_embeddings": kinds.get(a.id, {}),
+            # references the calibration was not fitted for: never decided ``match`` until ``artists reembed``
+            "reembed_needed": sum(v for k, v in kinds.get(a.id, {}).items() if k != expected),
         }
         for a, n in rows
     ]
+
+
+def reference_embedding_status(ws: Workspace) -> dict[str, Any]:
+    """Whether the stored reference vectors are of the embedding the calibration was fitted for.
+
+    ``mismatched``: references of another kind, ``artists``: the artists holding them (their faces are never
+    decided ``match``, at most ``possible``, until ``artists reembed`` re-embeds them from the vault)."""
+    expected = MatchParams.for_settings(ws.config.raw).reference_embedding
+    counts: dict[str, int] = {}
+    artists: set[str] = set()
+    with ws.sessions() as session:
+        rows = session.execute(
+            select(Artist.name, ArtistReference.face).join(Artist, Artist.id == ArtistReference.artist_id)
+        ).all()
+    for name, face in rows:
+        kind = reference_kind(face)
+        counts[kind] = counts.get(kind, 0) + 1
+        if kind != expected:
+            artists.add(name)
+    mismatched = sum(v for k, v in counts.items() if k != expected)
+    return {"calibrated_for": expected, "references": counts, "mismatched": mismatched, "artists": sorted(artists)}
+
+
+def reference_warning(status: dict[str, Any], lang: str | None = None) -> str | None:
+    """One line (KO/EN) when references need re-embedding, else None."""
+    if not status["mismatched"]:
+        return None
+    return say(
+        "reembed_needed",
+        lang,
+        n=status["mismatched"],
+        artists=len(status["artists"]),
+        kind=status["calibrated_for"],
+    )
 
 
 def show_artist(ws: Workspace, name: str) -> dict[str, Any]:
@@ -624,6 +672,11 @@ def show_artist(ws: Workspace, name: str) -> dict[str, Any]:
             .all()
         )
     advice = artist_advice(ws, artist.name)
+    expected = MatchParams.for_settings(ws.config.raw).reference_embedding
+    stale = sum(1 for r in refs if reference_kind(r.face) != expected)
+    warnings = advice_lines(artist.name, advice)
+    if stale:
+        warnings.append(say("reembed_needed", n=stale, artists=1, kind=expected))
     return {
         "name": artist.name,
         "group": artist.group_name,
@@ -633,7 +686,8 @@ def show_artist(ws: Workspace, name: str) -> dict[str, Any]:
         "created_at": artist.created_at.isoformat(),
         "threshold": artist.threshold,
         "advice": advice.as_dict(),
-        "warnings": advice_lines(artist.name, advice),
+        "warnings": warnings,
+        "reembed_needed": stale,
         "references": [
             {
                 "photo_sha256": r.photo_sha256,
@@ -642,6 +696,7 @@ def show_artist(ws: Workspace, name: str) -> dict[str, Any]:
                 "embedder": r.embedder,
                 "quality": round(r.quality, 3),
                 "det_score": round(r.det_score, 3),
+                "reference_embedding": reference_kind(r.face),
                 "enrolled_at": r.created_at.isoformat(),
             }
             for r in refs
@@ -659,7 +714,7 @@ def add_cohort(ws: Workspace, photos: list[Path], analyzer: FaceAnalyzer | None 
         try:
             data = path.read_bytes()
             # Crop + mirror, like the scanned faces the cohort stands for are decided on (and as calibrated).
-            found = analyzer.analyze(load_rgb(path, ws.config.limits), reference=True)
+            found = analyzer.analyze(load_rgb(path, ws.config.limits), mirror=True)
         except (OSError, MediaError):
             skipped += 1
             continue
@@ -710,12 +765,15 @@ def load_index(ws: Workspace, embedder: str, params: MatchParams | None = None) 
     with ws.sessions() as session:
         artists = session.execute(select(Artist).order_by(Artist.name)).scalars().all()
         refs = session.execute(
-            select(ArtistReference.artist_id, ArtistReference.embedding).where(ArtistReference.embedder == embedder)
+            select(ArtistReference.artist_id, ArtistReference.embedding, ArtistReference.face).where(
+                ArtistReference.embedder == embedder
+            )
         ).all()
         cohort = session.execute(select(CohortFace.embedding).where(CohortFace.embedder == embedder)).scalars().all()
     position = {a.id: i for i, a in enumerate(artists)}
-    vectors = np.array([np.frombuffer(e, "<f4") for _, e in refs], dtype=np.float32).reshape(-1, 128)
-    owners = np.array([position[a] for a, _ in refs], dtype=np.int64)
+    vectors = np.array([np.frombuffer(e, "<f4") for _, e, _f in refs], dtype=np.float32).reshape(-1, 128)
+    owners = np.array([position[a] for a, _e, _f in refs], dtype=np.int64)
+    kinds = [reference_kind(f) for _a, _e, f in refs]
     # Artists whose references were all made by another embedder cannot be matched: leave them out.
     present = sorted(set(owners.tolist()))
     remap = {old: new for new, old in enumerate(present)}
@@ -724,7 +782,7 @@ def load_index(ws: Workspace, embedder: str, params: MatchParams | None = None) 
     thresholds = {a.name: a.threshold for a in artists if a.threshold is not None}
     cohort_vectors = np.array([np.frombuffer(e, "<f4") for e in cohort], dtype=np.float32).reshape(-1, 128)
     params = params or MatchParams.for_settings(ws.config.raw)
-    return GalleryIndex(names, vectors, owners, cohort_vectors, thresholds, params, revision)
+    return GalleryIndex(names, vectors, owners, cohort_vectors, thresholds, params, revision, kinds)
 
 
 _CACHE: dict[tuple[str, str], GalleryIndex] = {}

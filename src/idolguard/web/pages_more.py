@@ -129,7 +129,7 @@ def spread(request: Request, incident_id: int, ctx: PageContext = Depends(need("
 @router.get("/artists", response_class=HTMLResponse)
 def artists(request: Request, ctx: PageContext = Depends(need("read"))) -> Response:
     from idolguard.gallery.models import Artist, ArtistReference
-    from idolguard.gallery.store import list_artists
+    from idolguard.gallery.store import list_artists, reference_embedding_status, reference_warning
 
     ws = ws_of(request)
     rows = [a for a in list_artists(ws) if ctx.user.sees_artist(a["name"])]
@@ -143,7 +143,10 @@ def artists(request: Request, ctx: PageContext = Depends(need("read"))) -> Respo
             refs.setdefault(name, []).append(crop)
     from idolguard.signals.official import official_counts
 
-    return render(ctx, "artists.html.j2", rows=rows, refs=refs, official=official_counts(ws))
+    # References embedded otherwise than the thresholds were calibrated for (their artists are never decided
+    # ``match`` until ``idolguard artists reembed``): said on the page, in the page's language.
+    reembed = reference_warning(reference_embedding_status(ws), ctx.lang)
+    return render(ctx, "artists.html.j2", rows=rows, refs=refs, official=official_counts(ws), reembed=reembed)
 
 
 @router.post("/artists/enrol", response_class=HTMLResponse)
