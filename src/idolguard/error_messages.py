@@ -54,6 +54,10 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CAPTURE_MEDIA_FAILED: N_(
         "A media file ({url}) could not be captured completely; the rest of the page is kept."
     ),
+    ErrorCode.CAPTURE_MEDIA_BUDGET: N_(
+        "The capture's download or time limit was reached at a media file ({url}): it and the {skipped} media after "
+        "it on the page were not captured. The page and the media before it are kept."
+    ),
     ErrorCode.CAPTURE_NO_BROWSER: N_(
         "No screenshot or PDF was made: the browser is not available on this server. The page and its media are kept."
     ),
@@ -157,6 +161,7 @@ MESSAGES: dict[ErrorCode, str] = {
         "The reference photo {photo} could not be read from the vault ({reason}): its vector was kept as it was."
     ),
     ErrorCode.BATCH_PARTLY_FAILED: N_("{failed} of {total} failed."),
+    ErrorCode.UPLOAD_NOT_STORED: N_("The upload could not be stored on the server; nothing was kept. Tell an admin."),
     # media decoding and its safety limits
     ErrorCode.MEDIA_CORRUPT: N_("The image or video is damaged or cut short and cannot be decoded; the file is kept."),
     ErrorCode.MEDIA_PIXEL_LIMIT: N_(
@@ -190,6 +195,10 @@ MESSAGES: dict[ErrorCode, str] = {
     ),
     ErrorCode.ARCHIVE_MEMBER_BOMB: N_("{name} expands beyond its declared size (a zip bomb?); it was not stored."),
     ErrorCode.ARCHIVE_CORRUPT: N_("The zip archive is damaged or cannot be read."),
+    ErrorCode.ARCHIVE_MEMBER_NAME: N_(
+        "Not stored: this archive entry has no usable name (it is empty or holds a NUL byte); the archive itself "
+        "is kept."
+    ),
     ErrorCode.ARCHIVE_MEMBER_PATH: N_(
         "Not stored: the name inside the archive is an absolute path or climbs out of its folder ('..'), which a "
         "genuine export does not do; the archive itself is kept."

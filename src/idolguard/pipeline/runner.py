@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 import traceback
 from collections import deque
@@ -178,6 +179,12 @@ def compute_item(job: Job) -> list[StageOutcome]:
 
 def _coded(code: ErrorCode, params: dict[str, Any]) -> dict[str, Any]:
     return {"code": str(code), "params": params}
+
+
+def version_key(version: str) -> tuple[tuple[int, int, str], ...]:
+    """A stage version as a sort key: digit runs compare as numbers ("10" after "7", "6-next" after "6"), the
+    rest as text; a string comparison would put "10" before "7"."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.findall(r"\d+|\D+", version))
 
 
 def stage_error_code(output: dict[str, Any] | None) -> dict[str, Any] | None:
