@@ -101,6 +101,11 @@ MESSAGES: dict[ErrorCode, str] = {
         "Notice {id} to this recipient already covers {url}. To send another one, tick 'Send again'."
     ),
     ErrorCode.TAKEDOWN_NOT_DRAFT: N_("Notice {id} is no longer a draft."),
+    ErrorCode.BANK_ENTRY_HAS_MATCHES: N_(
+        "Entry {entry} of the hash bank {name} has recorded matches ({hits} item(s) matched it): they are kept as "
+        "evidence, so it was not removed. Run 'idolguard bank disable {name} {entry}' instead: it stops matching "
+        "and everything is kept."
+    ),
     ErrorCode.TAKEDOWN_NO_SMTP: N_("E-mail sending is not set up; an administrator can set it up."),
     ErrorCode.TAKEDOWN_SEND_FAILED: N_("Sending notice {id} failed; it stays a draft. Try again later."),
     ErrorCode.TAKEDOWN_ALREADY: N_("Notice {id} already has the status '{status}'."),
@@ -333,6 +338,14 @@ MESSAGES: dict[ErrorCode, str] = {
         "The hash bank {name} has recorded matches ({hits} item(s) matched its entries, {results} stored scan "
         "result(s) name it): they are kept as evidence, so the bank was not deleted. Disable the bank instead: "
         "it stops matching and everything is kept."
+    ),
+    ErrorCode.BANK_ENTRY_HAS_MATCHES: N_(
+        "Entry {entry} of the hash bank {name} has recorded matches ({hits} item(s) matched it): they are kept as "
+        "evidence, so it was not removed. Disable the entry instead: it stops matching and everything is kept."
+    ),
+    ErrorCode.BANK_FORCE_REASON: N_(
+        "Deleting the hash bank {name} with its entries needs a reason: it is recorded in the custody ledger. "
+        "Nothing was deleted."
     ),
     ErrorCode.HASHES_FORMAT: N_("Choose one of the hash list formats: {formats}."),
     ErrorCode.HASHES_CSV_HEADER: N_("The CSV file needs a header line with a 'signal' (or 'hash' or 'value') column."),

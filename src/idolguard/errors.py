@@ -213,6 +213,8 @@ class ErrorCode(StrEnum):
     BANK_NAME_TRIAGE = "bank.name_triage"  # ``known_abuse`` is the web triage's bank: only of that kind
     BANK_NOT_EMPTY = "bank.not_empty"
     BANK_HAS_MATCHES = "bank.has_matches"
+    BANK_FORCE_REASON = "bank.force_reason"  # ``bank delete --force`` without a reason
+    BANK_ENTRY_HAS_MATCHES = "bank.entry_has_matches"  # ``bank remove NAME ENTRY`` of an entry items matched
     HASHES_FORMAT = "hashes.format"
     HASHES_CSV_HEADER = "hashes.csv_header"
     HASHES_NOT_TEXT = "hashes.not_text"
