@@ -78,6 +78,11 @@ class Area:
       front door reacts to new evidence without the pipeline importing it.
     - ``init_hooks``: callables ``hook(workspace, say)`` run once by ``idolguard init`` on the new workspace
       (``say(line)`` prints a line for the person at the terminal, e.g. the first administrator's login).
+    - ``match_folds``: callables ``fold(session, ledger) -> int`` that consume stored match-stage results
+      (``match``, ``face_match``) into the area's own records (entry hits, incidents) inside the caller's write
+      transaction. ``signals.banks.invalidate_matches`` calls them before it deletes those results on a bank
+      change, and ``bank delete``/``bank remove`` before they look for recorded matches, so no match a scan
+      stored is lost to a bank change that came before ``sync`` (the incidents area declares its ``fold``).
     - ``people``: the user directory (``People``); at most one area declares it.
     """
 
@@ -91,6 +96,7 @@ class Area:
     resources: tuple[ResourceProvider, ...] = ()
     item_hooks: tuple[Ref, ...] = ()
     init_hooks: tuple[Ref, ...] = ()
+    match_folds: tuple[Ref, ...] = ()
     people: People | None = None
 
 

@@ -54,6 +54,10 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CAPTURE_MEDIA_FAILED: N_(
         "A media file ({url}) could not be captured completely; the rest of the page is kept."
     ),
+    ErrorCode.CAPTURE_MEDIA_BUDGET: N_(
+        "The capture's download or time limit was reached at a media file ({url}): it and the {skipped} media after "
+        "it on the page were not captured. The page and the media before it are kept."
+    ),
     ErrorCode.CAPTURE_NO_BROWSER: N_(
         "No screenshot or PDF was made: the browser is not available on this server. The page and its media are kept."
     ),
@@ -97,6 +101,11 @@ MESSAGES: dict[ErrorCode, str] = {
         "Notice {id} to this recipient already covers {url}. To send another one, tick 'Send again'."
     ),
     ErrorCode.TAKEDOWN_NOT_DRAFT: N_("Notice {id} is no longer a draft."),
+    ErrorCode.BANK_ENTRY_HAS_MATCHES: N_(
+        "Entry {entry} of the hash bank {name} has recorded matches ({hits} item(s) matched it): they are kept as "
+        "evidence, so it was not removed. Run 'idolguard bank disable {name} {entry}' instead: it stops matching "
+        "and everything is kept."
+    ),
     ErrorCode.TAKEDOWN_NO_SMTP: N_("E-mail sending is not set up; an administrator can set it up."),
     ErrorCode.TAKEDOWN_SEND_FAILED: N_("Sending notice {id} failed; it stays a draft. Try again later."),
     ErrorCode.TAKEDOWN_ALREADY: N_("Notice {id} already has the status '{status}'."),
@@ -152,6 +161,7 @@ MESSAGES: dict[ErrorCode, str] = {
         "The reference photo {photo} could not be read from the vault ({reason}): its vector was kept as it was."
     ),
     ErrorCode.BATCH_PARTLY_FAILED: N_("{failed} of {total} failed."),
+    ErrorCode.UPLOAD_NOT_STORED: N_("The upload could not be stored on the server; nothing was kept. Tell an admin."),
     # media decoding and its safety limits
     ErrorCode.MEDIA_CORRUPT: N_("The image or video is damaged or cut short and cannot be decoded; the file is kept."),
     ErrorCode.MEDIA_PIXEL_LIMIT: N_(
@@ -189,6 +199,10 @@ MESSAGES: dict[ErrorCode, str] = {
     ),
     ErrorCode.ARCHIVE_MEMBER_BOMB: N_("{name} expands beyond its declared size (a zip bomb?); it was not stored."),
     ErrorCode.ARCHIVE_CORRUPT: N_("The zip archive is damaged or cannot be read."),
+    ErrorCode.ARCHIVE_MEMBER_NAME: N_(
+        "Not stored: this archive entry has no usable name (it is empty or holds a NUL byte); the archive itself "
+        "is kept."
+    ),
     ErrorCode.ARCHIVE_MEMBER_PATH: N_(
         "Not stored: the name inside the archive is an absolute path or climbs out of its folder ('..'), which a "
         "genuine export does not do; the archive itself is kept."
@@ -328,6 +342,14 @@ MESSAGES: dict[ErrorCode, str] = {
         "The hash bank {name} has recorded matches ({hits} item(s) matched its entries, {results} stored scan "
         "result(s) name it): they are kept as evidence, so the bank was not deleted. Disable the bank instead: "
         "it stops matching and everything is kept."
+    ),
+    ErrorCode.BANK_ENTRY_HAS_MATCHES: N_(
+        "Entry {entry} of the hash bank {name} has recorded matches ({hits} item(s) matched it): they are kept as "
+        "evidence, so it was not removed. Disable the entry instead: it stops matching and everything is kept."
+    ),
+    ErrorCode.BANK_FORCE_REASON: N_(
+        "Deleting the hash bank {name} with its entries needs a reason: it is recorded in the custody ledger. "
+        "Nothing was deleted."
     ),
     ErrorCode.HASHES_FORMAT: N_("Choose one of the hash list formats: {formats}."),
     ErrorCode.HASHES_CSV_HEADER: N_("The CSV file needs a header line with a 'signal' (or 'hash' or 'value') column."),

@@ -39,6 +39,7 @@ class ErrorCode(StrEnum):
     CAPTURE_EXTRACTOR = "capture.extractor"
     CAPTURE_MEDIA_LIMIT = "capture.media_limit"
     CAPTURE_MEDIA_FAILED = "capture.media_failed"
+    CAPTURE_MEDIA_BUDGET = "capture.media_budget"  # a total-bytes or time limit: the page's later media skipped
     CAPTURE_NO_BROWSER = "capture.no_browser"
     CAPTURE_BROWSER = "capture.browser"
     CAPTURE_PAGE_SLOW = "capture.page_slow"
@@ -108,6 +109,7 @@ class ErrorCode(StrEnum):
     REEMBED_VAULT_MISSING = "reembed.vault_missing"
     REEMBED_UNREADABLE = "reembed.unreadable"
     BATCH_PARTLY_FAILED = "batch.partly_failed"
+    UPLOAD_NOT_STORED = "upload.not_stored"  # the spool could not be written (disk full, a refused name)
     # media decoding and its safety limits (the original stays preserved)
     MEDIA_CORRUPT = "media.corrupt"
     MEDIA_PIXEL_LIMIT = "media.pixel_limit"
@@ -127,6 +129,7 @@ class ErrorCode(StrEnum):
     ARCHIVE_BOMB = "archive.bomb"
     ARCHIVE_MEMBER_BOMB = "archive.member_bomb"
     ARCHIVE_CORRUPT = "archive.corrupt"
+    ARCHIVE_MEMBER_NAME = "archive.member_name"  # an entry with no usable name (empty, a NUL byte)
     ARCHIVE_MEMBER_PATH = "archive.member_path"  # one member not stored (intake.archives.MEMBER_FORMS)...
     ARCHIVE_MEMBER_LINK = "archive.member_link"
     ARCHIVE_MEMBER_ENCRYPTED = "archive.member_encrypted"
@@ -211,6 +214,8 @@ class ErrorCode(StrEnum):
     BANK_NAME_TRIAGE = "bank.name_triage"  # ``known_abuse`` is the web triage's bank: only of that kind
     BANK_NOT_EMPTY = "bank.not_empty"
     BANK_HAS_MATCHES = "bank.has_matches"
+    BANK_FORCE_REASON = "bank.force_reason"  # ``bank delete --force`` without a reason
+    BANK_ENTRY_HAS_MATCHES = "bank.entry_has_matches"  # ``bank remove NAME ENTRY`` of an entry items matched
     HASHES_FORMAT = "hashes.format"
     HASHES_CSV_HEADER = "hashes.csv_header"
     HASHES_NOT_TEXT = "hashes.not_text"

@@ -161,6 +161,18 @@ def init_hooks() -> list[tuple[str, Callable[[Any, Callable[[str], None]], Any]]
     return [(area.name, value) for area, _ref, value in _resolved("init hook", lambda a: a.init_hooks)]
 
 
+def match_folds() -> list[tuple[str, Callable[[Any, Any], int]]]:
+    """(area name, ``fold(session, ledger)``) that record stored match results before a bank change drops them.
+
+    A declared fold that cannot be imported is not skipped (as a report section would be): the caller is about
+    to delete results only the fold would have recorded, so the import error is raised and the change refused."""
+    found: list[tuple[str, Callable[[Any, Any], int]]] = []
+    for area in all_areas():
+        for ref in area.match_folds:
+            found.append((area.name, resolve(ref)))
+    return found
+
+
 def people() -> tuple[Callable[[Any], bool], Callable[[Any, str], tuple[str, str] | None]] | None:
     """(has_accounts, lookup) of the area that keeps user accounts, or None when no area does."""
     declared = [area for area in all_areas() if area.people is not None]

@@ -68,7 +68,10 @@ def test_media_limit_and_total_bytes_are_coded(workspace: Workspace, site: Site,
     _said_in_korean(out)
     settings = CaptureSettings.from_workspace(workspace, browser=False, max_total_bytes=4000)
     [out] = capture_urls(workspace, [f"{site.base}/post/bytes"], settings, analyze_media=False)
-    assert ErrorCode.CAPTURE_MEDIA_FAILED in _codes(out) or ErrorCode.CAPTURE_SIZE_LIMIT in _codes(out)
+    assert ErrorCode.CAPTURE_MEDIA_BUDGET in _codes(out)
+    _, params = next(v for v in out.error_codes.values() if v[0] is ErrorCode.CAPTURE_MEDIA_BUDGET)
+    # the media after the limit are counted, not hidden
+    assert params["skipped"] == sum(1 for m in out.media if (m.error or "").startswith("skipped:"))
     _said_in_korean(out)
 
 

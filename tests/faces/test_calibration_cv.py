@@ -162,6 +162,19 @@ def test_calibrate_faces_data_writes_a_record_with_intervals(cli, tmp_path) -> N
     assert record["possible_threshold"] <= record["match_threshold"]
     text = cli(*args, "--target-far-upper", "0.05")
     assert "[faces.matching]" in text.output and "false accepts" in text.output
+    # The printed block carries mirror_delta and the band measured here (review A, finding 9): pasted into a
+    # workspace config, it keeps them instead of dropping the band or inheriting the shipped one.
+    import tomllib
+
+    block = tomllib.loads(text.stdout[text.stdout.index("[faces.matching]") :])["faces"]["matching"]
+    assert block["mirror_delta"] == record["mirror_delta"]
+    local = MatchParams.for_settings({"faces": {"matching": block}})
+    assert (local.mirror_delta, local.mirror_band, local.mirror_band_from, local.mirror_band_upto) == (
+        record["mirror_delta"],
+        record["mirror_band"],
+        record["mirror_band_from"],
+        record["mirror_band_upto"],
+    )
     bad = cli("calibrate", "faces", "--data", data, "--cache", tmp_path / "emb.npz", "--fold", "nope", ok=False)
     assert bad.exit_code == 2 and "unknown source" in bad.output
 

@@ -142,6 +142,36 @@ def scored(basis: np.ndarray, a: float, b: float) -> np.ndarray:
     return mix(basis, {0: a, 1: b, 9: float(np.sqrt(1 - a * a - b * b))})
 
 
+def test_a_local_matching_block_drops_the_shipped_band_unless_it_measured_its_own() -> None:
+    """Review A finding 9: the shipped ``mirror_band`` (0.07 at ``possible`` 0.40) was measured with the shipped
+    rule. A local ``[faces.matching]`` that widens ``mirror_delta`` (or changes thresholds, the quality penalty
+    ...) gets the delta-wide band: a face 0.09 below ``possible`` is mirrored under ``mirror_delta = 0.12``.
+    Settings that never move a face across ``possible`` keep the band, and so does a block with its own band."""
+    shipped = MatchParams.shipped()
+    assert shipped.mirror_band is not None and shipped.mirror_band < shipped.mirror_delta  # type: ignore[operator]
+    wider = MatchParams.for_settings({"faces": {"matching": {"mirror_delta": 0.12}}})
+    assert wider.mirror_delta == 0.12 and (wider.mirror_band, wider.mirror_band_from, wider.mirror_band_upto) == (
+        None,
+        None,
+        None,
+    )
+    basis = np.eye(128, dtype=np.float32)
+    refs = np.stack([basis[0], basis[1]])
+    score = shipped.possible_threshold - 0.09  # 0.09 below the shipped possible threshold
+    probe = mix(basis, {0: score, 5: float(np.sqrt(1 - score**2))})
+    for chosen, mirrored in ((wider, True), (shipped, False)):
+        index = GalleryIndex(["a", "b"], refs, np.array([0, 1]), params=chosen)
+        assert abs(float(index.artist_scores(probe[None, :])[0, 0]) - (shipped.possible_threshold - 0.09)) < 1e-3
+        assert bool(index.mirror_needed(probe[None, :], [1.0])[0]) is mirrored
+    for local in ({"possible_threshold": 0.38}, {"quality_slope": 0.2}, {"artist_margin": 0.05}, {"norm": "snorm"}):
+        assert MatchParams.for_settings({"faces": {"matching": local}}).mirror_band is None, local
+    for local in ({"min_quality": 0.2}, {"min_margin": 0.01}, {"verify_threshold": 0.5}):
+        assert MatchParams.for_settings({"faces": {"matching": local}}).mirror_band == shipped.mirror_band, local
+    own = {"mirror_delta": 0.12, "mirror_band": 0.09, "mirror_band_from": 0.4, "mirror_band_upto": 0.4}
+    measured = MatchParams.for_settings({"faces": {"matching": own}})
+    assert (measured.mirror_band, measured.mirror_band_from, measured.mirror_band_upto) == (0.09, 0.4, 0.4)
+
+
 def test_a_certain_match_is_left_crop_only_but_a_close_runner_up_or_threshold_is_not() -> None:
     basis = np.eye(128, dtype=np.float32)
     refs = np.stack([basis[0], basis[0], basis[1], basis[1], basis[2], basis[2]])
@@ -546,3 +576,52 @@ def test_lazy_equals_full_on_real_east_asian_photos(analyzers) -> None:  # type:
             ), rel
             decided += 1
     assert decided >= 20 and 0 < mirrored <= decided
+
+
+def test_a_video_track_just_outside_the_narrow_band_is_mirrored_and_a_later_threshold_decides_as_full(  # type: ignore[no-untyped-def]
+    tmp_path, analyzers
+) -> None:
+    """Review A finding 10: a track of several frames 0.075 below ``possible`` lies outside the narrower
+    ``mirror_band`` (0.07) but inside ``mirror_delta`` (0.08). Its mirror cannot be added later (one crop is
+    stored), so the stage mirrors it with the delta-wide band; a later explicit threshold just above (where the
+    band was not measured, so the band is delta wide) then decides it as full mirroring does, not ``possible``
+    for want of the mirror."""
+    from idolguard.faces.stage import decode_vector
+    from tests.faces.helpers import write_face_clip
+
+    clip = write_face_clip(tmp_path / "clip.mp4", seconds=3.0)
+    reference = analyzers[CROP_MIRROR].analyze(astronaut_array(), reference=True).faces[0].embedding
+    plain = analyse_path(clip, "video", mime="video/mp4")
+    tracks = [i for i, f in enumerate(plain["faces"]) if f["frames"] > 1]
+    assert tracks, "the clip has a track of several frames"
+    first = tracks[0]
+    vector = decode_vector(plain["embeddings"][first])
+    assert vector is not None
+    score = float(gallery_of(reference, params(0.5, 0.4)).artist_scores(vector[None, :])[0, 0])
+    possible = score + 0.075
+    banded = MatchParams(
+        match_threshold=possible + 0.10,
+        possible_threshold=possible,
+        mirror_delta=0.08,
+        mirror_band=0.07,
+        mirror_band_from=possible,
+        mirror_band_upto=possible,
+    )
+    index = gallery_of(reference, banded)
+    assert not index.mirror_needed(vector[None, :], [1.0], skip_certain=False)[0]  # below the narrow band
+    assert index.mirror_needed(vector[None, :], [1.0], skip_certain=False, narrow=False)[0]  # inside delta
+    scanned = analyse_path(clip, "video", mime="video/mp4", resources=Resources({"gallery": index}))
+    assert scanned["faces"][first]["frames"] > 1 and scanned["faces"][first]["views"] == CROP_MIRROR
+    later = {"astronaut": banded.match_threshold + 0.001}  # possible 0.001 higher: outside the measured range
+    moved = GalleryIndex(index.names, index.refs, index.ref_artist, thresholds=later, params=banded, revision="r2")
+    refreshed: dict[str, Any] = {}
+    contribute_faces(refreshed, scanned, moved)
+    full_params = MatchParams(**{**banded.as_dict(), "mirror_delta": None})  # every face crop + mirror
+    full_index = GalleryIndex(index.names, index.refs, index.ref_artist, thresholds=later, params=full_params)
+    full = analyse_path(clip, "video", mime="video/mp4", resources=Resources({"gallery": full_index}))
+    assert all(f["views"] == CROP_MIRROR for f in full["faces"])
+    assert refreshed["faces"][first].get("review_reason") != MIRROR_MISSING
+    assert (refreshed["faces"][first]["decision"], refreshed["faces"][first]["artist"]) == (
+        full["faces"][first]["decision"],
+        full["faces"][first]["artist"],
+    )

@@ -150,3 +150,16 @@ def test_unknown_stage_and_missing_stale_flag_are_usage_errors(cli):
     assert cli("analyze", ok=False).exit_code == 2
     refused = cli("analyze", "--stale", "--stage", "nope", ok=False)
     assert refused.exit_code == 2 and "unknown stage nope" in " ".join(refused.output.split())
+
+
+def test_stored_versions_compare_as_numbers_not_strings() -> None:
+    """With equal times the newer version wins: "10" is newer than "7" (as strings it sorts first)."""
+    from datetime import UTC, datetime
+
+    from idolguard.pipeline.runner import version_key
+    from idolguard.pipeline.stale import StoredRow, _newer
+
+    assert version_key("10") > version_key("7") and version_key("6-next") > version_key("6")
+    when = datetime(2026, 12, 3, tzinfo=UTC)
+    ten, seven = StoredRow("faces", "10", "ok", {}, None, when), StoredRow("faces", "7", "ok", {}, None, when)
+    assert _newer(ten, seven) and not _newer(seven, ten)

@@ -10,6 +10,7 @@ are serialised by the write lock: the second sees the first's result.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from idolguard.signals.banks import create_bank, ensure_bank, new_bank
 from idolguard.signals.models import Bank, BankEntry
 from idolguard.signals.store import IndexStore, current_revision
 from idolguard.workspace import Workspace
-from tests.signals.helpers import in_thread, other_photo, save_jpeg
+from tests.signals.helpers import in_thread, other_photo, photo, save_jpeg
 
 
 def _banked(cli, tmp_path: Path, name: str = "abuse") -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
@@ -124,7 +125,12 @@ def test_managed_and_triage_names(workspace) -> None:  # type: ignore[no-untyped
     assert refused.params == {"name": "official.Jisoo", "artist": "Jisoo"}
     _refused(ErrorCode.BANK_MANAGED, delete_bank, workspace, "official.Jisoo", force=True, reason="test")
 
-    create_bank(workspace, "official.taken", "partner")  # not a collection: in the way of one
+    # ``bank create`` refuses the managed names as rename does (a bank made before that rule may be in the way).
+    _refused(ErrorCode.BANK_NAME_OFFICIAL, create_bank, workspace, "official.Foo", "partner")
+    refused = _refused(ErrorCode.BANK_NAME_TRIAGE, create_bank, workspace, "known_abuse", "negative")
+    assert refused.params == {"name": "known_abuse", "kind": "negative"}
+    with workspace.write() as (session, ledger):  # not a collection: in the way of one (made before the rule)
+        new_bank(session, ledger, workspace.actor, "official.taken", "partner")
     assert rename_bank(workspace, "official.taken", "partner-a").new == "partner-a"
     create_bank(workspace, "ka-old", "known_abuse")
     assert rename_bank(workspace, "ka-old", "known_abuse").kind == "known_abuse"  # triage may use it now
@@ -145,6 +151,14 @@ def test_delete_empty_needs_no_force_and_a_full_one_does(cli, workspace, tmp_pat
     assert _entries(workspace) == entries  # nothing lost
     result = cli("bank", "delete", "abuse", "--force", ok=False)
     assert result.exit_code == 2 and "--reason" in result.output and _entries(workspace) == entries
+    # The library asks for the reason too (not only the command line): a blank one is no reason.
+    refused = _refused(ErrorCode.BANK_FORCE_REASON, delete_bank, workspace, "abuse", force=True, reason="  ")
+    assert _entries(workspace) == entries
+    with workspace.sessions() as session:
+        held = list(session.execute(select(BankEntry.id, BankEntry.signal_type, BankEntry.value)).tuples())
+        bank_id = session.execute(select(Bank.id).where(Bank.name == "abuse")).scalar_one()
+    lines = sorted(f"{t}\t{v}\n" for _i, t, v in held)
+    digest = hashlib.sha256("".join(lines).encode()).hexdigest()
 
     result = cli("bank", "delete", "abuse", "--force", "--reason", "list withdrawn by the partner")
     assert f"its {entries} entries" in result.stdout
@@ -152,10 +166,13 @@ def test_delete_empty_needs_no_force_and_a_full_one_does(cli, workspace, tmp_pat
     assert cli.json_lines("match", copy, "--json")[0]["matches"] == []
     saved, current = _index_revision(workspace)
     assert saved == current  # the deletion was applied to the saved index, not left for a rebuild
-    assert _events(workspace, "bank.delete")[-1] == {
+    assert _events(workspace, "bank.delete")[-1] == {  # what went, by id and digest (names are reusable)
         "bank": "abuse",
+        "bank_id": bank_id,
         "kind": "known_abuse",
         "entries_removed": entries,
+        "entry_ids": sorted(i for i, _t, _v in held),
+        "entries_sha256": digest,
         "forced": True,
         "reason": "list withdrawn by the partner",
     }
@@ -169,7 +186,7 @@ def test_delete_refuses_a_bank_with_recorded_matches_even_with_force(cli, worksp
     assert cli.json_lines("scan", copy, "--json")[0]["matches"]
     entries = _entries(workspace)
     refused = _refused(ErrorCode.BANK_HAS_MATCHES, delete_bank, workspace, "abuse", force=True, reason="r")
-    assert refused.params["results"] >= 1
+    assert refused.params["hits"] == 1 and refused.params["results"] >= 1  # the stored result, folded first
     cli("bank", "list")  # folds the stored result into entry hits
     refused = _refused(ErrorCode.BANK_HAS_MATCHES, delete_bank, workspace, "abuse", force=True, reason="r")
     assert refused.params["hits"] == 1
@@ -194,7 +211,7 @@ def test_two_renames_at_once(workspace, home: Path, monkeypatch: pytest.MonkeyPa
     create_bank(workspace, "b", "partner")
     first, second = (("a", "x"), ("a", "y")) if same_bank else (("a", "x"), ("b", "x"))
     inside, released = threading.Event(), threading.Event()
-    real = bank_changes._refuse_reserved
+    real = bank_changes.refuse_reserved
 
     def held(name: str, kind: str) -> None:
         real(name, kind)
@@ -202,7 +219,7 @@ def test_two_renames_at_once(workspace, home: Path, monkeypatch: pytest.MonkeyPa
             inside.set()
             assert released.wait(120)
 
-    monkeypatch.setattr(bank_changes, "_refuse_reserved", held)
+    monkeypatch.setattr(bank_changes, "refuse_reserved", held)
     one = in_thread(home, lambda ws: rename_bank(ws, *first))
     assert inside.wait(120), one[1]
     two = in_thread(home, lambda ws: rename_bank(ws, *second))
@@ -227,12 +244,36 @@ def test_the_admin_ledger_names_the_new_events_in_both_languages() -> None:
     assert action_name("bank.rename", translator("ko")) == "해시 뱅크 이름 변경"
     assert action_name("bank.delete", translator("ko")) == "해시 뱅크 삭제"
     assert action_name("bank.delete", translator("en")) == "Hash bank deleted"
+    # Review A finding 7: the new events' detail fields are labelled (and yes/no, kinds said) in Korean.
+    from idolguard.web.ledger_view import detail_pairs
+
+    details = {
+        "bank": "abuse",
+        "bank_id": 4,
+        "kind": "known_abuse",
+        "entries_removed": 3,
+        "entry_ids": [7, 8, 9],
+        "entries_sha256": "ab" * 32,
+        "forced": True,
+        "reason": "withdrawn",
+    }
+    korean = dict(detail_pairs(details, translator("ko"), "bank.delete"))
+    assert korean["뱅크 종류"] == "확인된 악용물" and korean["항목까지 함께 삭제(--force)"] == "예", korean
+    assert korean["삭제된 항목 수"] == "3" and korean["삭제된 항목 번호"] == "7, 8, 9", korean
+    assert not any(label.isascii() for label in korean), korean  # no raw English key left
+    renamed = dict(detail_pairs({"bank": "a", "new_name": "b", "kind": "partner"}, translator("ko"), "bank.rename"))
+    assert renamed["새 이름"] == "b" and renamed["뱅크 종류"] == "협력 기관", renamed
+    english = dict(detail_pairs(details, translator("en"), "bank.delete"))
+    assert english["bank kind"] == "confirmed abuse" and english["with its entries (--force)"] == "yes", english
+    # ``kind`` of another event is not called a bank kind.
+    assert "bank kind" not in dict(detail_pairs({"kind": "capture_files"}, translator("en"), "export"))
 
 
 def test_the_rename_kind_mismatch_asks_for_unblocks_the_triage_bank(workspace) -> None:  # type: ignore[no-untyped-def]
     """The case ``bank.kind_mismatch`` tells the reader to rename: a ``negative`` list named ``known_abuse`` is
     renamed away (its entries keep vetoing under the new name), then the triage's bank can be made."""
-    create_bank(workspace, "known_abuse", "negative")
+    with workspace.write() as (session, ledger):  # made before ``bank create`` refused the name for that kind
+        new_bank(session, ledger, workspace.actor, "known_abuse", "negative")
     refused = _refused(ErrorCode.BANK_KIND_MISMATCH, ensure_bank, workspace, "known_abuse", "known_abuse")
     assert "bank rename known_abuse" in cli_lang.tr_error(refused, "en")
     assert "bank rename known_abuse" in cli_lang.tr_error(refused, "ko")
@@ -241,3 +282,178 @@ def test_the_rename_kind_mismatch_asks_for_unblocks_the_triage_bank(workspace) -
     with workspace.sessions() as session:
         kinds = dict(session.execute(select(Bank.name, Bank.kind)).tuples().all())
     assert kinds == {"known_abuse": "known_abuse", "official-media-list": "negative"}
+
+
+def _hits(ws: Workspace) -> int:
+    from idolguard.signals.models import EntryHit
+
+    with ws.sessions() as session:
+        return int(session.execute(select(func.count()).select_from(EntryHit)).scalar_one())
+
+
+@pytest.mark.parametrize("change", ["add", "disable", "enable", "remove-other", "triage"])
+def test_a_change_to_another_bank_before_sync_keeps_the_match(cli, workspace, tmp_path: Path, change: str) -> None:  # type: ignore[no-untyped-def]
+    """Review A finding 1: a bank change drops stored match results; before that it folds them into entry hits
+    and the incident, in the same transaction. So a scanned match survives any change to another bank made
+    before ``sync``, and ``bank delete --force`` of the matched bank is still refused."""
+    from idolguard.signals.banks import set_enabled
+
+    _original, copy = _banked(cli, tmp_path)
+    matched = cli.json_lines("scan", copy, "--json")[0]
+    assert matched["matches"] and _hits(workspace) == 0  # stored, not yet folded
+    other = save_jpeg(photo(), tmp_path / "other.jpg")  # unrelated to the banked picture
+    if change == "triage":
+        from idolguard.web.triage import add_to_known_abuse
+
+        scanned = cli.json_lines("scan", other, "--json")[0]
+        assert not scanned["matches"] and _hits(workspace) == 0
+        add_to_known_abuse(workspace, scanned["sha256"])
+    else:
+        cli("bank", "create", "other", "--kind", "partner")
+        cli("bank", "add", "other", other)
+        if change == "disable":
+            set_enabled(workspace, "other", None, False)
+        elif change == "enable":
+            set_enabled(workspace, "other", None, True)
+        elif change == "remove-other":
+            cli("bank", "remove", "other", "--reason", "test", "--yes")
+    with workspace.sessions() as session:
+        from idolguard.db.models import StageResult
+
+        stored = session.execute(select(func.count()).select_from(StageResult).where(StageResult.stage == "match"))
+        assert stored.scalar_one() == 0  # the bank change did drop the stored results...
+    assert _hits(workspace) == 1  # ...but the match was recorded first
+    incidents = cli.json_lines("incidents", "list", "--json")
+    assert len(incidents) == 1 and incidents[0]["items"] >= 2  # the banked original and the copy
+    refused = _refused(ErrorCode.BANK_HAS_MATCHES, delete_bank, workspace, "abuse", force=True, reason="r")
+    assert refused.params["hits"] == 1
+    assert cli("verify").exit_code == 0
+
+
+def test_bank_remove_keeps_recorded_matches(cli, workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Review A finding 2: ``bank remove`` (whole bank or one entry) refuses what items matched, like ``bank
+    delete``, even before ``sync``; an entry nobody matched still goes, and ``bank disable`` retires the rest."""
+    from idolguard.signals.banks import remove
+
+    _original, copy = _banked(cli, tmp_path)
+    cli("scan", copy)  # stored, not folded: remove folds first
+    entries = _entries(workspace)
+    refused = _refused(ErrorCode.BANK_HAS_MATCHES, remove, workspace, "abuse", None, reason="r")
+    assert refused.params == {"name": "abuse", "hits": 1, "results": 0}
+    # The refusal rolled its fold back with everything else: the stored result is still there to fold.
+    assert _hits(workspace) == 0
+    cli("bank", "list")
+    with workspace.sessions() as session:
+        from idolguard.signals.models import EntryHit
+
+        hit_entry = session.execute(select(EntryHit.entry_id)).scalar_one()
+        other_ids = list(session.execute(select(BankEntry.id).where(BankEntry.id != hit_entry)).scalars())
+    refused = _refused(ErrorCode.BANK_ENTRY_HAS_MATCHES, remove, workspace, "abuse", hit_entry, reason="r")
+    assert refused.params == {"name": "abuse", "entry": hit_entry, "hits": 1}
+    assert _entries(workspace) == entries and _hits(workspace) == 1  # nothing lost
+    result = cli("--lang", "ko", "bank", "remove", "abuse", "--reason", "r", "--yes", ok=False)
+    assert result.exit_code == 2 and "증거" in result.output, result.output
+    if other_ids:  # an entry no item matched may still be removed
+        assert remove(workspace, "abuse", other_ids[0], reason="unused hash").entries == 1
+    assert _hits(workspace) == 1
+    cli("bank", "disable", "abuse")
+    assert cli("verify").exit_code == 0
+
+
+def test_triage_adds_only_to_a_known_abuse_bank_checked_in_the_adding_transaction(workspace) -> None:  # type: ignore[no-untyped-def]
+    """Review A finding 4: ``add_entries(expect_kind=...)`` checks the kind inside its own transaction, so a
+    ``negative`` bank that took the name after ``ensure_bank`` ran gets nothing (it would veto matches)."""
+    from idolguard.signals.banks import NewEntry, add_entries
+
+    with workspace.write() as (session, ledger):
+        new_bank(session, ledger, workspace.actor, "known_abuse", "negative")
+    refused = _refused(
+        ErrorCode.BANK_KIND_MISMATCH,
+        add_entries,
+        workspace,
+        "known_abuse",
+        [NewEntry("sha256", "ab" * 32)],
+        event_details={},
+        expect_kind="known_abuse",
+    )
+    assert refused.params == {"name": "known_abuse", "kind": "negative", "wanted": "known_abuse"}
+    assert _entries(workspace) == 0 and _events(workspace, "bank.add") == []
+
+
+def test_a_match_computed_before_a_bank_delete_is_not_stored_naming_the_gone_entries(  # type: ignore[no-untyped-def]
+    cli, workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review A finding 3: a scan matched an entry, then ``bank delete --force`` committed (nothing recorded a
+    match yet, so it was allowed), then the scan stores its results. The runner asks the match stages under
+    the write lock (``Stage.not_storable``): the match naming the gone entry is left out (logged) instead of a
+    signed result naming a bank that no longer exists, and the next scan matches the item afresh."""
+    import logging
+
+    from idolguard.db.models import StageResult
+    from idolguard.pipeline import runner
+
+    _original, copy = _banked(cli, tmp_path)
+    real = runner.persist_batch
+    deleted: list[Any] = []
+
+    def delete_first(ws: Workspace, batch: list[Any]) -> None:
+        if not deleted and any(o.stage == "match" and o.output.get("matches") for _s, outs in batch for o in outs):
+            deleted.append(delete_bank(ws, "abuse", force=True, reason="withdrawn while a scan ran"))
+        real(ws, batch)
+
+    monkeypatch.setattr(runner, "persist_batch", delete_first)
+    with caplog.at_level(logging.WARNING, logger="idolguard.pipeline.runner"):
+        scanned = cli.json_lines("scan", copy, "--json")[0]
+    assert deleted and deleted[0].entries >= 1  # the delete ran between matching and storing
+    assert any("were removed after the scan matched them" in r.getMessage() for r in caplog.records)
+    with workspace.sessions() as session:
+        stored = list(
+            session.execute(
+                select(StageResult.output).where(
+                    StageResult.item_sha256 == scanned["sha256"], StageResult.stage == "match"
+                )
+            ).scalars()
+        )
+    assert stored == []  # nothing names the deleted bank
+    monkeypatch.setattr(runner, "persist_batch", real)
+    again = cli.json_lines("scan", copy, "--json")[0]
+    assert again["matches"] == []  # matched again, against the banks as they are now
+    assert cli("verify").exit_code == 0
+
+
+def test_a_match_stored_after_a_bank_change_is_still_folded(cli, workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A bank change folds, then deletes the stored match results; SQLite gives the next row the id after the
+    largest one left, i.e. the id of a deleted row the fold's watermark already passed. The fold runs again
+    after the delete and brings the watermark back to the rows that remain, so a match stored later is counted:
+    here an item scanned before (no match), its original confirmed in the web triage (no new file, so no new
+    stored rows), the item scanned again (only the match stages run)."""
+    from idolguard.db.models import StageResult
+    from idolguard.signals.models import SignalState
+    from idolguard.web.triage import add_to_known_abuse
+
+    _banked(cli, tmp_path)
+    original = cli.json_lines("scan", save_jpeg(photo(), tmp_path / "p.jpg", quality=95), "--json")[0]
+    item = save_jpeg(photo().resize((400, 300)), tmp_path / "item.jpg", quality=60)
+    assert cli.json_lines("scan", item, "--json")[0]["matches"] == []
+    cli("bank", "list")  # folds: the watermark passes the item's (empty) match results
+    add_to_known_abuse(workspace, original["sha256"])  # drops every stored match result
+    with workspace.sessions() as session:
+        watermark = session.get(SignalState, "incidents_synced").value
+        top = session.execute(select(func.max(StageResult.id))).scalar_one() or 0
+    assert watermark <= top  # no id above the rows left counts as already folded
+    assert cli.json_lines("scan", item, "--json")[0]["matches"]  # only the match stages run again
+    cli("bank", "list")
+    assert _hits(workspace) == 1
+    assert len(cli.json_lines("incidents", "list", "--json")) == 1
+
+
+def test_a_new_bank_with_a_renamed_banks_old_name_can_be_deleted(cli, workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Review A finding 5: stored results keep the name a bank had when they were computed. After renaming A
+    to B and creating a new, empty A, those results name "A" but B's entries: they keep B, not the new A."""
+    _original, copy = _banked(cli, tmp_path)
+    assert cli.json_lines("scan", copy, "--json")[0]["matches"]
+    rename_bank(workspace, "abuse", "abuse-2025")
+    create_bank(workspace, "abuse", "partner")
+    assert delete_bank(workspace, "abuse").entries == 0  # the results naming "abuse" are abuse-2025's
+    refused = _refused(ErrorCode.BANK_HAS_MATCHES, delete_bank, workspace, "abuse-2025", force=True, reason="r")
+    assert refused.params["hits"] == 1 and refused.params["results"] >= 1

@@ -17,10 +17,12 @@ ENGLISH = "official collection of artist #4242, who is no longer enrolled: its 0
 
 def _orphaned_collection(ws) -> None:  # type: ignore[no-untyped-def]
     """An official collection bank naming an artist id nobody has (what `artists remove` left before it refused)."""
-    from idolguard.signals.banks import create_bank
+    from idolguard.signals.banks import new_bank
 
     description = "Official media of Gone Star (artist #4242): source-face attribution (artists official add)"
-    create_bank(ws, "official.Gone_Star", "negative", description=description)
+    # ``bank create`` refuses official. names: made here as `artists official add` does
+    with ws.write() as (session, ledger):
+        new_bank(session, ledger, ws.actor, "official.Gone_Star", "negative", description=description)
 
 
 def _verify(client) -> str:  # type: ignore[no-untyped-def]

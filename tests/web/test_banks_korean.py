@@ -11,7 +11,7 @@ from .conftest import STRONG, make_user, sign_in
 def test_bank_kinds_are_said_in_korean(app_ws, new_client):  # type: ignore[no-untyped-def]
     from idolguard.signals.banks import create_bank
 
-    for name, kind in (("ours", "known_abuse"), ("official.x", "negative"), ("ngo", "partner")):
+    for name, kind in (("ours", "known_abuse"), ("official-media", "negative"), ("ngo", "partner")):
         create_bank(app_ws, name, kind)
     viewer = make_user(app_ws, "ana", "analyst", password=STRONG)
     table = html.unescape(sign_in(new_client(), viewer, lang="ko").get("/banks").text.split('id="banks"', 1)[1])

@@ -92,13 +92,14 @@ def test_two_first_confirmations_make_one_known_abuse_bank(workspace, home, tmp_
 def test_a_known_abuse_bank_of_another_kind_is_refused_with_a_coded_message(workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A bank named ``known_abuse`` that is a ``negative`` list (which would veto matches) is not used for
     confirmed abuse: the refusal is coded, so the item page tells a Korean reader to rename that bank."""
-    from idolguard.signals.banks import create_bank
+    from idolguard.signals.banks import new_bank
     from idolguard.web.errors import shown_error
     from idolguard.web.i18n import translator
     from idolguard.web.triage import add_to_known_abuse
 
     (sha,) = _items(workspace, tmp_path, 1)
-    create_bank(workspace, "known_abuse", "negative")
+    with workspace.write() as (session, ledger):  # made before ``bank create`` refused the name for that kind
+        new_bank(session, ledger, workspace.actor, "known_abuse", "negative")
     with pytest.raises(IdolGuardError) as refused:
         add_to_known_abuse(workspace, sha)
     assert refused.value.code is ErrorCode.BANK_KIND_MISMATCH

@@ -9,8 +9,8 @@ import html
 
 import pytest
 
-from idolguard.web.item_view import forget_stale_count
-from idolguard.web.models import Review
+from idolguard.web.item_view import forget_stale_count, refresh_stale_count
+from idolguard.web.models import Job, Review
 
 from .conftest import STRONG, make_user, sign_in
 from .seed import seed
@@ -23,6 +23,7 @@ def bumped(app_ws, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
 
     monkeypatch.setattr(FacesStage, "version", f"{FacesStage.version}-next")
     forget_stale_count(app_ws)
+    assert refresh_stale_count(app_ws) == 2  # what the page's background count stores
     yield s
     forget_stale_count(app_ws)
 
@@ -96,6 +97,10 @@ def test_an_admin_starts_the_re_analysis_as_a_background_job(client, app_ws, bum
     assert again.headers["location"] == f"/jobs/{job_id}", "one re-analysis at a time"
     state = run_job(client, app_ws, job_id)
     assert state["state"] == "done" and state["done"] == state["total"] == 2 and not state["error"]
+    with app_ws.sessions() as session:
+        job = session.get(Job, job_id)
+        assert job.results == [], "items brought up to date are counted, not listed"
+        assert job.params["counts"]["analysed"] == 2 and job.params["counts"]["stored"] > 0
     assert find_stale(app_ws).items == []
     with app_ws.sessions() as session:
         events = [
@@ -110,5 +115,5 @@ def test_an_admin_starts_the_re_analysis_as_a_background_job(client, app_ws, bum
     assert sorted(e["item"] for e in faces) == sorted([bumped.suspect, bumped.shapes])  # once per item
     assert {e["actor"] for e in faces} == {"web:adm"}
     assert 'id="stale-notice"' not in client.get("/triage").text
-    page = client.get(f"/jobs/{job_id}").text
-    assert bumped.suspect[:12] in page
+    page = html.unescape(client.get(f"/jobs/{job_id}").text)
+    assert 'id="job-counts"' in page and "Re-analysed 2 items" in page

@@ -124,3 +124,17 @@ def test_a_capture_jobs_rows_are_headed_url_not_file(client, app_ws):
     head = page[page.index('id="job-results"') :]
     head = head[: head.index("</thead>")]
     assert "<th>URL</th>" in head and "파일" not in head
+
+
+def test_an_unnamed_member_has_its_own_code_and_sentence():
+    """An empty name or a NUL byte is not "an absolute path or '..'": its own code, said in Korean too."""
+    from idolguard.coded_text import recognise
+    from idolguard.error_messages import MESSAGES
+    from idolguard.errors import ErrorCode
+    from idolguard.intake.archives import MEMBER_FORMS, unsafe_name_reason
+
+    for name in ("", "bad\x00name.jpg"):
+        found = recognise(unsafe_name_reason(name) or "", MEMBER_FORMS)
+        assert found and found["code"] == "archive.member_name", name
+    sentence = MESSAGES[ErrorCode.ARCHIVE_MEMBER_NAME]
+    assert "no usable name" in sentence and ".." not in sentence

@@ -385,7 +385,11 @@ class CaptureJob:
             except LimitExceeded as exc:
                 media.error = str(exc)
                 if "total download limit" in str(exc) or "time limit" in str(exc):
-                    self.out.add_error(f"media {link.url}: {exc}", ErrorCode.CAPTURE_MEDIA_FAILED, url=link.url)
+                    # the rest of the page's media are skipped: the reader is told how many were not captured
+                    skipped = len(links) - index - 1
+                    self.out.add_error(
+                        f"media {link.url}: {exc}", ErrorCode.CAPTURE_MEDIA_BUDGET, url=link.url, skipped=skipped
+                    )
                     for rest in links[index + 1 :]:
                         self.out.media.append(MediaOutcome(rest.url, rest.via, error=f"skipped: {exc}"))
                     break

@@ -240,6 +240,7 @@ def build_context(ws: Workspace, key: str, lang: str) -> dict[str, Any]:
     short = {i["sha256"]: n for n, i in enumerate(detail["items"], start=1)}
     identity, manipulation, leads = [], [], []
     stage_versions: dict[str, set[str]] = {}
+    outdated = _outdated(shas, results, short, t)
     for sha in shas:
         faces = results.get((sha, "faces"))
         if faces:
@@ -272,10 +273,10 @@ def build_context(ws: Workspace, key: str, lang: str) -> dict[str, Any]:
             stage_versions.setdefault("provenance", set()).add(prov["version"])
         leads.extend(_said_leads(_item_leads(short[sha], prov, sightings_by_item.get(sha, [])), t.langs))
     record = impact.impact_record(detail)
-    chart_lang = t.langs[0]  # "both" draws its charts in Korean, the report's first language
+    # One chart per language: a "both" report's English reader reads its own axis labels and legend.
     charts = {
-        "sightings": impact.sightings_chart_png(detail, chart_lang),
-        "platforms": impact.platforms_chart_png(record, chart_lang),
+        "sightings": [impact.sightings_chart_png(detail, chart_lang) for chart_lang in t.langs],
+        "platforms": [impact.platforms_chart_png(record, chart_lang) for chart_lang in t.langs],
     }
     report = verify_workspace(ws, objects=False)
     evidence = _evidence_rows(ws, detail, sightings_by_item)
@@ -294,11 +295,12 @@ def build_context(ws: Workspace, key: str, lang: str) -> dict[str, Any]:
         "max_previews": _preview_limit(ws),
         "identity": identity,
         "manipulation": manipulation,
+        "outdated": outdated,
         "leads": leads,
         "impact": record,
         "charts": {
-            k: ("data:image/png;base64," + base64.b64encode(v).decode("ascii")) if v else None
-            for k, v in charts.items()
+            k: ["data:image/png;base64," + base64.b64encode(png).decode("ascii") for png in pngs if png]
+            for k, pngs in charts.items()
         },
         "custody": [
             {
@@ -324,6 +326,27 @@ def build_context(ws: Workspace, key: str, lang: str) -> dict[str, Any]:
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "version": __version__,
     }
+
+
+def _outdated(
+    shas: list[str], results: dict[tuple[str, str], dict[str, Any]], short: dict[str, int], t: Translator
+) -> list[Markup]:
+    """ "Item N: step, step" for each item whose face or manipulation result shown here was made by an older
+    version of the step than the one installed now: the report says so, so it is not read as current (the
+    methodology lists the versions; ``idolguard analyze --stale`` brings them up to date)."""
+    from idolguard.pipeline.runner import select_stages
+
+    current = {s.name: s.version for s in select_stages(None)}
+    lines = []
+    for sha in shas:
+        old = [
+            stage
+            for stage in ("faces", "manipulation")
+            if (sha, stage) in results and stage in current and results[(sha, stage)]["version"] != current[stage]
+        ]
+        if old:
+            lines.append(Markup("{}: {}").format(short[sha], Markup(", ").join(_stage_label(t, s) for s in old)))
+    return lines
 
 
 def _stage_label(t: Translator, stage: str) -> Markup:
@@ -394,4 +417,6 @@ def write_report(ws: Workspace, key: str, dest: Path, *, lang: str = "both", fmt
         "bytes": len(data),
         "format": fmt,
         "lang": lang,
+        # items shown with a face or manipulation result older than the installed step (the report says so)
+        "outdated_items": len(context["outdated"]),
     }

@@ -42,6 +42,17 @@ def _header(*keys: str) -> str:
     return "<tr>" + "".join(f"<th>{html.escape(t('manip.col.' + k))}</th>" for k in keys) + "</tr>"
 
 
+def _c2pa_problem(credentials: dict[str, Any]) -> str:
+    """Why the Content Credentials were not read or verified, in the report's language (the C2PA library's own
+    words kept as data after our sentence)."""
+    from idolguard.detect.content_credentials import problem_code
+
+    code, detail = problem_code(credentials)
+    if code == "c2pa.not_installed":
+        return t("manip.c2pa_not_installed")
+    return t("manip.c2pa_unreadable", detail=detail)
+
+
 def render(ws: Workspace, obj: dict[str, Any]) -> str:
     info = obj.get("manipulation")
     if not isinstance(info, dict):
@@ -98,7 +109,10 @@ def render(ws: Workspace, obj: dict[str, Any]) -> str:
     if rows:
         parts.append("<table>" + _header("face", "score", "detail", "heatmap") + "".join(rows) + "</table>")
     cc = obj.get("content_credentials") or {}
-    if cc.get("present"):
+    if cc.get("present") is None and cc.get("error"):  # never read: the report must not say "absent"
+        not_checked = t("manip.c2pa_not_checked", reason=_c2pa_problem(cc))
+        parts.append(f"<p class='small' id='c2pa-not-checked'>{esc(not_checked)}</p>")
+    elif cc.get("present"):
         line = t(
             "manip.c2pa",
             signature=t("manip.c2pa_valid") if cc.get("signature_valid") else t("manip.c2pa_invalid"),
@@ -107,6 +121,8 @@ def render(ws: Workspace, obj: dict[str, Any]) -> str:
             signer=cc.get("signer"),
         )
         parts.append(f"<p>{esc(line)}</p>")
+        if cc.get("error"):  # present but unreadable or unverifiable: say why, not only "INVALID"
+            parts.append(f"<p class='small'>{esc(_c2pa_problem(cc))}</p>")
     else:
         parts.append(f"<p class='small'>{esc(t('manip.no_c2pa'))}</p>")
     return "\n".join(parts)

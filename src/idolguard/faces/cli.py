@@ -621,6 +621,14 @@ def _print_calibration(record: dict[str, Any]) -> None:
             if record.get("fallback_match_threshold") is not None
             else ""
         )
+        + (f"mirror_delta = {record['mirror_delta']}\n" if record.get("mirror_delta") is not None else "")
+        + (  # the band, measured here: without it a local block gets the mirror_delta-wide band
+            f"mirror_band = {record['mirror_band']}\n"
+            f"mirror_band_from = {record['mirror_band_from']}\n"
+            f"mirror_band_upto = {record['mirror_band_upto']}\n"
+            if all(record.get(k) is not None for k in ("mirror_band", "mirror_band_from", "mirror_band_upto"))
+            else ""
+        )
         + 'norm = "none"\n'
         + f'reference_embedding = "{record.get("reference_embedding") or "crop+mirror"}"'
     )

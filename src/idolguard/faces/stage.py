@@ -128,7 +128,11 @@ class FacesStage(Stage):
     # vector; a version 6 output that mirrored it holds the same decision); and a video track of several frames
     # in the mirror band is always mirrored, even when a certain match (that came after review of version 6
     # without a new version, so a version 6 output of a video may hold such a track crop-only, which a later
-    # gallery refresh could at worst cap at ``possible``; this version re-analyses it: ``analyze --stale``);
+    # gallery refresh could at worst cap at ``possible``; this version re-analyses it: ``analyze --stale``). Such
+    # a track is decided with the ``mirror_delta``-wide band, not the narrower ``mirror_band`` (review A, finding
+    # 10), without a new version: its decision at the measured threshold is the same either way; a version 7
+    # output stored before may hold a track 0.07-0.08 below crop-only, which a later threshold change can at
+    # worst cap at ``possible``, never a wrong ``match``;
     # 6: a certain ``match`` is left crop-only too (its vector, similarity and margin are the crop's; version 5
     # stored crop + mirror for it, read as it is);
     # 5: lazy probe mirroring, per-face ``views``; 4: every scanned face crop + mirror; 3: inputs under 64 px
@@ -301,7 +305,10 @@ class FacesStage(Stage):
         track of several frames is mirrored as a certain match too. Its vector averages several frames and
         only one crop is stored, so a later refresh cannot add the mirror: left crop-only, a gallery change
         that made it uncertain would cap it at ``possible`` (``mirror_view_missing``) where a fresh scan
-        says ``match``. A one-frame track's vector is its stored crop's, so the refresh can."""
+        says ``match``. For the same reason such a track is decided with the ``mirror_delta``-wide band, not the
+        narrower ``mirror_band`` (measured at one threshold, on single pictures): a later threshold outside its
+        range would widen the band over a crop-only track and cap it at ``possible`` (review A, finding 10). A
+        one-frame track's vector is its stored crop's, so the refresh can."""
         if gallery is None or gallery.empty or analyzer.embedder is None:
             return
         pending = [t for t in tracker.tracks if t.views() == CROP and t.embedding() is not None]
@@ -309,10 +316,11 @@ class FacesStage(Stage):
             return
         vectors = np.stack([t.embedding() for t in pending])  # type: ignore[misc]
         qualities = [round(t.best().face.quality.score, 3) for t in pending]
-        in_band = gallery.mirror_needed(vectors, qualities, skip_certain=False)
+        # A track of several frames: the ``mirror_delta``-wide band (``narrow=False``), certain matches included.
+        wide = gallery.mirror_needed(vectors, qualities, skip_certain=False, narrow=False)
         uncertain = gallery.mirror_needed(vectors, qualities)  # the band less the certain matches
-        for track, band, needed in zip(pending, in_band, uncertain, strict=True):
-            if needed or (band and len(track.observations) > 1):
+        for track, in_wide, needed in zip(pending, wide, uncertain, strict=True):
+            if needed or (in_wide and len(track.observations) > 1):
                 add_mirror(analyzer.embedder, [o.face for o in track.top()])
 
     # --- matching --------------------------------------------------------------------------------------------

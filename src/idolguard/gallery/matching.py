@@ -55,6 +55,14 @@ def reference_kind(face: dict[str, Any] | None) -> str:
     return str((face or {}).get("reference_embedding") or LEGACY_REFERENCE_EMBEDDING)
 
 
+# The narrower mirror band's fields (``MatchParams.mirror_band``), and the settings that leave it valid: they
+# move faces only between ``match`` and ``possible`` (or concern one-to-one checks), never across ``possible``.
+# A local ``[faces.matching]`` setting anything else (``mirror_delta``, thresholds, quality penalty, per-artist
+# or S-norm rules, cohort) drops the shipped band unless it sets all three band fields itself (review A, 9).
+BAND_FIELDS = ("mirror_band", "mirror_band_from", "mirror_band_upto")
+BAND_NEUTRAL = frozenset({"verify_threshold", "min_margin", "min_quality"})
+
+
 @dataclass(frozen=True)
 class MatchParams:
     """Decision parameters; the shipped values come from ``calibration.json`` (a recorded calibration run)."""
@@ -111,14 +119,21 @@ class MatchParams:
 
     @classmethod
     def for_settings(cls, settings: dict[str, Any] | None) -> MatchParams:
-        """Shipped calibration, overridden by ``[faces.matching]`` in the workspace config (a local calibration)."""
+        """Shipped calibration, overridden by ``[faces.matching]`` in the workspace config (a local calibration).
+
+        The shipped ``mirror_band`` holds only for the shipped rule: see ``BAND_FIELDS``."""
         shipped = cls.shipped()
         faces = (settings or {}).get("faces", {})
         local = faces.get("matching", {}) if isinstance(faces, dict) else {}
         if not isinstance(local, dict) or not local:
             return shipped
         known = {k: v for k, v in local.items() if k in cls.__dataclass_fields__ and k not in ("source", "expected")}
-        return cls(**{**shipped.as_dict(), **known, "source": {"workspace_config": sorted(known)}, "expected": {}})
+        merged = {**shipped.as_dict(), **known, "source": {"workspace_config": sorted(known)}, "expected": {}}
+        if set(known) - BAND_NEUTRAL - set(BAND_FIELDS) and not set(BAND_FIELDS) <= set(known):
+            # The shipped band was measured with the shipped scores, thresholds and ``mirror_delta``: a local
+            # block changing any of them without measuring its own band gets the ``mirror_delta``-wide band.
+            merged.update(dict.fromkeys(BAND_FIELDS))
+        return cls(**merged)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -319,6 +334,7 @@ class GalleryIndex:
         qualities: list[float] | None = None,
         delta: float | None = None,
         skip_certain: bool = True,
+        narrow: bool = True,
     ) -> np.ndarray:
         """Which crop-only probe vectors need their mirror view before a decision (lazy probe mirroring).
 
@@ -343,7 +359,10 @@ class GalleryIndex:
         S-norm scores (``norm = "snorm"``) the raw-score bound does not carry over, so every face is
         mirrored; so too with no delta. An empty gallery needs no mirror at all. ``skip_certain=False`` is
         the earlier rule (benchmarks compare the two), and the faces stage's rule for a video track of several
-        frames, whose mirror a later refresh could not make.
+        frames, whose mirror a later refresh could not make. ``narrow=False`` ignores ``mirror_band`` (the band
+        is ``delta`` wide everywhere): the faces stage's rule for those tracks too, as their decision must stay
+        right under any later threshold, where the narrower band was not measured (and the band's rises were
+        measured on single pictures only).
         """
         probes = np.asarray(probes, np.float32).reshape(-1, self.refs.shape[1] if len(self.refs) else 128)
         if self.empty or len(probes) == 0:
@@ -355,7 +374,8 @@ class GalleryIndex:
         q = np.array([1.0 if v is None else v for v in qualities] if qualities is not None else [1.0] * len(probes))
         penalty = self.params.quality_penalty(q)
         possible = self.thresholds[None, :] + penalty[:, None] - self.params.possible_gap
-        near = (scores - possible + self.band_widths(possible, float(delta))).max(axis=1) >= 0
+        widths = self.band_widths(possible, float(delta)) if narrow else np.full(np.shape(possible), float(delta))
+        near = (scores - possible + widths).max(axis=1) >= 0
         if skip_certain:
             near &= ~self.certain_match(scores, penalty, float(delta))
         return np.asarray(near, bool)

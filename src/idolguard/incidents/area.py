@@ -8,4 +8,5 @@ AREA = Area(
     commands=("idolguard.incidents.cli:register",),
     report_sections=(ReportSection("matches", "idolguard.incidents.report:matches_section", order=30),),
     models=("idolguard.incidents.models",),
+    match_folds=("idolguard.incidents.sync:fold",),  # a bank change records stored matches before dropping them
 )

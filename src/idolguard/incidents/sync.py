@@ -13,6 +13,7 @@ item matching entries of two incidents merges them (the younger points to the ol
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,6 +25,7 @@ from idolguard.signals.models import Bank, BankEntry, EntryHit, SignalState
 from idolguard.workspace import Workspace
 
 WATERMARK = "incidents_synced"
+_log = logging.getLogger(__name__)
 
 
 # The sentences this module writes into text columns (an incident member's ``reason``, a new incident's
@@ -54,30 +56,45 @@ def _incident_of_item(session: Any, sha: str) -> int | None:
 
 def sync(ws: Workspace) -> int:
     """Consume new match results; returns how many items were processed."""
-    processed = 0
     with ws.write() as (session, ledger):
-        state = session.get(SignalState, WATERMARK)
-        if state is None:
-            state = SignalState(name=WATERMARK, value=0)
-            session.add(state)
-            session.flush()
-        rows = session.execute(
-            select(StageResult)
-            .where(
-                StageResult.stage.in_(("match", "face_match")),
-                StageResult.status == "ok",
-                StageResult.id > state.value,
-            )
-            .order_by(StageResult.id)
-        ).scalars()
-        last = state.value
-        for row in list(rows):
-            last = max(last, row.id)
-            matches = [m for m in _matches_of(session, row) if m.get("bank_kind") != "negative"]
-            if matches:
-                processed += 1
-                _record(session, ledger, row.item_sha256, matches, row.created_at)
-        state.value = last
+        return fold(session, ledger)
+
+
+def fold(session: Any, ledger: Any) -> int:
+    """``sync``'s work inside the caller's write transaction (``ws.write()``): every ``match``/``face_match``
+    result stored after the watermark becomes entry hits and incident membership, and the watermark moves past
+    it. Declared as the incidents area's ``match_folds`` entry: a bank change calls it before it deletes the
+    stored results (``signals.banks.invalidate_matches``), so a match a scan recorded is never dropped unseen."""
+    processed = 0
+    state = session.get(SignalState, WATERMARK)
+    if state is None:
+        state = SignalState(name=WATERMARK, value=0)
+        session.add(state)
+        session.flush()
+    top = session.execute(select(func.max(StageResult.id))).scalar_one() or 0
+    if state.value > top:
+        # The rows above were deleted (a bank change drops the stored match results after folding them), and
+        # SQLite gives the next row the id after the largest one left: a watermark above it would take a match
+        # stored next for folded already. Nothing above ``top`` exists, so nothing is folded twice.
+        state.value = top
+    rows = session.execute(
+        select(StageResult)
+        .where(
+            StageResult.stage.in_(("match", "face_match")),
+            StageResult.status == "ok",
+            StageResult.id > state.value,
+        )
+        .order_by(StageResult.id)
+    ).scalars()
+    last = state.value
+    for row in list(rows):
+        last = max(last, row.id)
+        matches = [m for m in _matches_of(session, row) if m.get("bank_kind") != "negative"]
+        if matches:
+            processed += 1
+            _record(session, ledger, row.item_sha256, matches, row.created_at)
+    state.value = last
+    session.flush()
     return processed
 
 
@@ -105,7 +122,17 @@ def _record(session: Any, ledger: Any, sha: str, matches: list[dict[str, Any]], 
     for match in matches:
         entry = session.get(BankEntry, match["entry"])
         if entry is None:
-            continue  # removed since the scan
+            # Removed since the scan: ``bank delete``/``bank remove`` fold first and refuse an entry with hits,
+            # and the runner does not store a match naming an entry gone by then (``MatchStage.still_current``),
+            # so this is a result stored before those checks existed. Said, never skipped silently; the stored
+            # result and its signed analysis event keep naming the bank and entry.
+            _log.warning(
+                "item %s matched bank %r entry %s, which no longer exists: no hit recorded",
+                sha,
+                match.get("bank"),
+                match.get("entry"),
+            )
+            continue
         entries.append(entry)
         if session.get(EntryHit, (entry.id, sha)) is None:
             session.add(

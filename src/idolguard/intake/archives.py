@@ -31,10 +31,10 @@ class Member:
 # and readers get the code and values back with ``coded_text.recognise`` (the upload job's page says it in the
 # reader's language; the CLI has the same sentences as templates in ``locales/cli/errors.ko.po``).
 MEMBER_FORMS: tuple[tuple[str, str], ...] = (
-    ("archive.member_path", "empty member name"),
+    ("archive.member_name", "empty member name"),
     ("archive.member_path", "absolute path in archive member name"),
     ("archive.member_path", "path traversal ('..') in archive member name"),
-    ("archive.member_path", "NUL byte in archive member name"),
+    ("archive.member_name", "NUL byte in archive member name"),
     ("archive.member_link", "symbolic link member: not followed"),
     ("archive.member_encrypted", "encrypted member: cannot be read without its password"),
     ("input.empty", "empty file (0 bytes): nothing to preserve"),

@@ -42,6 +42,8 @@ class ScanObject(TypedDict, total=False):
     error_params: dict[str, Any]
     stage_errors: dict[str, str]
     stage_error_codes: dict[str, dict[str, Any]]  # stage -> {"code", "params"} (stages that stored one)
+    # stages whose stored result is not current (older version or inputs): re-analyse (``analyze --stale``)
+    outdated_stages: list[str]
     # added by stages (probe, faces, signals, match, face_match, manipulation, ...)
     media_meta: dict[str, Any]
     faces: list[FaceEntry]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 import traceback
 from collections import deque
@@ -178,6 +179,12 @@ def compute_item(job: Job) -> list[StageOutcome]:
 
 def _coded(code: ErrorCode, params: dict[str, Any]) -> dict[str, Any]:
     return {"code": str(code), "params": params}
+
+
+def version_key(version: str) -> tuple[tuple[int, int, str], ...]:
+    """A stage version as a sort key: digit runs compare as numbers ("10" after "7", "6-next" after "6"), the
+    rest as text; a string comparison would put "10" before "7"."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.findall(r"\d+|\D+", version))
 
 
 def stage_error_code(output: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -461,9 +468,26 @@ def persist_batch(ws: Workspace, batch: list[tuple[str, list[StageOutcome]]]) ->
         new_rows: list[dict[str, Any]] = []
         with session.no_autoflush:
             for sha, outcomes in batch:
-                _record(session, ledger, sha, outcomes, refs[sha], items.get(sha), existing, derived_known, new_rows)
+                kept = _storable(session, sha, outcomes)
+                derived = [ref for ref in refs[sha] if any(ref[0] is outcome for outcome in kept)]
+                _record(session, ledger, sha, kept, derived, items.get(sha), existing, derived_known, new_rows)
         if new_rows:  # one bulk INSERT (no ORM object per row): the writer's CPU is the cluster's bottleneck
             session.execute(insert(StageResult), new_rows)
+
+
+def _storable(session: Any, sha256: str, outcomes: list[StageOutcome]) -> list[StageOutcome]:
+    """The outcomes the stages still let store (``Stage.not_storable``, under the write lock); the others are
+    logged and left out: the item is analysed again by the next scan, nothing names data that is gone."""
+    stages = {s.name: s for s in all_stages()}
+    kept: list[StageOutcome] = []
+    for outcome in outcomes:
+        stage = stages.get(outcome.stage)
+        why = stage.not_storable(session, outcome.output) if stage is not None and outcome.status == "ok" else None
+        if why is None:
+            kept.append(outcome)
+        else:
+            logging.getLogger(__name__).warning("%s of item %s not stored: %s", outcome.stage, sha256[:12], why)
+    return kept
 
 
 def _store_derived(ws: Workspace, outcomes: list[StageOutcome]) -> list[tuple[StageOutcome, DerivedFile, str]]:

@@ -27,6 +27,7 @@ from idolguard.pipeline.runner import (
     select_stages,
     stage_error_code,
     upstream_record,
+    version_key,
 )
 from idolguard.workspace import Workspace
 
@@ -71,7 +72,8 @@ def _add_older(
     for row in rows:
         if row.status == "ok" and row.stage in current and row.stage not in obj["stages"]:
             seen = latest.get(row.stage)
-            if seen is None or (row.created_at, row.version) > (seen.created_at, seen.version):
+            newer = (row.created_at, version_key(row.version))
+            if seen is None or newer > (seen.created_at, version_key(seen.version)):
                 latest[row.stage] = row
     for name in sorted(latest, key=lambda n: order.get(n, len(order))):
         stage, row = current[name], latest[name]
@@ -122,6 +124,14 @@ def _build(
             found = stage_error_code(row.output)
             if found:  # the error as a code and values, for pages and reports in another language
                 obj["stage_error_codes"][row.stage] = found
+    # Stages with a stored result that is not current (an older version, or computed from upstream results that
+    # are no longer current): their fields are left out above, and named here so a report or an API reader never
+    # takes a missing section for "nothing found" when the analysis is only out of date. Names only: the older
+    # values stay out of everything but the item page (``older``).
+    have = {row.stage for row in rows}
+    obj["outdated_stages"] = sorted(
+        (name for name in current if name in have and name not in obj["stages"]), key=lambda n: order.get(n, len(order))
+    )
     if obj["stage_errors"]:
         first = next(name for name in obj["stages"] if name in obj["stage_errors"])
         obj["error"] = f"{first}: {obj['stage_errors'][first]}"
@@ -147,6 +157,7 @@ def failed_object(result: IngestResult) -> ScanObject:
     obj["media_type"] = result.media_type or "other"  # the interface promises image|video|other
     obj["stage_errors"] = {}
     obj["stage_error_codes"] = {}
+    obj["outdated_stages"] = []
     return cast(ScanObject, obj)
 
 

@@ -84,6 +84,13 @@ class Stage(ABC):
         runner gives them to later stages (``ctx.item``, ``ctx.media_type``) and stores them on the item."""
         return {}
 
+    def not_storable(self, session: Any, output: Mapping[str, Any]) -> str | None:
+        """Why ``output``, computed a moment ago, must not be stored now (None: store it). The runner asks
+        under the write lock, in the storing transaction: workspace data the stage read may have changed since
+        (a ``match`` naming a bank entry ``bank delete`` has just removed). A refused output is left out, with
+        its custody event and derived files, and the item is analysed again by the next scan."""
+        return None
+
     def unavailable_reason(self) -> str | None:
         """Why this stage cannot run on this installation (missing model or optional package), or None."""
         return None

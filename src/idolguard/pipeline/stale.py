@@ -29,7 +29,16 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from idolguard.db.models import Item, StageResult
 from idolguard.db.session import in_chunks
 from idolguard.errors import ErrorCode, IdolGuardError, code_of, error_params
-from idolguard.pipeline.runner import INPUTS_KEY, Engine, StageOutcome, analyze, plan_item, select_stages
+from idolguard.pipeline.runner import (
+    INPUTS_KEY,
+    Engine,
+    StageOutcome,
+    analyze,
+    plan_item,
+    select_stages,
+    stage_error_code,
+    version_key,
+)
 from idolguard.pipeline.stage import Stage
 from idolguard.workspace import Workspace
 
@@ -107,10 +116,16 @@ class StaleReport:
 
 
 def find_stale(
-    ws: Workspace, stage_names: Iterable[str] | None = None, *, shas: list[str] | None = None
+    ws: Workspace,
+    stage_names: Iterable[str] | None = None,
+    *,
+    shas: list[str] | None = None,
+    check_vault: bool = True,
+    on_chunk: Callable[[], None] | None = None,
 ) -> StaleReport:
     """The items (all, or ``shas``) holding a result of one of the stages (all available, or those named and
-    what they need) that the runner would compute again. Reads stored rows only."""
+    what they need) that the runner would compute again. Reads stored rows only; ``check_vault=False`` skips
+    the vault stat per stale item (a count for a notice need not tell missing objects apart)."""
     stages = select_stages(stage_names)
     report = StaleReport(current={s.name: s.version for s in stages})
     for chunk in _item_chunks(ws, shas):
@@ -120,10 +135,39 @@ def find_stale(
         for item in found:
             if item.sha256 in erased:
                 item.skip = ERASED
-            elif not ws.vault.has(item.sha256):
+            elif check_vault and not ws.vault.has(item.sha256):
                 item.skip = MISSING
         report.items += found
+        if on_chunk is not None:
+            on_chunk()
     return report
+
+
+def next_stale(
+    ws: Workspace, after: str, limit: int, scan_limit: int, *, on_chunk: Callable[[], None] | None = None
+) -> tuple[StaleReport, str | None]:
+    """The next stale items in hash order after ``after``: up to ``limit`` runnable ones (and the skipped ones
+    met on the way), reading at most about ``scan_limit`` items' rows. Returns the report and the hash to go on
+    after, or ``None`` when the last item was read: a long re-analysis goes through the workspace in short
+    steps (the web job re-queues itself between them) without counting the whole workspace first."""
+    report = StaleReport(current={s.name: s.version for s in select_stages(None)})
+    scanned = 0
+    while True:
+        with ws.sessions() as session:
+            query = select(Item.sha256).where(Item.sha256 > after).order_by(Item.sha256).limit(CHUNK)
+            chunk = list(session.execute(query).scalars())
+        if not chunk:
+            return report, None
+        for item in find_stale(ws, shas=chunk).items:  # in the chunk's (hash) order
+            report.items.append(item)
+            if item.skip is None and len(report.runnable) >= limit:
+                return report, item.sha256
+        after = chunk[-1]
+        scanned += len(chunk)
+        if on_chunk is not None:
+            on_chunk()
+        if scanned >= scan_limit:
+            return report, after
 
 
 def stale_stages(stages: list[Stage], rows: list[StoredRow]) -> dict[str, str]:
@@ -143,7 +187,7 @@ def stale_stages(stages: list[Stage], rows: list[StoredRow]) -> dict[str, str]:
 def _newer(row: StoredRow, than: StoredRow) -> bool:
     if row.created_at is not None and than.created_at is not None and row.created_at != than.created_at:
         return row.created_at > than.created_at
-    return row.version > than.version
+    return version_key(row.version) > version_key(than.version)
 
 
 def _item_chunks(ws: Workspace, shas: list[str] | None) -> Iterator[list[str]]:
@@ -214,6 +258,8 @@ class RefreshResult:
     # per item: stages that failed in this run, {stage: error}
     failures: dict[str, dict[str, str]] = field(default_factory=dict)
     stored: int = 0  # stage results computed and stored by this run
+    # per item: the code and values of each failed stage's error, {stage: {"code", "params"}} (where stored)
+    failure_codes: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -273,6 +319,9 @@ def refresh(
             errors = {o.stage: o.error or "failed" for o in fresh if o.status != "ok"}
             if errors:
                 result.failures[sha] = errors
+                coded = {o.stage: c for o in fresh if o.status != "ok" and (c := stage_error_code(o.output))}
+                if coded:
+                    result.failure_codes[sha] = coded
     return result
 
 

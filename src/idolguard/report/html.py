@@ -224,9 +224,21 @@ def item_failure(obj: dict[str, Any], lang: str | None = None) -> str:
     stage = next((name for name in obj.get("stages") or {} if name in stage_errors), None)
     if stage is None:
         return _failure(obj.get("error"), obj.get("error_code"), obj.get("error_params"))
+    return i18n.t("item_failure", stage=stage_label(stage), error=_stage_failure(obj, stage))
+
+
+def stage_label(stage: str) -> str:
+    """A stage named in words in the report's language (a plug-in's stage: its own name)."""
     key = f"stage.{stage}"
-    label = i18n.t(key) if key in i18n.catalog("en") else stage  # a plug-in's stage: its own name
-    return i18n.t("item_failure", stage=label, error=_stage_failure(obj, stage))
+    return i18n.t(key) if key in i18n.catalog("en") else stage
+
+
+def outdated_notice(obj: dict[str, Any]) -> str:
+    """The notice for an item whose stored results of some steps are older than the steps installed now
+    (``outdated_stages``): those sections are missing because the analysis is out of date, which a reader must
+    not take for "no face found"; empty when everything shown is current."""
+    stages = [str(s) for s in obj.get("outdated_stages") or []]
+    return i18n.t("outdated", stages=", ".join(stage_label(s) for s in stages)) if stages else ""
 
 
 def _media_type(value: Any) -> str:
@@ -264,6 +276,7 @@ def _render(ws: Workspace, objects: list[dict[str, Any]], template: Any, head: A
             failure=_failure,
             stage_failure=_stage_failure,
             item_failure=item_failure,
+            outdated=outdated_notice,
             media_type=_media_type,
             head=f"{head.seq}:{head.entry_hash}" if head else None,
             title=title,

@@ -25,7 +25,8 @@ unique in the database), so two renames at once cannot both take a name or both 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ from sqlalchemy import delete, func, select
 
 from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.evidence.actions import MATCH_STAGES, Action
-from idolguard.signals.banks import check_name, get_bank, official_owner
+from idolguard.signals.banks import check_name, fold_matches, get_bank, official_owner
 from idolguard.signals.models import Bank, BankEntry, EntryHit, OfficialItem
 from idolguard.signals.official import PREFIX as OFFICIAL_PREFIX  # the names of artists' official collections
 from idolguard.signals.store import INDEXED, IndexStore, bump_revision, current_revision
@@ -71,8 +72,8 @@ def _refuse_managed(bank: Bank) -> None:
         )
 
 
-def _refuse_reserved(name: str, kind: str) -> None:
-    """Refuse a new name other code would take for a bank it manages."""
+def refuse_reserved(name: str, kind: str) -> None:
+    """Refuse a new name (``bank create``, ``bank rename``) other code would take for a bank it manages."""
     if name.startswith(OFFICIAL_PREFIX):
         raise IdolGuardError(
             f"bank names starting with {OFFICIAL_PREFIX!r} are kept for artists' official collections "
@@ -96,7 +97,7 @@ def rename_bank(ws: Workspace, old: str, new: str, *, reason: str | None = None)
     with ws.write() as (session, ledger):
         bank = get_bank(session, old)
         _refuse_managed(bank)
-        _refuse_reserved(new, bank.kind)
+        refuse_reserved(new, bank.kind)
         taken = session.execute(select(Bank.id).where(Bank.name == new)).scalar_one_or_none()
         if taken is not None:
             raise IdolGuardError(f"bank {new!r} already exists", code=ErrorCode.BANK_EXISTS, name=new)
@@ -114,13 +115,27 @@ def rename_bank(ws: Workspace, old: str, new: str, *, reason: str | None = None)
 
 def delete_bank(ws: Workspace, name: str, *, force: bool = False, reason: str | None = None) -> Deleted:
     """Delete a bank and its entries, with a ``bank.delete`` event; refused for an official collection, for a
-    bank with entries unless ``force``, and always for one with recorded matches (kept as evidence)."""
+    bank with entries unless ``force`` (which needs a ``reason``: the entries go, the event says why), and always
+    for one with recorded matches (kept as evidence), after stored results not yet counted are folded into hits.
+
+    The event lists what went: the bank's id (names are reusable after a rename or delete), the entry ids and a
+    SHA-256 over the sorted ``signal_type<TAB>value`` lines (``entries_sha256``), so a kept export or an earlier
+    ``bank show`` can be checked against it."""
+    if force and not (reason or "").strip():
+        raise IdolGuardError(
+            "--force needs --reason: deleting entries is recorded in the custody ledger with why",
+            code=ErrorCode.BANK_FORCE_REASON,
+            name=name,
+        )
     with ws.write() as (session, ledger):
         bank = get_bank(session, name)
         _refuse_managed(bank)
+        fold_matches(session, ledger)  # a match stored but not yet counted is a recorded match too
         doomed = list(
             session.execute(
-                select(BankEntry.id, BankEntry.signal_type).where(BankEntry.bank_id == bank.id).order_by(BankEntry.id)
+                select(BankEntry.id, BankEntry.signal_type, BankEntry.value)
+                .where(BankEntry.bank_id == bank.id)
+                .order_by(BankEntry.id)
             ).tuples()
         )
         if doomed and not force:
@@ -131,7 +146,7 @@ def delete_bank(ws: Workspace, name: str, *, force: bool = False, reason: str | 
                 name=name,
                 entries=len(doomed),
             )
-        ids = [entry_id for entry_id, _kind in doomed]
+        ids = [entry_id for entry_id, _kind, _value in doomed]
         hits = _hits(session, bank.id)
         results = _results_naming(session, bank, set(ids))
         if hits or results:
@@ -148,17 +163,35 @@ def delete_bank(ws: Workspace, name: str, *, force: bool = False, reason: str | 
         for start in range(0, len(ids), 900):
             session.execute(delete(BankEntry).where(BankEntry.id.in_(ids[start : start + 900])))
         session.execute(delete(OfficialItem).where(OfficialItem.bank_id == bank.id))
-        kind = bank.kind
+        kind, bank_id = bank.kind, bank.id
         session.delete(bank)
         new_revision = bump_revision(session)
         ledger.append(
             Action.BANK_DELETE,
-            details={"bank": name, "kind": kind, "entries_removed": len(ids), "forced": force, "reason": reason},
+            details={
+                "bank": name,
+                "bank_id": bank_id,
+                "kind": kind,
+                "entries_removed": len(ids),
+                "entry_ids": ids,
+                "entries_sha256": entries_digest((t, v) for _i, t, v in doomed),
+                "forced": force,
+                "reason": reason,
+            },
         )
     store = IndexStore(ws)
     for indexed in INDEXED:
-        store.apply(indexed, old_revision, new_revision, [], [i for i, t in doomed if t == indexed])
+        store.apply(indexed, old_revision, new_revision, [], [i for i, t, _v in doomed if t == indexed])
     return Deleted(name, kind, len(ids))
+
+
+def entries_digest(entries: Iterable[tuple[str, str]]) -> str:
+    """SHA-256 over the sorted ``signal_type<TAB>value`` lines (UTF-8, each ending in a newline) of entries:
+    what a deleted bank held, in its ``bank.delete`` event, without copying every hash into the ledger."""
+    digest = hashlib.sha256()
+    for signal_type, value in sorted(entries):
+        digest.update(f"{signal_type}\t{value}\n".encode())
+    return digest.hexdigest()
 
 
 def _hits(session: Any, bank_id: int) -> int:
@@ -194,13 +227,14 @@ def _results_naming(session: Any, bank: Bank, entry_ids: set[int]) -> int:
 
 
 def _names(row: dict[str, Any], name: str, entry_ids: set[int], items: set[str]) -> bool:
-    """Whether one match (or attribution row) of a stored output is of the bank."""
+    """Whether one match (or attribution row) of a stored output is of the bank. A row naming an entry id is
+    the bank's exactly when the entry is: the name it carries is the bank's name when it was computed, which a
+    rename may since have given to another bank (review A, finding 5). Only a row without an entry id is
+    matched by name (or official item)."""
     entry, item = row.get("entry"), row.get("official_item")
-    return (
-        row.get("bank") == name
-        or (isinstance(entry, int) and entry in entry_ids)
-        or (entry is None and isinstance(item, str) and item in items)
-    )
+    if isinstance(entry, int):
+        return entry in entry_ids
+    return row.get("bank") == name or (entry is None and isinstance(item, str) and item in items)
 
 
 def _dicts(value: Any) -> Iterator[dict[str, Any]]:

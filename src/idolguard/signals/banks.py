@@ -39,12 +39,30 @@ class AddReport:
     duplicates: int = 0
 
 
-def invalidate_matches(session: Any) -> None:
+def fold_matches(session: Any, ledger: Any) -> int:
+    """Record every stored match result not yet folded (entry hits, incidents: the areas' ``match_folds``, e.g.
+    ``incidents.sync.fold``) in the caller's write transaction; returns how many items were recorded.
+
+    Called before anything drops stored match results or looks for recorded matches: before 2026-12-03 a bank
+    change deleted results ``sync`` had not consumed yet (the web triage's ``add_entries`` ran before its
+    ``sync``), so the match left no hit, no incident and nothing that ``bank delete`` could see."""
+    from idolguard import registry
+
+    return sum(fold(session, ledger) for _area, fold in registry.match_folds())
+
+
+def invalidate_matches(session: Any, ledger: Any) -> None:
     """Drop stored ``match``/``face_match``/``source_attribution`` results: they described the banks before
-    this change, and the next scan recomputes them (hashes are not recomputed; the ``signals`` results stay)."""
+    this change, and the next scan recomputes them (hashes are not recomputed; the ``signals`` results stay).
+    What they recorded is folded into entry hits and incidents first (``fold_matches``), in the same
+    transaction, so no match is lost with them."""
     from idolguard.db.models import StageResult
 
+    fold_matches(session, ledger)
     session.execute(delete(StageResult).where(StageResult.stage.in_(("match", "face_match", "source_attribution"))))
+    # Again, with nothing left to fold: a fold keeps its watermark at or below the rows that remain, as SQLite
+    # gives the next stored result the id after the largest left (one the watermark had passed).
+    fold_matches(session, ledger)
 
 
 def get_bank(session: Any, name: str) -> Bank:
@@ -84,7 +102,13 @@ def _check_bank(name: str, kind: str, threshold: int) -> None:
 
 
 def create_bank(ws: Workspace, name: str, kind: str, threshold: int = 31, description: str | None = None) -> Bank:
+    """``bank create``: a new bank, refused for a name other code manages as ``rename`` refuses it
+    (``official.*``: artists' official collections, made only by ``artists official add`` through
+    ``new_bank``; ``known_abuse``: the web triage's bank, only of that kind)."""
+    from idolguard.signals.bank_changes import refuse_reserved
+
     _check_bank(name, kind, threshold)
+    refuse_reserved(name, kind)
     with ws.write() as (session, ledger):
         if session.execute(select(Bank).where(Bank.name == name)).scalar_one_or_none():
             raise IdolGuardError(f"bank {name!r} already exists", code=ErrorCode.BANK_EXISTS, name=name)
@@ -156,6 +180,7 @@ def add_entries(
     *,
     event_details: dict[str, Any],
     then: Callable[[Any, AddReport], None] | None = None,
+    expect_kind: str | None = None,
 ) -> AddReport:
     """Add entries in one transaction (all or nothing) with one custody event, then update the index.
 
@@ -163,11 +188,24 @@ def add_entries(
     ``then(ledger, report)`` runs inside the same transaction after the bank event, for a caller whose own
     custody event must exist exactly when the entries do (a crash between two transactions would leave
     entries without it, and a re-run would only see duplicates).
+
+    ``expect_kind``: refuse (``bank.kind_mismatch``) unless the bank is of that kind, checked in this same
+    transaction: the web triage's ``ensure_bank`` is another one, and a rename plus a ``bank create`` in between
+    must not turn confirmed abuse into entries of a ``negative`` bank (which would veto later matches).
     """
     report = AddReport()
     total = 0
     with ws.write() as (session, ledger):
         bank = get_bank(session, bank_name)
+        if expect_kind is not None and bank.kind != expect_kind:
+            raise IdolGuardError(
+                f"bank {bank_name!r} exists but is a {bank.kind} bank, not {expect_kind}: rename that bank "
+                f"(idolguard bank rename {bank_name} NEW_NAME)",
+                code=ErrorCode.BANK_KIND_MISMATCH,
+                name=bank_name,
+                kind=bank.kind,
+                wanted=expect_kind,
+            )
         old_revision = current_revision(session)
         before = session.execute(select(func.max(BankEntry.id))).scalar_one() or 0
         batch: list[dict[str, Any]] = []
@@ -209,7 +247,7 @@ def add_entries(
         )
         report.duplicates = total - len(report.added)
         new_revision = bump_revision(session)
-        invalidate_matches(session)
+        invalidate_matches(session, ledger)
         ledger.append(
             Action.BANK_ADD,
             item=event_details.pop("item", None),
@@ -244,9 +282,16 @@ def remove(ws: Workspace, bank_name: str, entry_id: int | None, *, reason: str |
     ``signal_official_items`` row is deleted and ``gallery.official_remove`` is written, as ``artists official
     remove`` would), so adding that file again later works instead of being told "already there". Not refused:
     deleting one face's hash of a group photo is a legitimate use of ``bank remove``, and the whole-bank form is
-    what retires a collection whose artist is gone (``verify`` names it)."""
+    what retires a collection whose artist is gone (``verify`` names it).
+
+    Refused (``bank.has_matches``, ``bank.entry_has_matches``) while an item is recorded as having matched what
+    would go (``signal_entry_hits``, after folding stored results not yet counted): the hits and the incidents
+    built on them are evidence and would go with the entries; ``bank disable`` retires them instead. An
+    official collection never has hits (its matches are vetoes, never counted), so retiring one still works."""
     with ws.write() as (session, ledger):
         bank = get_bank(session, bank_name)
+        fold_matches(session, ledger)  # a stored match not yet counted is a hit too
+        _refuse_hits(session, bank, entry_id)
         old_revision = current_revision(session)
         query = select(BankEntry.id, BankEntry.signal_type).where(BankEntry.bank_id == bank.id)
         if entry_id is not None:
@@ -268,7 +313,7 @@ def remove(ws: Workspace, bank_name: str, entry_id: int | None, *, reason: str |
         if entry_id is None:
             session.delete(bank)
         new_revision = bump_revision(session)
-        invalidate_matches(session)
+        invalidate_matches(session, ledger)
         for sha, count in left.items():  # first-added first, then the bank change, as ``--all`` writes them
             ledger.append(
                 Action.GALLERY_OFFICIAL_REMOVE,
@@ -289,6 +334,41 @@ def remove(ws: Workspace, bank_name: str, entry_id: int | None, *, reason: str |
     for kind in INDEXED:
         store.apply(kind, old_revision, new_revision, [], [i for i, t in doomed if t == kind])
     return RemoveReport(len(ids), list(left))
+
+
+def _refuse_hits(session: Any, bank: Bank, entry_id: int | None) -> None:
+    """Refuse to remove entries that items are recorded as having matched (call after ``fold_matches``)."""
+    from idolguard.signals.models import EntryHit
+
+    query = (
+        select(func.count(func.distinct(EntryHit.item_sha256)))
+        .join(BankEntry, BankEntry.id == EntryHit.entry_id)
+        .where(BankEntry.bank_id == bank.id)
+    )
+    if entry_id is not None:
+        query = query.where(BankEntry.id == entry_id)
+    hits = int(session.execute(query).scalar_one())
+    if not hits:
+        return
+    if entry_id is None:
+        raise IdolGuardError(
+            f"bank {bank.name!r} has recorded matches ({hits} item(s) matched its entries, 0 stored scan "
+            f"result(s) name it): they are kept as evidence, so the bank was not deleted; "
+            f"`idolguard bank disable {bank.name}` stops its matching and keeps everything",
+            code=ErrorCode.BANK_HAS_MATCHES,
+            name=bank.name,
+            hits=hits,
+            results=0,
+        )
+    raise IdolGuardError(
+        f"entry {entry_id} of bank {bank.name!r} has recorded matches ({hits} item(s) matched it): they are kept "
+        f"as evidence, so it was not removed; `idolguard bank disable {bank.name} {entry_id}` stops its matching "
+        "and keeps everything",
+        code=ErrorCode.BANK_ENTRY_HAS_MATCHES,
+        name=bank.name,
+        entry=entry_id,
+        hits=hits,
+    )
 
 
 def _entries_per_official_item(session: Any, bank_id: int, ids: list[int], *, whole: bool) -> dict[str, int]:
@@ -350,7 +430,7 @@ def set_enabled(ws: Workspace, bank_name: str, entry_id: int | None, enabled: bo
                     name=bank_name,
                     entry=entry_id,
                 )
-        invalidate_matches(session)
+        invalidate_matches(session, ledger)
         ledger.append(
             Action.BANK_ENABLE if enabled else Action.BANK_DISABLE, details={"bank": bank_name, "entry": entry_id}
         )

@@ -434,7 +434,7 @@ def remove_official(ws: Workspace, artist: str, ref: str, reason: str | None = N
             session.execute(delete(BankEntry).where(BankEntry.id.in_(ids[start : start + 900])))
         session.execute(delete(OfficialItem).where(OfficialItem.bank_id == bank.id, OfficialItem.item_sha256 == sha))
         new_revision = bump_revision(session)
-        invalidate_matches(session)
+        invalidate_matches(session, ledger)
         ledger.append(
             Action.GALLERY_OFFICIAL_REMOVE,
             item=sha,
@@ -481,7 +481,7 @@ def retire_official(ws: Workspace, artist: str, reason: str) -> dict[str, Any]:
         session.execute(delete(OfficialItem).where(OfficialItem.bank_id == bank.id))
         session.delete(bank)
         new_revision = bump_revision(session)
-        invalidate_matches(session)
+        invalidate_matches(session, ledger)
         ledger.append(
             Action.BANK_REMOVE,
             details={"bank": name, "entry": None, "entries_removed": len(ids), "reason": reason},

@@ -8,6 +8,7 @@ so their stored output describes the banks at analysis time; every bank change c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar, TypedDict, cast
 
 from idolguard.pipeline.resources import Resources
@@ -40,6 +41,27 @@ class FaceMatchOutput(TypedDict):
     pdq_faces: list[dict[str, Any]]
     face_matches: list[dict[str, Any]]
     query_jitter: bool
+
+
+def entries_gone(session: Any, output: Mapping[str, Any]) -> str | None:
+    """``Stage.not_storable`` for the stages that name bank entries: the entries an output names (``entry``
+    anywhere in it) that no longer exist, said in a line (None: all there, or none named). The matcher read
+    the banks in its own session; a ``bank delete``/``bank remove`` committed before this output is stored would
+    leave a signed result naming a bank and entries that are gone, which no hit or incident could record."""
+    from sqlalchemy import select
+
+    from idolguard.signals.bank_changes import _dicts
+    from idolguard.signals.models import BankEntry
+
+    named = sorted({row["entry"] for row in _dicts(dict(output)) if isinstance(row.get("entry"), int)})
+    if not named:
+        return None
+    found: set[int] = set()
+    for start in range(0, len(named), 900):
+        chunk = named[start : start + 900]
+        found.update(session.execute(select(BankEntry.id).where(BankEntry.id.in_(chunk))).scalars())
+    gone = [entry for entry in named if entry not in found]
+    return f"bank entries {gone} were removed after the scan matched them" if gone else None
 
 
 SIGNALS_VERSION = "1"
@@ -83,6 +105,9 @@ class MatchStage(Stage):
     description: ClassVar[str] = "match hashes against the enabled banks (exact, PDQ + dihedral, vPDQ)"
     uses: ClassVar[tuple[str, ...]] = ("banks",)
 
+    def not_storable(self, session: Any, output: Mapping[str, Any]) -> str | None:
+        return entries_gone(session, output)
+
     def run(self, ctx: StageContext) -> MatchOutput:
         from idolguard.signals.matcher import match_signals
 
@@ -103,6 +128,9 @@ class FaceMatchStage(Stage):
     media_types: ClassVar[frozenset[str]] = frozenset({"image"})
     description: ClassVar[str] = "face-anchored PDQ + ORB/RANSAC verification (survives crops, rotation, screenshots)"
     uses: ClassVar[tuple[str, ...]] = ("banks",)
+
+    def not_storable(self, session: Any, output: Mapping[str, Any]) -> str | None:
+        return entries_gone(session, output)
 
     def run(self, ctx: StageContext) -> FaceMatchOutput:
         from idolguard.signals.face_match import item_face_hashes, match_faces, query_jitter
@@ -148,6 +176,9 @@ class SourceAttributionStage(Stage):
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "video"})
     description: ClassVar[str] = "source-face attribution: faces copied from official photos (negative banks)"
     uses: ClassVar[tuple[str, ...]] = ("banks",)
+
+    def not_storable(self, session: Any, output: Mapping[str, Any]) -> str | None:
+        return entries_gone(session, output)
 
     def run(self, ctx: StageContext) -> SourceAttributionOutput:
         from idolguard.signals.attribution import attribute_faces, attribute_video

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from idolguard.error_messages import MESSAGES
 from idolguard.errors import ErrorCode, IdolGuardError, code_of, error_params
 from idolguard.web import accounts, jobs, triage, uploads
 from idolguard.web.models import STATUSES, Job, Review
@@ -195,6 +196,11 @@ class ItemDetailOut(BaseModel):
         None, description="C2PA key fields; null when not analysed for Content Credentials"
     )
     analysis: dict[str, Any] = Field(description="stored analysis results (faces, manipulation, hashes, sightings)")
+    outdated_stages: list[str] = Field(
+        default_factory=list,
+        description="analysis steps whose stored result is older than the step installed now: their fields are "
+        "missing from analysis because it is out of date, not because nothing was found (idolguard analyze --stale)",
+    )
 
 
 def _content_credentials_out(stored: Any, admin: bool) -> ContentCredentialsOut | None:
@@ -431,14 +437,20 @@ def create_api(ws: Workspace) -> FastAPI:
         obj = item_object(ws, sha256)
         obj.pop("path", None)
         credentials = _content_credentials_out(obj.pop("content_credentials", None), who.role == "admin")
-        obj["faces"] = [
-            {
-                **{k: v for k, v in f.items() if k != "embedding"},
-                "artist": f.get("artist") if f.get("artist") and who.sees_artist(f["artist"]) else None,
-            }
-            for f in (obj.get("faces") or [])
-        ]
-        return ItemDetailOut(triage=_item_out(row), content_credentials=credentials, analysis=obj)
+        if "faces" in obj:  # absent when not analysed or out of date (outdated_stages): never an empty "no face"
+            obj["faces"] = [
+                {
+                    **{k: v for k, v in f.items() if k != "embedding"},
+                    "artist": f.get("artist") if f.get("artist") and who.sees_artist(f["artist"]) else None,
+                }
+                for f in (obj.get("faces") or [])
+            ]
+        return ItemDetailOut(
+            triage=_item_out(row),
+            content_credentials=credentials,
+            analysis=obj,
+            outdated_stages=list(obj.get("outdated_stages") or []),
+        )
 
     @api.post(
         "/items/{sha256}/decision",
@@ -473,7 +485,11 @@ def create_api(ws: Workspace) -> FastAPI:
         "/uploads",
         response_model=JobOut,
         status_code=202,
-        responses={**ERRORS, 413: {"model": Error, "description": "too large"}},
+        responses={
+            **ERRORS,
+            413: {"model": Error, "description": "too large"},
+            507: {"model": Error, "description": "the upload could not be stored (reason upload.not_stored)"},
+        },
     )
     @gated(upload_gate)
     async def upload(
@@ -484,7 +500,7 @@ def create_api(ws: Workspace) -> FastAPI:
         who: Principal = Depends(allowed("upload")),
     ) -> JobOut:
         from idolguard.intake.source_url import BadSourceUrl, check_source_url
-        from idolguard.web.pages_intake import _queue
+        from idolguard.web.pages_intake import NotStored, _queue, spool_upload
 
         try:  # refused before anything is stored
             source_url = check_source_url(source_url) or ""
@@ -492,21 +508,19 @@ def create_api(ws: Workspace) -> FastAPI:
             raise ApiError(
                 422, "invalid", f"source_url: {exc}", [{"field": "source_url", "message": str(exc)}]
             ) from exc
-        with ws.sessions() as session, session.begin():
-            job = Job(kind="upload", state="receiving", created_by=who.name, params={}, results=[])
-            session.add(job)
-            session.flush()
-            job_id = job.id
-        try:
-            got = await run_in_threadpool(
-                uploads.store,
-                jobs.uploads_dir(ws, job_id),
+        try:  # the job and its spool are removed when the files cannot all be spooled (as the page does)
+            job_id, got = await run_in_threadpool(
+                spool_upload,
+                ws,
+                who.name,
                 [(f.filename or "file", f.file) for f in files],
                 int(ws.config.section("web").get("max_upload_bytes") or uploads.MAX_TOTAL_BYTES),
-                ws.vault.key,
             )
         except uploads.TooLarge as exc:
             raise ApiError(413, "too_large", str(exc)) from exc
+        except NotStored as exc:
+            refusal = IdolGuardError(MESSAGES[ErrorCode.UPLOAD_NOT_STORED], code=ErrorCode.UPLOAD_NOT_STORED)
+            raise ApiError(507, "not_stored", str(refusal), refusal=refusal) from exc
         params = {
             "files": got.files,
             "display": got.display,

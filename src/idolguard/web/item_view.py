@@ -4,14 +4,18 @@ sightings, captures, comments and the item's custody log with a live chain check
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select
 
 from idolguard.db.models import DerivedObject, LedgerEntry, Sighting
 from idolguard.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 
 def item_detail(ws: Workspace, sha: str) -> dict[str, Any]:
@@ -51,29 +55,79 @@ def item_detail(ws: Workspace, sha: str) -> dict[str, Any]:
 
 
 STALE_TTL_S = 300.0  # the count reads every item's stored rows: at most once per five minutes per workspace
-_stale_counts: dict[str, tuple[float, int]] = {}
-_stale_lock = threading.Lock()
+_counting: set[str] = set()  # workspaces whose count a thread of this process is computing now
+_counting_lock = threading.Lock()  # held only to test and set the flag, never while counting
 
 
-def stale_count(ws: Workspace) -> int:
-    """How many items hold results of older stage versions and can be re-analysed (``idolguard analyze
-    --stale``), for the triage page's notice; cached for ``STALE_TTL_S`` (a count, not a decision)."""
+def _count_file(ws: Workspace) -> Path:
+    return ws.home / "jobs" / "stale_count.json"
+
+
+def _current_versions() -> dict[str, str]:
+    from idolguard.pipeline.runner import select_stages
+
+    return {stage.name: stage.version for stage in select_stages(None)}
+
+
+def stale_count(ws: Workspace) -> int | None:
+    """How many items hold results of older stage versions (``idolguard analyze --stale``), for the triage
+    page's notice: read from the workspace (``jobs/stale_count.json``, written with its time and the stage
+    versions it was counted against), never counted on the request. A missing, expired or other-version count
+    is counted again by a background thread of this process; meanwhile the last count of these versions is
+    shown, or ``None`` (no notice). Stored in the workspace, so a re-analysis job run by a separate
+    ``idolguard worker`` clears it for the web process too."""
+    stored = _read_count(ws)
+    versions = _current_versions()
+    fresh = stored is not None and stored.get("versions") == versions
+    if not fresh or time.time() - float(stored.get("at", 0)) >= STALE_TTL_S:  # type: ignore[union-attr]
+        _count_in_background(ws)
+    return int(stored["count"]) if fresh and stored is not None else None
+
+
+def _read_count(ws: Workspace) -> dict[str, Any] | None:
+    try:
+        value = json.loads(_count_file(ws).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) and isinstance(value.get("count"), int) else None
+
+
+def _count_in_background(ws: Workspace) -> None:
+    key = str(ws.home)
+    with _counting_lock:
+        if key in _counting:
+            return
+        _counting.add(key)
+
+    def run() -> None:
+        try:
+            refresh_stale_count(ws)
+        except Exception:  # noqa: BLE001 - a count for a notice: the next page asks again
+            log.warning("the stale-analysis count failed", exc_info=True)
+        finally:
+            with _counting_lock:
+                _counting.discard(key)
+
+    threading.Thread(target=run, name="idolguard-stale-count", daemon=True).start()
+
+
+def refresh_stale_count(ws: Workspace) -> int:
+    """Count the items holding older results (stored rows only, no vault stat) and store the count."""
     from idolguard.pipeline.stale import find_stale
 
-    key = str(ws.home)
-    with _stale_lock:
-        cached = _stale_counts.get(key)
-        if cached is not None and time.monotonic() - cached[0] < STALE_TTL_S:
-            return cached[1]
-        count = len(find_stale(ws).runnable)
-        _stale_counts[key] = (time.monotonic(), count)
-        return count
+    versions = _current_versions()
+    count = len(find_stale(ws, check_vault=False).runnable)
+    target = _count_file(ws)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{threading.get_ident()}")
+    partial.write_text(json.dumps({"count": count, "at": time.time(), "versions": versions}), encoding="utf-8")
+    partial.replace(target)  # atomic: a reader sees the old count or the new one
+    return count
 
 
 def forget_stale_count(ws: Workspace) -> None:
-    """Count again on the next page (after a re-analysis job)."""
-    with _stale_lock:
-        _stale_counts.pop(str(ws.home), None)
+    """Count again on the next page (after a re-analysis job, in whichever process ran it)."""
+    _count_file(ws).unlink(missing_ok=True)
 
 
 def custody_check(ws: Workspace, sha: str) -> dict[str, Any]:

@@ -218,7 +218,10 @@ def run_job(ws: Workspace, job_id: int) -> None:
         elif kind == "capture":
             results = _run_capture(ws, job_id, params, user)
         elif kind == REANALYSE:
-            results = _run_reanalyse(ws, job_id, user)
+            if not _run_reanalyse(ws, job_id, params, user):
+                return  # the next step is queued behind what was submitted meanwhile
+            _finish_reanalyse(ws, job_id)
+            return
         else:
             raise ValueError(f"unknown job kind {kind!r}")
     except Exception as exc:  # the job shows the error; Huey retries (the work is idempotent)
@@ -235,6 +238,22 @@ def run_job(ws: Workspace, job_id: int) -> None:
         job.finished_at = datetime.now(UTC)
     if kind == "upload":
         shutil.rmtree(uploads_dir(ws, job_id), ignore_errors=True)  # the vault holds the originals now
+
+
+def _finish_reanalyse(ws: Workspace, job_id: int) -> None:
+    from idolguard.web.item_view import forget_stale_count
+
+    with ws.sessions() as session, session.begin():
+        job = session.get(Job, job_id)
+        assert job is not None
+        counts = dict(job.params.get("counts") or {})
+        failed = int(counts.get("failed", 0)) + int(counts.get("skipped", 0))
+        job.total = job.done = int(counts.get("done", 0))
+        job.state = "done"
+        looked_at = int(counts.get("analysed", 0)) + int(counts.get("skipped", 0))
+        job.error = f"{failed} of {looked_at} failed" if failed else None
+        job.finished_at = datetime.now(UTC)
+    forget_stale_count(ws)  # every process: the count is stored in the workspace, not in memory
 
 
 class _Progress:
@@ -399,25 +418,63 @@ def _run_capture(ws: Workspace, job_id: int, params: dict[str, Any], user: str) 
 
 
 REANALYSE = "reanalyse"  # an admin's ``idolguard analyze --stale`` (the triage page's button)
+# Stale items re-analysed per queue message. The job shares the analysts' lane with uploads and URL captures
+# (a capture that waits may find the post taken down): each message re-analyses one step and queues the next
+# step behind whatever was submitted meanwhile, so a capture waits for at most one step, never the workspace.
+REANALYSE_STEP = 20
+REANALYSE_SCAN = 20_000  # items whose stored rows one step reads at most (a step stays short however few are stale)
+REANALYSE_ROWS = 200  # per-item rows a re-analysis job keeps (skipped and failed ones; the rest are counts)
 
 
-def _run_reanalyse(ws: Workspace, job_id: int, user: str) -> list[dict[str, Any]]:
-    """Re-analyse every item holding results of older stage versions, as ``idolguard analyze --stale`` does
-    (``pipeline.stale``: the runner stores results and custody events, recorded as the admin who asked).
-    Resumable like the command: a retried or recovered job finds only what is still stale."""
-    from idolguard.pipeline.stale import find_stale, refresh
-    from idolguard.web.item_view import forget_stale_count
+def _run_reanalyse(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -> bool:
+    """One step of ``idolguard analyze --stale`` (``pipeline.stale``: the runner stores results and custody
+    events, recorded as the admin who asked): the next ``REANALYSE_STEP`` stale items after the job's cursor
+    (items in hash order). Returns True when the workspace has been gone through; else the cursor and counts
+    are saved, the job goes back to ``queued`` and its next step is enqueued behind the jobs queued meanwhile.
+    Resumable: a retried or recovered step finds only what is still stale after the saved cursor."""
+    from idolguard.pipeline.stale import next_stale, refresh
 
     acting = ws.acting_as(actor_name(user))
-    report = find_stale(acting)
-    _renew(ws, job_id, total=len(report.items), done=0)
-    try:
-        result = refresh(acting, report, on_done=_Progress(ws, job_id))
-    finally:
-        forget_stale_count(ws)
-    results: list[dict[str, Any]] = []
+    counts: dict[str, int] = {k: int(v) for k, v in (params.get("counts") or {}).items()}
+    renew = _Renewer(ws, job_id)
+    report, cursor = next_stale(acting, str(params.get("after") or ""), REANALYSE_STEP, REANALYSE_SCAN, on_chunk=renew)
+    progress = _Distinct(ws, job_id, counts.get("done", 0))
+    result = refresh(acting, report, on_done=progress)
+    rows = list(_reanalyse_rows(result))
+    progress.seen -= {skipped.sha256 for skipped in result.skipped}  # skipped items are rows, not progress
+    for key, n in (
+        ("analysed", len(result.analysed)),
+        ("failed", len(result.failures)),
+        ("skipped", len(result.skipped)),
+        ("stored", result.stored),
+        ("done", len(progress.seen)),
+    ):
+        counts[key] = counts.get(key, 0) + n
+    with ws.sessions() as session, session.begin():
+        job = session.get(Job, job_id, with_for_update=True)
+        assert job is not None
+        kept = list(job.results or [])
+        counts["rows_left_out"] = counts.get("rows_left_out", 0) + max(0, len(kept) + len(rows) - REANALYSE_ROWS)
+        job.results = (kept + rows)[:REANALYSE_ROWS]
+        job.params = {**params, "after": cursor or "", "counts": counts}
+        job.done = counts["done"]
+        job.total = max(job.total, job.done)  # the stored count was an estimate: never a bar past its end
+        job.started_at = datetime.now(UTC)
+        if cursor is not None:
+            job.state = "queued"  # the next step claims it at once (no lease to wait for)
+            job.attempts = max(0, job.attempts - 1)  # a step is not a retry: the page counts retries only
+    if cursor is not None:
+        enqueue(ws, job_id)
+        return False
+    return True
+
+
+def _reanalyse_rows(result: Any) -> list[dict[str, Any]]:
+    """The rows a person needs: items skipped (erased, missing, unreadable) and items a stage failed for, each
+    with its code (the job page says it in the reader's language); the items brought up to date are counted."""
+    rows: list[dict[str, Any]] = []
     for skipped in result.skipped:
-        results.append(
+        rows.append(
             {
                 "name": skipped.sha256[:12],
                 "sha256": skipped.sha256,
@@ -426,11 +483,48 @@ def _run_reanalyse(ws: Workspace, job_id: int, user: str) -> list[dict[str, Any]
                 "error_params": skipped.error_params,
             }
         )
-    for sha in result.analysed:
-        errors = result.failures.get(sha, {})
-        first = next(iter(errors.items()), None)
-        results.append({"name": sha[:12], "sha256": sha, "error": f"{first[0]}: {first[1]}" if first else None})
-    return results
+    for sha, errors in result.failures.items():
+        stage, text = next(iter(errors.items()))
+        coded = result.failure_codes.get(sha, {}).get(stage) or {}
+        rows.append(
+            {
+                "name": sha[:12],
+                "sha256": sha,
+                "stage": stage,
+                "error": f"{stage}: {text}",
+                "error_code": coded.get("code"),
+                "error_params": coded.get("params") or {},
+            }
+        )
+    return rows
+
+
+class _Renewer:
+    """Renews the job's lease while a step reads stored rows (a long scan must not let a second worker take
+    the job as abandoned)."""
+
+    def __init__(self, ws: Workspace, job_id: int) -> None:
+        self.ws, self.job_id, self.last = ws, job_id, time.monotonic()
+
+    def __call__(self, *_: Any) -> None:
+        if time.monotonic() - self.last > 5:
+            self.last = time.monotonic()
+            _renew(self.ws, self.job_id)
+
+
+class _Distinct:
+    """Progress of a re-analysis: each item once (the runner may report an item again when a batch is re-run
+    without an unreadable item), skipped items not at all (the bar counts items that are re-analysed)."""
+
+    def __init__(self, ws: Workspace, job_id: int, before: int) -> None:
+        self.ws, self.job_id, self.before, self.last = ws, job_id, before, 0.0
+        self.seen: set[str] = set()
+
+    def __call__(self, sha: str, *_: Any) -> None:
+        self.seen.add(sha)
+        if time.monotonic() - self.last > 0.5:
+            self.last = time.monotonic()
+            _renew(self.ws, self.job_id, done=self.before + len(self.seen))
 
 
 class InProcessWorker:

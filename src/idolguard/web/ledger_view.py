@@ -102,6 +102,20 @@ def action_name(code: str, gettext: Gettext) -> str:
 
 # Labels for further detail keys that many web events carry.
 MORE_FIELDS = {"from": N_("before"), "to": N_("after"), "role": N_("role"), "artists": N_("artist scope")}
+# And those of the bank events (``bank.rename``, ``bank.delete``, ``bank.remove``...), so a Korean reader does not
+# get raw keys; only for ``bank.*`` actions (other events use ``kind`` or ``entries`` for other things).
+BANK_FIELDS = {
+    "new_name": N_("new name"),
+    "kind": N_("bank kind"),
+    "entries": N_("entries"),
+    "entry": N_("bank entry"),
+    "entries_removed": N_("entries removed"),
+    "forced": N_("with its entries (--force)"),
+    "bank_id": N_("bank number"),
+    "entry_ids": N_("removed entry numbers"),
+    "entries_sha256": N_("removed entries (SHA-256 of the list)"),
+}
+BANK_KINDS = {"known_abuse": N_("known_abuse"), "negative": N_("negative"), "partner": N_("partner")}
 
 
 def _plain(value: Any) -> str:
@@ -114,7 +128,7 @@ def _plain(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def detail_pairs(details: Any, gettext: Gettext) -> list[tuple[str, str]]:
+def detail_pairs(details: Any, gettext: Gettext, action: str = "") -> list[tuple[str, str]]:
     """Each detail as (label, value): known fields with their translated label and value, others by key, in
     plain text (no escapes); long values cut (the full record is in the raw JSON)."""
     if not isinstance(details, dict):
@@ -128,10 +142,16 @@ def detail_pairs(details: Any, gettext: Gettext) -> list[tuple[str, str]]:
         if key == "error" and isinstance(details.get("error_code"), str):
             pairs.append((gettext(FIELDS["error"]), event_error(details, gettext)))
             continue
-        named = FIELDS.get(key) or MORE_FIELDS.get(key)
+        bank_event = action.startswith("bank.")
+        named = FIELDS.get(key) or MORE_FIELDS.get(key) or (BANK_FIELDS.get(key) if bank_event else None)
         label = gettext(named) if named else key.replace("_", " ")
         known = key in FIELDS or key in ("from", "to")
-        shown = _value(key, value, gettext) if known and isinstance(value, str | bool | int) else _plain(value)
+        if bank_event and key == "kind" and value in BANK_KINDS:
+            shown = gettext(BANK_KINDS[value])
+        elif isinstance(value, bool) or (known and isinstance(value, str | int)):
+            shown = _value(key, value, gettext)  # yes / no, translated codes
+        else:
+            shown = _plain(value)
         pairs.append((label, shown if len(shown) <= 300 else shown[:300] + "…"))
     return pairs
 
@@ -145,7 +165,7 @@ def ledger_rows(entries: list[Any], gettext: Gettext, tz: str) -> list[dict[str,
             "action": action_name(str(entry.action), gettext),
             "code": str(entry.action),
             "item": entry.item_sha256,
-            "pairs": detail_pairs(entry.details, gettext),
+            "pairs": detail_pairs(entry.details, gettext, str(entry.action)),
             "raw": json.dumps(entry.details, ensure_ascii=False, sort_keys=True, indent=1),
         }
         for entry in entries

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from idolguard.db.models import LedgerEntry
 from idolguard.web import accounts
-from idolguard.web.deps import PageContext, need, need_csrf, render, ws_of
+from idolguard.web.deps import Denied, PageContext, need, need_csrf, render, ws_of
+from idolguard.web.i18n import N_
 from idolguard.web.models import ROLES, ApiToken, Reveal, User
 from idolguard.web.reveal import day_start
 from idolguard.web.sealed_form import SealedRoute
@@ -188,18 +189,23 @@ def _said(finding: dict[str, Any], ctx: PageContext) -> str:
 @router.post("/reanalyse")
 def reanalyse(request: Request, ctx: PageContext = Depends(need_csrf("admin"))) -> Response:
     """Start ``idolguard analyze --stale`` as a background job (the triage page's notice offers it to admins):
-    every item holding results of older stage versions is analysed again, as this admin. One at a time: a
-    job already queued or running is shown instead of a second one."""
-    from idolguard.pipeline.stale import find_stale
+    every item holding results of older stage versions is analysed again, as this admin, a short step per
+    queue message (``jobs.REANALYSE_STEP``: captures and uploads go between the steps). One at a time: a job
+    already queued or running is shown instead of a second one. Nothing is counted here: the progress bar
+    starts from the stored count (``item_view.stale_count``) and the job corrects it. The job goes through
+    the whole workspace, so an artist-scoped admin may not start it."""
     from idolguard.web import jobs
+    from idolguard.web.item_view import stale_count
     from idolguard.web.models import Job
 
+    if not (ctx.user.unscoped and ctx.user.sees_unattributed):
+        raise Denied(403, N_("Only an administrator of the whole workspace can re-analyse every item."))
     ws = ws_of(request)
     with ws.sessions() as session:
         running = session.scalar(
             select(Job.id).where(Job.kind == jobs.REANALYSE, Job.state.in_(("queued", "running"))).limit(1)
         )
-    job_id = running or jobs.submit(ws, jobs.REANALYSE, ctx.user.name, {}, len(find_stale(ws).items))
+    job_id = running or jobs.submit(ws, jobs.REANALYSE, ctx.user.name, {}, stale_count(ws) or 0)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from idolguard.error_messages import MESSAGES
 from idolguard.errors import ErrorCode
 from idolguard.web import jobs, uploads
 from idolguard.web.deps import Denied, PageContext, need, need_csrf, render, ws_of
@@ -16,6 +18,7 @@ from idolguard.web.i18n import N_
 from idolguard.web.models import Job
 from idolguard.web.sealed_form import SealedRoute, takes_files
 
+log = logging.getLogger(__name__)
 router = APIRouter(route_class=SealedRoute)  # uploads spool sealed (sealed_form.py)
 MAX_URLS = 100
 
@@ -35,20 +38,36 @@ def job_error(job: Job) -> dict[str, Any] | None:
         found = recognise(job.error, jobs.JOB_FAILURES)
         if found:
             return {"error": job.error, "error_code": found["code"], "error_params": found["params"]}
-    if job.state == "done" and job.results:
-        failed = sum(1 for r in job.results if r.get("error"))
+    if job.state == "done" and (job.results or _counted(job)):
+        failed, total = _failed_of(job)
         if failed:
-            params = {"failed": failed, "total": len(job.results)}
+            params = {"failed": failed, "total": total}
             return {"error": job.error, "error_code": ErrorCode.BATCH_PARTLY_FAILED, "error_params": params}
     return {"error": job.error}
+
+
+def _counted(job: Job) -> dict[str, Any] | None:
+    """A re-analysis job's counts (it keeps rows only for skipped and failed items, at most
+    ``jobs.REANALYSE_ROWS``); ``None`` for jobs that keep one row per file or URL."""
+    counts = (job.params or {}).get("counts")
+    return counts if isinstance(counts, dict) else None
+
+
+def _failed_of(job: Job) -> tuple[int, int]:
+    """How many of the job's files, URLs or items failed, and of how many."""
+    counts = _counted(job)
+    if counts is not None:
+        failed = int(counts.get("failed", 0)) + int(counts.get("skipped", 0))
+        return failed, int(counts.get("analysed", 0)) + int(counts.get("skipped", 0))
+    return sum(1 for r in job.results if r.get("error")), len(job.results)
 
 
 def outcome(job: Job) -> str:
     """The state a person reads: a finished job where every file or URL failed has *failed*; one where some
     failed has *finished with errors*; otherwise the queue state (queued, running, done...)."""
-    if job.state == "done" and job.results:
-        failed = sum(1 for r in job.results if r.get("error"))
-        if failed == len(job.results):
+    if job.state == "done" and (job.results or _counted(job)):
+        failed, total = _failed_of(job)
+        if failed == total:
             return N_("failed")
         if failed:
             return N_("finished with errors")
@@ -105,21 +124,14 @@ async def upload(request: Request, ctx: PageContext = Depends(need_csrf("upload"
 
         return await run_in_threadpool(_intake_page, request, ctx, upload_error=problem, status=422)
     ws = ws_of(request)
-    with ws.sessions() as session, session.begin():
-        job = Job(kind="upload", state="receiving", created_by=ctx.user.name, params={}, results=[])
-        session.add(job)
-        session.flush()
-        job_id = job.id
     from starlette.concurrency import run_in_threadpool
 
     try:
-        got = await run_in_threadpool(uploads.store, jobs.uploads_dir(ws, job_id), parts, limit, ws.vault.key)
+        job_id, got = await run_in_threadpool(spool_upload, ws, ctx.user.name, parts, limit)
     except uploads.TooLarge as exc:
-        _drop_job(ws, job_id)
         raise Denied(413, "The upload is too large.") from exc
-    except OSError as exc:  # disk full, a name the file system refuses...: no job left "receiving" for ever
-        _drop_job(ws, job_id)
-        raise Denied(507, N_("The upload could not be stored on the server; nothing was kept. Tell an admin.")) from exc
+    except NotStored as exc:
+        raise Denied(507, MESSAGES[ErrorCode.UPLOAD_NOT_STORED]) from exc
     params = {
         "files": got.files,
         "display": got.display,
@@ -129,6 +141,32 @@ async def upload(request: Request, ctx: PageContext = Depends(need_csrf("upload"
     }
     await run_in_threadpool(_queue, ws, job_id, ctx.user.name, params, len(got.files))
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+class NotStored(Exception):
+    """The upload could not be written to the spool (disk full, a name the file system refuses...): the job
+    and what was spooled are removed, the error is logged, and the client is answered 507 (``upload.not_stored``)."""
+
+
+def spool_upload(ws: Any, user: str, parts: list[tuple[str, Any]], limit: int) -> tuple[int, Any]:
+    """Create the upload job ("receiving") and spool its files (``uploads.store``): the page and the API share
+    it, so neither leaves a job "receiving" for ever, or partly written (plaintext, when the vault is not
+    encrypted) spool files behind. Raises ``uploads.TooLarge`` or :class:`NotStored`; both leave nothing."""
+    with ws.sessions() as session, session.begin():
+        job = Job(kind="upload", state="receiving", created_by=user, params={}, results=[])
+        session.add(job)
+        session.flush()
+        job_id = int(job.id)
+    try:
+        return job_id, uploads.store(jobs.uploads_dir(ws, job_id), parts, limit, ws.vault.key)
+    except uploads.TooLarge:
+        _drop_job(ws, job_id)
+        raise
+    except OSError as exc:
+        _drop_job(ws, job_id)
+        # For the admin the page sends: the kind and errno only (the path holds the client's file name).
+        log.warning("upload job %s could not be spooled: %s (errno %s)", job_id, type(exc).__name__, exc.errno)
+        raise NotStored from exc
 
 
 def _drop_job(ws: Any, job_id: int) -> None:
@@ -249,8 +287,34 @@ def _own_job(request: Request, ctx: PageContext, job_id: int) -> Job:
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(request: Request, job_id: int, ctx: PageContext = Depends(need("upload"))) -> Response:
+    from idolguard.web.explain import stage_problems
+
     job = _own_job(request, ctx, job_id)
-    return render(ctx, "job.html.j2", job=job, outcome=outcome, job_error=job_error(job))
+    # A re-analysis goes through every item: its rows are listed only to those who see the whole workspace.
+    rows_hidden = job.kind == jobs.REANALYSE and not (ctx.user.unscoped and ctx.user.sees_unattributed)
+    return render(
+        ctx,
+        "job.html.j2",
+        job=job,
+        outcome=outcome,
+        job_error=job_error(job),
+        results=[] if rows_hidden else job.results,
+        rows_hidden=rows_hidden and bool(job.results),
+        counts=_counted(job) or {},
+        step_failure=lambda row: "; ".join(f"{s}: {w}" for s, w in stage_problems(_as_item(row), ctx.gettext)),
+    )
+
+
+def _as_item(row: dict[str, Any]) -> dict[str, Any]:
+    """A re-analysis row as ``explain.stage_problems`` reads an item (the item page's form): the failed step
+    named in words and its error said from its code."""
+    stage = str(row.get("stage") or "")
+    text = str(row.get("error") or "").removeprefix(f"{stage}: ")
+    coded = {"code": row.get("error_code"), "params": row.get("error_params") or {}} if row.get("error_code") else {}
+    return {
+        "stage_errors": {stage: text},
+        "stage_error_codes": {stage: coded} if coded else {},
+    }
 
 
 @router.get("/jobs/{job_id}/progress.json")

@@ -15,6 +15,7 @@ from idolguard.web.custody import actor_name
 from idolguard.web.deps import Denied, PageContext, need, need_csrf, page_user, render, ws_of
 from idolguard.web.errors import shown_error
 from idolguard.web.models import STATUSES, Review
+from idolguard.web.roles import Principal
 from idolguard.web.sealed_form import SealedRoute
 from idolguard.workspace import Workspace
 
@@ -47,10 +48,15 @@ def visible(ws: Workspace, ctx: PageContext, sha: str) -> Review:
     return row
 
 
-def stale_count(ws: Workspace) -> int:
+def stale_count(ws: Workspace, who: Principal) -> int:
+    """The triage notice's count of items awaiting re-analysis, for those who triage and see the whole
+    workspace only: the count is of every item, so an artist-scoped user (or one who does not see unattributed
+    items) must not learn it (how much the agency holds on other artists)."""
     from idolguard.web.item_view import stale_count as count
 
-    return count(ws)
+    if not (who.can("decide") and who.unscoped and who.sees_unattributed):
+        return 0
+    return count(ws) or 0
 
 
 @router.get("/triage", response_class=HTMLResponse)
@@ -102,7 +108,7 @@ def triage_page(
         next_cursor=triage.cursor_text(rows[-1]) if more and rows else "",
         f=args,
         statuses=STATUSES,
-        stale_items=stale_count(ws) if ctx.user.can("decide") else 0,
+        stale_items=stale_count(ws, ctx.user),
     )
 
 

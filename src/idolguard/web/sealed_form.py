@@ -43,6 +43,7 @@ and ``params``; pages say it from the shared catalog).
 from __future__ import annotations
 
 import io
+import logging
 import os
 import tempfile
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterable, Iterator
@@ -60,6 +61,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from idolguard.errors import ErrorCode
 from idolguard.evidence import crypto
 
+log = logging.getLogger(__name__)
 PREFIX = "part"
 CSRF_FAILED = "The form expired or came from another site (CSRF check failed). Reload and retry."
 IN_MEMORY = 1024 * 1024  # ciphertext bytes a part keeps in memory before it gets a (nameless) file
@@ -268,7 +270,13 @@ class SealedRequest(Request):
 
                 raise Denied(403, CSRF_FAILED) from exc
             except OSError as exc:  # out of descriptors or space: the parts spooled so far are closed already
-                raise HTTPException(status_code=503, detail="The upload could not be stored; retry later.") from exc
+                # Said as the upload route says the same condition (507, ``upload.not_stored``), and logged
+                # for the admin the page sends: the error's kind and errno only, never the client's file name.
+                from idolguard.error_messages import MESSAGES
+                from idolguard.web.deps import Denied
+
+                log.warning("an upload's parts could not be spooled: %s (errno %s)", type(exc).__name__, exc.errno)
+                raise Denied(507, MESSAGES[ErrorCode.UPLOAD_NOT_STORED]) from exc
             except MultiPartException as exc:
                 raise HTTPException(status_code=400, detail=exc.message) from exc
         return await super()._get_form(max_files=max_files, max_fields=max_fields, max_part_size=max_part_size)

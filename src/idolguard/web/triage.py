@@ -413,7 +413,10 @@ def add_to_known_abuse(ws: Workspace, sha: str, bank: str = "known_abuse") -> st
     # the second request's creation failed with "already exists").
     ensure_bank(ws, bank, "known_abuse", description="confirmed in the web triage")
     entries, _notes = entries_for_item(ws, sha)
-    add_entries(ws, bank, entries, event_details={"item": sha, "via": "web"})
+    # The kind is checked again in the adding transaction: a rename and a ``bank create`` between the two could
+    # otherwise put confirmed abuse into a negative bank. Stored matches are counted before the bank change drops
+    # them (``invalidate_matches`` folds them), and ``sync`` counts what is left.
+    add_entries(ws, bank, entries, event_details={"item": sha, "via": "web"}, expect_kind="known_abuse")
     sync(ws)
     open_for_confirmed(ws, sha, bank)
     return bank
