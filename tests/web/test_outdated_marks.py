@@ -76,3 +76,12 @@ def test_the_case_report_marks_older_results_and_draws_charts_per_language(app_w
     assert "분석이 최신이 아님" in text and "Analysis out of date" in text
     assert len(context["charts"]["sightings"]) == 2, "a bilingual report draws its chart in each language"
     assert context["charts"]["sightings"][0] != context["charts"]["sightings"][1]
+
+
+def test_cases_report_warns_when_items_are_out_of_date(app_ws, bumped, cli, tmp_path):
+    from idolguard.cases.service import add_to_case, open_case
+
+    key = open_case(app_ws, "outdated cli", bumped.artist)
+    add_to_case(app_ws, key, [bumped.suspect])
+    result = cli("cases", "report", key, "--out", tmp_path / "r.html", "--format", "html", "--lang", "en")
+    assert "analysed by older stage versions" in result.output and "analyze --stale" in result.output

@@ -311,6 +311,13 @@ def cases_report(
         emit_json(result)
     else:
         _say("{path}  sha256 {sha256}", path=result["path"], sha256=result["sha256"])
+    if result.get("outdated_items"):  # the report marks them; the person making it is told before sending it
+        from idolguard.cli_support import warn
+
+        warn(
+            "{n} item(s) were analysed by older stage versions: run `idolguard analyze --stale`",
+            n=result["outdated_items"],
+        )
 
 
 @cases_app.command("package")

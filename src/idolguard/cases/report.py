@@ -417,4 +417,6 @@ def write_report(ws: Workspace, key: str, dest: Path, *, lang: str = "both", fmt
         "bytes": len(data),
         "format": fmt,
         "lang": lang,
+        # items shown with a face or manipulation result older than the installed step (the report says so)
+        "outdated_items": len(context["outdated"]),
     }
