@@ -160,7 +160,10 @@ def test_delete_empty_needs_no_force_and_a_full_one_does(cli, workspace, tmp_pat
     lines = sorted(f"{t}\t{v}\n" for _i, t, v in held)
     digest = hashlib.sha256("".join(lines).encode()).hexdigest()
 
-    result = cli("bank", "delete", "abuse", "--force", "--reason", "list withdrawn by the partner")
+    # --force asks first, as `bank remove` does (review A finding 6): "no" deletes nothing.
+    result = cli("bank", "delete", "abuse", "--force", "--reason", "withdrawn", input="n\n", ok=False)
+    assert result.exit_code != 0 and "nothing removed" in result.output and _entries(workspace) == entries
+    result = cli("bank", "delete", "abuse", "--force", "--reason", "list withdrawn by the partner", "--yes")
     assert f"its {entries} entries" in result.stdout
     assert _entries(workspace) == 0
     assert cli.json_lines("match", copy, "--json")[0]["matches"] == []
@@ -194,7 +197,7 @@ def test_delete_refuses_a_bank_with_recorded_matches_even_with_force(cli, worksp
     rename_bank(workspace, "abuse", "renamed")
     _refused(ErrorCode.BANK_HAS_MATCHES, delete_bank, workspace, "renamed", force=True, reason="r")
     assert _entries(workspace) == entries and _events(workspace, "bank.delete") == []
-    result = cli("--lang", "ko", "bank", "delete", "renamed", "--force", "--reason", "r", ok=False)
+    result = cli("--lang", "ko", "bank", "delete", "renamed", "--force", "--reason", "r", "--yes", ok=False)
     assert result.exit_code == 2 and "bank disable renamed" in result.output and "증거" in result.output
     cli("bank", "disable", "renamed")
     assert cli("verify").exit_code == 0
