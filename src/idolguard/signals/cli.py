@@ -410,6 +410,7 @@ def bank_delete(
     name: str = typer.Argument(...),
     force: bool = typer.Option(False, "--force", help="Delete the bank even if it still holds entries."),
     reason: str = typer.Option(None, "--reason", help="Why (recorded in the custody ledger)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     json_out: bool = json_option("What was deleted as one JSON object."),
     home: Path = home_option(),
 ) -> None:
@@ -424,6 +425,19 @@ def bank_delete(
     ws = open_workspace(home)
     if force and not (reason or "").strip():
         fail("--force needs --reason: deleting entries is recorded in the custody ledger with why")
+    if force and not yes:  # entries go with the bank: asked first, as `bank remove` asks
+        from idolguard.signals.banks import show_bank
+
+        try:
+            held = show_bank(ws, name, limit=1)["entries_total"]
+        except IdolGuardError as exc:
+            fail(exc)
+        if held:
+            what = tr("bank {name} and its {n} entries", name=name, n=held)
+            if not sys.stdin.isatty() and not _has_input():
+                fail("removing {what} needs confirmation: run it in a terminal or add --yes", what=what)
+            if not confirm("Delete {what}?", what=what):
+                fail("nothing removed", ExitCode.ITEMS_FAILED)
     try:
         deleted = delete_bank(ws, name, force=force, reason=reason)
     except IdolGuardError as exc:
