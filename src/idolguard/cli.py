@@ -452,11 +452,12 @@ def scan(
     With --engine ray the cluster is checked before anything is ingested (exit 4 when it cannot be used,
     e.g. SQLite with more than one node); see docs/SCALING.md.
     """
+    from idolguard.pipeline.ray_engine import engine_for_command
     from idolguard.pipeline.scan import scan_paths_checked
     from idolguard.report.html import write_report
 
     ws = _open_to_sign(home)
-    runner_engine = _engine(ws, engine, workers, ray_address, ray_vault, quiet=json_out)
+    runner_engine = engine_for_command(ws, engine, workers, ray_address, ray_vault, quiet=json_out)
     info = _sighting_info(source_url, platform, account, seen_at, note)
     show = interactive(json_out)
     total_files, total_bytes = _count(paths) if show else (0, 0)
@@ -491,24 +492,6 @@ def scan(
     if not objects:
         _error_line("no input file found")
     exit_for(sum(1 for obj in objects if obj.get("error")) or bool(outcome.stopped) or (not objects))
-
-
-def _engine(ws: Any, name: str, workers: int | None, address: str | None, vault: str, *, quiet: bool) -> Any:
-    """The analysis engine ``scan`` asked for; a Ray engine is started and checked here, before ingesting."""
-    from idolguard.pipeline.ray_engine import RayEngine, choose_engine
-
-    try:
-        chosen = choose_engine(ws, name, workers=workers, address=address, vault=vault)
-    except ValueError as exc:
-        fail(exc)
-    if isinstance(chosen, RayEngine) and not quiet:
-        tell(
-            "ray: {nodes} node(s), {workers} worker(s), originals via {mode}",
-            nodes=len(chosen.nodes),
-            workers=chosen.worker_count,
-            mode=chosen.vault_mode,
-        )
-    return chosen
 
 
 @app.command(rich_help_panel=PANEL_WORKSPACE)

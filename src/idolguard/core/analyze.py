@@ -73,6 +73,7 @@ def analyze_command(
     after an interruption continues where it stopped and stores nothing twice. Exits 1 when an item failed or
     could not be read.
     """
+    from idolguard.pipeline.ray_engine import engine_for_command
     from idolguard.pipeline.stale import find_stale, refresh
 
     if not stale:
@@ -90,7 +91,7 @@ def analyze_command(
             _print_skipped([{"sha256": i.sha256, "reason": i.skip} for i in report.skipped])
             tell("dry run: nothing was analysed or stored")
         return
-    runner_engine = _runner_engine(ws, engine, workers, ray_address, ray_vault, quiet=json_out)
+    runner_engine = engine_for_command(ws, engine, workers, ray_address, ray_vault, quiet=json_out)
     total = min(len(report.runnable), limit) if limit else len(report.runnable)
     try:
         with progress_bar(interactive(json_out) and total > 0, "re-analyse", total) as advance:
@@ -127,24 +128,6 @@ def analyze_command(
     problems = len(result.failures) + sum(1 for s in result.skipped if s.reason != "erased")
     if problems:
         raise typer.Exit(int(ExitCode.ITEMS_FAILED))
-
-
-def _runner_engine(ws: Any, name: str, workers: int | None, address: str | None, vault: str, *, quiet: bool) -> Any:
-    """The engine asked for, a Ray engine started and checked before anything runs (as ``scan``'s)."""
-    from idolguard.pipeline.ray_engine import RayEngine, choose_engine
-
-    try:
-        chosen = choose_engine(ws, name, workers=workers, address=address, vault=vault)
-    except ValueError as exc:
-        fail(exc)
-    if isinstance(chosen, RayEngine) and not quiet:
-        tell(
-            "ray: {nodes} node(s), {workers} worker(s), originals via {mode}",
-            nodes=len(chosen.nodes),
-            workers=chosen.worker_count,
-            mode=chosen.vault_mode,
-        )
-    return chosen
 
 
 def _stage_names(given: list[str] | None) -> list[str] | None:

@@ -685,3 +685,25 @@ def choose_engine(
             raise ValueError("--ray-address and --ray-vault need --engine ray")
         return LocalEngine(workers or 1)
     return RayEngine(RayOptions(address=address, workers=workers, vault=vault)).start(ws)
+
+
+def engine_for_command(
+    ws: Workspace, name: str, workers: int | None, address: str | None, vault: str, *, quiet: bool
+) -> Any:
+    """``choose_engine`` for a command line (``scan`` and ``analyze --stale``): one definition, so both refuse a
+    bad option combination the same way (the usage error, exit 2) and say the same line about a Ray engine
+    (unless ``quiet``, e.g. with --json). ``cli_support`` sits below the pipeline layer, so this lives here."""
+    from idolguard.cli_support import fail, tell
+
+    try:
+        chosen = choose_engine(ws, name, workers=workers, address=address, vault=vault)
+    except ValueError as exc:
+        fail(exc)
+    if isinstance(chosen, RayEngine) and not quiet:
+        tell(
+            "ray: {nodes} node(s), {workers} worker(s), originals via {mode}",
+            nodes=len(chosen.nodes),
+            workers=chosen.worker_count,
+            mode=chosen.vault_mode,
+        )
+    return chosen
