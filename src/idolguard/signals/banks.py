@@ -130,15 +130,22 @@ def ensure_bank(ws: Workspace, name: str, kind: str, description: str | None = N
         if bank is None:
             bank = new_bank(session, ledger, ws.actor, name, kind, description=description)
         elif bank.kind != kind:
-            raise IdolGuardError(
-                f"bank {name!r} exists but is a {bank.kind} bank, not {kind}: rename that bank "
-                f"(idolguard bank rename {name} NEW_NAME)",
-                code=ErrorCode.BANK_KIND_MISMATCH,
-                name=name,
-                kind=bank.kind,
-                wanted=kind,
-            )
+            raise _kind_mismatch(name, bank.kind, kind)
     return bank
+
+
+def _kind_mismatch(name: str, kind: str, wanted: str) -> IdolGuardError:
+    """``bank.kind_mismatch`` for bank ``name`` (of ``kind``) used as a ``wanted`` bank: one definition for
+    ``ensure_bank`` and ``add_entries(expect_kind=...)``, so both refusals say the same and carry the same
+    fields (the coded message and its Korean are keyed on them)."""
+    return IdolGuardError(
+        f"bank {name!r} exists but is a {kind} bank, not {wanted}: rename that bank "
+        f"(idolguard bank rename {name} NEW_NAME)",
+        code=ErrorCode.BANK_KIND_MISMATCH,
+        name=name,
+        kind=kind,
+        wanted=wanted,
+    )
 
 
 def new_bank(
@@ -198,14 +205,7 @@ def add_entries(
     with ws.write() as (session, ledger):
         bank = get_bank(session, bank_name)
         if expect_kind is not None and bank.kind != expect_kind:
-            raise IdolGuardError(
-                f"bank {bank_name!r} exists but is a {bank.kind} bank, not {expect_kind}: rename that bank "
-                f"(idolguard bank rename {bank_name} NEW_NAME)",
-                code=ErrorCode.BANK_KIND_MISMATCH,
-                name=bank_name,
-                kind=bank.kind,
-                wanted=expect_kind,
-            )
+            raise _kind_mismatch(bank_name, bank.kind, expect_kind)
         old_revision = current_revision(session)
         before = session.execute(select(func.max(BankEntry.id))).scalar_one() or 0
         batch: list[dict[str, Any]] = []
