@@ -32,6 +32,19 @@ def ingest_images(
     return shas
 
 
+def erase_by_decision(cli, monkeypatch, *shas: str) -> str:  # type: ignore[no-untyped-def]
+    """Erase ``shas`` the only way IdolGuard erases evidence: a case holding them, closed, and a destruction
+    decision approved by two people (alice, then bob; ``IDOLGUARD_ACTOR`` is left as bob). One definition for
+    the tests that need an erased item to exist, so they all reach it as a user would. The case number."""
+    number: str = cli("cases", "open", "t", "--artist", "A").stdout.strip()
+    cli("cases", "add", number, *shas)
+    cli("cases", "close", number)
+    for approver in ("alice", "bob"):
+        monkeypatch.setenv("IDOLGUARD_ACTOR", approver)
+        cli("cases", "destroy", number, "--reason", "retention over")
+    return number
+
+
 def set_config_table(home: Path, table: str, body: str) -> None:
     """Replace one ``[table]`` of the workspace config (``init`` writes every table with its defaults)."""
     path = home / "config.toml"

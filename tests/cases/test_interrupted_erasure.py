@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cases.helpers import ingest_images, set_config_table
+from tests.cases.helpers import erase_by_decision, ingest_images, set_config_table
 from tests.conftest import run_until_killed
 
 KILLING_DESTROY = """
@@ -133,12 +133,7 @@ def test_content_submitted_again_after_destruction_is_not_erased(cli, home: Path
     set_config_table(home, "vault", 'encrypt = true\nkey_file = ""')
     monkeypatch.setenv("IDOLGUARD_VAULT_KEY", os.urandom(32).hex())
     [sha] = ingest_images(cli, tmp_path / "m", 1)
-    number = cli("cases", "open", "t", "--artist", "A").stdout.strip()
-    cli("cases", "add", number, sha)
-    cli("cases", "close", number)
-    for approver in ("alice", "bob"):
-        monkeypatch.setenv("IDOLGUARD_ACTOR", approver)
-        cli("cases", "destroy", number, "--reason", "retention over")
+    erase_by_decision(cli, monkeypatch, sha)
     ws = Workspace.open(home)
     assert not ws.vault.has(sha)
     again = ingest_images(cli, tmp_path / "again", 1)  # the same generated image: the same bytes

@@ -210,6 +210,53 @@ def test_a_certain_match_is_left_crop_only_but_a_close_runner_up_or_threshold_is
     ]
 
 
+def _look_alike_gallery(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Six artists' centres in three pairs of look-alikes (so runner-ups are often close) and three references
+    each. The two random band tests draw their galleries here, so both test the promise on the same kind."""
+    pairs = np.repeat(rng.normal(size=(3, 128)), 2, axis=0)
+    centres = unit((pairs + 0.6 * rng.normal(size=(6, 128))).astype(np.float32))
+    refs = unit(np.repeat(centres, 3, axis=0) + 0.08 * rng.normal(size=(18, 128)).astype(np.float32))
+    return centres, refs
+
+
+def _crops_and_mirrors(rng: np.random.Generator, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """200 faces of random artists: crop-only vectors, the fused crop + mirror vectors and qualities. The
+    "mirror" moves each vector at random and towards the crop's look-alike (the adversarial case)."""
+    who = rng.integers(0, 6, 200)
+    crop = unit(centres[who] * rng.uniform(0, 1.2, (200, 1)) + 0.1 * rng.normal(size=(200, 128)))
+    twin = centres[who ^ 1] - centres[who]
+    fused = unit(
+        crop + rng.uniform(0, 0.2, (200, 1)) * unit(rng.normal(size=(200, 128))) + rng.uniform(0, 0.4, (200, 1)) * twin
+    )
+    quality = rng.uniform(0, 1, 200).round(3).tolist()
+    return crop, fused, quality
+
+
+def _trial_params(trial: int, delta: float, **band: float) -> MatchParams:
+    """The matching parameters of one random trial: a quality slope every other trial and a minimum margin every
+    third, so both random band tests cover the same mix; ``band`` adds the narrower band's fields."""
+    return MatchParams(
+        match_threshold=0.46,
+        possible_threshold=0.40,
+        mirror_delta=delta,
+        **band,
+        quality_slope=0.3 * (trial % 2),
+        min_margin=0.05 * (trial % 3 == 0),
+    )
+
+
+def _assert_decide_alike(by_crop: list[Any], by_fused: list[Any], faces: np.ndarray, trial: int) -> int:
+    """Each of ``faces`` gets the same decision, and artist unless no match, from its crop as from its fused
+    vector (what leaving it crop-only promises); how many were checked."""
+    for k in faces:
+        a, b = by_crop[k], by_fused[k]
+        assert (a.decision, a.artist if a.decision != NO_MATCH else None) == (
+            b.decision,
+            b.artist if b.decision != NO_MATCH else None,
+        ), (trial, k)
+    return len(faces)
+
+
 def test_no_face_left_crop_only_changes_decision_when_the_mirror_moves_scores_within_delta() -> None:
     """The rule's promise, on random galleries: wherever fusing the mirror raises no artist's score and lowers
     the crop-only best artist's by no more than delta, every face ``mirror_needed`` leaves crop-only (below the
@@ -218,28 +265,10 @@ def test_no_face_left_crop_only_changes_decision_when_the_mirror_moves_scores_wi
     delta = 0.08
     checked = {"certain": 0, "below": 0}
     for trial in range(40):
-        # Three pairs of look-alikes, so runner-ups are often close.
-        pairs = np.repeat(rng.normal(size=(3, 128)), 2, axis=0)
-        centres = unit((pairs + 0.6 * rng.normal(size=(6, 128))).astype(np.float32))
-        refs = unit(np.repeat(centres, 3, axis=0) + 0.08 * rng.normal(size=(18, 128)).astype(np.float32))
-        p = MatchParams(
-            match_threshold=0.46,
-            possible_threshold=0.40,
-            mirror_delta=delta,
-            quality_slope=0.3 * (trial % 2),
-            min_margin=0.05 * (trial % 3 == 0),
-        )
+        centres, refs = _look_alike_gallery(rng)
+        p = _trial_params(trial, delta)
         index = GalleryIndex([f"a{i}" for i in range(6)], refs, np.repeat(np.arange(6), 3), params=p)
-        who = rng.integers(0, 6, 200)
-        crop = unit(centres[who] * rng.uniform(0, 1.2, (200, 1)) + 0.1 * rng.normal(size=(200, 128)))
-        # The "mirror" moves the vector at random and towards the crop's look-alike (the adversarial case).
-        twin = centres[who ^ 1] - centres[who]
-        fused = unit(
-            crop
-            + rng.uniform(0, 0.2, (200, 1)) * unit(rng.normal(size=(200, 128)))
-            + rng.uniform(0, 0.4, (200, 1)) * twin
-        )
-        quality = rng.uniform(0, 1, 200).round(3).tolist()
+        crop, fused, quality = _crops_and_mirrors(rng, centres)
         c_scores, f_scores = index.artist_scores(crop), index.artist_scores(fused)
         change = f_scores - c_scores
         best = c_scores.argmax(axis=1)
@@ -247,13 +276,10 @@ def test_no_face_left_crop_only_changes_decision_when_the_mirror_moves_scores_wi
         needed = index.mirror_needed(crop, quality)
         band_only = index.mirror_needed(crop, quality, skip_certain=False)
         by_crop, by_fused = index.match(crop, quality), index.match(fused, quality)
-        for k in np.flatnonzero(within & ~needed):
-            a, b = by_crop[k], by_fused[k]
-            assert (a.decision, a.artist if a.decision != NO_MATCH else None) == (
-                b.decision,
-                b.artist if b.decision != NO_MATCH else None,
-            ), (trial, k)
-            checked["certain" if band_only[k] else "below"] += 1
+        left = np.flatnonzero(within & ~needed)
+        _assert_decide_alike(by_crop, by_fused, left, trial)
+        checked["certain"] += int(band_only[left].sum())
+        checked["below"] += len(left) - int(band_only[left].sum())
     assert checked["certain"] >= 100 and checked["below"] >= 1000, checked
 
 
@@ -266,19 +292,8 @@ def test_no_face_left_crop_only_changes_decision_when_each_score_moves_within_it
     delta, band = 0.08, 0.05
     newly_skipped = checked = 0
     for trial in range(40):
-        pairs = np.repeat(rng.normal(size=(3, 128)), 2, axis=0)
-        centres = unit((pairs + 0.6 * rng.normal(size=(6, 128))).astype(np.float32))
-        refs = unit(np.repeat(centres, 3, axis=0) + 0.08 * rng.normal(size=(18, 128)).astype(np.float32))
-        p = MatchParams(
-            match_threshold=0.46,
-            possible_threshold=0.40,
-            mirror_delta=delta,
-            mirror_band=band,
-            mirror_band_from=0.40,
-            mirror_band_upto=0.40,
-            quality_slope=0.3 * (trial % 2),
-            min_margin=0.05 * (trial % 3 == 0),
-        )
+        centres, refs = _look_alike_gallery(rng)
+        p = _trial_params(trial, delta, mirror_band=band, mirror_band_from=0.40, mirror_band_upto=0.40)
         explicit = {"a1": 0.55, "a4": 0.38} if trial % 4 else {}  # thresholds the band was not measured at
         names = [f"a{i}" for i in range(6)]
         index = GalleryIndex(names, refs, np.repeat(np.arange(6), 3), thresholds=explicit, params=p)
@@ -289,15 +304,7 @@ def test_no_face_left_crop_only_changes_decision_when_each_score_moves_within_it
             thresholds=explicit,
             params=MatchParams(**{**p.as_dict(), "mirror_band": None}),
         )
-        who = rng.integers(0, 6, 200)
-        crop = unit(centres[who] * rng.uniform(0, 1.2, (200, 1)) + 0.1 * rng.normal(size=(200, 128)))
-        twin = centres[who ^ 1] - centres[who]
-        fused = unit(
-            crop
-            + rng.uniform(0, 0.2, (200, 1)) * unit(rng.normal(size=(200, 128)))
-            + rng.uniform(0, 0.4, (200, 1)) * twin
-        )
-        quality = rng.uniform(0, 1, 200).round(3).tolist()
+        crop, fused, quality = _crops_and_mirrors(rng, centres)
         c_scores, f_scores = index.artist_scores(crop), index.artist_scores(fused)
         change = f_scores - c_scores
         penalty = p.quality_penalty(np.array(quality))
@@ -306,13 +313,7 @@ def test_no_face_left_crop_only_changes_decision_when_each_score_moves_within_it
         within = (change <= widths).all(axis=1) & (-change[np.arange(200), best] <= delta)
         needed = index.mirror_needed(crop, quality)
         by_crop, by_fused = index.match(crop, quality), index.match(fused, quality)
-        for k in np.flatnonzero(within & ~needed):
-            a, b = by_crop[k], by_fused[k]
-            assert (a.decision, a.artist if a.decision != NO_MATCH else None) == (
-                b.decision,
-                b.artist if b.decision != NO_MATCH else None,
-            ), (trial, k)
-            checked += 1
+        checked += _assert_decide_alike(by_crop, by_fused, np.flatnonzero(within & ~needed), trial)
         newly_skipped += int((within & ~needed & wide.mirror_needed(crop, quality)).sum())
         assert not (needed & ~wide.mirror_needed(crop, quality)).any()  # a subset of the delta-wide band
     assert checked >= 1000 and newly_skipped >= 50, (checked, newly_skipped)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from idolguard import registry
 from idolguard.db.models import StageResult
+from tests.cases.helpers import erase_by_decision
 from tests.conftest import jpeg_bytes
 from tests.pipeline.test_pipeline import counting  # noqa: F401 - the fixture
 
@@ -110,12 +111,7 @@ def test_stale_items_are_counted_then_brought_up_to_date_once(cli, tmp_path, hom
 def test_erased_and_missing_items_are_reported_and_skipped(cli, tmp_path, home, workspace, monkeypatch):
     shas = _scan_images(cli, tmp_path / "imgs", 3)
     erased, missing, fine = shas
-    number = cli("cases", "open", "t", "--artist", "A").stdout.strip()
-    cli("cases", "add", number, erased)
-    cli("cases", "close", number)
-    for approver in ("alice", "bob"):
-        monkeypatch.setenv("IDOLGUARD_ACTOR", approver)
-        cli("cases", "destroy", number, "--reason", "retention over")
+    erase_by_decision(cli, monkeypatch, erased)
     monkeypatch.setenv("IDOLGUARD_ACTOR", "tester@idolguard")
     assert not workspace.vault.has(erased)
     _bump_counting(monkeypatch)

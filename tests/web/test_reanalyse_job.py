@@ -37,6 +37,35 @@ def _job(ws, job_id):  # type: ignore[no-untyped-def]
         return session.get(Job, job_id)
 
 
+def _failed_job(ws, sha256: str, actor: str, **counts: int) -> int:  # type: ignore[no-untyped-def]
+    """A finished re-analysis job as the worker stores it: two items analysed, ``sha256``'s faces stage failed
+    with an internal error (``stage.internal``); ``counts`` adds to its counts (e.g. ``rows_left_out``). One
+    definition, so the scope test and the Korean test read the same stored job."""
+    with ws.sessions() as session, session.begin():
+        job = Job(
+            kind=jobs.REANALYSE,
+            state="done",
+            created_by=actor,
+            params={"counts": {"analysed": 2, "failed": 1, "skipped": 0, "stored": 3, "done": 2, **counts}},
+            total=2,
+            done=2,
+            results=[
+                {
+                    "name": sha256[:12],
+                    "sha256": sha256,
+                    "stage": "faces",
+                    "error": "faces: internal error in stage faces: RuntimeError: boom",
+                    "error_code": "stage.internal",
+                    "error_params": {},
+                }
+            ],
+            error="1 of 2 failed",
+        )
+        session.add(job)
+        session.flush()
+        return int(job.id)
+
+
 def _wait(predicate, timeout: float = 180.0, what: str = "") -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -112,29 +141,7 @@ def test_the_notice_and_the_job_keep_to_the_viewers_scope(client, app_ws, bumped
 
     sign_in(client, make_user(app_ws, "adm", "admin", password=STRONG), lang="en")
     assert "2 items were analysed by older stage versions" in html.unescape(client.get("/triage").text)
-    with app_ws.sessions() as session, session.begin():
-        job = Job(
-            kind=jobs.REANALYSE,
-            state="done",
-            created_by="adm",
-            params={"counts": {"analysed": 2, "failed": 1, "skipped": 0, "stored": 3, "done": 2}},
-            total=2,
-            done=2,
-            results=[
-                {
-                    "name": bumped.suspect[:12],
-                    "sha256": bumped.suspect,
-                    "stage": "faces",
-                    "error": "faces: internal error in stage faces: RuntimeError: boom",
-                    "error_code": "stage.internal",
-                    "error_params": {},
-                }
-            ],
-            error="1 of 2 failed",
-        )
-        session.add(job)
-        session.flush()
-        job_id = job.id
+    job_id = _failed_job(app_ws, bumped.suspect, "adm")
     assert bumped.suspect[:12] in client.get(f"/jobs/{job_id}").text
     page = boss.get(f"/jobs/{job_id}").text
     assert bumped.suspect[:12] not in page and 'id="job-rows-hidden"' in page
@@ -145,29 +152,7 @@ def test_a_stage_failure_is_said_in_korean_with_its_step(client, app_ws, bumped)
     from idolguard.errors import ErrorCode
 
     sign_in(client, make_user(app_ws, "kadm", "admin", password=STRONG), lang="ko")
-    with app_ws.sessions() as session, session.begin():
-        job = Job(
-            kind=jobs.REANALYSE,
-            state="done",
-            created_by="kadm",
-            params={"counts": {"analysed": 2, "failed": 1, "skipped": 0, "stored": 3, "done": 2, "rows_left_out": 7}},
-            total=2,
-            done=2,
-            results=[
-                {
-                    "name": bumped.suspect[:12],
-                    "sha256": bumped.suspect,
-                    "stage": "faces",
-                    "error": "faces: internal error in stage faces: RuntimeError: boom",
-                    "error_code": "stage.internal",
-                    "error_params": {},
-                }
-            ],
-            error="1 of 2 failed",
-        )
-        session.add(job)
-        session.flush()
-        job_id = job.id
+    job_id = _failed_job(app_ws, bumped.suspect, "kadm", rows_left_out=7)
     page = html.unescape(client.get(f"/jobs/{job_id}").text)
     row = page.split('id="job-results"', 1)[1].split("</table>", 1)[0]
     assert "이 분석 단계는 내부 오류로 중단되었습니다" in row and "boom" not in row
