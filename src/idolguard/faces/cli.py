@@ -265,7 +265,6 @@ def artists_reembed(
     from idolguard.errors import ErrorCode
     from idolguard.faces.analysis import REFERENCE_EMBEDDING, FaceAnalyzer
     from idolguard.faces.reembed import reembed_references
-
     from idolguard.gallery.store import enrolment_warnings, reference_embedding_status, reference_warning
 
     ws = open_workspace(home)
@@ -278,9 +277,7 @@ def artists_reembed(
     # New vectors can lie closer to another artist than the old ones did: after the whole run (every artist
     # converted, so the comparison is between vectors of one kind), the warnings ``artists add`` gives.
     embedder = analyzer.embedder.name if analyzer.embedder else "unknown"
-    checks = {
-        r.artist: enrolment_warnings(ws, r.artist, embedder) for r in reports if r.converted and not dry_run
-    }
+    checks = {r.artist: enrolment_warnings(ws, r.artist, embedder) for r in reports if r.converted and not dry_run}
     # still mismatched (a kept reference, or a local calibration of another kind): said, with what to do
     left = None if dry_run else reference_warning(reference_embedding_status(ws))
     if json_out:
