@@ -182,6 +182,10 @@ MESSAGES: dict[ErrorCode, str] = {
     # intake
     ErrorCode.INPUT_EMPTY: N_("The file is empty (0 bytes): there is nothing to preserve."),
     ErrorCode.INPUT_TOO_LARGE: N_("The file is over the size limit of {limit} bytes; nothing was stored."),
+    ErrorCode.UPLOAD_INTERRUPTED: N_(
+        "The upload was interrupted before every file arrived (the server stopped while receiving it). Nothing "
+        "from it was stored or analysed: upload the files again."
+    ),
     ErrorCode.REQUEST_TOO_LARGE: N_(
         "The request is over the limit of {limit} bytes for requests that are not file uploads; nothing was done."
     ),

@@ -121,6 +121,7 @@ class ErrorCode(StrEnum):
     # intake: files, archives, the source URL, the disk
     INPUT_EMPTY = "input.empty"
     INPUT_TOO_LARGE = "input.too_large"
+    UPLOAD_INTERRUPTED = "upload.interrupted"  # a web upload whose receiving process died (web.jobs)
     REQUEST_TOO_LARGE = "request.too_large"  # a web request body that is not a file upload (the API's JSON)
     INPUT_CHANGED = "input.changed"
     INPUT_SEEN_AT = "input.seen_at"

@@ -460,3 +460,29 @@ def test_a_new_bank_with_a_renamed_banks_old_name_can_be_deleted(cli, workspace,
     assert delete_bank(workspace, "abuse").entries == 0  # the results naming "abuse" are abuse-2025's
     refused = _refused(ErrorCode.BANK_HAS_MATCHES, delete_bank, workspace, "abuse-2025", force=True, reason="r")
     assert refused.params["hits"] == 1 and refused.params["results"] >= 1
+
+
+def test_a_stored_match_replaced_by_a_new_analysis_is_recorded_first(cli, workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A stored ``match`` result not yet folded, replaced by the runner with an output of the same version
+    computed from other upstream outputs (here one that finds nothing, as a re-analysis from changed hashes
+    could): the runner folds before it deletes the old row, so the item's hit and incident stay."""
+    from idolguard.pipeline.runner import INPUTS_KEY, StageOutcome, persist_batch
+    from idolguard.signals.stage import MATCH_VERSION
+
+    _original, copy = _banked(cli, tmp_path)
+    scanned = cli.json_lines("scan", copy, "--json")[0]
+    assert scanned["matches"] and _hits(workspace) == 0  # stored, not folded yet
+    other_inputs = {"signals": {"version": "0", "inputs": {}}}  # as if computed from other hashes
+    replacement = StageOutcome("match", MATCH_VERSION, "ok", {"matches": [], INPUTS_KEY: other_inputs}, None, 1)
+    persist_batch(workspace, [(scanned["sha256"], [replacement])])
+    from idolguard.db.models import StageResult
+
+    with workspace.sessions() as session:
+        stored = session.execute(
+            select(StageResult.output).where(StageResult.item_sha256 == scanned["sha256"], StageResult.stage == "match")
+        ).scalar_one()
+    assert stored["matches"] == []  # the old result was replaced...
+    cli("bank", "list")
+    assert _hits(workspace) == 1  # ...after its match was recorded
+    assert len(cli.json_lines("incidents", "list", "--json")) == 1
+    assert cli("verify").exit_code == 0

@@ -86,3 +86,57 @@ def test_store_rebuilds_stale_or_missing_index(workspace) -> None:  # type: igno
     add_entries(workspace, "b", [NewEntry("pdq", "f" * 63 + "0")], event_details={})
     index = IndexStore(workspace).get("pdq")
     assert len(index) == 2 and index.query(value, 0)
+
+
+def test_concurrent_bank_changes_leave_one_consistent_saved_index(workspace) -> None:  # type: ignore[no-untyped-def]
+    """Two writers adding entries and a reader opening the index at once (two first triage confirmations,
+    a scan loading the banks): the saved index must end at the database's revision with every entry, and no
+    thread may fail on a file another thread moved (they once shared temporary names and interleaved)."""
+    import threading
+
+    from sqlalchemy import select
+
+    from idolguard.signals.banks import NewEntry, add_entries, create_bank
+    from idolguard.signals.models import BankEntry
+    from idolguard.signals.store import IndexStore, current_revision
+
+    create_bank(workspace, "b", "partner")
+    rng = np.random.default_rng(7)
+    values = [bytes(rng.integers(0, 256, 32, dtype=np.uint8)).hex() for _ in range(40)]
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def writer(mine: list[str]) -> None:
+        try:
+            for value in mine:
+                add_entries(workspace, "b", [NewEntry("pdq", value)], event_details={})
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    def reader() -> None:
+        try:
+            while not done.is_set():
+                IndexStore(workspace).get("pdq")
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(values[i::2],)) for i in range(2)]
+    watcher = threading.Thread(target=reader)
+    watcher.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    done.set()
+    watcher.join()
+    assert not errors, errors
+    with workspace.sessions() as session:
+        revision = current_revision(session)
+        stored = set(session.scalars(select(BankEntry.id)))
+    index, manifest = HammingIndex.load(IndexStore(workspace).folder("pdq"))
+    assert manifest["revision"] == revision, "the saved index fell behind the database"
+    delta_ids = index._delta()[0]
+    live = {int(i) for i in np.concatenate([np.asarray(index.ids), delta_ids])} - index.dead
+    assert live == stored
+    for value in values:
+        assert index.query(value, 0), f"{value} missing from the saved index"

@@ -125,7 +125,8 @@ def test_stats_count_a_sent_notice_once(cli, home: Path, smtp: Inbox, case) -> N
         assert (group["sent"], group["removed"], group["rejected"], group["no_response"]) == (1, 0, 0, 0)
         assert group["success_rate"] == 0.0 and group["acceptance"] is None
     text = _flat(cli("takedowns", "stats").output)
-    assert "recipient X (formerly Twitter) [x]: sent 1," in text and "basis EU DSA Art. 16 [eu_dsa_16]: sent 1," in text
+    assert "takedowns by recipient" in text and "takedowns by legal basis" in text  # tables with headers
+    assert "│ X (formerly Twitter) │ x │ 1 │ 0 │" in text and "│ EU DSA Art. 16 │ eu_dsa_16 │ 1 │ 0 │" in text
     cli("takedowns", "mark", one, "acknowledged")
     assert cli.json_lines("takedowns", "stats", "--json")[0]["by_recipient"]["x"]["sent"] == 1
     cli("takedowns", "mark", one, "removed")

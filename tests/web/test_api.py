@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.specs.openapi.checks import ignored_auth
+from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
 from idolguard.web import accounts
 
@@ -137,7 +137,13 @@ def test_api_conforms_to_its_schema(app, app_ws, tmp_path):  # type: ignore[no-u
             # test_unauthenticated_and_invalid_tokens_get_401 covers that ground directly. A revocation gets a
             # token of its own each time (it may revoke itself), so the other operations keep theirs.
             used = accounts.create_token(app_ws, "schema", "write", "1d", by="t") if case.method == "DELETE" else token
-            case.call_and_validate(headers=bearer(used), excluded_checks=[ignored_auth])
+            excluded = [ignored_auth]
+            if case.path == "/captures":
+                # A schema-valid URL may name a private or local address (``http://0``), which capture refuses
+                # with a 422 before queueing (as the form and the portal do; the workspace's allowlist decides,
+                # so no schema can say it): test_capture_form_private.py checks those refusals.
+                excluded.append(positive_data_acceptance)
+            case.call_and_validate(headers=bearer(used), excluded_checks=excluded)
 
         check()
         checked += 1

@@ -97,12 +97,18 @@ def test_capture_job_end_to_end_with_blurred_screenshot_and_wacz(
     if reason := BrowserPool(CHROMIUM_PATH).unavailable_reason():
         pytest.skip(reason)
     # Loopback is allowed for this test only, and only 127.0.0.1: the 'internal' server on 127.0.0.2 stays
-    # forbidden, so the second URL must be refused without a single request reaching it.
+    # forbidden, so the form refuses its URL (nothing queued) without a single request reaching it.
     monkeypatch.setenv("IDOLGUARD_CAPTURE_ALLOW", "127.0.0.1/32")
     sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG))
     csrf = csrf_of(client.get("/intake").text)
     urls = f"{site.base}/post/1\n{site.internal}/secret"
-    response = client.post("/intake/capture", data={"csrf": csrf, "urls": urls, "note": "fan report"})
+    refused = client.post("/intake/capture", data={"csrf": csrf, "urls": urls, "note": "fan report"})
+    assert refused.status_code == 422 and "2번째 줄" in refused.text and "1번째 줄" not in refused.text
+    with app_ws.sessions() as session:
+        from idolguard.web.models import Job
+
+        assert session.query(Job).count() == 0
+    response = client.post("/intake/capture", data={"csrf": csrf, "urls": f"{site.base}/post/1", "note": "fan report"})
     assert response.status_code == 303
     job_id = int(response.headers["location"].rsplit("/", 1)[1])
     worker = jobs.InProcessWorker(app_ws)
@@ -116,10 +122,9 @@ def test_capture_job_end_to_end_with_blurred_screenshot_and_wacz(
         from idolguard.web.models import Job
 
         results = session.get(Job, job_id).results
-    post, internal = results
+    [post] = results
     assert post["state"] == "ok" and len(post["media"]) == 3, post
-    assert internal["state"] == "refused" and not internal["media"], internal
-    assert site.count("internal:") == 0
+    assert site.count("internal:") == 0  # the page links to it too: capture never follows it there
 
     # Every captured medium reached the triage queue (no artist: analysts see them).
     queue = client.get("/triage?status=all").text

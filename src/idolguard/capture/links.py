@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
+from idolguard.capture.errors import CaptureRefused
 from idolguard.capture.netpolicy import forbidden_reason
+from idolguard.errors import ErrorCode
 
 MAX_URL_LENGTH = 2048
 
@@ -205,6 +208,20 @@ def canonical_link(raw: str, *, allow_hosts: frozenset[str] = frozenset(), check
         netloc = f"{netloc}:{port}"
     url = urlunsplit((scheme, netloc, path, query, ""))
     return Link(url=url, original=text, host=host, short_link=host in SHORT_LINK_HOSTS)
+
+
+def check_capture_link(url: str, allow: Iterable[str]) -> None:
+    """Refuse, before a capture is queued, a link the portal would refuse: ``canonical_link``'s check (private,
+    loopback, link-local addresses in any spelling, local host names) with capture's allowlist (``allow``:
+    ``[capture] allow`` / ``IDOLGUARD_CAPTURE_ALLOW``, as the portal passes it). The team's forms use it so
+    a private address is refused on the form, with nothing queued, instead of in the job; the job still
+    resolves the name and checks every address it connects to (``NetPolicy``)."""
+    try:
+        canonical_link(url, allow_hosts=frozenset(a.strip().lower() for a in allow))
+    except LinkError as exc:
+        if exc.code == "private_address":
+            raise CaptureRefused(f"refused {url}: {exc}", code=ErrorCode.CAPTURE_PRIVATE_ADDRESS, url=url) from exc
+        raise CaptureRefused(f"refused {url!r}: {exc}", code=ErrorCode.CAPTURE_INVALID_URL) from exc
 
 
 def _check_host(host: str, allow_hosts: frozenset[str]) -> None:

@@ -24,6 +24,28 @@ from idolguard.cli_support import say as _say
 CODES = (N_("open"), N_("gathering"), N_("filed"), N_("closed"), N_("destroyed"), N_("counsel"), N_("manager"))
 CODES += (N_("item"), N_("incident"), N_("sighting"), N_("capture"), N_("account"), N_("police"), N_("court"))
 CODES += (N_("platform"),)
+MEDIA_TYPES = (N_("image"), N_("video"), N_("other"))  # an item's media type in ``cases show``
+
+# Why an item is in a case, as ``cases.views.case_items`` writes it (``--json`` keeps these English codes):
+# said in the command's language with the case page's words (web/locales/cases.ko.po).
+WHY_FORMS = {
+    "linked": N_("linked directly"),
+    "incident {ref}": N_("incident {ref}"),
+    "sighting {ref}": N_("sighting {ref}"),
+    "capture {ref} manifest": N_("capture {ref} (page)"),
+    "capture {ref} media": N_("capture {ref} (media)"),
+}
+
+
+def _why(text: str) -> str:
+    """One of ``case_items``' reasons in the command's language (a reason it does not know: as stored)."""
+    from idolguard.coded_text import recognise
+
+    found = recognise(text, {template: template for template in WHY_FORMS})
+    if found is None:
+        return text
+    return tr(WHY_FORMS[found["code"]], **found["params"])
+
 
 cases_app = typer.Typer(help="Cases: turn incidents and evidence into a matter counsel can file.", no_args_is_help=True)
 accounts_app = typer.Typer(
@@ -143,7 +165,9 @@ def cases_show(
     )
     for item in detail["items"]:
         gone = tr(" [destroyed]") if item["destroyed"] else ""
-        _say(f"  {item['sha256'][:16]}  {item['media_type'] or '-'}  {', '.join(item['why'])}{gone}")
+        media = tr(item["media_type"]) if item["media_type"] in MEDIA_TYPES else item["media_type"] or "-"
+        why = ", ".join(_why(reason) for reason in item["why"])
+        _say(f"  {item['sha256'][:16]}  {media}  {why}{gone}")
     for o in detail["origin_candidates"]:
         first = o["by_platform_time"]
         seen = shown_time(first["seen_at"], ws) if first else ""

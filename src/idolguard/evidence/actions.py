@@ -66,6 +66,7 @@ class Action(StrEnum):
     WEB_DOWNLOAD_ORIGINAL = "web.download_original"
     WEB_DOWNLOAD_WACZ = "web.download_wacz"
     WEB_JOB_SUBMIT = "web.job_submit"
+    WEB_JOB_EXPIRE = "web.job_expire"
     WEB_IP_LOCKOUT = "web.ip_lockout"
     WEB_LOCKOUT = "web.lockout"
     WEB_LOGIN = "web.login"

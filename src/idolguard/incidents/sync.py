@@ -6,8 +6,9 @@ incrementally: ``signal_state['incidents_synced']`` remembers the last stage-res
 that show counters or incidents call ``sync`` first, so what they print is always current.
 
 Grouping: an incident is one banked piece of content and everything found to be a copy of it. An item that
-matches entry E joins the incident of E (created on first match, seeded with E's source item, the confirmed
-original); an item matching entries of two incidents merges them (the younger points to the older).
+matches entry E joins the incident of E (opened when an analyst confirmed E's source item as abuse in the web
+triage, ``open_for_confirmed``; else on first match, seeded with E's source item, the confirmed original); an
+item matching entries of two incidents merges them (the younger points to the older).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import func, select
 from idolguard.db.models import Item, StageResult
 from idolguard.evidence.actions import Action
 from idolguard.incidents.models import Incident, IncidentMember
-from idolguard.signals.models import BankEntry, EntryHit, SignalState
+from idolguard.signals.models import Bank, BankEntry, EntryHit, SignalState
 from idolguard.workspace import Workspace
 
 WATERMARK = "incidents_synced"
@@ -33,6 +34,7 @@ _log = logging.getLogger(__name__)
 MEMBER_REASONS = {
     "incident.matched_entry": "matched bank entry {entry} ({signal}, distance {distance})",
     "incident.source_item": "source item of bank entry {entry}",
+    "incident.confirmed_item": "confirmed as abuse in triage (source item of bank entry {entry})",
 }
 TITLES = {"incident.copies_of_entry": "copies of bank entry {entry}"}
 
@@ -148,6 +150,21 @@ def _record(session: Any, ledger: Any, sha: str, matches: list[dict[str, Any]], 
     if not entries:
         return
     session.flush()
+    target = _target(session, ledger, sha, entries)
+    best = min(matches, key=lambda m: m.get("distance") or 0)
+    reason = MEMBER_REASONS["incident.matched_entry"].format(
+        entry=best["entry"], signal=best.get("signal"), distance=best.get("distance")
+    )
+    for member_sha, why in [(sha, reason)] + [
+        (e.source_item, MEMBER_REASONS["incident.source_item"].format(entry=e.id)) for e in entries if e.source_item
+    ]:
+        _join(session, ledger, member_sha, target, why)
+
+
+def _target(session: Any, ledger: Any, sha: str, entries: list[BankEntry]) -> int:
+    """The incident an item related to ``entries`` belongs in: the oldest of the incidents already touching it
+    (its own, those of the entries' source items and earlier hits; the others are merged into it), else a new
+    one (recorded)."""
     # Incidents touched: the item's own, and those of every matched entry's source item or earlier hits.
     candidates: set[int] = set()
     own = _incident_of_item(session, sha)
@@ -173,22 +190,53 @@ def _record(session: Any, ledger: Any, sha: str, matches: list[dict[str, Any]], 
         session.flush()
         target = incident.id
         ledger.append(Action.INCIDENT_CREATE, details={"incident": target, "entry": entries[0].id})
-    best = min(matches, key=lambda m: m.get("distance") or 0)
-    reason = MEMBER_REASONS["incident.matched_entry"].format(
-        entry=best["entry"], signal=best.get("signal"), distance=best.get("distance")
-    )
-    for member_sha, why in [(sha, reason)] + [
-        (e.source_item, MEMBER_REASONS["incident.source_item"].format(entry=e.id)) for e in entries if e.source_item
-    ]:
-        if session.get(Item, member_sha) is None:
-            continue
-        member = session.get(IncidentMember, member_sha)
-        if member is None:
-            session.add(IncidentMember(item_sha256=member_sha, incident_id=target, reason=why))
-            session.flush()
-            ledger.append(Action.INCIDENT_ADD, item=member_sha, details={"incident": target, "reason": why})
-        elif _root(session, member.incident_id) != target:
-            member.incident_id = target
+    return target
+
+
+def _join(session: Any, ledger: Any, member_sha: str, target: int, why: str) -> None:
+    """Put an item in incident ``target`` (a custody event when it joins; moved silently when its incident was
+    merged into ``target``)."""
+    if session.get(Item, member_sha) is None:
+        return
+    member = session.get(IncidentMember, member_sha)
+    if member is None:
+        session.add(IncidentMember(item_sha256=member_sha, incident_id=target, reason=why))
+        session.flush()
+        ledger.append(Action.INCIDENT_ADD, item=member_sha, details={"incident": target, "reason": why})
+    elif _root(session, member.incident_id) != target:
+        member.incident_id = target
+
+
+def open_for_confirmed(ws: Workspace, sha: str, bank: str) -> int | None:
+    """The incident of an item an analyst confirmed as abuse and put in ``bank``: the one it is already in, else
+    the one its bank entries already lead to, else a new incident with the item as its first member (custody
+    events ``incident.create`` and ``incident.add``, like a match's). Returns its id (None when the item or
+    its entries are gone).
+
+    Why at confirmation, not at the first match: the analyst asked for "the bank and its incident" and expects
+    to find it under /incidents now (to track takedowns from it). Grouping stays the one ``_record`` applies:
+    a copy found later matches one of these entries, whose source item is this item, so it joins this
+    incident instead of opening a second one. Made under the write lock: two confirmations make one."""
+    with ws.write() as (session, ledger):
+        if session.get(Item, sha) is None:
+            return None
+        own = _incident_of_item(session, sha)
+        if own:
+            return own
+        entries = list(
+            session.execute(
+                select(BankEntry)
+                .join(Bank, Bank.id == BankEntry.bank_id)
+                .where(BankEntry.source_item == sha, Bank.name == bank)
+                .order_by(BankEntry.id)
+            ).scalars()
+        )
+        if not entries:
+            return None
+        target = _target(session, ledger, sha, entries)
+        why = MEMBER_REASONS["incident.confirmed_item"].format(entry=entries[0].id)
+        _join(session, ledger, sha, target, why)
+        return target
 
 
 def incident_count(ws: Workspace) -> int:

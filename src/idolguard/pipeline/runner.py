@@ -39,7 +39,7 @@ from idolguard.config import Limits
 from idolguard.db.models import DerivedObject, Item, StageResult
 from idolguard.db.session import in_chunks
 from idolguard.errors import ErrorCode, IdolGuardError, code_of, error_params
-from idolguard.evidence.actions import Action
+from idolguard.evidence.actions import MATCH_STAGES, Action
 from idolguard.evidence.canonical import output_digest
 from idolguard.pipeline.registry import all_stages
 from idolguard.pipeline.resources import Resources, load_resources
@@ -466,13 +466,41 @@ def persist_batch(ws: Workspace, batch: list[tuple[str, list[StageOutcome]]]) ->
             )
             derived_known.update((r.sha256, r.parent_sha256, r.kind) for r in rows)
         new_rows: list[dict[str, Any]] = []
+        replacing = _replaces_match_results(batch, existing)
+        if replacing:  # a stored match about to be replaced is recorded (entry hits, incidents) first
+            _fold_matches(session, ledger)
         with session.no_autoflush:
             for sha, outcomes in batch:
                 kept = _storable(session, sha, outcomes)
                 derived = [ref for ref in refs[sha] if any(ref[0] is outcome for outcome in kept)]
                 _record(session, ledger, sha, kept, derived, items.get(sha), existing, derived_known, new_rows)
+        if replacing:  # and the folds' watermarks come back to the rows left (SQLite reuses deleted last ids)
+            session.flush()
+            _fold_matches(session, ledger)
         if new_rows:  # one bulk INSERT (no ORM object per row): the writer's CPU is the cluster's bottleneck
             session.execute(insert(StageResult), new_rows)
+
+
+def _replaces_match_results(
+    batch: list[tuple[str, list[StageOutcome]]], existing: dict[tuple[str, str, str], StageResult | dict[str, Any]]
+) -> bool:
+    """Whether storing ``batch`` may replace a stored ``ok`` result of a match stage (same version, computed
+    from other upstream outputs, e.g. after ``analyze --stale``): such a row may hold a match not yet folded."""
+    for sha, outcomes in batch:
+        for outcome in outcomes:
+            row = existing.get((sha, outcome.stage, outcome.version))
+            if isinstance(row, StageResult) and row.stage in MATCH_STAGES and row.status == "ok":
+                return True
+    return False
+
+
+def _fold_matches(session: Any, ledger: Any) -> None:
+    """Let the areas that record stored matches (``Area.match_folds``: entry hits, incidents) consume them in
+    this transaction, before a replaced match result is deleted and after (their watermarks)."""
+    from idolguard import registry
+
+    for _area, fold in registry.match_folds():
+        fold(session, ledger)
 
 
 def _storable(session: Any, sha256: str, outcomes: list[StageOutcome]) -> list[StageOutcome]:

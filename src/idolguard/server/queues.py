@@ -33,7 +33,7 @@ from huey import Huey
 
 from idolguard.db.base import utcnow
 from idolguard.server.settings import WorkerSettings
-from idolguard.web.jobs import InProcessWorker, make_huey, queue_url, shared_workspace
+from idolguard.web.jobs import InProcessWorker, expire_receiving, make_huey, queue_url, shared_workspace
 from idolguard.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -159,6 +159,9 @@ def sync_portal_decisions(ws: Workspace, since: Any = None) -> int:
     return changed
 
 
+RECEIVING_CHECK_S = 300.0  # how often the dispatcher looks for stuck uploads (``web.jobs.expire_receiving``)
+
+
 class Dispatcher(threading.Thread):
     """Feeds the background lane: reported links while any is claimable, due watches on schedule, the
     report counts of links reported again after their capture, and the analysts' decisions back to the
@@ -170,6 +173,7 @@ class Dispatcher(threading.Thread):
         self.settings = settings
         self.halt = threading.Event()
         self.next_watch_check = 0.0
+        self.next_receiving_check = 0.0  # uploads left "receiving" by a process that died (web.jobs)
         self.reports_since = utcnow() - timedelta(hours=1)
         self.decisions_since: Any = None
         self.ticks = 0
@@ -202,6 +206,9 @@ class Dispatcher(threading.Thread):
             self.next_watch_check = now + self.settings.watch_check_s
             if due_sources(self.ws):
                 watch_task(home)
+        if now >= self.next_receiving_check:
+            self.next_receiving_check = now + RECEIVING_CHECK_S
+            expire_receiving(self.ws)
         since, self.reports_since = self.reports_since, utcnow()
         again = links_reported_since(self.ws, since - timedelta(seconds=5))
         if again:

@@ -7,14 +7,22 @@ incrementally (delta + tombstones) and stamps the new revision. Any reader that 
 unreadable or at another revision (a crash between commit and save, a restored database, another process's
 change) rebuilds it from the database, so the index can be wrong only until the next open.
 
+Every load, rebuild and incremental save of one kind's folder happens under that folder's lock
+(``HOME/index/KIND.lock``, ``flock``: between processes and between threads, each taking its own descriptor):
+without it two writers after two concurrent bank changes (two first triage confirmations, a reader rebuilding
+while a writer applies) interleave their files, and a reader could map one writer's ids beside the other's
+hashes.
+
 Disabled entries and banks stay in the index and are filtered when hits are resolved against the database
 (which matching does anyway for bank names and thresholds), so enabling/disabling never touches the index.
 """
 
 from __future__ import annotations
 
+import fcntl
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +76,17 @@ class IndexStore:
     def folder(self, kind: str) -> Path:
         return self.root / kind
 
+    @contextmanager
+    def locked(self, kind: str) -> Iterator[None]:
+        """Hold ``kind``'s folder lock: the folder's files are read and written only under it."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / f"{kind}.lock", "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
     def get(self, kind: str) -> HammingIndex:
         """The index for ``kind`` at the database's current revision (loaded, or rebuilt if stale)."""
         with self.ws.sessions() as session:
@@ -75,16 +94,22 @@ class IndexStore:
         cached = self._loaded.get(kind)
         if cached and cached[1] == revision:
             return cached[0]
-        try:
-            index, manifest = HammingIndex.load(self.folder(kind))
-            if manifest.get("revision") != revision or manifest.get("database") != self._database_id():
-                raise ValueError("stale")
-        except ValueError:
-            index = self.rebuild(kind, revision)
+        with self.locked(kind):
+            try:
+                index, manifest = HammingIndex.load(self.folder(kind))
+                if manifest.get("revision") != revision or manifest.get("database") != self._database_id():
+                    raise ValueError("stale")
+            except ValueError:
+                index = self._rebuild(kind, revision)
+                return index
         self._loaded[kind] = (index, revision)
         return index
 
     def rebuild(self, kind: str, revision: int | None = None) -> HammingIndex:
+        with self.locked(kind):
+            return self._rebuild(kind, revision)
+
+    def _rebuild(self, kind: str, revision: int | None = None) -> HammingIndex:
         ids, hashes = array("q"), bytearray()  # compact buffers: 40 B per entry, not two Python objects
         with self.ws.sessions() as session:
             if revision is None:
@@ -106,33 +131,34 @@ class IndexStore:
         self, kind: str, old_revision: int, new_revision: int, added: Iterable[BankEntry], removed: Iterable[int]
     ) -> None:
         """Apply one committed change incrementally, or rebuild if the saved index was not at ``old_revision``."""
-        try:
-            index, manifest = HammingIndex.load(self.folder(kind))
-            if manifest.get("revision") != old_revision or manifest.get("database") != self._database_id():
-                raise ValueError("stale")
-        except ValueError:
-            self.rebuild(kind, new_revision)
-            return
-        add_ids, add_hashes = array("q"), bytearray()
-        for entry in added:
-            entry_ids, entry_hashes = index_rows(entry)
-            add_ids.extend(entry_ids)
-            for value in entry_hashes:
-                add_hashes += bytes.fromhex(value)
-        index.add(np.frombuffer(add_ids, dtype=np.int64), np.frombuffer(bytes(add_hashes), dtype=np.uint8))
-        removed_ids = list(removed)
-        if kind == "vpdq" and removed_ids:
-            frame_ids = np.concatenate([np.asarray(index.ids), index._delta()[0]])
-            owners = frame_ids >> FRAME_BITS
-            index.remove(frame_ids[np.isin(owners, np.array(removed_ids, dtype=np.int64))])
-        else:
-            index.remove(removed_ids)
-        if index.needs_compaction():
-            index.compact()
-            self._save(index, kind, new_revision, full=True)
-        else:
-            index.save_delta(self.folder(kind), {"revision": new_revision})
-        self._loaded[kind] = (index, new_revision)
+        with self.locked(kind):
+            try:
+                index, manifest = HammingIndex.load(self.folder(kind))
+                if manifest.get("revision") != old_revision or manifest.get("database") != self._database_id():
+                    raise ValueError("stale")
+            except ValueError:
+                self._rebuild(kind, new_revision)
+                return
+            add_ids, add_hashes = array("q"), bytearray()
+            for entry in added:
+                entry_ids, entry_hashes = index_rows(entry)
+                add_ids.extend(entry_ids)
+                for value in entry_hashes:
+                    add_hashes += bytes.fromhex(value)
+            index.add(np.frombuffer(add_ids, dtype=np.int64), np.frombuffer(bytes(add_hashes), dtype=np.uint8))
+            removed_ids = list(removed)
+            if kind == "vpdq" and removed_ids:
+                frame_ids = np.concatenate([np.asarray(index.ids), index._delta()[0]])
+                owners = frame_ids >> FRAME_BITS
+                index.remove(frame_ids[np.isin(owners, np.array(removed_ids, dtype=np.int64))])
+            else:
+                index.remove(removed_ids)
+            if index.needs_compaction():
+                index.compact()
+                self._save(index, kind, new_revision, full=True)
+            else:
+                index.save_delta(self.folder(kind), {"revision": new_revision})
+            self._loaded[kind] = (index, new_revision)
 
     def _save(self, index: HammingIndex, kind: str, revision: int, *, full: bool) -> None:
         index.save(self.folder(kind), {"revision": revision, "database": self._database_id(), "kind": kind})

@@ -8,7 +8,18 @@ from pathlib import Path
 
 import typer
 
-from idolguard.cli_support import N_, PANEL_CASEWORK, emit_json, fail, home_option, open_workspace, tell, tr
+from idolguard.cli_support import (
+    N_,
+    PANEL_CASEWORK,
+    emit_json,
+    fail,
+    home_option,
+    open_workspace,
+    print_table,
+    shown_time,
+    tell,
+    tr,
+)
 from idolguard.cli_support import or_usage_error as _run
 from idolguard.cli_support import say as _say
 from idolguard.exit_codes import ExitCode
@@ -180,21 +191,25 @@ def list_cmd(
 
     ws = open_workspace(home)
     rows = _run(list_notices, ws, overdue=overdue, case=case)
-    recipient_label, basis_label = _labels(ws.home)
-    for row in rows:
-        if json_out:
+    if json_out:
+        for row in rows:
             emit_json(row)
-        else:
-            late = tr(" OVERDUE") if row["overdue"] else ""
-            _say(
-                "{id} {recipient} {basis} {status} due {due}{late}",
-                id=f"{row['id']:>5}",
-                recipient=f"{recipient_label(row['recipient']):<28}",
-                basis=f"{basis_label(row['basis']):<22}",
-                status=f"{tr(row['status']):<18}",
-                due=row["due_at"] or "-",
-                late=late,
+        return
+    recipient_label, basis_label = _labels(ws.home)
+    print_table(  # with a header, and "(no ... yet)" when there is none (as ``incidents list`` does)
+        N_("overdue takedown notices") if overdue else N_("takedown notices"),
+        (N_("id"), N_("recipient"), N_("basis"), N_("status"), N_("due")),
+        [
+            (
+                row["id"],
+                recipient_label(row["recipient"]),
+                basis_label(row["basis"]),
+                tr(row["status"]) + (tr(" OVERDUE") if row["overdue"] else ""),
+                shown_time(row["due_at"], ws),
             )
+            for row in rows
+        ],
+    )
 
 
 # Notice statuses, shown translated (--json keeps the codes).
@@ -269,25 +284,38 @@ def stats_cmd(
     if json_out:
         emit_json(data)
         return
-    for key, rows, label in (
-        (N_("recipient"), data["by_recipient"], recipient_label),
-        (N_("basis"), data["by_basis"], basis_label),
+    if not data["notices"]:  # drafts are not counted: say so instead of printing nothing
+        _say("No takedown notice has been sent yet: statistics start with the first sent notice.")
+        return
+    for title, first, rows, label in (
+        (N_("takedowns by recipient"), N_("recipient"), data["by_recipient"], recipient_label),
+        (N_("takedowns by legal basis"), N_("basis"), data["by_basis"], basis_label),
     ):
-        for name, g in rows.items():
-            _say(
-                "{key} {name} [{code}]: sent {sent}, removed {removed}, partially removed {partial}, rejected "
-                "{rejected}, no response {none}, acceptance {acceptance}, median hours to removal {median}",
-                key=tr(key),
-                name=label(name),
-                code=name,
-                sent=g["sent"],
-                removed=g["removed"],
-                partial=g["partially_removed"],
-                rejected=g["rejected"],
-                none=g["no_response"],
-                acceptance=g["acceptance"],
-                median=g["median_hours_to_removal"],
-            )
+        print_table(
+            title,
+            (first, N_("code"), N_("sent"), N_("removed"), N_("partially removed"), N_("rejected"))
+            + (N_("no response"), N_("success rate"), N_("acceptance"), N_("median hours to removal")),
+            [
+                (
+                    label(name),
+                    name,
+                    g["sent"],
+                    g["removed"],
+                    g["partially_removed"],
+                    g["rejected"],
+                    g["no_response"],
+                    _share(g["success_rate"]),
+                    _share(g["acceptance"]),
+                    g["median_hours_to_removal"],
+                )
+                for name, g in sorted(rows.items())
+            ],
+        )
+
+
+def _share(value: float | None) -> str | None:
+    """A rate as a percentage (``None``, no answer yet, is shown as ``-``)."""
+    return None if value is None else f"{value:.0%}"
 
 
 @takedowns_app.command("export")

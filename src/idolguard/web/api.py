@@ -533,7 +533,20 @@ def create_api(ws: Workspace) -> FastAPI:
 
     @api.post("/captures", response_model=JobOut, status_code=202, responses=ERRORS)
     def capture(body: CaptureIn, who: Principal = Depends(allowed("upload"))) -> JobOut:
+        from idolguard.capture.links import check_capture_link
+        from idolguard.capture.netpolicy import CaptureRefused, check_url_syntax
+        from idolguard.web.pages_intake import capture_allow
+
         urls = [u.strip() for u in body.urls]
+        allow = capture_allow(ws)
+        for index, url in enumerate(urls):  # refused before anything is queued, as the form and the portal do
+            try:
+                check_url_syntax(url)
+                check_capture_link(url, allow)
+            except CaptureRefused as exc:
+                raise ApiError(
+                    422, "invalid", f"urls[{index}]: {exc}", [{"field": f"urls.{index}", "message": str(exc)}], exc
+                ) from exc
         job_id = jobs.submit(ws, "capture", who.name, {"urls": urls, "note": body.note}, len(urls))
         return _get_job(who, job_id)
 

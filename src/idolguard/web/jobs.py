@@ -108,8 +108,70 @@ def submit(ws: Workspace, kind: str, user: str, params: dict[str, Any], total: i
     return job_id
 
 
+# An upload job is "receiving" while its request spools the files; the request then queues it (or, on a
+# refusal, removes it). A process killed in between leaves it receiving for ever: once nothing has been
+# written to its spool folder for this long, it is marked failed (``expire_receiving``).
+RECEIVING_LIMIT = timedelta(minutes=30)
+# The stored text of that failure (English, as job errors are), and its code for the pages.
+INTERRUPTED = "upload interrupted while receiving: the server stopped before every file arrived; nothing was stored"
+JOB_FAILURES = {str(ErrorCode.UPLOAD_INTERRUPTED): INTERRUPTED}
+
+
+def _last_write(folder: Path) -> datetime | None:
+    """When anything in an upload's spool folder was last written (None: no folder, nothing spooled)."""
+    try:
+        times = [folder.stat().st_mtime, *(entry.stat().st_mtime for entry in folder.rglob("*"))]
+    except OSError:
+        return None
+    return datetime.fromtimestamp(max(times), UTC)
+
+
+def expire_receiving(
+    ws: Workspace, *, limit: timedelta = RECEIVING_LIMIT, job_ids: list[int] | None = None
+) -> list[int]:
+    """Mark upload jobs stuck in "receiving" as failed (code ``upload.interrupted``) and delete their spool
+    files; returns their ids. Stuck: created more than ``limit`` ago and nothing spooled for ``limit`` (an
+    upload still arriving keeps writing, so a slow one is left alone). Only the spool is touched: nothing of a
+    receiving job is in the vault or the database yet (files are stored by the job, after queueing). One
+    custody event per job (``web.job_expire``), as the submitter's jobs are recorded. Called when a worker
+    starts, by the worker's dispatcher now and then, and by the job's own page."""
+    now = datetime.now(UTC)
+    query = select(Job.id).where(Job.state == "receiving", Job.created_at < now - limit)
+    if job_ids is not None:
+        query = query.where(Job.id.in_(job_ids))
+    with ws.sessions() as session:
+        candidates = list(session.scalars(query))
+    expired = []
+    for job_id in candidates:
+        folder = uploads_dir(ws, job_id)
+        written = _last_write(folder)
+        if written is not None and now - written < limit:
+            continue  # still arriving
+        from idolguard.web.custody import custody
+
+        with custody(ws, "system") as (session, ledger):
+            job = session.get(Job, job_id, with_for_update=True)
+            if job is None or job.state != "receiving":
+                continue  # queued (or removed) meanwhile
+            job.state, job.error, job.finished_at = "error", INTERRUPTED, now
+            ledger.append(
+                "web.job_expire",
+                details={"job": job_id, "user": job.created_by, "reason": str(ErrorCode.UPLOAD_INTERRUPTED)},
+            )
+        shutil.rmtree(folder, ignore_errors=True)
+        expired.append(job_id)
+    return expired
+
+
 def recover(ws: Workspace) -> list[int]:
-    """Re-enqueue jobs a stopped server or worker left behind (called when a worker starts)."""
+    """Re-enqueue jobs a stopped server or worker left behind (called when a worker starts); uploads it left
+    receiving are marked failed (``expire_receiving``)."""
+    try:
+        expire_receiving(ws)
+    except Exception:  # noqa: BLE001 - the queue must still start; the job page and the next sweep retry
+        import logging
+
+        logging.getLogger(__name__).exception("stuck uploads could not be cleared")
     with ws.sessions() as session:
         ids = list(session.scalars(select(Job.id).where(Job.state.in_(("queued", "running")))))
     for job_id in ids:
@@ -263,6 +325,24 @@ def _run_upload(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -
                 **_upload_error_code(obj),
             }
         )
+    return _mark_archive_contents(results)
+
+
+def _mark_archive_contents(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tell an archive's own row from the refusal of its contents. A zip refused as a whole (a bomb, too many
+    entries, unreadable) gives two results with the same name and hash: the archive stored (kept as evidence:
+    an archive built that way is itself a finding) and the refusal of what is in it. Marked ``archive_kept``
+    and ``contents``, the job page says so instead of showing what reads like the same file twice."""
+    stored: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in results:
+        key = (str(row.get("name")), str(row.get("sha256")))
+        if not row.get("sha256"):
+            continue
+        if row.get("error") and key in stored:
+            row["contents"] = True
+            stored[key]["archive_kept"] = True
+        elif not row.get("error"):
+            stored.setdefault(key, row)
     return results
 
 

@@ -32,6 +32,12 @@ def job_error(job: Job) -> dict[str, Any] | None:
     failed (each result says why); any other is the worker's own failure, explained as unknown."""
     if not job.error:
         return None
+    if job.state == "error":  # a failure this area wrote itself (an upload interrupted while receiving)
+        from idolguard.coded_text import recognise
+
+        found = recognise(job.error, jobs.JOB_FAILURES)
+        if found:
+            return {"error": job.error, "error_code": found["code"], "error_params": found["params"]}
     if job.state == "done" and (job.results or _counted(job)):
         failed, total = _failed_of(job)
         if failed:
@@ -210,7 +216,7 @@ async def capture(request: Request, ctx: PageContext = Depends(need_csrf("upload
 
     form = await request.form()
     text = str(form.get("urls") or "")[: MAX_URLS * 2100]
-    urls, problems = url_lines(text, ctx)
+    urls, problems = await run_in_threadpool(url_lines, text, ctx, capture_allow(ws_of(request)))
     if not problems and not urls:
         problems = [ctx.gettext(N_("Give at least one http(s) URL."))]
     if not problems and len(urls) > MAX_URLS:
@@ -229,9 +235,19 @@ async def capture(request: Request, ctx: PageContext = Depends(need_csrf("upload
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
-def url_lines(text: str, ctx: PageContext) -> tuple[list[str], list[str]]:
+def capture_allow(ws: Any) -> list[str]:
+    """Capture's allowlist (``[capture] allow`` and ``IDOLGUARD_CAPTURE_ALLOW``): hosts the forms accept even
+    though private, because the capture job may reach them."""
+    from idolguard.capture.settings import CaptureSettings
+
+    return list(CaptureSettings.from_workspace(ws).allow)
+
+
+def url_lines(text: str, ctx: PageContext, allow: list[str] | None = None) -> tuple[list[str], list[str]]:
     """The URLs in ``text`` (one per line, blank lines skipped) and, for each line that is not a URL capture
-    could take, "Line N: why" in the reader's language."""
+    could take, "Line N: why" in the reader's language: malformed, not http(s), credentials, or a private or
+    local address the portal refuses too (``capture.links.check_capture_link``, ``allow`` respected)."""
+    from idolguard.capture.links import check_capture_link
     from idolguard.capture.netpolicy import CaptureRefused, check_url_syntax
 
     urls: list[str] = []
@@ -246,8 +262,9 @@ def url_lines(text: str, ctx: PageContext) -> tuple[list[str], list[str]]:
         else:
             try:
                 check_url_syntax(line)
-            except CaptureRefused as exc:
-                why = shown_error(ctx.gettext, exc)
+                check_capture_link(line, allow or [])
+            except CaptureRefused as exc:  # an admin is also told where a private host could be allowed
+                why = shown_error(ctx.gettext, exc, admin=ctx.user.can("admin"))
         if why:
             problems.append(ctx.gettext(N_("Line {n}: {why}"), n=number, why=why))
         else:
@@ -256,10 +273,15 @@ def url_lines(text: str, ctx: PageContext) -> tuple[list[str], list[str]]:
 
 
 def _own_job(request: Request, ctx: PageContext, job_id: int) -> Job:
-    with ws_of(request).sessions() as session:
+    ws = ws_of(request)
+    with ws.sessions() as session:
         job = session.get(Job, job_id)
     if job is None or (job.created_by != ctx.user.name and not ctx.user.can("admin")):
         raise Denied(404, "Not found.")
+    if job.state == "receiving" and jobs.expire_receiving(ws, job_ids=[job_id]):
+        with ws.sessions() as session:  # its process died: the page says so instead of "receiving" for ever
+            job = session.get(Job, job_id)
+        assert job is not None
     return job
 
 

@@ -147,6 +147,8 @@ async def bulk(request: Request, ctx: PageContext = Depends(need_csrf("decide"))
 @router.get("/items/{sha}", response_class=HTMLResponse)
 def item_page(request: Request, sha: str, ctx: PageContext = Depends(need("read"))) -> Response:
     ws = ws_of(request)
+    if not SHA.match(sha):  # a prefix, as the queue and the command line show hashes
+        return by_prefix(ws, ctx, sha)
     row = visible(ws, ctx, sha)
     return _item(ws, ctx, row)
 
@@ -432,3 +434,14 @@ def custody_json(request: Request, sha: str, ctx: PageContext = Depends(page_use
     ws = ws_of(request)
     visible(ws, ctx, sha)
     return JSONResponse(custody_check(ws, sha))
+
+
+def by_prefix(ws: Workspace, ctx: PageContext, prefix: str) -> Response:
+    """``/items/<prefix>``: a redirect to the one visible item whose hash starts with it, a page listing them
+    when several do (status 300), else the same 404 as an unknown or out-of-scope item."""
+    found = triage.visible_by_prefix(ws, ctx.user, prefix)
+    if not found:
+        raise Denied(404, "Not found.")
+    if len(found) == 1:
+        return RedirectResponse(f"/items/{found[0]}", status_code=303)
+    return render(ctx, "item_prefix.html.j2", status=300, prefix=prefix.strip().lower(), shas=found)

@@ -308,6 +308,31 @@ def visible_review(ws: Workspace, who: Principal, sha: str) -> Review | None:
         return session.scalar(scoped(select(Review).where(Review.item_sha256 == sha), who))
 
 
+# The shortest hash prefix an item page accepts: the command line's (``cli_support.MIN_PREFIX``), so a prefix
+# copied from a table (the queue shows 12 characters) or from the CLI works in both.
+MIN_PREFIX = 8
+
+
+def visible_by_prefix(ws: Workspace, who: Principal, prefix: str, limit: int = 6) -> list[str]:
+    """Full hashes of the items starting with ``prefix`` that the user may see (at most ``limit``, sorted).
+
+    Only visible items count: for a scoped user an item outside their artists is neither a candidate nor a
+    cause of ambiguity, so a prefix tells them nothing about it (absent and out of scope answer the same).
+    Items stored by the command line without a triage row yet get one first, as the item page does."""
+    text = prefix.strip().lower()
+    if not MIN_PREFIX <= len(text) <= 64 or any(c not in "0123456789abcdef" for c in text):
+        return []
+    with ws.sessions() as session:
+        stored = list(session.scalars(select(Item.sha256).where(Item.sha256.startswith(text)).limit(50)))
+        have = set(session.scalars(select(Review.item_sha256).where(Review.item_sha256.in_(stored))))
+    missing = [sha for sha in stored if sha not in have]
+    if missing:
+        sync_reviews(ws, missing)
+    with ws.sessions() as session:
+        query = scoped(select(Review.item_sha256).where(Review.item_sha256.startswith(text)), who)
+        return sorted(session.scalars(query.order_by(Review.item_sha256).limit(limit)))
+
+
 def item_artists(ws: Workspace, sha: str) -> list[str]:
     with ws.sessions() as session:
         return list(session.scalars(select(ReviewArtist.artist).where(ReviewArtist.item_sha256 == sha)))
@@ -377,8 +402,10 @@ def comment(ws: Workspace, who: Principal, sha: str, text: str) -> None:
 
 
 def add_to_known_abuse(ws: Workspace, sha: str, bank: str = "known_abuse") -> str:
-    """Confirmed abuse goes into the ``known_abuse`` bank (created on first use) so re-uploads match."""
-    from idolguard.incidents.sync import sync
+    """Confirmed abuse goes into the ``known_abuse`` bank (created on first use) so re-uploads match, and into
+    an incident right away (the one it is in, else a new one with it as first member; later copies join it:
+    ``incidents.sync.open_for_confirmed``): the form promises "the bank and its incident"."""
+    from idolguard.incidents.sync import open_for_confirmed, sync
     from idolguard.signals.banks import add_entries, ensure_bank
     from idolguard.signals.entries import entries_for_item
 
@@ -391,4 +418,5 @@ def add_to_known_abuse(ws: Workspace, sha: str, bank: str = "known_abuse") -> st
     # them (``invalidate_matches`` folds them), and ``sync`` counts what is left.
     add_entries(ws, bank, entries, event_details={"item": sha, "via": "web"}, expect_kind="known_abuse")
     sync(ws)
+    open_for_confirmed(ws, sha, bank)
     return bank
