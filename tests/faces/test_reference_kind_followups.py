@@ -55,6 +55,11 @@ def test_multiscale_references_under_an_old_local_block_are_flagged_and_the_user
     assert "calibrate faces" in cli("stages").output
     korean = cli("--lang", "ko", "artists", "list")
     assert "블록을 지워" in korean.output
+    # config show says the value the block is read with, not "(shipped calibration)"
+    settings = {(r["section"], r["key"]): r for r in cli.json_lines("config", "show", "--json")}
+    row = settings[("faces.matching", "reference_embedding")]
+    assert (row["value"], row["source"]) == (LEGACY_REFERENCE_EMBEDDING, "assumed")
+    assert "추정값" in cli("--lang", "ko", "config", "show").output
     media = tmp_path / "media"
     media.mkdir()
     (media / "repost.jpg").write_bytes(jpeg(astronaut().resize((400, 400)), quality=60))
@@ -77,6 +82,8 @@ def test_old_references_under_an_old_block_agree_and_an_explicit_block_is_believ
     _local(home, f'reference_embedding = "{REFERENCE_EMBEDDING}"\n')
     assert [r["reembed_needed"] for r in cli.json_lines("artists", "list", "--json")] == [0]
     assert "calibrate faces" not in cli("artists", "list").output
+    settings = {(r["section"], r["key"]): r for r in cli.json_lines("config", "show", "--json")}
+    assert settings[("faces.matching", "reference_embedding")]["value"] == REFERENCE_EMBEDDING
 
 
 def test_reembed_gives_the_enrolment_warnings(cli, tmp_path, workspace):
