@@ -760,6 +760,7 @@ def stages(
     results: dict[str, int] | None = None
     outdated: dict[str, int] = {}
     stale_items = 0
+    calibration: str | None = None
     where = (home or default_home()).expanduser()
     if home is not None or (where / "config.toml").is_file():
         from idolguard.pipeline.stale import find_stale
@@ -771,6 +772,10 @@ def stages(
         for item in report.runnable:
             for name in item.stages:
                 outdated[name] = outdated.get(name, 0) + 1
+        from idolguard.gallery.store import reference_embedding_status, reference_warning
+
+        # the face calibration's status: references it was not fitted for are never decided ``match``
+        calibration = reference_warning(reference_embedding_status(ws))
     rows = []
     for stage in all_stages():
         reason = stage.unavailable_reason()
@@ -813,6 +818,8 @@ def stages(
     )
     if stale_items:
         warn("{n} item(s) were analysed by older stage versions: run `idolguard analyze --stale`", n=stale_items)
+    if calibration:
+        warn("{text}", text=tr_error(calibration))
 
 
 def _results_per_stage(ws: Any) -> dict[str, int]:

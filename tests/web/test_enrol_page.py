@@ -78,3 +78,22 @@ def test_artists_page_warns_when_references_need_reembedding(app_ws, client) -> 
     page = html.unescape(client.get("/artists").text)
     warning = page.split('id="reembed-warning"')[1].split("</p>")[0]
     assert "idolguard artists reembed" in warning and "가능성 있음" in warning and "1장" in warning
+
+
+def test_artists_page_says_an_old_local_calibration_block_needs_redoing(app_ws, client) -> None:  # type: ignore[no-untyped-def]
+    """A local ``[faces.matching]`` block from before ``reference_embedding`` was written is read as fitted for
+    crop + mirror references: multi-scale references under it are flagged, and the page says to re-run
+    ``calibrate faces`` or remove the block (re-embedding would not help)."""
+    from skimage import data
+
+    sign_in(client, make_user(app_ws, "root", "admin", password=STRONG), lang="ko")
+    csrf = csrf_of(client.get("/artists").text)
+    files = [("photos", ("stage.png", _png(np.asarray(data.astronaut())), "image/png"))]
+    assert client.post("/artists/enrol", data={"csrf": csrf, "name": "New Artist"}, files=files).status_code == 200
+    app_ws.config.raw.setdefault("faces", {})["matching"] = {"match_threshold": 0.5, "possible_threshold": 0.4}
+    page = html.unescape(client.get("/artists").text)
+    warning = page.split('id="reembed-warning"')[1].split("</p>")[0]
+    assert "idolguard calibrate faces" in warning and "블록을 지워" in warning
+    sign_in(client, make_user(app_ws, "eve", "admin", password=STRONG), lang="en", timezone="UTC")
+    page = html.unescape(client.get("/artists").text)
+    assert "remove the block" in page.split('id="reembed-warning"')[1].split("</p>")[0]

@@ -252,6 +252,8 @@ def build_context(ws: Workspace, key: str, lang: str) -> dict[str, Any]:
                         "artist": face.get("artist") or "-",
                         "similarity": face.get("similarity"),
                         "decision": face.get("decision") or "no_match",
+                        # why it was capped at ``possible``: said from the catalog (``review.<code>``)
+                        "review_reason": face.get("review_reason"),
                     }
                 )
         manip = results.get((sha, "manipulation"))

@@ -39,6 +39,7 @@ def config_show(
         {"section": v.section, "key": v.key, "value": v.value, "source": v.source} for v in values
     ]
     rows.append({"section": "database", "key": "url", "value": db_url, "source": db_source})
+    _assumed_reference_embedding(config.raw, rows)
     if json_out:
         for row in rows:
             typer.echo(json.dumps(row, ensure_ascii=False))
@@ -51,7 +52,20 @@ def config_show(
 
 
 # Where a value comes from, as the table says it (--json keeps the codes).
-SOURCES = (N_("default"), N_("file"), N_("environment"))
+SOURCES = (N_("default"), N_("file"), N_("environment"), N_("assumed"))
+
+
+def _assumed_reference_embedding(raw: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """A local ``[faces.matching]`` block without ``reference_embedding`` is read as ``crop+mirror`` (it was
+    written before the field; ``MatchParams.for_settings``): say that value, not "(shipped calibration)"."""
+    from idolguard.gallery.matching import MatchParams
+
+    params = MatchParams.for_settings(raw)
+    if not params.source.get("reference_embedding_assumed"):
+        return
+    for row in rows:
+        if (row["section"], row["key"]) == ("faces.matching", "reference_embedding") and row["value"] is None:
+            row["value"], row["source"] = params.reference_embedding, "assumed"
 
 
 def _shown(value: Any) -> str:

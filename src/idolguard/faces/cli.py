@@ -265,16 +265,34 @@ def artists_reembed(
     from idolguard.errors import ErrorCode
     from idolguard.faces.analysis import REFERENCE_EMBEDDING, FaceAnalyzer
     from idolguard.faces.reembed import reembed_references
+    from idolguard.gallery.store import enrolment_warnings, reference_embedding_status, reference_warning
 
     ws = open_workspace(home)
+    analyzer = FaceAnalyzer()
     try:
-        reports = reembed_references(ws, FaceAnalyzer(), list(artist or []), dry_run=dry_run)
+        reports = reembed_references(ws, analyzer, list(artist or []), dry_run=dry_run)
     except IdolGuardError as exc:
         fail(str(exc))
         return
+    # New vectors can lie closer to another artist than the old ones did: after the whole run (every artist
+    # converted, so the comparison is between vectors of one kind), the warnings ``artists add`` gives.
+    embedder = analyzer.embedder.name if analyzer.embedder else "unknown"
+    checks = {r.artist: enrolment_warnings(ws, r.artist, embedder) for r in reports if r.converted and not dry_run}
+    # still mismatched (a kept reference, or a local calibration of another kind): said, with what to do
+    left = None if dry_run else reference_warning(reference_embedding_status(ws))
     if json_out:
         for report in reports:
-            emit_json({**report.as_dict(), "dry_run": dry_run, "reference_embedding": REFERENCE_EMBEDDING})
+            empty = {"lookalikes": [], "advice": None, "warnings": []}
+            emit_json(
+                {
+                    **report.as_dict(),
+                    "dry_run": dry_run,
+                    "reference_embedding": REFERENCE_EMBEDDING,
+                    **checks.get(report.artist, empty),
+                }
+            )
+        if left:
+            _warn([left])
         exit_for(sum(len(r.kept) for r in reports))
         return
     for report in reports:
@@ -297,6 +315,9 @@ def artists_reembed(
         )
         for kept in report.kept:
             warn("{text}", text=safe(tr(MESSAGES[ErrorCode(kept.code)], **kept.params)))
+        _warn(checks.get(report.artist, {}).get("warnings", []))
+    if left:
+        _warn([left])
     exit_for(sum(len(r.kept) for r in reports))
 
 

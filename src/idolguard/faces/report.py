@@ -7,7 +7,7 @@ import html
 from typing import Any
 
 from idolguard.report.html import data_uri
-from idolguard.report.i18n import t
+from idolguard.report.i18n import catalog, t
 from idolguard.workspace import Workspace
 
 DECISION_LABEL = {"match": "faces.match", "possible": "faces.possible", "no_match": "faces.no_match"}  # catalog keys
@@ -20,6 +20,17 @@ def _fmt(value: Any, digits: int = 3) -> str:
 def _decision(value: Any) -> str:
     key = DECISION_LABEL.get(str(value or ""))
     return t(key) if key else str(value)
+
+
+def _review_reason(face: dict[str, Any]) -> str:
+    """Why a face was capped at ``possible`` (``review_reason``), said from the catalog, never as the raw code;
+    a code the catalog lacks (a newer version's) is shown as it is rather than hidden."""
+    code = face.get("review_reason")
+    if not code:
+        return ""
+    known = f"faces.review.{code}" in catalog("en")
+    said = t(f"faces.review.{code}") if known else str(code)
+    return f'<br><small class="review-reason">{html.escape(said)}</small>'
 
 
 def faces_section(ws: Workspace, obj: dict[str, Any]) -> str:
@@ -40,7 +51,7 @@ def faces_section(ws: Workspace, obj: dict[str, Any]) -> str:
             "<tr>"
             f"<td>{crop}</td>"
             f"<td>{html.escape(str(face.get('artist') or '-'))}</td>"
-            f"<td>{html.escape(_decision(face.get('decision')))}</td>"
+            f"<td>{html.escape(_decision(face.get('decision')))}{_review_reason(face)}</td>"
             f"<td>{_fmt(face.get('similarity'))}</td><td>{_fmt(face.get('margin'))}</td>"
             f"<td>{_fmt(face.get('quality'), 2)}</td><td>{_fmt(face.get('det_score'), 2)}</td>"
             f"<td>{_fmt(face.get('track_id'))} {html.escape(when)}</td>"

@@ -61,6 +61,9 @@ def reference_kind(face: dict[str, Any] | None) -> str:
 # or S-norm rules, cohort) drops the shipped band unless it sets all three band fields itself (review A, 9).
 BAND_FIELDS = ("mirror_band", "mirror_band_from", "mirror_band_upto")
 BAND_NEUTRAL = frozenset({"verify_threshold", "min_margin", "min_quality"})
+# Settings that do not touch how scores are decided: a local block setting only these is not a calibration, so
+# it keeps the shipped ``reference_embedding``; any other field without ``reference_embedding`` means crop + mirror.
+ADVISORY_FIELDS = frozenset({"min_references", "verify_threshold"})
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,11 @@ class MatchParams:
             return shipped
         known = {k: v for k, v in local.items() if k in cls.__dataclass_fields__ and k not in ("source", "expected")}
         merged = {**shipped.as_dict(), **known, "source": {"workspace_config": sorted(known)}, "expected": {}}
+        if "reference_embedding" not in known and set(known) - ADVISORY_FIELDS:
+            # A block from before the field (``calibrate faces`` wrote none) was fitted for crop + mirror
+            # references: assuming the shipped kind could let thresholds fitted for other vectors decide ``match``.
+            merged["reference_embedding"] = LEGACY_REFERENCE_EMBEDDING
+            merged["source"]["reference_embedding_assumed"] = LEGACY_REFERENCE_EMBEDDING
         if set(known) - BAND_NEUTRAL - set(BAND_FIELDS) and not set(BAND_FIELDS) <= set(known):
             # The shipped band was measured with the shipped scores, thresholds and ``mirror_delta``: a local
             # block changing any of them without measuring its own band gets the ``mirror_delta``-wide band.

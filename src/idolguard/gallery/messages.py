@@ -14,6 +14,15 @@ CATALOG: dict[str, dict[str, str]] = {
         "임베딩되어 있습니다. 'idolguard artists reembed'를 실행하기 전까지 이 아티스트들의 얼굴은 "
         "최대 '가능성 있음'으로만 판정됩니다",
     },
+    "calibration_unlabelled": {
+        "en": "the workspace config's [faces.matching] block does not say which reference embedding it was "
+        "calibrated for, so it is taken as {kind} (the kind before multi-scale references): re-run "
+        "'idolguard calibrate faces' and paste its block, or remove the block to use the shipped calibration "
+        "(re-embedding alone does not help)",
+        "ko": "작업 공간 설정의 [faces.matching] 블록에 어떤 기준 임베딩으로 보정했는지 적혀 있지 않아 {kind}"
+        "(다중 스케일 기준 사진 이전 방식)로 간주합니다. 'idolguard calibrate faces'를 다시 실행해 출력된 블록을 "
+        "붙여 넣거나, 블록을 지워 기본 보정값을 쓰세요 (다시 임베딩하는 것만으로는 해결되지 않습니다)",
+    },
     "unknown_artist": {
         "en": "no artist named {name!r}",
         "ko": "{name!r}(이)라는 아티스트가 없습니다",

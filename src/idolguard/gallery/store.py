@@ -377,6 +377,67 @@ def _lookalikes(ws: Workspace, embedder: str, name: str, crops: list[Any]) -> li
     return out
 
 
+def stored_lookalikes(ws: Workspace, name: str, embedder: str) -> list[dict[str, Any]]:
+    """``_lookalikes`` for an artist's stored references (after ``artists reembed`` changed their vectors).
+
+    Each reference is compared with the other artists as enrolment compares a new photo, and with the artist's
+    own *other* references (itself left out: it would always win); with no other reference of its own, a face
+    another artist would claim as ``possible`` or better is reported, as for a new artist."""
+    index = load_index(ws, embedder)
+    with ws.sessions() as session:
+        artist = require_artist(session, name)
+        refs = session.execute(
+            select(ArtistReference.photo_sha256, ArtistReference.source_name, ArtistReference.embedding)
+            .where(ArtistReference.artist_id == artist.id, ArtistReference.embedder == embedder)
+            .order_by(ArtistReference.id)
+        ).all()
+        name = artist.name
+    if index.empty or name not in index.names or len(index.names) < 2 or not refs:
+        return []
+    own = index.names.index(name)
+    vectors = np.array([np.frombuffer(e, "<f4") for _s, _n, e in refs], np.float32).reshape(-1, 128)
+    scores = index.artist_scores(vectors)
+    own_sims = vectors @ vectors.T
+    out = []
+    for k, (sha, source, _e) in enumerate(refs):
+        others = [(float(scores[k, a]), a) for a in range(len(index.names)) if a != own]
+        other_score, other = max(others)
+        rest = np.sort(np.delete(own_sims[k], k))[::-1][:2]  # mean of the two best, as ``artist_scores``
+        own_score = float(rest.mean()) if len(rest) else None
+        claimed = other_score >= index.artist_threshold(other) - index.params.possible_gap
+        if (own_score is not None and other_score > own_score) or (own_score is None and claimed):
+            out.append(
+                {
+                    "photo": source or sha[:12],
+                    "photo_sha256": sha,
+                    "other": index.names[other],
+                    "other_score": round(other_score, 4),
+                    "score": None if own_score is None else round(own_score, 4),
+                }
+            )
+    return out
+
+
+def enrolment_warnings(ws: Workspace, name: str, embedder: str, lang: str | None = None) -> dict[str, Any]:
+    """The warnings ``artists add`` gives, from what is stored now: look-alikes and reference advice."""
+    lookalikes = stored_lookalikes(ws, name, embedder)
+    advice = artist_advice(ws, name, embedder)
+    lines = [
+        say(
+            "lookalike",
+            lang,
+            photo=hit["photo"],
+            other=hit["other"],
+            other_score=hit["other_score"],
+            artist=name,
+            score="-" if hit["score"] is None else f"{hit['score']:.2f}",
+        )
+        for hit in lookalikes
+    ]
+    lines += advice_lines(name, advice, lang)
+    return {"lookalikes": lookalikes, "advice": advice.as_dict(), "warnings": lines}
+
+
 def advice_lines(name: str, advice: Advice | None, lang: str | None = None) -> list[str]:
     from idolguard.gallery.advice import RECOMMENDED_REFERENCES
     from idolguard.gallery.messages import kinds_text
@@ -627,7 +688,8 @@ def reference_embedding_status(ws: Workspace) -> dict[str, Any]:
 
     ``mismatched``: references of another kind, ``artists``: the artists holding them (their faces are never
     decided ``match``, at most ``possible``, until ``artists reembed`` re-embeds them from the vault)."""
-    expected = MatchParams.for_settings(ws.config.raw).reference_embedding
+    params = MatchParams.for_settings(ws.config.raw)
+    expected = params.reference_embedding
     counts: dict[str, int] = {}
     artists: set[str] = set()
     with ws.sessions() as session:
@@ -640,20 +702,31 @@ def reference_embedding_status(ws: Workspace) -> dict[str, Any]:
         if kind != expected:
             artists.add(name)
     mismatched = sum(v for k, v in counts.items() if k != expected)
-    return {"calibrated_for": expected, "references": counts, "mismatched": mismatched, "artists": sorted(artists)}
+    return {
+        "calibrated_for": expected,
+        # a local ``[faces.matching]`` block without ``reference_embedding`` (written before the field): read as
+        # crop + mirror, so the user is told to re-run ``calibrate faces`` or remove the block
+        "assumed": bool(params.source.get("reference_embedding_assumed")),
+        "references": counts,
+        "mismatched": mismatched,
+        "artists": sorted(artists),
+    }
 
 
 def reference_warning(status: dict[str, Any], lang: str | None = None) -> str | None:
     """One line (KO/EN) when references need re-embedding, else None."""
     if not status["mismatched"]:
         return None
-    return say(
+    line = say(
         "reembed_needed",
         lang,
         n=status["mismatched"],
         artists=len(status["artists"]),
         kind=status["calibrated_for"],
     )
+    if status.get("assumed"):
+        line += "; " + say("calibration_unlabelled", lang, kind=status["calibrated_for"])
+    return line
 
 
 def show_artist(ws: Workspace, name: str) -> dict[str, Any]:
@@ -672,11 +745,14 @@ def show_artist(ws: Workspace, name: str) -> dict[str, Any]:
             .all()
         )
     advice = artist_advice(ws, artist.name)
-    expected = MatchParams.for_settings(ws.config.raw).reference_embedding
+    params = MatchParams.for_settings(ws.config.raw)
+    expected = params.reference_embedding
     stale = sum(1 for r in refs if reference_kind(r.face) != expected)
     warnings = advice_lines(artist.name, advice)
     if stale:
         warnings.append(say("reembed_needed", n=stale, artists=1, kind=expected))
+        if params.source.get("reference_embedding_assumed"):
+            warnings.append(say("calibration_unlabelled", kind=expected))
     return {
         "name": artist.name,
         "group": artist.group_name,

@@ -109,6 +109,7 @@ def triage_page(
         f=args,
         statuses=STATUSES,
         stale_items=stale_count(ws, ctx.user),
+        reasons=triage.review_reasons(ws, rows),
     )
 
 

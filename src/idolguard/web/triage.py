@@ -45,7 +45,7 @@ def risk(decision: str | None, manipulation: float | None, matches: int, sightin
 
 def _projection(obj: dict[str, Any]) -> dict[str, Any]:
     faces = [f for f in (obj.get("faces") or []) if f.get("artist") and f.get("decision") in ARTIST_WEIGHT]
-    best = max(faces, key=lambda f: (ARTIST_WEIGHT[f["decision"]], f.get("similarity") or 0), default=None)
+    best = _best_face(obj)
     return {
         "artists": sorted({f["artist"] for f in faces}),
         "artist": best["artist"] if best else None,
@@ -56,6 +56,31 @@ def _projection(obj: dict[str, Any]) -> dict[str, Any]:
         "matches": len(obj.get("matches") or []),
         "media_type": obj.get("media_type") or "other",
     }
+
+
+def _best_face(obj: dict[str, Any]) -> dict[str, Any] | None:
+    faces = [f for f in (obj.get("faces") or []) if f.get("artist") and f.get("decision") in ARTIST_WEIGHT]
+    return max(faces, key=lambda f: (ARTIST_WEIGHT[f["decision"]], f.get("similarity") or 0), default=None)
+
+
+def review_reasons(ws: Workspace, rows: list[Any]) -> dict[str, str]:
+    """Why the shown ``possible`` rows are only possible (the best face's ``review_reason`` code), by item.
+
+    Read at render time for the rows of one page, not stored in the row: the reason follows the gallery (it
+    goes away once ``artists reembed`` has run), and the stored face results are re-matched when read. A row
+    whose current best face is another artist or decision than the row shows gets nothing (its row is behind)."""
+    from idolguard.pipeline.scan import item_objects
+
+    wanted = {r.item_sha256: r for r in rows if r.artist_decision == "possible" and r.artist}
+    if not wanted:
+        return {}
+    out = {}
+    for obj in item_objects(ws, [(sha, None, False) for sha in wanted]):
+        best, row = _best_face(obj), wanted.get(obj["sha256"])
+        same = best is not None and row is not None and (best["artist"], best["decision"]) == (row.artist, "possible")
+        if best is not None and same and best.get("review_reason"):
+            out[obj["sha256"]] = str(best["review_reason"])
+    return out
 
 
 def sync_reviews(ws: Workspace, shas: list[str]) -> int:
