@@ -140,3 +140,20 @@ def test_concurrent_bank_changes_leave_one_consistent_saved_index(workspace) -> 
     assert live == stored
     for value in values:
         assert index.query(value, 0), f"{value} missing from the saved index"
+
+
+def test_a_node_that_cannot_open_the_lock_still_loads_the_index(workspace) -> None:  # type: ignore[no-untyped-def]
+    """A Ray worker on a read-only mount cannot create the lock file: it must still match (load without the
+    lock, as before the lock existed) instead of failing every match stage. Here the lock path is a folder,
+    which no mode can open, even as root."""
+    from idolguard.signals.banks import NewEntry, add_entries, create_bank
+    from idolguard.signals.store import IndexStore
+
+    create_bank(workspace, "b", "partner")
+    value = "2d6f1af3a856c529e79ca3d2526fa834d4196c81c6dd04de0a26f855fc99b724"
+    add_entries(workspace, "b", [NewEntry("pdq", value)], event_details={})
+    store = IndexStore(workspace)
+    lock = store.root / "pdq.lock"
+    lock.unlink()
+    lock.mkdir()
+    assert [h.distance for h in IndexStore(workspace).get("pdq").query(value, 0)] == [0]

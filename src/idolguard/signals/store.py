@@ -7,8 +7,8 @@ incrementally (delta + tombstones) and stamps the new revision. Any reader that 
 unreadable or at another revision (a crash between commit and save, a restored database, another process's
 change) rebuilds it from the database, so the index can be wrong only until the next open.
 
-Every load, rebuild and incremental save of one kind's folder happens under that folder's lock
-(``HOME/index/KIND.lock``, ``flock``: between processes and between threads, each taking its own descriptor):
+Every load (shared), rebuild and incremental save (exclusive) of one kind's folder happens under that
+folder's lock (``HOME/index/KIND.lock``, ``flock``: between processes and threads, each with its own descriptor):
 without it two writers after two concurrent bank changes (two first triage confirmations, a reader rebuilding
 while a writer applies) interleave their files, and a reader could map one writer's ids beside the other's
 hashes.
@@ -77,31 +77,62 @@ class IndexStore:
         return self.root / kind
 
     @contextmanager
-    def locked(self, kind: str) -> Iterator[None]:
-        """Hold ``kind``'s folder lock: the folder's files are read and written only under it."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / f"{kind}.lock", "a+b") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    def locked(self, kind: str, *, shared: bool = False) -> Iterator[None]:
+        """Hold ``kind``'s folder lock: shared to load, exclusive to rebuild or save.
+
+        A node that may only read the workspace (a Ray worker on a read-only mount, another user) cannot
+        create or open the lock file for writing: it takes the lock through a read-only descriptor, and where
+        even that is refused it loads without one, as readers did before the lock existed (such a node never
+        writes the index; a stale or torn read is caught by ``HammingIndex.load``'s checks and the revision)."""
+        path = self.root / f"{kind}.lock"
+        handle = None
+        for mode in ("a+b", "rb"):
+            try:
+                if mode == "a+b":
+                    self.root.mkdir(parents=True, exist_ok=True)
+                handle = open(path, mode)  # noqa: SIM115 - closed below, after the lock is released
+                break
+            except OSError:
+                continue
+        if handle is None:
+            yield
+            return
+        with handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            except OSError:  # a file system without flock: go on unlocked, as above
+                yield
+                return
             try:
                 yield
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
+    def _load_current(self, kind: str, revision: int) -> HammingIndex | None:
+        """The saved index if it is at ``revision`` of this database, else None (missing, partial, stale)."""
+        try:
+            index, manifest = HammingIndex.load(self.folder(kind))
+        except ValueError:
+            return None
+        if manifest.get("revision") != revision or manifest.get("database") != self._database_id():
+            return None
+        return index
+
     def get(self, kind: str) -> HammingIndex:
-        """The index for ``kind`` at the database's current revision (loaded, or rebuilt if stale)."""
+        """The index for ``kind`` at the database's current revision (loaded, or rebuilt if stale). Readers
+        share the lock; only a rebuild takes it alone, after checking again that nobody rebuilt meanwhile."""
         with self.ws.sessions() as session:
             revision = current_revision(session)
         cached = self._loaded.get(kind)
         if cached and cached[1] == revision:
             return cached[0]
-        with self.locked(kind):
-            try:
-                index, manifest = HammingIndex.load(self.folder(kind))
-                if manifest.get("revision") != revision or manifest.get("database") != self._database_id():
-                    raise ValueError("stale")
-            except ValueError:
-                index = self._rebuild(kind, revision)
-                return index
+        with self.locked(kind, shared=True):
+            index = self._load_current(kind, revision)
+        if index is None:
+            with self.locked(kind):
+                index = self._load_current(kind, revision)
+                if index is None:
+                    return self._rebuild(kind, revision)
         self._loaded[kind] = (index, revision)
         return index
 
