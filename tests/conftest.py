@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,9 +50,14 @@ def _fresh_pg_database(base_url: str) -> Iterator[str]:
     try:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
+        # The triage page counts outdated items in a background thread (web/item_view.py); let it finish
+        # before the database goes, or it reconnects between the terminate and the drop.
+        for thread in threading.enumerate():
+            if thread.name == "idolguard-stale-count":
+                thread.join(timeout=60)
         with admin.connect() as conn:
             conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
