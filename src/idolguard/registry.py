@@ -173,6 +173,12 @@ def match_folds() -> list[tuple[str, Callable[[Any, Any], int]]]:
     return found
 
 
+def fold_matches(session: Any, ledger: Any) -> int:
+    """Run every area's ``match_folds`` in the caller's write transaction; returns how many items they recorded.
+    The one loop behind ``signals.banks.fold_matches`` (bank changes) and the runner's ``persist_batch``."""
+    return sum(fold(session, ledger) for _area, fold in match_folds())
+
+
 def people() -> tuple[Callable[[Any], bool], Callable[[Any, str], tuple[str, str] | None]] | None:
     """(has_accounts, lookup) of the area that keeps user accounts, or None when no area does."""
     declared = [area for area in all_areas() if area.people is not None]

@@ -467,16 +467,19 @@ def persist_batch(ws: Workspace, batch: list[tuple[str, list[StageOutcome]]]) ->
             derived_known.update((r.sha256, r.parent_sha256, r.kind) for r in rows)
         new_rows: list[dict[str, Any]] = []
         replacing = _replaces_match_results(batch, existing)
+        from idolguard import registry
+
         if replacing:  # a stored match about to be replaced is recorded (entry hits, incidents) first
-            _fold_matches(session, ledger)
+            registry.fold_matches(session, ledger)
+        by_name = {s.name: s for s in all_stages()}
         with session.no_autoflush:
             for sha, outcomes in batch:
-                kept = _storable(session, sha, outcomes)
+                kept = _storable(session, sha, outcomes, by_name)
                 derived = [ref for ref in refs[sha] if any(ref[0] is outcome for outcome in kept)]
                 _record(session, ledger, sha, kept, derived, items.get(sha), existing, derived_known, new_rows)
         if replacing:  # and the folds' watermarks come back to the rows left (SQLite reuses deleted last ids)
             session.flush()
-            _fold_matches(session, ledger)
+            registry.fold_matches(session, ledger)
         if new_rows:  # one bulk INSERT (no ORM object per row): the writer's CPU is the cluster's bottleneck
             session.execute(insert(StageResult), new_rows)
 
@@ -494,19 +497,9 @@ def _replaces_match_results(
     return False
 
 
-def _fold_matches(session: Any, ledger: Any) -> None:
-    """Let the areas that record stored matches (``Area.match_folds``: entry hits, incidents) consume them in
-    this transaction, before a replaced match result is deleted and after (their watermarks)."""
-    from idolguard import registry
-
-    for _area, fold in registry.match_folds():
-        fold(session, ledger)
-
-
-def _storable(session: Any, sha256: str, outcomes: list[StageOutcome]) -> list[StageOutcome]:
+def _storable(session: Any, sha256: str, outcomes: list[StageOutcome], stages: dict[str, Stage]) -> list[StageOutcome]:
     """The outcomes the stages still let store (``Stage.not_storable``, under the write lock); the others are
     logged and left out: the item is analysed again by the next scan, nothing names data that is gone."""
-    stages = {s.name: s for s in all_stages()}
     kept: list[StageOutcome] = []
     for outcome in outcomes:
         stage = stages.get(outcome.stage)

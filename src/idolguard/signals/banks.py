@@ -48,7 +48,7 @@ def fold_matches(session: Any, ledger: Any) -> int:
     ``sync``), so the match left no hit, no incident and nothing that ``bank delete`` could see."""
     from idolguard import registry
 
-    return sum(fold(session, ledger) for _area, fold in registry.match_folds())
+    return registry.fold_matches(session, ledger)
 
 
 def invalidate_matches(session: Any, ledger: Any) -> None:
