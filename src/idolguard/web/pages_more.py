@@ -146,7 +146,23 @@ def artists(request: Request, ctx: PageContext = Depends(need("read"))) -> Respo
     # References embedded otherwise than the thresholds were calibrated for (their artists are never decided
     # ``match`` until ``idolguard artists reembed``): said on the page, in the page's language.
     reembed = reference_warning(reference_embedding_status(ws), ctx.lang)
-    return render(ctx, "artists.html.j2", rows=rows, refs=refs, official=official_counts(ws), reembed=reembed)
+    from idolguard.faces.analysis import REFERENCE_EMBEDDING
+
+    # per artist, the references ``artists reembed`` would convert (admins get a button: POST /admin/reembed)
+    reembed_rows = {
+        a["name"]: n
+        for a in rows
+        if (n := sum(c for kind, c in a["reference_embeddings"].items() if kind != REFERENCE_EMBEDDING))
+    }
+    return render(
+        ctx,
+        "artists.html.j2",
+        rows=rows,
+        refs=refs,
+        official=official_counts(ws),
+        reembed=reembed,
+        reembed_rows=reembed_rows,
+    )
 
 
 @router.post("/artists/enrol", response_class=HTMLResponse)
