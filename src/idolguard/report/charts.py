@@ -72,7 +72,8 @@ def figure(width: float, height: float, dpi: int = 110) -> Iterator[Any]:
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
-    with _DRAWING, rc_context(chart_style()):
+    style: Any = chart_style()  # rc_context's stubs want literal key types
+    with _DRAWING, rc_context(style):
         yield Figure(figsize=(width, height), dpi=dpi)
 
 

@@ -27,7 +27,7 @@ from huey import Huey, RedisHuey, SqliteHuey
 from sqlalchemy import select, update
 
 from idolguard.db.models import Sighting
-from idolguard.errors import ErrorCode
+from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.web.custody import actor_name
 from idolguard.web.models import Job
 from idolguard.workspace import Workspace
@@ -150,17 +150,55 @@ def expire_receiving(
         from idolguard.web.custody import custody
 
         with custody(ws, "system") as (session, ledger):
-            job = session.get(Job, job_id, with_for_update=True)
-            if job is None or job.state != "receiving":
+            # Compare-and-set in one statement: the request queueing the job sets it from "receiving" the
+            # same way (``queue_upload``), so exactly one of the two changes it, on SQLite (whose reads take
+            # no lock) as on PostgreSQL.
+            changed = session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == "receiving")
+                .values(state="error", error=INTERRUPTED, finished_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if changed != 1:
                 continue  # queued (or removed) meanwhile
-            job.state, job.error, job.finished_at = "error", INTERRUPTED, now
+            user = session.scalar(select(Job.created_by).where(Job.id == job_id))
             ledger.append(
                 "web.job_expire",
-                details={"job": job_id, "user": job.created_by, "reason": str(ErrorCode.UPLOAD_INTERRUPTED)},
+                details={"job": job_id, "user": user, "reason": str(ErrorCode.UPLOAD_INTERRUPTED)},
             )
         shutil.rmtree(folder, ignore_errors=True)
         expired.append(job_id)
     return expired
+
+
+class UploadExpired(IdolGuardError):
+    """The upload's job was no longer "receiving" when its request came to queue it: the sweep had closed it as
+    interrupted (``expire_receiving``: nothing spooled for ``RECEIVING_LIMIT``). Nothing is queued or stored."""
+
+    code = ErrorCode.UPLOAD_EXPIRED
+
+
+def queue_upload(ws: Workspace, job_id: int, user: str, params: dict[str, Any], total: int) -> None:
+    """Queue an upload job its request has spooled: "receiving" -> "queued" in one compare-and-set statement,
+    with its ``web.job_submit`` event, then the queue message. Raises :class:`UploadExpired` (code
+    ``upload.expired``) when the job is no longer receiving (expired by ``expire_receiving`` meanwhile, which
+    also recorded ``web.job_expire``): it stays failed, nothing is queued, and what was spooled is deleted."""
+    from idolguard.error_messages import MESSAGES
+    from idolguard.web.custody import custody
+
+    with custody(ws, user) as (session, ledger):
+        changed = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.state == "receiving")
+            .values(params=params, total=total, state="queued")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed == 1:
+            ledger.append("web.job_submit", details={"job": job_id, "kind": "upload", "files": total})
+    if changed != 1:
+        shutil.rmtree(uploads_dir(ws, job_id), ignore_errors=True)  # the sweep may have run mid-spool
+        raise UploadExpired(MESSAGES[ErrorCode.UPLOAD_EXPIRED], job=job_id)
+    enqueue(ws, job_id)
 
 
 def recover(ws: Workspace) -> list[int]:

@@ -139,7 +139,10 @@ async def upload(request: Request, ctx: PageContext = Depends(need_csrf("upload"
         "source_url": str(form.get("source_url") or "").strip(),
         "note": str(form.get("note") or "")[:2000],
     }
-    await run_in_threadpool(_queue, ws, job_id, ctx.user.name, params, len(got.files))
+    try:  # "receiving" -> "queued" only if the sweep has not closed the job meanwhile (jobs.queue_upload)
+        await run_in_threadpool(jobs.queue_upload, ws, job_id, ctx.user.name, params, len(got.files))
+    except jobs.UploadExpired as exc:
+        raise Denied(409, MESSAGES[ErrorCode.UPLOAD_EXPIRED]) from exc
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
@@ -197,17 +200,6 @@ def source_url_problem(text: str, gettext: Any) -> str:
     except BadSourceUrl as exc:
         return str(gettext(SOURCE_URL_PROBLEMS[exc.reason]))
     return ""
-
-
-def _queue(ws, job_id: int, user: str, params: dict, total: int) -> None:  # type: ignore[no-untyped-def]
-    from idolguard.web.custody import custody
-
-    with custody(ws, user) as (session, ledger):
-        job = session.get(Job, job_id)
-        assert job is not None
-        job.params, job.total, job.state = params, total, "queued"
-        ledger.append("web.job_submit", details={"job": job_id, "kind": "upload", "files": total})
-    jobs.enqueue(ws, job_id)
 
 
 @router.post("/intake/capture")
