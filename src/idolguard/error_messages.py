@@ -195,6 +195,10 @@ MESSAGES: dict[ErrorCode, str] = {
         "The upload was interrupted before every file arrived (the server stopped while receiving it). Nothing "
         "from it was stored or analysed: upload the files again."
     ),
+    ErrorCode.UPLOAD_EXPIRED: N_(
+        "The upload took too long to arrive: it was closed as interrupted before every file was received. Nothing "
+        "from it was stored or analysed: upload the files again."
+    ),
     ErrorCode.REQUEST_TOO_LARGE: N_(
         "The request is over the limit of {limit} bytes for requests that are not file uploads; nothing was done."
     ),

@@ -125,6 +125,7 @@ class ErrorCode(StrEnum):
     INPUT_EMPTY = "input.empty"
     INPUT_TOO_LARGE = "input.too_large"
     UPLOAD_INTERRUPTED = "upload.interrupted"  # a web upload whose receiving process died (web.jobs)
+    UPLOAD_EXPIRED = "upload.expired"  # its request came to queue it after the sweep had closed it (web.jobs)
     REQUEST_TOO_LARGE = "request.too_large"  # a web request body that is not a file upload (the API's JSON)
     INPUT_CHANGED = "input.changed"
     INPUT_SEEN_AT = "input.seen_at"

@@ -75,27 +75,32 @@ def sightings_chart_png(detail: dict[str, Any], lang: str | None = None) -> byte
         series[s["platform"] or text["unknown_platform"]].append(datetime.fromisoformat(s["when"]))
     if not series:
         return None
-    figure = charts.new_figure(7.0, 2.8)
-    axes = figure.add_subplot()
-    for platform, times in sorted(series.items()):
-        times.sort()
-        axes.step(
-            times, range(1, len(times) + 1), where="post", marker="o", markersize=3, label=f"{platform} ({len(times)})"
-        )
-    from matplotlib.ticker import MaxNLocator
+    with charts.figure(7.0, 2.8) as figure:
+        axes = figure.add_subplot()
+        for platform, times in sorted(series.items()):
+            times.sort()
+            axes.step(
+                times,
+                range(1, len(times) + 1),
+                where="post",
+                marker="o",
+                markersize=3,
+                label=f"{platform} ({len(times)})",
+            )
+        from matplotlib.ticker import MaxNLocator
 
-    axes.set_xlim(*time_axis_limits([t for times in series.values() for t in times]))
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of sightings, never 1.5
-    most = max((len(times) for times in series.values()), default=1)
-    # Counts start at 0 (one sighting each would otherwise zoom to 0.95-1.05); headroom keeps the top points
-    # clear of the legend in the upper left.
-    axes.set_ylim(0, most + max(1, round(most * 0.5)))
-    axes.set_ylabel(text["cumulative_sightings"], fontsize=8)
-    axes.grid(alpha=0.3)
-    axes.legend(loc="upper left", fontsize=7)
-    figure.autofmt_xdate()
-    figure.tight_layout()
-    return charts.png(figure)
+        axes.set_xlim(*time_axis_limits([t for times in series.values() for t in times]))
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of sightings, never 1.5
+        most = max((len(times) for times in series.values()), default=1)
+        # Counts start at 0 (one sighting each would otherwise zoom to 0.95-1.05); headroom keeps the top points
+        # clear of the legend in the upper left.
+        axes.set_ylim(0, most + max(1, round(most * 0.5)))
+        axes.set_ylabel(text["cumulative_sightings"], fontsize=8)
+        axes.grid(alpha=0.3)
+        axes.legend(loc="upper left", fontsize=7)
+        figure.autofmt_xdate()
+        figure.tight_layout()
+        return charts.png(figure)
 
 
 def platforms_chart_png(record: dict[str, Any], lang: str | None = None) -> bytes | None:
@@ -103,15 +108,15 @@ def platforms_chart_png(record: dict[str, Any], lang: str | None = None) -> byte
     if not record["platforms"]:
         return None
     text = charts.words(lang)
-    figure = charts.new_figure(7.0, 0.9 + 0.3 * len(record["platforms"]))
-    axes = figure.add_subplot()
-    names = list(record["platforms"])[::-1]
-    labels = [text["unknown_platform"] if n == "unknown" else n for n in names]
-    axes.barh(labels, [record["platforms"][n] for n in names], color="#4a6fa5")
-    from matplotlib.ticker import MaxNLocator
+    with charts.figure(7.0, 0.9 + 0.3 * len(record["platforms"])) as figure:
+        axes = figure.add_subplot()
+        names = list(record["platforms"])[::-1]
+        labels = [text["unknown_platform"] if n == "unknown" else n for n in names]
+        axes.barh(labels, [record["platforms"][n] for n in names], color="#4a6fa5")
+        from matplotlib.ticker import MaxNLocator
 
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_xlabel(text["sightings"], fontsize=8)
-    axes.grid(axis="x", alpha=0.3)
-    figure.tight_layout()
-    return charts.png(figure)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_xlabel(text["sightings"], fontsize=8)
+        axes.grid(axis="x", alpha=0.3)
+        figure.tight_layout()
+        return charts.png(figure)

@@ -205,24 +205,24 @@ def spread_chart_svg(detail: dict[str, Any], lang: str | None = None) -> str:
     series: dict[str, list[datetime]] = defaultdict(list)
     for row in detail["sightings"]:
         series[row["platform"] or text["unknown_platform"]].append(datetime.fromisoformat(row["when"]))
-    figure = charts.new_figure(7, 3, dpi=100)
-    axes = figure.add_subplot()
-    for platform, times in sorted(series.items()):
-        times.sort()
-        axes.step(times, range(1, len(times) + 1), where="post", marker="o", label=f"{platform} ({len(times)})")
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # sightings are counted: no 0.5 ticks
-    most = max((len(times) for times in series.values()), default=1)
-    # Counts start at 0 (one sighting each would otherwise zoom to 0.95-1.05); headroom keeps the top points
-    # clear of the legend in the upper left.
-    axes.set_ylim(0, most + max(1, round(most * 0.5)))
-    axes.set_ylabel(text["cumulative_sightings"])
-    axes.set_title(text["spread_title"].format(id=detail["id"]))
-    axes.grid(alpha=0.3)
-    if series:
-        axes.legend(loc="upper left", fontsize=8)
-    figure.autofmt_xdate()
-    figure.tight_layout()
-    return charts.svg(figure)
+    with charts.figure(7, 3, dpi=100) as figure:
+        axes = figure.add_subplot()
+        for platform, times in sorted(series.items()):
+            times.sort()
+            axes.step(times, range(1, len(times) + 1), where="post", marker="o", label=f"{platform} ({len(times)})")
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # sightings are counted: no 0.5 ticks
+        most = max((len(times) for times in series.values()), default=1)
+        # Counts start at 0 (one sighting each would otherwise zoom to 0.95-1.05); headroom keeps the top points
+        # clear of the legend in the upper left.
+        axes.set_ylim(0, most + max(1, round(most * 0.5)))
+        axes.set_ylabel(text["cumulative_sightings"])
+        axes.set_title(text["spread_title"].format(id=detail["id"]))
+        axes.grid(alpha=0.3)
+        if series:
+            axes.legend(loc="upper left", fontsize=8)
+        figure.autofmt_xdate()
+        figure.tight_layout()
+        return charts.svg(figure)
 
 
 def set_state(ws: Workspace, incident_id: int, state: str, reason: str | None = None) -> str:

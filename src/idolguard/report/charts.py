@@ -6,15 +6,22 @@ detector's ROC curve) lands in a report, a PDF or a page that may be Korean. Two
 * words: titles, axis labels and legends come from the HTML report's catalogs (``report/locales/{en,ko}.json``,
   keys ``chart.*``) through ``words(lang)``, so a Korean report never carries an English chart;
 * glyphs: matplotlib's default font (DejaVu Sans) has no Hangul, so Korean labels, and Korean platform,
-  account or recipient names in either language, would print as empty boxes. ``new_figure`` puts a font with
+  account or recipient names in either language, would print as empty boxes. ``figure`` puts a font with
   Hangul (Noto Sans CJK from ``fonts-noto-cjk``, installed by ``scripts/system-deps.sh``; NanumGothic and the
   usual desktop fonts also work) behind DejaVu Sans, and matplotlib falls back to it glyph by glyph. Text is
   drawn as outlines (PNG pixels, SVG paths), so a report shows the same letters wherever it is opened, offline.
+
+These settings hold only while a chart is built and saved (``figure`` is a context manager around
+``matplotlib.rc_context``): the web server draws charts in its threads, in the same process as any other
+matplotlib user, and a chart must leave ``matplotlib.rcParams`` as it found them.
 """
 
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -42,20 +49,32 @@ def hangul_font() -> str | None:
     return next((name for name in HANGUL_FONTS if name in installed), None)
 
 
-def new_figure(width: float, height: float, dpi: int = 110) -> Any:
-    """A matplotlib ``Figure`` (no pyplot: no global state, safe in the web server's threads) whose text falls
-    back to a Hangul font for letters DejaVu Sans lacks."""
-    import matplotlib
+# rc_context saves rcParams on entry and restores them on exit: two charts drawn at once in two threads would
+# each restore what the other had set (the second saves the first's settings and puts them back, for good).
+# Charts are drawn one at a time (reentrant: a chart may be drawn inside another's block).
+_DRAWING = threading.RLock()
 
-    matplotlib.use("Agg")
+
+def chart_style() -> dict[str, Any]:
+    """The rcParams a chart is drawn with: DejaVu Sans, then a Hangul font for letters DejaVu Sans lacks."""
+    family = [LATIN_FONT, *([hangul_font()] if hangul_font() else [])]
+    # Named fonts, not the generic "sans-serif" (which resolves to one font, without fallback).
+    return {"font.family": family, "axes.unicode_minus": False}  # U+2212 is missing from some CJK fonts
+
+
+@contextmanager
+def figure(width: float, height: float, dpi: int = 110) -> Iterator[Any]:
+    """A matplotlib ``Figure`` (no pyplot: no global state, safe in the web server's threads) whose text falls
+    back to a Hangul font, for the ``with`` block only: build the chart and save it (``png``, ``svg``,
+    ``savefig``) inside the block. Fonts are read when a text is created and when it is measured and drawn
+    (tick labels are made while saving), so the settings must hold until the figure is saved; on leaving the
+    block ``matplotlib.rcParams`` are as before."""
+    from matplotlib import rc_context
     from matplotlib.figure import Figure
 
-    family = [LATIN_FONT, *([hangul_font()] if hangul_font() else [])]
-    # Named fonts, not the generic "sans-serif" (which resolves to one font, without fallback). Read when text
-    # is measured and drawn: set for the process (only our charts use matplotlib).
-    matplotlib.rcParams["font.family"] = family
-    matplotlib.rcParams["axes.unicode_minus"] = False  # U+2212 is missing from some CJK fonts
-    return Figure(figsize=(width, height), dpi=dpi)
+    style: Any = chart_style()  # rc_context's stubs want literal key types
+    with _DRAWING, rc_context(style):
+        yield Figure(figsize=(width, height), dpi=dpi)
 
 
 def png(figure: Any) -> bytes:

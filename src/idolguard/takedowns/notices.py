@@ -863,37 +863,37 @@ def stats_chart_png(data: dict[str, Any], labels: dict[str, str] | None = None, 
     text = charts.words(lang)
     rows = sorted(data["by_recipient"].items())
     names = [(labels or {}).get(name, name) for name, _ in rows] or [text["none"]]
-    figure = charts.new_figure(7, 1.1 + 0.35 * len(names))
-    axes = figure.add_subplot()
-    positions = range(len(names))
-    sent = [g["sent"] for _, g in rows] or [0]
-    axes.barh([p + 0.2 for p in positions], sent, height=0.4, label=text["sent"])
-    axes.barh(
-        [p - 0.2 for p in positions],
-        [g["removed"] + g["partially_removed"] for _, g in rows] or [0],
-        height=0.4,
-        label=text["removed"],
-    )
-    for p, (_, g) in zip(positions, rows, strict=False):
-        if g["acceptance"] is not None:
-            axes.annotate(
-                text["accepted"].format(share=f"{g['acceptance']:.0%}"),
-                (g["sent"], p),
-                xytext=(4, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=7,
-            )
-    from matplotlib.ticker import MaxNLocator
+    with charts.figure(7, 1.1 + 0.35 * len(names)) as figure:
+        axes = figure.add_subplot()
+        positions = range(len(names))
+        sent = [g["sent"] for _, g in rows] or [0]
+        axes.barh([p + 0.2 for p in positions], sent, height=0.4, label=text["sent"])
+        axes.barh(
+            [p - 0.2 for p in positions],
+            [g["removed"] + g["partially_removed"] for _, g in rows] or [0],
+            height=0.4,
+            label=text["removed"],
+        )
+        for p, (_, g) in zip(positions, rows, strict=False):
+            if g["acceptance"] is not None:
+                axes.annotate(
+                    text["accepted"].format(share=f"{g['acceptance']:.0%}"),
+                    (g["sent"], p),
+                    xytext=(4, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize=7,
+                )
+        from matplotlib.ticker import MaxNLocator
 
-    axes.set_yticks(list(positions), names)
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # notices are counted
-    axes.set_xlim(0, max(sent) * 1.4 + 0.5)  # room for the acceptance notes and the legend beside the bars
-    axes.set_xlabel(text["notices"], fontsize=8)
-    axes.legend(fontsize=7, loc="lower right")
-    axes.grid(axis="x", alpha=0.3)
-    figure.tight_layout()
-    return charts.png(figure)
+        axes.set_yticks(list(positions), names)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # notices are counted
+        axes.set_xlim(0, max(sent) * 1.4 + 0.5)  # room for the acceptance notes and the legend beside the bars
+        axes.set_xlabel(text["notices"], fontsize=8)
+        axes.legend(fontsize=7, loc="lower right")
+        axes.grid(axis="x", alpha=0.3)
+        figure.tight_layout()
+        return charts.png(figure)
 
 
 def export_lumen(ws: Workspace) -> list[dict[str, Any]]:

@@ -488,6 +488,7 @@ def create_api(ws: Workspace) -> FastAPI:
         responses={
             **ERRORS,
             413: {"model": Error, "description": "too large"},
+            409: {"model": Error, "description": "closed as interrupted before it was queued (reason upload.expired)"},
             507: {"model": Error, "description": "the upload could not be stored (reason upload.not_stored)"},
         },
     )
@@ -500,7 +501,7 @@ def create_api(ws: Workspace) -> FastAPI:
         who: Principal = Depends(allowed("upload")),
     ) -> JobOut:
         from idolguard.intake.source_url import BadSourceUrl, check_source_url
-        from idolguard.web.pages_intake import NotStored, _queue, spool_upload
+        from idolguard.web.pages_intake import NotStored, spool_upload
 
         try:  # refused before anything is stored
             source_url = check_source_url(source_url) or ""
@@ -528,7 +529,10 @@ def create_api(ws: Workspace) -> FastAPI:
             "source_url": source_url,
             "note": note,
         }
-        await run_in_threadpool(_queue, ws, job_id, who.name, params, len(got.files))
+        try:  # queued only if still receiving: the sweep may have closed it as interrupted (jobs.queue_upload)
+            await run_in_threadpool(jobs.queue_upload, ws, job_id, who.name, params, len(got.files))
+        except jobs.UploadExpired as exc:
+            raise ApiError(409, "expired", str(exc), refusal=exc) from exc
         return await run_in_threadpool(_get_job, who, job_id)
 
     @api.post("/captures", response_model=JobOut, status_code=202, responses=ERRORS)

@@ -76,12 +76,35 @@ def stale_count(ws: Workspace) -> int | None:
     is counted again by a background thread of this process; meanwhile the last count of these versions is
     shown, or ``None`` (no notice). Stored in the workspace, so a re-analysis job run by a separate
     ``idolguard worker`` clears it for the web process too."""
+    stored = _fresh_count(ws)
+    return int(stored["count"]) if stored is not None else None
+
+
+def stale_count_of(ws: Workspace, artists: tuple[str, ...] | list[str]) -> int | None:
+    """How many of those items show one of ``artists`` (an artist-scoped user's notice): from the same stored
+    count, which also keeps how many stale items show each set of artists (``groups``: the artists of each
+    item's triage row, ``web_review_artists``), so an item of two of the user's artists counts once and
+    nothing is counted on the request. Items of other artists and unattributed items are never counted (a
+    scoped user must not learn how much the agency holds on other artists). ``None`` while no count with the
+    groups is stored (a count written before them is counted again)."""
+    stored = _fresh_count(ws)
+    if stored is None or not isinstance(stored.get("groups"), list):
+        if stored is not None:
+            _count_in_background(ws)
+        return None
+    mine = set(artists)
+    return sum(int(n) for group, n in stored["groups"] if mine.intersection(group))
+
+
+def _fresh_count(ws: Workspace) -> dict[str, Any] | None:
+    """The stored count if it was counted against the current stage versions (recounted in the background
+    when missing, expired or of other versions)."""
     stored = _read_count(ws)
     versions = _current_versions()
     fresh = stored is not None and stored.get("versions") == versions
     if not fresh or time.time() - float(stored.get("at", 0)) >= STALE_TTL_S:  # type: ignore[union-attr]
         _count_in_background(ws)
-    return int(stored["count"]) if fresh and stored is not None else None
+    return stored if fresh else None
 
 
 def _read_count(ws: Workspace) -> dict[str, Any] | None:
@@ -112,17 +135,41 @@ def _count_in_background(ws: Workspace) -> None:
 
 
 def refresh_stale_count(ws: Workspace) -> int:
-    """Count the items holding older results (stored rows only, no vault stat) and store the count."""
+    """Count the items holding older results (stored rows only, no vault stat) and store the count, with the
+    number of those items per set of artists their triage rows show (``stale_count_of``)."""
     from idolguard.pipeline.stale import find_stale
 
     versions = _current_versions()
-    count = len(find_stale(ws, check_vault=False).runnable)
+    shas = [item.sha256 for item in find_stale(ws, check_vault=False).runnable]
+    groups = _artist_groups(ws, shas)
     target = _count_file(ws)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{threading.get_ident()}")
-    partial.write_text(json.dumps({"count": count, "at": time.time(), "versions": versions}), encoding="utf-8")
+    record = {"count": len(shas), "at": time.time(), "versions": versions, "groups": groups}
+    partial.write_text(json.dumps(record), encoding="utf-8")
     partial.replace(target)  # atomic: a reader sees the old count or the new one
-    return count
+    return len(shas)
+
+
+def _artist_groups(ws: Workspace, shas: list[str]) -> list[list[Any]]:
+    """``[[artists], n]``: how many of ``shas`` show exactly that (sorted) set of artists in triage; items
+    with no artist are left out. One query per 500 items."""
+    from idolguard.web.models import ReviewArtist
+
+    per_item: dict[str, set[str]] = {}
+    for start in range(0, len(shas), 500):
+        chunk = shas[start : start + 500]
+        with ws.sessions() as session:
+            rows = session.execute(
+                select(ReviewArtist.item_sha256, ReviewArtist.artist).where(ReviewArtist.item_sha256.in_(chunk))
+            ).all()
+        for sha, artist in rows:
+            per_item.setdefault(sha, set()).add(artist)
+    counts: dict[tuple[str, ...], int] = {}
+    for artists in per_item.values():
+        key = tuple(sorted(artists))
+        counts[key] = counts.get(key, 0) + 1
+    return [[list(key), n] for key, n in sorted(counts.items())]
 
 
 def forget_stale_count(ws: Workspace) -> None:

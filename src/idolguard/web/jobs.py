@@ -27,7 +27,7 @@ from huey import Huey, RedisHuey, SqliteHuey
 from sqlalchemy import select, update
 
 from idolguard.db.models import Sighting
-from idolguard.errors import ErrorCode
+from idolguard.errors import ErrorCode, IdolGuardError
 from idolguard.web.custody import actor_name
 from idolguard.web.models import Job
 from idolguard.workspace import Workspace
@@ -150,17 +150,55 @@ def expire_receiving(
         from idolguard.web.custody import custody
 
         with custody(ws, "system") as (session, ledger):
-            job = session.get(Job, job_id, with_for_update=True)
-            if job is None or job.state != "receiving":
+            # Compare-and-set in one statement: the request queueing the job sets it from "receiving" the
+            # same way (``queue_upload``), so exactly one of the two changes it, on SQLite (whose reads take
+            # no lock) as on PostgreSQL.
+            changed = session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == "receiving")
+                .values(state="error", error=INTERRUPTED, finished_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if changed != 1:
                 continue  # queued (or removed) meanwhile
-            job.state, job.error, job.finished_at = "error", INTERRUPTED, now
+            user = session.scalar(select(Job.created_by).where(Job.id == job_id))
             ledger.append(
                 "web.job_expire",
-                details={"job": job_id, "user": job.created_by, "reason": str(ErrorCode.UPLOAD_INTERRUPTED)},
+                details={"job": job_id, "user": user, "reason": str(ErrorCode.UPLOAD_INTERRUPTED)},
             )
         shutil.rmtree(folder, ignore_errors=True)
         expired.append(job_id)
     return expired
+
+
+class UploadExpired(IdolGuardError):
+    """The upload's job was no longer "receiving" when its request came to queue it: the sweep had closed it as
+    interrupted (``expire_receiving``: nothing spooled for ``RECEIVING_LIMIT``). Nothing is queued or stored."""
+
+    code = ErrorCode.UPLOAD_EXPIRED
+
+
+def queue_upload(ws: Workspace, job_id: int, user: str, params: dict[str, Any], total: int) -> None:
+    """Queue an upload job its request has spooled: "receiving" -> "queued" in one compare-and-set statement,
+    with its ``web.job_submit`` event, then the queue message. Raises :class:`UploadExpired` (code
+    ``upload.expired``) when the job is no longer receiving (expired by ``expire_receiving`` meanwhile, which
+    also recorded ``web.job_expire``): it stays failed, nothing is queued, and what was spooled is deleted."""
+    from idolguard.error_messages import MESSAGES
+    from idolguard.web.custody import custody
+
+    with custody(ws, user) as (session, ledger):
+        changed = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.state == "receiving")
+            .values(params=params, total=total, state="queued")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed == 1:
+            ledger.append("web.job_submit", details={"job": job_id, "kind": "upload", "files": total})
+    if changed != 1:
+        shutil.rmtree(uploads_dir(ws, job_id), ignore_errors=True)  # the sweep may have run mid-spool
+        raise UploadExpired(MESSAGES[ErrorCode.UPLOAD_EXPIRED], job=job_id)
+    enqueue(ws, job_id)
 
 
 def recover(ws: Workspace) -> list[int]:
@@ -222,6 +260,10 @@ def run_job(ws: Workspace, job_id: int) -> None:
                 return  # the next step is queued behind what was submitted meanwhile
             _finish_reanalyse(ws, job_id)
             return
+        elif kind == REEMBED:
+            if not _run_reembed(ws, job_id, params, user):
+                return  # the next artist is queued behind what was submitted meanwhile
+            results = _reembed_results(ws, job_id)
         else:
             raise ValueError(f"unknown job kind {kind!r}")
     except Exception as exc:  # the job shows the error; Huey retries (the work is idempotent)
@@ -497,6 +539,96 @@ def _reanalyse_rows(result: Any) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+REEMBED = "reembed"  # an admin's ``idolguard artists reembed`` (the artists page's button)
+
+
+def _run_reembed(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -> bool:
+    """One step of ``idolguard artists reembed``: the next artist of the job's list (``params["artists"]``,
+    chosen and scope-checked when it was submitted), through the CLI's own ``faces.reembed.reembed_references``
+    (one transaction and one signed ``gallery.reembed`` event per artist, recorded as the admin who asked).
+    One row per reference re-embedded or kept (a kept one with its coded reason: ``reembed.vault_missing``,
+    ``reembed.unreadable``); references already of the calibrated kind are counted (``tally``). Returns True
+    when every artist has been done; else the cursor (``next``) is saved with the rows, the job goes back to
+    ``queued`` and the next artist is enqueued behind the jobs queued meanwhile (uploads and captures never
+    wait for the whole gallery). Resumable: a retried step re-runs its artist, whose references already
+    converted are not touched again (``reembed_references`` is idempotent)."""
+    from idolguard.faces.analysis import FaceAnalyzer
+    from idolguard.faces.reembed import reembed_references
+    from idolguard.gallery.store import GalleryError
+
+    names = [str(n) for n in params.get("artists") or []]
+    position = int(params.get("next") or 0)
+    tally: dict[str, int] = {k: int(v) for k, v in (params.get("tally") or {}).items()}
+    rows: list[dict[str, Any]] = []
+    if position < len(names):
+        name = names[position]
+        progress = _Progress(ws, job_id)
+        progress.done = tally.get("done", 0)
+        try:
+            report = reembed_references(ws.acting_as(actor_name(user)), FaceAnalyzer(), [name], on_reference=progress)
+        except GalleryError as exc:  # removed (or renamed) since the job was submitted
+            rows.append({"name": name, "artist": name, "error": str(exc)})
+            tally["artists_gone"] = tally.get("artists_gone", 0) + 1
+        else:
+            for done in report:
+                rows += _reembed_rows(done)
+                tally["converted"] = tally.get("converted", 0) + len(done.converted)
+                tally["kept"] = tally.get("kept", 0) + len(done.kept)
+                tally["already"] = tally.get("already", 0) + done.already
+                tally["done"] = tally.get("done", 0) + len(done.converted) + len(done.kept)
+        position += 1
+    more = position < len(names)
+    with ws.sessions() as session, session.begin():
+        job = session.get(Job, job_id, with_for_update=True)
+        assert job is not None
+        job.results = list(job.results or []) + rows
+        job.params = {**params, "next": position, "tally": tally}
+        job.done = tally.get("done", 0)
+        job.total = max(job.total, job.done)
+        job.started_at = datetime.now(UTC)
+        if more:
+            job.state = "queued"  # the next step claims it at once (no lease to wait for)
+            job.attempts = max(0, job.attempts - 1)  # a step is not a retry
+    if more:
+        enqueue(ws, job_id)
+        return False
+    return True
+
+
+def _reembed_rows(report: Any) -> list[dict[str, Any]]:
+    """One artist's references as job rows: re-embedded, or kept with the code of the reason and its values
+    (the job page says it in the reader's language; ``error`` keeps the English for the record)."""
+    from idolguard.error_messages import MESSAGES
+    from idolguard.errors import ErrorCode
+
+    rows: list[dict[str, Any]] = []
+    for ref in report.converted:
+        photo = str(ref.get("photo") or "")
+        rows.append(
+            {"name": ref.get("name") or photo[:12], "artist": report.artist, "photo": photo, "reembedded": True}
+        )
+    for kept in report.kept:
+        text = MESSAGES[ErrorCode(kept.code)].format(**kept.params)
+        rows.append(
+            {
+                "name": kept.source_name or kept.photo_sha256[:12],
+                "artist": report.artist,
+                "photo": kept.photo_sha256,
+                "error": text,
+                "error_code": kept.code,
+                "error_params": kept.params,
+            }
+        )
+    return rows
+
+
+def _reembed_results(ws: Workspace, job_id: int) -> list[dict[str, Any]]:
+    with ws.sessions() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        return list(job.results or [])
 
 
 class _Renewer:

@@ -209,6 +209,53 @@ def reanalyse(request: Request, ctx: PageContext = Depends(need_csrf("admin"))) 
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
+@router.post("/reembed")
+def reembed(
+    request: Request, ctx: PageContext = Depends(need_csrf("admin")), artist: str = Form("", max_length=200)
+) -> Response:
+    """Start ``idolguard artists reembed`` as a background job (the artists page offers it to admins): one
+    artist per queue message (``jobs.REEMBED``), each through the CLI's function, with its signed
+    ``gallery.reembed`` event recorded as this admin. ``artist`` (any name or alias) re-embeds that artist;
+    without it, every artist whose references are not of the calibrated kind. An artist-scoped admin re-embeds
+    only artists of their scope: another artist is refused as not found (404, no existence leak), and "every
+    artist" means every artist of their scope. A job already queued or running for the same artists is shown
+    instead of a second one."""
+    from idolguard.faces.analysis import REFERENCE_EMBEDDING
+    from idolguard.gallery.store import find_artist, list_artists
+    from idolguard.web import jobs
+    from idolguard.web.models import Job
+
+    ws = ws_of(request)
+    pending = {
+        a["name"]: sum(n for kind, n in a["reference_embeddings"].items() if kind != REFERENCE_EMBEDDING)
+        for a in list_artists(ws)
+    }
+    if artist.strip():
+        with ws.sessions() as session:
+            found = find_artist(session, artist.strip())
+            name = found.name if found is not None else None
+        if name is None or not ctx.user.sees_artist(name):
+            raise Denied(404, N_("No such artist within your scope."))
+        chosen = [name]
+    else:
+        chosen = [name for name, n in pending.items() if n and ctx.user.sees_artist(name)]
+    if not chosen:
+        return render(
+            ctx, "error.html.j2", status=409, code=409, message=ctx.gettext("No reference photo needs re-embedding.")
+        )
+    with ws.sessions() as session:
+        running = [
+            (job.id, set(job.params.get("artists") or []))
+            for job in session.scalars(
+                select(Job).where(Job.kind == jobs.REEMBED, Job.state.in_(("queued", "running")))
+            )
+        ]
+    same = next((job_id for job_id, names in running if set(chosen) <= names), None)
+    total = sum(pending.get(name, 0) for name in chosen)
+    job_id = same or jobs.submit(ws, jobs.REEMBED, ctx.user.name, {"artists": chosen}, total)
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
 @router.get("/verify", response_class=HTMLResponse)
 def verify_form(ctx: PageContext = Depends(need("admin"))) -> Response:
     return render(ctx, "admin_verify.html.j2", report=None)

@@ -139,7 +139,10 @@ async def upload(request: Request, ctx: PageContext = Depends(need_csrf("upload"
         "source_url": str(form.get("source_url") or "").strip(),
         "note": str(form.get("note") or "")[:2000],
     }
-    await run_in_threadpool(_queue, ws, job_id, ctx.user.name, params, len(got.files))
+    try:  # "receiving" -> "queued" only if the sweep has not closed the job meanwhile (jobs.queue_upload)
+        await run_in_threadpool(jobs.queue_upload, ws, job_id, ctx.user.name, params, len(got.files))
+    except jobs.UploadExpired as exc:
+        raise Denied(409, MESSAGES[ErrorCode.UPLOAD_EXPIRED]) from exc
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
@@ -197,17 +200,6 @@ def source_url_problem(text: str, gettext: Any) -> str:
     except BadSourceUrl as exc:
         return str(gettext(SOURCE_URL_PROBLEMS[exc.reason]))
     return ""
-
-
-def _queue(ws, job_id: int, user: str, params: dict, total: int) -> None:  # type: ignore[no-untyped-def]
-    from idolguard.web.custody import custody
-
-    with custody(ws, user) as (session, ledger):
-        job = session.get(Job, job_id)
-        assert job is not None
-        job.params, job.total, job.state = params, total, "queued"
-        ledger.append("web.job_submit", details={"job": job_id, "kind": "upload", "files": total})
-    jobs.enqueue(ws, job_id)
 
 
 @router.post("/intake/capture")
@@ -292,13 +284,21 @@ def job_page(request: Request, job_id: int, ctx: PageContext = Depends(need("upl
     job = _own_job(request, ctx, job_id)
     # A re-analysis goes through every item: its rows are listed only to those who see the whole workspace.
     rows_hidden = job.kind == jobs.REANALYSE and not (ctx.user.unscoped and ctx.user.sees_unattributed)
+    results = [] if rows_hidden else list(job.results or [])
+    tally: dict[str, Any] = {}
+    if job.kind == jobs.REEMBED:  # a re-embedding's rows are references of artists: each row to its artist's scope
+        results = [r for r in results if ctx.user.sees_artist(str(r.get("artist") or ""))]
+        artists_hidden = any(not ctx.user.sees_artist(str(a)) for a in (job.params or {}).get("artists") or [])
+        # the counts are of every artist of the job: shown only to those who see them all
+        tally = {} if artists_hidden else dict((job.params or {}).get("tally") or {})
     return render(
         ctx,
         "job.html.j2",
         job=job,
         outcome=outcome,
         job_error=job_error(job),
-        results=[] if rows_hidden else job.results,
+        results=results,
+        tally=tally,
         rows_hidden=rows_hidden and bool(job.results),
         counts=_counted(job) or {},
         step_failure=lambda row: "; ".join(f"{s}: {w}" for s, w in stage_problems(_as_item(row), ctx.gettext)),

@@ -49,14 +49,18 @@ def visible(ws: Workspace, ctx: PageContext, sha: str) -> Review:
 
 
 def stale_count(ws: Workspace, who: Principal) -> int:
-    """The triage notice's count of items awaiting re-analysis, for those who triage and see the whole
-    workspace only: the count is of every item, so an artist-scoped user (or one who does not see unattributed
-    items) must not learn it (how much the agency holds on other artists)."""
+    """The triage notice's count of items awaiting re-analysis, for those who triage: the whole count for those
+    who see the whole workspace; for an artist-scoped user, the items of their artists only
+    (``item_view.stale_count_of``): the whole count would tell them how much the agency holds on other
+    artists. Both are read from the stored count, never counted on the request."""
     from idolguard.web.item_view import stale_count as count
+    from idolguard.web.item_view import stale_count_of
 
-    if not (who.can("decide") and who.unscoped and who.sees_unattributed):
+    if not who.can("decide"):
         return 0
-    return count(ws) or 0
+    if who.unscoped and who.sees_unattributed:
+        return count(ws) or 0
+    return stale_count_of(ws, who.artists) or 0
 
 
 @router.get("/triage", response_class=HTMLResponse)
@@ -109,6 +113,7 @@ def triage_page(
         f=args,
         statuses=STATUSES,
         stale_items=stale_count(ws, ctx.user),
+        stale_scoped=not (ctx.user.unscoped and ctx.user.sees_unattributed),
         reasons=triage.review_reasons(ws, rows),
     )
 
@@ -159,6 +164,7 @@ def _item(
 ) -> Response:
     from idolguard.web import explain
     from idolguard.web.item_view import item_detail
+    from idolguard.web.pages_more import item_incidents
 
     detail = item_detail(ws, row.item_sha256)
     obj, tz = detail["obj"], ctx.user.timezone
@@ -173,6 +179,7 @@ def _item(
         reasons=reveal.REASONS,
         grant=grant,
         notice=notice,
+        incidents=item_incidents(ws, ctx.user, row.item_sha256, ctx),
         reveals_today=reveal.reveals_today(ws, ctx.user.user_id, ctx.user.timezone),
         reveal_window=reveal.reveal_seconds(ws),
         references=_references(ws, triage.item_artists(ws, row.item_sha256), ctx),
