@@ -626,3 +626,41 @@ def test_a_video_track_just_outside_the_narrow_band_is_mirrored_and_a_later_thre
         full["faces"][first]["decision"],
         full["faces"][first]["artist"],
     )
+
+
+def test_a_stored_crop_only_track_of_several_frames_is_capped_with_the_wide_band_on_refresh() -> None:
+    """Review s8 finding 5: re-matching a stored crop-only video track of several frames uses the stage's own
+    rule for such tracks, the ``mirror_delta``-wide band (``narrow=False``): a newly enrolled artist's score
+    0.075 below ``possible`` (outside the narrower ``mirror_band``, inside ``mirror_delta``) caps it at
+    ``possible`` (``mirror_view_missing``), where the narrow band decided it ``no_match`` from its crop-only
+    vector. A single picture and a one-frame track at the same score keep the narrow band (their mirror comes
+    from the stored crop), so they stay ``no_match`` without a crop to mirror."""
+    from idolguard.faces.stage import apply_matches, encode_vector
+
+    possible = 0.40
+    p = MatchParams(
+        match_threshold=possible + 0.10,
+        possible_threshold=possible,
+        mirror_delta=0.08,
+        mirror_band=0.07,
+        mirror_band_from=possible,
+        mirror_band_upto=possible,
+    )
+    rng = np.random.default_rng(0)
+    ref = unit(rng.normal(size=128).astype(np.float32))
+    noise = unit(rng.normal(size=128).astype(np.float32))
+    noise = unit(noise - (noise @ ref) * ref)
+    target = possible - 0.075
+    probe = unit(target * ref + np.sqrt(1 - target**2) * noise)
+    index = GalleryIndex(["A"], np.stack([ref, ref]), np.array([0, 0]), params=p, revision="r2")
+    assert abs(float(index.artist_scores(probe[None])[0, 0]) - target) < 1e-4
+    assert not index.mirror_needed(probe[None], [0.9])[0] and index.mirror_needed(probe[None], [0.9], narrow=False)[0]
+    faces = [
+        {"index": 0, "quality": 0.9, "track_id": 1, "frames": 5, "views": CROP},
+        {"index": 1, "quality": 0.9, "track_id": 2, "frames": 1, "views": CROP},
+        {"index": 2, "quality": 0.9, "track_id": None, "views": CROP},
+    ]
+    out: dict[str, Any] = {"gallery_revision": "r1", "embeddings": [encode_vector(probe)] * 3, "faces": faces}
+    apply_matches(out, index, None)
+    decided = [(f["decision"], f.get("review_reason")) for f in out["faces"]]
+    assert decided == [(POSSIBLE, MIRROR_MISSING), (NO_MATCH, None), (NO_MATCH, None)]

@@ -94,6 +94,7 @@ PAGES = [
     Route("GET", "/admin/verify", "admin"),
     Route("POST", "/admin/verify", "admin"),
     Route("POST", "/admin/reanalyse", "admin", whole=True),
+    Route("POST", "/admin/reembed", "admin", scoped=True),  # the artist named in the form: hers, or 404
     Route("GET", "/cases", "read"),
     Route("POST", "/cases", "cases", scoped=True, out_status=400),
     Route("GET", "/cases/{number}", "read", scoped=True),
@@ -349,6 +350,7 @@ def call(client, route: Route, world: dict, name: str, token: str | None) -> int
         "/admin/users": {"name": f"new{abs(hash(name)) % 10**8}", "role": "viewer"},
         "/admin/tokens": {"name": name, "scope": "read", "expires": "1d"},
         "/admin/verify": {},
+        "/admin/reembed": {"artist": s.artist},
         "/links": {"refs": s.suspect},
         "/status": {"status": "gathering"},
         "/notes": {"text": "matrix"},

@@ -352,16 +352,29 @@ def apply_matches(output: dict[str, Any], index: GalleryIndex | None, crops: Fac
         matches = dict(zip(usable, found, strict=True))
         # A crop-only vector where the mirror could change the decision: the thresholds are for crop + mirror,
         # and a stored result has no media to embed the mirror from, so a person decides (at most ``possible``).
+        # A video track of several frames is checked with the stage's own band for such tracks, the
+        # ``mirror_delta``-wide one (``narrow=False``, see ``_complete_track_views``); the rest with the narrow.
         crop_only = [k for k, i in enumerate(usable) if face_views(output, faces[i]) == CROP]
         if crop_only:
-            needed = index.mirror_needed(stacked[crop_only], [qualities[k] for k in crop_only])
-            capped = {usable[k] for k, flag in zip(crop_only, needed, strict=True) if flag}
+            probes, quality = stacked[crop_only], [qualities[k] for k in crop_only]
+            needed = index.mirror_needed(probes, quality)
+            wide = index.mirror_needed(probes, quality, narrow=False)
+            capped = {
+                usable[k]
+                for k, flag, in_wide in zip(crop_only, needed, wide, strict=True)
+                if flag or (in_wide and _several_frames(faces[usable[k]]))
+            }
     for i, face in enumerate(faces):
         face.pop("review_reason", None)
         face.update(matches.get(i, NO_GALLERY).as_dict())
         if i in capped:
             face["decision"] = POSSIBLE
             face["review_reason"] = MIRROR_MISSING
+
+
+def _several_frames(face: dict[str, Any]) -> bool:
+    """A video track of several frames: its vector averages frames of which one crop is stored."""
+    return face.get("track_id") is not None and (face.get("frames") or 1) > 1
 
 
 # ``review_reason`` code (machine-readable; reports translate codes, never show it raw): a crop-only vector near a

@@ -164,6 +164,7 @@ def _item(
 ) -> Response:
     from idolguard.web import explain
     from idolguard.web.item_view import item_detail
+    from idolguard.web.pages_more import item_incidents
 
     detail = item_detail(ws, row.item_sha256)
     obj, tz = detail["obj"], ctx.user.timezone
@@ -178,6 +179,7 @@ def _item(
         reasons=reveal.REASONS,
         grant=grant,
         notice=notice,
+        incidents=item_incidents(ws, ctx.user, row.item_sha256, ctx),
         reveals_today=reveal.reveals_today(ws, ctx.user.user_id, ctx.user.timezone),
         reveal_window=reveal.reveal_seconds(ws),
         references=_references(ws, triage.item_artists(ws, row.item_sha256), ctx),

@@ -45,6 +45,34 @@ def visible_incident_ids(ws: Workspace, who: Principal) -> set[int]:
     return out
 
 
+def item_incidents(ws: Workspace, who: Principal, sha: str, ctx: PageContext) -> list[dict[str, Any]]:
+    """The incidents item ``sha`` belongs to, under their surviving root (merged ones show there), that ``who``
+    may open: the rule of ``visible_incident_ids`` (an incident is visible when one of its items is), asked
+    for this item's membership alone (a scoped query of one row, not every incident). Title said in the
+    reader's language, as on the incidents page."""
+    from idolguard.coded_text import recognised
+    from idolguard.incidents.models import Incident, IncidentMember
+    from idolguard.incidents.sync import TITLES
+
+    with ws.sessions() as session:
+        query = scoped(
+            select(IncidentMember.incident_id)
+            .join(Review, Review.item_sha256 == IncidentMember.item_sha256)
+            .where(IncidentMember.item_sha256 == sha),
+            who,
+        )
+        found: list[Incident] = []
+        for incident_id in session.scalars(query):
+            incident, seen = session.get(Incident, incident_id), set()
+            while incident is not None and incident.merged_into is not None and incident.id not in seen:
+                seen.add(incident.id)
+                incident = session.get(Incident, incident.merged_into)
+            if incident is not None and incident not in found:
+                found.append(incident)
+        rows = [{"id": i.id, "state": i.state, "title": i.title, **recognised("title", i.title, TITLES)} for i in found]
+    return [_said_in_language(row, ctx) for row in rows]
+
+
 @router.get("/incidents", response_class=HTMLResponse)
 def incidents(request: Request, ctx: PageContext = Depends(need("read"))) -> Response:
     from idolguard.incidents.views import list_incidents
