@@ -58,6 +58,19 @@ MESSAGES: dict[ErrorCode, str] = {
         "The capture's download or time limit was reached at a media file ({url}): it and the {skipped} media after "
         "it on the page were not captured. The page and the media before it are kept."
     ),
+    ErrorCode.CAPTURE_MEDIA_SKIPPED: N_(
+        "Not captured: the capture's download or time limit was reached at an earlier media file of the page."
+    ),
+    ErrorCode.CAPTURE_MEDIA_DOWNLOAD: N_(
+        "This file could not be downloaded completely (the connection failed, or it went over a size or time "
+        "limit); it was not kept."
+    ),
+    ErrorCode.CAPTURE_MEDIA_REFUSED: N_(
+        "Not captured: this file's address leads to a private or internal network address, or one capture refuses."
+    ),
+    ErrorCode.CAPTURE_MEDIA_HTTP: N_("The server answered HTTP status {status} for this file; it was not captured."),
+    ErrorCode.CAPTURE_MEDIA_NOT_MEDIA: N_("This file is not an image or a video ({mime}); it was not kept."),
+    ErrorCode.CAPTURE_MEDIA_NOT_STORED: N_("This file was downloaded but could not be stored in the vault."),
     ErrorCode.CAPTURE_NO_BROWSER: N_(
         "No screenshot or PDF was made: the browser is not available on this server. The page and its media are kept."
     ),

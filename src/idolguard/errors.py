@@ -40,6 +40,13 @@ class ErrorCode(StrEnum):
     CAPTURE_MEDIA_LIMIT = "capture.media_limit"
     CAPTURE_MEDIA_FAILED = "capture.media_failed"
     CAPTURE_MEDIA_BUDGET = "capture.media_budget"  # a total-bytes or time limit: the page's later media skipped
+    # capture: why one media file of a page was not kept (stored beside its English text in ``capture_media``)
+    CAPTURE_MEDIA_SKIPPED = "capture.media_skipped"  # after the page's download or time budget ran out
+    CAPTURE_MEDIA_DOWNLOAD = "capture.media_download"
+    CAPTURE_MEDIA_REFUSED = "capture.media_refused"
+    CAPTURE_MEDIA_HTTP = "capture.media_http"
+    CAPTURE_MEDIA_NOT_MEDIA = "capture.media_not_media"
+    CAPTURE_MEDIA_NOT_STORED = "capture.media_not_stored"
     CAPTURE_NO_BROWSER = "capture.no_browser"
     CAPTURE_BROWSER = "capture.browser"
     CAPTURE_PAGE_SLOW = "capture.page_slow"

@@ -253,3 +253,36 @@ def test_reembed_reads_an_encrypted_vault(cli, tmp_path, home, monkeypatch):
         assert {r.face["reference_embedding"] for r in _rows(ws)} == {REFERENCE_EMBEDDING}
     finally:
         ws.close()
+
+
+def test_reembed_of_the_newest_reference_alone_changes_the_gallery_revision(cli, tmp_path, workspace):
+    """Review s8 finding 4: converting exactly one reference that is the newest row (e.g. one kept earlier
+    because its photo could not be read, re-run after the vault was repaired) replaces it by a row that, on
+    SQLite, takes the same id again: count and max id stay the same. The revision must still change (it
+    fingerprints the stored vectors), so stored face results are re-matched and a running server reloads."""
+    from idolguard.faces.reembed import reembed_references
+    from idolguard.gallery.store import cached_index, gallery_revision
+
+    _enrol(cli, tmp_path)
+    with workspace.write() as (session, _ledger):
+        newest = session.execute(select(ArtistReference).order_by(ArtistReference.id.desc())).scalars().first()
+        assert newest is not None
+        newest_id, newest_photo = newest.id, newest.photo_sha256
+    old = _make_legacy(workspace)
+    with workspace.write() as (session, _ledger):  # only the newest reference is of the older kind
+        for row in session.execute(select(ArtistReference)).scalars():
+            if row.id != newest_id:
+                row.face = {**dict(row.face), "reference_embedding": REFERENCE_EMBEDDING}
+    before = gallery_revision(workspace)
+    embedder = _rows(workspace)[0].embedder
+    assert cached_index(workspace, embedder).revision == before and cached_index(workspace, embedder).mismatched.all()
+    reports = reembed_references(workspace, FaceAnalyzer())
+    assert [len(r.converted) for r in reports] == [1]
+    row = next(r for r in _rows(workspace) if r.photo_sha256 == newest_photo)
+    assert np.frombuffer(row.embedding, "<f4").tolist() != old[newest_photo].tolist()
+    if workspace.config.db_url.startswith("sqlite"):
+        assert row.id == newest_id, "SQLite handed the replacement the freed id (the case of the finding)"
+    after = gallery_revision(workspace)
+    assert after != before
+    index = cached_index(workspace, embedder)
+    assert index.revision == after and not index.mismatched.any(), "the running server's index is reloaded"

@@ -216,7 +216,9 @@ def capture_show(
         where = art["path"] or tr("(encrypted in the vault: use --export)")
         line.print(f"  {art['kind']:<11} {art['sha256'][:16]}  {safe(where)}")
     for m in detail["media"]:
-        status = m["item_sha256"][:16] if m["item_sha256"] else f"[red]{safe(tr_error(m['error']))}[/]"
+        # why a file was not kept: said from its code (stored, or recognised in an older row's text), else as stored
+        problem = tr_stored(m["error"] or "", m["error_code"], m["error_params"])
+        status = m["item_sha256"][:16] if m["item_sha256"] else f"[red]{safe(problem)}[/]"
         line.print(tr("  media       {status}  {url}", status=status, url=safe(m["url"])))
     for error in detail["errors"]:
         line.print(f"  [red]{safe(tr_error(error))}[/]")

@@ -55,7 +55,12 @@ class CaptureMedia(Base):
     via: Mapped[str] = mapped_column(String(32))  # og:image, img, yt-dlp ...
     item_sha256: Mapped[str | None] = mapped_column(ForeignKey("items.sha256"), nullable=True, index=True)
     media_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)  # why it was not kept, in English (evidence)
+    # ... and as a stable code with its values (``idolguard.errors.ErrorCode``), so readers in other languages
+    # are told from their catalog; NULL on rows from before migration 0660 (their text is recognised instead:
+    # ``capture.views.media_problem``).
+    error_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    error_params: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
 
 
 class CaptureCheck(Base):

@@ -54,7 +54,14 @@ class MediaOutcome:
     media_type: str | None = None
     mime: str | None = None
     size: int | None = None
-    error: str | None = None
+    error: str | None = None  # why the file was not kept, in English (stored as evidence)
+    # ... and its stable code and values (``idolguard.errors.ErrorCode``): said in the reader's language
+    error_code: str | None = None
+    error_params: dict[str, Any] = field(default_factory=dict)
+
+    def fail(self, text: str, code: ErrorCode | str, **params: Any) -> None:
+        """Record why this file was not kept: the English ``text`` and its code with the values it names."""
+        self.error, self.error_code, self.error_params = text, str(code), params
 
     def public(self) -> dict[str, Any]:
         return {
@@ -65,6 +72,8 @@ class MediaOutcome:
             "size": self.size,
             "via": self.via,
             "error": self.error,
+            "error_code": self.error_code,
+            "error_params": self.error_params if self.error_code else None,
         }
 
 
@@ -379,29 +388,40 @@ class CaptureJob:
                     limit = any(k in message for k in ("limit", "timed out"))
                     raise LimitExceeded(message) if limit else CaptureError(message)
                 if exchange.status != 200:
-                    raise CaptureError(f"HTTP {exchange.status}")
+                    raise CaptureError(
+                        f"HTTP {exchange.status}", code=ErrorCode.CAPTURE_MEDIA_HTTP, status=exchange.status
+                    )
                 path = folder / f"{index:03d}-download"
                 decode_to_file(exchange, self.settings.max_file_bytes, path)  # streamed: never all in memory
             except LimitExceeded as exc:
-                media.error = str(exc)
                 if "total download limit" in str(exc) or "time limit" in str(exc):
                     # the rest of the page's media are skipped: the reader is told how many were not captured
                     skipped = len(links) - index - 1
+                    media.fail(str(exc), ErrorCode.CAPTURE_MEDIA_BUDGET, url=link.url, skipped=skipped)
                     self.out.add_error(
                         f"media {link.url}: {exc}", ErrorCode.CAPTURE_MEDIA_BUDGET, url=link.url, skipped=skipped
                     )
                     for rest in links[index + 1 :]:
-                        self.out.media.append(MediaOutcome(rest.url, rest.via, error=f"skipped: {exc}"))
+                        later = MediaOutcome(rest.url, rest.via)
+                        later.fail(f"skipped: {exc}", ErrorCode.CAPTURE_MEDIA_SKIPPED)
+                        self.out.media.append(later)
                     break
+                media.fail(str(exc), ErrorCode.CAPTURE_MEDIA_DOWNLOAD)
                 self.out.add_error(f"media {link.url}: {exc}", ErrorCode.CAPTURE_MEDIA_FAILED, url=link.url)
                 continue
             except CaptureError as exc:
-                media.error = str(exc)
+                if isinstance(exc, CaptureRefused):
+                    media.fail(str(exc), ErrorCode.CAPTURE_MEDIA_REFUSED)
+                elif code_of(exc) is ErrorCode.CAPTURE_MEDIA_HTTP:
+                    media.fail(str(exc), ErrorCode.CAPTURE_MEDIA_HTTP, **error_params(exc))
+                else:
+                    media.fail(str(exc), ErrorCode.CAPTURE_MEDIA_DOWNLOAD)
                 continue
             with open(path, "rb") as handle:
                 sniffed = sniff_bytes(handle.read(512))
             if sniffed.media_type not in ("image", "video"):
-                media.error = f"not an image or video ({exchange.content_type or sniffed.mime})"
+                mime = exchange.content_type or sniffed.mime
+                media.fail(f"not an image or video ({mime})", ErrorCode.CAPTURE_MEDIA_NOT_MEDIA, mime=mime)
                 path.unlink()
                 continue
             named = path.rename(folder / f"{index:03d}-{_file_name(link.url, sniffed.mime)}")
@@ -438,8 +458,11 @@ class CaptureJob:
             media = by_name.get(Path(result.path).name)
             if media is None:
                 continue
-            if result.error or not result.sha256:
-                media.error = result.error or "not stored"
+            if result.error or not result.sha256:  # refused at intake (its own code: empty, too large...)
+                code = result.error_code or ErrorCode.CAPTURE_MEDIA_NOT_STORED
+                media.fail(
+                    result.error or "not stored", code, **((result.error_params or {}) if result.error_code else {})
+                )
                 continue
             media.sha256, media.size = result.sha256, result.size
             media.media_type, media.mime = result.media_type, result.mime
@@ -454,6 +477,8 @@ class CaptureJob:
                         item_sha256=media.sha256,
                         media_type=media.media_type,
                         error=media.error,
+                        error_code=media.error_code,
+                        error_params=media.error_params if media.error_code else None,
                     )
                 )
                 if media.sha256:

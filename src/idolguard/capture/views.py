@@ -28,6 +28,33 @@ EXTENSIONS = {
 }
 
 
+# The fixed sentences capture wrote for a media file it did not keep, by code: rows stored before
+# ``capture_media.error_code`` (migration 0660) get their code back from their text. Other texts (a network
+# error's own words) stay as stored, in English.
+MEDIA_FORMS: tuple[tuple[str, str], ...] = (
+    (str(ErrorCode.CAPTURE_MEDIA_SKIPPED), "skipped: {reason}"),
+    (str(ErrorCode.CAPTURE_MEDIA_HTTP), "HTTP {status}"),
+    (str(ErrorCode.CAPTURE_MEDIA_NOT_MEDIA), "not an image or video ({mime})"),
+    (str(ErrorCode.CAPTURE_MEDIA_NOT_STORED), "not stored"),
+)
+
+
+def media_problem(error: str | None, code: str | None, params: dict[str, Any] | None) -> dict[str, Any]:
+    """Why a media file of a capture was not kept: ``error`` (the English text, as stored), ``error_code`` and
+    ``error_params`` (as stored; for an older row, recognised from its text, else ``None``)."""
+    if error and not code:
+        from idolguard.coded_text import recognise
+
+        found = recognise(error, MEDIA_FORMS)
+        if found:
+            code, params = found["code"], found["params"]
+    return {
+        "error": error,
+        "error_code": code if error else None,
+        "error_params": (params or {}) if code and error else None,
+    }
+
+
 def list_captures(ws: Workspace, *, limit: int | None = None) -> list[dict[str, Any]]:
     with ws.sessions() as session:
         query = select(Capture).order_by(Capture.id.desc())
@@ -100,7 +127,13 @@ def capture_detail(ws: Workspace, capture_id: int) -> dict[str, Any]:
             select(CaptureMedia).where(CaptureMedia.capture_id == capture_id).order_by(CaptureMedia.id)
         ).scalars()
         media_rows = [
-            {"url": m.url, "via": m.via, "item_sha256": m.item_sha256, "media_type": m.media_type, "error": m.error}
+            {
+                "url": m.url,
+                "via": m.via,
+                "item_sha256": m.item_sha256,
+                "media_type": m.media_type,
+                **media_problem(m.error, m.error_code, m.error_params),
+            }
             for m in media
         ]
         return {

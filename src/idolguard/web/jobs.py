@@ -424,6 +424,9 @@ def _upload_error_code(obj: Any) -> dict[str, Any]:
     return {}
 
 
+MEDIA_PROBLEMS = 50  # media files not kept that a capture job's row lists per URL (``capture show`` has all)
+
+
 def _run_capture(ws: Workspace, job_id: int, params: dict[str, Any], user: str) -> list[dict[str, Any]]:
     from idolguard.capture.browser import BrowserPool
     from idolguard.capture.service import capture_urls
@@ -450,6 +453,12 @@ def _run_capture(ws: Workspace, job_id: int, params: dict[str, Any], user: str) 
                     # the first error as a code and its values: the job page explains it in the reader's language
                     "error_code": str(outcome.error_code) if outcome.error_code else None,
                     "error_params": outcome.error_params,
+                    # each media file of the page that was not kept, and why (coded: said in the reader's language)
+                    "media_problems": [
+                        {"url": m.url, "error": m.error, "error_code": m.error_code, "error_params": m.error_params}
+                        for m in outcome.media
+                        if m.error
+                    ][:MEDIA_PROBLEMS],
                 }
             )
             _renew(ws, job_id, done=len(results))

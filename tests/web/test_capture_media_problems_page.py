@@ -1,0 +1,68 @@
+"""A capture job's page lists the media files of each page that were not kept, each said in the reader's
+language from its stored code (``capture.media_*``), never the English text capture records as evidence. A real
+capture job (page form, the in-process worker, the local fixture site)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from idolguard.web import jobs
+from idolguard.web.models import Job
+from tests.capture.server import Site, serve
+
+from .conftest import STRONG, csrf_of, make_user, sign_in
+
+PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>p</title></head><body>
+<img src="/media/photo.jpg"><img src="/media/gone.jpg"><img src="/text-not-image.jpg"></body></html>"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    state, servers = serve(tmp_path_factory.mktemp("site"))
+    yield state
+    for server in servers:
+        server.shutdown()
+
+
+def test_the_job_page_says_why_each_media_file_was_not_kept(
+    client, new_client, app_ws, site: Site, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("IDOLGUARD_CAPTURE_ALLOW", "127.0.0.1/32")
+    app_ws.config.raw.setdefault("capture", {})["browser"] = False  # the media are what is tested, not Chromium
+    site.overrides["/with-problems"] = (200, PAGE.encode())
+    site.overrides["/text-not-image.jpg"] = (200, b"<html><body>text</body></html>")
+    sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG), lang="ko")
+    csrf = csrf_of(client.get("/intake").text)
+    response = client.post("/intake/capture", data={"csrf": csrf, "urls": f"{site.base}/with-problems"})
+    assert response.status_code == 303, response.text
+    job_id = int(response.headers["location"].rsplit("/", 1)[1])
+    worker = jobs.InProcessWorker(app_ws)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 120
+        while client.get(f"/jobs/{job_id}/progress.json").json()["state"] not in ("done", "error"):
+            assert time.monotonic() < deadline, "the capture job did not finish"
+            time.sleep(0.3)
+    finally:
+        worker.stop()
+    with app_ws.sessions() as session:
+        [row] = session.get(Job, job_id).results
+    problems = {p["url"].rsplit("/", 1)[-1]: p for p in row["media_problems"]}
+    assert set(problems) == {"gone.jpg", "text-not-image.jpg"} and len(row["media"]) == 1
+    assert (problems["gone.jpg"]["error_code"], problems["gone.jpg"]["error_params"]) == (
+        "capture.media_http",
+        {"status": 404},
+    )
+    page = client.get(f"/jobs/{job_id}").text
+    assert "보존하지 않은 페이지의 미디어 파일:" in page
+    assert (
+        "서버가 이 파일에 HTTP 상태 404(으)로 응답했습니다" in page and "이 파일은 이미지나 동영상이 아닙니다" in page
+    )
+    assert "HTTP 404" not in page and "not an image or video" not in page
+    admin = sign_in(new_client(), make_user(app_ws, "root", "admin", password=STRONG), lang="en")
+    english = admin.get(f"/jobs/{job_id}").text
+    assert "Media files of the page that were not kept:" in english
+    assert "The server answered HTTP status 404 for this file; it was not captured." in english
