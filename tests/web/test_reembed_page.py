@@ -122,6 +122,14 @@ def test_the_job_re_embeds_one_artist_per_step_as_the_cli_does(app_ws, client, n
     boss = sign_in(new_client(), make_user(app_ws, "sadm", "admin", ["Sally Ride"], password=STRONG), lang="en")
     assert boss.get(f"/jobs/{job_id}").status_code == 404
     assert boss.get(f"/jobs/{job_id}/progress.json").status_code == 404
+    from idolguard.web import accounts
+
+    token = accounts.create_token(app_ws, "sadm", "write", "1d", by="test")
+    api = boss.get(f"/api/v1/jobs/{job_id}", headers={"authorization": f"Bearer {token}"})
+    assert api.status_code == 404, "nor through the API"
+    token = accounts.create_token(app_ws, "root", "write", "1d", by="test")
+    api = client.get(f"/api/v1/jobs/{job_id}", headers={"authorization": f"Bearer {token}"})
+    assert api.status_code == 200 and len(api.json()["results"]) == 4
     # nothing left: said, no job
     again = client.post("/admin/reembed", data={"csrf": csrf_of(client.get("/artists").text)})
     assert again.status_code == 409 and "No reference photo needs re-embedding." in again.text
