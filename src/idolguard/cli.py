@@ -478,7 +478,11 @@ def scan(
                 close()
     objects = outcome.objects
     if json_out:
+        from idolguard.faces.outputs import named_only_when_matched
+
         for obj in objects:
+            if obj.get("faces"):  # a no_match names no artist (closest_artist), as `identify` says it
+                obj = {**obj, "faces": [named_only_when_matched(face) for face in obj["faces"]]}
             emit_json(obj)
     else:
         scan_table(objects)

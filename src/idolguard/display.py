@@ -80,13 +80,30 @@ def json_line(obj: object, indent: int | None = None) -> str:
     """A JSON document for a terminal, a pipe or a ``<pre>``: the same value ``json.loads`` gives back, but
     with DEL, C1 controls, bidirectional overrides and line separators written as ``\\uNNNN`` escapes
     (``json.dumps`` with ``ensure_ascii=False`` emits them raw, and a terminal showing the output obeys
-    them). Raw newlines left by ``indent`` are layout (the encoder escapes those inside strings)."""
+    them). Raw newlines left by ``indent`` are layout (the encoder escapes those inside strings). NaN and
+    infinities are written ``null`` (``json.dumps`` would write ``NaN``, which is not JSON)."""
     import json
 
-    text = json.dumps(obj, ensure_ascii=False, default=str, indent=indent)
+    try:
+        text = json.dumps(obj, ensure_ascii=False, default=str, indent=indent, allow_nan=False)
+    except ValueError:  # NaN or an infinity (a rate over no trials): not JSON, a strict parser refuses the line
+        text = json.dumps(_finite(obj), ensure_ascii=False, default=str, indent=indent, allow_nan=False)
     if text.replace("\n", "").isprintable():
         return text
     return "".join(_json_escape(c) for c in text)
+
+
+def _finite(obj: object) -> object:
+    """``obj`` with every NaN and infinity (a float, NumPy's float64 included) as ``None``: JSON ``null``."""
+    import math
+
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: _finite(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(value) for value in obj]
+    return obj
 
 
 def _json_escape(char: str) -> str:

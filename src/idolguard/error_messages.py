@@ -167,6 +167,15 @@ MESSAGES: dict[ErrorCode, str] = {
         "The face is not clear enough (quality {score}; at least {need}): choose a sharper, more frontal photo."
     ),
     ErrorCode.ENROL_NONE_USABLE: N_("No photo could be used as a reference for {name}; nothing was stored."),
+    ErrorCode.ENROL_DUPLICATE: N_("This photo is already a reference of {artist}."),
+    ErrorCode.ENROL_OTHER_ARTIST: N_(
+        "This photo is already a reference of {artist}: one face cannot be two artists. If it was enrolled under "
+        "the wrong artist, take it out there first (artists remove-photo)."
+    ),
+    ErrorCode.ENROL_BAD_NAME: N_(
+        "The name {name} contains control or text-direction characters (such as ESC or U+202E): type it again "
+        "without them."
+    ),
     ErrorCode.REEMBED_VAULT_MISSING: N_(
         "The reference photo {photo} is no longer in the vault (missing or erased): its vector was kept as it was."
     ),

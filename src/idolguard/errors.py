@@ -113,6 +113,9 @@ class ErrorCode(StrEnum):
     ENROL_FACE_SMALL = "enrol.face_small"
     ENROL_POOR_QUALITY = "enrol.poor_quality"
     ENROL_NONE_USABLE = "enrol.none_usable"
+    ENROL_DUPLICATE = "enrol.duplicate"  # the photo is already one of this artist's references
+    ENROL_OTHER_ARTIST = "enrol.other_artist"  # the same photo file is already another artist's reference
+    ENROL_BAD_NAME = "enrol.bad_name"  # a name with control or text-direction characters
     REEMBED_VAULT_MISSING = "reembed.vault_missing"
     REEMBED_UNREADABLE = "reembed.unreadable"
     BATCH_PARTLY_FAILED = "batch.partly_failed"

@@ -55,7 +55,8 @@ def test_enrolment_with_no_usable_photo_writes_nothing(cli, tmp_path):
     folder.mkdir()
     (folder / "a.jpg").write_bytes(jpeg_bytes(1))
     result = cli("artists", "add", "Nobody", "--photos", folder, ok=False)
-    assert result.exit_code == 2 and "no usable reference photo" in result.output
+    assert result.exit_code == 2 and "No photo could be used as a reference for Nobody" in result.output
+    assert "rejected: no face found" in result.stdout  # each photo's reason, as for a partial enrolment
     assert cli.json_lines("artists", "list", "--json") == []
 
 

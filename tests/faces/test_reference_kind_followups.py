@@ -88,7 +88,7 @@ def test_old_references_under_an_old_block_agree_and_an_explicit_block_is_believ
 
 def test_reembed_gives_the_enrolment_warnings(cli, tmp_path, workspace):
     first = _enrol(cli, tmp_path)
-    second = _enrol(cli, tmp_path, "Sally Ride")  # the same photos: each looks like the other artist
+    second = _enrol(cli, tmp_path, "Sally Ride")  # the same face: each looks like the other artist
     assert second["lookalikes"] and first["warnings"]
     _make_legacy(workspace)
     done = cli.json_lines("artists", "reembed", "--json")

@@ -84,10 +84,10 @@ def test_artists_page_counts_each_artists_official_collection(client, app_ws, tm
     folder = tmp_path / "media"
     folder.mkdir()
     portrait = Image.fromarray(np.asarray(data.astronaut()))
-    portrait.crop((40, 0, 480, 440)).save(folder / "ref.jpg", quality=92)
     portrait.save(folder / "official.jpg", quality=95)
-    for name in ("Han Yuri", "Other Artist"):
-        enrol_artist(app_ws, name, [folder / "ref.jpg"], None, analyzer=FaceAnalyzer())
+    for quality, name in ((92, "Han Yuri"), (90, "Other Artist")):  # one photo file cannot be two artists'
+        portrait.crop((40, 0, 480, 440)).save(folder / f"ref-{quality}.jpg", quality=quality)
+        enrol_artist(app_ws, name, [folder / f"ref-{quality}.jpg"], None, analyzer=FaceAnalyzer())
     _summary, records = add_official(app_ws, "Han Yuri", [folder / "official.jpg"])
     assert records[0]["error"] is None
     sign_in(client, make_user(app_ws, "mgr", "manager", ["Han Yuri"], password=STRONG), lang="en")

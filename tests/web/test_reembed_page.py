@@ -75,6 +75,13 @@ def test_only_admins_of_the_artist_may_start_it(app_ws, client, new_client, lega
     assert _job(app_ws, job_id).params["artists"] == ["Sally Ride"]
     assert _job(app_ws, job_id).total == 2
     assert _started(boss, artist="sally ride") == job_id, "the same job is shown, not a second one"
+    assert boss.get(f"/jobs/{job_id}").status_code == 200
+    # a queued job of every artist (an unscoped admin's) is not one the scoped admin is sent to
+    whole = sign_in(new_client(), make_user(app_ws, "root", "admin", password=STRONG))
+    both = _started(whole)
+    assert both != job_id and _job(app_ws, both).params["artists"] == ["Eileen Collins", "Sally Ride"]
+    assert _started(whole, artist="Sally Ride") in (job_id, both), "no third job"
+    assert _started(boss) == job_id, "sent to the job of their own artist, never to the one they may not open"
 
 
 def test_the_job_re_embeds_one_artist_per_step_as_the_cli_does(app_ws, client, new_client, legacy):  # type: ignore[no-untyped-def]
@@ -111,11 +118,18 @@ def test_the_job_re_embeds_one_artist_per_step_as_the_cli_does(app_ws, client, n
     assert "Re-embedded 4 reference photos; 0 kept as they were; 0 were already" in shown
     assert "re-embedding of reference photos" in shown  # the job's kind in words
     assert 'id="reembed-warning"' not in client.get("/artists").text
-    # an admin scoped to one artist sees that artist's rows of the job, not the other's, nor the counts of both
+    # an admin scoped to one artist may not open a job of another artist's references (its rows, its counts)
     boss = sign_in(new_client(), make_user(app_ws, "sadm", "admin", ["Sally Ride"], password=STRONG), lang="en")
-    theirs = html.unescape(boss.get(f"/jobs/{job_id}").text)
-    table = theirs.split('id="job-results"')[1].split("</table>")[0]
-    assert "Sally Ride" in table and "Eileen Collins" not in table and 'id="job-tally"' not in theirs
+    assert boss.get(f"/jobs/{job_id}").status_code == 404
+    assert boss.get(f"/jobs/{job_id}/progress.json").status_code == 404
+    from idolguard.web import accounts
+
+    token = accounts.create_token(app_ws, "sadm", "write", "1d", by="test")
+    api = boss.get(f"/api/v1/jobs/{job_id}", headers={"authorization": f"Bearer {token}"})
+    assert api.status_code == 404, "nor through the API"
+    token = accounts.create_token(app_ws, "root", "write", "1d", by="test")
+    api = client.get(f"/api/v1/jobs/{job_id}", headers={"authorization": f"Bearer {token}"})
+    assert api.status_code == 200 and len(api.json()["results"]) == 4
     # nothing left: said, no job
     again = client.post("/admin/reembed", data={"csrf": csrf_of(client.get("/artists").text)})
     assert again.status_code == 409 and "No reference photo needs re-embedding." in again.text
@@ -154,8 +168,18 @@ def test_a_step_killed_midway_is_resumed(app_ws, client, legacy, monkeypatch):  
 
 
 def test_a_kept_reference_is_said_in_korean_through_the_queue(app_ws, client, legacy):  # type: ignore[no-untyped-def]
-    gone = sorted(legacy)[0]
-    os.remove(app_ws.vault.path_for(gone))
+    # each artist's portrait is gone from the vault (two files: one photo file cannot be two artists' reference)
+    with app_ws.sessions() as session:
+        gone = dict(
+            session.execute(
+                select(Artist.name, ArtistReference.photo_sha256)
+                .join(Artist, Artist.id == ArtistReference.artist_id)
+                .where(ArtistReference.source_name == "portrait.jpg")
+            ).all()
+        )
+    assert len(gone) == 2 and set(gone.values()) <= set(legacy)
+    for photo in gone.values():
+        os.remove(app_ws.vault.path_for(photo))
     sign_in(client, make_user(app_ws, "kadm", "admin", password=STRONG), lang="ko")
     page = html.unescape(client.get("/artists").text)
     assert "아티스트 2명의 기준 사진을 지금 다시 임베딩" in page and "다시 임베딩할 기준 사진 2장" in page
@@ -164,10 +188,10 @@ def test_a_kept_reference_is_said_in_korean_through_the_queue(app_ws, client, le
     assert state["state"] == "done" and state["error"]  # finished with errors: some references were kept
     shown = html.unescape(client.get(f"/jobs/{job_id}").text)
     table = shown.split('id="job-results"')[1].split("</table>")[0]
-    assert table.count("다시 임베딩함") == 2 and "보관소" in table and gone[:12] in table
+    assert table.count("다시 임베딩함") == 2 and "보관소" in table and all(p[:12] in table for p in gone.values())
     assert "reembed.vault_missing" not in table and "no longer in the vault" not in table
     assert "기준 사진 2장을 다시 임베딩했습니다. 2장은 그대로 두었고" in shown
     assert "기준 사진 다시 임베딩" in shown
     events = _events(app_ws, "gallery.reembed")
     assert sorted(e["artist"] for e in events) == ["Eileen Collins", "Sally Ride"]
-    assert all([k["photo"] for k in e["kept"]] == [gone] for e in events)
+    assert all([k["photo"] for k in e["kept"]] == [gone[e["artist"]]] for e in events)

@@ -29,6 +29,7 @@ from idolguard.cli_support import (
     tell,
     tr,
     tr_error,
+    tr_stored,
     warn,
 )
 from idolguard.errors import IdolGuardError
@@ -98,8 +99,10 @@ def artists_add(
     or too alike (and says which photos would help), and when a photo's face looks more like another
     enrolled artist than this one.
     """
+    from idolguard.error_messages import MESSAGES
+    from idolguard.errors import ErrorCode
     from idolguard.faces.analysis import FaceAnalyzer
-    from idolguard.gallery.store import enrol_artist, photo_files
+    from idolguard.gallery.store import EnrolResult, GalleryError, enrol_artist, photo_files
 
     ws = open_workspace(home)
     try:
@@ -112,23 +115,42 @@ def artists_add(
             aliases=[_alias_arg(a) for a in alias],
             group=group,
         )
+    except GalleryError as exc:
+        if not exc.outcomes:
+            fail(exc)
+            return
+        # No photo was usable, nothing was stored: each photo's reason, as for a partial enrolment, then the
+        # refusal (--json: the same object as an enrolment, nothing accepted, with the refusal's code).
+        refused = EnrolResult(name.strip(), False, exc.outcomes)
+        if json_out:
+            emit_json({**refused.as_dict(), "error": str(exc), "error_code": str(exc.code)})
+        else:
+            _print_references(refused)
+        fail(MESSAGES[ErrorCode.ENROL_NONE_USABLE], name=refused.artist)
+        return
     except IdolGuardError as exc:
-        fail(str(exc))
+        fail(exc)
         return
     if json_out:
         emit_json(result.as_dict())
         return
-    for ref in result.references:
-        if ref.accepted:
-            status = f"[green]{tr('enrolled')}[/]"
-        else:
-            status = f"[yellow]{tr('rejected: {reason}', reason=safe(tr_error(ref.reason)))}[/]"
-        out().print(f"{status}  {safe(ref.path)}")
+    _print_references(result)
     if result.created:
         tell("{artist}: created, {n} reference(s) added", artist=result.artist, n=result.accepted)
     else:
         tell("{artist}: updated, {n} reference(s) added", artist=result.artist, n=result.accepted)
     _warn(result.warnings)
+
+
+def _print_references(result: Any) -> None:
+    """One line per photo of an enrolment: enrolled, or why not (from the reason's code, in the user's language)."""
+    for ref in result.references:
+        if ref.accepted:
+            status = f"[green]{tr('enrolled')}[/]"
+        else:
+            reason = tr_stored(ref.reason or "", ref.reason_code, ref.reason_params)
+            status = f"[yellow]{tr('rejected: {reason}', reason=safe(reason))}[/]"
+        out().print(f"{status}  {safe(ref.path)}")
 
 
 @artists_app.command("list")
@@ -413,11 +435,9 @@ def artists_cohort(
 
 
 def _named_only_when_matched(face: dict[str, Any]) -> dict[str, Any]:
-    """A ``no_match`` face names no artist: the closest enrolled artist is reported under its own field
-    (``closest_artist``), never as ``artist``, so no reader takes a rejected candidate for an identification."""
-    if face.get("decision") != "no_match" or not face.get("artist"):
-        return face
-    return {**face, "artist": None, "closest_artist": face["artist"]}
+    from idolguard.faces.outputs import named_only_when_matched
+
+    return named_only_when_matched(face)
 
 
 def identify(

@@ -53,3 +53,12 @@ class FacesOutput(TypedDict, total=False):
     match_params: dict[str, Any]
     probe_embedding: str  # lazy (per-face ``views``); crop+mirror (version 4); absent: crop (version <= 3)
     mirrored: int  # faces (tracks) whose mirror view was embedded at scan time
+
+
+def named_only_when_matched(face: dict[str, Any]) -> dict[str, Any]:
+    """A face as people and scripts are shown it: a ``no_match`` face names no artist (issue #10). The closest
+    enrolled artist is reported under its own field (``closest_artist``), never as ``artist``, so no reader takes
+    a rejected candidate for an identification. The stored output keeps ``artist`` (the matcher's data)."""
+    if face.get("decision") != "no_match" or not face.get("artist"):
+        return face
+    return {**face, "artist": None, "closest_artist": face["artist"]}

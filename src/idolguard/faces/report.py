@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from idolguard.faces.outputs import named_only_when_matched
 from idolguard.report.html import data_uri
 from idolguard.report.i18n import catalog, t
 from idolguard.workspace import Workspace
@@ -50,7 +51,7 @@ def faces_section(ws: Workspace, obj: dict[str, Any]) -> str:
         rows.append(
             "<tr>"
             f"<td>{crop}</td>"
-            f"<td>{html.escape(str(face.get('artist') or '-'))}</td>"
+            f"<td>{html.escape(str(named_only_when_matched(face).get('artist') or '-'))}</td>"
             f"<td>{html.escape(_decision(face.get('decision')))}{_review_reason(face)}</td>"
             f"<td>{_fmt(face.get('similarity'))}</td><td>{_fmt(face.get('margin'))}</td>"
             f"<td>{_fmt(face.get('quality'), 2)}</td><td>{_fmt(face.get('det_score'), 2)}</td>"

@@ -20,6 +20,26 @@ def fold(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
+# Characters a name must not hold: they would rewrite a terminal (ESC, ...) or reverse the text around them in a
+# report, a case document or a takedown notice (bidirectional overrides and isolates).
+_DIRECTION_MARKS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def unsafe_characters(name: str) -> bool:
+    """True when ``name`` holds a control character (C0/C1, line or paragraph separator) or a text-direction
+    mark; Hangul, full-width forms, spaces and punctuation are all fine."""
+    return any(map(_unsafe, name))
+
+
+def _unsafe(ch: str) -> bool:
+    return ch in _DIRECTION_MARKS or unicodedata.category(ch) in ("Cc", "Zl", "Zp")
+
+
+def shown_escaped(name: str) -> str:
+    """``name`` with its unsafe characters written as ``\\uNNNN`` (to say which name was refused, harmlessly)."""
+    return "".join(f"\\u{ord(ch):04x}" if _unsafe(ch) else ch for ch in name)
+
+
 def loose(name: str) -> str:
     """A looser key for suggestions: folded, letters and digits only, Hangul split into jamo."""
     folded = unicodedata.normalize("NFD", fold(name))

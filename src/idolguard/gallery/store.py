@@ -25,7 +25,7 @@ from idolguard.gallery.advice import Advice, advise
 from idolguard.gallery.matching import GalleryIndex, MatchParams, reference_kind
 from idolguard.gallery.messages import say
 from idolguard.gallery.models import Artist, ArtistAlias, ArtistReference, CohortFace
-from idolguard.gallery.names import ALIAS_KINDS, fold, guess_kind, suggestions
+from idolguard.gallery.names import ALIAS_KINDS, fold, guess_kind, shown_escaped, suggestions, unsafe_characters
 from idolguard.media.image import load_rgb, png_bytes
 from idolguard.workspace import Workspace
 
@@ -74,11 +74,25 @@ def require_artist(session: Any, name: str) -> Artist:
     raise GalleryError(message)
 
 
+def check_name(text: str | None) -> None:
+    """Refuse a name (artist, alias, group) holding control or text-direction characters: it would be printed
+    into reports, case documents and takedown notices, where an RLO or an ESC rewrites what a reader sees."""
+    if text and unsafe_characters(text):
+        shown = shown_escaped(text)
+        raise GalleryError(
+            f"the name {shown} contains control or text-direction characters (such as ESC or U+202E): "
+            "type it again without them",
+            code=ErrorCode.ENROL_BAD_NAME,
+            name=shown,
+        )
+
+
 def _add_aliases(session: Any, artist: Artist, aliases: list[tuple[str, str]]) -> list[dict[str, str]]:
     """Attach aliases (alias, kind) to ``artist``; refuses an alias that already names someone else."""
     added = []
     for alias, kind in aliases:
         alias = alias.strip()
+        check_name(alias)
         key = fold(alias)
         if not key or key == fold(artist.name):
             continue
@@ -213,6 +227,8 @@ def enrol_artist(
     name = name.strip()
     if not name:
         raise GalleryError("artist name is empty")
+    for text in (name, group, *(a for a, _k in aliases or [])):
+        check_name(text)
     if not photos:
         raise GalleryError("no photos given (supported: " + ", ".join(sorted(IMAGE_SUFFIXES)) + ")")
     if analyzer is None:
@@ -274,9 +290,30 @@ def enrol_artist(
                 )
             ).scalars()
         )
+        # One face cannot be two artists: a photo file already enrolled for someone else is refused (it would
+        # make every later scan of that face split between two names), saying whose reference it is.
+        others = dict(
+            session.execute(
+                select(ArtistReference.photo_sha256, Artist.name)
+                .join(Artist, Artist.id == ArtistReference.artist_id)
+                .where(
+                    ArtistReference.artist_id != artist.id,
+                    ArtistReference.photo_sha256.in_([o.photo_sha256 for o, *_rest in crops]),
+                )
+            ).all()
+        )
         for outcome, _data, face, _png in crops:
             if outcome.photo_sha256 in existing:
-                outcome.reason = "already enrolled for this artist"
+                outcome.refuse("already enrolled for this artist", ErrorCode.ENROL_DUPLICATE, artist=name)
+                continue
+            if outcome.photo_sha256 in others:
+                other = others[outcome.photo_sha256]
+                outcome.refuse(
+                    f"already a reference of {other}: one face cannot be two artists (if it was enrolled under "
+                    "the wrong artist, take it out there first: idolguard artists remove-photo)",
+                    ErrorCode.ENROL_OTHER_ARTIST,
+                    artist=other,
+                )
                 continue
             existing.add(outcome.photo_sha256)
             outcome.accepted = True
@@ -298,6 +335,14 @@ def enrol_artist(
                     },
                 )
             )
+        if created and not any(o.accepted for o in outcomes):  # nothing usable: no artist without references
+            refused = GalleryError(
+                f"no usable reference photo for {name!r}", code=ErrorCode.ENROL_NONE_USABLE, name=name
+            )
+            refused.outcomes = outcomes
+            raise refused
+        accepted = {o.photo_sha256 for o in outcomes if o.accepted}
+        lookalikes = [hit for hit in lookalikes if hit["photo_sha256"] in accepted]  # a refused photo is not one
         ledger.append(
             Action.GALLERY_ENROL,
             item=None,
@@ -501,6 +546,7 @@ def remove_alias(ws: Workspace, name: str, alias: str) -> dict[str, Any]:
 
 def set_group(ws: Workspace, name: str, group: str | None) -> dict[str, Any]:
     """Put an artist in a group (or take them out with None); one custody event."""
+    check_name(group)
     with ws.write() as (session, ledger):
         artist = require_artist(session, name)
         previous = artist.group_name

@@ -1,0 +1,59 @@
+"""Output findings of the 2026-12-03 new-user tryout of the identity features: ``NaN`` in ``--json`` lines
+(``eval faces`` with no impostor pair), and ``scan --json`` / the HTML report naming an artist for a ``no_match``
+face (``identify`` already said ``closest_artist``, issue #10)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import astronaut
+from tests.faces.helpers import save
+
+
+def _strict(line: str) -> dict:  # type: ignore[type-arg]
+    """``json.loads`` that refuses ``NaN``/``Infinity`` as a strict parser (jq, JavaScript) does."""
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+def test_eval_faces_json_is_strict_json_without_impostor_pairs(cli, tmp_path):  # type: ignore[no-untyped-def]
+    save(astronaut(), tmp_path / "a.jpg")
+    save(astronaut().crop((60, 0, 460, 400)).resize((300, 300)), tmp_path / "b.jpg")
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("a,b,same\na.jpg,b.jpg,1\n", encoding="utf-8")
+    lines = cli("eval", "faces", "--pairs", pairs, "--root", tmp_path, "--json").stdout.splitlines()
+    summary = [_strict(line) for line in lines][-1]
+    assert summary["summary"] is True and summary["impostor_pairs"] == 0
+    assert summary["tar_at_far_1e-3"] is None  # no impostor pair: no TAR, said as null (was NaN)
+
+
+def test_json_line_writes_nan_and_infinities_as_null() -> None:
+    import numpy as np
+
+    from idolguard.display import json_line
+
+    line = json_line({"a": float("nan"), "b": [1.5, float("inf"), np.float64("-inf")], "c": {"d": np.nan}, "e": 2})
+    assert _strict(line) == {"a": None, "b": [1.5, None, None], "c": {"d": None}, "e": 2}
+
+
+def test_scan_json_and_report_name_no_artist_for_a_no_match(cli, tmp_path):  # type: ignore[no-untyped-def]
+    first = tmp_path / "refs"
+    first.mkdir()
+    save(astronaut(), first / "portrait.jpg")
+    cli("artists", "add", "Eileen Collins", "--photos", first)
+    # nothing can reach this artist's threshold: the astronaut's own face is now below it
+    cli("artists", "threshold", "Eileen Collins", "5", "--reason", "test: nothing can reach it")
+    media = tmp_path / "media"
+    media.mkdir()
+    save(astronaut().resize((400, 400)), media / "probe.jpg", quality=70)
+    report = tmp_path / "report.html"
+    (obj,) = cli.json_lines("scan", media, "--json", "--report", report)
+    (face,) = obj["faces"]
+    assert face["decision"] == "no_match", face
+    assert face["artist"] is None and face["closest_artist"] == "Eileen Collins"
+    tables = [part.split("</table>")[0] for part in report.read_text(encoding="utf-8").split("<table>")[1:]]
+    (faces_table,) = [table for table in tables if "<th>crop</th><th>artist</th>" in table]
+    assert "Eileen Collins" not in faces_table and "<td>-</td>" in faces_table
