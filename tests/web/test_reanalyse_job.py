@@ -145,6 +145,13 @@ def test_the_notice_and_the_job_keep_to_the_viewers_scope(client, app_ws, bumped
     assert bumped.suspect[:12] in client.get(f"/jobs/{job_id}").text
     page = boss.get(f"/jobs/{job_id}").text
     assert bumped.suspect[:12] not in page and 'id="job-rows-hidden"' in page
+    from idolguard.web import accounts  # nor through the API
+
+    bearer = {"authorization": f"Bearer {accounts.create_token(app_ws, 'sadm', 'write', '1d', by='test')}"}
+    got = boss.get(f"/api/v1/jobs/{job_id}", headers=bearer)
+    assert got.json().get("results") == [], got.text
+    bearer = {"authorization": f"Bearer {accounts.create_token(app_ws, 'adm', 'write', '1d', by='test')}"}
+    assert client.get(f"/api/v1/jobs/{job_id}", headers=bearer).json()["results"][0]["sha256"] == bumped.suspect
 
 
 def test_a_stage_failure_is_said_in_korean_with_its_step(client, app_ws, bumped):

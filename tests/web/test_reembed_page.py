@@ -75,6 +75,13 @@ def test_only_admins_of_the_artist_may_start_it(app_ws, client, new_client, lega
     assert _job(app_ws, job_id).params["artists"] == ["Sally Ride"]
     assert _job(app_ws, job_id).total == 2
     assert _started(boss, artist="sally ride") == job_id, "the same job is shown, not a second one"
+    assert boss.get(f"/jobs/{job_id}").status_code == 200
+    # a queued job of every artist (an unscoped admin's) is not one the scoped admin is sent to
+    whole = sign_in(new_client(), make_user(app_ws, "root", "admin", password=STRONG))
+    both = _started(whole)
+    assert both != job_id and _job(app_ws, both).params["artists"] == ["Eileen Collins", "Sally Ride"]
+    assert _started(whole, artist="Sally Ride") in (job_id, both), "no third job"
+    assert _started(boss) == job_id, "sent to the job of their own artist, never to the one they may not open"
 
 
 def test_the_job_re_embeds_one_artist_per_step_as_the_cli_does(app_ws, client, new_client, legacy):  # type: ignore[no-untyped-def]
@@ -111,11 +118,18 @@ def test_the_job_re_embeds_one_artist_per_step_as_the_cli_does(app_ws, client, n
     assert "Re-embedded 4 reference photos; 0 kept as they were; 0 were already" in shown
     assert "re-embedding of reference photos" in shown  # the job's kind in words
     assert 'id="reembed-warning"' not in client.get("/artists").text
-    # an admin scoped to one artist sees that artist's rows of the job, not the other's, nor the counts of both
+    # an admin scoped to one artist may not open a job of another artist's references (its rows, its counts)
     boss = sign_in(new_client(), make_user(app_ws, "sadm", "admin", ["Sally Ride"], password=STRONG), lang="en")
-    theirs = html.unescape(boss.get(f"/jobs/{job_id}").text)
-    table = theirs.split('id="job-results"')[1].split("</table>")[0]
-    assert "Sally Ride" in table and "Eileen Collins" not in table and 'id="job-tally"' not in theirs
+    assert boss.get(f"/jobs/{job_id}").status_code == 404
+    assert boss.get(f"/jobs/{job_id}/progress.json").status_code == 404
+    from idolguard.web import accounts
+
+    token = accounts.create_token(app_ws, "sadm", "write", "1d", by="test")
+    api = boss.get(f"/api/v1/jobs/{job_id}", headers={"authorization": f"Bearer {token}"})
+    assert api.status_code == 404, "nor through the API"
+    token = accounts.create_token(app_ws, "root", "write", "1d", by="test")
+    api = client.get(f"/api/v1/jobs/{job_id}", headers={"authorization": f"Bearer {token}"})
+    assert api.status_code == 200 and len(api.json()["results"]) == 4
     # nothing left: said, no job
     again = client.post("/admin/reembed", data={"csrf": csrf_of(client.get("/artists").text)})
     assert again.status_code == 409 and "No reference photo needs re-embedding." in again.text

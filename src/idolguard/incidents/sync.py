@@ -22,6 +22,7 @@ from idolguard.db.models import Item, StageResult
 from idolguard.evidence.actions import Action
 from idolguard.incidents.models import Incident, IncidentMember
 from idolguard.signals.models import Bank, BankEntry, EntryHit, SignalState
+from idolguard.signals.stage import entry_differs
 from idolguard.workspace import Workspace
 
 WATERMARK = "incidents_synced"
@@ -121,18 +122,27 @@ def _record(session: Any, ledger: Any, sha: str, matches: list[dict[str, Any]], 
     entries: list[BankEntry] = []
     for match in matches:
         entry = session.get(BankEntry, match["entry"])
-        if entry is None:
-            # Removed since the scan: ``bank delete``/``bank remove`` fold first and refuse an entry with hits,
-            # and the runner does not store a match naming an entry gone by then (``MatchStage.still_current``),
-            # so this is a result stored before those checks existed. Said, never skipped silently; the stored
-            # result and its signed analysis event keep naming the bank and entry.
+        bank = session.get(Bank, entry.bank_id) if entry is not None else None
+        now = (
+            {"signal_type": entry.signal_type, "source_item": entry.source_item, "bank_kind": bank.kind}
+            if entry is not None and bank is not None
+            else None
+        )
+        if entry_differs(match, now):
+            # Removed since the scan, or its id now another entry's (SQLite reuses a deleted top id): ``bank
+            # delete``/``bank remove`` fold first and refuse an entry with hits, and the runner does not store a
+            # match naming an entry gone or changed by then (``signals.stage.entries_gone``), so this is a result
+            # stored before those checks existed. Said, never skipped silently, and never folded onto another
+            # entry (review s8 finding 1); the stored result and its signed analysis event keep naming the bank
+            # and entry. The bank's name is not compared: a rename after storing is legitimate.
             _log.warning(
-                "item %s matched bank %r entry %s, which no longer exists: no hit recorded",
+                "item %s matched bank %r entry %s, which no longer exists as matched: no hit recorded",
                 sha,
                 match.get("bank"),
                 match.get("entry"),
             )
             continue
+        assert entry is not None
         entries.append(entry)
         if session.get(EntryHit, (entry.id, sha)) is None:
             session.add(

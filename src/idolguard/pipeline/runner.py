@@ -321,6 +321,7 @@ def analyze(
     retry_errors: bool = True,
     on_done: Callable[[str], None] | None = None,
     engine: Engine | None = None,
+    _rerun: int = 0,
 ) -> dict[str, list[StageOutcome]]:
     """Bring every item up to date with the current stage versions; returns all outcomes per item.
 
@@ -329,6 +330,7 @@ def analyze(
     failure propagates, so re-running resumes where it stopped."""
     if engine is None:
         engine = _default_engine or LocalEngine(workers)
+    stage_names = list(stage_names) if stage_names is not None else None  # read twice when re-analysing
     stages = select_stages(stage_names)
     results: dict[str, list[StageOutcome]] = {}
     jobs: list[Job] = []
@@ -355,9 +357,10 @@ def analyze(
     batch: list[tuple[str, list[StageOutcome]]] = []
     batch_started = time.monotonic()
     told: set[str] = set()
+    refused: list[str] = []
 
     def flush() -> None:
-        persist_batch(ws, batch)
+        refused.extend(persist_batch(ws, batch))
         # The areas' hooks hear of each stored batch now, not of every item once the engine is done: their work
         # (the triage rows) overlaps the computing of later items instead of adding to the end of the run.
         shas = [sha for sha, _ in batch]
@@ -383,7 +386,32 @@ def analyze(
         raise
     flush()
     run_item_hooks(ws, [sha for sha in results if sha not in told])  # items already up to date
+    if refused and _rerun < RERUN_REFUSED:
+        # A match stage refused its output (a bank entry it names went, or its id is another entry's now): the
+        # rest of the output (matches to banks that remain) would be lost and nothing would ever analyse the item
+        # again (``analyze --stale`` lists stored rows only). So it is matched again now, against the banks as
+        # they are (review s8 finding 2); its upstream results are reused, only what changed is recomputed.
+        again = analyze(
+            ws,
+            list(dict.fromkeys(refused)),
+            stage_names=stage_names,
+            workers=workers,
+            retry_errors=retry_errors,
+            engine=engine,
+            _rerun=_rerun + 1,
+        )
+        results.update(again)
+    elif refused:
+        logging.getLogger(__name__).error(
+            "items %s: a match stage's output was refused %d times in a row (banks changing meanwhile); "
+            "left for the next analysis",
+            [sha[:12] for sha in refused],
+            _rerun + 1,
+        )
     return results
+
+
+RERUN_REFUSED = 3  # re-analyses of an item whose match output was refused, within one ``analyze``
 
 
 def run_item_hooks(ws: Workspace, shas: list[str]) -> None:
@@ -440,17 +468,23 @@ PERSIST_BATCH = 100
 PERSIST_SECONDS = 2.0
 
 
-def persist_batch(ws: Workspace, batch: list[tuple[str, list[StageOutcome]]]) -> None:
+def persist_batch(ws: Workspace, batch: list[tuple[str, list[StageOutcome]]]) -> list[str]:
     """Store derived files, stage results and one custody event per stage run; one transaction per batch.
+    Returns the items one of whose outcomes a stage refused to store (``Stage.not_storable``: a bank entry it
+    names went meanwhile), which ``analyze`` analyses again at once.
 
     Existing rows are read in bulk under the ledger lock, so a concurrent scan that stored the same stage
-    output first wins and nothing is written twice.
+    output first wins and nothing is written twice. Derived files of the stages that may refuse are written
+    only once their outcome is kept (under the lock), so a refused outcome leaves no vault object unrecorded.
     """
     if not batch:
-        return
-    refs = {sha: _store_derived(ws, outcomes) for sha, outcomes in batch}
+        return []
+    by_name = {s.name: s for s in all_stages()}
+    refusable = {name for name, stage in by_name.items() if type(stage).not_storable is not Stage.not_storable}
+    refs = {sha: _store_derived(ws, [o for o in outcomes if o.stage not in refusable]) for sha, outcomes in batch}
     ws.vault.sync_pending()
     shas = list(dict.fromkeys(sha for sha, _ in batch))
+    refused: list[str] = []
     with ws.write() as (session, ledger):
         items: dict[str, Item] = {}
         existing: dict[tuple[str, str, str], StageResult | dict[str, Any]] = {}
@@ -471,17 +505,21 @@ def persist_batch(ws: Workspace, batch: list[tuple[str, list[StageOutcome]]]) ->
 
         if replacing:  # a stored match about to be replaced is recorded (entry hits, incidents) first
             registry.fold_matches(session, ledger)
-        by_name = {s.name: s for s in all_stages()}
         with session.no_autoflush:
             for sha, outcomes in batch:
                 kept = _storable(session, sha, outcomes, by_name)
-                derived = [ref for ref in refs[sha] if any(ref[0] is outcome for outcome in kept)]
+                if len(kept) < len(outcomes):
+                    refused.append(sha)
+                late = _store_derived(ws, [o for o in kept if o.stage in refusable])  # kept: now to the vault
+                derived = [ref for ref in refs[sha] if any(ref[0] is outcome for outcome in kept)] + late
                 _record(session, ledger, sha, kept, derived, items.get(sha), existing, derived_known, new_rows)
+        ws.vault.sync_pending()  # the late ones durable before the rows naming them commit
         if replacing:  # and the folds' watermarks come back to the rows left (SQLite reuses deleted last ids)
             session.flush()
             registry.fold_matches(session, ledger)
         if new_rows:  # one bulk INSERT (no ORM object per row): the writer's CPU is the cluster's bottleneck
             session.execute(insert(StageResult), new_rows)
+    return refused
 
 
 def _replaces_match_results(
@@ -499,7 +537,7 @@ def _replaces_match_results(
 
 def _storable(session: Any, sha256: str, outcomes: list[StageOutcome], stages: dict[str, Stage]) -> list[StageOutcome]:
     """The outcomes the stages still let store (``Stage.not_storable``, under the write lock); the others are
-    logged and left out: the item is analysed again by the next scan, nothing names data that is gone."""
+    logged and left out (nothing names data that is gone), and ``analyze`` analyses the item again at once."""
     kept: list[StageOutcome] = []
     for outcome in outcomes:
         stage = stages.get(outcome.stage)

@@ -45,23 +45,74 @@ class FaceMatchOutput(TypedDict):
 
 def entries_gone(session: Any, output: Mapping[str, Any]) -> str | None:
     """``Stage.not_storable`` for the stages that name bank entries: the entries an output names (``entry``
-    anywhere in it) that no longer exist, said in a line (None: all there, or none named). The matcher read
-    the banks in its own session; a ``bank delete``/``bank remove`` committed before this output is stored would
-    leave a signed result naming a bank and entries that are gone, which no hit or incident could record."""
+    anywhere in it) that no longer exist *as matched*, said in a line (None: all there, or none named). The
+    matcher read the banks in its own session; a ``bank delete``/``bank remove`` committed before this output is
+    stored would leave a signed result naming a bank and entries that are gone, which no hit or incident could
+    record. An id is not an identity: SQLite hands a deleted top id to the next entry added (another bank's,
+    another source item's), so each named row's recorded bank name and kind, signal type and source item are
+    compared with the entry that holds the id now (``entry_differs``); a difference counts as gone (review s8
+    finding 1). A bank renamed in between counts too: the runner analyses the item again at once."""
     from sqlalchemy import select
 
     from idolguard.signals.bank_changes import _dicts
-    from idolguard.signals.models import BankEntry
+    from idolguard.signals.models import Bank, BankEntry
 
-    named = sorted({row["entry"] for row in _dicts(dict(output)) if isinstance(row.get("entry"), int)})
+    rows = [row for row in _dicts(dict(output)) if isinstance(row.get("entry"), int)]
+    named = sorted({row["entry"] for row in rows})
     if not named:
         return None
-    found: set[int] = set()
+    found: dict[int, dict[str, Any]] = {}
     for start in range(0, len(named), 900):
         chunk = named[start : start + 900]
-        found.update(session.execute(select(BankEntry.id).where(BankEntry.id.in_(chunk))).scalars())
-    gone = [entry for entry in named if entry not in found]
+        query = (
+            select(BankEntry.id, BankEntry.signal_type, BankEntry.source_item, Bank.name, Bank.kind)
+            .join(Bank, Bank.id == BankEntry.bank_id)
+            .where(BankEntry.id.in_(chunk))
+        )
+        for entry_id, signal_type, source_item, bank, kind in session.execute(query).tuples():
+            found[entry_id] = {"signal_type": signal_type, "source_item": source_item, "bank": bank, "bank_kind": kind}
+    gone = sorted({row["entry"] for row in rows if entry_differs(row, found.get(row["entry"]), ("bank",))})
     return f"bank entries {gone} were removed after the scan matched them" if gone else None
+
+
+def attributions_gone(session: Any, output: Mapping[str, Any]) -> str | None:
+    """``Stage.not_storable`` of ``source_attribution``: its rows name no entry but an official item and the
+    bank it was found in; a row whose bank no longer holds an entry from that item (the bank or the item's
+    entries removed meanwhile) would be a signed result naming a collection that is gone."""
+    from sqlalchemy import select
+
+    from idolguard.signals.models import Bank, BankEntry
+
+    named = sorted(
+        {
+            (row["bank"], row["official_item"])
+            for row in output.get("source_attribution") or []
+            if isinstance(row, dict) and isinstance(row.get("bank"), str) and isinstance(row.get("official_item"), str)
+        }
+    )
+    gone = [
+        (bank, item)
+        for bank, item in named
+        if session.execute(
+            select(BankEntry.id)
+            .join(Bank, Bank.id == BankEntry.bank_id)
+            .where(Bank.name == bank, BankEntry.source_item == item)
+            .limit(1)
+        ).first()
+        is None
+    ]
+    if not gone:
+        return None
+    return f"official items {[f'{bank}/{item[:12]}' for bank, item in gone]} were removed after the scan found them"
+
+
+def entry_differs(row: Mapping[str, Any], now: Mapping[str, Any] | None, also: tuple[str, ...] = ()) -> bool:
+    """Whether the entry a stored match row names is gone or is another entry now (an id reused by SQLite):
+    ``now`` holds the entry's current ``signal_type``, ``source_item`` and ``bank_kind`` (and ``also``, e.g. the
+    bank's name, which only a rename changes); each that the row recorded must be the same."""
+    if now is None:
+        return True
+    return any(key in row and row[key] != now.get(key) for key in ("signal_type", "source_item", "bank_kind", *also))
 
 
 SIGNALS_VERSION = "1"
@@ -178,7 +229,7 @@ class SourceAttributionStage(Stage):
     uses: ClassVar[tuple[str, ...]] = ("banks",)
 
     def not_storable(self, session: Any, output: Mapping[str, Any]) -> str | None:
-        return entries_gone(session, output)
+        return entries_gone(session, output) or attributions_gone(session, output)
 
     def run(self, ctx: StageContext) -> SourceAttributionOutput:
         from idolguard.signals.attribution import attribute_faces, attribute_video

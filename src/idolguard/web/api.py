@@ -559,7 +559,16 @@ def create_api(ws: Workspace) -> FastAPI:
             job = session.get(Job, job_id)
         if job is None or (job.created_by != who.name and not who.can("admin")):
             raise ApiError(404, "not_found", "no such job")
-        return _job_out(job)
+        from idolguard.web import jobs
+
+        # as the job page: a re-embedding of artists outside the caller's scope is not found; a re-analysis's
+        # rows (items of every artist) are listed only to those who see the whole workspace
+        if job.kind == jobs.REEMBED and not all(who.sees_artist(str(a)) for a in job.params.get("artists") or []):
+            raise ApiError(404, "not_found", "no such job")
+        out = _job_out(job)
+        if job.kind == jobs.REANALYSE and not (who.unscoped and who.sees_unattributed):
+            out.results = []
+        return out
 
     @api.get("/jobs/{job_id}", response_model=JobOut, responses=ERRORS)
     def get_job(job_id: int = Path(ge=1, le=2**31 - 1), who: Principal = Depends(allowed("read"))) -> JobOut:

@@ -250,7 +250,11 @@ def reembed(
                 select(Job).where(Job.kind == jobs.REEMBED, Job.state.in_(("queued", "running")))
             )
         ]
-    same = next((job_id for job_id, names in running if set(chosen) <= names), None)
+    # a job the admin may open (every artist of it in their scope) that already covers these artists
+    same = next(
+        (job_id for job_id, names in running if set(chosen) <= names and all(map(ctx.user.sees_artist, names))),
+        None,
+    )
     total = sum(pending.get(name, 0) for name in chosen)
     job_id = same or jobs.submit(ws, jobs.REEMBED, ctx.user.name, {"artists": chosen}, total)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)

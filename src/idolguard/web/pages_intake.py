@@ -270,6 +270,9 @@ def _own_job(request: Request, ctx: PageContext, job_id: int) -> Job:
         job = session.get(Job, job_id)
     if job is None or (job.created_by != ctx.user.name and not ctx.user.can("admin")):
         raise Denied(404, "Not found.")
+    artists = (job.params or {}).get("artists") or [] if job.kind == jobs.REEMBED else []
+    if not all(ctx.user.sees_artist(str(a)) for a in artists):
+        raise Denied(404, "Not found.")  # a re-embedding of artists outside the viewer's scope: its rows and counts
     if job.state == "receiving" and jobs.expire_receiving(ws, job_ids=[job_id]):
         with ws.sessions() as session:  # its process died: the page says so instead of "receiving" for ever
             job = session.get(Job, job_id)
@@ -284,21 +287,14 @@ def job_page(request: Request, job_id: int, ctx: PageContext = Depends(need("upl
     job = _own_job(request, ctx, job_id)
     # A re-analysis goes through every item: its rows are listed only to those who see the whole workspace.
     rows_hidden = job.kind == jobs.REANALYSE and not (ctx.user.unscoped and ctx.user.sees_unattributed)
-    results = [] if rows_hidden else list(job.results or [])
-    tally: dict[str, Any] = {}
-    if job.kind == jobs.REEMBED:  # a re-embedding's rows are references of artists: each row to its artist's scope
-        results = [r for r in results if ctx.user.sees_artist(str(r.get("artist") or ""))]
-        artists_hidden = any(not ctx.user.sees_artist(str(a)) for a in (job.params or {}).get("artists") or [])
-        # the counts are of every artist of the job: shown only to those who see them all
-        tally = {} if artists_hidden else dict((job.params or {}).get("tally") or {})
     return render(
         ctx,
         "job.html.j2",
         job=job,
         outcome=outcome,
         job_error=job_error(job),
-        results=results,
-        tally=tally,
+        results=[] if rows_hidden else job.results,
+        tally=dict((job.params or {}).get("tally") or {}) if job.kind == jobs.REEMBED else {},
         rows_hidden=rows_hidden and bool(job.results),
         counts=_counted(job) or {},
         step_failure=lambda row: "; ".join(f"{s}: {w}" for s, w in stage_problems(_as_item(row), ctx.gettext)),
