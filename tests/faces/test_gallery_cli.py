@@ -22,9 +22,10 @@ def _enrol_astronaut(cli, tmp_path):  # type: ignore[no-untyped-def]
     (refs / "shapes.jpg").write_bytes(jpeg_bytes(5, (320, 240)))
     save(two_astronauts(), refs / "group.jpg")
     (refs / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
-    return cli.json_lines("artists", "add", "Eileen Collins", "--photos", refs, "--consent-ref", "MANDATE-7", "--json")[
-        0
-    ]
+    args = ("artists", "add", "Eileen Collins", "--photos", refs, "--consent-ref", "MANDATE-7", "--json")
+    result = cli(*args, ok=False)
+    assert result.exit_code == 1  # three photos refused: some inputs failed (the two others are enrolled)
+    return json.loads(result.stdout)
 
 
 def test_enrolment_accepts_good_references_and_explains_rejections(cli, tmp_path, workspace):

@@ -38,7 +38,9 @@ def _photos(tmp_path, name="photos"):  # type: ignore[no-untyped-def]
 def test_refused_photos_are_said_in_korean(cli, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     folder = _photos(tmp_path)
     monkeypatch.setenv("IDOLGUARD_LANG", "ko")
-    said = cli("artists", "add", "에일린", "--photos", folder).stdout
+    run = cli("artists", "add", "에일린", "--photos", folder, ok=False)
+    assert run.exit_code == 1  # three photos refused, one enrolled
+    said = run.stdout
     lines = {line.rsplit("/", 1)[-1]: line for line in said.splitlines() if "/" in line}
     assert lines["portrait.jpg"].startswith("등록됨")
     for refused in ("thumb.jpg", "pair.jpg", "shapes.jpg"):
@@ -46,7 +48,7 @@ def test_refused_photos_are_said_in_korean(cli, tmp_path, monkeypatch):  # type:
         assert reason.startswith("거부됨") and HANGUL.search(reason.removeprefix("거부됨")), lines[refused]
         assert not re.search(r"face|found|small|reference", reason), lines[refused]
     # the same photo again: refused as a duplicate, in Korean, with a code for the web page and scripts
-    again = cli("artists", "add", "에일린", "--photos", folder / "portrait.jpg").stdout
+    again = cli("artists", "add", "에일린", "--photos", folder / "portrait.jpg").stdout  # exit 0: nothing failed
     assert "이미 에일린의 기준 사진입니다" in again and "already" not in again
     monkeypatch.setenv("IDOLGUARD_LANG", "en")
     ref = cli.json_lines("artists", "add", "에일린", "--photos", folder / "portrait.jpg", "--json")[0]["references"][0]
@@ -100,7 +102,9 @@ def test_the_same_photo_cannot_be_two_artists(cli, tmp_path):  # type: ignore[no
     second.mkdir()
     save(astronaut(), second / "portrait.jpg")  # the same bytes under another artist's name
     save(astronaut().crop((60, 0, 460, 400)).resize((300, 300)), second / "closer.jpg")
-    result = cli.json_lines("artists", "add", "Someone Else", "--photos", second, "--json")[0]
+    run = cli("artists", "add", "Someone Else", "--photos", second, "--json", ok=False)
+    assert run.exit_code == 1  # one photo refused, the other enrolled
+    result = json.loads(run.stdout)
     by_name = {r["path"].rsplit("/", 1)[-1]: r for r in result["references"]}
     assert by_name["portrait.jpg"]["accepted"] is False
     assert by_name["portrait.jpg"]["reason_code"] == "enrol.other_artist"

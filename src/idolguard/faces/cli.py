@@ -97,7 +97,8 @@ def artists_add(
 
     NAME may be any existing name or alias of the artist (any case). Warns when the references are too few
     or too alike (and says which photos would help), and when a photo's face looks more like another
-    enrolled artist than this one.
+    enrolled artist than this one. Exits 1 when a photo was refused (the others are enrolled; a photo this
+    artist already has is not counted), 2 when none could be used (nothing is stored).
     """
     from idolguard.error_messages import MESSAGES
     from idolguard.errors import ErrorCode
@@ -131,8 +132,12 @@ def artists_add(
     except IdolGuardError as exc:
         fail(exc)
         return
+    # Exit 1 when a photo was refused (README: some inputs failed); one already this artist's is no failure:
+    # running the same enrolment again stays exit 0.
+    failed = sum(1 for r in result.references if not r.accepted and r.reason_code != ErrorCode.ENROL_DUPLICATE)
     if json_out:
         emit_json(result.as_dict())
+        exit_for(failed)
         return
     _print_references(result)
     if result.created:
@@ -140,6 +145,7 @@ def artists_add(
     else:
         tell("{artist}: updated, {n} reference(s) added", artist=result.artist, n=result.accepted)
     _warn(result.warnings)
+    exit_for(failed)
 
 
 def _print_references(result: Any) -> None:
