@@ -220,8 +220,10 @@ def capture_show(
         problem = tr_stored(m["error"] or "", m["error_code"], m["error_params"])
         status = m["item_sha256"][:16] if m["item_sha256"] else f"[red]{safe(problem)}[/]"
         line.print(tr("  media       {status}  {url}", status=status, url=safe(m["url"])))
-    for error in detail["errors"]:
-        line.print(f"  [red]{safe(tr_error(error))}[/]")
+    for error, found in zip(detail["errors"], detail["error_codes"], strict=True):
+        # said from its code (stored, or recognised in an older row's text), else through the text templates
+        code, params = (found["code"], found["params"]) if found else (None, None)
+        line.print(f"  [red]{safe(tr_stored(str(error), code, params))}[/]")
     for path in detail.get("exported") or []:
         tell("exported {path}", path=path)
 

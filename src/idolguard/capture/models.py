@@ -40,7 +40,11 @@ class Capture(Base):
     screenshot_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     wacz_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     timestamps: Mapped[list[Any]] = mapped_column(JSONType, default=list)  # RFC 3161 results per TSA
-    errors: Mapped[list[Any]] = mapped_column(JSONType, default=list)  # per-step problems, in order
+    errors: Mapped[list[Any]] = mapped_column(JSONType, default=list)  # per-step problems, in order (English)
+    # ... and beside each, its stable code and values (``{"code", "params"}``, ``idolguard.errors.ErrorCode``) or
+    # null, in the same order, so readers in other languages are told from their catalog; NULL on rows from
+    # before migration 0670 (their text is recognised instead: ``capture.views.problem_codes``).
+    error_codes: Mapped[list[Any] | None] = mapped_column(JSONType, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)  # the first problem, for display
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from idolguard.capture.models import Capture, CaptureCheck, CaptureMedia
+from idolguard.capture.views import problem_codes
 from idolguard.cli_lang import tr_stored
 from idolguard.report.html import data_uri
 from idolguard.report.i18n import current, t
@@ -116,10 +117,12 @@ def render_capture(ws: Workspace, capture: Capture, checks: list[CaptureCheck], 
         )
         parts.append(f"<p>{esc(t('capture.checks'))}</p><ul>{items}</ul>")
     if capture.errors:
-        # stored as English text: said through the CLI's error templates in the report's language (as stored
-        # when none matches)
+        # stored as English text with each one's code beside it (or recognised in an older row's text): said in
+        # the report's language from the code or the CLI's error templates (as stored when neither knows it)
+        codes = problem_codes(capture.errors, capture.error_codes)
         errors = "".join(
-            f"<li>{html.escape(tr_stored(str(e), None, None, current()))}</li>" for e in capture.errors[:20]
+            f"<li>{html.escape(tr_stored(str(e), *((c['code'], c['params']) if c else (None, None)), current()))}</li>"
+            for e, c in list(zip(capture.errors, codes, strict=True))[:20]
         )
         parts.append(f'<p>{esc(t("capture.problems"))}</p><ul class="error">{errors}</ul>')
     return "\n".join(parts)

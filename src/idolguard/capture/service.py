@@ -129,6 +129,12 @@ class CaptureOutcome:
             self.error_codes[len(self.errors)] = (code, params)
         self.errors.append(str(error))
 
+    def coded_errors(self) -> list[dict[str, Any] | None]:
+        """Each error's code and values (``{"code", "params"}``) or ``None``, in the order of ``errors``: what
+        ``captures.error_codes`` stores beside the English texts."""
+        found = (self.error_codes.get(index) for index in range(len(self.errors)))
+        return [coded(str(code[0]), **code[1]) if code else None for code in found]
+
     def public(self) -> dict[str, Any]:
         return {
             "url": self.url,
@@ -155,6 +161,7 @@ class CaptureOutcome:
             "browser": self.browser,
             "error": self.error,
             "errors": self.errors,
+            "error_codes": self.coded_errors(),
         }
 
 
@@ -778,6 +785,7 @@ class CaptureJob:
             row.wacz_sha256 = out.wacz_sha256
             row.timestamps = out.timestamps
             row.errors = out.errors
+            row.error_codes = out.coded_errors()  # beside the texts, in their order
             row.error = out.error
             ledger.append(
                 Action.CAPTURE_FINISH,

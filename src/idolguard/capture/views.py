@@ -55,6 +55,52 @@ def media_problem(error: str | None, code: str | None, params: dict[str, Any] | 
     }
 
 
+# The fixed sentences capture wrote for a problem of the whole capture (``captures.errors``), by code: rows
+# stored before ``captures.error_codes`` (migration 0670) get their code back from their text. A media file's
+# download failure is said as such (``capture.media_failed``), also where it was the page's download or time
+# limit (the count of media skipped after it was not in the text). Other texts (a network error's own words, a
+# refused address) stay as stored, said through the CLI's text templates.
+PROBLEM_FORMS: tuple[tuple[str, str], ...] = (
+    (str(ErrorCode.CAPTURE_INTERNAL), "internal error during capture: {error}"),
+    (str(ErrorCode.CAPTURE_HTTP_STATUS), "the page answered HTTP {status} {reason}"),
+    (str(ErrorCode.CAPTURE_HTTP_STATUS), "the page answered HTTP {status}"),
+    (str(ErrorCode.CAPTURE_TLS_UNTRUSTED), "TLS certificate not trusted: {reason} (captured anyway)"),
+    (str(ErrorCode.CAPTURE_PAGE_BODY), "page body: {error}"),
+    (str(ErrorCode.CAPTURE_EXTRACTOR), "yt-dlp ({extractor}): {error}"),
+    (
+        str(ErrorCode.CAPTURE_MEDIA_LIMIT),
+        "media limit of {limit} files per URL reached; {skipped} more links skipped",
+    ),
+    (str(ErrorCode.CAPTURE_MEDIA_FAILED), "media {url}: {error}"),
+    (str(ErrorCode.CAPTURE_NO_BROWSER), "screenshot skipped: {reason}"),
+    (str(ErrorCode.CAPTURE_MANIFEST), "manifest not stored: {error}"),
+    (str(ErrorCode.CAPTURE_TIMESTAMP), "timestamp from {tsa} failed: {error}"),
+)
+
+
+def problem_codes(errors: list[Any] | None, stored: list[Any] | None) -> list[dict[str, Any] | None]:
+    """The code and values (``{"code", "params"}``) of each of a capture's problems, or ``None``, in the order of
+    ``errors``: as stored beside them (``captures.error_codes``), else, for a row from before the codes,
+    recognised from its text (``PROBLEM_FORMS``; the browser's problems by ``browser.RENDER_FORMS``)."""
+    from idolguard.coded_text import coded, recognise
+
+    texts = [str(error) for error in errors or []]
+    if stored is not None and len(stored) == len(texts):
+        return [
+            coded(str(c["code"]), **(c.get("params") or {})) if isinstance(c, dict) and c.get("code") else None
+            for c in stored
+        ]
+    found: list[dict[str, Any] | None] = []
+    for text in texts:
+        if text.startswith("browser: "):
+            from idolguard.capture.browser import RENDER_FORMS
+
+            found.append(recognise(text[len("browser: ") :], RENDER_FORMS) or coded(str(ErrorCode.CAPTURE_BROWSER)))
+        else:
+            found.append(recognise(text, PROBLEM_FORMS))
+    return found
+
+
 def list_captures(ws: Workspace, *, limit: int | None = None) -> list[dict[str, Any]]:
     with ws.sessions() as session:
         query = select(Capture).order_by(Capture.id.desc())
@@ -152,7 +198,9 @@ def capture_detail(ws: Workspace, capture_id: int) -> dict[str, Any]:
             "timestamps": capture.timestamps,
             "files": _files(ws, capture),
             "media": media_rows,
-            "errors": capture.errors or [],
+            "errors": capture.errors or [],  # in English, as stored
+            # ... and each one's code and values (or None), in the same order: said in the reader's language
+            "error_codes": problem_codes(capture.errors, capture.error_codes),
         }
 
 
