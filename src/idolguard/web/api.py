@@ -557,17 +557,14 @@ def create_api(ws: Workspace) -> FastAPI:
     def _get_job(who: Principal, job_id: int) -> JobOut:
         with ws.sessions() as session:
             job = session.get(Job, job_id)
-        if job is None or (job.created_by != who.name and not who.can("admin")):
-            raise ApiError(404, "not_found", "no such job")
-        from idolguard.web import jobs
+        from idolguard.web import job_access
 
-        # as the job page: a re-embedding of artists outside the caller's scope is not found; a re-analysis's
-        # rows (items of every artist) are listed only to those who see the whole workspace
-        if job.kind == jobs.REEMBED and not all(who.sees_artist(str(a)) for a in job.params.get("artists") or []):
+        # the job page's rule (``web/job_access.py``): a re-embedding of artists outside the caller's scope is not
+        # found; a re-analysis's rows (items of every artist) are listed only to those who see the whole workspace
+        if job is None or not job_access.may_open(job, who):
             raise ApiError(404, "not_found", "no such job")
         out = _job_out(job)
-        if job.kind == jobs.REANALYSE and not (who.unscoped and who.sees_unattributed):
-            out.results = []
+        out.results = job_access.visible_rows(job, who)
         return out
 
     @api.get("/jobs/{job_id}", response_model=JobOut, responses=ERRORS)

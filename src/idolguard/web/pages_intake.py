@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from idolguard.error_messages import MESSAGES
 from idolguard.errors import ErrorCode
-from idolguard.web import jobs, uploads
+from idolguard.web import job_access, jobs, uploads
 from idolguard.web.deps import Denied, PageContext, need, need_csrf, render, ws_of
 from idolguard.web.errors import shown_error
 from idolguard.web.i18n import N_
@@ -268,11 +268,8 @@ def _own_job(request: Request, ctx: PageContext, job_id: int) -> Job:
     ws = ws_of(request)
     with ws.sessions() as session:
         job = session.get(Job, job_id)
-    if job is None or (job.created_by != ctx.user.name and not ctx.user.can("admin")):
+    if job is None or not job_access.may_open(job, ctx.user):  # the API's rule too (``web/job_access.py``)
         raise Denied(404, "Not found.")
-    artists = (job.params or {}).get("artists") or [] if job.kind == jobs.REEMBED else []
-    if not all(ctx.user.sees_artist(str(a)) for a in artists):
-        raise Denied(404, "Not found.")  # a re-embedding of artists outside the viewer's scope: its rows and counts
     if job.state == "receiving" and jobs.expire_receiving(ws, job_ids=[job_id]):
         with ws.sessions() as session:  # its process died: the page says so instead of "receiving" for ever
             job = session.get(Job, job_id)
@@ -285,15 +282,14 @@ def job_page(request: Request, job_id: int, ctx: PageContext = Depends(need("upl
     from idolguard.web.explain import stage_problems
 
     job = _own_job(request, ctx, job_id)
-    # A re-analysis goes through every item: its rows are listed only to those who see the whole workspace.
-    rows_hidden = job.kind == jobs.REANALYSE and not (ctx.user.unscoped and ctx.user.sees_unattributed)
+    rows_hidden = job_access.rows_hidden(job, ctx.user)  # a re-analysis's rows: only to those who see everything
     return render(
         ctx,
         "job.html.j2",
         job=job,
         outcome=outcome,
         job_error=job_error(job),
-        results=[] if rows_hidden else job.results,
+        results=job_access.visible_rows(job, ctx.user),
         tally=dict((job.params or {}).get("tally") or {}) if job.kind == jobs.REEMBED else {},
         rows_hidden=rows_hidden and bool(job.results),
         counts=_counted(job) or {},
