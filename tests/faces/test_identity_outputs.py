@@ -57,3 +57,34 @@ def test_scan_json_and_report_name_no_artist_for_a_no_match(cli, tmp_path):  # t
     tables = [part.split("</table>")[0] for part in report.read_text(encoding="utf-8").split("<table>")[1:]]
     (faces_table,) = [table for table in tables if "<th>crop</th><th>artist</th>" in table]
     assert "Eileen Collins" not in faces_table and "<td>-</td>" in faces_table
+
+
+def test_eval_faces_says_which_listed_files_cannot_be_read(cli, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    save(astronaut(), tmp_path / "a.jpg")
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("a,b,same\na.jpg,typo.jpg,1\n", encoding="utf-8")
+    run = cli("eval", "faces", "--pairs", pairs, "--root", tmp_path, "--json", ok=False)
+    assert run.exit_code == 1  # an input failed; it was counted as an error, not as a face the model missed
+    summary = [_strict(line) for line in run.stdout.splitlines()][-1]
+    assert [u["path"] for u in summary["unreadable_files"]] == ["typo.jpg"]
+    monkeypatch.setenv("IDOLGUARD_LANG", "ko")
+    said = cli("eval", "faces", "--pairs", pairs, "--root", tmp_path, ok=False)
+    assert said.exit_code == 1 and "typo.jpg: 쓸 수 없습니다" in said.output and "읽을 수 없어" in said.output
+
+
+def test_a_gallery_of_unreadable_photos_is_refused_with_the_reason(cli, tmp_path):  # type: ignore[no-untyped-def]
+    save(astronaut(), tmp_path / "probe.jpg")
+    gallery = tmp_path / "gallery.csv"
+    gallery.write_text("path,identity\nrefs/missing.jpg,eileen\n", encoding="utf-8")
+    probes = tmp_path / "probes.csv"
+    probes.write_text("path,identity\nprobe.jpg,eileen\n", encoding="utf-8")
+    for command in ("eval gallery", "calibrate faces"):  # both were a NumPy traceback
+        args = (*command.split(), "--gallery", gallery, "--probes", probes, "--root", tmp_path)
+        refused = cli(*args, ok=False)
+        assert refused.exit_code == 2, refused.output
+        assert "no gallery photo could be used (1 listed; first refs/missing.jpg" in " ".join(refused.output.split())
+    data = tmp_path / "data.csv"
+    data.write_text("path,identity,source\nrefs/missing.jpg,eileen,s1\n", encoding="utf-8")
+    refused = cli("calibrate", "faces", "--data", data, ok=False)
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 2 and "no labelled photo could be used" in said and "identity column" not in said

@@ -690,12 +690,25 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
 
 
 def _print_eval(rows: list[dict[str, Any]], summary: dict[str, Any], json_out: bool) -> None:
+    """The summary (and with --json the rows); exit 1 when a listed file could not be read (it counts as an
+    error in the figures: a wrong --root or a typo in the CSV must not pass for a face the model missed)."""
+    unreadable = summary.get("unreadable_files") or []
     if json_out:
         for row in rows:
             emit_json(row)
         emit_json(summary)
-        return
-    for key, value in summary.items():
-        if isinstance(value, float):
-            value = f"{value:.4f}"
-        out().print(f"{key:>28}: {safe(value)}")
+    else:
+        for key, value in summary.items():
+            if key == "unreadable_files":
+                value = len(value)
+            if isinstance(value, float):
+                value = f"{value:.4f}"
+            out().print(f"{key:>28}: {safe(value)}")
+    for problem in unreadable[:5]:
+        warn("{path}: cannot be used: {error}", path=problem["path"], error=tr_error(problem["error"]))
+    if unreadable:
+        warn(
+            "{n} listed file(s) could not be read; they count as errors (are the paths relative to --root?)",
+            n=len(unreadable),
+        )
+    exit_for(len(unreadable))

@@ -16,6 +16,7 @@ import numpy as np
 from idolguard.errors import IdolGuardError
 from idolguard.faces.analysis import CROP, CROP_MIRROR, FaceAnalyzer, FaceRecord, complete_views
 from idolguard.faces.evaluation import (
+    NO_FACE,
     PhotoEmbedding,
     best_accuracy_threshold,
     complete_photo_views,
@@ -106,6 +107,7 @@ def run_eval_faces(
         "probe_embedding": "lazy",
         "mirror_delta": params.mirror_delta,
         "pairs_probe_mirrored": mirrored,
+        "unreadable_files": unreadable([*references.values(), *probes.values()]),
         "note": "accuracy counts pairs without a detected face as errors; oracle_* pick the threshold on this set; "
         f"TAR at FAR=1e-3 with {len(impostor)} impostor pairs is a coarse estimate",
     }
@@ -166,6 +168,12 @@ def run_eval_gallery(
     position = {n: i for i, n in enumerate(names)}
     refs = [(refs_embedded[p].embedding, position[i]) for p, i in gallery if refs_embedded[p].embedding is not None]
     rejected_refs = sum(1 for p, _ in gallery if refs_embedded[p].embedding is None)
+    if not refs:  # a wrong --root, or no face in any reference: say so (was a NumPy traceback)
+        first = next(p for p in refs_embedded.values() if p.error)
+        raise IdolGuardError(
+            f"no gallery photo could be used ({len(refs_embedded)} listed; first {first.path}: {first.error}); "
+            f"paths are relative to --root {root}"
+        )
     cohort = [embeddings[p].embedding for p in cohort_paths if embeddings[p].embedding is not None]
     index = GalleryIndex(
         names,
@@ -204,7 +212,18 @@ def run_eval_gallery(
     summary = gallery_summary(rows, len(names), len(refs), rejected_refs, len(cohort), index)
     summary["probe_embedding"] = "lazy"
     summary["probes_mirrored"] = mirrored
+    summary["unreadable_files"] = unreadable([*refs_embedded.values(), *embeddings.values()])
     return rows, summary
+
+
+def unreadable(photos: Any) -> list[dict[str, str]]:
+    """The listed files that could not be read or decoded (a wrong --root, a typo in the CSV): each with why.
+    Photos read but without a face are not in it (they are ``*_without_face``)."""
+    seen: dict[str, str] = {}
+    for photo in photos:
+        if photo.error and photo.error != NO_FACE:
+            seen.setdefault(photo.path, photo.error)
+    return [{"path": path, "error": error} for path, error in seen.items()]
 
 
 def gallery_summary(
@@ -346,6 +365,12 @@ def calibrate_cross_validated(
     )
 
     faces = embed_labelled(read_labelled_csv(data_csv), cache, on_done)
+    if not faces.paths:  # nothing usable: not "no identities" (they may all be there), but why
+        path, _source, reason = faces.missing[0]  # the CSV lists at least one photo (read_labelled_csv)
+        raise IdolGuardError(
+            f"no labelled photo could be used ({len(faces.missing)} listed; first {path}: {reason}); "
+            f"relative paths are relative to the CSV's folder ({data_csv.parent})"
+        )
     if not (faces.identity != "").any():
         raise IdolGuardError("calibration needs labelled identities (the identity column is empty everywhere)")
     fold_sets = [{s.strip() for s in f.split(",") if s.strip()} for f in folds] if folds else default_folds(faces)

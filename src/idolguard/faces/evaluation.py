@@ -18,6 +18,8 @@ from idolguard.faces.analysis import FaceAnalyzer, FaceRecord, complete_views, p
 from idolguard.gallery.matching import GalleryIndex
 from idolguard.media.image import load_rgb
 
+NO_FACE = "no face found"  # a photo read but without a face (an unreadable one says why it could not be read)
+
 
 @dataclass
 class PhotoEmbedding:
@@ -59,7 +61,7 @@ def embed_photos(
             found = analyzer.analyze(image, reference=reference, mirror=mirror)
             face = primary_face(found.faces, image.shape)
             if face is None:
-                results[rel] = PhotoEmbedding(rel, None, None, "no face found")
+                results[rel] = PhotoEmbedding(rel, None, None, NO_FACE)
             else:
                 results[rel] = PhotoEmbedding(rel, face.embedding, face.quality.score, face=face)
         except (MediaError, OSError) as exc:
