@@ -183,3 +183,24 @@ def test_the_migration_adds_the_column_and_keeps_older_rows(
         assert session.scalar(select(Capture.error_codes).where(Capture.id == new.capture_id)) == [
             {"code": "capture.http_status", "params": {"status": 404}}
         ]
+
+
+def test_problems_with_the_cause_inside_are_said_whole_in_korean(
+    workspace: Workspace, home: Path, site: Site, allow_local: str
+) -> None:
+    """A problem whose text carries its cause (the TSA's answer, the download limit reached) is said in Korean
+    with that cause, not half in English: capture's sentences have their own templates."""
+    settings = CaptureSettings.from_workspace(
+        workspace, browser=False, max_total_bytes=4000, tsa_urls=[f"{site.base}/no-tsa-here"]
+    )
+    [out] = capture_urls(workspace, [f"{site.base}/post/budget-0670"], settings, analyze_media=False)
+    codes = [c["code"] for c in out.coded_errors() if c]
+    assert "capture.media_budget" in codes and "capture.timestamp" in codes
+    shown = _show(home, out.capture_id, "ko")
+    assert f"{site.base}/no-tsa-here에서 타임스탬프를 받지 못했습니다: TSA가 HTTP 404(으)로 응답했습니다" in shown
+    assert "내려받기 한도 4000바이트에 도달했습니다" in shown
+    assert "건너뜀: URL 하나당 내려받기 한도 4000바이트에 도달했습니다" in shown  # the media skipped after it
+    for english in ("timestamp from", "total download limit", "skipped:", "failed:"):
+        assert english not in shown, shown
+    english = _show(home, out.capture_id, "en")
+    assert "total download limit of 4000 bytes per URL reached" in english and "timestamp from" in english

@@ -62,6 +62,8 @@ def test_only_admins_of_the_artist_may_start_it(app_ws, client, new_client, lega
     boss = sign_in(new_client(), make_user(app_ws, "sadm", "admin", ["Sally Ride"], password=STRONG), lang="en")
     page = html.unescape(boss.get("/artists").text)
     assert "Eileen Collins" not in page and "Re-embed the reference photos of 1 artist(s) now" in page
+    # the warning above counts only the artists of their scope (not "4 reference(s) of 2 artist(s)")
+    assert "2 reference(s) of 1 artist(s) were embedded differently" in page
     outside = boss.post("/admin/reembed", data={"csrf": csrf_of(page), "artist": "Eileen Collins"})
     assert outside.status_code == 404  # as if unknown: no existence leak
     unknown = boss.post("/admin/reembed", data={"csrf": csrf_of(page), "artist": "Nobody At All"})

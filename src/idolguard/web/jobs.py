@@ -19,6 +19,7 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -95,10 +96,25 @@ def enqueue(ws: Workspace, job_id: int) -> None:
     _TASKS[f"{ws.home}|{queue_url(ws)}"](str(ws.home), job_id)
 
 
-def submit(ws: Workspace, kind: str, user: str, params: dict[str, Any], total: int) -> int:
+def submit(
+    ws: Workspace,
+    kind: str,
+    user: str,
+    params: dict[str, Any],
+    total: int,
+    *,
+    unless: Callable[[Any], int | None] | None = None,
+) -> int:
+    """Queue a job; returns its id. ``unless(session)`` (e.g. "a job of this kind already queued or running"),
+    asked in the same write transaction, under the ledger lock that serialises writers: the id it returns is
+    given back and nothing is queued. So two requests at once cannot both find none and start two jobs
+    (review s8 finding 6)."""
     from idolguard.web.custody import custody
 
     with custody(ws, user) as (session, ledger):
+        found = unless(session) if unless is not None else None
+        if found is not None:
+            return found
         job = Job(kind=kind, state="queued", created_by=user, params=params, total=total, results=[])
         session.add(job)
         session.flush()

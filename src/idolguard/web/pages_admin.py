@@ -201,11 +201,13 @@ def reanalyse(request: Request, ctx: PageContext = Depends(need_csrf("admin"))) 
     if not (ctx.user.unscoped and ctx.user.sees_unattributed):
         raise Denied(403, N_("Only an administrator of the whole workspace can re-analyse every item."))
     ws = ws_of(request)
-    with ws.sessions() as session:
-        running = session.scalar(
+
+    def running(session: Any) -> int | None:  # asked in the submitting transaction: two clicks start one job
+        return session.scalar(
             select(Job.id).where(Job.kind == jobs.REANALYSE, Job.state.in_(("queued", "running"))).limit(1)
         )
-    job_id = running or jobs.submit(ws, jobs.REANALYSE, ctx.user.name, {}, stale_count(ws) or 0)
+
+    job_id = jobs.submit(ws, jobs.REANALYSE, ctx.user.name, {}, stale_count(ws) or 0, unless=running)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
@@ -243,20 +245,22 @@ def reembed(
         return render(
             ctx, "error.html.j2", status=409, code=409, message=ctx.gettext("No reference photo needs re-embedding.")
         )
-    with ws.sessions() as session:
+
+    def same(session: Any) -> int | None:  # asked in the submitting transaction: two clicks start one job
         running = [
             (job.id, set(job.params.get("artists") or []))
             for job in session.scalars(
                 select(Job).where(Job.kind == jobs.REEMBED, Job.state.in_(("queued", "running")))
             )
         ]
-    # a job the admin may open (every artist of it in their scope) that already covers these artists
-    same = next(
-        (job_id for job_id, names in running if set(chosen) <= names and all(map(ctx.user.sees_artist, names))),
-        None,
-    )
+        # a job the admin may open (every artist of it in their scope) that already covers these artists
+        return next(
+            (job_id for job_id, names in running if set(chosen) <= names and all(map(ctx.user.sees_artist, names))),
+            None,
+        )
+
     total = sum(pending.get(name, 0) for name in chosen)
-    job_id = same or jobs.submit(ws, jobs.REEMBED, ctx.user.name, {"artists": chosen}, total)
+    job_id = jobs.submit(ws, jobs.REEMBED, ctx.user.name, {"artists": chosen}, total, unless=same)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 

@@ -169,12 +169,8 @@ def artists(request: Request, ctx: PageContext = Depends(need("read"))) -> Respo
             )
         ):
             refs.setdefault(name, []).append(crop)
-    from idolguard.signals.official import official_counts
-
-    # References embedded otherwise than the thresholds were calibrated for (their artists are never decided
-    # ``match`` until ``idolguard artists reembed``): said on the page, in the page's language.
-    reembed = reference_warning(reference_embedding_status(ws), ctx.lang)
     from idolguard.faces.analysis import REFERENCE_EMBEDDING
+    from idolguard.signals.official import official_counts
 
     # per artist, the references ``artists reembed`` would convert (admins get a button: POST /admin/reembed)
     reembed_rows = {
@@ -182,6 +178,17 @@ def artists(request: Request, ctx: PageContext = Depends(need("read"))) -> Respo
         for a in rows
         if (n := sum(c for kind, c in a["reference_embeddings"].items() if kind != REFERENCE_EMBEDDING))
     }
+    # References embedded otherwise than the thresholds were calibrated for (their artists are never decided
+    # ``match`` until ``idolguard artists reembed``): said on the page, in the page's language. Counted over
+    # the artists this user sees only: an artist-scoped user must not learn of other artists or their photos.
+    status = reference_embedding_status(ws)
+    if not ctx.user.unscoped:
+        shown = {a["name"] for a in rows}
+        status["artists"] = [name for name in status["artists"] if name in shown]
+        status["mismatched"] = sum(
+            c for a in rows for kind, c in a["reference_embeddings"].items() if kind != status["calibrated_for"]
+        )
+    reembed = reference_warning(status, ctx.lang)
     return render(
         ctx,
         "artists.html.j2",
