@@ -35,6 +35,13 @@ def test_incident_page_says_reasons_and_title_in_korean(client, app_ws, tmp_path
     for english in [title, *reasons]:  # the stored English sentences never show on Korean pages
         assert english not in page and english not in listing, english
     assert "의 복제본" in page and "의 복제본" in listing
+    # the list's columns: the number of items (not Jinja's dict.items method), times in the reader's zone (not
+    # stored ISO strings), a sighting without a platform in Korean
+    row = re.search(rf'<tr><td><a href="/incidents/{incident_id}">.*?</tr>', listing, re.S).group(0)
+    assert '<td class="count">1</td>' in row and "built-in method" not in listing
+    assert "KST" in row and "+00:00" not in row
+    assert "unknown" not in row and "알 수 없음" in row
+    assert "unknown" not in page.split("<h2>", 3)[2]  # the Accounts section
     assert "뱅크 항목" in page.split("<h2>", 2)[1]  # the members' reasons, in the Items section
     # A title a person gave (not one of the area's sentences) is shown as written, in any language.
     with app_ws.write() as (session, _ledger):
