@@ -149,3 +149,23 @@ def test_hangul_and_full_width_names_stay_fine(cli, tmp_path):  # type: ignore[n
     refused = cli("artists", "group", "에일린 콜린스", "\u202eASAN", ok=False)
     assert refused.exit_code == 2
     assert cli.json_lines("artists", "show", "eileen", "--json")[0]["group"] == "NASA 13"
+
+
+def test_a_new_artists_look_alike_warning_has_no_dash_score(cli, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    first = tmp_path / "first"
+    first.mkdir()
+    save(astronaut(), first / "portrait.jpg")
+    cli("artists", "add", "Eileen Collins", "--photos", first)
+    other = tmp_path / "other"
+    other.mkdir()
+    save(astronaut().crop((60, 0, 460, 400)), other / "crop.jpg")
+    added = cli.json_lines("artists", "add", "Someone Else", "--photos", other, "--json")[0]
+    (warning,) = [w for w in added["warnings"] if "crop.jpg" in w]
+    assert "already looks like Eileen Collins (" in warning and "who is enrolled" in warning
+    assert "(-)" not in warning and "check that the photo shows Someone Else" in warning
+    other2 = tmp_path / "other2"
+    other2.mkdir()
+    save(astronaut().crop((40, 0, 440, 400)), other2 / "crop2.jpg")
+    monkeypatch.setenv("IDOLGUARD_LANG", "ko")
+    said = " ".join(cli("artists", "add", "세 번째", "--photos", other2).output.split())
+    assert "이미 등록된" in said and "(-)" not in said

@@ -46,6 +46,12 @@ CATALOG: dict[str, dict[str, str]] = {
         "ko": "{photo}: 이 얼굴은 {artist}({score})보다 {other}({other_score:.2f})와(과) 더 닮았습니다. "
         "사진이 {artist} 본인인지 확인하세요",
     },
+    "lookalike_new": {  # the artist has no reference yet to compare with (a new artist): no "(-)" score
+        "en": "{photo}: this face already looks like {other} ({other_score:.2f}), who is enrolled; check that the "
+        "photo shows {artist} (a look-alike may need a stricter threshold: 'idolguard artists threshold')",
+        "ko": "{photo}: 이 얼굴은 이미 등록된 {other}와(과) 닮았습니다(점수 {other_score:.2f}). 사진이 {artist} "
+        "본인인지 확인하세요 (닮은 사람이라면 더 엄격한 임계값이 필요할 수 있습니다: 'idolguard artists threshold')",
+    },
     "photo_not_found": {
         "en": "{artist} has no reference photo matching {ref!r} (give a photo SHA-256 prefix of 8+ characters "
         "or the file name shown by 'artists show')",
@@ -144,6 +150,12 @@ def language() -> str:
 def say(key: str, lang: str | None = None, **params: Any) -> str:
     """The message in ``lang`` (the web page's), else in the CLI's language."""
     return CATALOG[key][lang if lang in ("ko", "en") else language()].format(**params)
+
+
+def lookalike(lang: str | None = None, **params: Any) -> str:
+    """A look-alike warning: "looks more like OTHER (x) than ARTIST (y)", or, when the artist has no score of
+    its own (``score`` None or "-": no reference yet), "already looks like OTHER (x), who is enrolled"."""
+    return say("lookalike" if params.get("score") not in (None, "-") else "lookalike_new", lang, **params)
 
 
 def kinds_text(kinds: list[str], lang: str | None = None) -> str:

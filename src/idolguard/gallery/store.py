@@ -23,7 +23,7 @@ from idolguard.errors import ErrorCode, IdolGuardError, MediaError
 from idolguard.evidence.actions import Action
 from idolguard.gallery.advice import Advice, advise
 from idolguard.gallery.matching import GalleryIndex, MatchParams, reference_kind
-from idolguard.gallery.messages import say
+from idolguard.gallery.messages import lookalike, say
 from idolguard.gallery.models import Artist, ArtistAlias, ArtistReference, CohortFace
 from idolguard.gallery.names import ALIAS_KINDS, fold, guess_kind, shown_escaped, suggestions, unsafe_characters
 from idolguard.media.image import load_rgb, png_bytes
@@ -371,8 +371,7 @@ def enrol_artist(
     for hit in lookalikes:
         score = "-" if hit["score"] is None else f"{hit['score']:.2f}"
         result.warnings.append(
-            say(
-                "lookalike",
+            lookalike(
                 photo=hit["photo"],
                 other=hit["other"],
                 other_score=hit["other_score"],
@@ -468,8 +467,7 @@ def enrolment_warnings(ws: Workspace, name: str, embedder: str, lang: str | None
     lookalikes = stored_lookalikes(ws, name, embedder)
     advice = artist_advice(ws, name, embedder)
     lines = [
-        say(
-            "lookalike",
+        lookalike(
             lang,
             photo=hit["photo"],
             other=hit["other"],

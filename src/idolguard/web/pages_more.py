@@ -257,15 +257,14 @@ def _enrol_rows(
 ) -> list[dict[str, Any]]:
     """One row per uploaded photo: the name it was uploaded under, accepted or why not (from the reason's code),
     and its own warnings (a face that looks more like another enrolled artist), in the page's language."""
-    from idolguard.gallery.messages import say
+    from idolguard.gallery.messages import lookalike
 
     rows = []
     for ref in references:
         stored = Path(str(ref.get("path") or "")).name
         shown_name = display.get(stored, stored)
         warnings = [
-            say(
-                "lookalike",
+            lookalike(
                 lang,
                 photo=shown_name,
                 other=hit["other"],
