@@ -46,7 +46,7 @@ def test_the_api_finds_and_lists_a_job_exactly_as_its_page(app_ws, new_client, k
     expected = {
         "capture": {"adm": [row], "sadm": [row], "eadm": [row], "ana": None},
         "upload": {"adm": [row], "sadm": [row], "eadm": [row], "ana": None},
-        jobs.REANALYSE: {"adm": [row], "sadm": [], "eadm": [], "ana": None},
+        jobs.REANALYSE: {"adm": [row], "sadm": None, "eadm": None, "ana": None},  # whole workspace only
         jobs.REEMBED: {"adm": [row], "sadm": None, "eadm": [row], "ana": None},
     }[kind]
     for name, (role, artists) in viewers.items():

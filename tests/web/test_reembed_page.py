@@ -84,6 +84,9 @@ def test_only_admins_of_the_artist_may_start_it(app_ws, client, new_client, lega
     assert both != job_id and _job(app_ws, both).params["artists"] == ["Eileen Collins", "Sally Ride"]
     assert _started(whole, artist="Sally Ride") in (job_id, both), "no third job"
     assert _started(boss) == job_id, "sent to the job of their own artist, never to the one they may not open"
+    recent = boss.get("/intake").text  # the intake page's recent jobs: only those they may open
+    assert f'href="/jobs/{job_id}"' in recent and f'href="/jobs/{both}"' not in recent
+    assert f'href="/jobs/{both}"' in whole.get("/intake").text
 
 
 def test_the_job_re_embeds_one_artist_per_step_as_the_cli_does(app_ws, client, new_client, legacy):  # type: ignore[no-untyped-def]

@@ -203,9 +203,10 @@ def reanalyse(request: Request, ctx: PageContext = Depends(need_csrf("admin"))) 
     ws = ws_of(request)
 
     def running(session: Any) -> int | None:  # asked in the submitting transaction: two clicks start one job
-        return session.scalar(
+        found = session.scalar(
             select(Job.id).where(Job.kind == jobs.REANALYSE, Job.state.in_(("queued", "running"))).limit(1)
         )
+        return int(found) if found is not None else None
 
     job_id = jobs.submit(ws, jobs.REANALYSE, ctx.user.name, {}, stale_count(ws) or 0, unless=running)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)

@@ -84,11 +84,13 @@ def _intake_page(
     status: int = 200,
 ) -> Response:
     ws = ws_of(request)
-    query = select(Job).order_by(Job.id.desc()).limit(30)
+    query = select(Job).order_by(Job.id.desc()).limit(200)
     if not ctx.user.can("admin"):
         query = query.where(Job.created_by == ctx.user.name)
     with ws.sessions() as session:
-        recent = list(session.scalars(query))
+        # only jobs this user may open (an artist-scoped admin: not another artist's re-embedding, whose
+        # progress counts that artist's photos, nor the workspace's re-analysis)
+        recent = [job for job in session.scalars(query) if job_access.may_open(job, ctx.user)][:30]
     return render(
         ctx,
         "intake.html.j2",
