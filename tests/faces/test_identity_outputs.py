@@ -88,3 +88,23 @@ def test_a_gallery_of_unreadable_photos_is_refused_with_the_reason(cli, tmp_path
     refused = cli("calibrate", "faces", "--data", data, ok=False)
     said = " ".join(refused.output.split())
     assert refused.exit_code == 2 and "no labelled photo could be used" in said and "identity column" not in said
+
+
+def test_identify_never_says_a_file_was_preserved(cli, tmp_path, workspace, monkeypatch):  # type: ignore[no-untyped-def]
+    from idolguard.faces.identify import nothing_kept
+
+    odd = tmp_path / "odd.jpg"
+    odd.write_bytes(b"this is no image at all")
+    objects_before = set(workspace.vault.iter_objects())
+    run = cli("identify", odd, "--json", ok=False)
+    assert run.exit_code == 1
+    error = _strict(run.stdout)["error"]
+    assert "preserved" not in error and "identify stores nothing" in error
+    assert set(workspace.vault.iter_objects()) == objects_before  # indeed nothing was kept
+    monkeypatch.setenv("IDOLGUARD_LANG", "ko")
+    said = cli("identify", odd, ok=False).output
+    assert "보존" not in said and "아무것도 저장하지 않습니다" in said
+    bomb = "image exceeds the decompression-bomb limit of 10 pixels: too big; preserved, not decoded"
+    assert nothing_kept(bomb) == "image exceeds the decompression-bomb limit of 10 pixels: too big; not decoded " + (
+        "(identify stores nothing)"
+    )

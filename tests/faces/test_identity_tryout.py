@@ -169,3 +169,10 @@ def test_a_new_artists_look_alike_warning_has_no_dash_score(cli, tmp_path, monke
     monkeypatch.setenv("IDOLGUARD_LANG", "ko")
     said = " ".join(cli("artists", "add", "세 번째", "--photos", other2).output.split())
     assert "이미 등록된" in said and "(-)" not in said
+
+
+def test_reembed_of_an_empty_gallery_says_so(cli, monkeypatch):  # type: ignore[no-untyped-def]
+    assert "no artist is enrolled: nothing to re-embed" in cli("artists", "reembed").output
+    assert cli("artists", "reembed", "--json").stdout == ""  # --json: no artist, no line
+    monkeypatch.setenv("IDOLGUARD_LANG", "ko")
+    assert "등록된 아티스트가 없어" in cli("artists", "reembed", "--dry-run").output

@@ -323,6 +323,8 @@ def artists_reembed(
             _warn([left])
         exit_for(sum(len(r.kept) for r in reports))
         return
+    if not reports:  # an empty gallery: said, rather than a silent exit 0
+        tell("no artist is enrolled: nothing to re-embed")
     for report in reports:
         if dry_run:
             say(

@@ -27,6 +27,22 @@ IDENTIFY_FIELDS = (
 )
 
 
+# The probe's refusals say what ``scan`` did ("preserved"); ``identify`` stores nothing, and a person told the
+# file was preserved might delete the only copy.
+_NOTHING_KEPT = (
+    ("; the file is preserved but not analysed", "; not analysed (identify stores nothing)"),
+    ("; preserved, not decoded", "; not decoded (identify stores nothing)"),
+)
+
+
+def nothing_kept(error: str | None) -> str | None:
+    """``error`` as ``identify`` may say it: without the claim that the file was preserved."""
+    for said, instead in _NOTHING_KEPT:
+        if error and error.endswith(said):
+            return error[: -len(said)] + instead
+    return error
+
+
 def identify_paths(ws: Workspace, paths: list[Path]) -> Iterator[dict[str, Any]]:
     from idolguard.pipeline.runner import analyze_files
 
@@ -46,4 +62,5 @@ def identify_paths(ws: Workspace, paths: list[Path]) -> Iterator[dict[str, Any]]
             result["faces"] = [{k: face.get(k) for k in IDENTIFY_FIELDS} for face in output["faces"]]
             if output.get("notes"):
                 result["notes"] = output["notes"]
+        result["error"] = nothing_kept(result["error"])
         yield result
