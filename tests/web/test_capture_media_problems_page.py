@@ -101,3 +101,29 @@ def test_a_capture_kept_without_a_trusted_timestamp_has_not_failed(client, app_w
     assert state["state_label"] == "finished with errors" and state["error"] is None
     page = client.get(f"/jobs/{job_id}").text
     assert "finished with errors" in page and "failed." not in page and "No trusted timestamp came from" in page
+
+
+def test_a_capture_job_stored_as_failed_before_is_not_said_as_an_unknown_error(client, app_ws) -> None:  # type: ignore[no-untyped-def]
+    """A job finished before kept captures stopped counting as failed keeps "1 of 1 failed" as its error: the
+    page must not show it as an unexplained English error ("요청을 처리하지 못했습니다. 1 of 1 failed")."""
+    row = {
+        "name": "https://example.com/p",
+        "capture_id": 1,
+        "state": "partial",
+        "media": [],
+        "error": "timestamp from http://tsa.invalid failed: offline",
+        "error_code": "capture.timestamp",
+        "error_params": {"tsa": "http://tsa.invalid"},
+        "media_problems": [],
+    }
+    with app_ws.sessions() as session, session.begin():
+        job = Job(kind="capture", state="done", created_by="ana", params={}, total=1, done=1, results=[row])
+        job.error = "1 of 1 failed"
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    sign_in(client, make_user(app_ws, "ana", "analyst", password=STRONG), lang="ko")
+    page = client.get(f"/jobs/{job_id}").text
+    assert "1 of 1 failed" not in page and 'id="job-error"' not in page
+    assert "일부 오류와 함께 완료" in page  # finished with errors; the row says why
+    assert client.get(f"/jobs/{job_id}/progress.json").json()["error"] is None

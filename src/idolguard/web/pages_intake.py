@@ -43,6 +43,7 @@ def job_error(job: Job) -> dict[str, Any] | None:
         if failed:
             params = {"failed": failed, "total": total}
             return {"error": job.error, "error_code": ErrorCode.BATCH_PARTLY_FAILED, "error_params": params}
+        return None  # a job stored before a kept capture stopped counting as failed: its rows say what went wrong
     return {"error": job.error}
 
 
