@@ -69,7 +69,9 @@ MESSAGES: dict[ErrorCode, str] = {
         "Not captured: this file's address leads to a private or internal network address, or one capture refuses."
     ),
     ErrorCode.CAPTURE_MEDIA_HTTP: N_("The server answered HTTP status {status} for this file; it was not captured."),
-    ErrorCode.CAPTURE_MEDIA_NOT_MEDIA: N_("This file is not an image or a video ({mime}); it was not kept."),
+    ErrorCode.CAPTURE_MEDIA_NOT_MEDIA: N_(
+        "This file ({mime}) is not a readable image or video: damaged, or another kind of file; it was not kept."
+    ),
     ErrorCode.CAPTURE_MEDIA_NOT_STORED: N_("This file was downloaded but could not be stored in the vault."),
     ErrorCode.CAPTURE_NO_BROWSER: N_(
         "No screenshot or PDF was made: the browser is not available on this server. The page and its media are kept."

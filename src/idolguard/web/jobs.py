@@ -285,7 +285,7 @@ def run_job(ws: Workspace, job_id: int) -> None:
     except Exception as exc:  # the job shows the error; Huey retries (the work is idempotent)
         _renew(ws, job_id, state="running", error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
-    failed = sum(1 for r in results if r.get("error"))
+    failed = sum(1 for r in results if row_failed(kind, r))
     with ws.sessions() as session, session.begin():
         job = session.get(Job, job_id)
         assert job is not None
@@ -438,6 +438,15 @@ def _upload_error_code(obj: Any) -> dict[str, Any]:
     if obj.get("error") and "probe" in (obj.get("stage_errors") or {}):
         return {"error_code": str(ErrorCode.MEDIA_UNSUPPORTED), "error_params": {}}
     return {}
+
+
+def row_failed(kind: str, row: dict[str, Any]) -> bool:
+    """Whether one row of a finished job failed. A capture whose page was kept (``partial``: a capture with a
+    problem, e.g. no trusted timestamp reached, or some media files not kept) has not failed: its row says the
+    problem, and the job has finished with errors, not failed."""
+    if not row.get("error"):
+        return False
+    return not (kind == "capture" and row.get("state") == "partial" and row.get("capture_id") is not None)
 
 
 MEDIA_PROBLEMS = 50  # media files not kept that a capture job's row lists per URL (``capture show`` has all)

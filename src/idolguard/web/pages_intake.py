@@ -59,7 +59,7 @@ def _failed_of(job: Job) -> tuple[int, int]:
     if counts is not None:
         failed = int(counts.get("failed", 0)) + int(counts.get("skipped", 0))
         return failed, int(counts.get("analysed", 0)) + int(counts.get("skipped", 0))
-    return sum(1 for r in job.results if r.get("error")), len(job.results)
+    return sum(1 for r in job.results if jobs.row_failed(job.kind, r)), len(job.results)
 
 
 def outcome(job: Job) -> str:
@@ -69,7 +69,7 @@ def outcome(job: Job) -> str:
         failed, total = _failed_of(job)
         if failed == total:
             return N_("failed")
-        if failed:
+        if failed or any(r.get("error") for r in job.results or []):  # e.g. a capture kept with a problem
             return N_("finished with errors")
     return job.state
 
