@@ -65,6 +65,32 @@ def time_axis_limits(times: list[datetime]) -> tuple[datetime, datetime]:
     return first - pad, last + pad
 
 
+def date_ticks(first: datetime, last: datetime, most: int = 6) -> list[datetime] | None:
+    """Evenly spaced whole-day ticks for a time axis of ``first``..``last`` (at most ``most``), or None for a
+    span under 3 days (matplotlib's own hour ticks are right there). matplotlib's default day ticks restart at
+    each month's 1st (…, 11-29, 12-01): two labels two days apart overlapped on a month's spread."""
+    days = (last - first).total_seconds() / 86400
+    if days < 3:
+        return None
+    step = max(1, -(-int(days) // most))
+    start = (first + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    ticks = []
+    while start <= last:
+        ticks.append(start)
+        start += timedelta(days=step)
+    return ticks
+
+
+def set_date_ticks(axes: Any, first: datetime, last: datetime) -> None:
+    """``date_ticks`` on ``axes``'s x axis, labelled as dates (numbers: the same in Korean and English)."""
+    ticks = date_ticks(first, last)
+    if ticks is not None:
+        from matplotlib.dates import DateFormatter
+
+        axes.set_xticks(ticks)
+        axes.xaxis.set_major_formatter(DateFormatter("%Y-%m-%d", tz=first.tzinfo))
+
+
 def sightings_chart_png(detail: dict[str, Any], lang: str | None = None) -> bytes | None:
     """Cumulative sightings per platform over time, its words in ``lang`` (``ko``/``en``; default the report
     being rendered): platform names as recorded (Korean ones drawn with a Hangul font, ``report.charts``),
@@ -89,7 +115,9 @@ def sightings_chart_png(detail: dict[str, Any], lang: str | None = None) -> byte
             )
         from matplotlib.ticker import MaxNLocator
 
-        axes.set_xlim(*time_axis_limits([t for times in series.values() for t in times]))
+        limits = time_axis_limits([t for times in series.values() for t in times])
+        axes.set_xlim(*limits)
+        set_date_ticks(axes, *limits)
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of sightings, never 1.5
         most = max((len(times) for times in series.values()), default=1)
         # Counts start at 0 (one sighting each would otherwise zoom to 0.95-1.05); headroom keeps the top points
