@@ -108,3 +108,38 @@ def test_identify_never_says_a_file_was_preserved(cli, tmp_path, workspace, monk
     assert nothing_kept(bomb) == "image exceeds the decompression-bomb limit of 10 pixels: too big; not decoded " + (
         "(identify stores nothing)"
     )
+
+
+def test_calibrate_faces_warns_when_no_rule_met_the_target(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Synthetic vectors served from the cache, as in test_calibration_cv: an unreachable target leaves the
+    search's strictest rule, which the output must not present as a rule that meets it."""
+    import csv
+    import hashlib
+
+    import numpy as np
+
+    from idolguard.faces.analysis import REFERENCE_EMBEDDING
+    from idolguard.faces.labelled import _save_cache
+    from tests.faces.test_calibration_cv import synthetic
+
+    faces = synthetic(seed=5)
+    entries, rows = {}, []
+    for k, (identity, source) in enumerate(zip(faces.identity, faces.source, strict=True)):
+        photo = tmp_path / "photos" / f"{k}.jpg"
+        photo.parent.mkdir(exist_ok=True)
+        photo.write_bytes(f"photo {k}".encode())
+        vectors = (faces.probe[k], faces.probe[k], faces.reference[k], 0.9)
+        entries[hashlib.sha256(photo.read_bytes()).hexdigest()] = vectors
+        rows.append((f"photos/{k}.jpg", identity, source))
+    _save_cache(tmp_path / "emb.npz", entries, REFERENCE_EMBEDDING)
+    data = tmp_path / "sets.csv"
+    with open(data, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([("path", "identity", "source"), *rows])
+    args = ("calibrate", "faces", "--data", data, "--cache", tmp_path / "emb.npz", "--draws", "2")
+    strict = cli(*args, "--target-far-upper", "0.00001")
+    assert "no rule met the false-accept target's upper bound" in " ".join(strict.output.split())
+    assert cli.json_lines(*args, "--target-far-upper", "0.00001", "--json")[0]["fitted_target_met"] is False
+    record = cli.json_lines(*args, "--target-far-upper", "0.05", "--json")[0]
+    if record["fitted_target_met"]:
+        assert "no rule met" not in cli(*args, "--target-far-upper", "0.05").output
+    assert np.isfinite(record["match_threshold"])

@@ -655,6 +655,15 @@ def _print_calibration(record: dict[str, Any]) -> None:
                 tr("false accepts {value}", value=_ci(row["false_accept_rate"], row.get("false_accept_rate_95ci")))
             )
         console.print(f"  {safe(source):>34}: " + safe("  ".join(parts)))
+    if record.get("fitted_target_met") is False:
+        # The block would be the search's strictest rule, not one that meets the target: say so before it is
+        # pasted (it can leave most artists' faces unmatched).
+        warn(
+            "no rule met the false-accept target's upper bound on this data (too few people, sources or "
+            "impostor faces for the 95% interval): the block below is the strictest rule searched (match "
+            "{threshold}) and may leave most faces unmatched; add labelled photos before using it",
+            threshold=record["match_threshold"],
+        )
     margin = record["artist_margin"]
     typer.echo(  # not for translation: a config block to paste
         "[faces.matching]\n"

@@ -462,6 +462,9 @@ def calibrate_cross_validated(
             "variants": {v: r["held_out"] for v, r in cross["variants"].items()},
         },
         "target_met_both": both_met,
+        # whether the rule, fitted on all the data, holds the target's upper bound: when no rule of the search
+        # does (too few galleries or impostors for the 95% bound), the rule is the search's strictest
+        "fitted_target_met": report["final_target_met"],
         "source": {
             "date": datetime.now(UTC).date().isoformat(),
             "data": str(data_csv),
