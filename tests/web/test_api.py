@@ -176,3 +176,43 @@ def test_own_tokens_listed_and_revoked(client, app_ws):
     is_error(client.get("/api/v1/tokens", headers=bearer(writer)), 401, "unauthenticated")
     ledger = [line for line in (app_ws.home / "ledger.jsonl").read_text().splitlines() if "web.token_revoke" in line]
     assert len(ledger) == 2  # the no-op revocation recorded nothing
+
+
+def test_item_faces_name_no_artist_for_a_no_match_and_nothing_outside_the_scope(client, app_ws, seeded, tmp_path):
+    """The API shows a face as ``scan --json`` does: a ``no_match`` names its nearest artist only as
+    ``closest_artist``; and a scoped caller gets no name of an artist outside its scope in any face field
+    (``artist``, ``closest_artist``, ``runner_up``), so the API never tells them who else is enrolled."""
+    from PIL import Image
+
+    from idolguard.faces.analysis import FaceAnalyzer
+    from idolguard.gallery.store import enrol_artist, set_threshold
+    from idolguard.web.triage import sync_reviews
+
+    # A second artist with the same pixels in another file (one photo file is never two artists' reference):
+    # the suspect's face has Eileen and, as close, "Other Artist" as candidates.
+    Image.open(seeded.folder / "official.png").convert("RGB").save(tmp_path / "other.jpg", quality=95, comment=b"x")
+    enrol_artist(app_ws, "Other Artist", [tmp_path / "other.jpg"], "consent-2026-02", analyzer=FaceAnalyzer())
+    sync_reviews(app_ws, [seeded.suspect])  # the triage row follows the re-matched face
+
+    unscoped = token_for(app_ws, "ana", "analyst")
+    (face,) = client.get(f"/api/v1/items/{seeded.suspect}", headers=bearer(unscoped)).json()["analysis"]["faces"]
+    names = {face["artist"], face["runner_up"]}
+    assert names == {"Eileen", "Other Artist"}, face
+    assert "embedding" not in face
+
+    # A user scoped to one of the two sees that one, never the other's name.
+    shown = face["artist"]
+    other = ({"Eileen", "Other Artist"} - {shown}).pop()
+    scoped = token_for(app_ws, "sco", "counsel", [shown])
+    answer = client.get(f"/api/v1/items/{seeded.suspect}", headers=bearer(scoped))
+    assert answer.status_code == 200, answer.text
+    (mine,) = answer.json()["analysis"]["faces"]
+    assert mine["artist"] == shown and mine["runner_up"] is None
+    assert other not in repr(mine)
+
+    # Nothing can reach either artist now: the face is a no_match and names no artist.
+    for name in ("Eileen", "Other Artist"):
+        set_threshold(app_ws, name, 5.0, reason="test: nothing can reach it")
+    (miss,) = client.get(f"/api/v1/items/{seeded.suspect}", headers=bearer(unscoped)).json()["analysis"]["faces"]
+    assert miss["decision"] == "no_match" and miss["artist"] is None, miss
+    assert miss["closest_artist"] in {"Eileen", "Other Artist"}

@@ -203,6 +203,24 @@ class ItemDetailOut(BaseModel):
     )
 
 
+ARTIST_FIELDS = ("artist", "closest_artist", "runner_up")  # every face field that names an enrolled artist
+
+
+def faces_for(who: Principal, face: dict[str, Any]) -> dict[str, Any]:
+    """A stored face as the API shows it to ``who``: as ``scan --json`` shows it (a ``no_match`` face names no
+    artist; its nearest one is ``closest_artist``, issue #10), without the identity vector, and with no artist
+    name the caller's scope does not cover (a scoped user never learns which other artists are enrolled, nor
+    which one a face came close to: ``closest_artist`` and ``runner_up`` are names too)."""
+    from idolguard.faces.outputs import named_only_when_matched
+
+    shown = named_only_when_matched({k: v for k, v in face.items() if k != "embedding"})
+    for key in ARTIST_FIELDS:
+        name = shown.get(key)
+        if name and not who.sees_artist(str(name)):
+            shown[key] = None
+    return shown
+
+
 def _content_credentials_out(stored: Any, admin: bool) -> ContentCredentialsOut | None:
     """The same key fields as ``explain.c2pa_rows`` puts on the page, typed; odd stored values become null."""
     if not isinstance(stored, dict):
@@ -438,13 +456,7 @@ def create_api(ws: Workspace) -> FastAPI:
         obj.pop("path", None)
         credentials = _content_credentials_out(obj.pop("content_credentials", None), who.role == "admin")
         if "faces" in obj:  # absent when not analysed or out of date (outdated_stages): never an empty "no face"
-            obj["faces"] = [
-                {
-                    **{k: v for k, v in f.items() if k != "embedding"},
-                    "artist": f.get("artist") if f.get("artist") and who.sees_artist(f["artist"]) else None,
-                }
-                for f in (obj.get("faces") or [])
-            ]
+            obj["faces"] = [faces_for(who, f) for f in (obj.get("faces") or [])]
         return ItemDetailOut(
             triage=_item_out(row),
             content_credentials=credentials,
