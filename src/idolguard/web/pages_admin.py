@@ -18,10 +18,25 @@ from idolguard.web.sealed_form import SealedRoute
 
 router = APIRouter(prefix="/admin", route_class=SealedRoute)  # body limits by route (sealed_form.py)
 PAGE = 100
+WHOLE_ONLY = N_("Only an administrator of the whole workspace can manage users and tokens or see the audit log.")
+
+
+def need_whole(csrf: bool = False) -> Any:
+    """``need("admin")`` (``need_csrf`` for forms) for an administrator of the whole workspace: the users, API
+    tokens, audit log and verification cover every artist, so an artist-scoped admin is refused (403). Else
+    they could widen their own scope, add an unscoped admin or take a token in another admin's name."""
+    base = need_csrf("admin") if csrf else need("admin")
+
+    def dependency(ctx: PageContext = Depends(base)) -> PageContext:
+        if not ctx.user.unscoped:
+            raise Denied(403, WHOLE_ONLY)
+        return ctx
+
+    return dependency
 
 
 @router.get("/users", response_class=HTMLResponse)
-def users(request: Request, ctx: PageContext = Depends(need("admin"))) -> Response:
+def users(request: Request, ctx: PageContext = Depends(need_whole())) -> Response:
     ws = ws_of(request)
     with ws.sessions() as session:
         rows = list(session.scalars(select(User).order_by(User.name)))
@@ -49,7 +64,7 @@ def users(request: Request, ctx: PageContext = Depends(need("admin"))) -> Respon
 @router.post("/users", response_class=HTMLResponse)
 def add_user(
     request: Request,
-    ctx: PageContext = Depends(need_csrf("admin")),
+    ctx: PageContext = Depends(need_whole(csrf=True)),
     name: str = Form(""),
     role: str = Form("viewer"),
     artists: str = Form(""),
@@ -63,7 +78,7 @@ def add_user(
 
 
 @router.post("/users/{name}/disable")
-def disable(request: Request, name: str, ctx: PageContext = Depends(need_csrf("admin"))) -> Response:
+def disable(request: Request, name: str, ctx: PageContext = Depends(need_whole(csrf=True))) -> Response:
     """Refused (409, with the reason) for one's own account and for the last active administrator."""
     try:
         accounts.disable_user(ws_of(request), name, by=ctx.user.name)
@@ -73,7 +88,7 @@ def disable(request: Request, name: str, ctx: PageContext = Depends(need_csrf("a
 
 
 @router.post("/users/{name}/enable")
-def enable(request: Request, name: str, ctx: PageContext = Depends(need_csrf("admin"))) -> Response:
+def enable(request: Request, name: str, ctx: PageContext = Depends(need_whole(csrf=True))) -> Response:
     try:
         accounts.enable_user(ws_of(request), name, by=ctx.user.name)
     except accounts.AccountError as exc:
@@ -85,7 +100,7 @@ def enable(request: Request, name: str, ctx: PageContext = Depends(need_csrf("ad
 def change_role(
     request: Request,
     name: str,
-    ctx: PageContext = Depends(need_csrf("admin")),
+    ctx: PageContext = Depends(need_whole(csrf=True)),
     role: str = Form(""),
     artists: str = Form(""),
 ) -> Response:
@@ -97,7 +112,7 @@ def change_role(
 
 
 @router.post("/users/{name}/reset-2fa", response_class=HTMLResponse)
-def reset(request: Request, name: str, ctx: PageContext = Depends(need_csrf("admin"))) -> Response:
+def reset(request: Request, name: str, ctx: PageContext = Depends(need_whole(csrf=True))) -> Response:
     try:
         uri = accounts.reset_2fa(ws_of(request), name, by=ctx.user.name)
     except accounts.AccountError as exc:
@@ -108,7 +123,7 @@ def reset(request: Request, name: str, ctx: PageContext = Depends(need_csrf("adm
 @router.post("/tokens", response_class=HTMLResponse)
 def create_token(
     request: Request,
-    ctx: PageContext = Depends(need_csrf("admin")),
+    ctx: PageContext = Depends(need_whole(csrf=True)),
     name: str = Form(""),
     scope: str = Form("read"),
     expires: str = Form("30d"),
@@ -121,7 +136,7 @@ def create_token(
 
 
 @router.post("/tokens/{token_id}/revoke")
-def revoke(request: Request, token_id: int, ctx: PageContext = Depends(need_csrf("admin"))) -> Response:
+def revoke(request: Request, token_id: int, ctx: PageContext = Depends(need_whole(csrf=True))) -> Response:
     try:
         accounts.revoke_token(ws_of(request), token_id, by=ctx.user.name)
     except accounts.AccountError as exc:
@@ -132,7 +147,7 @@ def revoke(request: Request, token_id: int, ctx: PageContext = Depends(need_csrf
 @router.get("/ledger", response_class=HTMLResponse)
 def ledger(
     request: Request,
-    ctx: PageContext = Depends(need("admin")),
+    ctx: PageContext = Depends(need_whole()),
     actor: str = Query("", max_length=200),
     action: str = Query("", max_length=64),
     item: str = Query("", max_length=64),
@@ -164,7 +179,7 @@ def ledger(
 
 
 @router.post("/verify", response_class=HTMLResponse)
-def verify(request: Request, ctx: PageContext = Depends(need_csrf("admin")), objects: str = Form("")) -> Response:
+def verify(request: Request, ctx: PageContext = Depends(need_whole(csrf=True)), objects: str = Form("")) -> Response:
     from idolguard.evidence.verify import verify_workspace
 
     report = verify_workspace(ws_of(request), objects=bool(objects))
@@ -266,5 +281,5 @@ def reembed(
 
 
 @router.get("/verify", response_class=HTMLResponse)
-def verify_form(ctx: PageContext = Depends(need("admin"))) -> Response:
+def verify_form(ctx: PageContext = Depends(need_whole())) -> Response:
     return render(ctx, "admin_verify.html.j2", report=None)
