@@ -115,6 +115,20 @@ def workspace(home: Path) -> Iterator[Workspace]:
     ws.close()
 
 
+def downgrade_to(workspace: Workspace, revision: str) -> None:
+    """Downgrade the workspace's database (SQLite or PostgreSQL) to Alembic ``revision``: a migration test then
+    writes rows as the older schema had them and upgrades."""
+    from alembic import command
+
+    from idolguard.db.session import alembic_config
+
+    engine = workspace.engine
+    with engine.begin() as conn:
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
 class Cli:
     """Runs ``idolguard`` in-process against the test workspace."""
 

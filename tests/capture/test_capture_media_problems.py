@@ -20,6 +20,7 @@ from idolguard.capture.views import capture_detail
 from idolguard.cli_lang import tr_stored
 from idolguard.workspace import Workspace
 from tests.capture.server import Site
+from tests.conftest import downgrade_to
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 PROBLEMS_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>problems</title></head><body>
@@ -142,17 +143,12 @@ def test_the_migration_adds_the_columns_and_keeps_older_rows(
 ) -> None:
     """A workspace from before migration 0660 (SQLite or PostgreSQL): its media rows survive the upgrade with
     their English text, get no stored code (recognised when read), and new captures store codes."""
-    from alembic import command
-
-    from idolguard.db.session import alembic_config, upgrade
+    from idolguard.db.session import upgrade
 
     settings = CaptureSettings.from_workspace(workspace, browser=False, media=False)
     [first] = capture_urls(workspace, [f"{site.base}/post/before-0660"], settings, analyze_media=False)
     engine = workspace.engine
-    with engine.begin() as conn:
-        cfg = alembic_config(engine)
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0650_capture")
+    downgrade_to(workspace, "0650_capture")
     columns = _columns(engine)
     assert "error" in columns and "error_code" not in columns and "error_params" not in columns
     with engine.begin() as conn:  # written as the older schema had it

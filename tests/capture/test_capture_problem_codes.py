@@ -18,6 +18,7 @@ from idolguard.capture.settings import CaptureSettings
 from idolguard.capture.views import capture_detail
 from idolguard.workspace import Workspace
 from tests.capture.server import Site
+from tests.conftest import downgrade_to
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 LIMIT_KO = "페이지의 미디어 파일 중 처음 1개만 수집했고"
@@ -147,18 +148,14 @@ def test_the_migration_adds_the_column_and_keeps_older_rows(
 ) -> None:
     """A workspace from before migration 0670 (SQLite or PostgreSQL): its captures survive the upgrade with
     their English problems, get no stored codes (recognised when read), and new captures store codes."""
-    from alembic import command
     from sqlalchemy import inspect
 
-    from idolguard.db.session import alembic_config, upgrade
+    from idolguard.db.session import upgrade
 
     settings = CaptureSettings.from_workspace(workspace, browser=False, media=False)
     [first] = capture_urls(workspace, [f"{site.base}/no-such-page-before-0670"], settings, analyze_media=False)
     engine = workspace.engine
-    with engine.begin() as conn:
-        cfg = alembic_config(engine)
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0660_capture_media_error_codes")
+    downgrade_to(workspace, "0660_capture_media_error_codes")
     assert "error_codes" not in {c["name"] for c in inspect(engine).get_columns("captures")}
     with engine.begin() as conn:  # written as the older schema had it
         conn.execute(

@@ -12,6 +12,7 @@ from idolguard.db.base import utcnow
 from idolguard.portal import jobs
 from idolguard.portal.models import PortalLink, PortalLinkItem, PortalReport, PortalReportLink
 from idolguard.workspace import Workspace
+from tests.conftest import downgrade_to
 
 LINKS = 5000
 
@@ -106,15 +107,10 @@ def test_set_link_items_keeps_rows_and_list_together(workspace: Workspace) -> No
 
 def test_migration_copies_existing_lists(workspace: Workspace) -> None:
     """A workspace from before the link table: its links' JSON lists become rows on upgrade."""
-    from alembic import command
-
-    from idolguard.db.session import alembic_config, upgrade
+    from idolguard.db.session import upgrade
 
     engine = workspace.engine
-    with engine.begin() as conn:
-        cfg = alembic_config(engine)
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0860_portal")
+    downgrade_to(workspace, "0860_portal")
     now = utcnow()
     with engine.begin() as conn:
         conn.execute(

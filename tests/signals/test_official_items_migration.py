@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from idolguard.db.base import utcnow
 from idolguard.signals.models import Bank, BankEntry, OfficialItem
 from idolguard.workspace import Workspace
+from tests.conftest import downgrade_to
 
 A, B = "a" * 64, "b" * 64
 
@@ -31,15 +32,10 @@ def _entry(bank_id: int, value: str, item: str | None, when, by: str) -> dict:  
 
 
 def test_existing_collections_get_one_row_per_item(workspace: Workspace) -> None:
-    from alembic import command
-
-    from idolguard.db.session import alembic_config, upgrade
+    from idolguard.db.session import upgrade
 
     engine = workspace.engine
-    with engine.begin() as conn:
-        cfg = alembic_config(engine)
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0300_signals")
+    downgrade_to(workspace, "0300_signals")
     now = utcnow()
     with engine.begin() as conn:
         banks = Bank.__table__
