@@ -225,3 +225,20 @@ def test_verdict_filter_finds_rows_stored_under_the_old_name(client, app_ws, see
     page = client.get("/triage", params={"verdict": "not_detected", "status": "all"})
     assert page.status_code == 200
     assert seeded.shapes[:12] in page.text and seeded.suspect[:12] not in page.text
+
+
+@pytest.mark.parametrize("lang, words", [("en", "web upload"), ("ko", "웹 업로드")])
+def test_a_web_upload_is_said_in_words_not_as_its_internal_platform_code(new_client, app_ws, seeded, lang, words):
+    """Items uploaded through the web are recorded with the platform ``web-upload``, IdolGuard's own name: the
+    triage row and the item's sightings say it in the reader's words (webtry finding), while a platform a
+    person recorded is shown as recorded."""
+    from idolguard.intake.ingest import Ingestor, SightingInfo
+    from idolguard.web.triage import sync_reviews
+
+    list(Ingestor(app_ws, SightingInfo(platform="web-upload")).ingest([seeded.folder / "suspect.jpg"]))
+    list(Ingestor(app_ws, SightingInfo(platform="x.example")).ingest([seeded.folder / "shapes.jpg"]))
+    sync_reviews(app_ws, [seeded.suspect, seeded.shapes])
+    client = sign_in(new_client(), make_user(app_ws, f"ana{lang}", "analyst", password=STRONG), lang=lang)
+    for page in (client.get("/triage").text, client.get(f"/items/{seeded.suspect}").text):
+        assert f"<td>{words}</td>" in page and "web-upload" not in page
+    assert "<td>x.example</td>" in client.get("/triage").text

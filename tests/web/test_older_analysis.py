@@ -47,7 +47,7 @@ def test_older_results_are_shown_marked_until_re_analysed(client, app_ws, bumped
     assert "older analysis version" in faces and bumped.artist in faces, "the older match is shown, marked"
 
     triage = html.unescape(client.get("/triage").text)
-    assert 'id="stale-notice"' in triage and "2 items were analysed by older stage versions" in triage
+    assert 'id="stale-notice"' in triage and "Items analysed by older stage versions: 2." in triage
     viewer = sign_in(new_client(), make_user(app_ws, "vic", "viewer", password=STRONG))
     assert 'id="stale-notice"' not in viewer.get("/triage").text, "only those who triage are told"
 

@@ -140,7 +140,7 @@ def test_the_notice_and_the_job_keep_to_the_viewers_scope(client, app_ws, bumped
     assert refused.status_code == 403
 
     sign_in(client, make_user(app_ws, "adm", "admin", password=STRONG), lang="en")
-    assert "2 items were analysed by older stage versions" in html.unescape(client.get("/triage").text)
+    assert "Items analysed by older stage versions: 2." in html.unescape(client.get("/triage").text)
     job_id = _failed_job(app_ws, bumped.suspect, "adm")
     assert bumped.suspect[:12] in client.get(f"/jobs/{job_id}").text
     # not found for a scoped admin: its rows name items and its counts say how many the workspace holds

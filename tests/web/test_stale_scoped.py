@@ -38,7 +38,7 @@ def _notice(client) -> str:  # type: ignore[no-untyped-def]
 def test_a_scoped_user_is_told_about_their_artists_items_only(app_ws, bumped, new_client):  # type: ignore[no-untyped-def]
     own = sign_in(new_client(), make_user(app_ws, "own", "analyst", [bumped.artist], password=STRONG), lang="en")
     notice = _notice(own)
-    assert "1 items of your artists were analysed by older stage versions" in notice
+    assert "Items of your artists analysed by older stage versions: 1." in notice
     assert "2 items" not in notice, "the unattributed item is not counted for a scoped user"
     other = sign_in(new_client(), make_user(app_ws, "oth", "analyst", ["Someone Else"], password=STRONG))
     assert _notice(other) == ""
@@ -49,7 +49,7 @@ def test_a_scoped_user_is_told_about_their_artists_items_only(app_ws, bumped, ne
     viewer = sign_in(new_client(), make_user(app_ws, "vic", "viewer", [bumped.artist], password=STRONG))
     assert _notice(viewer) == "", "only those who triage are told"
     whole = sign_in(new_client(), make_user(app_ws, "ana", "analyst", password=STRONG), lang="en")
-    assert "2 items were analysed by older stage versions" in _notice(whole)
+    assert "Items analysed by older stage versions: 2." in _notice(whole)
 
 
 def test_an_item_of_two_of_the_users_artists_counts_once(app_ws, bumped):  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader
 from starlette.concurrency import run_in_threadpool
 
-from idolguard.web import accounts, security
+from idolguard.web import accounts, explain, security
 from idolguard.web.errors import shown_error
 from idolguard.web.i18n import N_, human_size, local_time, pick_lang, translator
 from idolguard.web.roles import Principal
@@ -207,6 +207,7 @@ def render(ctx: PageContext, template_name: str, /, status: int = 200, **values:
         csrf=ctx.csrf,
         when=lambda moment: local_time(moment, tz),
         size=human_size,
+        platform=lambda name: explain.platform_name(ctx.gettext, name),
         day=lambda moment: local_time(moment, tz, "%Y-%m-%d"),
         shown=lambda error: shown_error(
             ctx.gettext, error, admin=bool(ctx.principal and ctx.principal.can("admin")), english=ctx.lang == "en"

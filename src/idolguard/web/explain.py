@@ -167,6 +167,20 @@ TRANSLATED_VALUES = frozenset(
 )
 
 
+def platform_name(gettext: Gettext, platform: str | None) -> str:
+    """A sighting's platform as a reader sees it: the names IdolGuard itself gives (a web upload, a platform
+    nobody recorded, the demo) in the reader's words, never the internal code; any other name as recorded."""
+    if not platform:
+        return "-"
+    if platform == "web-upload":
+        return gettext("web upload")
+    if platform == "unknown":
+        return gettext("unknown")
+    if platform == "demo":
+        return gettext("demo")
+    return platform
+
+
 def _value(key: str, value: Any, gettext: Gettext) -> str:
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
@@ -174,6 +188,8 @@ def _value(key: str, value: Any, gettext: Gettext) -> str:
         return str(value)
     if key == "stage" and value in STAGES:
         return gettext(STAGES[value])
+    if key == "platform" and isinstance(value, str):
+        return platform_name(gettext, value)
     if key == "bank" and value == "known_abuse":
         return gettext("known_abuse")
     if key in ("status", "from", "to") and value in TRANSLATED_VALUES:
