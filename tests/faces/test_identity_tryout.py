@@ -25,6 +25,22 @@ def _strict(line: str) -> dict:  # type: ignore[type-arg]
     return json.loads(line, parse_constant=refuse)
 
 
+def _folder(tmp_path, name, photos):  # type: ignore[no-untyped-def]
+    """A folder ``tmp_path/name`` holding ``photos`` (file name -> picture), saved in the order given."""
+    folder = tmp_path / name
+    folder.mkdir()
+    for file_name, picture in photos.items():
+        save(picture, folder / file_name)
+    return folder
+
+
+def _enrol_eileen(cli, tmp_path):  # type: ignore[no-untyped-def]
+    """Eileen Collins enrolled from one photo (the astronaut) in ``tmp_path/first``; that folder."""
+    first = _folder(tmp_path, "first", {"portrait.jpg": astronaut()})
+    cli("artists", "add", "Eileen Collins", "--photos", first)
+    return first
+
+
 def _photos(tmp_path, name="photos"):  # type: ignore[no-untyped-def]
     folder = tmp_path / name
     folder.mkdir()
@@ -94,14 +110,15 @@ def test_path_refusals_are_said_in_korean(cli, tmp_path, monkeypatch, args, kore
 
 
 def test_the_same_photo_cannot_be_two_artists(cli, tmp_path):  # type: ignore[no-untyped-def]
-    first = tmp_path / "first"
-    first.mkdir()
-    save(astronaut(), first / "portrait.jpg")
-    cli("artists", "add", "Eileen Collins", "--photos", first)
-    second = tmp_path / "second"
-    second.mkdir()
-    save(astronaut(), second / "portrait.jpg")  # the same bytes under another artist's name
-    save(astronaut().crop((60, 0, 460, 400)).resize((300, 300)), second / "closer.jpg")
+    first = _enrol_eileen(cli, tmp_path)
+    second = _folder(
+        tmp_path,
+        "second",
+        {
+            "portrait.jpg": astronaut(),  # the same bytes under another artist's name
+            "closer.jpg": astronaut().crop((60, 0, 460, 400)).resize((300, 300)),
+        },
+    )
     run = cli("artists", "add", "Someone Else", "--photos", second, "--json", ok=False)
     assert run.exit_code == 1  # one photo refused, the other enrolled
     result = json.loads(run.stdout)
@@ -130,9 +147,7 @@ def test_the_same_photo_cannot_be_two_artists(cli, tmp_path):  # type: ignore[no
     ],
 )
 def test_names_with_control_or_direction_characters_are_refused(cli, tmp_path, extra):  # type: ignore[no-untyped-def]
-    folder = tmp_path / "one"
-    folder.mkdir()
-    save(astronaut(), folder / "portrait.jpg")
+    folder = _folder(tmp_path, "one", {"portrait.jpg": astronaut()})
     refused = cli("artists", "add", *extra, "--photos", folder, ok=False)
     assert refused.exit_code == 2 and "control or text-direction characters" in refused.output
     assert "\x1b" not in refused.output and "\u202e" not in refused.output  # said escaped
@@ -140,9 +155,7 @@ def test_names_with_control_or_direction_characters_are_refused(cli, tmp_path, e
 
 
 def test_hangul_and_full_width_names_stay_fine(cli, tmp_path):  # type: ignore[no-untyped-def]
-    folder = tmp_path / "one"
-    folder.mkdir()
-    save(astronaut(), folder / "portrait.jpg")
+    folder = _folder(tmp_path, "one", {"portrait.jpg": astronaut()})
     cli("artists", "add", "에일린 콜린스", "--alias", "romanised:Eileen", "--group", "ＮＡＳＡ", "--photos", folder)
     cli("artists", "group", "에일린 콜린스", "NASA 13")
     cli("artists", "alias", "에일린 콜린스", "legal:Eileen Marie Collins")
@@ -152,20 +165,13 @@ def test_hangul_and_full_width_names_stay_fine(cli, tmp_path):  # type: ignore[n
 
 
 def test_a_new_artists_look_alike_warning_has_no_dash_score(cli, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    first = tmp_path / "first"
-    first.mkdir()
-    save(astronaut(), first / "portrait.jpg")
-    cli("artists", "add", "Eileen Collins", "--photos", first)
-    other = tmp_path / "other"
-    other.mkdir()
-    save(astronaut().crop((60, 0, 460, 400)), other / "crop.jpg")
+    _enrol_eileen(cli, tmp_path)
+    other = _folder(tmp_path, "other", {"crop.jpg": astronaut().crop((60, 0, 460, 400))})
     added = cli.json_lines("artists", "add", "Someone Else", "--photos", other, "--json")[0]
     (warning,) = [w for w in added["warnings"] if "crop.jpg" in w]
     assert "already looks like Eileen Collins (" in warning and "who is enrolled" in warning
     assert "(-)" not in warning and "check that the photo shows Someone Else" in warning
-    other2 = tmp_path / "other2"
-    other2.mkdir()
-    save(astronaut().crop((40, 0, 440, 400)), other2 / "crop2.jpg")
+    other2 = _folder(tmp_path, "other2", {"crop2.jpg": astronaut().crop((40, 0, 440, 400))})
     monkeypatch.setenv("IDOLGUARD_LANG", "ko")
     said = " ".join(cli("artists", "add", "세 번째", "--photos", other2).output.split())
     assert "이미 등록된" in said and "(-)" not in said

@@ -60,6 +60,19 @@ def band(score: float) -> MatchParams:
     return params(score - 0.02, score - 0.08)
 
 
+def narrow_band_at(possible: float) -> MatchParams:
+    """``match`` 0.10 above ``possible`` and a ``mirror_band`` (0.07) narrower than ``mirror_delta`` (0.08),
+    measured at exactly ``possible``: a score 0.075 below ``possible`` lies inside the delta, outside the band."""
+    return MatchParams(
+        match_threshold=possible + 0.10,
+        possible_threshold=possible,
+        mirror_delta=0.08,
+        mirror_band=0.07,
+        mirror_band_from=possible,
+        mirror_band_upto=possible,
+    )
+
+
 def test_mirror_band_follows_every_artists_possible_threshold() -> None:
     basis = np.eye(128, dtype=np.float32)
     refs = np.stack([basis[0], basis[0], basis[1], basis[1]])
@@ -600,14 +613,7 @@ def test_a_video_track_just_outside_the_narrow_band_is_mirrored_and_a_later_thre
     assert vector is not None
     score = float(gallery_of(reference, params(0.5, 0.4)).artist_scores(vector[None, :])[0, 0])
     possible = score + 0.075
-    banded = MatchParams(
-        match_threshold=possible + 0.10,
-        possible_threshold=possible,
-        mirror_delta=0.08,
-        mirror_band=0.07,
-        mirror_band_from=possible,
-        mirror_band_upto=possible,
-    )
+    banded = narrow_band_at(possible)
     index = gallery_of(reference, banded)
     assert not index.mirror_needed(vector[None, :], [1.0], skip_certain=False)[0]  # below the narrow band
     assert index.mirror_needed(vector[None, :], [1.0], skip_certain=False, narrow=False)[0]  # inside delta
@@ -638,14 +644,7 @@ def test_a_stored_crop_only_track_of_several_frames_is_capped_with_the_wide_band
     from idolguard.faces.stage import apply_matches, encode_vector
 
     possible = 0.40
-    p = MatchParams(
-        match_threshold=possible + 0.10,
-        possible_threshold=possible,
-        mirror_delta=0.08,
-        mirror_band=0.07,
-        mirror_band_from=possible,
-        mirror_band_upto=possible,
-    )
+    p = narrow_band_at(possible)
     rng = np.random.default_rng(0)
     ref = unit(rng.normal(size=128).astype(np.float32))
     noise = unit(rng.normal(size=128).astype(np.float32))

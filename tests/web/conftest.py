@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from idolguard.web import accounts
 from idolguard.web.app import create_app
 from idolguard.workspace import Workspace
+from tests.capture.server import Site, serve
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -123,6 +124,16 @@ def new_client(app):  # type: ignore[no-untyped-def]
     yield factory
     for c in made:
         c.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The local capture fixture site (tests/capture/server.py), one per test module: its ``overrides`` start
+    empty in each module."""
+    state, servers = serve(tmp_path_factory.mktemp("site"))
+    yield state
+    for server in servers:
+        server.shutdown()
 
 
 STRONG = "correct horse battery staple"

@@ -5,26 +5,15 @@ capture job (page form, the in-process worker, the local fixture site)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from idolguard.web import jobs
 from idolguard.web.models import Job
-from tests.capture.server import Site, serve
+from tests.capture.server import Site
 
 from .conftest import STRONG, csrf_of, make_user, sign_in
 
 PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>p</title></head><body>
 <img src="/media/photo.jpg"><img src="/media/gone.jpg"><img src="/text-not-image.jpg"></body></html>"""
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    state, servers = serve(tmp_path_factory.mktemp("site"))
-    yield state
-    for server in servers:
-        server.shutdown()
 
 
 def test_the_job_page_says_why_each_media_file_was_not_kept(

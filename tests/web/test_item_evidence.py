@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from idolguard.capture.models import Capture
 from idolguard.db.models import LedgerEntry
 from idolguard.web import jobs
 from idolguard.web.triage import sync_reviews
-from tests.capture.server import Site, serve
+from tests.capture.server import Site
 
 from .conftest import STRONG, csrf_of, make_user, sign_in
 
@@ -67,14 +66,6 @@ def test_video_item_is_a_strip_of_blurred_keyframes(client, app_ws, tmp_path: Pa
     revealed = client.get(posted.headers["location"])
     assert revealed.status_code == 200
     assert "<video" in revealed.text and "muted" in revealed.text and "autoplay" not in revealed.text
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    state, servers = serve(tmp_path_factory.mktemp("site"))
-    yield state
-    for server in servers:
-        server.shutdown()
 
 
 def wait_done(client, job_id: int, timeout: float = 240) -> dict:  # type: ignore[no-untyped-def]
