@@ -572,11 +572,14 @@ def create_api(ws: Workspace) -> FastAPI:
         from idolguard.web import job_access
 
         # the job page's rule (``web/job_access.py``): a re-embedding of artists outside the caller's scope is not
-        # found; a re-analysis's rows (items of every artist) are listed only to those who see the whole workspace
-        if job is None or not job_access.may_open(job, who):
+        # found; a re-analysis's rows (items of every artist) are listed only to those who see the whole workspace;
+        # another user's upload or capture, to an artist-scoped admin, only with the rows (and counts) of the
+        # items they see, and not found when they see none
+        seen = job_access.seen_job(ws, job, who)
+        if seen is None:
             raise ApiError(404, "not_found", "no such job")
-        out = _job_out(job)
-        out.results = job_access.visible_rows(job, who)
+        out = _job_out(seen)
+        out.results = job_access.visible_rows(seen, who)
         return out
 
     @api.get("/jobs/{job_id}", response_model=JobOut, responses=ERRORS)
@@ -619,9 +622,10 @@ def create_api(ws: Workspace) -> FastAPI:
 
     @api.get("/banks", response_model=list[BankOut], responses=ERRORS)
     def banks(who: Principal = Depends(allowed("read"))) -> list[BankOut]:
-        from idolguard.signals.banks import list_banks
+        from idolguard.web.pages_more import banks_seen
 
-        return [BankOut(**{k: b[k] for k in BankOut.model_fields}) for b in list_banks(ws)]
+        # the banks page's rule: counts of the entries and matched items the caller sees (web/pages_more.py)
+        return [BankOut(**{k: b[k] for k in BankOut.model_fields}) for b in banks_seen(ws, who)]
 
     @api.get("/tokens", response_model=TokenList, responses=ERRORS)
     def list_tokens(who: Principal = Depends(principal)) -> TokenList:

@@ -89,9 +89,11 @@ def _intake_page(
     if not ctx.user.can("admin"):
         query = query.where(Job.created_by == ctx.user.name)
     with ws.sessions() as session:
-        # only jobs this user may open (an artist-scoped admin: not another artist's re-embedding, whose
-        # progress counts that artist's photos, nor the workspace's re-analysis)
-        recent = [job for job in session.scalars(query) if job_access.may_open(job, ctx.user)][:30]
+        found = list(session.scalars(query))
+    # only jobs this user may open, as they see them (an artist-scoped admin: not another artist's re-embedding,
+    # whose progress counts that artist's photos, nor the workspace's re-analysis; another user's upload or
+    # capture only with the rows of items they see, and its counts theirs: ``web/job_access.py``)
+    recent = job_access.seen_jobs(ws, found, ctx.user)[:30]
     return render(
         ctx,
         "intake.html.j2",
@@ -271,13 +273,13 @@ def _own_job(request: Request, ctx: PageContext, job_id: int) -> Job:
     ws = ws_of(request)
     with ws.sessions() as session:
         job = session.get(Job, job_id)
-    if job is None or not job_access.may_open(job, ctx.user):  # the API's rule too (``web/job_access.py``)
-        raise Denied(404, "Not found.")
-    if job.state == "receiving" and jobs.expire_receiving(ws, job_ids=[job_id]):
+    if job is not None and job.state == "receiving" and jobs.expire_receiving(ws, job_ids=[job_id]):
         with ws.sessions() as session:  # its process died: the page says so instead of "receiving" for ever
             job = session.get(Job, job_id)
-        assert job is not None
-    return job
+    seen = job_access.seen_job(ws, job, ctx.user)  # the API's rule too (``web/job_access.py``)
+    if seen is None:
+        raise Denied(404, "Not found.")
+    return seen
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)

@@ -303,17 +303,89 @@ async def threshold(request: Request, name: str, ctx: PageContext = Depends(need
 
 
 # --- banks -----------------------------------------------------------------------------------------------
+# Banks are the workspace's, shared by every artist. Their names, kinds, thresholds and states are settings
+# anyone who reads sees; their entries are hashes of items (an entry added from an item names it in
+# ``source_item``), so a user who does not see the whole workspace (artist-scoped, or not seeing unattributed
+# items) is told only of entries and matches of items they see (``banks_seen``, the page and ``GET
+# /api/v1/banks``; webtry left item 12): an entry of an item they see, an entry with no item (imported or added
+# by hand, like an unattributed item) when their role sees unattributed items, and matches of items they see.
+# The match debugger compares with those entries only. Changing, importing and exporting a bank (every
+# artist's hashes) needs a user who sees the whole workspace (``need_whole_banks``): 403 for anyone else.
+WHOLE_BANKS = N_("Only a user who sees the whole workspace can change, import or export a hash bank.")
+
+
+def sees_whole(who: Principal) -> bool:
+    return who.unscoped and who.sees_unattributed
+
+
+def need_whole_banks() -> Any:
+    """``need_csrf("banks")`` for a user who sees the whole workspace (403 with ``WHOLE_BANKS`` otherwise)."""
+
+    def dependency(ctx: PageContext = Depends(need_csrf("banks"))) -> PageContext:
+        if not sees_whole(ctx.user):
+            raise Denied(403, WHOLE_BANKS)
+        return ctx
+
+    return dependency
+
+
+def entry_seen(who: Principal) -> Any:
+    """A condition on ``BankEntry``: the entries ``who`` is told of (all for one who sees the whole workspace)."""
+    from sqlalchemy import or_, true
+
+    from idolguard.signals.models import BankEntry
+
+    if sees_whole(who):
+        return true()
+    of_item = BankEntry.source_item.in_(scoped(select(Review.item_sha256), who))
+    if who.sees_unattributed:
+        return or_(of_item, BankEntry.source_item.is_(None))
+    return of_item
+
+
+def banks_seen(ws: Workspace, who: Principal) -> list[dict[str, Any]]:
+    """``signals.banks.list_banks`` as ``who`` may see it: for one who does not see the whole workspace, each
+    bank's entries and matches counted over the entries and matched items they see."""
+    from sqlalchemy import func
+
+    from idolguard.signals.banks import list_banks
+    from idolguard.signals.models import Bank, BankEntry, EntryHit
+
+    rows = list_banks(ws)
+    if sees_whole(who):
+        return rows
+    with ws.sessions() as session:
+        entries = dict(
+            session.execute(
+                select(BankEntry.bank_id, func.count(BankEntry.id)).where(entry_seen(who)).group_by(BankEntry.bank_id)
+            )
+            .tuples()
+            .all()
+        )
+        matches = dict(
+            session.execute(
+                select(BankEntry.bank_id, func.count())
+                .join(EntryHit, EntryHit.entry_id == BankEntry.id)
+                .where(EntryHit.item_sha256.in_(scoped(select(Review.item_sha256), who)))
+                .group_by(BankEntry.bank_id)
+            )
+            .tuples()
+            .all()
+        )
+        ids = dict(session.execute(select(Bank.name, Bank.id)).tuples().all()) if rows else {}
+    return [
+        {**b, "entries": int(entries.get(ids.get(b["name"]), 0)), "matches": int(matches.get(ids.get(b["name"]), 0))}
+        for b in rows
+    ]
 
 
 @router.get("/banks", response_class=HTMLResponse)
 def banks(request: Request, ctx: PageContext = Depends(need("read"))) -> Response:
-    from idolguard.signals.banks import list_banks
-
-    return render(ctx, "banks.html.j2", rows=list_banks(ws_of(request)), nearest=None)
+    return render(ctx, "banks.html.j2", rows=banks_seen(ws_of(request), ctx.user), nearest=None)
 
 
 @router.post("/banks/{name}/toggle")
-def toggle(request: Request, name: str, ctx: PageContext = Depends(need_csrf("banks"))) -> Response:
+def toggle(request: Request, name: str, ctx: PageContext = Depends(need_whole_banks())) -> Response:
     from idolguard.signals.banks import list_banks, set_enabled
 
     ws = ws_of(request)
@@ -325,7 +397,7 @@ def toggle(request: Request, name: str, ctx: PageContext = Depends(need_csrf("ba
 
 
 @router.post("/banks/{name}/export")
-def export(request: Request, name: str, ctx: PageContext = Depends(need_csrf("banks"))) -> Response:
+def export(request: Request, name: str, ctx: PageContext = Depends(need_whole_banks())) -> Response:
     from idolguard.signals.exchange import export_bank
 
     ws = ws_of(request)
@@ -345,7 +417,7 @@ def export(request: Request, name: str, ctx: PageContext = Depends(need_csrf("ba
 
 @router.post("/banks/{name}/import", response_class=HTMLResponse)
 @takes_files
-async def import_hashes(request: Request, name: str, ctx: PageContext = Depends(need_csrf("banks"))) -> Response:
+async def import_hashes(request: Request, name: str, ctx: PageContext = Depends(need_whole_banks())) -> Response:
     from starlette.concurrency import run_in_threadpool
 
     from idolguard.signals.exchange import import_file
@@ -407,7 +479,6 @@ async def debug(request: Request, ctx: PageContext = Depends(need_csrf("read")))
     """Match debugger: PDQ of an uploaded image and the nearest bank entries, with distances (no threshold)."""
     from starlette.concurrency import run_in_threadpool
 
-    from idolguard.signals.banks import list_banks
     from idolguard.web.uploads import TooLarge, store
 
     form = await request.form(max_files=1)
@@ -421,13 +492,13 @@ async def debug(request: Request, ctx: PageContext = Depends(need_csrf("read")))
         except TooLarge as exc:
             raise Denied(413, "The upload is too large.") from exc
         try:
-            result = await run_in_threadpool(nearest_entries, ws, Path(tmp) / "in" / got.files[0])
+            result = await run_in_threadpool(nearest_entries, ws, Path(tmp) / "in" / got.files[0], ctx.user)
         except IdolGuardError as exc:
             return render(ctx, "error.html.j2", status=400, code=400, message=exc)
-    return render(ctx, "banks.html.j2", rows=list_banks(ws), nearest=result)
+    return render(ctx, "banks.html.j2", rows=banks_seen(ws, ctx.user), nearest=result)
 
 
-def nearest_entries(ws: Workspace, path: Path, limit: int = 10) -> dict:
+def nearest_entries(ws: Workspace, path: Path, who: Principal, limit: int = 10) -> dict:
     import numpy as np
 
     from idolguard.signals.compute import image_signals
@@ -438,7 +509,7 @@ def nearest_entries(ws: Workspace, path: Path, limit: int = 10) -> dict:
         rows = session.execute(
             select(BankEntry.id, BankEntry.value, Bank.name, Bank.pdq_threshold, BankEntry.enabled)
             .join(Bank, Bank.id == BankEntry.bank_id)
-            .where(BankEntry.signal_type == "pdq")
+            .where(BankEntry.signal_type == "pdq", entry_seen(who))  # only entries the reader is told of
         ).all()
     if not rows:
         return {"pdq": signals["pdq"], "quality": signals["pdq_quality"], "entries": []}
