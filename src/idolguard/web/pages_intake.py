@@ -273,12 +273,14 @@ def _own_job(request: Request, ctx: PageContext, job_id: int) -> Job:
     ws = ws_of(request)
     with ws.sessions() as session:
         job = session.get(Job, job_id)
-    if job is not None and job.state == "receiving" and jobs.expire_receiving(ws, job_ids=[job_id]):
-        with ws.sessions() as session:  # its process died: the page says so instead of "receiving" for ever
-            job = session.get(Job, job_id)
     seen = job_access.seen_job(ws, job, ctx.user)  # the API's rule too (``web/job_access.py``)
     if seen is None:
         raise Denied(404, "Not found.")
+    if seen.state == "receiving" and jobs.expire_receiving(ws, job_ids=[job_id]):
+        with ws.sessions() as session:  # its process died: the page says so instead of "receiving" for ever
+            seen = job_access.seen_job(ws, session.get(Job, job_id), ctx.user)
+        if seen is None:
+            raise Denied(404, "Not found.")
     return seen
 
 
