@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from idolguard.cases.impact import sightings_chart_png, time_axis_limits
+from idolguard.cases.impact import sightings_chart_png
+from idolguard.report.charts import time_axis_limits
 
 
 def test_one_sighting_gets_a_padded_time_axis() -> None:
@@ -26,7 +27,7 @@ def test_single_sighting_chart_renders() -> None:
 
 def test_a_month_long_spread_gets_evenly_spaced_day_ticks() -> None:
     """matplotlib's day ticks restart at each month's 1st: 11-29 and 12-01 overlapped on the case page."""
-    from idolguard.cases.impact import date_ticks
+    from idolguard.report.charts import date_ticks
 
     first, last = time_axis_limits([datetime(2026, 11, 1, 9, tzinfo=UTC), datetime(2026, 12, 3, 22, tzinfo=UTC)])
     ticks = date_ticks(first, last)

@@ -4,10 +4,11 @@ captures, and how long each captured copy stayed online (first seen -> removal c
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from idolguard.report import charts
+from idolguard.report.charts import set_date_ticks, time_axis_limits
 
 
 def impact_record(detail: dict[str, Any]) -> dict[str, Any]:
@@ -55,40 +56,6 @@ def impact_record(detail: dict[str, Any]) -> dict[str, Any]:
         "engagement": engagement,
         "online": online,
     }
-
-
-def time_axis_limits(times: list[datetime]) -> tuple[datetime, datetime]:
-    """The chart's time range, padded: one sighting (or several at one moment) otherwise gives matplotlib an
-    empty range, which it widens to an unreadable axis of microseconds or decades."""
-    first, last = min(times), max(times)
-    pad = max((last - first) * 0.05, timedelta(hours=1))
-    return first - pad, last + pad
-
-
-def date_ticks(first: datetime, last: datetime, most: int = 6) -> list[datetime] | None:
-    """Evenly spaced whole-day ticks for a time axis of ``first``..``last`` (at most ``most``), or None for a
-    span under 3 days (matplotlib's own hour ticks are right there). matplotlib's default day ticks restart at
-    each month's 1st (…, 11-29, 12-01): two labels two days apart overlapped on a month's spread."""
-    days = (last - first).total_seconds() / 86400
-    if days < 3:
-        return None
-    step = max(1, -(-int(days) // most))
-    start = (first + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    ticks = []
-    while start <= last:
-        ticks.append(start)
-        start += timedelta(days=step)
-    return ticks
-
-
-def set_date_ticks(axes: Any, first: datetime, last: datetime) -> None:
-    """``date_ticks`` on ``axes``'s x axis, labelled as dates (numbers: the same in Korean and English)."""
-    ticks = date_ticks(first, last)
-    if ticks is not None:
-        from matplotlib.dates import DateFormatter
-
-        axes.set_xticks(ticks)
-        axes.xaxis.set_major_formatter(DateFormatter("%Y-%m-%d", tz=first.tzinfo))
 
 
 def sightings_chart_png(detail: dict[str, Any], lang: str | None = None) -> bytes | None:

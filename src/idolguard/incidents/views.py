@@ -220,10 +220,8 @@ def spread_chart_svg(detail: dict[str, Any], lang: str | None = None) -> str:
         axes.grid(alpha=0.3)
         if series:
             axes.legend(loc="upper left", fontsize=8)
-            from idolguard.cases.impact import set_date_ticks
-
             moments = [t for times in series.values() for t in times]
-            set_date_ticks(axes, min(moments), max(moments))
+            charts.set_date_ticks(axes, min(moments), max(moments))
         figure.autofmt_xdate()
         figure.tight_layout()
         return charts.svg(figure)

@@ -22,6 +22,7 @@ import io
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -99,3 +100,37 @@ def words(lang: str | None = None) -> dict[str, str]:
     chosen = i18n.resolve(lang) if lang else i18n.current()
     english = {k[6:]: v for k, v in i18n.catalog("en").items() if k.startswith("chart.")}
     return {**english, **{k[6:]: v for k, v in i18n.catalog(chosen).items() if k.startswith("chart.")}}
+
+
+def time_axis_limits(times: list[datetime]) -> tuple[datetime, datetime]:
+    """The chart's time range, padded: one sighting (or several at one moment) otherwise gives matplotlib an
+    empty range, which it widens to an unreadable axis of microseconds or decades."""
+    first, last = min(times), max(times)
+    pad = max((last - first) * 0.05, timedelta(hours=1))
+    return first - pad, last + pad
+
+
+def date_ticks(first: datetime, last: datetime, most: int = 6) -> list[datetime] | None:
+    """Evenly spaced whole-day ticks for a time axis of ``first``..``last`` (at most ``most``), or None for a
+    span under 3 days (matplotlib's own hour ticks are right there). matplotlib's default day ticks restart at
+    each month's 1st (…, 11-29, 12-01): two labels two days apart overlapped on a month's spread."""
+    days = (last - first).total_seconds() / 86400
+    if days < 3:
+        return None
+    step = max(1, -(-int(days) // most))
+    start = (first + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    ticks = []
+    while start <= last:
+        ticks.append(start)
+        start += timedelta(days=step)
+    return ticks
+
+
+def set_date_ticks(axes: Any, first: datetime, last: datetime) -> None:
+    """``date_ticks`` on ``axes``'s x axis, labelled as dates (numbers: the same in Korean and English)."""
+    ticks = date_ticks(first, last)
+    if ticks is not None:
+        from matplotlib.dates import DateFormatter
+
+        axes.set_xticks(ticks)
+        axes.xaxis.set_major_formatter(DateFormatter("%Y-%m-%d", tz=first.tzinfo))  # type: ignore[no-untyped-call]
