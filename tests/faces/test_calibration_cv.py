@@ -103,6 +103,7 @@ def test_low_quality_faces_need_a_higher_score(quality: float, expected: str) ->
     assert index.match(probe[None, :], [quality])[0].decision == expected
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # calibrate faces reads no database: once
 def test_calibrate_faces_data_writes_a_record_with_intervals(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The CLI path end to end, with embeddings served from the cache (synthetic vectors, keyed by photo hash)."""
     import csv

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import astronaut
 from tests.faces.helpers import save
 
@@ -110,6 +112,7 @@ def test_identify_never_says_a_file_was_preserved(cli, tmp_path, workspace, monk
     )
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # calibrate faces reads no database: once
 def test_calibrate_faces_warns_when_no_rule_met_the_target(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Synthetic vectors served from the cache, as in test_calibration_cv: an unreachable target leaves the
     search's strictest rule, which the output must not present as a rule that meets it."""
