@@ -571,16 +571,14 @@ def create_api(ws: Workspace) -> FastAPI:
             job = session.get(Job, job_id)
         from idolguard.web import job_access
 
-        # the job page's rule (``web/job_access.py``): a re-embedding of artists outside the caller's scope is not
-        # found; a re-analysis's rows (items of every artist) are listed only to those who see the whole workspace;
-        # another user's upload or capture, to an artist-scoped admin, only with the rows (and counts) of the
-        # items they see, and not found when they see none
+        # the job page's rule (``web/job_access.py``): a re-embedding of artists outside the caller's scope and a
+        # re-analysis (items of every artist) to one who does not see the whole workspace are not found; another
+        # user's upload or capture, to an artist-scoped admin, only with the rows (and counts) of the items they
+        # see, and not found when they see none
         seen = job_access.seen_job(ws, job, who)
         if seen is None:
             raise ApiError(404, "not_found", "no such job")
-        out = _job_out(seen)
-        out.results = job_access.visible_rows(seen, who)
-        return out
+        return _job_out(seen)
 
     @api.get("/jobs/{job_id}", response_model=JobOut, responses=ERRORS)
     def get_job(job_id: int = Path(ge=1, le=2**31 - 1), who: Principal = Depends(allowed("read"))) -> JobOut:

@@ -104,13 +104,3 @@ def seen_job(ws: Workspace, job: Job | None, user: Principal) -> Job | None:
         return None
     found = seen_jobs(ws, [job], user)
     return found[0] if found else None
-
-
-def rows_hidden(job: Job, user: Principal) -> bool:
-    """Whether ``job``'s rows are withheld from ``user``, who may open it."""
-    return job.kind == jobs.REANALYSE and not sees_whole(user)
-
-
-def visible_rows(job: Job, user: Principal) -> list[dict[str, Any]]:
-    """The rows of ``job`` (as ``seen_job`` gave it) that ``user`` sees."""
-    return [] if rows_hidden(job, user) else list(job.results or [])

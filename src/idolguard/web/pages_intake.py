@@ -289,16 +289,14 @@ def job_page(request: Request, job_id: int, ctx: PageContext = Depends(need("upl
     from idolguard.web.explain import stage_problems
 
     job = _own_job(request, ctx, job_id)
-    rows_hidden = job_access.rows_hidden(job, ctx.user)  # a re-analysis's rows: only to those who see everything
     return render(
         ctx,
         "job.html.j2",
         job=job,
         outcome=outcome,
         job_error=job_error(job),
-        results=job_access.visible_rows(job, ctx.user),
+        results=list(job.results or []),
         tally=dict((job.params or {}).get("tally") or {}) if job.kind == jobs.REEMBED else {},
-        rows_hidden=rows_hidden and bool(job.results),
         counts=_counted(job) or {},
         step_failure=lambda row: "; ".join(f"{s}: {w}" for s, w in stage_problems(_as_item(row), ctx.gettext)),
     )
