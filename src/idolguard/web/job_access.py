@@ -27,16 +27,11 @@ from idolguard.web.roles import Principal
 from idolguard.workspace import Workspace
 
 
-def sees_whole(user: Principal) -> bool:
-    """Whether ``user`` sees the whole workspace: every artist and the unattributed items."""
-    return user.unscoped and user.sees_unattributed
-
-
 def _gate(job: Job, user: Principal) -> bool:
     """The rule that needs no item: creator or admin; a re-embedding's artists; a re-analysis's whole."""
     if job.created_by != user.name and not user.can("admin"):
         return False
-    if job.kind == jobs.REANALYSE and not sees_whole(user):
+    if job.kind == jobs.REANALYSE and not user.sees_whole:
         return False
     artists = (job.params or {}).get("artists") or [] if job.kind == jobs.REEMBED else []
     return all(user.sees_artist(str(a)) for a in artists)
@@ -44,7 +39,7 @@ def _gate(job: Job, user: Principal) -> bool:
 
 def _by_item(job: Job, user: Principal) -> bool:
     """Whether ``user`` sees ``job`` only as far as its items are visible to them."""
-    return job.kind not in (jobs.REANALYSE, jobs.REEMBED) and job.created_by != user.name and not sees_whole(user)
+    return job.kind not in (jobs.REANALYSE, jobs.REEMBED) and job.created_by != user.name and not user.sees_whole
 
 
 def _row_items(row: dict[str, Any]) -> list[str]:

@@ -213,7 +213,7 @@ def reanalyse(request: Request, ctx: PageContext = Depends(need_csrf("admin"))) 
     from idolguard.web.item_view import stale_count
     from idolguard.web.models import Job
 
-    if not (ctx.user.unscoped and ctx.user.sees_unattributed):
+    if not ctx.user.sees_whole:
         raise Denied(403, N_("Only an administrator of the whole workspace can re-analyse every item."))
     ws = ws_of(request)
 

@@ -491,7 +491,7 @@ def _visible_accounts(ws: Workspace, who: Principal) -> list[dict[str, Any]]:
     from idolguard.cases.accounts import list_accounts
 
     rows = list_accounts(ws)
-    if who.unscoped and who.sees_unattributed:
+    if who.sees_whole:
         return rows
     seen = visible_items(ws, who, sorted({sha for r in rows for sha in r["items"]}))
     return [r for r in rows if set(r["items"]) & seen]

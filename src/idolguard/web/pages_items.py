@@ -58,7 +58,7 @@ def stale_count(ws: Workspace, who: Principal) -> int:
 
     if not who.can("decide"):
         return 0
-    if who.unscoped and who.sees_unattributed:
+    if who.sees_whole:
         return count(ws) or 0
     return stale_count_of(ws, who.artists) or 0
 
@@ -113,7 +113,7 @@ def triage_page(
         f=args,
         statuses=STATUSES,
         stale_items=stale_count(ws, ctx.user),
-        stale_scoped=not (ctx.user.unscoped and ctx.user.sees_unattributed),
+        stale_scoped=not ctx.user.sees_whole,
         reasons=triage.review_reasons(ws, rows),
     )
 

@@ -314,15 +314,11 @@ async def threshold(request: Request, name: str, ctx: PageContext = Depends(need
 WHOLE_BANKS = N_("Only a user who sees the whole workspace can change, import or export a hash bank.")
 
 
-def sees_whole(who: Principal) -> bool:
-    return who.unscoped and who.sees_unattributed
-
-
 def need_whole_banks() -> Any:
     """``need_csrf("banks")`` for a user who sees the whole workspace (403 with ``WHOLE_BANKS`` otherwise)."""
 
     def dependency(ctx: PageContext = Depends(need_csrf("banks"))) -> PageContext:
-        if not sees_whole(ctx.user):
+        if not ctx.user.sees_whole:
             raise Denied(403, WHOLE_BANKS)
         return ctx
 
@@ -335,7 +331,7 @@ def entry_seen(who: Principal) -> Any:
 
     from idolguard.signals.models import BankEntry
 
-    if sees_whole(who):
+    if who.sees_whole:
         return true()
     of_item = BankEntry.source_item.in_(scoped(select(Review.item_sha256), who))
     if who.sees_unattributed:
@@ -352,7 +348,7 @@ def banks_seen(ws: Workspace, who: Principal) -> list[dict[str, Any]]:
     from idolguard.signals.models import Bank, BankEntry, EntryHit
 
     rows = list_banks(ws)
-    if sees_whole(who):
+    if who.sees_whole:
         return rows
     with ws.sessions() as session:
         entries = dict(

@@ -56,6 +56,12 @@ class Principal:
     def sees_unattributed(self) -> bool:
         return self.role in SEES_UNATTRIBUTED
 
+    @property
+    def sees_whole(self) -> bool:
+        """Whether this user sees the whole workspace: every artist and the unattributed items (what workspace-
+        wide counts, jobs and settings need)."""
+        return self.unscoped and self.sees_unattributed
+
     def sees_artist(self, artist: str) -> bool:
         return self.unscoped or artist in self.artists
 
