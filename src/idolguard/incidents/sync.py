@@ -40,7 +40,9 @@ MEMBER_REASONS = {
 TITLES = {"incident.copies_of_entry": "copies of bank entry {entry}"}
 
 
-def _root(session: Any, incident_id: int) -> int:
+def root_incident(session: Any, incident_id: int) -> int:
+    """The incident ``incident_id`` was merged into, followed to the end (itself when not merged; a cycle or a
+    missing incident stops the walk)."""
     seen = set()
     while True:
         incident = session.get(Incident, incident_id)
@@ -52,7 +54,7 @@ def _root(session: Any, incident_id: int) -> int:
 
 def _incident_of_item(session: Any, sha: str) -> int | None:
     member = session.get(IncidentMember, sha)
-    return _root(session, member.incident_id) if member else None
+    return root_incident(session, member.incident_id) if member else None
 
 
 def sync(ws: Workspace) -> int:
@@ -213,7 +215,7 @@ def _join(session: Any, ledger: Any, member_sha: str, target: int, why: str) -> 
         session.add(IncidentMember(item_sha256=member_sha, incident_id=target, reason=why))
         session.flush()
         ledger.append(Action.INCIDENT_ADD, item=member_sha, details={"incident": target, "reason": why})
-    elif _root(session, member.incident_id) != target:
+    elif root_incident(session, member.incident_id) != target:
         member.incident_id = target
 
 

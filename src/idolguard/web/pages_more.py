@@ -52,7 +52,7 @@ def item_incidents(ws: Workspace, who: Principal, sha: str, ctx: PageContext) ->
     reader's language, as on the incidents page."""
     from idolguard.coded_text import recognised
     from idolguard.incidents.models import Incident, IncidentMember
-    from idolguard.incidents.sync import TITLES
+    from idolguard.incidents.sync import TITLES, root_incident
 
     with ws.sessions() as session:
         query = scoped(
@@ -63,10 +63,7 @@ def item_incidents(ws: Workspace, who: Principal, sha: str, ctx: PageContext) ->
         )
         found: list[Incident] = []
         for incident_id in session.scalars(query):
-            incident, seen = session.get(Incident, incident_id), set()
-            while incident is not None and incident.merged_into is not None and incident.id not in seen:
-                seen.add(incident.id)
-                incident = session.get(Incident, incident.merged_into)
+            incident = session.get(Incident, root_incident(session, incident_id))
             if incident is not None and incident not in found:
                 found.append(incident)
         rows = [{"id": i.id, "state": i.state, "title": i.title, **recognised("title", i.title, TITLES)} for i in found]
